@@ -1,0 +1,1 @@
+"""The local system: emulators, a local API Gateway, a local scheduler, seeding and the demo."""

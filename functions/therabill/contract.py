@@ -1,0 +1,129 @@
+"""Names shared by the runtime (functions/) and the infrastructure (infra/).
+
+This module is plain data: no imports beyond the standard library, no side effects. The CDK app
+reads it to name environment variables, build the table's key schema and wire each function;
+the runtime reads it to find the same names. Keeping them here means the two cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SERVICE_NAME = "therabill"
+
+# ---------------------------------------------------------------- environment variable names
+ENV_TABLE_NAME = "THERABILL_TABLE_NAME"
+ENV_SECRETS_ARN = "THERABILL_SECRETS_ARN"  # JSON secret: stripe keys, webhook secrets, link key
+ENV_STRIPE_EVENTS_QUEUE_URL = "THERABILL_STRIPE_EVENTS_QUEUE_URL"
+ENV_EMAIL_SENDER = "THERABILL_EMAIL_SENDER"
+ENV_PUBLIC_BASE_URL = "THERABILL_PUBLIC_BASE_URL"  # where the public pages are served
+ENV_STRIPE_API_BASE = "THERABILL_STRIPE_API_BASE"  # empty in AWS (api.stripe.com); localstripe locally
+ENV_STRIPE_JS_URL = "THERABILL_STRIPE_JS_URL"  # Stripe.js; localstripe serves its own copy locally
+ENV_DOCUMENTS_BUCKET = "THERABILL_DOCUMENTS_BUCKET"
+ENV_SCHEDULER_GROUP = "THERABILL_SCHEDULER_GROUP"
+
+# ---------------------------------------------------------------- the single table
+TABLE_PARTITION_KEY = "PK"
+TABLE_SORT_KEY = "SK"
+TABLE_TTL_ATTRIBUTE = "expires_at_epoch"
+GSI1_NAME = "GSI1"
+GSI1_PARTITION_KEY = "GSI1PK"
+GSI1_SORT_KEY = "GSI1SK"
+
+# ---------------------------------------------------------------- secret document keys
+SECRET_STRIPE_SECRET_KEY = "stripe_secret_key"
+SECRET_STRIPE_PUBLISHABLE_KEY = "stripe_publishable_key"
+SECRET_STRIPE_WEBHOOK_SECRETS = "stripe_webhook_secrets"  # list: current first, previous during rotation
+SECRET_LINK_SIGNING_KEY = "link_signing_key"
+SECRET_PLATFORM_FEE_BPS = "platform_fee_bps"  # optional application fee in basis points
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its handler and the AWS permissions it is allowed.
+
+    ``permissions`` names capabilities, not IAM actions; infra/ maps each capability to the exact
+    actions and resources (see infra/therabill_infra/permissions.py).
+    """
+
+    name: str
+    handler: str  # module path of the entry point, relative to functions/
+    description: str
+    permissions: tuple[str, ...]
+    timeout_seconds: int = 15
+    memory_mb: int = 512
+    env: tuple[str, ...] = field(default_factory=tuple)
+
+
+# Capabilities a function may be granted.
+CAN_READ_TABLE = "table:read"
+CAN_WRITE_TABLE = "table:write"
+CAN_READ_SECRETS = "secrets:read"
+CAN_SEND_EMAIL = "email:send"
+CAN_ENQUEUE_STRIPE_EVENTS = "queue:stripe-events:send"
+CAN_CONSUME_STRIPE_EVENTS = "queue:stripe-events:consume"
+
+_COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        name="staff-api",
+        handler="therabill.entrypoints.staff_api.lambda_handler",
+        description="Staff REST API (Cognito-authorized): practices, clients, cards, charges, ledger",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL),
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
+    ),
+    FunctionSpec(
+        name="public-api",
+        handler="therabill.entrypoints.public_api.lambda_handler",
+        description="Public pages: card set-up with consent, payment authentication",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS),
+        env=(*_COMMON_ENV, ENV_PUBLIC_BASE_URL, ENV_STRIPE_JS_URL),
+    ),
+    FunctionSpec(
+        name="stripe-webhook",
+        handler="therabill.entrypoints.stripe_webhook.lambda_handler",
+        description="Verifies Stripe webhooks, records each event once and enqueues it",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_ENQUEUE_STRIPE_EVENTS),
+        timeout_seconds=10,
+        env=(ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_EVENTS_QUEUE_URL),
+    ),
+    FunctionSpec(
+        name="stripe-worker",
+        handler="therabill.entrypoints.stripe_worker.lambda_handler",
+        description="Applies recorded Stripe events (SQS consumer, partial batch failures)",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL,
+                     CAN_CONSUME_STRIPE_EVENTS),
+        timeout_seconds=60,
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
+    ),
+    FunctionSpec(
+        name="payments-reconciler",
+        handler="therabill.entrypoints.payments_reconciler.lambda_handler",
+        description="Scheduled: completes charges left pending by a crash or a Stripe outage",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL),
+        timeout_seconds=300,
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
+    ),
+)
+
+# EventBridge Scheduler schedules created by the CDK app in the Therabill schedule group.
+# (name, expression, target function name). The local scheduler reads them back from the
+# emulated Scheduler and fires them.
+SCHEDULE_GROUP_NAME = "therabill"
+SCHEDULES: tuple[tuple[str, str, str], ...] = (
+    ("payments-reconciler", "rate(15 minutes)", "payments-reconciler"),
+)
+
+# API Gateway routes per function (REST API). Staff routes sit behind the Cognito authorizer;
+# public and webhook routes authenticate themselves (signed tokens, Stripe signatures).
+STAFF_API_PREFIXES = ("/practice", "/clients")
+PUBLIC_API_PREFIXES = ("/setup", "/pay")
+WEBHOOK_PATH = "/webhooks/stripe"
+
+# Claims the Cognito user pool puts in the ID token; the staff API reads the practice and role
+# from these, never from the request.
+CLAIM_PRACTICE_ID = "custom:practice_id"
+CLAIM_ROLE = "custom:role"
+CLAIM_SUBJECT = "sub"
+CLAIM_EMAIL = "email"

@@ -1,0 +1,35 @@
+"""Time: every instant is timezone-aware UTC; local days come from a practice's IANA zone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetimes are not allowed; use timezone-aware UTC")
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime) -> str:
+    """Sortable ISO-8601 text in UTC with a Z suffix, for keys and stored attributes."""
+    return require_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(text: str) -> datetime:
+    return require_aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {name!r}") from exc

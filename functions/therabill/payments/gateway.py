@@ -1,0 +1,125 @@
+"""The payment gateway port: what Therabill needs from Stripe, in our own terms.
+
+The domain depends on this protocol only; adapters/stripe_gateway.py implements it with the Stripe
+SDK. Every call that creates something takes an idempotency key derived from our own ids, and
+every call names the practice's connected account (``account``), sent as the Stripe-Account header
+(direct charges). Card declines are outcomes, not exceptions; exceptions are for a gateway that
+could not answer (retry later) or refused the request itself (a bug or bad data: do not retry).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from therabill.core.errors import DependencyUnavailableError, TherabillError
+
+ChargeStatus = Literal["succeeded", "processing", "requires_action", "declined"]
+
+
+class GatewayUnavailableError(DependencyUnavailableError):
+    """Timeout, connection error, 5xx or 429 from the gateway. The same call may be retried with
+    the same idempotency key."""
+
+
+class GatewayRejectedError(TherabillError):
+    """The gateway refused the request as invalid (4xx other than a card error)."""
+
+
+class PhiLeakError(TherabillError):
+    """Something about to be sent to the gateway looks like health information. Never sent."""
+
+
+@dataclass(frozen=True)
+class SetupIntentRef:
+    id: str
+    client_secret: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SetupIntentState:
+    id: str
+    status: str
+    customer_id: str | None
+    payment_method_id: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    payment_method_id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str | None
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class ChargeOutcome:
+    """What happened to an off-session charge attempt."""
+
+    status: ChargeStatus
+    payment_intent_id: str | None
+    decline_code: str | None = None  # e.g. insufficient_funds, authentication_required
+    error_code: str | None = None  # e.g. card_declined, authentication_required
+    message: str | None = None
+    charge_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentIntentState:
+    id: str
+    status: str  # Stripe's PaymentIntent status
+    amount: int
+    currency: str
+    client_secret: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    last_error_code: str | None = None
+    last_decline_code: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountState:
+    id: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+
+
+class PaymentGateway(Protocol):
+    def create_customer(self, *, account: str, idempotency_key: str, email: str | None,
+                        name: str | None, metadata: dict[str, str]) -> str:
+        """Create a customer on the connected account; return its id."""
+        ...
+
+    def create_setup_intent(self, *, account: str, customer_id: str, idempotency_key: str,
+                            metadata: dict[str, str]) -> SetupIntentRef:
+        """A SetupIntent for saving a card for later off-session use (usage=off_session)."""
+        ...
+
+    def retrieve_setup_intent(self, *, account: str, setup_intent_id: str) -> SetupIntentState: ...
+
+    def retrieve_card(self, *, account: str, payment_method_id: str) -> CardDetails: ...
+
+    def detach_card(self, *, account: str, payment_method_id: str) -> None: ...
+
+    def charge_off_session(self, *, account: str, customer_id: str, payment_method_id: str,
+                           amount: int, currency: str, idempotency_key: str, description: str,
+                           metadata: dict[str, str],
+                           application_fee_amount: int | None) -> ChargeOutcome:
+        """Create and confirm a PaymentIntent off-session on a saved card."""
+        ...
+
+    def retrieve_payment_intent(self, *, account: str, payment_intent_id: str) -> PaymentIntentState: ...
+
+    def create_connected_account(self, *, idempotency_key: str, email: str | None, country: str,
+                                 metadata: dict[str, str]) -> AccountState: ...
+
+    def retrieve_account(self, *, account: str) -> AccountState: ...
+
+    def create_account_link(self, *, account: str, refresh_url: str, return_url: str) -> str:
+        """An onboarding link (type account_onboarding); returns its URL."""
+        ...
