@@ -20,6 +20,7 @@ ALLOWED_METADATA_KEYS = frozenset({
     "therabill_contact_id",
     "therabill_payment_id",
     "therabill_setup_link_id",
+    "therabill_consent_id",
     "therabill_card_owner_id",
 })
 

@@ -1,0 +1,273 @@
+"""DynamoDB access for every repository: one table, typed errors, opaque cursors.
+
+Repositories build keys and conditions; this module only speaks DynamoDB. Every failure is turned
+into a domain error in one place (``_translate``): a failed condition becomes ``ConditionFailed``
+carrying the item as it is now, throttling and service faults become DependencyUnavailableError.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from therabill import contract
+from therabill.core.errors import DependencyUnavailableError, InvalidRequestError, TherabillError
+
+Item = dict[str, Any]
+
+_THROTTLING = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
+})
+
+
+class ConditionFailed(TherabillError):
+    """A conditional write found the item in another state. ``current`` is the item now (or None)."""
+
+    def __init__(self, current: Item | None, index: int | None = None) -> None:
+        super().__init__("condition failed", index=index)
+        self.current = current
+        self.index = index
+
+
+def _to_python(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _to_python(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_python(v) for v in value]
+    if isinstance(value, set):
+        return {_to_python(v) for v in value}
+    return value
+
+
+class _Codec:
+    def __init__(self) -> None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    def dump(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(v) for k, v in item.items() if v is not None}
+
+    def dump_value(self, value: Any) -> Any:
+        return self._ser.serialize(value)
+
+    def load(self, raw: Mapping[str, Any]) -> Item:
+        return {k: _to_python(self._de.deserialize(v)) for k, v in raw.items()}
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Item]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write inside a transaction: a put, update or condition check."""
+
+    kind: str  # "put" | "update" | "check"
+    key: dict[str, str] | None = None
+    item: Item | None = None
+    update: str | None = None
+    condition: str | None = None
+    names: dict[str, str] | None = None
+    values: dict[str, Any] | None = None
+
+
+def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
+
+
+def decode_cursor(cursor: str | None, *, partition: str) -> dict[str, Any] | None:
+    """A cursor is only good for the partition it came from: anything else is a 400."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+            raise ValueError("bad cursor")
+    except ValueError as exc:
+        raise InvalidRequestError("the cursor is not valid", field="cursor") from exc
+    pk = key.get(contract.TABLE_PARTITION_KEY) or key.get(contract.GSI1_PARTITION_KEY)
+    if pk != partition:
+        raise InvalidRequestError("the cursor is not valid", field="cursor")
+    return key
+
+
+class Table:
+    """The single table. ``client`` is a boto3 DynamoDB client (created by the caller, cached)."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self.name = table_name
+        self._codec = _Codec()
+        self.request_count = 0  # read by the benchmark
+
+    # -- errors ---------------------------------------------------------------------------------
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = error.get("Code", "")
+            if code == "ConditionalCheckFailedException":
+                raw = exc.response.get("Item")
+                raise ConditionFailed(self._codec.load(raw) if raw else None) from exc
+            if code == "TransactionCanceledException":
+                reasons = exc.response.get("CancellationReasons") or []
+                for index, reason in enumerate(reasons):
+                    if reason.get("Code") == "ConditionalCheckFailed":
+                        raw = reason.get("Item")
+                        raise ConditionFailed(self._codec.load(raw) if raw else None, index) from exc
+                if any(r.get("Code") in ("ThrottlingError", "TransactionConflict") for r in reasons):
+                    raise DependencyUnavailableError("the database is busy; try again") from exc
+            if code in _THROTTLING:
+                raise DependencyUnavailableError("the database is busy; try again") from exc
+            raise
+        except BotoCoreError as exc:
+            raise DependencyUnavailableError("the database could not be reached") from exc
+
+    @staticmethod
+    def key(pk: str, sk: str) -> dict[str, str]:
+        return {contract.TABLE_PARTITION_KEY: pk, contract.TABLE_SORT_KEY: sk}
+
+    def _values(self, values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return {k: self._codec.dump_value(v) for k, v in values.items()} if values else None
+
+    # -- single items ---------------------------------------------------------------------------
+    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+        with self._translate():
+            self.request_count += 1
+            out = self._client.get_item(TableName=self.name, Key=self._codec.dump(self.key(pk, sk)),
+                                        ConsistentRead=consistent)
+        raw = out.get("Item")
+        return self._codec.load(raw) if raw else None
+
+    def put(self, item: Item, *, condition: str | None = None, names: dict[str, str] | None = None,
+            values: dict[str, Any] | None = None) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Item": self._codec.dump(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = self._values(values)
+        with self._translate():
+            self.request_count += 1
+            self._client.put_item(**kwargs)
+
+    def put_new(self, item: Item) -> None:
+        """Create: fails with ConditionFailed (carrying the existing item) if the key is taken."""
+        self.put(item, condition="attribute_not_exists(#pk)",
+                 names={"#pk": contract.TABLE_PARTITION_KEY})
+
+    def update(self, pk: str, sk: str, *, update: str, condition: str | None = None,
+               names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Item:
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "Key": self._codec.dump(self.key(pk, sk)),
+            "UpdateExpression": update, "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            kwargs["ConditionExpression"] = condition
+            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = self._values(values)
+        with self._translate():
+            self.request_count += 1
+            out = self._client.update_item(**kwargs)
+        return self._codec.load(out["Attributes"])
+
+    # -- many items -----------------------------------------------------------------------------
+    def query(self, partition: str, *, prefix: str | None = None, index: str | None = None,
+              limit: int | None = None, cursor: str | None = None, forward: bool = True) -> Page:
+        pk_name = contract.GSI1_PARTITION_KEY if index else contract.TABLE_PARTITION_KEY
+        sk_name = contract.GSI1_SORT_KEY if index else contract.TABLE_SORT_KEY
+        condition = "#pk = :pk"
+        names = {"#pk": pk_name}
+        values: dict[str, Any] = {":pk": partition}
+        if prefix:
+            condition += " AND begins_with(#sk, :prefix)"
+            names["#sk"] = sk_name
+            values[":prefix"] = prefix
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": self._values(values),
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        if limit:
+            kwargs["Limit"] = limit
+        start = decode_cursor(cursor, partition=partition)
+        if start:
+            kwargs["ExclusiveStartKey"] = self._codec.dump(start)
+        with self._translate():
+            self.request_count += 1
+            out = self._client.query(**kwargs)
+        items = [self._codec.load(raw) for raw in out.get("Items", [])]
+        last = out.get("LastEvaluatedKey")
+        return Page(items, encode_cursor(self._codec.load(last) if last else None))
+
+    def query_all(self, partition: str, *, prefix: str | None = None,
+                  index: str | None = None) -> list[Item]:
+        items: list[Item] = []
+        cursor: str | None = None
+        while True:
+            page = self.query(partition, prefix=prefix, index=index, cursor=cursor)
+            items.extend(page.items)
+            if not page.cursor:
+                return items
+            cursor = page.cursor
+
+    def transact(self, writes: Sequence[Write], *, token: str | None = None) -> None:
+        ops: list[dict[str, Any]] = []
+        for w in writes:
+            op: dict[str, Any] = {"TableName": self.name}
+            if w.condition:
+                op["ConditionExpression"] = w.condition
+                op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            if w.names:
+                op["ExpressionAttributeNames"] = w.names
+            if w.values:
+                op["ExpressionAttributeValues"] = self._values(w.values)
+            if w.kind == "put":
+                assert w.item is not None
+                op["Item"] = self._codec.dump(w.item)
+                ops.append({"Put": op})
+            elif w.kind == "update":
+                assert w.key is not None and w.update is not None
+                op["Key"] = self._codec.dump(w.key)
+                op["UpdateExpression"] = w.update
+                ops.append({"Update": op})
+            else:
+                assert w.key is not None
+                op["Key"] = self._codec.dump(w.key)
+                ops.append({"ConditionCheck": op})
+        kwargs: dict[str, Any] = {"TransactItems": ops}
+        if token:
+            kwargs["ClientRequestToken"] = token
+        with self._translate():
+            self.request_count += 1
+            self._client.transact_write_items(**kwargs)
+
+
+def put_new_write(item: Item) -> Write:
+    return Write(kind="put", item=item, condition="attribute_not_exists(#pk)",
+                 names={"#pk": contract.TABLE_PARTITION_KEY})

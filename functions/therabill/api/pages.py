@@ -1,0 +1,135 @@
+"""The public pages: plain, accessible HTML that works on a phone. Values are escaped; scripts are
+limited by a Content-Security-Policy to Stripe.js and the page itself."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from string import Template
+from urllib.parse import urlsplit
+
+_BASE = Template("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
+<style>
+ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:34rem;margin:0 auto;
+      padding:1rem;line-height:1.5;color:#1a1a1a}
+ h1{font-size:1.4rem} .box{border:1px solid #888;border-radius:6px;padding:.75rem;margin:1rem 0}
+ label{display:block;margin:.75rem 0 .25rem;font-weight:600}
+ input[type=text]{width:100%;padding:.6rem;font-size:1rem;box-sizing:border-box}
+ button{font-size:1.05rem;padding:.7rem 1.2rem;margin-top:1rem;cursor:pointer}
+ .consent{background:#f4f4f4;padding:.75rem;border-radius:6px}
+ #status{margin-top:1rem;font-weight:600} .error{color:#a00000}
+</style>
+$head
+</head>
+<body>
+<main>
+$body
+</main>
+</body>
+</html>""")
+
+
+def csp(stripe_js_url: str) -> str:
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(stripe_js_url))
+    return (f"default-src 'self'; script-src 'self' 'unsafe-inline' {origin}; "
+            f"connect-src 'self' {origin}; frame-src {origin}; img-src 'self' data:; "
+            "style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'")
+
+
+def message_page(title: str, message: str) -> str:
+    return _BASE.substitute(title=escape(title), head="",
+                            body=f"<h1>{escape(title)}</h1><p role=\"status\">{escape(message)}</p>")
+
+
+def setup_page(*, practice_name: str, first_name: str, consent_text: str,
+               consent_version: str, stripe_js_url: str, intent_path: str, publishable_key: str,
+               account: str) -> str:
+    config = json.dumps({"intentPath": intent_path, "version": consent_version,
+                         "pk": publishable_key, "account": account})
+    body = f"""
+<h1>Save a card with {escape(practice_name)}</h1>
+<p>Hello {escape(first_name)}. Your card is stored securely by our payment processor; we never see
+its number.</p>
+<form id="setup-form" novalidate>
+  <label for="signer-name">Your full name</label>
+  <input type="text" id="signer-name" name="signer_name" autocomplete="name" required>
+  <label for="card-element">Card</label>
+  <div id="card-element" class="box" aria-describedby="card-help"></div>
+  <p id="card-help">Enter the card number, expiry date and security code.</p>
+  <div class="consent" id="consent-text">{escape(consent_text)}</div>
+  <label><input type="checkbox" id="agree" name="agree"> I agree to the authorization above</label>
+  <button type="submit" id="save-card">Save card</button>
+  <div id="status" role="status" aria-live="polite"></div>
+</form>
+<script>
+const CONFIG = {config};
+const statusBox = document.getElementById('status');
+function show(text, isError) {{
+  statusBox.textContent = text; statusBox.className = isError ? 'error' : '';
+}}
+let stripe = null, card = null;
+async function start() {{
+  const res = await fetch(CONFIG.intentPath, {{method: 'POST', headers: {{'Content-Type': 'application/json'}},
+    body: JSON.stringify({{signer_name: document.getElementById('signer-name').value,
+                          agreed: document.getElementById('agree').checked,
+                          text_version: CONFIG.version}})}});
+  const data = await res.json();
+  if (!res.ok) throw new Error(data.message || 'The card could not be saved.');
+  return data;
+}}
+function mountCard(publishableKey, account) {{
+  stripe = Stripe(publishableKey, {{stripeAccount: account}});
+  card = stripe.elements().create('card');
+  card.mount('#card-element');
+}}
+mountCard(CONFIG.pk, CONFIG.account);
+document.getElementById('setup-form').addEventListener('submit', async (e) => {{
+  e.preventDefault();
+  const button = document.getElementById('save-card');
+  button.disabled = true; show('Saving…', false);
+  try {{
+    const data = await start();
+    const result = await stripe.confirmCardSetup(data.client_secret, {{
+      payment_method: {{card: card, billing_details: {{name: document.getElementById('signer-name').value}}}}
+    }});
+    if (result.error) throw new Error(result.error.message || 'The card was not accepted.');
+    show('Your card has been saved. You can close this page.', false);
+    document.getElementById('setup-form').dataset.done = 'true';
+  }} catch (err) {{
+    show(err.message, true); button.disabled = false;
+  }}
+}});
+</script>"""
+    head = f'<script src="{escape(stripe_js_url)}"></script>'
+    return _BASE.substitute(title=f"Save a card · {escape(practice_name)}", head=head, body=body)
+
+
+def authenticate_page(*, practice_name: str, amount_text: str, client_secret: str,
+                      payment_method_id: str, publishable_key: str, account: str,
+                      stripe_js_url: str) -> str:
+    config = json.dumps({"pk": publishable_key, "account": account, "secret": client_secret,
+                         "pm": payment_method_id})
+    body = f"""
+<h1>Confirm your payment to {escape(practice_name)}</h1>
+<p>Your bank asked you to confirm a payment of <strong>{escape(amount_text)}</strong>.</p>
+<button type="button" id="confirm">Confirm payment</button>
+<div id="status" role="status" aria-live="polite"></div>
+<script>
+const CONFIG = {config};
+const stripe = Stripe(CONFIG.pk, {{stripeAccount: CONFIG.account}});
+document.getElementById('confirm').addEventListener('click', async () => {{
+  const box = document.getElementById('status');
+  box.textContent = 'Confirming…';
+  const result = await stripe.confirmCardPayment(CONFIG.secret, {{payment_method: CONFIG.pm}});
+  if (result.error) {{ box.textContent = result.error.message || 'The payment was not confirmed.';
+                       box.className = 'error'; return; }}
+  box.textContent = 'Thank you: your payment is confirmed.'; box.className = '';
+}});
+</script>"""
+    head = f'<script src="{escape(stripe_js_url)}"></script>'
+    return _BASE.substitute(title=f"Confirm payment · {escape(practice_name)}", head=head, body=body)

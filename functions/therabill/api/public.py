@@ -1,0 +1,88 @@
+"""Public routes: the card set-up page and the payment-authentication page. They authenticate
+with signed, expiring tokens in the path; errors are shown as pages (HTML) or JSON (the XHR)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from therabill.api import errors, pages
+from therabill.core.errors import TherabillError
+from therabill.wiring import container
+
+app = APIGatewayRestResolver(enable_validation=True)
+errors.install(app)
+
+Token = Annotated[str, Path(min_length=20, max_length=600, pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")]
+
+
+class StartSetup(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    signer_name: str = Field(min_length=2, max_length=120)
+    agreed: bool
+    text_version: str = Field(min_length=1, max_length=20)
+
+
+class StartSetupOut(BaseModel):
+    client_secret: str
+    publishable_key: str
+    stripe_account: str
+
+
+def _html(body: str, status: int = 200) -> Response[str]:
+    stripe_js = container().settings.stripe_js_url
+    return Response(status_code=status, content_type=content_types.TEXT_HTML, body=body,
+                    headers={"Content-Security-Policy": pages.csp(stripe_js),
+                             "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                             "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"})
+
+
+def _error_page(exc: TherabillError) -> Response[str]:
+    for kind, status, _code in errors.STATUS:
+        if isinstance(exc, kind):
+            return _html(pages.message_page("This link cannot be used", exc.message), status)
+    return _html(pages.message_page("Something went wrong", "Please try again later."), 500)
+
+
+@app.get("/setup/<token>")
+def setup_page(token: Token) -> Response[str]:
+    c = container()
+    try:
+        view = c.cards.setup_page(token)
+    except TherabillError as exc:
+        return _error_page(exc)
+    return _html(pages.setup_page(
+        practice_name=view.practice_name, first_name=view.payer_first_name,
+        consent_text=view.consent_text, consent_version=view.consent_version,
+        stripe_js_url=c.settings.stripe_js_url, intent_path=f"/setup/{token}/intent",
+        publishable_key=view.publishable_key, account=view.stripe_account))
+
+
+@app.post("/setup/<token>/intent")
+def start_setup(token: Token, body: Annotated[StartSetup, Body()]) -> StartSetupOut:
+    c = container()
+    event = app.current_event
+    secret, account = c.cards.start_setup(
+        token, signer_name=body.signer_name, agreed=body.agreed, text_version=body.text_version,
+        ip_address=event.request_context.identity.source_ip,
+        user_agent=event.get_header_value("user-agent"))
+    return StartSetupOut(client_secret=secret, publishable_key=c.secrets.stripe_publishable_key,
+                         stripe_account=account)
+
+
+@app.get("/pay/authenticate/<token>")
+def authenticate_page(token: Token) -> Response[str]:
+    c = container()
+    try:
+        practice, payment, secret, pm = c.payments.open_auth_link(token)
+    except TherabillError as exc:
+        return _error_page(exc)
+    assert practice.stripe is not None
+    return _html(pages.authenticate_page(
+        practice_name=practice.name, amount_text=payment.amount.format(), client_secret=secret,
+        payment_method_id=pm, publishable_key=c.secrets.stripe_publishable_key,
+        account=practice.stripe.account_id, stripe_js_url=c.settings.stripe_js_url))

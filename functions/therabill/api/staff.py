@@ -1,0 +1,287 @@
+"""Staff routes. Each route parses, checks the caller's role, calls one domain function and maps
+the result. The practice is always the caller's (from the token)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+
+from therabill.api import errors
+from therabill.api.auth import Caller, caller_from
+from therabill.api.staff_models import (
+    CardOut,
+    ChargeCreate,
+    ClientCreate,
+    ClientOut,
+    ClientPage,
+    ClientUpdate,
+    ConnectLinks,
+    ConnectOut,
+    ContactCreate,
+    ContactOut,
+    ContactUpdate,
+    LedgerEntryOut,
+    LedgerOut,
+    PaymentOut,
+    PracticeCreate,
+    PracticeOut,
+    PracticeUpdate,
+    SetupLinkCreate,
+    SetupLinkOut,
+    StripeStatusOut,
+)
+from therabill.cards.models import Card, ConsentScope
+from therabill.clients.models import BillingContact, Client
+from therabill.core.money import Money
+from therabill.payments.models import Payment
+from therabill.practices.models import Practice
+from therabill.wiring import container
+
+app = APIGatewayRestResolver(enable_validation=True)
+errors.install(app)
+
+ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+ItemId = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+
+
+def _caller() -> Caller:
+    return caller_from(app.current_event)
+
+
+def _created(model: Any) -> Response[str]:
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON,
+                    body=model.model_dump_json())
+
+
+# -- mapping domain → API --------------------------------------------------------------------------
+def _practice_out(p: Practice) -> PracticeOut:
+    stripe = StripeStatusOut(**p.stripe.model_dump()) if p.stripe else None
+    return PracticeOut(id=p.id, name=p.name, email=p.email, time_zone=p.time_zone,
+                       cutoff_hour=p.cutoff_hour, currency=p.currency, country=p.country,
+                       version=p.version, created_at=p.created_at, stripe=stripe)
+
+
+def _client_out(c: Client) -> ClientOut:
+    return ClientOut(id=c.id, first_name=c.first_name, last_name=c.last_name, email=c.email,
+                     phone=c.phone, status=c.status, default_card_id=c.default_card_id,
+                     version=c.version, created_at=c.created_at)
+
+
+def _contact_out(c: BillingContact) -> ContactOut:
+    return ContactOut(id=c.id, client_id=c.client_id, name=c.name, email=c.email,
+                      relationship=c.relationship, phone=c.phone, default_card_id=c.default_card_id,
+                      version=c.version)
+
+
+def _card_out(card: Card, default_ids: set[str]) -> CardOut:
+    return CardOut(id=card.id, owner_id=card.owner_id, brand=card.brand, last4=card.last4,
+                   exp_month=card.exp_month, exp_year=card.exp_year,
+                   is_default=card.id in default_ids, consent_id=card.consent_id,
+                   created_at=card.created_at)
+
+
+def _payment_out(p: Payment) -> PaymentOut:
+    return PaymentOut(id=p.id, client_id=p.client_id, owner_id=p.owner_id, card_id=p.card_id,
+                      amount=p.amount.amount, currency=p.amount.currency, kind=p.kind,
+                      status=p.status, payment_intent_id=p.payment_intent_id,
+                      error_code=p.error_code, decline_code=p.decline_code,
+                      failure_message=p.failure_message, created_at=p.created_at,
+                      updated_at=p.updated_at)
+
+
+# -- practice --------------------------------------------------------------------------------------
+@app.post("/practice")
+def create_practice(body: Annotated[PracticeCreate, Body()]) -> Response[str]:
+    caller = _caller()
+    caller.require("practice:manage")
+    practice = container().practices.create(caller.practice_id, **body.model_dump())
+    return _created(_practice_out(practice))
+
+
+@app.get("/practice")
+def get_practice() -> PracticeOut:
+    caller = _caller()
+    return _practice_out(container().practices.get(caller.practice_id))
+
+
+@app.patch("/practice")
+def update_practice(body: Annotated[PracticeUpdate, Body()]) -> PracticeOut:
+    caller = _caller()
+    caller.require("practice:manage")
+    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
+    practice = container().practices.update_settings(caller.practice_id,
+                                                     expected_version=body.expected_version,
+                                                     changes=changes)
+    return _practice_out(practice)
+
+
+@app.post("/practice/stripe/connect")
+def connect_stripe(body: Annotated[ConnectLinks, Body()]) -> ConnectOut:
+    caller = _caller()
+    caller.require("practice:manage")
+    url = container().practices.connect_stripe(caller.practice_id, refresh_url=body.refresh_url,
+                                               return_url=body.return_url)
+    return ConnectOut(onboarding_url=url)
+
+
+# -- clients ---------------------------------------------------------------------------------------
+@app.post("/clients")
+def create_client(body: Annotated[ClientCreate, Body()]) -> Response[str]:
+    caller = _caller()
+    caller.require("clients:write")
+    container().practices.get(caller.practice_id)
+    client = container().clients.create(caller.practice_id, **body.model_dump())
+    return _created(_client_out(client))
+
+
+@app.get("/clients")
+def list_clients(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                 cursor: Annotated[str | None, Query(max_length=1000)] = None) -> ClientPage:
+    caller = _caller()
+    items, next_cursor = container().clients.list(caller.practice_id, limit=limit, cursor=cursor)
+    return ClientPage(items=[_client_out(c) for c in items], next_cursor=next_cursor)
+
+
+@app.get("/clients/<client_id>")
+def get_client(client_id: ClientId) -> ClientOut:
+    caller = _caller()
+    return _client_out(container().clients.get(caller.practice_id, client_id))
+
+
+@app.patch("/clients/<client_id>")
+def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) -> ClientOut:
+    caller = _caller()
+    caller.require("clients:write")
+    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
+    client = container().clients.update(caller.practice_id, client_id, changes,
+                                        body.expected_version)
+    return _client_out(client)
+
+
+@app.post("/clients/<client_id>/contacts")
+def add_contact(client_id: ClientId, body: Annotated[ContactCreate, Body()]) -> Response[str]:
+    caller = _caller()
+    caller.require("clients:write")
+    contact = container().clients.add_contact(caller.practice_id, client_id, **body.model_dump())
+    return _created(_contact_out(contact))
+
+
+@app.get("/clients/<client_id>/contacts")
+def list_contacts(client_id: ClientId) -> list[ContactOut]:
+    caller = _caller()
+    return [_contact_out(c) for c in container().clients.list_contacts(caller.practice_id, client_id)]
+
+
+@app.patch("/clients/<client_id>/contacts/<contact_id>")
+def update_contact(client_id: ClientId, contact_id: ItemId,
+                   body: Annotated[ContactUpdate, Body()]) -> ContactOut:
+    caller = _caller()
+    caller.require("clients:write")
+    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
+    contact = container().clients.update_contact(caller.practice_id, client_id, contact_id, changes,
+                                                 body.expected_version)
+    return _contact_out(contact)
+
+
+# -- cards on file ---------------------------------------------------------------------------------
+@app.post("/clients/<client_id>/setup-links")
+def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body()]) -> Response[str]:
+    caller = _caller()
+    caller.require("cards:manage")
+    c = container()
+    practice = c.practices.get(caller.practice_id)
+    scope = ConsentScope(
+        kinds=body.scope.kinds, expires_at=body.scope.expires_at,
+        max_amount=Money(amount=body.scope.max_amount, currency=practice.currency)
+        if body.scope.max_amount else None)
+    from datetime import timedelta
+
+    link, token = c.cards.create_setup_link(caller.practice_id, client_id, body.contact_id, scope,
+                                            caller.user_id, timedelta(hours=body.valid_hours))
+    return _created(SetupLinkOut(link_id=link.id, url=f"{c.public_base_url}/setup/{token}",
+                                 expires_at=link.expires_at))
+
+
+def _default_ids(practice_id: str, client_id: str) -> set[str]:
+    c = container()
+    ids = {c.clients.get(practice_id, client_id).default_card_id}
+    ids |= {k.default_card_id for k in c.clients.list_contacts(practice_id, client_id)}
+    return {i for i in ids if i}
+
+
+@app.get("/clients/<client_id>/cards")
+def list_cards(client_id: ClientId) -> list[CardOut]:
+    caller = _caller()
+    cards = container().cards.list_cards(caller.practice_id, client_id)
+    defaults = _default_ids(caller.practice_id, client_id)
+    return [_card_out(card, defaults) for card in cards]
+
+
+@app.post("/clients/<client_id>/cards/<card_id>/default")
+def set_default_card(client_id: ClientId, card_id: ItemId) -> CardOut:
+    caller = _caller()
+    caller.require("cards:manage")
+    card = container().cards.set_default(caller.practice_id, client_id, card_id)
+    return _card_out(card, {card.id})
+
+
+@app.delete("/clients/<client_id>/cards/<card_id>")
+def remove_card(client_id: ClientId, card_id: ItemId) -> Response[str]:
+    caller = _caller()
+    caller.require("cards:manage")
+    container().cards.remove(caller.practice_id, client_id, card_id, by=caller.user_id)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+@app.get("/clients/<client_id>/cards/<card_id>/consent")
+def consent_evidence(client_id: ClientId, card_id: ItemId) -> dict[str, Any]:
+    caller = _caller()
+    container().clients.get(caller.practice_id, client_id)
+    return container().cards.consent_evidence(caller.practice_id, client_id, card_id)
+
+
+# -- charges and the ledger ------------------------------------------------------------------------
+@app.post("/clients/<client_id>/charges")
+def charge(client_id: ClientId, body: Annotated[ChargeCreate, Body()],
+           idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=8,
+                                                  max_length=255)]) -> Response[str]:
+    caller = _caller()
+    caller.require("charges:create")
+    payment = container().payments.charge_saved_card(
+        caller.practice_id, client_id=client_id, request_key=idempotency_key, amount=body.amount,
+        kind=body.kind, memo=body.memo, created_by=caller.user_id, card_id=body.card_id,
+        owner_id=body.contact_id)
+    status = 202 if payment.status == "pending" else 201
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=_payment_out(payment).model_dump_json())
+
+
+@app.get("/clients/<client_id>/payments/<payment_id>")
+def get_payment(client_id: ClientId, payment_id: ItemId) -> PaymentOut:
+    caller = _caller()
+    payment = container().payments.get(caller.practice_id, payment_id)
+    if payment.client_id != client_id:
+        from therabill.core.errors import NotFoundError
+
+        raise NotFoundError("payment not found")
+    return _payment_out(payment)
+
+
+@app.get("/clients/<client_id>/ledger")
+def ledger(client_id: ClientId) -> LedgerOut:
+    caller = _caller()
+    c = container()
+    c.clients.get(caller.practice_id, client_id)
+    practice = c.practices.get(caller.practice_id)
+    entries = c.ledger.entries(caller.practice_id, client_id)
+    from therabill.ledger.service import balance_of
+
+    balance = balance_of(client_id, practice.currency, entries)
+    return LedgerOut(client_id=client_id, currency=practice.currency, balance=balance.owed,
+                     entries=[LedgerEntryOut(id=e.id, kind=e.kind, amount=e.amount.amount,
+                                             currency=e.amount.currency,
+                                             signed_amount=e.signed_amount, posted_at=e.posted_at,
+                                             memo=e.memo, method=e.method, payment_id=e.payment_id)
+                              for e in entries])

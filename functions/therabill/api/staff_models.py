@@ -1,0 +1,227 @@
+"""Request and response bodies of the staff API (the API boundary; domain models are mapped)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from therabill.cards.models import ChargeKind
+from therabill.core.clock import zone
+from therabill.core.money import normalise_currency
+
+_NAME = Field(min_length=1, max_length=120)
+# A practical address check (no DNS at request time): one @, a dotted domain, no spaces.
+EmailStr = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PracticeCreate(_Strict):
+    name: str = _NAME
+    email: EmailStr
+    time_zone: str = "America/New_York"
+    cutoff_hour: int = Field(default=23, ge=0, le=23)
+    currency: str = "usd"
+    country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        zone(v)
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _cur(cls, v: str) -> str:
+        return normalise_currency(v)
+
+
+class PracticeUpdate(_Strict):
+    name: str | None = _NAME
+    email: EmailStr | None = None
+    time_zone: str | None = None
+    cutoff_hour: int | None = Field(default=None, ge=0, le=23)
+    expected_version: int | None = Field(default=None, ge=1)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        if v is not None:
+            zone(v)
+        return v
+
+
+class StripeStatusOut(BaseModel):
+    account_id: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    updated_at: datetime
+
+
+class PracticeOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    time_zone: str
+    cutoff_hour: int
+    currency: str
+    country: str
+    version: int
+    created_at: datetime
+    stripe: StripeStatusOut | None
+
+
+class ConnectLinks(_Strict):
+    refresh_url: str = Field(pattern=r"^https?://", max_length=2000)
+    return_url: str = Field(pattern=r"^https?://", max_length=2000)
+
+
+class ConnectOut(BaseModel):
+    onboarding_url: str
+
+
+class ClientCreate(_Strict):
+    first_name: str = _NAME
+    last_name: str = _NAME
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
+
+
+class ClientUpdate(_Strict):
+    first_name: str | None = _NAME
+    last_name: str | None = _NAME
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
+    status: Literal["active", "inactive"] | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class ClientOut(BaseModel):
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None
+    status: str
+    default_card_id: str | None
+    version: int
+    created_at: datetime
+
+
+class ClientPage(BaseModel):
+    items: list[ClientOut]
+    next_cursor: str | None
+
+
+class ContactCreate(_Strict):
+    name: str = _NAME
+    email: EmailStr
+    relationship: str = Field(min_length=1, max_length=40)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
+
+
+class ContactUpdate(_Strict):
+    name: str | None = _NAME
+    email: EmailStr | None = None
+    relationship: str | None = Field(default=None, min_length=1, max_length=40)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class ContactOut(BaseModel):
+    id: str
+    client_id: str
+    name: str
+    email: str
+    relationship: str
+    phone: str | None
+    default_card_id: str | None
+    version: int
+
+
+class ScopeIn(_Strict):
+    kinds: list[ChargeKind] = Field(min_length=1, max_length=5)
+    max_amount: int | None = Field(default=None, gt=0, le=10_000_000)
+    expires_at: datetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("expires_at needs a time zone (use Z for UTC)")
+        return v
+
+
+class SetupLinkCreate(_Strict):
+    contact_id: str | None = None  # omit: the client's own card
+    scope: ScopeIn
+    valid_hours: int = Field(default=72, ge=1, le=24 * 14)
+
+
+class SetupLinkOut(BaseModel):
+    link_id: str
+    url: str
+    expires_at: datetime
+
+
+class CardOut(BaseModel):
+    id: str
+    owner_id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+    consent_id: str
+    created_at: datetime
+
+
+class ChargeCreate(_Strict):
+    amount: int = Field(gt=0, le=10_000_000, description="minor units (cents)")
+    kind: ChargeKind
+    memo: str = Field(default="", max_length=200, description="internal note; never sent to Stripe")
+    card_id: str | None = None
+    contact_id: str | None = None
+
+
+class PaymentOut(BaseModel):
+    id: str
+    client_id: str
+    owner_id: str
+    card_id: str
+    amount: int
+    currency: str
+    kind: str
+    status: str
+    payment_intent_id: str | None
+    error_code: str | None
+    decline_code: str | None
+    failure_message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LedgerEntryOut(BaseModel):
+    id: str
+    kind: str
+    amount: int
+    currency: str
+    signed_amount: int
+    posted_at: datetime
+    memo: str
+    method: str | None
+    payment_id: str | None
+
+
+class LedgerOut(BaseModel):
+    client_id: str
+    currency: str
+    balance: int = Field(description="positive: owed by the client; negative: credit")
+    entries: list[LedgerEntryOut]

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from therabill.core.money import Money
+
+ChargeKind = Literal["copay", "session_fee", "cancellation_fee", "balance", "product"]
+ConsentStatus = Literal["pending", "active", "revoked"]
+CardStatus = Literal["active", "removed"]
+SetupLinkStatus = Literal["open", "completed"]
+
+
+class ConsentScope(BaseModel):
+    """What a saved card may be charged for off-session."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kinds: list[ChargeKind] = Field(min_length=1)
+    max_amount: Money | None = None  # the most any single charge may be
+    expires_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ConsentScope:
+        if len(set(self.kinds)) != len(self.kinds):
+            raise ValueError("scope kinds must not repeat")
+        if self.max_amount is not None and self.max_amount.amount <= 0:
+            raise ValueError("max_amount must be positive")
+        return self
+
+
+class Consent(BaseModel):
+    """The evidence that a client authorized off-session charges on a card."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    client_id: str
+    owner_id: str
+    setup_link_id: str
+    text_version: str
+    text: str
+    signer_name: str
+    signed_at: datetime
+    ip_address: str
+    user_agent: str | None
+    scope: ConsentScope
+    status: ConsentStatus
+    card_id: str | None = None
+    setup_intent_id: str | None = None
+    activated_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+
+
+class SetupLink(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    client_id: str
+    owner_id: str
+    scope: ConsentScope
+    created_at: datetime
+    expires_at: datetime
+    created_by: str
+    status: SetupLinkStatus = "open"
+    setup_intent_id: str | None = None
+    consent_id: str | None = None
+
+
+class Card(BaseModel):
+    """A saved card: brand, last 4, expiry and fingerprint. Never a card number."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    client_id: str
+    owner_id: str
+    payment_method_id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str | None
+    consent_id: str
+    status: CardStatus
+    created_at: datetime
+    removed_at: datetime | None = None

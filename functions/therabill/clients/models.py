@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+ClientStatus = Literal["active", "inactive"]
+
+
+class Client(BaseModel):
+    """A person who receives care. Their own card and contact details make them a payer too."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    first_name: str
+    last_name: str
+    email: str | None = None
+    phone: str | None = None
+    status: ClientStatus = "active"
+    stripe_customer_id: str | None = None
+    default_card_id: str | None = None
+    created_at: datetime
+    version: int
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class BillingContact(BaseModel):
+    """Someone who pays for a client (a parent, a spouse). Has their own cards and receipts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    client_id: str
+    name: str
+    email: str
+    relationship: str
+    phone: str | None = None
+    stripe_customer_id: str | None = None
+    default_card_id: str | None = None
+    created_at: datetime
+    version: int
+
+
+class Payer(BaseModel):
+    """Who a card belongs to and who gets the receipt: the client themself or a billing contact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: str
+    owner_id: str  # the client's id, or the contact's id
+    name: str
+    email: str | None
+    stripe_customer_id: str | None
+    default_card_id: str | None
+
+    @property
+    def is_contact(self) -> bool:
+        return self.owner_id != self.client_id

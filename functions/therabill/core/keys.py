@@ -1,0 +1,83 @@
+"""The table's key design, in one place. docs/architecture.md lists every access pattern.
+
+Every item of a practice lives in the practice's partition, ``P#<practice_id>``, so each read and
+write is scoped to one practice by construction: an id sent by a caller only ever selects inside
+the caller's own partition.
+"""
+
+from __future__ import annotations
+
+
+def practice_pk(practice_id: str) -> str:
+    return f"P#{practice_id}"
+
+
+PRACTICE_SK = "PRACTICE"
+
+
+def client_sk(client_id: str) -> str:
+    return f"CLIENT#{client_id}"
+
+
+CLIENT_PREFIX = "CLIENT#"
+
+
+def contact_sk(client_id: str, contact_id: str) -> str:
+    return f"CONTACT#{client_id}#{contact_id}"
+
+
+def contact_prefix(client_id: str) -> str:
+    return f"CONTACT#{client_id}#"
+
+
+def card_sk(client_id: str, card_id: str) -> str:
+    return f"CARD#{client_id}#{card_id}"
+
+
+def card_prefix(client_id: str) -> str:
+    return f"CARD#{client_id}#"
+
+
+def consent_sk(consent_id: str) -> str:
+    return f"CONSENT#{consent_id}"
+
+
+def setup_link_sk(link_id: str) -> str:
+    return f"SETUPLINK#{link_id}"
+
+
+def payment_sk(payment_id: str) -> str:
+    return f"PAYMENT#{payment_id}"
+
+
+def ledger_sk(client_id: str, entry_id: str) -> str:
+    return f"LEDGER#{client_id}#{entry_id}"
+
+
+def ledger_prefix(client_id: str) -> str:
+    return f"LEDGER#{client_id}#"
+
+
+def ledger_guard_sk(source_key: str) -> str:
+    return f"LEDGERSRC#{source_key}"
+
+
+def email_sk(dedup_key: str) -> str:
+    return f"EMAIL#{dedup_key}"
+
+
+# -- GSI1: lookups across the practice partition boundary -----------------------------------------
+def stripe_account_gsi(account_id: str) -> str:
+    """Connect events name the account, not the practice: GSI1PK=ACCT#<acct> → the practice."""
+    return f"ACCT#{account_id}"
+
+
+PENDING_PAYMENTS_GSI = "PENDINGPAY"  # sparse: only payments still waiting on Stripe
+
+
+# -- platform items (not in a practice partition) --------------------------------------------------
+def stripe_event_pk(event_id: str) -> str:
+    return f"STRIPEEVT#{event_id}"
+
+
+STRIPE_EVENT_SK = "EVENT"

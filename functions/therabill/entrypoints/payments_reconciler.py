@@ -1,0 +1,19 @@
+"""Lambda entry point (EventBridge Scheduler): finish charges left pending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from therabill.observability import logger, metrics, tracer
+from therabill.wiring import container
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    counts = container().payments.reconcile_pending()
+    logger.info("reconciled pending payments", **counts)
+    return counts

@@ -1,0 +1,60 @@
+"""Email contents. Receipts say what was paid and how; they carry no clinical detail."""
+
+from __future__ import annotations
+
+from html import escape
+
+from therabill.notifications.mailer import Email
+from therabill.payments.models import Payment
+from therabill.practices.models import Practice
+
+_KIND_LABEL = {
+    "copay": "Copay", "session_fee": "Session fee", "cancellation_fee": "Cancellation fee",
+    "balance": "Balance payment", "product": "Purchase",
+}
+
+
+def _html(title: str, paragraphs: list[str], link: tuple[str, str] | None = None) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    if link:
+        body += f'<p><a href="{escape(link[1])}">{escape(link[0])}</a></p>'
+    return (f"<!doctype html><html><body style=\"font-family:sans-serif\">"
+            f"<h2>{escape(title)}</h2>{body}</body></html>")
+
+
+def receipt(*, practice: Practice, payer_name: str, to: str, payment: Payment, card_brand: str,
+            card_last4: str) -> Email:
+    amount = payment.amount.format()
+    when = payment.updated_at.strftime("%Y-%m-%d %H:%M UTC")
+    label = _KIND_LABEL.get(payment.kind, "Payment")
+    lines = [
+        f"Dear {payer_name},",
+        f"{practice.name} received your payment of {amount}.",
+        f"What for: {label}",
+        f"Paid with: {card_brand.title()} ending in {card_last4}",
+        f"Date: {when}",
+        f"Receipt number: {payment.id}",
+        f"Questions? Reply to this email or write to {practice.email}.",
+    ]
+    return Email(
+        to=to, subject=f"Receipt from {practice.name}: {amount}", text="\n\n".join(lines),
+        html=_html(f"Receipt: {amount}", [escape(x) for x in lines]), reply_to=practice.email,
+        sender_name=practice.name,
+    )
+
+
+def authentication_needed(*, practice: Practice, payer_name: str, to: str, payment: Payment,
+                          link: str) -> Email:
+    amount = payment.amount.format()
+    lines = [
+        f"Dear {payer_name},",
+        f"Your bank asked to confirm a payment of {amount} to {practice.name}.",
+        "Please open the link below to confirm it. Nothing is charged until you do.",
+    ]
+    return Email(
+        to=to, subject=f"Please confirm your payment of {amount} to {practice.name}",
+        text="\n\n".join([*lines, link]),
+        html=_html("Please confirm your payment", [escape(x) for x in lines],
+                   ("Confirm the payment", link)),
+        reply_to=practice.email, sender_name=practice.name,
+    )

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StripeConnection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    charges_enabled: bool = False
+    payouts_enabled: bool = False
+    details_submitted: bool = False
+    updated_at: datetime  # the Stripe event (or call) the status came from
+
+    @property
+    def ready(self) -> bool:
+        return self.charges_enabled and self.details_submitted
+
+
+class Practice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    email: str
+    time_zone: str
+    cutoff_hour: int = Field(ge=0, le=23)
+    currency: str
+    country: str
+    created_at: datetime
+    version: int
+    stripe: StripeConnection | None = None

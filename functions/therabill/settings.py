@@ -1,0 +1,63 @@
+"""Settings: validated once at cold start from the environment and the secret, then passed down
+as plain values. The domain never reads os.environ."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, Field, HttpUrl, ValidationError
+
+from therabill import contract
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=3)
+    secrets_arn: str = Field(min_length=1)
+    stripe_events_queue_url: str | None = None
+    email_sender: str | None = None
+    public_base_url: HttpUrl | None = None
+    stripe_api_base: str | None = None  # None: Stripe's own API
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+
+
+class Secrets(BaseModel):
+    stripe_secret_key: str = Field(pattern=r"^(sk|rk)_(test|live)_")
+    stripe_publishable_key: str = Field(pattern=r"^pk_(test|live)_")
+    stripe_webhook_secrets: list[str] = Field(min_length=1, max_length=2)
+    link_signing_key: str = Field(min_length=32)
+    platform_fee_bps: int = Field(default=0, ge=0, le=2000)
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    raw: dict[str, Any] = {
+        "table_name": environ.get(contract.ENV_TABLE_NAME, ""),
+        "secrets_arn": environ.get(contract.ENV_SECRETS_ARN, ""),
+        "stripe_events_queue_url": environ.get(contract.ENV_STRIPE_EVENTS_QUEUE_URL) or None,
+        "email_sender": environ.get(contract.ENV_EMAIL_SENDER) or None,
+        "public_base_url": environ.get(contract.ENV_PUBLIC_BASE_URL) or None,
+        "stripe_api_base": environ.get(contract.ENV_STRIPE_API_BASE) or None,
+    }
+    if environ.get(contract.ENV_STRIPE_JS_URL):
+        raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings: {exc}") from exc
+
+
+def parse_secrets(secret_string: str) -> Secrets:
+    try:
+        data = json.loads(secret_string)
+        webhook = data.get(contract.SECRET_STRIPE_WEBHOOK_SECRETS)
+        if isinstance(webhook, str):
+            data[contract.SECRET_STRIPE_WEBHOOK_SECRETS] = [webhook]
+        return Secrets.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        # Never echo the secret's content.
+        raise SettingsError("the Therabill secret is missing keys or malformed") from exc

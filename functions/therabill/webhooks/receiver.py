@@ -1,0 +1,55 @@
+"""The Stripe webhook hop: verify on the raw body, record once, enqueue, answer 2xx at once."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from therabill.core.errors import DependencyUnavailableError, InvalidRequestError
+from therabill.observability import logger
+from therabill.webhooks import signature
+from therabill.webhooks.inbox import parse_event
+from therabill.wiring import Container
+
+
+def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body)}
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def receive(event: dict[str, Any], c: Container) -> dict[str, Any]:
+    if event.get("httpMethod") != "POST":
+        return _response(405, {"code": "method_not_allowed", "message": "POST only"})
+    payload = _raw_body(event)
+    try:
+        signature.verify(payload, _header(event, "stripe-signature"),
+                         c.secrets.stripe_webhook_secrets, c.clock())
+        stripe_event = parse_event(payload)
+    except signature.SignatureError as exc:
+        logger.warning("webhook signature rejected", reason=exc.message)
+        return _response(400, {"code": "bad_signature", "message": exc.message})
+    except InvalidRequestError as exc:
+        return _response(400, {"code": "invalid_request", "message": exc.message})
+    try:
+        outcome = c.inbox.receive(stripe_event, payload.decode("utf-8"))
+    except DependencyUnavailableError:
+        # Stripe retries a non-2xx delivery; nothing is lost.
+        return _response(503, {"code": "unavailable", "message": "try again"})
+    logger.info("webhook received", event_id=stripe_event["id"], event_type=stripe_event["type"],
+                outcome=outcome)
+    return _response(200, {"received": True, "outcome": outcome})

@@ -1,0 +1,189 @@
+"""Builds the object graph for an entry point, lazily: a handler only constructs (and imports)
+what it uses, so the webhook receiver never imports Stripe and cold starts stay small.
+
+Entry points call ``container()``; tests build a Container with their own clients and fakes and
+install it with ``use(...)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from therabill.core.clock import Clock, utc_now
+from therabill.settings import Secrets, Settings, load_settings
+
+if TYPE_CHECKING:
+    from therabill.adapters.dynamo import Table
+    from therabill.cards.service import CardService
+    from therabill.clients.service import ClientService
+    from therabill.ledger.service import LedgerService
+    from therabill.notifications.mailer import EmailTransport, Outbox
+    from therabill.payments.gateway import PaymentGateway
+    from therabill.payments.service import PaymentService
+    from therabill.practices.service import PracticeService
+    from therabill.webhooks.dispatch import EventDispatcher
+    from therabill.webhooks.inbox import EventQueue, Inbox
+
+
+class Container:
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now,
+                 clients: Any = None, secrets: Secrets | None = None,
+                 gateway: PaymentGateway | None = None, email: EmailTransport | None = None,
+                 queue: EventQueue | None = None) -> None:
+        from therabill.adapters import aws
+
+        self.settings = settings
+        self.clock = clock
+        self._client = clients or aws.client
+        self._secrets = secrets
+        self._gateway = gateway
+        self._email = email
+        self._queue = queue
+
+    # -- adapters -------------------------------------------------------------------------------
+    @property
+    def secrets(self) -> Secrets:
+        if self._secrets is not None:
+            return self._secrets
+        return self._secrets_provider.get()
+
+    @cached_property
+    def _secrets_provider(self) -> Any:
+        from therabill.adapters.secrets import SecretsProvider
+
+        return SecretsProvider(self._client("secretsmanager"), self.settings.secrets_arn)
+
+    @cached_property
+    def table(self) -> Table:
+        from therabill.adapters.dynamo import Table
+
+        return Table(self._client("dynamodb"), self.settings.table_name)
+
+    @cached_property
+    def gateway(self) -> PaymentGateway:
+        if self._gateway is not None:
+            return self._gateway
+        from therabill.adapters.stripe_gateway import StripeGateway
+
+        return StripeGateway(self.secrets.stripe_secret_key, api_base=self.settings.stripe_api_base)
+
+    @cached_property
+    def email_transport(self) -> EmailTransport:
+        if self._email is not None:
+            return self._email
+        from therabill.adapters.ses import SesTransport
+
+        return SesTransport(self._client("ses"))
+
+    @cached_property
+    def queue(self) -> EventQueue:
+        if self._queue is not None:
+            return self._queue
+        from therabill.adapters.sqs import SqsQueue
+
+        assert self.settings.stripe_events_queue_url, "the webhook needs its queue URL"
+        return SqsQueue(self._client("sqs"), self.settings.stripe_events_queue_url)
+
+    @property
+    def public_base_url(self) -> str:
+        return str(self.settings.public_base_url or "http://localhost:3000").rstrip("/")
+
+    # -- domain ---------------------------------------------------------------------------------
+    @cached_property
+    def practices(self) -> PracticeService:
+        from therabill.practices.service import PracticeService
+
+        # The gateway is resolved on first Stripe call only (see PracticeService).
+        return PracticeService(self.table, _LazyGateway(self), self.clock)
+
+    @cached_property
+    def clients(self) -> ClientService:
+        from therabill.clients.service import ClientService
+
+        return ClientService(self.table, self.clock)
+
+    @cached_property
+    def cards(self) -> CardService:
+        from therabill.cards.service import CardService
+
+        return CardService(self.table, _LazyGateway(self), self.clients, self.practices, self.clock,
+                           self.secrets.link_signing_key, self.secrets.stripe_publishable_key)
+
+    @cached_property
+    def ledger(self) -> LedgerService:
+        from therabill.ledger.service import LedgerService
+
+        return LedgerService(self.table, self.clock)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        from therabill.notifications.mailer import Outbox
+
+        sender = self.settings.email_sender or "billing@therabill.localhost"
+        return Outbox(self.table, self.email_transport, sender, self.clock)
+
+    @cached_property
+    def payments(self) -> PaymentService:
+        from therabill.payments.service import PaymentService
+
+        return PaymentService(self.table, _LazyGateway(self), self.practices, self.clients,
+                              self.cards, self.ledger, self.outbox, self.clock,
+                              self.secrets.link_signing_key, self.public_base_url,
+                              self.secrets.platform_fee_bps)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        from therabill.webhooks.inbox import Inbox
+
+        return Inbox(self.table, self._queue_or_none(), self.clock)
+
+    def _queue_or_none(self) -> EventQueue | None:
+        if self._queue is not None or self.settings.stripe_events_queue_url:
+            return self.queue
+        return None
+
+    @cached_property
+    def dispatcher(self) -> EventDispatcher:
+        from therabill.webhooks.dispatch import EventDispatcher
+
+        return EventDispatcher(self.practices, self.cards, self.payments)
+
+
+class _LazyGateway:
+    """Defers building (and importing) the Stripe adapter until a Stripe call is made."""
+
+    def __init__(self, owner: Container) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner.gateway, name)
+
+
+_current: Container | None = None
+
+
+def container() -> Container:
+    global _current  # noqa: PLW0603 - one container per Lambda execution environment
+    if _current is None:
+        _current = Container(load_settings(os.environ))
+    return _current
+
+
+@contextmanager
+def use(c: Container) -> Iterator[Container]:
+    """Install ``c`` for the entry points (tests, the local system)."""
+    global _current  # noqa: PLW0603
+    previous, _current = _current, c
+    try:
+        yield c
+    finally:
+        _current = previous
+
+
+def reset() -> None:
+    global _current  # noqa: PLW0603
+    _current = None
