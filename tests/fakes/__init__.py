@@ -1,0 +1,1 @@
+"""Test doubles that stand in for external services (each has a contract test in tests/contract/)."""
