@@ -84,9 +84,15 @@ class StripeGateway:
     """The PaymentGateway port over Stripe. One instance per process is enough (it is
     thread-safe and builds its client once, on first use)."""
 
-    def __init__(self, api_key: str, *, api_base: str | None = None,
-                 http_client: stripe.HTTPClient | None = None, max_network_retries: int = 2,
-                 timeout_seconds: float = 20) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        http_client: stripe.HTTPClient | None = None,
+        max_network_retries: int = 2,
+        timeout_seconds: float = 20,
+    ) -> None:
         if not api_key:
             raise ValueError("a Stripe secret key is required")
         self._api_key = api_key
@@ -124,8 +130,15 @@ class StripeGateway:
 
     # ------------------------------------------------------------------ customers and cards
 
-    def create_customer(self, *, account: str, idempotency_key: str, email: str | None,
-                        name: str | None, metadata: dict[str, str]) -> str:
+    def create_customer(
+        self,
+        *,
+        account: str,
+        idempotency_key: str,
+        email: str | None,
+        name: str | None,
+        metadata: dict[str, str],
+    ) -> str:
         phi_guard.check_outbound(metadata=metadata)
         params: CustomerCreateParams = {}
         if email is not None:
@@ -136,11 +149,13 @@ class StripeGateway:
             params["metadata"] = dict(metadata)
         with _translated("create_customer"):
             customer = self._stripe().v1.customers.create(
-                params, _options(account=account, idempotency_key=idempotency_key))
+                params, _options(account=account, idempotency_key=idempotency_key)
+            )
         return str(_as_dict(customer)["id"])
 
-    def create_setup_intent(self, *, account: str, customer_id: str, idempotency_key: str,
-                            metadata: dict[str, str]) -> SetupIntentRef:
+    def create_setup_intent(
+        self, *, account: str, customer_id: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> SetupIntentRef:
         phi_guard.check_outbound(metadata=metadata)
         params: SetupIntentCreateParams = {
             "customer": customer_id,
@@ -151,15 +166,18 @@ class StripeGateway:
             params["metadata"] = dict(metadata)
         with _translated("create_setup_intent"):
             intent = self._stripe().v1.setup_intents.create(
-                params, _options(account=account, idempotency_key=idempotency_key))
+                params, _options(account=account, idempotency_key=idempotency_key)
+            )
         data = _as_dict(intent)
-        return SetupIntentRef(id=str(data["id"]), client_secret=str(data["client_secret"]),
-                              status=str(data["status"]))
+        return SetupIntentRef(
+            id=str(data["id"]), client_secret=str(data["client_secret"]), status=str(data["status"])
+        )
 
     def retrieve_setup_intent(self, *, account: str, setup_intent_id: str) -> SetupIntentState:
         with _translated("retrieve_setup_intent"):
             intent = self._stripe().v1.setup_intents.retrieve(
-                setup_intent_id, None, _options(account=account))
+                setup_intent_id, None, _options(account=account)
+            )
         data = _as_dict(intent)
         return SetupIntentState(
             id=str(data["id"]),
@@ -172,12 +190,14 @@ class StripeGateway:
     def retrieve_card(self, *, account: str, payment_method_id: str) -> CardDetails:
         with _translated("retrieve_card"):
             payment_method = self._stripe().v1.payment_methods.retrieve(
-                payment_method_id, None, _options(account=account))
+                payment_method_id, None, _options(account=account)
+            )
         data = _as_dict(payment_method)
         card = data.get("card")
         if data.get("type") != "card" or not isinstance(card, Mapping):
-            raise GatewayRejectedError("the payment method is not a card",
-                                       payment_method_id=payment_method_id)
+            raise GatewayRejectedError(
+                "the payment method is not a card", payment_method_id=payment_method_id
+            )
         fingerprint = card.get("fingerprint")
         return CardDetails(
             payment_method_id=str(data["id"]),
@@ -206,10 +226,19 @@ class StripeGateway:
 
     # ------------------------------------------------------------------ charges
 
-    def charge_off_session(self, *, account: str, customer_id: str, payment_method_id: str,
-                           amount: int, currency: str, idempotency_key: str, description: str,
-                           metadata: dict[str, str],
-                           application_fee_amount: int | None) -> ChargeOutcome:
+    def charge_off_session(
+        self,
+        *,
+        account: str,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+        application_fee_amount: int | None,
+    ) -> ChargeOutcome:
         phi_guard.check_outbound(description=description, metadata=metadata)
         params: PaymentIntentCreateParams = {
             "amount": amount,
@@ -230,7 +259,8 @@ class StripeGateway:
 
         try:
             intent = client.v1.payment_intents.create(
-                params, _options(account=account, idempotency_key=idempotency_key))
+                params, _options(account=account, idempotency_key=idempotency_key)
+            )
         except stripe.CardError as err:
             # A decline (or authentication_required) is an outcome, replayed identically by
             # Stripe for a retry with the same idempotency key.
@@ -242,7 +272,8 @@ class StripeGateway:
     def retrieve_payment_intent(self, *, account: str, payment_intent_id: str) -> PaymentIntentState:
         with _translated("retrieve_payment_intent"):
             intent = self._stripe().v1.payment_intents.retrieve(
-                payment_intent_id, None, _options(account=account))
+                payment_intent_id, None, _options(account=account)
+            )
         data = _as_dict(intent)
         last_error = data.get("last_payment_error")
         last_error = last_error if isinstance(last_error, Mapping) else {}
@@ -260,19 +291,21 @@ class StripeGateway:
 
     # ------------------------------------------------------------------ connected accounts
 
-    def create_connected_account(self, *, idempotency_key: str, email: str | None, country: str,
-                                 metadata: dict[str, str]) -> AccountState:
+    def create_connected_account(
+        self, *, idempotency_key: str, email: str | None, country: str, metadata: dict[str, str]
+    ) -> AccountState:
         phi_guard.check_outbound(metadata=metadata)
-        params: AccountCreateParams = {"country": country.upper(),
-                                       "controller": _CONNECTED_ACCOUNT_CONTROLLER}
+        params: AccountCreateParams = {
+            "country": country.upper(),
+            "controller": _CONNECTED_ACCOUNT_CONTROLLER,
+        }
         if email is not None:
             params["email"] = email
         if metadata:
             params["metadata"] = dict(metadata)
         with _translated("create_connected_account"):
             # A platform call: no Stripe-Account header.
-            created = self._stripe().v1.accounts.create(
-                params, _options(idempotency_key=idempotency_key))
+            created = self._stripe().v1.accounts.create(params, _options(idempotency_key=idempotency_key))
         return _account_state(_as_dict(created))
 
     def retrieve_account(self, *, account: str) -> AccountState:
@@ -282,8 +315,12 @@ class StripeGateway:
         return _account_state(_as_dict(fetched))
 
     def create_account_link(self, *, account: str, refresh_url: str, return_url: str) -> str:
-        params: AccountLinkCreateParams = {"account": account, "refresh_url": refresh_url,
-                                           "return_url": return_url, "type": "account_onboarding"}
+        params: AccountLinkCreateParams = {
+            "account": account,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
         with _translated("create_account_link"):
             # A platform call naming the account in the body; links are single-use and cheap,
             # so the SDK's own generated idempotency key (for its retries) is enough.
@@ -331,8 +368,16 @@ def _raise_translated(operation: str, err: Any) -> NoReturn:
     message = f"Stripe {operation}: {err.user_message or type(err).__name__}"
     if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)):
         raise GatewayUnavailableError(message, **details) from err
-    if isinstance(err, (stripe.InvalidRequestError, stripe.AuthenticationError,
-                        stripe.PermissionError, stripe.IdempotencyError, stripe.CardError)):
+    if isinstance(
+        err,
+        (
+            stripe.InvalidRequestError,
+            stripe.AuthenticationError,
+            stripe.PermissionError,
+            stripe.IdempotencyError,
+            stripe.CardError,
+        ),
+    ):
         raise GatewayRejectedError(message, **details) from err
     if isinstance(err, stripe.APIError):
         # 5xx (already retried by the SDK) or an unreadable answer: try again later.
@@ -391,17 +436,18 @@ def _outcome_from_payment_intent(intent: Mapping[str, Any]) -> ChargeOutcome:
     last_error = intent.get("last_payment_error")
     last_error = last_error if isinstance(last_error, Mapping) else {}
     if status == "succeeded":
-        return ChargeOutcome(status="succeeded", payment_intent_id=intent_id,
-                             charge_id=_charge_id(intent))
+        return ChargeOutcome(status="succeeded", payment_intent_id=intent_id, charge_id=_charge_id(intent))
     if status == "processing":
-        return ChargeOutcome(status="processing", payment_intent_id=intent_id,
-                             charge_id=_charge_id(intent))
+        return ChargeOutcome(status="processing", payment_intent_id=intent_id, charge_id=_charge_id(intent))
     if status == "requires_action":
         # localstripe's answer to an off-session 3-D Secure card (real Stripe raises 402).
-        return ChargeOutcome(status="requires_action", payment_intent_id=intent_id,
-                             decline_code=_str_or_none(last_error.get("decline_code")),
-                             error_code=_str_or_none(last_error.get("code")),
-                             message=_str_or_none(last_error.get("message")))
+        return ChargeOutcome(
+            status="requires_action",
+            payment_intent_id=intent_id,
+            decline_code=_str_or_none(last_error.get("decline_code")),
+            error_code=_str_or_none(last_error.get("code")),
+            message=_str_or_none(last_error.get("message")),
+        )
     if status == "requires_payment_method":
         code = _str_or_none(last_error.get("code"))
         return ChargeOutcome(
@@ -412,8 +458,11 @@ def _outcome_from_payment_intent(intent: Mapping[str, Any]) -> ChargeOutcome:
             message=_str_or_none(last_error.get("message")),
             charge_id=_charge_id(intent),
         )
-    raise GatewayRejectedError(f"unexpected PaymentIntent status {status!r} after an off-session confirm",
-                               payment_intent_id=intent_id, status=status)
+    raise GatewayRejectedError(
+        f"unexpected PaymentIntent status {status!r} after an off-session confirm",
+        payment_intent_id=intent_id,
+        status=status,
+    )
 
 
 def _outcome_from_card_error(err: Any) -> ChargeOutcome:
