@@ -1,0 +1,92 @@
+"""Local stand-in for the Cognito user pool: HS256 ID tokens signed with a local development key.
+
+In AWS the staff API sits behind a Cognito user-pool authorizer, which verifies the ID token and
+hands the handler its claims in ``requestContext.authorizer.claims``. Locally the HTTP gateway
+plays that authorizer with :func:`verify`, and developers, tests and the seed script mint tokens
+with :func:`issue_token`. The claim names come from ``therabill.contract`` so they match Cognito's.
+
+The key is for local use only: it comes from ``THERABILL_LOCAL_AUTH_KEY`` when set, otherwise a
+fixed development key (anyone can read it here, which is the point: it guards nothing real).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from typing import Any
+
+import jwt
+
+from therabill import contract
+
+ENV_LOCAL_AUTH_KEY = "THERABILL_LOCAL_AUTH_KEY"
+_DEV_KEY = "therabill-local-development-key-not-a-secret-0001"  # noqa: S105 - local dev only
+ISSUER = "https://cognito-idp.localhost/therabill-local"
+AUDIENCE = "therabill-local-staff"
+ALGORITHM = "HS256"
+ROLES = ("owner", "admin", "biller", "therapist", "frontdesk")
+
+
+class InvalidTokenError(Exception):
+    """The token is missing, malformed, wrongly signed, expired or lacks a required claim."""
+
+    def __init__(self, reason: str, *, expired: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.expired = expired
+
+
+def signing_key() -> str:
+    return os.environ.get(ENV_LOCAL_AUTH_KEY) or _DEV_KEY
+
+
+def issue_token(practice_id: str, role: str = "owner", sub: str | None = None,
+                email: str = "owner@practice.localhost", ttl: int = 12 * 3600,
+                *, extra_claims: dict[str, Any] | None = None, key: str | None = None) -> str:
+    """An ID token with the claims Cognito would put in it for a staff user of ``practice_id``."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        contract.CLAIM_SUBJECT: sub or f"user-{uuid.uuid4()}",
+        contract.CLAIM_PRACTICE_ID: practice_id,
+        contract.CLAIM_ROLE: role,
+        contract.CLAIM_EMAIL: email,
+        "email_verified": True,
+        "token_use": "id",
+        "cognito:username": email,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "auth_time": now,
+        "exp": now + int(ttl),
+    }
+    claims.update(extra_claims or {})
+    return jwt.encode(claims, key or signing_key(), algorithm=ALGORITHM)
+
+
+def verify(token: str, *, key: str | None = None) -> dict[str, Any]:
+    """The token's claims if it is valid; raises :class:`InvalidTokenError` otherwise."""
+    if not token:
+        raise InvalidTokenError("missing token")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, key or signing_key(), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub"]})
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidTokenError("token expired", expired=True) from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidTokenError(f"invalid token: {exc}") from exc
+    if claims.get("token_use") != "id":
+        raise InvalidTokenError("not an ID token")
+    for name in (contract.CLAIM_PRACTICE_ID, contract.CLAIM_ROLE):
+        if not isinstance(claims.get(name), str) or not claims[name]:
+            raise InvalidTokenError(f"missing claim {name}")
+    return claims
+
+
+def authorizer_claims(claims: dict[str, Any]) -> dict[str, str]:
+    """Claims as the REST API's Cognito authorizer passes them: every value a string."""
+    out: dict[str, str] = {}
+    for name, value in claims.items():
+        out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
