@@ -379,9 +379,9 @@ def _raise_translated(operation: str, err: Any) -> NoReturn:
         ),
     ):
         raise GatewayRejectedError(message, **details) from err
-    if isinstance(err, stripe.APIError):
-        # 5xx (already retried by the SDK) or an unreadable answer: try again later.
-        raise GatewayUnavailableError(message, **details) from err
+    # Anything else (stripe.APIError and friends) is judged by its status: 5xx (already retried by
+    # the SDK), 409 (a concurrent request with the same idempotency key) or no answer at all is
+    # worth retrying later; another 4xx (e.g. a 404 with an unreadable body) is not.
     status = details["http_status"]
     if status is None or status >= 500 or status in (409, 429):
         raise GatewayUnavailableError(message, **details) from err
