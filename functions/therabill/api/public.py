@@ -69,7 +69,7 @@ def start_setup(token: Token, body: Annotated[StartSetup, Body()]) -> StartSetup
     secret, account = c.cards.start_setup(
         token, signer_name=body.signer_name, agreed=body.agreed, text_version=body.text_version,
         ip_address=event.request_context.identity.source_ip,
-        user_agent=event.get_header_value("user-agent"))
+        user_agent=event.headers.get("user-agent"))
     return StartSetupOut(client_secret=secret, publishable_key=c.secrets.stripe_publishable_key,
                          stripe_account=account)
 

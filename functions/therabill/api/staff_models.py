@@ -14,6 +14,7 @@ from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
 
 _NAME = Field(min_length=1, max_length=120)
+_OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120)
 # A practical address check (no DNS at request time): one @, a dotted domain, no spaces.
 EmailStr = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
 
@@ -43,7 +44,7 @@ class PracticeCreate(_Strict):
 
 
 class PracticeUpdate(_Strict):
-    name: str | None = _NAME
+    name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     time_zone: str | None = None
     cutoff_hour: int | None = Field(default=None, ge=0, le=23)
@@ -95,8 +96,8 @@ class ClientCreate(_Strict):
 
 
 class ClientUpdate(_Strict):
-    first_name: str | None = _NAME
-    last_name: str | None = _NAME
+    first_name: str | None = _OPTIONAL_NAME
+    last_name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
     status: Literal["active", "inactive"] | None = None
@@ -128,7 +129,7 @@ class ContactCreate(_Strict):
 
 
 class ContactUpdate(_Strict):
-    name: str | None = _NAME
+    name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     relationship: str | None = Field(default=None, min_length=1, max_length=40)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")

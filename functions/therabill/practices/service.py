@@ -142,7 +142,8 @@ class PracticeService:
         return self.get(page.items[0]["id"])
 
     def apply_account_update(self, practice: Practice, state: AccountState, at: datetime) -> bool:
-        """Apply an ``account.updated`` event unless a newer one was applied already.
+        """Apply an ``account.updated`` event unless a newer one was applied already (ties apply:
+        the same snapshot twice is harmless).
 
         Stripe does not promise order: the event's creation time decides, and an older event than
         the one we hold changes nothing. Returns whether anything changed."""
@@ -151,7 +152,7 @@ class PracticeService:
                 keys.practice_pk(practice.id), keys.PRACTICE_SK,
                 update=("SET stripe_charges_enabled = :ce, stripe_payouts_enabled = :pe, "
                         "stripe_details_submitted = :ds, stripe_updated_at = :at ADD #version :one"),
-                condition="stripe_account_id = :acct AND stripe_updated_at < :at",
+                condition="stripe_account_id = :acct AND stripe_updated_at <= :at",
                 names={"#version": "version"},
                 values={":acct": state.id, ":ce": state.charges_enabled,
                         ":pe": state.payouts_enabled, ":ds": state.details_submitted,

@@ -1,0 +1,48 @@
+# Therabill — the commands people expect. Everything runs through uv and the lock file.
+SHELL := /bin/bash
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+STAGE ?= dev
+
+.PHONY: setup run test test-fast lint format typecheck synth deploy layer bench demo clean
+
+setup:            ## install everything (uv, locked Python deps, Chromium for browser tests)
+	@bash scripts/bootstrap.sh
+
+run: setup        ## install, then start the whole system locally (Ctrl-C stops it)
+	uv run python -m devstack.run
+
+test: setup       ## every test tier: unit, integration, contract, devstack, infra, e2e
+	uv run pytest -n 2 --dist loadgroup -q
+
+test-fast:        ## unit + integration only
+	uv run pytest tests/unit tests/integration -q
+
+lint:             ## ruff (lint + format check) and mypy
+	uv run ruff check .
+	uv run ruff format --check functions devstack
+	uv run mypy
+
+format:
+	uv run ruff check --fix .
+	uv run ruff format functions devstack
+
+typecheck:
+	uv run mypy
+
+layer:            ## build the Lambda dependency layer (no Docker)
+	bash layers/build.sh
+
+synth:            ## synthesize CloudFormation offline (no credentials, no Docker)
+	uv run python infra/app.py
+
+deploy: layer     ## deploy to the AWS account in your environment
+	npx --yes aws-cdk@2 deploy --app "uv run python infra/app.py" -c stage=$(STAGE) $(CDK_ARGS)
+
+bench:            ## cold-start import times and requests per operation
+	uv run python -m bench
+
+demo:             ## walk the slice end to end against the running system (make run first)
+	uv run python -m devstack.demo
+
+clean:
+	rm -rf cdk.out layers/build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,177 @@
+"""Integration tier: the real handlers, fed real event shapes (devstack.apigw), against moto
+(in-process) and the Stripe fake at the SDK's HTTP boundary. No sockets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from pytest_socket import disable_socket
+
+from devstack import apigw
+from devstack.resources import LocalResources, provision
+from tests.fakes.fake_stripe import FakeStripe
+from therabill import wiring
+from therabill.adapters.stripe_gateway import StripeGateway
+from therabill.core.ids import new_id
+from therabill.settings import Settings
+from therabill.webhooks import signature
+
+# The X-Ray SDK (behind Powertools' Tracer) opens a UDP socket when first imported; import the
+# entry points before sockets are disabled.
+import therabill.entrypoints.payments_reconciler
+import therabill.entrypoints.public_api
+import therabill.entrypoints.staff_api
+import therabill.entrypoints.stripe_webhook
+import therabill.entrypoints.stripe_worker  # noqa: F401
+
+WEBHOOK_SECRET = "whsec_test_current"
+SECRETS = {
+    "stripe_secret_key": "sk_test_integration",
+    "stripe_publishable_key": "pk_test_integration",
+    "stripe_webhook_secrets": [WEBHOOK_SECRET],
+    "link_signing_key": "integration-link-signing-key-0123456789abcdef",
+}
+
+
+class Clock:
+    """A settable clock: tests move time on purpose."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class World:
+    container: wiring.Container
+    resources: LocalResources
+    stripe: FakeStripe
+    clock: Clock
+    session: Any
+    _handlers: dict[str, Any] = field(default_factory=dict)
+
+    # -- entry points ---------------------------------------------------------------------------
+    def _handler(self, name: str) -> Any:
+        if name not in self._handlers:
+            import importlib
+
+            module = importlib.import_module(f"therabill.entrypoints.{name}")
+            self._handlers[name] = module.lambda_handler
+        return self._handlers[name]
+
+    def staff(self, method: str, path: str, body: Any = None, *, practice_id: str,
+              role: str = "owner", headers: dict[str, str] | None = None,
+              query: dict[str, str] | None = None) -> tuple[int, Any]:
+        event = apigw.rest_event(method, path, body=None if body is None else
+                                 (body if isinstance(body, str) else json.dumps(body)),
+                                 headers={"Content-Type": "application/json", **(headers or {})},
+                                 query=query, claims=apigw.staff_claims(practice_id, role))
+        return self._decode(self._handler("staff_api")(event, apigw.LambdaContext("staff-api")))
+
+    def public(self, method: str, path: str, body: Any = None,
+               source_ip: str = "198.51.100.7") -> tuple[int, Any]:
+        event = apigw.rest_event(method, path, body=None if body is None else json.dumps(body),
+                                 headers={"Content-Type": "application/json",
+                                          "User-Agent": "pytest-browser"},
+                                 source_ip=source_ip)
+        return self._decode(self._handler("public_api")(event, apigw.LambdaContext("public-api")))
+
+    def webhook(self, payload: bytes | str, *, header: str | None = "sign",
+                timestamp: int | None = None) -> tuple[int, Any]:
+        raw = payload.encode() if isinstance(payload, str) else payload
+        if header == "sign":
+            header = signature.sign(WEBHOOK_SECRET, raw,
+                                    timestamp or int(self.clock().timestamp()))
+        headers = {"Content-Type": "application/json"}
+        if header is not None:
+            headers["Stripe-Signature"] = header
+        event = apigw.rest_event("POST", "/webhooks/stripe", body=raw, headers=headers)
+        return self._decode(self._handler("stripe_webhook")(event,
+                                                            apigw.LambdaContext("stripe-webhook")))
+
+    def drain_queue(self) -> list[dict[str, Any]]:
+        """Play the SQS event source: deliver queued events to the worker, delete the successes."""
+        sqs = self.session.client("sqs")
+        responses = []
+        while True:
+            out = sqs.receive_message(QueueUrl=self.resources.stripe_events_queue_url,
+                                      MaxNumberOfMessages=10, VisibilityTimeout=0)
+            messages = out.get("Messages", [])
+            if not messages:
+                return responses
+            event = apigw.sqs_event([m["Body"] for m in messages],
+                                    message_ids=[m["MessageId"] for m in messages])
+            result = self._handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
+            failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+            for m in messages:
+                if m["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=self.resources.stripe_events_queue_url,
+                                       ReceiptHandle=m["ReceiptHandle"])
+            responses.append(result)
+            if failed:
+                return responses
+
+    def deliver_stripe_events(self, *, since: int = 0) -> int:
+        """Send the events the fake Stripe emitted (from index ``since``) through the webhook."""
+        events = self.stripe.events[since:]
+        for e in events:
+            status, _ = self.webhook(json.dumps(e))
+            assert status == 200
+        self.drain_queue()
+        return len(self.stripe.events)
+
+    def worker(self, bodies: list[str]) -> dict[str, Any]:
+        event = apigw.sqs_event(bodies)
+        return self._handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
+
+    def emails(self) -> list[Any]:
+        from moto.backends import get_backend
+
+        backend = get_backend("ses")[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        return list(backend.sent_messages)
+
+    @staticmethod
+    def _decode(response: dict[str, Any]) -> tuple[int, Any]:
+        body = response.get("body") or ""
+        headers = {**{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
+                   **(response.get("headers") or {})}
+        ctype = headers.get("Content-Type", "")
+        if "json" in ctype and body:
+            return response["statusCode"], json.loads(body)
+        return response["statusCode"], body
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    disable_socket(allow_unix_socket=True)
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        resources = provision(session, secrets=SECRETS)
+        fake = FakeStripe()
+        clock = Clock()
+        settings = Settings(table_name=resources.table_name, secrets_arn=resources.secrets_arn,
+                            stripe_events_queue_url=resources.stripe_events_queue_url,
+                            email_sender=resources.email_sender,
+                            public_base_url="https://pay.therabill.test",  # type: ignore[arg-type]
+                            stripe_js_url="https://js.stripe.com/v3/")
+        gateway = StripeGateway(SECRETS["stripe_secret_key"], http_client=fake.http_client(),
+                                max_network_retries=0)
+        container = wiring.Container(settings, clock=clock, clients=session.client,
+                                     gateway=gateway)
+        with wiring.use(container):
+            yield World(container=container, resources=resources, stripe=fake, clock=clock,
+                        session=session)
+
+
+def new_practice_id() -> str:
+    return new_id("prc")

@@ -1,0 +1,101 @@
+"""A token of practice B can read or change nothing of practice A, whatever ids it sends; every
+invalid request gets a 4xx with a reason and writes nothing."""
+
+import pytest
+
+from tests.integration.scenario import create_client, create_practice, save_card
+
+
+@pytest.fixture
+def two_practices(world):
+    a = create_practice(world)
+    b = create_practice(world)
+    client = create_client(world, a)
+    card = save_card(world, a, client["id"])
+    status, contact = world.staff("POST", f"/clients/{client['id']}/contacts",
+                                  {"name": "Pat", "email": "pat@p.test", "relationship": "parent"},
+                                  practice_id=a.id)
+    _, payment = world.staff("POST", f"/clients/{client['id']}/charges",
+                             {"amount": 500, "kind": "copay"}, practice_id=a.id,
+                             headers={"Idempotency-Key": "tenancy-key-1"})
+    return a, b, client["id"], card["id"], contact["id"], payment["id"]
+
+
+def routes(cid, card, contact, payment):
+    return [
+        ("GET", f"/clients/{cid}", None),
+        ("PATCH", f"/clients/{cid}", {"first_name": "Hacked"}),
+        ("POST", f"/clients/{cid}/contacts", {"name": "X", "email": "x@x.test", "relationship": "x"}),
+        ("GET", f"/clients/{cid}/contacts", None),
+        ("PATCH", f"/clients/{cid}/contacts/{contact}", {"name": "Hacked"}),
+        ("POST", f"/clients/{cid}/setup-links", {"scope": {"kinds": ["copay"]}}),
+        ("GET", f"/clients/{cid}/cards", None),
+        ("POST", f"/clients/{cid}/cards/{card}/default", None),
+        ("GET", f"/clients/{cid}/cards/{card}/consent", None),
+        ("DELETE", f"/clients/{cid}/cards/{card}", None),
+        ("POST", f"/clients/{cid}/charges", {"amount": 100, "kind": "copay"}),
+        ("GET", f"/clients/{cid}/payments/{payment}", None),
+        ("GET", f"/clients/{cid}/ledger", None),
+    ]
+
+
+def test_practice_b_cannot_reach_anything_of_practice_a(world, two_practices):
+    a, b, cid, card, contact, payment = two_practices
+    for method, path, body in routes(cid, card, contact, payment):
+        status, answer = world.staff(method, path, body, practice_id=b.id,
+                                     headers={"Idempotency-Key": "tenancy-attack-1"})
+        assert status == 404, (method, path, status, answer)
+    # And A's data is untouched.
+    _, client = world.staff("GET", f"/clients/{cid}", practice_id=a.id)
+    assert client["first_name"] == "Ann" and client["version"] == 1
+    _, cards = world.staff("GET", f"/clients/{cid}/cards", practice_id=a.id)
+    assert [c["id"] for c in cards] == [card]
+    _, ledger = world.staff("GET", f"/clients/{cid}/ledger", practice_id=a.id)
+    assert len(ledger["entries"]) == 1
+
+
+def test_practice_b_lists_none_of_practice_as_clients(world, two_practices):
+    _, b, cid, *_ = two_practices
+    _, page = world.staff("GET", "/clients", practice_id=b.id)
+    assert page["items"] == []
+
+
+def test_a_request_without_claims_is_unauthorized(world):
+    from devstack import apigw
+
+    handler = world._handler("staff_api")
+    for claims in (None, {"sub": "x"}, {"sub": "x", "custom:practice_id": "prc_bad", "custom:role": "owner"}):
+        response = handler(apigw.rest_event("GET", "/practice", claims=claims), apigw.LambdaContext())
+        assert response["statusCode"] == 401
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers"), [
+    ("POST", "/practice", {"name": "", "email": "a@b.test"}, {}),
+    ("POST", "/practice", {"name": "X", "email": "not-an-email"}, {}),
+    ("POST", "/practice", {"name": "X", "email": "a@b.test", "time_zone": "Mars/Olympus"}, {}),
+    ("POST", "/practice", {"name": "X", "email": "a@b.test", "cutoff_hour": 24}, {}),
+    ("POST", "/practice", {"name": "X", "email": "a@b.test", "surprise": 1}, {}),
+    ("POST", "/practice", "{not json", {}),
+    ("POST", "/clients", {"first_name": "A"}, {}),
+    ("POST", "/clients", {"first_name": "A", "last_name": "B", "phone": "call me"}, {}),
+    ("GET", "/clients", None, {}),  # limit below
+    ("POST", "/clients/{cid}/charges", {"amount": 100, "kind": "copay"}, {}),  # no key
+    ("POST", "/clients/{cid}/charges", {"amount": -5, "kind": "copay"}, {"Idempotency-Key": "k-negative-1"}),
+    ("POST", "/clients/{cid}/charges", {"amount": 10.5, "kind": "copay"}, {"Idempotency-Key": "k-float-1"}),
+    ("POST", "/clients/{cid}/charges", {"amount": 100, "kind": "therapy"}, {"Idempotency-Key": "k-kind-1"}),
+    ("POST", "/clients/{cid}/setup-links", {"scope": {"kinds": []}}, {}),
+    ("POST", "/clients/{cid}/setup-links", {"scope": {"kinds": ["copay"], "expires_at": "2030-01-01T00:00:00"}}, {}),
+    ("GET", "/clients/not an id", None, {}),
+])
+def test_bad_input_is_a_4xx_with_a_reason_and_writes_nothing(world, method, path, body, headers):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    path = path.replace("{cid}", client["id"])
+    query = {"limit": "0"} if path == "/clients" and method == "GET" else None
+    before = world.container.table.query_all(f"P#{practice.id}")
+    status, answer = world.staff(method, path, body, practice_id=practice.id, headers=headers,
+                                 query=query)
+    assert 400 <= status < 500, (status, answer)
+    if isinstance(answer, dict):
+        assert answer["message"]
+    assert world.container.table.query_all(f"P#{practice.id}") == before
