@@ -311,12 +311,12 @@ class StripeGateway:
     def retrieve_account(self, *, account: str) -> AccountState:
         with _translated("retrieve_account"):
             # GET /v1/accounts/{id} as the platform (Stripe's documented form for Connect).
-            fetched = self._stripe().v1.accounts.retrieve(account, None, _options())
+            fetched = self._stripe().v1.accounts.retrieve(_checked_account(account), None, _options())
         return _account_state(_as_dict(fetched))
 
     def create_account_link(self, *, account: str, refresh_url: str, return_url: str) -> str:
         params: AccountLinkCreateParams = {
-            "account": account,
+            "account": _checked_account(account),
             "refresh_url": refresh_url,
             "return_url": return_url,
             "type": "account_onboarding",
@@ -331,12 +331,16 @@ class StripeGateway:
 # ---------------------------------------------------------------------- helpers
 
 
+def _checked_account(account: str) -> str:
+    if not account.startswith("acct_"):
+        raise GatewayRejectedError("a connected account id starts with acct_", account=account)
+    return account
+
+
 def _options(*, account: str | None = None, idempotency_key: str | None = None) -> Any:
     options: dict[str, str] = {}
     if account is not None:
-        if not account.startswith("acct_"):
-            raise GatewayRejectedError("a connected account id starts with acct_", account=account)
-        options["stripe_account"] = account
+        options["stripe_account"] = _checked_account(account)
     if idempotency_key is not None:
         if not idempotency_key:
             raise GatewayRejectedError("an idempotency key is required")
