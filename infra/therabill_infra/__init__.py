@@ -1,0 +1,1 @@
+"""Therabill infrastructure (AWS CDK, Python): one stack composed of one construct per concern."""

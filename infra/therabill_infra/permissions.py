@@ -1,0 +1,158 @@
+"""Capability -> IAM: the exact actions and resources each capability of the contract grants.
+
+``contract.FUNCTIONS`` names capabilities (``table:read``, ``email:send``, ...); this module is the
+only place that turns them into IAM statements. Every statement names its resources (no ``*``
+action, no service wildcard); KMS statements are limited to calls made through the owning service
+(``kms:ViaService``). The only ``Resource: *`` a function gets is X-Ray's, which has no resource
+level permissions.
+
+A capability this module does not know fails synthesis, so a new capability in the contract
+cannot silently deploy without permissions (or with too many).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+
+from therabill_infra.contract import contract
+
+# ---------------------------------------------------------------- exact actions, by capability
+TABLE_READ_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query")
+# TransactWriteItems is authorised per item against PutItem / UpdateItem / DeleteItem /
+# ConditionCheckItem, so those four cover transactions too. No Scan, no BatchWriteItem
+# (batch writes cannot carry conditions), no table-level actions.
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+TABLE_KEY_READ_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+TABLE_KEY_WRITE_ACTIONS = ("kms:Encrypt", "kms:GenerateDataKey")
+SECRETS_READ_ACTIONS = ("secretsmanager:GetSecretValue",)
+SECRETS_KEY_ACTIONS = ("kms:Decrypt",)
+EMAIL_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")
+QUEUE_SEND_ACTIONS = ("sqs:SendMessage",)
+# A producer of a KMS-encrypted queue needs a data key (and Decrypt to reuse a cached one).
+QUEUE_KEY_SEND_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+# What the Lambda SQS poller calls with the function's role (AWSLambdaSQSQueueExecutionRole).
+QUEUE_CONSUME_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
+QUEUE_KEY_CONSUME_ACTIONS = ("kms:Decrypt",)
+
+# Every function: write its own log group, send traces.
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
+
+CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
+    contract.CAN_READ_TABLE: TABLE_READ_ACTIONS + TABLE_KEY_READ_ACTIONS,
+    contract.CAN_WRITE_TABLE: TABLE_WRITE_ACTIONS + TABLE_KEY_READ_ACTIONS + TABLE_KEY_WRITE_ACTIONS,
+    contract.CAN_READ_SECRETS: SECRETS_READ_ACTIONS + SECRETS_KEY_ACTIONS,
+    contract.CAN_SEND_EMAIL: EMAIL_SEND_ACTIONS,
+    contract.CAN_ENQUEUE_STRIPE_EVENTS: QUEUE_SEND_ACTIONS + QUEUE_KEY_SEND_ACTIONS,
+    contract.CAN_CONSUME_STRIPE_EVENTS: QUEUE_CONSUME_ACTIONS + QUEUE_KEY_CONSUME_ACTIONS,
+}
+BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
+# Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
+ASYNC_DLQ_ACTIONS = QUEUE_SEND_ACTIONS + QUEUE_KEY_SEND_ACTIONS
+
+
+class UnknownCapabilityError(ValueError):
+    """The contract names a capability that has no IAM mapping here."""
+
+
+@dataclass(frozen=True)
+class CapabilityResources:
+    """The ARNs capabilities are granted on (tokens resolved at deploy time)."""
+
+    table_arn: str
+    table_index_arns: Sequence[str]
+    table_key_arn: str
+    secret_arn: str
+    secrets_key_arn: str
+    email_identity_arn: str
+    email_configuration_set_arn: str
+    stripe_events_queue_arn: str
+    queues_key_arn: str
+
+
+def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
+    """The full set of IAM actions a function with ``capabilities`` is given."""
+    actions = set(BASE_ACTIONS)
+    for capability in capabilities:
+        actions.update(_actions_of(capability))
+    if async_dlq:
+        actions.update(ASYNC_DLQ_ACTIONS)
+    return frozenset(actions)
+
+
+def capability_statements(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    """The statements that grant one capability."""
+    _actions_of(capability)  # fail on an unknown capability before building anything
+    if capability == contract.CAN_READ_TABLE:
+        return [
+            _allow(TABLE_READ_ACTIONS, [res.table_arn, *res.table_index_arns]),
+            _via(TABLE_KEY_READ_ACTIONS, res.table_key_arn, "dynamodb"),
+        ]
+    if capability == contract.CAN_WRITE_TABLE:
+        return [
+            _allow(TABLE_WRITE_ACTIONS, [res.table_arn]),
+            _via(TABLE_KEY_READ_ACTIONS + TABLE_KEY_WRITE_ACTIONS, res.table_key_arn, "dynamodb"),
+        ]
+    if capability == contract.CAN_READ_SECRETS:
+        return [
+            _allow(SECRETS_READ_ACTIONS, [res.secret_arn]),
+            _via(SECRETS_KEY_ACTIONS, res.secrets_key_arn, "secretsmanager"),
+        ]
+    if capability == contract.CAN_SEND_EMAIL:
+        # SES authorises a send against the identity and against the configuration set it uses.
+        return [_allow(EMAIL_SEND_ACTIONS, [res.email_identity_arn, res.email_configuration_set_arn])]
+    if capability == contract.CAN_ENQUEUE_STRIPE_EVENTS:
+        return queue_send_statements(res.stripe_events_queue_arn, res.queues_key_arn)
+    if capability == contract.CAN_CONSUME_STRIPE_EVENTS:
+        return [
+            _allow(QUEUE_CONSUME_ACTIONS, [res.stripe_events_queue_arn]),
+            _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
+        ]
+    raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
+
+
+def base_statements(log_group_arn: str) -> list[iam.PolicyStatement]:
+    """What every function needs: its own log group and X-Ray."""
+    return [
+        _allow(LOG_ACTIONS, [log_group_arn]),
+        # X-Ray has no resource-level permissions: Resource must be "*".
+        _allow(TRACE_ACTIONS, ["*"]),
+    ]
+
+
+def queue_send_statements(queue_arn: str, key_arn: str) -> list[iam.PolicyStatement]:
+    """Send to one KMS-encrypted queue."""
+    return [_allow(QUEUE_SEND_ACTIONS, [queue_arn]), _via(QUEUE_KEY_SEND_ACTIONS, key_arn, "sqs")]
+
+
+def _actions_of(capability: str) -> tuple[str, ...]:
+    try:
+        return CAPABILITY_ACTIONS[capability]
+    except KeyError:
+        known = ", ".join(sorted(CAPABILITY_ACTIONS))
+        raise UnknownCapabilityError(
+            f"capability {capability!r} has no IAM mapping in infra/therabill_infra/permissions.py "
+            f"(known: {known})"
+        ) from None
+
+
+def _allow(actions: Sequence[str], resources: Sequence[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(actions=sorted(actions), resources=list(resources))
+
+
+def _via(actions: Sequence[str], key_arn: str, service: str) -> iam.PolicyStatement:
+    """KMS use of one key, only when the call comes through ``service`` in this region."""
+    return iam.PolicyStatement(
+        actions=sorted(actions),
+        resources=[key_arn],
+        conditions={"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}},
+    )
