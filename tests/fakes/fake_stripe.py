@@ -874,7 +874,7 @@ class FakeStripe:
         if ctx.scope != self.platform_account:
             event["account"] = ctx.scope  # Connect events name the connected account
         self.events.append(event)
-        self._store(ctx.scope, {**event, "_event": True})
+        self._store(ctx.scope, copy.deepcopy(event))
         return event
 
     # ------------------------------------------------------------------ routes
@@ -1021,8 +1021,6 @@ class FakeStripe:
                 )
             if kind == "payment_intent":
                 return self._payment_intent_view(ctx, obj)
-            if kind == "event":
-                return {k: v for k, v in obj.items() if k != "_event"}
             return obj
 
         return handler
