@@ -80,12 +80,20 @@ def import_handler(path: str) -> Handler:
 
 
 class FunctionRegistry:
-    """Invokes contract functions by name, the way Lambda would (event, context)."""
+    """Invokes contract functions by name, the way Lambda would (event, context).
 
-    def __init__(self, overrides: Mapping[str, Handler] | None = None) -> None:
+    By default one invocation runs at a time (``serialize=True``): Lambda gives each concurrent
+    invocation its own container, but here every function shares one process, and process-wide
+    state (Powertools' Logger keys and Metrics buffer, cached clients) would leak between
+    invocations running side by side. Re-entrant calls from the same thread are allowed.
+    """
+
+    def __init__(self, overrides: Mapping[str, Handler] | None = None, *,
+                 serialize: bool = True) -> None:
         self._overrides = dict(overrides or {})
         self._cache: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        self._invoke_lock = threading.RLock() if serialize else None
 
     def set_override(self, name: str, handler: Handler | None) -> None:
         with self._lock:
@@ -123,4 +131,7 @@ class FunctionRegistry:
     def invoke(self, name: str, event: Any) -> Any:
         """Run the function's handler with ``event``; exceptions propagate (as a failed invoke)."""
         handler = self.handler(name)
-        return handler(event, self.context(name))
+        if self._invoke_lock is None:
+            return handler(event, self.context(name))
+        with self._invoke_lock:
+            return handler(event, self.context(name))

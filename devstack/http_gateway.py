@@ -267,7 +267,7 @@ class HttpGateway:
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, name="http-gateway",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -25,7 +25,6 @@ _DEV_KEY = "therabill-local-development-key-not-a-secret-0001"  # noqa: S105 - l
 ISSUER = "https://cognito-idp.localhost/therabill-local"
 AUDIENCE = "therabill-local-staff"
 ALGORITHM = "HS256"
-ROLES = ("owner", "admin", "biller", "therapist", "frontdesk")
 
 
 class InvalidTokenError(Exception):

@@ -34,7 +34,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from devstack import apigw
-from devstack.functions import FunctionRegistry, function_name_for_arn, local_function_arn
+from devstack.functions import (
+    FunctionRegistry,
+    HandlerUnavailableError,
+    function_name_for_arn,
+    local_function_arn,
+)
 from devstack.schedule_expressions import (
     AtExpression,
     ScheduleExpression,
@@ -258,6 +263,9 @@ class LocalScheduler:
         try:
             self.invoke_target(definition, scheduled)
             tracked.last_error = None
+        except HandlerUnavailableError as exc:
+            tracked.last_error = str(exc)
+            log.warning("schedule %s: target not available: %s", tracked.name, exc)
         except Exception as exc:
             tracked.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("schedule %s failed", tracked.name)
@@ -368,5 +376,5 @@ class LocalScheduler:
             self._thread.join(timeout)
             self._thread = None
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
