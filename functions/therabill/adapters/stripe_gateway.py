@@ -82,7 +82,12 @@ _CONNECTED_ACCOUNT_CONTROLLER: AccountCreateParamsController = {
 
 class StripeGateway:
     """The PaymentGateway port over Stripe. One instance per process is enough (it is
-    thread-safe and builds its client once, on first use)."""
+    thread-safe and builds its client once, on first use).
+
+    ``api_base`` points at another Stripe (localstripe locally); ``http_client`` replaces the
+    transport (tests pass FakeStripe's); ``timeout_seconds`` applies to the default
+    ``stripe.RequestsClient`` only, a given ``http_client`` carries its own. Keep
+    ``timeout_seconds * (max_network_retries + 1)`` inside the calling Lambda's timeout."""
 
     def __init__(
         self,
