@@ -109,9 +109,9 @@ class PaymentService:
                 return self._attempt(practice, payment)
             return payment
 
+        card = self._resolve_card(practice_id, client_id, card_id, owner_id)
         if practice.stripe is None or not practice.stripe.charges_enabled:
             raise ConflictError("the practice's Stripe account cannot take charges yet")
-        card = self._resolve_card(practice_id, client_id, card_id, owner_id)
         consent = self._cards.get_consent(practice_id, card.consent_id)
         now = self._clock()
         check_consent(consent, kind=kind, amount=amount, currency=practice.currency, now=now)

@@ -1,0 +1,60 @@
+"""The sample events in events/ (one per trigger) run through the real handlers and do what a
+reader of them would expect. They are the same files used for local invocation."""
+
+import json
+from pathlib import Path
+
+from devstack.apigw import LambdaContext
+from therabill.webhooks import signature
+from tests.integration.conftest import WEBHOOK_SECRET
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def load(name):
+    return json.loads((EVENTS / name).read_text())
+
+
+def run(world, module, event):
+    response = world._handler(module)(event, LambdaContext(module))
+    return response
+
+
+def test_every_trigger_has_a_sample_event():
+    names = {p.relative_to(EVENTS).as_posix() for p in EVENTS.rglob("*.json")}
+    assert {"api/staff_create_practice.json", "api/public_setup_page.json", "api/stripe_webhook.json",
+            "sqs/stripe_events_batch.json", "scheduler/payments_reconciler.json"} <= names
+
+
+def test_staff_samples_create_and_read(world):
+    assert run(world, "staff_api", load("api/staff_create_practice.json"))["statusCode"] == 201
+    assert run(world, "staff_api", load("api/staff_get_practice.json"))["statusCode"] == 200
+    assert run(world, "staff_api", load("api/staff_create_client.json"))["statusCode"] == 201
+    listed = run(world, "staff_api", load("api/staff_list_clients.json"))
+    assert listed["statusCode"] == 200 and len(json.loads(listed["body"])["items"]) == 1
+    # The charge sample names a client that does not exist in this practice.
+    assert run(world, "staff_api", load("api/staff_charge.json"))["statusCode"] == 404
+
+
+def test_the_public_sample_with_a_forged_token_gets_a_page_not_a_crash(world):
+    response = run(world, "public_api", load("api/public_setup_page.json"))
+    assert response["statusCode"] == 401 and "<html" in response["body"]
+
+
+def test_the_webhook_sample_is_accepted_once_signed(world):
+    event = load("api/stripe_webhook.json")
+    assert run(world, "stripe_webhook", event)["statusCode"] == 400  # the placeholder signature
+    now = int(world.clock().timestamp())
+    event["headers"]["Stripe-Signature"] = signature.sign(WEBHOOK_SECRET, event["body"].encode(), now)
+    assert run(world, "stripe_webhook", event)["statusCode"] == 200
+
+
+def test_the_sqs_sample_is_deferred_until_its_consent_exists(world):
+    run(world, "staff_api", load("api/staff_create_practice.json"))
+    result = run(world, "stripe_worker", load("sqs/stripe_events_batch.json"))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]}
+
+
+def test_the_scheduler_sample_runs_the_reconciler(world):
+    result = run(world, "payments_reconciler", load("scheduler/payments_reconciler.json"))
+    assert result == {"retried": 0, "expired": 0, "skipped": 0}
