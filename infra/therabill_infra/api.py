@@ -68,8 +68,13 @@ class Api(Construct):
         self._build_user_pool(stage)
 
         access_logs = log_groups.log_group(self, "AccessLogs")
+        # A method override replaces the stage defaults for that method, so it repeats them.
         public_throttle = apigw.MethodDeploymentOptions(
-            throttling_rate_limit=PUBLIC_RATE_LIMIT, throttling_burst_limit=PUBLIC_BURST_LIMIT
+            throttling_rate_limit=PUBLIC_RATE_LIMIT,
+            throttling_burst_limit=PUBLIC_BURST_LIMIT,
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            data_trace_enabled=False,
+            metrics_enabled=True,
         )
         method_options = {}
         for prefix in contract.PUBLIC_API_PREFIXES:
