@@ -1,0 +1,1 @@
+"""Contract tests: each fake against the real thing it stands in for."""
