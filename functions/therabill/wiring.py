@@ -18,6 +18,7 @@ from therabill.settings import Secrets, Settings, load_settings
 
 if TYPE_CHECKING:
     from therabill.adapters.dynamo import Table
+    from therabill.adapters.secrets import SecretsProvider
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
     from therabill.ledger.service import LedgerService
@@ -52,7 +53,7 @@ class Container:
         return self._secrets_provider.get()
 
     @cached_property
-    def _secrets_provider(self) -> Any:
+    def _secrets_provider(self) -> SecretsProvider:
         from therabill.adapters.secrets import SecretsProvider
 
         return SecretsProvider(self._client("secretsmanager"), self.settings.secrets_arn)

@@ -11,18 +11,10 @@ from typing import Any
 
 import boto3
 import pytest
+from devstack.resources import LocalResources, provision
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from pytest_socket import disable_socket
-
-from devstack import apigw
-from devstack.resources import LocalResources, provision
-from tests.fakes.fake_stripe import FakeStripe
-from therabill import wiring
-from therabill.adapters.stripe_gateway import StripeGateway
-from therabill.core.ids import new_id
-from therabill.settings import Settings
-from therabill.webhooks import signature
 
 # The X-Ray SDK (behind Powertools' Tracer) opens a UDP socket when first imported; import the
 # entry points before sockets are disabled.
@@ -31,6 +23,13 @@ import therabill.entrypoints.public_api
 import therabill.entrypoints.staff_api
 import therabill.entrypoints.stripe_webhook
 import therabill.entrypoints.stripe_worker  # noqa: F401
+from devstack import apigw
+from tests.fakes.fake_stripe import FakeStripe
+from therabill import wiring
+from therabill.adapters.stripe_gateway import StripeGateway
+from therabill.core.ids import new_id
+from therabill.settings import Settings
+from therabill.webhooks import signature
 
 WEBHOOK_SECRET = "whsec_test_current"
 SECRETS = {

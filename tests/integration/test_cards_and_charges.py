@@ -133,7 +133,7 @@ def test_reusing_an_idempotency_key_for_another_charge_is_a_conflict(world):
     client = create_client(world, practice)
     save_card(world, practice, client["id"])
     charge(world, practice, client["id"], 1000, key="same-key-123")
-    status, body = charge(world, practice, client["id"], 9999, key="same-key-123")
+    status, _ = charge(world, practice, client["id"], 9999, key="same-key-123")
     assert status == 409
 
 
@@ -188,8 +188,9 @@ def test_a_stripe_outage_leaves_the_charge_pending_and_the_reconciler_finishes_i
     status, payment = charge(world, practice, client["id"], 1500)
     assert status == 202 and payment["status"] == "pending"
     world.clock.now += timedelta(minutes=5)
-    from therabill.entrypoints import payments_reconciler
     from devstack.apigw import LambdaContext, scheduled_event
+
+    from therabill.entrypoints import payments_reconciler
 
     counts = payments_reconciler.lambda_handler(scheduled_event("payments-reconciler"),
                                                 LambdaContext("payments-reconciler"))

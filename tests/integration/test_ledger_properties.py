@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from devstack.resources import table_definition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from devstack.resources import table_definition
 from therabill.adapters.dynamo import Table
 from therabill.core import keys
 from therabill.core.ids import new_id

@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 
 from devstack.apigw import LambdaContext
-from therabill.webhooks import signature
+
 from tests.integration.conftest import WEBHOOK_SECRET
+from therabill.webhooks import signature
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

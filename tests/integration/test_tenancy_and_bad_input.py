@@ -12,7 +12,7 @@ def two_practices(world):
     b = create_practice(world)
     client = create_client(world, a)
     card = save_card(world, a, client["id"])
-    status, contact = world.staff("POST", f"/clients/{client['id']}/contacts",
+    _, contact = world.staff("POST", f"/clients/{client['id']}/contacts",
                                   {"name": "Pat", "email": "pat@p.test", "relationship": "parent"},
                                   practice_id=a.id)
     _, payment = world.staff("POST", f"/clients/{client['id']}/charges",
@@ -55,7 +55,7 @@ def test_practice_b_cannot_reach_anything_of_practice_a(world, two_practices):
 
 
 def test_practice_b_lists_none_of_practice_as_clients(world, two_practices):
-    _, b, cid, *_ = two_practices
+    _, b, *_ = two_practices
     _, page = world.staff("GET", "/clients", practice_id=b.id)
     assert page["items"] == []
 
@@ -84,7 +84,8 @@ def test_a_request_without_claims_is_unauthorized(world):
     ("POST", "/clients/{cid}/charges", {"amount": 10.5, "kind": "copay"}, {"Idempotency-Key": "k-float-1"}),
     ("POST", "/clients/{cid}/charges", {"amount": 100, "kind": "therapy"}, {"Idempotency-Key": "k-kind-1"}),
     ("POST", "/clients/{cid}/setup-links", {"scope": {"kinds": []}}, {}),
-    ("POST", "/clients/{cid}/setup-links", {"scope": {"kinds": ["copay"], "expires_at": "2030-01-01T00:00:00"}}, {}),
+    ("POST", "/clients/{cid}/setup-links",
+     {"scope": {"kinds": ["copay"], "expires_at": "2030-01-01T00:00:00"}}, {}),
     ("GET", "/clients/not an id", None, {}),
 ])
 def test_bad_input_is_a_4xx_with_a_reason_and_writes_nothing(world, method, path, body, headers):

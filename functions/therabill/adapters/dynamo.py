@@ -125,8 +125,8 @@ class Table:
             error = exc.response.get("Error", {})
             code = error.get("Code", "")
             if code == "ConditionalCheckFailedException":
-                raw = exc.response.get("Item")
-                raise ConditionFailed(self._codec.load(raw) if raw else None) from exc
+                old: Any = exc.response.get("Item")
+                raise ConditionFailed(self._codec.load(old) if old else None) from exc
             if code == "TransactionCanceledException":
                 reasons = exc.response.get("CancellationReasons") or []
                 for index, reason in enumerate(reasons):
@@ -154,7 +154,7 @@ class Table:
             self.request_count += 1
             out = self._client.get_item(TableName=self.name, Key=self._codec.dump(self.key(pk, sk)),
                                         ConsistentRead=consistent)
-        raw = out.get("Item")
+        raw: Mapping[str, Any] | None = out.get("Item")
         return self._codec.load(raw) if raw else None
 
     def put(self, item: Item, *, condition: str | None = None, names: dict[str, str] | None = None,

@@ -74,7 +74,8 @@ function show(text, isError) {{
 }}
 let stripe = null, card = null;
 async function start() {{
-  const res = await fetch(CONFIG.intentPath, {{method: 'POST', headers: {{'Content-Type': 'application/json'}},
+  const res = await fetch(CONFIG.intentPath, {{method: 'POST',
+    headers: {{'Content-Type': 'application/json'}},
     body: JSON.stringify({{signer_name: document.getElementById('signer-name').value,
                           agreed: document.getElementById('agree').checked,
                           text_version: CONFIG.version}})}});

@@ -140,7 +140,8 @@ def create_client(body: Annotated[ClientCreate, Body()]) -> Response[str]:
 def list_clients(limit: Annotated[int, Query(ge=1, le=100)] = 25,
                  cursor: Annotated[str | None, Query(max_length=1000)] = None) -> ClientPage:
     caller = _caller()
-    items, next_cursor = container().clients.list(caller.practice_id, limit=limit, cursor=cursor)
+    items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit,
+                                                          cursor=cursor)
     return ClientPage(items=[_client_out(c) for c in items], next_cursor=next_cursor)
 
 

@@ -46,7 +46,7 @@ class SetupPage:
 
 def _dump(model: Any, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = model.model_dump(mode="json")
-    for name, value in list(data.items()):
+    for name in list(data):
         if isinstance(getattr(model, name, None), datetime):
             data[name] = iso(getattr(model, name))
     data.update(extra)

@@ -55,7 +55,8 @@ class ClientService:
             raise NotFoundError("client not found")
         return _client(item)
 
-    def list(self, practice_id: str, *, limit: int, cursor: str | None) -> tuple[list[Client], str | None]:
+    def list_page(self, practice_id: str, *, limit: int,
+                  cursor: str | None) -> tuple[list[Client], str | None]:
         page = self._table.query(keys.practice_pk(practice_id), prefix=keys.CLIENT_PREFIX,
                                  limit=limit, cursor=cursor)
         return [_client(i) for i in page.items], page.cursor

@@ -15,5 +15,5 @@ from therabill.wiring import container
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     counts = container().payments.reconcile_pending()
-    logger.info("reconciled pending payments", **counts)
+    logger.info("reconciled pending payments", extra=counts)
     return counts

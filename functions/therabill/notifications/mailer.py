@@ -52,7 +52,7 @@ def to_mime(email: Email, sender: str) -> bytes:
     msg["From"] = formataddr((email.sender_name, sender)) if email.sender_name else sender
     msg["To"] = email.to
     msg["Subject"] = email.subject
-    msg["Message-ID"] = make_msgid(domain=sender.split("@")[-1])
+    msg["Message-ID"] = make_msgid(domain=sender.rsplit("@", maxsplit=1)[-1])
     if email.reply_to:
         msg["Reply-To"] = email.reply_to
     msg.set_content(email.text)

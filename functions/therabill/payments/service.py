@@ -31,7 +31,7 @@ from therabill.payments.gateway import (
     GatewayUnavailableError,
     PaymentGateway,
 )
-from therabill.payments.models import TERMINAL, Payment
+from therabill.payments.models import Payment
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 

@@ -10,7 +10,7 @@ from typing import Any
 from therabill.cards.service import CardService
 from therabill.core.errors import NotFoundError
 from therabill.observability import logger
-from therabill.payments.gateway import AccountState, ChargeOutcome
+from therabill.payments.gateway import AccountState, ChargeOutcome, ChargeStatus
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
@@ -106,7 +106,7 @@ class EventDispatcher:
             return "ignored:not-ours"
         error = obj.get("last_payment_error") or {}
         code = error.get("code")
-        status = "requires_action" if code == "authentication_required" else "declined"
+        status: ChargeStatus = "requires_action" if code == "authentication_required" else "declined"
         outcome = ChargeOutcome(status=status, payment_intent_id=obj["id"], error_code=code,
                                 decline_code=error.get("decline_code"), message=error.get("message"))
         try:

@@ -8,6 +8,7 @@ longer than Stripe retries a delivery (3 days).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -64,12 +65,10 @@ class Inbox:
                 return "duplicate"
             outcome = "requeued"
         self._queue.send(raw, dedup_id=event["id"])
-        try:
+        with contextlib.suppress(ConditionFailed):  # the worker was quicker: already processed
             self._table.update(pk, keys.STRIPE_EVENT_SK, update="SET #s = :enq",
                                condition="#s = :rec", names={"#s": "status"},
                                values={":enq": "enqueued", ":rec": "received"})
-        except ConditionFailed:
-            pass  # the worker was quicker and has processed it already
         return outcome
 
     def already_processed(self, event_id: str) -> bool:

@@ -3,7 +3,6 @@ SQS redelivers only it (and, after maxReceiveCount, parks it in the DLQ)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from therabill.core.errors import DependencyUnavailableError, RetryLaterError
