@@ -70,7 +70,10 @@ class Container:
             return self._gateway
         from therabill.adapters.stripe_gateway import StripeGateway
 
-        return StripeGateway(self.secrets.stripe_secret_key, api_base=self.settings.stripe_api_base)
+        # Two attempts of at most 5 s each fit inside the API functions' 15 s timeout; anything
+        # slower leaves the payment pending for the reconciler (same idempotency key).
+        return StripeGateway(self.secrets.stripe_secret_key, api_base=self.settings.stripe_api_base,
+                             max_network_retries=1, timeout_seconds=5)
 
     @cached_property
     def email_transport(self) -> EmailTransport:
