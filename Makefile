@@ -38,6 +38,9 @@ synth:            ## synthesize CloudFormation offline (no credentials, no Docke
 deploy: layer     ## deploy to the AWS account in your environment
 	npx --yes aws-cdk@2 deploy --app "uv run python infra/app.py" -c stage=$(STAGE) $(CDK_ARGS)
 
+openapi:          ## regenerate docs/openapi-*.json from the typed routes
+	uv run python scripts/openapi.py
+
 bench:            ## cold-start import times and requests per operation
 	uv run python -m bench
 
