@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from therabill_infra.app_factory import build_app  # noqa: E402
+from therabill_infra.app_factory import build_app
 
 
 def _context_from_argv(argv: list[str]) -> dict[str, str]:

@@ -47,11 +47,16 @@ def _any_of(statements: Sequence[waf.CfnWebACL.StatementProperty]) -> waf.CfnWeb
 
 
 def _not(statement: waf.CfnWebACL.StatementProperty) -> waf.CfnWebACL.StatementProperty:
-    return waf.CfnWebACL.StatementProperty(not_statement=waf.CfnWebACL.NotStatementProperty(statement=statement))
+    return waf.CfnWebACL.StatementProperty(
+        not_statement=waf.CfnWebACL.NotStatementProperty(statement=statement)
+    )
 
 
 def _managed(
-    name: str, priority: int, *, scope_down: waf.CfnWebACL.StatementProperty | None = None,
+    name: str,
+    priority: int,
+    *,
+    scope_down: waf.CfnWebACL.StatementProperty | None = None,
     count_only: Sequence[str] = (),
 ) -> waf.CfnWebACL.RuleProperty:
     return waf.CfnWebACL.RuleProperty(
@@ -134,12 +139,16 @@ class Firewall(Construct):
                 _managed("AWSManagedRulesKnownBadInputsRuleSet", 3, scope_down=_not(webhook)),
                 # Large request bodies (remittance uploads) are counted, not blocked.
                 _managed(
-                    "AWSManagedRulesCommonRuleSet", 4, scope_down=_not(webhook),
+                    "AWSManagedRulesCommonRuleSet",
+                    4,
+                    scope_down=_not(webhook),
                     count_only=("SizeRestrictions_BODY",),
                 ),
             ],
         )
-        waf.CfnWebACLAssociation(self, "StageAssociation", resource_arn=stage_arn, web_acl_arn=self.web_acl.attr_arn)
+        waf.CfnWebACLAssociation(
+            self, "StageAssociation", resource_arn=stage_arn, web_acl_arn=self.web_acl.attr_arn
+        )
 
         # WAF delivers only to log groups whose name starts with aws-waf-logs-.
         log_group_name = f"aws-waf-logs-therabill-{stage}"

@@ -191,14 +191,18 @@ class Functions(Construct):
     def _environment(spec: Any, env_values: Mapping[str, str]) -> dict[str, str]:
         missing = [key for key in spec.env if key not in env_values]
         if missing:
-            raise ValueError(f"function {spec.name!r} asks for environment variables infra cannot fill: {missing}")
+            raise ValueError(
+                f"function {spec.name!r} asks for environment variables infra cannot fill: {missing}"
+            )
         env = {key: env_values[key] for key in spec.env}
         env["POWERTOOLS_SERVICE_NAME"] = contract.SERVICE_NAME
         env["POWERTOOLS_METRICS_NAMESPACE"] = POWERTOOLS_METRICS_NAMESPACE
         return env
 
     @staticmethod
-    def _acknowledge_function(function: lambda_.Function, name: str, *, is_async: bool, reserved: int | None) -> None:
+    def _acknowledge_function(
+        function: lambda_.Function, name: str, *, is_async: bool, reserved: int | None
+    ) -> None:
         acknowledge(
             function,
             "The functions reach only AWS service endpoints and Stripe's public API and hold no "
@@ -233,6 +237,7 @@ class Functions(Construct):
 
 def _has_newer_python(runtime: lambda_.Runtime) -> bool:
     """Whether aws-cdk-lib knows a newer Python runtime than ``runtime`` (cdk-nag's L1 check)."""
+
     def version(name: str) -> tuple[int, ...]:
         return tuple(int(part) for part in name.removeprefix("python").split("."))
 

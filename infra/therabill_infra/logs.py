@@ -16,7 +16,9 @@ class LogGroups(Construct):
 
     key: kms.Key
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, retention: logs.RetentionDays) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: str, retention: logs.RetentionDays
+    ) -> None:
         super().__init__(scope, construct_id)
         self._retention = retention
         self.key = customer_managed_key(self, "LogsKey", stage=stage, purpose="logs")

@@ -10,8 +10,8 @@ for a whole stack.
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations
-from constructs import IConstruct
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
+from constructs import IConstruct
 
 
 def add_nag_checks(scope: IConstruct) -> None:

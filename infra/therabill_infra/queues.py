@@ -24,7 +24,9 @@ class Queues(Construct):
     async_failures: sqs.Queue
     scheduler_failures: sqs.Queue
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, consumer_timeout_seconds: int) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: str, consumer_timeout_seconds: int
+    ) -> None:
         super().__init__(scope, construct_id)
         self.key = customer_managed_key(self, "QueuesKey", stage=stage, purpose="queues")
 

@@ -41,7 +41,9 @@ class TherabillStack(Stack):
                 "-c sender_email=<address you can verify> before deploying.",
             )
 
-        consumers = [spec for spec in contract.FUNCTIONS if contract.CAN_CONSUME_STRIPE_EVENTS in spec.permissions]
+        consumers = [
+            spec for spec in contract.FUNCTIONS if contract.CAN_CONSUME_STRIPE_EVENTS in spec.permissions
+        ]
         consumer_timeout = max((spec.timeout_seconds for spec in consumers), default=30)
         async_targets = {target for _, _, target in contract.SCHEDULES}
         group_name = schedule_group_name(stage, default_stage=DEFAULT_STAGE)
@@ -125,12 +127,20 @@ class TherabillStack(Stack):
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=self.api.stage_url, description="Base URL of the API stage")
-        CfnOutput(self, "StripeWebhookUrl", value=self.api.stage_url + contract.WEBHOOK_PATH,
-                  description="Register this endpoint in the Stripe dashboard")
+        CfnOutput(
+            self,
+            "StripeWebhookUrl",
+            value=self.api.stage_url + contract.WEBHOOK_PATH,
+            description="Register this endpoint in the Stripe dashboard",
+        )
         CfnOutput(self, "UserPoolId", value=self.api.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.api.user_pool_client.user_pool_client_id)
         CfnOutput(self, "TableName", value=self.data.table.table_name)
-        CfnOutput(self, "SecretArn", value=self.secrets.secret.secret_arn,
-                  description="Fill in the Stripe keys and webhook secrets after the first deploy")
+        CfnOutput(
+            self,
+            "SecretArn",
+            value=self.secrets.secret.secret_arn,
+            description="Fill in the Stripe keys and webhook secrets after the first deploy",
+        )
         CfnOutput(self, "DocumentsBucket", value=self.documents.bucket.bucket_name)
         CfnOutput(self, "ScheduleGroup", value=self.schedules.group.ref)
