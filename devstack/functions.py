@@ -88,8 +88,7 @@ class FunctionRegistry:
     invocations running side by side. Re-entrant calls from the same thread are allowed.
     """
 
-    def __init__(self, overrides: Mapping[str, Handler] | None = None, *,
-                 serialize: bool = True) -> None:
+    def __init__(self, overrides: Mapping[str, Handler] | None = None, *, serialize: bool = True) -> None:
         self._overrides = dict(overrides or {})
         self._cache: dict[str, Handler] = {}
         self._lock = threading.Lock()
@@ -124,9 +123,11 @@ class FunctionRegistry:
 
     def context(self, name: str) -> LambdaContext:
         spec = spec_for(name)
-        return LambdaContext(function_name=local_function_name(name),
-                             memory_limit_in_mb=spec.memory_mb,
-                             log_group_name=f"/aws/lambda/{local_function_name(name)}")
+        return LambdaContext(
+            function_name=local_function_name(name),
+            memory_limit_in_mb=spec.memory_mb,
+            log_group_name=f"/aws/lambda/{local_function_name(name)}",
+        )
 
     def invoke(self, name: str, event: Any) -> Any:
         """Run the function's handler with ``event``; exceptions propagate (as a failed invoke)."""

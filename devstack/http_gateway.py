@@ -80,8 +80,13 @@ def bearer_token(header: str | None) -> str | None:
 class LocalServices:
     """What the ``/_local/`` endpoints reach: emails, the scheduler (both optional)."""
 
-    def __init__(self, *, emails: Callable[[str | None], list[dict[str, Any]]] | None = None,
-                 scheduler: Any = None, info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        emails: Callable[[str | None], list[dict[str, Any]]] | None = None,
+        scheduler: Any = None,
+        info: dict[str, Any] | None = None,
+    ) -> None:
         self.emails = emails
         self.scheduler = scheduler
         self.info = dict(info or {})
@@ -91,7 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _GatewayServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
     # one entry point for every method
@@ -110,10 +115,9 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("gateway error on %s %s", self.command, path)
             status, headers, payload = _json(502, {"message": "Internal server error"})
         self._send(status, headers, payload)
-        log.debug("%s %s -> %d in %.0f ms", self.command, path, status,
-                  (time.monotonic() - started) * 1000)
+        log.debug("%s %s -> %d in %.0f ms", self.command, path, status, (time.monotonic() - started) * 1000)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch  # noqa: N815
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
     def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response(status)
@@ -141,11 +145,19 @@ class _Handler(BaseHTTPRequestHandler):
                 verified = local_auth.verify(token or "")
             except local_auth.InvalidTokenError as exc:
                 message = "The incoming token has expired" if exc.expired else "Unauthorized"
-                return _json(401, {"message": message},
-                             [("WWW-Authenticate", 'Bearer error="invalid_token"')])
+                return _json(
+                    401, {"message": message}, [("WWW-Authenticate", 'Bearer error="invalid_token"')]
+                )
             claims = local_auth.authorizer_claims(verified)
-        event = apigw.rest_event(self.command, path, body=body, headers=headers, query=query,
-                                 claims=claims, source_ip=self.client_address[0])
+        event = apigw.rest_event(
+            self.command,
+            path,
+            body=body,
+            headers=headers,
+            query=query,
+            claims=claims,
+            source_ip=self.client_address[0],
+        )
         multi: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             multi.setdefault(name, []).append(value)
@@ -181,6 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
             if services.scheduler is None:
                 return _json(503, {"message": "no scheduler running"})
             from devstack.scheduler import ScheduleNotFoundError
+
             try:
                 return _json(200, services.scheduler.fire_now(match.group(1)))
             except ScheduleNotFoundError:
@@ -192,16 +205,21 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 params = json.loads(body or b"{}")
                 token = local_auth.issue_token(
-                    params["practice_id"], params.get("role", "owner"), params.get("sub"),
-                    params.get("email", "owner@practice.localhost"), int(params.get("ttl", 43200)))
+                    params["practice_id"],
+                    params.get("role", "owner"),
+                    params.get("sub"),
+                    params.get("email", "owner@practice.localhost"),
+                    int(params.get("ttl", 43200)),
+                )
             except (ValueError, KeyError, TypeError) as exc:
                 return _json(400, {"message": f"bad token request: {exc}"})
             return _json(200, {"token": token})
         return _json(404, {"message": "no such local endpoint"})
 
 
-def _json(status: int, payload: Any,
-          headers: list[tuple[str, str]] | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+def _json(
+    status: int, payload: Any, headers: list[tuple[str, str]] | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
     body = json.dumps(payload, default=str).encode()
     return status, [("Content-Type", "application/json"), *(headers or [])], body
 
@@ -237,8 +255,7 @@ class _GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], registry: FunctionRegistry,
-                 services: LocalServices) -> None:
+    def __init__(self, address: tuple[str, int], registry: FunctionRegistry, services: LocalServices) -> None:
         super().__init__(address, _Handler)
         self.registry = registry
         self.services = services
@@ -247,8 +264,15 @@ class _GatewayServer(ThreadingHTTPServer):
 class HttpGateway:
     """The local API Gateway on ``host:port`` (port 0: any free port), served on a thread."""
 
-    def __init__(self, registry: FunctionRegistry, services: LocalServices | None = None, *,
-                 host: str = "127.0.0.1", port: int = 3000, public_host: str = "localhost") -> None:
+    def __init__(
+        self,
+        registry: FunctionRegistry,
+        services: LocalServices | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        public_host: str = "localhost",
+    ) -> None:
         self._server = _GatewayServer((host, port), registry, services or LocalServices())
         self._thread: threading.Thread | None = None
         self._public_host = public_host
@@ -266,8 +290,12 @@ class HttpGateway:
         return self._server.services
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http-gateway",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            name="http-gateway",
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:

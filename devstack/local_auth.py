@@ -21,7 +21,7 @@ import jwt
 from therabill import contract
 
 ENV_LOCAL_AUTH_KEY = "THERABILL_LOCAL_AUTH_KEY"
-_DEV_KEY = "therabill-local-development-key-not-a-secret-0001"  # noqa: S105 - local dev only
+_DEV_KEY = "therabill-local-development-key-not-a-secret-0001"
 ISSUER = "https://cognito-idp.localhost/therabill-local"
 AUDIENCE = "therabill-local-staff"
 ALGORITHM = "HS256"
@@ -40,9 +40,16 @@ def signing_key() -> str:
     return os.environ.get(ENV_LOCAL_AUTH_KEY) or _DEV_KEY
 
 
-def issue_token(practice_id: str, role: str = "owner", sub: str | None = None,
-                email: str = "owner@practice.localhost", ttl: int = 12 * 3600,
-                *, extra_claims: dict[str, Any] | None = None, key: str | None = None) -> str:
+def issue_token(
+    practice_id: str,
+    role: str = "owner",
+    sub: str | None = None,
+    email: str = "owner@practice.localhost",
+    ttl: int = 12 * 3600,
+    *,
+    extra_claims: dict[str, Any] | None = None,
+    key: str | None = None,
+) -> str:
     """An ID token with the claims Cognito would put in it for a staff user of ``practice_id``."""
     now = int(time.time())
     claims: dict[str, Any] = {
@@ -69,8 +76,13 @@ def verify(token: str, *, key: str | None = None) -> dict[str, Any]:
         raise InvalidTokenError("missing token")
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, key or signing_key(), algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub"]})
+            token,
+            key or signing_key(),
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub"]},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise InvalidTokenError("token expired", expired=True) from exc
     except jwt.PyJWTError as exc:

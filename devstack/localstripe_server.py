@@ -1,3 +1,5 @@
+# localstripe is untyped; these wrappers keep its signatures.
+# mypy: allow-untyped-defs, allow-untyped-calls, disable-error-code="misc,no-any-return"
 """Runs localstripe (the Stripe API emulator from PyPI) with what Therabill needs on top.
 
 localstripe is GPL-licensed; this launcher imports it and extends its aiohttp ``app`` at run time
@@ -61,8 +63,7 @@ from localstripe.errors import UserError
 
 log = logging.getLogger("devstack.localstripe")
 
-_current_account: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "stripe_account", default=None)
+_current_account: contextvars.ContextVar[str | None] = contextvars.ContextVar("stripe_account", default=None)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -74,10 +75,24 @@ class Account(resources.StripeObject):
     object = "account"
     _id_prefix = "acct_"
 
-    def __init__(self, type=None, country=None, email=None, business_type=None,  # noqa: A002
-                 business_profile=None, capabilities=None, metadata=None, controller=None,
-                 default_currency=None, settings=None, company=None, individual=None,
-                 tos_acceptance=None, external_account=None, **kwargs):
+    def __init__(
+        self,
+        type=None,
+        country=None,
+        email=None,
+        business_type=None,
+        business_profile=None,
+        capabilities=None,
+        metadata=None,
+        controller=None,
+        default_currency=None,
+        settings=None,
+        company=None,
+        individual=None,
+        tos_acceptance=None,
+        external_account=None,
+        **kwargs,
+    ):
         if kwargs:
             raise UserError(400, "Unexpected " + ", ".join(kwargs.keys()))
         try:
@@ -104,16 +119,23 @@ class Account(resources.StripeObject):
         self.company = company
         self.individual = individual
         self.tos_acceptance = tos_acceptance or {}
-        self.external_accounts = {"object": "list", "data": [], "has_more": False,
-                                  "url": f"/v1/accounts/{self.id}/external_accounts"}
+        self.external_accounts = {
+            "object": "list",
+            "data": [],
+            "has_more": False,
+            "url": f"/v1/accounts/{self.id}/external_accounts",
+        }
         self.charges_enabled = False
         self.payouts_enabled = False
         self.details_submitted = False
         self.requirements = {
             "currently_due": ["business_profile.url", "external_account", "tos_acceptance.date"],
             "eventually_due": ["business_profile.url", "external_account", "tos_acceptance.date"],
-            "past_due": [], "pending_verification": [], "errors": [],
-            "disabled_reason": "requirements.past_due", "current_deadline": None,
+            "past_due": [],
+            "pending_verification": [],
+            "errors": [],
+            "disabled_reason": "requirements.past_due",
+            "current_deadline": None,
         }
 
     def _complete_onboarding(self) -> dict[str, Any]:
@@ -125,12 +147,20 @@ class Account(resources.StripeObject):
                 setattr(self, name, True)
         if previous:
             previous["requirements"] = dict(self.requirements)
-            self.requirements = {"currently_due": [], "eventually_due": [], "past_due": [],
-                                 "pending_verification": [], "errors": [], "disabled_reason": None,
-                                 "current_deadline": None}
+            self.requirements = {
+                "currently_due": [],
+                "eventually_due": [],
+                "past_due": [],
+                "pending_verification": [],
+                "errors": [],
+                "disabled_reason": None,
+                "current_deadline": None,
+            }
             previous["capabilities"] = dict(self.capabilities)
             self.capabilities = {name: "active" for name in self.capabilities} or {
-                "card_payments": "active", "transfers": "active"}
+                "card_payments": "active",
+                "transfers": "active",
+            }
         return previous
 
 
@@ -141,19 +171,19 @@ async def create_account_link(request: web.Request) -> web.StreamResponse:
     if not isinstance(account, str) or not account.startswith("acct_"):
         raise UserError(400, "Missing required param: account.", {"param": "account"})
     if link_type not in ("account_onboarding", "account_update"):
-        raise UserError(400, "Invalid type: must be account_onboarding or account_update",
-                        {"param": "type"})
+        raise UserError(400, "Invalid type: must be account_onboarding or account_update", {"param": "type"})
     Account._api_retrieve(account)  # 404 if unknown
     query = {k: data[k] for k in ("return_url", "refresh_url") if isinstance(data.get(k), str)}
     base = f"{request.scheme}://{request.host}"
     created = int(time.time())
-    return server.json_response({
-        "object": "account_link",
-        "created": created,
-        "expires_at": created + 300,
-        "url": f"{base}/_local/connect/onboard/{account}"
-               + (f"?{urlencode(query)}" if query else ""),
-    })
+    return server.json_response(
+        {
+            "object": "account_link",
+            "created": created,
+            "expires_at": created + 300,
+            "url": f"{base}/_local/connect/onboard/{account}" + (f"?{urlencode(query)}" if query else ""),
+        }
+    )
 
 
 async def onboarding_page(request: web.Request) -> web.StreamResponse:
@@ -164,19 +194,27 @@ async def onboarding_page(request: web.Request) -> web.StreamResponse:
         return web.Response(status=404, text=f"No such account: {html.escape(account_id)}")
     previous = account._complete_onboarding()
     if previous:
-        webhooks.schedule_webhook(resources.Event(
-            "account.updated", account, account=account.id, previous_attributes=previous))
+        webhooks.schedule_webhook(
+            resources.Event("account.updated", account, account=account.id, previous_attributes=previous)
+        )
         log.info("connected account %s onboarded", account.id)
     return_url = request.query.get("return_url")
     if return_url and request.query.get("redirect", "1") != "0":
         raise web.HTTPFound(return_url)
-    link = (f'<p><a id="return" href="{html.escape(return_url)}">Return to Therabill</a></p>'
-            if return_url else "")
-    return web.Response(content_type="text/html", text=(
-        "<!doctype html><html><head><meta charset='utf-8'><title>Local Stripe onboarding</title>"
-        "</head><body><h1>Local Stripe Connect onboarding</h1>"
-        f"<p>Account <code>{html.escape(account.id)}</code> is now fully onboarded "
-        "(charges and payouts enabled).</p>" + link + "</body></html>"))
+    link = (
+        f'<p><a id="return" href="{html.escape(return_url)}">Return to Therabill</a></p>'
+        if return_url
+        else ""
+    )
+    return web.Response(
+        content_type="text/html",
+        text=(
+            "<!doctype html><html><head><meta charset='utf-8'><title>Local Stripe onboarding</title>"
+            "</head><body><h1>Local Stripe Connect onboarding</h1>"
+            f"<p>Account <code>{html.escape(account.id)}</code> is now fully onboarded "
+            "(charges and payouts enabled).</p>" + link + "</body></html>"
+        ),
+    )
 
 
 # ===================================================================== 2. Stripe-Account header
@@ -184,12 +222,12 @@ _original_object_init = resources.StripeObject.__init__
 _original_event_init = resources.Event.__init__
 
 
-def _object_init(self, id=None):  # noqa: A002 - localstripe's signature
+def _object_init(self, id=None):
     _original_object_init(self, id)
     self._account = _current_account.get()
 
 
-def _event_init(self, type, data, account=None, previous_attributes=None):  # noqa: A002
+def _event_init(self, type, data, account=None, previous_attributes=None):
     _original_event_init(self, type, data)
     connected = account or getattr(data, "_account", None) or _current_account.get()
     if connected:
@@ -204,6 +242,7 @@ def _string(name: str, max_length: int | None = None) -> Callable[[Any], Any]:
         if not isinstance(value, str) or (max_length is not None and len(value) > max_length):
             raise UserError(400, f"Invalid {name}", {"param": name})
         return value
+
     return check
 
 
@@ -213,15 +252,16 @@ def _non_negative_int(name: str) -> Callable[[Any], Any]:
         if not isinstance(number, int) or number < 0:
             raise UserError(400, f"Invalid {name}", {"param": name})
         return number
+
     return check
 
 
 def _one_of(name: str, *choices: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value not in choices:
-            raise UserError(400, f"Invalid {name}: must be one of {', '.join(choices)}",
-                            {"param": name})
+            raise UserError(400, f"Invalid {name}: must be one of {', '.join(choices)}", {"param": name})
         return value
+
     return check
 
 
@@ -230,6 +270,7 @@ def _mapping(name: str) -> Callable[[Any], Any]:
         if not isinstance(value, dict):
             raise UserError(400, f"Invalid {name}", {"param": name})
         return value
+
     return check
 
 
@@ -239,6 +280,7 @@ def _boolean(name: str) -> Callable[[Any], Any]:
         if not isinstance(value, bool):
             raise UserError(400, f"Invalid {name}", {"param": name})
         return value
+
     return check
 
 
@@ -256,8 +298,13 @@ PAYMENT_INTENT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "confirmation_method": _one_of("confirmation_method", "automatic", "manual"),
     "shipping": _mapping("shipping"),
 }
-PAYMENT_INTENT_ACCEPTED = ("error_on_requires_action", "return_url", "mandate_data", "use_stripe_sdk",
-                           "radar_options")
+PAYMENT_INTENT_ACCEPTED = (
+    "error_on_requires_action",
+    "return_url",
+    "mandate_data",
+    "use_stripe_sdk",
+    "radar_options",
+)
 SETUP_INTENT_FIELDS: dict[str, Callable[[Any], Any]] = {
     "description": _string("description", 1000),
     "on_behalf_of": _string("on_behalf_of"),
@@ -272,7 +319,7 @@ SETUP_INTENT_ACCEPTED = ("return_url", "mandate_data", "single_use", "use_stripe
 def _extend_init(cls: type, fields: dict[str, Callable[[Any], Any]], accepted: tuple[str, ...]) -> None:
     original = cls.__init__
 
-    def __init__(self, *args, **kwargs):  # noqa: N807
+    def __init__(self, *args, **kwargs):
         values = {name: check(kwargs.pop(name)) for name, check in fields.items() if name in kwargs}
         for name in accepted:
             kwargs.pop(name, None)
@@ -286,8 +333,9 @@ def _extend_init(cls: type, fields: dict[str, Callable[[Any], Any]], accepted: t
 def _card_error(error: UserError, *, payment_intent: Any = None, setup_intent: Any = None) -> UserError:
     body = error.body.setdefault("error", {})
     body["type"] = "card_error"
-    body.setdefault("decline_code", "generic_decline" if body.get("code") == "card_declined"
-                    else body.get("code"))
+    body.setdefault(
+        "decline_code", "generic_decline" if body.get("code") == "card_declined" else body.get("code")
+    )
     if payment_intent is not None:
         body["payment_intent"] = payment_intent._export()
     if setup_intent is not None:
@@ -300,9 +348,12 @@ _original_pi_last_payment_error = resources.PaymentIntent.last_payment_error
 
 def _pi_last_payment_error(self):
     if getattr(self, "_authentication_required", False):
-        return {"code": "authentication_required", "decline_code": "authentication_required",
-                "type": "card_error",
-                "message": "Your card was declined. This transaction requires authentication."}
+        return {
+            "code": "authentication_required",
+            "decline_code": "authentication_required",
+            "type": "card_error",
+            "message": "Your card was declined. This transaction requires authentication.",
+        }
     return _original_pi_last_payment_error.fget(self)
 
 
@@ -315,9 +366,16 @@ def _require_authentication_off_session(obj: Any) -> None:
     obj._failed_payment_method = obj.payment_method
     obj.payment_method = None  # status -> requires_payment_method
     webhooks.schedule_webhook(resources.Event("payment_intent.payment_failed", obj))
-    raise UserError(402, "Your card was declined. This transaction requires authentication.",
-                    {"code": "authentication_required", "decline_code": "authentication_required",
-                     "type": "card_error", "payment_intent": obj._export()})
+    raise UserError(
+        402,
+        "Your card was declined. This transaction requires authentication.",
+        {
+            "code": "authentication_required",
+            "decline_code": "authentication_required",
+            "type": "card_error",
+            "payment_intent": obj._export(),
+        },
+    )
 
 
 def _declined_payment_intent(error: UserError) -> Any:
@@ -326,8 +384,7 @@ def _declined_payment_intent(error: UserError) -> Any:
         return None
     try:
         charge = resources.Charge._api_retrieve(charge_id)
-        return resources.PaymentIntent._api_retrieve(charge.payment_intent) \
-            if charge.payment_intent else None
+        return resources.PaymentIntent._api_retrieve(charge.payment_intent) if charge.payment_intent else None
     except UserError:
         return None
 
@@ -335,7 +392,7 @@ def _declined_payment_intent(error: UserError) -> Any:
 _original_pi_create = resources.PaymentIntent._api_create
 
 
-def _pi_create(cls, confirm=None, off_session=None, **data):
+def _pi_create(cls, /, confirm=None, off_session=None, **data):
     try:
         obj = _original_pi_create(confirm=confirm, off_session=off_session, **data)
     except UserError as error:
@@ -350,9 +407,14 @@ def _pi_create(cls, confirm=None, off_session=None, **data):
 _original_pi_confirm = resources.PaymentIntent._api_confirm
 
 
-def _pi_confirm(id, payment_method=None, off_session=None, **kwargs):  # noqa: A002
-    for name in (*PAYMENT_INTENT_ACCEPTED, "payment_method_options", "setup_future_usage",
-                 "receipt_email", "shipping"):
+def _pi_confirm(id, payment_method=None, off_session=None, **kwargs):
+    for name in (
+        *PAYMENT_INTENT_ACCEPTED,
+        "payment_method_options",
+        "setup_future_usage",
+        "receipt_email",
+        "shipping",
+    ):
         kwargs.pop(name, None)
     if payment_method is not None:
         obj = resources.PaymentIntent._api_retrieve(id)
@@ -377,7 +439,7 @@ def _pi_confirm(id, payment_method=None, off_session=None, **kwargs):  # noqa: A
 _original_si_create = resources.SetupIntent._api_create
 
 
-def _si_create(cls, confirm=None, payment_method=None, **data):
+def _si_create(cls, /, confirm=None, payment_method=None, **data):
     obj = _original_si_create(**data)
     webhooks.schedule_webhook(resources.Event("setup_intent.created", obj))
     if payment_method is not None:
@@ -392,7 +454,7 @@ def _si_create(cls, confirm=None, payment_method=None, **data):
 _original_si_confirm = resources.SetupIntent._api_confirm
 
 
-def _si_confirm(id, **kwargs):  # noqa: A002
+def _si_confirm(id, **kwargs):
     for name in (*SETUP_INTENT_ACCEPTED, "payment_method_options"):
         kwargs.pop(name, None)
     try:
@@ -403,8 +465,11 @@ def _si_confirm(id, **kwargs):  # noqa: A002
                 obj = resources.SetupIntent._api_retrieve(id)
             except UserError:
                 raise error from None
-            obj.last_setup_error = {"code": error.body["error"].get("code"), "type": "card_error",
-                                    "message": error.body["error"].get("message")}
+            obj.last_setup_error = {
+                "code": error.body["error"].get("code"),
+                "type": "card_error",
+                "message": error.body["error"].get("message"),
+            }
             webhooks.schedule_webhook(resources.Event("setup_intent.setup_failed", obj))
             raise _card_error(error, setup_intent=obj) from None
         raise
@@ -412,8 +477,9 @@ def _si_confirm(id, **kwargs):  # noqa: A002
         pm = resources.PaymentMethod._api_retrieve(obj.payment_method)
         if obj.customer and getattr(pm, "customer", None) is None:
             pm.customer = obj.customer
-            webhooks.schedule_webhook(resources.Event("payment_method.attached", pm,
-                                                      account=getattr(obj, "_account", None)))
+            webhooks.schedule_webhook(
+                resources.Event("payment_method.attached", pm, account=getattr(obj, "_account", None))
+            )
         webhooks.schedule_webhook(resources.Event("setup_intent.succeeded", obj))
     elif obj.status == "requires_action":
         webhooks.schedule_webhook(resources.Event("setup_intent.requires_action", obj))
@@ -448,20 +514,29 @@ async def connect_middleware(request: web.Request, handler: Handler) -> web.Stre
         cached = _idempotency.get((account, key))
         if cached is not None:
             if cached[0] != fingerprint:
-                return server.json_response({"error": {
-                    "type": "idempotency_error",
-                    "message": "Keys for idempotent requests can only be used with the same "
-                               "parameters they were first used with."}}, status=400)
-            response = web.Response(status=cached[1], body=cached[2], content_type=cached[3])
-            response.headers["Idempotent-Replayed"] = "true"
-            return response
+                return server.json_response(
+                    {
+                        "error": {
+                            "type": "idempotency_error",
+                            "message": "Keys for idempotent requests can only be used with the same "
+                            "parameters they were first used with.",
+                        }
+                    },
+                    status=400,
+                )
+            replay = web.Response(status=cached[1], body=cached[2], content_type=cached[3])
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
         response = await handler(request)
         # Stripe saves the result once the endpoint ran (success or card error), not a rejection.
         saved = response.status < 400 or response.status == 402
-        if isinstance(response, web.Response) and saved and response.body is not None:
-            payload = response.body if isinstance(response.body, bytes) else bytes(response.body)
-            _idempotency[(account, key)] = (fingerprint, response.status, payload,
-                                            response.content_type)
+        if isinstance(response, web.Response) and saved and isinstance(response.body, bytes):
+            _idempotency[(account, key)] = (
+                fingerprint,
+                response.status,
+                response.body,
+                response.content_type,
+            )
         return response
     except UserError as error:
         return error.to_response()
@@ -481,12 +556,11 @@ async def override_middleware(request: web.Request, handler: Handler) -> web.Str
 
 
 # ===================================================================== wiring
-_installed = False
+_installed: set[int] = set()
 
 
 def install(app: web.Application | None = None) -> web.Application:
-    """Apply every extension to localstripe's app (idempotent); returns the app."""
-    global _installed
+    """Apply every extension to localstripe's app (once); returns the app."""
     app = app or server.app
     if _installed:
         return app
@@ -501,16 +575,17 @@ def install(app: web.Application | None = None) -> web.Application:
     app.middlewares.insert(0, connect_middleware)
     app.middlewares.append(override_middleware)
     for method, url, handler in (
-            ("POST", "/v1/accounts", server.api_create(Account, "/v1/accounts")),
-            ("GET", "/v1/accounts/{id}", server.api_retrieve(Account, "/v1/accounts/{id}")),
-            ("POST", "/v1/accounts/{id}", server.api_update(Account, "/v1/accounts/{id}")),
-            ("DELETE", "/v1/accounts/{id}", server.api_delete(Account, "/v1/accounts/{id}")),
-            ("GET", "/v1/accounts", server.api_list_all(Account, "/v1/accounts"))):
+        ("POST", "/v1/accounts", server.api_create(Account, "/v1/accounts")),
+        ("GET", "/v1/accounts/{id}", server.api_retrieve(Account, "/v1/accounts/{id}")),
+        ("POST", "/v1/accounts/{id}", server.api_update(Account, "/v1/accounts/{id}")),
+        ("DELETE", "/v1/accounts/{id}", server.api_delete(Account, "/v1/accounts/{id}")),
+        ("GET", "/v1/accounts", server.api_list_all(Account, "/v1/accounts")),
+    ):
         app.router.add_route(method, url, handler)
     app.router.add_post("/v1/account_links", create_account_link)
     app.router.add_get("/_local/connect/onboard/{account}", onboarding_page)
     app.router.add_get("/_local/health", _health)
-    _installed = True
+    _installed.add(id(app))
     return app
 
 
@@ -546,8 +621,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=8420)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--data-file", default=None,
-                        help="persist the emulator's state in this pickle (default: in memory)")
+    parser.add_argument(
+        "--data-file", default=None, help="persist the emulator's state in this pickle (default: in memory)"
+    )
     parser.add_argument("--webhook-url", default=None, help="register a webhook endpoint at start")
     parser.add_argument("--webhook-secret", default=None)
     args = parser.parse_args(argv)
@@ -559,8 +635,13 @@ def main(argv: list[str] | None = None) -> None:
         webhooks.register_webhook("therabill", args.webhook_url, args.webhook_secret, None)
     access = logging.getLogger("aiohttp.access")
     access.setLevel(logging.INFO)
-    web.run_app(app, host=args.host, port=args.port, access_log=access,
-                print=lambda message: print(message, flush=True))
+    web.run_app(
+        app,
+        host=args.host,
+        port=args.port,
+        access_log=access,
+        print=lambda message: print(message, flush=True),
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,13 @@ def _parts(message: EmailMessage) -> dict[str, Any]:
         disposition = part.get_content_disposition()
         if disposition == "attachment" or part.get_filename():
             payload = part.get_payload(decode=True) or b""
-            attachments.append({"filename": part.get_filename(),
-                                "content_type": part.get_content_type(), "size": len(payload)})
+            attachments.append(
+                {
+                    "filename": part.get_filename(),
+                    "content_type": part.get_content_type(),
+                    "size": len(payload),
+                }
+            )
             continue
         content_type = part.get_content_type()
         if content_type == "text/plain" and text is None:
@@ -44,12 +49,14 @@ def _parts(message: EmailMessage) -> dict[str, Any]:
     return {"text": text, "html": html, "attachments": attachments}
 
 
-def parse_raw(raw: str, *, message_id: str = "", source: str = "",
-              destinations: list[str] | None = None) -> dict[str, Any]:
+def parse_raw(
+    raw: str, *, message_id: str = "", source: str = "", destinations: list[str] | None = None
+) -> dict[str, Any]:
     message = email.message_from_string(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
-    to = _dedupe(destinations or []) or [a.strip() for a in str(message.get("To", "")).split(",")
-                                         if a.strip()]
+    to = _dedupe(destinations or []) or [
+        a.strip() for a in str(message.get("To", "")).split(",") if a.strip()
+    ]
     return {
         "id": message_id,
         "from": str(message.get("From") or source),
@@ -63,16 +70,36 @@ def parse_raw(raw: str, *, message_id: str = "", source: str = "",
 def from_model_data(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The sent mail in a moto ``/moto-api/data.json`` document."""
     ses = data.get("ses", {})
-    mails = [parse_raw(m.get("raw_data", ""), message_id=m.get("id", ""),
-                       source=m.get("source", ""), destinations=list(m.get("destinations") or []))
-             for m in ses.get("RawMessage", [])]
+    mails = [
+        parse_raw(
+            m.get("raw_data", ""),
+            message_id=m.get("id", ""),
+            source=m.get("source", ""),
+            destinations=list(m.get("destinations") or []),
+        )
+        for m in ses.get("RawMessage", [])
+    ]
     for m in ses.get("Message", []):
         destinations = m.get("destinations") or {}
-        to = _dedupe([*destinations.get("ToAddresses", []), *destinations.get("CcAddresses", []),
-                      *destinations.get("BccAddresses", [])])
-        mails.append({"id": m.get("id", ""), "from": m.get("source", ""), "to": to,
-                      "subject": m.get("subject", ""), "text": m.get("body"), "html": None,
-                      "attachments": [], "raw": None})
+        to = _dedupe(
+            [
+                *destinations.get("ToAddresses", []),
+                *destinations.get("CcAddresses", []),
+                *destinations.get("BccAddresses", []),
+            ]
+        )
+        mails.append(
+            {
+                "id": m.get("id", ""),
+                "from": m.get("source", ""),
+                "to": to,
+                "subject": m.get("subject", ""),
+                "text": m.get("body"),
+                "html": None,
+                "attachments": [],
+                "raw": None,
+            }
+        )
     return mails
 
 

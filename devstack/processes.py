@@ -49,8 +49,15 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class ChildProcess:
-    def __init__(self, name: str, argv: list[str], *, log_path: Path, cwd: Path | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        log_path: Path,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = argv
         self.log_path = log_path
@@ -63,9 +70,16 @@ class ChildProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)  # noqa: PLW1509
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            # Only a prctl() call between fork and exec: no locks, safe with threads.
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+        )
         log.debug("started %s (pid %s): %s", self.name, self.process.pid, " ".join(self.argv))
 
     def log_tail(self, lines: int = 30) -> str:
@@ -74,13 +88,16 @@ class ChildProcess:
         except OSError:
             return ""
 
-    def wait_ready(self, url: str, timeout: float = 30.0,
-                   ok: Callable[[requests.Response], bool] = lambda r: r.status_code < 500) -> None:
+    def wait_ready(
+        self,
+        url: str,
+        timeout: float = 30.0,
+        ok: Callable[[requests.Response], bool] = lambda r: r.status_code < 500,
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n"
-                                   f"{self.log_tail()}")
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
                 if ok(requests.get(url, timeout=1)):
                     return

@@ -62,25 +62,48 @@ from therabill.core.ids import derived_id
 log = logging.getLogger("devstack.run")
 
 DEFAULT_PORTS = {"gateway": 3000, "moto": 5000, "localstripe": 8420}
-PORT_ENV = {"gateway": "THERABILL_GATEWAY_PORT", "moto": "THERABILL_MOTO_PORT",
-            "localstripe": "THERABILL_LOCALSTRIPE_PORT"}
+PORT_ENV = {
+    "gateway": "THERABILL_GATEWAY_PORT",
+    "moto": "THERABILL_MOTO_PORT",
+    "localstripe": "THERABILL_LOCALSTRIPE_PORT",
+}
 HOST_ENV = "THERABILL_LOCAL_HOST"
 STATE_DIR = ".devstack"
 
 DEMO_PRACTICE_ID = derived_id("prc", "therabill-local", "demo-practice")
-DEMO_PRACTICE = {"name": "Demo Therapy Group", "time_zone": "America/New_York", "currency": "usd",
-                 "email": "owner@demo-therapy.localhost"}
+DEMO_PRACTICE = {
+    "name": "Demo Therapy Group",
+    "time_zone": "America/New_York",
+    "currency": "usd",
+    "email": "owner@demo-therapy.localhost",
+}
 DEMO_OWNER_SUB = "user-local-demo-owner"
 
 # Always set while the stack runs (restored by stop()): every boto3 client goes to moto.
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": LOCAL_REGION,
-           "AWS_REGION": LOCAL_REGION}
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": LOCAL_REGION,
+    "AWS_REGION": LOCAL_REGION,
+}
 # Set only if unset: what Lambda's configuration would give the Powertools utilities.
-POWERTOOLS_ENV = {"POWERTOOLS_SERVICE_NAME": contract.SERVICE_NAME,
-                  "POWERTOOLS_METRICS_NAMESPACE": "Therabill",
-                  "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"}
+POWERTOOLS_ENV = {
+    "POWERTOOLS_SERVICE_NAME": contract.SERVICE_NAME,
+    "POWERTOOLS_METRICS_NAMESPACE": "Therabill",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+}
 UNSET_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+
+# The stack running in this process, if any. The functions read their configuration from this
+# process's environment, so two stacks in one process would cross-wire: start_stack refuses.
+_running: list[Stack] = []
+
+
+def running_stack() -> Stack | None:
+    """The stack started in this process and not yet stopped (tests reuse it)."""
+    return _running[0] if _running else None
 
 
 @dataclass
@@ -133,8 +156,13 @@ class Stack:
 
     def boto3_session(self) -> Any:
         import boto3
-        return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                             aws_session_token="testing", region_name=LOCAL_REGION)
+
+        return boto3.Session(
+            aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=AWS_ENV["AWS_SESSION_TOKEN"],
+            region_name=LOCAL_REGION,
+        )
 
     def stop(self) -> None:
         if self._stopped:
@@ -149,6 +177,8 @@ class Stack:
             child.stop()
         _restore_env(self._saved_env)
         reset_runtime_caches()
+        if self in _running:
+            _running.remove(self)
         log.info("local stack stopped")
 
     def __enter__(self) -> Stack:
@@ -190,11 +220,13 @@ def reset_runtime_caches() -> None:
     """
     try:
         from therabill import wiring
+
         wiring.reset()
     except (ImportError, AttributeError):
         pass
     try:
         from therabill.adapters import aws
+
         aws.client.cache_clear()
     except (ImportError, AttributeError):
         pass
@@ -209,8 +241,9 @@ def _choose_ports(host: str, ports_auto: bool, overrides: dict[str, int | None])
         if chosen is None:
             chosen = 0 if name == "gateway" else free_port(host)
         elif chosen and port_in_use(chosen, host):
-            raise RuntimeError(f"port {chosen} for {name} is taken (set {PORT_ENV[name]} or use "
-                               "--ports-auto)")
+            raise RuntimeError(
+                f"port {chosen} for {name} is taken (set {PORT_ENV[name]} or use --ports-auto)"
+            )
         ports[name] = chosen
     return ports
 
@@ -227,8 +260,12 @@ def new_secrets() -> dict[str, Any]:
 def seed_demo_practice(gateway_url: str, token: str) -> dict[str, Any]:
     """Create the demo practice through the staff API; tolerate 'already exists'."""
     try:
-        response = requests.post(f"{gateway_url}/practice", json=DEMO_PRACTICE,
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        response = requests.post(
+            f"{gateway_url}/practice",
+            json=DEMO_PRACTICE,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
     except requests.RequestException as exc:
         log.warning("seeding the demo practice failed: %s", exc)
         return {"status": "error", "detail": str(exc)}
@@ -251,45 +288,70 @@ def _json_or_text(response: requests.Response) -> Any:
         return response.text
 
 
-def start_stack(base_dir: Path | str = PROJECT_ROOT, *, ports_auto: bool = False,
-                host: str | None = None, gateway_port: int | None = None,
-                moto_port: int | None = None, localstripe_port: int | None = None,
-                handlers: dict[str, Handler] | None = None, seed: bool = True,
-                install_schedules: bool = True, scheduler_refresh_seconds: float = 2.0,
-                poller_wait_seconds: int = 1) -> Stack:
+def start_stack(
+    base_dir: Path | str = PROJECT_ROOT,
+    *,
+    ports_auto: bool = False,
+    host: str | None = None,
+    gateway_port: int | None = None,
+    moto_port: int | None = None,
+    localstripe_port: int | None = None,
+    handlers: dict[str, Handler] | None = None,
+    seed: bool = True,
+    install_schedules: bool = True,
+    scheduler_refresh_seconds: float = 2.0,
+    poller_wait_seconds: int = 1,
+) -> Stack:
     """Start everything; returns when it all answers. Raises (after cleaning up) if anything fails.
 
     ``handlers`` replaces contract functions by name (tests); the others are imported lazily from
     ``therabill.contract.FUNCTIONS``.
     """
+    if _running:
+        raise RuntimeError(
+            "a local stack is already running in this process "
+            f"({_running[0].gateway_url}); use devstack.run.running_stack()"
+        )
     started = time.monotonic()
     base = Path(base_dir)
     state_dir = base / STATE_DIR
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     (state_dir / ".gitignore").write_text("*\n")
     host = host or os.environ.get(HOST_ENV) or "127.0.0.1"
-    ports = _choose_ports(host, ports_auto, {"gateway": gateway_port, "moto": moto_port,
-                                             "localstripe": localstripe_port})
+    ports = _choose_ports(
+        host, ports_auto, {"gateway": gateway_port, "moto": moto_port, "localstripe": localstripe_port}
+    )
     saved_env: dict[str, str | None] = {}
     children: list[ChildProcess] = []
     cleanup: list[Any] = []
     try:
-        moto = ChildProcess("moto", python_module("moto.server", "-H", host, "-p", str(ports["moto"])),
-                            log_path=state_dir / "logs" / "moto.log", env=child_env())
+        moto = ChildProcess(
+            "moto",
+            python_module("devstack.moto_server", "-H", host, "-p", str(ports["moto"])),
+            log_path=state_dir / "logs" / "moto.log",
+            cwd=PROJECT_ROOT,
+            env=child_env(),
+        )
         localstripe = ChildProcess(
-            "localstripe", python_module("devstack.localstripe_server", "--host", host, "--port",
-                                         str(ports["localstripe"])),
-            log_path=state_dir / "logs" / "localstripe.log", cwd=PROJECT_ROOT, env=child_env())
+            "localstripe",
+            python_module("devstack.localstripe_server", "--host", host, "--port", str(ports["localstripe"])),
+            log_path=state_dir / "logs" / "localstripe.log",
+            cwd=PROJECT_ROOT,
+            env=child_env(),
+        )
         for child in (moto, localstripe):
             child.start()
             children.append(child)
         moto_url = f"http://{host}:{ports['moto']}"
         localstripe_internal = f"http://{host}:{ports['localstripe']}"
         with ThreadPoolExecutor(2) as pool:
-            waits = [pool.submit(moto.wait_ready, f"{moto_url}/moto-api/", 60),
-                     pool.submit(localstripe.wait_ready, f"{localstripe_internal}/_local/health", 60)]
+            waits = [
+                pool.submit(moto.wait_ready, f"{moto_url}/moto-api/", 60),
+                pool.submit(localstripe.wait_ready, f"{localstripe_internal}/_local/health", 60),
+            ]
             for wait in waits:
                 wait.result()
+        log.info("emulators up after %.1fs", time.monotonic() - started)
 
         _unset_env(UNSET_ENV, saved_env)
         _set_env({**AWS_ENV, "AWS_ENDPOINT_URL": moto_url}, saved_env)
@@ -297,9 +359,11 @@ def start_stack(base_dir: Path | str = PROJECT_ROOT, *, ports_auto: bool = False
         reset_runtime_caches()
 
         import boto3
+
         session = boto3.Session(region_name=LOCAL_REGION)
         stack_secrets = new_secrets()
         resources = provision(session, secrets=stack_secrets)
+        log.info("resources provisioned after %.1fs", time.monotonic() - started)
 
         registry = FunctionRegistry(handlers)
         services = LocalServices(emails=lambda to: mailbox.sent_emails(moto_url, to=to))
@@ -307,37 +371,62 @@ def start_stack(base_dir: Path | str = PROJECT_ROOT, *, ports_auto: bool = False
         ports["gateway"] = gateway.port
         cleanup.append(gateway)
         localstripe_url = f"http://localhost:{ports['localstripe']}"
-        _set_env(function_environment(
-            resources, public_base_url=gateway.url, stripe_api_base=localstripe_url,
-            stripe_js_url=f"{localstripe_url}/js.stripe.com/v3/"), saved_env)
+        _set_env(
+            function_environment(
+                resources,
+                public_base_url=gateway.url,
+                stripe_api_base=localstripe_url,
+                stripe_js_url=f"{localstripe_url}/js.stripe.com/v3/",
+            ),
+            saved_env,
+        )
         reset_runtime_caches()
 
         webhook_url = f"http://{host}:{gateway.port}{contract.WEBHOOK_PATH}"
         webhook_secret = stack_secrets[contract.SECRET_STRIPE_WEBHOOK_SECRETS][0]
-        requests.post(f"{localstripe_internal}/_config/webhooks/therabill",
-                      data={"url": webhook_url, "secret": webhook_secret},
-                      timeout=10).raise_for_status()
+        requests.post(
+            f"{localstripe_internal}/_config/webhooks/therabill",
+            data={"url": webhook_url, "secret": webhook_secret},
+            timeout=10,
+        ).raise_for_status()
 
         scheduler = LocalScheduler(session, registry, refresh_seconds=scheduler_refresh_seconds)
-        poller = SqsPoller(session.client("sqs"), resources.stripe_events_queue_url,
-                           "stripe-worker", registry.invoke, wait_seconds=poller_wait_seconds)
+        poller = SqsPoller(
+            session.client("sqs"),
+            resources.stripe_events_queue_url,
+            "stripe-worker",
+            registry.invoke,
+            wait_seconds=poller_wait_seconds,
+        )
         services.scheduler = scheduler
         gateway.start()
         poller.start()
         cleanup.append(poller)
+
+        stack = Stack(
+            base_dir=base,
+            host=host,
+            ports=ports,
+            resources=resources,
+            registry=registry,
+            gateway=gateway,
+            scheduler=scheduler,
+            poller=poller,
+            secrets=stack_secrets,
+            children=children,
+            _saved_env=saved_env,
+        )
+        token = local_auth.issue_token(
+            DEMO_PRACTICE_ID, "owner", sub=DEMO_OWNER_SUB, email=DEMO_PRACTICE["email"], ttl=7 * 24 * 3600
+        )
+        seeded = seed_demo_practice(gateway.url, token) if seed else {"status": "not requested"}
+        # After seeding, so the first run of the contract's rate schedules (AWS fires a rate
+        # schedule as soon as it is created) does not hold up the seed request.
         if install_schedules:
             scheduler.install_contract_schedules()
         scheduler.start()
         cleanup.append(scheduler)
-
-        stack = Stack(base_dir=base, host=host, ports=ports, resources=resources, registry=registry,
-                      gateway=gateway, scheduler=scheduler, poller=poller, secrets=stack_secrets,
-                      children=children, _saved_env=saved_env)
-        token = local_auth.issue_token(DEMO_PRACTICE_ID, "owner", sub=DEMO_OWNER_SUB,
-                                       email=DEMO_PRACTICE["email"], ttl=7 * 24 * 3600)
-        seeded = seed_demo_practice(gateway.url, token) if seed else {"status": "not requested"}
-        services.info.update({"gateway": gateway.url, "moto": moto_url,
-                              "localstripe": localstripe_url})
+        services.info.update({"gateway": gateway.url, "moto": moto_url, "localstripe": localstripe_url})
         stack.state = {
             "started_at": datetime.now(UTC).isoformat(),
             "pid": os.getpid(),
@@ -354,11 +443,15 @@ def start_stack(base_dir: Path | str = PROJECT_ROOT, *, ports_auto: bool = False
             "webhook_secret": webhook_secret,
             "stripe_publishable_key": stack_secrets[contract.SECRET_STRIPE_PUBLISHABLE_KEY],
             "resources": resources.__dict__,
-            "environment": {name: os.environ[name] for name in sorted(os.environ)
-                            if name.startswith(("THERABILL_", "AWS_ENDPOINT_URL"))},
+            "environment": {
+                name: os.environ[name]
+                for name in sorted(os.environ)
+                if name.startswith(("THERABILL_", "AWS_ENDPOINT_URL"))
+            },
             "logs": {child.name: str(child.log_path) for child in children},
         }
         stack.state_path.write_text(json.dumps(stack.state, indent=2))
+        _running.append(stack)
         atexit.register(stack.stop)
         log.info("local stack up in %.1fs", time.monotonic() - started)
         return stack
@@ -396,8 +489,9 @@ def describe(stack: Stack) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devstack.run",
-                                     description="Start the whole Therabill system locally.")
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.run", description="Start the whole Therabill system locally."
+    )
     parser.add_argument("--ports-auto", action="store_true", help="use free ports")
     parser.add_argument("--host", default=None, help=f"bind address (env {HOST_ENV}, 127.0.0.1)")
     parser.add_argument("--gateway-port", type=int, default=None)
@@ -406,8 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo practice")
     parser.add_argument("--log-level", default=os.environ.get("THERABILL_LOCAL_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     stop = threading.Event()
 
@@ -416,9 +511,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    stack = start_stack(PROJECT_ROOT, ports_auto=args.ports_auto, host=args.host,
-                        gateway_port=args.gateway_port, moto_port=args.moto_port,
-                        localstripe_port=args.localstripe_port, seed=not args.no_seed)
+    stack = start_stack(
+        PROJECT_ROOT,
+        ports_auto=args.ports_auto,
+        host=args.host,
+        gateway_port=args.gateway_port,
+        moto_port=args.moto_port,
+        localstripe_port=args.localstripe_port,
+        seed=not args.no_seed,
+    )
     print(describe(stack), flush=True)
     try:
         while not stop.wait(0.5):

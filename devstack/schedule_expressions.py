@@ -140,8 +140,13 @@ class CronExpression:
             return self.day_of_month.matches(d)
         return self.day_of_week.matches(d)
 
-    def next_after(self, after: datetime, tz: ZoneInfo, not_before: datetime | None = None,
-                   not_after: datetime | None = None) -> datetime | None:
+    def next_after(
+        self,
+        after: datetime,
+        tz: ZoneInfo,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> datetime | None:
         """The first firing instant (UTC) strictly after ``after`` within the bounds, or None."""
         threshold = after
         day = after.astimezone(tz).date()
@@ -154,13 +159,12 @@ class CronExpression:
                 day = date(day.year + 1, 1, 1)
                 continue
             if day.month not in self.months:
-                day = (date(day.year + 1, 1, 1) if day.month == 12
-                       else date(day.year, day.month + 1, 1))
+                day = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
                 continue
             if self.day_matches(day):
                 for hour in self.hours:
                     for minute in self.minutes:
-                        local = datetime(day.year, day.month, day.day, hour, minute)
+                        local = datetime(day.year, day.month, day.day, hour, minute)  # noqa: DTZ001 - wall clock
                         aware = local.replace(tzinfo=tz, fold=0)
                         instant = aware.astimezone(UTC)
                         if instant.astimezone(tz).replace(tzinfo=None) != local:
@@ -170,8 +174,9 @@ class CronExpression:
                         if not_after is not None and instant > not_after:
                             return None
                         return instant
-            if not_after is not None and datetime(day.year, day.month, day.day,
-                                                  tzinfo=tz) > not_after + timedelta(days=1):
+            if not_after is not None and datetime(
+                day.year, day.month, day.day, tzinfo=tz
+            ) > not_after + timedelta(days=1):
                 return None
             day += timedelta(days=1)
         return None
@@ -222,8 +227,7 @@ def _number(token: str, low: int, high: int, names: dict[str, int] | None, expre
     return value
 
 
-def _values(field: str, low: int, high: int, names: dict[str, int] | None,
-            expression: str) -> frozenset[int]:
+def _values(field: str, low: int, high: int, names: dict[str, int] | None, expression: str) -> frozenset[int]:
     """A standard field: lists of ``*``, ``a``, ``a-b`` (may wrap), each with an optional ``/step``."""
     result: set[int] = set()
     for item in field.split(","):
@@ -244,8 +248,9 @@ def _values(field: str, low: int, high: int, names: dict[str, int] | None,
         else:
             start = _number(base, low, high, names, expression)
             end = high if step_text else start
-        span = list(range(start, end + 1)) if start <= end else [
-            *range(start, high + 1), *range(low, end + 1)]
+        span = (
+            list(range(start, end + 1)) if start <= end else [*range(start, high + 1), *range(low, end + 1)]
+        )
         result.update(span[::step])
     return frozenset(result)
 
@@ -273,8 +278,9 @@ def _parse_dow(field: str, expression: str) -> _DayOfWeek:
         return _DayOfWeek("last_of_month", weekday=_number(upper[:-1], 1, 7, _DAYS, expression))
     if "#" in upper:
         day, _, nth = upper.partition("#")
-        return _DayOfWeek("nth", weekday=_number(day, 1, 7, _DAYS, expression),
-                          nth=_number(nth, 1, 5, None, expression))
+        return _DayOfWeek(
+            "nth", weekday=_number(day, 1, 7, _DAYS, expression), nth=_number(nth, 1, 5, None, expression)
+        )
     return _DayOfWeek("set", values=_values(upper, 1, 7, _DAYS, expression))
 
 
@@ -285,7 +291,8 @@ def _parse_cron(body: str, expression: str) -> CronExpression:
     minutes, hours, dom, month, dow, year = fields
     if (dom == "?") == (dow == "?"):
         raise ScheduleExpressionError(
-            f"exactly one of day-of-month and day-of-week must be '?': {expression!r}")
+            f"exactly one of day-of-month and day-of-week must be '?': {expression!r}"
+        )
     return CronExpression(
         minutes=tuple(sorted(_values(minutes, 0, 59, None, expression))),
         hours=tuple(sorted(_values(hours, 0, 23, None, expression))),
@@ -297,10 +304,15 @@ def _parse_cron(body: str, expression: str) -> CronExpression:
     )
 
 
-def next_fire_time(expression: str | ScheduleExpression, after: datetime, *,
-                   time_zone: str | None = "UTC", anchor: datetime | None = None,
-                   start_date: datetime | None = None,
-                   end_date: datetime | None = None) -> datetime | None:
+def next_fire_time(
+    expression: str | ScheduleExpression,
+    after: datetime,
+    *,
+    time_zone: str | None = "UTC",
+    anchor: datetime | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+) -> datetime | None:
     """The first instant (aware, UTC) the schedule fires strictly after ``after``; None if never.
 
     ``anchor`` is when a rate schedule without a StartDate was created (its first invocation).

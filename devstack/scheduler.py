@@ -94,9 +94,16 @@ class _Tracked:
 
 
 class LocalScheduler:
-    def __init__(self, session: Any, registry: FunctionRegistry, *,
-                 group: str = contract.SCHEDULE_GROUP_NAME, refresh_seconds: float = 2.0,
-                 clock: Clock = _utc_now, max_workers: int = 4) -> None:
+    def __init__(
+        self,
+        session: Any,
+        registry: FunctionRegistry,
+        *,
+        group: str = contract.SCHEDULE_GROUP_NAME,
+        refresh_seconds: float = 2.0,
+        clock: Clock = _utc_now,
+        max_workers: int = 4,
+    ) -> None:
         self._scheduler = session.client("scheduler")
         self._sqs = session.client("sqs")
         self._registry = registry
@@ -125,8 +132,11 @@ class LocalScheduler:
                 "ScheduleExpressionTimezone": "UTC",
                 "FlexibleTimeWindow": {"Mode": "OFF"},
                 "State": "ENABLED",
-                "Target": {"Arn": local_function_arn(function), "RoleArn": LOCAL_SCHEDULER_ROLE_ARN,
-                           "Input": json.dumps({"schedule": name})},
+                "Target": {
+                    "Arn": local_function_arn(function),
+                    "RoleArn": LOCAL_SCHEDULER_ROLE_ARN,
+                    "Input": json.dumps({"schedule": name}),
+                },
             }
             try:
                 self._scheduler.create_schedule(**params)
@@ -171,8 +181,14 @@ class LocalScheduler:
                     log.info("schedule %s deleted", name)
                     del self._tracked[name]
 
-    def _track(self, name: str, modified: datetime | None, definition: dict[str, Any],
-               previous: _Tracked | None, now: datetime) -> None:
+    def _track(
+        self,
+        name: str,
+        modified: datetime | None,
+        definition: dict[str, Any],
+        previous: _Tracked | None,
+        now: datetime,
+    ) -> None:
         created = _as_utc(definition.get("CreationDate")) or now
         floor = max(self._started_at, modified or created) - CATCH_UP
         cursor = max(floor, previous.cursor) if previous is not None else floor
@@ -183,20 +199,34 @@ class LocalScheduler:
         except ScheduleExpressionError as exc:
             parsed, error = None, str(exc)
             log.error("schedule %s: %s", name, exc)
-        tracked = _Tracked(name=name, modified=modified, definition=definition, parsed=parsed,
-                           cursor=cursor, last_error=error)
+        tracked = _Tracked(
+            name=name,
+            modified=modified,
+            definition=definition,
+            parsed=parsed,
+            cursor=cursor,
+            last_error=error,
+        )
         if previous is not None:
             tracked.last_fired, tracked.fire_count = previous.last_fired, previous.fire_count
-            if isinstance(parsed, AtExpression) and previous.completed and \
-                    previous.definition.get("ScheduleExpression") == definition["ScheduleExpression"] \
-                    and previous.definition.get("ScheduleExpressionTimezone") == \
-                    definition.get("ScheduleExpressionTimezone"):
+            if (
+                isinstance(parsed, AtExpression)
+                and previous.completed
+                and previous.definition.get("ScheduleExpression") == definition["ScheduleExpression"]
+                and previous.definition.get("ScheduleExpressionTimezone")
+                == definition.get("ScheduleExpressionTimezone")
+            ):
                 tracked.completed = True
         tracked.next_fire = self._next(tracked, cursor)
         with self._lock:
             self._tracked[name] = tracked
-        log.info("schedule %s: %s (%s) next at %s", name, definition["ScheduleExpression"],
-                 definition.get("State"), tracked.next_fire)
+        log.info(
+            "schedule %s: %s (%s) next at %s",
+            name,
+            definition["ScheduleExpression"],
+            definition.get("State"),
+            tracked.next_fire,
+        )
 
     def _next(self, tracked: _Tracked, after: datetime) -> datetime | None:
         if tracked.parsed is None or tracked.completed:
@@ -204,16 +234,21 @@ class LocalScheduler:
         d = tracked.definition
         try:
             return next_fire_time(
-                tracked.parsed, after, time_zone=d.get("ScheduleExpressionTimezone") or "UTC",
-                anchor=_as_utc(d.get("CreationDate")), start_date=_as_utc(d.get("StartDate")),
-                end_date=_as_utc(d.get("EndDate")))
+                tracked.parsed,
+                after,
+                time_zone=d.get("ScheduleExpressionTimezone") or "UTC",
+                anchor=_as_utc(d.get("CreationDate")),
+                start_date=_as_utc(d.get("StartDate")),
+                end_date=_as_utc(d.get("EndDate")),
+            )
         except ScheduleExpressionError as exc:
             tracked.last_error = str(exc)
             return None
 
     # ------------------------------------------------------------------ firing
-    def _target_event(self, definition: dict[str, Any], scheduled: datetime,
-                      attempt: int = 1) -> tuple[dict[str, Any], str | None]:
+    def _target_event(
+        self, definition: dict[str, Any], scheduled: datetime, attempt: int = 1
+    ) -> tuple[dict[str, Any], str | None]:
         target = definition["Target"]
         raw = target.get("Input")
         if raw is not None:
@@ -246,10 +281,14 @@ class LocalScheduler:
             return self._registry.invoke(function, event)
         if service == "sqs":
             parts = arn.split(":")
-            queue_url = self._sqs.get_queue_url(QueueName=parts[5],
-                                                QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-            body = raw if raw is not None else json.dumps(
-                apigw.scheduled_event(definition["Name"], at=scheduled))
+            queue_url = self._sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])[
+                "QueueUrl"
+            ]
+            body = (
+                raw
+                if raw is not None
+                else json.dumps(apigw.scheduled_event(definition["Name"], at=scheduled))
+            )
             params: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
             group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
             if group_id:
@@ -269,12 +308,12 @@ class LocalScheduler:
         except Exception as exc:
             tracked.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("schedule %s failed", tracked.name)
-        if isinstance(tracked.parsed, AtExpression) or tracked.next_fire is None:
-            if definition.get("ActionAfterCompletion") == "DELETE":
-                try:
-                    self._scheduler.delete_schedule(Name=tracked.name, GroupName=self.group)
-                except Exception:
-                    log.exception("could not delete completed schedule %s", tracked.name)
+        finished = isinstance(tracked.parsed, AtExpression) or tracked.next_fire is None
+        if finished and definition.get("ActionAfterCompletion") == "DELETE":
+            try:
+                self._scheduler.delete_schedule(Name=tracked.name, GroupName=self.group)
+            except Exception:
+                log.exception("could not delete completed schedule %s", tracked.name)
 
     def tick(self) -> list[str]:
         """Fire every enabled schedule that is due; returns the names fired (in the pool)."""
@@ -314,23 +353,30 @@ class LocalScheduler:
         result = self.invoke_target(definition, now)
         with self._lock:
             self.fired.append((name, now))
-        return {"schedule": name, "target": definition["Target"]["Arn"],
-                "scheduled_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "result": result}
+        return {
+            "schedule": name,
+            "target": definition["Target"]["Arn"],
+            "scheduled_time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "result": result,
+        }
 
     # ------------------------------------------------------------------ the loop
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [{
-                "name": t.name,
-                "expression": t.definition.get("ScheduleExpression"),
-                "time_zone": t.definition.get("ScheduleExpressionTimezone"),
-                "state": t.definition.get("State"),
-                "target": t.definition.get("Target", {}).get("Arn"),
-                "next_fire": t.next_fire.isoformat() if t.next_fire else None,
-                "last_fired": t.last_fired.isoformat() if t.last_fired else None,
-                "fire_count": t.fire_count,
-                "last_error": t.last_error,
-            } for t in sorted(self._tracked.values(), key=lambda t: t.name)]
+            return [
+                {
+                    "name": t.name,
+                    "expression": t.definition.get("ScheduleExpression"),
+                    "time_zone": t.definition.get("ScheduleExpressionTimezone"),
+                    "state": t.definition.get("State"),
+                    "target": t.definition.get("Target", {}).get("Arn"),
+                    "next_fire": t.next_fire.isoformat() if t.next_fire else None,
+                    "last_fired": t.last_fired.isoformat() if t.last_fired else None,
+                    "fire_count": t.fire_count,
+                    "last_error": t.last_error,
+                }
+                for t in sorted(self._tracked.values(), key=lambda t: t.name)
+            ]
 
     def wake(self) -> None:
         """Re-read the schedules now instead of at the next refresh."""
@@ -364,8 +410,9 @@ class LocalScheduler:
             return
         self._stop.clear()
         self._started_at = self._clock()
-        self._pool = ThreadPoolExecutor(max_workers=self._max_workers,
-                                        thread_name_prefix="local-scheduler-target")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self._max_workers, thread_name_prefix="local-scheduler-target"
+        )
         self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
         self._thread.start()
 

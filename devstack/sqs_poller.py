@@ -36,8 +36,11 @@ class BatchOutcome:
 def _lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in attributes.items():
-        entry: dict[str, Any] = {"stringListValues": [], "binaryListValues": [],
-                                 "dataType": value.get("DataType", "String")}
+        entry: dict[str, Any] = {
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
         if "StringValue" in value:
             entry["stringValue"] = value["StringValue"]
         if "BinaryValue" in value:
@@ -65,8 +68,17 @@ class SqsPoller:
     """Feeds one queue to one function, on a background thread (``start``/``stop``) or by
     ``poll_once`` (tests)."""
 
-    def __init__(self, sqs_client: Any, queue_url: str, function_name: str, invoke: Invoke, *,
-                 batch_size: int = 10, wait_seconds: int = 1, region: str = "us-east-1") -> None:
+    def __init__(
+        self,
+        sqs_client: Any,
+        queue_url: str,
+        function_name: str,
+        invoke: Invoke,
+        *,
+        batch_size: int = 10,
+        wait_seconds: int = 1,
+        region: str = "us-east-1",
+    ) -> None:
         self._sqs = sqs_client
         self.queue_url = queue_url
         self.function_name = function_name
@@ -83,16 +95,20 @@ class SqsPoller:
     def queue_arn(self) -> str:
         if self._queue_arn is None:
             self._queue_arn = self._sqs.get_queue_attributes(
-                QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+            )["Attributes"]["QueueArn"]
         return self._queue_arn
 
     def poll_once(self, wait_seconds: int | None = None) -> BatchOutcome:
         """Receive one batch (long poll), invoke the function, delete what succeeded."""
         response = self._sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=self._batch_size,
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self._batch_size,
             WaitTimeSeconds=self._wait_seconds if wait_seconds is None else wait_seconds,
-            AttributeNames=["All"], MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"])
+            AttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
         messages = response.get("Messages", [])
         outcome = BatchOutcome(received=len(messages))
         if not messages:
@@ -104,20 +120,27 @@ class SqsPoller:
             result = self._invoke(self.function_name, event)
             failed = self._failed_ids(result, ids)
         except Exception as exc:  # a failed invocation: the whole batch is retried
-            log.exception("%s failed on a batch of %d from %s", self.function_name, len(messages),
-                          self.queue_url)
+            log.exception(
+                "%s failed on a batch of %d from %s", self.function_name, len(messages), self.queue_url
+            )
             outcome.error = f"{type(exc).__name__}: {exc}"
             failed = set(ids)
         to_delete = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(to_delete), 10):
-            chunk = to_delete[start:start + 10]
-            self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+            chunk = to_delete[start : start + 10]
+            self._sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
         outcome.deleted = [m["MessageId"] for m in to_delete]
         outcome.failed = [m["MessageId"] for m in messages if m["MessageId"] in failed]
         if outcome.failed:
-            log.info("%s: %d of %d messages failed; they return after the visibility timeout",
-                     self.function_name, len(outcome.failed), len(messages))
+            log.info(
+                "%s: %d of %d messages failed; they return after the visibility timeout",
+                self.function_name,
+                len(outcome.failed),
+                len(messages),
+            )
         return outcome
 
     def _failed_ids(self, result: Any, ids: set[str]) -> set[str]:
@@ -129,8 +152,11 @@ class SqsPoller:
             identifier = entry.get("itemIdentifier") if isinstance(entry, dict) else None
             if not identifier or identifier not in ids:
                 # Lambda treats a malformed or unknown identifier as a failure of the whole batch.
-                log.warning("%s returned an invalid batchItemFailures entry %r; failing the batch",
-                            self.function_name, entry)
+                log.warning(
+                    "%s returned an invalid batchItemFailures entry %r; failing the batch",
+                    self.function_name,
+                    entry,
+                )
                 return set(ids)
             failed.add(identifier)
         return failed
@@ -147,8 +173,9 @@ class SqsPoller:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{self.function_name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"sqs-poller-{self.function_name}", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

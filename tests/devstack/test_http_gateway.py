@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 import requests
-
-from devstack import local_auth
 from devstack.functions import FunctionRegistry, HandlerUnavailableError, import_handler
 from devstack.http_gateway import HttpGateway, LocalServices, bearer_token, route_for
+
+from devstack import local_auth
 from therabill import contract
 
 
@@ -43,6 +43,7 @@ class FakeScheduler:
 
     def fire_now(self, name: str) -> dict[str, Any]:
         from devstack.scheduler import ScheduleNotFoundError
+
         if name != "nightly":
             raise ScheduleNotFoundError(name)
         self.fired.append(name)
@@ -56,8 +57,11 @@ def handlers() -> dict[str, Recorder]:
 
 @pytest.fixture
 def gateway(handlers: dict[str, Recorder]) -> Iterator[HttpGateway]:
-    services = LocalServices(emails=lambda to: [{"to": [to or "all"], "subject": "hi"}],
-                             scheduler=FakeScheduler(), info={"stack": "test"})
+    services = LocalServices(
+        emails=lambda to: [{"to": [to or "all"], "subject": "hi"}],
+        scheduler=FakeScheduler(),
+        info={"stack": "test"},
+    )
     gw = HttpGateway(FunctionRegistry(handlers), services, port=0)
     gw.start()
     yield gw
@@ -79,8 +83,9 @@ def test_unknown_route_is_api_gateways_403(gateway: HttpGateway) -> None:
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer not-a-jwt", "Basic abc"])
-def test_staff_routes_need_a_valid_token(gateway: HttpGateway, handlers: dict[str, Recorder],
-                                         authorization: str | None) -> None:
+def test_staff_routes_need_a_valid_token(
+    gateway: HttpGateway, handlers: dict[str, Recorder], authorization: str | None
+) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     response = requests.get(f"{gateway.url}/practice", headers=headers, timeout=5)
     assert response.status_code == 401
@@ -90,23 +95,28 @@ def test_staff_routes_need_a_valid_token(gateway: HttpGateway, handlers: dict[st
 
 def test_expired_and_foreign_tokens_are_refused(gateway: HttpGateway) -> None:
     expired = local_auth.issue_token("prc_x", ttl=-10)
-    response = requests.get(f"{gateway.url}/practice",
-                            headers={"Authorization": f"Bearer {expired}"}, timeout=5)
+    response = requests.get(
+        f"{gateway.url}/practice", headers={"Authorization": f"Bearer {expired}"}, timeout=5
+    )
     assert response.status_code == 401
     assert response.json() == {"message": "The incoming token has expired"}
     foreign = local_auth.issue_token("prc_x", key="some-other-key-of-at-least-32-bytes!!")
-    response = requests.get(f"{gateway.url}/practice",
-                            headers={"Authorization": f"Bearer {foreign}"}, timeout=5)
+    response = requests.get(
+        f"{gateway.url}/practice", headers={"Authorization": f"Bearer {foreign}"}, timeout=5
+    )
     assert response.status_code == 401
 
 
 def test_staff_request_becomes_a_rest_proxy_event_with_claims(
-        gateway: HttpGateway, handlers: dict[str, Recorder]) -> None:
+    gateway: HttpGateway, handlers: dict[str, Recorder]
+) -> None:
     token = local_auth.issue_token("prc_abc", "biller", sub="user-1", email="b@p.localhost")
-    response = requests.post(f"{gateway.url}/practice/stripe/connect?x=1&x=2&y=",
-                             data=b'{"a": 1}', timeout=5,
-                             headers={"Authorization": f"Bearer {token}",
-                                      "Content-Type": "application/json"})
+    response = requests.post(
+        f"{gateway.url}/practice/stripe/connect?x=1&x=2&y=",
+        data=b'{"a": 1}',
+        timeout=5,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 200
     event = handlers["staff-api"].events[-1]
     assert event["httpMethod"] == "POST"
@@ -142,16 +152,21 @@ def test_public_routes_need_no_token(gateway: HttpGateway, handlers: dict[str, R
 
 def test_webhook_body_arrives_byte_exact(gateway: HttpGateway, handlers: dict[str, Recorder]) -> None:
     # Given a payload with non-ASCII text, CRLF and odd spacing, signed like Stripe signs
-    payload = '{\r\n  "id": "evt_1",  "name": "Zoë – naïve"\n}'.encode()
+    payload = '{\r\n  "id": "evt_1",  "name": "Zo\u00eb \u2013 na\u00efve"\n}'.encode()
     timestamp = int(time.time())
     signature = hmac.new(b"whsec_x", f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
-    response = requests.post(f"{gateway.url}{contract.WEBHOOK_PATH}", data=payload, timeout=5,
-                             headers={"Stripe-Signature": f"t={timestamp},v1={signature}",
-                                      "Content-Type": "application/json; charset=utf-8"})
+    response = requests.post(
+        f"{gateway.url}{contract.WEBHOOK_PATH}",
+        data=payload,
+        timeout=5,
+        headers={
+            "Stripe-Signature": f"t={timestamp},v1={signature}",
+            "Content-Type": "application/json; charset=utf-8",
+        },
+    )
     assert response.status_code == 200
     event = handlers["stripe-webhook"].events[-1]
-    received = (base64.b64decode(event["body"]) if event["isBase64Encoded"]
-                else event["body"].encode("utf-8"))
+    received = base64.b64decode(event["body"]) if event["isBase64Encoded"] else event["body"].encode("utf-8")
     assert received == payload
     expected = hmac.new(b"whsec_x", f"{timestamp}.".encode() + received, hashlib.sha256).hexdigest()
     assert expected == signature
@@ -165,12 +180,14 @@ def test_binary_body_is_base64_encoded(gateway: HttpGateway, handlers: dict[str,
     assert base64.b64decode(event["body"]) == payload
 
 
-def test_proxy_response_headers_and_base64_body(gateway: HttpGateway,
-                                                handlers: dict[str, Recorder]) -> None:
+def test_proxy_response_headers_and_base64_body(gateway: HttpGateway, handlers: dict[str, Recorder]) -> None:
     handlers["public-api"].response = {
-        "statusCode": 201, "headers": {"Content-Type": "application/pdf", "X-One": "1"},
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/pdf", "X-One": "1"},
         "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
-        "body": base64.b64encode(b"%PDF-1.7 \x00\xff").decode(), "isBase64Encoded": True}
+        "body": base64.b64encode(b"%PDF-1.7 \x00\xff").decode(),
+        "isBase64Encoded": True,
+    }
     response = requests.get(f"{gateway.url}/pay/x", timeout=5)
     assert response.status_code == 201
     assert response.content == b"%PDF-1.7 \x00\xff"
@@ -179,10 +196,13 @@ def test_proxy_response_headers_and_base64_body(gateway: HttpGateway,
     assert response.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
 
 
-@pytest.mark.parametrize("outcome", [{"error": RuntimeError("boom")}, {"response": {"body": "x"}},
-                                     {"response": {"statusCode": "nope"}}])
-def test_failing_or_malformed_function_is_a_502(gateway: HttpGateway, handlers: dict[str, Recorder],
-                                                outcome: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "outcome",
+    [{"error": RuntimeError("boom")}, {"response": {"body": "x"}}, {"response": {"statusCode": "nope"}}],
+)
+def test_failing_or_malformed_function_is_a_502(
+    gateway: HttpGateway, handlers: dict[str, Recorder], outcome: dict[str, Any]
+) -> None:
     handlers["public-api"].error = outcome.get("error")
     handlers["public-api"].response = outcome.get("response", {"statusCode": 200})
     response = requests.get(f"{gateway.url}/pay/x", timeout=5)
@@ -190,9 +210,11 @@ def test_failing_or_malformed_function_is_a_502(gateway: HttpGateway, handlers: 
     assert response.json()["message"] == "Internal server error"
 
 
-def test_repeated_headers_reach_multi_value_headers(gateway: HttpGateway,
-                                                    handlers: dict[str, Recorder]) -> None:
+def test_repeated_headers_reach_multi_value_headers(
+    gateway: HttpGateway, handlers: dict[str, Recorder]
+) -> None:
     import http.client
+
     connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
     connection.putrequest("GET", "/pay/x")
     connection.putheader("X-Many", "one")
@@ -211,8 +233,9 @@ def test_local_endpoints(gateway: HttpGateway) -> None:
     fired = requests.post(f"{gateway.url}/_local/schedules/nightly/fire", timeout=5)
     assert fired.status_code == 200 and fired.json()["result"] == {"ok": True}
     assert requests.post(f"{gateway.url}/_local/schedules/nope/fire", timeout=5).status_code == 404
-    token = requests.post(f"{gateway.url}/_local/token", timeout=5,
-                          json={"practice_id": "prc_z", "role": "owner"}).json()["token"]
+    token = requests.post(
+        f"{gateway.url}/_local/token", timeout=5, json={"practice_id": "prc_z", "role": "owner"}
+    ).json()["token"]
     assert local_auth.verify(token)[contract.CLAIM_PRACTICE_ID] == "prc_z"
     assert requests.post(f"{gateway.url}/_local/token", json={}, timeout=5).status_code == 400
 
