@@ -177,7 +177,8 @@ class Functions(Construct):
                     event_source_arn=stripe_events_queue.queue_arn,
                     batch_size=SQS_BATCH_SIZE,
                     report_batch_item_failures=True,
-                    max_concurrency=max(2, reserved) if reserved else None,
+                    # Pollers never outnumber the reserved instances (ESM minimum is 2).
+                    max_concurrency=reserved if reserved and reserved >= 2 else None,
                 )
             self.by_name[spec.name] = DeployedFunction(spec, function, role, policy, log_group)
 
