@@ -1,0 +1,82 @@
+"""``python -m bench``: cold import times per Lambda entry module, then requests per operation.
+
+    uv run python -m bench                      # the full report (15 fresh processes per module)
+    uv run python -m bench --quick              # 3 runs per module
+    uv run python -m bench --only slice         # just the requests per operation
+    uv run python -m bench --functions stripe-webhook --json /tmp/bench.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15,
+                        help="fresh processes per module for the cold import times (default 15)")
+    parser.add_argument("--quick", action="store_true", help="--runs 3 (the smoke test uses it)")
+    parser.add_argument("--only", choices=("imports", "slice"), help="run one part of the benchmark")
+    parser.add_argument("--functions", help="comma-separated function names from therabill.contract "
+                        "to time (default: all); the baseline is always timed")
+    parser.add_argument("--no-importtime", action="store_true",
+                        help="skip the -X importtime breakdown")
+    parser.add_argument("--detail", action="store_true",
+                        help="list every DynamoDB request (keys, error codes) per operation")
+    parser.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 3
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    for path in (ROOT, ROOT / "functions"):  # the runtime package and the test harness
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    from bench import cold_start, slice_ops
+
+    def progress(message: str) -> None:
+        print(f"  ... {message}", file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
+                               "runs": args.runs}
+    sections: list[str] = []
+    if args.only in (None, "imports"):
+        only = {f.strip() for f in args.functions.split(",") if f.strip()} if args.functions else None
+        imports = cold_start.measure(args.runs, only=only, importtime=not args.no_importtime,
+                                     progress=progress)
+        baseline_ms = imports[0].median_ms
+        results["cold_imports"] = [r.as_dict(baseline_ms) for r in imports]
+        sections.append(cold_start.render(imports, args.runs))
+    if args.only in (None, "slice"):
+        ops = slice_ops.measure(progress=progress)
+        results["requests_per_operation"] = ops.as_dict()
+        sections.append(slice_ops.render(ops, detail=args.detail))
+    elapsed = time.perf_counter() - started
+    results["elapsed_seconds"] = round(elapsed, 1)
+    print(f"\nTherabill bench (Python {results['python']}, {results['machine']})\n")
+    print("\n\n".join(sections))
+    print(f"\n(bench took {elapsed:.0f} s)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
