@@ -19,20 +19,24 @@ What it adds:
    not partitioned by account: any key can read any object. Stripe.js in localstripe never sends
    the header, so partitioning would break the card set-up page.)
 3. **Parameters real Stripe accepts that localstripe rejects**, stored on the object:
-   PaymentIntent ``description``, ``statement_descriptor``, ``statement_descriptor_suffix``,
+   PaymentIntent ``allowed_payment_method_types`` (API 2026-07-29+, what the adapter sends),
+   ``description``, ``statement_descriptor``, ``statement_descriptor_suffix``,
    ``application_fee_amount``, ``receipt_email``, ``setup_future_usage``, ``on_behalf_of``,
    ``transfer_data``, ``transfer_group``, ``automatic_payment_methods``, ``confirmation_method``,
    ``shipping`` (and ``error_on_requires_action``/``return_url``/``mandate_data``/``use_stripe_sdk``
    accepted); confirm with ``payment_method``/``off_session``/``return_url``; SetupIntent
-   ``description``, ``on_behalf_of``, ``automatic_payment_methods``, ``payment_method_options``,
-   ``flow_directions``, ``attach_to_self``, ``payment_method`` + ``confirm`` at creation (and
+   ``allowed_payment_method_types``, ``description``, ``on_behalf_of``,
+   ``automatic_payment_methods``, ``payment_method_options``, ``flow_directions``,
+   ``attach_to_self``, ``payment_method`` + ``confirm`` at creation (and
    ``return_url``/``mandate_data``/``single_use``/``use_stripe_sdk`` accepted). Real Stripe has no
    ``off_session`` on SetupIntents (``usage=off_session`` is the parameter), so neither does this.
 4. **Behaviour closer to real Stripe where Therabill depends on it:** an off-session PaymentIntent
    on a card that needs authentication fails with a 402 ``authentication_required`` card error
-   (localstripe would leave it ``requires_action``); 402 card errors carry ``type: card_error``,
-   a ``decline_code`` and the ``payment_intent``; a SetupIntent that succeeds attaches its payment
-   method to its customer and sends ``setup_intent.succeeded`` (``setup_intent.setup_failed``,
+   (localstripe would leave it ``requires_action``); Stripe's declining test cards (``...0002``,
+   ``...9995`` insufficient funds, ``...9987``, ``...9979``, ``...0069``, ``...0127``, ``...0119``)
+   decline charges, not only attachment, with Stripe's error and decline codes; 402 card errors
+   carry ``type: card_error``, the ``decline_code`` and the ``payment_intent``; a SetupIntent that
+   succeeds attaches its payment method to its customer and sends ``setup_intent.succeeded`` (``setup_intent.setup_failed``,
    ``setup_intent.requires_action`` likewise).
 5. **Idempotency keys, in memory.** A POST repeated with the same ``Idempotency-Key`` (and the same
    account) replays the first response (``Idempotent-Replayed: true``); the same key with other
@@ -284,7 +288,17 @@ def _boolean(name: str) -> Callable[[Any], Any]:
     return check
 
 
+def _string_list(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UserError(400, f"Invalid {name}", {"param": name})
+        return value
+
+    return check
+
+
 PAYMENT_INTENT_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "allowed_payment_method_types": _string_list("allowed_payment_method_types"),
     "description": _string("description", 1000),
     "statement_descriptor": _string("statement_descriptor", 22),
     "statement_descriptor_suffix": _string("statement_descriptor_suffix", 22),
@@ -306,6 +320,7 @@ PAYMENT_INTENT_ACCEPTED = (
     "radar_options",
 )
 SETUP_INTENT_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "allowed_payment_method_types": _string_list("allowed_payment_method_types"),
     "description": _string("description", 1000),
     "on_behalf_of": _string("on_behalf_of"),
     "automatic_payment_methods": _mapping("automatic_payment_methods"),
@@ -330,11 +345,57 @@ def _extend_init(cls: type, fields: dict[str, Callable[[Any], Any]], accepted: t
     cls.__init__ = __init__
 
 
+# Stripe's test cards that decline, with the error code and decline code Stripe gives them
+# (docs.stripe.com/testing#declined-payments). localstripe declines most of them only when they
+# are attached; Stripe declines a charge on any of them.
+CARD_DECLINES: dict[str, tuple[str, str, str]] = {
+    "4000000000000002": ("card_declined", "generic_decline", "Your card was declined."),
+    "4000000000000341": ("card_declined", "generic_decline", "Your card was declined."),
+    "4000000000009995": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    "4000000000009987": ("card_declined", "lost_card", "Your card was declined."),
+    "4000000000009979": ("card_declined", "stolen_card", "Your card was declined."),
+    "4000000000000069": ("expired_card", "expired_card", "Your card has expired."),
+    "4000000000000127": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
+    "4000000000000119": (
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
+    "4242424242424241": ("incorrect_number", "incorrect_number", "Your card number is incorrect."),
+}
+
+_original_charging_is_declined = resources.PaymentMethod._charging_is_declined
+_original_set_auth_failure = resources.Charge._set_auth_failure
+
+
+def _charging_is_declined(self):
+    return _original_charging_is_declined(self) or getattr(self, "_card_number", None) in CARD_DECLINES
+
+
+def _set_auth_failure(self):
+    _original_set_auth_failure(self)
+    try:
+        number = getattr(resources.PaymentMethod._api_retrieve(self.payment_method), "_card_number", None)
+    except UserError:
+        number = None
+    code, decline, message = CARD_DECLINES.get(
+        number or "", ("card_declined", "generic_decline", "Your card was declined.")
+    )
+    self.failure_code, self.failure_message, self._decline_code = code, message, decline
+
+
 def _card_error(error: UserError, *, payment_intent: Any = None, setup_intent: Any = None) -> UserError:
     body = error.body.setdefault("error", {})
     body["type"] = "card_error"
+    decline = None
+    if body.get("charge"):
+        try:
+            decline = getattr(resources.Charge._api_retrieve(body["charge"]), "_decline_code", None)
+        except UserError:
+            decline = None
     body.setdefault(
-        "decline_code", "generic_decline" if body.get("code") == "card_declined" else body.get("code")
+        "decline_code",
+        decline or ("generic_decline" if body.get("code") == "card_declined" else body.get("code")),
     )
     if payment_intent is not None:
         body["payment_intent"] = payment_intent._export()
@@ -354,7 +415,11 @@ def _pi_last_payment_error(self):
             "type": "card_error",
             "message": "Your card was declined. This transaction requires authentication.",
         }
-    return _original_pi_last_payment_error.fget(self)
+    error = _original_pi_last_payment_error.fget(self)
+    if error and error.get("charge") and self.latest_charge is not None:
+        error["type"] = "card_error"
+        error["decline_code"] = getattr(self.latest_charge, "_decline_code", None)
+    return error
 
 
 def _require_authentication_off_session(obj: Any) -> None:
@@ -567,6 +632,8 @@ def install(app: web.Application | None = None) -> web.Application:
     resources.StripeObject.__init__ = _object_init
     resources.Event.__init__ = _event_init
     resources.PaymentIntent.last_payment_error = property(_pi_last_payment_error)
+    resources.PaymentMethod._charging_is_declined = _charging_is_declined
+    resources.Charge._set_auth_failure = _set_auth_failure
     resources.PaymentIntent._api_create = classmethod(_pi_create)
     resources.SetupIntent._api_create = classmethod(_si_create)
     _extend_init(resources.PaymentIntent, PAYMENT_INTENT_FIELDS, PAYMENT_INTENT_ACCEPTED)

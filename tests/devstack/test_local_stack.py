@@ -240,6 +240,45 @@ def test_localstripe_takes_the_parameters_real_stripe_takes(stack: Stack) -> Non
     ) == ("Therapy services", "DEMO", 125)
 
 
+def test_localstripe_declines_like_stripe_and_replays_idempotent_requests(stack: Stack) -> None:
+    account = "acct_local3"
+    customer = stripe_post(stack, "/v1/customers", {"email": "d@p.localhost"}, account=account)
+    headers = {
+        "Authorization": f"Bearer {stack.secrets[contract.SECRET_STRIPE_SECRET_KEY]}",
+        "Stripe-Account": account,
+        "Idempotency-Key": f"decline-{uuid.uuid4()}",
+    }
+    params = {
+        "amount": "100",
+        "currency": "usd",
+        "customer": customer["id"],
+        "payment_method": "pm_card_visa_chargeDeclined",  # 4000000000000002
+        "confirm": "true",
+        "off_session": "true",
+        "allowed_payment_method_types[0]": "card",
+    }
+    url = f"{stack.localstripe_url}/v1/payment_intents"
+    # When an off-session charge on a declining card is attempted
+    declined = requests.post(url, data=params, headers=headers, timeout=10)
+    # Then it is a 402 card error with Stripe's codes and the failed PaymentIntent
+    assert declined.status_code == 402
+    error = declined.json()["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == (
+        "card_error",
+        "card_declined",
+        "generic_decline",
+    )
+    assert error["payment_intent"]["status"] == "requires_payment_method"
+    assert error["payment_intent"]["allowed_payment_method_types"] == ["card"]
+    # and a retry with the same Idempotency-Key replays it instead of charging again
+    replayed = requests.post(url, data=params, headers=headers, timeout=10)
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert replayed.json() == declined.json()
+    # while the same key with other parameters is refused
+    other = requests.post(url, data={**params, "amount": "200"}, headers=headers, timeout=10)
+    assert other.status_code == 400 and other.json()["error"]["type"] == "idempotency_error"
+
+
 # ---------------------------------------------------------------------------------- SQS poller
 def _queue_counts(stack: Stack, queue_url: str) -> tuple[int, int]:
     attributes = (
