@@ -36,8 +36,8 @@ What it adds:
    ``...9995`` insufficient funds, ``...9987``, ``...9979``, ``...0069``, ``...0127``, ``...0119``)
    decline charges, not only attachment, with Stripe's error and decline codes; 402 card errors
    carry ``type: card_error``, the ``decline_code`` and the ``payment_intent``; a SetupIntent that
-   succeeds attaches its payment method to its customer and sends ``setup_intent.succeeded`` (``setup_intent.setup_failed``,
-   ``setup_intent.requires_action`` likewise).
+   succeeds attaches its payment method to its customer and sends ``setup_intent.succeeded``
+   (``setup_intent.setup_failed``, ``setup_intent.requires_action`` likewise).
 5. **Idempotency keys, in memory.** A POST repeated with the same ``Idempotency-Key`` (and the same
    account) replays the first response (``Idempotent-Replayed: true``); the same key with other
    parameters is a 400 ``idempotency_error``. Keys never expire while the process runs. Only the
