@@ -3,7 +3,7 @@
 moto keeps every message SES (v1 or v2) accepts: raw MIME sends as ``RawMessage`` and simple sends
 as ``Message`` models. In server mode they are readable over HTTP from the moto dashboard's model
 dump, ``GET <moto>/moto-api/data.json`` (``ses.RawMessage`` / ``ses.Message``), so this works with
-moto in another process. The order is the order of sending.
+moto in another process. Raw messages come first, then simple ones, each kind in sending order.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -500,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-seed", action="store_true", help="do not create the demo practice")
     parser.add_argument("--log-level", default=os.environ.get("THERABILL_LOCAL_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
+    # Powertools warns on every invocation that publishes no metric; locally that is only noise.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
