@@ -28,6 +28,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=("imports", "slice"), help="run one part of the benchmark")
     parser.add_argument("--functions", help="comma-separated function names from therabill.contract "
                         "to time (default: all); the baseline is always timed")
+    parser.add_argument("--tracing", action="store_true",
+                        help="import with tracing on, as deployed (default: POWERTOOLS_TRACE_DISABLED=true)")
+    parser.add_argument("--plain-env", action="store_true",
+                        help="do not set the Lambda runtime's variables (LAMBDA_TASK_ROOT, ...)")
     parser.add_argument("--no-importtime", action="store_true",
                         help="skip the -X importtime breakdown")
     parser.add_argument("--detail", action="store_true",
@@ -57,11 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     sections: list[str] = []
     if args.only in (None, "imports"):
         only = {f.strip() for f in args.functions.split(",") if f.strip()} if args.functions else None
+        options = cold_start.EnvOptions(lambda_like=not args.plain_env, tracing=args.tracing)
         imports = cold_start.measure(args.runs, only=only, importtime=not args.no_importtime,
-                                     progress=progress)
+                                     options=options, progress=progress)
         baseline_ms = imports[0].median_ms
+        results["cold_imports_environment"] = options.describe()
         results["cold_imports"] = [r.as_dict(baseline_ms) for r in imports]
-        sections.append(cold_start.render(imports, args.runs))
+        sections.append(cold_start.render(imports, args.runs, options))
     if args.only in (None, "slice"):
         ops = slice_ops.measure(progress=progress)
         results["requests_per_operation"] = ops.as_dict()
