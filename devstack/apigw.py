@@ -57,7 +57,7 @@ def rest_event(
     resource = resource_for(path)
     path_parameters = None
     if resource.endswith("{proxy+}"):
-        path_parameters = {"proxy": path[len(resource) - len("/{proxy+}") + 1:]}
+        path_parameters = {"proxy": path[len(resource) - len("/{proxy+}") + 1 :]}
     now = datetime.now(UTC)
     request_context: dict[str, Any] = {
         "resourcePath": resource,
@@ -90,8 +90,9 @@ def rest_event(
     }
 
 
-def staff_claims(practice_id: str, role: str = "owner", sub: str = "user-local",
-                 email: str = "owner@practice.localhost") -> dict[str, str]:
+def staff_claims(
+    practice_id: str, role: str = "owner", sub: str = "user-local", email: str = "owner@practice.localhost"
+) -> dict[str, str]:
     """The claims the Cognito user-pool authorizer passes for a staff user."""
     return {
         contract.CLAIM_SUBJECT: sub,
@@ -102,8 +103,11 @@ def staff_claims(practice_id: str, role: str = "owner", sub: str = "user-local",
     }
 
 
-def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:local",
-              message_ids: list[str] | None = None) -> dict[str, Any]:
+def sqs_event(
+    bodies: list[str],
+    queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:local",
+    message_ids: list[str] | None = None,
+) -> dict[str, Any]:
     ids = message_ids or [str(uuid.uuid4()) for _ in bodies]
     return {
         "Records": [
@@ -111,8 +115,10 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:1234567
                 "messageId": mid,
                 "receiptHandle": f"rh-{mid}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1",
-                               "SentTimestamp": str(int(datetime.now(UTC).timestamp() * 1000))},
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(datetime.now(UTC).timestamp() * 1000)),
+                },
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",

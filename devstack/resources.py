@@ -6,6 +6,7 @@ tests, the local system and the deployed stack cannot drift apart.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -54,8 +55,13 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
-def provision(session: Any, *, secrets: dict[str, Any], prefix: str = "therabill-local",
-              email_sender: str = "billing@therabill.localhost") -> LocalResources:
+def provision(
+    session: Any,
+    *,
+    secrets: dict[str, Any],
+    prefix: str = "therabill-local",
+    email_sender: str = "billing@therabill.localhost",
+) -> LocalResources:
     """Create (or find) every resource. ``session`` is a boto3 Session pointed at the emulator."""
     ddb = session.client("dynamodb")
     table_name = f"{prefix}-table"
@@ -63,18 +69,20 @@ def provision(session: Any, *, secrets: dict[str, Any], prefix: str = "therabill
         ddb.create_table(**table_definition(table_name))
         ddb.update_time_to_live(
             TableName=table_name,
-            TimeToLiveSpecification={"Enabled": True,
-                                     "AttributeName": contract.TABLE_TTL_ATTRIBUTE})
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": contract.TABLE_TTL_ATTRIBUTE},
+        )
 
     sqs = session.client("sqs")
     dlq_url = sqs.create_queue(QueueName=f"{prefix}-stripe-events-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     queue_url = sqs.create_queue(
         QueueName=f"{prefix}-stripe-events",
-        Attributes={"VisibilityTimeout": "60",
-                    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
-                                                 "maxReceiveCount": "5"})},
+        Attributes={
+            "VisibilityTimeout": "60",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+        },
     )["QueueUrl"]
 
     sm = session.client("secretsmanager")
@@ -82,8 +90,7 @@ def provision(session: Any, *, secrets: dict[str, Any], prefix: str = "therabill
     try:
         secrets_arn = sm.create_secret(Name=secret_name, SecretString=json.dumps(secrets))["ARN"]
     except sm.exceptions.ResourceExistsException:
-        secrets_arn = sm.put_secret_value(SecretId=secret_name,
-                                          SecretString=json.dumps(secrets))["ARN"]
+        secrets_arn = sm.put_secret_value(SecretId=secret_name, SecretString=json.dumps(secrets))["ARN"]
 
     session.client("ses").verify_email_identity(EmailAddress=email_sender)
 
@@ -92,10 +99,8 @@ def provision(session: Any, *, secrets: dict[str, Any], prefix: str = "therabill
     s3.create_bucket(Bucket=bucket)
 
     scheduler = session.client("scheduler")
-    try:
+    with contextlib.suppress(scheduler.exceptions.ConflictException):
         scheduler.create_schedule_group(Name=contract.SCHEDULE_GROUP_NAME)
-    except scheduler.exceptions.ConflictException:
-        pass
 
     return LocalResources(
         table_name=table_name,
@@ -108,8 +113,9 @@ def provision(session: Any, *, secrets: dict[str, Any], prefix: str = "therabill
     )
 
 
-def function_environment(resources: LocalResources, *, public_base_url: str,
-                         stripe_api_base: str, stripe_js_url: str) -> dict[str, str]:
+def function_environment(
+    resources: LocalResources, *, public_base_url: str, stripe_api_base: str, stripe_js_url: str
+) -> dict[str, str]:
     """The environment variables every function gets locally (the same names as in AWS)."""
     return {
         contract.ENV_TABLE_NAME: resources.table_name,

@@ -31,10 +31,17 @@ if TYPE_CHECKING:
 
 
 class Container:
-    def __init__(self, settings: Settings, *, clock: Clock = utc_now,
-                 clients: Any = None, secrets: Secrets | None = None,
-                 gateway: PaymentGateway | None = None, email: EmailTransport | None = None,
-                 queue: EventQueue | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        clients: Any = None,
+        secrets: Secrets | None = None,
+        gateway: PaymentGateway | None = None,
+        email: EmailTransport | None = None,
+        queue: EventQueue | None = None,
+    ) -> None:
         from therabill.adapters import aws
 
         self.settings = settings
@@ -72,8 +79,12 @@ class Container:
 
         # Two attempts of at most 5 s each fit inside the API functions' 15 s timeout; anything
         # slower leaves the payment pending for the reconciler (same idempotency key).
-        return StripeGateway(self.secrets.stripe_secret_key, api_base=self.settings.stripe_api_base,
-                             max_network_retries=1, timeout_seconds=5)
+        return StripeGateway(
+            self.secrets.stripe_secret_key,
+            api_base=self.settings.stripe_api_base,
+            max_network_retries=1,
+            timeout_seconds=5,
+        )
 
     @cached_property
     def email_transport(self) -> EmailTransport:
@@ -114,8 +125,15 @@ class Container:
     def cards(self) -> CardService:
         from therabill.cards.service import CardService
 
-        return CardService(self.table, _LazyGateway(self), self.clients, self.practices, self.clock,
-                           self.secrets.link_signing_key, self.secrets.stripe_publishable_key)
+        return CardService(
+            self.table,
+            _LazyGateway(self),
+            self.clients,
+            self.practices,
+            self.clock,
+            self.secrets.link_signing_key,
+            self.secrets.stripe_publishable_key,
+        )
 
     @cached_property
     def ledger(self) -> LedgerService:
@@ -134,10 +152,19 @@ class Container:
     def payments(self) -> PaymentService:
         from therabill.payments.service import PaymentService
 
-        return PaymentService(self.table, _LazyGateway(self), self.practices, self.clients,
-                              self.cards, self.ledger, self.outbox, self.clock,
-                              self.secrets.link_signing_key, self.public_base_url,
-                              self.secrets.platform_fee_bps)
+        return PaymentService(
+            self.table,
+            _LazyGateway(self),
+            self.practices,
+            self.clients,
+            self.cards,
+            self.ledger,
+            self.outbox,
+            self.clock,
+            self.secrets.link_signing_key,
+            self.public_base_url,
+            self.secrets.platform_fee_bps,
+        )
 
     @cached_property
     def inbox(self) -> Inbox:

@@ -68,54 +68,72 @@ class World:
             self._handlers[name] = module.lambda_handler
         return self._handlers[name]
 
-    def staff(self, method: str, path: str, body: Any = None, *, practice_id: str,
-              role: str = "owner", headers: dict[str, str] | None = None,
-              query: dict[str, str] | None = None) -> tuple[int, Any]:
-        event = apigw.rest_event(method, path, body=None if body is None else
-                                 (body if isinstance(body, str) else json.dumps(body)),
-                                 headers={"Content-Type": "application/json", **(headers or {})},
-                                 query=query, claims=apigw.staff_claims(practice_id, role))
+    def staff(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        practice_id: str,
+        role: str = "owner",
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        event = apigw.rest_event(
+            method,
+            path,
+            body=None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+            headers={"Content-Type": "application/json", **(headers or {})},
+            query=query,
+            claims=apigw.staff_claims(practice_id, role),
+        )
         return self._decode(self._handler("staff_api")(event, apigw.LambdaContext("staff-api")))
 
-    def public(self, method: str, path: str, body: Any = None,
-               source_ip: str = "198.51.100.7") -> tuple[int, Any]:
-        event = apigw.rest_event(method, path, body=None if body is None else json.dumps(body),
-                                 headers={"Content-Type": "application/json",
-                                          "User-Agent": "pytest-browser"},
-                                 source_ip=source_ip)
+    def public(
+        self, method: str, path: str, body: Any = None, source_ip: str = "198.51.100.7"
+    ) -> tuple[int, Any]:
+        event = apigw.rest_event(
+            method,
+            path,
+            body=None if body is None else json.dumps(body),
+            headers={"Content-Type": "application/json", "User-Agent": "pytest-browser"},
+            source_ip=source_ip,
+        )
         return self._decode(self._handler("public_api")(event, apigw.LambdaContext("public-api")))
 
-    def webhook(self, payload: bytes | str, *, header: str | None = "sign",
-                timestamp: int | None = None) -> tuple[int, Any]:
+    def webhook(
+        self, payload: bytes | str, *, header: str | None = "sign", timestamp: int | None = None
+    ) -> tuple[int, Any]:
         raw = payload.encode() if isinstance(payload, str) else payload
         if header == "sign":
-            header = signature.sign(WEBHOOK_SECRET, raw,
-                                    timestamp or int(self.clock().timestamp()))
+            header = signature.sign(WEBHOOK_SECRET, raw, timestamp or int(self.clock().timestamp()))
         headers = {"Content-Type": "application/json"}
         if header is not None:
             headers["Stripe-Signature"] = header
         event = apigw.rest_event("POST", "/webhooks/stripe", body=raw, headers=headers)
-        return self._decode(self._handler("stripe_webhook")(event,
-                                                            apigw.LambdaContext("stripe-webhook")))
+        return self._decode(self._handler("stripe_webhook")(event, apigw.LambdaContext("stripe-webhook")))
 
     def drain_queue(self) -> list[dict[str, Any]]:
         """Play the SQS event source: deliver queued events to the worker, delete the successes."""
         sqs = self.session.client("sqs")
         responses = []
         while True:
-            out = sqs.receive_message(QueueUrl=self.resources.stripe_events_queue_url,
-                                      MaxNumberOfMessages=10, VisibilityTimeout=0)
+            out = sqs.receive_message(
+                QueueUrl=self.resources.stripe_events_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+            )
             messages = out.get("Messages", [])
             if not messages:
                 return responses
-            event = apigw.sqs_event([m["Body"] for m in messages],
-                                    message_ids=[m["MessageId"] for m in messages])
+            event = apigw.sqs_event(
+                [m["Body"] for m in messages], message_ids=[m["MessageId"] for m in messages]
+            )
             result = self._handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
             for m in messages:
                 if m["MessageId"] not in failed:
-                    sqs.delete_message(QueueUrl=self.resources.stripe_events_queue_url,
-                                       ReceiptHandle=m["ReceiptHandle"])
+                    sqs.delete_message(
+                        QueueUrl=self.resources.stripe_events_queue_url, ReceiptHandle=m["ReceiptHandle"]
+                    )
             responses.append(result)
             if failed:
                 return responses
@@ -142,8 +160,10 @@ class World:
     @staticmethod
     def _decode(response: dict[str, Any]) -> tuple[int, Any]:
         body = response.get("body") or ""
-        headers = {**{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
-                   **(response.get("headers") or {})}
+        headers = {
+            **{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
+            **(response.get("headers") or {}),
+        }
         ctype = headers.get("Content-Type", "")
         if "json" in ctype and body:
             return response["statusCode"], json.loads(body)
@@ -158,18 +178,20 @@ def world() -> Iterator[World]:
         resources = provision(session, secrets=SECRETS)
         fake = FakeStripe()
         clock = Clock()
-        settings = Settings(table_name=resources.table_name, secrets_arn=resources.secrets_arn,
-                            stripe_events_queue_url=resources.stripe_events_queue_url,
-                            email_sender=resources.email_sender,
-                            public_base_url="https://pay.therabill.test",  # type: ignore[arg-type]
-                            stripe_js_url="https://js.stripe.com/v3/")
-        gateway = StripeGateway(SECRETS["stripe_secret_key"], http_client=fake.http_client(),
-                                max_network_retries=0)
-        container = wiring.Container(settings, clock=clock, clients=session.client,
-                                     gateway=gateway)
+        settings = Settings(
+            table_name=resources.table_name,
+            secrets_arn=resources.secrets_arn,
+            stripe_events_queue_url=resources.stripe_events_queue_url,
+            email_sender=resources.email_sender,
+            public_base_url="https://pay.therabill.test",  # type: ignore[arg-type]
+            stripe_js_url="https://js.stripe.com/v3/",
+        )
+        gateway = StripeGateway(
+            SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0
+        )
+        container = wiring.Container(settings, clock=clock, clients=session.client, gateway=gateway)
         with wiring.use(container):
-            yield World(container=container, resources=resources, stripe=fake, clock=clock,
-                        session=session)
+            yield World(container=container, resources=resources, stripe=fake, clock=clock, session=session)
 
 
 def new_practice_id() -> str:

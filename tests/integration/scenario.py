@@ -15,17 +15,29 @@ class Practice:
     account: str
 
 
-def create_practice(world: World, *, connect: bool = True, name: str = "Harbor Family Practice",
-                    time_zone: str = "America/New_York") -> Practice:
+def create_practice(
+    world: World,
+    *,
+    connect: bool = True,
+    name: str = "Harbor Family Practice",
+    time_zone: str = "America/New_York",
+) -> Practice:
     pid = new_practice_id()
-    status, body = world.staff("POST", "/practice", {"name": name, "email": "office@harbor.test",
-                                                     "time_zone": time_zone}, practice_id=pid)
+    status, body = world.staff(
+        "POST",
+        "/practice",
+        {"name": name, "email": "office@harbor.test", "time_zone": time_zone},
+        practice_id=pid,
+    )
     assert status == 201, body
     account = ""
     if connect:
-        status, body = world.staff("POST", "/practice/stripe/connect",
-                                   {"refresh_url": "https://app.test/refresh",
-                                    "return_url": "https://app.test/done"}, practice_id=pid)
+        status, body = world.staff(
+            "POST",
+            "/practice/stripe/connect",
+            {"refresh_url": "https://app.test/refresh", "return_url": "https://app.test/done"},
+            practice_id=pid,
+        )
         assert status == 200, body
         _, practice = world.staff("GET", "/practice", practice_id=pid)
         account = practice["stripe"]["account_id"]
@@ -44,36 +56,52 @@ def create_client(world: World, practice: Practice, **fields: Any) -> dict[str, 
     return client
 
 
-def setup_link(world: World, practice: Practice, client_id: str, *, kinds: list[str] | None = None,
-               max_amount: int | None = 50_000, contact_id: str | None = None) -> str:
+def setup_link(
+    world: World,
+    practice: Practice,
+    client_id: str,
+    *,
+    kinds: list[str] | None = None,
+    max_amount: int | None = 50_000,
+    contact_id: str | None = None,
+) -> str:
     scope: dict[str, Any] = {"kinds": kinds or ["copay", "session_fee", "cancellation_fee", "balance"]}
     if max_amount:
         scope["max_amount"] = max_amount
     body: dict[str, Any] = {"scope": scope}
     if contact_id:
         body["contact_id"] = contact_id
-    status, link = world.staff("POST", f"/clients/{client_id}/setup-links", body,
-                               practice_id=practice.id)
+    status, link = world.staff("POST", f"/clients/{client_id}/setup-links", body, practice_id=practice.id)
     assert status == 201, link
     return str(link["url"]).split("/setup/")[1]
 
 
-def save_card(world: World, practice: Practice, client_id: str, *, pm: str = "pm_card_visa",
-              token: str | None = None, **link_args: Any) -> dict[str, Any]:
+def save_card(
+    world: World,
+    practice: Practice,
+    client_id: str,
+    *,
+    pm: str = "pm_card_visa",
+    token: str | None = None,
+    **link_args: Any,
+) -> dict[str, Any]:
     """What a client does on the public page: agree, then Stripe.js confirms the SetupIntent."""
     _, before = world.staff("GET", f"/clients/{client_id}/cards", practice_id=practice.id)
     token = token or setup_link(world, practice, client_id, **link_args)
     status, page = world.public("GET", f"/setup/{token}")
     assert status == 200, page
     version = page.split('"version": "')[1].split('"')[0]
-    status, intent = world.public("POST", f"/setup/{token}/intent",
-                                  {"signer_name": "Ann Client", "agreed": True,
-                                   "text_version": version})
+    status, intent = world.public(
+        "POST",
+        f"/setup/{token}/intent",
+        {"signer_name": "Ann Client", "agreed": True, "text_version": version},
+    )
     assert status == 200, intent
     since = len(world.stripe.events)
     setup_intent_id = intent["client_secret"].split("_secret_")[0]
     confirmed = world.stripe.client(stripe_account=intent["stripe_account"]).v1.setup_intents.confirm(
-        setup_intent_id, {"payment_method": pm})
+        setup_intent_id, {"payment_method": pm}
+    )
     if confirmed.status == "requires_action":  # the client completes 3-D Secure on the page
         world.stripe.complete_setup_authentication(intent["stripe_account"], setup_intent_id)
     world.deliver_stripe_events(since=since)
@@ -83,11 +111,23 @@ def save_card(world: World, practice: Practice, client_id: str, *, pm: str = "pm
     return new[0]
 
 
-def charge(world: World, practice: Practice, client_id: str, amount: int, *, kind: str = "copay",
-           key: str = "charge-key-0001", **extra: Any) -> tuple[int, dict[str, Any]]:
-    return world.staff("POST", f"/clients/{client_id}/charges",
-                       {"amount": amount, "kind": kind, **extra}, practice_id=practice.id,
-                       headers={"Idempotency-Key": key})
+def charge(
+    world: World,
+    practice: Practice,
+    client_id: str,
+    amount: int,
+    *,
+    kind: str = "copay",
+    key: str = "charge-key-0001",
+    **extra: Any,
+) -> tuple[int, dict[str, Any]]:
+    return world.staff(
+        "POST",
+        f"/clients/{client_id}/charges",
+        {"amount": amount, "kind": kind, **extra},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": key},
+    )
 
 
 def event_json(event: dict[str, Any]) -> str:

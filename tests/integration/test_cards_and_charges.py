@@ -27,8 +27,9 @@ def test_saving_a_card_stores_details_and_consent_never_the_number(world):
     client = create_client(world, practice)
     card = save_card(world, practice, client["id"])
     assert card["brand"] == "visa" and len(card["last4"]) == 4 and card["is_default"]
-    status, evidence = world.staff("GET", f"/clients/{client['id']}/cards/{card['id']}/consent",
-                                   practice_id=practice.id)
+    status, evidence = world.staff(
+        "GET", f"/clients/{client['id']}/cards/{card['id']}/consent", practice_id=practice.id
+    )
     assert status == 200
     consent = evidence["consent"]
     assert consent["status"] == "active"
@@ -36,8 +37,7 @@ def test_saving_a_card_stores_details_and_consent_never_the_number(world):
     assert "Harbor Family Practice" in consent["text"] and consent["text_version"]
     assert set(consent["scope"]["kinds"]) == {"copay", "session_fee", "cancellation_fee", "balance"}
     # The stored card item has no card number, only what Stripe's PaymentMethod exposes.
-    item = world.container.table.get(keys.practice_pk(practice.id),
-                                     keys.card_sk(client["id"], card["id"]))
+    item = world.container.table.get(keys.practice_pk(practice.id), keys.card_sk(client["id"], card["id"]))
     assert item["fingerprint"] and "number" not in json.dumps(item)
 
 
@@ -65,11 +65,15 @@ def test_consent_must_be_accepted_before_a_setup_intent_exists(world):
     client = create_client(world, practice)
     token = setup_link(world, practice, client["id"])
     before = len(world.stripe.requests)
-    status, body = world.public("POST", f"/setup/{token}/intent",
-                                {"signer_name": "Ann", "agreed": False, "text_version": "2026-11-01"})
+    status, body = world.public(
+        "POST",
+        f"/setup/{token}/intent",
+        {"signer_name": "Ann", "agreed": False, "text_version": "2026-11-01"},
+    )
     assert status == 400 and body["details"]["field"] == "agreed"
-    status, body = world.public("POST", f"/setup/{token}/intent",
-                                {"signer_name": "Ann", "agreed": True, "text_version": "1999-01-01"})
+    status, body = world.public(
+        "POST", f"/setup/{token}/intent", {"signer_name": "Ann", "agreed": True, "text_version": "1999-01-01"}
+    )
     assert status == 409
     assert len(world.stripe.requests) == before
 
@@ -81,19 +85,24 @@ def test_cards_are_listed_defaulted_and_removed(world):
     second = save_card(world, practice, client["id"], pm="pm_card_mastercard")
     _, cards = world.staff("GET", f"/clients/{client['id']}/cards", practice_id=practice.id)
     assert {c["id"]: c["is_default"] for c in cards} == {first["id"]: True, second["id"]: False}
-    status, _ = world.staff("POST", f"/clients/{client['id']}/cards/{second['id']}/default",
-                            practice_id=practice.id)
+    status, _ = world.staff(
+        "POST", f"/clients/{client['id']}/cards/{second['id']}/default", practice_id=practice.id
+    )
     assert status == 200
-    status, _ = world.staff("DELETE", f"/clients/{client['id']}/cards/{second['id']}",
-                            practice_id=practice.id)
+    status, _ = world.staff(
+        "DELETE", f"/clients/{client['id']}/cards/{second['id']}", practice_id=practice.id
+    )
     assert status == 204
     _, cards = world.staff("GET", f"/clients/{client['id']}/cards", practice_id=practice.id)
     assert [c["id"] for c in cards] == [first["id"]]
-    _, evidence = world.staff("GET", f"/clients/{client['id']}/cards/{second['id']}/consent",
-                              practice_id=practice.id)
+    _, evidence = world.staff(
+        "GET", f"/clients/{client['id']}/cards/{second['id']}/consent", practice_id=practice.id
+    )
     assert evidence["consent"]["status"] == "revoked"
-    assert world.staff("DELETE", f"/clients/{client['id']}/cards/{second['id']}",
-                       practice_id=practice.id)[0] == 404
+    assert (
+        world.staff("DELETE", f"/clients/{client['id']}/cards/{second['id']}", practice_id=practice.id)[0]
+        == 404
+    )
 
 
 def test_a_charge_posts_to_the_ledger_and_emails_one_receipt(world):
@@ -118,8 +127,7 @@ def test_the_charge_request_to_stripe_is_idempotent_and_phi_free(world):
     status, first = charge(world, practice, client["id"], 4000, memo="45 min psychotherapy 90834")
     status_again, again = charge(world, practice, client["id"], 4000, memo="45 min psychotherapy 90834")
     assert (status, status_again) == (201, 201) and first["id"] == again["id"]
-    creates = [r for r in world.stripe.requests
-               if r.method == "POST" and r.path == "/v1/payment_intents"]
+    creates = [r for r in world.stripe.requests if r.method == "POST" and r.path == "/v1/payment_intents"]
     assert len(creates) == 1
     request = creates[0]
     assert request.idempotency_key == f"therabill:charge:{first['id']}"
@@ -192,13 +200,18 @@ def test_a_stripe_outage_leaves_the_charge_pending_and_the_reconciler_finishes_i
 
     from therabill.entrypoints import payments_reconciler
 
-    counts = payments_reconciler.lambda_handler(scheduled_event("payments-reconciler"),
-                                                LambdaContext("payments-reconciler"))
+    counts = payments_reconciler.lambda_handler(
+        scheduled_event("payments-reconciler"), LambdaContext("payments-reconciler")
+    )
     assert counts["retried"] == 1
-    status, body = world.staff("GET", f"/clients/{client['id']}/payments/{payment['id']}",
-                               practice_id=practice.id)
+    status, body = world.staff(
+        "GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id
+    )
     assert body["status"] == "succeeded"
     assert [e["amount"] for e in _ledger(world, practice, client["id"])["entries"]] == [1500]
-    succeeded = [r for r in world.stripe.requests if r.path == "/v1/payment_intents"
-                 and r.method == "POST" and r.status == 200]
+    succeeded = [
+        r
+        for r in world.stripe.requests
+        if r.path == "/v1/payment_intents" and r.method == "POST" and r.status == 200
+    ]
     assert len(succeeded) == 1

@@ -44,9 +44,14 @@ def test_entries_post_once_and_the_balance_is_their_sum(table, ops):
     practice, client = new_id("prc"), new_id("cli")
     first_seen: dict[int, tuple[str, int]] = {}
     for kind, amount, source in ops:
-        posted = ledger.post(practice, client_id=client, kind=kind,  # type: ignore[arg-type]
-                             amount=Money(amount=amount, currency="usd"),
-                             source_key=f"src:{source}", memo="property")
+        posted = ledger.post(
+            practice,
+            client_id=client,
+            kind=kind,  # type: ignore[arg-type]
+            amount=Money(amount=amount, currency="usd"),
+            source_key=f"src:{source}",
+            memo="property",
+        )
         if source in first_seen:
             assert posted is None  # a replay of the same source changes nothing
         else:
@@ -69,5 +74,11 @@ def test_entries_post_once_and_the_balance_is_their_sum(table, ops):
 def test_amounts_must_be_positive_minor_units(table):
     ledger = LedgerService(table, lambda: datetime(2026, 1, 1, tzinfo=UTC))
     with pytest.raises(ValueError, match="positive"):
-        ledger.post("prc_x", client_id="cli_x", kind="charge", amount=Money(amount=0, currency="usd"),
-                    source_key="zero", memo="")
+        ledger.post(
+            "prc_x",
+            client_id="cli_x",
+            kind="charge",
+            amount=Money(amount=0, currency="usd"),
+            source_key="zero",
+            memo="",
+        )

@@ -23,8 +23,13 @@ def run(world, module, event):
 
 def test_every_trigger_has_a_sample_event():
     names = {p.relative_to(EVENTS).as_posix() for p in EVENTS.rglob("*.json")}
-    assert {"api/staff_create_practice.json", "api/public_setup_page.json", "api/stripe_webhook.json",
-            "sqs/stripe_events_batch.json", "scheduler/payments_reconciler.json"} <= names
+    assert {
+        "api/staff_create_practice.json",
+        "api/public_setup_page.json",
+        "api/stripe_webhook.json",
+        "sqs/stripe_events_batch.json",
+        "scheduler/payments_reconciler.json",
+    } <= names
 
 
 def test_staff_samples_create_and_read(world):

@@ -12,12 +12,19 @@ def two_practices(world):
     b = create_practice(world)
     client = create_client(world, a)
     card = save_card(world, a, client["id"])
-    _, contact = world.staff("POST", f"/clients/{client['id']}/contacts",
-                                  {"name": "Pat", "email": "pat@p.test", "relationship": "parent"},
-                                  practice_id=a.id)
-    _, payment = world.staff("POST", f"/clients/{client['id']}/charges",
-                             {"amount": 500, "kind": "copay"}, practice_id=a.id,
-                             headers={"Idempotency-Key": "tenancy-key-1"})
+    _, contact = world.staff(
+        "POST",
+        f"/clients/{client['id']}/contacts",
+        {"name": "Pat", "email": "pat@p.test", "relationship": "parent"},
+        practice_id=a.id,
+    )
+    _, payment = world.staff(
+        "POST",
+        f"/clients/{client['id']}/charges",
+        {"amount": 500, "kind": "copay"},
+        practice_id=a.id,
+        headers={"Idempotency-Key": "tenancy-key-1"},
+    )
     return a, b, client["id"], card["id"], contact["id"], payment["id"]
 
 
@@ -42,8 +49,9 @@ def routes(cid, card, contact, payment):
 def test_practice_b_cannot_reach_anything_of_practice_a(world, two_practices):
     a, b, cid, card, contact, payment = two_practices
     for method, path, body in routes(cid, card, contact, payment):
-        status, answer = world.staff(method, path, body, practice_id=b.id,
-                                     headers={"Idempotency-Key": "tenancy-attack-1"})
+        status, answer = world.staff(
+            method, path, body, practice_id=b.id, headers={"Idempotency-Key": "tenancy-attack-1"}
+        )
         assert status == 404, (method, path, status, answer)
     # And A's data is untouched.
     _, client = world.staff("GET", f"/clients/{cid}", practice_id=a.id)
@@ -69,33 +77,54 @@ def test_a_request_without_claims_is_unauthorized(world):
         assert response["statusCode"] == 401
 
 
-@pytest.mark.parametrize(("method", "path", "body", "headers"), [
-    ("POST", "/practice", {"name": "", "email": "a@b.test"}, {}),
-    ("POST", "/practice", {"name": "X", "email": "not-an-email"}, {}),
-    ("POST", "/practice", {"name": "X", "email": "a@b.test", "time_zone": "Mars/Olympus"}, {}),
-    ("POST", "/practice", {"name": "X", "email": "a@b.test", "cutoff_hour": 24}, {}),
-    ("POST", "/practice", {"name": "X", "email": "a@b.test", "surprise": 1}, {}),
-    ("POST", "/practice", "{not json", {}),
-    ("POST", "/clients", {"first_name": "A"}, {}),
-    ("POST", "/clients", {"first_name": "A", "last_name": "B", "phone": "call me"}, {}),
-    ("GET", "/clients", None, {}),  # limit below
-    ("POST", "/clients/{cid}/charges", {"amount": 100, "kind": "copay"}, {}),  # no key
-    ("POST", "/clients/{cid}/charges", {"amount": -5, "kind": "copay"}, {"Idempotency-Key": "k-negative-1"}),
-    ("POST", "/clients/{cid}/charges", {"amount": 10.5, "kind": "copay"}, {"Idempotency-Key": "k-float-1"}),
-    ("POST", "/clients/{cid}/charges", {"amount": 100, "kind": "therapy"}, {"Idempotency-Key": "k-kind-1"}),
-    ("POST", "/clients/{cid}/setup-links", {"scope": {"kinds": []}}, {}),
-    ("POST", "/clients/{cid}/setup-links",
-     {"scope": {"kinds": ["copay"], "expires_at": "2030-01-01T00:00:00"}}, {}),
-    ("GET", "/clients/not an id", None, {}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    [
+        ("POST", "/practice", {"name": "", "email": "a@b.test"}, {}),
+        ("POST", "/practice", {"name": "X", "email": "not-an-email"}, {}),
+        ("POST", "/practice", {"name": "X", "email": "a@b.test", "time_zone": "Mars/Olympus"}, {}),
+        ("POST", "/practice", {"name": "X", "email": "a@b.test", "cutoff_hour": 24}, {}),
+        ("POST", "/practice", {"name": "X", "email": "a@b.test", "surprise": 1}, {}),
+        ("POST", "/practice", "{not json", {}),
+        ("POST", "/clients", {"first_name": "A"}, {}),
+        ("POST", "/clients", {"first_name": "A", "last_name": "B", "phone": "call me"}, {}),
+        ("GET", "/clients", None, {}),  # limit below
+        ("POST", "/clients/{cid}/charges", {"amount": 100, "kind": "copay"}, {}),  # no key
+        (
+            "POST",
+            "/clients/{cid}/charges",
+            {"amount": -5, "kind": "copay"},
+            {"Idempotency-Key": "k-negative-1"},
+        ),
+        (
+            "POST",
+            "/clients/{cid}/charges",
+            {"amount": 10.5, "kind": "copay"},
+            {"Idempotency-Key": "k-float-1"},
+        ),
+        (
+            "POST",
+            "/clients/{cid}/charges",
+            {"amount": 100, "kind": "therapy"},
+            {"Idempotency-Key": "k-kind-1"},
+        ),
+        ("POST", "/clients/{cid}/setup-links", {"scope": {"kinds": []}}, {}),
+        (
+            "POST",
+            "/clients/{cid}/setup-links",
+            {"scope": {"kinds": ["copay"], "expires_at": "2030-01-01T00:00:00"}},
+            {},
+        ),
+        ("GET", "/clients/not an id", None, {}),
+    ],
+)
 def test_bad_input_is_a_4xx_with_a_reason_and_writes_nothing(world, method, path, body, headers):
     practice = create_practice(world, connect=False)
     client = create_client(world, practice)
     path = path.replace("{cid}", client["id"])
     query = {"limit": "0"} if path == "/clients" and method == "GET" else None
     before = world.container.table.query_all(f"P#{practice.id}")
-    status, answer = world.staff(method, path, body, practice_id=practice.id, headers=headers,
-                                 query=query)
+    status, answer = world.staff(method, path, body, practice_id=practice.id, headers=headers, query=query)
     assert 400 <= status < 500, (status, answer)
     if isinstance(answer, dict):
         assert answer["message"]

@@ -13,19 +13,31 @@ def _inbox_item(world, event_id):
 
 def _queued(world):
     sqs = world.session.client("sqs")
-    attrs = sqs.get_queue_attributes(QueueUrl=world.resources.stripe_events_queue_url,
-                                     AttributeNames=["ApproximateNumberOfMessages"])
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=world.resources.stripe_events_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
     return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
-EVENT = {"id": "evt_test_webhook_1", "object": "event", "type": "payment_intent.succeeded",
-         "created": 0, "data": {"object": {"id": "pi_1", "object": "payment_intent",
-                                           "metadata": {}}}}
+EVENT = {
+    "id": "evt_test_webhook_1",
+    "object": "event",
+    "type": "payment_intent.succeeded",
+    "created": 0,
+    "data": {"object": {"id": "pi_1", "object": "payment_intent", "metadata": {}}},
+}
 
 
-@pytest.mark.parametrize(("header", "timestamp_shift"), [
-    (None, 0), ("t=1,v1=deadbeef", 0), ("wrong", 0), ("sign", -301), ("sign", 301),
-])
+@pytest.mark.parametrize(
+    ("header", "timestamp_shift"),
+    [
+        (None, 0),
+        ("t=1,v1=deadbeef", 0),
+        ("wrong", 0),
+        ("sign", -301),
+        ("sign", 301),
+    ],
+)
 def test_bad_signatures_get_400_and_write_nothing(world, header, timestamp_shift):
     payload = json.dumps(EVENT)
     now = int(world.clock().timestamp())
@@ -52,8 +64,14 @@ def test_an_event_is_recorded_once_and_enqueued_once(world):
 
 def test_an_event_that_never_reached_the_queue_is_enqueued_on_redelivery(world):
     # A crash between recording and enqueueing leaves the record 'received'.
-    world.container.table.put({"PK": keys.stripe_event_pk(EVENT["id"]), "SK": keys.STRIPE_EVENT_SK,
-                               "status": "received", "event_id": EVENT["id"]})
+    world.container.table.put(
+        {
+            "PK": keys.stripe_event_pk(EVENT["id"]),
+            "SK": keys.STRIPE_EVENT_SK,
+            "status": "received",
+            "event_id": EVENT["id"],
+        }
+    )
     assert world.webhook(json.dumps(EVENT))[1]["outcome"] == "requeued"
     assert _queued(world) == 1
 
@@ -82,8 +100,10 @@ def test_account_updated_from_shared_data_applies_to_the_practice_with_that_acco
 
     p = world.container.practices.get(practice.id)
     world.container.practices._store_account(  # the state a connect call leaves
-        p, AccountState(id=account, charges_enabled=False, payouts_enabled=False,
-                        details_submitted=False), datetime(2000, 1, 1, tzinfo=UTC))
+        p,
+        AccountState(id=account, charges_enabled=False, payouts_enabled=False, details_submitted=False),
+        datetime(2000, 1, 1, tzinfo=UTC),
+    )
     assert world.worker([json.dumps(event)]) == {"batchItemFailures": []}
     _, body = world.staff("GET", "/practice", practice_id=practice.id)
     obj = event["data"]["object"]
@@ -114,16 +134,23 @@ def test_a_late_failure_event_never_undoes_a_success(world):
     client = create_client(world, practice)
     save_card(world, practice, client["id"])
     _, payment = charge(world, practice, client["id"], 1200)
-    failed = {"id": "evt_late_failure", "object": "event", "type": "payment_intent.payment_failed",
-              "account": practice.account, "created": 1,
-              "data": {"object": {"id": payment["payment_intent_id"], "object": "payment_intent",
-                                  "metadata": {"therabill_practice_id": practice.id,
-                                               "therabill_payment_id": payment["id"]},
-                                  "last_payment_error": {"code": "card_declined",
-                                                         "decline_code": "generic_decline"}}}}
+    failed = {
+        "id": "evt_late_failure",
+        "object": "event",
+        "type": "payment_intent.payment_failed",
+        "account": practice.account,
+        "created": 1,
+        "data": {
+            "object": {
+                "id": payment["payment_intent_id"],
+                "object": "payment_intent",
+                "metadata": {"therabill_practice_id": practice.id, "therabill_payment_id": payment["id"]},
+                "last_payment_error": {"code": "card_declined", "decline_code": "generic_decline"},
+            }
+        },
+    }
     world.worker([json.dumps(failed)])
-    _, body = world.staff("GET", f"/clients/{client['id']}/payments/{payment['id']}",
-                          practice_id=practice.id)
+    _, body = world.staff("GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id)
     assert body["status"] == "succeeded"
 
 
@@ -133,11 +160,20 @@ def test_an_event_naming_another_practices_payment_is_ignored(world):
     client = create_client(world, a)
     save_card(world, a, client["id"])
     _, payment = charge(world, a, client["id"], 700)
-    forged = {"id": "evt_cross_tenant", "object": "event", "type": "payment_intent.payment_failed",
-              "account": b.account, "created": 2,
-              "data": {"object": {"id": "pi_x", "object": "payment_intent",
-                                  "metadata": {"therabill_practice_id": a.id,
-                                               "therabill_payment_id": payment["id"]},
-                                  "last_payment_error": {"code": "card_declined"}}}}
+    forged = {
+        "id": "evt_cross_tenant",
+        "object": "event",
+        "type": "payment_intent.payment_failed",
+        "account": b.account,
+        "created": 2,
+        "data": {
+            "object": {
+                "id": "pi_x",
+                "object": "payment_intent",
+                "metadata": {"therabill_practice_id": a.id, "therabill_payment_id": payment["id"]},
+                "last_payment_error": {"code": "card_declined"},
+            }
+        },
+    }
     world.worker([json.dumps(forged)])
     assert _inbox_item(world, "evt_cross_tenant")["result"] == "ignored:unknown-practice"

@@ -25,15 +25,20 @@ def test_adding_different_currencies_is_refused():
         Money(amount=1, currency="usd") + Money(amount=1, currency="eur")
 
 
-@pytest.mark.parametrize(("amount", "currency", "text"), [
-    (1250, "usd", "USD 12.50"), (5, "usd", "USD 0.05"), (-1999, "eur", "-EUR 19.99"),
-    (500, "jpy", "JPY 500"),
-])
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (1250, "usd", "USD 12.50"),
+        (5, "usd", "USD 0.05"),
+        (-1999, "eur", "-EUR 19.99"),
+        (500, "jpy", "JPY 500"),
+    ],
+)
 def test_format_is_exact(amount, currency, text):
     assert Money(amount=amount, currency=currency).format() == text
 
 
-@given(st.integers(-10**12, 10**12), st.integers(-10**12, 10**12))
+@given(st.integers(-(10**12), 10**12), st.integers(-(10**12), 10**12))
 def test_addition_is_exact(a, b):
     total = Money(amount=a, currency="usd") + Money(amount=b, currency="usd")
     assert total.amount == a + b

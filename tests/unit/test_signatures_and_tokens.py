@@ -20,14 +20,17 @@ def test_both_secrets_are_accepted_during_rotation():
     assert signature.verify(BODY, header, ["whsec_new", "whsec_old"], NOW)
 
 
-@pytest.mark.parametrize(("header", "reason"), [
-    (None, "missing"),
-    ("garbage", "malformed"),
-    ("t=abc,v1=00", "malformed"),
-    (signature.sign("whsec_wrong", BODY, int(NOW.timestamp())), "does not match"),
-    (signature.sign("whsec_a", BODY, int((NOW - timedelta(minutes=6)).timestamp())), "too old"),
-    (signature.sign("whsec_a", BODY, int((NOW + timedelta(minutes=6)).timestamp())), "future"),
-])
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "missing"),
+        ("garbage", "malformed"),
+        ("t=abc,v1=00", "malformed"),
+        (signature.sign("whsec_wrong", BODY, int(NOW.timestamp())), "does not match"),
+        (signature.sign("whsec_a", BODY, int((NOW - timedelta(minutes=6)).timestamp())), "too old"),
+        (signature.sign("whsec_a", BODY, int((NOW + timedelta(minutes=6)).timestamp())), "future"),
+    ],
+)
 def test_bad_signatures_are_refused_with_a_reason(header, reason):
     with pytest.raises(signature.SignatureError, match=reason):
         signature.verify(BODY, header, ["whsec_a"], NOW)

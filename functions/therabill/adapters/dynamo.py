@@ -22,10 +22,16 @@ from therabill.core.errors import DependencyUnavailableError, InvalidRequestErro
 
 Item = dict[str, Any]
 
-_THROTTLING = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
-})
+_THROTTLING = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+    }
+)
 
 
 class ConditionFailed(TherabillError):
@@ -152,13 +158,20 @@ class Table:
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
         with self._translate():
             self.request_count += 1
-            out = self._client.get_item(TableName=self.name, Key=self._codec.dump(self.key(pk, sk)),
-                                        ConsistentRead=consistent)
+            out = self._client.get_item(
+                TableName=self.name, Key=self._codec.dump(self.key(pk, sk)), ConsistentRead=consistent
+            )
         raw: Mapping[str, Any] | None = out.get("Item")
         return self._codec.load(raw) if raw else None
 
-    def put(self, item: Item, *, condition: str | None = None, names: dict[str, str] | None = None,
-            values: dict[str, Any] | None = None) -> None:
+    def put(
+        self,
+        item: Item,
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": self._codec.dump(item)}
         if condition:
             kwargs["ConditionExpression"] = condition
@@ -173,14 +186,23 @@ class Table:
 
     def put_new(self, item: Item) -> None:
         """Create: fails with ConditionFailed (carrying the existing item) if the key is taken."""
-        self.put(item, condition="attribute_not_exists(#pk)",
-                 names={"#pk": contract.TABLE_PARTITION_KEY})
+        self.put(item, condition="attribute_not_exists(#pk)", names={"#pk": contract.TABLE_PARTITION_KEY})
 
-    def update(self, pk: str, sk: str, *, update: str, condition: str | None = None,
-               names: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Item:
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        update: str,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Item:
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "Key": self._codec.dump(self.key(pk, sk)),
-            "UpdateExpression": update, "ReturnValues": "ALL_NEW",
+            "TableName": self.name,
+            "Key": self._codec.dump(self.key(pk, sk)),
+            "UpdateExpression": update,
+            "ReturnValues": "ALL_NEW",
         }
         if condition:
             kwargs["ConditionExpression"] = condition
@@ -195,8 +217,16 @@ class Table:
         return self._codec.load(out["Attributes"])
 
     # -- many items -----------------------------------------------------------------------------
-    def query(self, partition: str, *, prefix: str | None = None, index: str | None = None,
-              limit: int | None = None, cursor: str | None = None, forward: bool = True) -> Page:
+    def query(
+        self,
+        partition: str,
+        *,
+        prefix: str | None = None,
+        index: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        forward: bool = True,
+    ) -> Page:
         pk_name = contract.GSI1_PARTITION_KEY if index else contract.TABLE_PARTITION_KEY
         sk_name = contract.GSI1_SORT_KEY if index else contract.TABLE_SORT_KEY
         condition = "#pk = :pk"
@@ -207,8 +237,10 @@ class Table:
             names["#sk"] = sk_name
             values[":prefix"] = prefix
         kwargs: dict[str, Any] = {
-            "TableName": self.name, "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": self._values(values),
+            "TableName": self.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": self._values(values),
             "ScanIndexForward": forward,
         }
         if index:
@@ -225,8 +257,7 @@ class Table:
         last = out.get("LastEvaluatedKey")
         return Page(items, encode_cursor(self._codec.load(last) if last else None))
 
-    def query_all(self, partition: str, *, prefix: str | None = None,
-                  index: str | None = None) -> list[Item]:
+    def query_all(self, partition: str, *, prefix: str | None = None, index: str | None = None) -> list[Item]:
         items: list[Item] = []
         cursor: str | None = None
         while True:
@@ -269,5 +300,9 @@ class Table:
 
 
 def put_new_write(item: Item) -> Write:
-    return Write(kind="put", item=item, condition="attribute_not_exists(#pk)",
-                 names={"#pk": contract.TABLE_PARTITION_KEY})
+    return Write(
+        kind="put",
+        item=item,
+        condition="attribute_not_exists(#pk)",
+        names={"#pk": contract.TABLE_PARTITION_KEY},
+    )

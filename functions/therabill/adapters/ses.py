@@ -15,8 +15,9 @@ class SesTransport:
 
     def send_raw(self, *, sender: str, recipients: list[str], raw: bytes) -> str:
         try:
-            out = self._client.send_raw_email(Source=sender, Destinations=recipients,
-                                              RawMessage={"Data": raw})
+            out = self._client.send_raw_email(
+                Source=sender, Destinations=recipients, RawMessage={"Data": raw}
+            )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("Throttling", "ThrottlingException", "ServiceUnavailable"):

@@ -16,8 +16,10 @@ class SqsQueue:
 
     def send(self, body: str, *, dedup_id: str) -> None:
         try:
-            self._client.send_message(QueueUrl=self._url, MessageBody=body,
-                                      MessageAttributes={"event_id": {"DataType": "String",
-                                                                      "StringValue": dedup_id}})
+            self._client.send_message(
+                QueueUrl=self._url,
+                MessageBody=body,
+                MessageAttributes={"event_id": {"DataType": "String", "StringValue": dedup_id}},
+            )
         except (ClientError, BotoCoreError) as exc:
             raise DependencyUnavailableError("the event queue could not be reached") from exc

@@ -32,12 +32,17 @@ class ErrorBody(BaseModel):
     details: dict[str, Any] = {}
 
 
-def error_response(status: int, code: str, message: str,
-                   details: dict[str, Any] | None = None) -> Response[str]:
+def error_response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response[str]:
     body = ErrorBody(code=code, message=message, details=details or {})
     headers = {"Retry-After": "5"} if status == 503 else None
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=body.model_dump_json(), headers=headers)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+        headers=headers,
+    )
 
 
 def _safe_details(details: dict[str, Any]) -> dict[str, Any]:

@@ -36,21 +36,33 @@ $body
 
 def csp(stripe_js_url: str) -> str:
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(stripe_js_url))
-    return (f"default-src 'self'; script-src 'self' 'unsafe-inline' {origin}; "
-            f"connect-src 'self' {origin}; frame-src {origin}; img-src 'self' data:; "
-            "style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'")
+    return (
+        f"default-src 'self'; script-src 'self' 'unsafe-inline' {origin}; "
+        f"connect-src 'self' {origin}; frame-src {origin}; img-src 'self' data:; "
+        "style-src 'self' 'unsafe-inline'; base-uri 'none'; form-action 'self'"
+    )
 
 
 def message_page(title: str, message: str) -> str:
-    return _BASE.substitute(title=escape(title), head="",
-                            body=f"<h1>{escape(title)}</h1><p role=\"status\">{escape(message)}</p>")
+    return _BASE.substitute(
+        title=escape(title), head="", body=f'<h1>{escape(title)}</h1><p role="status">{escape(message)}</p>'
+    )
 
 
-def setup_page(*, practice_name: str, first_name: str, consent_text: str,
-               consent_version: str, stripe_js_url: str, intent_path: str, publishable_key: str,
-               account: str) -> str:
-    config = json.dumps({"intentPath": intent_path, "version": consent_version,
-                         "pk": publishable_key, "account": account})
+def setup_page(
+    *,
+    practice_name: str,
+    first_name: str,
+    consent_text: str,
+    consent_version: str,
+    stripe_js_url: str,
+    intent_path: str,
+    publishable_key: str,
+    account: str,
+) -> str:
+    config = json.dumps(
+        {"intentPath": intent_path, "version": consent_version, "pk": publishable_key, "account": account}
+    )
     body = f"""
 <h1>Save a card with {escape(practice_name)}</h1>
 <p>Hello {escape(first_name)}. Your card is stored securely by our payment processor; we never see
@@ -110,11 +122,19 @@ document.getElementById('setup-form').addEventListener('submit', async (e) => {{
     return _BASE.substitute(title=f"Save a card · {escape(practice_name)}", head=head, body=body)
 
 
-def authenticate_page(*, practice_name: str, amount_text: str, client_secret: str,
-                      payment_method_id: str, publishable_key: str, account: str,
-                      stripe_js_url: str) -> str:
-    config = json.dumps({"pk": publishable_key, "account": account, "secret": client_secret,
-                         "pm": payment_method_id})
+def authenticate_page(
+    *,
+    practice_name: str,
+    amount_text: str,
+    client_secret: str,
+    payment_method_id: str,
+    publishable_key: str,
+    account: str,
+    stripe_js_url: str,
+) -> str:
+    config = json.dumps(
+        {"pk": publishable_key, "account": account, "secret": client_secret, "pm": payment_method_id}
+    )
     body = f"""
 <h1>Confirm your payment to {escape(practice_name)}</h1>
 <p>Your bank asked you to confirm a payment of <strong>{escape(amount_text)}</strong>.</p>

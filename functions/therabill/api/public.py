@@ -35,10 +35,18 @@ class StartSetupOut(BaseModel):
 
 def _html(body: str, status: int = 200) -> Response[str]:
     stripe_js = container().settings.stripe_js_url
-    return Response(status_code=status, content_type=content_types.TEXT_HTML, body=body,
-                    headers={"Content-Security-Policy": pages.csp(stripe_js),
-                             "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                             "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"})
+    return Response(
+        status_code=status,
+        content_type=content_types.TEXT_HTML,
+        body=body,
+        headers={
+            "Content-Security-Policy": pages.csp(stripe_js),
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "X-Frame-Options": "DENY",
+        },
+    )
 
 
 def _error_page(exc: TherabillError) -> Response[str]:
@@ -55,11 +63,18 @@ def setup_page(token: Token) -> Response[str]:
         view = c.cards.setup_page(token)
     except TherabillError as exc:
         return _error_page(exc)
-    return _html(pages.setup_page(
-        practice_name=view.practice_name, first_name=view.payer_first_name,
-        consent_text=view.consent_text, consent_version=view.consent_version,
-        stripe_js_url=c.settings.stripe_js_url, intent_path=f"/setup/{token}/intent",
-        publishable_key=view.publishable_key, account=view.stripe_account))
+    return _html(
+        pages.setup_page(
+            practice_name=view.practice_name,
+            first_name=view.payer_first_name,
+            consent_text=view.consent_text,
+            consent_version=view.consent_version,
+            stripe_js_url=c.settings.stripe_js_url,
+            intent_path=f"/setup/{token}/intent",
+            publishable_key=view.publishable_key,
+            account=view.stripe_account,
+        )
+    )
 
 
 @app.post("/setup/<token>/intent")
@@ -67,11 +82,16 @@ def start_setup(token: Token, body: Annotated[StartSetup, Body()]) -> StartSetup
     c = container()
     event = app.current_event
     secret, account = c.cards.start_setup(
-        token, signer_name=body.signer_name, agreed=body.agreed, text_version=body.text_version,
+        token,
+        signer_name=body.signer_name,
+        agreed=body.agreed,
+        text_version=body.text_version,
         ip_address=event.request_context.identity.source_ip,
-        user_agent=event.headers.get("user-agent"))
-    return StartSetupOut(client_secret=secret, publishable_key=c.secrets.stripe_publishable_key,
-                         stripe_account=account)
+        user_agent=event.headers.get("user-agent"),
+    )
+    return StartSetupOut(
+        client_secret=secret, publishable_key=c.secrets.stripe_publishable_key, stripe_account=account
+    )
 
 
 @app.get("/pay/authenticate/<token>")
@@ -82,7 +102,14 @@ def authenticate_page(token: Token) -> Response[str]:
     except TherabillError as exc:
         return _error_page(exc)
     assert practice.stripe is not None
-    return _html(pages.authenticate_page(
-        practice_name=practice.name, amount_text=payment.amount.format(), client_secret=secret,
-        payment_method_id=pm, publishable_key=c.secrets.stripe_publishable_key,
-        account=practice.stripe.account_id, stripe_js_url=c.settings.stripe_js_url))
+    return _html(
+        pages.authenticate_page(
+            practice_name=practice.name,
+            amount_text=payment.amount.format(),
+            client_secret=secret,
+            payment_method_id=pm,
+            publishable_key=c.secrets.stripe_publishable_key,
+            account=practice.stripe.account_id,
+            stripe_js_url=c.settings.stripe_js_url,
+        )
+    )

@@ -51,44 +51,86 @@ def _caller() -> Caller:
 
 
 def _created(model: Any) -> Response[str]:
-    return Response(status_code=201, content_type=content_types.APPLICATION_JSON,
-                    body=model.model_dump_json())
+    return Response(
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json()
+    )
 
 
 # -- mapping domain → API --------------------------------------------------------------------------
 def _practice_out(p: Practice) -> PracticeOut:
     stripe = StripeStatusOut(**p.stripe.model_dump()) if p.stripe else None
-    return PracticeOut(id=p.id, name=p.name, email=p.email, time_zone=p.time_zone,
-                       cutoff_hour=p.cutoff_hour, currency=p.currency, country=p.country,
-                       version=p.version, created_at=p.created_at, stripe=stripe)
+    return PracticeOut(
+        id=p.id,
+        name=p.name,
+        email=p.email,
+        time_zone=p.time_zone,
+        cutoff_hour=p.cutoff_hour,
+        currency=p.currency,
+        country=p.country,
+        version=p.version,
+        created_at=p.created_at,
+        stripe=stripe,
+    )
 
 
 def _client_out(c: Client) -> ClientOut:
-    return ClientOut(id=c.id, first_name=c.first_name, last_name=c.last_name, email=c.email,
-                     phone=c.phone, status=c.status, default_card_id=c.default_card_id,
-                     version=c.version, created_at=c.created_at)
+    return ClientOut(
+        id=c.id,
+        first_name=c.first_name,
+        last_name=c.last_name,
+        email=c.email,
+        phone=c.phone,
+        status=c.status,
+        default_card_id=c.default_card_id,
+        version=c.version,
+        created_at=c.created_at,
+    )
 
 
 def _contact_out(c: BillingContact) -> ContactOut:
-    return ContactOut(id=c.id, client_id=c.client_id, name=c.name, email=c.email,
-                      relationship=c.relationship, phone=c.phone, default_card_id=c.default_card_id,
-                      version=c.version)
+    return ContactOut(
+        id=c.id,
+        client_id=c.client_id,
+        name=c.name,
+        email=c.email,
+        relationship=c.relationship,
+        phone=c.phone,
+        default_card_id=c.default_card_id,
+        version=c.version,
+    )
 
 
 def _card_out(card: Card, default_ids: set[str]) -> CardOut:
-    return CardOut(id=card.id, owner_id=card.owner_id, brand=card.brand, last4=card.last4,
-                   exp_month=card.exp_month, exp_year=card.exp_year,
-                   is_default=card.id in default_ids, consent_id=card.consent_id,
-                   created_at=card.created_at)
+    return CardOut(
+        id=card.id,
+        owner_id=card.owner_id,
+        brand=card.brand,
+        last4=card.last4,
+        exp_month=card.exp_month,
+        exp_year=card.exp_year,
+        is_default=card.id in default_ids,
+        consent_id=card.consent_id,
+        created_at=card.created_at,
+    )
 
 
 def _payment_out(p: Payment) -> PaymentOut:
-    return PaymentOut(id=p.id, client_id=p.client_id, owner_id=p.owner_id, card_id=p.card_id,
-                      amount=p.amount.amount, currency=p.amount.currency, kind=p.kind,
-                      status=p.status, payment_intent_id=p.payment_intent_id,
-                      error_code=p.error_code, decline_code=p.decline_code,
-                      failure_message=p.failure_message, created_at=p.created_at,
-                      updated_at=p.updated_at)
+    return PaymentOut(
+        id=p.id,
+        client_id=p.client_id,
+        owner_id=p.owner_id,
+        card_id=p.card_id,
+        amount=p.amount.amount,
+        currency=p.amount.currency,
+        kind=p.kind,
+        status=p.status,
+        payment_intent_id=p.payment_intent_id,
+        error_code=p.error_code,
+        decline_code=p.decline_code,
+        failure_message=p.failure_message,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
 
 
 # -- practice --------------------------------------------------------------------------------------
@@ -111,9 +153,9 @@ def update_practice(body: Annotated[PracticeUpdate, Body()]) -> PracticeOut:
     caller = _caller()
     caller.require("practice:manage")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    practice = container().practices.update_settings(caller.practice_id,
-                                                     expected_version=body.expected_version,
-                                                     changes=changes)
+    practice = container().practices.update_settings(
+        caller.practice_id, expected_version=body.expected_version, changes=changes
+    )
     return _practice_out(practice)
 
 
@@ -121,8 +163,9 @@ def update_practice(body: Annotated[PracticeUpdate, Body()]) -> PracticeOut:
 def connect_stripe(body: Annotated[ConnectLinks, Body()]) -> ConnectOut:
     caller = _caller()
     caller.require("practice:manage")
-    url = container().practices.connect_stripe(caller.practice_id, refresh_url=body.refresh_url,
-                                               return_url=body.return_url)
+    url = container().practices.connect_stripe(
+        caller.practice_id, refresh_url=body.refresh_url, return_url=body.return_url
+    )
     return ConnectOut(onboarding_url=url)
 
 
@@ -137,11 +180,12 @@ def create_client(body: Annotated[ClientCreate, Body()]) -> Response[str]:
 
 
 @app.get("/clients")
-def list_clients(limit: Annotated[int, Query(ge=1, le=100)] = 25,
-                 cursor: Annotated[str | None, Query(max_length=1000)] = None) -> ClientPage:
+def list_clients(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> ClientPage:
     caller = _caller()
-    items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit,
-                                                          cursor=cursor)
+    items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit, cursor=cursor)
     return ClientPage(items=[_client_out(c) for c in items], next_cursor=next_cursor)
 
 
@@ -156,8 +200,7 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     caller = _caller()
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    client = container().clients.update(caller.practice_id, client_id, changes,
-                                        body.expected_version)
+    client = container().clients.update(caller.practice_id, client_id, changes, body.expected_version)
     return _client_out(client)
 
 
@@ -176,13 +219,15 @@ def list_contacts(client_id: ClientId) -> list[ContactOut]:
 
 
 @app.patch("/clients/<client_id>/contacts/<contact_id>")
-def update_contact(client_id: ClientId, contact_id: ItemId,
-                   body: Annotated[ContactUpdate, Body()]) -> ContactOut:
+def update_contact(
+    client_id: ClientId, contact_id: ItemId, body: Annotated[ContactUpdate, Body()]
+) -> ContactOut:
     caller = _caller()
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
-    contact = container().clients.update_contact(caller.practice_id, client_id, contact_id, changes,
-                                                 body.expected_version)
+    contact = container().clients.update_contact(
+        caller.practice_id, client_id, contact_id, changes, body.expected_version
+    )
     return _contact_out(contact)
 
 
@@ -194,15 +239,25 @@ def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body
     c = container()
     practice = c.practices.get(caller.practice_id)
     scope = ConsentScope(
-        kinds=body.scope.kinds, expires_at=body.scope.expires_at,
+        kinds=body.scope.kinds,
+        expires_at=body.scope.expires_at,
         max_amount=Money(amount=body.scope.max_amount, currency=practice.currency)
-        if body.scope.max_amount else None)
+        if body.scope.max_amount
+        else None,
+    )
     from datetime import timedelta
 
-    link, token = c.cards.create_setup_link(caller.practice_id, client_id, body.contact_id, scope,
-                                            caller.user_id, timedelta(hours=body.valid_hours))
-    return _created(SetupLinkOut(link_id=link.id, url=f"{c.public_base_url}/setup/{token}",
-                                 expires_at=link.expires_at))
+    link, token = c.cards.create_setup_link(
+        caller.practice_id,
+        client_id,
+        body.contact_id,
+        scope,
+        caller.user_id,
+        timedelta(hours=body.valid_hours),
+    )
+    return _created(
+        SetupLinkOut(link_id=link.id, url=f"{c.public_base_url}/setup/{token}", expires_at=link.expires_at)
+    )
 
 
 def _default_ids(practice_id: str, client_id: str) -> set[str]:
@@ -245,18 +300,30 @@ def consent_evidence(client_id: ClientId, card_id: ItemId) -> dict[str, Any]:
 
 # -- charges and the ledger ------------------------------------------------------------------------
 @app.post("/clients/<client_id>/charges")
-def charge(client_id: ClientId, body: Annotated[ChargeCreate, Body()],
-           idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=8,
-                                                  max_length=255)]) -> Response[str]:
+def charge(
+    client_id: ClientId,
+    body: Annotated[ChargeCreate, Body()],
+    idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)],
+) -> Response[str]:
     caller = _caller()
     caller.require("charges:create")
     payment = container().payments.charge_saved_card(
-        caller.practice_id, client_id=client_id, request_key=idempotency_key, amount=body.amount,
-        kind=body.kind, memo=body.memo, created_by=caller.user_id, card_id=body.card_id,
-        owner_id=body.contact_id)
+        caller.practice_id,
+        client_id=client_id,
+        request_key=idempotency_key,
+        amount=body.amount,
+        kind=body.kind,
+        memo=body.memo,
+        created_by=caller.user_id,
+        card_id=body.card_id,
+        owner_id=body.contact_id,
+    )
     status = 202 if payment.status == "pending" else 201
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=_payment_out(payment).model_dump_json())
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=_payment_out(payment).model_dump_json(),
+    )
 
 
 @app.get("/clients/<client_id>/payments/<payment_id>")
@@ -280,9 +347,22 @@ def ledger(client_id: ClientId) -> LedgerOut:
     from therabill.ledger.service import balance_of
 
     balance = balance_of(client_id, practice.currency, entries)
-    return LedgerOut(client_id=client_id, currency=practice.currency, balance=balance.owed,
-                     entries=[LedgerEntryOut(id=e.id, kind=e.kind, amount=e.amount.amount,
-                                             currency=e.amount.currency,
-                                             signed_amount=e.signed_amount, posted_at=e.posted_at,
-                                             memo=e.memo, method=e.method, payment_id=e.payment_id)
-                              for e in entries])
+    return LedgerOut(
+        client_id=client_id,
+        currency=practice.currency,
+        balance=balance.owed,
+        entries=[
+            LedgerEntryOut(
+                id=e.id,
+                kind=e.kind,
+                amount=e.amount.amount,
+                currency=e.amount.currency,
+                signed_amount=e.signed_amount,
+                posted_at=e.posted_at,
+                memo=e.memo,
+                method=e.method,
+                payment_id=e.payment_id,
+            )
+            for e in entries
+        ],
+    )

@@ -24,10 +24,10 @@ SCOPE_LABELS: dict[str, str] = {
 }
 
 
-def render(version: str, *, practice: str, kinds: list[str], limit_text: str | None,
-           expiry_text: str | None) -> str:
+def render(
+    version: str, *, practice: str, kinds: list[str], limit_text: str | None, expiry_text: str | None
+) -> str:
     template = TEXTS[version]
     scope = ", ".join(SCOPE_LABELS[k] for k in kinds)
     limit = f"No single charge will exceed {limit_text}. " if limit_text else ""
-    return template.format(practice=practice, scope=scope, limit=limit,
-                           expiry=expiry_text or "I revoke it")
+    return template.format(practice=practice, scope=scope, limit=limit, expiry=expiry_text or "I revoke it")

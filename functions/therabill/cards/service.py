@@ -92,30 +92,37 @@ def describe_limit(scope: ConsentScope) -> str | None:
     return scope.max_amount.format() if scope.max_amount else None
 
 
-def check_consent(consent: Consent, *, kind: ChargeKind, amount: int, currency: str,
-                  now: datetime) -> None:
+def check_consent(consent: Consent, *, kind: ChargeKind, amount: int, currency: str, now: datetime) -> None:
     """Every off-session charge passes here first."""
     if consent.status != "active":
         raise ConsentError("the card's consent is not active", consent_status=consent.status)
     if consent.scope.expires_at and consent.scope.expires_at <= now:
-        raise ConsentError("the card's consent has expired",
-                           expired_at=iso(consent.scope.expires_at))
+        raise ConsentError("the card's consent has expired", expired_at=iso(consent.scope.expires_at))
     if kind not in consent.scope.kinds:
-        raise ConsentError(f"the card's consent does not cover {kind} charges",
-                           allowed=list(consent.scope.kinds))
+        raise ConsentError(
+            f"the card's consent does not cover {kind} charges", allowed=list(consent.scope.kinds)
+        )
     limit = consent.scope.max_amount
     if limit is not None:
         if limit.currency != currency:
             raise ConsentError("the consent's limit is in another currency")
         if amount > limit.amount:
-            raise ConsentError(f"the amount exceeds the consent's limit of {limit.format()}",
-                               limit=limit.amount)
+            raise ConsentError(
+                f"the amount exceeds the consent's limit of {limit.format()}", limit=limit.amount
+            )
 
 
 class CardService:
-    def __init__(self, table: Table, gateway: PaymentGateway, clients: ClientService,
-                 practices: PracticeService, clock: Clock, link_key: str,
-                 publishable_key: str) -> None:
+    def __init__(
+        self,
+        table: Table,
+        gateway: PaymentGateway,
+        clients: ClientService,
+        practices: PracticeService,
+        clock: Clock,
+        link_key: str,
+        publishable_key: str,
+    ) -> None:
         self._table = table
         self._gateway = gateway
         self._clients = clients
@@ -125,23 +132,43 @@ class CardService:
         self._publishable_key = publishable_key
 
     # -- set-up links ---------------------------------------------------------------------------
-    def create_setup_link(self, practice_id: str, client_id: str, owner_id: str | None,
-                          scope: ConsentScope, created_by: str,
-                          valid_for: timedelta = timedelta(hours=72)) -> tuple[SetupLink, str]:
+    def create_setup_link(
+        self,
+        practice_id: str,
+        client_id: str,
+        owner_id: str | None,
+        scope: ConsentScope,
+        created_by: str,
+        valid_for: timedelta = timedelta(hours=72),
+    ) -> tuple[SetupLink, str]:
         practice = self._practices.get(practice_id)
         if scope.max_amount and scope.max_amount.currency != practice.currency:
-            raise InvalidRequestError("the limit must be in the practice's currency",
-                                      field="scope.max_amount")
+            raise InvalidRequestError(
+                "the limit must be in the practice's currency", field="scope.max_amount"
+            )
         payer = self._clients.payer(practice_id, client_id, owner_id)
         now = self._clock()
-        link = SetupLink(id=new_id("sul"), client_id=client_id, owner_id=payer.owner_id, scope=scope,
-                         created_at=now, expires_at=now + valid_for, created_by=created_by)
-        item = _dump(link, PK=keys.practice_pk(practice_id), SK=keys.setup_link_sk(link.id),
-                     type="setup_link", scope=_scope_item(scope),
-                     expires_at_epoch=int((link.expires_at + LINK_RETENTION).timestamp()))
+        link = SetupLink(
+            id=new_id("sul"),
+            client_id=client_id,
+            owner_id=payer.owner_id,
+            scope=scope,
+            created_at=now,
+            expires_at=now + valid_for,
+            created_by=created_by,
+        )
+        item = _dump(
+            link,
+            PK=keys.practice_pk(practice_id),
+            SK=keys.setup_link_sk(link.id),
+            type="setup_link",
+            scope=_scope_item(scope),
+            expires_at_epoch=int((link.expires_at + LINK_RETENTION).timestamp()),
+        )
         self._table.put_new(item)
-        token = signed_tokens.sign(self._link_key, SETUP_TOKEN_PURPOSE,
-                                   {"p": practice_id, "l": link.id}, link.expires_at)
+        token = signed_tokens.sign(
+            self._link_key, SETUP_TOKEN_PURPOSE, {"p": practice_id, "l": link.id}, link.expires_at
+        )
         return link, token
 
     def _open_link(self, token: str) -> tuple[Practice, SetupLink, Payer]:
@@ -160,48 +187,88 @@ class CardService:
 
     def _consent_text(self, practice: Practice, scope: ConsentScope) -> str:
         expiry = scope.expires_at.date().isoformat() if scope.expires_at else None
-        return consent_texts.render(consent_texts.CURRENT_VERSION, practice=practice.name,
-                                    kinds=list(scope.kinds), limit_text=describe_limit(scope),
-                                    expiry_text=expiry)
+        return consent_texts.render(
+            consent_texts.CURRENT_VERSION,
+            practice=practice.name,
+            kinds=list(scope.kinds),
+            limit_text=describe_limit(scope),
+            expiry_text=expiry,
+        )
 
     def setup_page(self, token: str) -> SetupPage:
         practice, link, payer = self._open_link(token)
         assert practice.stripe is not None
-        return SetupPage(practice_name=practice.name, payer_first_name=payer.name.split(" ")[0],
-                         consent_text=self._consent_text(practice, link.scope),
-                         consent_version=consent_texts.CURRENT_VERSION,
-                         publishable_key=self._publishable_key,
-                         stripe_account=practice.stripe.account_id)
+        return SetupPage(
+            practice_name=practice.name,
+            payer_first_name=payer.name.split(" ")[0],
+            consent_text=self._consent_text(practice, link.scope),
+            consent_version=consent_texts.CURRENT_VERSION,
+            publishable_key=self._publishable_key,
+            stripe_account=practice.stripe.account_id,
+        )
 
-    def start_setup(self, token: str, *, signer_name: str, agreed: bool, text_version: str,
-                    ip_address: str, user_agent: str | None) -> tuple[str, str]:
+    def start_setup(
+        self,
+        token: str,
+        *,
+        signer_name: str,
+        agreed: bool,
+        text_version: str,
+        ip_address: str,
+        user_agent: str | None,
+    ) -> tuple[str, str]:
         """Record a pending consent, then create the SetupIntent. Returns (client_secret, account)."""
         practice, link, payer = self._open_link(token)
         assert practice.stripe is not None
         if not agreed:
-            raise InvalidRequestError("the authorization must be accepted to save a card",
-                                      field="agreed")
+            raise InvalidRequestError("the authorization must be accepted to save a card", field="agreed")
         if text_version != consent_texts.CURRENT_VERSION:
-            raise ConflictError("the authorization text has changed; reload the page",
-                                current_version=consent_texts.CURRENT_VERSION)
+            raise ConflictError(
+                "the authorization text has changed; reload the page",
+                current_version=consent_texts.CURRENT_VERSION,
+            )
         account = practice.stripe.account_id
         customer_id = payer.stripe_customer_id or self._ensure_customer(practice, payer)
         now = self._clock()
-        consent = Consent(id=new_id("cns"), client_id=link.client_id, owner_id=link.owner_id,
-                          setup_link_id=link.id, text_version=text_version,
-                          text=self._consent_text(practice, link.scope), signer_name=signer_name,
-                          signed_at=now, ip_address=ip_address, user_agent=user_agent,
-                          scope=link.scope, status="pending")
-        self._table.put_new(_dump(consent, PK=keys.practice_pk(practice.id),
-                                  SK=keys.consent_sk(consent.id), type="consent",
-                                  scope=_scope_item(consent.scope)))
+        consent = Consent(
+            id=new_id("cns"),
+            client_id=link.client_id,
+            owner_id=link.owner_id,
+            setup_link_id=link.id,
+            text_version=text_version,
+            text=self._consent_text(practice, link.scope),
+            signer_name=signer_name,
+            signed_at=now,
+            ip_address=ip_address,
+            user_agent=user_agent,
+            scope=link.scope,
+            status="pending",
+        )
+        self._table.put_new(
+            _dump(
+                consent,
+                PK=keys.practice_pk(practice.id),
+                SK=keys.consent_sk(consent.id),
+                type="consent",
+                scope=_scope_item(consent.scope),
+            )
+        )
         intent = self._gateway.create_setup_intent(
-            account=account, customer_id=customer_id,
+            account=account,
+            customer_id=customer_id,
             idempotency_key=f"therabill:setup:{consent.id}",
-            metadata={"therabill_practice_id": practice.id, "therabill_setup_link_id": link.id,
-                      "therabill_consent_id": consent.id})
-        self._table.update(keys.practice_pk(practice.id), keys.consent_sk(consent.id),
-                           update="SET setup_intent_id = :si", values={":si": intent.id})
+            metadata={
+                "therabill_practice_id": practice.id,
+                "therabill_setup_link_id": link.id,
+                "therabill_consent_id": consent.id,
+            },
+        )
+        self._table.update(
+            keys.practice_pk(practice.id),
+            keys.consent_sk(consent.id),
+            update="SET setup_intent_id = :si",
+            values={":si": intent.id},
+        )
         return intent.client_secret, account
 
     def _ensure_customer(self, practice: Practice, payer: Payer) -> str:
@@ -212,12 +279,16 @@ class CardService:
         customer_id = self._gateway.create_customer(
             account=practice.stripe.account_id,
             idempotency_key=f"therabill:customer:{practice.id}:{payer.owner_id}",
-            email=payer.email, name=payer.name, metadata=metadata)
+            email=payer.email,
+            name=payer.name,
+            metadata=metadata,
+        )
         return self._clients.set_stripe_customer(practice.id, payer, customer_id)
 
     # -- completion (setup_intent.succeeded) ----------------------------------------------------
-    def complete_setup(self, practice: Practice, *, setup_intent_id: str, payment_method_id: str,
-                       metadata: dict[str, str]) -> Card | None:
+    def complete_setup(
+        self, practice: Practice, *, setup_intent_id: str, payment_method_id: str, metadata: dict[str, str]
+    ) -> Card | None:
         """Store the card and activate its consent. A replay returns None and changes nothing."""
         consent_id = metadata.get("therabill_consent_id", "")
         if not is_id(consent_id, "cns"):
@@ -229,30 +300,55 @@ class CardService:
         if consent.status != "pending":
             return None
         assert practice.stripe is not None
-        details = self._gateway.retrieve_card(account=practice.stripe.account_id,
-                                              payment_method_id=payment_method_id)
+        details = self._gateway.retrieve_card(
+            account=practice.stripe.account_id, payment_method_id=payment_method_id
+        )
         now = self._clock()
-        card = Card(id=derived_id("card", practice.id, payment_method_id), client_id=consent.client_id,
-                    owner_id=consent.owner_id, payment_method_id=payment_method_id,
-                    brand=details.brand, last4=details.last4, exp_month=details.exp_month,
-                    exp_year=details.exp_year, fingerprint=details.fingerprint,
-                    consent_id=consent.id, status="active", created_at=now)
+        card = Card(
+            id=derived_id("card", practice.id, payment_method_id),
+            client_id=consent.client_id,
+            owner_id=consent.owner_id,
+            payment_method_id=payment_method_id,
+            brand=details.brand,
+            last4=details.last4,
+            exp_month=details.exp_month,
+            exp_year=details.exp_year,
+            fingerprint=details.fingerprint,
+            consent_id=consent.id,
+            status="active",
+            created_at=now,
+        )
         pk = keys.practice_pk(practice.id)
         try:
-            self._table.transact([
-                Write(kind="update", key=self._table.key(pk, keys.consent_sk(consent.id)),
-                      update=("SET #status = :active, card_id = :card, activated_at = :now, "
-                              "setup_intent_id = :si"),
-                      condition="#status = :pending", names={"#status": "status"},
-                      values={":active": "active", ":pending": "pending", ":card": card.id,
-                              ":now": iso(now), ":si": setup_intent_id}),
-                put_new_write(_dump(card, PK=pk, SK=keys.card_sk(card.client_id, card.id),
-                                    type="card")),
-                Write(kind="update", key=self._table.key(pk, keys.setup_link_sk(consent.setup_link_id)),
-                      update="SET #status = :completed, consent_id = :consent",
-                      names={"#status": "status"},
-                      values={":completed": "completed", ":consent": consent.id}),
-            ])
+            self._table.transact(
+                [
+                    Write(
+                        kind="update",
+                        key=self._table.key(pk, keys.consent_sk(consent.id)),
+                        update=(
+                            "SET #status = :active, card_id = :card, activated_at = :now, "
+                            "setup_intent_id = :si"
+                        ),
+                        condition="#status = :pending",
+                        names={"#status": "status"},
+                        values={
+                            ":active": "active",
+                            ":pending": "pending",
+                            ":card": card.id,
+                            ":now": iso(now),
+                            ":si": setup_intent_id,
+                        },
+                    ),
+                    put_new_write(_dump(card, PK=pk, SK=keys.card_sk(card.client_id, card.id), type="card")),
+                    Write(
+                        kind="update",
+                        key=self._table.key(pk, keys.setup_link_sk(consent.setup_link_id)),
+                        update="SET #status = :completed, consent_id = :consent",
+                        names={"#status": "status"},
+                        values={":completed": "completed", ":consent": consent.id},
+                    ),
+                ]
+            )
         except ConditionFailed:
             return None  # a concurrent delivery of the same event won
         payer = self._clients.payer(practice.id, card.client_id, card.owner_id)
@@ -290,22 +386,37 @@ class CardService:
         card = self.get_card(practice_id, client_id, card_id)
         practice = self._practices.get(practice_id)
         if practice.stripe is not None:
-            self._gateway.detach_card(account=practice.stripe.account_id,
-                                      payment_method_id=card.payment_method_id)
+            self._gateway.detach_card(
+                account=practice.stripe.account_id, payment_method_id=card.payment_method_id
+            )
         now = self._clock()
         pk = keys.practice_pk(practice_id)
         try:
-            self._table.transact([
-                Write(kind="update", key=self._table.key(pk, keys.card_sk(client_id, card.id)),
-                      update="SET #status = :removed, removed_at = :now",
-                      condition="#status = :active", names={"#status": "status"},
-                      values={":removed": "removed", ":active": "active", ":now": iso(now)}),
-                Write(kind="update", key=self._table.key(pk, keys.consent_sk(card.consent_id)),
-                      update="SET #status = :revoked, revoked_at = :now, revoked_reason = :why",
-                      condition="#status = :active", names={"#status": "status"},
-                      values={":revoked": "revoked", ":active": "active", ":now": iso(now),
-                              ":why": f"card removed by {by}"}),
-            ])
+            self._table.transact(
+                [
+                    Write(
+                        kind="update",
+                        key=self._table.key(pk, keys.card_sk(client_id, card.id)),
+                        update="SET #status = :removed, removed_at = :now",
+                        condition="#status = :active",
+                        names={"#status": "status"},
+                        values={":removed": "removed", ":active": "active", ":now": iso(now)},
+                    ),
+                    Write(
+                        kind="update",
+                        key=self._table.key(pk, keys.consent_sk(card.consent_id)),
+                        update="SET #status = :revoked, revoked_at = :now, revoked_reason = :why",
+                        condition="#status = :active",
+                        names={"#status": "status"},
+                        values={
+                            ":revoked": "revoked",
+                            ":active": "active",
+                            ":now": iso(now),
+                            ":why": f"card removed by {by}",
+                        },
+                    ),
+                ]
+            )
         except ConditionFailed as exc:
             raise NotFoundError("card not found") from exc
         payer = self._clients.payer(practice_id, client_id, card.owner_id)
@@ -315,8 +426,11 @@ class CardService:
 
     def consent_evidence(self, practice_id: str, client_id: str, card_id: str) -> dict[str, Any]:
         """Everything needed to answer a dispute: the text agreed to, who, when, where, scope."""
-        item = self._table.get(keys.practice_pk(practice_id), keys.card_sk(client_id, card_id)) \
-            if is_id(card_id, "card") else None
+        item = (
+            self._table.get(keys.practice_pk(practice_id), keys.card_sk(client_id, card_id))
+            if is_id(card_id, "card")
+            else None
+        )
         if not item:
             raise NotFoundError("card not found")
         card = _card(item)
@@ -324,14 +438,25 @@ class CardService:
         practice = self._practices.get(practice_id)
         return {
             "practice": {"id": practice.id, "name": practice.name},
-            "card": {"id": card.id, "brand": card.brand, "last4": card.last4,
-                     "exp_month": card.exp_month, "exp_year": card.exp_year,
-                     "status": card.status, "saved_at": iso(card.created_at)},
+            "card": {
+                "id": card.id,
+                "brand": card.brand,
+                "last4": card.last4,
+                "exp_month": card.exp_month,
+                "exp_year": card.exp_year,
+                "status": card.status,
+                "saved_at": iso(card.created_at),
+            },
             "consent": {
-                "id": consent.id, "status": consent.status, "text_version": consent.text_version,
-                "text": consent.text, "signer_name": consent.signer_name,
-                "signed_at": iso(consent.signed_at), "ip_address": consent.ip_address,
-                "user_agent": consent.user_agent, "scope": _scope_item(consent.scope),
+                "id": consent.id,
+                "status": consent.status,
+                "text_version": consent.text_version,
+                "text": consent.text,
+                "signer_name": consent.signer_name,
+                "signed_at": iso(consent.signed_at),
+                "ip_address": consent.ip_address,
+                "user_agent": consent.user_agent,
+                "scope": _scope_item(consent.scope),
                 "setup_intent_id": consent.setup_intent_id,
                 "activated_at": iso(consent.activated_at) if consent.activated_at else None,
                 "revoked_at": iso(consent.revoked_at) if consent.revoked_at else None,

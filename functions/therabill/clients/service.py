@@ -28,8 +28,12 @@ def _client(item: dict[str, Any]) -> Client:
 def _contact_item(practice_id: str, c: BillingContact) -> dict[str, Any]:
     data = c.model_dump(mode="json")
     data["created_at"] = iso(c.created_at)
-    return {"PK": keys.practice_pk(practice_id), "SK": keys.contact_sk(c.client_id, c.id),
-            "type": "contact", **data}
+    return {
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.contact_sk(c.client_id, c.id),
+        "type": "contact",
+        **data,
+    }
 
 
 def _contact(item: dict[str, Any]) -> BillingContact:
@@ -55,14 +59,17 @@ class ClientService:
             raise NotFoundError("client not found")
         return _client(item)
 
-    def list_page(self, practice_id: str, *, limit: int,
-                  cursor: str | None) -> tuple[list[Client], str | None]:
-        page = self._table.query(keys.practice_pk(practice_id), prefix=keys.CLIENT_PREFIX,
-                                 limit=limit, cursor=cursor)
+    def list_page(
+        self, practice_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Client], str | None]:
+        page = self._table.query(
+            keys.practice_pk(practice_id), prefix=keys.CLIENT_PREFIX, limit=limit, cursor=cursor
+        )
         return [_client(i) for i in page.items], page.cursor
 
-    def _update(self, pk: str, sk: str, changes: dict[str, Any], expected_version: int | None,
-                what: str) -> dict[str, Any]:
+    def _update(
+        self, pk: str, sk: str, changes: dict[str, Any], expected_version: int | None, what: str
+    ) -> dict[str, Any]:
         names = {"#version": "version"}
         values: dict[str, Any] = {":one": 1}
         sets, removes = [], []
@@ -84,26 +91,32 @@ class ClientService:
             condition += " AND #version = :expected"
             values[":expected"] = expected_version
         try:
-            return self._table.update(pk, sk, update=expression, condition=condition, names=names,
-                                      values=values)
+            return self._table.update(
+                pk, sk, update=expression, condition=condition, names=names, values=values
+            )
         except ConditionFailed as exc:
             if exc.current is None:
                 raise NotFoundError(f"{what} not found") from exc
-            raise ConflictError(f"the {what} was changed by someone else; reload and retry",
-                                current_version=exc.current.get("version")) from exc
+            raise ConflictError(
+                f"the {what} was changed by someone else; reload and retry",
+                current_version=exc.current.get("version"),
+            ) from exc
 
-    def update(self, practice_id: str, client_id: str, changes: dict[str, Any],
-               expected_version: int | None = None) -> Client:
+    def update(
+        self, practice_id: str, client_id: str, changes: dict[str, Any], expected_version: int | None = None
+    ) -> Client:
         self.get(practice_id, client_id)
-        item = self._update(keys.practice_pk(practice_id), keys.client_sk(client_id), changes,
-                            expected_version, "client")
+        item = self._update(
+            keys.practice_pk(practice_id), keys.client_sk(client_id), changes, expected_version, "client"
+        )
         return _client(item)
 
     # -- billing contacts -----------------------------------------------------------------------
     def add_contact(self, practice_id: str, client_id: str, **fields: Any) -> BillingContact:
         self.get(practice_id, client_id)
-        contact = BillingContact(id=new_id("con"), client_id=client_id, created_at=self._clock(),
-                                 version=1, **fields)
+        contact = BillingContact(
+            id=new_id("con"), client_id=client_id, created_at=self._clock(), version=1, **fields
+        )
         self._table.put_new(_contact_item(practice_id, contact))
         return contact
 
@@ -117,15 +130,25 @@ class ClientService:
 
     def list_contacts(self, practice_id: str, client_id: str) -> list[BillingContact]:
         self.get(practice_id, client_id)
-        items = self._table.query_all(keys.practice_pk(practice_id),
-                                      prefix=keys.contact_prefix(client_id))
+        items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.contact_prefix(client_id))
         return [_contact(i) for i in items]
 
-    def update_contact(self, practice_id: str, client_id: str, contact_id: str,
-                       changes: dict[str, Any], expected_version: int | None = None) -> BillingContact:
+    def update_contact(
+        self,
+        practice_id: str,
+        client_id: str,
+        contact_id: str,
+        changes: dict[str, Any],
+        expected_version: int | None = None,
+    ) -> BillingContact:
         self.get_contact(practice_id, client_id, contact_id)
-        item = self._update(keys.practice_pk(practice_id), keys.contact_sk(client_id, contact_id),
-                            changes, expected_version, "billing contact")
+        item = self._update(
+            keys.practice_pk(practice_id),
+            keys.contact_sk(client_id, contact_id),
+            changes,
+            expected_version,
+            "billing contact",
+        )
         return _contact(item)
 
     # -- payers ---------------------------------------------------------------------------------
@@ -133,14 +156,24 @@ class ClientService:
         """The client themself (owner_id None or the client's id) or one of their contacts."""
         client = self.get(practice_id, client_id)
         if owner_id in (None, client_id):
-            return Payer(client_id=client.id, owner_id=client.id, name=client.display_name,
-                         email=client.email, stripe_customer_id=client.stripe_customer_id,
-                         default_card_id=client.default_card_id)
+            return Payer(
+                client_id=client.id,
+                owner_id=client.id,
+                name=client.display_name,
+                email=client.email,
+                stripe_customer_id=client.stripe_customer_id,
+                default_card_id=client.default_card_id,
+            )
         assert owner_id is not None
         contact = self.get_contact(practice_id, client_id, owner_id)
-        return Payer(client_id=client.id, owner_id=contact.id, name=contact.name,
-                     email=contact.email, stripe_customer_id=contact.stripe_customer_id,
-                     default_card_id=contact.default_card_id)
+        return Payer(
+            client_id=client.id,
+            owner_id=contact.id,
+            name=contact.name,
+            email=contact.email,
+            stripe_customer_id=contact.stripe_customer_id,
+            default_card_id=contact.default_card_id,
+        )
 
     def _payer_key(self, practice_id: str, payer: Payer) -> tuple[str, str]:
         if payer.is_contact:
@@ -151,17 +184,22 @@ class ClientService:
         """Record the payer's Stripe customer once; if another request won, use theirs."""
         pk, sk = self._payer_key(practice_id, payer)
         try:
-            self._table.update(pk, sk, update="SET stripe_customer_id = :c",
-                               condition="attribute_exists(PK) AND attribute_not_exists(stripe_customer_id)",
-                               values={":c": customer_id})
+            self._table.update(
+                pk,
+                sk,
+                update="SET stripe_customer_id = :c",
+                condition="attribute_exists(PK) AND attribute_not_exists(stripe_customer_id)",
+                values={":c": customer_id},
+            )
         except ConditionFailed as exc:
             if exc.current and exc.current.get("stripe_customer_id"):
                 return str(exc.current["stripe_customer_id"])
             raise NotFoundError("payer not found") from exc
         return customer_id
 
-    def set_default_card(self, practice_id: str, payer: Payer, card_id: str | None,
-                         only_if_unset: bool = False) -> bool:
+    def set_default_card(
+        self, practice_id: str, payer: Payer, card_id: str | None, only_if_unset: bool = False
+    ) -> bool:
         pk, sk = self._payer_key(practice_id, payer)
         condition = "attribute_exists(PK)"
         if only_if_unset:
@@ -170,8 +208,9 @@ class ClientService:
             if card_id is None:
                 self._table.update(pk, sk, update="REMOVE default_card_id", condition=condition)
             else:
-                self._table.update(pk, sk, update="SET default_card_id = :c", condition=condition,
-                                   values={":c": card_id})
+                self._table.update(
+                    pk, sk, update="SET default_card_id = :c", condition=condition, values={":c": card_id}
+                )
         except ConditionFailed:
             return False
         return True

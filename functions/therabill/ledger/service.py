@@ -61,20 +61,35 @@ def balance_of(client_id: str, currency: str, entries: list[LedgerEntry]) -> Bal
 
 def _item(practice_id: str, e: LedgerEntry) -> dict[str, Any]:
     return {
-        "PK": keys.practice_pk(practice_id), "SK": keys.ledger_sk(e.client_id, e.id),
-        "type": "ledger_entry", "id": e.id, "client_id": e.client_id, "kind": e.kind,
-        "amount": e.amount.amount, "currency": e.amount.currency, "source_key": e.source_key,
-        "posted_at": iso(e.posted_at), "memo": e.memo, "method": e.method,
-        "payment_id": e.payment_id, "owner_id": e.owner_id,
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.ledger_sk(e.client_id, e.id),
+        "type": "ledger_entry",
+        "id": e.id,
+        "client_id": e.client_id,
+        "kind": e.kind,
+        "amount": e.amount.amount,
+        "currency": e.amount.currency,
+        "source_key": e.source_key,
+        "posted_at": iso(e.posted_at),
+        "memo": e.memo,
+        "method": e.method,
+        "payment_id": e.payment_id,
+        "owner_id": e.owner_id,
     }
 
 
 def _entry(item: dict[str, Any]) -> LedgerEntry:
     return LedgerEntry(
-        id=item["id"], client_id=item["client_id"], kind=item["kind"],
+        id=item["id"],
+        client_id=item["client_id"],
+        kind=item["kind"],
         amount=Money(amount=item["amount"], currency=item["currency"]),
-        source_key=item["source_key"], posted_at=parse_iso(item["posted_at"]), memo=item["memo"],
-        method=item.get("method"), payment_id=item.get("payment_id"), owner_id=item.get("owner_id"),
+        source_key=item["source_key"],
+        posted_at=parse_iso(item["posted_at"]),
+        memo=item["memo"],
+        method=item.get("method"),
+        payment_id=item.get("payment_id"),
+        owner_id=item.get("owner_id"),
     )
 
 
@@ -83,18 +98,42 @@ class LedgerService:
         self._table = table
         self._clock = clock
 
-    def post(self, practice_id: str, *, client_id: str, kind: EntryKind, amount: Money,
-             source_key: str, memo: str, method: PaymentMethod | None = None,
-             payment_id: str | None = None, owner_id: str | None = None) -> LedgerEntry | None:
+    def post(
+        self,
+        practice_id: str,
+        *,
+        client_id: str,
+        kind: EntryKind,
+        amount: Money,
+        source_key: str,
+        memo: str,
+        method: PaymentMethod | None = None,
+        payment_id: str | None = None,
+        owner_id: str | None = None,
+    ) -> LedgerEntry | None:
         """Append one entry exactly once per ``source_key``. Returns None if it was already posted."""
         if amount.amount <= 0:
             raise ValueError("ledger amounts are positive; the kind gives the direction")
         now = self._clock()
-        entry = LedgerEntry(id=new_id("led", int(now.timestamp() * 1000)), client_id=client_id,
-                            kind=kind, amount=amount, source_key=source_key, posted_at=now,
-                            memo=memo, method=method, payment_id=payment_id, owner_id=owner_id)
-        guard = {"PK": keys.practice_pk(practice_id), "SK": keys.ledger_guard_sk(source_key),
-                 "type": "ledger_guard", "entry_id": entry.id, "client_id": client_id}
+        entry = LedgerEntry(
+            id=new_id("led", int(now.timestamp() * 1000)),
+            client_id=client_id,
+            kind=kind,
+            amount=amount,
+            source_key=source_key,
+            posted_at=now,
+            memo=memo,
+            method=method,
+            payment_id=payment_id,
+            owner_id=owner_id,
+        )
+        guard = {
+            "PK": keys.practice_pk(practice_id),
+            "SK": keys.ledger_guard_sk(source_key),
+            "type": "ledger_guard",
+            "entry_id": entry.id,
+            "client_id": client_id,
+        }
         try:
             self._table.transact([put_new_write(guard), put_new_write(_item(practice_id, entry))])
         except ConditionFailed:
@@ -102,8 +141,7 @@ class LedgerService:
         return entry
 
     def entries(self, practice_id: str, client_id: str) -> list[LedgerEntry]:
-        items = self._table.query_all(keys.practice_pk(practice_id),
-                                      prefix=keys.ledger_prefix(client_id))
+        items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.ledger_prefix(client_id))
         return [_entry(i) for i in items]
 
     def balance(self, practice_id: str, client_id: str, currency: str) -> Balance:

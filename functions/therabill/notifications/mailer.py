@@ -76,28 +76,43 @@ class Outbox:
         pk, sk = keys.practice_pk(practice_id), keys.email_sk(dedup_key)
         now = self._clock()
         try:
-            self._table.put({"PK": pk, "SK": sk, "type": "email", "status": "sending",
-                             "claimed_at": iso(now), "subject": email.subject},
-                            condition="attribute_not_exists(PK)")
+            self._table.put(
+                {
+                    "PK": pk,
+                    "SK": sk,
+                    "type": "email",
+                    "status": "sending",
+                    "claimed_at": iso(now),
+                    "subject": email.subject,
+                },
+                condition="attribute_not_exists(PK)",
+            )
         except ConditionFailed as exc:
             current = exc.current or {}
             if current.get("status") == "sent":
                 return False
             claimed_at = current.get("claimed_at")
             if claimed_at and parse_iso(claimed_at) > now - STALE_CLAIM:
-                raise RetryLaterError("the same email is being sent right now",
-                                      dedup_key=dedup_key) from exc
+                raise RetryLaterError("the same email is being sent right now", dedup_key=dedup_key) from exc
             try:  # a stale claim: a crash left it; take it over
-                self._table.update(pk, sk, update="SET claimed_at = :now",
-                                   condition="#s = :sending AND claimed_at = :old",
-                                   names={"#s": "status"},
-                                   values={":now": iso(now), ":sending": "sending",
-                                           ":old": claimed_at})
+                self._table.update(
+                    pk,
+                    sk,
+                    update="SET claimed_at = :now",
+                    condition="#s = :sending AND claimed_at = :old",
+                    names={"#s": "status"},
+                    values={":now": iso(now), ":sending": "sending", ":old": claimed_at},
+                )
             except ConditionFailed as lost:
                 raise RetryLaterError("the same email is being sent right now") from lost
-        message_id = self._transport.send_raw(sender=self._sender, recipients=[email.to],
-                                              raw=to_mime(email, self._sender))
-        self._table.update(pk, sk, update="SET #s = :sent, message_id = :mid, sent_at = :at",
-                           names={"#s": "status"},
-                           values={":sent": "sent", ":mid": message_id, ":at": iso(self._clock())})
+        message_id = self._transport.send_raw(
+            sender=self._sender, recipients=[email.to], raw=to_mime(email, self._sender)
+        )
+        self._table.update(
+            pk,
+            sk,
+            update="SET #s = :sent, message_id = :mid, sent_at = :at",
+            names={"#s": "status"},
+            values={":sent": "sent", ":mid": message_id, ":at": iso(self._clock())},
+        )
         return True

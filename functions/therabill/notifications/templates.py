@@ -9,8 +9,11 @@ from therabill.payments.models import Payment
 from therabill.practices.models import Practice
 
 _KIND_LABEL = {
-    "copay": "Copay", "session_fee": "Session fee", "cancellation_fee": "Cancellation fee",
-    "balance": "Balance payment", "product": "Purchase",
+    "copay": "Copay",
+    "session_fee": "Session fee",
+    "cancellation_fee": "Cancellation fee",
+    "balance": "Balance payment",
+    "product": "Purchase",
 }
 
 
@@ -18,12 +21,15 @@ def _html(title: str, paragraphs: list[str], link: tuple[str, str] | None = None
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
     if link:
         body += f'<p><a href="{escape(link[1])}">{escape(link[0])}</a></p>'
-    return (f"<!doctype html><html><body style=\"font-family:sans-serif\">"
-            f"<h2>{escape(title)}</h2>{body}</body></html>")
+    return (
+        f'<!doctype html><html><body style="font-family:sans-serif">'
+        f"<h2>{escape(title)}</h2>{body}</body></html>"
+    )
 
 
-def receipt(*, practice: Practice, payer_name: str, to: str, payment: Payment, card_brand: str,
-            card_last4: str) -> Email:
+def receipt(
+    *, practice: Practice, payer_name: str, to: str, payment: Payment, card_brand: str, card_last4: str
+) -> Email:
     amount = payment.amount.format()
     when = payment.updated_at.strftime("%Y-%m-%d %H:%M UTC")
     label = _KIND_LABEL.get(payment.kind, "Payment")
@@ -37,14 +43,18 @@ def receipt(*, practice: Practice, payer_name: str, to: str, payment: Payment, c
         f"Questions? Reply to this email or write to {practice.email}.",
     ]
     return Email(
-        to=to, subject=f"Receipt from {practice.name}: {amount}", text="\n\n".join(lines),
-        html=_html(f"Receipt: {amount}", [escape(x) for x in lines]), reply_to=practice.email,
+        to=to,
+        subject=f"Receipt from {practice.name}: {amount}",
+        text="\n\n".join(lines),
+        html=_html(f"Receipt: {amount}", [escape(x) for x in lines]),
+        reply_to=practice.email,
         sender_name=practice.name,
     )
 
 
-def authentication_needed(*, practice: Practice, payer_name: str, to: str, payment: Payment,
-                          link: str) -> Email:
+def authentication_needed(
+    *, practice: Practice, payer_name: str, to: str, payment: Payment, link: str
+) -> Email:
     amount = payment.amount.format()
     lines = [
         f"Dear {payer_name},",
@@ -52,9 +62,10 @@ def authentication_needed(*, practice: Practice, payer_name: str, to: str, payme
         "Please open the link below to confirm it. Nothing is charged until you do.",
     ]
     return Email(
-        to=to, subject=f"Please confirm your payment of {amount} to {practice.name}",
+        to=to,
+        subject=f"Please confirm your payment of {amount} to {practice.name}",
         text="\n\n".join([*lines, link]),
-        html=_html("Please confirm your payment", [escape(x) for x in lines],
-                   ("Confirm the payment", link)),
-        reply_to=practice.email, sender_name=practice.name,
+        html=_html("Please confirm your payment", [escape(x) for x in lines], ("Confirm the payment", link)),
+        reply_to=practice.email,
+        sender_name=practice.name,
     )

@@ -90,13 +90,21 @@ class AccountState:
 
 
 class PaymentGateway(Protocol):
-    def create_customer(self, *, account: str, idempotency_key: str, email: str | None,
-                        name: str | None, metadata: dict[str, str]) -> str:
+    def create_customer(
+        self,
+        *,
+        account: str,
+        idempotency_key: str,
+        email: str | None,
+        name: str | None,
+        metadata: dict[str, str],
+    ) -> str:
         """Create a customer on the connected account; return its id."""
         ...
 
-    def create_setup_intent(self, *, account: str, customer_id: str, idempotency_key: str,
-                            metadata: dict[str, str]) -> SetupIntentRef:
+    def create_setup_intent(
+        self, *, account: str, customer_id: str, idempotency_key: str, metadata: dict[str, str]
+    ) -> SetupIntentRef:
         """A SetupIntent for saving a card for later off-session use (usage=off_session)."""
         ...
 
@@ -106,17 +114,27 @@ class PaymentGateway(Protocol):
 
     def detach_card(self, *, account: str, payment_method_id: str) -> None: ...
 
-    def charge_off_session(self, *, account: str, customer_id: str, payment_method_id: str,
-                           amount: int, currency: str, idempotency_key: str, description: str,
-                           metadata: dict[str, str],
-                           application_fee_amount: int | None) -> ChargeOutcome:
+    def charge_off_session(
+        self,
+        *,
+        account: str,
+        customer_id: str,
+        payment_method_id: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+        application_fee_amount: int | None,
+    ) -> ChargeOutcome:
         """Create and confirm a PaymentIntent off-session on a saved card."""
         ...
 
     def retrieve_payment_intent(self, *, account: str, payment_intent_id: str) -> PaymentIntentState: ...
 
-    def create_connected_account(self, *, idempotency_key: str, email: str | None, country: str,
-                                 metadata: dict[str, str]) -> AccountState: ...
+    def create_connected_account(
+        self, *, idempotency_key: str, email: str | None, country: str, metadata: dict[str, str]
+    ) -> AccountState: ...
 
     def retrieve_account(self, *, account: str) -> AccountState: ...
 

@@ -14,15 +14,17 @@ from therabill.payments.gateway import PhiLeakError
 
 # Metadata keys we send, each with the shape its value must have (our opaque ids).
 _ID_VALUE = re.compile(r"^[a-z]{2,5}_[0-9a-z]{10,40}$")
-ALLOWED_METADATA_KEYS = frozenset({
-    "therabill_practice_id",
-    "therabill_client_id",
-    "therabill_contact_id",
-    "therabill_payment_id",
-    "therabill_setup_link_id",
-    "therabill_consent_id",
-    "therabill_card_owner_id",
-})
+ALLOWED_METADATA_KEYS = frozenset(
+    {
+        "therabill_practice_id",
+        "therabill_client_id",
+        "therabill_contact_id",
+        "therabill_payment_id",
+        "therabill_setup_link_id",
+        "therabill_consent_id",
+        "therabill_card_owner_id",
+    }
+)
 
 # Clinical vocabulary and code shapes that must never reach Stripe.
 _CPT = re.compile(r"\b\d{4}[0-9FTU]\b")  # CPT / HCPCS level I shapes: 90834, 0001F, 0042T
@@ -37,11 +39,16 @@ _CLINICAL_WORDS = re.compile(
 
 
 def check_text(field_name: str, text: str) -> None:
-    for pattern, what in ((_CPT, "a procedure code"), (_HCPCS, "a procedure code"),
-                          (_ICD10, "a diagnosis code"), (_CLINICAL_WORDS, "clinical wording")):
+    for pattern, what in (
+        (_CPT, "a procedure code"),
+        (_HCPCS, "a procedure code"),
+        (_ICD10, "a diagnosis code"),
+        (_CLINICAL_WORDS, "clinical wording"),
+    ):
         if pattern.search(text):
-            raise PhiLeakError(f"{field_name} looks like it carries {what}; refused before sending",
-                               field=field_name)
+            raise PhiLeakError(
+                f"{field_name} looks like it carries {what}; refused before sending", field=field_name
+            )
 
 
 def check_metadata(metadata: dict[str, str]) -> None:
@@ -52,8 +59,12 @@ def check_metadata(metadata: dict[str, str]) -> None:
             raise PhiLeakError(f"metadata {key!r} must be an opaque id", field=key)
 
 
-def check_outbound(*, description: str | None = None, metadata: dict[str, str] | None = None,
-                   statement_descriptor: str | None = None) -> None:
+def check_outbound(
+    *,
+    description: str | None = None,
+    metadata: dict[str, str] | None = None,
+    statement_descriptor: str | None = None,
+) -> None:
     if description is not None:
         check_text("description", description)
     if statement_descriptor is not None:

@@ -43,11 +43,23 @@ STRIPE_KEY_MEMORY = timedelta(hours=23)  # Stripe keeps idempotency keys for at 
 
 def _item(practice_id: str, p: Payment) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "PK": keys.practice_pk(practice_id), "SK": keys.payment_sk(p.id), "type": "payment",
-        "id": p.id, "practice_id": practice_id, "client_id": p.client_id, "owner_id": p.owner_id,
-        "card_id": p.card_id, "consent_id": p.consent_id, "amount": p.amount.amount,
-        "currency": p.amount.currency, "kind": p.kind, "memo": p.memo, "status": p.status,
-        "created_at": iso(p.created_at), "updated_at": iso(p.updated_at), "created_by": p.created_by,
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.payment_sk(p.id),
+        "type": "payment",
+        "id": p.id,
+        "practice_id": practice_id,
+        "client_id": p.client_id,
+        "owner_id": p.owner_id,
+        "card_id": p.card_id,
+        "consent_id": p.consent_id,
+        "amount": p.amount.amount,
+        "currency": p.amount.currency,
+        "kind": p.kind,
+        "memo": p.memo,
+        "status": p.status,
+        "created_at": iso(p.created_at),
+        "updated_at": iso(p.updated_at),
+        "created_by": p.created_by,
     }
     if p.status == "pending":  # sparse index of payments still waiting on Stripe
         item["GSI1PK"] = keys.PENDING_PAYMENTS_GSI
@@ -57,21 +69,41 @@ def _item(practice_id: str, p: Payment) -> dict[str, Any]:
 
 def _payment(item: dict[str, Any]) -> Payment:
     return Payment(
-        id=item["id"], client_id=item["client_id"], owner_id=item["owner_id"],
-        card_id=item["card_id"], consent_id=item["consent_id"],
-        amount=Money(amount=item["amount"], currency=item["currency"]), kind=item["kind"],
-        memo=item.get("memo", ""), status=item["status"], created_at=parse_iso(item["created_at"]),
-        updated_at=parse_iso(item["updated_at"]), created_by=item["created_by"],
-        payment_intent_id=item.get("payment_intent_id"), charge_id=item.get("charge_id"),
-        error_code=item.get("error_code"), decline_code=item.get("decline_code"),
+        id=item["id"],
+        client_id=item["client_id"],
+        owner_id=item["owner_id"],
+        card_id=item["card_id"],
+        consent_id=item["consent_id"],
+        amount=Money(amount=item["amount"], currency=item["currency"]),
+        kind=item["kind"],
+        memo=item.get("memo", ""),
+        status=item["status"],
+        created_at=parse_iso(item["created_at"]),
+        updated_at=parse_iso(item["updated_at"]),
+        created_by=item["created_by"],
+        payment_intent_id=item.get("payment_intent_id"),
+        charge_id=item.get("charge_id"),
+        error_code=item.get("error_code"),
+        decline_code=item.get("decline_code"),
         failure_message=item.get("failure_message"),
     )
 
 
 class PaymentService:
-    def __init__(self, table: Table, gateway: PaymentGateway, practices: PracticeService,
-                 clients: ClientService, cards: CardService, ledger: LedgerService, outbox: Outbox,
-                 clock: Clock, link_key: str, public_base_url: str, platform_fee_bps: int = 0) -> None:
+    def __init__(
+        self,
+        table: Table,
+        gateway: PaymentGateway,
+        practices: PracticeService,
+        clients: ClientService,
+        cards: CardService,
+        ledger: LedgerService,
+        outbox: Outbox,
+        clock: Clock,
+        link_key: str,
+        public_base_url: str,
+        platform_fee_bps: int = 0,
+    ) -> None:
         self._table = table
         self._gateway = gateway
         self._practices = practices
@@ -94,17 +126,28 @@ class PaymentService:
         return _payment(item)
 
     # -- charging -----------------------------------------------------------------------------
-    def charge_saved_card(self, practice_id: str, *, client_id: str, request_key: str,
-                          amount: int, kind: ChargeKind, memo: str, created_by: str,
-                          card_id: str | None = None, owner_id: str | None = None) -> Payment:
+    def charge_saved_card(
+        self,
+        practice_id: str,
+        *,
+        client_id: str,
+        request_key: str,
+        amount: int,
+        kind: ChargeKind,
+        memo: str,
+        created_by: str,
+        card_id: str | None = None,
+        owner_id: str | None = None,
+    ) -> Payment:
         practice = self._practices.get(practice_id)
         payment_id = derived_id("pay", practice_id, request_key)
         existing = self._table.get(keys.practice_pk(practice_id), keys.payment_sk(payment_id))
         if existing:
             payment = _payment(existing)
             if (payment.client_id, payment.amount.amount, payment.kind) != (client_id, amount, kind):
-                raise ConflictError("this Idempotency-Key was used for a different charge",
-                                    payment_id=payment.id)
+                raise ConflictError(
+                    "this Idempotency-Key was used for a different charge", payment_id=payment.id
+                )
             if payment.status == "pending":
                 return self._attempt(practice, payment)
             return payment
@@ -115,10 +158,20 @@ class PaymentService:
         consent = self._cards.get_consent(practice_id, card.consent_id)
         now = self._clock()
         check_consent(consent, kind=kind, amount=amount, currency=practice.currency, now=now)
-        payment = Payment(id=payment_id, client_id=client_id, owner_id=card.owner_id, card_id=card.id,
-                          consent_id=consent.id, amount=Money(amount=amount, currency=practice.currency),
-                          kind=kind, memo=memo, status="pending", created_at=now, updated_at=now,
-                          created_by=created_by)
+        payment = Payment(
+            id=payment_id,
+            client_id=client_id,
+            owner_id=card.owner_id,
+            card_id=card.id,
+            consent_id=consent.id,
+            amount=Money(amount=amount, currency=practice.currency),
+            kind=kind,
+            memo=memo,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            created_by=created_by,
+        )
         try:
             self._table.put_new(_item(practice_id, payment))
         except ConditionFailed as exc:  # a concurrent identical request won the race
@@ -127,8 +180,9 @@ class PaymentService:
             return _payment(exc.current)
         return self._attempt(practice, payment)
 
-    def _resolve_card(self, practice_id: str, client_id: str, card_id: str | None,
-                      owner_id: str | None) -> Card:
+    def _resolve_card(
+        self, practice_id: str, client_id: str, card_id: str | None, owner_id: str | None
+    ) -> Card:
         if card_id:
             return self._cards.get_card(practice_id, client_id, card_id)
         payer = self._clients.payer(practice_id, client_id, owner_id)
@@ -146,61 +200,93 @@ class PaymentService:
         fee = payment.amount.amount * self._fee_bps // 10_000 or None
         try:
             outcome = self._gateway.charge_off_session(
-                account=practice.stripe.account_id, customer_id=payer.stripe_customer_id,
-                payment_method_id=card.payment_method_id, amount=payment.amount.amount,
+                account=practice.stripe.account_id,
+                customer_id=payer.stripe_customer_id,
+                payment_method_id=card.payment_method_id,
+                amount=payment.amount.amount,
                 currency=payment.amount.currency,
                 idempotency_key=f"therabill:charge:{payment.id}",
                 description=f"Payment {payment.id}",
-                metadata={"therabill_practice_id": practice.id, "therabill_payment_id": payment.id,
-                          "therabill_client_id": payment.client_id},
-                application_fee_amount=fee)
+                metadata={
+                    "therabill_practice_id": practice.id,
+                    "therabill_payment_id": payment.id,
+                    "therabill_client_id": payment.client_id,
+                },
+                application_fee_amount=fee,
+            )
         except GatewayUnavailableError:
             logger.warning("stripe unavailable; payment left pending", payment_id=payment.id)
             return payment
         except GatewayRejectedError as exc:
-            return self._record(practice, payment.id, status="failed", error_code="rejected",
-                                message=exc.message)
+            return self._record(
+                practice, payment.id, status="failed", error_code="rejected", message=exc.message
+            )
         return self.apply_outcome(practice, payment.id, outcome)
 
     def apply_outcome(self, practice: Practice, payment_id: str, outcome: ChargeOutcome) -> Payment:
         if outcome.status == "succeeded":
-            return self.record_success(practice, payment_id, outcome.payment_intent_id,
-                                       outcome.charge_id)
-        return self._record(practice, payment_id, status=outcome.status,
-                            payment_intent_id=outcome.payment_intent_id,
-                            error_code=outcome.error_code, decline_code=outcome.decline_code,
-                            message=outcome.message)
+            return self.record_success(practice, payment_id, outcome.payment_intent_id, outcome.charge_id)
+        return self._record(
+            practice,
+            payment_id,
+            status=outcome.status,
+            payment_intent_id=outcome.payment_intent_id,
+            error_code=outcome.error_code,
+            decline_code=outcome.decline_code,
+            message=outcome.message,
+        )
 
-    def _record(self, practice: Practice, payment_id: str, *, status: str,
-                payment_intent_id: str | None = None, error_code: str | None = None,
-                decline_code: str | None = None, message: str | None = None) -> Payment:
+    def _record(
+        self,
+        practice: Practice,
+        payment_id: str,
+        *,
+        status: str,
+        payment_intent_id: str | None = None,
+        error_code: str | None = None,
+        decline_code: str | None = None,
+        message: str | None = None,
+    ) -> Payment:
         """Record a non-success outcome, unless the payment has already succeeded."""
         sets = ["#s = :s", "updated_at = :now"]
         values: dict[str, Any] = {":s": status, ":now": iso(self._clock()), ":done": "succeeded"}
-        for name, value in (("payment_intent_id", payment_intent_id), ("error_code", error_code),
-                            ("decline_code", decline_code), ("failure_message", message)):
+        for name, value in (
+            ("payment_intent_id", payment_intent_id),
+            ("error_code", error_code),
+            ("decline_code", decline_code),
+            ("failure_message", message),
+        ):
             if value is not None:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = value
         try:
             item = self._table.update(
-                keys.practice_pk(practice.id), keys.payment_sk(payment_id),
+                keys.practice_pk(practice.id),
+                keys.payment_sk(payment_id),
                 update="SET " + ", ".join(sets) + " REMOVE GSI1PK, GSI1SK",
-                condition="attribute_exists(PK) AND #s <> :done", names={"#s": "status"},
-                values=values)
+                condition="attribute_exists(PK) AND #s <> :done",
+                names={"#s": "status"},
+                values=values,
+            )
         except ConditionFailed as exc:
             if exc.current is None:
                 raise NotFoundError("payment not found") from exc
             return _payment(exc.current)
         payment = _payment(item)
-        logger.info("payment outcome", payment_id=payment.id, status=status,
-                    decline_code=decline_code, error_code=error_code)
+        logger.info(
+            "payment outcome",
+            payment_id=payment.id,
+            status=status,
+            decline_code=decline_code,
+            error_code=error_code,
+        )
         if status == "requires_action":
             self._send_auth_link(practice, payment)
         return payment
 
-    def record_success(self, practice: Practice, payment_id: str, payment_intent_id: str | None,
-                       charge_id: str | None) -> Payment:
+    def record_success(
+        self, practice: Practice, payment_id: str, payment_intent_id: str | None, charge_id: str | None
+    ) -> Payment:
         """Mark succeeded, post to the ledger and send the receipt: each at most once."""
         values: dict[str, Any] = {":s": "succeeded", ":now": iso(self._clock())}
         sets = ["#s = :s", "updated_at = :now", "error_code = :none", "decline_code = :none"]
@@ -213,19 +299,29 @@ class PaymentService:
             values[":ch"] = charge_id
         try:
             item = self._table.update(
-                keys.practice_pk(practice.id), keys.payment_sk(payment_id),
+                keys.practice_pk(practice.id),
+                keys.payment_sk(payment_id),
                 update="SET " + ", ".join(sets) + " REMOVE GSI1PK, GSI1SK",
-                condition="attribute_exists(PK) AND #s <> :s", names={"#s": "status"},
-                values=values)
+                condition="attribute_exists(PK) AND #s <> :s",
+                names={"#s": "status"},
+                values=values,
+            )
             payment = _payment(item)
         except ConditionFailed as exc:
             if exc.current is None:
                 raise NotFoundError("payment not found") from exc
             payment = _payment(exc.current)  # already succeeded: finish what may be left
-        self._ledger.post(practice.id, client_id=payment.client_id, kind="payment",
-                          amount=payment.amount, source_key=f"payment:{payment.id}",
-                          memo=f"Card payment ({payment.kind.replace('_', ' ')})", method="card",
-                          payment_id=payment.id, owner_id=payment.owner_id)
+        self._ledger.post(
+            practice.id,
+            client_id=payment.client_id,
+            kind="payment",
+            amount=payment.amount,
+            source_key=f"payment:{payment.id}",
+            memo=f"Card payment ({payment.kind.replace('_', ' ')})",
+            method="card",
+            payment_id=payment.id,
+            owner_id=payment.owner_id,
+        )
         self._send_receipt(practice, payment)
         return payment
 
@@ -236,28 +332,40 @@ class PaymentService:
             logger.info("no email for receipt", payment_id=payment.id)
             return
         card = self._card_for_email(practice.id, payment)
-        email = templates.receipt(practice=practice, payer_name=payer.name, to=payer.email,
-                                  payment=payment, card_brand=card[0], card_last4=card[1])
+        email = templates.receipt(
+            practice=practice,
+            payer_name=payer.name,
+            to=payer.email,
+            payment=payment,
+            card_brand=card[0],
+            card_last4=card[1],
+        )
         self._outbox.send_once(practice.id, f"receipt:{payment.id}", email)
 
     def _card_for_email(self, practice_id: str, payment: Payment) -> tuple[str, str]:
-        item = self._table.get(keys.practice_pk(practice_id),
-                               keys.card_sk(payment.client_id, payment.card_id))
+        item = self._table.get(
+            keys.practice_pk(practice_id), keys.card_sk(payment.client_id, payment.card_id)
+        )
         return (item["brand"], item["last4"]) if item else ("card", "????")
 
     def auth_link(self, practice_id: str, payment_id: str) -> str:
         expires = self._clock() + AUTH_LINK_VALID_FOR
-        token = signed_tokens.sign(self._link_key, AUTH_TOKEN_PURPOSE,
-                                   {"p": practice_id, "pay": payment_id}, expires)
+        token = signed_tokens.sign(
+            self._link_key, AUTH_TOKEN_PURPOSE, {"p": practice_id, "pay": payment_id}, expires
+        )
         return f"{self._public_base_url}/pay/authenticate/{token}"
 
     def _send_auth_link(self, practice: Practice, payment: Payment) -> None:
         payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
         if not payer.email:
             return
-        email = templates.authentication_needed(practice=practice, payer_name=payer.name,
-                                                to=payer.email, payment=payment,
-                                                link=self.auth_link(practice.id, payment.id))
+        email = templates.authentication_needed(
+            practice=practice,
+            payer_name=payer.name,
+            to=payer.email,
+            payment=payment,
+            link=self.auth_link(practice.id, payment.id),
+        )
         self._outbox.send_once(practice.id, f"auth:{payment.id}:{payment.payment_intent_id}", email)
 
     # -- the public authentication page -------------------------------------------------------
@@ -271,8 +379,9 @@ class PaymentService:
         if payment.status != "requires_action" or not payment.payment_intent_id:
             raise ConflictError("this payment does not need authentication", status=payment.status)
         assert practice.stripe is not None
-        state = self._gateway.retrieve_payment_intent(account=practice.stripe.account_id,
-                                                      payment_intent_id=payment.payment_intent_id)
+        state = self._gateway.retrieve_payment_intent(
+            account=practice.stripe.account_id, payment_intent_id=payment.payment_intent_id
+        )
         if state.status == "succeeded":
             self.record_success(practice, payment.id, state.id, None)
             raise ConflictError("this payment has already been made", status="succeeded")
@@ -302,8 +411,13 @@ class PaymentService:
             if payment.status != "pending":
                 continue
             if now - payment.created_at > STRIPE_KEY_MEMORY:
-                self._record(practice, payment.id, status="failed", error_code="not_confirmed",
-                             message="Stripe could not be reached in time; not charged by us")
+                self._record(
+                    practice,
+                    payment.id,
+                    status="failed",
+                    error_code="not_confirmed",
+                    message="Stripe could not be reached in time; not charged by us",
+                )
                 counts["expired"] += 1
             else:
                 self._attempt(practice, payment)

@@ -15,20 +15,31 @@ from therabill.practices.models import Practice, StripeConnection
 
 def _to_item(p: Practice) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "PK": keys.practice_pk(p.id), "SK": keys.PRACTICE_SK, "type": "practice",
-        "id": p.id, "name": p.name, "email": p.email, "time_zone": p.time_zone,
-        "cutoff_hour": p.cutoff_hour, "currency": p.currency, "country": p.country,
-        "created_at": iso(p.created_at), "version": p.version,
+        "PK": keys.practice_pk(p.id),
+        "SK": keys.PRACTICE_SK,
+        "type": "practice",
+        "id": p.id,
+        "name": p.name,
+        "email": p.email,
+        "time_zone": p.time_zone,
+        "cutoff_hour": p.cutoff_hour,
+        "currency": p.currency,
+        "country": p.country,
+        "created_at": iso(p.created_at),
+        "version": p.version,
     }
     if p.stripe:
-        item.update({
-            "stripe_account_id": p.stripe.account_id,
-            "stripe_charges_enabled": p.stripe.charges_enabled,
-            "stripe_payouts_enabled": p.stripe.payouts_enabled,
-            "stripe_details_submitted": p.stripe.details_submitted,
-            "stripe_updated_at": iso(p.stripe.updated_at),
-            "GSI1PK": keys.stripe_account_gsi(p.stripe.account_id), "GSI1SK": keys.PRACTICE_SK,
-        })
+        item.update(
+            {
+                "stripe_account_id": p.stripe.account_id,
+                "stripe_charges_enabled": p.stripe.charges_enabled,
+                "stripe_payouts_enabled": p.stripe.payouts_enabled,
+                "stripe_details_submitted": p.stripe.details_submitted,
+                "stripe_updated_at": iso(p.stripe.updated_at),
+                "GSI1PK": keys.stripe_account_gsi(p.stripe.account_id),
+                "GSI1SK": keys.PRACTICE_SK,
+            }
+        )
     return item
 
 
@@ -43,9 +54,16 @@ def _from_item(item: dict[str, Any]) -> Practice:
             updated_at=parse_iso(item["stripe_updated_at"]),
         )
     return Practice(
-        id=item["id"], name=item["name"], email=item["email"], time_zone=item["time_zone"],
-        cutoff_hour=item["cutoff_hour"], currency=item["currency"], country=item["country"],
-        created_at=parse_iso(item["created_at"]), version=item["version"], stripe=stripe,
+        id=item["id"],
+        name=item["name"],
+        email=item["email"],
+        time_zone=item["time_zone"],
+        cutoff_hour=item["cutoff_hour"],
+        currency=item["currency"],
+        country=item["country"],
+        created_at=parse_iso(item["created_at"]),
+        version=item["version"],
+        stripe=stripe,
     )
 
 
@@ -55,11 +73,28 @@ class PracticeService:
         self._gateway = gateway
         self._clock = clock
 
-    def create(self, practice_id: str, *, name: str, email: str, time_zone: str, cutoff_hour: int,
-               currency: str, country: str) -> Practice:
-        practice = Practice(id=practice_id, name=name, email=email, time_zone=time_zone,
-                            cutoff_hour=cutoff_hour, currency=currency, country=country,
-                            created_at=self._clock(), version=1)
+    def create(
+        self,
+        practice_id: str,
+        *,
+        name: str,
+        email: str,
+        time_zone: str,
+        cutoff_hour: int,
+        currency: str,
+        country: str,
+    ) -> Practice:
+        practice = Practice(
+            id=practice_id,
+            name=name,
+            email=email,
+            time_zone=time_zone,
+            cutoff_hour=cutoff_hour,
+            currency=currency,
+            country=country,
+            created_at=self._clock(),
+            version=1,
+        )
         try:
             self._table.put_new(_to_item(practice))
         except ConditionFailed as exc:
@@ -72,8 +107,9 @@ class PracticeService:
             raise NotFoundError("practice not found")
         return _from_item(item)
 
-    def update_settings(self, practice_id: str, *, expected_version: int | None,
-                        changes: dict[str, Any]) -> Practice:
+    def update_settings(
+        self, practice_id: str, *, expected_version: int | None, changes: dict[str, Any]
+    ) -> Practice:
         """Apply a partial update; with ``expected_version``, refuse if someone changed it since."""
         if not changes:
             return self.get(practice_id)
@@ -87,14 +123,21 @@ class PracticeService:
         names["#version"] = "version"
         values[":one"] = 1
         try:
-            item = self._table.update(keys.practice_pk(practice_id), keys.PRACTICE_SK,
-                                      update=f"SET {sets} ADD #version :one", condition=condition,
-                                      names=names, values=values)
+            item = self._table.update(
+                keys.practice_pk(practice_id),
+                keys.PRACTICE_SK,
+                update=f"SET {sets} ADD #version :one",
+                condition=condition,
+                names=names,
+                values=values,
+            )
         except ConditionFailed as exc:
             if exc.current is None:
                 raise NotFoundError("practice not found") from exc
-            raise ConflictError("the practice was changed by someone else; reload and retry",
-                                current_version=exc.current.get("version")) from exc
+            raise ConflictError(
+                "the practice was changed by someone else; reload and retry",
+                current_version=exc.current.get("version"),
+            ) from exc
         return _from_item(item)
 
     # -- Stripe Connect -----------------------------------------------------------------------
@@ -108,26 +151,42 @@ class PracticeService:
         gateway = self._require_gateway()
         if practice.stripe is None:
             state = gateway.create_connected_account(
-                idempotency_key=f"therabill:account:{practice.id}", email=practice.email,
-                country=practice.country, metadata={"therabill_practice_id": practice.id})
-            practice = self._store_account(practice, state, self._clock())
+                idempotency_key=f"therabill:account:{practice.id}",
+                email=practice.email,
+                country=practice.country,
+                metadata={"therabill_practice_id": practice.id},
+            )
+            # Stripe's event times are whole seconds: store ours the same way, so an
+            # account.updated from the same second as the creation is not taken for stale.
+            practice = self._store_account(practice, state, self._clock().replace(microsecond=0))
         assert practice.stripe is not None
-        return gateway.create_account_link(account=practice.stripe.account_id,
-                                           refresh_url=refresh_url, return_url=return_url)
+        return gateway.create_account_link(
+            account=practice.stripe.account_id, refresh_url=refresh_url, return_url=return_url
+        )
 
     def _store_account(self, practice: Practice, state: AccountState, at: datetime) -> Practice:
         try:
             item = self._table.update(
-                keys.practice_pk(practice.id), keys.PRACTICE_SK,
-                update=("SET stripe_account_id = :acct, stripe_charges_enabled = :ce, "
-                        "stripe_payouts_enabled = :pe, stripe_details_submitted = :ds, "
-                        "stripe_updated_at = :at, GSI1PK = :gpk, GSI1SK = :gsk ADD #version :one"),
+                keys.practice_pk(practice.id),
+                keys.PRACTICE_SK,
+                update=(
+                    "SET stripe_account_id = :acct, stripe_charges_enabled = :ce, "
+                    "stripe_payouts_enabled = :pe, stripe_details_submitted = :ds, "
+                    "stripe_updated_at = :at, GSI1PK = :gpk, GSI1SK = :gsk ADD #version :one"
+                ),
                 condition="attribute_exists(PK) AND attribute_not_exists(stripe_account_id)",
                 names={"#version": "version"},
-                values={":acct": state.id, ":ce": state.charges_enabled,
-                        ":pe": state.payouts_enabled, ":ds": state.details_submitted,
-                        ":at": iso(at), ":gpk": keys.stripe_account_gsi(state.id),
-                        ":gsk": keys.PRACTICE_SK, ":one": 1})
+                values={
+                    ":acct": state.id,
+                    ":ce": state.charges_enabled,
+                    ":pe": state.payouts_enabled,
+                    ":ds": state.details_submitted,
+                    ":at": iso(at),
+                    ":gpk": keys.stripe_account_gsi(state.id),
+                    ":gsk": keys.PRACTICE_SK,
+                    ":one": 1,
+                },
+            )
         except ConditionFailed as exc:
             if exc.current and exc.current.get("stripe_account_id"):
                 return _from_item(exc.current)  # a concurrent request connected it first
@@ -149,14 +208,23 @@ class PracticeService:
         the one we hold changes nothing. Returns whether anything changed."""
         try:
             self._table.update(
-                keys.practice_pk(practice.id), keys.PRACTICE_SK,
-                update=("SET stripe_charges_enabled = :ce, stripe_payouts_enabled = :pe, "
-                        "stripe_details_submitted = :ds, stripe_updated_at = :at ADD #version :one"),
+                keys.practice_pk(practice.id),
+                keys.PRACTICE_SK,
+                update=(
+                    "SET stripe_charges_enabled = :ce, stripe_payouts_enabled = :pe, "
+                    "stripe_details_submitted = :ds, stripe_updated_at = :at ADD #version :one"
+                ),
                 condition="stripe_account_id = :acct AND stripe_updated_at <= :at",
                 names={"#version": "version"},
-                values={":acct": state.id, ":ce": state.charges_enabled,
-                        ":pe": state.payouts_enabled, ":ds": state.details_submitted,
-                        ":at": iso(at), ":one": 1})
+                values={
+                    ":acct": state.id,
+                    ":ce": state.charges_enabled,
+                    ":pe": state.payouts_enabled,
+                    ":ds": state.details_submitted,
+                    ":at": iso(at),
+                    ":one": 1,
+                },
+            )
         except ConditionFailed:
             return False
         return True

@@ -28,8 +28,7 @@ def _charge_id(intent: dict[str, Any]) -> str | None:
 
 
 class EventDispatcher:
-    def __init__(self, practices: PracticeService, cards: CardService,
-                 payments: PaymentService) -> None:
+    def __init__(self, practices: PracticeService, cards: CardService, payments: PaymentService) -> None:
         self._practices = practices
         self._cards = cards
         self._payments = payments
@@ -82,8 +81,9 @@ class EventDispatcher:
         pm_id = pm.get("id") if isinstance(pm, dict) else pm
         if not isinstance(pm_id, str):
             return "ignored:no-payment-method"
-        card = self._cards.complete_setup(practice, setup_intent_id=obj["id"], payment_method_id=pm_id,
-                                          metadata=obj.get("metadata") or {})
+        card = self._cards.complete_setup(
+            practice, setup_intent_id=obj["id"], payment_method_id=pm_id, metadata=obj.get("metadata") or {}
+        )
         return "card-saved" if card else "duplicate"
 
     def _payment_id(self, obj: dict[str, Any]) -> str | None:
@@ -107,8 +107,13 @@ class EventDispatcher:
         error = obj.get("last_payment_error") or {}
         code = error.get("code")
         status: ChargeStatus = "requires_action" if code == "authentication_required" else "declined"
-        outcome = ChargeOutcome(status=status, payment_intent_id=obj["id"], error_code=code,
-                                decline_code=error.get("decline_code"), message=error.get("message"))
+        outcome = ChargeOutcome(
+            status=status,
+            payment_intent_id=obj["id"],
+            error_code=code,
+            decline_code=error.get("decline_code"),
+            message=error.get("message"),
+        )
         try:
             payment = self._payments.apply_outcome(practice, payment_id, outcome)
         except NotFoundError:
@@ -116,9 +121,12 @@ class EventDispatcher:
         return f"payment-{payment.status}"
 
     def _account_updated(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
-        state = AccountState(id=obj["id"], charges_enabled=bool(obj.get("charges_enabled")),
-                             payouts_enabled=bool(obj.get("payouts_enabled")),
-                             details_submitted=bool(obj.get("details_submitted")))
+        state = AccountState(
+            id=obj["id"],
+            charges_enabled=bool(obj.get("charges_enabled")),
+            payouts_enabled=bool(obj.get("payouts_enabled")),
+            details_submitted=bool(obj.get("details_submitted")),
+        )
         at = datetime.fromtimestamp(int(event.get("created") or 0), UTC)
         changed = self._practices.apply_account_update(practice, state, at)
         return "account-updated" if changed else "stale"

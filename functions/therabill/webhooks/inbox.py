@@ -52,10 +52,16 @@ class Inbox:
         now = self._clock()
         pk = keys.stripe_event_pk(event["id"])
         item = {
-            "PK": pk, "SK": keys.STRIPE_EVENT_SK, "type": "stripe_event", "event_id": event["id"],
-            "event_type": event["type"], "account": event.get("account"),
-            "created": int(event.get("created") or 0), "status": "received",
-            "received_at": iso(now), "expires_at_epoch": int((now + RETENTION).timestamp()),
+            "PK": pk,
+            "SK": keys.STRIPE_EVENT_SK,
+            "type": "stripe_event",
+            "event_id": event["id"],
+            "event_type": event["type"],
+            "account": event.get("account"),
+            "created": int(event.get("created") or 0),
+            "status": "received",
+            "received_at": iso(now),
+            "expires_at_epoch": int((now + RETENTION).timestamp()),
         }
         outcome = "new"
         try:
@@ -66,9 +72,14 @@ class Inbox:
             outcome = "requeued"
         self._queue.send(raw, dedup_id=event["id"])
         with contextlib.suppress(ConditionFailed):  # the worker was quicker: already processed
-            self._table.update(pk, keys.STRIPE_EVENT_SK, update="SET #s = :enq",
-                               condition="#s = :rec", names={"#s": "status"},
-                               values={":enq": "enqueued", ":rec": "received"})
+            self._table.update(
+                pk,
+                keys.STRIPE_EVENT_SK,
+                update="SET #s = :enq",
+                condition="#s = :rec",
+                names={"#s": "status"},
+                values={":enq": "enqueued", ":rec": "received"},
+            )
         return outcome
 
     def already_processed(self, event_id: str) -> bool:
@@ -77,9 +88,18 @@ class Inbox:
 
     def mark_processed(self, event_id: str, result: str, at: datetime | None = None) -> None:
         now = at or self._clock()
-        self._table.update(keys.stripe_event_pk(event_id), keys.STRIPE_EVENT_SK,
-                           update=("SET #s = :p, processed_at = :at, #r = :r, "
-                                   "expires_at_epoch = if_not_exists(expires_at_epoch, :ttl)"),
-                           names={"#s": "status", "#r": "result"},
-                           values={":p": "processed", ":at": iso(now), ":r": result,
-                                   ":ttl": int((now + RETENTION).timestamp())})
+        self._table.update(
+            keys.stripe_event_pk(event_id),
+            keys.STRIPE_EVENT_SK,
+            update=(
+                "SET #s = :p, processed_at = :at, #r = :r, "
+                "expires_at_epoch = if_not_exists(expires_at_epoch, :ttl)"
+            ),
+            names={"#s": "status", "#r": "result"},
+            values={
+                ":p": "processed",
+                ":at": iso(now),
+                ":r": result,
+                ":ttl": int((now + RETENTION).timestamp()),
+            },
+        )

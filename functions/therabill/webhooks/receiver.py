@@ -14,8 +14,7 @@ from therabill.wiring import Container
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(body)}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
 def _raw_body(event: dict[str, Any]) -> bytes:
@@ -37,8 +36,9 @@ def receive(event: dict[str, Any], c: Container) -> dict[str, Any]:
         return _response(405, {"code": "method_not_allowed", "message": "POST only"})
     payload = _raw_body(event)
     try:
-        signature.verify(payload, _header(event, "stripe-signature"),
-                         c.secrets.stripe_webhook_secrets, c.clock())
+        signature.verify(
+            payload, _header(event, "stripe-signature"), c.secrets.stripe_webhook_secrets, c.clock()
+        )
         stripe_event = parse_event(payload)
     except signature.SignatureError as exc:
         logger.warning("webhook signature rejected", reason=exc.message)
@@ -50,6 +50,7 @@ def receive(event: dict[str, Any], c: Container) -> dict[str, Any]:
     except DependencyUnavailableError:
         # Stripe retries a non-2xx delivery; nothing is lost.
         return _response(503, {"code": "unavailable", "message": "try again"})
-    logger.info("webhook received", event_id=stripe_event["id"], event_type=stripe_event["type"],
-                outcome=outcome)
+    logger.info(
+        "webhook received", event_id=stripe_event["id"], event_type=stripe_event["type"], outcome=outcome
+    )
     return _response(200, {"received": True, "outcome": outcome})

@@ -27,8 +27,13 @@ def sign(secret: str, payload: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def verify(payload: bytes, header: str | None, secrets: Sequence[str], now: datetime,
-           tolerance: int = TOLERANCE_SECONDS) -> int:
+def verify(
+    payload: bytes,
+    header: str | None,
+    secrets: Sequence[str],
+    now: datetime,
+    tolerance: int = TOLERANCE_SECONDS,
+) -> int:
     """Return the signed timestamp, or raise SignatureError saying what is wrong."""
     if not secrets or not all(secrets):
         raise SignatureError("webhook secret is not configured")

@@ -17,8 +17,7 @@ def apply_record(body: str, c: Container) -> str:
         return "duplicate"
     result = c.dispatcher.apply(event)
     c.inbox.mark_processed(event["id"], result)
-    logger.info("stripe event applied", event_id=event["id"], event_type=event["type"],
-                result=result)
+    logger.info("stripe event applied", event_id=event["id"], event_type=event["type"], result=result)
     return result
 
 
@@ -35,5 +34,3 @@ def process_batch(event: dict[str, Any], c: Container) -> dict[str, Any]:
             logger.exception("stripe event failed", message_id=message_id)
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
-
-
