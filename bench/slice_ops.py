@@ -14,7 +14,9 @@ delivery, or one worker batch), and around each one we take deltas of:
 - wall time, in-process against moto: an indication only, not a Lambda latency.
 
 The slice is driven twice in one World: the first pass pays for first use (lazy imports, clients,
-the secret fetch), the second is the steady state whose counts the table shows.
+the secret fetch), the second is the steady state whose counts the table shows. As in the
+integration tests, every entry point shares one Container here, so per-process costs (the secret
+fetch: one Secrets Manager call) appear once for the whole first pass, not once per function.
 """
 
 from __future__ import annotations
@@ -312,15 +314,15 @@ def render(result: SliceResult, *, detail: bool = False) -> str:
     for r in result.warm:
         ddb = ", ".join(f"{k.removeprefix('dynamodb.')}" + (f" x{v}" if v > 1 else "")
                         for k, v in r.aws_calls.items() if k.startswith("dynamodb."))
-        lines.append(f"  {r.label:<60} {ddb or '-'}")
+        lines.append(f"  {r.label:<68} {ddb or '-'}")
         if r.stripe_calls:
-            lines.append(f"  {'':<60} Stripe: {', '.join(r.stripe_calls)}")
+            lines.append(f"  {'':<68} Stripe: {', '.join(r.stripe_calls)}")
         if detail:
             lines += [f"      {c}" for c in r.dynamodb_calls]
     notes = [r for r in result.warm if r.note]
     if notes:
         lines += ["", "What the worker recorded for each event:"]
-        lines += [f"  {r.group:<60} {r.note}" for r in notes]
+        lines += [f"  {r.group:<68} {r.note}" for r in notes]
     differ = [r.label for r in result.warm if r.label in first and
               (first[r.label].dynamodb, first[r.label].stripe, first[r.label].emails)
               != (r.dynamodb, r.stripe, r.emails)]
