@@ -215,3 +215,33 @@ def test_a_stripe_outage_leaves_the_charge_pending_and_the_reconciler_finishes_i
         if r.path == "/v1/payment_intents" and r.method == "POST" and r.status == 200
     ]
     assert len(succeeded) == 1
+
+
+def test_a_pending_charge_whose_card_was_removed_is_not_retried(world):
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    card = save_card(world, practice, client["id"])
+    world.stripe.fail_next(1, kind="timeout")
+    status, payment = charge(world, practice, client["id"], 1500)
+    assert status == 202
+    world.staff("DELETE", f"/clients/{client['id']}/cards/{card['id']}", practice_id=practice.id)
+    world.clock.now += timedelta(minutes=5)
+    before = len(world.stripe.requests_to("/v1/payment_intents", "POST"))
+    world.container.payments.reconcile_pending()
+    _, body = world.staff("GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id)
+    assert (body["status"], body["error_code"]) == ("failed", "card_removed")
+    assert len(world.stripe.requests_to("/v1/payment_intents", "POST")) == before
+
+
+def test_a_pending_charge_past_stripes_key_memory_is_failed_not_replayed(world):
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"])
+    world.stripe.fail_next(1, kind="5xx")
+    _, payment = charge(world, practice, client["id"], 1500)
+    world.clock.now += timedelta(hours=24)
+    before = len(world.stripe.requests_to("/v1/payment_intents", "POST"))
+    assert world.container.payments.reconcile_pending()["expired"] == 1
+    _, body = world.staff("GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id)
+    assert body["status"] == "failed"
+    assert len(world.stripe.requests_to("/v1/payment_intents", "POST")) == before

@@ -84,7 +84,7 @@ def _consent(item: dict[str, Any]) -> Consent:
     return Consent.model_validate(data)
 
 
-def _card(item: dict[str, Any]) -> Card:
+def card_from_item(item: dict[str, Any]) -> Card:
     return Card.model_validate(_load_dates(item, "created_at", "removed_at"))
 
 
@@ -359,7 +359,7 @@ class CardService:
     def list_cards(self, practice_id: str, client_id: str) -> list[Card]:
         self._clients.get(practice_id, client_id)
         items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.card_prefix(client_id))
-        return [c for c in map(_card, items) if c.status == "active"]
+        return [c for c in map(card_from_item, items) if c.status == "active"]
 
     def get_card(self, practice_id: str, client_id: str, card_id: str) -> Card:
         if not is_id(card_id, "card"):
@@ -367,7 +367,7 @@ class CardService:
         item = self._table.get(keys.practice_pk(practice_id), keys.card_sk(client_id, card_id))
         if not item or item.get("status") != "active":
             raise NotFoundError("card not found")
-        return _card(item)
+        return card_from_item(item)
 
     def get_consent(self, practice_id: str, consent_id: str) -> Consent:
         item = self._table.get(keys.practice_pk(practice_id), keys.consent_sk(consent_id))
@@ -433,7 +433,7 @@ class CardService:
         )
         if not item:
             raise NotFoundError("card not found")
-        card = _card(item)
+        card = card_from_item(item)
         consent = self.get_consent(practice_id, card.consent_id)
         practice = self._practices.get(practice_id)
         return {

@@ -9,12 +9,14 @@ receipt are keyed by the payment id, so neither can happen twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.cards.models import Card, ChargeKind
-from therabill.cards.service import CardService, check_consent
+from therabill.cards.service import CardService, card_from_item, check_consent
+from therabill.clients.models import Payer
 from therabill.clients.service import ClientService
 from therabill.core import keys, signed_tokens
 from therabill.core.clock import Clock, iso, parse_iso
@@ -89,6 +91,12 @@ def _payment(item: dict[str, Any]) -> Payment:
     )
 
 
+@dataclass(frozen=True)
+class _Parties:
+    card: Card
+    payer: Payer
+
+
 class PaymentService:
     def __init__(
         self,
@@ -152,7 +160,7 @@ class PaymentService:
                 return self._attempt(practice, payment)
             return payment
 
-        card = self._resolve_card(practice_id, client_id, card_id, owner_id)
+        card, payer = self._resolve_card(practice_id, client_id, card_id, owner_id)
         if practice.stripe is None or not practice.stripe.charges_enabled:
             raise ConflictError("the practice's Stripe account cannot take charges yet")
         consent = self._cards.get_consent(practice_id, card.consent_id)
@@ -178,23 +186,44 @@ class PaymentService:
             if exc.current is None:
                 raise
             return _payment(exc.current)
-        return self._attempt(practice, payment)
+        return self._attempt(practice, payment, _Parties(card, payer))
 
     def _resolve_card(
         self, practice_id: str, client_id: str, card_id: str | None, owner_id: str | None
-    ) -> Card:
+    ) -> tuple[Card, Payer]:
+        """The card to charge and who owns it (whoever owns the card is who pays)."""
         if card_id:
-            return self._cards.get_card(practice_id, client_id, card_id)
+            card = self._cards.get_card(practice_id, client_id, card_id)
+            return card, self._clients.payer(practice_id, client_id, card.owner_id)
         payer = self._clients.payer(practice_id, client_id, owner_id)
         if not payer.default_card_id:
             raise InvalidRequestError("there is no card on file to charge", field="card_id")
-        return self._cards.get_card(practice_id, client_id, payer.default_card_id)
+        return self._cards.get_card(practice_id, client_id, payer.default_card_id), payer
 
-    def _attempt(self, practice: Practice, payment: Payment) -> Payment:
+    def _parties(self, practice_id: str, payment: Payment) -> _Parties:
+        """The card and payer of a payment, read once and passed along (the card may have been
+        removed since: a receipt still names it)."""
+        item = self._table.get(
+            keys.practice_pk(practice_id), keys.card_sk(payment.client_id, payment.card_id)
+        )
+        if not item:
+            raise NotFoundError("card not found")
+        payer = self._clients.payer(practice_id, payment.client_id, payment.owner_id)
+        return _Parties(card_from_item(item), payer)
+
+    def _attempt(self, practice: Practice, payment: Payment, parties: _Parties | None = None) -> Payment:
         """Call Stripe for a pending payment (first try, retry or reconciliation)."""
         assert practice.stripe is not None
-        card = self._cards.get_card(practice.id, payment.client_id, payment.card_id)
-        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
+        parties = parties or self._parties(practice.id, payment)
+        card, payer = parties.card, parties.payer
+        if card.status != "active":
+            return self._record(
+                practice,
+                payment.id,
+                status="failed",
+                error_code="card_removed",
+                message="the card was removed before the charge was made",
+            )
         if not payer.stripe_customer_id:
             raise ConflictError("the card's owner has no Stripe customer")
         fee = payment.amount.amount * self._fee_bps // 10_000 or None
@@ -221,11 +250,15 @@ class PaymentService:
             return self._record(
                 practice, payment.id, status="failed", error_code="rejected", message=exc.message
             )
-        return self.apply_outcome(practice, payment.id, outcome)
+        return self.apply_outcome(practice, payment.id, outcome, parties)
 
-    def apply_outcome(self, practice: Practice, payment_id: str, outcome: ChargeOutcome) -> Payment:
+    def apply_outcome(
+        self, practice: Practice, payment_id: str, outcome: ChargeOutcome, parties: _Parties | None = None
+    ) -> Payment:
         if outcome.status == "succeeded":
-            return self.record_success(practice, payment_id, outcome.payment_intent_id, outcome.charge_id)
+            return self.record_success(
+                practice, payment_id, outcome.payment_intent_id, outcome.charge_id, parties
+            )
         return self._record(
             practice,
             payment_id,
@@ -234,6 +267,7 @@ class PaymentService:
             error_code=outcome.error_code,
             decline_code=outcome.decline_code,
             message=outcome.message,
+            parties=parties,
         )
 
     def _record(
@@ -246,6 +280,7 @@ class PaymentService:
         error_code: str | None = None,
         decline_code: str | None = None,
         message: str | None = None,
+        parties: _Parties | None = None,
     ) -> Payment:
         """Record a non-success outcome, unless the payment has already succeeded."""
         sets = ["#s = :s", "updated_at = :now"]
@@ -281,11 +316,16 @@ class PaymentService:
             error_code=error_code,
         )
         if status == "requires_action":
-            self._send_auth_link(practice, payment)
+            self._send_auth_link(practice, payment, parties or self._parties(practice.id, payment))
         return payment
 
     def record_success(
-        self, practice: Practice, payment_id: str, payment_intent_id: str | None, charge_id: str | None
+        self,
+        practice: Practice,
+        payment_id: str,
+        payment_intent_id: str | None,
+        charge_id: str | None,
+        parties: _Parties | None = None,
     ) -> Payment:
         """Mark succeeded, post to the ledger and send the receipt: each at most once."""
         values: dict[str, Any] = {":s": "succeeded", ":now": iso(self._clock())}
@@ -322,31 +362,24 @@ class PaymentService:
             payment_id=payment.id,
             owner_id=payment.owner_id,
         )
-        self._send_receipt(practice, payment)
+        self._send_receipt(practice, payment, parties or self._parties(practice.id, payment))
         return payment
 
     # -- emails -------------------------------------------------------------------------------
-    def _send_receipt(self, practice: Practice, payment: Payment) -> None:
-        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
+    def _send_receipt(self, practice: Practice, payment: Payment, parties: _Parties) -> None:
+        payer, card = parties.payer, parties.card
         if not payer.email:
             logger.info("no email for receipt", payment_id=payment.id)
             return
-        card = self._card_for_email(practice.id, payment)
         email = templates.receipt(
             practice=practice,
             payer_name=payer.name,
             to=payer.email,
             payment=payment,
-            card_brand=card[0],
-            card_last4=card[1],
+            card_brand=card.brand,
+            card_last4=card.last4,
         )
         self._outbox.send_once(practice.id, f"receipt:{payment.id}", email)
-
-    def _card_for_email(self, practice_id: str, payment: Payment) -> tuple[str, str]:
-        item = self._table.get(
-            keys.practice_pk(practice_id), keys.card_sk(payment.client_id, payment.card_id)
-        )
-        return (item["brand"], item["last4"]) if item else ("card", "????")
 
     def auth_link(self, practice_id: str, payment_id: str) -> str:
         expires = self._clock() + AUTH_LINK_VALID_FOR
@@ -355,8 +388,8 @@ class PaymentService:
         )
         return f"{self._public_base_url}/pay/authenticate/{token}"
 
-    def _send_auth_link(self, practice: Practice, payment: Payment) -> None:
-        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
+    def _send_auth_link(self, practice: Practice, payment: Payment, parties: _Parties) -> None:
+        payer = parties.payer
         if not payer.email:
             return
         email = templates.authentication_needed(
