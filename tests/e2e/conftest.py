@@ -1,0 +1,86 @@
+"""The end-to-end tier: the whole local system (``devstack.run.start_stack``) over HTTP.
+
+One stack per test process: the functions read their configuration from the process's
+environment, so ``start_stack`` refuses a second one. The fixture reuses a stack another tier
+already started in this process (``running_stack()``), otherwise starts one on free ports and
+stops it at the end of the session. Every e2e module is marked ``xdist_group("local-stack")`` —
+the group tests/devstack uses — so under ``pytest -n 2 --dist loadgroup`` every test that needs a
+stack runs in one worker. Sockets are allowed here (only the unit tier disables them).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from devstack.functions import import_handler, spec_for
+from devstack.run import Stack, running_stack, start_stack
+from devstack.slice import Slice
+
+STACK_GROUP = "local-stack"  # the same xdist group as tests/devstack/test_local_stack.py
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    existing = running_stack()
+    if existing is not None:
+        yield existing
+        return
+    started = start_stack(
+        tmp_path_factory.mktemp("e2e-stack"), ports_auto=True, scheduler_refresh_seconds=0.5
+    )
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def staff(stack: Stack) -> Slice:
+    """A fresh HTTP driver of the slice against the stack (no practice yet)."""
+    return Slice(stack.gateway_url)
+
+
+class Tap:
+    """Wraps a function's real handler and keeps every event it was invoked with."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.real = import_handler(spec_for(name).handler)
+        self.events: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        with self._lock:
+            self.events.append(event)
+        return self.real(event, context)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.events)
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.snapshot():
+                if predicate(event):
+                    return event
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} got no matching event in {timeout}s")
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def taps(stack: Stack) -> Iterator[dict[str, Tap]]:
+    """The real stripe-webhook and stripe-worker, recorded for the module's tests."""
+    installed = {name: Tap(name) for name in ("stripe-webhook", "stripe-worker")}
+    for name, tap in installed.items():
+        stack.registry.set_override(name, tap)
+    try:
+        yield installed
+    finally:
+        for name in installed:
+            stack.registry.set_override(name, None)
