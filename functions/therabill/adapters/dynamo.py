@@ -154,6 +154,21 @@ class Table:
     def _values(self, values: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return {k: self._codec.dump_value(v) for k, v in values.items()} if values else None
 
+    def _expressions(
+        self, condition: str | None, names: dict[str, str] | None, values: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """The condition and expression attributes of one write; a failed condition returns the
+        item as it is now, so callers can tell 'missing' from 'in another state'."""
+        out: dict[str, Any] = {}
+        if condition:
+            out["ConditionExpression"] = condition
+            out["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        if names:
+            out["ExpressionAttributeNames"] = names
+        if values:
+            out["ExpressionAttributeValues"] = self._values(values)
+        return out
+
     # -- single items ---------------------------------------------------------------------------
     def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
         with self._translate():
@@ -173,13 +188,7 @@ class Table:
         values: dict[str, Any] | None = None,
     ) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": self._codec.dump(item)}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = self._values(values)
+        kwargs.update(self._expressions(condition, names, values))
         with self._translate():
             self.request_count += 1
             self._client.put_item(**kwargs)
@@ -204,13 +213,7 @@ class Table:
             "UpdateExpression": update,
             "ReturnValues": "ALL_NEW",
         }
-        if condition:
-            kwargs["ConditionExpression"] = condition
-            kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        if names:
-            kwargs["ExpressionAttributeNames"] = names
-        if values:
-            kwargs["ExpressionAttributeValues"] = self._values(values)
+        kwargs.update(self._expressions(condition, names, values))
         with self._translate():
             self.request_count += 1
             out = self._client.update_item(**kwargs)
@@ -270,14 +273,7 @@ class Table:
     def transact(self, writes: Sequence[Write], *, token: str | None = None) -> None:
         ops: list[dict[str, Any]] = []
         for w in writes:
-            op: dict[str, Any] = {"TableName": self.name}
-            if w.condition:
-                op["ConditionExpression"] = w.condition
-                op["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-            if w.names:
-                op["ExpressionAttributeNames"] = w.names
-            if w.values:
-                op["ExpressionAttributeValues"] = self._values(w.values)
+            op: dict[str, Any] = {"TableName": self.name, **self._expressions(w.condition, w.names, w.values)}
             if w.kind == "put":
                 assert w.item is not None
                 op["Item"] = self._codec.dump(w.item)

@@ -67,6 +67,17 @@ def _from_item(item: dict[str, Any]) -> Practice:
     )
 
 
+def _status_values(state: AccountState, at: datetime) -> dict[str, Any]:
+    return {
+        ":acct": state.id,
+        ":ce": state.charges_enabled,
+        ":pe": state.payouts_enabled,
+        ":ds": state.details_submitted,
+        ":at": iso(at),
+        ":one": 1,
+    }
+
+
 class PracticeService:
     def __init__(self, table: Table, gateway: PaymentGateway | None, clock: Clock) -> None:
         self._table = table
@@ -177,14 +188,9 @@ class PracticeService:
                 condition="attribute_exists(PK) AND attribute_not_exists(stripe_account_id)",
                 names={"#version": "version"},
                 values={
-                    ":acct": state.id,
-                    ":ce": state.charges_enabled,
-                    ":pe": state.payouts_enabled,
-                    ":ds": state.details_submitted,
-                    ":at": iso(at),
+                    **_status_values(state, at),
                     ":gpk": keys.stripe_account_gsi(state.id),
                     ":gsk": keys.PRACTICE_SK,
-                    ":one": 1,
                 },
             )
         except ConditionFailed as exc:
@@ -216,14 +222,7 @@ class PracticeService:
                 ),
                 condition="stripe_account_id = :acct AND stripe_updated_at <= :at",
                 names={"#version": "version"},
-                values={
-                    ":acct": state.id,
-                    ":ce": state.charges_enabled,
-                    ":pe": state.payouts_enabled,
-                    ":ds": state.details_submitted,
-                    ":at": iso(at),
-                    ":one": 1,
-                },
+                values=_status_values(state, at),
             )
         except ConditionFailed:
             return False
