@@ -74,30 +74,12 @@ def _practice_out(p: Practice) -> PracticeOut:
 
 
 def _client_out(c: Client) -> ClientOut:
-    return ClientOut(
-        id=c.id,
-        first_name=c.first_name,
-        last_name=c.last_name,
-        email=c.email,
-        phone=c.phone,
-        status=c.status,
-        default_card_id=c.default_card_id,
-        version=c.version,
-        created_at=c.created_at,
-    )
+    # The API model names the fields it exposes; anything else on the domain model stays inside.
+    return ClientOut.model_validate(c, from_attributes=True)
 
 
 def _contact_out(c: BillingContact) -> ContactOut:
-    return ContactOut(
-        id=c.id,
-        client_id=c.client_id,
-        name=c.name,
-        email=c.email,
-        relationship=c.relationship,
-        phone=c.phone,
-        default_card_id=c.default_card_id,
-        version=c.version,
-    )
+    return ContactOut.model_validate(c, from_attributes=True)
 
 
 def _card_out(card: Card, default_ids: set[str]) -> CardOut:
