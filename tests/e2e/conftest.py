@@ -2,10 +2,15 @@
 
 One stack per test process: the functions read their configuration from the process's
 environment, so ``start_stack`` refuses a second one. The fixture reuses a stack another tier
-already started in this process (``running_stack()``), otherwise starts one on free ports and
-stops it at the end of the session. Every e2e module is marked ``xdist_group("local-stack")`` —
-the group tests/devstack uses — so under ``pytest -n 2 --dist loadgroup`` every test that needs a
-stack runs in one worker. Sockets are allowed here (only the unit tier disables them).
+already started in this process (``running_stack()``), otherwise starts one on free ports.
+
+It lives as long as this package's tests (``scope="package"``), not the whole session: a running
+stack sets ``AWS_ENDPOINT_URL`` and the functions' environment in the process and keeps polling
+SQS and firing schedules on threads, so it must be gone before a later test in the same worker
+runs (integration tests use in-process moto; unit tests disable sockets). Every e2e module is
+marked ``xdist_group("local-stack")`` — the group tests/devstack uses — so under
+``pytest -n 2 --dist loadgroup`` every test that needs a stack runs in one worker, one after the
+other. Sockets are allowed here (only the unit tier disables them).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from devstack.slice import Slice
 STACK_GROUP = "local-stack"  # the same xdist group as tests/devstack/test_local_stack.py
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     existing = running_stack()
     if existing is not None:
