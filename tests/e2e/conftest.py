@@ -23,7 +23,6 @@ from typing import Any
 import pytest
 from devstack.functions import import_handler, spec_for
 from devstack.run import Stack, running_stack, start_stack
-from devstack.slice import Slice
 
 STACK_GROUP = "local-stack"  # the same xdist group as tests/devstack/test_local_stack.py
 
@@ -41,12 +40,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield started
     finally:
         started.stop()
-
-
-@pytest.fixture
-def staff(stack: Stack) -> Slice:
-    """A fresh HTTP driver of the slice against the stack (no practice yet)."""
-    return Slice(stack.gateway_url)
 
 
 class Tap:
