@@ -33,6 +33,7 @@ import base64
 import json
 import logging
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -259,6 +260,13 @@ class _GatewayServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.registry = registry
         self.services = services
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser dropping a kept-alive connection is normal; anything else is logged."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionResetError | BrokenPipeError):
+            return
+        log.exception("local gateway: error while serving %s", client_address)
 
 
 class HttpGateway:

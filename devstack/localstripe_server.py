@@ -551,10 +551,37 @@ def _si_confirm(id, **kwargs):
     return obj
 
 
+_original_pi_authenticate = resources.PaymentIntent._api_authenticate
+
+
+def _pi_authenticate(id: str, client_secret: str | None = None, success: bool = False, **kwargs: Any) -> Any:
+    """Bringing the customer back on-session. Stripe.js's confirmCardPayment re-confirms the
+    failed off-session PaymentIntent with its card; localstripe's copy of Stripe.js instead calls
+    this endpoint, which only accepts ``requires_action``. Put the intent back into that state
+    (with the card that needed authentication) before localstripe authenticates it."""
+    obj = resources.PaymentIntent._api_retrieve(id)
+    failed = getattr(obj, "_failed_payment_method", None)
+    if (
+        obj.status == "requires_payment_method"
+        and getattr(obj, "_authentication_required", False)
+        and failed
+        and client_secret == obj.client_secret
+    ):
+        obj.payment_method = failed
+        obj._authentication_required = False
+        obj.latest_charge = None
+        obj.next_action = {
+            "type": "use_stripe_sdk",
+            "use_stripe_sdk": {"type": "three_d_secure_redirect", "stripe_js": ""},
+        }
+    return _original_pi_authenticate(id, client_secret=client_secret, success=success, **kwargs)
+
+
 # extra_apis handlers were bound when localstripe imported; these replace their routes.
 ROUTE_OVERRIDES: dict[tuple[str, str], Callable[..., Any]] = {
     ("POST", "/v1/payment_intents/{id}/confirm"): _pi_confirm,
     ("POST", "/v1/setup_intents/{id}/confirm"): _si_confirm,
+    ("POST", "/v1/payment_intents/{id}/_authenticate"): _pi_authenticate,
 }
 
 

@@ -27,7 +27,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 # The X-Ray SDK (behind Powertools' Tracer) creates a UDP socket when first imported: import it
 # now, before the unit and integration tiers disable sockets.
-import aws_xray_sdk.core  # noqa: E402, F401
+import aws_xray_sdk.core  # noqa: F401
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import stripe
+
 from tests.fakes.fake_stripe import PM_ALIASES, FakeStripe, parse_form
 
 KEY = "sk_test_fake_contract"

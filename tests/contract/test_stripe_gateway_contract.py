@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 
 import pytest
 import stripe
-from tests.fakes.fake_stripe import FakeStripe
 
+from tests.fakes.fake_stripe import FakeStripe
 from therabill.adapters.stripe_gateway import StripeGateway
 from therabill.payments.gateway import GatewayRejectedError
 

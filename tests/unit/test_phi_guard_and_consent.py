@@ -91,3 +91,26 @@ def test_charges_outside_the_consent_are_refused(consent, kind, amount, reason):
 def test_an_expired_consent_refuses():
     with pytest.raises(ConsentError, match="expired"):
         check_consent(_consent(), kind="copay", amount=100, currency="usd", now=NOW + timedelta(days=400))
+
+
+def test_consent_texts_read_cleanly_with_and_without_an_expiry():
+    from therabill.cards import consent_texts
+
+    plain = consent_texts.render(
+        consent_texts.CURRENT_VERSION, practice="Oak", kinds=["copay"], limit_text=None, expiry_text=None
+    )
+    assert "lasts until I revoke it by telling Oak;" in plain
+    assert plain.count("revoke it") == 1
+    dated = consent_texts.render(
+        consent_texts.CURRENT_VERSION,
+        practice="Oak",
+        kinds=["copay"],
+        limit_text="USD 50.00",
+        expiry_text="2027-12-31",
+    )
+    assert "until 2027-12-31 or until I revoke it" in dated and "USD 50.00" in dated
+    # Published versions still render as they were shown.
+    old = consent_texts.render(
+        "2026-11-01", practice="Oak", kinds=["copay"], limit_text=None, expiry_text="2027-12-31"
+    )
+    assert "lasts until 2027-12-31 or until I revoke it" in old

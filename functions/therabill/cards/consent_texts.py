@@ -4,7 +4,7 @@ agreed to, so the evidence for a disputed charge shows exactly what was shown.""
 
 from __future__ import annotations
 
-CURRENT_VERSION = "2026-11-01"
+CURRENT_VERSION = "2026-11-22"
 
 TEXTS: dict[str, str] = {
     "2026-11-01": (
@@ -12,6 +12,12 @@ TEXTS: dict[str, str] = {
         "for the following: {scope}. {limit}Each charge is followed by an emailed receipt. This "
         "authorization lasts until {expiry} or until I revoke it by telling {practice}; revoking "
         "it does not cancel amounts already owed."
+    ),
+    # 2026-11-01 read "lasts until I revoke it or until I revoke it" when there was no expiry.
+    "2026-11-22": (
+        "I authorize {practice} to save this card and to charge it, without my being present, "
+        "for the following: {scope}. {limit}Each charge is followed by an emailed receipt. This "
+        "authorization lasts {duration}; revoking it does not cancel amounts already owed."
     ),
 }
 
@@ -30,4 +36,12 @@ def render(
     template = TEXTS[version]
     scope = ", ".join(SCOPE_LABELS[k] for k in kinds)
     limit = f"No single charge will exceed {limit_text}. " if limit_text else ""
-    return template.format(practice=practice, scope=scope, limit=limit, expiry=expiry_text or "I revoke it")
+    duration = (
+        f"until {expiry_text} or until I revoke it by telling {practice}"
+        if expiry_text
+        else f"until I revoke it by telling {practice}"
+    )
+    # str.format ignores names a template does not use, so every version renders from these.
+    return template.format(
+        practice=practice, scope=scope, limit=limit, expiry=expiry_text or "I revoke it", duration=duration
+    )
