@@ -3,6 +3,7 @@ the result. The practice is always the caller's (from the token)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -34,7 +35,9 @@ from therabill.api.staff_models import (
 )
 from therabill.cards.models import Card, ConsentScope
 from therabill.clients.models import BillingContact, Client
+from therabill.core.errors import NotFoundError
 from therabill.core.money import Money
+from therabill.ledger.service import balance_of
 from therabill.payments.models import Payment
 from therabill.practices.models import Practice
 from therabill.wiring import container
@@ -227,8 +230,6 @@ def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body
         if body.scope.max_amount
         else None,
     )
-    from datetime import timedelta
-
     link, token = c.cards.create_setup_link(
         caller.practice_id,
         client_id,
@@ -313,8 +314,6 @@ def get_payment(client_id: ClientId, payment_id: ItemId) -> PaymentOut:
     caller = _caller()
     payment = container().payments.get(caller.practice_id, payment_id)
     if payment.client_id != client_id:
-        from therabill.core.errors import NotFoundError
-
         raise NotFoundError("payment not found")
     return _payment_out(payment)
 
@@ -326,8 +325,6 @@ def ledger(client_id: ClientId) -> LedgerOut:
     c.clients.get(caller.practice_id, client_id)
     practice = c.practices.get(caller.practice_id)
     entries = c.ledger.entries(caller.practice_id, client_id)
-    from therabill.ledger.service import balance_of
-
     balance = balance_of(client_id, practice.currency, entries)
     return LedgerOut(
         client_id=client_id,

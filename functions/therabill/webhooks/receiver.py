@@ -36,9 +36,11 @@ def receive(event: dict[str, Any], c: Container) -> dict[str, Any]:
         return _response(405, {"code": "method_not_allowed", "message": "POST only"})
     payload = _raw_body(event)
     try:
-        signature.verify(
-            payload, _header(event, "stripe-signature"), c.secrets.stripe_webhook_secrets, c.clock()
-        )
+        secrets = c.secrets.stripe_webhook_secrets
+    except DependencyUnavailableError:
+        return _response(503, {"code": "unavailable", "message": "try again"})
+    try:
+        signature.verify(payload, _header(event, "stripe-signature"), secrets, c.clock())
         stripe_event = parse_event(payload)
     except signature.SignatureError as exc:
         logger.warning("webhook signature rejected", reason=exc.message)
