@@ -1,13 +1,19 @@
-"""The same StripeGateway scenarios against FakeStripe and against a real localstripe server.
+"""The same StripeGateway scenarios against FakeStripe, plain localstripe and the project's launcher.
 
-The fake is what unit and integration tests use; this file keeps it honest: wherever localstripe
-implements a behaviour the adapter relies on, both backends must agree. Where localstripe cannot
-(it has no Connect, ignores idempotency keys, and rejects parameters it does not know), the
-scenario is skipped or xfailed on localstripe with the exact reason, never silently dropped.
+The fake is what unit and integration tests use; this file keeps it honest: wherever a server
+implements a behaviour the adapter relies on, it and the fake must agree. Three backends:
 
-localstripe is started once per session as a subprocess (``python -m localstripe --port N
---from-scratch``) on a free port, or taken from ``THERABILL_LOCALSTRIPE_URL`` if set (e.g. the
-project's extended launcher); if it cannot start, its half of the matrix is skipped.
+- ``fake``: tests/fakes/fake_stripe.py, in memory.
+- ``localstripe``: plain localstripe from PyPI (``python -m localstripe --port N --from-scratch``),
+  or ``THERABILL_LOCALSTRIPE_URL`` if set. It has no Connect, ignores idempotency keys and rejects
+  parameters it does not know: those scenarios are skipped or xfailed with the exact reason.
+- ``launcher``: what the local system runs (``python -m devstack.localstripe_server --port N``,
+  devstack/localstripe_server.py): localstripe plus minimal Connect, the adapter's parameters,
+  Stripe's decline and ``authentication_required`` behaviour and in-memory idempotency replay.
+  Its only gap here is that objects are not partitioned by ``Stripe-Account`` (a strict xfail).
+
+Each server is started once per session as a subprocess on a free port; if it cannot start, its
+part of the matrix is skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from uuid import uuid4
 
 import pytest
 import stripe
@@ -34,6 +41,7 @@ from therabill.payments.gateway import GatewayRejectedError
 T = TypeVar("T")
 
 LOCALSTRIPE_ENV = "THERABILL_LOCALSTRIPE_URL"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_test_contract"
 CLIENT_META = {"therabill_client_id": "cli_0123456789abcdef"}
 PAYMENT_META = {"therabill_payment_id": "pay_0123456789abcdef"}
@@ -45,7 +53,7 @@ GENERIC_DECLINE = "4000000000000002"  # declined (also when saved)
 AUTH_ON_SETUP = "4000002500003155"  # 3-D Secure unless set up for off-session
 
 
-# ------------------------------------------------------------------------------- localstripe
+# ------------------------------------------------------------------------------- the servers
 
 
 def _free_port() -> int:
@@ -54,10 +62,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _answers(base_url: str) -> bool:
-    request = urllib.request.Request(
-        f"{base_url}/v1/customers?limit=1", headers={"Authorization": f"Bearer {KEY}"}
-    )
+def _answers(url: str) -> bool:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {KEY}"})
     try:
         with urllib.request.urlopen(request, timeout=1) as response:
             return bool(response.status == 200)
@@ -65,33 +71,38 @@ def _answers(base_url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get(LOCALSTRIPE_ENV)
-    if external:
-        if not _answers(external.rstrip("/")):
-            pytest.skip(f"{LOCALSTRIPE_ENV}={external} does not answer")
-        yield external.rstrip("/")
-        return
+def _serve(
+    name: str,
+    argv: list[str],
+    ready_path: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Iterator[str]:
+    """Start a server subprocess on a free port (``argv`` gets ``--port N``), yield its base URL
+    once ``ready_path`` answers 200, and stop it (by its PID) afterwards; skip if it cannot start."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = Path(tmp_path_factory.mktemp("localstripe")) / "localstripe.log"
+    log_path = Path(tmp_path_factory.mktemp(name)) / f"{name}.log"
     with log_path.open("wb") as log:
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+                [*argv, "--port", str(port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                env=env,
             )
         except OSError as err:
-            pytest.skip(f"localstripe could not start: {err}")
+            pytest.skip(f"{name} could not start: {err}")
         try:
             deadline = time.monotonic() + 15
-            while not _answers(base_url):
+            while not _answers(base_url + ready_path):
                 if process.poll() is not None or time.monotonic() > deadline:
                     tail = log_path.read_text(errors="replace")[-500:]
-                    pytest.skip(f"localstripe did not answer on {base_url}: {tail}")
+                    pytest.skip(f"{name} did not answer on {base_url}: {tail}")
                 time.sleep(0.1)
             yield base_url
         finally:
@@ -103,16 +114,51 @@ def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.wait(timeout=5)
 
 
+@pytest.fixture(scope="session")
+def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get(LOCALSTRIPE_ENV)
+    if external:
+        if not _answers(f"{external.rstrip('/')}/v1/customers?limit=1"):
+            pytest.skip(f"{LOCALSTRIPE_ENV}={external} does not answer")
+        yield external.rstrip("/")
+        return
+    yield from _serve(
+        "localstripe",
+        [sys.executable, "-m", "localstripe", "--from-scratch"],
+        "/v1/customers?limit=1",
+        tmp_path_factory,
+    )
+
+
+@pytest.fixture(scope="session")
+def launcher_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local system's Stripe (devstack/localstripe_server.py), fresh and in memory."""
+    env = dict(os.environ)
+    paths = [str(PROJECT_ROOT), str(PROJECT_ROOT / "functions"), env.get("PYTHONPATH", "")]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    yield from _serve(
+        "launcher",
+        [sys.executable, "-m", "devstack.localstripe_server"],
+        "/_local/health",
+        tmp_path_factory,
+        env=env,
+        cwd=PROJECT_ROOT,
+    )
+
+
 # ------------------------------------------------------------------------------- the backends
 
 
 @dataclass
 class Backend:
-    name: str
+    name: str  # "fake", "localstripe" or "launcher"
     gateway: StripeGateway
-    account: str  # the practice's connected account (localstripe ignores the header)
+    account: str  # the practice's connected account (plain localstripe ignores the header)
     client: stripe.StripeClient  # raw SDK client acting for that account (the browser's side)
+    request: pytest.FixtureRequest
     fake: FakeStripe | None = None
+    base_url: str | None = None  # the server's, for localstripe and the launcher
 
     def new_card(self, number: str) -> str:
         """A PaymentMethod from card details, as Stripe.js would create it."""
@@ -122,7 +168,7 @@ class Backend:
         return str(pm.id)
 
     def setup_intent(self, customer_id: str) -> str:
-        """A SetupIntent made with only the parameters both backends know (arrangement, not
+        """A SetupIntent made with only the parameters every backend knows (arrangement, not
         the adapter under test)."""
         intent = self.client.v1.setup_intents.create({"customer": customer_id, "usage": "off_session"})
         return str(intent.id)
@@ -140,19 +186,56 @@ class Backend:
     def customer(self) -> str:
         return self.gateway.create_customer(
             account=self.account,
-            idempotency_key=f"cus-{time.monotonic_ns()}",
+            idempotency_key=f"cus-{uuid4().hex}",
             email="client@example.com",
             name="Pat Example",
             metadata=CLIENT_META,
         )
 
+    def connected_account(self) -> str:
+        """Another connected account of the platform (onboarded on the fake, not on the launcher)."""
+        if self.fake is not None:
+            return self.fake.create_connected_account()
+        return self.gateway.create_connected_account(
+            idempotency_key=f"acct-{uuid4().hex}", email=None, country="us", metadata={}
+        ).id
+
+    def complete_onboarding(self, account: str, link: str) -> None:
+        """The practice goes through the hosted onboarding the account link leads to."""
+        if self.fake is not None:
+            self.fake.complete_onboarding(account)
+            return
+        # The launcher's link is its local onboarding page; &redirect=0 answers with a page
+        # instead of redirecting to return_url (which nothing serves here).
+        separator = "&" if "?" in link else "?"
+        with urllib.request.urlopen(f"{link}{separator}redirect=0", timeout=5) as response:
+            assert response.status == 200
+
+    def succeeded_payment_events(self, customer_id: str) -> int:
+        """How many payment_intent.succeeded events were sent about this customer's payments."""
+        if self.fake is not None:
+            events = self.fake.events_of_type("payment_intent.succeeded")
+        else:
+            listed = self.client.v1.events.list({"type": "payment_intent.succeeded", "limit": 100})
+            events = [event.to_dict() for event in listed.auto_paging_iter()]
+        return sum(1 for event in events if event["data"]["object"].get("customer") == customer_id)
+
     def needs(self, feature: str) -> None:
         if self.name == "localstripe":
             pytest.skip(_LOCALSTRIPE_LACKS[feature])
 
+    def differs(self, feature: str) -> None:
+        """Where this backend knowingly differs from Stripe: the scenario must fail (strict)."""
+        reason = _DIFFERS.get((self.name, feature))
+        if reason is not None:
+            # Only the scenario's own assertion failing counts (pytest.raises or assert),
+            # not an error on the way there.
+            failed = (pytest.fail.Exception, AssertionError)
+            self.request.applymarker(pytest.mark.xfail(reason=reason, strict=True, raises=failed))
+
     def adapter_call(self, call: Callable[[], T]) -> T:
-        """Run a gateway call; on localstripe, a refusal of a parameter it does not implement
-        is an expected failure that names the parameter(s)."""
+        """Run a gateway call; on plain localstripe, a refusal of a parameter it does not
+        implement is an expected failure that names the parameter(s)."""
         try:
             return call()
         except GatewayRejectedError as err:
@@ -167,8 +250,20 @@ _LOCALSTRIPE_LACKS = {
     "idempotency": "localstripe ignores Idempotency-Key",
 }
 
+_DIFFERS = {
+    ("launcher", "account_scoping"): (
+        "the launcher records Stripe-Account on objects but does not partition them by account: "
+        "any account can read any object (localstripe's Stripe.js never sends the header); "
+        "Stripe answers 404"
+    ),
+}
 
-@pytest.fixture(params=["fake", pytest.param("localstripe", marks=pytest.mark.enable_socket)])
+_SERVER = pytest.mark.enable_socket
+
+
+@pytest.fixture(
+    params=["fake", pytest.param("localstripe", marks=_SERVER), pytest.param("launcher", marks=_SERVER)]
+)
 def backend(request: pytest.FixtureRequest) -> Backend:
     if request.param == "fake":
         fake = FakeStripe()
@@ -178,15 +273,25 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             gateway=StripeGateway(KEY, http_client=fake.http_client()),
             account=account,
             client=fake.client(KEY, stripe_account=account),
+            request=request,
             fake=fake,
         )
-    base_url = request.getfixturevalue("localstripe_url")
-    account = "acct_1LocalPractice00"
+    base_url = request.getfixturevalue(f"{request.param}_url")
+    gateway = StripeGateway(KEY, api_base=base_url, max_network_retries=0, timeout_seconds=5)
+    if request.param == "launcher":
+        # A real connected account of the launcher's platform, one per scenario.
+        account = gateway.create_connected_account(
+            idempotency_key=f"acct-{uuid4().hex}", email=None, country="us", metadata={}
+        ).id
+    else:
+        account = "acct_1LocalPractice00"
     return Backend(
-        name="localstripe",
-        gateway=StripeGateway(KEY, api_base=base_url, max_network_retries=0, timeout_seconds=5),
+        name=request.param,
+        gateway=gateway,
         account=account,
         client=stripe.StripeClient(KEY, stripe_account=account, base_addresses={"api": base_url}),
+        request=request,
+        base_url=base_url,
     )
 
 
@@ -468,10 +573,9 @@ def test_raw_charge_of_an_unsaved_declining_card_is_declined(backend: Backend) -
 
 def test_connected_account_onboarding(backend: Backend) -> None:
     backend.needs("connect")
-    assert backend.fake is not None
 
     created = backend.gateway.create_connected_account(
-        idempotency_key="acct-prac_0123456789",
+        idempotency_key=f"acct-prac-{uuid4().hex}",
         email="owner@example.com",
         country="us",
         metadata={},
@@ -480,19 +584,23 @@ def test_connected_account_onboarding(backend: Backend) -> None:
         account=created.id, refresh_url="https://app.example/refresh", return_url="https://app.example/return"
     )
     before = backend.gateway.retrieve_account(account=created.id)
-    backend.fake.complete_onboarding(created.id)
+    backend.complete_onboarding(created.id, link)
     after = backend.gateway.retrieve_account(account=created.id)
 
     assert created.id.startswith("acct_") and not created.charges_enabled
-    assert link.startswith("https://")
+    if backend.name == "launcher":
+        # Stripe's hosted onboarding is https://connect.stripe.com/...; the launcher serves its own.
+        assert link.startswith(f"{backend.base_url}/_local/connect/onboard/{created.id}?")
+    else:
+        assert link.startswith("https://")
     assert not before.charges_enabled
     assert after.charges_enabled and after.payouts_enabled and after.details_submitted
 
 
 def test_objects_are_scoped_to_their_connected_account(backend: Backend) -> None:
     backend.needs("connect")
-    assert backend.fake is not None
-    other_account = backend.fake.create_connected_account()
+    backend.differs("account_scoping")
+    other_account = backend.connected_account()
     customer_id = backend.customer()
     intent_id = backend.setup_intent(customer_id)
 
@@ -504,7 +612,6 @@ def test_objects_are_scoped_to_their_connected_account(backend: Backend) -> None
 
 def test_retried_charge_with_the_same_key_charges_once(backend: Backend) -> None:
     backend.needs("idempotency")
-    assert backend.fake is not None
     customer_id = backend.customer()
     pm_id = backend.save_card(customer_id, VISA)
 
@@ -524,4 +631,4 @@ def test_retried_charge_with_the_same_key_charges_once(backend: Backend) -> None
     first, second = charge(), charge()
 
     assert first == second
-    assert len(backend.fake.events_of_type("payment_intent.succeeded")) == 1
+    assert backend.succeeded_payment_events(customer_id) == 1
