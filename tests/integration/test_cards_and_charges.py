@@ -245,3 +245,25 @@ def test_a_pending_charge_past_stripes_key_memory_is_failed_not_replayed(world):
     _, body = world.staff("GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id)
     assert body["status"] == "failed"
     assert len(world.stripe.requests_to("/v1/payment_intents", "POST")) == before
+
+
+def test_a_billing_contact_has_their_own_card_and_receipt(world):
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    _, contact = world.staff(
+        "POST",
+        f"/clients/{client['id']}/contacts",
+        {"name": "Pat Parent", "email": "pat@parent.test", "relationship": "parent"},
+        practice_id=practice.id,
+    )
+    own = save_card(world, practice, client["id"])
+    theirs = save_card(world, practice, client["id"], pm="pm_card_mastercard", contact_id=contact["id"])
+    assert (own["owner_id"], theirs["owner_id"]) == (client["id"], contact["id"])
+    assert own["is_default"] and theirs["is_default"]  # each payer has their own default
+    status, payment = charge(world, practice, client["id"], 3300, contact_id=contact["id"])
+    assert status == 201 and payment["card_id"] == theirs["id"] and payment["owner_id"] == contact["id"]
+    assert len(_receipts(world, "pat@parent.test")) == 1
+    assert _receipts(world, "ann@client.test") == []
+    # The contact's Stripe customer is not the client's.
+    customers = {r.params.get("email") for r in world.stripe.requests_to("/v1/customers", "POST")}
+    assert {"ann@client.test", "pat@parent.test"} <= customers
