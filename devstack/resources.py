@@ -81,7 +81,9 @@ def provision(
         QueueName=f"{prefix}-stripe-events",
         Attributes={
             "VisibilityTimeout": "60",
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(contract.STRIPE_EVENTS_MAX_RECEIVES)}
+            ),
         },
     )["QueueUrl"]
 

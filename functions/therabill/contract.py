@@ -112,6 +112,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     ),
 )
 
+# A Stripe event the worker fails this many times goes to the dead-letter queue.
+STRIPE_EVENTS_MAX_RECEIVES = 5
+
 # EventBridge Scheduler schedules created by the CDK app in the Therabill schedule group.
 # (name, expression, target function name). The local scheduler reads them back from the
 # emulated Scheduler and fires them.

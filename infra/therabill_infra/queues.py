@@ -7,13 +7,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from therabill_infra.contract import contract
 from therabill_infra.keys import customer_managed_key
 from therabill_infra.nag import acknowledge
 
 # AWS recommends a visibility timeout of at least six times the consumer function's timeout, so
 # a batch retried by Lambda after throttling is not delivered twice while still in flight.
 VISIBILITY_TIMEOUT_FACTOR = 6
-STRIPE_EVENTS_MAX_RECEIVES = 6
+STRIPE_EVENTS_MAX_RECEIVES = contract.STRIPE_EVENTS_MAX_RECEIVES
 DLQ_RETENTION = Duration.days(14)
 
 

@@ -352,7 +352,7 @@ def test_poller_deletes_handled_messages_and_keeps_failed_ones(
             int(record_again["attributes"]["ApproximateReceiveCount"]),
             record_again["receiptHandle"],
         )
-    assert seen == 5  # maxReceiveCount
+    assert seen == contract.STRIPE_EVENTS_MAX_RECEIVES
     # The handled message was deleted: the worker never saw it again.
     ok_deliveries = [r for _, e in worker.calls for r in e["Records"] if r["messageId"] == ok_id]
     assert len(ok_deliveries) == 1
