@@ -283,31 +283,15 @@ class PaymentService:
         parties: _Parties | None = None,
     ) -> Payment:
         """Record a non-success outcome, unless the payment has already succeeded."""
-        sets = ["#s = :s", "updated_at = :now"]
-        values: dict[str, Any] = {":s": status, ":now": iso(self._clock()), ":done": "succeeded"}
-        for name, value in (
-            ("payment_intent_id", payment_intent_id),
-            ("error_code", error_code),
-            ("decline_code", decline_code),
-            ("failure_message", message),
-        ):
-            if value is not None:
-                sets.append(f"{name} = :{name}")
-                values[f":{name}"] = value
-        try:
-            item = self._table.update(
-                keys.practice_pk(practice.id),
-                keys.payment_sk(payment_id),
-                update="SET " + ", ".join(sets) + " REMOVE GSI1PK, GSI1SK",
-                condition="attribute_exists(PK) AND #s <> :done",
-                names={"#s": "status"},
-                values=values,
-            )
-        except ConditionFailed as exc:
-            if exc.current is None:
-                raise NotFoundError("payment not found") from exc
-            return _payment(exc.current)
-        payment = _payment(item)
+        fields = {
+            "payment_intent_id": payment_intent_id,
+            "error_code": error_code,
+            "decline_code": decline_code,
+            "failure_message": message,
+        }
+        changed, payment = self._move(practice.id, payment_id, status, fields)
+        if not changed:
+            return payment
         logger.info(
             "payment outcome",
             payment_id=payment.id,
@@ -327,30 +311,13 @@ class PaymentService:
         charge_id: str | None,
         parties: _Parties | None = None,
     ) -> Payment:
-        """Mark succeeded, post to the ledger and send the receipt: each at most once."""
-        values: dict[str, Any] = {":s": "succeeded", ":now": iso(self._clock())}
-        sets = ["#s = :s", "updated_at = :now", "error_code = :none", "decline_code = :none"]
-        values[":none"] = None
-        if payment_intent_id:
-            sets.append("payment_intent_id = :pi")
-            values[":pi"] = payment_intent_id
-        if charge_id:
-            sets.append("charge_id = :ch")
-            values[":ch"] = charge_id
-        try:
-            item = self._table.update(
-                keys.practice_pk(practice.id),
-                keys.payment_sk(payment_id),
-                update="SET " + ", ".join(sets) + " REMOVE GSI1PK, GSI1SK",
-                condition="attribute_exists(PK) AND #s <> :s",
-                names={"#s": "status"},
-                values=values,
-            )
-            payment = _payment(item)
-        except ConditionFailed as exc:
-            if exc.current is None:
-                raise NotFoundError("payment not found") from exc
-            payment = _payment(exc.current)  # already succeeded: finish what may be left
+        """Mark succeeded, post to the ledger and send the receipt: each at most once. If it had
+        succeeded already, the ledger entry and receipt are still completed (a crash may have
+        left them); both are keyed by the payment, so nothing happens twice."""
+        fields = {"payment_intent_id": payment_intent_id, "charge_id": charge_id}
+        _, payment = self._move(
+            practice.id, payment_id, "succeeded", fields, clear=("error_code", "decline_code")
+        )
         self._ledger.post(
             practice.id,
             client_id=payment.client_id,
@@ -364,6 +331,38 @@ class PaymentService:
         )
         self._send_receipt(practice, payment, parties or self._parties(practice.id, payment))
         return payment
+
+    def _move(
+        self,
+        practice_id: str,
+        payment_id: str,
+        status: str,
+        fields: dict[str, str | None],
+        clear: tuple[str, ...] = (),
+    ) -> tuple[bool, Payment]:
+        """Set the status (and the given fields) unless the payment has succeeded: success is
+        final. Returns whether it changed, and the payment as it now is."""
+        sets = ["#s = :s", "updated_at = :now"]
+        values: dict[str, Any] = {":s": status, ":now": iso(self._clock()), ":done": "succeeded"}
+        for name, value in fields.items():
+            if value is not None:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+        removes = ["GSI1PK", "GSI1SK", *clear]  # out of the pending index
+        try:
+            item = self._table.update(
+                keys.practice_pk(practice_id),
+                keys.payment_sk(payment_id),
+                update="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+                condition="attribute_exists(PK) AND #s <> :done",
+                names={"#s": "status"},
+                values=values,
+            )
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise NotFoundError("payment not found") from exc
+            return False, _payment(exc.current)
+        return True, _payment(item)
 
     # -- emails -------------------------------------------------------------------------------
     def _send_receipt(self, practice: Practice, payment: Payment, parties: _Parties) -> None:
