@@ -129,3 +129,49 @@ def test_bad_input_is_a_4xx_with_a_reason_and_writes_nothing(world, method, path
     if isinstance(answer, dict):
         assert answer["message"]
     assert world.container.table.query_all(f"P#{practice.id}") == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/practice", {"name": None}),
+        ("/practice", {"time_zone": None}),
+        ("/practice", {"cutoff_hour": None}),
+        ("/clients/{cid}", {"first_name": None}),
+        ("/clients/{cid}", {"last_name": "Line\nBreak"}),
+        ("/clients/{cid}/contacts/{con}", {"email": None}),
+    ],
+)
+def test_null_or_control_characters_in_a_patch_are_refused_and_the_item_still_reads(world, path, body):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    _, contact = world.staff(
+        "POST",
+        f"/clients/{client['id']}/contacts",
+        {"name": "Pat", "email": "pat@p.test", "relationship": "parent"},
+        practice_id=practice.id,
+    )
+    path = path.replace("{cid}", client["id"]).replace("{con}", contact["id"])
+    status, answer = world.staff("PATCH", path, body, practice_id=practice.id)
+    assert status == 400, answer
+    assert world.staff("GET", "/practice", practice_id=practice.id)[0] == 200
+    assert world.staff("GET", "/clients", practice_id=practice.id)[0] == 200
+
+
+def test_a_client_email_and_phone_can_be_cleared(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice, phone="+1 555 0100")
+    status, body = world.staff(
+        "PATCH", f"/clients/{client['id']}", {"email": None, "phone": None}, practice_id=practice.id
+    )
+    assert status == 200 and body["email"] is None and body["phone"] is None
+
+
+def test_an_unsupported_currency_is_refused(world):
+    status, body = world.staff(
+        "POST",
+        "/practice",
+        {"name": "X", "email": "a@b.test", "currency": "kwd"},
+        practice_id="prc_" + "0" * 26,
+    )
+    assert status == 400 and "currency" in body["message"]

@@ -7,11 +7,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from therabill.core import errors
 from therabill.observability import logger
+from therabill.payments.gateway import GatewayRejectedError, PhiLeakError
 from therabill.settings import SettingsError
 
 STATUS: tuple[tuple[type[Exception], int, str], ...] = (
@@ -23,6 +25,8 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (errors.UnauthorizedError, 401, "unauthorized"),
     (errors.DependencyUnavailableError, 503, "unavailable"),
     (errors.RetryLaterError, 503, "unavailable"),
+    (PhiLeakError, 400, "invalid_request"),
+    (GatewayRejectedError, 502, "payment_provider_rejected"),
 )
 
 
@@ -69,6 +73,17 @@ def install(app: ApiGatewayResolver) -> None:
         first = problems[0] if problems else {"field": "", "problem": "invalid request"}
         message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
         return error_response(400, "invalid_request", message, {"problems": problems})
+
+    @app.exception_handler(ServiceError)
+    def _http(exc: ServiceError) -> Response[str]:
+        return error_response(exc.status_code, "http_error", str(exc.msg))
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response[str]:
+        # The type only: messages can carry request data (names, emails). Never the trace to
+        # the caller.
+        logger.error("unexpected error", error=type(exc).__name__)
+        return error_response(500, "internal", "something went wrong")
 
     @app.exception_handler(SettingsError)
     def _settings(exc: SettingsError) -> Response[str]:

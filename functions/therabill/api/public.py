@@ -22,7 +22,7 @@ Token = Annotated[str, Path(min_length=20, max_length=600, pattern=r"^[A-Za-z0-9
 class StartSetup(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    signer_name: str = Field(min_length=2, max_length=120)
+    signer_name: str = Field(min_length=2, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")
     agreed: bool
     text_version: str = Field(min_length=1, max_length=20)
 

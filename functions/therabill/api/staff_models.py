@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
 
-_NAME = Field(min_length=1, max_length=120)
-_OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120)
+# Names go into emails and pages: printable text only (no control characters, no line breaks).
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+_NAME = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
+_OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120, pattern=_PRINTABLE)
+SUPPORTED_CURRENCIES = frozenset({"usd", "cad", "gbp", "eur", "aud", "nzd"})
 # A practical address check (no DNS at request time): one @, a dotted domain, no spaces.
 EmailStr = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class _Patch(_Strict):
+    """A partial update: omitted fields stay; only the fields in ``CLEARABLE`` may be set to null."""
+
+    CLEARABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> _Patch:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.CLEARABLE:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class PracticeCreate(_Strict):
@@ -38,10 +54,13 @@ class PracticeCreate(_Strict):
     @field_validator("currency")
     @classmethod
     def _cur(cls, v: str) -> str:
-        return normalise_currency(v)
+        currency = normalise_currency(v)
+        if currency not in SUPPORTED_CURRENCIES:
+            raise ValueError(f"currency must be one of {', '.join(sorted(SUPPORTED_CURRENCIES))}")
+        return currency
 
 
-class PracticeUpdate(_Strict):
+class PracticeUpdate(_Patch):
     name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     time_zone: str | None = None
@@ -93,7 +112,9 @@ class ClientCreate(_Strict):
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
 
 
-class ClientUpdate(_Strict):
+class ClientUpdate(_Patch):
+    CLEARABLE = frozenset({"email", "phone"})
+
     first_name: str | None = _OPTIONAL_NAME
     last_name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
@@ -126,7 +147,9 @@ class ContactCreate(_Strict):
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
 
 
-class ContactUpdate(_Strict):
+class ContactUpdate(_Patch):
+    CLEARABLE = frozenset({"phone"})
+
     name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     relationship: str | None = Field(default=None, min_length=1, max_length=40)
