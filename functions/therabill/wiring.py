@@ -181,7 +181,7 @@ class Container:
     def dispatcher(self) -> EventDispatcher:
         from therabill.webhooks.dispatch import EventDispatcher
 
-        return EventDispatcher(self.practices, self.cards, self.payments)
+        return EventDispatcher(self.practices, self.cards, self.payments, self.clock)
 
 
 class _LazyGateway:

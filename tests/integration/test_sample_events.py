@@ -2,11 +2,14 @@
 reader of them would expect. They are the same files used for local invocation."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from devstack.apigw import LambdaContext
 
 from tests.integration.conftest import WEBHOOK_SECRET
+from therabill.core import keys
+from therabill.payments.gateway import AccountState
 from therabill.webhooks import signature
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -57,10 +60,22 @@ def test_the_webhook_sample_is_accepted_once_signed(world):
 
 def test_the_sqs_sample_is_deferred_until_its_consent_exists(world):
     run(world, "staff_api", load("api/staff_create_practice.json"))
-    result = run(world, "stripe_worker", load("sqs/stripe_events_batch.json"))
+    batch = load("sqs/stripe_events_batch.json")
+    event = json.loads(batch["Records"][0]["body"])
+    # Before any practice has the event's account, the event is not ours: acknowledged, ignored.
+    assert run(world, "stripe_worker", batch) == {"batchItemFailures": []}
+    practices = world.container.practices
+    practice = practices.get(event["data"]["object"]["metadata"]["therabill_practice_id"])
+    practices._store_account(
+        practice,
+        AccountState(id=event["account"], charges_enabled=True, payouts_enabled=True, details_submitted=True),
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    world.container.table.delete(keys.stripe_event_pk(event["id"]), keys.STRIPE_EVENT_SK)
+    result = run(world, "stripe_worker", batch)
     assert result == {"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]}
 
 
 def test_the_scheduler_sample_runs_the_reconciler(world):
     result = run(world, "payments_reconciler", load("scheduler/payments_reconciler.json"))
-    assert result == {"retried": 0, "expired": 0, "skipped": 0}
+    assert result == {"retried": 0, "expired": 0, "skipped": 0, "errors": 0}

@@ -67,3 +67,9 @@ def test_a_token_for_one_purpose_is_useless_for_another():
 def test_malformed_tokens_are_unauthorized_not_errors(token):
     with pytest.raises(UnauthorizedError):
         signed_tokens.verify("k" * 40, "card-setup", token, NOW)
+
+
+@pytest.mark.parametrize("header", ["t=" + "9" * 4000 + ",v1=00", "t=-5,v1=00", "t=1e9,v1=00", "x" * 5000])
+def test_absurd_signature_headers_are_refused_not_crashed(header):
+    with pytest.raises(signature.SignatureError):
+        signature.verify(BODY, header, ["whsec_a"], NOW)

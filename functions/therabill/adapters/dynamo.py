@@ -97,19 +97,30 @@ def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode()
 
 
-def decode_cursor(cursor: str | None, *, partition: str) -> dict[str, Any] | None:
-    """A cursor is only good for the partition it came from: anything else is a 400."""
+_TABLE_KEY = frozenset({contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY})
+_INDEX_KEY = _TABLE_KEY | {contract.GSI1_PARTITION_KEY, contract.GSI1_SORT_KEY}
+
+
+def decode_cursor(
+    cursor: str | None, *, partition: str, prefix: str | None = None, index: str | None = None
+) -> dict[str, Any] | None:
+    """A cursor is only good for the query it came from (its partition, its sort-key prefix, its
+    key attributes); anything else is a 400, never a database error."""
     if not cursor:
         return None
+    invalid = InvalidRequestError("the cursor is not valid", field="cursor")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
-            raise ValueError("bad cursor")
-    except ValueError as exc:
-        raise InvalidRequestError("the cursor is not valid", field="cursor") from exc
-    pk = key.get(contract.TABLE_PARTITION_KEY) or key.get(contract.GSI1_PARTITION_KEY)
-    if pk != partition:
-        raise InvalidRequestError("the cursor is not valid", field="cursor")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid from exc
+    if not isinstance(key, dict) or not all(isinstance(v, str) for v in key.values()):
+        raise invalid
+    if set(key) != (_INDEX_KEY if index else _TABLE_KEY):
+        raise invalid
+    pk_name = contract.GSI1_PARTITION_KEY if index else contract.TABLE_PARTITION_KEY
+    sk_name = contract.GSI1_SORT_KEY if index else contract.TABLE_SORT_KEY
+    if key[pk_name] != partition or (prefix and not key[sk_name].startswith(prefix)):
+        raise invalid
     return key
 
 
@@ -197,6 +208,21 @@ class Table:
         """Create: fails with ConditionFailed (carrying the existing item) if the key is taken."""
         self.put(item, condition="attribute_not_exists(#pk)", names={"#pk": contract.TABLE_PARTITION_KEY})
 
+    def delete(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        condition: str | None = None,
+        names: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {"TableName": self.name, "Key": self._codec.dump(self.key(pk, sk))}
+        kwargs.update(self._expressions(condition, names, values))
+        with self._translate():
+            self.request_count += 1
+            self._client.delete_item(**kwargs)
+
     def update(
         self,
         pk: str,
@@ -250,7 +276,7 @@ class Table:
             kwargs["IndexName"] = index
         if limit:
             kwargs["Limit"] = limit
-        start = decode_cursor(cursor, partition=partition)
+        start = decode_cursor(cursor, partition=partition, prefix=prefix, index=index)
         if start:
             kwargs["ExclusiveStartKey"] = self._codec.dump(start)
         with self._translate():

@@ -7,6 +7,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from therabill.core.errors import DependencyUnavailableError
+from therabill.notifications.mailer import EmailRejectedError
 
 
 class SesTransport:
@@ -22,6 +23,8 @@ class SesTransport:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("Throttling", "ThrottlingException", "ServiceUnavailable"):
                 raise DependencyUnavailableError("email service is busy") from exc
+            if code in ("MessageRejected", "InvalidParameterValue", "MailFromDomainNotVerifiedException"):
+                raise EmailRejectedError(f"the email was rejected ({code})", code=code) from exc
             raise
         except BotoCoreError as exc:
             raise DependencyUnavailableError("email service unreachable") from exc

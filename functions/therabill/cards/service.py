@@ -298,6 +298,8 @@ class CardService:
             raise RetryLaterError("consent not found yet", consent_id=consent_id)
         consent = _consent(item)
         if consent.status != "pending":
+            if consent.status == "active" and consent.card_id:  # a replay: finish what may be left
+                self._ensure_default(practice.id, consent.client_id, consent.owner_id, consent.card_id)
             return None
         assert practice.stripe is not None
         details = self._gateway.retrieve_card(
@@ -351,9 +353,21 @@ class CardService:
             )
         except ConditionFailed:
             return None  # a concurrent delivery of the same event won
-        payer = self._clients.payer(practice.id, card.client_id, card.owner_id)
-        self._clients.set_default_card(practice.id, payer, card.id, only_if_unset=True)
+        self._ensure_default(practice.id, card.client_id, card.owner_id, card.id)
         return card
+
+    def _ensure_default(self, practice_id: str, client_id: str, owner_id: str, card_id: str) -> None:
+        """Make ``card_id`` the payer's default unless they have another active default (a
+        default left pointing at a removed card counts as none)."""
+        payer = self._clients.payer(practice_id, client_id, owner_id)
+        current = payer.default_card_id
+        if current == card_id:
+            return
+        if current:
+            item = self._table.get(keys.practice_pk(practice_id), keys.card_sk(client_id, current))
+            if item and item.get("status") == "active":
+                return
+        self._clients.set_default_card(practice_id, payer, card_id)
 
     # -- cards ----------------------------------------------------------------------------------
     def list_cards(self, practice_id: str, client_id: str) -> list[Card]:

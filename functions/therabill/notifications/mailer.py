@@ -9,6 +9,7 @@ idempotency key. Money never depends on an email.)
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -18,9 +19,13 @@ from typing import Protocol
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import RetryLaterError
+from therabill.core.errors import RetryLaterError, TherabillError
 
 STALE_CLAIM = timedelta(minutes=5)
+
+
+class EmailRejectedError(TherabillError):
+    """The provider refused this message for good (bad address, content): do not retry."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +110,31 @@ class Outbox:
                 )
             except ConditionFailed as lost:
                 raise RetryLaterError("the same email is being sent right now") from lost
-        message_id = self._transport.send_raw(
-            sender=self._sender, recipients=[email.to], raw=to_mime(email, self._sender)
-        )
+        claimed = iso(now)
+        try:
+            message_id = self._transport.send_raw(
+                sender=self._sender, recipients=[email.to], raw=to_mime(email, self._sender)
+            )
+        except EmailRejectedError as exc:  # permanent: recorded, never retried
+            self._table.update(
+                pk,
+                sk,
+                update="SET #s = :rejected, reason = :why",
+                names={"#s": "status"},
+                values={":rejected": "rejected", ":why": exc.message},
+            )
+            return False
+        except Exception:
+            # Release our claim so a retry can send at once instead of waiting for it to go stale.
+            with contextlib.suppress(ConditionFailed):
+                self._table.delete(
+                    pk,
+                    sk,
+                    condition="#s = :sending AND claimed_at = :mine",
+                    names={"#s": "status"},
+                    values={":sending": "sending", ":mine": claimed},
+                )
+            raise
         self._table.update(
             pk,
             sk,

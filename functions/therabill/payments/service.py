@@ -9,6 +9,7 @@ receipt are keyed by the payment id, so neither can happen twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -158,6 +159,8 @@ class PaymentService:
                 )
             if payment.status == "pending":
                 return self._attempt(practice, payment)
+            if payment.status == "succeeded":  # finish what a crash may have left (idempotent)
+                return self.record_success(practice, payment.id, payment.payment_intent_id, payment.charge_id)
             return payment
 
         card, payer = self._resolve_card(practice_id, client_id, card_id, owner_id)
@@ -214,6 +217,15 @@ class PaymentService:
     def _attempt(self, practice: Practice, payment: Payment, parties: _Parties | None = None) -> Payment:
         """Call Stripe for a pending payment (first try, retry or reconciliation)."""
         assert practice.stripe is not None
+        if self._clock() - payment.created_at > STRIPE_KEY_MEMORY:
+            # Stripe may have forgotten the idempotency key: a replay could charge twice.
+            return self._record(
+                practice,
+                payment.id,
+                status="failed",
+                error_code="not_confirmed",
+                message="Stripe could not be reached in time; not charged by us",
+            )
         parties = parties or self._parties(practice.id, payment)
         card, payer = parties.card, parties.payer
         if card.status != "active":
@@ -253,11 +265,24 @@ class PaymentService:
         return self.apply_outcome(practice, payment.id, outcome, parties)
 
     def apply_outcome(
-        self, practice: Practice, payment_id: str, outcome: ChargeOutcome, parties: _Parties | None = None
+        self,
+        practice: Practice,
+        payment_id: str,
+        outcome: ChargeOutcome,
+        parties: _Parties | None = None,
+        *,
+        strict_email: bool = False,
     ) -> Payment:
+        """Record what Stripe said. ``strict_email``: an email that cannot be sent raises (the
+        webhook worker, so SQS redelivers); otherwise it is logged and left to the webhook."""
         if outcome.status == "succeeded":
             return self.record_success(
-                practice, payment_id, outcome.payment_intent_id, outcome.charge_id, parties
+                practice,
+                payment_id,
+                outcome.payment_intent_id,
+                outcome.charge_id,
+                parties,
+                strict_email=strict_email,
             )
         return self._record(
             practice,
@@ -268,6 +293,7 @@ class PaymentService:
             decline_code=outcome.decline_code,
             message=outcome.message,
             parties=parties,
+            strict_email=strict_email,
         )
 
     def _record(
@@ -281,6 +307,7 @@ class PaymentService:
         decline_code: str | None = None,
         message: str | None = None,
         parties: _Parties | None = None,
+        strict_email: bool = False,
     ) -> Payment:
         """Record a non-success outcome, unless the payment has already succeeded."""
         fields = {
@@ -300,7 +327,13 @@ class PaymentService:
             error_code=error_code,
         )
         if status == "requires_action":
-            self._send_auth_link(practice, payment, parties or self._parties(practice.id, payment))
+            self._email(
+                strict_email,
+                payment,
+                lambda: self._send_auth_link(
+                    practice, payment, parties or self._parties(practice.id, payment)
+                ),
+            )
         return payment
 
     def record_success(
@@ -310,6 +343,8 @@ class PaymentService:
         payment_intent_id: str | None,
         charge_id: str | None,
         parties: _Parties | None = None,
+        *,
+        strict_email: bool = False,
     ) -> Payment:
         """Mark succeeded, post to the ledger and send the receipt: each at most once. If it had
         succeeded already, the ledger entry and receipt are still completed (a crash may have
@@ -329,7 +364,11 @@ class PaymentService:
             payment_id=payment.id,
             owner_id=payment.owner_id,
         )
-        self._send_receipt(practice, payment, parties or self._parties(practice.id, payment))
+        self._email(
+            strict_email,
+            payment,
+            lambda: self._send_receipt(practice, payment, parties or self._parties(practice.id, payment)),
+        )
         return payment
 
     def _move(
@@ -365,6 +404,19 @@ class PaymentService:
         return True, _payment(item)
 
     # -- emails -------------------------------------------------------------------------------
+    @staticmethod
+    def _email(strict: bool, payment: Payment, send: Callable[[], None]) -> None:
+        """The money is recorded before any email. On a request path a failed email must not
+        turn a completed charge into an error: it is logged and the webhook worker (strict)
+        sends it, redelivered by SQS until it goes."""
+        if strict:
+            send()
+            return
+        try:
+            send()
+        except Exception as exc:
+            logger.warning("email deferred to the webhook", payment_id=payment.id, error=type(exc).__name__)
+
     def _send_receipt(self, practice: Practice, payment: Payment, parties: _Parties) -> None:
         payer, card = parties.payer, parties.card
         if not payer.email:
@@ -414,8 +466,7 @@ class PaymentService:
         state = self._gateway.retrieve_payment_intent(
             account=practice.stripe.account_id, payment_intent_id=payment.payment_intent_id
         )
-        if state.status == "succeeded":
-            self.record_success(practice, payment.id, state.id, None)
+        if state.status == "succeeded":  # the webhook records it
             raise ConflictError("this payment has already been made", status="succeeded")
         if not state.client_secret:
             raise ConflictError("this payment cannot be completed online")
@@ -433,25 +484,20 @@ class PaymentService:
         now = now or self._clock()
         cutoff = iso(now - RECONCILE_AFTER)
         page = self._table.query(keys.PENDING_PAYMENTS_GSI, index="GSI1", limit=limit)
-        counts = {"retried": 0, "expired": 0, "skipped": 0}
+        counts = {"retried": 0, "expired": 0, "skipped": 0, "errors": 0}
         for row in page.items:
             if row["GSI1SK"] > cutoff:
                 counts["skipped"] += 1
                 continue
-            practice = self._practices.get(row["practice_id"])
-            payment = self.get(practice.id, row["id"])
-            if payment.status != "pending":
+            try:
+                practice = self._practices.get(row["practice_id"])
+                payment = self.get(practice.id, row["id"])
+                if payment.status != "pending":
+                    continue
+                result = self._attempt(practice, payment)
+            except Exception as exc:  # one bad row must not stop the others
+                logger.error("reconcile failed", payment_id=row["id"], error=type(exc).__name__)
+                counts["errors"] += 1
                 continue
-            if now - payment.created_at > STRIPE_KEY_MEMORY:
-                self._record(
-                    practice,
-                    payment.id,
-                    status="failed",
-                    error_code="not_confirmed",
-                    message="Stripe could not be reached in time; not charged by us",
-                )
-                counts["expired"] += 1
-            else:
-                self._attempt(practice, payment)
-                counts["retried"] += 1
+            counts["expired" if result.error_code == "not_confirmed" else "retried"] += 1
         return counts

@@ -4,11 +4,12 @@ acknowledged and ignored. Each handler is idempotent and tolerates any order of 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from therabill.cards.service import CardService
-from therabill.core.errors import NotFoundError
+from therabill.core.clock import Clock, utc_now
+from therabill.core.errors import NotFoundError, RetryLaterError
 from therabill.observability import logger
 from therabill.payments.gateway import AccountState, ChargeOutcome, ChargeStatus
 from therabill.payments.service import PaymentService
@@ -27,8 +28,18 @@ def _charge_id(intent: dict[str, Any]) -> str | None:
     return charges[0].get("id") if charges else None
 
 
+RECENT = timedelta(minutes=10)
+
+
 class EventDispatcher:
-    def __init__(self, practices: PracticeService, cards: CardService, payments: PaymentService) -> None:
+    def __init__(
+        self,
+        practices: PracticeService,
+        cards: CardService,
+        payments: PaymentService,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._clock = clock
         self._practices = practices
         self._cards = cards
         self._payments = payments
@@ -50,12 +61,26 @@ class EventDispatcher:
         claimed = metadata.get("therabill_practice_id")
         practice: Practice | None = None
         if isinstance(account, str) and account:
+            # A Connect event: the account decides. Never fall back to metadata for it.
             practice = self._practices.find_by_stripe_account(account)
-        if practice is None and isinstance(claimed, str) and claimed:
+            if practice is None and self._recent(event):
+                # The account may have been stored a moment ago (the index lags): retry.
+                raise RetryLaterError("no practice has this account yet", account=account)
+            return self._check(event, practice, claimed)
+        if isinstance(claimed, str) and claimed:
             try:
                 practice = self._practices.get(claimed)
             except NotFoundError:
                 return None
+        return self._check(event, practice, claimed)
+
+    def _recent(self, event: dict[str, Any]) -> bool:
+        created = datetime.fromtimestamp(int(event.get("created") or 0), UTC)
+        return self._clock() - created < RECENT
+
+    @staticmethod
+    def _check(event: dict[str, Any], practice: Practice | None, claimed: Any) -> Practice | None:
+        account = event.get("account")
         if practice is None:
             return None
         if claimed and claimed != practice.id:
@@ -95,9 +120,17 @@ class EventDispatcher:
         if not payment_id:
             return "ignored:not-ours"
         try:
-            self._payments.record_success(practice, payment_id, obj["id"], _charge_id(obj))
+            payment = self._payments.get(practice.id, payment_id)
         except NotFoundError:
             return "ignored:unknown-payment"
+        if (obj.get("amount"), str(obj.get("currency", "")).lower()) != (
+            payment.amount.amount,
+            payment.amount.currency,
+        ):
+            # Not the PaymentIntent we created for this payment (amounts are set by us, once).
+            logger.error("payment_intent amount does not match its payment", payment_id=payment_id)
+            return "ignored:amount-mismatch"
+        self._payments.record_success(practice, payment_id, obj["id"], _charge_id(obj), strict_email=True)
         return "payment-succeeded"
 
     def _payment_failed(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
@@ -115,7 +148,7 @@ class EventDispatcher:
             message=error.get("message"),
         )
         try:
-            payment = self._payments.apply_outcome(practice, payment_id, outcome)
+            payment = self._payments.apply_outcome(practice, payment_id, outcome, strict_email=True)
         except NotFoundError:
             return "ignored:unknown-payment"
         return f"payment-{payment.status}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from typing import Any
 
@@ -20,7 +21,10 @@ def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
 def _raw_body(event: dict[str, Any]) -> bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
-        return base64.b64decode(body)
+        try:
+            return base64.b64decode(body, validate=True)
+        except binascii.Error as exc:
+            raise InvalidRequestError("the body is not valid base64") from exc
     return body.encode("utf-8")
 
 
@@ -34,23 +38,20 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 def receive(event: dict[str, Any], c: Container) -> dict[str, Any]:
     if event.get("httpMethod") != "POST":
         return _response(405, {"code": "method_not_allowed", "message": "POST only"})
-    payload = _raw_body(event)
     try:
-        secrets = c.secrets.stripe_webhook_secrets
-    except DependencyUnavailableError:
-        return _response(503, {"code": "unavailable", "message": "try again"})
-    try:
-        signature.verify(payload, _header(event, "stripe-signature"), secrets, c.clock())
+        payload = _raw_body(event)
+        signature.verify(
+            payload, _header(event, "stripe-signature"), c.secrets.stripe_webhook_secrets, c.clock()
+        )
         stripe_event = parse_event(payload)
+        outcome = c.inbox.receive(stripe_event, payload.decode("utf-8"))
     except signature.SignatureError as exc:
         logger.warning("webhook signature rejected", reason=exc.message)
         return _response(400, {"code": "bad_signature", "message": exc.message})
     except InvalidRequestError as exc:
         return _response(400, {"code": "invalid_request", "message": exc.message})
-    try:
-        outcome = c.inbox.receive(stripe_event, payload.decode("utf-8"))
     except DependencyUnavailableError:
-        # Stripe retries a non-2xx delivery; nothing is lost.
+        # The secret store, table or queue is unavailable: Stripe retries a non-2xx delivery.
         return _response(503, {"code": "unavailable", "message": "try again"})
     logger.info(
         "webhook received", event_id=stripe_event["id"], event_type=stripe_event["type"], outcome=outcome

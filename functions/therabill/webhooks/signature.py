@@ -39,15 +39,16 @@ def verify(
         raise SignatureError("webhook secret is not configured")
     if not header:
         raise SignatureError("missing Stripe-Signature header")
+    if len(header) > 4096:
+        raise SignatureError("malformed Stripe-Signature header")
     timestamp: int | None = None
     candidates: list[str] = []
     for part in header.split(","):
         name, _, value = part.strip().partition("=")
         if name == "t":
-            try:
-                timestamp = int(value)
-            except ValueError as exc:
-                raise SignatureError("malformed Stripe-Signature timestamp") from exc
+            if not (value.isdigit() and len(value) <= 12):
+                raise SignatureError("malformed Stripe-Signature timestamp")
+            timestamp = int(value)
         elif name == "v1":
             candidates.append(value)
     if timestamp is None or not candidates:
