@@ -32,6 +32,8 @@ def test_adding_different_currencies_is_refused():
         (5, "usd", "USD 0.05"),
         (-1999, "eur", "-EUR 19.99"),
         (500, "jpy", "JPY 500"),
+        (1500, "kwd", "KWD 1.500"),
+        (250, "isk", "ISK 250"),
     ],
 )
 def test_format_is_exact(amount, currency, text):

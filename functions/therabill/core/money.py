@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Currencies whose minor unit is not 1/100 (ISO 4217). Everything else has two decimals.
+_THREE_DECIMAL = frozenset({"bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"})
 _ZERO_DECIMAL = frozenset(
     {
         "bif",
+        "isk",
         "clp",
         "djf",
         "gnf",
@@ -93,7 +95,10 @@ class Money(BaseModel):
 
     @property
     def decimals(self) -> int:
-        return 0 if self.currency in _ZERO_DECIMAL else 2
+        """ISO 4217 minor-unit exponent."""
+        if self.currency in _ZERO_DECIMAL:
+            return 0
+        return 3 if self.currency in _THREE_DECIMAL else 2
 
     def format(self) -> str:
         """Human text for receipts: ``USD 12.50``. Exact: integer arithmetic only."""
@@ -101,4 +106,5 @@ class Money(BaseModel):
         whole = abs(self.amount)
         if self.decimals == 0:
             return f"{sign}{self.currency.upper()} {whole}"
-        return f"{sign}{self.currency.upper()} {whole // 100}.{whole % 100:02d}"
+        unit = 10**self.decimals
+        return f"{sign}{self.currency.upper()} {whole // unit}.{whole % unit:0{self.decimals}d}"
