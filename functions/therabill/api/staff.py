@@ -10,7 +10,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 
 from therabill.api import errors
-from therabill.api.auth import Caller, caller_from
+from therabill.api.auth import Caller
+from therabill.api.staff_common import caller, created
 from therabill.api.staff_models import (
     CardOut,
     ChargeCreate,
@@ -50,13 +51,7 @@ ItemId = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_
 
 
 def _caller() -> Caller:
-    return caller_from(app.current_event)
-
-
-def _created(model: Any) -> Response[str]:
-    return Response(
-        status_code=201, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json()
-    )
+    return caller(app)
 
 
 # -- mapping domain → API --------------------------------------------------------------------------
@@ -124,7 +119,7 @@ def create_practice(body: Annotated[PracticeCreate, Body()]) -> Response[str]:
     caller = _caller()
     caller.require("practice:manage")
     practice = container().practices.create(caller.practice_id, **body.model_dump())
-    return _created(_practice_out(practice))
+    return created(_practice_out(practice))
 
 
 @app.get("/practice")
@@ -161,7 +156,7 @@ def create_client(body: Annotated[ClientCreate, Body()]) -> Response[str]:
     caller.require("clients:write")
     container().practices.get(caller.practice_id)
     client = container().clients.create(caller.practice_id, **body.model_dump())
-    return _created(_client_out(client))
+    return created(_client_out(client))
 
 
 @app.get("/clients")
@@ -194,7 +189,7 @@ def add_contact(client_id: ClientId, body: Annotated[ContactCreate, Body()]) -> 
     caller = _caller()
     caller.require("clients:write")
     contact = container().clients.add_contact(caller.practice_id, client_id, **body.model_dump())
-    return _created(_contact_out(contact))
+    return created(_contact_out(contact))
 
 
 @app.get("/clients/<client_id>/contacts")
@@ -238,7 +233,7 @@ def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body
         caller.user_id,
         timedelta(hours=body.valid_hours),
     )
-    return _created(
+    return created(
         SetupLinkOut(link_id=link.id, url=f"{c.public_base_url}/setup/{token}", expires_at=link.expires_at)
     )
 
@@ -345,3 +340,9 @@ def ledger(client_id: ClientId) -> LedgerOut:
             for e in entries
         ],
     )
+
+
+# Routes of other capabilities, on routers of their own (they share therabill.api.staff_common).
+from therabill.api.staff_sessions import router as sessions_router  # noqa: E402
+
+app.include_router(sessions_router)

@@ -1,0 +1,31 @@
+"""Helpers shared by the staff API's routers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from therabill.api.auth import Caller, caller_from
+
+
+def caller(resolver: ApiGatewayResolver | APIGatewayRouter) -> Caller:
+    """The practice and role of the request being handled, from the authorizer's claims."""
+    event = resolver.current_event
+    assert isinstance(event, APIGatewayProxyEvent)
+    return caller_from(event)
+
+
+def created(model: Any) -> Response[str]:
+    return Response(
+        status_code=201, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json()
+    )
+
+
+def json_response(status: int, model: Any) -> Response[str]:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json()
+    )
