@@ -44,6 +44,7 @@ from therabill.payments.gateway import (
     GatewayRejectedError,
     GatewayUnavailableError,
     PaymentIntentState,
+    RefundState,
     SetupIntentRef,
     SetupIntentState,
 )
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         AccountLinkCreateParams,
         CustomerCreateParams,
         PaymentIntentCreateParams,
+        RefundCreateParams,
         SetupIntentCreateParams,
     )
 
@@ -294,6 +296,25 @@ class StripeGateway:
             last_decline_code=_str_or_none(last_error.get("decline_code")),
         )
 
+    def refund(
+        self,
+        *,
+        account: str,
+        payment_intent_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> RefundState:
+        phi_guard.check_outbound(metadata=metadata)
+        params: RefundCreateParams = {"payment_intent": payment_intent_id, "amount": amount}
+        if metadata:
+            params["metadata"] = dict(metadata)
+        with _translated("refund"):
+            refund = self._stripe().v1.refunds.create(
+                params, _options(account=account, idempotency_key=idempotency_key)
+            )
+        return refund_state(_as_dict(refund))
+
     # ------------------------------------------------------------------ connected accounts
 
     def create_connected_account(
@@ -395,6 +416,19 @@ def _raise_translated(operation: str, err: Any) -> NoReturn:
     if status is None or status >= 500 or status in (409, 429):
         raise GatewayUnavailableError(message, **details) from err
     raise GatewayRejectedError(message, **details) from err
+
+
+def refund_state(data: Mapping[str, Any]) -> RefundState:
+    """A Stripe refund object (from a response or a webhook) in our terms."""
+    return RefundState(
+        id=str(data["id"]),
+        status=str(data.get("status") or "pending"),
+        amount=int(data["amount"]),
+        currency=str(data["currency"]),
+        payment_intent_id=_str_or_none(data.get("payment_intent")),
+        metadata=_str_dict(data.get("metadata")),
+        failure_reason=_str_or_none(data.get("failure_reason")),
+    )
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

@@ -75,6 +75,19 @@ def stripe_account_gsi(account_id: str) -> str:
 PENDING_PAYMENTS_GSI = "PENDINGPAY"  # sparse: only payments still waiting on Stripe
 
 
+def payment_intent_gsi(payment_intent_id: str) -> str:
+    """GSI1PK of a payment once Stripe named its PaymentIntent (disputes carry only the PI)."""
+    return f"PI#{payment_intent_id}"
+
+
+def refund_sk(refund_id: str) -> str:
+    return f"REFUND#{refund_id}"
+
+
+def dispute_sk(dispute_id: str) -> str:
+    return f"DISPUTE#{dispute_id}"
+
+
 # -- platform items (not in a practice partition) --------------------------------------------------
 def stripe_event_pk(event_id: str) -> str:
     return f"STRIPEEVT#{event_id}"

@@ -82,6 +82,17 @@ class PaymentIntentState:
 
 
 @dataclass(frozen=True)
+class RefundState:
+    id: str
+    status: str  # Stripe's: pending, requires_action, succeeded, failed, canceled
+    amount: int
+    currency: str
+    payment_intent_id: str | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class AccountState:
     id: str
     charges_enabled: bool
@@ -131,6 +142,18 @@ class PaymentGateway(Protocol):
         ...
 
     def retrieve_payment_intent(self, *, account: str, payment_intent_id: str) -> PaymentIntentState: ...
+
+    def refund(
+        self,
+        *,
+        account: str,
+        payment_intent_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: dict[str, str],
+    ) -> RefundState:
+        """Refund (part of) a PaymentIntent's charge back to the original card."""
+        ...
 
     def create_connected_account(
         self, *, idempotency_key: str, email: str | None, country: str, metadata: dict[str, str]

@@ -37,3 +37,7 @@ class Payment(BaseModel):
     error_code: str | None = None
     decline_code: str | None = None
     failure_message: str | None = None
+    refunded_amount: int = 0  # reserved or refunded, in minor units; never more than amount
+    dispute_id: str | None = None
+    dispute_status: str | None = None
+    dispute_reason: str | None = None

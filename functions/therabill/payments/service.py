@@ -89,6 +89,10 @@ def _payment(item: dict[str, Any]) -> Payment:
         error_code=item.get("error_code"),
         decline_code=item.get("decline_code"),
         failure_message=item.get("failure_message"),
+        refunded_amount=item.get("refunded_amount", 0),
+        dispute_id=item.get("dispute_id"),
+        dispute_status=item.get("dispute_status"),
+        dispute_reason=item.get("dispute_reason"),
     )
 
 
@@ -387,12 +391,19 @@ class PaymentService:
             if value is not None:
                 sets.append(f"{name} = :{name}")
                 values[f":{name}"] = value
-        removes = ["GSI1PK", "GSI1SK", *clear]  # out of the pending index
+        removes = list(clear)
+        if fields.get("payment_intent_id"):
+            # Out of the pending index, into the PaymentIntent lookup (disputes name only the PI).
+            sets += ["GSI1PK = :gpk", "GSI1SK = :gsk"]
+            values[":gpk"] = keys.payment_intent_gsi(str(fields["payment_intent_id"]))
+            values[":gsk"] = keys.payment_sk(payment_id)
+        else:
+            removes += ["GSI1PK", "GSI1SK"]
         try:
             item = self._table.update(
                 keys.practice_pk(practice_id),
                 keys.payment_sk(payment_id),
-                update="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+                update="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
                 condition="attribute_exists(PK) AND #s <> :done",
                 names={"#s": "status"},
                 values=values,
