@@ -1,0 +1,183 @@
+"""Request and response bodies of the staff routes for services, pricing rules and sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from therabill.services.models import MAX_MODIFIERS, PricingUnit, RoundingMode, RuleKind
+from therabill.sessions.models import CancelledBy, SessionStatus
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+CptCode = Annotated[str, Field(pattern=r"^[0-9]{4}[0-9FTU]$")]
+Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
+# Minor units: integers only (a JSON 12.5 is refused), at most 1,000,000.00 of the currency.
+Amount = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
+Increment = Annotated[int, Field(ge=1, le=60)]
+Minutes = Annotated[int, Field(ge=0, le=1440)]
+Duration = Annotated[int, Field(ge=1, le=1440)]
+ClinicianId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
+Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ServiceCreate(_Strict):
+    name: str = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
+    cpt_code: CptCode
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=MAX_MODIFIERS)
+    unit: PricingUnit
+    unit_price: Amount
+    rounding: RoundingMode = "up"
+    rounding_increment_minutes: Increment = 1
+    minimum_minutes: Minutes = 0
+    minimum_amount: Amount = 0
+    default_duration_minutes: Duration = 50
+    active: bool = True
+
+
+class ServiceUpdate(_Strict):
+    """A partial update: omitted fields stay; none may be set to null."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120, pattern=_PRINTABLE)
+    cpt_code: CptCode | None = None
+    modifiers: list[Modifier] | None = Field(default=None, max_length=MAX_MODIFIERS)
+    unit: PricingUnit | None = None
+    unit_price: Amount | None = None
+    rounding: RoundingMode | None = None
+    rounding_increment_minutes: Increment | None = None
+    minimum_minutes: Minutes | None = None
+    minimum_amount: Amount | None = None
+    default_duration_minutes: Duration | None = None
+    active: bool | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _no_null(self) -> ServiceUpdate:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class ServiceOut(BaseModel):
+    id: str
+    name: str
+    cpt_code: str
+    modifiers: list[str]
+    unit: PricingUnit
+    unit_price: int
+    currency: str
+    rounding: RoundingMode
+    rounding_increment_minutes: int
+    minimum_minutes: int
+    minimum_amount: int
+    default_duration_minutes: int
+    active: bool
+    version: int
+    created_at: datetime
+
+
+class PricingRuleIn(_Strict):
+    """``fixed``: ``amount`` per unit (minor units); ``percent``: ``percent_bps`` of the default
+    price (basis points, 10000 = 100 %). 0 means the client is not billed for this service."""
+
+    kind: RuleKind
+    amount: Amount | None = None
+    percent_bps: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
+
+    @model_validator(mode="after")
+    def _one_value(self) -> PricingRuleIn:
+        if self.kind == "fixed" and (self.amount is None or self.percent_bps is not None):
+            raise ValueError("a fixed rule needs amount (and no percent_bps)")
+        if self.kind == "percent" and (self.percent_bps is None or self.amount is not None):
+            raise ValueError("a percent rule needs percent_bps (and no amount)")
+        return self
+
+
+class PricingRuleOut(BaseModel):
+    client_id: str
+    service_id: str
+    kind: RuleKind
+    amount: int | None
+    percent_bps: int | None
+    currency: str
+    not_billed: bool
+    updated_at: datetime
+    updated_by: str
+    version: int
+
+
+class SessionBook(_Strict):
+    client_id: Id
+    service_id: Id
+    clinician_id: ClinicianId
+    scheduled_start: AwareDatetime
+    scheduled_end: AwareDatetime | None = None  # default: start + the service's default duration
+
+
+class SessionReschedule(_Strict):
+    scheduled_start: AwareDatetime
+    scheduled_end: AwareDatetime
+
+
+class SessionComplete(_Strict):
+    actual_start: AwareDatetime
+    actual_end: AwareDatetime
+
+
+class SessionCancel(_Strict):
+    cancelled_by: CancelledBy
+
+
+class PriceOut(BaseModel):
+    amount: int
+    currency: str
+    unit: PricingUnit
+    unit_price: int
+    units: int
+    billed_minutes: int | None
+    actual_seconds: int | None
+    rule: Literal["default", "fixed", "percent"]
+    percent_bps: int | None
+    not_billed: bool
+    cpt_code: str
+    modifiers: list[str]
+
+
+class CancellationOut(BaseModel):
+    cancelled_at: datetime
+    cancelled_by: CancelledBy
+    recorded_by: str
+    minutes_before_start: int
+    hours_before_start: int
+    window_hours: int
+    late: bool
+
+
+class SessionOut(BaseModel):
+    id: str
+    client_id: str
+    service_id: str
+    clinician_id: str
+    status: SessionStatus
+    scheduled_start: datetime
+    scheduled_end: datetime
+    checked_in_at: datetime | None
+    actual_start: datetime | None
+    actual_end: datetime | None
+    completed_at: datetime | None
+    no_show_at: datetime | None
+    price: PriceOut | None
+    cancellation: CancellationOut | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class SessionList(BaseModel):
+    items: list[SessionOut]

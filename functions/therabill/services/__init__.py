@@ -1,0 +1,1 @@
+"""Service types (CPT code, modifiers, how a session is priced) and client pricing rules."""

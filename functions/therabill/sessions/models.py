@@ -1,0 +1,151 @@
+"""A session and its lifecycle rules. Pure: each transition is decided here from the session as it
+is, and written by the service as one conditional UpdateItem."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from therabill.core.clock import require_aware
+from therabill.core.errors import ConflictError, InvalidRequestError
+from therabill.services.pricing import Price
+
+SessionStatus = Literal["booked", "checked_in", "completed", "no_show", "cancelled"]
+CancelledBy = Literal["client", "practice"]
+DEFAULT_LATE_CANCELLATION_WINDOW_HOURS = 24
+MAX_SESSION = timedelta(hours=24)
+
+
+class Cancellation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    cancelled_at: datetime
+    cancelled_by: CancelledBy
+    recorded_by: str  # the staff user who recorded it
+    minutes_before_start: int  # floor; negative once the session has started
+    hours_before_start: int  # floor of the same
+    window_hours: int
+    late: bool  # less than window_hours before the scheduled start
+
+
+class Session(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    client_id: str
+    service_id: str
+    clinician_id: str
+    scheduled_start: datetime
+    scheduled_end: datetime
+    status: SessionStatus
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+    version: int
+    checked_in_at: datetime | None = None
+    actual_start: datetime | None = None
+    actual_end: datetime | None = None
+    completed_at: datetime | None = None
+    price: Price | None = None
+    no_show_at: datetime | None = None
+    cancellation: Cancellation | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A legal transition: from ``expected`` (the state the write is conditioned on) to ``status``."""
+
+    expected: SessionStatus
+    status: SessionStatus
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Outcome = Change | Session  # a Session: nothing to write (the same transition was already made)
+
+
+def _illegal(session: Session, action: str, why: str | None = None) -> ConflictError:
+    return ConflictError(
+        why or f"a {session.status} session cannot be {action}",
+        current_status=session.status,
+        session_id=session.id,
+        version=session.version,
+    )
+
+
+def check_times(start: datetime, end: datetime, what: str) -> tuple[datetime, datetime]:
+    start, end = require_aware(start), require_aware(end)
+    if end <= start:
+        raise InvalidRequestError(f"the {what} end must be after its start", field=f"{what}_end")
+    if end - start > MAX_SESSION:
+        raise InvalidRequestError("a session cannot last more than 24 hours", field=f"{what}_end")
+    return start, end
+
+
+def reschedule(session: Session, start: datetime, end: datetime) -> Outcome:
+    """Only a booked session moves. The same times again change nothing."""
+    if session.status != "booked":
+        raise _illegal(session, "rescheduled")
+    if (session.scheduled_start, session.scheduled_end) == (start, end):
+        return session
+    return Change("booked", "booked", {"scheduled_start": start, "scheduled_end": end})
+
+
+def check_in(session: Session, now: datetime) -> Outcome:
+    if session.status == "checked_in":
+        return session
+    if session.status != "booked":
+        raise _illegal(session, "checked in")
+    return Change("booked", "checked_in", {"checked_in_at": now})
+
+
+def complete(
+    session: Session, start: datetime, end: datetime, now: datetime, price: Callable[[], Price]
+) -> Outcome:
+    """From checked_in only. Completing again with the same real start and end (the same instants)
+    is harmless; other times on a completed session are a conflict."""
+    if session.status == "completed":
+        if (session.actual_start, session.actual_end) == (start, end):
+            return session
+        raise _illegal(session, "completed", "the session was already completed with other times")
+    if session.status != "checked_in":
+        raise _illegal(session, "completed")
+    return Change(
+        "checked_in",
+        "completed",
+        {"actual_start": start, "actual_end": end, "completed_at": now, "price": price()},
+    )
+
+
+def no_show(session: Session, now: datetime) -> Outcome:
+    if session.status == "no_show":
+        return session
+    if session.status != "booked":
+        raise _illegal(session, "marked as a no-show")
+    return Change("booked", "no_show", {"no_show_at": now})
+
+
+def cancel(session: Session, by: CancelledBy, recorded_by: str, now: datetime, window_hours: int) -> Outcome:
+    """From booked or checked_in. Cancelling again by the same party is harmless (the first record
+    stands); by the other party it is a conflict."""
+    if session.status == "cancelled":
+        assert session.cancellation is not None
+        if session.cancellation.cancelled_by == by:
+            return session
+        raise _illegal(session, "cancelled", "the session was already cancelled by the other party")
+    if session.status not in ("booked", "checked_in"):
+        raise _illegal(session, "cancelled")
+    seconds = (session.scheduled_start - now) // timedelta(seconds=1)
+    record = Cancellation(
+        cancelled_at=now,
+        cancelled_by=by,
+        recorded_by=recorded_by,
+        minutes_before_start=seconds // 60,
+        hours_before_start=seconds // 3600,
+        window_hours=window_hours,
+        late=seconds < window_hours * 3600,
+    )
+    return Change(session.status, "cancelled", {"cancellation": record})
