@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from therabill.payments.gateway import PaymentGateway
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
+    from therabill.services.catalog import ServiceCatalog
+    from therabill.sessions.service import SessionService
     from therabill.webhooks.dispatch import EventDispatcher
     from therabill.webhooks.inbox import EventQueue, Inbox
 
@@ -165,6 +167,18 @@ class Container:
             self.public_base_url,
             self.secrets.platform_fee_bps,
         )
+
+    @cached_property
+    def service_catalog(self) -> ServiceCatalog:
+        from therabill.services.catalog import ServiceCatalog
+
+        return ServiceCatalog(self.table, self.clock)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        from therabill.sessions.service import SessionService
+
+        return SessionService(self.table, self.clock, self.practices, self.clients, self.service_catalog)
 
     @cached_property
     def inbox(self) -> Inbox:

@@ -25,10 +25,35 @@ def two_practices(world):
         practice_id=a.id,
         headers={"Idempotency-Key": "tenancy-key-1"},
     )
-    return a, b, client["id"], card["id"], contact["id"], payment["id"]
+    _, service = world.staff(
+        "POST",
+        "/services",
+        {"name": "Therapy", "cpt_code": "90837", "unit": "minute", "unit_price": 300},
+        practice_id=a.id,
+    )
+    world.staff(
+        "PUT",
+        f"/clients/{client['id']}/pricing/{service['id']}",
+        {"kind": "fixed", "amount": 1},
+        practice_id=a.id,
+    )
+    _, session = world.staff(
+        "POST",
+        "/sessions",
+        {
+            "client_id": client["id"],
+            "service_id": service["id"],
+            "clinician_id": "c1",
+            "scheduled_start": "2031-03-04T15:00:00Z",
+        },
+        practice_id=a.id,
+    )
+    return a, b, client["id"], card["id"], contact["id"], payment["id"], service["id"], session["id"]
 
 
-def routes(cid, card, contact, payment):
+def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
+    later = {"scheduled_start": "2031-03-05T15:00:00Z", "scheduled_end": "2031-03-05T16:00:00Z"}
+    done = {"actual_start": "2031-03-04T15:00:00Z", "actual_end": "2031-03-04T16:00:00Z"}
     return [
         ("GET", f"/clients/{cid}", None),
         ("PATCH", f"/clients/{cid}", {"first_name": "Hacked"}),
@@ -43,14 +68,29 @@ def routes(cid, card, contact, payment):
         ("POST", f"/clients/{cid}/charges", {"amount": 100, "kind": "copay"}),
         ("GET", f"/clients/{cid}/payments/{payment}", None),
         ("GET", f"/clients/{cid}/ledger", None),
+        ("GET", f"/services/{svc}", None),
+        ("PATCH", f"/services/{svc}", {"unit_price": 1}),
+        ("PUT", f"/clients/{cid}/pricing/{svc}", {"kind": "fixed", "amount": 0}),
+        ("GET", f"/clients/{cid}/pricing/{svc}", None),
+        ("DELETE", f"/clients/{cid}/pricing/{svc}", None),
+        ("POST", "/sessions", {"client_id": cid, "service_id": svc, "clinician_id": "c1", **later}),
+        ("GET", f"/sessions/{ses}", None),
+        ("GET", f"/sessions?client_id={cid}", None),
+        ("POST", f"/sessions/{ses}/reschedule", later),
+        ("POST", f"/sessions/{ses}/check-in", None),
+        ("POST", f"/sessions/{ses}/complete", done),
+        ("POST", f"/sessions/{ses}/no-show", None),
+        ("POST", f"/sessions/{ses}/cancel", {"cancelled_by": "practice"}),
     ]
 
 
 def test_practice_b_cannot_reach_anything_of_practice_a(world, two_practices):
-    a, b, cid, card, contact, payment = two_practices
-    for method, path, body in routes(cid, card, contact, payment):
+    a, b, cid, card, contact, payment, svc, ses = two_practices
+    for method, path, body in routes(cid, card, contact, payment, svc, ses):
+        path, _, qs = path.partition("?")
+        query = dict([qs.split("=")]) if qs else None
         status, answer = world.staff(
-            method, path, body, practice_id=b.id, headers={"Idempotency-Key": "tenancy-attack-1"}
+            method, path, body, practice_id=b.id, headers={"Idempotency-Key": "tenancy-attack-1"}, query=query
         )
         assert status == 404, (method, path, status, answer)
     # And A's data is untouched.
@@ -60,6 +100,16 @@ def test_practice_b_cannot_reach_anything_of_practice_a(world, two_practices):
     assert [c["id"] for c in cards] == [card]
     _, ledger = world.staff("GET", f"/clients/{cid}/ledger", practice_id=a.id)
     assert len(ledger["entries"]) == 1
+    _, service = world.staff("GET", f"/services/{svc}", practice_id=a.id)
+    assert service["unit_price"] == 300 and service["version"] == 1
+    _, rule = world.staff("GET", f"/clients/{cid}/pricing/{svc}", practice_id=a.id)
+    assert rule["amount"] == 1
+    _, session = world.staff("GET", f"/sessions/{ses}", practice_id=a.id)
+    assert session["status"] == "booked" and session["version"] == 1
+    _, listed = world.staff("GET", "/sessions", practice_id=b.id, query={"date": "2031-03-04"})
+    assert listed["items"] == []
+    _, listed = world.staff("GET", "/services", practice_id=b.id)
+    assert listed == []
 
 
 def test_practice_b_lists_none_of_practice_as_clients(world, two_practices):

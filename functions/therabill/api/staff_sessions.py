@@ -2,6 +2,283 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api.auth import Caller
+from therabill.api.staff_common import caller, created
+from therabill.api.staff_sessions_models import (
+    CancellationOut,
+    PriceOut,
+    PricingRuleIn,
+    PricingRuleOut,
+    ServiceCreate,
+    ServiceOut,
+    ServiceUpdate,
+    SessionBook,
+    SessionCancel,
+    SessionComplete,
+    SessionList,
+    SessionOut,
+    SessionReschedule,
+)
+from therabill.core.errors import InvalidRequestError, NotFoundError
+from therabill.services.models import PricingRule, ServiceType
+from therabill.sessions.models import Session
+from therabill.wiring import container
+
 router = APIGatewayRouter()
+
+_ID = r"^[a-z]{2,5}_[0-9a-z]+$"
+ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+ServiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+
+
+def _caller() -> Caller:
+    return caller(router)
+
+
+# -- mapping domain → API --------------------------------------------------------------------------
+def _service_out(s: ServiceType) -> ServiceOut:
+    return ServiceOut(
+        id=s.id,
+        name=s.name,
+        cpt_code=s.cpt_code,
+        modifiers=list(s.modifiers),
+        unit=s.unit,
+        unit_price=s.unit_price.amount,
+        currency=s.unit_price.currency,
+        rounding=s.rounding,
+        rounding_increment_minutes=s.rounding_increment_minutes,
+        minimum_minutes=s.minimum_minutes,
+        minimum_amount=s.minimum_amount,
+        default_duration_minutes=s.default_duration_minutes,
+        active=s.active,
+        version=s.version,
+        created_at=s.created_at,
+    )
+
+
+def _rule_out(r: PricingRule) -> PricingRuleOut:
+    return PricingRuleOut(
+        client_id=r.client_id,
+        service_id=r.service_id,
+        kind=r.kind,
+        amount=r.amount,
+        percent_bps=r.percent_bps,
+        currency=r.currency,
+        not_billed=r.not_billed,
+        updated_at=r.updated_at,
+        updated_by=r.updated_by,
+        version=r.version,
+    )
+
+
+def _session_out(s: Session) -> SessionOut:
+    price = None
+    if s.price is not None:
+        p = s.price
+        price = PriceOut(
+            amount=p.amount.amount,
+            currency=p.amount.currency,
+            unit=p.unit,
+            unit_price=p.unit_price.amount,
+            units=p.units,
+            billed_minutes=p.billed_minutes,
+            actual_seconds=p.actual_seconds,
+            rule=p.rule,
+            percent_bps=p.percent_bps,
+            not_billed=p.not_billed,
+            cpt_code=p.cpt_code,
+            modifiers=list(p.modifiers),
+        )
+    cancellation = (
+        CancellationOut.model_validate(s.cancellation, from_attributes=True) if s.cancellation else None
+    )
+    return SessionOut(
+        id=s.id,
+        client_id=s.client_id,
+        service_id=s.service_id,
+        clinician_id=s.clinician_id,
+        status=s.status,
+        scheduled_start=s.scheduled_start,
+        scheduled_end=s.scheduled_end,
+        checked_in_at=s.checked_in_at,
+        actual_start=s.actual_start,
+        actual_end=s.actual_end,
+        completed_at=s.completed_at,
+        no_show_at=s.no_show_at,
+        price=price,
+        cancellation=cancellation,
+        version=s.version,
+        created_at=s.created_at,
+        updated_at=s.updated_at,
+    )
+
+
+# -- service types ---------------------------------------------------------------------------------
+@router.post("/services")
+def create_service(body: Annotated[ServiceCreate, Body()]) -> Response[str]:
+    caller = _caller()
+    caller.require("services:manage")
+    c = container()
+    practice = c.practices.get(caller.practice_id)
+    fields = body.model_dump()
+    fields["modifiers"] = tuple(fields["modifiers"])
+    service = c.service_catalog.create(caller.practice_id, currency=practice.currency, **fields)
+    return created(_service_out(service))
+
+
+@router.get("/services")
+def list_services() -> list[ServiceOut]:
+    caller = _caller()
+    return [_service_out(s) for s in container().service_catalog.list(caller.practice_id)]
+
+
+@router.get("/services/<service_id>")
+def get_service(service_id: ServiceId) -> ServiceOut:
+    caller = _caller()
+    return _service_out(container().service_catalog.get(caller.practice_id, service_id))
+
+
+@router.patch("/services/<service_id>")
+def update_service(service_id: ServiceId, body: Annotated[ServiceUpdate, Body()]) -> ServiceOut:
+    caller = _caller()
+    caller.require("services:manage")
+    changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
+    service = container().service_catalog.update(
+        caller.practice_id, service_id, changes, body.expected_version
+    )
+    return _service_out(service)
+
+
+# -- client pricing rules --------------------------------------------------------------------------
+@router.put("/clients/<client_id>/pricing/<service_id>")
+def put_pricing_rule(
+    client_id: ClientId, service_id: ServiceId, body: Annotated[PricingRuleIn, Body()]
+) -> PricingRuleOut:
+    caller = _caller()
+    caller.require("services:manage")
+    c = container()
+    c.clients.get(caller.practice_id, client_id)
+    service = c.service_catalog.get(caller.practice_id, service_id)
+    rule = c.service_catalog.put_rule(
+        caller.practice_id,
+        client_id,
+        service,
+        kind=body.kind,
+        amount=body.amount,
+        percent_bps=body.percent_bps,
+        by=caller.user_id,
+    )
+    return _rule_out(rule)
+
+
+@router.get("/clients/<client_id>/pricing/<service_id>")
+def get_pricing_rule(client_id: ClientId, service_id: ServiceId) -> PricingRuleOut:
+    caller = _caller()
+    rule = container().service_catalog.get_rule(caller.practice_id, client_id, service_id)
+    if rule is None:
+        raise NotFoundError("no pricing rule for this client and service")
+    return _rule_out(rule)
+
+
+@router.delete("/clients/<client_id>/pricing/<service_id>")
+def delete_pricing_rule(client_id: ClientId, service_id: ServiceId) -> Response[str]:
+    caller = _caller()
+    caller.require("services:manage")
+    container().service_catalog.delete_rule(caller.practice_id, client_id, service_id)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+# -- sessions --------------------------------------------------------------------------------------
+@router.post("/sessions")
+def book_session(body: Annotated[SessionBook, Body()]) -> Response[str]:
+    caller = _caller()
+    caller.require("sessions:write")
+    session = container().sessions.book(
+        caller.practice_id,
+        client_id=body.client_id,
+        service_id=body.service_id,
+        clinician_id=body.clinician_id,
+        start=body.scheduled_start,
+        end=body.scheduled_end,
+        by=caller.user_id,
+    )
+    return created(_session_out(session))
+
+
+@router.get("/sessions")
+def list_sessions(
+    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=_ID)] = None,
+    day: Annotated[str | None, Query(alias="date", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] = None,
+) -> SessionList:
+    """A client's sessions (``client_id``) or the practice's sessions on one local day (``date``,
+    YYYY-MM-DD in the practice's time zone), ordered by scheduled start. Exactly one of the two."""
+    caller = _caller()
+    sessions = container().sessions
+    if (client_id is None) == (day is None):
+        raise InvalidRequestError("give exactly one of client_id and date", field="date")
+    if client_id is not None:
+        return SessionList(
+            items=[_session_out(s) for s in sessions.list_for_client(caller.practice_id, client_id)]
+        )
+    assert day is not None
+    try:
+        local_day = date.fromisoformat(day)
+    except ValueError as exc:
+        raise InvalidRequestError("date is not a calendar date", field="date") from exc
+    return SessionList(items=[_session_out(s) for s in sessions.list_day(caller.practice_id, local_day)])
+
+
+@router.get("/sessions/<session_id>")
+def get_session(session_id: SessionId) -> SessionOut:
+    caller = _caller()
+    return _session_out(container().sessions.get(caller.practice_id, session_id))
+
+
+@router.post("/sessions/<session_id>/reschedule")
+def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule, Body()]) -> SessionOut:
+    caller = _caller()
+    caller.require("sessions:write")
+    session = container().sessions.reschedule(
+        caller.practice_id, session_id, body.scheduled_start, body.scheduled_end
+    )
+    return _session_out(session)
+
+
+@router.post("/sessions/<session_id>/check-in")
+def check_in_session(session_id: SessionId) -> SessionOut:
+    caller = _caller()
+    caller.require("sessions:write")
+    return _session_out(container().sessions.check_in(caller.practice_id, session_id))
+
+
+@router.post("/sessions/<session_id>/complete")
+def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Body()]) -> SessionOut:
+    caller = _caller()
+    caller.require("sessions:write")
+    session = container().sessions.complete(
+        caller.practice_id, session_id, body.actual_start, body.actual_end
+    )
+    return _session_out(session)
+
+
+@router.post("/sessions/<session_id>/no-show")
+def no_show_session(session_id: SessionId) -> SessionOut:
+    caller = _caller()
+    caller.require("sessions:write")
+    return _session_out(container().sessions.no_show(caller.practice_id, session_id))
+
+
+@router.post("/sessions/<session_id>/cancel")
+def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]) -> SessionOut:
+    caller = _caller()
+    caller.require("sessions:write")
+    session = container().sessions.cancel(caller.practice_id, session_id, body.cancelled_by, caller.user_id)
+    return _session_out(session)

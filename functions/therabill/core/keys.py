@@ -94,3 +94,35 @@ def stripe_event_pk(event_id: str) -> str:
 
 
 STRIPE_EVENT_SK = "EVENT"
+
+
+# -- services, pricing rules and sessions (issue 3) -------------------------------------------------
+def service_sk(service_id: str) -> str:
+    return f"SERVICE#{service_id}"
+
+
+SERVICE_PREFIX = "SERVICE#"
+
+
+def pricing_rule_sk(client_id: str, service_id: str) -> str:
+    return f"PRICING#{client_id}#{service_id}"
+
+
+def session_sk(client_id: str, session_id: str) -> str:
+    """A session lives under its client, so a client's sessions are one Query."""
+    return f"SESSION#{client_id}#{session_id}"
+
+
+def session_prefix(client_id: str) -> str:
+    return f"SESSION#{client_id}#"
+
+
+def session_pointer_sk(session_id: str) -> str:
+    """Immutable pointer session id → client id (written with the session), for GET /sessions/{id}."""
+    return f"SESSIONID#{session_id}"
+
+
+def sessions_by_time_gsi(practice_id: str) -> str:
+    """GSI1PK of every session of a practice; GSI1SK = ``<scheduled start, UTC ISO>#<ses>``, so a
+    UTC date is a begins_with prefix and a local day is one to three of them."""
+    return f"SESSIONS#{practice_id}"
