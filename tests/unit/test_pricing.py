@@ -111,7 +111,7 @@ def test_time_based_needs_a_real_end_after_its_start():
 
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="naive"):
-        price_session(service(), actual_start=datetime(2025, 1, 1), actual_end=datetime(2025, 1, 2))  # noqa: DTZ001
+        price_session(service(), actual_start=datetime(2025, 1, 1), actual_end=datetime(2025, 1, 2))
 
 
 @pytest.mark.parametrize(
