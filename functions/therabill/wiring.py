@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from therabill.ledger.service import LedgerService
     from therabill.notifications.mailer import EmailTransport, Outbox
     from therabill.payments.gateway import PaymentGateway
+    from therabill.payments.refunds import RefundService
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
     from therabill.services.catalog import ServiceCatalog
@@ -169,6 +170,14 @@ class Container:
         )
 
     @cached_property
+    def refunds(self) -> RefundService:
+        from therabill.payments.refunds import RefundService
+
+        return RefundService(
+            self.table, _LazyGateway(self), self.practices, self.payments, self.ledger, self.clock
+        )
+
+    @cached_property
     def service_catalog(self) -> ServiceCatalog:
         from therabill.services.catalog import ServiceCatalog
 
@@ -195,7 +204,7 @@ class Container:
     def dispatcher(self) -> EventDispatcher:
         from therabill.webhooks.dispatch import EventDispatcher
 
-        return EventDispatcher(self.practices, self.cards, self.payments, self.clock)
+        return EventDispatcher(self.practices, self.cards, self.payments, self.clock, refunds=self.refunds)
 
 
 class _LazyGateway:

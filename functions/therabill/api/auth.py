@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "clients:write": frozenset({"owner", "biller", "front_desk"}),
     "cards:manage": frozenset({"owner", "biller", "front_desk"}),
     "charges:create": frozenset({"owner", "biller", "front_desk"}),
+    "refunds:create": frozenset({"owner", "biller"}),
     "services:manage": frozenset({"owner", "biller"}),  # service types and client pricing rules
     "sessions:write": frozenset({"owner", "biller", "front_desk", "clinician"}),
     "read": frozenset(ROLES),

@@ -108,6 +108,9 @@ def _payment_out(p: Payment) -> PaymentOut:
         error_code=p.error_code,
         decline_code=p.decline_code,
         failure_message=p.failure_message,
+        refunded_amount=p.refunded_amount,
+        dispute_status=p.dispute_status,
+        dispute_reason=p.dispute_reason,
         created_at=p.created_at,
         updated_at=p.updated_at,
     )
@@ -343,6 +346,8 @@ def ledger(client_id: ClientId) -> LedgerOut:
 
 
 # Routes of other capabilities, on routers of their own (they share therabill.api.staff_common).
+from therabill.api.staff_money import router as money_router  # noqa: E402
 from therabill.api.staff_sessions import router as sessions_router  # noqa: E402
 
 app.include_router(sessions_router)
+app.include_router(money_router)

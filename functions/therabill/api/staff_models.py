@@ -226,6 +226,9 @@ class PaymentOut(BaseModel):
     error_code: str | None
     decline_code: str | None
     failure_message: str | None
+    refunded_amount: int
+    dispute_status: str | None
+    dispute_reason: str | None
     created_at: datetime
     updated_at: datetime
 

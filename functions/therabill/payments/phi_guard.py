@@ -22,7 +22,7 @@ ALLOWED_METADATA_KEYS = frozenset(
         "therabill_payment_id",
         "therabill_setup_link_id",
         "therabill_consent_id",
-    "therabill_refund_id",
+        "therabill_refund_id",
         "therabill_card_owner_id",
     }
 )

@@ -11,7 +11,8 @@ from therabill.cards.service import CardService
 from therabill.core.clock import Clock, utc_now
 from therabill.core.errors import NotFoundError, RetryLaterError
 from therabill.observability import logger
-from therabill.payments.gateway import AccountState, ChargeOutcome, ChargeStatus
+from therabill.payments.gateway import AccountState, ChargeOutcome, ChargeStatus, RefundState
+from therabill.payments.refunds import RefundService, refund_id_of
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
@@ -38,8 +39,11 @@ class EventDispatcher:
         cards: CardService,
         payments: PaymentService,
         clock: Clock = utc_now,
+        *,
+        refunds: RefundService | None = None,
     ) -> None:
         self._clock = clock
+        self._refunds = refunds
         self._practices = practices
         self._cards = cards
         self._payments = payments
@@ -49,6 +53,18 @@ class EventDispatcher:
             "payment_intent.payment_failed": self._payment_failed,
             "account.updated": self._account_updated,
         }
+        if refunds is not None:
+            self._handlers.update(
+                {
+                    "refund.created": self._refund_changed,
+                    "refund.updated": self._refund_changed,
+                    "refund.failed": self._refund_changed,
+                    "charge.refunded": self._charge_refunded,
+                    "charge.dispute.created": self._dispute,
+                    "charge.dispute.updated": self._dispute,
+                    "charge.dispute.closed": self._dispute,
+                }
+            )
 
     @property
     def handled_types(self) -> frozenset[str]:
@@ -152,6 +168,39 @@ class EventDispatcher:
         except NotFoundError:
             return "ignored:unknown-payment"
         return f"payment-{payment.status}"
+
+    def _refund_changed(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
+        assert self._refunds is not None
+        refund_id = refund_id_of(obj.get("metadata") or {})
+        if refund_id is None:
+            return "ignored:not-ours"  # refunds made in the Stripe Dashboard are not posted here
+        state = RefundState(
+            id=str(obj["id"]),
+            status=str(obj.get("status") or "pending"),
+            amount=int(obj.get("amount") or 0),
+            currency=str(obj.get("currency") or ""),
+            payment_intent_id=obj.get("payment_intent"),
+            metadata=obj.get("metadata") or {},
+            failure_reason=obj.get("failure_reason"),
+        )
+        try:
+            refund = self._refunds.apply(practice, refund_id, state)
+        except NotFoundError:
+            return "ignored:unknown-refund"
+        return f"refund-{refund.status}"
+
+    def _charge_refunded(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
+        """Older API versions list the refunds on the charge; current ones send ``refund.*``."""
+        results = [
+            self._refund_changed(practice, event, refund)
+            for refund in ((obj.get("refunds") or {}).get("data") or [])
+            if isinstance(refund, dict)
+        ]
+        return ",".join(results) or "ignored:no-refunds-listed"
+
+    def _dispute(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
+        assert self._refunds is not None
+        return self._refunds.record_dispute(practice, obj)
 
     def _account_updated(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
         state = AccountState(

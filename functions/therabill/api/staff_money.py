@@ -1,0 +1,123 @@
+"""Staff routes for refunds and payments taken in person (included by api/staff.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from therabill.api.staff_common import caller, created, json_response
+from therabill.payments.refunds import Refund
+from therabill.wiring import container
+
+router = APIGatewayRouter()
+
+Id = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
+
+
+class RefundCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    amount: int | None = Field(default=None, gt=0, le=10_000_000, description="omit: all that is left")
+    memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class RefundOut(BaseModel):
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    status: str
+    stripe_refund_id: str | None
+    failure_reason: str | None
+    created_at: datetime
+
+
+class ManualPaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    amount: int = Field(gt=0, le=10_000_000, description="minor units (cents)")
+    method: Literal["cash", "check", "other"]
+    reference: str = Field(
+        default="", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$", description="e.g. check no."
+    )
+    memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class ManualPaymentOut(BaseModel):
+    entry_id: str
+    amount: int
+    currency: str
+    method: str
+    memo: str
+    posted_at: datetime
+
+
+def _refund_out(r: Refund) -> RefundOut:
+    return RefundOut(
+        id=r.id,
+        payment_id=r.payment_id,
+        amount=r.amount.amount,
+        currency=r.amount.currency,
+        status=r.status,
+        stripe_refund_id=r.stripe_refund_id,
+        failure_reason=r.failure_reason,
+        created_at=r.created_at,
+    )
+
+
+@router.post("/clients/<client_id>/payments/<payment_id>/refunds")
+def refund(
+    client_id: Id,
+    payment_id: Id,
+    body: Annotated[RefundCreate, Body()],
+    idempotency_key: IdempotencyKey,
+) -> Response[str]:
+    who = caller(router)
+    who.require("refunds:create")
+    c = container()
+    c.clients.get(who.practice_id, client_id)
+    result = c.refunds.refund(
+        who.practice_id,
+        client_id=client_id,
+        payment_id=payment_id,
+        request_key=idempotency_key,
+        amount=body.amount,
+        memo=body.memo,
+        created_by=who.user_id,
+    )
+    return json_response(202 if result.status == "pending" else 201, _refund_out(result))
+
+
+@router.post("/clients/<client_id>/payments/manual")
+def manual_payment(
+    client_id: Id, body: Annotated[ManualPaymentCreate, Body()], idempotency_key: IdempotencyKey
+) -> Response[str]:
+    who = caller(router)
+    who.require("charges:create")
+    c = container()
+    c.clients.get(who.practice_id, client_id)
+    entry = c.refunds.record_manual_payment(
+        who.practice_id,
+        client_id=client_id,
+        request_key=idempotency_key,
+        amount=body.amount,
+        method=body.method,
+        reference=body.reference,
+        memo=body.memo,
+    )
+    return created(
+        ManualPaymentOut(
+            entry_id=entry.id,
+            amount=entry.amount.amount,
+            currency=entry.amount.currency,
+            method=entry.method or body.method,
+            memo=entry.memo,
+            posted_at=entry.posted_at,
+        )
+    )
