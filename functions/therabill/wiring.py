@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
     from therabill.services.catalog import ServiceCatalog
+    from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
     from therabill.webhooks.dispatch import EventDispatcher
     from therabill.webhooks.inbox import EventQueue, Inbox
@@ -188,6 +189,12 @@ class Container:
         from therabill.sessions.service import SessionService
 
         return SessionService(self.table, self.clock, self.practices, self.clients, self.service_catalog)
+
+    @cached_property
+    def session_billing(self) -> SessionBilling:
+        from therabill.sessions.billing import SessionBilling
+
+        return SessionBilling(self.sessions, self.ledger)
 
     @cached_property
     def inbox(self) -> Inbox:

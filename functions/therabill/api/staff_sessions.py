@@ -263,7 +263,7 @@ def check_in_session(session_id: SessionId) -> SessionOut:
 def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Body()]) -> SessionOut:
     caller = _caller()
     caller.require("sessions:write")
-    session = container().sessions.complete(
+    session = container().session_billing.complete(
         caller.practice_id, session_id, body.actual_start, body.actual_end
     )
     return _session_out(session)
