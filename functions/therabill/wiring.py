@@ -194,7 +194,9 @@ class Container:
     def session_billing(self) -> SessionBilling:
         from therabill.sessions.billing import SessionBilling
 
-        return SessionBilling(self.sessions, self.ledger)
+        return SessionBilling(
+            self.sessions, self.practices, self.clients, self.ledger, self.payments, self.outbox
+        )
 
     @cached_property
     def inbox(self) -> Inbox:

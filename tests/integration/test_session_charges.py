@@ -1,15 +1,33 @@
 """Session money through the staff API: the completed session's charge on the ledger (once), the
 copay at check-in, and cancellation / no-show fees by policy."""
 
-from datetime import UTC, datetime, timedelta
+import email
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.scenario import create_client, create_practice
+from tests.integration.scenario import create_client, create_practice, save_card
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_sessions import act, book, completion
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
+
+
+def mails(world, to, subject=""):
+    out = []
+    for m in world.emails():
+        msg = email.message_from_string(m.raw_data)
+        if to in msg["To"] and msg["Subject"].startswith(subject):
+            out.append(msg)
+    return out
+
+
+def body_text(msg):
+    return "\n".join(
+        part.get_payload(decode=True).decode()
+        for part in msg.walk()
+        if part.get_content_type() == "text/plain"
+    )
 
 
 def ledger(world, practice, client_id):
@@ -59,3 +77,98 @@ def test_a_not_billed_session_posts_nothing(world, setup):
     assert ledger(world, practice, client["id"])["entries"] == []
 
 
+# -- copay at check-in --------------------------------------------------------------------------------
+@pytest.fixture
+def paying(world):
+    """A connected practice, a client with a $25 copay, a service; no card yet."""
+    practice = create_practice(world)
+    client = create_client(world, practice, copay_amount=2_500)
+    assert client["copay_amount"] == 2_500 and client["payer_forbids_fees"] is False
+    svc = create_service(world, practice)
+    return practice, client, svc
+
+
+def test_the_copay_is_charged_at_check_in_with_one_receipt_and_only_once(world, paying):
+    practice, client, svc = paying
+    save_card(world, practice, client["id"])
+    session = book(world, practice, client, svc)
+    requests = len(world.stripe.requests)
+    status, checked = act(world, practice, session["id"], "check-in", role="front_desk")
+    assert status == 200 and checked["status"] == "checked_in", checked
+    copay = checked["copay"]
+    assert (copay["amount"], copay["status"], copay["problem"]) == (2_500, "charged", None)
+    assert world.staff("GET", f"/sessions/{session['id']}", practice_id=practice.id) == (200, checked)
+    charged = len(world.stripe.requests)
+    assert charged > requests
+    # Again: the same session, no new Stripe call, no second receipt.
+    assert act(world, practice, session["id"], "check-in") == (200, checked)
+    assert len(world.stripe.requests) == charged
+    assert len(mails(world, "ann@client.test", "Receipt")) == 1
+    world.deliver_stripe_events()
+    body = ledger(world, practice, client["id"])
+    assert sources(body, "charge") == [2_500] and sources(body, "payment") == [2_500]
+    assert balances(body) == 0
+    status, payment = world.staff(
+        "GET", f"/clients/{client['id']}/payments/{copay['payment_id']}", practice_id=practice.id
+    )
+    assert status == 200 and payment["kind"] == "copay" and payment["status"] == "succeeded"
+
+
+def test_no_card_leaves_the_copay_as_a_balance_and_tells_the_practice(world, paying):
+    practice, client, svc = paying
+    session = book(world, practice, client, svc)
+    status, checked = act(world, practice, session["id"], "check-in")
+    assert status == 200 and checked["status"] == "checked_in"
+    assert checked["copay"]["status"] == "balance" and "no card" in checked["copay"]["problem"]
+    act(world, practice, session["id"], "check-in")
+    told = mails(world, "office@harbor.test", "A copay")
+    assert len(told) == 1 and "Ann Client" in body_text(told[0]) and "90837" not in body_text(told[0])
+    body = ledger(world, practice, client["id"])
+    assert sources(body, "charge") == [2_500] and balances(body) == 2_500
+
+
+def test_a_declined_copay_stays_a_balance(world, paying):
+    practice, client, svc = paying
+    save_card(world, practice, client["id"], pm="pm_card_chargeCustomerFail")
+    session = book(world, practice, client, svc)
+    status, checked = act(world, practice, session["id"], "check-in")
+    assert status == 200 and checked["copay"]["status"] == "balance", checked
+    assert "declined" in checked["copay"]["problem"]
+    assert len(mails(world, "office@harbor.test", "A copay")) == 1
+    assert mails(world, "ann@client.test", "Receipt") == []
+    body = ledger(world, practice, client["id"])
+    assert sources(body, "charge") == [2_500] and balances(body) == 2_500
+
+
+def test_a_client_without_a_copay_checks_in_as_before(world, setup):
+    practice, client, svc = setup
+    session = book(world, practice, client, svc)
+    status, checked = act(world, practice, session["id"], "check-in")
+    assert status == 200 and checked["copay"] is None
+    assert ledger(world, practice, client["id"])["entries"] == []
+
+
+def test_the_copay_is_set_and_cleared_through_the_client(world, setup):
+    practice, client, _ = setup
+    path = f"/clients/{client['id']}"
+    status, updated = world.staff("PATCH", path, {"copay_amount": 3_000}, practice_id=practice.id)
+    assert status == 200 and updated["copay_amount"] == 3_000
+    status, updated = world.staff("PATCH", path, {"copay_amount": None}, practice_id=practice.id)
+    assert status == 200 and updated["copay_amount"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"copay_amount": -1},
+        {"copay_amount": 12.5},
+        {"copay_amount": "25"},
+        {"payer_forbids_fees": None},
+        {"payer_forbids_fees": "maybe"},
+    ],
+)
+def test_bad_client_money_fields_are_a_400(world, setup, body):
+    practice, client, _ = setup
+    status, answer = world.staff("PATCH", f"/clients/{client['id']}", body, practice_id=practice.id)
+    assert status == 400, answer
+    assert world.staff("GET", f"/clients/{client['id']}", practice_id=practice.id)[1]["version"] == 1

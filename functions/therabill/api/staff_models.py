@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
@@ -17,6 +17,8 @@ _NAME = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
 _OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120, pattern=_PRINTABLE)
 SUPPORTED_CURRENCIES = frozenset({"usd", "cad", "gbp", "eur", "aud", "nzd"})
 # A practical address check (no DNS at request time): one @, a dotted domain, no spaces.
+# Minor units: integers only (a JSON 12.5 is refused), at most 1,000,000.00 of the currency.
+Amount = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
 EmailStr = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
 
 
@@ -110,16 +112,20 @@ class ClientCreate(_Strict):
     last_name: str = _NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
+    copay_amount: Amount | None = None
+    payer_forbids_fees: bool = False
 
 
 class ClientUpdate(_Patch):
-    CLEARABLE = frozenset({"email", "phone"})
+    CLEARABLE = frozenset({"email", "phone", "copay_amount"})
 
     first_name: str | None = _OPTIONAL_NAME
     last_name: str | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
     status: Literal["active", "inactive"] | None = None
+    copay_amount: Amount | None = None
+    payer_forbids_fees: bool | None = None
     expected_version: int | None = Field(default=None, ge=1)
 
 
@@ -131,6 +137,8 @@ class ClientOut(BaseModel):
     phone: str | None
     status: str
     default_card_id: str | None
+    copay_amount: int | None = Field(description="minor units, charged at check-in")
+    payer_forbids_fees: bool
     version: int
     created_at: datetime
 

@@ -13,6 +13,7 @@ from therabill.api.auth import Caller
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_sessions_models import (
     CancellationOut,
+    CopayOut,
     PriceOut,
     PricingRuleIn,
     PricingRuleOut,
@@ -115,6 +116,15 @@ def _session_out(s: Session) -> SessionOut:
         no_show_at=s.no_show_at,
         price=price,
         cancellation=cancellation,
+        copay=CopayOut(
+            amount=s.copay.amount.amount,
+            currency=s.copay.amount.currency,
+            status=s.copay.status,
+            payment_id=s.copay.payment_id,
+            problem=s.copay.problem,
+        )
+        if s.copay
+        else None,
         version=s.version,
         created_at=s.created_at,
         updated_at=s.updated_at,
@@ -256,7 +266,7 @@ def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule,
 def check_in_session(session_id: SessionId) -> SessionOut:
     caller = _caller()
     caller.require("sessions:write")
-    return _session_out(container().sessions.check_in(caller.practice_id, session_id))
+    return _session_out(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/complete")

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from therabill.services.models import MAX_MODIFIERS, PricingUnit, RoundingMode, RuleKind
-from therabill.sessions.models import CancelledBy, SessionStatus
+from therabill.sessions.models import CancelledBy, ChargeStatus, SessionStatus
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 CptCode = Annotated[str, Field(pattern=r"^[0-9]{4}[0-9FTU]$")]
@@ -159,6 +159,17 @@ class CancellationOut(BaseModel):
     late: bool
 
 
+class CopayOut(BaseModel):
+    """The copay taken at check-in: ``charged``, ``pending`` (finished by the reconciler),
+    ``requires_action`` (the payer was emailed a link) or ``balance`` (left open; see ``problem``)."""
+
+    amount: int
+    currency: str
+    status: ChargeStatus
+    payment_id: str | None
+    problem: str | None
+
+
 class SessionOut(BaseModel):
     id: str
     client_id: str
@@ -174,6 +185,7 @@ class SessionOut(BaseModel):
     no_show_at: datetime | None
     price: PriceOut | None
     cancellation: CancellationOut | None
+    copay: CopayOut | None = None
     version: int
     created_at: datetime
     updated_at: datetime

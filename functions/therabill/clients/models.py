@@ -21,6 +21,8 @@ class Client(BaseModel):
     status: ClientStatus = "active"
     stripe_customer_id: str | None = None
     default_card_id: str | None = None
+    copay_amount: int | None = None  # minor units, the practice's currency; charged at check-in
+    payer_forbids_fees: bool = False  # e.g. a Medicaid plan: no cancellation / no-show fees
     created_at: datetime
     version: int
 

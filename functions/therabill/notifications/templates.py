@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from therabill.core.money import Money
 from therabill.notifications.mailer import Email
 from therabill.payments.models import Payment
 from therabill.practices.models import Practice
@@ -47,6 +48,49 @@ def receipt(
         subject=f"Receipt from {practice.name}: {amount}",
         text="\n\n".join(lines),
         html=_html(f"Receipt: {amount}", [escape(x) for x in lines]),
+        reply_to=practice.email,
+        sender_name=practice.name,
+    )
+
+
+def copay_not_collected(
+    *, practice: Practice, client_name: str, amount: Money, session_id: str, problem: str
+) -> Email:
+    """To the practice: a check-in copay could not be charged and stays open on the client's account."""
+    lines = [
+        f"The copay of {amount.format()} for {client_name} could not be charged at check-in.",
+        f"Why: {problem}.",
+        "It stays open on the client's account for invoicing.",
+        f"Session: {session_id}",
+    ]
+    return Email(
+        to=practice.email,
+        subject=f"A copay of {amount.format()} could not be collected",
+        text="\n\n".join(lines),
+        html=_html("A copay could not be collected", [escape(x) for x in lines]),
+        sender_name="Therabill",
+    )
+
+
+def fee_notice(
+    *, practice: Practice, client_name: str, to: str, fee: Money, explanation: str, outcome: str
+) -> Email:
+    """To the client: the cancellation / no-show fee (or its waiver) and the policy that caused it.
+    Dates, amounts and the rule only: never the service, a code or any clinical detail."""
+    subject = (
+        f"Cancellation policy fee from {practice.name}: {fee.format()}"
+        if fee.amount > 0
+        else f"About your cancelled appointment with {practice.name}"
+    )
+    lines = [f"Dear {client_name},", explanation]
+    if outcome:
+        lines.append(outcome)
+    lines.append(f"Questions? Reply to this email or write to {practice.email}.")
+    return Email(
+        to=to,
+        subject=subject,
+        text="\n\n".join(lines),
+        html=_html(subject, [escape(x) for x in lines]),
         reply_to=practice.email,
         sender_name=practice.name,
     )

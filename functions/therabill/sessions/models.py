@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict
 
 from therabill.core.clock import require_aware
 from therabill.core.errors import ConflictError, InvalidRequestError
+from therabill.core.money import Money
+from therabill.policies.cancellation import AssessmentReason
 from therabill.services.pricing import Price
 
 SessionStatus = Literal["booked", "checked_in", "completed", "no_show", "cancelled"]
@@ -30,6 +32,44 @@ class Cancellation(BaseModel):
     hours_before_start: int  # floor of the same
     window_hours: int
     late: bool  # less than window_hours before the scheduled start
+
+
+# What happened to money a session asked for: ``due`` until tried; ``charged`` (card payment
+# succeeded), ``pending`` (Stripe unreachable: the reconciler finishes it), ``requires_action``
+# (the payer was emailed an authentication link), ``balance`` (no card, no consent or a decline:
+# left open on the client's ledger), ``none`` (no fee), ``waived`` (a clinician waived the fee).
+ChargeStatus = Literal["due", "charged", "pending", "requires_action", "balance", "none", "waived"]
+
+
+class CopayRecord(BaseModel):
+    """The copay snapshot taken at check-in, and what became of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: Money
+    status: ChargeStatus = "due"
+    payment_id: str | None = None
+    problem: str | None = None  # why it stayed a balance
+
+
+class FeeRecord(BaseModel):
+    """The policy engine's assessment of a cancelled or missed session (its Assessment, minus the
+    display-only parts), and what became of the fee."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: Money  # the fee assessed (zero when none)
+    reason: AssessmentReason
+    explanation: str  # client-facing, no clinical detail
+    counts_as_offence: bool
+    offence_at: datetime | None  # the offence's instant, for the client's later assessments
+    waived_amount: Money
+    waiver_deadline: datetime
+    status: ChargeStatus
+    payment_id: str | None = None
+    problem: str | None = None
+    waived_by: str | None = None
+    waived_at: datetime | None = None
 
 
 class Session(BaseModel):
@@ -53,6 +93,8 @@ class Session(BaseModel):
     price: Price | None = None
     no_show_at: datetime | None = None
     cancellation: Cancellation | None = None
+    copay: CopayRecord | None = None
+    fee: FeeRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -94,12 +136,16 @@ def reschedule(session: Session, start: datetime, end: datetime) -> Outcome:
     return Change("booked", "booked", {"scheduled_start": start, "scheduled_end": end})
 
 
-def check_in(session: Session, now: datetime) -> Outcome:
+def check_in(session: Session, now: datetime, copay: Money | None = None) -> Outcome:
+    """``copay``: the client's copay, snapshotted on the session (a repeated check-in keeps the first)."""
     if session.status == "checked_in":
         return session
     if session.status != "booked":
         raise _illegal(session, "checked in")
-    return Change("booked", "checked_in", {"checked_in_at": now})
+    fields: dict[str, Any] = {"checked_in_at": now}
+    if copay is not None and copay.amount > 0:
+        fields["copay"] = CopayRecord(amount=copay)
+    return Change("booked", "checked_in", fields)
 
 
 def complete(

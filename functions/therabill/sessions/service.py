@@ -17,6 +17,7 @@ from therabill.core import keys
 from therabill.core.clock import Clock, iso, require_aware, zone
 from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from therabill.core.ids import is_id, new_id
+from therabill.core.money import Money
 from therabill.practices.service import PracticeService
 from therabill.services.catalog import ServiceCatalog
 from therabill.services.pricing import price_session
@@ -161,8 +162,8 @@ class SessionService:
         start, end = models.check_times(start, end, "scheduled")
         return self._transition(practice_id, session_id, lambda s: models.reschedule(s, start, end))
 
-    def check_in(self, practice_id: str, session_id: str) -> Session:
-        return self._transition(practice_id, session_id, lambda s: models.check_in(s, self._clock()))
+    def check_in(self, practice_id: str, session_id: str, copay: Money | None = None) -> Session:
+        return self._transition(practice_id, session_id, lambda s: models.check_in(s, self._clock(), copay))
 
     def complete(self, practice_id: str, session_id: str, start: datetime, end: datetime) -> Session:
         start, end = models.check_times(start, end, "actual")
@@ -180,10 +181,16 @@ class SessionService:
     def no_show(self, practice_id: str, session_id: str) -> Session:
         return self._transition(practice_id, session_id, lambda s: models.no_show(s, self._clock()))
 
-    def cancel(self, practice_id: str, session_id: str, by: CancelledBy, recorded_by: str) -> Session:
-        practice = self._practices.get(practice_id)
-        window = getattr(practice, "late_cancellation_window_hours", None)
-        hours = window if isinstance(window, int) else DEFAULT_LATE_CANCELLATION_WINDOW_HOURS
+    def cancel(
+        self,
+        practice_id: str,
+        session_id: str,
+        by: CancelledBy,
+        recorded_by: str,
+        window_hours: int | None = None,
+    ) -> Session:
+        """``window_hours``: the late-cancellation window of the policy in force (default 24 h)."""
+        hours = DEFAULT_LATE_CANCELLATION_WINDOW_HOURS if window_hours is None else window_hours
         return self._transition(
             practice_id, session_id, lambda s: models.cancel(s, by, recorded_by, self._clock(), hours)
         )
@@ -208,6 +215,28 @@ class SessionService:
             current_status=session.status,
             session_id=session.id,
         )
+
+    def annotate(
+        self, practice_id: str, session: Session, name: str, value: BaseModel, *, only_if_absent: bool = False
+    ) -> Session:
+        """Record a billing outcome (``copay`` / ``fee``) on the session. Not a transition: the status
+        and version are left alone. ``only_if_absent``: the first record stands (a concurrent
+        request's, if it won), and the session as it now is is returned."""
+        condition = "attribute_exists(PK)" + (" AND attribute_not_exists(#n)" if only_if_absent else "")
+        try:
+            item = self._table.update(
+                keys.practice_pk(practice_id),
+                keys.session_sk(session.client_id, session.id),
+                update="SET #n = :v",
+                condition=condition,
+                names={"#n": name},
+                values={":v": _value(value)},
+            )
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise NotFoundError("session not found") from exc
+            return _session(exc.current)
+        return _session(item)
 
     def _write(self, practice_id: str, session: Session, change: Change) -> Session:
         fields = {**change.fields, "status": change.status, "updated_at": self._clock()}
