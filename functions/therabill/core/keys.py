@@ -126,3 +126,17 @@ def sessions_by_time_gsi(practice_id: str) -> str:
     """GSI1PK of every session of a practice; GSI1SK = ``<scheduled start, UTC ISO>#<ses>``, so a
     UTC date is a begins_with prefix and a local day is one to three of them."""
     return f"SESSIONS#{practice_id}"
+
+
+# -- declined payments due for another attempt (issue 3, point 6) ----------------------------------
+RETRY_DUE_GSI = "RETRYDUE"  # sparse: only declined payments with a retry scheduled
+
+
+def retry_due_gsi_sk(next_retry_at_iso: str, practice_id: str, payment_id: str) -> str:
+    """GSI1SK of a payment waiting for its next attempt: due time first, so due rows come first."""
+    return f"{next_retry_at_iso}#{practice_id}#{payment_id}"
+
+
+def pending_payment_gsi_sk(started_at_iso: str, practice_id: str, payment_id: str) -> str:
+    """GSI1SK of a payment in the pending index: the current attempt's start time first."""
+    return f"{started_at_iso}#{practice_id}#{payment_id}"

@@ -1,4 +1,5 @@
-"""Lambda entry point (EventBridge Scheduler): finish charges left pending."""
+"""Lambda entry point (EventBridge Scheduler): finish charges left pending, then make the retries
+of declined charges that are due."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from therabill.wiring import container
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    counts = container().payments.reconcile_pending()
+    payments = container().payments
+    counts = payments.reconcile_pending()
     logger.info("reconciled pending payments", extra=counts)
+    retried = payments.retry_due()  # logged (the returned counts stay those of reconciliation)
+    logger.info("retried declined payments", extra=retried)
     return counts

@@ -113,3 +113,25 @@ def authentication_needed(
         reply_to=practice.email,
         sender_name=practice.name,
     )
+
+
+def payment_given_up(*, practice: Practice, payment: Payment) -> Email:
+    """To the practice: a declined charge was retried as often as the policy allows."""
+    amount = payment.amount.format()
+    label = _KIND_LABEL.get(payment.kind, "Payment")
+    reason = payment.decline_code or payment.error_code or "declined"
+    lines = [
+        f"A card payment of {amount} ({label}) could not be collected.",
+        f"It was tried {payment.attempt} times; the last answer from the card's bank was: {reason}.",
+        "We will not try this card again for this payment. The amount stays open on the client's "
+        "account: please follow up with the client.",
+        f"Payment: {payment.id}",
+        f"Client: {payment.client_id}",
+    ]
+    return Email(
+        to=practice.email,
+        subject=f"A payment of {amount} could not be collected",
+        text="\n\n".join(lines),
+        html=_html("A payment could not be collected", [escape(x) for x in lines]),
+        sender_name="Therabill",
+    )

@@ -15,6 +15,18 @@ PaymentStatus = Literal["pending", "processing", "requires_action", "declined", 
 TERMINAL: frozenset[str] = frozenset({"succeeded"})
 
 
+class AttemptRecord(BaseModel):
+    """One declined attempt, kept on the payment (the current attempt is not in this list)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    started_at: datetime
+    declined_at: datetime
+    code: str | None = None  # the decline code the retry policy looked at
+    payment_intent_id: str | None = None
+
+
 class Payment(BaseModel):
     """One attempt to collect money on a saved card, recorded before Stripe is called."""
 
@@ -41,3 +53,14 @@ class Payment(BaseModel):
     dispute_id: str | None = None
     dispute_status: str | None = None
     dispute_reason: str | None = None
+    # Retries of declines (payments/retries.py): the attempt now in progress or last made, when it
+    # started (the 23 h idempotency rule counts from here), when the next one is due, and the
+    # earlier declined attempts.
+    attempt: int = 1
+    attempt_started_at: datetime | None = None  # None: the first attempt, started at created_at
+    next_retry_at: datetime | None = None
+    attempts: tuple[AttemptRecord, ...] = ()
+
+    @property
+    def started_at(self) -> datetime:
+        return self.attempt_started_at or self.created_at

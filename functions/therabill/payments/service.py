@@ -28,13 +28,14 @@ from therabill.ledger.service import LedgerService
 from therabill.notifications import templates
 from therabill.notifications.mailer import Outbox
 from therabill.observability import logger
+from therabill.payments import retries
 from therabill.payments.gateway import (
     ChargeOutcome,
     GatewayRejectedError,
     GatewayUnavailableError,
     PaymentGateway,
 )
-from therabill.payments.models import Payment
+from therabill.payments.models import AttemptRecord, Payment
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 
@@ -63,11 +64,22 @@ def _item(practice_id: str, p: Payment) -> dict[str, Any]:
         "created_at": iso(p.created_at),
         "updated_at": iso(p.updated_at),
         "created_by": p.created_by,
+        "attempt": p.attempt,
     }
     if p.status == "pending":  # sparse index of payments still waiting on Stripe
         item["GSI1PK"] = keys.PENDING_PAYMENTS_GSI
-        item["GSI1SK"] = f"{iso(p.created_at)}#{practice_id}#{p.id}"
+        item["GSI1SK"] = keys.pending_payment_gsi_sk(iso(p.started_at), practice_id, p.id)
     return item
+
+
+def _attempt_record(raw: dict[str, Any]) -> AttemptRecord:
+    return AttemptRecord(
+        number=raw["number"],
+        started_at=parse_iso(raw["started_at"]),
+        declined_at=parse_iso(raw["declined_at"]),
+        code=raw.get("code"),
+        payment_intent_id=raw.get("payment_intent_id"),
+    )
 
 
 def _payment(item: dict[str, Any]) -> Payment:
@@ -93,7 +105,38 @@ def _payment(item: dict[str, Any]) -> Payment:
         dispute_id=item.get("dispute_id"),
         dispute_status=item.get("dispute_status"),
         dispute_reason=item.get("dispute_reason"),
+        attempt=item.get("attempt", 1),
+        attempt_started_at=parse_iso(item["attempt_started_at"]) if item.get("attempt_started_at") else None,
+        next_retry_at=parse_iso(item["next_retry_at"]) if item.get("next_retry_at") else None,
+        attempts=tuple(_attempt_record(a) for a in item.get("attempts", [])),
     )
+
+
+def _place_after_decline(
+    decision: retries.RetryDecision,
+    practice_id: str,
+    payment_id: str,
+    payment_intent_id: str | None,
+    sets: list[str],
+    removes: list[str],
+    values: dict[str, Any],
+) -> None:
+    """Where a declined payment sits in GSI1 (it is in at most one of its indexes): the retry
+    schedule while a retry is due, else the PaymentIntent lookup (or nowhere)."""
+    if decision.action == "retry":
+        assert decision.at is not None
+        sets += ["next_retry_at = :next", "GSI1PK = :gpk", "GSI1SK = :gsk"]
+        values[":next"] = iso(decision.at)
+        values[":gpk"] = keys.RETRY_DUE_GSI
+        values[":gsk"] = keys.retry_due_gsi_sk(iso(decision.at), practice_id, payment_id)
+        return
+    removes.append("next_retry_at")
+    if payment_intent_id:
+        sets += ["GSI1PK = :gpk", "GSI1SK = :gsk"]
+        values[":gpk"] = keys.payment_intent_gsi(payment_intent_id)
+        values[":gsk"] = keys.payment_sk(payment_id)
+    else:
+        removes += ["GSI1PK", "GSI1SK"]
 
 
 @dataclass(frozen=True)
@@ -219,9 +262,11 @@ class PaymentService:
         return _Parties(card_from_item(item), payer)
 
     def _attempt(self, practice: Practice, payment: Payment, parties: _Parties | None = None) -> Payment:
-        """Call Stripe for a pending payment (first try, retry or reconciliation)."""
+        """Call Stripe for a pending payment (first try, retry or reconciliation). Each attempt
+        has its own idempotency key, and is only ever replayed while Stripe still remembers it,
+        counted from that attempt's own start."""
         assert practice.stripe is not None
-        if self._clock() - payment.created_at > STRIPE_KEY_MEMORY:
+        if self._clock() - payment.started_at > STRIPE_KEY_MEMORY:
             # Stripe may have forgotten the idempotency key: a replay could charge twice.
             return self._record(
                 practice,
@@ -250,7 +295,7 @@ class PaymentService:
                 payment_method_id=card.payment_method_id,
                 amount=payment.amount.amount,
                 currency=payment.amount.currency,
-                idempotency_key=f"therabill:charge:{payment.id}",
+                idempotency_key=retries.idempotency_key(payment.id, payment.attempt),
                 description=f"Payment {payment.id}",
                 metadata={
                     "therabill_practice_id": practice.id,
@@ -314,6 +359,16 @@ class PaymentService:
         strict_email: bool = False,
     ) -> Payment:
         """Record a non-success outcome, unless the payment has already succeeded."""
+        if status == "declined":
+            return self._record_decline(
+                practice,
+                payment_id,
+                payment_intent_id=payment_intent_id,
+                error_code=error_code,
+                decline_code=decline_code,
+                message=message,
+                strict_email=strict_email,
+            )
         fields = {
             "payment_intent_id": payment_intent_id,
             "error_code": error_code,
@@ -399,6 +454,7 @@ class PaymentService:
             values[":gsk"] = keys.payment_sk(payment_id)
         else:
             removes += ["GSI1PK", "GSI1SK"]
+        removes.append("next_retry_at")  # out of the retry schedule too (at most one index)
         try:
             item = self._table.update(
                 keys.practice_pk(practice_id),
@@ -413,6 +469,176 @@ class PaymentService:
                 raise NotFoundError("payment not found") from exc
             return False, _payment(exc.current)
         return True, _payment(item)
+
+    # -- declines and their retries (payments/retries.py) --------------------------------------
+    @staticmethod
+    def _attempt_condition(attempt: int, values: dict[str, Any]) -> str:
+        values[":attempt"] = attempt
+        if attempt == 1:  # items written before attempts were numbered have no attribute
+            return "(attribute_not_exists(attempt) OR attempt = :attempt)"
+        return "attempt = :attempt"
+
+    def _record_decline(
+        self,
+        practice: Practice,
+        payment_id: str,
+        *,
+        payment_intent_id: str | None,
+        error_code: str | None,
+        decline_code: str | None,
+        message: str | None,
+        strict_email: bool,
+    ) -> Payment:
+        """Record a decline of the current attempt and decide what follows: another attempt at
+        a time set by the decline code (the payment enters the RETRYDUE index), nothing (a hard
+        decline stays declined), or giving up (failed, the codes kept, the practice told once).
+
+        A decline of an earlier attempt (a late or replayed webhook) changes nothing, and neither
+        does the same decline twice: the write is conditioned on the attempt it belongs to."""
+        current = self.get(practice.id, payment_id)
+        if current.status == "succeeded":
+            return current
+        if payment_intent_id and any(a.payment_intent_id == payment_intent_id for a in current.attempts):
+            logger.info("decline of an earlier attempt ignored", payment_id=payment_id)
+            return current
+        now = self._clock()
+        reason = retries.decline_reason(decline_code, error_code)
+        decision = retries.decide(reason, attempt=current.attempt, declined_at=now)
+        status = "failed" if decision.action == "give_up" else "declined"
+        sets = ["#s = :s", "updated_at = :now"]
+        values: dict[str, Any] = {":s": status, ":now": iso(now), ":done": "succeeded"}
+        removes: list[str] = []
+        for name, value in (
+            ("payment_intent_id", payment_intent_id),
+            ("error_code", error_code),
+            ("decline_code", decline_code),
+            ("failure_message", message),
+        ):
+            if value is not None:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = value
+            elif name != "payment_intent_id":
+                removes.append(name)
+        _place_after_decline(decision, practice.id, payment_id, payment_intent_id, sets, removes, values)
+        condition = "attribute_exists(PK) AND #s <> :done AND " + self._attempt_condition(
+            current.attempt, values
+        )
+        if payment_intent_id:  # the same decline again (a replay) is not a new decline
+            condition += (
+                " AND (NOT (#s IN (:declined, :failed)) OR attribute_not_exists(payment_intent_id)"
+                " OR payment_intent_id <> :payment_intent_id)"
+            )
+            values[":declined"] = "declined"
+            values[":failed"] = "failed"
+        try:
+            item = self._table.update(
+                keys.practice_pk(practice.id),
+                keys.payment_sk(payment_id),
+                update="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+                condition=condition,
+                names={"#s": "status"},
+                values=values,
+            )
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise NotFoundError("payment not found") from exc
+            return _payment(exc.current)
+        payment = _payment(item)
+        logger.info(
+            "payment declined",
+            payment_id=payment.id,
+            attempt=payment.attempt,
+            decline_code=decline_code,
+            error_code=error_code,
+            next_step=decision.action,
+            next_retry_at=values.get(":next"),
+        )
+        if decision.action == "give_up":
+            self._email(strict_email, payment, lambda: self._send_gave_up(practice, payment))
+        return payment
+
+    def retry_due(self, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+        """Make the next attempt of every declined payment whose retry is due (scheduled, with
+        the reconciler). Each row is isolated: one that fails is counted and logged."""
+        now = now or self._clock()
+        due = iso(now) + "#~"  # every key at or before now sorts below this
+        page = self._table.query(keys.RETRY_DUE_GSI, index="GSI1", limit=limit)
+        counts = {"attempted": 0, "succeeded": 0, "skipped": 0, "errors": 0}
+        for row in page.items:
+            if row["GSI1SK"] > due:
+                break  # ordered by due time: the rest are later
+            try:
+                practice = self._practices.get(row["practice_id"])
+                payment = self.get(practice.id, row["id"])
+                result = self._start_retry(practice, payment, now)
+            except Exception as exc:  # one bad row must not stop the others
+                logger.error("retry failed", payment_id=row["id"], error=type(exc).__name__)
+                counts["errors"] += 1
+                continue
+            if result is None:
+                counts["skipped"] += 1
+                continue
+            counts["attempted"] += 1
+            counts["succeeded"] += result.status == "succeeded"
+        return counts
+
+    def _start_retry(self, practice: Practice, payment: Payment, now: datetime) -> Payment | None:
+        """Record attempt n+1 as pending (conditioned on the payment still being declined at
+        attempt n) BEFORE Stripe is called, then call Stripe with that attempt's own key. A crash
+        after the write leaves a pending attempt for the reconciler, replayed with the same key
+        while Stripe remembers it, never after. None: not due or already taken by another run."""
+        if payment.status != "declined" or payment.next_retry_at is None or payment.next_retry_at > now:
+            return None
+        if practice.stripe is None or not practice.stripe.charges_enabled:
+            logger.warning("retry postponed: the practice cannot take charges", payment_id=payment.id)
+            return None
+        number = payment.attempt + 1
+        record: dict[str, Any] = {
+            "number": payment.attempt,
+            "started_at": iso(payment.started_at),
+            "declined_at": iso(payment.updated_at),
+        }
+        code = retries.decline_reason(payment.decline_code, payment.error_code)
+        if code:
+            record["code"] = code
+        if payment.payment_intent_id:
+            record["payment_intent_id"] = payment.payment_intent_id
+        values: dict[str, Any] = {
+            ":pending": "pending",
+            ":declined": "declined",
+            ":n": number,
+            ":now": iso(now),
+            ":gpk": keys.PENDING_PAYMENTS_GSI,
+            ":gsk": keys.pending_payment_gsi_sk(iso(now), practice.id, payment.id),
+            ":rec": [record],
+            ":empty": [],
+        }
+        condition = "#s = :declined AND " + self._attempt_condition(payment.attempt, values)
+        try:
+            item = self._table.update(
+                keys.practice_pk(practice.id),
+                keys.payment_sk(payment.id),
+                update=(
+                    "SET #s = :pending, attempt = :n, attempt_started_at = :now, updated_at = :now, "
+                    "GSI1PK = :gpk, GSI1SK = :gsk, "
+                    "attempts = list_append(if_not_exists(attempts, :empty), :rec) "
+                    "REMOVE next_retry_at"
+                ),
+                condition=condition,
+                names={"#s": "status"},
+                values=values,
+            )
+        except ConditionFailed:
+            return None  # another run (or a webhook) moved it first
+        started = _payment(item)
+        logger.info("retrying a declined payment", payment_id=payment.id, attempt=number)
+        return self._attempt(practice, started)
+
+    def _send_gave_up(self, practice: Practice, payment: Payment) -> None:
+        if not practice.email:
+            return
+        email = templates.payment_given_up(practice=practice, payment=payment)
+        self._outbox.send_once(practice.id, f"gave-up:{payment.id}", email)
 
     # -- emails -------------------------------------------------------------------------------
     @staticmethod
