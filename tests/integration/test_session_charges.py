@@ -172,3 +172,55 @@ def test_bad_client_money_fields_are_a_400(world, setup, body):
     status, answer = world.staff("PATCH", f"/clients/{client['id']}", body, practice_id=practice.id)
     assert status == 400, answer
     assert world.staff("GET", f"/clients/{client['id']}", practice_id=practice.id)[1]["version"] == 1
+
+
+# -- the practice's cancellation policy ----------------------------------------------------------------
+POLICY = {
+    "late_cancellation": {
+        "window_hours": 24,
+        "tiers": [
+            {"within_hours": 2, "fee": {"kind": "percent", "basis_points": 10_000}},
+            {"within_hours": 24, "fee": {"kind": "flat", "amount": {"amount": 5_000, "currency": "usd"}}},
+        ],
+    },
+    "no_show_fee": {"kind": "flat", "amount": {"amount": 7_500, "currency": "usd"}},
+    "first_offence_waiver": {"lookback_days": 365},
+}
+
+
+def test_the_owner_sets_and_reads_the_cancellation_policy(world, setup):
+    practice, *_ = setup
+    path = "/practice/cancellation-policy"
+    status, empty = world.staff("GET", path, practice_id=practice.id)
+    assert status == 200 and empty["late_cancellation"] is None and empty["no_show_fee"] is None
+    status, stored = world.staff("PUT", path, POLICY, practice_id=practice.id)
+    assert status == 200 and stored["late_cancellation"]["tiers"][0]["within_hours"] == 2, stored
+    assert world.staff("GET", path, practice_id=practice.id) == (200, stored)
+    for role in ("biller", "front_desk", "clinician"):
+        assert world.staff("GET", path, practice_id=practice.id, role=role)[0] == 403
+        assert world.staff("PUT", path, POLICY, practice_id=practice.id, role=role)[0] == 403
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"late_cancellation": {"window_hours": 24}},  # neither a fee nor tiers
+        {"late_cancellation": {"window_hours": 0, "fee": {"kind": "percent", "basis_points": 100}}},
+        {"no_show_fee": {"kind": "percent", "basis_points": 10_001}},
+        {"no_show_fee": {"kind": "flat", "amount": {"amount": -1, "currency": "usd"}}},
+        {"no_show_fee": {"kind": "flat", "amount": {"amount": 100, "currency": "eur"}}},  # not the practice's
+        {
+            "late_cancellation": {
+                "window_hours": 24,
+                "tiers": [{"within_hours": 12, "fee": {"kind": "percent", "basis_points": 100}}],
+            }
+        },  # a gap up to the window
+        {"surprise": True},
+    ],
+)
+def test_a_bad_cancellation_policy_is_a_400_and_stores_nothing(world, setup, body):
+    practice, *_ = setup
+    status, answer = world.staff("PUT", "/practice/cancellation-policy", body, practice_id=practice.id)
+    assert status == 400, answer
+    _, stored = world.staff("GET", "/practice/cancellation-policy", practice_id=practice.id)
+    assert stored["late_cancellation"] is None and stored["no_show_fee"] is None

@@ -40,6 +40,7 @@ from therabill.core.errors import NotFoundError
 from therabill.core.money import Money
 from therabill.ledger.service import balance_of
 from therabill.payments.models import Payment
+from therabill.policies.cancellation import CancellationPolicy
 from therabill.practices.models import Practice
 from therabill.wiring import container
 
@@ -140,6 +141,25 @@ def update_practice(body: Annotated[PracticeUpdate, Body()]) -> PracticeOut:
         caller.practice_id, expected_version=body.expected_version, changes=changes
     )
     return _practice_out(practice)
+
+
+@app.get("/practice/cancellation-policy")
+def get_cancellation_policy() -> CancellationPolicy:
+    """The practice's cancellation / no-show policy (empty: no fees). Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    return container().practices.get(caller.practice_id).cancellation_policy or CancellationPolicy()
+
+
+@app.put("/practice/cancellation-policy")
+def put_cancellation_policy(body: Annotated[CancellationPolicy, Body()]) -> CancellationPolicy:
+    """Replace the policy: a window with one fee or tiers, a no-show fee, a first-offence waiver.
+    Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    practice = container().practices.set_cancellation_policy(caller.practice_id, body)
+    assert practice.cancellation_policy is not None
+    return practice.cancellation_policy
 
 
 @app.post("/practice/stripe/connect")

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from therabill.policies.cancellation import CancellationPolicy
+
 
 class StripeConnection(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -32,3 +34,4 @@ class Practice(BaseModel):
     created_at: datetime
     version: int
     stripe: StripeConnection | None = None
+    cancellation_policy: CancellationPolicy | None = None  # None: no cancellation / no-show fees

@@ -8,8 +8,9 @@ from typing import Any
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import AlreadyExistsError, ConflictError, NotFoundError
+from therabill.core.errors import AlreadyExistsError, ConflictError, InvalidRequestError, NotFoundError
 from therabill.payments.gateway import AccountState, PaymentGateway
+from therabill.policies.cancellation import CancellationPolicy, FlatFee
 from therabill.practices.models import Practice, StripeConnection
 
 
@@ -28,6 +29,8 @@ def _to_item(p: Practice) -> dict[str, Any]:
         "created_at": iso(p.created_at),
         "version": p.version,
     }
+    if p.cancellation_policy is not None:
+        item["cancellation_policy"] = p.cancellation_policy.model_dump(mode="json")
     if p.stripe:
         item.update(
             {
@@ -64,6 +67,9 @@ def _from_item(item: dict[str, Any]) -> Practice:
         created_at=parse_iso(item["created_at"]),
         version=item["version"],
         stripe=stripe,
+        cancellation_policy=CancellationPolicy.model_validate(item["cancellation_policy"])
+        if item.get("cancellation_policy")
+        else None,
     )
 
 
@@ -150,6 +156,22 @@ class PracticeService:
                 current_version=exc.current.get("version"),
             ) from exc
         return _from_item(item)
+
+    def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:
+        """Replace the practice's cancellation / no-show policy. Flat fees must be in the practice's
+        currency."""
+        practice = self.get(practice_id)
+        for fee in policy.fees():
+            if isinstance(fee, FlatFee) and fee.amount.currency != practice.currency:
+                raise InvalidRequestError(
+                    f"flat fees must be in the practice's currency ({practice.currency})",
+                    field="cancellation_policy",
+                )
+        return self.update_settings(
+            practice_id,
+            expected_version=None,
+            changes={"cancellation_policy": policy.model_dump(mode="json")},
+        )
 
     # -- Stripe Connect -----------------------------------------------------------------------
     def _require_gateway(self) -> PaymentGateway:
