@@ -241,3 +241,17 @@ def test_the_decline_recorded_by_the_webhook_first_schedules_the_same_retry(worl
     after = _stored(world, practice, payment["id"])
     assert after["next_retry_at"] == before["next_retry_at"] and after["GSI1SK"] == before["GSI1SK"]
     assert after["attempt"] == 1
+
+
+def test_a_retry_is_not_made_once_the_cards_consent_is_revoked(world):
+    practice, client, pm = _setup(world, INSUFFICIENT_FUNDS)
+    status, payment = charge(world, practice, client["id"], 1_200, key="retry-consent-0001")
+    assert status == 201 and payment["status"] == "declined"
+    _, cards = world.staff("GET", f"/clients/{client['id']}/cards", practice_id=practice.id)
+    world.staff("DELETE", f"/clients/{client['id']}/cards/{cards[0]['id']}", practice_id=practice.id)
+    set_charge_decline(world.stripe, pm, None)
+    world.clock.now += timedelta(days=2)
+    _reconciler(world)
+    body = _payment(world, practice, client, payment["id"])
+    assert (body["status"], body["error_code"]) == ("failed", "consent_not_valid")
+    assert len(_creates(world)) == 1

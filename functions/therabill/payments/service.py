@@ -16,7 +16,7 @@ from typing import Any
 
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.cards.models import Card, ChargeKind
-from therabill.cards.service import CardService, card_from_item, check_consent
+from therabill.cards.service import CardService, ConsentError, card_from_item, check_consent
 from therabill.clients.models import Payer
 from therabill.clients.service import ClientService
 from therabill.core import keys, signed_tokens
@@ -592,6 +592,21 @@ class PaymentService:
         if practice.stripe is None or not practice.stripe.charges_enabled:
             logger.warning("retry postponed: the practice cannot take charges", payment_id=payment.id)
             return None
+        consent = self._cards.get_consent(practice.id, payment.consent_id)
+        try:  # the card's consent may have been revoked or have expired since the decline
+            check_consent(
+                consent,
+                kind=payment.kind,
+                amount=payment.amount.amount,
+                currency=payment.amount.currency,
+                now=now,
+            )
+        except ConsentError as exc:
+            given_up = self._record(
+                practice, payment.id, status="failed", error_code="consent_not_valid", message=exc.message
+            )
+            self._email(False, given_up, lambda: self._send_gave_up(practice, given_up))
+            return given_up
         number = payment.attempt + 1
         record: dict[str, Any] = {
             "number": payment.attempt,
