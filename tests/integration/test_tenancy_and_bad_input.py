@@ -81,6 +81,7 @@ def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
         ("POST", f"/sessions/{ses}/complete", done),
         ("POST", f"/sessions/{ses}/no-show", None),
         ("POST", f"/sessions/{ses}/cancel", {"cancelled_by": "practice"}),
+        ("POST", f"/sessions/{ses}/waive-fee", None),
     ]
 
 

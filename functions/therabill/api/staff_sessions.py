@@ -14,6 +14,7 @@ from therabill.api.staff_common import caller, created
 from therabill.api.staff_sessions_models import (
     CancellationOut,
     CopayOut,
+    FeeOut,
     PriceOut,
     PricingRuleIn,
     PricingRuleOut,
@@ -27,7 +28,7 @@ from therabill.api.staff_sessions_models import (
     SessionOut,
     SessionReschedule,
 )
-from therabill.core.errors import InvalidRequestError, NotFoundError
+from therabill.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from therabill.services.models import PricingRule, ServiceType
 from therabill.sessions.models import Session
 from therabill.wiring import container
@@ -80,6 +81,27 @@ def _rule_out(r: PricingRule) -> PricingRuleOut:
     )
 
 
+def _fee_out(s: Session) -> FeeOut | None:
+    f = s.fee
+    if f is None:
+        return None
+    return FeeOut(
+        amount=f.amount.amount,
+        currency=f.amount.currency,
+        reason=f.reason,
+        explanation=f.explanation,
+        counts_as_offence=f.counts_as_offence,
+        offence_at=f.offence_at,
+        waived_amount=f.waived_amount.amount,
+        waiver_deadline=f.waiver_deadline,
+        status=f.status,
+        payment_id=f.payment_id,
+        problem=f.problem,
+        waived_by=f.waived_by,
+        waived_at=f.waived_at,
+    )
+
+
 def _session_out(s: Session) -> SessionOut:
     price = None
     if s.price is not None:
@@ -125,6 +147,7 @@ def _session_out(s: Session) -> SessionOut:
         )
         if s.copay
         else None,
+        fee=_fee_out(s),
         version=s.version,
         created_at=s.created_at,
         updated_at=s.updated_at,
@@ -283,12 +306,28 @@ def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Bod
 def no_show_session(session_id: SessionId) -> SessionOut:
     caller = _caller()
     caller.require("sessions:write")
-    return _session_out(container().sessions.no_show(caller.practice_id, session_id))
+    return _session_out(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/cancel")
 def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]) -> SessionOut:
     caller = _caller()
     caller.require("sessions:write")
-    session = container().sessions.cancel(caller.practice_id, session_id, body.cancelled_by, caller.user_id)
+    session = container().session_billing.cancel(
+        caller.practice_id, session_id, body.cancelled_by, caller.user_id
+    )
+    return _session_out(session)
+
+
+_WAIVERS = frozenset({"owner", "biller", "clinician"})
+
+
+@router.post("/sessions/<session_id>/waive-fee")
+def waive_session_fee(session_id: SessionId) -> SessionOut:
+    """Waive the session's cancellation / no-show fee: before the practice's nightly cutoff (409
+    after) and only while unpaid (409 once paid: refund the payment instead)."""
+    caller = _caller()
+    if caller.role not in _WAIVERS:
+        raise ForbiddenError(f"the {caller.role} role may not do this", permission="fees:waive")
+    session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
     return _session_out(session)

@@ -170,6 +170,26 @@ class CopayOut(BaseModel):
     problem: str | None
 
 
+class FeeOut(BaseModel):
+    """The cancellation / no-show fee assessed by the practice's policy: ``none`` (no fee; see
+    ``reason``), ``charged``, ``pending``, ``requires_action``, ``balance`` (left open; see
+    ``problem``) or ``waived``. ``explanation`` is what the client was told."""
+
+    amount: int
+    currency: str
+    reason: str
+    explanation: str
+    counts_as_offence: bool
+    offence_at: datetime | None
+    waived_amount: int
+    waiver_deadline: datetime
+    status: ChargeStatus
+    payment_id: str | None
+    problem: str | None
+    waived_by: str | None
+    waived_at: datetime | None
+
+
 class SessionOut(BaseModel):
     id: str
     client_id: str
@@ -186,6 +206,7 @@ class SessionOut(BaseModel):
     price: PriceOut | None
     cancellation: CancellationOut | None
     copay: CopayOut | None = None
+    fee: FeeOut | None = None
     version: int
     created_at: datetime
     updated_at: datetime

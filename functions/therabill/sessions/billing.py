@@ -7,6 +7,13 @@ which makes the transition (SessionService) and then does what it owes, each ste
   charges it to the payer's default card (request key ``copay:<ses>``, so a repeated check-in meets
   the same payment; the receipt is PaymentService's). No card, no consent or a decline leaves it
   open on the ledger and tells the practice (outbox ``copay-failed:<ses>``); the check-in stands.
+* Cancelling or marking a no-show assesses the fee with the practice's policy (the policy engine in
+  ``therabill.policies.cancellation``) and stores the outcome on the session (``fee``, first one
+  stands). A fee due is posted once (``fee:<ses>``), charged to the payer's default card (request
+  key ``fee:<ses>``; no card, no consent or a decline leaves it a balance) and the client is emailed
+  the amount and the policy that caused it once (``fee-notice:<ses>``).
+* Waiving a fee (before the practice's nightly cutoff, and only while it is unpaid) posts an
+  adjustment (``waiver:<ses>``) and marks the fee waived.
 """
 
 from __future__ import annotations
@@ -28,8 +35,20 @@ from therabill.notifications.mailer import Email, Outbox
 from therabill.observability import logger
 from therabill.payments.gateway import GatewayRejectedError
 from therabill.payments.service import PaymentService
+from therabill.policies.cancellation import (
+    Cancellation as PolicyCancellation,
+)
+from therabill.policies.cancellation import (
+    CancellationPolicy,
+    ClinicianWaiver,
+    NoShow,
+    assess,
+    check_waiver,
+    merge_policy,
+)
+from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
-from therabill.sessions.models import ChargeStatus, Session
+from therabill.sessions.models import CancelledBy, ChargeStatus, FeeRecord, Session
 from therabill.sessions.service import SessionService
 
 # Why a charge could not even be attempted: it stays a balance.
@@ -121,6 +140,154 @@ class SessionBilling:
             problem=problem,
         )
         self._send(practice_id, f"copay-failed:{session.id}", email)
+
+    # -- cancellation and no-show fees -----------------------------------------------------------
+    def cancel(self, practice_id: str, session_id: str, cancelled_by: CancelledBy, by: str) -> Session:
+        practice = self._practices.get(practice_id)
+        policy = practice.cancellation_policy
+        window = policy.late_cancellation.window_hours if policy and policy.late_cancellation else None
+        session = self._sessions.cancel(practice_id, session_id, cancelled_by, by, window)
+        return self._fee(practice, session, by)
+
+    def no_show(self, practice_id: str, session_id: str, by: str) -> Session:
+        session = self._sessions.no_show(practice_id, session_id)
+        return self._fee(self._practices.get(practice_id), session, by)
+
+    def _fee(self, practice: Practice, session: Session, by: str) -> Session:
+        """Assess (once: the first stored record stands), then do what a fee due owes, each step
+        keyed so a repeated request does it at most once."""
+        if session.fee is None:
+            assessed = self._assess(practice, session)
+            session = self._sessions.annotate(practice.id, session, "fee", assessed, only_if_absent=True)
+        record = session.fee
+        assert record is not None
+        if record.amount.amount <= 0 or record.status in ("charged", "none", "waived"):
+            return session
+        self._ledger.post(
+            practice.id,
+            client_id=session.client_id,
+            kind="charge",
+            amount=record.amount,
+            source_key=f"fee:{session.id}",
+            memo="Cancellation fee" if session.status == "cancelled" else "Missed appointment fee",
+        )
+        status, payment_id, problem = self._charge(
+            practice.id,
+            session,
+            kind="cancellation_fee",
+            key=f"fee:{session.id}",
+            amount=record.amount,
+            by=by,
+        )
+        self._fee_notice(practice, session, record, status)
+        updated = record.model_copy(update={"status": status, "payment_id": payment_id, "problem": problem})
+        if updated != record:
+            session = self._sessions.annotate(practice.id, session, "fee", updated)
+        return session
+
+    def _assess(self, practice: Practice, session: Session) -> FeeRecord:
+        policy = merge_policy(practice.cancellation_policy or CancellationPolicy(), None)
+        client = self._clients.get(practice.id, session.client_id)
+        prior = [
+            other.fee.offence_at
+            for other in self._sessions.list_for_client(practice.id, session.client_id)
+            if other.id != session.id
+            and other.fee is not None
+            and other.fee.counts_as_offence
+            and other.fee.offence_at is not None
+        ]
+        event: PolicyCancellation | NoShow
+        if session.status == "cancelled":
+            assert session.cancellation is not None
+            event = PolicyCancellation(
+                cancelled_at=session.cancellation.cancelled_at,
+                cancelled_by=session.cancellation.cancelled_by,
+            )
+            event_at = session.cancellation.cancelled_at
+        else:
+            event, event_at = NoShow(), session.scheduled_start
+        price = self._sessions.scheduled_price(practice.id, session)
+        assessment = assess(
+            policy,
+            event,
+            session_start=session.scheduled_start,
+            price=price,
+            time_zone=practice.time_zone,
+            cutoff_hour=practice.cutoff_hour,
+            prior_offences=prior,
+            payer_forbids_fees=client.payer_forbids_fees,
+        )
+        return FeeRecord(
+            amount=assessment.fee,
+            reason=assessment.reason,
+            explanation=assessment.explanation,
+            counts_as_offence=assessment.counts_as_offence,
+            offence_at=event_at if assessment.counts_as_offence else None,
+            waived_amount=assessment.waived_amount,
+            waiver_deadline=assessment.waiver_deadline,
+            status="due" if assessment.charged else "none",
+        )
+
+    def _fee_notice(
+        self, practice: Practice, session: Session, record: FeeRecord, status: ChargeStatus
+    ) -> None:
+        client = self._clients.get(practice.id, session.client_id)
+        if not client.email:
+            return
+        outcome = {
+            "charged": "It has been charged to the card on file.",
+            "pending": "It is being charged to the card on file.",
+            "requires_action": "Your bank asked to confirm the payment: please follow the link we sent you.",
+        }.get(status, "It has been added to your account balance.")
+        email = templates.fee_notice(
+            practice=practice,
+            client_name=client.display_name,
+            to=client.email,
+            fee=record.amount,
+            explanation=record.explanation,
+            outcome=outcome,
+        )
+        self._send(practice.id, f"fee-notice:{session.id}", email)
+
+    def waive_fee(self, practice_id: str, session_id: str, by: str) -> Session:
+        """A clinician's waiver: before the nightly cutoff (409 after), and only while the fee is
+        unpaid (a paid fee is refunded instead). Waiving again is harmless."""
+        session = self._sessions.get(practice_id, session_id)
+        record = session.fee
+        if record is not None and record.status == "waived":
+            return session
+        if record is None or record.amount.amount <= 0 or record.status == "none":
+            raise ConflictError(
+                "the session has no fee to waive",
+                reason="no_fee",
+                session_id=session.id,
+                status=session.status,
+            )
+        practice = self._practices.get(practice_id)
+        now = self._sessions.now()
+        check_waiver(
+            ClinicianWaiver(waived_by=by, waived_at=now),
+            session_start=session.scheduled_start,
+            cutoff_hour=practice.cutoff_hour,
+            time_zone=practice.time_zone,
+        )
+        if record.status in ("charged", "pending", "requires_action"):
+            raise ConflictError(
+                "the fee was already paid (or its payment is under way): refund the payment instead",
+                reason="fee_paid",
+                payment_id=record.payment_id,
+                refunds=f"/clients/{session.client_id}/payments/{record.payment_id}/refunds",
+            )
+        self._ledger.post(
+            practice_id,
+            client_id=session.client_id,
+            kind="adjustment",
+            amount=record.amount,
+            source_key=f"waiver:{session.id}",
+            memo="Fee waived",
+        )
+        updated = record.model_copy(update={"status": "waived", "waived_by": by, "waived_at": now})
+        return self._sessions.annotate(practice_id, session, "fee", updated)
 
     # -- helpers --------------------------------------------------------------------------------
     def _charge(

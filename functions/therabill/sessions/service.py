@@ -157,6 +157,19 @@ class SessionService:
             utc_day += timedelta(days=1)
         return [s for s in found if lo <= s.scheduled_start < hi]
 
+    def now(self) -> datetime:
+        return self._clock()
+
+    def scheduled_price(self, practice_id: str, session: Session) -> Money:
+        """The session's price at its scheduled times (what a cancellation or no-show fee is measured
+        against); zero when the client's rule says "not billed"."""
+        service = self._catalog.get(practice_id, session.service_id)
+        rule = self._catalog.get_rule(practice_id, session.client_id, session.service_id)
+        price = price_session(
+            service, rule, actual_start=session.scheduled_start, actual_end=session.scheduled_end
+        )
+        return Money.zero(price.amount.currency) if price.not_billed else price.amount
+
     # -- transitions ----------------------------------------------------------------------------
     def reschedule(self, practice_id: str, session_id: str, start: datetime, end: datetime) -> Session:
         start, end = models.check_times(start, end, "scheduled")
