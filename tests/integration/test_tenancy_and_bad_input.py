@@ -54,6 +54,7 @@ def two_practices(world):
 def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
     later = {"scheduled_start": "2031-03-05T15:00:00Z", "scheduled_end": "2031-03-05T16:00:00Z"}
     done = {"actual_start": "2031-03-04T15:00:00Z", "actual_end": "2031-03-04T16:00:00Z"}
+    rest_rule = {"rules": [{"shares": [{"owner_id": cid, "type": "rest"}]}]}
     return [
         ("GET", f"/clients/{cid}", None),
         ("PATCH", f"/clients/{cid}", {"first_name": "Hacked"}),
@@ -73,6 +74,8 @@ def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
         ("PUT", f"/clients/{cid}/pricing/{svc}", {"kind": "fixed", "amount": 0}),
         ("GET", f"/clients/{cid}/pricing/{svc}", None),
         ("DELETE", f"/clients/{cid}/pricing/{svc}", None),
+        ("PUT", f"/clients/{cid}/responsibility", rest_rule),
+        ("GET", f"/clients/{cid}/responsibility", None),
         ("POST", "/sessions", {"client_id": cid, "service_id": svc, "clinician_id": "c1", **later}),
         ("GET", f"/sessions/{ses}", None),
         ("GET", f"/sessions?client_id={cid}", None),

@@ -18,6 +18,9 @@ from therabill.api.staff_sessions_models import (
     PriceOut,
     PricingRuleIn,
     PricingRuleOut,
+    ResponsibilityIn,
+    ResponsibilityOut,
+    RuleSetOut,
     ServiceCreate,
     ServiceOut,
     ServiceUpdate,
@@ -27,7 +30,9 @@ from therabill.api.staff_sessions_models import (
     SessionList,
     SessionOut,
     SessionReschedule,
+    ShareOut,
 )
+from therabill.clients.responsibility import Responsibility, RuleSet, Share
 from therabill.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from therabill.services.models import PricingRule, ServiceType
 from therabill.sessions.models import Session
@@ -227,6 +232,49 @@ def delete_pricing_rule(client_id: ClientId, service_id: ServiceId) -> Response[
     caller.require("services:manage")
     container().service_catalog.delete_rule(caller.practice_id, client_id, service_id)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+# -- split billing: who pays what share ----------------------------------------------------------
+def _responsibility_out(r: Responsibility) -> ResponsibilityOut:
+    return ResponsibilityOut(
+        client_id=r.client_id,
+        rules=[
+            RuleSetOut(
+                kinds=list(rule.kinds),
+                shares=[ShareOut(owner_id=s.owner_id, type=s.type, value=s.value) for s in rule.shares],
+            )
+            for rule in r.rules
+        ],
+        updated_at=r.updated_at,
+        updated_by=r.updated_by,
+        version=r.version,
+    )
+
+
+@router.put("/clients/<client_id>/responsibility")
+def put_responsibility(client_id: ClientId, body: Annotated[ResponsibilityIn, Body()]) -> ResponsibilityOut:
+    caller = _caller()
+    caller.require("services:manage")
+    rules = [
+        RuleSet(
+            kinds=tuple(rule.kinds),
+            shares=tuple(Share(owner_id=s.owner_id, type=s.type, value=s.value) for s in rule.shares),
+        )
+        for rule in body.rules
+    ]
+    resp = container().clients.put_responsibility(caller.practice_id, client_id, rules, caller.user_id)
+    return _responsibility_out(resp)
+
+
+@router.get("/clients/<client_id>/responsibility")
+def get_responsibility(client_id: ClientId) -> ResponsibilityOut:
+    caller = _caller()
+    c = container()
+    c.clients.get(caller.practice_id, client_id)
+    resp = c.clients.get_responsibility(caller.practice_id, client_id)
+    if resp is None:
+        raise NotFoundError("no responsibility rules for this client: the client pays all")
+    return _responsibility_out(resp)
 
 
 # -- sessions --------------------------------------------------------------------------------------

@@ -214,3 +214,44 @@ class SessionOut(BaseModel):
 
 class SessionList(BaseModel):
     items: list[SessionOut]
+
+
+# -- split billing (issue 3, point 8) --------------------------------------------------------------
+SplitKindIn = Literal["copay", "session_fee", "cancellation_fee"]
+
+
+class ShareIn(_Strict):
+    """``percent``: value in basis points (1..10000); ``fixed``: value in minor units; ``rest``:
+    no value, pays what the other shares leave."""
+
+    owner_id: Id  # the client's id or one of their billing contacts' ids
+    type: Literal["percent", "fixed", "rest"]
+    value: Amount | None = None
+
+
+class RuleSetIn(_Strict):
+    kinds: list[SplitKindIn] = Field(default_factory=list, max_length=3)  # empty: all kinds
+    shares: list[ShareIn] = Field(min_length=1, max_length=10)
+
+
+class ResponsibilityIn(_Strict):
+    rules: list[RuleSetIn] = Field(min_length=1, max_length=4)
+
+
+class ShareOut(BaseModel):
+    owner_id: str
+    type: Literal["percent", "fixed", "rest"]
+    value: int | None
+
+
+class RuleSetOut(BaseModel):
+    kinds: list[SplitKindIn]
+    shares: list[ShareOut]
+
+
+class ResponsibilityOut(BaseModel):
+    client_id: str
+    rules: list[RuleSetOut]
+    updated_at: datetime
+    updated_by: str
+    version: int

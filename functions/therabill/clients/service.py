@@ -6,9 +6,10 @@ from typing import Any
 
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.clients.models import BillingContact, Client, Payer
+from therabill.clients.responsibility import Responsibility, RuleError, RuleSet, validate
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import ConflictError, NotFoundError
+from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from therabill.core.ids import is_id, new_id
 
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "status")
@@ -214,3 +215,40 @@ class ClientService:
         except ConditionFailed:
             return False
         return True
+
+    # -- split billing --------------------------------------------------------------------------
+    def get_responsibility(self, practice_id: str, client_id: str) -> Responsibility | None:
+        item = self._table.get(keys.practice_pk(practice_id), keys.responsibility_sk(client_id))
+        if not item:
+            return None
+        return Responsibility.model_validate({**item, "updated_at": parse_iso(item["updated_at"])})
+
+    def put_responsibility(
+        self, practice_id: str, client_id: str, rules: list[RuleSet], by: str
+    ) -> Responsibility:
+        """Validate (400, nothing written) against the client and their own contacts, then store."""
+        self.get(practice_id, client_id)
+        payers = {client_id} | {c.id for c in self.list_contacts(practice_id, client_id)}
+        try:
+            validate(rules, payers)
+        except RuleError as exc:
+            raise InvalidRequestError(str(exc), field="rules") from exc
+        current = self.get_responsibility(practice_id, client_id)
+        resp = Responsibility(
+            client_id=client_id,
+            rules=tuple(rules),
+            updated_at=self._clock(),
+            updated_by=by,
+            version=(current.version + 1) if current else 1,
+        )
+        data = resp.model_dump(mode="json")
+        data["updated_at"] = iso(resp.updated_at)
+        self._table.put(
+            {
+                "PK": keys.practice_pk(practice_id),
+                "SK": keys.responsibility_sk(client_id),
+                "type": "responsibility",
+                **data,
+            }
+        )
+        return resp

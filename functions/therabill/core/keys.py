@@ -140,3 +140,8 @@ def retry_due_gsi_sk(next_retry_at_iso: str, practice_id: str, payment_id: str) 
 def pending_payment_gsi_sk(started_at_iso: str, practice_id: str, payment_id: str) -> str:
     """GSI1SK of a payment in the pending index: the current attempt's start time first."""
     return f"{started_at_iso}#{practice_id}#{payment_id}"
+
+
+# -- split billing: who pays what share of a client's charges (issue 3, point 8) ------------------
+def responsibility_sk(client_id: str) -> str:
+    return f"RESP#{client_id}"

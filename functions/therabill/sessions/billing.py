@@ -12,6 +12,11 @@ which makes the transition (SessionService) and then does what it owes, each ste
   stands). A fee due is posted once (``fee:<ses>``), charged to the payer's default card (request
   key ``fee:<ses>``; no card, no consent or a decline leaves it a balance) and the client is emailed
   the amount and the policy that caused it once (``fee-notice:<ses>``).
+* Split billing: with responsibility rules on the client (``therabill.clients.responsibility``),
+  each charge above is split across payers; each payer's part is posted with their ``owner_id``
+  (source key suffixed ``:<owner>``) and charged to that payer's own default card (request key
+  suffixed the same way), so each payer gets only their own receipt. With no rules, or when the
+  client pays it all, the keys are the unsuffixed ones above.
 * Waiving a fee (before the practice's nightly cutoff, and only while it is unpaid) posts an
   adjustment (``waiver:<ses>``) and marks the fee waived.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from therabill.cards.models import ChargeKind
+from therabill.clients.responsibility import SplitKind, split
 from therabill.clients.service import ClientService
 from therabill.core.errors import (
     ConflictError,
@@ -88,14 +94,16 @@ class SessionBilling:
         session = self._sessions.complete(practice_id, session_id, start, end)
         price = session.price
         if price is not None and price.amount.amount > 0 and not price.not_billed:
-            self._ledger.post(
-                practice_id,
-                client_id=session.client_id,
-                kind="charge",
-                amount=price.amount,
-                source_key=f"session:{session.id}",
-                memo="Session",
-            )
+            for owner, part, suffix in self._parts(practice_id, session, price.amount, "session_fee"):
+                self._ledger.post(
+                    practice_id,
+                    client_id=session.client_id,
+                    kind="charge",
+                    amount=part,
+                    source_key=f"session:{session.id}{suffix}",
+                    memo="Session",
+                    owner_id=owner,
+                )
         return session
 
     # -- check-in and the copay -----------------------------------------------------------------
@@ -111,19 +119,11 @@ class SessionBilling:
         record = session.copay
         if record is None or record.status == "charged":
             return session
-        self._ledger.post(
-            practice_id,
-            client_id=session.client_id,
-            kind="charge",
-            amount=record.amount,
-            source_key=f"copay:{session.id}",
-            memo="Copay",
+        status, payment_id, problem, unpaid = self._post_and_charge(
+            practice_id, session, kind="copay", prefix="copay", amount=record.amount, memo="Copay", by=by
         )
-        status, payment_id, problem = self._charge(
-            practice_id, session, kind="copay", key=f"copay:{session.id}", amount=record.amount, by=by
-        )
-        if status == "balance":
-            self._copay_failed(practice_id, session, record.amount, problem or "not charged")
+        if unpaid is not None:
+            self._copay_failed(practice_id, session, unpaid, problem or "not charged")
         updated = record.model_copy(update={"status": status, "payment_id": payment_id, "problem": problem})
         if updated != record:
             session = self._sessions.annotate(practice_id, session, "copay", updated)
@@ -163,20 +163,13 @@ class SessionBilling:
         assert record is not None
         if record.amount.amount <= 0 or record.status in ("charged", "none", "waived"):
             return session
-        self._ledger.post(
-            practice.id,
-            client_id=session.client_id,
-            kind="charge",
-            amount=record.amount,
-            source_key=f"fee:{session.id}",
-            memo="Cancellation fee" if session.status == "cancelled" else "Missed appointment fee",
-        )
-        status, payment_id, problem = self._charge(
+        status, payment_id, problem, _ = self._post_and_charge(
             practice.id,
             session,
             kind="cancellation_fee",
-            key=f"fee:{session.id}",
+            prefix="fee",
             amount=record.amount,
+            memo="Cancellation fee" if session.status == "cancelled" else "Missed appointment fee",
             by=by,
         )
         self._fee_notice(practice, session, record, status)
@@ -290,8 +283,75 @@ class SessionBilling:
         return self._sessions.annotate(practice_id, session, "fee", updated)
 
     # -- helpers --------------------------------------------------------------------------------
+    def _parts(
+        self, practice_id: str, session: Session, amount: Money, kind: SplitKind
+    ) -> list[tuple[str | None, Money, str]]:
+        """(owner id, part, key suffix) for each payer with something to pay. With no rules, or
+        when the client pays it all, one part: owner None and no suffix (the keys of old)."""
+        rules = self._clients.get_responsibility(practice_id, session.client_id)
+        if rules is None:
+            return [(None, amount, "")]
+        parts = [(owner, part) for owner, part in split(amount.amount, rules, kind) if part > 0]
+        if not parts or (len(parts) == 1 and parts[0][0] == session.client_id):
+            return [(None, amount, "")]
+        return [(owner, Money(amount=part, currency=amount.currency), f":{owner}") for owner, part in parts]
+
+    def _post_and_charge(
+        self,
+        practice_id: str,
+        session: Session,
+        *,
+        kind: ChargeKind,
+        prefix: str,
+        amount: Money,
+        memo: str,
+        by: str,
+    ) -> tuple[ChargeStatus, str | None, str | None, Money | None]:
+        """Post and charge each payer's part once: (overall status, first payment id, first
+        problem, what was left a balance or None)."""
+        assert kind in ("copay", "session_fee", "cancellation_fee")
+        results: list[tuple[ChargeStatus, str | None, str | None]] = []
+        unpaid = 0
+        for owner, part, suffix in self._parts(practice_id, session, amount, kind):
+            key = f"{prefix}:{session.id}{suffix}"
+            self._ledger.post(
+                practice_id,
+                client_id=session.client_id,
+                kind="charge",
+                amount=part,
+                source_key=key,
+                memo=memo,
+                owner_id=owner,
+            )
+            result = self._charge(
+                practice_id, session, kind=kind, key=key, amount=part, by=by, owner_id=owner
+            )
+            if result[0] == "balance":
+                unpaid += part.amount
+            results.append(result)
+        statuses = [r[0] for r in results]
+        status: ChargeStatus
+        if all(st == "charged" for st in statuses):
+            status = "charged"
+        elif "balance" in statuses:
+            status = "balance"
+        else:
+            status = next(st for st in statuses if st != "charged")
+        payment_id = next((r[1] for r in results if r[1] is not None), None)
+        problem = next((r[2] for r in results if r[2] is not None), None)
+        left = Money(amount=unpaid, currency=amount.currency) if unpaid else None
+        return status, payment_id, problem, left
+
     def _charge(
-        self, practice_id: str, session: Session, *, kind: ChargeKind, key: str, amount: Money, by: str
+        self,
+        practice_id: str,
+        session: Session,
+        *,
+        kind: ChargeKind,
+        key: str,
+        amount: Money,
+        by: str,
+        owner_id: str | None = None,
     ) -> tuple[ChargeStatus, str | None, str | None]:
         """Charge the payer's default card once per ``key``: (status, payment id, why not)."""
         try:
@@ -303,6 +363,7 @@ class SessionBilling:
                 kind=kind,
                 memo=kind.replace("_", " ").capitalize(),
                 created_by=by,
+                owner_id=owner_id,
             )
         except _NOT_CHARGEABLE as exc:
             return "balance", None, exc.message
