@@ -18,7 +18,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from therabill import contract
-from therabill.core.errors import DependencyUnavailableError, InvalidRequestError, TherabillError
+from therabill.core.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+    TherabillError,
+)
 
 Item = dict[str, Any]
 
@@ -244,6 +250,46 @@ class Table:
             self.request_count += 1
             out = self._client.update_item(**kwargs)
         return self._codec.load(out["Attributes"])
+
+    def patch(
+        self, pk: str, sk: str, changes: Mapping[str, Any], *, expected_version: int | None, what: str
+    ) -> Item:
+        """A partial update of a versioned item: each change is set (``None`` removes it) and the
+        version goes up by one. With ``expected_version``, refused if someone changed it since.
+        Missing → NotFoundError; changed meanwhile → ConflictError with the current version."""
+        names = {"#version": "version"}
+        values: dict[str, Any] = {":one": 1}
+        sets, removes = [], []
+        for k, v in changes.items():
+            names[f"#{k}"] = k
+            if v is None:
+                removes.append(f"#{k}")
+            else:
+                sets.append(f"#{k} = :{k}")
+                values[f":{k}"] = v
+        expression = ("SET " + ", ".join(sets) + " " if sets else "") + (
+            "REMOVE " + ", ".join(removes) + " " if removes else ""
+        )
+        condition = "attribute_exists(PK)"
+        if expected_version is not None:
+            condition += " AND #version = :expected"
+            values[":expected"] = expected_version
+        try:
+            return self.update(
+                pk,
+                sk,
+                update=expression + "ADD #version :one",
+                condition=condition,
+                names=names,
+                values=values,
+            )
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise NotFoundError(f"{what} not found") from exc
+            raise ConflictError(
+                f"the {what} was changed by someone else; reload and retry",
+                current_version=exc.current.get("version"),
+            ) from exc
 
     # -- many items -----------------------------------------------------------------------------
     def query(

@@ -9,7 +9,7 @@ from therabill.clients.models import BillingContact, Client, Payer
 from therabill.clients.responsibility import Responsibility, RuleError, RuleSet, validate
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.core.ids import is_id, new_id
 
 CLIENT_FIELDS = ("first_name", "last_name", "email", "phone", "status")
@@ -68,47 +68,16 @@ class ClientService:
         )
         return [_client(i) for i in page.items], page.cursor
 
-    def _update(
-        self, pk: str, sk: str, changes: dict[str, Any], expected_version: int | None, what: str
-    ) -> dict[str, Any]:
-        names = {"#version": "version"}
-        values: dict[str, Any] = {":one": 1}
-        sets, removes = [], []
-        for k, v in changes.items():
-            names[f"#{k}"] = k
-            if v is None:
-                removes.append(f"#{k}")
-            else:
-                sets.append(f"#{k} = :{k}")
-                values[f":{k}"] = v
-        expression = ""
-        if sets:
-            expression += "SET " + ", ".join(sets) + " "
-        if removes:
-            expression += "REMOVE " + ", ".join(removes) + " "
-        expression += "ADD #version :one"
-        condition = "attribute_exists(PK)"
-        if expected_version is not None:
-            condition += " AND #version = :expected"
-            values[":expected"] = expected_version
-        try:
-            return self._table.update(
-                pk, sk, update=expression, condition=condition, names=names, values=values
-            )
-        except ConditionFailed as exc:
-            if exc.current is None:
-                raise NotFoundError(f"{what} not found") from exc
-            raise ConflictError(
-                f"the {what} was changed by someone else; reload and retry",
-                current_version=exc.current.get("version"),
-            ) from exc
-
     def update(
         self, practice_id: str, client_id: str, changes: dict[str, Any], expected_version: int | None = None
     ) -> Client:
         self.get(practice_id, client_id)
-        item = self._update(
-            keys.practice_pk(practice_id), keys.client_sk(client_id), changes, expected_version, "client"
+        item = self._table.patch(
+            keys.practice_pk(practice_id),
+            keys.client_sk(client_id),
+            changes,
+            expected_version=expected_version,
+            what="client",
         )
         return _client(item)
 
@@ -143,12 +112,12 @@ class ClientService:
         expected_version: int | None = None,
     ) -> BillingContact:
         self.get_contact(practice_id, client_id, contact_id)
-        item = self._update(
+        item = self._table.patch(
             keys.practice_pk(practice_id),
             keys.contact_sk(client_id, contact_id),
             changes,
-            expected_version,
-            "billing contact",
+            expected_version=expected_version,
+            what="billing contact",
         )
         return _contact(item)
 

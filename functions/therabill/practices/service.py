@@ -8,7 +8,7 @@ from typing import Any
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import AlreadyExistsError, ConflictError, InvalidRequestError, NotFoundError
+from therabill.core.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
 from therabill.payments.gateway import AccountState, PaymentGateway
 from therabill.policies.cancellation import CancellationPolicy, FlatFee
 from therabill.practices.models import Practice, StripeConnection
@@ -130,31 +130,13 @@ class PracticeService:
         """Apply a partial update; with ``expected_version``, refuse if someone changed it since."""
         if not changes:
             return self.get(practice_id)
-        names = {f"#{k}": k for k in changes}
-        values: dict[str, Any] = {f":{k}": v for k, v in changes.items()}
-        sets = ", ".join(f"#{k} = :{k}" for k in changes)
-        condition = "attribute_exists(PK)"
-        if expected_version is not None:
-            condition += " AND #version = :expected"
-            values[":expected"] = expected_version
-        names["#version"] = "version"
-        values[":one"] = 1
-        try:
-            item = self._table.update(
-                keys.practice_pk(practice_id),
-                keys.PRACTICE_SK,
-                update=f"SET {sets} ADD #version :one",
-                condition=condition,
-                names=names,
-                values=values,
-            )
-        except ConditionFailed as exc:
-            if exc.current is None:
-                raise NotFoundError("practice not found") from exc
-            raise ConflictError(
-                "the practice was changed by someone else; reload and retry",
-                current_version=exc.current.get("version"),
-            ) from exc
+        item = self._table.patch(
+            keys.practice_pk(practice_id),
+            keys.PRACTICE_SK,
+            changes,
+            expected_version=expected_version,
+            what="practice",
+        )
         return _from_item(item)
 
     def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.core.ids import is_id, new_id
 from therabill.core.money import Money
 from therabill.services.models import PricingRule, RuleKind, ServiceType
@@ -121,34 +121,13 @@ class ServiceCatalog:
         except ValidationError as exc:
             first = exc.errors()[0]
             raise InvalidRequestError(f"invalid service: {first.get('msg', 'invalid')}") from exc
-        names = {"#version": "version"}
-        values: dict[str, Any] = {":one": 1}
-        sets = []
-        for k, v in changes.items():
-            names[f"#{k}"] = k
-            values[f":{k}"] = list(v) if k == "modifiers" else v
-            sets.append(f"#{k} = :{k}")
-        update = ("SET " + ", ".join(sets) + " " if sets else "") + "ADD #version :one"
-        condition = "attribute_exists(PK)"
-        if expected_version is not None:
-            condition += " AND #version = :expected"
-            values[":expected"] = expected_version
-        try:
-            item = self._table.update(
-                keys.practice_pk(practice_id),
-                keys.service_sk(service_id),
-                update=update,
-                condition=condition,
-                names=names,
-                values=values,
-            )
-        except ConditionFailed as exc:
-            if exc.current is None:
-                raise NotFoundError("service not found") from exc
-            raise ConflictError(
-                "the service was changed by someone else; reload and retry",
-                current_version=exc.current.get("version"),
-            ) from exc
+        item = self._table.patch(
+            keys.practice_pk(practice_id),
+            keys.service_sk(service_id),
+            {k: list(v) if k == "modifiers" else v for k, v in changes.items()},
+            expected_version=expected_version,
+            what="service",
+        )
         return _service(item)
 
     # -- client pricing rules -------------------------------------------------------------------
