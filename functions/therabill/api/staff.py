@@ -261,19 +261,16 @@ def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body
     )
 
 
-def _default_ids(practice_id: str, client_id: str) -> set[str]:
-    c = container()
-    ids = {c.clients.get(practice_id, client_id).default_card_id}
-    ids |= {k.default_card_id for k in c.clients.list_contacts(practice_id, client_id)}
-    return {i for i in ids if i}
-
-
 @app.get("/clients/<client_id>/cards")
 def list_cards(client_id: ClientId) -> list[CardOut]:
     caller = _caller()
-    cards = container().cards.list_cards(caller.practice_id, client_id)
-    defaults = _default_ids(caller.practice_id, client_id)
-    return [_card_out(card, defaults) for card in cards]
+    c = container()
+    client = c.clients.get(caller.practice_id, client_id)  # 404 outside the caller's practice
+    defaults = {client.default_card_id} | {
+        k.default_card_id for k in c.clients.contacts_of(caller.practice_id, client_id)
+    }
+    cards = c.cards.active_cards_of(caller.practice_id, client_id)
+    return [_card_out(card, {d for d in defaults if d}) for card in cards]
 
 
 @app.post("/clients/<client_id>/cards/<card_id>/default")

@@ -100,6 +100,10 @@ class ClientService:
 
     def list_contacts(self, practice_id: str, client_id: str) -> list[BillingContact]:
         self.get(practice_id, client_id)
+        return self.contacts_of(practice_id, client_id)
+
+    def contacts_of(self, practice_id: str, client_id: str) -> list[BillingContact]:
+        """The client's contacts, without checking the client (the caller has)."""
         items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.contact_prefix(client_id))
         return [_contact(i) for i in items]
 
