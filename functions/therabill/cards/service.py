@@ -370,10 +370,6 @@ class CardService:
         self._clients.set_default_card(practice_id, payer, card_id)
 
     # -- cards ----------------------------------------------------------------------------------
-    def list_cards(self, practice_id: str, client_id: str) -> list[Card]:
-        self._clients.get(practice_id, client_id)
-        return self.active_cards_of(practice_id, client_id)
-
     def active_cards_of(self, practice_id: str, client_id: str) -> list[Card]:
         """The client's active cards, without checking the client (the caller has)."""
         items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.card_prefix(client_id))

@@ -201,7 +201,7 @@ class ClientService:
     ) -> Responsibility:
         """Validate (400, nothing written) against the client and their own contacts, then store."""
         self.get(practice_id, client_id)
-        payers = {client_id} | {c.id for c in self.list_contacts(practice_id, client_id)}
+        payers = {client_id} | {c.id for c in self.contacts_of(practice_id, client_id)}
         try:
             validate(rules, payers)
         except RuleError as exc:
