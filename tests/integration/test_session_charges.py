@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.fakes.card_behaviour import LOST_CARD, set_charge_decline
 from tests.integration.scenario import create_client, create_practice, save_card
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_sessions import act, book, completion
+from therabill.core import keys
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
 
@@ -127,14 +129,36 @@ def test_no_card_leaves_the_copay_as_a_balance_and_tells_the_practice(world, pay
     assert sources(body, "charge") == [2_500] and balances(body) == 2_500
 
 
-def test_a_declined_copay_stays_a_balance(world, paying):
+def test_a_hard_declined_copay_stays_a_balance_and_the_practice_is_told(world, paying):
     practice, client, svc = paying
-    save_card(world, practice, client["id"], pm="pm_card_chargeCustomerFail")
+    card = save_card(world, practice, client["id"])
+    item = world.container.table.get(keys.practice_pk(practice.id), keys.card_sk(client["id"], card["id"]))
+    set_charge_decline(world.stripe, item["payment_method_id"], LOST_CARD)  # never retried
     session = book(world, practice, client, svc)
     status, checked = act(world, practice, session["id"], "check-in")
     assert status == 200 and checked["copay"]["status"] == "balance", checked
     assert "declined" in checked["copay"]["problem"]
     assert len(mails(world, "office@harbor.test", "A copay")) == 1
+    assert mails(world, "ann@client.test", "Receipt") == []
+    body = ledger(world, practice, client["id"])
+    assert sources(body, "charge") == [2_500] and balances(body) == 2_500
+
+
+def test_a_copay_decline_that_will_be_retried_tells_no_one_yet(world, paying):
+    """A soft decline is retried on the decline policy's schedule: the practice hears of it only if
+    the retries are given up (PaymentService's notice), not at check-in."""
+    practice, client, svc = paying
+    save_card(world, practice, client["id"], pm="pm_card_chargeCustomerFail")
+    session = book(world, practice, client, svc)
+    status, checked = act(world, practice, session["id"], "check-in")
+    assert status == 200 and checked["copay"]["status"] == "retrying", checked
+    assert "retry" in checked["copay"]["problem"]
+    payment = world.container.table.get(
+        keys.practice_pk(practice.id), keys.payment_sk(checked["copay"]["payment_id"])
+    )
+    assert payment["status"] == "declined" and payment["next_retry_at"]
+    act(world, practice, session["id"], "check-in")
+    assert mails(world, "office@harbor.test", "A copay") == []
     assert mails(world, "ann@client.test", "Receipt") == []
     body = ledger(world, practice, client["id"])
     assert sources(body, "charge") == [2_500] and balances(body) == 2_500

@@ -23,6 +23,7 @@ from therabill.api.staff_sessions_models import (
     RuleSetOut,
     ServiceCreate,
     ServiceOut,
+    ServicePolicyOut,
     ServiceUpdate,
     SessionBook,
     SessionCancel,
@@ -34,6 +35,7 @@ from therabill.api.staff_sessions_models import (
 )
 from therabill.clients.responsibility import Responsibility, RuleSet, Share
 from therabill.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride, merge_policy
 from therabill.services.models import PricingRule, ServiceType
 from therabill.sessions.models import Session
 from therabill.wiring import container
@@ -68,6 +70,7 @@ def _service_out(s: ServiceType) -> ServiceOut:
         active=s.active,
         version=s.version,
         created_at=s.created_at,
+        has_cancellation_policy=s.cancellation_policy is not None,
     )
 
 
@@ -193,6 +196,57 @@ def update_service(service_id: ServiceId, body: Annotated[ServiceUpdate, Body()]
         caller.practice_id, service_id, changes, body.expected_version
     )
     return _service_out(service)
+
+
+# -- a service's own cancellation / no-show terms --------------------------------------------------
+def _policy_out(service: ServiceType, practice_policy: CancellationPolicy | None) -> ServicePolicyOut:
+    base = practice_policy or CancellationPolicy()
+    return ServicePolicyOut(
+        service_id=service.id,
+        override=service.cancellation_policy,
+        effective=merge_policy(base, service.cancellation_policy),
+    )
+
+
+@router.get("/services/<service_id>/cancellation-policy")
+def get_service_cancellation_policy(service_id: ServiceId) -> ServicePolicyOut:
+    """The service's own terms and the policy in force for its sessions. Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    c = container()
+    service = c.service_catalog.get(caller.practice_id, service_id)
+    return _policy_out(service, c.practices.get(caller.practice_id).cancellation_policy)
+
+
+@router.put("/services/<service_id>/cancellation-policy")
+def put_service_cancellation_policy(
+    service_id: ServiceId, body: Annotated[CancellationPolicyOverride, Body()]
+) -> ServicePolicyOut:
+    """Give the service its own terms: only the parts given replace the practice's (a part given
+    as null disables it for this service). Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    c = container()
+    practice = c.practices.get(caller.practice_id)
+    base = practice.cancellation_policy or CancellationPolicy()
+    service = c.service_catalog.set_cancellation_policy(
+        caller.practice_id, service_id, body, base, practice.currency
+    )
+    return _policy_out(service, practice.cancellation_policy)
+
+
+@router.delete("/services/<service_id>/cancellation-policy")
+def delete_service_cancellation_policy(service_id: ServiceId) -> ServicePolicyOut:
+    """Back to the practice's policy. Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    c = container()
+    practice = c.practices.get(caller.practice_id)
+    base = practice.cancellation_policy or CancellationPolicy()
+    service = c.service_catalog.set_cancellation_policy(
+        caller.practice_id, service_id, None, base, practice.currency
+    )
+    return _policy_out(service, practice.cancellation_policy)
 
 
 # -- client pricing rules --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride
 from therabill.services.models import MAX_MODIFIERS, PricingUnit, RoundingMode, RuleKind
 from therabill.sessions.models import CancelledBy, ChargeStatus, SessionStatus
 
@@ -80,6 +81,16 @@ class ServiceOut(BaseModel):
     active: bool
     version: int
     created_at: datetime
+    has_cancellation_policy: bool  # the service has its own cancellation / no-show terms
+
+
+class ServicePolicyOut(BaseModel):
+    """A service's own cancellation / no-show terms (``override``: only the parts it replaces; null:
+    none) and the policy in force for its sessions (``effective``: the practice's with the override)."""
+
+    service_id: str
+    override: CancellationPolicyOverride | None
+    effective: CancellationPolicy
 
 
 class PricingRuleIn(_Strict):

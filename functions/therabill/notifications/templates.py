@@ -15,6 +15,9 @@ _KIND_LABEL = {
     "cancellation_fee": "Cancellation fee",
     "balance": "Balance payment",
     "product": "Purchase",
+    "deposit": "Booking deposit",
+    "prepayment": "Booking prepayment",
+    "invoice": "Invoice payment",
 }
 
 
@@ -29,8 +32,15 @@ def _html(title: str, paragraphs: list[str], link: tuple[str, str] | None = None
 
 
 def receipt(
-    *, practice: Practice, payer_name: str, to: str, payment: Payment, card_brand: str, card_last4: str
+    *,
+    practice: Practice,
+    payer_name: str,
+    to: str,
+    payment: Payment,
+    card_brand: str | None,
+    card_last4: str | None,
 ) -> Email:
+    """``card_brand``/``card_last4`` None: paid on a page with a card we do not store."""
     amount = payment.amount.format()
     when = payment.updated_at.strftime("%Y-%m-%d %H:%M UTC")
     label = _KIND_LABEL.get(payment.kind, "Payment")
@@ -38,7 +48,9 @@ def receipt(
         f"Dear {payer_name},",
         f"{practice.name} received your payment of {amount}.",
         f"What for: {label}",
-        f"Paid with: {card_brand.title()} ending in {card_last4}",
+        f"Paid with: {card_brand.title()} ending in {card_last4}"
+        if card_brand and card_last4
+        else "Paid with: card",
         f"Date: {when}",
         f"Receipt number: {payment.id}",
         f"Questions? Reply to this email or write to {practice.email}.",
@@ -73,16 +85,27 @@ def copay_not_collected(
 
 
 def fee_notice(
-    *, practice: Practice, client_name: str, to: str, fee: Money, explanation: str, outcome: str
+    *,
+    practice: Practice,
+    client_name: str,
+    to: str,
+    fee: Money,
+    explanation: str,
+    outcome: str,
+    share: Money | None = None,
 ) -> Email:
-    """To the client: the cancellation / no-show fee (or its waiver) and the policy that caused it.
+    """To a payer: the cancellation / no-show fee (or its waiver) and the policy that caused it;
+    with split billing, ``share`` is this payer's part (each payer is told only their own).
     Dates, amounts and the rule only: never the service, a code or any clinical detail."""
+    owed = share if share is not None else fee
     subject = (
-        f"Cancellation policy fee from {practice.name}: {fee.format()}"
-        if fee.amount > 0
+        f"Cancellation policy fee from {practice.name}: {owed.format()}"
+        if owed.amount > 0
         else f"About your cancelled appointment with {practice.name}"
     )
     lines = [f"Dear {client_name},", explanation]
+    if share is not None:
+        lines.append(f"Your share of this fee is {share.format()}.")
     if outcome:
         lines.append(outcome)
     lines.append(f"Questions? Reply to this email or write to {practice.email}.")

@@ -12,6 +12,12 @@ from therabill.core.clock import Clock, iso, parse_iso
 from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.core.ids import is_id, new_id
 from therabill.core.money import Money
+from therabill.policies.cancellation import (
+    CancellationPolicy,
+    CancellationPolicyOverride,
+    FlatFee,
+    merge_policy,
+)
 from therabill.services.models import PricingRule, RuleKind, ServiceType
 
 SERVICE_FIELDS = (
@@ -49,6 +55,11 @@ def _service_item(practice_id: str, s: ServiceType) -> dict[str, Any]:
         "active": s.active,
         "created_at": iso(s.created_at),
         "version": s.version,
+        **(
+            {"cancellation_policy": s.cancellation_policy.model_dump(mode="json", exclude_unset=True)}
+            if s.cancellation_policy is not None
+            else {}
+        ),
     }
 
 
@@ -59,6 +70,9 @@ def _service(item: dict[str, Any]) -> ServiceType:
         unit_price=Money(amount=item["unit_price"], currency=item["currency"]),
         created_at=parse_iso(item["created_at"]),
         version=item["version"],
+        cancellation_policy=CancellationPolicyOverride.model_validate(item["cancellation_policy"])
+        if "cancellation_policy" in item
+        else None,
         **{**data, "modifiers": tuple(item.get("modifiers") or ())},
     )
 
@@ -126,6 +140,36 @@ class ServiceCatalog:
             keys.service_sk(service_id),
             {k: list(v) if k == "modifiers" else v for k, v in changes.items()},
             expected_version=expected_version,
+            what="service",
+        )
+        return _service(item)
+
+    def set_cancellation_policy(
+        self,
+        practice_id: str,
+        service_id: str,
+        override: CancellationPolicyOverride | None,
+        practice_policy: CancellationPolicy,
+        currency: str,
+    ) -> ServiceType:
+        """Give the service its own cancellation / no-show terms over the practice's (None: back to
+        the practice's). Refused (400, nothing written) when the override does not combine with the
+        practice's policy or names a flat fee in another currency."""
+        self.get(practice_id, service_id)
+        if override is not None:
+            merged = merge_policy(practice_policy, override)
+            for fee in merged.fees():
+                if isinstance(fee, FlatFee) and fee.amount.currency != currency:
+                    raise InvalidRequestError(
+                        f"flat fees must be in the practice's currency ({currency})",
+                        field="cancellation_policy",
+                    )
+        value = override.model_dump(mode="json", exclude_unset=True) if override is not None else None
+        item = self._table.patch(
+            keys.practice_pk(practice_id),
+            keys.service_sk(service_id),
+            {"cancellation_policy": value},
+            expected_version=None,
             what="service",
         )
         return _service(item)

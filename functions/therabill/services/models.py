@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from therabill.core.money import Money
+from therabill.policies.cancellation import CancellationPolicyOverride
 
 PricingUnit = Literal["session", "hour", "minute"]
 RoundingMode = Literal["up", "down", "nearest"]
@@ -44,6 +45,8 @@ class ServiceType(BaseModel):
     active: bool = True
     created_at: datetime
     version: int
+    # This service's own cancellation / no-show terms, over the practice's (None: the practice's).
+    cancellation_policy: CancellationPolicyOverride | None = None
 
     @field_validator("cpt_code")
     @classmethod

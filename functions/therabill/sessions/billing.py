@@ -5,13 +5,16 @@ which makes the transition (SessionService) and then does what it owes, each ste
   a $0 or not-billed session posts nothing.
 * Checking in snapshots the client's copay on the session, posts its charge (``copay:<ses>``) and
   charges it to the payer's default card (request key ``copay:<ses>``, so a repeated check-in meets
-  the same payment; the receipt is PaymentService's). No card, no consent or a decline leaves it
-  open on the ledger and tells the practice (outbox ``copay-failed:<ses>``); the check-in stands.
-* Cancelling or marking a no-show assesses the fee with the practice's policy (the policy engine in
+  the same payment; the receipt is PaymentService's). No card, no consent or a final decline leaves
+  it open on the ledger and tells the practice (outbox ``copay-failed:<ses>``); a decline that will
+  be retried (``retrying``) tells no one yet — if the retries are given up, PaymentService tells the
+  practice then. The check-in stands either way.
+* Cancelling or marking a no-show assesses the fee with the policy in force for the session's
+  service (the practice's, with the service's own override merged in; the policy engine in
   ``therabill.policies.cancellation``) and stores the outcome on the session (``fee``, first one
   stands). A fee due is posted once (``fee:<ses>``), charged to the payer's default card (request
-  key ``fee:<ses>``; no card, no consent or a decline leaves it a balance) and the client is emailed
-  the amount and the policy that caused it once (``fee-notice:<ses>``).
+  key ``fee:<ses>``; no card, no consent or a decline leaves it a balance) and each payer is emailed
+  their amount and the policy that caused it once (``fee-notice:<ses>``, suffixed per payer).
 * Split billing: with responsibility rules on the client (``therabill.clients.responsibility``),
   each charge above is split across payers; each payer's part is posted with their ``owner_id``
   (source key suffixed ``:<owner>``) and charged to that payer's own default card (request key
@@ -23,6 +26,7 @@ which makes the transition (SessionService) and then does what it owes, each ste
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from therabill.cards.models import ChargeKind
@@ -57,6 +61,30 @@ from therabill.practices.service import PracticeService
 from therabill.sessions.models import CancelledBy, ChargeStatus, FeeRecord, Session
 from therabill.sessions.service import SessionService
 
+
+@dataclass(frozen=True)
+class _Part:
+    """One payer's part of a charge and what became of it."""
+
+    owner_id: str | None  # None: the client pays it all (no split)
+    amount: Money
+    suffix: str  # appended to source, request and email keys ("" when not split)
+    status: ChargeStatus
+    payment_id: str | None
+    problem: str | None
+
+
+@dataclass(frozen=True)
+class _Charged:
+    """What a posted-and-charged amount came to, over all its payers."""
+
+    status: ChargeStatus
+    payment_id: str | None  # the first payer's
+    problem: str | None  # the first problem met
+    unpaid: Money | None  # what was left a balance (None: nothing)
+    parts: list[_Part]
+
+
 # Why a charge could not even be attempted: it stays a balance.
 _NOT_CHARGEABLE = (
     InvalidRequestError,  # no card on file, consent out of scope (ConsentError)
@@ -65,6 +93,13 @@ _NOT_CHARGEABLE = (
     DependencyUnavailableError,
     GatewayRejectedError,
 )
+# What each payer's fee notice says became of their part.
+_FEE_OUTCOME: dict[str, str] = {
+    "charged": "It has been charged to the card on file.",
+    "pending": "It is being charged to the card on file.",
+    "retrying": "The card on file was declined; we will try it again.",
+    "requires_action": "Your bank asked to confirm the payment: please follow the link we sent you.",
+}
 _STATUS: dict[str, ChargeStatus] = {
     "succeeded": "charged",
     "pending": "pending",
@@ -119,12 +154,14 @@ class SessionBilling:
         record = session.copay
         if record is None or record.status == "charged":
             return session
-        status, payment_id, problem, unpaid = self._post_and_charge(
+        charged = self._post_and_charge(
             practice_id, session, kind="copay", prefix="copay", amount=record.amount, memo="Copay", by=by
         )
-        if unpaid is not None:
-            self._copay_failed(practice_id, session, unpaid, problem or "not charged")
-        updated = record.model_copy(update={"status": status, "payment_id": payment_id, "problem": problem})
+        if charged.unpaid is not None:
+            self._copay_failed(practice_id, session, charged.unpaid, charged.problem or "not charged")
+        updated = record.model_copy(
+            update={"status": charged.status, "payment_id": charged.payment_id, "problem": charged.problem}
+        )
         if updated != record:
             session = self._sessions.annotate(practice_id, session, "copay", updated)
         return session
@@ -144,10 +181,15 @@ class SessionBilling:
     # -- cancellation and no-show fees -----------------------------------------------------------
     def cancel(self, practice_id: str, session_id: str, cancelled_by: CancelledBy, by: str) -> Session:
         practice = self._practices.get(practice_id)
-        policy = practice.cancellation_policy
-        window = policy.late_cancellation.window_hours if policy and policy.late_cancellation else None
+        policy = self._policy(practice, self._sessions.get(practice_id, session_id))
+        window = policy.late_cancellation.window_hours if policy.late_cancellation else None
         session = self._sessions.cancel(practice_id, session_id, cancelled_by, by, window)
         return self._fee(practice, session, by)
+
+    def _policy(self, practice: Practice, session: Session) -> CancellationPolicy:
+        """The policy in force for the session: the practice's, with its service's own terms."""
+        service = self._sessions.service_of(practice.id, session)
+        return merge_policy(practice.cancellation_policy or CancellationPolicy(), service.cancellation_policy)
 
     def no_show(self, practice_id: str, session_id: str, by: str) -> Session:
         session = self._sessions.no_show(practice_id, session_id)
@@ -163,7 +205,7 @@ class SessionBilling:
         assert record is not None
         if record.amount.amount <= 0 or record.status in ("charged", "none", "waived"):
             return session
-        status, payment_id, problem, _ = self._post_and_charge(
+        charged = self._post_and_charge(
             practice.id,
             session,
             kind="cancellation_fee",
@@ -172,14 +214,16 @@ class SessionBilling:
             memo="Cancellation fee" if session.status == "cancelled" else "Missed appointment fee",
             by=by,
         )
-        self._fee_notice(practice, session, record, status)
-        updated = record.model_copy(update={"status": status, "payment_id": payment_id, "problem": problem})
+        self._fee_notice(practice, session, record, charged.parts)
+        updated = record.model_copy(
+            update={"status": charged.status, "payment_id": charged.payment_id, "problem": charged.problem}
+        )
         if updated != record:
             session = self._sessions.annotate(practice.id, session, "fee", updated)
         return session
 
     def _assess(self, practice: Practice, session: Session) -> FeeRecord:
-        policy = merge_policy(practice.cancellation_policy or CancellationPolicy(), None)
+        policy = self._policy(practice, session)
         client = self._clients.get(practice.id, session.client_id)
         prior = [
             other.fee.offence_at
@@ -222,25 +266,25 @@ class SessionBilling:
         )
 
     def _fee_notice(
-        self, practice: Practice, session: Session, record: FeeRecord, status: ChargeStatus
+        self, practice: Practice, session: Session, record: FeeRecord, parts: list[_Part]
     ) -> None:
-        client = self._clients.get(practice.id, session.client_id)
-        if not client.email:
-            return
-        outcome = {
-            "charged": "It has been charged to the card on file.",
-            "pending": "It is being charged to the card on file.",
-            "requires_action": "Your bank asked to confirm the payment: please follow the link we sent you.",
-        }.get(status, "It has been added to your account balance.")
-        email = templates.fee_notice(
-            practice=practice,
-            client_name=client.display_name,
-            to=client.email,
-            fee=record.amount,
-            explanation=record.explanation,
-            outcome=outcome,
-        )
-        self._send(practice.id, f"fee-notice:{session.id}", email)
+        """Each payer is told their own part (and only theirs) and what became of it, once."""
+        split = len(parts) > 1 or any(p.owner_id is not None for p in parts)
+        for part in parts:
+            payer = self._clients.payer(practice.id, session.client_id, part.owner_id)
+            if not payer.email:
+                continue
+            outcome = _FEE_OUTCOME.get(part.status, "It has been added to your account balance.")
+            email = templates.fee_notice(
+                practice=practice,
+                client_name=payer.name,
+                to=payer.email,
+                fee=record.amount,
+                explanation=record.explanation,
+                outcome=outcome,
+                share=part.amount if split else None,
+            )
+            self._send(practice.id, f"fee-notice:{session.id}{part.suffix}", email)
 
     def waive_fee(self, practice_id: str, session_id: str, by: str) -> Session:
         """A clinician's waiver: before the nightly cutoff (409 after), and only while the fee is
@@ -264,7 +308,7 @@ class SessionBilling:
             cutoff_hour=practice.cutoff_hour,
             time_zone=practice.time_zone,
         )
-        if record.status in ("charged", "pending", "requires_action"):
+        if record.status in ("charged", "pending", "requires_action", "retrying"):
             raise ConflictError(
                 "the fee was already paid (or its payment is under way): refund the payment instead",
                 reason="fee_paid",
@@ -306,30 +350,26 @@ class SessionBilling:
         amount: Money,
         memo: str,
         by: str,
-    ) -> tuple[ChargeStatus, str | None, str | None, Money | None]:
-        """Post and charge each payer's part once: (overall status, first payment id, first
-        problem, what was left a balance or None)."""
+    ) -> _Charged:
+        """Post and charge each payer's part once."""
         assert kind in ("copay", "session_fee", "cancellation_fee")
-        results: list[tuple[ChargeStatus, str | None, str | None]] = []
-        unpaid = 0
-        for owner, part, suffix in self._parts(practice_id, session, amount, kind):
+        parts: list[_Part] = []
+        for owner, share, suffix in self._parts(practice_id, session, amount, kind):
             key = f"{prefix}:{session.id}{suffix}"
             self._ledger.post(
                 practice_id,
                 client_id=session.client_id,
                 kind="charge",
-                amount=part,
+                amount=share,
                 source_key=key,
                 memo=memo,
                 owner_id=owner,
             )
-            result = self._charge(
-                practice_id, session, kind=kind, key=key, amount=part, by=by, owner_id=owner
+            outcome = self._charge(
+                practice_id, session, kind=kind, key=key, amount=share, by=by, owner_id=owner
             )
-            if result[0] == "balance":
-                unpaid += part.amount
-            results.append(result)
-        statuses = [r[0] for r in results]
+            parts.append(_Part(owner, share, suffix, *outcome))
+        statuses = [p.status for p in parts]
         status: ChargeStatus
         if all(st == "charged" for st in statuses):
             status = "charged"
@@ -337,10 +377,14 @@ class SessionBilling:
             status = "balance"
         else:
             status = next(st for st in statuses if st != "charged")
-        payment_id = next((r[1] for r in results if r[1] is not None), None)
-        problem = next((r[2] for r in results if r[2] is not None), None)
-        left = Money(amount=unpaid, currency=amount.currency) if unpaid else None
-        return status, payment_id, problem, left
+        unpaid = sum(p.amount.amount for p in parts if p.status == "balance")
+        return _Charged(
+            status=status,
+            payment_id=next((p.payment_id for p in parts if p.payment_id is not None), None),
+            problem=next((p.problem for p in parts if p.problem is not None), None),
+            unpaid=Money(amount=unpaid, currency=amount.currency) if unpaid else None,
+            parts=parts,
+        )
 
     def _charge(
         self,
@@ -371,6 +415,8 @@ class SessionBilling:
         if status is not None:
             return status, payment.id, None
         why = payment.decline_code or payment.error_code or payment.failure_message or payment.status
+        if payment.status == "declined" and payment.next_retry_at is not None:
+            return "retrying", payment.id, f"the card was declined ({why}); a retry is scheduled"
         return "balance", payment.id, f"the card was declined ({why})"
 
     def _send(self, practice_id: str, dedup_key: str, email: Email) -> None:

@@ -36,9 +36,12 @@ class Cancellation(BaseModel):
 
 # What happened to money a session asked for: ``due`` until tried; ``charged`` (card payment
 # succeeded), ``pending`` (Stripe unreachable: the reconciler finishes it), ``requires_action``
-# (the payer was emailed an authentication link), ``balance`` (no card, no consent or a decline:
-# left open on the client's ledger), ``none`` (no fee), ``waived`` (a clinician waived the fee).
-ChargeStatus = Literal["due", "charged", "pending", "requires_action", "balance", "none", "waived"]
+# (the payer was emailed an authentication link), ``retrying`` (declined; a retry is scheduled by
+# the decline policy), ``balance`` (no card, no consent or a final decline: left open on the
+# client's ledger), ``none`` (no fee), ``waived`` (a clinician waived the fee).
+ChargeStatus = Literal[
+    "due", "charged", "pending", "requires_action", "retrying", "balance", "none", "waived"
+]
 
 
 class CopayRecord(BaseModel):

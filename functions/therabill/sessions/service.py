@@ -20,6 +20,7 @@ from therabill.core.ids import is_id, new_id
 from therabill.core.money import Money
 from therabill.practices.service import PracticeService
 from therabill.services.catalog import ServiceCatalog
+from therabill.services.models import ServiceType
 from therabill.services.pricing import price_session
 from therabill.sessions import models
 from therabill.sessions.models import (
@@ -159,6 +160,9 @@ class SessionService:
 
     def now(self) -> datetime:
         return self._clock()
+
+    def service_of(self, practice_id: str, session: Session) -> ServiceType:
+        return self._catalog.get(practice_id, session.service_id)
 
     def scheduled_price(self, practice_id: str, session: Session) -> Money:
         """The session's price at its scheduled times (what a cancellation or no-show fee is measured
