@@ -38,7 +38,14 @@ What it adds:
    carry ``type: card_error``, the ``decline_code`` and the ``payment_intent``; a SetupIntent that
    succeeds attaches its payment method to its customer and sends ``setup_intent.succeeded``
    (``setup_intent.setup_failed``, ``setup_intent.requires_action`` likewise).
-5. **Idempotency keys, in memory.** A POST repeated with the same ``Idempotency-Key`` (and the same
+5. **Paying on a page.** ``POST /v1/payment_intents/{id}/cancel`` as Stripe has it
+   (``cancellation_reason``, ``payment_intent_unexpected_state`` for a PaymentIntent that
+   succeeded or was canceled, a ``payment_intent.canceled`` event); the Stripe.js it serves
+   confirms a new on-session PaymentIntent with a card element
+   (``confirmCardPayment(secret, {payment_method: {card}})``) through
+   ``/_local/payment_intents/{id}/confirm_on_page`` (publishable key + client secret), where
+   localstripe's own script could only authenticate an intent that already had a card.
+6. **Idempotency keys, in memory.** A POST repeated with the same ``Idempotency-Key`` (and the same
    account) replays the first response (``Idempotent-Replayed: true``); the same key with other
    parameters is a 400 ``idempotency_error``. Keys never expire while the process runs. Only the
    happy path of Stripe's idempotency: tests of its edge cases use a fake at the client boundary.
@@ -58,6 +65,7 @@ import html
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -577,8 +585,111 @@ def _pi_authenticate(id: str, client_secret: str | None = None, success: bool = 
     return _original_pi_authenticate(id, client_secret=client_secret, success=success, **kwargs)
 
 
+_original_pi_cancel = resources.PaymentIntent._api_cancel
+_CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+
+
+def _pi_cancel(id: str, cancellation_reason: str | None = None, **kwargs: Any) -> Any:
+    """Stripe's cancel: takes ``cancellation_reason``, refuses a PaymentIntent that succeeded,
+    is processing or is already canceled with ``payment_intent_unexpected_state``, and sends
+    ``payment_intent.canceled`` (localstripe rejects the reason, answers a bare 400 and sends no
+    event)."""
+    if cancellation_reason is not None and cancellation_reason not in _CANCELLATION_REASONS:
+        raise UserError(400, "Invalid cancellation_reason", {"param": "cancellation_reason"})
+    obj = resources.PaymentIntent._api_retrieve(id)
+    if obj.status in ("succeeded", "processing", "canceled"):
+        raise UserError(
+            400,
+            f"You cannot cancel this PaymentIntent because it has a status of {obj.status}.",
+            {"code": "payment_intent_unexpected_state"},
+        )
+    obj = _original_pi_cancel(id, **kwargs)
+    obj.cancellation_reason = cancellation_reason
+    obj.canceled_at = int(time.time())
+    webhooks.schedule_webhook(resources.Event("payment_intent.canceled", obj))
+    return obj
+
+
+async def confirm_on_page(request: web.Request) -> web.StreamResponse:
+    """What Stripe.js's ``confirmCardPayment(secret, {payment_method: {card: element}})`` does on a
+    pay page: create the card PaymentMethod and confirm the PaymentIntent on-session, with the
+    publishable key and the client secret. localstripe's Stripe.js can only authenticate a
+    PaymentIntent that already has a card; the script served by this launcher calls this instead
+    when it is given a card element."""
+    data = await server.get_post_data(request, remove_auth=False) or {}
+    key = data.get("key")
+    if not isinstance(key, str) or not key.startswith("pk_"):
+        raise UserError(401, "Unauthorized")
+    obj = resources.PaymentIntent._api_retrieve(request.match_info["id"])
+    if data.get("client_secret") != obj.client_secret:
+        raise UserError(401, "Unauthorized")
+    if obj.status != "requires_payment_method":
+        raise UserError(
+            400,
+            f"This PaymentIntent's status is {obj.status}, so it cannot be confirmed.",
+            {"code": "payment_intent_unexpected_state"},
+        )
+    pm_data = data.get("payment_method_data")
+    if not isinstance(pm_data, dict) or pm_data.get("type") != "card":
+        raise UserError(400, "Missing required param: payment_method_data.", {"param": "payment_method_data"})
+    token = _current_account.set(getattr(obj, "_account", None))  # the card lives with the intent
+    try:
+        pm = resources.PaymentMethod(
+            type="card", card=pm_data.get("card"), billing_details=pm_data.get("billing_details")
+        )
+        confirmed = _pi_confirm(obj.id, payment_method=pm.id)
+    finally:
+        _current_account.reset(token)
+    return server.json_response(confirmed._export())
+
+
+# Appended to localstripe's Stripe.js: confirmCardPayment with a card element (a new on-session
+# PaymentIntent) goes to confirm_on_page; everything else is localstripe's own.
+STRIPE_JS_EXTENSION = """
+// Therabill launcher: confirmCardPayment with a card element confirms a new PaymentIntent.
+(function () {
+  const makeStripe = Stripe;
+  Stripe = (apiKey, options) => {
+    const stripe = makeStripe(apiKey, options);
+    const authenticate = stripe.confirmCardPayment;
+    stripe.confirmCardPayment = async (clientSecret, data) => {
+      const card = data && data.payment_method && data.payment_method.card;
+      if (!(card instanceof Element)) return authenticate(clientSecret, data);
+      try {
+        const pi = clientSecret.match(/^(pi_\\w+)_secret_/)[1];
+        const response = await fetch(
+          `${LOCALSTRIPE_BASE_API}/_local/payment_intents/${pi}/confirm_on_page`, {
+            method: 'POST',
+            body: JSON.stringify({
+              key: apiKey, client_secret: clientSecret,
+              payment_method_data: {type: 'card', card: card.value.card,
+                                    billing_details: data.payment_method.billing_details || {}},
+            }),
+          });
+        const body = await response.json().catch(() => ({}));
+        if (response.status !== 200 || body.error) {
+          return {error: body.error || {message: 'The payment was not accepted.'}};
+        }
+        if (body.status === 'requires_action') return authenticate(clientSecret, {});
+        return {paymentIntent: body};
+      } catch (err) {
+        return {error: (err && err.error) || {message: String(err)}};
+      }
+    };
+    return stripe;
+  };
+})();
+"""
+
+
+async def stripe_js(request: web.Request) -> web.StreamResponse:
+    path = Path(server.__file__).with_name("localstripe-v3.js")
+    return web.Response(text=path.read_text() + STRIPE_JS_EXTENSION, content_type="application/javascript")
+
+
 # extra_apis handlers were bound when localstripe imported; these replace their routes.
 ROUTE_OVERRIDES: dict[tuple[str, str], Callable[..., Any]] = {
+    ("POST", "/v1/payment_intents/{id}/cancel"): _pi_cancel,
     ("POST", "/v1/payment_intents/{id}/confirm"): _pi_confirm,
     ("POST", "/v1/setup_intents/{id}/confirm"): _si_confirm,
     ("POST", "/v1/payment_intents/{id}/_authenticate"): _pi_authenticate,
@@ -641,6 +752,8 @@ async def override_middleware(request: web.Request, handler: Handler) -> web.Str
     """Innermost: swap the handlers localstripe bound at import for the extended ones."""
     resource = request.match_info.route.resource
     canonical = resource.canonical if resource is not None else None
+    if request.method == "GET" and canonical == "/js.stripe.com/v3/":
+        return await stripe_js(request)
     override = ROUTE_OVERRIDES.get((request.method, canonical or ""))
     if override is not None:
         return await server.api_extra(override, canonical)(request)
@@ -678,6 +791,7 @@ def install(app: web.Application | None = None) -> web.Application:
         app.router.add_route(method, url, handler)
     app.router.add_post("/v1/account_links", create_account_link)
     app.router.add_get("/_local/connect/onboard/{account}", onboarding_page)
+    app.router.add_post("/_local/payment_intents/{id}/confirm_on_page", confirm_on_page)
     app.router.add_get("/_local/health", _health)
     _installed.add(id(app))
     return app

@@ -18,6 +18,7 @@ part of the matrix is skipped.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -632,3 +633,111 @@ def test_retried_charge_with_the_same_key_charges_once(backend: Backend) -> None
 
     assert first == second
     assert backend.succeeded_payment_events(customer_id) == 1
+
+
+# ------------------------------------------------------------------------------- paying on a page
+
+
+def _pay_on_page(backend: Backend, client_secret: str, number: str = VISA) -> None:
+    """What Stripe.js does with a card element on a pay page: confirm the PaymentIntent with the
+    publishable key and its client secret."""
+    intent_id = client_secret.split("_secret_", maxsplit=1)[0]
+    if backend.fake is not None:
+        backend.fake.pay_on_page(backend.account, client_secret, payment_method=backend.new_card(number))
+        return
+    if backend.name == "localstripe":
+        pytest.skip(
+            "localstripe's Stripe.js cannot confirm a new PaymentIntent with a card (its "
+            "confirmCardPayment only authenticates one that has a card; the launcher adds it)"
+        )
+    body = json.dumps(
+        {
+            "key": "pk_test_contract",
+            "client_secret": client_secret,
+            "payment_method_data": {
+                "type": "card",
+                "card": {"number": number, "exp_month": "12", "exp_year": "2030", "cvc": "123"},
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{backend.base_url}/_local/payment_intents/{intent_id}/confirm_on_page", data=body, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def _client_intent(backend: Backend, key: str, amount: int = 5_000) -> Any:
+    return backend.adapter_call(
+        lambda: backend.gateway.create_payment_intent(
+            account=backend.account,
+            amount=amount,
+            currency="usd",
+            idempotency_key=key,
+            description="Deposit to Example Practice",
+            metadata=PAYMENT_META,
+        )
+    )
+
+
+def test_client_payment_intent_waits_for_the_browser(backend: Backend) -> None:
+    ref = _client_intent(backend, f"pi-{uuid4().hex}")
+
+    assert ref.id.startswith("pi_")
+    assert ref.client_secret.startswith(f"{ref.id}_secret_")
+    assert ref.status == "requires_payment_method"
+    state = backend.gateway.retrieve_payment_intent(account=backend.account, payment_intent_id=ref.id)
+    assert (state.status, state.amount, state.currency) == ("requires_payment_method", 5_000, "usd")
+    assert state.metadata == PAYMENT_META
+    assert state.client_secret == ref.client_secret
+
+
+def test_client_payment_intent_retried_with_its_key_is_the_same_intent(backend: Backend) -> None:
+    backend.needs("idempotency")
+    key = f"therabill:pi:{uuid4().hex}"
+
+    first, second = _client_intent(backend, key), _client_intent(backend, key)
+
+    assert first == second
+
+
+def test_client_payment_intent_paid_on_the_page_succeeds(backend: Backend) -> None:
+    ref = _client_intent(backend, f"pi-{uuid4().hex}")
+
+    _pay_on_page(backend, ref.client_secret)
+
+    state = backend.gateway.retrieve_payment_intent(account=backend.account, payment_intent_id=ref.id)
+    assert (state.status, state.amount) == ("succeeded", 5_000)
+
+
+def test_cancelling_an_unpaid_intent_cancels_it_and_a_retry_is_harmless(backend: Backend) -> None:
+    ref = _client_intent(backend, f"pi-{uuid4().hex}")
+    key = f"therabill:cancel:{uuid4().hex}"
+
+    first = backend.adapter_call(
+        lambda: backend.gateway.cancel_payment_intent(
+            account=backend.account, payment_intent_id=ref.id, idempotency_key=key
+        )
+    )
+    again = backend.gateway.cancel_payment_intent(
+        account=backend.account, payment_intent_id=ref.id, idempotency_key=key
+    )
+
+    assert (first, again) == ("canceled", "canceled")
+    state = backend.gateway.retrieve_payment_intent(account=backend.account, payment_intent_id=ref.id)
+    assert state.status == "canceled"
+
+
+def test_cancelling_an_intent_the_client_paid_reports_the_success(backend: Backend) -> None:
+    ref = _client_intent(backend, f"pi-{uuid4().hex}")
+    _pay_on_page(backend, ref.client_secret)
+
+    status = backend.adapter_call(
+        lambda: backend.gateway.cancel_payment_intent(
+            account=backend.account, payment_intent_id=ref.id, idempotency_key=f"cancel-{ref.id}"
+        )
+    )
+
+    assert status == "succeeded"
+    state = backend.gateway.retrieve_payment_intent(account=backend.account, payment_intent_id=ref.id)
+    assert state.status == "succeeded"

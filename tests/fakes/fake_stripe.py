@@ -557,6 +557,27 @@ class FakeStripe:
                 }
                 self._emit(ctx, "payment_intent.payment_failed", intent)
 
+    def pay_on_page(
+        self,
+        account: str | None,
+        client_secret: str,
+        *,
+        payment_method: str = "pm_card_visa",
+        authenticate: bool = True,
+    ) -> dict[str, Any]:
+        """What Stripe.js does on a pay page: confirm the PaymentIntent with the publishable key
+        and its client secret; a card that asks for 3-D Secure is then authenticated by the
+        customer (or not, with ``authenticate=False``). Returns the PaymentIntent as it ends."""
+        intent_id = client_secret.split("_secret_", maxsplit=1)[0]
+        browser = self.client("pk_test_fake_browser", stripe_account=account)
+        with contextlib.suppress(stripe.CardError):  # a decline is recorded on the intent
+            confirmed = browser.v1.payment_intents.confirm(
+                intent_id, {"payment_method": payment_method, "client_secret": client_secret}
+            )
+            if confirmed.status == "requires_action" and authenticate:
+                self.authenticate_payment_intent(account, intent_id)
+        return self.get(account, intent_id)
+
     # ------------------------------------------------------------------ inspecting
 
     def get(self, account: str | None, object_id: str) -> dict[str, Any]:
@@ -742,7 +763,11 @@ class FakeStripe:
             )
             schema = route.schema(version) if callable(route.schema) else route.schema
             validated = _validate({**schema, "expand": ("list", "str")}, params)
-            if publishable and route.handler not in (self._create_payment_method, self._confirm_setup_intent):
+            if publishable and route.handler not in (
+                self._create_payment_method,
+                self._confirm_setup_intent,
+                self._confirm_payment_intent,
+            ):
                 raise _invalid(
                     "This API call cannot be made with a publishable API key.", status=401, saved=False
                 )
@@ -956,6 +981,7 @@ class FakeStripe:
                 self._confirm_payment_intent,
                 {
                     "payment_method": "str",
+                    "client_secret": "str",
                     "off_session": ("bool_or_enum", ("one_off", "recurring")),
                     "return_url": "str",
                     "error_on_requires_action": "bool",
@@ -1555,6 +1581,14 @@ class FakeStripe:
 
     def _confirm_payment_intent(self, ctx: _Ctx, params: dict[str, Any], object_id: str) -> dict[str, Any]:
         intent = self._get(ctx.scope, object_id, "payment_intent")
+        if ctx.publishable and params.get("client_secret") != intent["client_secret"]:
+            # Stripe.js confirms with the publishable key and the PaymentIntent's client secret.
+            raise _invalid(
+                "The client_secret provided does not match the client_secret associated with the "
+                "PaymentIntent.",
+                param="client_secret",
+                saved=False,
+            )
         if intent["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
             raise _invalid(
                 f"This PaymentIntent's status is {intent['status']}, so it cannot be confirmed.",

@@ -34,13 +34,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from therabill.payments import phi_guard
 from therabill.payments.gateway import (
     AccountState,
     CardDetails,
     ChargeOutcome,
+    ClientPaymentIntent,
     GatewayRejectedError,
     GatewayUnavailableError,
     PaymentIntentState,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         AccountCreateParamsController,
         AccountLinkCreateParams,
         CustomerCreateParams,
+        PaymentIntentCancelParams,
         PaymentIntentCreateParams,
         RefundCreateParams,
         SetupIntentCreateParams,
@@ -295,6 +297,61 @@ class StripeGateway:
             last_error_code=_str_or_none(last_error.get("code")),
             last_decline_code=_str_or_none(last_error.get("decline_code")),
         )
+
+    def create_payment_intent(
+        self,
+        *,
+        account: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+        customer_id: str | None = None,
+        payment_method_id: str | None = None,
+        setup_future_usage: Literal["on_session", "off_session"] | None = None,
+    ) -> ClientPaymentIntent:
+        phi_guard.check_outbound(description=description, metadata=metadata)
+        params: PaymentIntentCreateParams = {
+            "amount": amount,
+            "currency": currency.lower(),
+            "allowed_payment_method_types": ["card"],
+            "description": description,
+        }
+        if metadata:
+            params["metadata"] = dict(metadata)
+        if customer_id is not None:
+            params["customer"] = customer_id
+        if payment_method_id is not None:
+            params["payment_method"] = payment_method_id  # a saved card offered on the page
+        if setup_future_usage is not None:
+            params["setup_future_usage"] = setup_future_usage
+        with _translated("create_payment_intent"):
+            intent = self._stripe().v1.payment_intents.create(
+                params, _options(account=account, idempotency_key=idempotency_key)
+            )
+        data = _as_dict(intent)
+        return ClientPaymentIntent(
+            id=str(data["id"]), client_secret=str(data["client_secret"]), status=str(data["status"])
+        )
+
+    def cancel_payment_intent(self, *, account: str, payment_intent_id: str, idempotency_key: str) -> str:
+        params: PaymentIntentCancelParams = {"cancellation_reason": "abandoned"}
+        client = self._stripe()
+        try:
+            with _translated("cancel_payment_intent"):
+                intent = client.v1.payment_intents.cancel(
+                    payment_intent_id, params, _options(account=account, idempotency_key=idempotency_key)
+                )
+        except GatewayRejectedError:
+            # Stripe refuses to cancel a PaymentIntent that succeeded, is processing or is
+            # already canceled (400 payment_intent_unexpected_state). Read the state rather than
+            # the error text: a success the client made first must not be lost.
+            state = self.retrieve_payment_intent(account=account, payment_intent_id=payment_intent_id)
+            if state.status in ("succeeded", "processing", "canceled"):
+                return state.status
+            raise
+        return str(_as_dict(intent)["status"])
 
     def refund(
         self,

@@ -93,6 +93,16 @@ class RefundState:
 
 
 @dataclass(frozen=True)
+class ClientPaymentIntent:
+    """An on-session PaymentIntent the client confirms in the browser (Stripe.js) with its
+    client secret. ``status`` is Stripe's (``requires_payment_method`` when new)."""
+
+    id: str
+    client_secret: str
+    status: str
+
+
+@dataclass(frozen=True)
 class AccountState:
     id: str
     charges_enabled: bool
@@ -142,6 +152,29 @@ class PaymentGateway(Protocol):
         ...
 
     def retrieve_payment_intent(self, *, account: str, payment_intent_id: str) -> PaymentIntentState: ...
+
+    def create_payment_intent(
+        self,
+        *,
+        account: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        description: str,
+        metadata: dict[str, str],
+        customer_id: str | None = None,
+        payment_method_id: str | None = None,
+        setup_future_usage: Literal["on_session", "off_session"] | None = None,
+    ) -> ClientPaymentIntent:
+        """An on-session PaymentIntent (cards only, not confirmed) that the client confirms in the
+        browser. A retry with the same idempotency key returns the same PaymentIntent."""
+        ...
+
+    def cancel_payment_intent(self, *, account: str, payment_intent_id: str, idempotency_key: str) -> str:
+        """Cancel a PaymentIntent nobody paid. Returns the status it ends in: ``canceled``, or
+        ``succeeded`` (or ``processing``) when the client paid first: that is an answer, not an
+        error, and the caller must treat the money as received."""
+        ...
 
     def refund(
         self,

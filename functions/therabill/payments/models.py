@@ -5,10 +5,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from therabill.cards.models import ChargeKind
+from therabill.cards.models import ON_SESSION_KINDS, PaymentKind
 from therabill.core.money import Money
 
-PaymentStatus = Literal["pending", "processing", "requires_action", "declined", "failed", "succeeded"]
+# ``awaiting_client``: an on-session PaymentIntent exists and waits for the client to pay it on a
+# page; ``canceled``: such a PaymentIntent was cancelled unpaid (e.g. a booking hold expired).
+PaymentStatus = Literal[
+    "pending",
+    "processing",
+    "requires_action",
+    "declined",
+    "failed",
+    "succeeded",
+    "awaiting_client",
+    "canceled",
+]
+LedgerPosting = Literal["payment", "credit"]
+
+# What a succeeded payment posts to the client's ledger: money paid ahead of a session (a booking
+# deposit or prepayment) is a credit that the session's charge consumes; anything else pays what
+# is owed.
+LEDGER_POSTING: dict[str, LedgerPosting] = {"deposit": "credit", "prepayment": "credit"}
 
 # From which states each outcome may be recorded. Succeeded is final: a late failure event
 # (Stripe does not promise order) never overwrites it.
@@ -28,7 +45,9 @@ class AttemptRecord(BaseModel):
 
 
 class Payment(BaseModel):
-    """One attempt to collect money on a saved card, recorded before Stripe is called."""
+    """One attempt to collect money, recorded before Stripe is called: off-session on a saved
+    card (``card_id``/``consent_id`` name them), or on-session, paid by the client on a page
+    (kinds in ON_SESSION_KINDS: no card or consent yet, both empty strings)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -38,7 +57,7 @@ class Payment(BaseModel):
     card_id: str
     consent_id: str
     amount: Money
-    kind: ChargeKind
+    kind: PaymentKind
     memo: str  # internal only; never sent to Stripe
     status: PaymentStatus
     created_at: datetime
@@ -60,6 +79,13 @@ class Payment(BaseModel):
     attempt_started_at: datetime | None = None  # None: the first attempt, started at created_at
     next_retry_at: datetime | None = None
     attempts: tuple[AttemptRecord, ...] = ()
+    # What an on-session payment is for, in our own ids (e.g. ``session:<ses>``, ``invoice:<inv>``):
+    # its success hooks read it. Never sent to Stripe.
+    reference: str | None = None
+
+    @property
+    def on_session(self) -> bool:
+        return self.kind in ON_SESSION_KINDS
 
     @property
     def started_at(self) -> datetime:

@@ -12,16 +12,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from therabill.adapters.dynamo import ConditionFailed, Table
-from therabill.cards.models import Card, ChargeKind
+from therabill.cards.models import Card, ChargeKind, OnSessionKind
 from therabill.cards.service import CardService, ConsentError, card_from_item, check_consent
 from therabill.clients.models import Payer
 from therabill.clients.service import ClientService
 from therabill.core import keys, signed_tokens
 from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from therabill.core.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+)
 from therabill.core.ids import derived_id, is_id
 from therabill.core.money import Money
 from therabill.ledger.service import LedgerService
@@ -35,13 +40,17 @@ from therabill.payments.gateway import (
     GatewayUnavailableError,
     PaymentGateway,
 )
-from therabill.payments.models import AttemptRecord, Payment
+from therabill.payments.models import LEDGER_POSTING, AttemptRecord, Payment
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 
 AUTH_TOKEN_PURPOSE = "payment-auth"
 AUTH_LINK_VALID_FOR = timedelta(days=7)
 RECONCILE_AFTER = timedelta(minutes=2)  # leave in-flight requests alone
+
+# Called once a payment of a kind has succeeded (from the request path, the webhook worker or the
+# reconciler): AT LEAST once, so every hook must be idempotent. The payment is as stored.
+SuccessHook = Callable[[Practice, Payment], None]
 STRIPE_KEY_MEMORY = timedelta(hours=23)  # Stripe keeps idempotency keys for at least 24 h
 
 
@@ -66,6 +75,8 @@ def _item(practice_id: str, p: Payment) -> dict[str, Any]:
         "created_by": p.created_by,
         "attempt": p.attempt,
     }
+    if p.reference:
+        item["reference"] = p.reference
     if p.status == "pending":  # sparse index of payments still waiting on Stripe
         item["GSI1PK"] = keys.PENDING_PAYMENTS_GSI
         item["GSI1SK"] = keys.pending_payment_gsi_sk(iso(p.started_at), practice_id, p.id)
@@ -109,6 +120,7 @@ def _payment(item: dict[str, Any]) -> Payment:
         attempt_started_at=parse_iso(item["attempt_started_at"]) if item.get("attempt_started_at") else None,
         next_retry_at=parse_iso(item["next_retry_at"]) if item.get("next_retry_at") else None,
         attempts=tuple(_attempt_record(a) for a in item.get("attempts", [])),
+        reference=item.get("reference"),
     )
 
 
@@ -171,6 +183,14 @@ class PaymentService:
         self._link_key = link_key
         self._public_base_url = public_base_url.rstrip("/")
         self._fee_bps = platform_fee_bps
+        self._hooks: dict[str, list[SuccessHook]] = {}
+
+    def on_success(self, kind: str, hook: SuccessHook) -> None:
+        """Run ``hook`` after each success of a payment of ``kind`` (after its ledger entry and
+        receipt). At least once per success: hooks must be idempotent. A hook that fails on the
+        webhook path fails the event (SQS redelivers it); elsewhere it is logged and the
+        ``payment_intent.succeeded`` event runs it again."""
+        self._hooks.setdefault(kind, []).append(hook)
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, practice_id: str, payment_id: str) -> Payment:
@@ -238,6 +258,226 @@ class PaymentService:
             return _payment(exc.current)
         return self._attempt(practice, payment, _Parties(card, payer))
 
+    # -- on-session payments: the client pays on a page ---------------------------------------
+    def start_client_payment(
+        self,
+        practice_id: str,
+        *,
+        client_id: str,
+        owner_id: str | None,
+        request_key: str,
+        amount: int,
+        kind: OnSessionKind,
+        memo: str,
+        created_by: str,
+        reference: str | None = None,
+    ) -> tuple[Payment, str | None]:
+        """A payment the client makes on a page: Stripe.js confirms the returned PaymentIntent
+        client secret. No consent is needed (the client is there). The payment id is derived from
+        ``request_key`` and written ``pending`` BEFORE Stripe is called; the PaymentIntent's
+        idempotency key is derived from the payment id, so a retried call (or the reconciler)
+        meets the same PaymentIntent and gets the same client secret. Returns the payment and the
+        client secret, or None when there is nothing (left) to pay on a page: paid already,
+        cancelled, or Stripe unreachable just now (the payment stays pending; ``client_secret``
+        or the reconciler creates the PaymentIntent later)."""
+        if amount <= 0:
+            raise InvalidRequestError("the amount must be positive", field="amount")
+        practice = self._practices.get(practice_id)
+        payment_id = derived_id("pay", practice_id, request_key)
+        existing = self._table.get(keys.practice_pk(practice_id), keys.payment_sk(payment_id))
+        if existing:
+            payment = _payment(existing)
+            if (payment.client_id, payment.amount.amount, payment.kind) != (client_id, amount, kind):
+                raise ConflictError("this key was used for a different payment", payment_id=payment.id)
+            return self._client_intent(practice, payment)
+        payer = self._clients.payer(practice_id, client_id, owner_id)
+        if practice.stripe is None or not practice.stripe.charges_enabled:
+            raise ConflictError("the practice's Stripe account cannot take payments yet")
+        now = self._clock()
+        payment = Payment(
+            id=payment_id,
+            client_id=client_id,
+            owner_id=payer.owner_id,
+            card_id="",
+            consent_id="",
+            amount=Money(amount=amount, currency=practice.currency),
+            kind=kind,
+            memo=memo,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            created_by=created_by,
+            reference=reference,
+        )
+        try:
+            self._table.put_new(_item(practice_id, payment))
+        except ConditionFailed as exc:  # a concurrent identical request won the race
+            if exc.current is None:
+                raise
+            payment = _payment(exc.current)
+        return self._client_intent(practice, payment)
+
+    def client_secret(self, practice: Practice, payment_id: str) -> tuple[Payment, str]:
+        """For a pay page: the client secret of the payment's PaymentIntent (created now if a
+        Stripe outage left the payment pending). 409 when there is nothing to pay."""
+        payment, secret = self._client_intent(practice, self.get(practice.id, payment_id))
+        if payment.status == "succeeded":
+            raise ConflictError("this payment has already been made", status=payment.status)
+        if secret is None:
+            if payment.status == "pending":
+                raise DependencyUnavailableError("the payment page is not ready; try again shortly")
+            raise ConflictError("this payment can no longer be made", status=payment.status)
+        return payment, secret
+
+    def _client_intent(self, practice: Practice, payment: Payment) -> tuple[Payment, str | None]:
+        if not payment.on_session:
+            raise ConflictError("this payment is not paid on a page", payment_id=payment.id)
+        if payment.status == "pending":
+            return self._create_client_intent(practice, payment)
+        if payment.status != "awaiting_client" or not payment.payment_intent_id:
+            return payment, None
+        assert practice.stripe is not None
+        state = self._gateway.retrieve_payment_intent(
+            account=practice.stripe.account_id, payment_intent_id=payment.payment_intent_id
+        )
+        paid = (state.status, state.amount, state.currency.lower()) == (
+            "succeeded",
+            payment.amount.amount,
+            payment.amount.currency,
+        )
+        if paid:  # the client paid; the webhook may not have come yet
+            return self.record_success(practice, payment.id, state.id, None), None
+        if state.status in ("succeeded", "canceled", "processing") or not state.client_secret:
+            return payment, None
+        return payment, state.client_secret
+
+    @staticmethod
+    def _intent_key(payment: Payment) -> str:
+        return f"therabill:pi:{payment.id}"
+
+    def _create_client_intent(self, practice: Practice, payment: Payment) -> tuple[Payment, str | None]:
+        """Create (or, with the same idempotency key, meet again) the on-session PaymentIntent of
+        a pending payment, then record it: ``awaiting_client``, found by its PaymentIntent."""
+        if self._clock() - payment.started_at > STRIPE_KEY_MEMORY:
+            # Stripe may have forgotten the key: a new PaymentIntent could be paid twice.
+            failed = self._record(
+                practice,
+                payment.id,
+                status="failed",
+                error_code="not_confirmed",
+                message="Stripe could not be reached in time; nothing was charged by us",
+            )
+            return failed, None
+        if practice.stripe is None or not practice.stripe.charges_enabled:
+            logger.warning("payment page postponed: the practice cannot take payments", payment_id=payment.id)
+            return payment, None
+        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
+        try:
+            intent = self._gateway.create_payment_intent(
+                account=practice.stripe.account_id,
+                amount=payment.amount.amount,
+                currency=payment.amount.currency,
+                idempotency_key=self._intent_key(payment),
+                description=f"Payment {payment.id}",
+                metadata={
+                    "therabill_practice_id": practice.id,
+                    "therabill_payment_id": payment.id,
+                    "therabill_client_id": payment.client_id,
+                },
+                customer_id=payer.stripe_customer_id,
+            )
+        except GatewayUnavailableError:
+            logger.warning("stripe unavailable; payment left pending", payment_id=payment.id)
+            return payment, None
+        except GatewayRejectedError as exc:
+            failed = self._record(
+                practice, payment.id, status="failed", error_code="rejected", message=exc.message
+            )
+            return failed, None
+        try:
+            item = self._table.update(
+                keys.practice_pk(practice.id),
+                keys.payment_sk(payment.id),
+                update=(
+                    "SET #s = :awaiting, payment_intent_id = :pi, updated_at = :now, "
+                    "GSI1PK = :gpk, GSI1SK = :gsk"
+                ),
+                condition="#s = :pending",
+                names={"#s": "status"},
+                values={
+                    ":awaiting": "awaiting_client",
+                    ":pending": "pending",
+                    ":pi": intent.id,
+                    ":now": iso(self._clock()),
+                    ":gpk": keys.payment_intent_gsi(intent.id),
+                    ":gsk": keys.payment_sk(payment.id),
+                },
+            )
+        except ConditionFailed as exc:  # a concurrent call (or the webhook) moved it first
+            if exc.current is None:
+                raise NotFoundError("payment not found") from exc
+            current = _payment(exc.current)
+            return current, intent.client_secret if current.status == "awaiting_client" else None
+        return _payment(item), intent.client_secret
+
+    def cancel_client_payment(self, practice: Practice, payment_id: str) -> Payment:
+        """Cancel an on-session payment nobody paid (a booking hold expired, staff cancelled).
+        Stripe is asked first (key ``therabill:cancel:<pay>``): if the client paid meanwhile, the
+        payment is recorded as succeeded (its hooks run) instead. Returns the payment as it ends:
+        ``canceled``, ``succeeded``, or unchanged while Stripe says ``processing``. Raises
+        GatewayUnavailableError when Stripe cannot answer (call again later)."""
+        payment = self.get(practice.id, payment_id)
+        if not payment.on_session:
+            raise ConflictError("only a payment made on a page can be cancelled", payment_id=payment.id)
+        if payment.status == "succeeded":
+            return self.record_success(practice, payment.id, payment.payment_intent_id, payment.charge_id)
+        if payment.status in ("canceled", "failed"):
+            return payment
+        if payment.status == "pending":
+            # Stripe may have created the PaymentIntent even if we never heard back: meet it
+            # again with the same key, so it can be cancelled too.
+            payment, _ = self._create_client_intent(practice, payment)
+            if payment.status == "pending":
+                raise GatewayUnavailableError("stripe unavailable; cancel again later", payment_id=payment.id)
+            if payment.status != "awaiting_client":
+                return payment
+        assert practice.stripe is not None and payment.payment_intent_id
+        status = self._gateway.cancel_payment_intent(
+            account=practice.stripe.account_id,
+            payment_intent_id=payment.payment_intent_id,
+            idempotency_key=f"therabill:cancel:{payment.id}",
+        )
+        if status == "succeeded":
+            return self.record_success(practice, payment.id, payment.payment_intent_id, None)
+        if status == "processing":
+            return payment
+        return self.record_canceled(practice, payment.id, payment.payment_intent_id)
+
+    def record_canceled(self, practice: Practice, payment_id: str, payment_intent_id: str) -> Payment:
+        """Stripe cancelled the payment's PaymentIntent (our cancel, or ``payment_intent.canceled``).
+        Only an on-session payment still waiting on that PaymentIntent moves; a success is final."""
+        try:
+            item = self._table.update(
+                keys.practice_pk(practice.id),
+                keys.payment_sk(payment_id),
+                update="SET #s = :canceled, updated_at = :now",
+                condition="#s IN (:awaiting, :pending) AND payment_intent_id = :pi",
+                names={"#s": "status"},
+                values={
+                    ":canceled": "canceled",
+                    ":awaiting": "awaiting_client",
+                    ":pending": "pending",
+                    ":pi": payment_intent_id,
+                    ":now": iso(self._clock()),
+                },
+            )
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise NotFoundError("payment not found") from exc
+            return _payment(exc.current)
+        logger.info("client payment cancelled", payment_id=payment_id)
+        return _payment(item)
+
     def _resolve_card(
         self, practice_id: str, client_id: str, card_id: str | None, owner_id: str | None
     ) -> tuple[Card, Payer]:
@@ -275,6 +515,8 @@ class PaymentService:
                 error_code="not_confirmed",
                 message="Stripe could not be reached in time; not charged by us",
             )
+        if payment.on_session:
+            return self._create_client_intent(practice, payment)[0]
         parties = parties or self._parties(practice.id, payment)
         card, payer = parties.card, parties.payer
         if card.status != "active":
@@ -412,23 +654,42 @@ class PaymentService:
         _, payment = self._move(
             practice.id, payment_id, "succeeded", fields, clear=("error_code", "decline_code")
         )
+        posting = LEDGER_POSTING.get(payment.kind, "payment")
         self._ledger.post(
             practice.id,
             client_id=payment.client_id,
-            kind="payment",
+            kind=posting,
             amount=payment.amount,
             source_key=f"payment:{payment.id}",
-            memo=f"Card payment ({payment.kind.replace('_', ' ')})",
+            memo=f"Card payment ({payment.kind.replace('_', ' ')})"
+            + (", held as credit" if posting == "credit" else ""),
             method="card",
             payment_id=payment.id,
             owner_id=payment.owner_id,
         )
-        self._email(
-            strict_email,
-            payment,
-            lambda: self._send_receipt(practice, payment, parties or self._parties(practice.id, payment)),
-        )
+        if payment.on_session:
+            self._email(strict_email, payment, lambda: self._send_client_receipt(practice, payment))
+        else:
+            self._email(
+                strict_email,
+                payment,
+                lambda: self._send_receipt(practice, payment, parties or self._parties(practice.id, payment)),
+            )
+        for hook in self._hooks.get(payment.kind, []):
+            self._run_hook(strict_email, practice, payment, hook)
         return payment
+
+    @staticmethod
+    def _run_hook(strict: bool, practice: Practice, payment: Payment, hook: SuccessHook) -> None:
+        if strict:
+            hook(practice, payment)
+            return
+        try:
+            hook(practice, payment)
+        except Exception as exc:  # the payment.succeeded webhook runs it again
+            logger.warning(
+                "success hook deferred to the webhook", payment_id=payment.id, error=type(exc).__name__
+            )
 
     def _move(
         self,
@@ -589,6 +850,8 @@ class PaymentService:
         while Stripe remembers it, never after. None: not due or already taken by another run."""
         if payment.status != "declined" or payment.next_retry_at is None or payment.next_retry_at > now:
             return None
+        if payment.on_session:  # never declined-and-scheduled; the client retries on the page
+            return None
         if practice.stripe is None or not practice.stripe.charges_enabled:
             logger.warning("retry postponed: the practice cannot take charges", payment_id=payment.id)
             return None
@@ -596,7 +859,7 @@ class PaymentService:
         try:  # the card's consent may have been revoked or have expired since the decline
             check_consent(
                 consent,
-                kind=payment.kind,
+                kind=cast(ChargeKind, payment.kind),
                 amount=payment.amount.amount,
                 currency=payment.amount.currency,
                 now=now,
@@ -681,6 +944,21 @@ class PaymentService:
             payment=payment,
             card_brand=card.brand,
             card_last4=card.last4,
+        )
+        self._outbox.send_once(practice.id, f"receipt:{payment.id}", email)
+
+    def _send_client_receipt(self, practice: Practice, payment: Payment) -> None:
+        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
+        if not payer.email:
+            logger.info("no email for receipt", payment_id=payment.id)
+            return
+        email = templates.receipt(
+            practice=practice,
+            payer_name=payer.name,
+            to=payer.email,
+            payment=payment,
+            card_brand=None,
+            card_last4=None,
         )
         self._outbox.send_once(practice.id, f"receipt:{payment.id}", email)
 

@@ -51,6 +51,7 @@ class EventDispatcher:
             "setup_intent.succeeded": self._setup_succeeded,
             "payment_intent.succeeded": self._payment_succeeded,
             "payment_intent.payment_failed": self._payment_failed,
+            "payment_intent.canceled": self._payment_canceled,
             "account.updated": self._account_updated,
         }
         if refunds is not None:
@@ -153,6 +154,14 @@ class EventDispatcher:
         payment_id = self._payment_id(obj)
         if not payment_id:
             return "ignored:not-ours"
+        try:
+            payment = self._payments.get(practice.id, payment_id)
+        except NotFoundError:
+            return "ignored:unknown-payment"
+        if payment.on_session:
+            # The client is on the page and may try another card on the same PaymentIntent:
+            # nothing to record or retry (an abandoned one is cancelled when its hold expires).
+            return "ignored:client-may-retry"
         error = obj.get("last_payment_error") or {}
         code = error.get("code")
         status: ChargeStatus = "requires_action" if code == "authentication_required" else "declined"
@@ -165,6 +174,16 @@ class EventDispatcher:
         )
         try:
             payment = self._payments.apply_outcome(practice, payment_id, outcome, strict_email=True)
+        except NotFoundError:
+            return "ignored:unknown-payment"
+        return f"payment-{payment.status}"
+
+    def _payment_canceled(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
+        payment_id = self._payment_id(obj)
+        if not payment_id:
+            return "ignored:not-ours"
+        try:
+            payment = self._payments.record_canceled(practice, payment_id, str(obj["id"]))
         except NotFoundError:
             return "ignored:unknown-payment"
         return f"payment-{payment.status}"
