@@ -260,6 +260,7 @@ def run_slice(world: Any, meter: Meter, tag: str) -> None:
 
 
 def measure(progress: Any = None) -> SliceResult:
+    from bench.session_ops import run_sessions
     from bench.world import build_world
 
     recorder = CallRecorder()
@@ -268,6 +269,7 @@ def measure(progress: Any = None) -> SliceResult:
         for tag, dest in (("first", out.first), ("warm", out.warm)):
             meter = Meter(world, recorder.calls)
             run_slice(world, meter, tag)
+            run_sessions(world, meter, tag)
             dest.extend(meter.results)
             out.count_mismatches += [f"{tag} pass: {m}" for m in meter.mismatches]
             if progress:
