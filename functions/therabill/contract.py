@@ -125,7 +125,7 @@ SCHEDULES: tuple[tuple[str, str, str], ...] = (
 
 # API Gateway routes per function (REST API). Staff routes sit behind the Cognito authorizer;
 # public and webhook routes authenticate themselves (signed tokens, Stripe signatures).
-STAFF_API_PREFIXES = ("/practice", "/clients", "/services", "/sessions")
+STAFF_API_PREFIXES = ("/practice", "/clients", "/services", "/sessions", "/invoices", "/reports")
 PUBLIC_API_PREFIXES = ("/setup", "/pay")
 WEBHOOK_PATH = "/webhooks/stripe"
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from therabill.adapters.secrets import SecretsProvider
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
+    from therabill.invoices.access import InvoiceAccess
+    from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
     from therabill.notifications.mailer import EmailTransport, Outbox
     from therabill.payments.gateway import PaymentGateway
@@ -197,6 +199,29 @@ class Container:
         return SessionBilling(
             self.sessions, self.practices, self.clients, self.ledger, self.payments, self.outbox
         )
+
+    @cached_property
+    def invoices(self) -> InvoiceService:
+        from therabill.invoices.service import InvoiceService
+        from therabill.invoices.store import InvoiceStore
+
+        return InvoiceService(
+            InvoiceStore(self.table),
+            self.clock,
+            self.practices,
+            self.clients,
+            self.sessions,
+            self.ledger,
+            self.outbox,
+            self.cards,
+            self.public_base_url,
+        )
+
+    @cached_property
+    def invoice_access(self) -> InvoiceAccess:
+        from therabill.invoices.access import InvoiceAccess
+
+        return InvoiceAccess(self.invoices.store, self.clock, self.secrets.link_signing_key)
 
     @cached_property
     def inbox(self) -> Inbox:

@@ -132,3 +132,77 @@ def charge(
 
 def event_json(event: dict[str, Any]) -> str:
     return json.dumps(event)
+
+
+# -- invoices (issue 4) -----------------------------------------------------------------------------
+def completed_session(
+    world: World, practice: Practice, client_id: str, *, minutes: int = 50
+) -> dict[str, Any]:
+    """A session booked, checked in and completed: its charge (``session:<ses>``) is on the ledger."""
+    status, svc = world.staff(
+        "POST",
+        "/services",
+        {"name": "Therapy", "cpt_code": "90837", "unit": "session", "unit_price": 12_000},
+        practice_id=practice.id,
+    )
+    assert status == 201, svc
+    status, session = world.staff(
+        "POST",
+        "/sessions",
+        {
+            "client_id": client_id,
+            "service_id": svc["id"],
+            "clinician_id": "c1",
+            "scheduled_start": "2031-03-04T15:00:00Z",
+        },
+        practice_id=practice.id,
+    )
+    assert status == 201, session
+    world.staff("POST", f"/sessions/{session['id']}/check-in", practice_id=practice.id)
+    status, done = world.staff(
+        "POST",
+        f"/sessions/{session['id']}/complete",
+        {"actual_start": "2031-03-04T15:00:00Z", "actual_end": f"2031-03-04T15:{minutes:02d}:00Z"},
+        practice_id=practice.id,
+    )
+    assert status == 200, done
+    return dict(done)
+
+
+def create_invoice(
+    world: World,
+    practice: Practice,
+    body: dict[str, Any],
+    *,
+    key: str = "invoice-key-0001",
+    role: str = "owner",
+) -> tuple[int, Any]:
+    return world.staff(
+        "POST", "/invoices", body, practice_id=practice.id, role=role, headers={"Idempotency-Key": key}
+    )
+
+
+def standalone_invoice(
+    world: World,
+    practice: Practice,
+    client_id: str,
+    amount: int = 5_000,
+    *,
+    send: bool = True,
+    key: str = "inv-s-0001",
+) -> dict[str, Any]:
+    status, invoice = create_invoice(
+        world,
+        practice,
+        {
+            "client_id": client_id,
+            "kind": "standalone",
+            "lines": [
+                {"description": "Balance carried over", "amount": amount, "category": "previous_balance"}
+            ],
+            "send": send,
+        },
+        key=key,
+    )
+    assert status == 201, invoice
+    return dict(invoice)

@@ -24,6 +24,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "refunds:create": frozenset({"owner", "biller"}),
     "services:manage": frozenset({"owner", "biller"}),  # service types and client pricing rules
     "sessions:write": frozenset({"owner", "biller", "front_desk", "clinician"}),
+    "invoices:write": frozenset({"owner", "biller", "front_desk"}),  # create, send, resend, ask for a card
+    "invoices:manage": frozenset({"owner", "biller"}),  # void, uncollectible, unlock
+    "reports:read": frozenset({"owner", "biller"}),
     "read": frozenset(ROLES),
 }
 

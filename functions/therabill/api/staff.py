@@ -368,3 +368,7 @@ from therabill.api.staff_sessions import router as sessions_router  # noqa: E402
 
 app.include_router(sessions_router)
 app.include_router(money_router)
+
+from therabill.api.staff_invoices import router as invoices_router  # noqa: E402
+
+app.include_router(invoices_router)

@@ -145,3 +145,57 @@ def pending_payment_gsi_sk(started_at_iso: str, practice_id: str, payment_id: st
 # -- split billing: who pays what share of a client's charges (issue 3, point 8) ------------------
 def responsibility_sk(client_id: str) -> str:
     return f"RESP#{client_id}"
+
+
+# -- invoices and the public pay page (issue 4) ---------------------------------------------------
+def invoice_sk(invoice_id: str) -> str:
+    return f"INVOICE#{invoice_id}"
+
+
+INVOICE_COUNTER_SK = "INVCOUNTER"  # the practice's last invoice number (atomic ADD)
+
+
+def invoice_number_sk(number: str) -> str:
+    """Invoice number → invoice id; put-if-absent, so a number is used once per practice."""
+    return f"INVNUM#{number}"
+
+
+def invoice_client_sk(client_id: str, invoice_id: str) -> str:
+    """Immutable index row: a client's invoices are one Query."""
+    return f"INVCLIENT#{client_id}#{invoice_id}"
+
+
+def invoice_client_prefix(client_id: str) -> str:
+    return f"INVCLIENT#{client_id}#"
+
+
+def invoice_status_sk(status: str, invoice_id: str) -> str:
+    """Index row moved with the invoice's status in the same transaction."""
+    return f"INVSTATUS#{status}#{invoice_id}"
+
+
+def invoice_status_prefix(status: str) -> str:
+    return f"INVSTATUS#{status}#"
+
+
+def invoiced_charge_sk(source_key: str) -> str:
+    """Guard: a ledger charge is on at most one invoice that is not void."""
+    return f"INVCHARGE#{source_key}"
+
+
+def invoice_payment_sk(payment_id: str) -> str:
+    """Payment started on the pay page → the invoice it pays (written before Stripe is called)."""
+    return f"INVPAY#{payment_id}"
+
+
+INVOICES_DUE_GSI = "INVDUE"  # sparse: open invoices, GSI1SK = <due date>#<prc>#<inv>
+INVOICE_REMINDERS_GSI = "INVREMIND"  # sparse: overdue invoices, GSI1SK = <next reminder>#<prc>#<inv>
+
+
+def invoice_sweep_gsi_sk(when: str, practice_id: str, invoice_id: str) -> str:
+    return f"{when}#{practice_id}#{invoice_id}"
+
+
+def access_ip_pk(source_ip: str) -> str:
+    """Platform item: failed invoice lookups of one source IP (windows as sort keys, TTL)."""
+    return f"PAYIP#{source_ip}"

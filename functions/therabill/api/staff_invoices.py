@@ -1,0 +1,298 @@
+"""Staff routes for invoices and reports (included by api/staff.py)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from typing import Annotated, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from therabill.api.auth import Caller
+from therabill.api.staff_common import caller, json_response
+from therabill.api.staff_invoices_models import (
+    AppliedPaymentOut,
+    InvoiceCreate,
+    InvoiceLineOut,
+    InvoiceOut,
+    InvoicePage,
+    InvoicePdfOut,
+    PaymentRow,
+    PaymentsReport,
+    RevenueReport,
+    VoidIn,
+)
+from therabill.invoices.models import Invoice, InvoiceStatus
+from therabill.invoices.reports import ReportService, to_csv
+from therabill.invoices.service import StandaloneLine
+from therabill.wiring import container
+
+router = APIGatewayRouter()  # type: ignore[no-untyped-call]
+
+_ID = r"^[a-z]{2,5}_[0-9a-z]+$"
+InvoiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
+Format = Annotated[Literal["json", "csv"], Query()]
+
+
+def _caller() -> Caller:
+    return caller(router)
+
+
+def invoice_out(i: Invoice) -> InvoiceOut:
+    return InvoiceOut(
+        id=i.id,
+        number=i.number,
+        client_id=i.client_id,
+        owner_id=i.owner_id,
+        kind=i.kind,
+        status=i.status,
+        currency=i.currency,
+        lines=[
+            InvoiceLineOut(
+                n=x.n,
+                description=x.description,
+                amount=x.amount.amount,
+                category=x.category,
+                source_key=x.source_key,
+                session_id=x.session_id,
+                service_date=x.service_date,
+            )
+            for x in i.lines
+        ],
+        total=i.total.amount,
+        paid=i.paid.amount,
+        balance=i.balance.amount,
+        payments=[
+            AppliedPaymentOut(
+                payment_id=p.payment_id, amount=p.amount.amount, applied_at=p.applied_at, method=p.method
+            )
+            for p in i.payments
+        ],
+        issue_date=i.issue_date,
+        due_date=i.due_date,
+        period_start=i.period_start,
+        period_end=i.period_end,
+        memo=i.memo,
+        access_code=i.access_code,
+        locked=i.locked,
+        failed_codes=i.failed_codes,
+        created_at=i.created_at,
+        created_by=i.created_by,
+        sent_at=i.sent_at,
+        paid_at=i.paid_at,
+        voided_at=i.voided_at,
+        void_reason=i.void_reason,
+        uncollectible_at=i.uncollectible_at,
+        reminders_sent=i.reminders_sent,
+        next_reminder_at=i.next_reminder_at,
+        sends=i.sends,
+        version=i.version,
+    )
+
+
+# -- invoices --------------------------------------------------------------------------------------
+@router.post("/invoices")
+def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: IdempotencyKey) -> Response[str]:
+    """Create an invoice (a draft; ``send: true`` sends it at once). The same Idempotency-Key
+    again answers with the invoice it made."""
+    caller = _caller()
+    caller.require("invoices:write")
+    invoices = container().invoices
+    invoice, made = invoices.create(
+        caller.practice_id,
+        request_key=idempotency_key,
+        client_id=body.client_id,
+        owner_id=body.contact_id,
+        kind=body.kind,
+        created_by=caller.user_id,
+        session_id=body.session_id,
+        start=body.start,
+        end=body.end,
+        lines=[StandaloneLine(x.description, x.amount, x.category) for x in body.lines or []],
+        due_date=body.due_date,
+        memo=body.memo,
+    )
+    if body.send and invoice.status in ("draft", "sending"):
+        invoice = invoices.send(caller.practice_id, invoice.id)
+    return json_response(201 if made else 200, invoice_out(invoice))
+
+
+@router.get("/invoices")
+def list_invoices(
+    status: Annotated[InvoiceStatus | None, Query()] = None,
+    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> InvoicePage:
+    """Invoices by status, or a client's invoices (optionally of one status)."""
+    caller = _caller()
+    items, next_cursor = container().invoices.list_invoices(
+        caller.practice_id, status=status, client_id=client_id, limit=limit, cursor=cursor
+    )
+    return InvoicePage(items=[invoice_out(i) for i in items], next_cursor=next_cursor)
+
+
+@router.get("/invoices/<invoice_id>")
+def get_invoice(invoice_id: InvoiceId) -> InvoiceOut:
+    caller = _caller()
+    return invoice_out(container().invoices.get(caller.practice_id, invoice_id))
+
+
+@router.get("/invoices/<invoice_id>/pdf")
+def invoice_pdf(invoice_id: InvoiceId) -> InvoicePdfOut:
+    """The invoice's PDF, as base64 in JSON (the same document the email carries)."""
+    caller = _caller()
+    invoice, data = container().invoices.pdf(caller.practice_id, invoice_id)
+    return InvoicePdfOut(
+        filename=f"{invoice.number}.pdf",
+        content_type="application/pdf",
+        content_base64=base64.b64encode(data).decode(),
+    )
+
+
+@router.post("/invoices/<invoice_id>/send")
+def send_invoice(invoice_id: InvoiceId) -> InvoiceOut:
+    """Draft → Open: the email with the PDF goes to the payer once."""
+    caller = _caller()
+    caller.require("invoices:write")
+    return invoice_out(container().invoices.send(caller.practice_id, invoice_id))
+
+
+@router.post("/invoices/<invoice_id>/resend")
+def resend_invoice(invoice_id: InvoiceId) -> InvoiceOut:
+    caller = _caller()
+    caller.require("invoices:write")
+    return invoice_out(container().invoices.resend(caller.practice_id, invoice_id))
+
+
+@router.post("/invoices/<invoice_id>/void")
+def void_invoice(invoice_id: InvoiceId, body: Annotated[VoidIn, Body()]) -> InvoiceOut:
+    caller = _caller()
+    caller.require("invoices:manage")
+    return invoice_out(container().invoices.void(caller.practice_id, invoice_id, body.reason))
+
+
+@router.post("/invoices/<invoice_id>/uncollectible")
+def mark_uncollectible(invoice_id: InvoiceId) -> InvoiceOut:
+    caller = _caller()
+    caller.require("invoices:manage")
+    return invoice_out(container().invoices.mark_uncollectible(caller.practice_id, invoice_id))
+
+
+@router.post("/invoices/<invoice_id>/request-payment-method")
+def request_payment_method(invoice_id: InvoiceId) -> InvoiceOut:
+    """Email the payer a link to save a new card."""
+    caller = _caller()
+    caller.require("invoices:write")
+    return invoice_out(
+        container().invoices.request_payment_method(caller.practice_id, invoice_id, caller.user_id)
+    )
+
+
+@router.post("/invoices/<invoice_id>/unlock")
+def unlock_invoice(invoice_id: InvoiceId) -> InvoiceOut:
+    """A new access code; the wrong-code counter back to zero."""
+    caller = _caller()
+    caller.require("invoices:manage")
+    return invoice_out(container().invoices.unlock(caller.practice_id, invoice_id))
+
+
+# -- reports ---------------------------------------------------------------------------------------
+def _reports() -> ReportService:
+    c = container()
+    return ReportService(c.practices, c.clients, c.ledger)
+
+
+def _csv(name: str, text: str) -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=text,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/reports/payments")
+def payments_report(
+    start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
+) -> Response[str]:
+    """Every payment posted in [start, end] (the practice's local dates), by method; credits
+    applied and write-offs are not payments. ``format=csv`` for a spreadsheet."""
+    caller = _caller()
+    caller.require("reports:read")
+    report = _reports().payments(caller.practice_id, start, end)
+    rows = [
+        PaymentRow(
+            posted_at=r.entry.posted_at,
+            client_id=r.entry.client_id,
+            method=r.entry.method or "other",
+            amount=r.entry.amount.amount,
+            payment_id=r.entry.payment_id,
+            source_key=r.entry.source_key,
+        )
+        for r in report.rows
+    ]
+    if format == "csv":
+        return _csv(
+            f"payments-{start}-{end}.csv",
+            to_csv(
+                ["posted_at", "client_id", "method", "amount", "currency", "payment_id"],
+                [
+                    (
+                        r.posted_at.isoformat(),
+                        r.client_id,
+                        r.method,
+                        r.amount,
+                        report.currency,
+                        r.payment_id or "",
+                    )
+                    for r in rows
+                ],
+            ),
+        )
+    return json_response(
+        200,
+        PaymentsReport(
+            start=start,
+            end=end,
+            currency=report.currency,
+            total=report.total,
+            by_method=report.by_method,
+            count=len(rows),
+            rows=rows,
+        ),
+    )
+
+
+@router.get("/reports/revenue")
+def revenue_report(
+    start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
+) -> Response[str]:
+    """Charges, adjustments and refunds posted in [start, end], net revenue per local day."""
+    caller = _caller()
+    caller.require("reports:read")
+    r = _reports().revenue(caller.practice_id, start, end)
+    if format == "csv":
+        return _csv(
+            f"revenue-{start}-{end}.csv",
+            to_csv(
+                ["date", "net_revenue", "currency"], [(day, v, r.currency) for day, v in r.by_day.items()]
+            ),
+        )
+    return json_response(
+        200,
+        RevenueReport(
+            start=start,
+            end=end,
+            currency=r.currency,
+            charges=r.charges,
+            adjustments=r.adjustments,
+            refunds=r.refunds,
+            net_revenue=r.net_revenue,
+            collected=r.collected,
+            by_day=r.by_day,
+        ),
+    )

@@ -1,0 +1,150 @@
+"""Request and response bodies of the staff routes for invoices and reports."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+from therabill.invoices.models import InvoiceKind, InvoiceStatus, LineCategory
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+Amount = Annotated[StrictInt, Field(gt=0, le=100_000_000)]
+Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class StandaloneLineIn(_Strict):
+    description: str = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
+    amount: Amount
+    category: Literal["late_fee", "product", "previous_balance", "other"]
+
+
+class InvoiceCreate(_Strict):
+    """``session``: the charges of one session; ``day`` / ``period``: the client's session charges
+    posted on those local dates (``start``..``end``, inclusive); ``standalone``: the given lines
+    (a late fee, a product, a balance carried over from another system), posted when sent."""
+
+    client_id: Id
+    contact_id: Id | None = None  # the payer under split billing; the client when absent
+    kind: InvoiceKind
+    session_id: Id | None = None
+    start: date | None = None
+    end: date | None = None
+    lines: list[StandaloneLineIn] | None = Field(default=None, min_length=1, max_length=40)
+    due_date: date | None = None
+    memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    send: bool = False  # send it at once (draft → sending → open)
+
+    @model_validator(mode="after")
+    def _shape(self) -> InvoiceCreate:
+        if self.kind == "standalone" and not self.lines:
+            raise ValueError("a standalone invoice needs lines")
+        if self.kind != "standalone" and self.lines:
+            raise ValueError("lines are only for standalone invoices")
+        if self.kind == "session" and not self.session_id:
+            raise ValueError("a session invoice needs session_id")
+        if self.kind in ("day", "period") and not self.start:
+            raise ValueError("a day or period invoice needs start")
+        return self
+
+
+class VoidIn(_Strict):
+    reason: str = Field(default="voided by staff", min_length=1, max_length=200, pattern=_PRINTABLE)
+
+
+class InvoiceLineOut(BaseModel):
+    n: int
+    description: str
+    amount: int
+    category: LineCategory
+    source_key: str
+    session_id: str | None
+    service_date: date | None
+
+
+class AppliedPaymentOut(BaseModel):
+    payment_id: str
+    amount: int
+    applied_at: datetime
+    method: str
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    number: str
+    client_id: str
+    owner_id: str
+    kind: InvoiceKind
+    status: InvoiceStatus
+    currency: str
+    lines: list[InvoiceLineOut]
+    total: int
+    paid: int
+    balance: int
+    payments: list[AppliedPaymentOut]
+    issue_date: date
+    due_date: date
+    period_start: date | None
+    period_end: date | None
+    memo: str
+    access_code: str  # staff read it to the client on the phone
+    locked: bool
+    failed_codes: int
+    created_at: datetime
+    created_by: str
+    sent_at: datetime | None
+    paid_at: datetime | None
+    voided_at: datetime | None
+    void_reason: str | None
+    uncollectible_at: datetime | None
+    reminders_sent: int
+    next_reminder_at: datetime | None
+    sends: int
+    version: int
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
+class InvoicePdfOut(BaseModel):
+    filename: str
+    content_type: str
+    content_base64: str
+
+
+class PaymentRow(BaseModel):
+    posted_at: datetime
+    client_id: str
+    method: str
+    amount: int
+    payment_id: str | None
+    source_key: str
+
+
+class PaymentsReport(BaseModel):
+    start: date
+    end: date
+    currency: str
+    total: int
+    by_method: dict[str, int]
+    count: int
+    rows: list[PaymentRow]
+
+
+class RevenueReport(BaseModel):
+    start: date
+    end: date
+    currency: str
+    charges: int  # charges posted in the period
+    adjustments: int  # write-offs, waivers, voided standalone lines (reduce revenue)
+    refunds: int
+    net_revenue: int  # charges - adjustments
+    collected: int  # payments (any method but credit) - refunds
+    by_day: dict[str, int]  # net revenue per local day

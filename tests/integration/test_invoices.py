@@ -1,0 +1,230 @@
+"""Invoices through the staff API: created from a session's charges, standalone, sent with the
+PDF, numbered, moved only along legal transitions, voided (freeing the charges), uncollectible,
+resent, a new card requested; the overdue sweep and its reminders, each at most once."""
+
+import email
+import re
+from datetime import timedelta
+
+from tests.integration.scenario import (
+    completed_session,
+    create_client,
+    create_invoice,
+    create_practice,
+    standalone_invoice,
+)
+
+
+def mails(world, to, subject=""):
+    out = []
+    for m in world.emails():
+        msg = email.message_from_string(m.raw_data)
+        if to in msg["To"] and msg["Subject"].startswith(subject):
+            out.append(msg)
+    return out
+
+
+def text_of(msg):
+    return "\n".join(
+        part.get_payload(decode=True).decode()
+        for part in msg.walk()
+        if part.get_content_type() == "text/plain"
+    )
+
+
+def pdf_of(msg):
+    parts = [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
+    assert len(parts) == 1
+    return parts[0].get_filename(), parts[0].get_payload(decode=True)
+
+
+def ledger(world, practice, client_id):
+    status, body = world.staff("GET", f"/clients/{client_id}/ledger", practice_id=practice.id)
+    assert status == 200, body
+    return body
+
+
+def test_a_session_invoice_bills_the_sessions_charge_and_is_sent_with_its_pdf(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    session = completed_session(world, practice, client["id"])
+
+    status, invoice = create_invoice(
+        world, practice, {"client_id": client["id"], "kind": "session", "session_id": session["id"]}
+    )
+    assert status == 201, invoice
+    assert invoice["status"] == "draft" and invoice["number"] == "INV-000001"
+    assert [(x["source_key"], x["amount"], x["category"]) for x in invoice["lines"]] == [
+        (f"session:{session['id']}", 12_000, "charge")
+    ]
+    assert invoice["total"] == invoice["balance"] == 12_000
+    assert re.fullmatch(r"[0-9]{6}", invoice["access_code"])
+    assert mails(world, "ann@client.test", "Invoice") == []
+
+    status, sent = world.staff("POST", f"/invoices/{invoice['id']}/send", practice_id=practice.id)
+    assert status == 200, sent
+    assert sent["status"] == "open" and sent["sends"] == 1 and sent["sent_at"]
+    [msg] = mails(world, "ann@client.test", "Invoice INV-000001")
+    body = text_of(msg)
+    assert invoice["access_code"] in body and f"/pay/invoice/{practice.id}" in body
+    filename, data = pdf_of(msg)
+    assert filename == "INV-000001.pdf" and data.startswith(b"%PDF")
+    # The ledger charge is the session's own: nothing new posted for it.
+    assert [e["kind"] for e in ledger(world, practice, client["id"])["entries"]] == ["charge"]
+
+    # Sending again is refused (resend is the way); nothing more is emailed.
+    status, again = world.staff("POST", f"/invoices/{invoice['id']}/send", practice_id=practice.id)
+    assert status == 409 and again["details"]["current_status"] == "open"
+    assert len(mails(world, "ann@client.test", "Invoice")) == 1
+
+
+def test_a_charge_is_on_at_most_one_invoice_until_that_invoice_is_voided(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    session = completed_session(world, practice, client["id"])
+    body = {"client_id": client["id"], "kind": "session", "session_id": session["id"]}
+    _, first = create_invoice(world, practice, body, key="first-invoice-1")
+
+    status, second = create_invoice(world, practice, body, key="second-invoice-1")
+    assert status == 409, second
+
+    status, voided = world.staff(
+        "POST", f"/invoices/{first['id']}/void", {"reason": "wrong payer"}, practice_id=practice.id
+    )
+    assert status == 200 and voided["status"] == "void" and voided["void_reason"] == "wrong payer"
+    status, third = create_invoice(world, practice, body, key="third-invoice-1")
+    assert status == 201 and third["number"] == "INV-000002", third
+    # Voiding again is harmless; a void invoice cannot be sent.
+    assert world.staff("POST", f"/invoices/{first['id']}/void", {}, practice_id=practice.id)[0] == 200
+    assert world.staff("POST", f"/invoices/{first['id']}/send", practice_id=practice.id)[0] == 409
+
+
+def test_the_same_idempotency_key_returns_the_same_invoice_and_numbers_are_not_reused(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    body = {
+        "client_id": client["id"],
+        "kind": "standalone",
+        "lines": [{"description": "Late fee", "amount": 2_500, "category": "late_fee"}],
+    }
+    status, a = create_invoice(world, practice, body, key="same-key-0001")
+    assert status == 201
+    status, again = create_invoice(world, practice, body, key="same-key-0001")
+    assert status == 200 and again["id"] == a["id"] and again["number"] == a["number"]
+    status, b = create_invoice(world, practice, body, key="other-key-0001")
+    assert status == 201 and (a["number"], b["number"]) == ("INV-000001", "INV-000002")
+    other = create_practice(world, connect=False)
+    other_client = create_client(world, other)
+    status, c = create_invoice(world, other, {**body, "client_id": other_client["id"]}, key="same-key-0001")
+    assert status == 201 and c["number"] == "INV-000001" and c["id"] != a["id"]  # per practice
+
+
+def test_a_standalone_invoice_posts_its_lines_when_sent_and_reverses_them_when_voided(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    status, invoice = create_invoice(
+        world,
+        practice,
+        {
+            "client_id": client["id"],
+            "kind": "standalone",
+            "lines": [
+                {"description": "Therapy putty", "amount": 1_250, "category": "product"},
+                {"description": "Late fee", "amount": 2_500, "category": "late_fee"},
+            ],
+        },
+    )
+    assert status == 201 and invoice["total"] == 3_750
+    assert ledger(world, practice, client["id"])["entries"] == []  # a draft posts nothing
+
+    world.staff("POST", f"/invoices/{invoice['id']}/send", practice_id=practice.id)
+    body = ledger(world, practice, client["id"])
+    assert sorted(e["amount"] for e in body["entries"] if e["kind"] == "charge") == [1_250, 2_500]
+    assert body["balance"] == 3_750
+
+    status, voided = world.staff("POST", f"/invoices/{invoice['id']}/void", {}, practice_id=practice.id)
+    assert status == 200 and voided["status"] == "void"
+    world.staff("POST", f"/invoices/{invoice['id']}/void", {}, practice_id=practice.id)  # again: once
+    body = ledger(world, practice, client["id"])
+    assert sorted(e["amount"] for e in body["entries"] if e["kind"] == "adjustment") == [1_250, 2_500]
+    assert body["balance"] == 0
+
+
+def test_uncollectible_resend_and_a_request_for_a_new_card(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    invoice = standalone_invoice(world, practice, client["id"])
+    assert invoice["status"] == "open"
+
+    status, resent = world.staff("POST", f"/invoices/{invoice['id']}/resend", practice_id=practice.id)
+    assert status == 200 and resent["sends"] == 2
+    assert len(mails(world, "ann@client.test", f"Invoice {invoice['number']}")) == 2
+
+    status, asked = world.staff(
+        "POST", f"/invoices/{invoice['id']}/request-payment-method", practice_id=practice.id
+    )
+    assert status == 200, asked
+    [msg] = mails(world, "ann@client.test", f"{'Harbor Family Practice'}: please add a payment method")
+    assert "/setup/" in text_of(msg)
+
+    status, bad = world.staff("POST", f"/invoices/{invoice['id']}/uncollectible", practice_id=practice.id)
+    assert status == 200 and bad["status"] == "uncollectible" and bad["uncollectible_at"]
+    assert world.staff("POST", f"/invoices/{invoice['id']}/resend", practice_id=practice.id)[0] == 409
+    # A front-desk user may not void or write off.
+    status, _ = world.staff(
+        "POST", f"/invoices/{invoice['id']}/void", {}, practice_id=practice.id, role="front_desk"
+    )
+    assert status == 403
+
+
+def test_invoices_are_listed_by_status_and_by_client(world):
+    practice = create_practice(world, connect=False)
+    ann = create_client(world, practice)
+    bob = create_client(world, practice, first_name="Bob", email="bob@client.test")
+    a1 = standalone_invoice(world, practice, ann["id"], key="list-a1-0001")
+    a2 = standalone_invoice(world, practice, ann["id"], send=False, key="list-a2-0001")
+    b1 = standalone_invoice(world, practice, bob["id"], key="list-b1-0001")
+
+    def listed(**query):
+        status, page = world.staff("GET", "/invoices", practice_id=practice.id, query=query)
+        assert status == 200, page
+        return sorted(i["id"] for i in page["items"])
+
+    assert listed(status="open") == sorted([a1["id"], b1["id"]])
+    assert listed(status="draft") == [a2["id"]]
+    assert listed(client_id=ann["id"]) == sorted([a1["id"], a2["id"]])
+    assert listed(client_id=ann["id"], status="open") == [a1["id"]]
+    world.staff("POST", f"/invoices/{a1['id']}/void", {}, practice_id=practice.id)
+    assert listed(status="open") == [b1["id"]] and listed(status="void") == [a1["id"]]
+    status, _ = world.staff("GET", "/invoices", practice_id=practice.id)
+    assert status == 400  # a status or a client is needed
+
+
+def test_the_sweep_makes_invoices_overdue_and_sends_each_reminder_once(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    invoice = standalone_invoice(world, practice, client["id"])
+    paid_one = standalone_invoice(world, practice, client["id"], key="sweep-void-0001")
+    world.staff("POST", f"/invoices/{paid_one['id']}/void", {}, practice_id=practice.id)
+    invoices = world.container.invoices
+
+    assert invoices.sweep()["overdue"] == 0  # not due yet
+    world.clock.now += timedelta(days=32)
+    # Overdue, and the first reminder is due at once (the same run).
+    assert invoices.sweep() == {"overdue": 1, "reminded": 1, "errors": 0}
+    _, now_overdue = world.staff("GET", f"/invoices/{invoice['id']}", practice_id=practice.id)
+    assert now_overdue["status"] == "overdue" and now_overdue["reminders_sent"] == 1
+    assert invoices.sweep() == {"overdue": 0, "reminded": 0, "errors": 0}  # not again
+    assert len(mails(world, "ann@client.test", "Reminder 1")) == 1
+
+    world.clock.now += timedelta(days=7, minutes=1)
+    assert invoices.sweep()["reminded"] == 1
+    assert invoices.sweep()["reminded"] == 0
+    assert len(mails(world, "ann@client.test", "Reminder 2")) == 1
+
+    # Voided: no more reminders, and it leaves the schedule.
+    world.staff("POST", f"/invoices/{invoice['id']}/void", {}, practice_id=practice.id)
+    world.clock.now += timedelta(days=60)
+    assert invoices.sweep() == {"overdue": 0, "reminded": 0, "errors": 0}
+    assert mails(world, "ann@client.test", "Reminder 3") == []
+    assert mails(world, "ann@client.test", "Reminder 1")[0]["Subject"].endswith("is overdue")
