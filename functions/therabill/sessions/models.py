@@ -36,11 +36,12 @@ class Cancellation(BaseModel):
 
 # What happened to money a session asked for: ``due`` until tried; ``charged`` (card payment
 # succeeded), ``pending`` (Stripe unreachable: the reconciler finishes it), ``requires_action``
-# (the payer was emailed an authentication link), ``retrying`` (declined; a retry is scheduled by
+# (the payer was emailed an authentication link), ``credit`` (paid from the payer's credit, e.g. a
+# deposit: no card charge), ``retrying`` (declined; a retry is scheduled by
 # the decline policy), ``balance`` (no card, no consent or a final decline: left open on the
 # client's ledger), ``none`` (no fee), ``waived`` (a clinician waived the fee).
 ChargeStatus = Literal[
-    "due", "charged", "pending", "requires_action", "retrying", "balance", "none", "waived"
+    "due", "charged", "credit", "pending", "requires_action", "retrying", "balance", "none", "waived"
 ]
 
 
