@@ -113,3 +113,9 @@ def authenticate_page(token: Token) -> Response[str]:
             stripe_js_url=c.settings.stripe_js_url,
         )
     )
+
+
+# The invoice pay page (its own router).
+from therabill.api.public_invoices import router as invoices_router  # noqa: E402
+
+app.include_router(invoices_router)

@@ -1,0 +1,189 @@
+"""Public routes of the invoice pay page (included by api/public.py, under the public ``/pay``
+prefix). The page is HTML; its steps are JSON. Nothing about an invoice is answered before its
+number and access code both match (the same 401 for an unknown number, a wrong code and a locked
+invoice); the answer then carries a short-lived signed token for the pay step."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from therabill.api import errors, invoice_pages, pages
+from therabill.core.errors import NotFoundError, TherabillError
+from therabill.invoices.access import TooManyAttemptsError
+from therabill.invoices.models import Invoice
+from therabill.wiring import container
+
+router = APIGatewayRouter()  # type: ignore[no-untyped-call]
+
+PracticeId = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+_TOKEN = r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$"
+_STATUS_LABEL = {
+    "sending": "Open",
+    "open": "Open",
+    "paid": "Paid",
+    "overdue": "Overdue",
+    "void": "Void",
+    "uncollectible": "Open",
+    "draft": "Draft",
+}
+
+
+class Lookup(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    number: str = Field(min_length=5, max_length=20, pattern=r"^INV-[0-9]{6,12}$")
+    access_code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=20, max_length=600, pattern=_TOKEN)
+
+
+class LineView(BaseModel):
+    date: str
+    description: str
+    amount: int
+
+
+class CardView(BaseModel):
+    id: str
+    brand: str
+    last4: str
+
+
+class InvoiceView(BaseModel):
+    """What the payer sees once the code matched (no clinical detail, no internal ids but the
+    invoice's number)."""
+
+    token: str
+    number: str
+    practice_name: str
+    status: str
+    status_label: str
+    due_date: str
+    currency: str
+    decimals: int
+    lines: list[LineView]
+    total: int
+    paid: int
+    balance: int
+    can_pay: bool
+    cards: list[CardView]
+    publishable_key: str
+    stripe_account: str
+
+
+def headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": pages.csp(container().settings.stripe_js_url),
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def _json(status: int, body: BaseModel, extra: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+        headers={**headers(), **(extra or {})},
+    )
+
+
+def _too_many(exc: TooManyAttemptsError) -> Response[str]:
+    body = errors.ErrorBody(code="too_many_attempts", message=exc.message)
+    return _json(429, body, {"Retry-After": str(exc.details.get("retry_after", 900))})
+
+
+def _source_ip() -> str:
+    return str(router.current_event.request_context.identity.source_ip or "unknown")
+
+
+def view_of(practice_id: str, invoice: Invoice, token: str) -> InvoiceView:
+    c = container()
+    practice = c.practices.get(practice_id)
+    cards = []
+    can_pay = invoice.status in ("sending", "open", "overdue", "uncollectible") and invoice.balance.amount > 0
+    can_pay = can_pay and practice.stripe is not None and practice.stripe.charges_enabled
+    if can_pay:
+        cards = [
+            CardView(id=card.id, brand=card.brand, last4=card.last4)
+            for card in c.cards.active_cards_of(practice_id, invoice.client_id)
+            if card.owner_id == invoice.owner_id
+        ]
+    return InvoiceView(
+        token=token,
+        number=invoice.number,
+        practice_name=practice.name,
+        status=invoice.status,
+        status_label=_STATUS_LABEL[invoice.status],
+        due_date=invoice.due_date.isoformat(),
+        currency=invoice.currency,
+        decimals=invoice.total.decimals,
+        lines=[
+            LineView(
+                date=line.service_date.isoformat() if line.service_date else "",
+                description=line.description,
+                amount=line.amount.amount,
+            )
+            for line in invoice.lines
+        ],
+        total=invoice.total.amount,
+        paid=invoice.paid.amount,
+        balance=max(invoice.balance.amount, 0),
+        can_pay=can_pay,
+        cards=cards,
+        publishable_key=c.secrets.stripe_publishable_key if can_pay else "",
+        stripe_account=practice.stripe.account_id if can_pay and practice.stripe else "",
+    )
+
+
+@router.get("/pay/invoice/<practice_id>")
+def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
+    c = container()
+    try:
+        practice = c.practices.get(practice_id)
+        name = practice.name
+    except NotFoundError:
+        name = "your practice"  # the form answers the same for every number: nothing to tell here
+    except TherabillError:
+        name = "your practice"
+    return Response(
+        status_code=200,
+        content_type=content_types.TEXT_HTML,
+        body=invoice_pages.pay_page(
+            practice_name=name,
+            base_path=f"/pay/invoice/{practice_id}",
+            stripe_js_url=c.settings.stripe_js_url,
+        ),
+        headers=headers(),
+    )
+
+
+@router.post("/pay/invoice/<practice_id>/lookup")
+def lookup_invoice(practice_id: PracticeId, body: Annotated[Lookup, Body()]) -> Response[str]:
+    c = container()
+    try:
+        invoice, token = c.invoice_access.open(practice_id, body.number, body.access_code, _source_ip())
+    except TooManyAttemptsError as exc:
+        return _too_many(exc)
+    return _json(200, view_of(practice_id, invoice, token))
+
+
+@router.post("/pay/invoice/<practice_id>/view")
+def view_invoice(practice_id: PracticeId, body: Annotated[TokenIn, Body()]) -> Response[str]:
+    c = container()
+    token_practice, invoice_id = c.invoice_access.verify_token(body.token)
+    if token_practice != practice_id:
+        raise NotFoundError("invoice not found")
+    invoice = c.invoices.get(practice_id, invoice_id)
+    return _json(200, view_of(practice_id, invoice, body.token))
