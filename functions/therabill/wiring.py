@@ -158,7 +158,7 @@ class Container:
     def payments(self) -> PaymentService:
         from therabill.payments.service import PaymentService
 
-        return PaymentService(
+        service = PaymentService(
             self.table,
             _LazyGateway(self),
             self.practices,
@@ -171,6 +171,14 @@ class Container:
             self.public_base_url,
             self.secrets.platform_fee_bps,
         )
+        # Invoices: a payment made on the pay page (a new card: "invoice"; a saved card: "balance")
+        # is applied to its invoice.
+        for kind in ("invoice", "balance"):
+            service.on_success(
+                kind,
+                lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
+        return service
 
     @cached_property
     def refunds(self) -> RefundService:

@@ -137,14 +137,6 @@ $('amount').addEventListener('input', () => {{ $('amount-other').checked = true;
 $('methods').addEventListener('change', () => {{
   $('new-card').classList.toggle('hidden', !$('method-new').checked);
 }});
-async function refresh() {{
-  for (let i = 0; i < 20; i++) {{
-    const view = await post('/view', {{token: TOKEN}});
-    if (view.balance !== VIEW.balance || view.status !== VIEW.status) {{ show(view); return true; }}
-    await new Promise((r) => setTimeout(r, 500));
-  }}
-  return false;
-}}
 $('pay-form').addEventListener('submit', async (e) => {{
   e.preventDefault();
   const amount = $('amount-full').checked ? VIEW.balance : toMinor($('amount').value, VIEW);
@@ -163,11 +155,12 @@ $('pay-form').addEventListener('submit', async (e) => {{
       const result = await stripe.confirmCardPayment(started.client_secret,
                                                      {{payment_method: {{card: card}}}});
       if (result.error) throw new Error(result.error.message || 'The card was not accepted.');
-      await post('/payments/' + started.payment_id + '/confirm', {{token: TOKEN}});
-    }} else if (started.status !== 'succeeded') {{
+      show(await post('/payments/' + started.payment_id + '/confirm', {{token: TOKEN}}));
+    }} else if (started.status === 'succeeded') {{
+      show(await post('/view', {{token: TOKEN}}));
+    }} else {{
       throw new Error(started.message || 'The payment did not go through.');
     }}
-    await refresh();
     say('status', 'Thank you: your payment of ' + money(amount, VIEW) + ' was received.', false);
   }} catch (err) {{ say('status', err.message, true); }}
   button.disabled = false;

@@ -10,11 +10,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from therabill.api import errors, invoice_pages, pages
 from therabill.core.errors import NotFoundError, TherabillError
-from therabill.invoices.access import TooManyAttemptsError
+from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
 from therabill.wiring import container
 
@@ -44,6 +44,27 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=20, max_length=600, pattern=_TOKEN)
+
+
+class PayIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=20, max_length=600, pattern=_TOKEN)
+    amount: StrictInt = Field(gt=0, le=100_000_000, description="minor units, at most the balance")
+    card_id: str | None = Field(default=None, min_length=3, max_length=60, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")
+    request_id: str = Field(
+        min_length=8,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9\-]+$",
+        description="one per attempt (a retry reuses it)",
+    )
+
+
+class PayStarted(BaseModel):
+    payment_id: str
+    status: str
+    client_secret: str | None = None  # a new card: Stripe.js confirms it
+    message: str | None = None
 
 
 class LineView(BaseModel):
@@ -186,4 +207,56 @@ def view_invoice(practice_id: PracticeId, body: Annotated[TokenIn, Body()]) -> R
     if token_practice != practice_id:
         raise NotFoundError("invoice not found")
     invoice = c.invoices.get(practice_id, invoice_id)
+    if invoice.locked:
+        raise denied()
+    return _json(200, view_of(practice_id, invoice, body.token))
+
+
+def _invoice_of_token(practice_id: str, token: str) -> Invoice:
+    c = container()
+    token_practice, invoice_id = c.invoice_access.verify_token(token)
+    if token_practice != practice_id:
+        raise NotFoundError("invoice not found")
+    invoice = c.invoices.get(practice_id, invoice_id)
+    if invoice.locked:  # locked after the token was given: no more paying with it
+        raise denied()
+    return invoice
+
+
+@router.post("/pay/invoice/<practice_id>/pay")
+def pay_invoice(practice_id: PracticeId, body: Annotated[PayIn, Body()]) -> Response[str]:
+    """Pay all or part of the balance: a new card (answers a client secret for Stripe.js) or a
+    saved card of the payer's (charged now)."""
+    c = container()
+    invoice = _invoice_of_token(practice_id, body.token)
+    payment, secret = c.invoices.start_page_payment(
+        practice_id,
+        invoice.id,
+        request_id=body.request_id,
+        amount=body.amount,
+        card_id=body.card_id,
+        payments=c.payments,
+    )
+    message = None
+    if payment.status in ("declined", "failed"):
+        message = "The card was declined. Try another card."
+    elif payment.status == "requires_action":
+        message = "Your bank wants you to confirm this payment: check your email for the link."
+    elif payment.status == "pending" and secret is None:
+        message = "The payment could not be started just now. Try again in a minute."
+    return _json(
+        200, PayStarted(payment_id=payment.id, status=payment.status, client_secret=secret, message=message)
+    )
+
+
+@router.post("/pay/invoice/<practice_id>/payments/<payment_id>/confirm")
+def confirm_invoice_payment(
+    practice_id: PracticeId, payment_id: PracticeId, body: Annotated[TokenIn, Body()]
+) -> Response[str]:
+    """After Stripe.js confirmed the card: record the success now if Stripe has it (the webhook
+    may come later), and answer the invoice as it now is."""
+    c = container()
+    invoice = _invoice_of_token(practice_id, body.token)
+    practice = c.practices.get(practice_id)
+    invoice = c.invoices.confirm_page_payment(practice, invoice.id, payment_id, c.payments)
     return _json(200, view_of(practice_id, invoice, body.token))

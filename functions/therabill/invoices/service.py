@@ -23,7 +23,7 @@ from therabill.clients.models import Payer
 from therabill.clients.service import ClientService
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, zone
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
 from therabill.invoices import emails
@@ -43,6 +43,8 @@ from therabill.invoices.store import InvoiceStore, from_item
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.notifications.mailer import Outbox
 from therabill.observability import logger
+from therabill.payments.models import Payment
+from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 from therabill.sessions.service import SessionService
@@ -470,6 +472,103 @@ class InvoiceService:
             except ConflictError:
                 continue
         raise ConflictError("the invoice is changing too often; the payment will be applied on retry")
+
+    def payment_succeeded(self, practice: Practice, payment: Payment) -> None:
+        """The success hook (PaymentService, kinds ``invoice`` and ``balance``): a payment started
+        on the pay page is applied to its invoice. At least once per success: idempotent."""
+        pointer = self.store.table.get(keys.practice_pk(practice.id), keys.invoice_payment_sk(payment.id))
+        invoice_id = pointer["invoice_id"] if pointer else None
+        if invoice_id is None and payment.kind == "invoice" and payment.reference:
+            invoice_id = payment.reference
+        if invoice_id is None:
+            return  # a balance charge that is not an invoice's
+        self.apply_payment(practice.id, invoice_id, payment.id, payment.amount, "card")
+
+    def start_page_payment(
+        self,
+        practice_id: str,
+        invoice_id: str,
+        *,
+        request_id: str,
+        amount: int,
+        card_id: str | None,
+        payments: PaymentService,
+    ) -> tuple[Payment, str | None]:
+        """Start paying ``amount`` (at most the balance) of an invoice on the pay page: with a new
+        card (an on-session PaymentIntent; the page confirms it with Stripe.js and its client
+        secret) or with one of the payer's saved cards (charged now, kind ``balance``: its consent
+        must cover balances). The invoice is named by a pointer written BEFORE any payment, so
+        the success hook finds it whichever path reports the success first."""
+        inv = self.store.get(practice_id, invoice_id)
+        if inv.locked:
+            raise UnauthorizedError("this invoice is locked; contact the practice")
+        if inv.status not in PAYABLE:
+            raise ConflictError(f"an invoice that is {inv.status} cannot be paid", current_status=inv.status)
+        if amount <= 0 or amount > inv.balance.amount:
+            raise InvalidRequestError(
+                f"the amount must be between 1 and the balance of {inv.balance.format()}", field="amount"
+            )
+        request_key = f"invoice:{inv.id}:{request_id}"
+        payment_id = derived_id("pay", practice_id, request_key)
+        pk = keys.practice_pk(practice_id)
+        self.store.table.put(
+            {
+                "PK": pk,
+                "SK": keys.invoice_payment_sk(payment_id),
+                "type": "invoice_payment",
+                "invoice_id": inv.id,
+                "amount": amount,
+            },
+            condition="attribute_not_exists(PK) OR invoice_id = :inv",
+            values={":inv": inv.id},
+        )
+        memo = f"Invoice {inv.number}"
+        if card_id is None:
+            return payments.start_client_payment(
+                practice_id,
+                client_id=inv.client_id,
+                owner_id=inv.owner_id,
+                request_key=request_key,
+                amount=amount,
+                kind="invoice",
+                memo=memo,
+                created_by="pay-page",
+                reference=inv.id,
+            )
+        card = self._cards.get_card(practice_id, inv.client_id, card_id)
+        if card.owner_id != inv.owner_id or card.status != "active":
+            raise NotFoundError("card not found")
+        payment = payments.charge_saved_card(
+            practice_id,
+            client_id=inv.client_id,
+            request_key=request_key,
+            amount=amount,
+            kind="balance",
+            memo=memo,
+            created_by="pay-page",
+            card_id=card.id,
+            owner_id=inv.owner_id,
+        )
+        if payment.status == "succeeded":  # the hook did it too; applying is idempotent
+            self.apply_payment(practice_id, inv.id, payment.id, payment.amount)
+        return payment, None
+
+    def confirm_page_payment(
+        self, practice: Practice, invoice_id: str, payment_id: str, payments: PaymentService
+    ) -> Invoice:
+        """After Stripe.js confirmed: if Stripe says the PaymentIntent succeeded, record it now
+        (the webhook may be late); the hook applies it. Returns the invoice as it now is."""
+        pointer = self.store.table.get(keys.practice_pk(practice.id), keys.invoice_payment_sk(payment_id))
+        if not pointer or pointer["invoice_id"] != invoice_id:
+            raise NotFoundError("payment not found")
+        payment = payments.get(practice.id, payment_id)
+        if payment.status != "succeeded" and payment.on_session:
+            with contextlib.suppress(ConflictError):  # "already made": recorded just now
+                payments.client_secret(practice, payment_id)
+            payment = payments.get(practice.id, payment_id)
+        if payment.status == "succeeded":
+            self.apply_payment(practice.id, invoice_id, payment.id, payment.amount)
+        return self.store.get(practice.id, invoice_id)
 
     # -- the scheduled sweep --------------------------------------------------------------------
     def sweep(self, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
