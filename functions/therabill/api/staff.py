@@ -24,7 +24,9 @@ from therabill.api.staff_models import (
     ContactCreate,
     ContactOut,
     ContactUpdate,
+    LedgerAccountOut,
     LedgerEntryOut,
+    LedgerLineOut,
     LedgerOut,
     PaymentOut,
     PracticeCreate,
@@ -345,6 +347,12 @@ def ledger(client_id: ClientId) -> LedgerOut:
         client_id=client_id,
         currency=practice.currency,
         balance=balance.owed,
+        receivable=balance.receivable,
+        credit=balance.credit,
+        accounts=[
+            LedgerAccountOut(owner_id=a.owner_id, receivable=a.receivable, credit=a.credit, owed=a.owed)
+            for a in balance.accounts
+        ],
         entries=[
             LedgerEntryOut(
                 id=e.id,
@@ -356,6 +364,8 @@ def ledger(client_id: ClientId) -> LedgerOut:
                 memo=e.memo,
                 method=e.method,
                 payment_id=e.payment_id,
+                owner_id=e.owner_id,
+                lines=[LedgerLineOut(account=line.account, amount=line.amount) for line in e.lines],
             )
             for e in entries
         ],

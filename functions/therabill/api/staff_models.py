@@ -241,20 +241,39 @@ class PaymentOut(BaseModel):
     updated_at: datetime
 
 
+class LedgerLineOut(BaseModel):
+    account: str = Field(
+        description="receivable, credit (the payer account's), revenue, adjustments or cash:<method>"
+    )
+    amount: int = Field(description="minor units; debit positive, credit negative; an entry's lines sum to 0")
+
+
 class LedgerEntryOut(BaseModel):
     id: str
     kind: str
     amount: int
     currency: str
-    signed_amount: int
+    signed_amount: int = Field(description="the change in what the payer owes (receivable - credit)")
     posted_at: datetime
     memo: str
     method: str | None
     payment_id: str | None
+    owner_id: str | None = Field(description="the paying billing contact; null: the client")
+    lines: list[LedgerLineOut]
+
+
+class LedgerAccountOut(BaseModel):
+    owner_id: str | None = Field(description="the paying billing contact; null: the client")
+    receivable: int = Field(description="what this payer owes (never negative)")
+    credit: int = Field(description="this payer's unapplied credit (never negative)")
+    owed: int = Field(description="receivable - credit")
 
 
 class LedgerOut(BaseModel):
     client_id: str
     currency: str
     balance: int = Field(description="positive: owed by the client; negative: credit")
+    receivable: int = Field(description="what the client's payer accounts owe in all")
+    credit: int = Field(description="the unapplied credit of the client's payer accounts in all")
+    accounts: list[LedgerAccountOut] = Field(description="per payer account, the client first")
     entries: list[LedgerEntryOut]

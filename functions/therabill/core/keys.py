@@ -199,3 +199,14 @@ def invoice_sweep_gsi_sk(when: str, practice_id: str, invoice_id: str) -> str:
 def access_ip_pk(source_ip: str) -> str:
     """Platform item: failed invoice lookups of one source IP (windows as sort keys, TTL)."""
     return f"PAYIP#{source_ip}"
+
+
+# -- ledger summaries: one per payer account and currency (issue 3, point 7) -----------------------
+def ledger_summary_sk(client_id: str, owner: str, currency: str) -> str:
+    """A payer account's running receivable and credit (a cache of its entries). ``owner`` is the
+    paying contact's id, or ``-`` for the client themself."""
+    return f"LEDGERBAL#{client_id}#{owner}#{currency}"
+
+
+def ledger_summary_prefix(client_id: str) -> str:
+    return f"LEDGERBAL#{client_id}#"

@@ -7,6 +7,17 @@ the amount paid, so two concurrent refunds can never return more than was charge
 idempotency key ``therabill:refund:<id>``; the ledger entry (source ``refund:<id>``) is posted when
 Stripe says the refund succeeded, by the request or by the ``refund.*`` webhook, whichever comes
 first. A refund Stripe fails gives its reservation back.
+
+Ledger effects (double entry, see ``ledger/chart.py``), on the payer account of the payment (the
+client, or the billing contact who owns the card):
+
+* a refund: Dr credit (what credit the account holds, e.g. a refunded deposit) and/or Dr
+  receivable (what the payment paid is owed again) / Cr cash:card — source ``refund:<rfd>``;
+* a lost dispute (``charge.dispute.closed`` or ``.updated`` with status ``lost``): the same lines
+  for the disputed amount, kind ``chargeback`` — source ``dispute-lost:<dp>``, once; a dispute
+  still open or won changes no balance (it is shown on the payment);
+* cash or a check at the front desk: Dr cash:<method> / Cr receivable, any excess Cr credit —
+  source ``manual:<man>``, once per Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -232,6 +243,7 @@ class RefundService:
             refund = _refund(exc.current or {})
             if refund.status != "succeeded":
                 return refund  # failed earlier: a late success is Stripe's to explain, not ours to post
+        payment = self._payments.get(practice_id, refund.payment_id)
         self._ledger.post(
             practice_id,
             client_id=refund.client_id,
@@ -241,6 +253,7 @@ class RefundService:
             memo="Refund to card",
             method="card",
             payment_id=refund.payment_id,
+            owner_id=payment.owner_id,
         )
         return refund
 
@@ -314,7 +327,29 @@ class RefundService:
             condition="attribute_exists(PK)",
             values={":d": item["id"], ":s": item["status"], ":r": item["reason"]},
         )
+        if item["status"] == "lost":
+            self._dispute_lost(practice.id, payment_id, str(item["id"]), item["amount"], item["currency"])
         return f"dispute-{item['status']}"
+
+    def _dispute_lost(
+        self, practice_id: str, payment_id: str, dispute_id: str, amount: int, currency: str
+    ) -> None:
+        """A lost dispute takes the money back: the payment is reversed on the ledger, once."""
+        payment = self._payments.get(practice_id, payment_id)
+        if amount <= 0 or currency.lower() != payment.amount.currency:
+            logger.warning("lost dispute not posted: amount or currency", dispute_id=dispute_id)
+            return
+        self._ledger.post(
+            practice_id,
+            client_id=payment.client_id,
+            kind="chargeback",
+            amount=Money(amount=min(amount, payment.amount.amount), currency=payment.amount.currency),
+            source_key=f"dispute-lost:{dispute_id}",
+            memo="Dispute lost: payment reversed",
+            method="card",
+            payment_id=payment.id,
+            owner_id=payment.owner_id,
+        )
 
     # -- payments taken in person -------------------------------------------------------------
     def record_manual_payment(
@@ -327,8 +362,11 @@ class RefundService:
         method: ManualMethod,
         reference: str,
         memo: str,
+        owner_id: str | None = None,
     ) -> LedgerEntry:
-        """Cash or a check handed to the front desk: a payment entry, once per request key."""
+        """Cash or a check handed to the front desk: a payment entry, once per request key. It
+        pays what the payer account owes; anything beyond becomes credit (applied to the next
+        charge)."""
         practice = self._practices.get(practice_id)
         source = f"manual:{derived_id('man', practice_id, request_key)}"
         label = {"cash": "Cash payment", "check": "Check payment", "other": "Payment"}[method]
@@ -340,12 +378,13 @@ class RefundService:
             source_key=source,
             memo=f"{label} {reference}".strip() if not memo else f"{label} {reference} — {memo}".strip(),
             method=method,
+            owner_id=owner_id,
         )
         if entry is None:  # a retried request: return the entry it made
-            for existing in self._ledger.entries(practice_id, client_id):
-                if existing.source_key == source:
-                    return existing
-            raise ConflictError("this Idempotency-Key was used for another client")
+            existing = self._ledger.posted(practice_id, source)
+            if existing is None or existing.client_id != client_id:
+                raise ConflictError("this Idempotency-Key was used for another client")
+            return existing
         return entry
 
 

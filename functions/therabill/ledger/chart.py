@@ -1,0 +1,133 @@
+"""The chart of accounts and the lines each kind of entry posts (pure; no I/O).
+
+Every journal entry is a list of lines (account, signed minor units), debits positive and credits
+negative, that sum to zero. Two accounts belong to one *payer account* — a client and who pays
+(``owner`` None: the client themself; with split billing each billing contact that pays has its own):
+
+* ``receivable`` — what that payer owes (an asset of the practice; its balance is the sum of its
+  lines and is never negative);
+* ``credit`` — the payer's unapplied credit (a liability; its balance is minus the sum of its
+  lines and is never negative).
+
+The others are the practice's: ``revenue``, ``adjustments`` (write-offs, waivers, goodwill) and
+``cash:<method>`` (card, cash, check, insurance, other: money in, or out for a refund).
+
+What each kind posts, for an amount A on a payer account that owes R and holds credit C:
+
+=========================  ====================================================================
+charge                     Dr receivable A / Cr revenue A (then credit on hand is applied: below)
+payment (card, cash, …)    Dr cash:<method> A / Cr receivable min(A, R) / Cr credit the rest
+                           (an overpayment becomes credit; the receivable never goes negative)
+payment, method ``credit`` Dr credit A / Cr receivable A — an *application* of credit to what is
+                           due (needs A ≤ C and A ≤ R)
+credit (deposit, goodwill) Dr cash:<method> A, or Dr adjustments A when the method is None /
+                           Cr receivable min(A, R) / Cr credit the rest (credit posted while
+                           something is due pays it at once)
+adjustment                 Dr adjustments A / Cr receivable min(A, R) / Cr credit the rest (a
+                           write-off larger than what is owed leaves the excess as credit)
+refund, chargeback         Dr credit min(A, C) / Dr receivable the rest / Cr cash:<method> A (the
+                           money goes back; what the refunded payment paid is owed again, and
+                           credit on hand is used for it first — a refunded deposit takes its
+                           credit back)
+=========================  ====================================================================
+
+So a payer account never holds both an open receivable and credit: whatever adds credit pays what
+is due first, and whatever adds to what is due uses credit first (a charge through its application
+entry, see ``application``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+EntryKind = Literal["charge", "payment", "refund", "adjustment", "credit", "chargeback"]
+PaymentMethod = Literal["card", "cash", "check", "credit", "insurance", "other"]
+
+RECEIVABLE = "receivable"
+CREDIT = "credit"
+REVENUE = "revenue"
+ADJUSTMENTS = "adjustments"
+PAYER_ACCOUNTS = frozenset({RECEIVABLE, CREDIT})
+
+
+def cash(method: str) -> str:
+    return f"cash:{method}"
+
+
+class InsufficientCreditError(ValueError):
+    """An application of credit larger than the credit on hand or than what is due."""
+
+
+class Line(BaseModel):
+    """One leg of an entry: debits positive, credits negative, in minor units."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """A payer account's receivable and credit (both ≥ 0)."""
+
+    receivable: int = 0
+    credit: int = 0
+
+    @property
+    def owed(self) -> int:
+        return self.receivable - self.credit
+
+
+def effect(lines: tuple[Line, ...]) -> Position:
+    """What lines change on the payer account: (Δ receivable, Δ credit)."""
+    receivable = sum(line.amount for line in lines if line.account == RECEIVABLE)
+    credit = -sum(line.amount for line in lines if line.account == CREDIT)
+    return Position(receivable=receivable, credit=credit)
+
+
+def _lines(*pairs: tuple[str, int]) -> tuple[Line, ...]:
+    out = tuple(Line(account=a, amount=v) for a, v in pairs if v != 0)
+    assert sum(line.amount for line in out) == 0, "unbalanced entry"
+    return out
+
+
+def _settle(source: str, amount: int, at: Position) -> tuple[Line, ...]:
+    """Money or value in: pays what is due first, the rest becomes credit."""
+    paid = min(amount, at.receivable)
+    return _lines((source, amount), (RECEIVABLE, -paid), (CREDIT, -(amount - paid)))
+
+
+def lines_for(kind: EntryKind, method: PaymentMethod | None, amount: int, at: Position) -> tuple[Line, ...]:
+    """The lines of an entry of ``kind`` for ``amount`` (> 0) on an account standing at ``at``."""
+    if amount <= 0:
+        raise ValueError("ledger amounts are positive; the kind gives the direction")
+    if kind == "charge":
+        return _lines((RECEIVABLE, amount), (REVENUE, -amount))
+    if kind == "payment" and method == "credit":
+        if amount > at.credit or amount > at.receivable:
+            raise InsufficientCreditError("an application of credit exceeds the credit or what is due")
+        return application_lines(amount)
+    if kind == "payment":
+        return _settle(cash(method or "other"), amount, at)
+    if kind == "credit":
+        if method == "credit":
+            raise ValueError("a credit is paid in by a method (or is goodwill: method None)")
+        return _settle(cash(method) if method else ADJUSTMENTS, amount, at)
+    if kind == "adjustment":
+        return _settle(ADJUSTMENTS, amount, at)
+    # refund, chargeback: money goes back out
+    taken = min(amount, at.credit)
+    return _lines((CREDIT, taken), (RECEIVABLE, amount - taken), (cash(method or "card"), -amount))
+
+
+def application(due: int, at: Position) -> int:
+    """How much credit applies to a new amount ``due`` (already added to the receivable)."""
+    return max(0, min(at.credit, due, at.receivable))
+
+
+def application_lines(amount: int) -> tuple[Line, ...]:
+    return _lines((CREDIT, amount), (RECEIVABLE, -amount))
