@@ -210,3 +210,27 @@ def ledger_summary_sk(client_id: str, owner: str, currency: str) -> str:
 
 def ledger_summary_prefix(client_id: str) -> str:
     return f"LEDGERBAL#{client_id}#"
+
+
+# -- paying at booking: payment rules and slot holds (issue 3, point 3) -----------------------------
+BOOKING_SETTINGS_SK = "BOOKPAY#PRACTICE"  # the practice's first-visit default and hold minutes
+
+
+def booking_service_rule_sk(service_id: str) -> str:
+    return f"BOOKPAY#SERVICE#{service_id}"
+
+
+def booking_client_rule_sk(client_id: str) -> str:
+    return f"BOOKPAY#CLIENT#{client_id}"
+
+
+def booking_hold_sk(session_id: str) -> str:
+    """A session's slot held until its booking payment arrives (one per session awaiting payment)."""
+    return f"BOOKHOLD#{session_id}"
+
+
+BOOKING_HOLDS_GSI = "HOLDEXPIRY"  # sparse: only holds still open, earliest expiry first
+
+
+def booking_hold_gsi_sk(expires_at_iso: str, practice_id: str, session_id: str) -> str:
+    return f"{expires_at_iso}#{practice_id}#{session_id}"

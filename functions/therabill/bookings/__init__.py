@@ -1,0 +1,1 @@
+"""Paying at booking: deposit / prepayment / card-on-file rules and slot holds."""
