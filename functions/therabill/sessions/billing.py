@@ -96,6 +96,7 @@ _NOT_CHARGEABLE = (
 # What each payer's fee notice says became of their part.
 _FEE_OUTCOME: dict[str, str] = {
     "charged": "It has been charged to the card on file.",
+    "credit": "It has been paid from the credit on your account.",
     "pending": "It is being charged to the card on file.",
     "retrying": "The card on file was declined; we will try it again.",
     "requires_action": "Your bank asked to confirm the payment: please follow the link we sent you.",
@@ -130,10 +131,10 @@ class SessionBilling:
         price = session.price
         if price is not None and price.amount.amount > 0 and not price.not_billed:
             for owner, part, suffix in self._parts(practice_id, session, price.amount, "session_fee"):
-                self._ledger.post(
+                # The payer's credit (a deposit, a prepayment) is applied to it in the same write.
+                self._ledger.post_charge(
                     practice_id,
                     client_id=session.client_id,
-                    kind="charge",
                     amount=part,
                     source_key=f"session:{session.id}{suffix}",
                     memo="Session",
@@ -152,7 +153,7 @@ class SessionBilling:
                 copay = Money(amount=client.copay_amount, currency=currency)
         session = self._sessions.check_in(practice_id, session_id, copay)
         record = session.copay
-        if record is None or record.status == "charged":
+        if record is None or record.status in ("charged", "credit"):
             return session
         charged = self._post_and_charge(
             practice_id, session, kind="copay", prefix="copay", amount=record.amount, memo="Copay", by=by
@@ -203,7 +204,7 @@ class SessionBilling:
             session = self._sessions.annotate(practice.id, session, "fee", assessed, only_if_absent=True)
         record = session.fee
         assert record is not None
-        if record.amount.amount <= 0 or record.status in ("charged", "none", "waived"):
+        if record.amount.amount <= 0 or record.status in ("charged", "credit", "none", "waived"):
             return session
         charged = self._post_and_charge(
             practice.id,
@@ -315,14 +316,23 @@ class SessionBilling:
                 payment_id=record.payment_id,
                 refunds=f"/clients/{session.client_id}/payments/{record.payment_id}/refunds",
             )
-        self._ledger.post(
-            practice_id,
-            client_id=session.client_id,
-            kind="adjustment",
-            amount=record.amount,
-            source_key=f"waiver:{session.id}",
-            memo="Fee waived",
-        )
+        # Each payer's part of the fee is written off on that payer's account (what credit paid of
+        # it goes back to their credit).
+        prefix = f"fee:{session.id}"
+        for charge in self._ledger.entries(practice_id, session.client_id):
+            if charge.kind != "charge" or not (
+                charge.source_key == prefix or charge.source_key.startswith(prefix + ":")
+            ):
+                continue
+            self._ledger.post(
+                practice_id,
+                client_id=session.client_id,
+                kind="adjustment",
+                amount=charge.amount,
+                source_key="waiver:" + charge.source_key.removeprefix("fee:"),
+                memo="Fee waived",
+                owner_id=charge.owner_id,
+            )
         updated = record.model_copy(update={"status": "waived", "waived_by": by, "waived_at": now})
         return self._sessions.annotate(practice_id, session, "fee", updated)
 
@@ -356,27 +366,32 @@ class SessionBilling:
         parts: list[_Part] = []
         for owner, share, suffix in self._parts(practice_id, session, amount, kind):
             key = f"{prefix}:{session.id}{suffix}"
-            self._ledger.post(
+            posted = self._ledger.post_charge(
                 practice_id,
                 client_id=session.client_id,
-                kind="charge",
                 amount=share,
                 source_key=key,
                 memo=memo,
                 owner_id=owner,
             )
+            if posted.due.amount <= 0:  # the payer's credit paid it all: no card charge
+                parts.append(_Part(owner, share, suffix, "credit", None, None))
+                continue
+            # Only what the credit left is collected; the same key always asks the same amount.
             outcome = self._charge(
-                practice_id, session, kind=kind, key=key, amount=share, by=by, owner_id=owner
+                practice_id, session, kind=kind, key=key, amount=posted.due, by=by, owner_id=owner
             )
             parts.append(_Part(owner, share, suffix, *outcome))
         statuses = [p.status for p in parts]
         status: ChargeStatus
-        if all(st == "charged" for st in statuses):
+        if all(st == "credit" for st in statuses):
+            status = "credit"
+        elif all(st in ("charged", "credit") for st in statuses):
             status = "charged"
         elif "balance" in statuses:
             status = "balance"
         else:
-            status = next(st for st in statuses if st != "charged")
+            status = next(st for st in statuses if st not in ("charged", "credit"))
         unpaid = sum(p.amount.amount for p in parts if p.status == "balance")
         return _Charged(
             status=status,

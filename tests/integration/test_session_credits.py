@@ -1,0 +1,103 @@
+"""Credits apply automatically to the next amount due (issue 3, points 3 and 7): a copay or a fee is
+charged to the card only for what the payer's credit leaves, a session's charge consumes the
+credit, and a waived fee gives back what credit paid of it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.integration.scenario import create_client, create_practice, save_card
+from tests.integration.test_services_pricing import create_service
+from tests.integration.test_session_charges import ledger, mails
+from tests.integration.test_session_fees import POLICY, cancel, fee_mails, set_policy
+from tests.integration.test_sessions import START, act, book, completion
+
+
+def cash(world, practice, client_id, amount, key):
+    """Cash at the front desk with nothing owed: it becomes the client's credit."""
+    status, body = world.staff(
+        "POST",
+        f"/clients/{client_id}/payments/manual",
+        {"amount": amount, "method": "cash", "reference": "front desk"},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": key},
+    )
+    assert status == 201, body
+
+
+def account(body, owner_id=None):
+    return next(a for a in body["accounts"] if a["owner_id"] == owner_id)
+
+
+def card_charges(world, practice):
+    return [r for r in world.stripe.requests if r.method == "POST" and r.path == "/v1/payment_intents"]
+
+
+@pytest.fixture
+def credited(world):
+    practice = create_practice(world)
+    set_policy(world, practice, POLICY)
+    client = create_client(world, practice, copay_amount=2_500)
+    save_card(world, practice, client["id"])
+    svc = create_service(world, practice)
+    return practice, client, svc
+
+
+def test_a_credit_pays_part_of_a_copay_and_the_card_the_rest(world, credited):
+    practice, client, svc = credited
+    cash(world, practice, client["id"], 1_000, "cash-key-1")
+    assert account(ledger(world, practice, client["id"]))["credit"] == 1_000
+    session = book(world, practice, client, svc)
+    before = len(card_charges(world, practice))
+    status, checked = act(world, practice, session["id"], "check-in")
+    assert status == 200 and checked["copay"]["status"] == "charged", checked
+    charges = card_charges(world, practice)[before:]
+    assert len(charges) == 1 and int(charges[0].params["amount"]) == 1_500
+    assert act(world, practice, session["id"], "check-in") == (200, checked)  # once
+    assert len(card_charges(world, practice)) == before + 1
+    body = ledger(world, practice, client["id"])
+    assert (account(body)["receivable"], account(body)["credit"], body["balance"]) == (0, 0, 0)
+
+
+def test_a_fee_paid_by_credit_charges_no_card_and_a_waiver_gives_the_credit_back(world, credited):
+    practice, client, svc = credited
+    cash(world, practice, client["id"], 10_000, "cash-key-2")
+    session = book(world, practice, client, svc)
+    before = len(card_charges(world, practice))
+    _, cancelled = cancel(world, practice, session, hours_before=10)  # the 50.00 tier
+    fee = cancelled["fee"]
+    assert (fee["amount"], fee["status"], fee["payment_id"]) == (5_000, "credit", None), fee
+    assert len(card_charges(world, practice)) == before
+    told = fee_mails(world)
+    assert len(told) == 1 and "paid from the credit on your account" in told[0].get_payload(0).get_payload(
+        decode=True
+    ).decode().replace("\n", " ")
+    assert account(ledger(world, practice, client["id"]))["credit"] == 5_000
+
+    status, waived = act(world, practice, session["id"], "waive-fee")
+    assert status == 200 and waived["fee"]["status"] == "waived", waived
+    body = ledger(world, practice, client["id"])
+    assert (account(body)["receivable"], account(body)["credit"]) == (0, 10_000)
+    assert act(world, practice, session["id"], "waive-fee")[0] == 200
+    assert account(ledger(world, practice, client["id"]))["credit"] == 10_000  # waived once
+
+
+def test_a_completed_session_consumes_the_credit(world, credited):
+    practice, client, svc = credited
+    client_id = client["id"]
+    world.staff("PATCH", f"/clients/{client_id}", {"copay_amount": None}, practice_id=practice.id)
+    cash(world, practice, client_id, 5_000, "cash-key-3")
+    session = book(world, practice, client, svc)
+    assert act(world, practice, session["id"], "check-in")[0] == 200  # no copay now
+    world.clock.now = START + timedelta(hours=2)
+    status, done = act(world, practice, session["id"], "complete", completion())
+    assert status == 200, done
+    price = done["price"]["amount"]
+    body = ledger(world, practice, client_id)
+    applied = [e for e in body["entries"] if e["kind"] == "payment" and e["method"] == "credit"]
+    assert [e["amount"] for e in applied] == [min(price, 5_000)]
+    assert account(body)["credit"] == max(0, 5_000 - price)
+    assert account(body)["receivable"] == max(0, price - 5_000)
+    assert mails(world, "ann@client.test", "Receipt") == []
