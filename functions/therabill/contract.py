@@ -110,6 +110,14 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=300,
         env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
     ),
+    FunctionSpec(
+        name="invoice-sweep",
+        handler="therabill.entrypoints.invoice_sweep.lambda_handler",
+        description="Scheduled: open invoices past due become overdue; overdue reminders, each once",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL),
+        timeout_seconds=300,
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
+    ),
 )
 
 # A Stripe event the worker fails this many times goes to the dead-letter queue.
@@ -121,6 +129,7 @@ STRIPE_EVENTS_MAX_RECEIVES = 5
 SCHEDULE_GROUP_NAME = "therabill"
 SCHEDULES: tuple[tuple[str, str, str], ...] = (
     ("payments-reconciler", "rate(15 minutes)", "payments-reconciler"),
+    ("invoice-sweep", "rate(1 hour)", "invoice-sweep"),
 )
 
 # API Gateway routes per function (REST API). Staff routes sit behind the Cognito authorizer;

@@ -228,3 +228,25 @@ def test_the_sweep_makes_invoices_overdue_and_sends_each_reminder_once(world):
     assert invoices.sweep() == {"overdue": 0, "reminded": 0, "errors": 0}
     assert mails(world, "ann@client.test", "Reminder 3") == []
     assert mails(world, "ann@client.test", "Reminder 1")[0]["Subject"].endswith("is overdue")
+
+
+def test_the_scheduled_sweep_entry_point_runs_with_its_sample_event(world):
+    import json
+    from pathlib import Path
+
+    from devstack.apigw import LambdaContext
+
+    from therabill.entrypoints.invoice_sweep import lambda_handler
+
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    invoice = standalone_invoice(world, practice, client["id"])
+    world.clock.now += timedelta(days=31)
+    event = json.loads(
+        (Path(__file__).resolve().parents[2] / "events/scheduler/invoice_sweep.json").read_text()
+    )
+
+    assert lambda_handler(event, LambdaContext("invoice-sweep")) == {"overdue": 1, "reminded": 1, "errors": 0}
+    assert lambda_handler(event, LambdaContext("invoice-sweep")) == {"overdue": 0, "reminded": 0, "errors": 0}
+    _, after = world.staff("GET", f"/invoices/{invoice['id']}", practice_id=practice.id)
+    assert after["status"] == "overdue"
