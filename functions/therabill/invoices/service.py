@@ -23,7 +23,14 @@ from therabill.clients.models import Payer
 from therabill.clients.service import ClientService
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, zone
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError, UnauthorizedError
+from therabill.core.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+    TherabillError,
+    UnauthorizedError,
+)
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
 from therabill.invoices import emails
@@ -332,7 +339,13 @@ class InvoiceService:
             invoice=inv,
             pay_url=self.pay_url(practice.id),
         )
-        self._outbox.send_once(practice.id, f"invoice:{inv.id}:{send_number}", email)
+        try:
+            self._outbox.send_once(practice.id, f"invoice:{inv.id}:{send_number}", email)
+        except TherabillError:
+            raise
+        except Exception as exc:  # the provider failed: the invoice stays as it is, retry the call
+            logger.warning("invoice email not sent", invoice_id=inv.id, error=type(exc).__name__)
+            raise DependencyUnavailableError("the invoice email could not be sent; try again") from exc
 
     def pdf(self, practice_id: str, invoice_id: str) -> tuple[Invoice, bytes]:
         from therabill.invoices.pdf import render
