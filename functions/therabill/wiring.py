@@ -19,6 +19,8 @@ from therabill.settings import Secrets, Settings, load_settings
 if TYPE_CHECKING:
     from therabill.adapters.dynamo import Table
     from therabill.adapters.secrets import SecretsProvider
+    from therabill.bookings.rules import BookingRules
+    from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
     from therabill.invoices.access import InvoiceAccess
@@ -171,6 +173,13 @@ class Container:
             self.public_base_url,
             self.secrets.platform_fee_bps,
         )
+        # Paying at booking: a deposit or prepayment that succeeds confirms its session (lazily
+        # built: only when such a payment succeeds).
+        for kind in ("deposit", "prepayment"):
+            service.on_success(
+                kind,
+                lambda practice, payment: self.bookings.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
         # Invoices: a payment made on the pay page (a new card: "invoice"; a saved card: "balance")
         # is applied to its invoice.
         for kind in ("invoice", "balance"):
@@ -230,6 +239,31 @@ class Container:
         from therabill.invoices.access import InvoiceAccess
 
         return InvoiceAccess(self.invoices.store, self.clock, self.secrets.link_signing_key)
+
+    @cached_property
+    def booking_rules(self) -> BookingRules:
+        from therabill.bookings.rules import BookingRules
+
+        return BookingRules(self.table, self.clock)
+
+    @cached_property
+    def bookings(self) -> BookingService:
+        from therabill.bookings.service import BookingService
+
+        return BookingService(
+            self.table,
+            self.clock,
+            self.booking_rules,
+            self.sessions,
+            self.service_catalog,
+            self.practices,
+            self.clients,
+            self.cards,
+            self.payments,
+            self.outbox,
+            self.secrets.link_signing_key,
+            self.public_base_url,
+        )
 
     @cached_property
     def inbox(self) -> Inbox:

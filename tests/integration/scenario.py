@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,11 @@ def create_practice(
         _, practice = world.staff("GET", "/practice", practice_id=pid)
         assert practice["stripe"]["charges_enabled"], practice
     return Practice(pid, account)
+
+
+def booking_key() -> dict[str, str]:
+    """The Idempotency-Key header POST /sessions requires: a new booking on every call."""
+    return {"Idempotency-Key": f"booking-{uuid.uuid4()}"}
 
 
 def create_client(world: World, practice: Practice, **fields: Any) -> dict[str, Any]:
@@ -156,6 +162,7 @@ def completed_session(
             "scheduled_start": "2031-03-04T15:00:00Z",
         },
         practice_id=practice.id,
+        headers=booking_key(),
     )
     assert status == 201, session
     world.staff("POST", f"/sessions/{session['id']}/check-in", practice_id=practice.id)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.scenario import create_client, create_practice
+from tests.integration.scenario import booking_key, create_client, create_practice
 from tests.integration.test_services_pricing import create_service
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
@@ -32,7 +32,7 @@ def book(world, practice, client, svc, start=START, minutes=50, **over):
         "scheduled_end": z(start + timedelta(minutes=minutes)),
         **over,
     }
-    status, session = world.staff("POST", "/sessions", body, practice_id=practice.id)
+    status, session = world.staff("POST", "/sessions", body, practice_id=practice.id, headers=booking_key())
     assert status == 201, session
     return session
 
@@ -77,6 +77,7 @@ def test_booking_without_an_end_uses_the_default_duration(world, setup):
             "scheduled_start": z(START),
         },
         practice_id=practice.id,
+        headers=booking_key(),
     )
     assert status == 201 and session["scheduled_end"].startswith("2031-03-04T15:53:00")
 
@@ -269,7 +270,7 @@ def test_bad_booking_input_is_a_400_with_a_reason_and_writes_nothing(world, setu
         "scheduled_end": z(START + timedelta(minutes=50)),
         **over,
     }
-    status, answer = world.staff("POST", "/sessions", body, practice_id=practice.id)
+    status, answer = world.staff("POST", "/sessions", body, practice_id=practice.id, headers=booking_key())
     assert status == 400 and answer["message"], answer
     assert world.container.table.query_all(f"P#{practice.id}") == before
 
@@ -287,6 +288,7 @@ def test_booking_needs_an_existing_client_and_an_active_service(world, setup):
             "scheduled_start": z(START),
         },
         practice_id=practice.id,
+        headers=booking_key(),
     )
     assert status == 404
     world.staff("PATCH", f"/services/{svc['id']}", {"active": False}, practice_id=practice.id)
@@ -300,6 +302,7 @@ def test_booking_needs_an_existing_client_and_an_active_service(world, setup):
             "scheduled_start": z(START),
         },
         practice_id=practice.id,
+        headers=booking_key(),
     )
     assert status == 400 and "active" in body["message"]
 

@@ -3,7 +3,7 @@ invalid request gets a 4xx with a reason and writes nothing."""
 
 import pytest
 
-from tests.integration.scenario import create_client, create_practice, save_card
+from tests.integration.scenario import booking_key, create_client, create_practice, save_card
 
 
 @pytest.fixture
@@ -47,6 +47,7 @@ def two_practices(world):
             "scheduled_start": "2031-03-04T15:00:00Z",
         },
         practice_id=a.id,
+        headers=booking_key(),
     )
     return a, b, client["id"], card["id"], contact["id"], payment["id"], service["id"], session["id"]
 

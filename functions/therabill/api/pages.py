@@ -155,3 +155,79 @@ document.getElementById('confirm').addEventListener('click', async () => {{
 </script>"""
     head = f'<script src="{escape(stripe_js_url)}"></script>'
     return _BASE.substitute(title=f"Confirm payment · {escape(practice_name)}", head=head, body=body)
+
+
+def booking_pay_page(
+    *,
+    practice_name: str,
+    amount_text: str,
+    what: str,
+    when: str,
+    expires: str,
+    client_secret: str,
+    publishable_key: str,
+    account: str,
+    stripe_js_url: str,
+    status_path: str,
+) -> str:
+    """Pay a booking's deposit or prepayment: Stripe.js confirms the PaymentIntent with a card
+    entered here; the booking is confirmed by Stripe's webhook, which the page waits for."""
+    config = json.dumps(
+        {"pk": publishable_key, "account": account, "secret": client_secret, "statusPath": status_path}
+    )
+    body = f"""
+<h1>Confirm your appointment with {escape(practice_name)}</h1>
+<p>Your appointment on <strong>{escape(when)}</strong> is held for you until {escape(expires)}.
+To confirm it, pay {escape(what)} of <strong id="amount">{escape(amount_text)}</strong>.</p>
+<form id="pay-form" novalidate>
+  <label for="payer-name">Name on the card</label>
+  <input type="text" id="payer-name" name="payer_name" autocomplete="cc-name" required>
+  <label for="card-element">Card</label>
+  <div id="card-element" class="box" aria-describedby="card-help"></div>
+  <p id="card-help">Enter the card number, expiry date and security code. We never see the number.</p>
+  <button type="submit" id="pay">Pay {escape(amount_text)}</button>
+  <div id="status" role="status" aria-live="polite"></div>
+</form>
+<script>
+const CONFIG = {config};
+const statusBox = document.getElementById('status');
+function show(text, isError) {{
+  statusBox.textContent = text; statusBox.className = isError ? 'error' : '';
+}}
+const stripe = Stripe(CONFIG.pk, {{stripeAccount: CONFIG.account}});
+const card = stripe.elements().create('card');
+card.mount('#card-element');
+async function waitForConfirmation() {{
+  for (let i = 0; i < 30; i++) {{
+    const res = await fetch(CONFIG.statusPath, {{headers: {{'Accept': 'application/json'}}}});
+    const data = await res.json().catch(() => ({{}}));
+    if (data.status === 'confirmed') {{
+      show('Thank you: your appointment is confirmed. A confirmation is on its way by email.', false);
+      document.getElementById('pay-form').dataset.done = 'confirmed';
+      return;
+    }}
+    if (data.status === 'released') {{
+      show('Your payment was received, but the appointment had been released: the practice will contact you.', true);
+      return;
+    }}
+    await new Promise(r => setTimeout(r, 1000));
+  }}
+  show('Thank you: your payment was received. Your confirmation will follow by email.', false);
+  document.getElementById('pay-form').dataset.done = 'paid';
+}}
+document.getElementById('pay-form').addEventListener('submit', async (e) => {{
+  e.preventDefault();
+  const button = document.getElementById('pay');
+  button.disabled = true; show('Paying…', false);
+  const result = await stripe.confirmCardPayment(CONFIG.secret, {{
+    payment_method: {{card: card, billing_details: {{name: document.getElementById('payer-name').value}}}}
+  }});
+  if (result.error) {{
+    show(result.error.message || 'The payment was not accepted.', true); button.disabled = false; return;
+  }}
+  show('Payment received. Confirming your appointment…', false);
+  await waitForConfirmation();
+}});
+</script>"""
+    head = f'<script src="{escape(stripe_js_url)}"></script>'
+    return _BASE.substitute(title=f"Confirm your appointment · {escape(practice_name)}", head=head, body=body)

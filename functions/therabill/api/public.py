@@ -1,5 +1,6 @@
-"""Public routes: the card set-up page and the payment-authentication page. They authenticate
-with signed, expiring tokens in the path; errors are shown as pages (HTML) or JSON (the XHR)."""
+"""Public routes: the card set-up page, the payment-authentication page and the booking pay page.
+They authenticate with signed, expiring tokens in the path; errors are shown as pages (HTML) or
+JSON (the XHR)."""
 
 from __future__ import annotations
 
@@ -119,3 +120,38 @@ def authenticate_page(token: Token) -> Response[str]:
 from therabill.api.public_invoices import router as invoices_router  # noqa: E402
 
 app.include_router(invoices_router)
+
+
+class BookingPayStatus(BaseModel):
+    status: str = Field(description="awaiting_payment, confirmed or released")
+
+
+@app.get("/pay/booking/<token>")
+def booking_pay_page(token: Token) -> Response[str]:
+    c = container()
+    try:
+        view = c.bookings.open_pay_link(token)
+    except TherabillError as exc:
+        return _error_page(exc)
+    assert view.practice.stripe is not None
+    record = view.session.booking_payment
+    assert record is not None
+    return _html(
+        pages.booking_pay_page(
+            practice_name=view.practice.name,
+            amount_text=view.payment.amount.format(),
+            what="a deposit" if record.kind == "deposit" else "the session fee",
+            when=view.when,
+            expires=view.expires,
+            client_secret=view.client_secret,
+            publishable_key=c.secrets.stripe_publishable_key,
+            account=view.practice.stripe.account_id,
+            stripe_js_url=c.settings.stripe_js_url,
+            status_path=f"/pay/booking/{token}/status",
+        )
+    )
+
+
+@app.get("/pay/booking/<token>/status")
+def booking_pay_status(token: Token) -> BookingPayStatus:
+    return BookingPayStatus(status=container().bookings.pay_status(token))

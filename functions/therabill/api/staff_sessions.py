@@ -6,21 +6,29 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_sessions_models import (
+    BookingPaymentOut,
+    BookingSettingsIn,
+    BookingSettingsOut,
     CancellationOut,
+    ClientBookingRuleIn,
+    ClientBookingRuleOut,
     CopayOut,
     FeeOut,
     PriceOut,
     PricingRuleIn,
     PricingRuleOut,
+    ReleaseOut,
     ResponsibilityIn,
     ResponsibilityOut,
     RuleSetOut,
+    ServiceBookingRuleIn,
+    ServiceBookingRuleOut,
     ServiceCreate,
     ServiceOut,
     ServicePolicyOut,
@@ -33,6 +41,7 @@ from therabill.api.staff_sessions_models import (
     SessionReschedule,
     ShareOut,
 )
+from therabill.bookings.service import Booking
 from therabill.clients.responsibility import Responsibility, RuleSet, Share
 from therabill.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride, merge_policy
@@ -46,6 +55,7 @@ _ID = r"^[a-z]{2,5}_[0-9a-z]+$"
 ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
 ServiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
 SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
 
 
 def _caller() -> Caller:
@@ -156,6 +166,18 @@ def _session_out(s: Session) -> SessionOut:
         if s.copay
         else None,
         fee=_fee_out(s),
+        booking_payment=BookingPaymentOut(
+            kind=s.booking_payment.kind,
+            amount_due=s.booking_payment.amount.amount,
+            currency=s.booking_payment.amount.currency,
+            payment_id=s.booking_payment.payment_id,
+            status=s.booking_payment.status,
+            hold_expires_at=s.booking_payment.hold_expires_at,
+        )
+        if s.booking_payment
+        else None,
+        release=ReleaseOut.model_validate(s.release, from_attributes=True) if s.release else None,
+        booking_requirement=s.booking_rule,
         version=s.version,
         created_at=s.created_at,
         updated_at=s.updated_at,
@@ -332,20 +354,38 @@ def get_responsibility(client_id: ClientId) -> ResponsibilityOut:
 
 
 # -- sessions --------------------------------------------------------------------------------------
+def _booking_out(booking: Booking) -> SessionOut:
+    """The session, and (in this answer only) the payment's state and the client's pay link."""
+    out = _session_out(booking.session)
+    if out.booking_payment is None or booking.payment is None:
+        return out
+    payment = out.booking_payment.model_copy(
+        update={"payment_status": booking.payment.status, "pay_link": booking.payment.link}
+    )
+    return out.model_copy(update={"booking_payment": payment})
+
+
 @router.post("/sessions")
-def book_session(body: Annotated[SessionBook, Body()]) -> Response[str]:
+def book_session(body: Annotated[SessionBook, Body()], idempotency_key: IdempotencyKey) -> Response[str]:
+    """Book a session. The session id is derived from the Idempotency-Key: a retried request meets
+    the same session (the same key with another body is a 409). When the booking rules ask for a
+    deposit or prepayment, the session is ``awaiting_payment`` until the client pays on the link
+    emailed to them (``booking_payment.pay_link``); a card-on-file rule refuses the booking (409)
+    unless the payer has an active default card with consent."""
     caller = _caller()
     caller.require("sessions:write")
-    session = container().sessions.book(
+    booking = container().bookings.book(
         caller.practice_id,
+        request_key=idempotency_key,
         client_id=body.client_id,
         service_id=body.service_id,
         clinician_id=body.clinician_id,
         start=body.scheduled_start,
         end=body.scheduled_end,
         by=caller.user_id,
+        payer_id=body.payer_id,
     )
-    return created(_session_out(session))
+    return created(_booking_out(booking))
 
 
 @router.get("/sessions")
@@ -415,9 +455,13 @@ def no_show_session(session_id: SessionId) -> SessionOut:
 def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]) -> SessionOut:
     caller = _caller()
     caller.require("sessions:write")
-    session = container().session_billing.cancel(
-        caller.practice_id, session_id, body.cancelled_by, caller.user_id
-    )
+    c = container()
+    if c.sessions.get(caller.practice_id, session_id).status == "awaiting_payment":
+        # Not yet paid: release the hold (the PaymentIntent is cancelled first; no fee).
+        return _session_out(
+            c.bookings.cancel_unpaid(caller.practice_id, session_id, recorded_by=caller.user_id)
+        )
+    session = c.session_billing.cancel(caller.practice_id, session_id, body.cancelled_by, caller.user_id)
     return _session_out(session)
 
 
@@ -433,3 +477,102 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
         raise ForbiddenError(f"the {caller.role} role may not do this", permission="fees:waive")
     session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
     return _session_out(session)
+
+
+# -- paying at booking: the rules ------------------------------------------------------------------
+@router.get("/practice/booking-payment")
+def get_booking_settings() -> BookingSettingsOut:
+    caller = _caller()
+    return BookingSettingsOut.model_validate(
+        container().booking_rules.settings(caller.practice_id), from_attributes=True
+    )
+
+
+@router.put("/practice/booking-payment")
+def put_booking_settings(body: Annotated[BookingSettingsIn, Body()]) -> BookingSettingsOut:
+    """The practice's first-visit rule (for services without their own) and how long a slot is held
+    for its payment (minutes, default 30)."""
+    caller = _caller()
+    caller.require("practice:manage")
+    c = container()
+    c.practices.get(caller.practice_id)
+    settings = c.booking_rules.put_settings(
+        caller.practice_id,
+        first_visit=body.first_visit,
+        hold_minutes=body.hold_minutes,
+        expected_version=body.version,
+    )
+    return BookingSettingsOut.model_validate(settings, from_attributes=True)
+
+
+@router.get("/services/<service_id>/booking-payment")
+def get_service_booking_rule(service_id: ServiceId) -> ServiceBookingRuleOut:
+    caller = _caller()
+    c = container()
+    c.service_catalog.get(caller.practice_id, service_id)
+    rule = c.booking_rules.service_rule(caller.practice_id, service_id)
+    if rule is None:
+        raise NotFoundError("no booking payment rule for this service")
+    return ServiceBookingRuleOut.model_validate(rule, from_attributes=True)
+
+
+@router.put("/services/<service_id>/booking-payment")
+def put_service_booking_rule(
+    service_id: ServiceId, body: Annotated[ServiceBookingRuleIn, Body()]
+) -> ServiceBookingRuleOut:
+    """What booking the service asks for: a deposit (flat ``deposit_amount`` or
+    ``deposit_percent_bps`` of the scheduled price), a full ``prepayment``, a ``card_on_file`` or
+    ``none``; ``first_visit`` applies instead when the client has no earlier session."""
+    caller = _caller()
+    caller.require("services:manage")
+    c = container()
+    c.service_catalog.get(caller.practice_id, service_id)
+    rule = c.booking_rules.put_service_rule(
+        caller.practice_id, service_id, rule=body.rule, first_visit=body.first_visit
+    )
+    return ServiceBookingRuleOut.model_validate(rule, from_attributes=True)
+
+
+@router.delete("/services/<service_id>/booking-payment")
+def delete_service_booking_rule(service_id: ServiceId) -> Response[str]:
+    caller = _caller()
+    caller.require("services:manage")
+    c = container()
+    c.service_catalog.get(caller.practice_id, service_id)
+    c.booking_rules.delete_service_rule(caller.practice_id, service_id)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+@router.get("/clients/<client_id>/booking-payment")
+def get_client_booking_rule(client_id: ClientId) -> ClientBookingRuleOut:
+    caller = _caller()
+    c = container()
+    c.clients.get(caller.practice_id, client_id)
+    rule = c.booking_rules.client_rule(caller.practice_id, client_id)
+    if rule is None:
+        raise NotFoundError("no booking payment override for this client")
+    return ClientBookingRuleOut.model_validate(rule, from_attributes=True)
+
+
+@router.put("/clients/<client_id>/booking-payment")
+def put_client_booking_rule(
+    client_id: ClientId, body: Annotated[ClientBookingRuleIn, Body()]
+) -> ClientBookingRuleOut:
+    """The client's override of every booking rule (``{"kind": "none"}`` waives them)."""
+    caller = _caller()
+    caller.require("services:manage")
+    c = container()
+    c.clients.get(caller.practice_id, client_id)
+    return ClientBookingRuleOut.model_validate(
+        c.booking_rules.put_client_rule(caller.practice_id, client_id, body.rule), from_attributes=True
+    )
+
+
+@router.delete("/clients/<client_id>/booking-payment")
+def delete_client_booking_rule(client_id: ClientId) -> Response[str]:
+    caller = _caller()
+    caller.require("services:manage")
+    c = container()
+    c.clients.get(caller.practice_id, client_id)
+    c.booking_rules.delete_client_rule(caller.practice_id, client_id)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")

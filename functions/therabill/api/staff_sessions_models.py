@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from therabill.bookings.models import BookingRequirement
 from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride
 from therabill.services.models import MAX_MODIFIERS, PricingUnit, RoundingMode, RuleKind
 from therabill.sessions.models import CancelledBy, ChargeStatus, SessionStatus
@@ -129,6 +130,10 @@ class SessionBook(_Strict):
     clinician_id: ClinicianId
     scheduled_start: AwareDatetime
     scheduled_end: AwareDatetime | None = None  # default: start + the service's default duration
+    payer_id: Id | None = Field(
+        default=None,
+        description="who pays a booking deposit: one of the client's billing contacts (default: the client)",
+    )
 
 
 class SessionReschedule(_Strict):
@@ -201,6 +206,28 @@ class FeeOut(BaseModel):
     waived_at: datetime | None
 
 
+class BookingPaymentOut(BaseModel):
+    """The deposit or prepayment the booking waits for. ``status``: ``awaiting`` (the slot is held
+    until ``hold_expires_at``), ``paid`` (confirmed), ``released`` (the hold ended unpaid) or
+    ``paid_after_release`` (kept as the client's credit). ``pay_link``: the client's pay page
+    (in the booking's answer only, while the hold is open)."""
+
+    kind: Literal["deposit", "prepayment"]
+    amount_due: int
+    currency: str
+    payment_id: str
+    status: str
+    payment_status: str | None = None
+    hold_expires_at: datetime
+    pay_link: str | None = None
+
+
+class ReleaseOut(BaseModel):
+    released_at: datetime
+    reason: str
+    recorded_by: str
+
+
 class SessionOut(BaseModel):
     id: str
     client_id: str
@@ -218,6 +245,12 @@ class SessionOut(BaseModel):
     cancellation: CancellationOut | None
     copay: CopayOut | None = None
     fee: FeeOut | None = None
+    booking_payment: BookingPaymentOut | None = None
+    release: ReleaseOut | None = None
+    booking_requirement: str | None = Field(
+        default=None,
+        description="what the booking rules asked for when it was booked, and which rule: deposit:service",
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -266,3 +299,44 @@ class ResponsibilityOut(BaseModel):
     updated_at: datetime
     updated_by: str
     version: int
+
+
+# -- paying at booking: the rules (issue 3, point 3) ------------------------------------------------
+class ServiceBookingRuleIn(_Strict):
+    """``rule``: every booking of the service; ``first_visit``: a client's first visit (over the
+    practice's default). Either may be null (none)."""
+
+    rule: BookingRequirement | None = None
+    first_visit: BookingRequirement | None = None
+
+
+class ServiceBookingRuleOut(BaseModel):
+    service_id: str
+    rule: BookingRequirement | None
+    first_visit: BookingRequirement | None
+    updated_at: datetime
+
+
+class ClientBookingRuleIn(_Strict):
+    """Over every other rule, for every service (``{"kind": "none"}`` waives them)."""
+
+    rule: BookingRequirement
+
+
+class ClientBookingRuleOut(BaseModel):
+    client_id: str
+    rule: BookingRequirement
+    updated_at: datetime
+
+
+class BookingSettingsIn(_Strict):
+    first_visit: BookingRequirement | None = None
+    hold_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60, strict=True)
+    version: int | None = Field(default=None, ge=0, description="the version read; 409 if it changed since")
+
+
+class BookingSettingsOut(BaseModel):
+    first_visit: BookingRequirement | None
+    hold_minutes: int
+    version: int
+    updated_at: datetime | None

@@ -1,5 +1,5 @@
-"""Lambda entry point (EventBridge Scheduler): finish charges left pending, then make the retries
-of declined charges that are due."""
+"""Lambda entry point (EventBridge Scheduler): finish charges left pending, make the retries of
+declined charges that are due, then release the booking holds whose payment did not come."""
 
 from __future__ import annotations
 
@@ -20,4 +20,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.info("reconciled pending payments", extra=counts)
     retried = payments.retry_due()  # logged (the returned counts stay those of reconciliation)
     logger.info("retried declined payments", extra=retried)
+    released = container().bookings.release_expired()  # logged, like the retries
+    logger.info("released expired booking holds", extra=released)
     return counts

@@ -16,7 +16,11 @@ from therabill.core.money import Money
 from therabill.policies.cancellation import AssessmentReason
 from therabill.services.pricing import Price
 
-SessionStatus = Literal["booked", "checked_in", "completed", "no_show", "cancelled"]
+# ``awaiting_payment``: booked with a deposit or prepayment due; the slot is held until the payment
+# succeeds (→ booked) or the hold expires (→ released: the slot is free again, no fee).
+SessionStatus = Literal[
+    "awaiting_payment", "booked", "checked_in", "completed", "no_show", "cancelled", "released"
+]
 CancelledBy = Literal["client", "practice"]
 DEFAULT_LATE_CANCELLATION_WINDOW_HOURS = 24
 MAX_SESSION = timedelta(hours=24)
@@ -76,6 +80,35 @@ class FeeRecord(BaseModel):
     waived_at: datetime | None = None
 
 
+# What became of a booking's deposit or prepayment: ``awaiting`` (the slot is held), ``paid`` (the
+# booking is confirmed), ``released`` (the hold ended unpaid), ``paid_after_release`` (the money
+# came after the release: it stays the client's credit).
+BookingPaymentStatus = Literal["awaiting", "paid", "released", "paid_after_release"]
+
+
+class BookingPaymentRecord(BaseModel):
+    """The payment a booking waits for (paying at booking), snapshotted when it is booked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["deposit", "prepayment"]
+    amount: Money
+    payment_id: str
+    owner_id: str  # who pays: the client or one of their billing contacts
+    hold_expires_at: datetime
+    status: BookingPaymentStatus = "awaiting"
+
+
+class Release(BaseModel):
+    """Why a session awaiting payment let its slot go."""
+
+    model_config = ConfigDict(frozen=True)
+
+    released_at: datetime
+    reason: str  # payment_not_received (the hold expired) or cancelled_before_payment (staff)
+    recorded_by: str  # "system" or the staff user
+
+
 class Session(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -99,6 +132,9 @@ class Session(BaseModel):
     cancellation: Cancellation | None = None
     copay: CopayRecord | None = None
     fee: FeeRecord | None = None
+    booking_payment: BookingPaymentRecord | None = None
+    booking_rule: str | None = None  # what the booking rules asked for, and which: "deposit:service"
+    release: Release | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +174,29 @@ def reschedule(session: Session, start: datetime, end: datetime) -> Outcome:
     if (session.scheduled_start, session.scheduled_end) == (start, end):
         return session
     return Change("booked", "booked", {"scheduled_start": start, "scheduled_end": end})
+
+
+def confirm_booking(session: Session) -> Outcome:
+    """The booking's payment succeeded: ``awaiting_payment → booked``. Anything else is left as it
+    is (a repeat, or a session released before the money came: the caller looks at it)."""
+    if session.status != "awaiting_payment":
+        return session
+    fields: dict[str, Any] = {}
+    if session.booking_payment is not None:
+        fields["booking_payment"] = session.booking_payment.model_copy(update={"status": "paid"})
+    return Change("awaiting_payment", "booked", fields)
+
+
+def release(session: Session, now: datetime, recorded_by: str, reason: str) -> Outcome:
+    """The hold ends unpaid: ``awaiting_payment → released`` (no fee). Releasing again is harmless."""
+    if session.status == "released":
+        return session
+    if session.status != "awaiting_payment":
+        raise _illegal(session, "released")
+    fields: dict[str, Any] = {"release": Release(released_at=now, reason=reason, recorded_by=recorded_by)}
+    if session.booking_payment is not None:
+        fields["booking_payment"] = session.booking_payment.model_copy(update={"status": "released"})
+    return Change("awaiting_payment", "released", fields)
 
 
 def check_in(session: Session, now: datetime, copay: Money | None = None) -> Outcome:

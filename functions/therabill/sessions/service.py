@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from therabill import contract
-from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
 from therabill.clients.service import ClientService
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, require_aware, zone
@@ -25,6 +25,7 @@ from therabill.services.pricing import price_session
 from therabill.sessions import models
 from therabill.sessions.models import (
     DEFAULT_LATE_CANCELLATION_WINDOW_HOURS,
+    BookingPaymentRecord,
     CancelledBy,
     Change,
     Outcome,
@@ -97,7 +98,14 @@ class SessionService:
         start: datetime,
         end: datetime | None,
         by: str,
+        session_id: str | None = None,
+        booking_payment: BookingPaymentRecord | None = None,
+        booking_rule: str | None = None,
+        extra_writes: Callable[[Session], list[Write]] | None = None,
     ) -> Session:
+        """``session_id``: derived from the request's Idempotency-Key; if that session exists
+        already it is returned as it is (the caller compares). ``booking_payment``: the session is
+        booked ``awaiting_payment`` (paying at booking); ``extra_writes`` join the transaction."""
         self._clients.get(practice_id, client_id)
         service = self._catalog.get(practice_id, service_id)
         if not service.active:
@@ -107,17 +115,19 @@ class SessionService:
         start, end = models.check_times(start, end, "scheduled")
         now = self._clock()
         session = Session(
-            id=new_id("ses"),
+            id=session_id or new_id("ses"),
             client_id=client_id,
             service_id=service.id,
             clinician_id=clinician_id,
             scheduled_start=start,
             scheduled_end=end,
-            status="booked",
+            status="awaiting_payment" if booking_payment is not None else "booked",
             created_at=now,
             created_by=by,
             updated_at=now,
             version=1,
+            booking_payment=booking_payment,
+            booking_rule=booking_rule,
         )
         pointer = {
             "PK": keys.practice_pk(practice_id),
@@ -125,8 +135,24 @@ class SessionService:
             "type": "session_pointer",
             "client_id": client_id,
         }
-        self._table.transact([put_new_write(_item(practice_id, session)), put_new_write(pointer)])
+        writes = [put_new_write(_item(practice_id, session)), put_new_write(pointer)]
+        writes += extra_writes(session) if extra_writes else []
+        try:
+            self._table.transact(writes)
+        except ConditionFailed:
+            if session_id is None:
+                raise
+            existing = self.find(practice_id, session_id)  # a concurrent request with the same key
+            if existing is None:
+                raise
+            return existing
         return session
+
+    def find(self, practice_id: str, session_id: str) -> Session | None:
+        try:
+            return self.get(practice_id, session_id)
+        except NotFoundError:
+            return None
 
     def get(self, practice_id: str, session_id: str) -> Session:
         if not is_id(session_id, "ses"):
@@ -194,6 +220,16 @@ class SessionService:
             return models.complete(s, start, end, self._clock(), price)
 
         return self._transition(practice_id, session_id, decide)
+
+    def confirm_booking(self, practice_id: str, session_id: str) -> Session:
+        """``awaiting_payment → booked`` (one conditional write; a repeat is harmless)."""
+        return self._transition(practice_id, session_id, models.confirm_booking)
+
+    def release(self, practice_id: str, session_id: str, *, recorded_by: str, reason: str) -> Session:
+        """``awaiting_payment → released``: the slot is free again, no fee."""
+        return self._transition(
+            practice_id, session_id, lambda s: models.release(s, self._clock(), recorded_by, reason)
+        )
 
     def no_show(self, practice_id: str, session_id: str) -> Session:
         return self._transition(practice_id, session_id, lambda s: models.no_show(s, self._clock()))
