@@ -21,6 +21,9 @@ ENV_STRIPE_API_BASE = "THERABILL_STRIPE_API_BASE"  # empty in AWS (api.stripe.co
 ENV_STRIPE_JS_URL = "THERABILL_STRIPE_JS_URL"  # Stripe.js; localstripe serves its own copy locally
 ENV_DOCUMENTS_BUCKET = "THERABILL_DOCUMENTS_BUCKET"
 ENV_SCHEDULER_GROUP = "THERABILL_SCHEDULER_GROUP"
+ENV_NIGHTLY_QUEUE_URL = "THERABILL_NIGHTLY_QUEUE_URL"  # the nightly run's fan-out queue
+ENV_NIGHTLY_TARGET_ARN = "THERABILL_NIGHTLY_TARGET_ARN"  # nightly-dispatch: the practice schedules' target
+ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedules invoke it with
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
+    from therabill.nightly.service import NightlyQueue, NightlyService
     from therabill.notifications.mailer import EmailTransport, Outbox
     from therabill.payments.gateway import PaymentGateway
     from therabill.payments.refunds import RefundService
@@ -121,7 +122,14 @@ class Container:
         from therabill.practices.service import PracticeService
 
         # The gateway is resolved on first Stripe call only (see PracticeService).
-        return PracticeService(self.table, _LazyGateway(self), self.clock)
+        service = PracticeService(self.table, _LazyGateway(self), self.clock)
+        if self.nightly_schedules is not None:  # the practice's nightly schedules follow its settings
+            service.on_schedule_change(self._sync_schedules)
+        return service
+
+    def _sync_schedules(self, practice: Any) -> None:
+        if self.nightly_schedules is not None:
+            self.nightly_schedules.sync(practice)
 
     @cached_property
     def clients(self) -> ClientService:
@@ -183,6 +191,13 @@ class Container:
         # Invoices: a payment made on the pay page (a new card: "invoice"; a saved card: "balance")
         # is applied to its invoice.
         for kind in ("invoice", "balance"):
+            service.on_success(
+                kind,
+                lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
+        # The nightly run charges an invoice with the kind of what it bills; a late success (a
+        # pending charge finished by the reconciler or a webhook) is paid through its INVPAY pointer.
+        for kind in ("session_fee", "copay", "cancellation_fee"):
             service.on_success(
                 kind,
                 lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
@@ -263,6 +278,50 @@ class Container:
             self.outbox,
             self.secrets.link_signing_key,
             self.public_base_url,
+        )
+
+    # -- the nightly run (issue 5) ---------------------------------------------------------------
+    @cached_property
+    def nightly_queue(self) -> NightlyQueue | None:
+        """The fan-out queue (None when not configured: runs cannot start). Tests assign their own."""
+        from therabill import contract
+
+        url = os.environ.get(contract.ENV_NIGHTLY_QUEUE_URL)
+        if not url:
+            return None
+        from therabill.adapters.sqs import SqsQueue
+
+        return SqsQueue(self._client("sqs"), url)
+
+    @cached_property
+    def nightly_schedules(self) -> Any:
+        """The per-practice schedules adapter (None when the scheduler is not configured)."""
+        from therabill import contract
+
+        group = os.environ.get(contract.ENV_SCHEDULER_GROUP)
+        target = os.environ.get(contract.ENV_NIGHTLY_TARGET_ARN)
+        role = os.environ.get(contract.ENV_SCHEDULER_ROLE_ARN)
+        if not (group and target and role):
+            return None
+        from therabill.adapters.scheduler import NightlySchedules
+
+        return NightlySchedules(self._client("scheduler"), group=group, target_arn=target, role_arn=role)
+
+    @cached_property
+    def nightly(self) -> NightlyService:
+        from therabill.nightly.service import NightlyService
+
+        return NightlyService(
+            self.table,
+            self.clock,
+            self.practices,
+            self.clients,
+            self.cards,
+            self.ledger,
+            self.payments,
+            self.invoices,
+            self.outbox,
+            self.nightly_queue,
         )
 
     @cached_property

@@ -27,6 +27,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "invoices:write": frozenset({"owner", "biller", "front_desk"}),  # create, send, resend, ask for a card
     "invoices:manage": frozenset({"owner", "biller"}),  # void, uncollectible, unlock
     "reports:read": frozenset({"owner", "biller"}),
+    # The nightly run: see tonight's listing and past runs; hold / waive items; run now.
+    "nightly:read": frozenset({"owner", "biller", "front_desk"}),
+    "nightly:manage": frozenset({"owner", "biller", "clinician"}),
+    "nightly:run": frozenset({"owner", "biller"}),
     "read": frozenset(ROLES),
 }
 

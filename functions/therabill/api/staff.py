@@ -382,3 +382,7 @@ app.include_router(money_router)
 from therabill.api.staff_invoices import router as invoices_router  # noqa: E402
 
 app.include_router(invoices_router)
+
+from therabill.api.staff_nightly import router as nightly_router  # noqa: E402
+
+app.include_router(nightly_router)

@@ -234,3 +234,30 @@ BOOKING_HOLDS_GSI = "HOLDEXPIRY"  # sparse: only holds still open, earliest expi
 
 def booking_hold_gsi_sk(expires_at_iso: str, practice_id: str, session_id: str) -> str:
     return f"{expires_at_iso}#{practice_id}#{session_id}"
+
+
+# -- the nightly run (issue 5) ---------------------------------------------------------------------
+def nightly_run_sk(run_date: str) -> str:
+    """One run per practice and local date (``run:<prc>:<date>``), created put-if-absent."""
+    return f"NIGHTRUN#{run_date}"
+
+
+NIGHTLY_RUN_PREFIX = "NIGHTRUN#"
+
+
+def nightly_item_sk(run_date: str, session_id: str) -> str:
+    """An item planned into a run: pending → done (with the run's finished counter, one transaction)."""
+    return f"NIGHTITEM#{run_date}#{session_id}"
+
+
+def nightly_item_prefix(run_date: str) -> str:
+    return f"NIGHTITEM#{run_date}#"
+
+
+def nightly_hold_sk(run_date: str, session_id: str) -> str:
+    """Staff held a session out of one night's run (until that night's cutoff)."""
+    return f"NIGHTHOLD#{run_date}#{session_id}"
+
+
+def nightly_hold_prefix(run_date: str) -> str:
+    return f"NIGHTHOLD#{run_date}#"

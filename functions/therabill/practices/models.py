@@ -35,3 +35,7 @@ class Practice(BaseModel):
     version: int
     stripe: StripeConnection | None = None
     cancellation_policy: CancellationPolicy | None = None  # None: no cancellation / no-show fees
+    # The nightly run (issue 5): dates that skip or move the run ("YYYY-MM-DD" → "skip" or the
+    # date it moves to), and how many hours before the cutoff the evening summary goes out.
+    holidays: dict[str, str] = Field(default_factory=dict)
+    summary_hours_before: int = Field(default=3, ge=1, le=12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,10 @@ def _to_item(p: Practice) -> dict[str, Any]:
     }
     if p.cancellation_policy is not None:
         item["cancellation_policy"] = p.cancellation_policy.model_dump(mode="json")
+    if p.holidays:
+        item["holidays"] = dict(p.holidays)
+    if p.summary_hours_before != 3:
+        item["summary_hours_before"] = p.summary_hours_before
     if p.stripe:
         item.update(
             {
@@ -70,6 +75,8 @@ def _from_item(item: dict[str, Any]) -> Practice:
         cancellation_policy=CancellationPolicy.model_validate(item["cancellation_policy"])
         if item.get("cancellation_policy")
         else None,
+        holidays=dict(item.get("holidays") or {}),
+        summary_hours_before=int(item.get("summary_hours_before", 3)),
     )
 
 
@@ -84,11 +91,33 @@ def _status_values(state: AccountState, at: datetime) -> dict[str, Any]:
     }
 
 
+# Settings whose change moves the practice's nightly schedules (the run and its evening summary).
+SCHEDULE_FIELDS = frozenset({"time_zone", "cutoff_hour", "summary_hours_before"})
+
+
 class PracticeService:
     def __init__(self, table: Table, gateway: PaymentGateway | None, clock: Clock) -> None:
         self._table = table
         self._gateway = gateway
         self._clock = clock
+        self._schedule_hooks: list[Callable[[Practice], None]] = []
+
+    def on_schedule_change(self, hook: Callable[[Practice], None]) -> None:
+        """Run ``hook`` when a practice is created or its time zone, cutoff or summary hours change
+        (the nightly schedules follow). A failing hook is logged: the settings stand, and the next
+        change (or a re-sync) fixes the schedule."""
+        self._schedule_hooks.append(hook)
+
+    def _schedules_changed(self, practice: Practice) -> None:
+        from therabill.observability import logger
+
+        for hook in self._schedule_hooks:
+            try:
+                hook(practice)
+            except Exception as exc:
+                logger.warning(
+                    "nightly schedule not synced", practice_id=practice.id, error=type(exc).__name__
+                )
 
     def create(
         self,
@@ -116,6 +145,7 @@ class PracticeService:
             self._table.put_new(_to_item(practice))
         except ConditionFailed as exc:
             raise AlreadyExistsError("this practice already exists", practice_id=practice_id) from exc
+        self._schedules_changed(practice)
         return practice
 
     def get(self, practice_id: str) -> Practice:
@@ -137,7 +167,33 @@ class PracticeService:
             expected_version=expected_version,
             what="practice",
         )
-        return _from_item(item)
+        practice = _from_item(item)
+        if SCHEDULE_FIELDS & changes.keys():
+            self._schedules_changed(practice)
+        return practice
+
+    def set_nightly_settings(
+        self,
+        practice_id: str,
+        *,
+        holidays: dict[str, str] | None = None,
+        summary_hours_before: int | None = None,
+        expected_version: int | None = None,
+    ) -> Practice:
+        """The nightly run's holiday calendar and evening-summary lead time (validated)."""
+        from therabill.nightly.models import validate_calendar
+
+        changes: dict[str, Any] = {}
+        if holidays is not None:
+            try:
+                changes["holidays"] = validate_calendar(holidays) or None
+            except ValueError as exc:
+                raise InvalidRequestError(str(exc), field="holidays") from exc
+        if summary_hours_before is not None:
+            if not 1 <= summary_hours_before <= 12:
+                raise InvalidRequestError("between 1 and 12 hours", field="summary_hours_before")
+            changes["summary_hours_before"] = summary_hours_before
+        return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
 
     def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:
         """Replace the practice's cancellation / no-show policy. Flat fees must be in the practice's

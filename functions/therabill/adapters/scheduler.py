@@ -1,0 +1,93 @@
+"""EventBridge Scheduler: each practice's nightly schedules (the run at its cutoff, and the evening
+summary hours before it), in the practice's IANA time zone. Scheduler evaluates the cron in that
+zone, so the wall-clock hour holds across daylight-saving changes; the run id per local date makes
+a firing the clocks repeat a resumption, not a second run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from therabill.core.errors import DependencyUnavailableError
+from therabill.nightly.models import summary_hour
+from therabill.practices.models import Practice
+
+
+def run_schedule_name(practice_id: str) -> str:
+    return f"nightly-run-{practice_id}"
+
+
+def summary_schedule_name(practice_id: str) -> str:
+    return f"nightly-summary-{practice_id}"
+
+
+def desired_schedules(practice: Practice) -> list[dict[str, Any]]:
+    """The two schedules a practice should have (pure): name, cron, zone and target input."""
+    hour, _ = summary_hour(practice.cutoff_hour, practice.summary_hours_before)
+    return [
+        {
+            "Name": run_schedule_name(practice.id),
+            "ScheduleExpression": f"cron(0 {practice.cutoff_hour} * * ? *)",
+            "ScheduleExpressionTimezone": practice.time_zone,
+            "Input": {"practice_id": practice.id, "kind": "run"},
+        },
+        {
+            "Name": summary_schedule_name(practice.id),
+            "ScheduleExpression": f"cron(0 {hour} * * ? *)",
+            "ScheduleExpressionTimezone": practice.time_zone,
+            "Input": {"practice_id": practice.id, "kind": "summary"},
+        },
+    ]
+
+
+class NightlySchedules:
+    def __init__(self, client: Any, *, group: str, target_arn: str, role_arn: str) -> None:
+        self._client = client
+        self._group = group
+        self._target_arn = target_arn
+        self._role_arn = role_arn
+        self.request_count = 0
+
+    def sync(self, practice: Practice) -> None:
+        """Create or update both schedules (idempotent: the same settings write the same)."""
+        for spec in desired_schedules(practice):
+            args = {
+                "Name": spec["Name"],
+                "GroupName": self._group,
+                "ScheduleExpression": spec["ScheduleExpression"],
+                "ScheduleExpressionTimezone": spec["ScheduleExpressionTimezone"],
+                "FlexibleTimeWindow": {"Mode": "OFF"},
+                "State": "ENABLED",
+                "Target": {
+                    "Arn": self._target_arn,
+                    "RoleArn": self._role_arn,
+                    "Input": json.dumps(spec["Input"], separators=(",", ":")),
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+                },
+                "Description": "Therabill nightly billing",
+            }
+            try:
+                self.request_count += 1
+                self._client.create_schedule(**args)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConflictException":
+                    raise DependencyUnavailableError("the scheduler could not be reached") from exc
+                try:
+                    self.request_count += 1
+                    self._client.update_schedule(**args)
+                except (ClientError, BotoCoreError) as again:
+                    raise DependencyUnavailableError("the scheduler could not be reached") from again
+            except BotoCoreError as exc:
+                raise DependencyUnavailableError("the scheduler could not be reached") from exc
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            self.request_count += 1
+            out: dict[str, Any] = self._client.get_schedule(Name=name, GroupName=self._group)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                return None
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc
+        return out

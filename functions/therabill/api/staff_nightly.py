@@ -1,0 +1,245 @@
+"""Staff routes of the nightly run (included by api/staff.py): tonight's Ready / Incomplete listing,
+the evening summary (the same dry run), holds and fee waivers until the cutoff, run now, past runs
+and their reports, and the run's settings (holiday calendar, summary lead time)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from therabill.api.auth import Caller
+from therabill.api.staff_common import caller, json_response
+from therabill.api.staff_nightly_models import (
+    HoldOut,
+    NightlyItemOut,
+    NightlyListingOut,
+    NightlySettingsIn,
+    NightlySettingsOut,
+    NightlyTotalsOut,
+    ReportOut,
+    RunItemOut,
+    RunNowOut,
+    RunOut,
+    RunPage,
+)
+from therabill.core.errors import InvalidRequestError
+from therabill.nightly.models import Assessment, ItemFacts, RunItem, run_id
+from therabill.nightly.service import Listing, NightRun
+from therabill.practices.models import Practice
+from therabill.wiring import container
+
+router = APIGatewayRouter()  # type: ignore[no-untyped-call]
+
+_ID = r"^[a-z]{2,5}_[0-9a-z]+$"
+SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+RunDate = Annotated[str, Path(min_length=10, max_length=10, pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+def _caller() -> Caller:
+    return caller(router)
+
+
+def _item_out(f: ItemFacts, a: Assessment) -> NightlyItemOut:
+    return NightlyItemOut(
+        session_id=f.session_id,
+        client_id=f.client_id,
+        client_name=f.client_name,
+        service_date=f.service_date,
+        status=f.status,
+        state=a.state,
+        action=a.action,
+        amount=a.amount,
+        currency=f.currency,
+        reasons=list(a.reasons),
+        reason_texts=a.reason_texts,
+    )
+
+
+def _listing_out(listing: Listing) -> NightlyListingOut:
+    ready = listing.of("ready")
+    charge = [a.amount for _, a in ready if a.action == "charge"]
+    send = [a.amount for _, a in ready if a.action == "send"]
+    return NightlyListingOut(
+        run_date=listing.run_date,
+        cutoff_at=listing.cutoff_at,
+        runs_tonight=listing.decision_runs,
+        no_run_reason=listing.decision_reason or None,
+        run_id=run_id(listing.practice.id, listing.run_date),
+        run_status=listing.run.status if listing.run else None,
+        totals=NightlyTotalsOut(
+            ready=len(ready),
+            ready_amount=sum(a.amount for _, a in ready),
+            to_charge=len(charge),
+            to_charge_amount=sum(charge),
+            to_send=len(send),
+            to_send_amount=sum(send),
+            incomplete=len(listing.of("incomplete")),
+            skipped=len(listing.of("skipped")),
+            held=len(listing.of("held")),
+        ),
+        ready=[_item_out(f, a) for f, a in ready],
+        incomplete=[_item_out(f, a) for f, a in listing.of("incomplete")],
+        skipped=[_item_out(f, a) for f, a in listing.of("skipped")],
+        held=[_item_out(f, a) for f, a in listing.of("held")],
+    )
+
+
+def _run_out(run: NightRun, items: list[RunItem] | None = None) -> RunOut:
+    return RunOut(
+        id=run.id,
+        run_date=run.run_date,
+        status=run.status,
+        trigger=run.trigger,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        planned=run.planned,
+        finished=run.finished,
+        moved_from=list(run.moved_from),
+        report=ReportOut.model_validate(run.report.model_dump()) if run.report else None,
+        items=None
+        if items is None
+        else [
+            RunItemOut(
+                session_id=i.session_id,
+                client_id=i.client_id,
+                amount=i.amount,
+                action=i.action,
+                status=i.status,
+                outcome=i.outcome,
+                billed=i.billed,
+                charged=i.charged,
+                invoice_ids=list(i.invoice_ids),
+                payment_ids=list(i.payment_ids),
+                problem=i.problem,
+            )
+            for i in items
+        ],
+    )
+
+
+def _settings_out(p: Practice) -> NightlySettingsOut:
+    return NightlySettingsOut(
+        time_zone=p.time_zone,
+        cutoff_hour=p.cutoff_hour,
+        summary_hours_before=p.summary_hours_before,
+        holidays=dict(p.holidays),
+        version=p.version,
+    )
+
+
+# -- tonight ----------------------------------------------------------------------------------------
+@router.get("/nightly/tonight")
+def tonight() -> NightlyListingOut:
+    """Tonight's Ready items and the Incomplete ones with every reason that holds; $0 sessions and
+    clients not billed are listed as skipped. A dry run: nothing is written."""
+    caller = _caller()
+    caller.require("nightly:read")
+    return _listing_out(container().nightly.listing(caller.practice_id))
+
+
+@router.get("/nightly/summary")
+def evening_summary() -> NightlyListingOut:
+    """The evening summary: exactly what the next run will do at its cutoff (the same dry run)."""
+    caller = _caller()
+    caller.require("nightly:read")
+    return _listing_out(container().nightly.summary(caller.practice_id))
+
+
+@router.post("/nightly/items/<session_id>/hold")
+def hold_item(session_id: SessionId) -> HoldOut:
+    """Keep a session out of tonight's run (until the cutoff; it is considered again tomorrow)."""
+    caller = _caller()
+    caller.require("nightly:manage")
+    rd = container().nightly.hold(caller.practice_id, session_id, caller.user_id)
+    return HoldOut(session_id=session_id, run_date=rd, held=True)
+
+
+@router.delete("/nightly/items/<session_id>/hold")
+def release_item(session_id: SessionId) -> HoldOut:
+    caller = _caller()
+    caller.require("nightly:manage")
+    rd = container().nightly.release(caller.practice_id, session_id)
+    return HoldOut(session_id=session_id, run_date=rd, held=False)
+
+
+@router.post("/nightly/items/<session_id>/waive-fee")
+def waive_item_fee(session_id: SessionId) -> HoldOut:
+    """Waive a session's cancellation / no-show fee before the cutoff (the clinician waiver)."""
+    caller = _caller()
+    caller.require("nightly:manage")
+    c = container()
+    c.session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
+    return HoldOut(session_id=session_id, run_date=c.nightly.tonight(caller.practice_id), held=False)
+
+
+@router.get("/nightly/settings")
+def get_settings() -> NightlySettingsOut:
+    caller = _caller()
+    caller.require("nightly:read")
+    return _settings_out(container().practices.get(caller.practice_id))
+
+
+@router.put("/nightly/settings")
+def put_settings(body: Annotated[NightlySettingsIn, Body()]) -> NightlySettingsOut:
+    """The holiday calendar (``{"2026-12-25": "skip", "2026-12-31": "2026-12-30"}``) and the
+    evening summary's lead time. Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    practice = container().practices.set_nightly_settings(
+        caller.practice_id,
+        holidays=body.holidays,
+        summary_hours_before=body.summary_hours_before,
+        expected_version=body.expected_version,
+    )
+    return _settings_out(practice)
+
+
+# -- runs -------------------------------------------------------------------------------------------
+@router.post("/billing-runs")
+def run_now() -> object:
+    """Run tonight's run now (202): started once per local date; again, it only resumes."""
+    caller = _caller()
+    caller.require("nightly:run")
+    nightly = container().nightly
+    run = nightly.fire(caller.practice_id, trigger=f"staff:{caller.user_id}")
+    if run is None:
+        practice = container().practices.get(caller.practice_id)
+        rd = nightly.tonight(caller.practice_id)
+        reason = practice.holidays.get(rd.isoformat(), "")
+        return json_response(
+            200,
+            RunNowOut(
+                run=None,
+                skipped_reason="holiday: skipped" if reason == "skip" else f"holiday: moved to {reason}",
+            ),
+        )
+    current = nightly.find_run(caller.practice_id, run.run_date) or run
+    return json_response(202, RunNowOut(run=_run_out(current), skipped_reason=None))
+
+
+@router.get("/billing-runs")
+def list_runs(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> RunPage:
+    """Past runs, newest first."""
+    caller = _caller()
+    caller.require("nightly:read")
+    runs, next_cursor = container().nightly.list_runs(caller.practice_id, limit=limit, cursor=cursor)
+    return RunPage(items=[_run_out(r) for r in runs], next_cursor=next_cursor)
+
+
+@router.get("/billing-runs/<run_date>")
+def get_run(run_date: RunDate) -> RunOut:
+    """One run with its report and items."""
+    caller = _caller()
+    caller.require("nightly:read")
+    try:
+        day = date.fromisoformat(run_date)
+    except ValueError as exc:
+        raise InvalidRequestError("not a date", field="run_date") from exc
+    run, items = container().nightly.get_run(caller.practice_id, day)
+    return _run_out(run, items)

@@ -1,0 +1,120 @@
+"""Request and response models of the nightly run's staff routes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NightlyItemOut(BaseModel):
+    session_id: str
+    client_id: str
+    client_name: str
+    service_date: date
+    status: str  # the session's: completed | no_show
+    state: str  # ready | incomplete | skipped | held
+    action: str  # charge | send | claim | none
+    amount: int
+    currency: str
+    reasons: list[str]  # codes
+    reason_texts: list[str]
+
+
+class NightlyTotalsOut(BaseModel):
+    ready: int
+    ready_amount: int
+    to_charge: int
+    to_charge_amount: int
+    to_send: int
+    to_send_amount: int
+    incomplete: int
+    skipped: int
+    held: int
+
+
+class NightlyListingOut(BaseModel):
+    run_date: date
+    cutoff_at: datetime
+    runs_tonight: bool
+    no_run_reason: str | None
+    run_id: str
+    run_status: str | None  # None: not started yet
+    totals: NightlyTotalsOut
+    ready: list[NightlyItemOut]
+    incomplete: list[NightlyItemOut]
+    skipped: list[NightlyItemOut]
+    held: list[NightlyItemOut]
+
+
+class HoldOut(BaseModel):
+    session_id: str
+    run_date: date
+    held: bool
+
+
+class NightlySettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    holidays: dict[str, str] | None = Field(default=None, max_length=366)
+    summary_hours_before: int | None = Field(default=None, ge=1, le=12)
+    expected_version: int | None = Field(default=None, ge=1)
+
+
+class NightlySettingsOut(BaseModel):
+    time_zone: str
+    cutoff_hour: int
+    summary_hours_before: int
+    holidays: dict[str, str]
+    version: int
+
+
+class ReportOut(BaseModel):
+    items_billed: int
+    amount_billed: int
+    cards_charged: int
+    amount_charged: int
+    invoices_sent: int
+    pending: int
+    failures: list[dict[str, str]]
+    held: list[str]
+    incomplete: int
+    skipped: int
+
+
+class RunItemOut(BaseModel):
+    session_id: str
+    client_id: str
+    amount: int
+    action: str
+    status: str
+    outcome: str | None
+    billed: int
+    charged: int
+    invoice_ids: list[str]
+    payment_ids: list[str]
+    problem: str | None
+
+
+class RunOut(BaseModel):
+    id: str
+    run_date: date
+    status: str
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    planned: int
+    finished: int
+    moved_from: list[str]
+    report: ReportOut | None
+    items: list[RunItemOut] | None = None
+
+
+class RunPage(BaseModel):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class RunNowOut(BaseModel):
+    run: RunOut | None
+    skipped_reason: str | None

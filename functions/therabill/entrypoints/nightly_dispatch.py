@@ -1,0 +1,19 @@
+"""Lambda entry point (EventBridge Scheduler, one schedule per practice): start tonight's run once
+(or resume it), or send the evening summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from therabill.nightly.worker import dispatch
+from therabill.observability import logger, metrics, tracer
+from therabill.wiring import container
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return dispatch(event, container().nightly)

@@ -1,0 +1,254 @@
+"""The nightly run's decisions, pure: no I/O, no clock. The dry run (the evening summary, the
+Ready / Incomplete listing) and the real run call the same functions on the same facts, so what
+staff are shown is what the run does.
+
+* ``run_date_at`` / ``summary_run_date_at``: the local run date a firing belongs to.
+* ``decide_firing``: the holiday calendar (skip a night, or move it to another date).
+* ``assess``: one session's facts → Ready (with the action: charge the card or send the invoice),
+  Incomplete (every reason that holds), Skipped ($0, not billed) or Held.
+* ``build_report``: the run's items → the report's totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_SUMMARY_HOURS_BEFORE = 3
+LOOKBACK_DAYS = 14  # candidates are read over this many local days (the S7 day index)
+BATCH_SIZE = 25  # items per SQS message of the fan-out
+
+ItemState = Literal["ready", "incomplete", "skipped", "held"]
+ItemAction = Literal["charge", "send", "claim", "none"]
+ItemOutcome = Literal["charged", "sent", "pending", "nothing_to_bill", "failed", "held"]
+RunStatus = Literal["planning", "running", "reporting", "done"]
+
+# Reasons (stable codes, with the words staff read).
+REASONS: dict[str, str] = {
+    "missing_price": "missing price",
+    "missing_cpt_code": "missing CPT code",
+    "insurance_not_set_up": "insurance billing not set up",
+    "provider_setup_incomplete": "provider set-up incomplete (the practice cannot take payments yet)",
+    "no_email_or_card": "no card on file that may be charged and no email address to send the invoice to",
+    "zero_amount": "$0 session",
+    "not_billed": "client not billed",
+    "held": "held by staff until tomorrow",
+}
+
+
+# -- dates ------------------------------------------------------------------------------------------
+def local_date(at: datetime, time_zone: str) -> date:
+    return at.astimezone(ZoneInfo(time_zone)).date()
+
+
+def run_date_at(at: datetime, time_zone: str, cutoff_hour: int) -> date:
+    """The run date a firing at ``at`` belongs to: the local date of the cutoff that has passed
+    last. A firing a little late (or early: Scheduler's flexible window) keeps its date."""
+    local = at.astimezone(ZoneInfo(time_zone))
+    # Up to 12 hours before the cutoff still counts as that night's run (a staff "run now" in
+    # the evening); after midnight it is still the previous night's until 12 h past the cutoff.
+    anchor = local - timedelta(hours=cutoff_hour - 12)
+    return anchor.date()
+
+
+def cutoff_instant(run_date: date, time_zone: str, cutoff_hour: int) -> datetime:
+    """The cutoff of ``run_date`` as an aware UTC instant (a cutoff hour the clocks skip that day
+    is the first instant after it)."""
+    tz = ZoneInfo(time_zone)
+    naive = datetime.combine(run_date, time(cutoff_hour))
+    at = naive.replace(tzinfo=tz)
+    # Normalise a non-existent wall time (spring forward) through UTC.
+    return at.astimezone(UTC).astimezone(tz).astimezone(UTC)
+
+
+def summary_hour(cutoff_hour: int, hours_before: int) -> tuple[int, int]:
+    """(local hour of the evening summary, day offset from the run date: 0 or -1)."""
+    h = cutoff_hour - hours_before
+    return (h % 24, 0 if h >= 0 else -1)
+
+
+def summary_run_date_at(at: datetime, time_zone: str, cutoff_hour: int, hours_before: int) -> date:
+    """The run a summary firing at ``at`` announces: the next cutoff after it."""
+    return run_date_at(at + timedelta(hours=hours_before), time_zone, cutoff_hour)
+
+
+HolidayCalendar = Mapping[str, str]  # "YYYY-MM-DD" → "skip" | "YYYY-MM-DD" (moved to)
+
+
+def validate_calendar(calendar: Mapping[str, str]) -> dict[str, str]:
+    """A holiday calendar: each key a date, each value ``skip`` or another date. Raises ValueError."""
+    out: dict[str, str] = {}
+    if len(calendar) > 366:
+        raise ValueError("a holiday calendar has at most 366 dates")
+    for k, v in calendar.items():
+        day = date.fromisoformat(k)
+        if v != "skip":
+            to = date.fromisoformat(v)
+            if to == day:
+                raise ValueError(f"{k} cannot be moved to itself")
+            if abs((to - day).days) > 14:
+                raise ValueError(f"{k} can be moved by two weeks at most")
+            if v in calendar:
+                raise ValueError(f"{k} is moved to {v}, which is itself skipped or moved")
+        out[day.isoformat()] = v
+    return out
+
+
+@dataclass(frozen=True)
+class FiringDecision:
+    run: bool
+    run_date: date
+    moved_from: tuple[date, ...] = ()
+    reason: str = ""
+
+
+def decide_firing(run_date: date, calendar: HolidayCalendar) -> FiringDecision:
+    """What a firing for ``run_date`` does: skip (the date is skipped or moved away) or run, also
+    covering the nights moved onto it. Each run date has at most one run (its run id)."""
+    entry = calendar.get(run_date.isoformat())
+    if entry == "skip":
+        return FiringDecision(False, run_date, reason="holiday: skipped")
+    if entry is not None:
+        return FiringDecision(False, run_date, reason=f"holiday: moved to {entry}")
+    moved = tuple(sorted(date.fromisoformat(k) for k, v in calendar.items() if v == run_date.isoformat()))
+    return FiringDecision(True, run_date, moved_from=moved)
+
+
+def run_id(practice_id: str, run_date: date) -> str:
+    return f"run:{practice_id}:{run_date.isoformat()}"
+
+
+# -- one session's facts → its state ----------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemFacts:
+    """Everything the decision needs about one candidate session, read by the service."""
+
+    session_id: str
+    client_id: str
+    client_name: str
+    status: str  # completed | no_show
+    service_date: date  # local
+    currency: str
+    session_amount: int | None  # the price snapshot (None: no price); no-shows: 0
+    not_billed: bool
+    cpt_code: str | None
+    copay_balance: int  # a copay left open (status due / balance)
+    fee_balance: int  # a cancellation / no-show fee left open (status due / balance)
+    insured: bool
+    practice_can_charge: bool
+    card_chargeable: bool  # a default card whose consent covers this charge
+    payer_email: bool
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class Assessment:
+    session_id: str
+    state: ItemState
+    action: ItemAction
+    amount: int  # what tonight's run bills (0 unless ready)
+    reasons: tuple[str, ...] = field(default_factory=tuple)  # codes of REASONS
+
+    @property
+    def reason_texts(self) -> list[str]:
+        return [REASONS[r] for r in self.reasons]
+
+
+def billable_amount(f: ItemFacts) -> int:
+    session = 0 if f.not_billed else (f.session_amount or 0)
+    return session + f.copay_balance + f.fee_balance
+
+
+def assess(f: ItemFacts) -> Assessment:
+    """Ready / Incomplete (every reason that holds) / Skipped / Held; the same for dry and real runs."""
+    amount = billable_amount(f)
+    if f.status == "completed" and f.session_amount is None and not f.not_billed:
+        missing: list[str] = ["missing_price"]
+        if f.insured:
+            missing.append("insurance_not_set_up")
+            if not f.cpt_code:
+                missing.append("missing_cpt_code")
+        return Assessment(f.session_id, "incomplete", "none", 0, tuple(missing))
+    if amount <= 0:
+        return Assessment(
+            f.session_id, "skipped", "none", 0, ("not_billed",) if f.not_billed else ("zero_amount",)
+        )
+    reasons: list[str] = []
+    if f.insured:
+        reasons.append("insurance_not_set_up")
+        if not f.cpt_code:
+            reasons.append("missing_cpt_code")
+    charge = f.practice_can_charge and f.card_chargeable
+    if not f.insured and not charge and not f.payer_email:
+        reasons.append("no_email_or_card")
+    if not f.insured and not f.practice_can_charge and not f.payer_email:
+        reasons.append("provider_setup_incomplete")
+    if reasons:
+        return Assessment(f.session_id, "incomplete", "claim" if f.insured else "none", 0, tuple(reasons))
+    if f.held:
+        return Assessment(f.session_id, "held", "none", 0, ("held",))
+    return Assessment(f.session_id, "ready", "charge" if charge else "send", amount)
+
+
+# -- the run and its report -------------------------------------------------------------------------
+class RunItem(BaseModel):
+    """One item of a run: planned pending, then done with its outcome."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session_id: str
+    client_id: str
+    amount: int
+    action: ItemAction
+    status: Literal["pending", "done"] = "pending"
+    outcome: ItemOutcome | None = None
+    billed: int = 0
+    charged: int = 0
+    invoice_ids: tuple[str, ...] = ()
+    payment_ids: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    items_billed: int
+    amount_billed: int
+    cards_charged: int
+    amount_charged: int
+    invoices_sent: int
+    pending: int
+    failures: list[dict[str, str]]
+    held: list[str]
+    incomplete: int
+    skipped: int
+
+
+def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int) -> Report:
+    done = [i for i in items if i.status == "done"]
+    billed = [i for i in done if i.outcome in ("charged", "sent", "pending")]
+    return Report(
+        items_billed=len(billed),
+        amount_billed=sum(i.billed for i in billed),
+        cards_charged=sum(1 for i in done if i.outcome == "charged"),
+        amount_charged=sum(i.charged for i in done),
+        invoices_sent=sum(1 for i in done if i.outcome == "sent"),
+        pending=sum(1 for i in done if i.outcome == "pending"),
+        failures=[
+            {"session_id": i.session_id, "reason": i.problem or "failed"}
+            for i in done
+            if i.outcome == "failed"
+        ],
+        held=sorted(held),
+        incomplete=incomplete,
+        skipped=skipped,
+    )
+
+
+def batches(ids: Sequence[str], size: int = BATCH_SIZE) -> list[list[str]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]

@@ -1,0 +1,65 @@
+"""The nightly run's SQS consumer and scheduled target, thin: parse, call NightlyService, report
+failures per message (``batchItemFailures``) so SQS redelivers only those (then the DLQ)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from therabill.core.clock import parse_iso
+from therabill.core.errors import InvalidRequestError
+from therabill.core.ids import is_id
+from therabill.nightly.service import NightlyService
+from therabill.observability import logger
+
+
+def _practice_id(value: Any) -> str:
+    if not isinstance(value, str) or not is_id(value, "prc"):
+        raise InvalidRequestError("the message names no practice")
+    return value
+
+
+def apply_message(body: str, nightly: NightlyService) -> str:
+    message = json.loads(body)
+    practice_id = _practice_id(message.get("practice_id"))
+    run_date = date.fromisoformat(str(message.get("run_date")))
+    kind = message.get("type")
+    if kind == "plan":
+        run = nightly.plan(practice_id, run_date)
+        return run.status
+    if kind == "items":
+        pairs = [(str(s), str(c)) for s, c in message.get("items", [])]
+        nightly.process(practice_id, run_date, pairs)
+        return "processed"
+    raise InvalidRequestError(f"unknown nightly message type {kind!r}")
+
+
+def process_batch(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        message_id = record["messageId"]
+        try:
+            result = apply_message(record["body"], nightly)
+            logger.info("nightly message applied", message_id=message_id, result=result)
+        except Exception:
+            logger.exception("nightly message failed", message_id=message_id)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+def dispatch(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
+    """A schedule's firing: ``{"practice_id", "kind": "run" | "summary", "scheduled_time"?}``."""
+    practice_id = _practice_id(event.get("practice_id"))
+    at: datetime | None = parse_iso(event["scheduled_time"]) if event.get("scheduled_time") else None
+    if event.get("kind") == "summary":
+        listing = nightly.summary(practice_id, at=at, email=True)
+        return {
+            "practice_id": practice_id,
+            "summary": listing.run_date.isoformat(),
+            "items": len(listing.items),
+        }
+    run = nightly.fire(practice_id, at=at, trigger="schedule")
+    if run is None:
+        return {"practice_id": practice_id, "run": None}
+    return {"practice_id": practice_id, "run": run.id, "status": run.status}
