@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         gateway = args.gateway or gateway_from_state(args.state)
         run_demo(gateway, lambda text: print(text, flush=True))
+        from devstack.demo_invoices import run_invoices_demo  # invoices and the pay page
+
+        run_invoices_demo(gateway, lambda text: print(text, flush=True))
     except SliceError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

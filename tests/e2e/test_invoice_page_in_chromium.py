@@ -106,3 +106,20 @@ def test_an_invoice_paid_in_two_parts_on_the_real_page(
     ledger = staff.ledger(client["id"])
     payments = sorted(e["amount"] for e in ledger["entries"] if e["kind"] == "payment")
     assert payments == [4_000, 6_000] and ledger["balance"] == 0
+
+
+def test_the_invoices_demo_scenario_runs_against_the_stack(stack: Stack) -> None:
+    from devstack.demo_invoices import run_invoices_demo
+
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        lines.append(text)
+        print(text)
+
+    result = run_invoices_demo(stack.gateway_url, say)
+    assert result.paid["status"] == "paid" and len(result.paid["payments"]) == 2
+    assert result.refused["code"] == "unauthorized"
+    assert any(a["filename"].endswith(".pdf") for a in result.email["attachments"])
+    assert result.ledger["balance"] == 0
+    assert lines[-1].startswith("\nInvoices work end to end")

@@ -207,7 +207,8 @@ async function waitForConfirmation() {{
       return;
     }}
     if (data.status === 'released') {{
-      show('Your payment was received, but the appointment had been released: the practice will contact you.', true);
+      show('Your payment was received, but the appointment had been released: ' +
+           'the practice will contact you.', true);
       return;
     }}
     await new Promise(r => setTimeout(r, 1000));
