@@ -39,6 +39,7 @@ def routes(inv_id, cid, ses):
         ("POST", f"/invoices/{inv_id}/uncollectible", None),
         ("POST", f"/invoices/{inv_id}/request-payment-method", None),
         ("POST", f"/invoices/{inv_id}/unlock", None),
+        ("POST", f"/invoices/{inv_id}/payments", {"amount": 100, "method": "cash"}),
         ("POST", "/invoices", {"client_id": cid, "kind": "session", "session_id": ses}),
         (
             "POST",

@@ -250,3 +250,71 @@ def test_the_scheduled_sweep_entry_point_runs_with_its_sample_event(world):
     assert lambda_handler(event, LambdaContext("invoice-sweep")) == {"overdue": 0, "reminded": 0, "errors": 0}
     _, after = world.staff("GET", f"/invoices/{invoice['id']}", practice_id=practice.id)
     assert after["status"] == "overdue"
+
+
+def test_under_split_billing_each_payer_is_invoiced_only_their_part(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    _, parent = world.staff(
+        "POST",
+        f"/clients/{client['id']}/contacts",
+        {"name": "Pat Parent", "email": "pat@parent.test", "relationship": "parent"},
+        practice_id=practice.id,
+    )
+    rules = [
+        {
+            "shares": [
+                {"owner_id": parent["id"], "type": "percent", "value": 7_500},
+                {"owner_id": client["id"], "type": "rest"},
+            ]
+        }
+    ]
+    status, _ = world.staff(
+        "PUT", f"/clients/{client['id']}/responsibility", {"rules": rules}, practice_id=practice.id
+    )
+    assert status == 200
+    session = completed_session(world, practice, client["id"])  # 120.00: 90.00 parent, 30.00 client
+
+    body = {"client_id": client["id"], "kind": "session", "session_id": session["id"]}
+    _, for_parent = create_invoice(
+        world, practice, {**body, "contact_id": parent["id"], "send": True}, key="split-p-1"
+    )
+    _, for_client = create_invoice(world, practice, {**body, "send": True}, key="split-c-1")
+    assert (for_parent["owner_id"], for_parent["total"]) == (parent["id"], 9_000)
+    assert [x["source_key"] for x in for_parent["lines"]] == [f"session:{session['id']}:{parent['id']}"]
+    assert (for_client["owner_id"], for_client["total"]) == (client["id"], 3_000)
+    # Each gets only their own invoice.
+    assert [m["Subject"] for m in mails(world, "pat@parent.test", "Invoice")] == [
+        f"Invoice {for_parent['number']} from Harbor Family Practice: USD 90.00 due"
+    ]
+    assert len(mails(world, "ann@client.test", "Invoice")) == 1
+
+
+def test_cash_taken_by_staff_is_posted_once_and_applied_to_the_invoice(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    invoice = standalone_invoice(world, practice, client["id"], 5_000)
+
+    def pay(amount, key):
+        return world.staff(
+            "POST",
+            f"/invoices/{invoice['id']}/payments",
+            {"amount": amount, "method": "cash", "reference": "front desk"},
+            practice_id=practice.id,
+            headers={"Idempotency-Key": key},
+        )
+
+    status, part = pay(2_000, "cash-key-0001")
+    assert status == 200 and (part["status"], part["paid"], part["balance"]) == ("open", 2_000, 3_000)
+    assert pay(2_000, "cash-key-0001")[1]["paid"] == 2_000  # the same key: once
+    status, too_much = pay(3_001, "cash-key-0002")
+    assert status == 400, too_much
+    status, rest = pay(3_000, "cash-key-0003")
+    assert (rest["status"], rest["balance"], [p["method"] for p in rest["payments"]]) == (
+        "paid",
+        0,
+        ["cash", "cash"],
+    )
+    entries = ledger(world, practice, client["id"])["entries"]
+    assert sorted(e["amount"] for e in entries if e["kind"] == "payment") == [2_000, 3_000]
+    assert pay(100, "cash-key-0004")[0] == 409  # paid: nothing more to take

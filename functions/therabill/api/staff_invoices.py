@@ -18,6 +18,7 @@ from therabill.api.staff_invoices_models import (
     InvoiceLineOut,
     InvoiceOut,
     InvoicePage,
+    InvoicePaymentIn,
     InvoicePdfOut,
     PaymentRow,
     PaymentsReport,
@@ -198,6 +199,27 @@ def unlock_invoice(invoice_id: InvoiceId) -> InvoiceOut:
     caller = _caller()
     caller.require("invoices:manage")
     return invoice_out(container().invoices.unlock(caller.practice_id, invoice_id))
+
+
+@router.post("/invoices/<invoice_id>/payments")
+def record_invoice_payment(
+    invoice_id: InvoiceId, body: Annotated[InvoicePaymentIn, Body()], idempotency_key: IdempotencyKey
+) -> InvoiceOut:
+    """Cash or a check taken for this invoice: posted to the ledger once per Idempotency-Key and
+    applied to the invoice (Paid when nothing is left)."""
+    caller = _caller()
+    caller.require("charges:create")
+    c = container()
+    invoice = c.invoices.record_manual_payment(
+        caller.practice_id,
+        invoice_id,
+        request_key=idempotency_key,
+        amount=body.amount,
+        method=body.method,
+        reference=body.reference,
+        refunds=c.refunds,
+    )
+    return invoice_out(invoice)
 
 
 # -- reports ---------------------------------------------------------------------------------------

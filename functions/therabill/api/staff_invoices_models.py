@@ -57,6 +57,14 @@ class VoidIn(_Strict):
     reason: str = Field(default="voided by staff", min_length=1, max_length=200, pattern=_PRINTABLE)
 
 
+class InvoicePaymentIn(_Strict):
+    amount: Amount
+    method: Literal["cash", "check", "other"]
+    reference: str = Field(
+        default="", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$", description="e.g. check no."
+    )
+
+
 class InvoiceLineOut(BaseModel):
     n: int
     description: str

@@ -51,6 +51,7 @@ from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.notifications.mailer import Outbox
 from therabill.observability import logger
 from therabill.payments.models import Payment
+from therabill.payments.refunds import ManualMethod, RefundService
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
@@ -582,6 +583,38 @@ class InvoiceService:
         if payment.status == "succeeded":
             self.apply_payment(practice.id, invoice_id, payment.id, payment.amount)
         return self.store.get(practice.id, invoice_id)
+
+    def record_manual_payment(
+        self,
+        practice_id: str,
+        invoice_id: str,
+        *,
+        request_key: str,
+        amount: int,
+        method: ManualMethod,
+        reference: str,
+        refunds: RefundService,
+    ) -> Invoice:
+        """Cash or a check taken by staff for an invoice: the ledger payment (once per request key,
+        on the invoice's payer account), then applied to the invoice (once per entry)."""
+        inv = self.store.get(practice_id, invoice_id)
+        if inv.status not in PAYABLE:
+            raise ConflictError(f"an invoice that is {inv.status} cannot be paid", current_status=inv.status)
+        if amount > inv.balance.amount:
+            raise InvalidRequestError(
+                f"the amount is more than the balance of {inv.balance.format()}", field="amount"
+            )
+        entry = refunds.record_manual_payment(
+            practice_id,
+            client_id=inv.client_id,
+            request_key=f"invoice:{inv.id}:{request_key}",
+            amount=amount,
+            method=method,
+            reference=reference,
+            memo=f"Invoice {inv.number}",
+            owner_id=inv.owner_id,
+        )
+        return self.apply_payment(practice_id, inv.id, entry.id, entry.amount, method)
 
     # -- the scheduled sweep --------------------------------------------------------------------
     def sweep(self, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
