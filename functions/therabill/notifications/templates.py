@@ -183,7 +183,7 @@ def booking_payment_link(
     ]
     return Email(
         to=to,
-        subject=f"Confirm your appointment with {practice.name}: {amount.format()} to pay",
+        subject=f"Confirm your appointment with {practice.name}",
         text="\n\n".join([*lines, link]),
         html=_html("Confirm your appointment", [escape(x) for x in lines], ("Pay and confirm", link)),
         reply_to=practice.email,
