@@ -68,6 +68,7 @@ def test_an_invoice_paid_in_two_parts_on_the_real_page(
     match = re.search(r"Pay online at (\S+) with", mail["text"])
     assert match, mail["text"]
     page = watched.page
+    page.set_viewport_size({"width": 375, "height": 740})  # a phone
 
     response = page.goto(match.group(1), wait_until="load")
     assert response is not None and response.status == 200
@@ -75,6 +76,8 @@ def test_an_invoice_paid_in_two_parts_on_the_real_page(
     page.get_by_label("Access code").fill(invoice["access_code"])
     page.get_by_role("button", name="Find invoice").click()
     sync_api.expect(page.locator("#balance")).to_have_text("USD 100.00")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+    page.screenshot(path=str(tmp_path / "invoice-found.png"), full_page=True)
 
     # Part of it: 40.00 with a new card.
     page.get_by_label("Pay another amount").check()

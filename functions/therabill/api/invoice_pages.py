@@ -12,7 +12,8 @@ from therabill.api.pages import _BASE
 
 _STYLE = """<style>
  table{width:100%;border-collapse:collapse;margin:.5rem 0} td,th{padding:.35rem .25rem;text-align:left;
- border-bottom:1px solid #ccc} td.num,th.num{text-align:right} fieldset{border:1px solid #888;
+ border-bottom:1px solid #ccc} td.num,th.num{text-align:right} td.num,td:first-child{white-space:nowrap}
+ fieldset{border:1px solid #888;
  border-radius:6px;margin:1rem 0} input[type=number],input[type=text]{width:100%;padding:.6rem;
  font-size:1rem;box-sizing:border-box} .hidden{display:none} .balance{font-size:1.2rem;font-weight:700}
 </style>"""
