@@ -186,3 +186,20 @@ def test_someone_elses_card_or_invoice_is_not_found(world, setup):
     )
     assert status == 404
     assert staff_invoice(world, practice, inv)["paid"] == 0
+
+
+def test_confirming_a_payment_that_is_not_this_invoices_is_not_found(world, setup):
+    practice, client, inv = setup
+    other = standalone_invoice(world, practice, client["id"], 3_000, key="confirm-other-1")
+    view = lookup(world, practice, inv)
+    other_view = lookup(world, practice, other)
+    _, started = pay(world, practice, other_view["token"], 1_000)
+    for payment_id in (started["payment_id"], "pay_00000000000000000000000000"):
+        status, _ = world.public(
+            "POST", f"/pay/invoice/{practice.id}/payments/{payment_id}/confirm", {"token": view["token"]}
+        )
+        assert status == 404
+    for path in ("/pay/invoice/not-a-practice", "/pay/invoice/prc_x/payments/bad id/confirm"):
+        status, _ = world.public("GET" if path.count("/") == 3 else "POST", path, {"token": view["token"]})
+        assert 400 <= status < 500
+    assert staff_invoice(world, practice, inv)["paid"] == 0
