@@ -20,6 +20,7 @@ from moto import mock_aws
 from tests.integration.scenario import charge, create_client, create_practice, save_card
 from therabill.adapters.dynamo import Table
 from therabill.core import keys
+from therabill.core.errors import DependencyUnavailableError
 from therabill.core.ids import new_id
 from therabill.core.money import Money
 from therabill.ledger.chart import InsufficientCreditError
@@ -62,8 +63,10 @@ class Serialised:
         return call
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def dynamodb() -> Iterator[Any]:
+    # Per test, not per module: a mock left open would keep moto's state across the ``world``
+    # tests below (their own mock_aws would nest in it and not start clean).
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(**table_definition("ledger-examples"))
@@ -541,3 +544,25 @@ def test_a_lost_dispute_reverses_the_payment_once(world, shared_data):
         "GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id
     )
     assert shown["dispute_status"] == "lost"
+
+
+def test_throttling_is_not_retried_here_and_writes_nothing(ledger, client, practice):
+    def throttled(**kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+            "TransactWriteItems",
+        )
+
+    client.transact_write_items = throttled  # instance attribute: found before __getattr__
+    with pytest.raises(DependencyUnavailableError):
+        ledger.post(
+            practice,
+            client_id=CLIENT,
+            kind="payment",
+            amount=usd(700),
+            source_key="m:1",
+            memo="Cash",
+            method="cash",
+        )
+    del client.transact_write_items
+    assert ledger.entries(practice, CLIENT) == []

@@ -429,9 +429,9 @@ class LedgerService:
             except ConditionFailed as exc:
                 if exc.index != summary_index:
                     raise
-            except DependencyUnavailableError:
-                if n == _MAX_ATTEMPTS - 1:
-                    raise
+            except DependencyUnavailableError as exc:
+                if not _conflict(exc) or n == _MAX_ATTEMPTS - 1:
+                    raise  # throttling and outages are the caller's to retry (a 503)
             time.sleep(random.uniform(0, 0.005 * 2**n))
         raise DependencyUnavailableError("the client's account is busy; try again")
 
@@ -606,6 +606,14 @@ class LedgerService:
             if dv != sv:
                 problems.append(f"account {k}: entries say {dv}, summary says {sv}")
         return problems
+
+
+def _conflict(exc: DependencyUnavailableError) -> bool:
+    """DynamoDB cancelled the transaction because another one was writing the same item (the
+    summary): safe to re-read and plan again at once."""
+    response = getattr(exc.__cause__, "response", None)  # the adapter's original error
+    reasons = response.get("CancellationReasons") if isinstance(response, dict) else None
+    return any(isinstance(r, dict) and r.get("Code") == "TransactionConflict" for r in reasons or [])
 
 
 def _apply_key(charge_source: str) -> str:
