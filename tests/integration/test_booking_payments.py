@@ -692,3 +692,22 @@ def test_the_practice_settings_are_versioned(world: World, setup: Any) -> None:
 
     assert status == 409, stale
     assert world.staff("GET", "/practice/booking-payment", practice_id=practice.id)[1]["hold_minutes"] == 20
+
+
+# -- the sample events (events/api) --------------------------------------------------------------------
+def _sample(name: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "events" / "api" / name
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def test_the_booking_samples_run_through_the_real_handlers(world: World) -> None:
+    staff = world._handler("staff_api")
+    assert staff(_sample("staff_create_practice.json"), LambdaContext("staff-api"))["statusCode"] == 201
+    booked = staff(_sample("staff_book_session.json"), LambdaContext("staff-api"))
+    # The sample names a client that does not exist in this practice.
+    assert booked["statusCode"] == 404, booked
+    page = world._handler("public_api")(_sample("public_booking_page.json"), LambdaContext("public-api"))
+    assert page["statusCode"] == 401 and "<html" in page["body"]  # the placeholder signature
