@@ -711,3 +711,13 @@ def test_the_booking_samples_run_through_the_real_handlers(world: World) -> None
     assert booked["statusCode"] == 404, booked
     page = world._handler("public_api")(_sample("public_booking_page.json"), LambdaContext("public-api"))
     assert page["statusCode"] == 401 and "<html" in page["body"]  # the placeholder signature
+
+
+def test_a_hold_never_outlasts_the_sessions_start(world: World, setup: Any) -> None:
+    practice, client, svc = setup
+    rule(world, practice, svc, rule=DEPOSIT_FLAT)
+    soon = (world.clock.now + timedelta(minutes=10)).replace(second=0)
+
+    session = book(world, practice, client, svc, start=soon)
+
+    assert datetime.fromisoformat(session["booking_payment"]["hold_expires_at"]) == soon

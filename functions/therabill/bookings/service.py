@@ -234,7 +234,8 @@ class BookingService:
             amount=amount,
             payment_id=derived_id("pay", practice.id, f"booking:{session_id}"),
             owner_id=client_id,
-            hold_expires_at=self._clock() + timedelta(minutes=hold),
+            # Never held past the session's own start: an unpaid slot is released by then.
+            hold_expires_at=min(self._clock() + timedelta(minutes=hold), start),
             status="awaiting",
         )
 
