@@ -110,7 +110,7 @@ def _sums(entries: list[LedgerEntry], owner: str | None) -> tuple[int, int]:
 
 
 @settings(
-    max_examples=20,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
