@@ -101,3 +101,32 @@ def test_a_completed_session_consumes_the_credit(world, credited):
     assert account(body)["credit"] == max(0, 5_000 - price)
     assert account(body)["receivable"] == max(0, price - 5_000)
     assert mails(world, "ann@client.test", "Receipt") == []
+
+
+def test_cash_from_a_parent_goes_to_that_parents_account(world, credited):
+    from tests.integration.test_split_billing import contact
+
+    practice, client, _ = credited
+    dad = contact(world, practice, client["id"], "Dan Parent", "dan@parent.test")
+    status, body = world.staff(
+        "POST",
+        f"/clients/{client['id']}/payments/manual",
+        {"amount": 700, "method": "check", "reference": "1001", "contact_id": dad["id"]},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "dad-check-0001"},
+    )
+    assert status == 201, body
+    body = ledger(world, practice, client["id"])
+    assert account(body, dad["id"])["credit"] == 700
+    assert all(a["credit"] == 0 for a in body["accounts"] if a["owner_id"] != dad["id"])
+    other = create_client(world, practice, first_name="Zed", email="zed@client.test")
+    stranger = contact(world, practice, other["id"], "Sue Other", "sue@other.test")
+    status, _ = world.staff(
+        "POST",
+        f"/clients/{client['id']}/payments/manual",
+        {"amount": 700, "method": "cash", "contact_id": stranger["id"]},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "stranger-0001"},
+    )
+    assert status == 404
+    assert account(ledger(world, practice, client["id"]), dad["id"])["credit"] == 700

@@ -47,6 +47,11 @@ class ManualPaymentCreate(BaseModel):
         default="", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$", description="e.g. check no."
     )
     memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    contact_id: str | None = Field(
+        default=None,
+        pattern=r"^con_[0-9a-z]+$",
+        description="the billing contact who paid (split billing); omit when the client paid",
+    )
 
 
 class ManualPaymentOut(BaseModel):
@@ -101,7 +106,7 @@ def manual_payment(
     who = caller(router)
     who.require("charges:create")
     c = container()
-    c.clients.get(who.practice_id, client_id)
+    c.clients.payer(who.practice_id, client_id, body.contact_id)  # the client, or their own contact: else 404
     entry = c.refunds.record_manual_payment(
         who.practice_id,
         client_id=client_id,
@@ -110,6 +115,7 @@ def manual_payment(
         method=body.method,
         reference=body.reference,
         memo=body.memo,
+        owner_id=body.contact_id,
     )
     return created(
         ManualPaymentOut(
