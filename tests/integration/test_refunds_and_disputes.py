@@ -169,3 +169,37 @@ def test_cash_and_check_payments_post_once_per_request(world):
         headers={"Idempotency-Key": "manual-key-003"},
     )
     assert status == 400
+
+
+def test_an_older_dispute_state_arriving_late_changes_nothing(world):
+    practice, client, payment = _paid(world)
+    base = int(world.clock().timestamp())
+
+    def event(event_id, status, created):
+        obj = {
+            "id": "dp_late_order",
+            "object": "dispute",
+            "amount": payment["amount"],
+            "currency": "usd",
+            "reason": "fraudulent",
+            "status": status,
+            "created": base - 100,  # the dispute's own creation: the same in every update
+            "payment_intent": payment["payment_intent_id"],
+        }
+        return {
+            "id": event_id,
+            "object": "event",
+            "type": "charge.dispute.updated",
+            "account": practice.account,
+            "created": created,
+            "data": {"object": obj},
+        }
+
+    assert world.worker([json.dumps(event("evt_dp_new", "won", base + 60))]) == {"batchItemFailures": []}
+    assert world.worker([json.dumps(event("evt_dp_old", "needs_response", base))]) == {
+        "batchItemFailures": []
+    }
+    _, shown = world.staff(
+        "GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id
+    )
+    assert shown["dispute_status"] == "won"

@@ -292,9 +292,10 @@ class RefundService:
         return self.get(practice_id, refund.id)
 
     # -- disputes -----------------------------------------------------------------------------
-    def record_dispute(self, practice: Practice, dispute: dict[str, Any]) -> str:
+    def record_dispute(self, practice: Practice, dispute: dict[str, Any], event_created: int = 0) -> str:
         """``charge.dispute.*``: keep the dispute and show it on its payment. The newest state
-        wins (Stripe sends updates out of order)."""
+        wins (Stripe sends updates out of order): states are ordered by their event's ``created``,
+        and an older one arriving late changes nothing."""
         intent = dispute.get("payment_intent")
         if not isinstance(intent, str):
             return "ignored:no-payment-intent"
@@ -303,7 +304,7 @@ class RefundService:
             return "ignored:unknown-payment"
         payment_id = str(page.items[0]["id"])
         due = (dispute.get("evidence_details") or {}).get("due_by")
-        created = int(dispute.get("created") or 0)
+        created = int(event_created or 0)
         pk = keys.practice_pk(practice.id)
         item = {
             "PK": pk,
@@ -317,9 +318,16 @@ class RefundService:
             "status": str(dispute.get("status") or ""),
             "evidence_due_by": int(due) if due else None,
             "seen_at": iso(self._clock()),
-            "stripe_created": created,
+            "event_created": created,
         }
-        self._table.put(item)
+        try:  # an older state (Stripe's ``created``) never replaces a newer one
+            self._table.put(
+                item,
+                condition="attribute_not_exists(PK) OR event_created <= :created",
+                values={":created": created},
+            )
+        except ConditionFailed:
+            return "ignored:older-dispute-state"
         self._table.update(
             pk,
             keys.payment_sk(payment_id),

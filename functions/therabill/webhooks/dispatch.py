@@ -219,7 +219,7 @@ class EventDispatcher:
 
     def _dispute(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
         assert self._refunds is not None
-        return self._refunds.record_dispute(practice, obj)
+        return self._refunds.record_dispute(practice, obj, int(event.get("created") or 0))
 
     def _account_updated(self, practice: Practice, event: dict[str, Any], obj: dict[str, Any]) -> str:
         state = AccountState(
