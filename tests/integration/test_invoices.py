@@ -318,3 +318,53 @@ def test_cash_taken_by_staff_is_posted_once_and_applied_to_the_invoice(world):
     entries = ledger(world, practice, client["id"])["entries"]
     assert sorted(e["amount"] for e in entries if e["kind"] == "payment") == [2_000, 3_000]
     assert pay(100, "cash-key-0004")[0] == 409  # paid: nothing more to take
+
+
+def _credit(world, practice, client_id, amount, key):
+    """Cash taken with nothing owed: the payer's credit (the ledger applies it to later charges)."""
+    status, body = world.staff(
+        "POST",
+        f"/clients/{client_id}/payments/manual",
+        {"amount": amount, "method": "cash"},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": key},
+    )
+    assert status == 201, body
+
+
+def test_credit_the_ledger_applied_shows_as_paid_by_credit(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    _credit(world, practice, client["id"], 4_000, "credit-key-0001")
+    session = completed_session(world, practice, client["id"])  # 120.00, 40.00 of it paid by credit
+
+    status, inv = create_invoice(
+        world,
+        practice,
+        {"client_id": client["id"], "kind": "session", "session_id": session["id"], "send": True},
+    )
+    assert status == 201, inv
+    assert (inv["total"], inv["paid"], inv["balance"], inv["status"]) == (12_000, 4_000, 8_000, "open")
+    assert [(p["method"], p["amount"]) for p in inv["payments"]] == [("credit", 4_000)]
+    [msg] = mails(world, "ann@client.test", f"Invoice {inv['number']}")
+    assert "USD 80.00 due" in msg["Subject"]
+
+
+def test_a_standalone_invoice_takes_the_payers_credit_when_sent(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    _credit(world, practice, client["id"], 3_000, "credit-key-0002")
+    part = standalone_invoice(world, practice, client["id"], 5_000, key="credit-inv-1")
+    assert (part["status"], part["paid"], part["balance"]) == ("open", 3_000, 2_000)
+    assert [p["method"] for p in part["payments"]] == ["credit"]
+
+    _, ledger_body = world.staff("GET", f"/clients/{client['id']}/ledger", practice_id=practice.id)
+    assert ledger_body["balance"] == 2_000  # the ledger and the invoice agree
+
+    other = create_client(world, practice, first_name="Bea", email="bea@client.test")
+    _credit(world, practice, other["id"], 9_000, "credit-key-0003")
+    covered = standalone_invoice(world, practice, other["id"], 5_000, key="credit-inv-2")
+    assert (covered["status"], covered["balance"]) == ("paid", 0)
+    assert mails(world, "bea@client.test", f"Invoice {covered['number']}") == []  # nothing to ask for
+    _, ledger_body = world.staff("GET", f"/clients/{other['id']}/ledger", practice_id=practice.id)
+    assert ledger_body["balance"] == -4_000  # 40.00 of credit left

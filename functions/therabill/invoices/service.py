@@ -64,6 +64,7 @@ CARD_LINK_VALID_FOR = timedelta(days=7)
 _SESSION_CHARGES = ("session", "copay", "fee")
 # A copay or fee the session still has a chance to collect (or has collected) is not invoiced.
 _INVOICEABLE_CHARGE_STATUS = frozenset({"due", "balance"})
+CREDIT_APPLY = "credit-apply:"  # the ledger's source key of credit applied to a charge
 _MEMO = {"session": "Session", "copay": "Copay", "fee": "Cancellation / no-show fee"}
 
 
@@ -157,6 +158,7 @@ class InvoiceService:
         payer = self._clients.payer(practice_id, client_id, owner_id)  # 404 outside the practice
         now = self._clock()
         today = now.astimezone(zone(practice.time_zone)).date()
+        credits: list[AppliedPayment] = []
         if kind == "standalone":
             if not lines:
                 raise InvalidRequestError("a standalone invoice needs lines", field="lines")
@@ -174,7 +176,7 @@ class InvoiceService:
         else:
             if lines:
                 raise InvalidRequestError("lines are only for standalone invoices", field="lines")
-            built = self._charge_lines(practice, payer, kind, session_id, start, end)
+            built, credits = self._charge_lines(practice, payer, kind, session_id, start, end)
         if len(built) > MAX_LINES:
             raise InvalidRequestError(f"an invoice has at most {MAX_LINES} lines", field="lines")
         total = sum((line.amount for line in built), Money.zero(practice.currency))
@@ -192,7 +194,8 @@ class InvoiceService:
             status="draft",
             lines=tuple(built),
             total=total,
-            paid=Money.zero(practice.currency),
+            paid=sum((c.amount for c in credits), Money.zero(practice.currency)),
+            payments=tuple(credits),
             issue_date=today,
             due_date=due,
             period_start=start if kind in ("day", "period") else None,
@@ -220,9 +223,18 @@ class InvoiceService:
         session_id: str | None,
         start: date | None,
         end: date | None,
-    ) -> list[InvoiceLine]:
+    ) -> tuple[list[InvoiceLine], list[AppliedPayment]]:
+        """The payer's session charges chosen by ``kind``, and the credit the ledger already
+        applied to each (``credit-apply:<source>``), which the invoice shows as paid by credit. A
+        charge the credit paid in full is not invoiced."""
         tz = zone(practice.time_zone)
-        entries = [e for e in self._ledger.entries(practice.id, payer.client_id) if e.kind == "charge"]
+        all_entries = self._ledger.entries(practice.id, payer.client_id)
+        applied = {
+            e.source_key.removeprefix(CREDIT_APPLY): e
+            for e in all_entries
+            if e.source_key.startswith(CREDIT_APPLY)
+        }
+        entries = [e for e in all_entries if e.kind == "charge"]
         mine = [e for e in entries if (e.owner_id or payer.client_id) == payer.owner_id]
         if kind == "session":
             if not session_id:
@@ -245,9 +257,22 @@ class InvoiceService:
                 if _session_of(e.source_key) and start <= e.posted_at.astimezone(tz).date() <= last
             ]
         lines: list[InvoiceLine] = []
+        credits: list[AppliedPayment] = []
         for e in sorted(chosen, key=lambda x: (x.posted_at, x.source_key)):
+            credit = applied.get(e.source_key)
+            if credit is not None and credit.amount.amount >= e.amount.amount:
+                continue  # paid by credit already
             if not self._invoiceable(practice.id, e):
                 continue
+            if credit is not None:
+                credits.append(
+                    AppliedPayment(
+                        payment_id=credit.source_key,
+                        amount=credit.amount,
+                        applied_at=credit.posted_at,
+                        method="credit",
+                    )
+                )
             prefix = e.source_key.split(":", 1)[0]
             lines.append(
                 InvoiceLine(
@@ -262,7 +287,7 @@ class InvoiceService:
             )
         if not lines:
             raise ConflictError("there is nothing left to invoice there (already invoiced or collected)")
-        return lines
+        return lines, credits
 
     def _invoiceable(self, practice_id: str, entry: LedgerEntry) -> bool:
         """Not on another invoice already, and not a copay or fee the session collects itself."""
@@ -296,6 +321,9 @@ class InvoiceService:
                 current_status=inv.status,
             )
         self._post_standalone(practice_id, inv)
+        inv = self.store.get(practice_id, inv.id)  # credit may have paid some (or all) of it
+        if inv.status == "paid":
+            return inv
         self._email_invoice(practice, payer, inv, send_number=1)
         now = self._clock()
         return self.store.save(
@@ -319,16 +347,22 @@ class InvoiceService:
         return updated
 
     def _post_standalone(self, practice_id: str, inv: Invoice) -> None:
+        """Post each standalone line's charge once; the payer's credit the ledger applies to it is
+        applied to the invoice as a payment by credit (once: keyed by the application's source)."""
         for line in inv.lines:
-            if line.category != "charge":
-                self._ledger.post(
-                    practice_id,
-                    client_id=inv.client_id,
-                    kind="charge",
-                    amount=line.amount,
-                    source_key=line.source_key,
-                    memo=f"Invoice {inv.number}: {line.description}",
-                    owner_id=inv.owner_id,
+            if line.category == "charge":
+                continue
+            posted = self._ledger.post_charge(
+                practice_id,
+                client_id=inv.client_id,
+                amount=line.amount,
+                source_key=line.source_key,
+                memo=f"Invoice {inv.number}: {line.description}",
+                owner_id=inv.owner_id,
+            )
+            if posted.credit_applied.amount > 0:
+                self.apply_payment(
+                    practice_id, inv.id, CREDIT_APPLY + line.source_key, posted.credit_applied, "credit"
                 )
 
     def _email_invoice(self, practice: Practice, payer: Payer, inv: Invoice, *, send_number: int) -> None:
