@@ -51,11 +51,11 @@ from typing import Any
 import requests
 
 from devstack import PROJECT_ROOT, local_auth, mailbox
-from devstack.functions import FunctionRegistry, Handler
+from devstack.functions import FunctionRegistry, Handler, local_function_arn
 from devstack.http_gateway import HttpGateway, LocalServices
 from devstack.processes import ChildProcess, child_env, free_port, port_in_use, python_module
 from devstack.resources import LOCAL_REGION, LocalResources, function_environment, provision
-from devstack.scheduler import LocalScheduler
+from devstack.scheduler import LOCAL_SCHEDULER_ROLE_ARN, LocalScheduler
 from devstack.sqs_poller import SqsPoller
 from therabill import contract
 from therabill.core.ids import derived_id
@@ -289,6 +289,20 @@ def _json_or_text(response: requests.Response) -> Any:
         return response.text
 
 
+def _nightly_queue(session: Any) -> str:
+    """The nightly run's fan-out queue and its DLQ in the emulator (as infra/ creates them)."""
+    sqs = session.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="therabill-local-nightly-dlq")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]
+    dlq_arn = attributes["QueueArn"]
+    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(contract.NIGHTLY_MAX_RECEIVES)}
+    url: str = sqs.create_queue(
+        QueueName="therabill-local-nightly",
+        Attributes={"VisibilityTimeout": "60", "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
+    return url
+
+
 def start_stack(
     base_dir: Path | str = PROJECT_ROOT,
     *,
@@ -381,6 +395,16 @@ def start_stack(
             ),
             saved_env,
         )
+        nightly_queue_url = _nightly_queue(session)
+        _set_env(
+            {
+                # The nightly run: its fan-out queue, and what the per-practice schedules target.
+                contract.ENV_NIGHTLY_QUEUE_URL: nightly_queue_url,
+                contract.ENV_NIGHTLY_TARGET_ARN: local_function_arn("nightly-dispatch"),
+                contract.ENV_SCHEDULER_ROLE_ARN: LOCAL_SCHEDULER_ROLE_ARN,
+            },
+            saved_env,
+        )
         reset_runtime_caches()
 
         webhook_url = f"http://{host}:{gateway.port}{contract.WEBHOOK_PATH}"
@@ -403,6 +427,15 @@ def start_stack(
         gateway.start()
         poller.start()
         cleanup.append(poller)
+        nightly_poller = SqsPoller(
+            session.client("sqs"),
+            nightly_queue_url,
+            "nightly-worker",
+            registry.invoke,
+            wait_seconds=poller_wait_seconds,
+        )
+        nightly_poller.start()
+        cleanup.append(nightly_poller)
 
         stack = Stack(
             base_dir=base,

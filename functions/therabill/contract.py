@@ -65,16 +65,30 @@ CAN_READ_SECRETS = "secrets:read"
 CAN_SEND_EMAIL = "email:send"
 CAN_ENQUEUE_STRIPE_EVENTS = "queue:stripe-events:send"
 CAN_CONSUME_STRIPE_EVENTS = "queue:stripe-events:consume"
+CAN_ENQUEUE_NIGHTLY = "queue:nightly:send"
+CAN_CONSUME_NIGHTLY = "queue:nightly:consume"
+# scheduler:CreateSchedule/UpdateSchedule/GetSchedule on the group's schedules, and
+# iam:PassRole for the scheduler's execution role only.
+CAN_MANAGE_SCHEDULES = "scheduler:manage"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
+_NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="staff-api",
         handler="therabill.entrypoints.staff_api.lambda_handler",
         description="Staff REST API (Cognito-authorized): practices, clients, cards, charges, ledger",
-        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL),
-        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
+        permissions=(
+            CAN_READ_TABLE,
+            CAN_WRITE_TABLE,
+            CAN_READ_SECRETS,
+            CAN_SEND_EMAIL,
+            # Practice settings move the practice's nightly schedules; "run now" is a one-time
+            # schedule (the staff API never reaches a queue).
+            CAN_MANAGE_SCHEDULES,
+        ),
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, *_NIGHTLY_ENV),
     ),
     FunctionSpec(
         name="public-api",
@@ -114,6 +128,30 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
     ),
     FunctionSpec(
+        name="nightly-dispatch",
+        handler="therabill.entrypoints.nightly_dispatch.lambda_handler",
+        description="Scheduled per practice: starts (or resumes) the nightly run; the evening summary",
+        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL, CAN_ENQUEUE_NIGHTLY),
+        timeout_seconds=60,
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, ENV_NIGHTLY_QUEUE_URL),
+    ),
+    FunctionSpec(
+        name="nightly-worker",
+        handler="therabill.entrypoints.nightly_worker.lambda_handler",
+        description="The nightly run's fan-out (SQS): plans a practice's run, bills batches of items",
+        permissions=(
+            CAN_READ_TABLE,
+            CAN_WRITE_TABLE,
+            CAN_READ_SECRETS,
+            CAN_SEND_EMAIL,
+            CAN_ENQUEUE_NIGHTLY,
+            CAN_CONSUME_NIGHTLY,
+        ),
+        timeout_seconds=300,
+        memory_mb=1024,
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, ENV_NIGHTLY_QUEUE_URL),
+    ),
+    FunctionSpec(
         name="invoice-sweep",
         handler="therabill.entrypoints.invoice_sweep.lambda_handler",
         description="Scheduled: open invoices past due become overdue; overdue reminders, each once",
@@ -122,6 +160,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
     ),
 )
+
+# A nightly message the worker fails this many times goes to the dead-letter queue.
+NIGHTLY_MAX_RECEIVES = 5
+NIGHTLY_BATCH_SIZE = 10  # SQS messages per worker invocation (each message: up to 25 items)
 
 # A Stripe event the worker fails this many times goes to the dead-letter queue.
 STRIPE_EVENTS_MAX_RECEIVES = 5
@@ -132,12 +174,24 @@ STRIPE_EVENTS_MAX_RECEIVES = 5
 SCHEDULE_GROUP_NAME = "therabill"
 SCHEDULES: tuple[tuple[str, str, str], ...] = (
     ("payments-reconciler", "rate(15 minutes)", "payments-reconciler"),
+    # Resumes nightly runs left unfinished (the per-practice run and summary schedules are made
+    # at runtime, in the same group, by the practices' settings).
+    ("nightly-sweep", "rate(15 minutes)", "nightly-dispatch"),
     ("invoice-sweep", "rate(1 hour)", "invoice-sweep"),
 )
 
 # API Gateway routes per function (REST API). Staff routes sit behind the Cognito authorizer;
 # public and webhook routes authenticate themselves (signed tokens, Stripe signatures).
-STAFF_API_PREFIXES = ("/practice", "/clients", "/services", "/sessions", "/invoices", "/reports")
+STAFF_API_PREFIXES = (
+    "/practice",
+    "/clients",
+    "/services",
+    "/sessions",
+    "/invoices",
+    "/reports",
+    "/nightly",
+    "/billing-runs",
+)
 PUBLIC_API_PREFIXES = ("/setup", "/pay")
 WEBHOOK_PATH = "/webhooks/stripe"
 

@@ -322,6 +322,7 @@ class Container:
             self.invoices,
             self.outbox,
             self.nightly_queue,
+            self.nightly_schedules,
         )
 
     @cached_property

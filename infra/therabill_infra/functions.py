@@ -40,6 +40,9 @@ RESERVED_CONCURRENCY: dict[str, int] = {
     "stripe-webhook": 20,
     "stripe-worker": 5,
     "payments-reconciler": 1,
+    "nightly-dispatch": 5,
+    # Bounded so the nightly fan-out stays inside Stripe's rate limit (100 operations / s).
+    "nightly-worker": 10,
 }
 DEFAULT_RESERVED_CONCURRENCY = 5
 SQS_BATCH_SIZE = 10
@@ -89,6 +92,7 @@ class Functions(Construct):
         queues_key_arn: str,
         async_targets: Collection[str],
         reserved_concurrency: bool,
+        nightly_queue: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.by_name = {}
@@ -128,6 +132,14 @@ class Functions(Construct):
                 "AWS requires Resource '*' for them. Every other statement names its resources.",
                 "AwsSolutions-IAM5[Resource::*]",
             )
+            if contract.CAN_MANAGE_SCHEDULES in spec.permissions:
+                acknowledge(
+                    policy,
+                    "Each practice gets its own nightly run / evening summary schedule (and one-time "
+                    "run-now schedules) created at runtime, so their names are known only by prefix; "
+                    "the statement is limited to those prefixes inside the one schedule group.",
+                    *permissions.schedule_wildcard_findings(resources.schedule_group_name),
+                )
 
             reserved = (
                 RESERVED_CONCURRENCY.get(spec.name, DEFAULT_RESERVED_CONCURRENCY)
@@ -178,6 +190,18 @@ class Functions(Construct):
                     batch_size=SQS_BATCH_SIZE,
                     report_batch_item_failures=True,
                     # Pollers never outnumber the reserved instances (ESM minimum is 2).
+                    max_concurrency=reserved if reserved and reserved >= 2 else None,
+                )
+            if contract.CAN_CONSUME_NIGHTLY in spec.permissions:
+                if nightly_queue is None:
+                    raise ValueError(f"{spec.name} consumes the nightly queue, which was not given")
+                lambda_.EventSourceMapping(
+                    self,
+                    f"{name}NightlyMessages",
+                    target=function,
+                    event_source_arn=nightly_queue.queue_arn,
+                    batch_size=contract.NIGHTLY_BATCH_SIZE,
+                    report_batch_item_failures=True,
                     max_concurrency=reserved if reserved and reserved >= 2 else None,
                 )
             self.by_name[spec.name] = DeployedFunction(spec, function, role, policy, log_group)

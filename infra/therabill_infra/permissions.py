@@ -43,6 +43,14 @@ QUEUE_KEY_SEND_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 QUEUE_CONSUME_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 QUEUE_KEY_CONSUME_ACTIONS = ("kms:Decrypt",)
 
+# The per-practice nightly schedules (created / updated at runtime in the schedule group) and
+# the scheduler's execution role they run with (PassRole, to Scheduler only).
+SCHEDULER_MANAGE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule")
+PASS_ROLE_ACTIONS = ("iam:PassRole",)
+# Schedule names the runtime makes (therabill.adapters.scheduler): a practice's run, its
+# evening summary, and one-time "run now" schedules.
+RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*")
+
 # Every function: write its own log group, send traces.
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
@@ -54,6 +62,9 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     contract.CAN_SEND_EMAIL: EMAIL_SEND_ACTIONS,
     contract.CAN_ENQUEUE_STRIPE_EVENTS: QUEUE_SEND_ACTIONS + QUEUE_KEY_SEND_ACTIONS,
     contract.CAN_CONSUME_STRIPE_EVENTS: QUEUE_CONSUME_ACTIONS + QUEUE_KEY_CONSUME_ACTIONS,
+    contract.CAN_ENQUEUE_NIGHTLY: QUEUE_SEND_ACTIONS + QUEUE_KEY_SEND_ACTIONS,
+    contract.CAN_CONSUME_NIGHTLY: QUEUE_CONSUME_ACTIONS + QUEUE_KEY_CONSUME_ACTIONS,
+    contract.CAN_MANAGE_SCHEDULES: SCHEDULER_MANAGE_ACTIONS + PASS_ROLE_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -77,6 +88,10 @@ class CapabilityResources:
     email_configuration_set_arn: str
     stripe_events_queue_arn: str
     queues_key_arn: str
+    nightly_queue_arn: str = ""
+    runtime_schedule_arns: Sequence[str] = ()  # the group's schedules the runtime may manage
+    schedule_group_name: str = ""
+    scheduler_role_arn: str = ""
 
 
 def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
@@ -89,7 +104,7 @@ def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) ->
     return frozenset(actions)
 
 
-def capability_statements(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+def capability_statements(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:  # noqa: PLR0911
     """The statements that grant one capability."""
     _actions_of(capability)  # fail on an unknown capability before building anything
     if capability == contract.CAN_READ_TABLE:
@@ -117,7 +132,40 @@ def capability_statements(capability: str, res: CapabilityResources) -> list[iam
             _allow(QUEUE_CONSUME_ACTIONS, [res.stripe_events_queue_arn]),
             _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
         ]
+    if capability == contract.CAN_ENQUEUE_NIGHTLY:
+        return queue_send_statements(_required(res.nightly_queue_arn, capability), res.queues_key_arn)
+    if capability == contract.CAN_CONSUME_NIGHTLY:
+        return [
+            _allow(QUEUE_CONSUME_ACTIONS, [_required(res.nightly_queue_arn, capability)]),
+            _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
+        ]
+    if capability == contract.CAN_MANAGE_SCHEDULES:
+        if not res.runtime_schedule_arns:
+            raise ValueError(f"capability {capability!r} needs the schedule ARNs")
+        return [
+            _allow(SCHEDULER_MANAGE_ACTIONS, list(res.runtime_schedule_arns)),
+            iam.PolicyStatement(
+                actions=list(PASS_ROLE_ACTIONS),
+                resources=[_required(res.scheduler_role_arn, capability)],
+                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+            ),
+        ]
     raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
+
+
+def schedule_wildcard_findings(group_name: str) -> list[str]:
+    """The cdk-nag IAM5 findings of the runtime-schedule statement (one per name pattern)."""
+    return [
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+        f"schedule/{group_name}/{pattern}]"
+        for pattern in RUNTIME_SCHEDULE_PATTERNS
+    ]
+
+
+def _required(arn: str, capability: str) -> str:
+    if not arn:
+        raise ValueError(f"capability {capability!r} needs a resource ARN the stack did not give")
+    return arn
 
 
 def base_statements(log_group_arn: str) -> list[iam.PolicyStatement]:

@@ -24,9 +24,17 @@ class Queues(Construct):
     stripe_events_dlq: sqs.Queue
     async_failures: sqs.Queue
     scheduler_failures: sqs.Queue
+    nightly: sqs.Queue
+    nightly_dlq: sqs.Queue
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage: str, consumer_timeout_seconds: int
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: str,
+        consumer_timeout_seconds: int,
+        nightly_consumer_timeout_seconds: int = 300,
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = customer_managed_key(self, "QueuesKey", stage=stage, purpose="queues")
@@ -38,6 +46,17 @@ class Queues(Construct):
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(
                 max_receive_count=STRIPE_EVENTS_MAX_RECEIVES, queue=self.stripe_events_dlq
+            ),
+        )
+        # The nightly run's fan-out: a practice's plan, then batches of its items; a message the
+        # worker fails NIGHTLY_MAX_RECEIVES times is parked in the DLQ (a redrive completes it).
+        self.nightly_dlq = self._queue("NightlyDLQ", retention_period=DLQ_RETENTION)
+        self.nightly = self._queue(
+            "Nightly",
+            visibility_timeout=Duration.seconds(VISIBILITY_TIMEOUT_FACTOR * nightly_consumer_timeout_seconds),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=contract.NIGHTLY_MAX_RECEIVES, queue=self.nightly_dlq
             ),
         )
         # Receives the events of scheduled (asynchronously invoked) functions that fail every retry.

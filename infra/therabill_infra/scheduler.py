@@ -41,6 +41,21 @@ def schedule_input(schedule_name: str) -> str:
     )
 
 
+def execution_role(scope: Construct, construct_id: str) -> iam.Role:
+    """The role EventBridge Scheduler invokes the targets with (the contract's schedules and the
+    per-practice nightly schedules the runtime creates in the same group)."""
+    return iam.Role(
+        scope,
+        construct_id,
+        description="EventBridge Scheduler: invoke the scheduled therabill functions",
+        # Only schedules of this account may assume it (confused-deputy guard).
+        assumed_by=iam.ServicePrincipal(
+            "scheduler.amazonaws.com",
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        ),
+    )
+
+
 class Schedules(Construct):
     group: scheduler.CfnScheduleGroup
     role: iam.Role
@@ -55,6 +70,7 @@ class Schedules(Construct):
         targets: Mapping[str, lambda_.IFunction],
         dead_letter_queue: sqs.IQueue,
         queues_key_arn: str,
+        role: iam.Role | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.group = scheduler.CfnScheduleGroup(self, "Group", name=group_name)
@@ -63,16 +79,7 @@ class Schedules(Construct):
         if missing:
             raise ValueError(f"schedules target functions that are not deployed: {missing}")
 
-        self.role = iam.Role(
-            self,
-            "ExecutionRole",
-            description="EventBridge Scheduler: invoke the scheduled therabill functions",
-            # Only schedules of this account may assume it (confused-deputy guard).
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
-            ),
-        )
+        self.role = role or execution_role(self, "ExecutionRole")
         policy = iam.ManagedPolicy(
             self,
             "ExecutionPolicy",

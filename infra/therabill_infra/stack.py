@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import Annotations, CfnOutput, Stack
 from constructs import Construct
 
+from therabill_infra import permissions
 from therabill_infra.api import STAGE_NAME, Api
 from therabill_infra.contract import contract
 from therabill_infra.data import Data
@@ -19,7 +20,7 @@ from therabill_infra.mail import Mail
 from therabill_infra.nag import acknowledge
 from therabill_infra.permissions import CapabilityResources
 from therabill_infra.queues import Queues
-from therabill_infra.scheduler import Schedules, schedule_group_name
+from therabill_infra.scheduler import Schedules, execution_role, schedule_group_name
 from therabill_infra.secrets import Secrets
 from therabill_infra.settings import DEFAULT_STAGE, Settings
 
@@ -27,6 +28,7 @@ from therabill_infra.settings import DEFAULT_STAGE, Settings
 STAFF_API_FUNCTION = "staff-api"
 PUBLIC_API_FUNCTION = "public-api"
 WEBHOOK_FUNCTION = "stripe-webhook"
+NIGHTLY_DISPATCH_FUNCTION = "nightly-dispatch"
 
 
 class TherabillStack(Stack):
@@ -51,12 +53,24 @@ class TherabillStack(Stack):
         self.log_groups = LogGroups(self, "Logs", stage=stage, retention=settings.log_retention)
         self.data = Data(self, "Data", stage=stage)
         self.documents = Documents(self, "Documents", stage=stage)
-        self.queues = Queues(self, "Queues", stage=stage, consumer_timeout_seconds=consumer_timeout)
+        nightly_consumers = [
+            spec for spec in contract.FUNCTIONS if contract.CAN_CONSUME_NIGHTLY in spec.permissions
+        ]
+        self.queues = Queues(
+            self,
+            "Queues",
+            stage=stage,
+            consumer_timeout_seconds=consumer_timeout,
+            nightly_consumer_timeout_seconds=max((s.timeout_seconds for s in nightly_consumers), default=300),
+        )
         self.secrets = Secrets(self, "Secrets", stage=stage)
         self.mail = Mail(self, "Mail", sender_email=settings.sender_email)
         self.api = Api(self, "Api", stage=stage, log_groups=self.log_groups)
         self.layer = DependencyLayer(self, "Layer", use_placeholder=settings.use_placeholder_layer)
 
+        # The scheduler's execution role comes first: functions that manage the per-practice
+        # schedules pass it to Scheduler (PassRole on this role only).
+        scheduler_role = execution_role(self, "SchedulerRole")
         env_values = {
             contract.ENV_TABLE_NAME: self.data.table.table_name,
             contract.ENV_SECRETS_ARN: self.secrets.secret.secret_arn,
@@ -67,6 +81,10 @@ class TherabillStack(Stack):
             contract.ENV_STRIPE_JS_URL: settings.stripe_js_url,
             contract.ENV_DOCUMENTS_BUCKET: self.documents.bucket.bucket_name,
             contract.ENV_SCHEDULER_GROUP: group_name,
+            contract.ENV_NIGHTLY_QUEUE_URL: self.queues.nightly.queue_url,
+            contract.ENV_SCHEDULER_ROLE_ARN: scheduler_role.role_arn,
+            # nightly-dispatch exists only after the functions: set on them below.
+            contract.ENV_NIGHTLY_TARGET_ARN: "",
         }
         resources = CapabilityResources(
             table_arn=self.data.table.table_arn,
@@ -78,6 +96,15 @@ class TherabillStack(Stack):
             email_configuration_set_arn=self.mail.configuration_set_arn,
             stripe_events_queue_arn=self.queues.stripe_events.queue_arn,
             queues_key_arn=self.queues.key.key_arn,
+            nightly_queue_arn=self.queues.nightly.queue_arn,
+            runtime_schedule_arns=[
+                self.format_arn(
+                    service="scheduler", resource="schedule", resource_name=f"{group_name}/{pattern}"
+                )
+                for pattern in permissions.RUNTIME_SCHEDULE_PATTERNS
+            ],
+            scheduler_role_arn=scheduler_role.role_arn,
+            schedule_group_name=group_name,
         )
         self.functions = Functions(
             self,
@@ -91,7 +118,12 @@ class TherabillStack(Stack):
             queues_key_arn=self.queues.key.key_arn,
             async_targets=async_targets,
             reserved_concurrency=settings.reserved_concurrency,
+            nightly_queue=self.queues.nightly,
         )
+        dispatch_arn = self.functions[NIGHTLY_DISPATCH_FUNCTION].function_arn
+        for spec in contract.FUNCTIONS:
+            if contract.ENV_NIGHTLY_TARGET_ARN in spec.env:
+                self.functions[spec.name].add_environment(contract.ENV_NIGHTLY_TARGET_ARN, dispatch_arn)
         self.api.add_routes(
             staff=self.functions[STAFF_API_FUNCTION],
             public=self.functions[PUBLIC_API_FUNCTION],
@@ -122,6 +154,7 @@ class TherabillStack(Stack):
             targets={name: self.functions[name] for name in async_targets},
             dead_letter_queue=self.queues.scheduler_failures,
             queues_key_arn=self.queues.key.key_arn,
+            role=scheduler_role,
         )
         self._outputs()
 

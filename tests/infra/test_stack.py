@@ -60,6 +60,19 @@ ACTIONS_BY_CAPABILITY = {
         "sqs:GetQueueAttributes",
         "kms:Decrypt",
     },
+    "queue:nightly:send": {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"},
+    "queue:nightly:consume": {
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "kms:Decrypt",
+    },
+    "scheduler:manage": {
+        "scheduler:CreateSchedule",
+        "scheduler:GetSchedule",
+        "scheduler:UpdateSchedule",
+        "iam:PassRole",
+    },
 }
 ASYNC_DLQ_ACTIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 SCHEDULED = {target for _, _, target in contract.SCHEDULES}
@@ -319,7 +332,10 @@ def test_scheduled_functions_have_an_async_dead_letter_queue(synth: Synth) -> No
         dlq_id = props["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
         assert dlq_id in queues
         (send,) = synth.statements_with(synth.role_id(name), "sqs:SendMessage")
-        assert send["Resource"] == _arn(dlq_id)
+        # The DLQ, plus the one queue a producer (nightly-dispatch) sends its work to.
+        sent_to = _listify(send["Resource"])
+        assert _arn(dlq_id) in sent_to
+        assert len(sent_to) == 1 + (contract.CAN_ENQUEUE_NIGHTLY in SPECS[name].permissions)
 
 
 # ---------------------------------------------------------------- queues
@@ -564,10 +580,52 @@ def test_cfn_lint_is_clean(synth: Synth) -> None:
 
 # ---------------------------------------------------------------- guards (no synthesis)
 def test_unknown_capability_fails_loudly() -> None:
-    with pytest.raises(UnknownCapabilityError, match="queue:nightly:send"):
-        capability_statements("queue:nightly:send", None)  # type: ignore[arg-type]
+    with pytest.raises(UnknownCapabilityError, match="queue:unknown:send"):
+        capability_statements("queue:unknown:send", None)  # type: ignore[arg-type]
 
 
 def test_invalid_stage_is_refused() -> None:
     with pytest.raises(SettingsError, match="stage"):
         build_app({"stage": "Alice_Branch"}, nag=False)
+
+
+# ---------------------------------------------------------------- the nightly run (issue 5)
+def _nightly_queue_id(synth: Synth) -> str:
+    worker = synth.function_id("nightly-worker")
+    (mapping,) = [
+        m
+        for m in synth.of_type("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == _ref(worker)
+    ]
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    return str(mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0])
+
+
+def test_nightly_queue_has_a_dlq_and_outlives_the_worker(synth: Synth) -> None:
+    queue = synth.resources[_nightly_queue_id(synth)]["Properties"]
+    dlq_id = queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+    assert synth.resources[dlq_id]["Type"] == "AWS::SQS::Queue"
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == contract.NIGHTLY_MAX_RECEIVES
+    assert queue["VisibilityTimeout"] >= 6 * SPECS["nightly-worker"].timeout_seconds
+    for name in ("nightly-dispatch", "nightly-worker"):
+        sends = synth.statements_with(synth.role_id(name), "sqs:SendMessage")
+        assert _arn(_nightly_queue_id(synth)) in [r for s in sends for r in _listify(s["Resource"])]
+
+
+def test_staff_api_manages_only_runtime_schedules_and_passes_only_the_scheduler_role(synth: Synth) -> None:
+    role = synth.role_id("staff-api")
+    (manage,) = synth.statements_with(role, "scheduler:CreateSchedule")
+    resources = json.dumps(manage["Resource"])
+    for pattern in ("nightly-run-*", "nightly-summary-*", "nightly-now-*"):
+        assert pattern in resources
+    assert "nightly-sweep" not in resources
+    (pass_role,) = synth.statements_with(role, "iam:PassRole")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}
+    scheduler_roles = {
+        s["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+        for s in synth.of_type("AWS::Scheduler::Schedule").values()
+    }
+    assert pass_role["Resource"] == _arn(next(iter(scheduler_roles)))
+    env = synth.resources[synth.function_id("staff-api")]["Properties"]["Environment"]["Variables"]
+    assert env[contract.ENV_NIGHTLY_TARGET_ARN] == _arn(synth.function_id("nightly-dispatch"))
+    assert env[contract.ENV_SCHEDULER_ROLE_ARN] == _arn(next(iter(scheduler_roles)))

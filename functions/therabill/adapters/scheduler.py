@@ -6,6 +6,7 @@ a firing the clocks repeat a resumption, not a second run."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -81,6 +82,35 @@ class NightlySchedules:
                     raise DependencyUnavailableError("the scheduler could not be reached") from again
             except BotoCoreError as exc:
                 raise DependencyUnavailableError("the scheduler could not be reached") from exc
+
+    def run_once(self, practice_id: str, *, at: datetime, trigger: str) -> None:
+        """A one-time schedule that fires nightly-dispatch now for this practice ("run now"),
+        deleted by Scheduler once it has fired."""
+        when = at.astimezone(UTC)
+        try:
+            self.request_count += 1
+            self._client.create_schedule(
+                Name=f"nightly-now-{practice_id}-{when:%Y%m%d%H%M%S}",
+                GroupName=self._group,
+                ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target={
+                    "Arn": self._target_arn,
+                    "RoleArn": self._role_arn,
+                    "Input": json.dumps(
+                        {"practice_id": practice_id, "kind": "run", "trigger": trigger}, separators=(",", ":")
+                    ),
+                },
+                Description="Therabill nightly billing: run now",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConflictException":
+                return  # the same second's request already scheduled it
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:

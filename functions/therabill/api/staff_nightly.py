@@ -204,7 +204,7 @@ def run_now() -> object:
     caller = _caller()
     caller.require("nightly:run")
     nightly = container().nightly
-    run = nightly.fire(caller.practice_id, trigger=f"staff:{caller.user_id}")
+    run = nightly.run_now(caller.practice_id, trigger=f"staff:{caller.user_id}")
     if run is None:
         practice = container().practices.get(caller.practice_id)
         rd = nightly.tonight(caller.practice_id)

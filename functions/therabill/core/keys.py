@@ -261,3 +261,6 @@ def nightly_hold_sk(run_date: str, session_id: str) -> str:
 
 def nightly_hold_prefix(run_date: str) -> str:
     return f"NIGHTHOLD#{run_date}#"
+
+
+NIGHTLY_OPEN_GSI = "NIGHTOPEN"  # sparse: runs not yet done, GSI1SK = <started>#<prc>#<date>

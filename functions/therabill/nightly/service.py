@@ -90,6 +90,13 @@ class NightlyQueue(Protocol):
     def send(self, body: str, *, dedup_id: str) -> None: ...
 
 
+class RunOnce(Protocol):
+    """Fires nightly-dispatch once for a practice (a one-time EventBridge Scheduler schedule):
+    how the staff API, which cannot reach the queue, starts a run now."""
+
+    def run_once(self, practice_id: str, *, at: datetime, trigger: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class NightRun:
     id: str
@@ -185,6 +192,7 @@ class NightlyService:
         invoices: InvoiceService,
         outbox: Outbox,
         queue: NightlyQueue | None,
+        run_once: RunOnce | None = None,
     ) -> None:
         self._table = table
         self._clock = clock
@@ -196,6 +204,7 @@ class NightlyService:
         self._invoices = invoices
         self._outbox = outbox
         self._queue = queue
+        self._run_once = run_once
         # Crash injection in tests: called with the name of each step boundary.
         self.checkpoint: Callable[[str], None] = lambda step: None
 
@@ -415,7 +424,47 @@ class NightlyService:
         self._send({"type": "plan", "practice_id": practice_id, "run_date": rd.isoformat()}, f"plan:{run.id}")
         return run
 
+    def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
+        """Staff "run now": where the queue is reachable (the workers, tests, locally) the run
+        starts here; from the staff API the run is created here and a one-time schedule fires
+        nightly-dispatch at once, which resumes it (sends the plan)."""
+        if self._queue is not None or self._run_once is None:
+            return self.fire(practice_id, trigger=trigger)
+        practice = self._practices.get(practice_id)
+        now = self._clock()
+        rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
+        decision = decide_firing(rd, practice.holidays)
+        if not decision.run:
+            return None
+        run = self._start(practice, rd, trigger, tuple(d.isoformat() for d in decision.moved_from))
+        if run.status != "done":
+            self._run_once.run_once(practice_id, at=now, trigger=trigger)
+        return run
+
+    def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:
+        """Scheduled: runs left unfinished (a crash, a message parked in the DLQ) are resumed —
+        their plan is sent again, which re-sends their pending items. Rows are isolated."""
+        now = self._clock()
+        page = self._table.query(keys.NIGHTLY_OPEN_GSI, index=contract.GSI1_NAME, limit=limit)
+        counts = {"open": 0, "resumed": 0, "failed": 0}
+        for row in page.items:
+            counts["open"] += 1
+            if parse_iso(str(row["started_at"])) > now - older_than:
+                break  # oldest first: the rest are younger still
+            practice_id = str(row["PK"]).removeprefix("P#")
+            try:
+                self._send(
+                    {"type": "plan", "practice_id": practice_id, "run_date": row["run_date"]},
+                    f"sweep:{row['run_id']}:{iso(now)}",
+                )
+                counts["resumed"] += 1
+            except Exception:
+                logger.exception("nightly run not resumed", run_id=row.get("run_id"))
+                counts["failed"] += 1
+        return counts
+
     def _start(self, practice: Practice, rd: date, trigger: str, moved_from: tuple[str, ...]) -> NightRun:
+        started = iso(self._clock())
         item = {
             "PK": keys.practice_pk(practice.id),
             "SK": keys.nightly_run_sk(rd.isoformat()),
@@ -424,7 +473,9 @@ class NightlyService:
             "run_date": rd.isoformat(),
             "status": "planning",
             "trigger": trigger,
-            "started_at": iso(self._clock()),
+            "started_at": started,
+            "GSI1PK": keys.NIGHTLY_OPEN_GSI,
+            "GSI1SK": f"{started}#{practice.id}#{rd.isoformat()}",
             "planned": 0,
             "finished": 0,
             "moved_from": list(moved_from),
@@ -853,7 +904,7 @@ class NightlyService:
             self._table.update(
                 pk,
                 sk,
-                update="SET #s = :done, finished_at = :at",
+                update="SET #s = :done, finished_at = :at REMOVE GSI1PK, GSI1SK",
                 condition="#s = :reporting",
                 names={"#s": "status"},
                 values={":done": "done", ":reporting": "reporting", ":at": iso(self._clock())},

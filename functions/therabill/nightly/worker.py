@@ -49,7 +49,10 @@ def process_batch(event: dict[str, Any], nightly: NightlyService) -> dict[str, A
 
 
 def dispatch(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
-    """A schedule's firing: ``{"practice_id", "kind": "run" | "summary", "scheduled_time"?}``."""
+    """A schedule's firing: ``{"practice_id", "kind": "run" | "summary", "scheduled_time"?,
+    "trigger"?}``, or the contract's ``nightly-sweep`` schedule (no practice: resume unfinished runs)."""
+    if event.get("practice_id") is None and event.get("schedule") == "nightly-sweep":
+        return {"sweep": nightly.sweep()}
     practice_id = _practice_id(event.get("practice_id"))
     at: datetime | None = parse_iso(event["scheduled_time"]) if event.get("scheduled_time") else None
     if event.get("kind") == "summary":
@@ -59,7 +62,8 @@ def dispatch(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
             "summary": listing.run_date.isoformat(),
             "items": len(listing.items),
         }
-    run = nightly.fire(practice_id, at=at, trigger="schedule")
+    trigger = str(event.get("trigger") or "schedule")[:80]
+    run = nightly.fire(practice_id, at=at, trigger=trigger)
     if run is None:
         return {"practice_id": practice_id, "run": None}
     return {"practice_id": practice_id, "run": run.id, "status": run.status}
