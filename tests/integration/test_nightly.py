@@ -264,3 +264,30 @@ def test_the_sample_events_start_plan_and_report_a_run(world: World) -> None:
     bad["Records"][0]["body"] = '{"type":"plan","practice_id":"nope","run_date":"2026-11-23"}'
     result = world._handler("nightly_worker")(bad, LambdaContext("w"))
     assert result == {"batchItemFailures": [{"itemIdentifier": bad["Records"][0]["messageId"]}]}
+
+
+def test_the_payers_credit_pays_part_and_the_card_is_charged_the_rest(world: World) -> None:
+    install_queue(world)
+    p = scenario.create_practice(world)
+    svc = service(world, p)
+    client = scenario.create_client(world, p, email="cred@client.test")
+    scenario.save_card(world, p, client["id"])
+    status, body = world.staff(
+        "POST",
+        f"/clients/{client['id']}/payments/manual",
+        {"amount": 5_000, "method": "cash"},
+        practice_id=p.id,
+        headers={"Idempotency-Key": "cash-credit-0001"},
+    )
+    assert status in (200, 201), body
+    ses = session_on(world, p, client["id"], svc, local(DAY, 9))
+    fire(world, p.id, local(DAY, 23))
+    drain(world)
+    run = world.staff("GET", f"/billing-runs/{DAY}", practice_id=p.id)[1]
+    (item,) = run["items"]
+    assert item["session_id"] == ses["id"] and item["outcome"] == "charged"
+    assert item["billed"] == 12_000 and item["charged"] == 7_000  # the credit paid 5,000
+    _, inv = world.staff("GET", f"/invoices/{item['invoice_ids'][0]}", practice_id=p.id)
+    assert inv["status"] == "paid"
+    intents = world.stripe.events_of_type("payment_intent.succeeded")
+    assert [e["data"]["object"]["amount"] for e in intents] == [7_000]

@@ -43,7 +43,6 @@ from therabill.core.errors import (
     TherabillError,
 )
 from therabill.core.ids import derived_id
-from therabill.core.money import Money
 from therabill.invoices.models import Invoice, next_status
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
@@ -768,35 +767,15 @@ class NightlyService:
             return "charged", inv.paid.amount, None, None
         if inv.status in ("open", "overdue"):
             return "sent", 0, None, None
-        due = 0
-        for line in inv.lines:
-            posted = self._ledger.post_charge(
-                practice.id,
-                client_id=inv.client_id,
-                amount=line.amount,
-                source_key=line.source_key,
-                memo=line.description,
-                owner_id=inv.owner_id if inv.owner_id != inv.client_id else None,
-            )
-            due += posted.due.amount
-        credit = inv.total.amount - due
+        # The invoice shows what the payer's credit already paid of its charges; the card is
+        # asked for what is left, the same amount on every attempt (the key asks it once).
+        due = inv.balance.amount
         payment_id = derived_id("pay", practice.id, key)
         existing = self._table.get(keys.practice_pk(practice.id), keys.payment_sk(payment_id))
-        if action == "charge" or existing or credit > 0:
-            if inv.status == "draft":
-                inv = self._invoices.store.save(
-                    practice.id, inv, inv.model_copy(update={"status": next_status("draft", "send")})
-                )
-            if credit > 0:
-                inv = self._invoices.apply_payment(
-                    practice.id,
-                    inv.id,
-                    f"credit:{inv.id}",
-                    Money(amount=credit, currency=inv.currency),
-                    "credit",
-                )
-                if inv.status == "paid":
-                    return "charged", 0, None, None
+        if (action == "charge" or existing) and inv.status == "draft":
+            inv = self._invoices.store.save(
+                practice.id, inv, inv.model_copy(update={"status": next_status("draft", "send")})
+            )
         if action == "charge" or existing:
             self._table.put(
                 {
