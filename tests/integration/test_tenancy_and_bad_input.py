@@ -89,6 +89,12 @@ def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
         ("POST", f"/sessions/{ses}/no-show", None),
         ("POST", f"/sessions/{ses}/cancel", {"cancelled_by": "practice"}),
         ("POST", f"/sessions/{ses}/waive-fee", None),
+        ("GET", f"/services/{svc}/booking-payment", None),
+        ("PUT", f"/services/{svc}/booking-payment", {"rule": {"kind": "prepayment"}}),
+        ("DELETE", f"/services/{svc}/booking-payment", None),
+        ("GET", f"/clients/{cid}/booking-payment", None),
+        ("PUT", f"/clients/{cid}/booking-payment", {"rule": {"kind": "prepayment"}}),
+        ("DELETE", f"/clients/{cid}/booking-payment", None),
     ]
 
 
