@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class NightlyItemOut(BaseModel):
@@ -57,8 +57,8 @@ class NightlySettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     holidays: dict[str, str] | None = Field(default=None, max_length=366)
-    summary_hours_before: int | None = Field(default=None, ge=1, le=12)
-    expected_version: int | None = Field(default=None, ge=1)
+    summary_hours_before: StrictInt | None = Field(default=None, ge=1, le=12)
+    expected_version: StrictInt | None = Field(default=None, ge=1)
 
 
 class NightlySettingsOut(BaseModel):
