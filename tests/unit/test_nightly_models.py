@@ -1,0 +1,190 @@
+"""The nightly run's pure decisions: run dates across DST, the holiday calendar, Ready /
+Incomplete / Skipped / Held with every reason that holds, and the report."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from therabill.nightly.models import (
+    ItemFacts,
+    RunItem,
+    assess,
+    batches,
+    build_report,
+    cutoff_instant,
+    decide_firing,
+    run_date_at,
+    summary_hour,
+    summary_run_date_at,
+    validate_calendar,
+)
+
+NY, LONDON = "America/New_York", "Europe/London"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("instant", "tz", "cutoff", "expected"),
+    [
+        ("2026-11-21T04:00:00", NY, 23, "2026-11-20"),  # 23:00 EST
+        ("2026-11-21T04:05:00", NY, 23, "2026-11-20"),  # a late firing keeps its date
+        ("2026-11-21T14:00:00", NY, 23, "2026-11-20"),  # the next morning still
+        ("2026-11-21T16:00:00", NY, 23, "2026-11-21"),  # 11:00: tonight's
+        ("2026-03-09T03:00:00", NY, 23, "2026-03-08"),  # 23:00 EDT, the spring-forward night
+        ("2026-11-02T04:00:00", NY, 23, "2026-11-01"),  # 23:00 EST, the fall-back night
+        ("2026-11-01T05:00:00", NY, 1, "2026-11-01"),  # 01:00 EDT
+        ("2026-11-01T06:00:00", NY, 1, "2026-11-01"),  # 01:00 EST, the repeat: same date
+        ("2026-03-29T22:00:00", LONDON, 23, "2026-03-29"),  # 23:00 BST
+        ("2026-10-25T23:00:00", LONDON, 23, "2026-10-25"),  # 23:00 GMT
+    ],
+)
+def test_run_date_at(instant: str, tz: str, cutoff: int, expected: str) -> None:
+    assert run_date_at(at(instant), tz, cutoff).isoformat() == expected
+
+
+def test_cutoff_instant_in_a_skipped_hour_is_the_first_instant_after() -> None:
+    assert cutoff_instant(date(2026, 3, 8), NY, 2) == at("2026-03-08T07:00:00")  # 03:00 EDT
+    assert cutoff_instant(date(2026, 11, 20), NY, 23) == at("2026-11-21T04:00:00")
+
+
+def test_summary_hours() -> None:
+    assert summary_hour(23, 3) == (20, 0)
+    assert summary_hour(1, 3) == (22, -1)
+    assert summary_run_date_at(at("2026-11-21T01:00:00"), NY, 23, 3) == date(2026, 11, 20)
+    assert summary_run_date_at(at("2026-11-21T03:00:00"), NY, 1, 3) == date(2026, 11, 21)
+
+
+def test_holiday_calendar() -> None:
+    cal = validate_calendar({"2026-12-25": "skip", "2026-12-31": "2026-12-30"})
+    assert decide_firing(date(2026, 12, 25), cal).run is False
+    moved_away = decide_firing(date(2026, 12, 31), cal)
+    assert moved_away.run is False and "2026-12-30" in moved_away.reason
+    target = decide_firing(date(2026, 12, 30), cal)
+    assert target.run and target.moved_from == (date(2026, 12, 31),)
+    assert (
+        decide_firing(date(2026, 12, 29), cal).run and decide_firing(date(2026, 12, 29), cal).moved_from == ()
+    )
+    for bad in (
+        {"2026-02-30": "skip"},
+        {"2026-12-25": "later"},
+        {"2026-12-25": "2026-12-25"},
+        {"2026-12-25": "2027-02-01"},
+        {"2026-12-25": "skip", "2026-12-24": "2026-12-25"},
+    ):
+        with pytest.raises(ValueError):
+            validate_calendar(bad)
+
+
+BASE = ItemFacts(
+    session_id="ses_1",
+    client_id="cli_1",
+    client_name="Ann Client",
+    status="completed",
+    service_date=date(2026, 11, 20),
+    currency="usd",
+    session_amount=12_000,
+    not_billed=False,
+    cpt_code="90837",
+    copay_balance=0,
+    fee_balance=0,
+    insured=False,
+    practice_can_charge=True,
+    card_chargeable=True,
+    payer_email=True,
+)
+
+
+def test_ready_charge_or_send() -> None:
+    a = assess(BASE)
+    assert (a.state, a.action, a.amount, a.reasons) == ("ready", "charge", 12_000, ())
+    a = assess(replace(BASE, card_chargeable=False))
+    assert (a.state, a.action) == ("ready", "send")
+    a = assess(replace(BASE, copay_balance=2_000, fee_balance=0))
+    assert a.amount == 14_000
+    a = assess(replace(BASE, status="no_show", session_amount=0, fee_balance=5_000))
+    assert (a.state, a.action, a.amount) == ("ready", "charge", 5_000)
+
+
+def test_incomplete_lists_every_reason() -> None:
+    a = assess(replace(BASE, insured=True, cpt_code=""))
+    assert a.state == "incomplete" and a.reasons == ("insurance_not_set_up", "missing_cpt_code")
+    assert a.reason_texts == ["insurance billing not set up", "missing CPT code"]
+    a = assess(replace(BASE, session_amount=None, insured=True, cpt_code=None))
+    assert a.reasons == ("missing_price", "insurance_not_set_up", "missing_cpt_code")
+    a = assess(replace(BASE, card_chargeable=False, payer_email=False))
+    assert a.reasons == ("no_email_or_card",)
+    a = assess(replace(BASE, practice_can_charge=False, payer_email=False))
+    assert a.reasons == ("no_email_or_card", "provider_setup_incomplete")
+    # A held item that is not ready stays Incomplete: the reasons matter more.
+    assert assess(replace(BASE, insured=True, held=True)).state == "incomplete"
+
+
+def test_skipped_and_held() -> None:
+    assert assess(replace(BASE, session_amount=0)).reasons == ("zero_amount",)
+    assert assess(replace(BASE, not_billed=True)).reasons == ("not_billed",)
+    # Not billed for the session, but a copay left open is still billed.
+    assert assess(replace(BASE, not_billed=True, copay_balance=1_500)).amount == 1_500
+    held = assess(replace(BASE, held=True))
+    assert (held.state, held.amount, held.reasons) == ("held", 0, ("held",))
+
+
+def test_report() -> None:
+    items = [
+        RunItem(
+            session_id="s1",
+            client_id="c",
+            amount=100,
+            action="charge",
+            status="done",
+            outcome="charged",
+            billed=100,
+            charged=100,
+        ),
+        RunItem(
+            session_id="s2",
+            client_id="c",
+            amount=200,
+            action="send",
+            status="done",
+            outcome="sent",
+            billed=200,
+        ),
+        RunItem(
+            session_id="s3",
+            client_id="c",
+            amount=300,
+            action="send",
+            status="done",
+            outcome="failed",
+            problem="no email",
+        ),
+        RunItem(
+            session_id="s4",
+            client_id="c",
+            amount=400,
+            action="charge",
+            status="done",
+            outcome="pending",
+            billed=400,
+        ),
+        RunItem(session_id="s5", client_id="c", amount=500, action="charge"),
+    ]
+    r = build_report(items, held=["s9"], incomplete=2, skipped=1)
+    assert (r.items_billed, r.amount_billed, r.cards_charged, r.amount_charged) == (3, 700, 1, 100)
+    assert (r.invoices_sent, r.pending, r.held, r.incomplete, r.skipped) == (1, 1, ["s9"], 2, 1)
+    assert r.failures == [{"session_id": "s3", "reason": "no email"}]
+
+
+def test_batches() -> None:
+    assert batches([str(i) for i in range(51)], 25) == [
+        [str(i) for i in range(25)],
+        [str(i) for i in range(25, 50)],
+        ["50"],
+    ]
+    assert batches([]) == []
