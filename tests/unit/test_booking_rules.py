@@ -133,6 +133,19 @@ def test_insured_clients_pay_no_deposit_or_prepayment(rule: BookingRequirement) 
     assert (decision.requirement.kind, decision.source) == ("none", "insured")
 
 
+@pytest.mark.parametrize("rule", [DEPOSIT_FLAT, PREPAY])
+def test_a_rule_set_on_an_insured_client_themself_applies(rule: BookingRequirement) -> None:
+    decision = decide(
+        settings=BookingSettings(),
+        service_rule=None,
+        client_rule=_client(rule),
+        first_visit=False,
+        insured=True,
+    )
+
+    assert (decision.requirement, decision.source) == (rule, "client")
+
+
 def test_insured_clients_still_need_a_card_on_file_when_required() -> None:
     decision = decide(
         settings=BookingSettings(),

@@ -102,7 +102,7 @@ def _payment_out(p: Payment) -> PaymentOut:
         id=p.id,
         client_id=p.client_id,
         owner_id=p.owner_id,
-        card_id=p.card_id,
+        card_id=p.card_id or None,
         amount=p.amount.amount,
         currency=p.amount.currency,
         kind=p.kind,

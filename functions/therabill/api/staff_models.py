@@ -225,7 +225,7 @@ class PaymentOut(BaseModel):
     id: str
     client_id: str
     owner_id: str
-    card_id: str
+    card_id: str | None = Field(description="the saved card charged; null when paid on a page")
     amount: int
     currency: str
     kind: str

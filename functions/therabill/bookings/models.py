@@ -97,8 +97,11 @@ def decide(
     first_visit: bool,
     insured: bool,
 ) -> Decision:
+    """What a booking must pay. Insured clients pay no deposit or prepayment by the practice's or a
+    service's rules; a rule set on the client themself is the practice's explicit choice for that
+    client and applies all the same."""
     decision = _by_precedence(settings, service_rule, client_rule, first_visit)
-    if insured and decision.requirement.takes_payment:
+    if insured and decision.requirement.takes_payment and decision.source != "client":
         return Decision(NOTHING, "insured")
     return decision
 
