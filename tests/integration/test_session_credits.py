@@ -130,3 +130,35 @@ def test_cash_from_a_parent_goes_to_that_parents_account(world, credited):
     )
     assert status == 404
     assert account(ledger(world, practice, client["id"]), dad["id"])["credit"] == 700
+
+
+@pytest.mark.parametrize("write_off", [False, True])
+def test_refunding_a_fee_with_or_without_writing_it_off(world, credited, write_off):
+    """A plain refund gives the money back and the fee is owed again; with ``write_off`` the fee is
+    forgiven too (an adjustment, once), so the client owes nothing."""
+    practice, client, svc = credited
+    session = book(world, practice, client, svc)
+    _, cancelled = cancel(world, practice, session, hours_before=10)
+    fee = cancelled["fee"]
+    assert fee["status"] == "charged"
+    path = f"/clients/{client['id']}/payments/{fee['payment_id']}/refunds"
+    body = {"write_off": write_off}
+    for _ in range(2):  # a retried request refunds and writes off once
+        status, refund = world.staff(
+            "POST", path, body, practice_id=practice.id, headers={"Idempotency-Key": "fee-refund-01"}
+        )
+        assert status in (201, 202) and refund["write_off"] is write_off, refund
+    events = world.stripe.events
+    world.deliver_stripe_events(since=max(0, len(events) - 5))  # charge.refunded / refund.updated again
+    entries = ledger(world, practice, client["id"])
+    kinds = [e["kind"] for e in entries["entries"]]
+    assert kinds.count("refund") == 1 and kinds.count("adjustment") == (1 if write_off else 0)
+    assert account(entries)["receivable"] == (0 if write_off else fee["amount"])
+    status, _ = world.staff(
+        "POST",
+        path,
+        {"write_off": not write_off},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "fee-refund-01"},
+    )
+    assert status == 409  # the same key for another refund

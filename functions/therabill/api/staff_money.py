@@ -25,6 +25,11 @@ class RefundCreate(BaseModel):
 
     amount: int | None = Field(default=None, gt=0, le=10_000_000, description="omit: all that is left")
     memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    write_off: bool = Field(
+        default=False,
+        description="also write off what is refunded: the payer does not owe it again "
+        "(default: the refunded payment's amount is owed again)",
+    )
 
 
 class RefundOut(BaseModel):
@@ -35,6 +40,7 @@ class RefundOut(BaseModel):
     status: str
     stripe_refund_id: str | None
     failure_reason: str | None
+    write_off: bool
     created_at: datetime
 
 
@@ -72,6 +78,7 @@ def _refund_out(r: Refund) -> RefundOut:
         status=r.status,
         stripe_refund_id=r.stripe_refund_id,
         failure_reason=r.failure_reason,
+        write_off=r.write_off,
         created_at=r.created_at,
     )
 
@@ -95,6 +102,7 @@ def refund(
         amount=body.amount,
         memo=body.memo,
         created_by=who.user_id,
+        write_off=body.write_off,
     )
     return json_response(202 if result.status == "pending" else 201, _refund_out(result))
 

@@ -63,6 +63,8 @@ class Refund(BaseModel):
     created_by: str
     stripe_refund_id: str | None = None
     failure_reason: str | None = None
+    # Also forgive what was refunded: the payer does not owe it again (an adjustment, once).
+    write_off: bool = False
 
 
 def _refund_item(practice_id: str, r: Refund) -> dict[str, Any]:
@@ -79,6 +81,7 @@ def _refund_item(practice_id: str, r: Refund) -> dict[str, Any]:
         "memo": r.memo,
         "created_at": iso(r.created_at),
         "created_by": r.created_by,
+        "write_off": r.write_off,
     }
 
 
@@ -94,6 +97,7 @@ def _refund(item: dict[str, Any]) -> Refund:
         created_by=item["created_by"],
         stripe_refund_id=item.get("stripe_refund_id"),
         failure_reason=item.get("failure_reason"),
+        write_off=bool(item.get("write_off", False)),
     )
 
 
@@ -131,7 +135,11 @@ class RefundService:
         amount: int | None,
         memo: str,
         created_by: str,
+        write_off: bool = False,
     ) -> Refund:
+        """Give money back to the card it came from. The payer then owes again what the refunded
+        payment paid, unless ``write_off``: the refund also writes it off (a goodwill refund of a
+        fee, a session not given)."""
         practice = self._practices.get(practice_id)
         payment = self._payments.get(practice_id, payment_id)
         if payment.client_id != client_id:
@@ -140,7 +148,11 @@ class RefundService:
         existing = self._table.get(keys.practice_pk(practice_id), keys.refund_sk(refund_id))
         if existing:
             refund = _refund(existing)
-            if refund.payment_id != payment_id or (amount is not None and amount != refund.amount.amount):
+            if (
+                refund.payment_id != payment_id
+                or (amount is not None and amount != refund.amount.amount)
+                or refund.write_off != write_off
+            ):
                 raise ConflictError("this Idempotency-Key was used for a different refund")
             return self._attempt(practice, payment, refund) if refund.status == "pending" else refund
         if payment.status != "succeeded" or not payment.payment_intent_id:
@@ -166,6 +178,7 @@ class RefundService:
             memo=memo,
             created_at=now,
             created_by=created_by,
+            write_off=write_off,
         )
         pk = keys.practice_pk(practice_id)
         try:
@@ -255,6 +268,17 @@ class RefundService:
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
         )
+        if refund.write_off:
+            self._ledger.post(
+                practice_id,
+                client_id=refund.client_id,
+                kind="adjustment",
+                amount=refund.amount,
+                source_key=f"refund-write-off:{refund.id}",
+                memo="Written off with the refund",
+                payment_id=refund.payment_id,
+                owner_id=payment.owner_id,
+            )
         return refund
 
     def _fail(
