@@ -60,6 +60,28 @@ def _run(world: Any, meter: Meter, tag: str) -> None:
         status, session = _book(world, practice, client, service["id"], START, f"bench-book-{tag}")
     _expect(status == 201 and session["status"] == "booked", "book", session)
 
+    # A cash-pay client whose booking waits for a 20 % deposit, paid on the booking page.
+    status, body = world.staff("PUT", f"/services/{service['id']}/booking-payment",
+                               {"rule": {"kind": "deposit", "deposit_percent_bps": 2_000}},
+                               practice_id=practice.id)
+    _expect(status == 200, "the deposit rule", body)
+    cash_pay = scenario.create_client(world, practice, first_name="Cy", email="cy@client.test")
+    with meter.op("sessions: book with a deposit (hold, PaymentIntent, pay link)"):
+        status, held = _book(world, practice, cash_pay, service["id"], START + timedelta(hours=2),
+                             f"bench-deposit-{tag}")
+    _expect(status == 201 and held["status"] == "awaiting_payment", "book with a deposit", held)
+    link = held["booking_payment"]["pay_link"]
+    with meter.op("sessions: open the booking pay page"):
+        status, page = world.public("GET", "/pay/booking/" + link.split("/pay/booking/")[1])
+    _expect(status == 200, "the booking page", page[:200])
+    secret = page.split('"secret": "')[1].split('"')[0]
+    since = len(world.stripe.events)
+    world.stripe.pay_on_page(practice.account, secret)  # Stripe.js in the client's browser
+    _webhook_and_worker(meter, world, "sessions: deposit payment_intent.succeeded (confirms)",
+                        _event(world, since, "payment_intent.succeeded"))
+    status, confirmed = world.staff("GET", f"/sessions/{held['id']}", practice_id=practice.id)
+    _expect(confirmed["status"] == "booked", "the deposit confirms the booking", confirmed)
+
     world.clock.now = START - timedelta(minutes=5)
     since = len(world.stripe.events)
     with meter.op("sessions: check in with a copay (API call)"):
