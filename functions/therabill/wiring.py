@@ -202,6 +202,13 @@ class Container:
                 kind,
                 lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
             )
+        # A copay or fee payment finished later (reconciler, authentication, a retried decline):
+        # its session's record follows.
+        for kind in ("copay", "cancellation_fee"):
+            service.on_success(
+                kind,
+                lambda practice, payment: self.session_billing.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
         return service
 
     @cached_property

@@ -162,3 +162,26 @@ def test_refunding_a_fee_with_or_without_writing_it_off(world, credited, write_o
         headers={"Idempotency-Key": "fee-refund-01"},
     )
     assert status == 409  # the same key for another refund
+
+
+def test_a_copay_left_pending_by_a_stripe_outage_shows_charged_once_the_reconciler_finishes_it(
+    world, credited
+):
+    from tests.integration.test_decline_retries import _reconciler
+
+    practice, client, svc = credited
+    session = book(world, practice, client, svc)
+    world.stripe.fail_next(1, kind="5xx")
+    status, checked = act(world, practice, session["id"], "check-in")
+    assert status == 200 and checked["copay"]["status"] == "pending", checked
+    before = len(card_charges(world, practice))
+    world.clock.now += timedelta(minutes=20)  # the reconciler leaves young pending payments alone
+    _reconciler(world)
+    assert len(card_charges(world, practice)) == before + 1  # the attempt Stripe never answered, again
+    _, now = world.staff("GET", f"/sessions/{session['id']}", practice_id=practice.id)
+    assert (
+        now["copay"]["status"] == "charged" and now["copay"]["payment_id"] == checked["copay"]["payment_id"]
+    )
+    _reconciler(world)  # nothing more to do
+    assert len(card_charges(world, practice)) == before + 1
+    assert len(mails(world, "ann@client.test", "Receipt")) == 1

@@ -214,7 +214,9 @@ class PaymentService:
         created_by: str,
         card_id: str | None = None,
         owner_id: str | None = None,
+        reference: str | None = None,
     ) -> Payment:
+        """``reference`` names what the payment is for (e.g. ``copay:<ses>``), for its success hooks."""
         practice = self._practices.get(practice_id)
         payment_id = derived_id("pay", practice_id, request_key)
         existing = self._table.get(keys.practice_pk(practice_id), keys.payment_sk(payment_id))
@@ -249,6 +251,7 @@ class PaymentService:
             created_at=now,
             updated_at=now,
             created_by=created_by,
+            reference=reference,
         )
         try:
             self._table.put_new(_item(practice_id, payment))

@@ -38,12 +38,14 @@ from therabill.core.errors import (
     InvalidRequestError,
     NotFoundError,
 )
+from therabill.core.ids import derived_id
 from therabill.core.money import Money
 from therabill.ledger.service import LedgerService
 from therabill.notifications import templates
 from therabill.notifications.mailer import Email, Outbox
 from therabill.observability import logger
 from therabill.payments.gateway import GatewayRejectedError
+from therabill.payments.models import Payment
 from therabill.payments.service import PaymentService
 from therabill.policies.cancellation import (
     Cancellation as PolicyCancellation,
@@ -336,6 +338,40 @@ class SessionBilling:
         updated = record.model_copy(update={"status": "waived", "waived_by": by, "waived_at": now})
         return self._sessions.annotate(practice_id, session, "fee", updated)
 
+    # -- a payment that finishes later ----------------------------------------------------------
+    def payment_succeeded(self, practice: Practice, payment: Payment) -> None:
+        """A copay or fee payment that succeeded after the request that made it (the reconciler
+        after a Stripe outage, an authentication, a retry of a decline): the session's record
+        follows, ``charged`` once every payer's part is paid (by card or credit). Idempotent."""
+        reference = payment.reference or ""
+        prefix, _, session_id = reference.partition(":")
+        if prefix not in ("copay", "fee") or not session_id:
+            return
+        session = self._sessions.get(practice.id, session_id)
+        name = "copay" if prefix == "copay" else "fee"
+        record = session.copay if name == "copay" else session.fee
+        if record is None or record.status not in ("pending", "requires_action", "retrying"):
+            return
+        base = f"{prefix}:{session.id}"
+        for charge in self._ledger.entries(practice.id, session.client_id):
+            if charge.kind != "charge" or not (
+                charge.source_key == base or charge.source_key.startswith(base + ":")
+            ):
+                continue
+            if not self._part_paid(practice.id, charge.source_key, charge.amount):
+                return  # another payer's part is still under way, or left a balance
+        updated = record.model_copy(update={"status": "charged", "problem": None})
+        self._sessions.annotate(practice.id, session, name, updated)
+
+    def _part_paid(self, practice_id: str, key: str, amount: Money) -> bool:
+        """One payer's part: paid by its card payment (request key = the charge's source key), or
+        in full by the credit applied to it (then no payment was made)."""
+        try:
+            return self._payments.get(practice_id, derived_id("pay", practice_id, key)).status == "succeeded"
+        except NotFoundError:
+            applied = self._ledger.posted(practice_id, f"credit-apply:{key}")
+            return applied is not None and applied.amount == amount
+
     # -- helpers --------------------------------------------------------------------------------
     def _parts(
         self, practice_id: str, session: Session, amount: Money, kind: SplitKind
@@ -423,6 +459,7 @@ class SessionBilling:
                 memo=kind.replace("_", " ").capitalize(),
                 created_by=by,
                 owner_id=owner_id,
+                reference=key.rsplit(":", 1)[0] if key.count(":") > 1 else key,  # copay:<ses> / fee:<ses>
             )
         except _NOT_CHARGEABLE as exc:
             return "balance", None, exc.message
