@@ -3,16 +3,25 @@
 Repositories build keys and conditions; this module only speaks DynamoDB. Every failure is turned
 into a domain error in one place (``_translate``): a failed condition becomes ``ConditionFailed``
 carrying the item as it is now, throttling and service faults become DependencyUnavailableError.
+
+A unit of work (``with table.unit_of_work():``, one per API request or queue record) remembers
+the GetItem results it has seen, so services that each read what they need do not repeat the same
+request. Every write drops its keys from the memo before it is sent, and a write that fails in any
+way forgets the whole memo (the retry loops that re-read after a conflict read fresh). Outside a
+unit of work nothing is remembered.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -130,6 +139,24 @@ def decode_cursor(
     return key
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """One GetItem result remembered by a unit of work (``item`` None: the key was not found)."""
+
+    item: Item | None
+    consistent: bool  # read with ConsistentRead (or the ALL_NEW image of our own update)
+
+
+_Memo = dict[tuple[str, str], _Seen]
+
+# The open units of work of this context, by table. A ContextVar, so threads (the local gateway
+# serves requests concurrently) and asyncio tasks never share one; entering a unit sets a new
+# mapping and leaving it restores the old one, so the mapping itself is never mutated.
+_UNITS: ContextVar[Mapping[Table, _Memo]] = ContextVar("therabill_dynamo_units", default=MappingProxyType({}))
+# Inside ``Table.fresh_reads()``: GetItems go to the table (and refresh the memo).
+_FRESH: ContextVar[bool] = ContextVar("therabill_dynamo_fresh", default=False)
+
+
 class Table:
     """The single table. ``client`` is a boto3 DynamoDB client (created by the caller, cached)."""
 
@@ -137,7 +164,61 @@ class Table:
         self._client = client
         self.name = table_name
         self._codec = _Codec()
-        self.request_count = 0  # read by the benchmark
+        self.request_count = 0  # read by the benchmark: real requests only, never memo hits
+
+    # -- unit of work ---------------------------------------------------------------------------
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Remember GetItem results until the block ends (one API request, one queue record).
+        Nested units share the outer one's memo."""
+        units = _UNITS.get()
+        if self in units:
+            yield
+            return
+        token = _UNITS.set(MappingProxyType({**units, self: {}}))
+        try:
+            yield
+        finally:
+            _UNITS.reset(token)
+
+    @staticmethod
+    @contextmanager
+    def fresh_reads() -> Iterator[None]:
+        """Every GetItem in the block goes to the table, as with ``get(..., fresh=True)``: for the
+        reads that decide whether to call Stripe or move money, which an earlier read in the same
+        unit of work (before a slow Stripe call, or an earlier item of a batch) must not answer."""
+        token = _FRESH.set(True)
+        try:
+            yield
+        finally:
+            _FRESH.reset(token)
+
+    def _memo(self) -> _Memo | None:
+        return _UNITS.get().get(self)
+
+    @contextmanager
+    def _writing(self, keys: Sequence[tuple[str, str]]) -> Iterator[_Memo | None]:
+        """Around one write request: its keys are forgotten before it is sent (and again once it
+        is done, in case anything read them meanwhile); if it fails in any way (a failed
+        condition, a cancelled transaction, throttling, anything) the whole memo is forgotten, so
+        whatever the caller reads next (a retry's re-read) comes from the table."""
+        memo = self._memo()
+        if memo is None:
+            yield None
+            return
+        for k in keys:
+            memo.pop(k, None)
+        try:
+            yield memo
+        except BaseException:
+            memo.clear()
+            raise
+        for k in keys:
+            memo.pop(k, None)
+
+    @staticmethod
+    def _item_key(item: Mapping[str, Any]) -> tuple[str, str]:
+        return str(item[contract.TABLE_PARTITION_KEY]), str(item[contract.TABLE_SORT_KEY])
 
     # -- errors ---------------------------------------------------------------------------------
     @contextmanager
@@ -187,14 +268,24 @@ class Table:
         return out
 
     # -- single items ---------------------------------------------------------------------------
-    def get(self, pk: str, sk: str, *, consistent: bool = True) -> Item | None:
+    def get(self, pk: str, sk: str, *, consistent: bool = True, fresh: bool = False) -> Item | None:
+        """The item, or None. Inside a unit of work an earlier result for the key is returned (a
+        copy) unless ``fresh``; a consistent read is served only by an earlier consistent one."""
+        memo = self._memo()
+        if memo is not None and not (fresh or _FRESH.get()):
+            seen = memo.get((pk, sk))
+            if seen is not None and (seen.consistent or not consistent):
+                return copy.deepcopy(seen.item)
         with self._translate():
             self.request_count += 1
             out = self._client.get_item(
                 TableName=self.name, Key=self._codec.dump(self.key(pk, sk)), ConsistentRead=consistent
             )
         raw: Mapping[str, Any] | None = out.get("Item")
-        return self._codec.load(raw) if raw else None
+        item = self._codec.load(raw) if raw else None
+        if memo is not None:
+            memo[(pk, sk)] = _Seen(copy.deepcopy(item), consistent)
+        return item
 
     def put(
         self,
@@ -206,7 +297,7 @@ class Table:
     ) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Item": self._codec.dump(item)}
         kwargs.update(self._expressions(condition, names, values))
-        with self._translate():
+        with self._writing([self._item_key(item)]), self._translate():
             self.request_count += 1
             self._client.put_item(**kwargs)
 
@@ -225,7 +316,7 @@ class Table:
     ) -> None:
         kwargs: dict[str, Any] = {"TableName": self.name, "Key": self._codec.dump(self.key(pk, sk))}
         kwargs.update(self._expressions(condition, names, values))
-        with self._translate():
+        with self._writing([(pk, sk)]), self._translate():
             self.request_count += 1
             self._client.delete_item(**kwargs)
 
@@ -246,10 +337,13 @@ class Table:
             "ReturnValues": "ALL_NEW",
         }
         kwargs.update(self._expressions(condition, names, values))
-        with self._translate():
+        with self._writing([(pk, sk)]) as memo, self._translate():
             self.request_count += 1
             out = self._client.update_item(**kwargs)
-        return self._codec.load(out["Attributes"])
+        item = self._codec.load(out["Attributes"])
+        if memo is not None:  # ALL_NEW: the item as this write left it
+            memo[(pk, sk)] = _Seen(copy.deepcopy(item), consistent=True)
+        return item
 
     def patch(
         self, pk: str, sk: str, changes: Mapping[str, Any], *, expected_version: int | None, what: str
@@ -329,6 +423,10 @@ class Table:
             self.request_count += 1
             out = self._client.query(**kwargs)
         items = [self._codec.load(raw) for raw in out.get("Items", [])]
+        memo = self._memo()
+        if memo is not None:  # never serve an older GetItem of an item a query has just shown
+            for item in items:
+                memo.pop(self._item_key(item), None)
         last = out.get("LastEvaluatedKey")
         return Page(items, encode_cursor(self._codec.load(last) if last else None))
 
@@ -344,7 +442,11 @@ class Table:
 
     def transact(self, writes: Sequence[Write], *, token: str | None = None) -> None:
         ops: list[dict[str, Any]] = []
+        keys: list[tuple[str, str]] = []
         for w in writes:
+            source = w.item if w.kind == "put" else w.key
+            assert source is not None
+            keys.append(self._item_key(source))
             op: dict[str, Any] = {"TableName": self.name, **self._expressions(w.condition, w.names, w.values)}
             if w.kind == "put":
                 assert w.item is not None
@@ -362,7 +464,7 @@ class Table:
         kwargs: dict[str, Any] = {"TransactItems": ops}
         if token:
             kwargs["ClientRequestToken"] = token
-        with self._translate():
+        with self._writing(keys), self._translate():
             self.request_count += 1
             self._client.transact_write_items(**kwargs)
 
