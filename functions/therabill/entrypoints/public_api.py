@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from therabill.api.public import app
 from therabill.observability import logger, metrics, tracer
+from therabill.wiring import container
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    with container().table.unit_of_work():  # one request: repeated GetItems are read once
+        return app.resolve(event, context)

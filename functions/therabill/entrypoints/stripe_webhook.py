@@ -16,4 +16,6 @@ from therabill.wiring import container
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return receive(event, container())
+    c = container()
+    with c.table.unit_of_work():  # one delivery: repeated GetItems are read once
+        return receive(event, c)

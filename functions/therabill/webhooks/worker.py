@@ -26,7 +26,8 @@ def process_batch(event: dict[str, Any], c: Container) -> dict[str, Any]:
     for record in event.get("Records", []):
         message_id = record["messageId"]
         try:
-            apply_record(record["body"], c)
+            with c.table.unit_of_work():  # one per record, never across records
+                apply_record(record["body"], c)
         except (RetryLaterError, DependencyUnavailableError) as exc:
             logger.info("stripe event deferred", message_id=message_id, reason=exc.message)
             failures.append({"itemIdentifier": message_id})
