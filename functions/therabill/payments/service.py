@@ -232,10 +232,13 @@ class PaymentService:
                 return self.record_success(practice, payment.id, payment.payment_intent_id, payment.charge_id)
             return payment
 
-        card, payer = self._resolve_card(practice_id, client_id, card_id, owner_id)
-        if practice.stripe is None or not practice.stripe.charges_enabled:
-            raise ConflictError("the practice's Stripe account cannot take charges yet")
-        consent = self._cards.get_consent(practice_id, card.consent_id)
+        # The card, its owner and the consent decide the charge: read from the table, never from
+        # an earlier read of this unit of work (a nightly batch charges many sessions in one).
+        with self._table.fresh_reads():
+            card, payer = self._resolve_card(practice_id, client_id, card_id, owner_id)
+            if practice.stripe is None or not practice.stripe.charges_enabled:
+                raise ConflictError("the practice's Stripe account cannot take charges yet")
+            consent = self._cards.get_consent(practice_id, card.consent_id)
         now = self._clock()
         check_consent(consent, kind=kind, amount=amount, currency=practice.currency, now=now)
         payment = Payment(
@@ -495,13 +498,14 @@ class PaymentService:
 
     def _parties(self, practice_id: str, payment: Payment) -> _Parties:
         """The card and payer of a payment, read once and passed along (the card may have been
-        removed since: a receipt still names it)."""
-        item = self._table.get(
-            keys.practice_pk(practice_id), keys.card_sk(payment.client_id, payment.card_id)
-        )
-        if not item:
-            raise NotFoundError("card not found")
-        payer = self._clients.payer(practice_id, payment.client_id, payment.owner_id)
+        removed since: a receipt still names it). Read from the table (an attempt is decided by them)."""
+        with self._table.fresh_reads():
+            item = self._table.get(
+                keys.practice_pk(practice_id), keys.card_sk(payment.client_id, payment.card_id)
+            )
+            if not item:
+                raise NotFoundError("card not found")
+            payer = self._clients.payer(practice_id, payment.client_id, payment.owner_id)
         return _Parties(card_from_item(item), payer)
 
     def _attempt(self, practice: Practice, payment: Payment, parties: _Parties | None = None) -> Payment:
