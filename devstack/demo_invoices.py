@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -81,25 +80,13 @@ class PayPage:
         )
         secret = started.get("client_secret")
         _expect(bool(secret), f"no client secret to confirm: {started}")
-        intent = secret.split("_secret_")[0]
-        confirmed = self.s.request(
-            "POST",
-            f"{self.localstripe}/_local/payment_intents/{intent}/confirm_on_page",
-            data=json.dumps(
-                {
-                    "key": view["publishable_key"],
-                    "client_secret": secret,
-                    "payment_method_data": {
-                        "type": "card",
-                        "card": {"number": CARD_VISA, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
-                        "billing_details": {"name": name},
-                    },
-                }
-            ),
-            headers={"Content-Type": "text/plain;charset=UTF-8"},
-            what="Stripe.js confirmCardPayment",
-        ).json()
-        _expect(confirmed.get("status") == "succeeded", f"the PaymentIntent is {confirmed.get('status')}")
+        self.s.confirm_card_payment(
+            self.localstripe,
+            publishable_key=view["publishable_key"],
+            client_secret=secret,
+            number=CARD_VISA,
+            name=name,
+        )
         _, after = self.post(f"/payments/{started['payment_id']}/confirm", {"token": view["token"]})
         return dict(after)
 

@@ -122,26 +122,13 @@ def pay_on_page(s: Slice, link: str, number: str, *, name: str) -> dict[str, Any
         raise SliceError("the booking pay page has no payment form")
     config = json.loads(config_match.group(1))
     parts = urlsplit(script_match.group(1))
-    intent = str(config["secret"]).split("_secret_")[0]
-    confirmed = s.request(
-        "POST",
-        f"{parts.scheme}://{parts.netloc}/_local/payment_intents/{intent}/confirm_on_page",
-        data=json.dumps(
-            {
-                "key": config["pk"],
-                "client_secret": config["secret"],
-                "payment_method_data": {
-                    "type": "card",
-                    "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
-                    "billing_details": {"name": name},
-                },
-            }
-        ),
-        headers={"Content-Type": "text/plain;charset=UTF-8"},
-        what="Stripe.js confirmCardPayment",
-    ).json()
-    _expect(confirmed.get("status") == "succeeded", f"the PaymentIntent is {confirmed.get('status')}")
-    return dict(confirmed)
+    return s.confirm_card_payment(
+        f"{parts.scheme}://{parts.netloc}",
+        publishable_key=str(config["pk"]),
+        client_secret=str(config["secret"]),
+        number=number,
+        name=name,
+    )
 
 
 def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None = None) -> SessionsDemoResult:
