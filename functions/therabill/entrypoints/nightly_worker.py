@@ -16,4 +16,5 @@ from therabill.wiring import container
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_batch(event, container().nightly)
+    c = container()
+    return process_batch(event, c.nightly, unit_of_work=c.table.unit_of_work)

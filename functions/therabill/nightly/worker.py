@@ -4,6 +4,8 @@ failures per message (``batchItemFailures``) so SQS redelivers only those (then 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime
 from typing import Any
 
@@ -35,12 +37,19 @@ def apply_message(body: str, nightly: NightlyService) -> str:
     raise InvalidRequestError(f"unknown nightly message type {kind!r}")
 
 
-def process_batch(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
+UnitOfWork = Callable[[], AbstractContextManager[object]]
+
+
+def process_batch(
+    event: dict[str, Any], nightly: NightlyService, *, unit_of_work: UnitOfWork = nullcontext
+) -> dict[str, Any]:
+    """``unit_of_work``: the table's read memo (``Table.unit_of_work``), one per message."""
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
         message_id = record["messageId"]
         try:
-            result = apply_message(record["body"], nightly)
+            with unit_of_work():
+                result = apply_message(record["body"], nightly)
             logger.info("nightly message applied", message_id=message_id, result=result)
         except Exception:
             logger.exception("nightly message failed", message_id=message_id)
@@ -48,11 +57,20 @@ def process_batch(event: dict[str, Any], nightly: NightlyService) -> dict[str, A
     return {"batchItemFailures": failures}
 
 
-def dispatch(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
+def dispatch(
+    event: dict[str, Any], nightly: NightlyService, *, unit_of_work: UnitOfWork = nullcontext
+) -> dict[str, Any]:
     """A schedule's firing: ``{"practice_id", "kind": "run" | "summary", "scheduled_time"?,
-    "trigger"?}``, or the contract's ``nightly-sweep`` schedule (no practice: resume unfinished runs)."""
+    "trigger"?}``, or the contract's ``nightly-sweep`` schedule (no practice: resume unfinished runs).
+    ``unit_of_work``: the table's read memo, for one practice's firing (the sweep, over many
+    practices, reads without it)."""
     if event.get("practice_id") is None and event.get("schedule") == "nightly-sweep":
         return {"sweep": nightly.sweep()}
+    with unit_of_work():
+        return _fire(event, nightly)
+
+
+def _fire(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
     practice_id = _practice_id(event.get("practice_id"))
     at: datetime | None = parse_iso(event["scheduled_time"]) if event.get("scheduled_time") else None
     if event.get("kind") == "summary":
