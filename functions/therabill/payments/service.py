@@ -256,13 +256,21 @@ class PaymentService:
             created_by=created_by,
             reference=reference,
         )
+        payment, written = self._put_pending(practice_id, payment)
+        if not written:
+            return payment
+        return self._attempt(practice, payment, _Parties(card, payer))
+
+    def _put_pending(self, practice_id: str, payment: Payment) -> tuple[Payment, bool]:
+        """Write a new payment, pending, before Stripe is called: (it, True); or (the one a
+        concurrent identical request wrote first, False)."""
         try:
             self._table.put_new(_item(practice_id, payment))
-        except ConditionFailed as exc:  # a concurrent identical request won the race
+        except ConditionFailed as exc:
             if exc.current is None:
                 raise
-            return _payment(exc.current)
-        return self._attempt(practice, payment, _Parties(card, payer))
+            return _payment(exc.current), False
+        return payment, True
 
     # -- on-session payments: the client pays on a page ---------------------------------------
     def start_client_payment(
@@ -315,12 +323,7 @@ class PaymentService:
             created_by=created_by,
             reference=reference,
         )
-        try:
-            self._table.put_new(_item(practice_id, payment))
-        except ConditionFailed as exc:  # a concurrent identical request won the race
-            if exc.current is None:
-                raise
-            payment = _payment(exc.current)
+        payment, _ = self._put_pending(practice_id, payment)
         return self._client_intent(practice, payment)
 
     def client_secret(self, practice: Practice, payment_id: str) -> tuple[Payment, str]:
