@@ -25,7 +25,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=15,
                         help="fresh processes per module for the cold import times (default 15)")
     parser.add_argument("--quick", action="store_true", help="--runs 3 (the smoke test uses it)")
-    parser.add_argument("--only", choices=("imports", "slice"), help="run one part of the benchmark")
+    parser.add_argument("--only", choices=("imports", "slice", "nightly"), help="run one part of the benchmark")
+    parser.add_argument("--nightly-sessions", type=int, default=10_000, help="nightly: ready sessions (10,000)")
+    parser.add_argument("--nightly-practices", type=int, default=200, help="nightly: practices (200)")
     parser.add_argument("--functions", help="comma-separated function names from therabill.contract "
                         "to time (default: all); the baseline is always timed")
     parser.add_argument("--tracing", action="store_true",
@@ -72,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         ops = slice_ops.measure(progress=progress)
         results["requests_per_operation"] = ops.as_dict()
         sections.append(slice_ops.render(ops, detail=args.detail))
+    if args.only in (None, "nightly"):
+        from bench import nightly
+
+        night = nightly.measure(
+            practices=args.nightly_practices, sessions=args.nightly_sessions, progress=progress
+        )
+        results["nightly"] = night.as_dict()
+        sections.append(nightly.render(night))
     elapsed = time.perf_counter() - started
     results["elapsed_seconds"] = round(elapsed, 1)
     print(f"\nTherabill bench (Python {results['python']}, {results['machine']})\n")
