@@ -25,9 +25,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=15,
                         help="fresh processes per module for the cold import times (default 15)")
     parser.add_argument("--quick", action="store_true", help="--runs 3 (the smoke test uses it)")
-    parser.add_argument("--only", choices=("imports", "slice", "nightly"), help="run one part of the benchmark")
-    parser.add_argument("--nightly-sessions", type=int, default=10_000, help="nightly: ready sessions (10,000)")
-    parser.add_argument("--nightly-practices", type=int, default=200, help="nightly: practices (200)")
+    parser.add_argument("--only", choices=("imports", "slice", "nightly"),
+                        help="run one part of the benchmark (the nightly run: only when named)")
+    parser.add_argument("--nightly-sessions", type=int, default=10_000,
+                        help="--only nightly: ready sessions (default 10,000)")
+    parser.add_argument("--nightly-practices", type=int, default=200,
+                        help="--only nightly: practices (default 200)")
     parser.add_argument("--functions", help="comma-separated function names from therabill.contract "
                         "to time (default: all); the baseline is always timed")
     parser.add_argument("--tracing", action="store_true",
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         ops = slice_ops.measure(progress=progress)
         results["requests_per_operation"] = ops.as_dict()
         sections.append(slice_ops.render(ops, detail=args.detail))
-    if args.only in (None, "nightly"):
+    if args.only == "nightly":  # long (it seeds and bills a whole night): only when asked
         from bench import nightly
 
         night = nightly.measure(
