@@ -259,6 +259,9 @@ def test_the_sample_events_start_plan_and_report_a_run(world: World) -> None:
     run = world.container.nightly.find_run("prc_01jz0000000000000000000000", date(2026, 11, 23))
     assert run is not None and run.status == "done" and run.planned == 0
     assert subjects(world, "Billing run") == ["Billing run 2026-11-23: 0 billed, 0 failed"]
+    # The contract's nightly-sweep schedule: nothing is left open.
+    out = world._handler("nightly_dispatch")(load("scheduler/nightly_sweep.json"), LambdaContext("d"))
+    assert out == {"sweep": {"open": 0, "resumed": 0, "failed": 0}}
     # A message naming no practice fails alone (SQS redelivers it, then the DLQ).
     bad = load("sqs/nightly_batch.json")
     bad["Records"][0]["body"] = '{"type":"plan","practice_id":"nope","run_date":"2026-11-23"}'
