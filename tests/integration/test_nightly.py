@@ -294,3 +294,32 @@ def test_the_payers_credit_pays_part_and_the_card_is_charged_the_rest(world: Wor
     assert inv["status"] == "paid"
     intents = world.stripe.events_of_type("payment_intent.succeeded")
     assert [e["data"]["object"]["amount"] for e in intents] == [7_000]
+
+
+class _Claims:
+    """A stand-in for the insurance capability's claims port."""
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit(self, practice: Any, session: Any, *, run_id: str) -> str:
+        self.submitted.append(session.id)
+        return f"clm_{session.id[4:]}"
+
+
+def test_the_run_has_its_place_for_claims(world: World, night: dict[str, Any]) -> None:
+    """With a claims port wired, the insured session is Ready as a claim and submitted once."""
+    p, s = night["practice"], night["sessions"]
+    claims = _Claims()
+    world.container.nightly.claims = claims
+    world.clock.now = local(DAY, 20)
+    _, listing = world.staff("GET", "/nightly/tonight", practice_id=p.id)
+    assert _states(listing)[s["d"]["id"]] == ("ready", "claim")
+    fire(world, p.id, local(DAY, 23))
+    drain(world)
+    fire(world, p.id, local(DAY, 23, minute=10))
+    drain(world)
+    run = world.staff("GET", f"/billing-runs/{DAY}", practice_id=p.id)[1]
+    outcomes = {i["session_id"]: i["outcome"] for i in run["items"]}
+    assert outcomes[s["d"]["id"]] == "claimed" and claims.submitted == [s["d"]["id"]]
+    assert run["report"]["claims_submitted"] == 1 and run["report"]["incomplete"] == 0

@@ -188,3 +188,33 @@ def test_batches() -> None:
         ["50"],
     ]
     assert batches([]) == []
+
+
+def test_insured_sessions_are_claims_once_the_claims_port_exists() -> None:
+    waiting = assess(replace(BASE, insured=True))
+    assert (waiting.state, waiting.action, waiting.reasons) == (
+        "incomplete",
+        "claim",
+        ("insurance_not_set_up",),
+    )
+    ready = assess(replace(BASE, insured=True, claims_enabled=True))
+    assert (ready.state, ready.action, ready.amount) == ("ready", "claim", 12_000)
+    no_code = assess(replace(BASE, insured=True, claims_enabled=True, cpt_code=""))
+    assert (no_code.state, no_code.reasons) == ("incomplete", ("missing_cpt_code",))
+    r = build_report(
+        [
+            RunItem(
+                session_id="s",
+                client_id="c",
+                amount=9,
+                action="claim",
+                status="done",
+                outcome="claimed",
+                billed=9,
+            )
+        ],
+        held=[],
+        incomplete=0,
+        skipped=0,
+    )
+    assert (r.claims_submitted, r.items_billed, r.amount_billed) == (1, 1, 9)

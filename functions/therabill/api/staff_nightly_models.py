@@ -75,6 +75,7 @@ class ReportOut(BaseModel):
     cards_charged: int
     amount_charged: int
     invoices_sent: int
+    claims_submitted: int = 0
     pending: int
     failures: list[dict[str, str]]
     held: list[str]

@@ -56,6 +56,7 @@ def run_report(practice: Practice, run_id: str, run_date: date, report: Report) 
         f"Items billed: {report.items_billed} ({_m(report.amount_billed, cur)})",
         f"Cards charged: {report.cards_charged} ({_m(report.amount_charged, cur)})",
         f"Invoices sent: {report.invoices_sent}",
+        f"Claims submitted: {report.claims_submitted}",
         f"Payments still pending: {report.pending}",
         f"Held: {len(report.held)}",
         f"Incomplete (left out): {report.incomplete}",

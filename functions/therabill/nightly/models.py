@@ -25,7 +25,7 @@ BATCH_SIZE = 25  # items per SQS message of the fan-out
 
 ItemState = Literal["ready", "incomplete", "skipped", "held"]
 ItemAction = Literal["charge", "send", "claim", "none"]
-ItemOutcome = Literal["charged", "sent", "pending", "nothing_to_bill", "failed", "held"]
+ItemOutcome = Literal["charged", "sent", "pending", "claimed", "nothing_to_bill", "failed", "held"]
 RunStatus = Literal["planning", "running", "reporting", "done"]
 
 # Reasons (stable codes, with the words staff read).
@@ -144,6 +144,7 @@ class ItemFacts:
     card_chargeable: bool  # a default card whose consent covers this charge
     payer_email: bool
     held: bool = False
+    claims_enabled: bool = False  # a claims port is wired (the insurance capability, issue 6)
 
 
 @dataclass(frozen=True)
@@ -165,24 +166,23 @@ def billable_amount(f: ItemFacts) -> int:
 
 
 def assess(f: ItemFacts) -> Assessment:
-    """Ready / Incomplete (every reason that holds) / Skipped / Held; the same for dry and real runs."""
+    """Ready / Incomplete (every reason that holds) / Skipped / Held; the same for dry and real runs.
+
+    Insured sessions are claims: Incomplete ("insurance billing not set up") until a claims port
+    is wired, then Ready with the action ``claim`` (and a CPT code required)."""
     amount = billable_amount(f)
+    insurance: list[str] = []
+    if f.insured and not f.claims_enabled:
+        insurance.append("insurance_not_set_up")
+    if f.insured and not f.cpt_code:
+        insurance.append("missing_cpt_code")
     if f.status == "completed" and f.session_amount is None and not f.not_billed:
-        missing: list[str] = ["missing_price"]
-        if f.insured:
-            missing.append("insurance_not_set_up")
-            if not f.cpt_code:
-                missing.append("missing_cpt_code")
-        return Assessment(f.session_id, "incomplete", "none", 0, tuple(missing))
+        return Assessment(f.session_id, "incomplete", "none", 0, ("missing_price", *insurance))
     if amount <= 0:
         return Assessment(
             f.session_id, "skipped", "none", 0, ("not_billed",) if f.not_billed else ("zero_amount",)
         )
-    reasons: list[str] = []
-    if f.insured:
-        reasons.append("insurance_not_set_up")
-        if not f.cpt_code:
-            reasons.append("missing_cpt_code")
+    reasons: list[str] = list(insurance)
     charge = f.practice_can_charge and f.card_chargeable
     if not f.insured and not charge and not f.payer_email:
         reasons.append("no_email_or_card")
@@ -192,6 +192,8 @@ def assess(f: ItemFacts) -> Assessment:
         return Assessment(f.session_id, "incomplete", "claim" if f.insured else "none", 0, tuple(reasons))
     if f.held:
         return Assessment(f.session_id, "held", "none", 0, ("held",))
+    if f.insured:
+        return Assessment(f.session_id, "ready", "claim", amount)
     return Assessment(f.session_id, "ready", "charge" if charge else "send", amount)
 
 
@@ -222,6 +224,7 @@ class Report(BaseModel):
     cards_charged: int
     amount_charged: int
     invoices_sent: int
+    claims_submitted: int = 0
     pending: int
     failures: list[dict[str, str]]
     held: list[str]
@@ -231,13 +234,14 @@ class Report(BaseModel):
 
 def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int) -> Report:
     done = [i for i in items if i.status == "done"]
-    billed = [i for i in done if i.outcome in ("charged", "sent", "pending")]
+    billed = [i for i in done if i.outcome in ("charged", "sent", "pending", "claimed")]
     return Report(
         items_billed=len(billed),
         amount_billed=sum(i.billed for i in billed),
         cards_charged=sum(1 for i in done if i.outcome == "charged"),
         amount_charged=sum(i.charged for i in done),
         invoices_sent=sum(1 for i in done if i.outcome == "sent"),
+        claims_submitted=sum(1 for i in done if i.outcome == "claimed"),
         pending=sum(1 for i in done if i.outcome == "pending"),
         failures=[
             {"session_id": i.session_id, "reason": i.problem or "failed"}

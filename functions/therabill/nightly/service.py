@@ -89,6 +89,13 @@ class NightlyQueue(Protocol):
     def send(self, body: str, *, dedup_id: str) -> None: ...
 
 
+class ClaimSubmitter(Protocol):
+    """The insurance capability's port (issue 6): turn a ready insured session into a claim, once
+    per session (idempotent: the same session again returns the same claim id)."""
+
+    def submit(self, practice: Practice, session: Session, *, run_id: str) -> str: ...
+
+
 class RunOnce(Protocol):
     """Fires nightly-dispatch once for a practice (a one-time EventBridge Scheduler schedule):
     how the staff API, which cannot reach the queue, starts a run now."""
@@ -192,6 +199,7 @@ class NightlyService:
         outbox: Outbox,
         queue: NightlyQueue | None,
         run_once: RunOnce | None = None,
+        claims: ClaimSubmitter | None = None,
     ) -> None:
         self._table = table
         self._clock = clock
@@ -204,6 +212,7 @@ class NightlyService:
         self._outbox = outbox
         self._queue = queue
         self._run_once = run_once
+        self.claims = claims  # None until the insurance capability exists: insured items wait
         # Crash injection in tests: called with the name of each step boundary.
         self.checkpoint: Callable[[str], None] = lambda step: None
 
@@ -283,6 +292,7 @@ class NightlyService:
                 card_chargeable=False,
                 payer_email=bool(client.get("email")),
                 held=s.id in held,
+                claims_enabled=self.claims is not None,
             )
             card_id = client.get("default_card_id")
             if can_charge and card_id:
@@ -654,9 +664,15 @@ class NightlyService:
                     return self._recorded(item, raw)
         self.checkpoint("claimed")
         action: ItemAction = raw.get("nightly_action") or item.action
-        outcome, billed, charged, invoice_ids, payment_ids, problem = self._bill(
-            practice, _session_from(raw), action
-        )
+        if action == "claim" and self.claims is not None:
+            claim_id = self.claims.submit(practice, _session_from(raw), run_id=run.id)
+            outcome: ItemOutcome = "claimed"
+            payment_ids: list[str] = []
+            billed, charged, invoice_ids, problem = item.amount, 0, [claim_id], None
+        else:
+            outcome, billed, charged, invoice_ids, payment_ids, problem = self._bill(
+                practice, _session_from(raw), action
+            )
         done = {
             ":done": "done",
             ":started": "started",
