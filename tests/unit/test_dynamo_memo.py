@@ -445,3 +445,121 @@ def test_another_context_does_not_see_the_unit(table, spy, someone_else):
         contextvars.Context().run(read_twice)  # e.g. a task started without this context
         table.get(PK, "X#1")
     assert spy.count("get_item") == 3
+
+
+# -- where units of work are opened -------------------------------------------------------------
+
+
+class _Box:
+    """What an entry point reaches through ``container()``: here only the table (and a stand-in
+    for the nightly service, which the patched message handlers ignore)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.nightly: Any = object()
+
+
+def _read_twice(table: Table) -> None:
+    table.get(PK, "X#1")
+    table.get(PK, "X#1")
+
+
+@pytest.mark.parametrize("name", ["staff_api", "public_api"])
+def test_an_api_request_is_one_unit_of_work(name, table, spy, someone_else, monkeypatch):
+    import importlib
+
+    from devstack import apigw
+
+    module = importlib.import_module(f"therabill.entrypoints.{name}")
+    someone_else.put(_item("X#1"))
+    monkeypatch.setattr(module, "container", lambda: _Box(table))
+
+    def resolve(event: Any, context: Any) -> dict[str, Any]:
+        _read_twice(table)
+        return {"statusCode": 200, "body": ""}
+
+    monkeypatch.setattr(module.app, "resolve", resolve)
+    event = apigw.rest_event("GET", "/anything")
+    for _ in range(2):
+        module.lambda_handler(event, apigw.LambdaContext(name))
+    assert spy.count("get_item") == 2  # once per request: a unit each, none left open after
+    _read_twice(table)
+    assert spy.count("get_item") == 4
+
+
+def test_a_webhook_delivery_is_one_unit_of_work(table, spy, someone_else, monkeypatch):
+    from devstack import apigw
+    from therabill.entrypoints import stripe_webhook
+
+    someone_else.put(_item("X#1"))
+    monkeypatch.setattr(stripe_webhook, "container", lambda: _Box(table))
+
+    def receive(event: Any, c: Any) -> dict[str, Any]:
+        _read_twice(c.table)
+        return {"statusCode": 200, "body": ""}
+
+    monkeypatch.setattr(stripe_webhook, "receive", receive)
+    stripe_webhook.lambda_handler(apigw.rest_event("POST", "/webhooks/stripe"), apigw.LambdaContext("w"))
+    assert spy.count("get_item") == 1
+
+
+def test_the_stripe_worker_opens_one_unit_per_record(table, spy, someone_else, monkeypatch):
+    from devstack import apigw
+    from therabill.webhooks import worker
+
+    someone_else.put(_item("X#1"))
+
+    def apply_record(body: str, c: Any) -> str:
+        _read_twice(c.table)
+        if body == "fail":
+            c.table.put(_item("Y#1"), condition="attribute_exists(PK)")  # fails: memo forgotten
+        return "ok"
+
+    monkeypatch.setattr(worker, "apply_record", apply_record)
+    result = worker.process_batch(apigw.sqs_event(["a", "fail", "b"]), _Box(table))  # type: ignore[arg-type]
+    assert len(result["batchItemFailures"]) == 1
+    assert spy.count("get_item") == 3  # one per record, never shared across records
+
+
+def test_the_nightly_worker_opens_one_unit_per_message(table, spy, someone_else, monkeypatch):
+    from devstack import apigw
+    from therabill.entrypoints import nightly_worker
+    from therabill.nightly import worker
+
+    someone_else.put(_item("X#1"))
+    monkeypatch.setattr(nightly_worker, "container", lambda: _Box(table))
+
+    def apply_message(body: str, nightly: Any) -> str:
+        _read_twice(table)
+        return "processed"
+
+    monkeypatch.setattr(worker, "apply_message", apply_message)
+    out = nightly_worker.lambda_handler(apigw.sqs_event(["m1", "m2"]), apigw.LambdaContext("w"))
+    assert out == {"batchItemFailures": []}
+    assert spy.count("get_item") == 2
+
+
+def test_the_nightly_dispatch_opens_a_unit_for_one_practice_not_for_the_sweep(
+    table, spy, someone_else, monkeypatch
+):
+    from devstack import apigw
+    from therabill.entrypoints import nightly_dispatch
+
+    someone_else.put(_item("X#1"))
+
+    class Nightly:
+        def sweep(self) -> int:
+            _read_twice(table)
+            return 0
+
+        def fire(self, practice_id: str, *, at: Any, trigger: str) -> None:
+            _read_twice(table)
+
+    box = _Box(table)
+    box.nightly = Nightly()
+    monkeypatch.setattr(nightly_dispatch, "container", lambda: box)
+    context = apigw.LambdaContext("d")
+    nightly_dispatch.lambda_handler({"practice_id": "prc_" + "0" * 26, "kind": "run"}, context)
+    assert spy.count("get_item") == 1
+    nightly_dispatch.lambda_handler({"schedule": "nightly-sweep"}, context)
+    assert spy.count("get_item") == 3  # the sweep, over many practices, remembers nothing
