@@ -146,7 +146,10 @@ def test_consistent_reads_are_answered_only_by_consistent_reads(table, spy, some
         assert spy.count("get_item") == 2
         table.get(PK, "SERVICE#s1")
         table.get(PK, "SERVICE#s1", consistent=False)
-    assert spy.count("get_item") == 2
+        assert spy.count("get_item") == 2
+        table.get(PK, "SERVICE#s1", consistent=False, fresh=True)  # an eventual fresh read ...
+        table.get(PK, "SERVICE#s1")  # ... does not replace the consistent one
+    assert spy.count("get_item") == 3
 
 
 def test_fresh_reads_go_to_the_table_and_refresh_the_memo(table, spy, someone_else):

@@ -283,7 +283,7 @@ class Table:
             )
         raw: Mapping[str, Any] | None = out.get("Item")
         item = self._codec.load(raw) if raw else None
-        if memo is not None:
+        if memo is not None and (consistent or (pk, sk) not in memo):  # never trade down a consistent read
             memo[(pk, sk)] = _Seen(copy.deepcopy(item), consistent)
         return item
 
