@@ -17,6 +17,7 @@ from tests.integration.test_nightly_support import (
     fire,
     install_queue,
     local,
+    run_of,
     service,
     session_on,
     subjects,
@@ -323,3 +324,24 @@ def test_the_run_has_its_place_for_claims(world: World, night: dict[str, Any]) -
     outcomes = {i["session_id"]: i["outcome"] for i in run["items"]}
     assert outcomes[s["d"]["id"]] == "claimed" and claims.submitted == [s["d"]["id"]]
     assert run["report"]["claims_submitted"] == 1 and run["report"]["incomplete"] == 0
+
+
+def test_a_session_older_than_the_look_back_window_is_still_billed_once(world: World) -> None:
+    """A session completed weeks ago that no run finished (its night was skipped, or it was
+    incomplete until now) is found through its to-do item, billed once, and the to-do is gone."""
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice)
+    old = scenario.create_client(world, practice, first_name="Old", email="old@client.test")
+    long_ago = "2026-10-01"  # seven weeks before the run
+    session = session_on(world, practice, old["id"], svc, local(long_ago, 9))
+    pk = f"P#{practice.id}"
+    assert len(world.container.table.query_all(pk, prefix="TOBILL#")) == 1
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    run = run_of(world, practice.id, DAY)
+    assert [(i["session_id"], i["outcome"]) for i in run["items"]] == [(session["id"], "sent")], run
+    assert world.container.table.query_all(pk, prefix="TOBILL#") == []
+    fire(world, practice.id, local("2026-11-21", 23))
+    drain(world)
+    assert run_of(world, practice.id, "2026-11-21")["planned"] == 0

@@ -263,4 +263,12 @@ def nightly_hold_prefix(run_date: str) -> str:
     return f"NIGHTHOLD#{run_date}#"
 
 
+TO_BILL_PREFIX = "TOBILL#"
+
+
+def to_bill_sk(scheduled_start_iso: str, session_id: str) -> str:
+    """A completed or no-show session the nightly run has not finished yet, by scheduled start."""
+    return f"{TO_BILL_PREFIX}{scheduled_start_iso}#{session_id}"
+
+
 NIGHTLY_OPEN_GSI = "NIGHTOPEN"  # sparse: runs not yet done, GSI1SK = <started>#<prc>#<date>

@@ -225,8 +225,9 @@ class NightlyService:
         return run_date_at(at or self._clock(), practice.time_zone, practice.cutoff_hour)
 
     def _candidates(self, practice: Practice, run_date: date) -> list[dict[str, Any]]:
-        """Completed and no-show sessions of the look-back window not yet billed by a run: one
-        Query per UTC date the window touches (the S7 day index), never a Scan."""
+        """Completed and no-show sessions not yet billed by a run. The look-back window: one Query
+        per UTC date it touches (the S7 day index); older ones (held back, incomplete for weeks,
+        a run skipped): their ``TOBILL#`` to-do items, read before the window starts. Never a Scan."""
         tz = zone(practice.time_zone)
         lo = datetime.combine(run_date - timedelta(days=LOOKBACK_DAYS - 1), time(0), tzinfo=tz).astimezone(
             UTC
@@ -241,12 +242,22 @@ class NightlyService:
                 )
             )
             day += timedelta(days=1)
+        in_window = [i for i in found if lo <= parse_iso(i["scheduled_start"]) < hi]
+        # The to-do items are only the sessions no run has finished: few, whatever the history.
+        for todo in self._table.query_all(keys.practice_pk(practice.id), prefix=keys.TO_BILL_PREFIX):
+            if parse_iso(todo["scheduled_start"]) >= lo:
+                continue  # in the window: read above
+            item = self._table.get(
+                keys.practice_pk(practice.id), keys.session_sk(todo["client_id"], todo["session_id"])
+            )
+            if item is not None and item.get("nightly_status") == "done":  # a crash left it behind
+                self._table.delete(keys.practice_pk(practice.id), todo["SK"])
+            elif item is not None:
+                in_window.append(item)
         return [
             i
-            for i in found
-            if i.get("status") in ("completed", "no_show")
-            and i.get("nightly_status") != "done"
-            and lo <= parse_iso(i["scheduled_start"]) < hi
+            for i in in_window
+            if i.get("status") in ("completed", "no_show") and i.get("nightly_status") != "done"
         ]
 
     def _holds(self, practice_id: str, run_date: date) -> set[str]:
@@ -702,6 +713,7 @@ class NightlyService:
                 return self._recorded(item, exc.current)
             raise
         self.checkpoint("session-done")
+        self._table.delete(pk, keys.to_bill_sk(str(raw["scheduled_start"]), item.session_id))
         return item.model_copy(
             update={
                 "status": "done",

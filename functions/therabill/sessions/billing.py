@@ -130,6 +130,7 @@ class SessionBilling:
     # -- completion -----------------------------------------------------------------------------
     def complete(self, practice_id: str, session_id: str, start: datetime, end: datetime) -> Session:
         session = self._sessions.complete(practice_id, session_id, start, end)
+        self._sessions.mark_to_bill(practice_id, session)
         price = session.price
         if price is not None and price.amount.amount > 0 and not price.not_billed:
             for owner, part, suffix in self._parts(practice_id, session, price.amount, "session_fee"):
@@ -196,6 +197,7 @@ class SessionBilling:
 
     def no_show(self, practice_id: str, session_id: str, by: str) -> Session:
         session = self._sessions.no_show(practice_id, session_id)
+        self._sessions.mark_to_bill(practice_id, session)
         return self._fee(self._practices.get(practice_id), session, by)
 
     def _fee(self, practice: Practice, session: Session, by: str) -> Session:

@@ -187,6 +187,20 @@ class SessionService:
     def now(self) -> datetime:
         return self._clock()
 
+    def mark_to_bill(self, practice_id: str, session: Session) -> None:
+        """Completed or no-show: the nightly run's to-do item (``TOBILL#<start>#<ses>``), until a
+        run has finished the session. Written again by a repeated request: harmless."""
+        self._table.put(
+            {
+                "PK": keys.practice_pk(practice_id),
+                "SK": keys.to_bill_sk(iso(session.scheduled_start), session.id),
+                "type": "to_bill",
+                "session_id": session.id,
+                "client_id": session.client_id,
+                "scheduled_start": iso(session.scheduled_start),
+            }
+        )
+
     def service_of(self, practice_id: str, session: Session) -> ServiceType:
         return self._catalog.get(practice_id, session.service_id)
 
