@@ -243,6 +243,9 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.demo_sessions import run_sessions_demo  # sessions and their money
 
         run_sessions_demo(gateway, lambda text: print(text, flush=True))
+        from devstack.demo_nightly import run_nightly_demo  # the nightly run
+
+        run_nightly_demo(gateway, lambda text: print(text, flush=True))
     except SliceError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -212,4 +212,5 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     runs = s.staff("GET", "/billing-runs")
     steps.detail(f"runs: {[r['id'] for r in runs['items']]}")
     result.seconds = time.monotonic() - started
+    say(f"\nThe nightly run works end to end ({result.seconds:.1f}s).")
     return result

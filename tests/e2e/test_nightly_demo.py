@@ -1,0 +1,29 @@
+"""The fourth ``make demo`` scenario (the nightly run) against the running local system: the
+practice's schedules, the evening summary, a waived fee, the run at the cutoff fired through the
+local scheduler, its report and email, and a second firing that bills nothing."""
+
+from __future__ import annotations
+
+import pytest
+from devstack.run import Stack
+
+from tests.e2e.conftest import STACK_GROUP
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(STACK_GROUP)]
+
+
+def test_the_nightly_demo_scenario_runs_against_the_stack(stack: Stack) -> None:
+    from devstack.demo_nightly import run_nightly_demo
+
+    lines: list[str] = []
+
+    def say(text: str) -> None:
+        lines.append(text)
+        print(text)
+
+    result = run_nightly_demo(stack.gateway_url, say)
+    report = result.run["report"]
+    assert result.run["status"] == "done"
+    assert report["cards_charged"] == 1 and report["invoices_sent"] == 1
+    assert any(subject.startswith("Billing run") for subject in result.emails)
+    assert lines[-1].startswith("\nThe nightly run works end to end")
