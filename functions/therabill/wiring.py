@@ -215,9 +215,16 @@ class Container:
     def refunds(self) -> RefundService:
         from therabill.payments.refunds import RefundService
 
-        return RefundService(
+        service = RefundService(
             self.table, _LazyGateway(self), self.practices, self.payments, self.ledger, self.clock
         )
+        # A refund of an invoice's payment: the invoice owes it again (a Paid one reopens).
+        service.on_refund(
+            lambda practice_id, refund, payment: self.invoices.refund_succeeded(
+                practice_id, refund.id, payment.id, refund.amount
+            )
+        )
+        return service
 
     @cached_property
     def service_catalog(self) -> ServiceCatalog:

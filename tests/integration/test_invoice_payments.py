@@ -203,3 +203,31 @@ def test_confirming_a_payment_that_is_not_this_invoices_is_not_found(world, setu
         status, _ = world.public("GET" if path.count("/") == 3 else "POST", path, {"token": view["token"]})
         assert 400 <= status < 500
     assert staff_invoice(world, practice, inv)["paid"] == 0
+
+
+def test_refunding_a_payment_reopens_the_paid_invoice_once(world, setup):
+    practice, client, inv = setup
+    card = save_card(world, practice, client["id"])
+    view = lookup(world, practice, inv)
+    status, paid = pay(world, practice, view["token"], 10_000, card_id=card["id"])
+    assert status == 200 and paid["status"] == "succeeded", paid
+    assert staff_invoice(world, practice, inv)["status"] == "paid"
+    path = f"/clients/{client['id']}/payments/{paid['payment_id']}/refunds"
+    for _ in range(2):  # a retried request: one refund, applied once
+        status, refund = world.staff(
+            "POST",
+            path,
+            {"amount": 2_500},
+            practice_id=practice.id,
+            headers={"Idempotency-Key": "invoice-refund-1"},
+        )
+        assert status in (201, 202), refund
+    world.deliver_stripe_events()  # charge.refunded / refund.* again: still once
+    after = staff_invoice(world, practice, inv)
+    assert (after["status"], after["paid"], after["balance"]) == ("open", 7_500, 2_500), after
+    assert ledger_payments(world, practice, client["id"]) == ([10_000], 2_500)
+    # The client pays what is owed again, and the invoice is Paid once more.
+    view = lookup(world, practice, inv)
+    status, again = pay(world, practice, view["token"], 2_500, card_id=card["id"])
+    assert status == 200 and again["status"] == "succeeded", again
+    assert staff_invoice(world, practice, inv)["status"] == "paid"

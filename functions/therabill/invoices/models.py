@@ -20,7 +20,7 @@ from therabill.core.money import Money
 InvoiceStatus = Literal["draft", "sending", "open", "paid", "overdue", "void", "uncollectible"]
 InvoiceKind = Literal["session", "day", "period", "standalone"]
 LineCategory = Literal["charge", "late_fee", "product", "previous_balance", "other"]
-InvoiceAction = Literal["send", "sent", "pay", "overdue", "void", "uncollectible"]
+InvoiceAction = Literal["send", "sent", "pay", "overdue", "void", "uncollectible", "reopen"]
 
 ACCESS_CODE_DIGITS = 6
 MAX_LINES = 40  # each charge line writes a guard item in the creation transaction (limit 100)
@@ -42,6 +42,7 @@ _MOVES: dict[tuple[str, str], InvoiceStatus] = {
     ("overdue", "pay"): "paid",
     ("uncollectible", "pay"): "paid",
     ("sending", "pay"): "paid",
+    ("paid", "reopen"): "open",  # a payment on it was refunded
 }
 # A payment may be applied in these statuses (a client may pay while the email is going out).
 PAYABLE: frozenset[str] = frozenset({"sending", "open", "overdue", "uncollectible"})
@@ -66,6 +67,7 @@ _VERB = {
     "overdue": "marked overdue",
     "void": "voided",
     "uncollectible": "marked uncollectible",
+    "reopen": "reopened",
 }
 
 

@@ -521,6 +521,35 @@ class InvoiceService:
                 continue
         raise ConflictError("the invoice is changing too often; the payment will be applied on retry")
 
+    def refund_succeeded(self, practice_id: str, refund_id: str, payment_id: str, amount: Money) -> None:
+        """A refund of a payment made for an invoice (RefundService's hook, at least once): the
+        invoice owes it again, once per refund; a Paid invoice reopens."""
+        pointer = self.store.table.get(keys.practice_pk(practice_id), keys.invoice_payment_sk(payment_id))
+        if pointer:
+            self.apply_refund(practice_id, str(pointer["invoice_id"]), refund_id, amount)
+
+    def apply_refund(self, practice_id: str, invoice_id: str, refund_id: str, amount: Money) -> Invoice:
+        for _ in range(8):
+            inv = self.store.get(practice_id, invoice_id)
+            if any(p.payment_id == refund_id for p in inv.payments) or inv.status == "void":
+                return inv
+            now = self._clock()
+            back = AppliedPayment(
+                payment_id=refund_id,
+                amount=Money(amount=-amount.amount, currency=amount.currency),
+                applied_at=now,
+                method="refund",
+            )
+            paid = Money(amount=inv.paid.amount - amount.amount, currency=inv.paid.currency)
+            changes: dict[str, Any] = {"paid": paid, "payments": (*inv.payments, back)}
+            if inv.status == "paid" and paid.amount < inv.total.amount:
+                changes.update(status=next_status(inv.status, "reopen"), paid_at=None)
+            try:
+                return self.store.save(practice_id, inv, inv.model_copy(update=changes))
+            except ConflictError:
+                continue
+        raise ConflictError("the invoice is changing too often; the refund will be applied on retry")
+
     def payment_succeeded(self, practice: Practice, payment: Payment) -> None:
         """The success hook (PaymentService, kinds ``invoice`` and ``balance``): a payment started
         on the pay page is applied to its invoice. At least once per success: idempotent."""

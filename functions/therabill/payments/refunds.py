@@ -22,6 +22,7 @@ client, or the billing contact who owns the card):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -117,6 +118,12 @@ class RefundService:
         self._payments = payments
         self._ledger = ledger
         self._clock = clock
+        self._hooks: list[Callable[[str, Refund, Payment], None]] = []
+
+    def on_refund(self, hook: Callable[[str, Refund, Payment], None]) -> None:
+        """Run ``hook(practice_id, refund, payment)`` after each refund succeeds (after its ledger
+        entries), at least once: hooks must be idempotent."""
+        self._hooks.append(hook)
 
     # -- refunds ------------------------------------------------------------------------------
     def get(self, practice_id: str, refund_id: str) -> Refund:
@@ -279,6 +286,8 @@ class RefundService:
                 payment_id=refund.payment_id,
                 owner_id=payment.owner_id,
             )
+        for hook in self._hooks:
+            hook(practice_id, refund, payment)
         return refund
 
     def _fail(
