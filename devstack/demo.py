@@ -37,6 +37,7 @@ from devstack.slice import (
     Slice,
     SliceError,
     authentication_link,
+    expect,
 )
 
 DEFAULT_STATE = PROJECT_ROOT / ".devstack" / "state.json"
@@ -68,11 +69,6 @@ class DemoResult:
     auth_url: str = ""
     auth_page_status: int = 0
     seconds: float = 0.0
-
-
-def _expect(condition: bool, reason: str) -> None:
-    if not condition:
-        raise SliceError(reason)
 
 
 class _Steps:
@@ -138,11 +134,11 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
     steps.detail(f"POST …/intent → SetupIntent {setup_intent_id} on {intent['stripe_account']}")
     steps.detail(f"Stripe.js confirm at {page.localstripe_url} → {result.visa.setup_intent['status']}")
     steps.detail(f"setup_intent.succeeded → webhook → SQS → worker stored {_card_text(result.visa.card)}")
-    _expect(
+    expect(
         (result.visa.card["brand"], result.visa.card["last4"]) == ("visa", "4242"),
         f"expected a visa ending 4242, got {result.visa.card}",
     )
-    _expect(result.visa.card["is_default"] is True, "the first card should be the client's default")
+    expect(result.visa.card["is_default"] is True, "the first card should be the client's default")
 
     steps.step("The consent evidence: GET /clients/{id}/cards/{card}/consent")
     result.evidence = s.consent_evidence(client_id, result.visa.card["id"])
@@ -153,8 +149,8 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
         f"from {consent['ip_address']} with {consent['user_agent']!r}\n"
         f"scope {json.dumps(consent['scope'])}, SetupIntent {consent['setup_intent_id']}"
     )
-    _expect(consent["status"] == "active", f"the consent is {consent['status']}, not active")
-    _expect(consent["signer_name"] == "Ann Client", f"the consent was signed by {consent['signer_name']!r}")
+    expect(consent["status"] == "active", f"the consent is {consent['status']}, not active")
+    expect(consent["signer_name"] == "Ann Client", f"the consent was signed by {consent['signer_name']!r}")
 
     steps.step("Charge a copay of 25.00: POST /clients/{id}/charges with an Idempotency-Key")
     result.charge_key = f"demo-copay-{run_id}"
@@ -164,7 +160,7 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
         f"{payment['id']}: {payment['status']} · {payment['amount']} {payment['currency']} "
         f"· {payment['payment_intent_id']}"
     )
-    _expect(payment["status"] == "succeeded", f"the charge is {payment['status']}, not succeeded: {payment}")
+    expect(payment["status"] == "succeeded", f"the charge is {payment['status']}, not succeeded: {payment}")
 
     steps.step("The ledger: GET /clients/{id}/ledger")
     result.ledger = s.wait_for_ledger_entry(client_id, payment["id"])
@@ -188,8 +184,8 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
         f"{d['id']}: {d['status']} · error_code={d['error_code']} decline_code={d['decline_code']} · "
         f"{d['failure_message']!r}"
     )
-    _expect(d["status"] == "declined", f"expected a decline, got {d['status']}")
-    _expect(bool(d["decline_code"]), "the decline has no decline code")
+    expect(d["status"] == "declined", f"expected a decline, got {d['status']}")
+    expect(bool(d["decline_code"]), "the decline has no decline code")
 
     steps.step(f"A card that always needs 3-D Secure ({CARD_AUTH_ALWAYS})")
     result.auth_card = s.save_card(client_id, CARD_AUTH_ALWAYS, signer_name="Ann Client")
@@ -200,7 +196,7 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
     result.needs_action = s.charge(client_id, 4000, kind="session_fee", card_id=result.auth_card.card["id"])
     n = result.needs_action
     steps.detail(f"{n['id']}: {n['status']} · error_code={n['error_code']} decline_code={n['decline_code']}")
-    _expect(n["status"] == "requires_action", f"expected requires_action, got {n['status']}")
+    expect(n["status"] == "requires_action", f"expected requires_action, got {n['status']}")
     result.auth_email = s.wait_for_email(client_email, "Please confirm")
     result.auth_url = authentication_link(result.auth_email)
     steps.detail(f"email: {result.auth_email['subject']}")

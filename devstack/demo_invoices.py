@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from devstack.slice import CARD_VISA, Slice, SliceError, poll
+from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
 
 @dataclass
@@ -42,11 +42,6 @@ class InvoicesDemoResult:
     ledger: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def _expect(condition: bool, reason: str) -> None:
-    if not condition:
-        raise SliceError(reason)
 
 
 def _money(minor: int) -> str:
@@ -79,7 +74,7 @@ class PayPage:
             "/pay", {"token": view["token"], "amount": amount, "request_id": uuid.uuid4().hex}
         )
         secret = started.get("client_secret")
-        _expect(bool(secret), f"no client secret to confirm: {started}")
+        expect(bool(secret), f"no client secret to confirm: {started}")
         self.s.confirm_card_payment(
             self.localstripe,
             publishable_key=view["publishable_key"],
@@ -148,17 +143,17 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         )
     )
     inv = result.invoice
-    _expect(inv["status"] == "open", f"the invoice is {inv['status']}")
+    expect(inv["status"] == "open", f"the invoice is {inv['status']}")
     steps.detail(
         f"{inv['number']} ({inv['id']}): {inv['status']}, {_money(inv['total'])}, due {inv['due_date']}"
     )
     result.email = s.wait_for_email(email, f"Invoice {inv['number']}")
     pdfs = [a for a in result.email["attachments"] if a["content_type"] == "application/pdf"]
-    _expect(len(pdfs) == 1, "the invoice email carries no PDF")
+    expect(len(pdfs) == 1, "the invoice email carries no PDF")
     steps.detail(f"email: {result.email['subject']}")
     steps.detail(f"attached: {pdfs[0]['filename']} ({pdfs[0]['size']:,} bytes)")
     match = re.search(r"Pay online at (\S+) with", result.email["text"] or "")
-    _expect(match is not None, "the email has no pay link")
+    expect(match is not None, "the email has no pay link")
     assert match is not None
     result.pay_url = match.group(1)
     steps.detail(f"pay at {result.pay_url} with {inv['number']} and access code {inv['access_code']}")
@@ -173,12 +168,12 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
 
     steps.step("The client pays 60.00 with a new card (Stripe.js confirmCardPayment)")
     result.first = page.pay_new_card(view, 6_000, "Zoë Łukasiewicz")
-    _expect(result.first["balance"] == inv["total"] - 6_000, f"balance after part: {result.first['balance']}")
+    expect(result.first["balance"] == inv["total"] - 6_000, f"balance after part: {result.first['balance']}")
     steps.detail(f"{result.first['status_label']}, {_money(result.first['balance'])} left")
 
     steps.step("The client pays the rest")
     result.second = page.pay_new_card(result.first, result.first["balance"], "Zoë Łukasiewicz")
-    _expect(result.second["status"] == "paid", f"the invoice is {result.second['status']}")
+    expect(result.second["status"] == "paid", f"the invoice is {result.second['status']}")
     steps.detail(f"{result.second['status_label']}, {_money(result.second['balance'])} left")
 
     def settled() -> dict[str, Any] | None:
@@ -188,7 +183,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     result.paid = poll(settled, timeout=s.wait, what="the invoice paid")
     time.sleep(1.0)  # let the two payment_intent.succeeded events through webhook → SQS → worker
     result.paid = dict(s.staff("GET", f"/invoices/{inv['id']}"))
-    _expect(len(result.paid["payments"]) == 2, f"{len(result.paid['payments'])} payments on the invoice")
+    expect(len(result.paid["payments"]) == 2, f"{len(result.paid['payments'])} payments on the invoice")
     for p in result.paid["payments"]:
         steps.detail(f"payment {p['payment_id']}: {_money(p['amount'])}")
 
@@ -197,14 +192,14 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     for e in result.ledger["entries"]:
         steps.detail(f"{e['kind']:<8} {_money(e['amount']):>12}  {e['memo']}")
     steps.detail(f"balance {_money(result.ledger['balance'])}")
-    _expect(result.ledger["balance"] == 0, f"the balance is {result.ledger['balance']}")
+    expect(result.ledger["balance"] == 0, f"the balance is {result.ledger['balance']}")
     paid_on = date.fromisoformat(result.paid["paid_at"][:10])  # UTC; the report takes local dates
     start, end = paid_on - timedelta(days=1), paid_on
     result.report = dict(s.staff("GET", f"/reports/payments?start={start}&end={end}"))
     steps.detail(
         f"payments {start}..{end}: {result.report['by_method']}, total {_money(result.report['total'])}"
     )
-    _expect(result.report["total"] >= inv["total"], "the payments report misses the invoice's payments")
+    expect(result.report["total"] >= inv["total"], "the payments report misses the invoice's payments")
 
     result.seconds = time.monotonic() - started
     say(f"\nInvoices work end to end ({result.seconds:.1f}s).")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from devstack.slice import CARD_VISA, Slice, SliceError, poll
+from devstack.slice import CARD_VISA, Slice, expect, poll
 
 ZONES = (
     "America/New_York",
@@ -48,11 +48,6 @@ class NightlyDemoResult:
     run: dict[str, Any] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def _expect(condition: bool, reason: str) -> None:
-    if not condition:
-        raise SliceError(reason)
 
 
 def _z(dt: datetime) -> str:
@@ -169,14 +164,14 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     result.emails.append(mail["subject"])
     result.summary = dict(s.staff("GET", "/nightly/summary"))
     steps.detail(f"email: {mail['subject']}\n" + "\n".join(_listing_lines(result.summary)))
-    _expect(result.summary["totals"]["ready"] == 3, f"expected 3 ready items: {result.summary['totals']}")
+    expect(result.summary["totals"]["ready"] == 3, f"expected 3 ready items: {result.summary['totals']}")
 
     steps.step("A clinician waives Eve's no-show fee before the cutoff")
     clinician = s.mint_token(practice_id, role="clinician")
     s.staff("POST", f"/nightly/items/{result.sessions['Eve']}/waive-fee", token=clinician)
     result.after_waiver = dict(s.staff("GET", "/nightly/summary"))
     steps.detail("\n".join(_listing_lines(result.after_waiver)))
-    _expect(result.after_waiver["totals"]["ready"] == 2, "the waived fee is still in tonight's run")
+    expect(result.after_waiver["totals"]["ready"] == 2, "the waived fee is still in tonight's run")
 
     steps.step("The run at the cutoff: the practice's run schedule fires → nightly-dispatch → SQS → worker")
     _fire(s, f"nightly-run-{practice_id}")
@@ -199,7 +194,7 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
         f"{report['invoices_sent']} invoice sent, {report['incomplete']} incomplete, "
         f"{report['skipped']} skipped"
     )
-    _expect(report["cards_charged"] == 1 and report["invoices_sent"] == 1, f"unexpected report: {report}")
+    expect(report["cards_charged"] == 1 and report["invoices_sent"] == 1, f"unexpected report: {report}")
     mail = s.wait_for_email(result.practice["email"], "Billing run")
     result.emails.append(mail["subject"])
     steps.detail(f"email: {mail['subject']}")
@@ -208,7 +203,7 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     _fire(s, f"nightly-run-{practice_id}")
     time.sleep(2)
     again = s.staff("GET", f"/billing-runs/{run_date}")
-    _expect(again["report"] == report, "the report changed on a second firing")
+    expect(again["report"] == report, "the report changed on a second firing")
     runs = s.staff("GET", "/billing-runs")
     steps.detail(f"runs: {[r['id'] for r in runs['items']]}")
     result.seconds = time.monotonic() - started

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from devstack.slice import CARD_VISA, Slice, SliceError, poll
+from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
 PER_MINUTE_CENTS = 300  # 3.00 a minute
 COPAY = 2_500
@@ -58,11 +58,6 @@ class SessionsDemoResult:
     refund: dict[str, Any] = field(default_factory=dict)
     ledger: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def _expect(condition: bool, reason: str) -> None:
-    if not condition:
-        raise SliceError(reason)
 
 
 def _z(dt: datetime) -> str:
@@ -188,7 +183,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         f"{result.booked['id']}: {result.booked['status']}; {hold.get('kind')} of "
         f"{_money(int(hold.get('amount_due') or 0))} due, slot held until {hold.get('hold_expires_at')}"
     )
-    _expect(result.booked["status"] == "awaiting_payment", f"expected awaiting_payment: {result.booked}")
+    expect(result.booked["status"] == "awaiting_payment", f"expected awaiting_payment: {result.booked}")
 
     steps.step("The client pays the deposit on the page the email links to (Stripe.js)")
     seen: set[str] = set()
@@ -208,13 +203,13 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     steps.step("Check in: the deposit credit pays part of the copay, the card on file the rest")
     result.checked_in = dict(s.staff("POST", f"/sessions/{result.booked['id']}/check-in"))
     copay = result.checked_in["copay"]
-    _expect(copay["status"] == "charged", f"the copay is {copay['status']}")
+    expect(copay["status"] == "charged", f"the copay is {copay['status']}")
     paid = s.staff("GET", f"/clients/{client_id}/payments/{copay['payment_id']}")
     steps.detail(
         f"copay {_money(copay['amount'])}: {_money(DEPOSIT_FLAT)} from the deposit credit, "
         f"{_money(paid['amount'])} charged to the card ({paid['id']}: {paid['status']})"
     )
-    _expect(paid["amount"] == COPAY - DEPOSIT_FLAT, f"the card was charged {paid['amount']}")
+    expect(paid["amount"] == COPAY - DEPOSIT_FLAT, f"the card was charged {paid['amount']}")
 
     steps.step("Complete after 52 minutes: priced per minute, posted to the client's account")
     actual_start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=52)
@@ -222,7 +217,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     result.completed = dict(s.staff("POST", f"/sessions/{result.booked['id']}/complete", body))
     price = result.completed["price"]
     steps.detail(f"{price['units']} minutes at {_money(price['unit_price'])} = {_money(price['amount'])}")
-    _expect(price["amount"] == 52 * PER_MINUTE_CENTS, f"expected 52 minutes, got {price}")
+    expect(price["amount"] == 52 * PER_MINUTE_CENTS, f"expected 52 minutes, got {price}")
 
     steps.step("A second booking, cancelled by the client 3 hours before its start")
     soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
@@ -240,7 +235,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     fee = result.cancelled["fee"]
     steps.detail(f"fee {_money(fee['amount'])} ({fee['reason']}): {fee['status']}")
     steps.detail(fee["explanation"])
-    _expect(fee["status"] == "charged" and fee["amount"] > 0, f"the fee is {fee}")
+    expect(fee["status"] == "charged" and fee["amount"] > 0, f"the fee is {fee}")
     result.fee_notice = s.wait_for_email(email, "Cancellation policy fee")
     steps.detail(f"email: {result.fee_notice['subject']}")
 

@@ -451,6 +451,12 @@ class Slice:
         return poll(posted, timeout=self.wait, what=f"the ledger entry of {payment_id}")
 
 
+def expect(condition: bool, reason: str) -> None:
+    """A demo step got what it expected, else :class:`SliceError` with the reason."""
+    if not condition:
+        raise SliceError(reason)
+
+
 def authentication_link(mail: dict[str, Any]) -> str:
     """The ``/pay/authenticate/{token}`` link in an authentication email's text."""
     text = mail.get("text") or mail.get("html") or ""

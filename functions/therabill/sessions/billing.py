@@ -40,7 +40,7 @@ from therabill.core.errors import (
 )
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
-from therabill.ledger.service import LedgerService
+from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.notifications import templates
 from therabill.notifications.mailer import Email, Outbox
 from therabill.observability import logger
@@ -322,12 +322,7 @@ class SessionBilling:
             )
         # Each payer's part of the fee is written off on that payer's account (what credit paid of
         # it goes back to their credit).
-        prefix = f"fee:{session.id}"
-        for charge in self._ledger.entries(practice_id, session.client_id):
-            if charge.kind != "charge" or not (
-                charge.source_key == prefix or charge.source_key.startswith(prefix + ":")
-            ):
-                continue
+        for charge in self._charges(practice_id, session, "fee"):
             self._ledger.post(
                 practice_id,
                 client_id=session.client_id,
@@ -354,16 +349,21 @@ class SessionBilling:
         record = session.copay if name == "copay" else session.fee
         if record is None or record.status not in ("pending", "requires_action", "retrying"):
             return
-        base = f"{prefix}:{session.id}"
-        for charge in self._ledger.entries(practice.id, session.client_id):
-            if charge.kind != "charge" or not (
-                charge.source_key == base or charge.source_key.startswith(base + ":")
-            ):
-                continue
+        for charge in self._charges(practice.id, session, prefix):
             if not self._part_paid(practice.id, charge.source_key, charge.amount):
                 return  # another payer's part is still under way, or left a balance
         updated = record.model_copy(update={"status": "charged", "problem": None})
         self._sessions.annotate(practice.id, session, name, updated)
+
+    def _charges(self, practice_id: str, session: Session, prefix: str) -> list[LedgerEntry]:
+        """The ledger charges ``<prefix>:<ses>`` posted for the session: one, or one per payer
+        (``<prefix>:<ses>:<owner>``) under split billing."""
+        base = f"{prefix}:{session.id}"
+        return [
+            e
+            for e in self._ledger.entries(practice_id, session.client_id)
+            if e.kind == "charge" and (e.source_key == base or e.source_key.startswith(base + ":"))
+        ]
 
     def _part_paid(self, practice_id: str, key: str, amount: Money) -> bool:
         """One payer's part: paid by its card payment (request key = the charge's source key), or
@@ -417,7 +417,14 @@ class SessionBilling:
                 continue
             # Only what the credit left is collected; the same key always asks the same amount.
             outcome = self._charge(
-                practice_id, session, kind=kind, key=key, amount=posted.due, by=by, owner_id=owner
+                practice_id,
+                session,
+                kind=kind,
+                key=key,
+                reference=f"{prefix}:{session.id}",
+                amount=posted.due,
+                by=by,
+                owner_id=owner,
             )
             parts.append(_Part(owner, share, suffix, *outcome))
         statuses = [p.status for p in parts]
@@ -446,11 +453,13 @@ class SessionBilling:
         *,
         kind: ChargeKind,
         key: str,
+        reference: str,
         amount: Money,
         by: str,
         owner_id: str | None = None,
     ) -> tuple[ChargeStatus, str | None, str | None]:
-        """Charge the payer's default card once per ``key``: (status, payment id, why not)."""
+        """Charge the payer's default card once per ``key``: (status, payment id, why not).
+        ``reference`` (``copay:<ses>`` / ``fee:<ses>``) lets a later success find the session."""
         try:
             payment = self._payments.charge_saved_card(
                 practice_id,
@@ -461,7 +470,7 @@ class SessionBilling:
                 memo=kind.replace("_", " ").capitalize(),
                 created_by=by,
                 owner_id=owner_id,
-                reference=key.rsplit(":", 1)[0] if key.count(":") > 1 else key,  # copay:<ses> / fee:<ses>
+                reference=reference,
             )
         except _NOT_CHARGEABLE as exc:
             return "balance", None, exc.message
