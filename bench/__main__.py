@@ -1,9 +1,9 @@
 """``python -m bench``: cold import times per Lambda entry module, then requests per operation.
 
-    uv run python -m bench                      # the full report (15 fresh processes per module)
-    uv run python -m bench --quick              # 3 runs per module
-    uv run python -m bench --only slice         # just the requests per operation
-    uv run python -m bench --functions stripe-webhook --json /tmp/bench.json
+uv run python -m bench                      # the full report (15 fresh processes per module)
+uv run python -m bench --quick              # 3 runs per module
+uv run python -m bench --only slice         # just the requests per operation
+uv run python -m bench --functions stripe-webhook --json /tmp/bench.json
 """
 
 from __future__ import annotations
@@ -20,27 +20,52 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=15,
-                        help="fresh processes per module for the cold import times (default 15)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=15,
+        help="fresh processes per module for the cold import times (default 15)",
+    )
     parser.add_argument("--quick", action="store_true", help="--runs 3 (the smoke test uses it)")
-    parser.add_argument("--only", choices=("imports", "slice", "nightly"),
-                        help="run one part of the benchmark (the nightly run: only when named)")
-    parser.add_argument("--nightly-sessions", type=int, default=10_000,
-                        help="--only nightly: ready sessions (default 10,000)")
-    parser.add_argument("--nightly-practices", type=int, default=200,
-                        help="--only nightly: practices (default 200)")
-    parser.add_argument("--functions", help="comma-separated function names from therabill.contract "
-                        "to time (default: all); the baseline is always timed")
-    parser.add_argument("--tracing", action="store_true",
-                        help="import with tracing on, as deployed (default: POWERTOOLS_TRACE_DISABLED=true)")
-    parser.add_argument("--plain-env", action="store_true",
-                        help="do not set the Lambda runtime's variables (LAMBDA_TASK_ROOT, ...)")
-    parser.add_argument("--no-importtime", action="store_true",
-                        help="skip the -X importtime breakdown")
-    parser.add_argument("--detail", action="store_true",
-                        help="list every DynamoDB request (keys, error codes) per operation")
+    parser.add_argument(
+        "--only",
+        choices=("imports", "slice", "nightly"),
+        help="run one part of the benchmark (the nightly run: only when named)",
+    )
+    parser.add_argument(
+        "--nightly-sessions", type=int, default=10_000, help="--only nightly: ready sessions (default 10,000)"
+    )
+    parser.add_argument(
+        "--nightly-practices", type=int, default=200, help="--only nightly: practices (default 200)"
+    )
+    parser.add_argument(
+        "--nightly-processes",
+        type=int,
+        default=1,
+        help="--only nightly: share the practices over this many processes (default 1)",
+    )
+    parser.add_argument(
+        "--functions",
+        help="comma-separated function names from therabill.contract "
+        "to time (default: all); the baseline is always timed",
+    )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="import with tracing on, as deployed (default: POWERTOOLS_TRACE_DISABLED=true)",
+    )
+    parser.add_argument(
+        "--plain-env",
+        action="store_true",
+        help="do not set the Lambda runtime's variables (LAMBDA_TASK_ROOT, ...)",
+    )
+    parser.add_argument("--no-importtime", action="store_true", help="skip the -X importtime breakdown")
+    parser.add_argument(
+        "--detail", action="store_true", help="list every DynamoDB request (keys, error codes) per operation"
+    )
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON")
     args = parser.parse_args(argv)
     if args.quick:
@@ -61,14 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  ... {message}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    results: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
-                               "runs": args.runs}
+    results: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "runs": args.runs,
+    }
     sections: list[str] = []
     if args.only in (None, "imports"):
         only = {f.strip() for f in args.functions.split(",") if f.strip()} if args.functions else None
         options = cold_start.EnvOptions(lambda_like=not args.plain_env, tracing=args.tracing)
-        imports = cold_start.measure(args.runs, only=only, importtime=not args.no_importtime,
-                                     options=options, progress=progress)
+        imports = cold_start.measure(
+            args.runs, only=only, importtime=not args.no_importtime, options=options, progress=progress
+        )
         baseline_ms = imports[0].median_ms
         results["cold_imports_environment"] = options.describe()
         results["cold_imports"] = [r.as_dict(baseline_ms) for r in imports]
@@ -81,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import nightly
 
         night = nightly.measure(
-            practices=args.nightly_practices, sessions=args.nightly_sessions, progress=progress
+            practices=args.nightly_practices,
+            sessions=args.nightly_sessions,
+            processes=args.nightly_processes,
+            progress=progress,
         )
         results["nightly"] = night.as_dict()
         sections.append(nightly.render(night))

@@ -41,7 +41,7 @@ DAY = "2026-11-20"
 CARD_SHARE = 2  # every CARD_SHARE-th client has a saved card (the rest are sent invoices)
 
 
-SAMPLED_MESSAGES = 1  # tracemalloc slows everything ~20x: the peak is taken over the first message(s)
+SAMPLED_MESSAGES = 1  # tracemalloc slows everything ~20x: the peak is taken over the first plan and batch
 
 
 @dataclass
@@ -73,6 +73,7 @@ class NightlyResult:
     stripe_429s_unhandled: int
     messages: int
     other_concurrency: list[dict[str, float]] = field(default_factory=list)
+    processes: int = 1
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,7 +84,9 @@ def _local(hour: int, minute: int = 0, tz: str = "America/New_York") -> datetime
     return datetime.fromisoformat(DAY).replace(hour=hour, minute=minute, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
-def _seed(world: Any, practices: int, sessions: int, progress: Any) -> tuple[list[str], int]:
+def _seed(
+    world: Any, practices: int, sessions: int, progress: Any, *, first: int = 0
+) -> tuple[list[str], int]:
     """Practices (connected), clients (some with a saved card), one service, completed sessions."""
     from tests.integration import scenario
 
@@ -100,7 +103,7 @@ def _seed(world: Any, practices: int, sessions: int, progress: Any) -> tuple[lis
     made = 0
     for n in range(practices):
         world.clock.now = _local(8)
-        practice = scenario.create_practice(world, name=f"Practice {n:04d}")
+        practice = scenario.create_practice(world, name=f"Practice {first + n:04d}")
         ids.append(practice.id)
         status, svc = world.staff(
             "POST",
@@ -112,7 +115,7 @@ def _seed(world: Any, practices: int, sessions: int, progress: Any) -> tuple[lis
         clients = []
         for k in range(clients_per_practice):
             client = scenario.create_client(
-                world, practice, first_name=f"C{k:02d}", email=f"c{k}@p{n}.client.test"
+                world, practice, first_name=f"C{k:02d}", email=f"c{k}@p{first + n}.client.test"
             )
             if k % CARD_SHARE == 0:
                 scenario.save_card(world, practice, client["id"])
@@ -167,11 +170,11 @@ def _seed(world: Any, practices: int, sessions: int, progress: Any) -> tuple[lis
             )
             made += 1
         if progress and (n + 1) % max(1, practices // 10) == 0:
-            progress(f"seeded {n + 1}/{practices} practices, {made} sessions")
+            progress(f"seeded {n + 1}/{practices} practices from {first}, {made} sessions")
     return ids, made
 
 
-def _run(world: Any, practice_ids: list[str], *, sample_memory: int) -> list[Message]:
+def _run(world: Any, practice_ids: list[str], *, sample_memory: int, progress: Any = None) -> list[Message]:
     """Fire every practice's schedule at the cutoff, then play the SQS event source, one message
     at a time, recording each message's DynamoDB and Stripe requests."""
     from devstack import apigw
@@ -184,6 +187,7 @@ def _run(world: Any, practice_ids: list[str], *, sample_memory: int) -> list[Mes
     cutoff = _local(23)
     world.clock.now = cutoff
     messages: list[Message] = []
+    sampled: set[str] = set()
     for pid in practice_ids:
         d0, s0 = c.table.request_count, len(world.stripe.requests)
         dispatch(
@@ -199,7 +203,8 @@ def _run(world: Any, practice_ids: list[str], *, sample_memory: int) -> list[Mes
         for m in batch:
             body = json.loads(m["Body"])
             d0, s0 = c.table.request_count, len(world.stripe.requests)
-            traced = len(messages) - len(practice_ids) < sample_memory
+            traced = sample_memory > 0 and body["type"] not in sampled  # the first of each kind
+            sampled.add(body["type"])
             if traced:
                 tracemalloc.start()
             result = worker(
@@ -212,6 +217,8 @@ def _run(world: Any, practice_ids: list[str], *, sample_memory: int) -> list[Mes
             if result["batchItemFailures"]:
                 raise RuntimeError(f"a nightly message failed in the bench: {body.get('type')}")
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            if progress and len(messages) % 50 == 0:
+                progress(f"{len(messages)} messages handled")
             messages.append(
                 Message(
                     body["type"],
@@ -338,41 +345,150 @@ def fast_moto_transactions() -> Iterator[None]:
         models.DynamoDBBackend.transact_write_items = original
 
 
-def measure(
-    *,
-    practices: int = 200,
-    sessions: int = 10_000,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    progress: Any = None,
-) -> NightlyResult:
+@contextmanager
+def fast_moto_queries() -> Iterator[None]:
+    """moto's Query sorts every item of the table (all partitions) before it keeps the queried
+    partition's: O(table log table) per Query, which dominates a 10,000-session night. For the
+    bench only, a Query of the table starts from the queried partition's items that meet the sort
+    key condition, and a Query of an index from the unsorted items (moto sorts what it keeps, and
+    checks the condition again, either way): the results are the same."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def patched(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
+        if index_name is None and self.range_key_attr:
+            candidates = list(self.items.get(hash_key, {}).values())
+            comparison, objs = (args[0], args[1]) if len(args) > 1 else (None, None)
+            if comparison:  # moto checks the key condition again on what it is given
+                candidates = [i for i in candidates if i.range_key.compare(comparison, objs)]
+        else:
+            candidates = [i for part in self.items.values() for i in part.values()]
+        self.all_items = lambda: candidates  # this Query only (the bench is single-threaded)
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = patched
+    try:
+        yield
+    finally:
+        Table.query = original
+
+
+@dataclass
+class _Part:
+    """One process's share of the night: its own moto, fake Stripe and practices."""
+
+    messages: list[Message]
+    made: int
+    ddb: int
+    stripe: int
+    billed: int
+    charged: int
+    sent: int
+    wall: float
+    seed: float
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(f"  ... {message}", file=sys.stderr, flush=True)
+
+
+def _measure_part(practices: int, sessions: int, first: int, sample_memory: int, progress: Any) -> _Part:
+    from datetime import date
+
     from bench.world import build_world
     from therabill.adapters.sqs import SqsQueue
 
-    with build_world() as world, fast_moto_transactions():
+    with build_world() as world, fast_moto_transactions(), fast_moto_queries():
         sqs = world.session.client("sqs")
         url = sqs.create_queue(QueueName="therabill-nightly-bench")["QueueUrl"]
         world.container.nightly_queue = SqsQueue(sqs, url)
         seed_started = time.perf_counter()
-        practice_ids, made = _seed(world, practices, sessions, progress)
+        practice_ids, made = _seed(world, practices, sessions, progress, first=first)
         seed_seconds = time.perf_counter() - seed_started
         if progress:
             progress(f"seeded in {seed_seconds:.0f} s; running the night")
         ddb0, stripe0 = world.container.table.request_count, len(world.stripe.requests)
         started = time.perf_counter()
-        messages = _run(world, practice_ids, sample_memory=SAMPLED_MESSAGES)
+        messages = _run(world, practice_ids, sample_memory=sample_memory, progress=progress)
         wall = time.perf_counter() - started
-        peak = max((m.peak for m in messages), default=0)
-        ddb = world.container.table.request_count - ddb0
-        stripe = len(world.stripe.requests) - stripe0
         billed = charged = sent = 0
-        from datetime import date
-
         for pid in practice_ids:
             run = world.container.nightly.find_run(pid, date.fromisoformat(DAY))
             assert run is not None and run.status == "done" and run.report is not None, pid
             billed += run.report.items_billed
             charged += run.report.cards_charged
             sent += run.report.invoices_sent
+        return _Part(
+            messages=messages,
+            made=made,
+            ddb=world.container.table.request_count - ddb0,
+            stripe=len(world.stripe.requests) - stripe0,
+            billed=billed,
+            charged=charged,
+            sent=sent,
+            wall=wall,
+            seed=seed_seconds,
+        )
+
+
+def _interleave(lists: list[list[Message]]) -> list[Message]:
+    """The parts' messages as one queue would hand them out: dispatches, then the rest in turn."""
+    dispatches = [m for part in lists for m in part if m.kind == "dispatch"]
+    rest = [[m for m in part if m.kind != "dispatch"] for part in lists]
+    out: list[Message] = []
+    for i in range(max((len(r) for r in rest), default=0)):
+        out += [r[i] for r in rest if i < len(r)]
+    return dispatches + out
+
+
+def measure(
+    *,
+    practices: int = 200,
+    sessions: int = 10_000,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    processes: int = 1,
+    progress: Any = None,
+) -> NightlyResult:
+    """The night; with ``processes`` > 1 the practices are shared out over that many processes,
+    each with its own moto (practices are independent: nothing of one is read by another's run)."""
+    processes = max(1, min(processes, practices))
+    if processes == 1:
+        parts = [_measure_part(practices, sessions, 0, SAMPLED_MESSAGES, progress)]
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        shares = [practices // processes + (1 if k < practices % processes else 0) for k in range(processes)]
+        firsts = [sum(shares[:k]) for k in range(processes)]
+        per = [sessions * share // practices for share in shares]
+        per[-1] += sessions - sum(per)
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [
+                pool.submit(
+                    _measure_part,
+                    shares[k],
+                    per[k],
+                    firsts[k],
+                    SAMPLED_MESSAGES if k == 0 else 0,
+                    _stderr if progress else None,
+                )
+                for k in range(processes)
+            ]
+            parts = [f.result() for f in futures]
+    messages = _interleave([p.messages for p in parts])
+    made = sum(p.made for p in parts)
+    ddb, stripe = sum(p.ddb for p in parts), sum(p.stripe for p in parts)
+    billed, charged = sum(p.billed for p in parts), sum(p.charged for p in parts)
+    sent = sum(p.sent for p in parts)
+    wall, seed_seconds = max(p.wall for p in parts), max(p.seed for p in parts)
+    peak = max((m.peak for m in messages), default=0)
     simulated, throttled, unhandled = simulate(messages, concurrency)
     others = []
     for workers in (50, 200):
@@ -397,6 +513,7 @@ def measure(
         stripe_429s_unhandled=unhandled,
         messages=len(messages),
         other_concurrency=others,
+        processes=processes,
         notes=[
             f"latencies: DynamoDB {DDB_LATENCY_S * 1000:.0f} ms, Stripe {STRIPE_LATENCY_S * 1000:.0f} ms; "
             f"Stripe limit {STRIPE_OPS_PER_SECOND}/s (token bucket, burst {STRIPE_BURST}), 429 → SDK backoff",
@@ -410,7 +527,7 @@ def render(r: NightlyResult) -> str:
         ("practices / sessions", f"{r.practices} / {r.sessions}"),
         ("billed (cards charged, invoices sent)", f"{r.billed} ({r.charged}, {r.invoices_sent})"),
         (
-            "wall time of the run (in-process, moto)",
+            f"wall time of the run (in-process, moto; {r.processes} process(es))",
             f"{r.wall_seconds:.1f} s (seeding {r.seed_seconds:.0f} s)",
         ),
         ("DynamoDB requests per session", f"{r.dynamodb_per_session:.2f} ({r.dynamodb_requests} in all)"),
