@@ -24,6 +24,7 @@ from therabill.api.staff_models import (
     ContactCreate,
     ContactOut,
     ContactUpdate,
+    DiagnosesIn,
     LedgerAccountOut,
     LedgerEntryOut,
     LedgerLineOut,
@@ -38,7 +39,7 @@ from therabill.api.staff_models import (
 )
 from therabill.cards.models import Card, ConsentScope
 from therabill.clients.models import BillingContact, Client
-from therabill.core.errors import NotFoundError
+from therabill.core.errors import ForbiddenError, NotFoundError
 from therabill.core.money import Money
 from therabill.ledger.service import balance_of
 from therabill.payments.models import Payment
@@ -71,6 +72,7 @@ def _practice_out(p: Practice) -> PracticeOut:
         version=p.version,
         created_at=p.created_at,
         stripe=stripe,
+        billing_requires_signed_note=p.billing_requires_signed_note,
     )
 
 
@@ -206,6 +208,23 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     client = container().clients.update(caller.practice_id, client_id, changes, body.expected_version)
+    return _client_out(client)
+
+
+_DIAGNOSIS_WRITERS = frozenset({"owner", "biller", "clinician"})
+
+
+@app.put("/clients/<client_id>/diagnoses")
+def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body()]) -> ClientOut:
+    """The client's ICD-10-CM codes in pointer order (the primary first): 1 to 12, each a letter,
+    a digit, a letter or digit, then optionally "." and 1 to 4 letters or digits; stored upper
+    case with the dot; no repeats. An empty list clears them. Owner, biller or clinician."""
+    caller = _caller()
+    if caller.role not in _DIAGNOSIS_WRITERS:
+        raise ForbiddenError(f"the {caller.role} role may not do this", permission="diagnoses:write")
+    client = container().clients.set_diagnoses(
+        caller.practice_id, client_id, body.codes, expected_version=body.expected_version
+    )
     return _client_out(client)
 
 

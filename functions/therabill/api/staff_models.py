@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
@@ -67,6 +67,9 @@ class PracticeUpdate(_Patch):
     email: EmailStr | None = None
     time_zone: str | None = None
     cutoff_hour: int | None = Field(default=None, ge=0, le=23)
+    billing_requires_signed_note: StrictBool | None = Field(
+        default=None, description="bill a completed session only once its note is signed"
+    )
     expected_version: int | None = Field(default=None, ge=1)
 
     @field_validator("time_zone")
@@ -96,6 +99,7 @@ class PracticeOut(BaseModel):
     version: int
     created_at: datetime
     stripe: StripeStatusOut | None
+    billing_requires_signed_note: bool = False
 
 
 class ConnectLinks(_Strict):
@@ -139,6 +143,9 @@ class ClientOut(BaseModel):
     default_card_id: str | None
     copay_amount: int | None = Field(description="minor units, charged at check-in")
     payer_forbids_fees: bool
+    diagnoses: list[str] = Field(
+        default_factory=list, description="ICD-10-CM codes in pointer order, the primary first"
+    )
     version: int
     created_at: datetime
 
@@ -277,3 +284,16 @@ class LedgerOut(BaseModel):
     credit: int = Field(description="the unapplied credit of the client's payer accounts in all")
     accounts: list[LedgerAccountOut] = Field(description="per payer account, the client first")
     entries: list[LedgerEntryOut]
+
+
+# -- diagnoses (ICD-10-CM) -------------------------------------------------------------------------
+# The shape is checked (and normalised) by therabill.clinical.icd10, with messages that never
+# repeat a code; here only the size of the input is bounded.
+DiagnosisCode = Annotated[str, Field(min_length=1, max_length=16)]
+
+
+class DiagnosesIn(_Strict):
+    """ICD-10-CM codes in pointer order (the primary first), 0 to 12; an empty list clears them."""
+
+    codes: list[DiagnosisCode] = Field(max_length=50)
+    expected_version: int | None = Field(default=None, ge=1)

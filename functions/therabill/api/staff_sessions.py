@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.staff_common import caller, created
+from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
     BookingPaymentOut,
     BookingSettingsIn,
@@ -40,9 +41,12 @@ from therabill.api.staff_sessions_models import (
     SessionOut,
     SessionReschedule,
     ShareOut,
+    SupervisionIn,
+    SupervisionOut,
 )
 from therabill.bookings.service import Booking
 from therabill.clients.responsibility import Responsibility, RuleSet, Share
+from therabill.clinical.supervision import Supervision
 from therabill.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
 from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride, merge_policy
 from therabill.services.models import PricingRule, ServiceType
@@ -53,6 +57,7 @@ router = APIGatewayRouter()
 
 _ID = r"^[a-z]{2,5}_[0-9a-z]+$"
 ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
+ClinicianPathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
 ServiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
 SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
 IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
@@ -178,6 +183,11 @@ def _session_out(s: Session) -> SessionOut:
         else None,
         release=ReleaseOut.model_validate(s.release, from_attributes=True) if s.release else None,
         booking_requirement=s.booking_rule,
+        note_signed_at=s.note_signed_at,
+        note_signed_by=s.note_signed_by,
+        supervisor_approved_at=s.supervisor_approved_at,
+        supervisor_approved_by=s.supervisor_approved_by,
+        diagnoses=list(s.diagnoses) if s.diagnoses is not None else None,
         version=s.version,
         created_at=s.created_at,
         updated_at=s.updated_at,
@@ -477,6 +487,93 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
         raise ForbiddenError(f"the {caller.role} role may not do this", permission="fees:waive")
     session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
     return _session_out(session)
+
+
+# -- documentation state: the note's signature, the supervisor's approval, diagnoses -------------
+# Therabill keeps only the state billing depends on (signed or not, approved or not, the codes),
+# never a note's text.
+_DIAGNOSIS_WRITERS = frozenset({"owner", "biller", "clinician"})
+
+
+def _require_diagnosis_writer(caller: Caller) -> None:
+    if caller.role not in _DIAGNOSIS_WRITERS:
+        raise ForbiddenError(f"the {caller.role} role may not do this", permission="diagnoses:write")
+
+
+@router.post("/sessions/<session_id>/note-signature")
+def sign_session_note(session_id: SessionId) -> SessionOut:
+    """Mark the session's note signed: the session's clinician or the owner, once the session is
+    completed (409 before; a no-show needs no note). Signing again keeps the first signature."""
+    caller = _caller()
+    c = container()
+    session = c.sessions.get(caller.practice_id, session_id)  # 404 outside the caller's practice
+    if caller.role != "owner" and not (caller.role == "clinician" and caller.user_id == session.clinician_id):
+        raise ForbiddenError(
+            "only the session's clinician or the owner may sign its note", permission="notes:sign"
+        )
+    return _session_out(c.sessions.sign_note(caller.practice_id, session_id, caller.user_id))
+
+
+@router.post("/sessions/<session_id>/supervisor-approval")
+def approve_session(session_id: SessionId) -> SessionOut:
+    """The supervisor of the session's clinician (or the owner) approves the completed session; when
+    the practice bills only signed notes, the note must be signed first (409). Approving again
+    keeps the first approval."""
+    caller = _caller()
+    c = container()
+    session = c.sessions.get(caller.practice_id, session_id)  # 404 outside the caller's practice
+    supervisor = c.sessions.supervision.supervisor_of(caller.practice_id, session.clinician_id)
+    if caller.role != "owner" and not (
+        caller.role == "clinician" and supervisor is not None and caller.user_id == supervisor
+    ):
+        raise ForbiddenError(
+            "only the clinician's supervisor or the owner may approve the session",
+            permission="sessions:approve",
+        )
+    return _session_out(c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id))
+
+
+@router.put("/sessions/<session_id>/diagnoses")
+def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Body()]) -> SessionOut:
+    """The session's own ICD-10-CM codes, over the client's (pointer order, the primary first; at
+    most 12; an empty list removes them and the client's apply again)."""
+    caller = _caller()
+    _require_diagnosis_writer(caller)
+    return _session_out(container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes))
+
+
+def _supervision_out(s: Supervision) -> SupervisionOut:
+    return SupervisionOut.model_validate(s, from_attributes=True)
+
+
+@router.get("/clinicians/<clinician_id>/supervision")
+def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
+    caller = _caller()
+    found = container().sessions.supervision.get(caller.practice_id, clinician_id)
+    if found is None:
+        raise NotFoundError("this clinician has no supervisor")
+    return _supervision_out(found)
+
+
+@router.put("/clinicians/<clinician_id>/supervision")
+def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn, Body()]) -> SupervisionOut:
+    """Set (or replace) the clinician's supervisor: from now on their completed sessions wait for the
+    supervisor's approval before they are billed. Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    c = container()
+    c.practices.get(caller.practice_id)
+    found = c.sessions.supervision.set(caller.practice_id, clinician_id, body.supervisor_id, caller.user_id)
+    return _supervision_out(found)
+
+
+@router.delete("/clinicians/<clinician_id>/supervision")
+def delete_supervision(clinician_id: ClinicianPathId) -> Response[str]:
+    """The clinician is no longer supervised (404 if they were not). Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    container().sessions.supervision.clear(caller.practice_id, clinician_id)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
 
 
 # -- paying at booking: the rules ------------------------------------------------------------------

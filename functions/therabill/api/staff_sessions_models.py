@@ -251,6 +251,14 @@ class SessionOut(BaseModel):
         default=None,
         description="what the booking rules asked for when it was booked, and which rule: deposit:service",
     )
+    note_signed_at: datetime | None = None
+    note_signed_by: str | None = None
+    supervisor_approved_at: datetime | None = None
+    supervisor_approved_by: str | None = None
+    diagnoses: list[str] | None = Field(
+        default=None,
+        description="the session's own ICD-10-CM codes in pointer order (null: the client's apply)",
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -340,3 +348,15 @@ class BookingSettingsOut(BaseModel):
     hold_minutes: int
     version: int
     updated_at: datetime | None
+
+
+# -- supervision -----------------------------------------------------------------------------------
+class SupervisionIn(_Strict):
+    supervisor_id: str = Field(min_length=1, max_length=64)  # checked by the domain (clear 400s)
+
+
+class SupervisionOut(BaseModel):
+    clinician_id: str
+    supervisor_id: str
+    updated_at: datetime
+    updated_by: str

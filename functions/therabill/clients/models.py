@@ -23,6 +23,9 @@ class Client(BaseModel):
     default_card_id: str | None = None
     copay_amount: int | None = None  # minor units, the practice's currency; charged at check-in
     payer_forbids_fees: bool = False  # e.g. a Medicaid plan: no cancellation / no-show fees
+    # ICD-10-CM codes in pointer order (primary first), normalised; a session may override them.
+    # Health information: never logged, never sent to Stripe, never in an email.
+    diagnoses: tuple[str, ...] = ()
     created_at: datetime
     version: int
 

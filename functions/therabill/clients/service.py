@@ -7,6 +7,7 @@ from typing import Any
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.clients.models import BillingContact, Client, Payer
 from therabill.clients.responsibility import Responsibility, RuleError, RuleSet, validate
+from therabill.clinical.icd10 import CodeError, normalise_codes
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
 from therabill.core.errors import InvalidRequestError, NotFoundError
@@ -76,6 +77,25 @@ class ClientService:
             keys.practice_pk(practice_id),
             keys.client_sk(client_id),
             changes,
+            expected_version=expected_version,
+            what="client",
+        )
+        return _client(item)
+
+    def set_diagnoses(
+        self, practice_id: str, client_id: str, codes: list[str], expected_version: int | None = None
+    ) -> Client:
+        """Replace the client's ICD-10-CM codes (pointer order; an empty list clears them). 400 and
+        nothing written on a bad list."""
+        try:
+            normal = normalise_codes(codes)
+        except CodeError as exc:
+            raise InvalidRequestError(str(exc), field="codes") from exc
+        self.get(practice_id, client_id)
+        item = self._table.patch(
+            keys.practice_pk(practice_id),
+            keys.client_sk(client_id),
+            {"diagnoses": list(normal) or None},
             expected_version=expected_version,
             what="client",
         )

@@ -272,3 +272,13 @@ def to_bill_sk(scheduled_start_iso: str, session_id: str) -> str:
 
 
 NIGHTLY_OPEN_GSI = "NIGHTOPEN"  # sparse: runs not yet done, GSI1SK = <started>#<prc>#<date>
+
+
+# -- clinical documentation state (no clinical content) ---------------------------------------------
+def supervision_sk(clinician_id: str) -> str:
+    """Who supervises a clinician (one per clinician): their completed sessions need that
+    supervisor's approval before they are billed."""
+    return f"{SUPERVISION_PREFIX}{clinician_id}"
+
+
+SUPERVISION_PREFIX = "SUPERVISION#"

@@ -33,6 +33,9 @@ REASONS: dict[str, str] = {
     "missing_price": "missing price",
     "missing_cpt_code": "missing CPT code",
     "insurance_not_set_up": "insurance billing not set up",
+    "missing_diagnosis": "missing diagnosis",
+    "unsigned_note": "note not signed",
+    "awaiting_supervisor_approval": "awaiting supervisor approval",
     "provider_setup_incomplete": "provider set-up incomplete (the practice cannot take payments yet)",
     "no_email_or_card": "no card on file that may be charged and no email address to send the invoice to",
     "zero_amount": "$0 session",
@@ -145,6 +148,12 @@ class ItemFacts:
     payer_email: bool
     held: bool = False
     claims_enabled: bool = False  # a claims port is wired (the insurance capability, issue 6)
+    # Documentation state (never its content).
+    has_diagnosis: bool = True  # the session's ICD-10-CM codes, else the client's (always read)
+    note_required: bool = False  # the practice bills only signed notes
+    note_signed: bool = False
+    supervised: bool = False  # the clinician has a supervisor now
+    supervisor_approved: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,20 +178,28 @@ def assess(f: ItemFacts) -> Assessment:
     """Ready / Incomplete (every reason that holds) / Skipped / Held; the same for dry and real runs.
 
     Insured sessions are claims: Incomplete ("insurance billing not set up") until a claims port
-    is wired, then Ready with the action ``claim`` (and a CPT code required)."""
+    is wired, then Ready with the action ``claim`` (a CPT code and a diagnosis required). A
+    completed session also waits for its signed note (when the practice requires one) and, when
+    its clinician is supervised, for the supervisor's approval."""
     amount = billable_amount(f)
-    insurance: list[str] = []
+    blocking: list[str] = []  # what the claim or the documentation still lacks
     if f.insured and not f.claims_enabled:
-        insurance.append("insurance_not_set_up")
+        blocking.append("insurance_not_set_up")
     if f.insured and not f.cpt_code:
-        insurance.append("missing_cpt_code")
+        blocking.append("missing_cpt_code")
+    if f.insured and not f.has_diagnosis:
+        blocking.append("missing_diagnosis")
+    if f.status == "completed" and f.note_required and not f.note_signed:
+        blocking.append("unsigned_note")
+    if f.status == "completed" and f.supervised and not f.supervisor_approved:
+        blocking.append("awaiting_supervisor_approval")
     if f.status == "completed" and f.session_amount is None and not f.not_billed:
-        return Assessment(f.session_id, "incomplete", "none", 0, ("missing_price", *insurance))
+        return Assessment(f.session_id, "incomplete", "none", 0, ("missing_price", *blocking))
     if amount <= 0:
         return Assessment(
             f.session_id, "skipped", "none", 0, ("not_billed",) if f.not_billed else ("zero_amount",)
         )
-    reasons: list[str] = list(insurance)
+    reasons: list[str] = list(blocking)
     charge = f.practice_can_charge and f.card_chargeable
     if not f.insured and not charge and not f.payer_email:
         reasons.append("no_email_or_card")

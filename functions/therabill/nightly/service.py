@@ -266,8 +266,14 @@ class NightlyService:
         )
         return {r["session_id"] for r in rows}
 
+    def _supervised(self, practice_id: str) -> set[str]:
+        """The practice's supervised clinicians: one Query (``SUPERVISION#``), never one per session."""
+        rows = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.SUPERVISION_PREFIX)
+        return {str(r["clinician_id"]) for r in rows}
+
     def _facts(self, practice: Practice, run_date: date) -> list[ItemFacts]:
         held = self._holds(practice.id, run_date)
+        supervised = self._supervised(practice.id)
         clients: dict[str, dict[str, Any] | None] = {}
         chargeable: dict[tuple[str, str, int], bool] = {}
         can_charge = bool(practice.stripe and practice.stripe.charges_enabled)
@@ -304,6 +310,11 @@ class NightlyService:
                 payer_email=bool(client.get("email")),
                 held=s.id in held,
                 claims_enabled=self.claims is not None,
+                has_diagnosis=bool(s.diagnoses or client.get("diagnoses")),
+                note_required=practice.billing_requires_signed_note,
+                note_signed=s.note_signed_at is not None,
+                supervised=s.clinician_id in supervised,
+                supervisor_approved=s.supervisor_approved_at is not None,
             )
             card_id = client.get("default_card_id")
             if can_charge and card_id:

@@ -39,3 +39,5 @@ class Practice(BaseModel):
     # date it moves to), and how many hours before the cutoff the evening summary goes out.
     holidays: dict[str, str] = Field(default_factory=dict)
     summary_hours_before: int = Field(default=3, ge=1, le=12)
+    # Bill a completed session only once its note is signed (the nightly run's "note not signed").
+    billing_requires_signed_note: bool = False

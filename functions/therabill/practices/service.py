@@ -36,6 +36,8 @@ def _to_item(p: Practice) -> dict[str, Any]:
         item["holidays"] = dict(p.holidays)
     if p.summary_hours_before != 3:
         item["summary_hours_before"] = p.summary_hours_before
+    if p.billing_requires_signed_note:
+        item["billing_requires_signed_note"] = True
     if p.stripe:
         item.update(
             {
@@ -77,6 +79,7 @@ def _from_item(item: dict[str, Any]) -> Practice:
         else None,
         holidays=dict(item.get("holidays") or {}),
         summary_hours_before=int(item.get("summary_hours_before", 3)),
+        billing_requires_signed_note=bool(item.get("billing_requires_signed_note", False)),
     )
 
 

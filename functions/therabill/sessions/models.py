@@ -135,6 +135,13 @@ class Session(BaseModel):
     booking_payment: BookingPaymentRecord | None = None
     booking_rule: str | None = None  # what the booking rules asked for, and which: "deposit:service"
     release: Release | None = None
+    # The documentation state billing depends on (never clinical content): the note's signature,
+    # the supervisor's approval, and the session's own ICD-10-CM codes (None: the client's apply).
+    note_signed_at: datetime | None = None
+    note_signed_by: str | None = None
+    supervisor_approved_at: datetime | None = None
+    supervisor_approved_by: str | None = None
+    diagnoses: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -258,3 +265,50 @@ def cancel(session: Session, by: CancelledBy, recorded_by: str, now: datetime, w
         late=seconds < window_hours * 3600,
     )
     return Change(session.status, "cancelled", {"cancellation": record})
+
+
+# -- documentation state: not transitions (the status stays), each still one versioned write -------
+def sign_note(session: Session, now: datetime, by: str) -> Outcome:
+    """Record that the session's note is signed (its text lives in the EHR, never here). Only a
+    completed session has a note to sign (a no-show needs none). Signing again keeps the first
+    signer and time."""
+    if session.note_signed_at is not None:
+        return session
+    if session.status != "completed":
+        raise _illegal(session, "signed", "a note can be signed once the session is completed")
+    return Change("completed", "completed", {"note_signed_at": now, "note_signed_by": by})
+
+
+def approve_supervision(
+    session: Session, now: datetime, by: str, *, supervised: bool, note_required: bool
+) -> Outcome:
+    """The supervisor (or the owner) approves a supervised clinician's completed session. When the
+    practice bills only signed notes, the note is signed first. Approving again keeps the first."""
+    if session.supervisor_approved_at is not None:
+        return session
+    if session.status != "completed":
+        raise _illegal(session, "approved", "only a completed session can be approved")
+    if not supervised:
+        raise ConflictError(
+            "the session's clinician has no supervisor: there is nothing to approve",
+            reason="not_supervised",
+            session_id=session.id,
+        )
+    if note_required and session.note_signed_at is None:
+        raise ConflictError(
+            "the note must be signed before the supervisor approves the session",
+            reason="note_not_signed",
+            session_id=session.id,
+        )
+    return Change("completed", "completed", {"supervisor_approved_at": now, "supervisor_approved_by": by})
+
+
+def set_diagnoses(session: Session, codes: tuple[str, ...]) -> Outcome:
+    """The session's own diagnosis codes (normalised already), over the client's; an empty list
+    removes them (the client's apply again). Not on a cancelled or released session."""
+    wanted = codes or None
+    if session.diagnoses == wanted:
+        return session
+    if session.status in ("cancelled", "released"):
+        raise _illegal(session, "given diagnoses")
+    return Change(session.status, session.status, {"diagnoses": list(wanted) if wanted else None})

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from therabill import contract
 from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
 from therabill.clients.service import ClientService
+from therabill.clinical.icd10 import CodeError, normalise_codes
+from therabill.clinical.supervision import SupervisionService
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, require_aware, zone
 from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -41,6 +43,8 @@ def _value(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, datetime):
         return iso(value)
+    if isinstance(value, tuple):
+        return list(value)
     return value
 
 
@@ -86,6 +90,7 @@ class SessionService:
         self._practices = practices
         self._clients = clients
         self._catalog = catalog
+        self.supervision = SupervisionService(table, clock)
 
     # -- booking and reading --------------------------------------------------------------------
     def book(
@@ -261,6 +266,38 @@ class SessionService:
         return self._transition(
             practice_id, session_id, lambda s: models.cancel(s, by, recorded_by, self._clock(), hours)
         )
+
+    # -- documentation state (no clinical content) ----------------------------------------------
+    def sign_note(self, practice_id: str, session_id: str, by: str) -> Session:
+        """Mark the completed session's note signed (idempotent: the first signature stands)."""
+        return self._transition(practice_id, session_id, lambda s: models.sign_note(s, self._clock(), by))
+
+    def approve_supervision(self, practice_id: str, session_id: str, by: str) -> Session:
+        """The supervisor's approval of a supervised clinician's completed session (idempotent).
+        The caller has checked that ``by`` is the supervisor or the owner."""
+        practice = self._practices.get(practice_id)
+        session = self.get(practice_id, session_id)
+        supervised = self.supervision.supervisor_of(practice_id, session.clinician_id) is not None
+        return self._transition(
+            practice_id,
+            session_id,
+            lambda s: models.approve_supervision(
+                s,
+                self._clock(),
+                by,
+                supervised=supervised,
+                note_required=practice.billing_requires_signed_note,
+            ),
+        )
+
+    def set_diagnoses(self, practice_id: str, session_id: str, codes: list[str]) -> Session:
+        """The session's own ICD-10-CM codes (pointer order; empty: the client's apply). 400 and
+        nothing written on a bad list."""
+        try:
+            normal = normalise_codes(codes)
+        except CodeError as exc:
+            raise InvalidRequestError(str(exc), field="codes") from exc
+        return self._transition(practice_id, session_id, lambda s: models.set_diagnoses(s, normal))
 
     def _transition(self, practice_id: str, session_id: str, decide: Callable[[Session], Outcome]) -> Session:
         """Read, decide, then one UpdateItem conditioned on the status and version read. If someone
