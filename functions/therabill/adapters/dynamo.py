@@ -95,9 +95,9 @@ class Page:
 
 @dataclass(frozen=True)
 class Write:
-    """One write inside a transaction: a put, update or condition check."""
+    """One write inside a transaction: a put, update, delete or condition check."""
 
-    kind: str  # "put" | "update" | "check"
+    kind: str  # "put" | "update" | "delete" | "check"
     key: dict[str, str] | None = None
     item: Item | None = None
     update: str | None = None
@@ -457,8 +457,12 @@ class Table:
                 op["Key"] = self._codec.dump(w.key)
                 op["UpdateExpression"] = w.update
                 ops.append({"Update": op})
-            else:
+            elif w.kind == "delete":
                 assert w.key is not None
+                op["Key"] = self._codec.dump(w.key)
+                ops.append({"Delete": op})
+            else:
+                assert w.key is not None and w.kind == "check"
                 op["Key"] = self._codec.dump(w.key)
                 ops.append({"ConditionCheck": op})
         kwargs: dict[str, Any] = {"TransactItems": ops}

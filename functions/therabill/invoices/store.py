@@ -210,7 +210,8 @@ class InvoiceStore:
 
     def save(self, practice_id: str, old: Invoice, new: Invoice, extra: list[Write] | None = None) -> Invoice:
         """Write ``new`` over ``old`` if nobody changed it since (version), in one request; with a
-        status change, the status index row moves in the same transaction. Stale → ConflictError."""
+        status change, the status index row moves (put the new, delete the old) in the same
+        transaction. Stale → ConflictError."""
         pk, sk = keys.practice_pk(practice_id), keys.invoice_sk(old.id)
         new = new.model_copy(update={"version": old.version + 1})
         before, after = to_item(practice_id, old), to_item(practice_id, new)
@@ -240,16 +241,13 @@ class InvoiceStore:
         ]
         if old.status != new.status:
             writes.append(Write(kind="put", item=_status_row(pk, new)))
+            writes.append(Write(kind="delete", key=Table.key(pk, keys.invoice_status_sk(old.status, old.id))))
         writes += extra or []
         try:
             if len(writes) == 1:
                 self.table.update(pk, sk, update=update, condition=condition, names=names, values=values)
             else:
                 self.table.transact(writes)
-                if old.status != new.status:
-                    # The old status row: lists skip rows whose invoice moved on, so a crash
-                    # before this delete leaves a harmless stale row.
-                    self.table.delete(pk, keys.invoice_status_sk(old.status, old.id))
         except ConditionFailed as exc:
             raise ConflictError(
                 "the invoice was changed by someone else; reload and retry", current_version=old.version
