@@ -56,6 +56,10 @@ def night(world: World) -> dict[str, Any]:
         update="SET payer = :p",
         values={":p": {"name": "Acme Health", "member_id": "M1"}},
     )
+    status, _ = world.staff(
+        "PUT", f"/clients/{d['id']}/diagnoses", {"codes": ["F41.1"]}, practice_id=practice.id
+    )
+    assert status == 200  # an insured session's claim needs a diagnosis
     e = scenario.create_client(world, practice, first_name="Eve", email="eve@client.test")
     sessions = {
         "a": session_on(world, practice, a["id"], svc, local(DAY, 9)),
