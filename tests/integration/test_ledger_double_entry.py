@@ -566,3 +566,41 @@ def test_throttling_is_not_retried_here_and_writes_nothing(ledger, client, pract
         )
     del client.transact_write_items
     assert ledger.entries(practice, CLIENT) == []
+
+
+def test_a_sessions_entries_are_read_from_its_booking_on_not_the_whole_history(table, practice):
+    """``session_entries`` reads a key range starting a day before the booking: a client's older
+    history is not read again for each session, and nothing of the session's is missed."""
+    now = {"t": datetime(2024, 1, 1, tzinfo=UTC)}
+    ledger = LedgerService(table, lambda: now["t"])
+    for n in range(30):  # two years of history, a charge and its payment a month
+        now["t"] = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=30 * n)
+        ledger.post_charge(practice, client_id=CLIENT, amount=usd(1_000), source_key=f"old:{n}", memo="x")
+        ledger.post(
+            practice,
+            client_id=CLIENT,
+            kind="payment",
+            amount=usd(1_000),
+            source_key=f"pay:{n}",
+            memo="x",
+            method="card",
+        )
+    booked = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    now["t"] = booked - timedelta(hours=20)  # within the clock margin: still read
+    ledger.post(
+        practice,
+        client_id=CLIENT,
+        kind="credit",
+        amount=usd(500),
+        source_key="dep:9",
+        memo="x",
+        method="card",
+    )
+    now["t"] = booked + timedelta(days=2)
+    ledger.post_charge(practice, client_id=CLIENT, amount=usd(8_000), source_key="session:ses_9", memo="x")
+
+    recent = ledger.session_entries(practice, CLIENT, booked)
+    assert [e.source_key for e in recent] == ["dep:9", "session:ses_9", "credit-apply:session:ses_9"]
+    everything = ledger.entries(practice, CLIENT)
+    assert len(everything) == 60 + 3 and everything[-3:] == recent
+    assert ledger.entries(practice, CLIENT, since=booked + timedelta(days=3)) == []

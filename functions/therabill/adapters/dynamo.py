@@ -395,13 +395,22 @@ class Table:
         limit: int | None = None,
         cursor: str | None = None,
         forward: bool = True,
+        from_sk: str | None = None,
     ) -> Page:
+        """One page. ``from_sk`` (with ``prefix``): only sort keys from it on, within the prefix;
+        the caller's ids must sort below ``~`` (ours: lower-case base32)."""
         pk_name = contract.GSI1_PARTITION_KEY if index else contract.TABLE_PARTITION_KEY
         sk_name = contract.GSI1_SORT_KEY if index else contract.TABLE_SORT_KEY
         condition = "#pk = :pk"
         names = {"#pk": pk_name}
         values: dict[str, Any] = {":pk": partition}
-        if prefix:
+        if prefix and from_sk:
+            if not from_sk.startswith(prefix):
+                raise ValueError("from_sk must lie within the prefix")
+            condition += " AND #sk BETWEEN :from AND :to"
+            names["#sk"] = sk_name
+            values[":from"], values[":to"] = from_sk, prefix + "~"
+        elif prefix:
             condition += " AND begins_with(#sk, :prefix)"
             names["#sk"] = sk_name
             values[":prefix"] = prefix
@@ -430,11 +439,18 @@ class Table:
         last = out.get("LastEvaluatedKey")
         return Page(items, encode_cursor(self._codec.load(last) if last else None))
 
-    def query_all(self, partition: str, *, prefix: str | None = None, index: str | None = None) -> list[Item]:
+    def query_all(
+        self,
+        partition: str,
+        *,
+        prefix: str | None = None,
+        index: str | None = None,
+        from_sk: str | None = None,
+    ) -> list[Item]:
         items: list[Item] = []
         cursor: str | None = None
         while True:
-            page = self.query(partition, prefix=prefix, index=index, cursor=cursor)
+            page = self.query(partition, prefix=prefix, index=index, cursor=cursor, from_sk=from_sk)
             items.extend(page.items)
             if not page.cursor:
                 return items

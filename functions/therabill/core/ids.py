@@ -25,6 +25,12 @@ def new_id(prefix: str, now_ms: int | None = None) -> str:
     return f"{prefix}_{_encode(millis, 10)}{_encode(secrets.randbits(80), 16)}"
 
 
+def id_floor(prefix: str, now_ms: int) -> str:
+    """The least id ``new_id(prefix, t)`` can give for any ``t >= now_ms``: a lower bound for
+    "ids made since" (a sort-key range)."""
+    return f"{prefix}_{_encode(max(0, now_ms), 10)}"
+
+
 def derived_id(prefix: str, *parts: str) -> str:
     """A deterministic id from our own ids (for request idempotency): same parts, same id."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()

@@ -228,7 +228,7 @@ class InvoiceService:
         applied to each (``credit-apply:<source>``), which the invoice shows as paid by credit. A
         charge the credit paid in full is not invoiced."""
         tz = zone(practice.time_zone)
-        all_entries = self._ledger.entries(practice.id, payer.client_id)
+        all_entries = self._entries_for(practice, payer, kind, session_id)
         applied = {
             e.source_key.removeprefix(CREDIT_APPLY): e
             for e in all_entries
@@ -239,9 +239,6 @@ class InvoiceService:
         if kind == "session":
             if not session_id:
                 raise InvalidRequestError("a session invoice names its session_id", field="session_id")
-            session = self._sessions.get(practice.id, session_id)
-            if session.client_id != payer.client_id:
-                raise NotFoundError("session not found")
             chosen = [e for e in mine if _session_of(e.source_key) == session_id]
         else:
             if start is None:
@@ -288,6 +285,17 @@ class InvoiceService:
         if not lines:
             raise ConflictError("there is nothing left to invoice there (already invoiced or collected)")
         return lines, credits
+
+    def _entries_for(
+        self, practice: Practice, payer: Payer, kind: InvoiceKind, session_id: str | None
+    ) -> list[LedgerEntry]:
+        """The payer's ledger entries: for one session, only those since it was booked."""
+        if kind != "session" or not session_id:
+            return self._ledger.entries(practice.id, payer.client_id)
+        session = self._sessions.get(practice.id, session_id)
+        if session.client_id != payer.client_id:
+            raise NotFoundError("session not found")
+        return self._ledger.session_entries(practice.id, payer.client_id, session.created_at)
 
     def _invoiceable(self, practice_id: str, entry: LedgerEntry) -> bool:
         """Not on another invoice already, and not a copay or fee the session collects itself."""

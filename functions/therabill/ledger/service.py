@@ -35,7 +35,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -44,7 +44,7 @@ from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_wri
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
 from therabill.core.errors import ConflictError, DependencyUnavailableError
-from therabill.core.ids import new_id
+from therabill.core.ids import id_floor, new_id
 from therabill.core.money import Money
 from therabill.ledger import chart
 from therabill.ledger.chart import EntryKind, Line, PaymentMethod, Position
@@ -65,6 +65,9 @@ T = TypeVar("T")
 
 _MAX_ATTEMPTS = 8  # re-reads of a summary that changed meanwhile, per post
 _NO_OWNER = "-"
+
+# Entry ids carry the posting clock's time; instances' clocks may differ this much at most.
+CLOCK_MARGIN = timedelta(days=1)
 
 
 def _owner(client_id: str, owner_id: str | None) -> str | None:
@@ -551,8 +554,21 @@ class LedgerService:
         )
 
     # -- reading --------------------------------------------------------------------------------
-    def entries(self, practice_id: str, client_id: str) -> list[LedgerEntry]:
-        items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.ledger_prefix(client_id))
+    def session_entries(self, practice_id: str, client_id: str, booked_at: datetime) -> list[LedgerEntry]:
+        """The client's entries a session booked at ``booked_at`` can have: none is posted before
+        its booking (a day's margin for clocks), so a long history is not read again."""
+        return self.entries(practice_id, client_id, since=booked_at - CLOCK_MARGIN)
+
+    def entries(
+        self, practice_id: str, client_id: str, *, since: datetime | None = None
+    ) -> list[LedgerEntry]:
+        """The client's entries in posting order; with ``since``, only those posted from then on
+        (entry ids sort by posting time, so it is a narrower key range, not a filter)."""
+        prefix = keys.ledger_prefix(client_id)
+        from_sk = None
+        if since is not None:
+            from_sk = prefix + id_floor("led", int(since.timestamp() * 1000))
+        items = self._table.query_all(keys.practice_pk(practice_id), prefix=prefix, from_sk=from_sk)
         return [_entry(i) for i in items]
 
     def posted(self, practice_id: str, source_key: str) -> LedgerEntry | None:

@@ -757,7 +757,7 @@ class NightlyService:
         """Invoice each payer's open charges of the session, then charge the card or send."""
         entries = [
             e
-            for e in self._ledger.entries(practice.id, session.client_id)
+            for e in self._ledger.session_entries(practice.id, session.client_id, session.created_at)
             if e.kind == "charge" and _session_of(e.source_key) == session.id
         ]
         owners = sorted({e.owner_id or "" for e in entries})

@@ -361,7 +361,7 @@ class SessionBilling:
         base = f"{prefix}:{session.id}"
         return [
             e
-            for e in self._ledger.entries(practice_id, session.client_id)
+            for e in self._ledger.session_entries(practice_id, session.client_id, session.created_at)
             if e.kind == "charge" and (e.source_key == base or e.source_key.startswith(base + ":"))
         ]
 
