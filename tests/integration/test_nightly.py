@@ -12,10 +12,12 @@ import pytest
 from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_nightly_support import (
+    Claims,
     charges,
     drain,
     fire,
     install_queue,
+    insure,
     local,
     run_of,
     service,
@@ -50,12 +52,7 @@ def night(world: World) -> dict[str, Any]:
     )
     assert status == 200
     d = scenario.create_client(world, practice, first_name="Dee", email="dee@client.test")
-    world.container.table.update(
-        f"P#{practice.id}",
-        f"CLIENT#{d['id']}",
-        update="SET payer = :p",
-        values={":p": {"name": "Acme Health", "member_id": "M1"}},
-    )
+    insure(world, practice, d["id"])
     status, _ = world.staff(
         "PUT", f"/clients/{d['id']}/diagnoses", {"codes": ["F41.1"]}, practice_id=practice.id
     )
@@ -301,21 +298,10 @@ def test_the_payers_credit_pays_part_and_the_card_is_charged_the_rest(world: Wor
     assert [e["data"]["object"]["amount"] for e in intents] == [7_000]
 
 
-class _Claims:
-    """A stand-in for the insurance capability's claims port."""
-
-    def __init__(self) -> None:
-        self.submitted: list[str] = []
-
-    def submit(self, practice: Any, session: Any, *, run_id: str) -> str:
-        self.submitted.append(session.id)
-        return f"clm_{session.id[4:]}"
-
-
 def test_the_run_has_its_place_for_claims(world: World, night: dict[str, Any]) -> None:
     """With a claims port wired, the insured session is Ready as a claim and submitted once."""
     p, s = night["practice"], night["sessions"]
-    claims = _Claims()
+    claims = Claims()
     world.container.nightly.claims = claims
     world.clock.now = local(DAY, 20)
     _, listing = world.staff("GET", "/nightly/tonight", practice_id=p.id)

@@ -9,7 +9,7 @@ enforced."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -17,7 +17,17 @@ import pytest
 from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
-from tests.integration.test_nightly_support import charges, drain, fire, install_queue, local, service
+from tests.integration.test_nightly_support import (
+    Claims,
+    charges,
+    drain,
+    fire,
+    install_queue,
+    insure,
+    local,
+    service,
+)
+from tests.integration.test_nightly_support import session_on as book
 
 DAY = "2026-11-20"
 NEXT = "2026-11-21"
@@ -42,68 +52,6 @@ def call(
         claims=apigw.staff_claims(practice_id, role, sub=sub),
     )
     return world._decode(world._handler("staff_api")(event, apigw.LambdaContext("staff-api")))
-
-
-def book(
-    world: World,
-    practice: scenario.Practice,
-    client_id: str,
-    service_id: str,
-    start: datetime,
-    *,
-    clinician: str = "c1",
-    outcome: str = "complete",
-) -> dict[str, Any]:
-    """Book a session with ``clinician`` at ``start``, then complete it (or leave it booked, or
-    mark it a no-show)."""
-    world.clock.now = start - timedelta(hours=1)
-    at = start.strftime("%Y-%m-%dT%H:%M:%SZ")
-    status, s = world.staff(
-        "POST",
-        "/sessions",
-        {"client_id": client_id, "service_id": service_id, "clinician_id": clinician, "scheduled_start": at},
-        practice_id=practice.id,
-        headers={"Idempotency-Key": f"book-{client_id}-{clinician}-{at}"},
-    )
-    assert status == 201, s
-    if outcome == "booked":
-        return dict(s)
-    if outcome == "no_show":
-        world.clock.now = start + timedelta(minutes=20)
-        status, s = world.staff("POST", f"/sessions/{s['id']}/no-show", practice_id=practice.id)
-        assert status == 200, s
-        return dict(s)
-    world.clock.now = start
-    assert world.staff("POST", f"/sessions/{s['id']}/check-in", practice_id=practice.id)[0] == 200
-    end = (start + timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    world.clock.now = start + timedelta(minutes=55)
-    status, done = world.staff(
-        "POST",
-        f"/sessions/{s['id']}/complete",
-        {"actual_start": at, "actual_end": end},
-        practice_id=practice.id,
-    )
-    assert status == 200, done
-    return dict(done)
-
-
-def insure(world: World, practice: scenario.Practice, client_id: str) -> None:
-    """Make the client insured (no API for payers yet: the insurance capability's data)."""
-    world.container.table.update(
-        f"P#{practice.id}",
-        f"CLIENT#{client_id}",
-        update="SET payer = :p",
-        values={":p": {"name": "Acme Health", "member_id": "M1"}},
-    )
-
-
-class _Claims:
-    def __init__(self) -> None:
-        self.submitted: list[str] = []
-
-    def submit(self, practice: Any, session: Any, *, run_id: str) -> str:
-        self.submitted.append(session.id)
-        return f"clm_{session.id[4:]}"
 
 
 @pytest.fixture
@@ -347,7 +295,7 @@ def test_supervision_reads_one_query_per_practice_not_one_per_session(
 # -- 3. the diagnosis -------------------------------------------------------------------------------
 def test_an_insured_session_without_a_diagnosis_is_incomplete(world: World, night: dict[str, Any]) -> None:
     p, s, c = night["practice"], night["sessions"], night["clients"]
-    claims = _Claims()
+    claims = Claims()
     world.container.nightly.claims = claims
     states = both(world, p.id)
     assert states[s["d"]["id"]] == ("incomplete", ["missing_diagnosis"])
@@ -469,7 +417,7 @@ def test_the_run_bills_an_unsigned_session_only_after_signing_and_then_once(
 
 def test_the_run_waits_for_the_supervisor_and_the_diagnosis(world: World, night: dict[str, Any]) -> None:
     p, s, c = night["practice"], night["sessions"], night["clients"]
-    claims = _Claims()
+    claims = Claims()
     world.container.nightly.claims = claims
     world.staff("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
     fire(world, p.id, local(DAY, 23))

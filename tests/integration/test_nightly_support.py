@@ -96,19 +96,22 @@ def session_on(
     start: datetime,
     *,
     outcome: str = "complete",
+    clinician: str = "c1",
 ) -> dict[str, Any]:
-    """Book a session at ``start`` (the clock set to an hour before it), then complete it or mark
-    it a no-show."""
+    """Book a session with ``clinician`` at ``start`` (the clock set to an hour before it), then
+    complete it, mark it a no-show (``no_show``) or leave it booked (``booked``)."""
     world.clock.now = start - timedelta(hours=1)
     iso = start.strftime("%Y-%m-%dT%H:%M:%SZ")
     status, s = world.staff(
         "POST",
         "/sessions",
-        {"client_id": client_id, "service_id": service_id, "clinician_id": "c1", "scheduled_start": iso},
+        {"client_id": client_id, "service_id": service_id, "clinician_id": clinician, "scheduled_start": iso},
         practice_id=practice.id,
-        headers={"Idempotency-Key": f"book-{client_id}-{iso}"},
+        headers={"Idempotency-Key": f"book-{client_id}-{clinician}-{iso}"},
     )
     assert status == 201, s
+    if outcome == "booked":
+        return dict(s)
     if outcome == "no_show":
         world.clock.now = start + timedelta(minutes=20)
         status, s = world.staff("POST", f"/sessions/{s['id']}/no-show", practice_id=practice.id)
@@ -157,3 +160,24 @@ def run_of(world: World, practice_id: str, run_date: str) -> dict[str, Any]:
 
 def dumps(x: Any) -> str:
     return json.dumps(x, sort_keys=True, default=str)
+
+
+def insure(world: World, practice: scenario.Practice, client_id: str) -> None:
+    """Make the client insured (no API for payers yet: the insurance capability's data)."""
+    world.container.table.update(
+        f"P#{practice.id}",
+        f"CLIENT#{client_id}",
+        update="SET payer = :p",
+        values={":p": {"name": "Acme Health", "member_id": "M1"}},
+    )
+
+
+class Claims:
+    """A stand-in for the insurance capability's claims port: records what it was given."""
+
+    def __init__(self) -> None:
+        self.submitted: list[str] = []
+
+    def submit(self, practice: Any, session: Any, *, run_id: str) -> str:
+        self.submitted.append(session.id)
+        return f"clm_{session.id[4:]}"

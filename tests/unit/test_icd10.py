@@ -4,12 +4,12 @@ documentation reasons."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 import pytest
 
+from tests.unit.test_nightly_models import BASE as READY
 from therabill.clinical.icd10 import MAX_CODES, CodeError, normalise, normalise_codes
-from therabill.nightly.models import ItemFacts, assess
+from therabill.nightly.models import assess
 
 
 @pytest.mark.parametrize(
@@ -68,24 +68,7 @@ def test_a_list_keeps_pointer_order_and_refuses_repeats_and_more_than_twelve() -
         normalise_codes([*twelve, "R69"])
 
 
-BASE = ItemFacts(
-    session_id="ses_1",
-    client_id="cli_1",
-    client_name="Ann Client",
-    status="completed",
-    service_date=date(2026, 11, 20),
-    currency="usd",
-    session_amount=12_000,
-    not_billed=False,
-    cpt_code="90837",
-    copay_balance=0,
-    fee_balance=0,
-    insured=False,
-    practice_can_charge=True,
-    card_chargeable=True,
-    payer_email=True,
-    has_diagnosis=False,
-)
+BASE = replace(READY, has_diagnosis=False)
 
 
 def test_documentation_reasons() -> None:
