@@ -94,3 +94,43 @@ def test_fall_back_cutoff_in_the_repeated_hour_runs_once(world: World) -> None:
     status, runs = world.staff("GET", "/billing-runs", practice_id=practice.id)
     assert [r["run_date"] for r in runs["items"]] == [day]
     assert runs["items"][0]["report"]["items_billed"] == 1
+
+
+def test_a_cutoff_the_clocks_skip_still_runs_that_night_once(world: World) -> None:
+    """A 02:00 cutoff in New York: on 2026-03-08 02:00 does not exist and Scheduler skips the run
+    schedule's firing. The guard schedule (an hour later, every day) starts that night's run; on
+    the nights around it, it finds the run begun and bills nothing twice."""
+    tz, day = "America/New_York", "2026-03-08"
+    practice = _practice(world, tz)
+    status, body = world.staff("PATCH", "/practice", {"cutoff_hour": 2}, practice_id=practice.id)
+    assert status == 200, body
+    svc = service(world, practice)
+    client = scenario.create_client(world, practice, email="bea@client.test")
+    ids = [
+        session_on(world, practice, client["id"], svc, local(d, 10, tz))["id"]
+        for d in ("2026-03-06", "2026-03-07", "2026-03-08")
+    ]
+    specs = desired_schedules(world.container.practices.get(practice.id), date.fromisoformat("2026-01-01"))
+    run, guard = specs[0], specs[2]
+    assert guard["State"] == "ENABLED" and guard["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    start = local("2026-03-06", 12, tz)
+    runs = upcoming(run["ScheduleExpression"], start, 3, time_zone=tz)
+    guards = upcoming(guard["ScheduleExpression"], start, 3, time_zone=tz)
+    # Scheduler skips 02:00 on the 8th: the run schedule fires on the 7th, 9th and 10th only.
+    assert [local_date(f, tz).isoformat() for f in runs] == ["2026-03-07", "2026-03-09", "2026-03-10"]
+    assert [local_date(f, tz).isoformat() for f in guards] == ["2026-03-07", "2026-03-08", "2026-03-09"]
+    for at in sorted([*runs, *guards]):
+        fire(world, practice.id, at)
+        drain(world)
+    status, listed = world.staff("GET", "/billing-runs", practice_id=practice.id)
+    assert status == 200
+    dates = [r["run_date"] for r in listed["items"]]
+    assert sorted(dates) == ["2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"]
+    billed = [
+        i["session_id"]
+        for d in dates
+        for i in world.staff("GET", f"/billing-runs/{d}", practice_id=practice.id)[1]["items"]
+    ]
+    assert sorted(billed) == sorted(ids)  # each session once, the 8th's in the 8th's run
+    night = world.staff("GET", f"/billing-runs/{day}", practice_id=practice.id)[1]
+    assert [i["session_id"] for i in night["items"]] == [ids[2]]

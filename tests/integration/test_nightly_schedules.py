@@ -14,7 +14,12 @@ from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_nightly_support import drain, fire, install_queue, local, service, session_on
-from therabill.adapters.scheduler import NightlySchedules, run_schedule_name, summary_schedule_name
+from therabill.adapters.scheduler import (
+    NightlySchedules,
+    dst_guard_schedule_name,
+    run_schedule_name,
+    summary_schedule_name,
+)
 
 TARGET = "arn:aws:lambda:us-east-1:123456789012:function:therabill-nightly-dispatch"
 ROLE = "arn:aws:iam::123456789012:role/therabill-scheduler"
@@ -49,6 +54,7 @@ def test_practice_schedules_follow_its_settings(world: World, schedules: Nightly
     summary = _get(world, summary_schedule_name(practice.id))
     assert summary["ScheduleExpression"] == "cron(0 20 * * ? *)"  # 3 hours before by default
     assert json.loads(summary["Target"]["Input"])["kind"] == "summary"
+    assert _get(world, dst_guard_schedule_name(practice.id))["State"] == "DISABLED"  # 23:00 is never skipped
     # Settings change: the schedules move with them.
     status, body = world.staff(
         "PATCH", "/practice", {"time_zone": "America/Chicago", "cutoff_hour": 2}, practice_id=practice.id
@@ -59,9 +65,20 @@ def test_practice_schedules_follow_its_settings(world: World, schedules: Nightly
         "cron(0 2 * * ? *)",
         "America/Chicago",
     )
+    # 02:00 in Chicago is skipped on the spring-forward night: the guard an hour later is enabled.
+    guard = _get(world, dst_guard_schedule_name(practice.id))
+    assert (guard["ScheduleExpression"], guard["State"]) == ("cron(0 3 * * ? *)", "ENABLED")
+    assert json.loads(guard["Target"]["Input"]) == {
+        "practice_id": practice.id,
+        "kind": "run",
+        "trigger": "dst-guard",
+    }
+    status, _ = world.staff("PATCH", "/practice", {"cutoff_hour": 23}, practice_id=practice.id)
+    assert status == 200
+    assert _get(world, dst_guard_schedule_name(practice.id))["State"] == "DISABLED"  # 23:00 always exists
     status, _ = world.staff("PUT", "/nightly/settings", {"summary_hours_before": 4}, practice_id=practice.id)
     assert status == 200
-    assert _get(world, summary_schedule_name(practice.id))["ScheduleExpression"] == "cron(0 22 * * ? *)"
+    assert _get(world, summary_schedule_name(practice.id))["ScheduleExpression"] == "cron(0 19 * * ? *)"
     # A change that does not touch the schedule writes none (the name is not a schedule field).
     calls = schedules.request_count
     world.staff("PATCH", "/practice", {"name": "Harbor"}, practice_id=practice.id)

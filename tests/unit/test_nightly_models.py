@@ -16,6 +16,7 @@ from therabill.nightly.models import (
     build_report,
     cutoff_instant,
     decide_firing,
+    hour_skipped_some_day,
     run_date_at,
     summary_hour,
     summary_run_date_at,
@@ -218,3 +219,19 @@ def test_insured_sessions_are_claims_once_the_claims_port_exists() -> None:
         skipped=0,
     )
     assert (r.claims_submitted, r.items_billed, r.amount_billed) == (1, 1, 9)
+
+
+@pytest.mark.parametrize(
+    ("tz", "hour", "skipped"),
+    [
+        ("America/New_York", 2, True),  # second Sunday of March
+        ("America/New_York", 1, False),  # repeated in November, never skipped
+        ("America/New_York", 23, False),
+        ("Europe/London", 1, True),  # last Sunday of March, 01:00 → 02:00
+        ("Europe/London", 2, False),
+        ("Asia/Tokyo", 2, False),  # no daylight saving
+        ("America/Santiago", 0, True),  # springs forward at midnight
+    ],
+)
+def test_hours_the_clocks_skip(tz: str, hour: int, skipped: bool) -> None:
+    assert hour_skipped_some_day(tz, hour, date(2026, 1, 1)) is skipped

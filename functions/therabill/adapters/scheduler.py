@@ -6,13 +6,13 @@ a firing the clocks repeat a resumption, not a second run."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from therabill.core.errors import DependencyUnavailableError
-from therabill.nightly.models import summary_hour
+from therabill.nightly.models import hour_skipped_some_day, summary_hour
 from therabill.practices.models import Practice
 
 
@@ -24,21 +24,44 @@ def summary_schedule_name(practice_id: str) -> str:
     return f"nightly-summary-{practice_id}"
 
 
-def desired_schedules(practice: Practice) -> list[dict[str, Any]]:
-    """The two schedules a practice should have (pure): name, cron, zone and target input."""
+def dst_guard_schedule_name(practice_id: str) -> str:
+    return f"nightly-run-dst-{practice_id}"
+
+
+def desired_schedules(practice: Practice, today: date | None = None) -> list[dict[str, Any]]:
+    """The schedules a practice should have (pure but for ``today``, default the current UTC
+    date): name, cron, zone, state and target input.
+
+    Scheduler skips a cron firing whose wall time the clocks spring over. Where the practice's
+    cutoff hour is such a time on some day of the next two years (a 02:00 cutoff in New York or
+    London), a guard fires an hour after the cutoff every day: on that night it starts the run,
+    on every other night it finds the run begun (the run id is per local date) and only resumes
+    it. Elsewhere the guard is kept disabled (the scheduler role may not delete schedules)."""
     hour, _ = summary_hour(practice.cutoff_hour, practice.summary_hours_before)
+    guarded = hour_skipped_some_day(
+        practice.time_zone, practice.cutoff_hour, today or datetime.now(UTC).date()
+    )
     return [
         {
             "Name": run_schedule_name(practice.id),
             "ScheduleExpression": f"cron(0 {practice.cutoff_hour} * * ? *)",
             "ScheduleExpressionTimezone": practice.time_zone,
+            "State": "ENABLED",
             "Input": {"practice_id": practice.id, "kind": "run"},
         },
         {
             "Name": summary_schedule_name(practice.id),
             "ScheduleExpression": f"cron(0 {hour} * * ? *)",
             "ScheduleExpressionTimezone": practice.time_zone,
+            "State": "ENABLED",
             "Input": {"practice_id": practice.id, "kind": "summary"},
+        },
+        {
+            "Name": dst_guard_schedule_name(practice.id),
+            "ScheduleExpression": f"cron(0 {(practice.cutoff_hour + 1) % 24} * * ? *)",
+            "ScheduleExpressionTimezone": practice.time_zone,
+            "State": "ENABLED" if guarded else "DISABLED",
+            "Input": {"practice_id": practice.id, "kind": "run", "trigger": "dst-guard"},
         },
     ]
 
@@ -52,7 +75,7 @@ class NightlySchedules:
         self.request_count = 0
 
     def sync(self, practice: Practice) -> None:
-        """Create or update both schedules (idempotent: the same settings write the same)."""
+        """Create or update the schedules (idempotent: the same settings write the same)."""
         for spec in desired_schedules(practice):
             args = {
                 "Name": spec["Name"],
@@ -60,7 +83,7 @@ class NightlySchedules:
                 "ScheduleExpression": spec["ScheduleExpression"],
                 "ScheduleExpressionTimezone": spec["ScheduleExpressionTimezone"],
                 "FlexibleTimeWindow": {"Mode": "OFF"},
-                "State": "ENABLED",
+                "State": spec["State"],
                 "Target": {
                     "Arn": self._target_arn,
                     "RoleArn": self._role_arn,

@@ -69,6 +69,17 @@ def cutoff_instant(run_date: date, time_zone: str, cutoff_hour: int) -> datetime
     return at.astimezone(UTC).astimezone(tz).astimezone(UTC)
 
 
+def hour_skipped_some_day(time_zone: str, hour: int, start: date, days: int = 731) -> bool:
+    """Whether ``hour``:00 does not exist on some local day of ``[start, start + days)``: the
+    clocks spring forward over it (EventBridge Scheduler then skips a cron firing at that hour)."""
+    tz = ZoneInfo(time_zone)
+    for n in range(days):
+        wall = datetime.combine(start + timedelta(days=n), time(hour))
+        if wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None) != wall:
+            return True
+    return False
+
+
 def summary_hour(cutoff_hour: int, hours_before: int) -> tuple[int, int]:
     """(local hour of the evening summary, day offset from the run date: 0 or -1)."""
     h = cutoff_hour - hours_before
