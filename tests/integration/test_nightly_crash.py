@@ -33,7 +33,6 @@ STEPS = [
     "pointer",
     "charged",
     "billed",
-    "session-done",
     "item-billed",
     "item-done",
     "reporting",
@@ -111,7 +110,7 @@ def _assert_billed_once(world: World, night: dict[str, Any], before: int) -> Non
 
 # Per-item steps are crashed at the first item and again at the second (another path: charged
 # vs. sent); the once-per-run steps at their one occurrence.
-PER_ITEM = ("claimed", "invoiced", "billed", "session-done", "item-billed", "item-done")
+PER_ITEM = ("claimed", "invoiced", "billed", "item-billed", "item-done")
 CASES = [(step, 1) for step in STEPS] + [(step, 2) for step in PER_ITEM]
 
 

@@ -617,14 +617,18 @@ class NightlyService:
             if not row or row.get("status") == "done":
                 continue  # a duplicate message: already done
             item = _item_from(row)
-            result = self._bill_item(practice, run, item)
+            result, finish = self._bill_item(practice, run, item)
             self.checkpoint("item-billed")
-            finished_all = self._mark_done(practice_id, run_date, result) or finished_all
+            finished_all = self._mark_done(practice_id, run_date, result, finish) or finished_all
         if finished_all:
             return self.finalize(practice_id, run_date)
         return self.find_run(practice_id, run_date)
 
-    def _mark_done(self, practice_id: str, run_date: date, item: RunItem) -> bool:
+    def _mark_done(self, practice_id: str, run_date: date, item: RunItem, finish: list[Write]) -> bool:
+        """One transaction: the item pending → done, the run's counter, and ``finish`` (the
+        session's billing record and the removal of its to-do). A duplicate that got there first
+        fails the item's condition; a session another message recorded fails its own, and then
+        that record is the item's."""
         pk = keys.practice_pk(practice_id)
         data = item.model_dump(mode="json", exclude_none=True)
         sets = {k: v for k, v in data.items() if k not in ("session_id", "client_id", "status")}
@@ -651,24 +655,36 @@ class NightlyService:
                         update="ADD finished :one",
                         values={":one": 1},
                     ),
+                    *finish,
                 ]
             )
-        except ConditionFailed:
+        except ConditionFailed as exc:
+            if exc.index is not None and exc.index >= 2 and exc.current is not None:
+                if exc.current.get("nightly_status") == "done":  # the session recorded meanwhile
+                    recorded = self._recorded(item, exc.current)
+                    return self._mark_done(practice_id, run_date, recorded, finish[1:])
+                raise
             return False  # counted by a duplicate already
         self.checkpoint("item-done")
         run = self.find_run(practice_id, run_date)
         return run is not None and run.status == "running" and run.finished >= run.planned
 
-    def _bill_item(self, practice: Practice, run: NightRun, item: RunItem) -> RunItem:
+    def _bill_item(self, practice: Practice, run: NightRun, item: RunItem) -> tuple[RunItem, list[Write]]:
+        """Bill the item's session (once across runs: the session's ``nightly_status``); the
+        result, and the writes that finish it with the item (``_mark_done``)."""
         pk = keys.practice_pk(practice.id)
         sk = keys.session_sk(item.client_id, item.session_id)
         raw = self._table.get(pk, sk)
         if not raw:
-            return item.model_copy(
+            failed = item.model_copy(
                 update={"status": "done", "outcome": "failed", "problem": "session not found"}
             )
+            return failed, []
+        to_do = Write(
+            kind="delete", key=Table.key(pk, keys.to_bill_sk(str(raw["scheduled_start"]), item.session_id))
+        )
         if raw.get("nightly_status") == "done":
-            return self._recorded(item, raw)
+            return self._recorded(item, raw), [to_do]
         if raw.get("nightly_status") != "started":
             try:
                 raw = self._table.update(
@@ -680,10 +696,10 @@ class NightlyService:
                 )
             except ConditionFailed as exc:
                 if exc.current is None:
-                    return item.model_copy(update={"outcome": "failed", "problem": "session not found"})
+                    return item.model_copy(update={"outcome": "failed", "problem": "session not found"}), []
                 raw = exc.current
                 if raw.get("nightly_status") == "done":
-                    return self._recorded(item, raw)
+                    return self._recorded(item, raw), [to_do]
         self.checkpoint("claimed")
         action: ItemAction = raw.get("nightly_action") or item.action
         if action == "claim" and self.claims is not None:
@@ -707,24 +723,17 @@ class NightlyService:
             ":at": iso(self._clock()),
         }
         self.checkpoint("billed")
-        try:
-            self._table.update(
-                pk,
-                sk,
-                update=(
-                    "SET nightly_status = :done, nightly_outcome = :o, nightly_billed = :b, "
-                    "nightly_charged = :c, nightly_invoices = :inv, nightly_payments = :pay, "
-                    "nightly_problem = :p, nightly_at = :at"
-                ),
-                condition="nightly_status = :started",
-                values=done,
-            )
-        except ConditionFailed as exc:
-            if exc.current and exc.current.get("nightly_status") == "done":
-                return self._recorded(item, exc.current)
-            raise
-        self.checkpoint("session-done")
-        self._table.delete(pk, keys.to_bill_sk(str(raw["scheduled_start"]), item.session_id))
+        record = Write(
+            kind="update",
+            key=Table.key(pk, sk),
+            update=(
+                "SET nightly_status = :done, nightly_outcome = :o, nightly_billed = :b, "
+                "nightly_charged = :c, nightly_invoices = :inv, nightly_payments = :pay, "
+                "nightly_problem = :p, nightly_at = :at"
+            ),
+            condition="nightly_status = :started",
+            values=done,
+        )
         return item.model_copy(
             update={
                 "status": "done",
@@ -735,7 +744,7 @@ class NightlyService:
                 "payment_ids": tuple(payment_ids),
                 "problem": problem,
             }
-        )
+        ), [record, to_do]
 
     @staticmethod
     def _recorded(item: RunItem, raw: dict[str, Any]) -> RunItem:
