@@ -533,7 +533,7 @@ def render(r: NightlyResult) -> str:
         ("DynamoDB requests per session", f"{r.dynamodb_per_session:.2f} ({r.dynamodb_requests} in all)"),
         ("Stripe requests per session", f"{r.stripe_per_session:.3f} ({r.stripe_requests} in all)"),
         ("peak memory of one message (tracemalloc)", f"{r.peak_memory_mb:.1f} MB (plan or batch of 25)"),
-        ("SQS messages", str(r.messages)),
+        ("invocations (dispatches + SQS messages)", str(r.messages)),
         (
             f"simulated duration ({r.concurrency} workers)",
             f"{r.simulated_seconds:.1f} s, {r.stripe_429s} Stripe 429s retried, "
