@@ -33,6 +33,7 @@ from therabill.adapters.dynamo import ConditionFailed, Table, Write
 from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.service import ClientService
+from therabill.clinical.supervision import SupervisionService
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso, zone
 from therabill.core.errors import (
@@ -116,6 +117,18 @@ class NightRun:
     moved_from: tuple[str, ...]
     report: Report | None
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What finishes a billed item together with its done mark: the session's billing record
+    (None: recorded already, or nothing to record) and the removal of its to-do item."""
+
+    record: Write | None
+    to_do: Write | None
+
+    def writes(self) -> list[Write]:
+        return [w for w in (self.record, self.to_do) if w is not None]
 
 
 @dataclass(frozen=True)
@@ -212,6 +225,7 @@ class NightlyService:
         self._outbox = outbox
         self._queue = queue
         self._run_once = run_once
+        self._supervision = SupervisionService(table, clock)
         self.claims = claims  # None until the insurance capability exists: insured items wait
         # Crash injection in tests: called with the name of each step boundary.
         self.checkpoint: Callable[[str], None] = lambda step: None
@@ -266,14 +280,9 @@ class NightlyService:
         )
         return {r["session_id"] for r in rows}
 
-    def _supervised(self, practice_id: str) -> set[str]:
-        """The practice's supervised clinicians: one Query (``SUPERVISION#``), never one per session."""
-        rows = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.SUPERVISION_PREFIX)
-        return {str(r["clinician_id"]) for r in rows}
-
     def _facts(self, practice: Practice, run_date: date) -> list[ItemFacts]:
         held = self._holds(practice.id, run_date)
-        supervised = self._supervised(practice.id)
+        supervised = set(self._supervision.all(practice.id))  # one Query, never one per session
         clients: dict[str, dict[str, Any] | None] = {}
         chargeable: dict[tuple[str, str, int], bool] = {}
         can_charge = bool(practice.stripe and practice.stripe.charges_enabled)
@@ -624,7 +633,7 @@ class NightlyService:
             return self.finalize(practice_id, run_date)
         return self.find_run(practice_id, run_date)
 
-    def _mark_done(self, practice_id: str, run_date: date, item: RunItem, finish: list[Write]) -> bool:
+    def _mark_done(self, practice_id: str, run_date: date, item: RunItem, finish: Finish) -> bool:
         """One transaction: the item pending → done, the run's counter, and ``finish`` (the
         session's billing record and the removal of its to-do). A duplicate that got there first
         fails the item's condition; a session another message recorded fails its own, and then
@@ -655,21 +664,21 @@ class NightlyService:
                         update="ADD finished :one",
                         values={":one": 1},
                     ),
-                    *finish,
+                    *finish.writes(),
                 ]
             )
         except ConditionFailed as exc:
-            if exc.index is not None and exc.index >= 2 and exc.current is not None:
+            if finish.record is not None and exc.index == 2 and exc.current is not None:
                 if exc.current.get("nightly_status") == "done":  # the session recorded meanwhile
                     recorded = self._recorded(item, exc.current)
-                    return self._mark_done(practice_id, run_date, recorded, finish[1:])
+                    return self._mark_done(practice_id, run_date, recorded, Finish(None, finish.to_do))
                 raise
             return False  # counted by a duplicate already
         self.checkpoint("item-done")
         run = self.find_run(practice_id, run_date)
         return run is not None and run.status == "running" and run.finished >= run.planned
 
-    def _bill_item(self, practice: Practice, run: NightRun, item: RunItem) -> tuple[RunItem, list[Write]]:
+    def _bill_item(self, practice: Practice, run: NightRun, item: RunItem) -> tuple[RunItem, Finish]:
         """Bill the item's session (once across runs: the session's ``nightly_status``); the
         result, and the writes that finish it with the item (``_mark_done``)."""
         pk = keys.practice_pk(practice.id)
@@ -679,12 +688,12 @@ class NightlyService:
             failed = item.model_copy(
                 update={"status": "done", "outcome": "failed", "problem": "session not found"}
             )
-            return failed, []
+            return failed, Finish(None, None)
         to_do = Write(
             kind="delete", key=Table.key(pk, keys.to_bill_sk(str(raw["scheduled_start"]), item.session_id))
         )
         if raw.get("nightly_status") == "done":
-            return self._recorded(item, raw), [to_do]
+            return self._recorded(item, raw), Finish(None, to_do)
         if raw.get("nightly_status") != "started":
             try:
                 raw = self._table.update(
@@ -696,10 +705,11 @@ class NightlyService:
                 )
             except ConditionFailed as exc:
                 if exc.current is None:
-                    return item.model_copy(update={"outcome": "failed", "problem": "session not found"}), []
+                    failed = item.model_copy(update={"outcome": "failed", "problem": "session not found"})
+                    return failed, Finish(None, None)
                 raw = exc.current
                 if raw.get("nightly_status") == "done":
-                    return self._recorded(item, raw), [to_do]
+                    return self._recorded(item, raw), Finish(None, to_do)
         self.checkpoint("claimed")
         action: ItemAction = raw.get("nightly_action") or item.action
         if action == "claim" and self.claims is not None:
@@ -744,7 +754,7 @@ class NightlyService:
                 "payment_ids": tuple(payment_ids),
                 "problem": problem,
             }
-        ), [record, to_do]
+        ), Finish(record, to_do)
 
     @staticmethod
     def _recorded(item: RunItem, raw: dict[str, Any]) -> RunItem:
