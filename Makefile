@@ -17,10 +17,11 @@ test: setup       ## every test tier: unit, integration, contract, devstack, inf
 test-fast:        ## unit + integration only
 	uv run pytest tests/unit tests/integration -q
 
-lint:             ## ruff (lint + format check) and mypy
+lint:             ## ruff (lint + format check), mypy and the import contracts
 	uv run ruff check .
 	uv run ruff format --check functions devstack
 	uv run mypy
+	PYTHONPATH=functions uv run lint-imports
 
 format:
 	uv run ruff check --fix .

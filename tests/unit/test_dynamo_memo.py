@@ -15,8 +15,9 @@ from botocore.exceptions import ClientError
 from devstack.resources import table_definition
 from moto import mock_aws
 
-from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.core.errors import ConflictError, DependencyUnavailableError
+from therabill.core.writes import Write
 
 PK = "P#prc_memo"
 

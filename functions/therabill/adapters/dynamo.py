@@ -34,6 +34,7 @@ from therabill.core.errors import (
     NotFoundError,
     TherabillError,
 )
+from therabill.core.writes import Write
 
 Item = dict[str, Any]
 
@@ -91,19 +92,6 @@ class _Codec:
 class Page:
     items: list[Item]
     cursor: str | None
-
-
-@dataclass(frozen=True)
-class Write:
-    """One write inside a transaction: a put, update, delete or condition check."""
-
-    kind: str  # "put" | "update" | "delete" | "check"
-    key: dict[str, str] | None = None
-    item: Item | None = None
-    update: str | None = None
-    condition: str | None = None
-    names: dict[str, str] | None = None
-    values: dict[str, Any] | None = None
 
 
 def encode_cursor(last_key: Mapping[str, Any] | None) -> str | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.cards import consent_texts
 from therabill.cards.models import Card, ChargeKind, Consent, ConsentScope, SetupLink
 from therabill.clients.models import Payer
@@ -22,6 +22,7 @@ from therabill.core import keys, signed_tokens
 from therabill.core.clock import Clock, iso, parse_iso
 from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError, RetryLaterError
 from therabill.core.ids import derived_id, is_id, new_id
+from therabill.core.writes import Write
 from therabill.payments.gateway import PaymentGateway
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService

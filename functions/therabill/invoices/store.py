@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.core import keys
 from therabill.core.clock import iso, parse_iso
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import is_id
 from therabill.core.money import Money
+from therabill.core.writes import Write
 from therabill.invoices.models import AppliedPayment, Invoice, InvoiceLine
 
 # Written only by the access guard (atomic ADD); never part of a versioned update.

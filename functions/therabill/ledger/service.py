@@ -40,12 +40,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
 from therabill.core.errors import ConflictError, DependencyUnavailableError
 from therabill.core.ids import id_floor, new_id
 from therabill.core.money import Money
+from therabill.core.writes import Write
 from therabill.ledger import chart
 from therabill.ledger.chart import EntryKind, Line, PaymentMethod, Position
 

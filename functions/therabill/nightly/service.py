@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from therabill import contract
-from therabill.adapters.dynamo import ConditionFailed, Table, Write
+from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.service import ClientService
@@ -44,6 +44,7 @@ from therabill.core.errors import (
     TherabillError,
 )
 from therabill.core.ids import derived_id
+from therabill.core.writes import Write
 from therabill.invoices.models import Invoice, next_status
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService

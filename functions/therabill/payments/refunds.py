@@ -28,12 +28,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.core import keys
 from therabill.core.clock import Clock, iso, parse_iso
 from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from therabill.core.ids import derived_id, is_id
 from therabill.core.money import Money
+from therabill.core.writes import Write
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.observability import logger
 from therabill.payments.gateway import (

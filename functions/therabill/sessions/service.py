@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from therabill import contract
-from therabill.adapters.dynamo import ConditionFailed, Table, Write, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.clients.service import ClientService
 from therabill.clinical.icd10 import CodeError, normalise_codes
 from therabill.clinical.supervision import SupervisionService
@@ -20,6 +20,7 @@ from therabill.core.clock import Clock, iso, require_aware, zone
 from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from therabill.core.ids import is_id, new_id
 from therabill.core.money import Money
+from therabill.core.writes import Write
 from therabill.practices.service import PracticeService
 from therabill.services.catalog import ServiceCatalog
 from therabill.services.models import ServiceType

@@ -1,0 +1,107 @@
+"""The house's shape in numbers: the largest modules, long functions, who imports the table
+adapter, and cycles between capability packages. `uv run python scripts/house_metrics.py`."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "functions"
+PKG = "therabill"
+TABLE_ADAPTER = "therabill.adapters.dynamo"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(ROOT).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(tree: ast.AST, module: str, is_pkg: bool) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                base = base[: len(base) - node.level + (1 if is_pkg else 0)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{a.name}" for a in node.names)
+    return {f for f in found if f.startswith(PKG)}
+
+
+def _functions(tree: ast.AST) -> list[tuple[str, int]]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            out.append((node.name, (node.end_lineno or node.lineno) - node.lineno + 1))
+    return out
+
+
+def _package(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 else None
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    pairs = set()
+    for a, targets in graph.items():
+        for b in targets:
+            if a < b and a in graph.get(b, set()):
+                pairs.add((a, b))
+    return sorted(pairs)
+
+
+def main() -> int:
+    sizes: list[tuple[int, str]] = []
+    long40: list[tuple[str, str, int]] = []
+    table_importers: list[str] = []
+    pkg_graph: dict[str, set[str]] = defaultdict(set)
+    modules = {}
+    for path in sorted((ROOT / PKG).rglob("*.py")):
+        module = _module_name(path)
+        text = path.read_text()
+        tree = ast.parse(text)
+        modules[module] = path
+        sizes.append((len(text.splitlines()), module))
+        for name, length in _functions(tree):
+            if length > 40:
+                long40.append((module, name, length))
+        imported = _imports(tree, module, path.name == "__init__.py")
+        if any(i == TABLE_ADAPTER or i.startswith(TABLE_ADAPTER + ".") for i in imported):
+            table_importers.append(module)
+        src_pkg = _package(module)
+        for target in imported:
+            dst_pkg = _package(target) if target.count(".") >= 1 else None
+            if target.count(".") == 1:  # "therabill.x" names a package or a top module
+                dst_pkg = target.split(".")[1]
+            if src_pkg and dst_pkg and src_pkg != dst_pkg and (ROOT / PKG / dst_pkg).is_dir():
+                pkg_graph[src_pkg].add(dst_pkg)
+    sizes.sort(reverse=True)
+    print("ten largest modules (lines):")
+    for n, module in sizes[:10]:
+        print(f"  {n:5d}  {module}")
+    over80 = [f for f in long40 if f[2] > 80]
+    print(f"functions over 40 lines: {len(long40)}; over 80: {len(over80)}")
+    for module, name, length in sorted(long40, key=lambda f: -f[2]):
+        print(f"  {length:4d}  {module}.{name}")
+    print(f"modules importing {TABLE_ADAPTER}: {len(table_importers)}")
+    for module in table_importers:
+        print(f"  {module}")
+    cycles = _cycles(pkg_graph)
+    print(f"two-package cycles: {len(cycles)}")
+    for a, b in cycles:
+        print(f"  {a} <-> {b}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
