@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
+from therabill.bookings import emails
 from therabill.bookings.models import BookingRequirement, Decision, amount_due, decide
 from therabill.bookings.rules import BookingRules
 from therabill.cards.models import OnSessionKind
@@ -37,7 +38,6 @@ from therabill.core.clock import Clock, iso, zone
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
-from therabill.notifications import templates
 from therabill.notifications.mailer import Outbox
 from therabill.observability import logger
 from therabill.payments.gateway import GatewayUnavailableError
@@ -350,7 +350,7 @@ class BookingService:
             if not payer.email:
                 logger.info("no email for the booking payment link", session_id=session.id)
                 return
-            email = templates.booking_payment_link(
+            email = emails.booking_payment_link(
                 practice=practice,
                 payer_name=payer.name,
                 to=payer.email,
@@ -431,7 +431,7 @@ class BookingService:
                 self._outbox.send_once(
                     practice.id,
                     f"booking-late-payment:{session.id}",
-                    templates.booking_paid_after_release(
+                    emails.booking_paid_after_release(
                         practice=practice,
                         amount=payment.amount,
                         session_id=session.id,
@@ -445,7 +445,7 @@ class BookingService:
             self._outbox.send_once(
                 practice.id,
                 f"booking-confirmed:{session.id}",
-                templates.booking_confirmed(
+                emails.booking_confirmed(
                     practice=practice,
                     payer_name=payer.name,
                     to=payer.email,

@@ -30,10 +30,9 @@ from therabill.core.errors import (
 from therabill.core.ids import derived_id, is_id
 from therabill.core.money import Money
 from therabill.ledger.service import LedgerService
-from therabill.notifications import templates
 from therabill.notifications.mailer import Outbox
 from therabill.observability import logger
-from therabill.payments import retries
+from therabill.payments import emails, retries
 from therabill.payments.gateway import (
     ChargeOutcome,
     GatewayRejectedError,
@@ -925,7 +924,7 @@ class PaymentService:
     def _send_gave_up(self, practice: Practice, payment: Payment) -> None:
         if not practice.email:
             return
-        email = templates.payment_given_up(practice=practice, payment=payment)
+        email = emails.payment_given_up(practice=practice, payment=payment)
         self._outbox.send_once(practice.id, f"gave-up:{payment.id}", email)
 
     # -- emails -------------------------------------------------------------------------------
@@ -947,7 +946,7 @@ class PaymentService:
         if not payer.email:
             logger.info("no email for receipt", payment_id=payment.id)
             return
-        email = templates.receipt(
+        email = emails.receipt(
             practice=practice,
             payer_name=payer.name,
             to=payer.email,
@@ -962,7 +961,7 @@ class PaymentService:
         if not payer.email:
             logger.info("no email for receipt", payment_id=payment.id)
             return
-        email = templates.receipt(
+        email = emails.receipt(
             practice=practice,
             payer_name=payer.name,
             to=payer.email,
@@ -983,7 +982,7 @@ class PaymentService:
         payer = parties.payer
         if not payer.email:
             return
-        email = templates.authentication_needed(
+        email = emails.authentication_needed(
             practice=practice,
             payer_name=payer.name,
             to=payer.email,

@@ -41,7 +41,6 @@ from therabill.core.errors import (
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
 from therabill.ledger.service import LedgerEntry, LedgerService
-from therabill.notifications import templates
 from therabill.notifications.mailer import Email, Outbox
 from therabill.observability import logger
 from therabill.payments.gateway import GatewayRejectedError
@@ -60,6 +59,7 @@ from therabill.policies.cancellation import (
 )
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
+from therabill.sessions import emails
 from therabill.sessions.models import CancelledBy, ChargeStatus, FeeRecord, Session
 from therabill.sessions.service import SessionService
 
@@ -173,7 +173,7 @@ class SessionBilling:
     def _copay_failed(self, practice_id: str, session: Session, amount: Money, problem: str) -> None:
         practice = self._practices.get(practice_id)
         client = self._clients.get(practice_id, session.client_id)
-        email = templates.copay_not_collected(
+        email = emails.copay_not_collected(
             practice=practice,
             client_name=client.display_name,
             amount=amount,
@@ -280,7 +280,7 @@ class SessionBilling:
             if not payer.email:
                 continue
             outcome = _FEE_OUTCOME.get(part.status, "It has been added to your account balance.")
-            email = templates.fee_notice(
+            email = emails.fee_notice(
                 practice=practice,
                 client_name=payer.name,
                 to=payer.email,
