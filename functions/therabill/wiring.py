@@ -298,45 +298,50 @@ class Container:
     @cached_property
     def nightly_queue(self) -> NightlyQueue | None:
         """The fan-out queue (None when not configured: runs cannot start). Tests assign their own."""
-        from therabill import contract
+        from therabill import contract  # noqa: PLC0415 - the composition root builds lazily
 
         url = os.environ.get(contract.ENV_NIGHTLY_QUEUE_URL)
         if not url:
             return None
-        from therabill.adapters.sqs import SqsQueue
+        from therabill.adapters.sqs import SqsQueue  # noqa: PLC0415 - the composition root builds lazily
 
         return SqsQueue(self._client("sqs"), url)
 
     @cached_property
     def nightly_schedules(self) -> Any:
         """The per-practice schedules adapter (None when the scheduler is not configured)."""
-        from therabill import contract
+        from therabill import contract  # noqa: PLC0415 - the composition root builds lazily
 
         group = os.environ.get(contract.ENV_SCHEDULER_GROUP)
         target = os.environ.get(contract.ENV_NIGHTLY_TARGET_ARN)
         role = os.environ.get(contract.ENV_SCHEDULER_ROLE_ARN)
         if not (group and target and role):
             return None
-        from therabill.adapters.scheduler import NightlySchedules
+        from therabill.adapters.scheduler import NightlySchedules  # noqa: PLC0415 - the composition root builds lazily
 
         return NightlySchedules(self._client("scheduler"), group=group, target_arn=target, role_arn=role)
 
     @cached_property
     def nightly(self) -> NightlyService:
-        from therabill.nightly.service import NightlyService
+        from therabill.clinical.supervision import SupervisionService  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.nightly.service import build_nightly  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.nightly.store import ForeignItems, NightlyStore  # noqa: PLC0415 - the composition root builds lazily
 
-        return NightlyService(
-            self.table,
-            self.clock,
-            self.practices,
-            self.clients,
-            self.cards,
-            self.ledger,
-            self.payments,
-            self.invoices,
-            self.outbox,
-            self.nightly_queue,
-            self.nightly_schedules,
+        return build_nightly(
+            clock=self.clock,
+            store=NightlyStore(self.table),
+            foreign=ForeignItems(table=self.table),
+            practices=self.practices,
+            clients=self.clients,
+            sessions=self.sessions,
+            supervision=SupervisionService(self.table, self.clock),
+            cards=self.cards,
+            ledger=self.ledger,
+            payments=self.payments,
+            invoices=self.invoices,
+            outbox=self.outbox,
+            queue=self.nightly_queue,
+            run_once=self.nightly_schedules,
         )
 
     @cached_property

@@ -285,7 +285,7 @@ def test_supervision_reads_one_query_per_practice_not_one_per_session(
     table.query_all = counting  # type: ignore[method-assign]
     try:
         practice = world.container.practices.get(p.id)
-        facts = nightly._facts(practice, datetime.fromisoformat(DAY).date())
+        facts = nightly.facts(practice, datetime.fromisoformat(DAY).date())
     finally:
         del table.query_all
     assert queries == ["SUPERVISION#"]

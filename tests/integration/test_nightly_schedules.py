@@ -32,8 +32,8 @@ def schedules(world: World) -> NightlySchedules:
     group = world.resources.schedule_group
     adapter = NightlySchedules(client, group=group, target_arn=TARGET, role_arn=ROLE)
     world.container.nightly_schedules = adapter  # type: ignore[misc]
-    for built in ("practices", "nightly"):
-        world.container.__dict__.pop(built, None)
+    world.container.__dict__.pop("practices", None)
+    world.container.nightly.use_run_once(adapter)
     return adapter
 
 
@@ -93,13 +93,13 @@ def test_run_now_from_the_staff_api_is_a_one_time_schedule(world: World, schedul
     session_on(world, practice, client["id"], svc, local(DAY, 10))
     # The staff API has no queue: drop it there, keep the workers' (the same container here).
     nightly = world.container.nightly
-    queue = nightly._queue
-    nightly._queue = None
+    queue = nightly.queue
+    nightly.use_queue(None)
     try:
         world.clock.now = local(DAY, 21)
         status, body = world.staff("POST", "/billing-runs", practice_id=practice.id)
     finally:
-        nightly._queue = queue
+        nightly.use_queue(queue)
     assert status == 202, body
     assert body["run"]["id"] == f"run:{practice.id}:{DAY}" and body["run"]["status"] == "planning"
     listed = world.session.client("scheduler").list_schedules(GroupName=world.resources.schedule_group)

@@ -22,8 +22,9 @@ NIGHTLY_QUEUE = "therabill-nightly-test"
 def install_queue(world: World) -> str:
     sqs = world.session.client("sqs")
     url = str(sqs.create_queue(QueueName=NIGHTLY_QUEUE)["QueueUrl"])
-    world.container.nightly_queue = SqsQueue(sqs, url)  # type: ignore[misc]
-    world.container.__dict__.pop("nightly", None)
+    queue = SqsQueue(sqs, url)
+    world.container.nightly_queue = queue  # type: ignore[misc]
+    world.container.nightly.use_queue(queue)
     return url
 
 

@@ -26,8 +26,7 @@ from therabill.api.staff_nightly_models import (
     RunPage,
 )
 from therabill.core.errors import InvalidRequestError
-from therabill.nightly.models import Assessment, ItemFacts, RunItem, run_id
-from therabill.nightly.service import Listing, NightRun
+from therabill.nightly.models import Assessment, ItemFacts, Listing, NightRun, RunItem, run_id
 from therabill.practices.models import Practice
 from therabill.wiring import container
 

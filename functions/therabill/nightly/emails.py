@@ -4,15 +4,11 @@ they name clients and amounts, never clinical detail."""
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
 
 from therabill.core.money import Money
-from therabill.nightly.models import Report
+from therabill.nightly.models import Listing, Report
 from therabill.notifications.mailer import Email
 from therabill.practices.models import Practice
-
-if TYPE_CHECKING:
-    from therabill.nightly.service import Listing
 
 
 def _m(amount: int, currency: str) -> str:

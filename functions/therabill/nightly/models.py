@@ -7,6 +7,9 @@ staff are shown is what the run does.
 * ``assess``: one session's facts → Ready (with the action: charge the card or send the invoice),
   Incomplete (every reason that holds), Skipped ($0, not billed) or Held.
 * ``build_report``: the run's items → the report's totals.
+
+Also the values the nightly modules hand each other: a run (``NightRun``), tonight's listing
+(``Listing``) and what finishes a billed item (``Finish``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
+
+from therabill.core.writes import Write
+from therabill.practices.models import Practice
 
 DEFAULT_SUMMARY_HOURS_BEFORE = 3
 LOOKBACK_DAYS = 14  # candidates are read over this many local days (the S7 day index)
@@ -284,3 +290,61 @@ def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: i
 
 def batches(ids: Sequence[str], size: int = BATCH_SIZE) -> list[list[str]]:
     return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+# -- the values the nightly modules share -----------------------------------------------------------
+@dataclass(frozen=True)
+class NightRun:
+    id: str
+    practice_id: str
+    run_date: date
+    status: RunStatus
+    trigger: str
+    started_at: datetime
+    planned: int
+    finished: int
+    moved_from: tuple[str, ...]
+    report: Report | None
+    finished_at: datetime | None
+    # What planning left out (the report's counts).
+    held: tuple[str, ...] = ()
+    incomplete: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    """A run not yet done, as the sweep sees it (oldest first)."""
+
+    practice_id: str
+    run_date: str
+    run_id: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Tonight's items as the run will see them (the dry run)."""
+
+    practice: Practice
+    run_date: date
+    cutoff_at: datetime
+    run: NightRun | None
+    decision_runs: bool
+    decision_reason: str
+    items: list[tuple[ItemFacts, Assessment]]
+
+    def of(self, state: str) -> list[tuple[ItemFacts, Assessment]]:
+        return [(f, a) for f, a in self.items if a.state == state]
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What finishes a billed item together with its done mark: the session's billing record
+    (None: recorded already, or nothing to record) and the removal of its to-do item."""
+
+    record: Write | None
+    to_do: Write | None
+
+    def writes(self) -> list[Write]:
+        return [w for w in (self.record, self.to_do) if w is not None]

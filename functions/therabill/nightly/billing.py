@@ -1,0 +1,197 @@
+"""Billing one session's open charges: invoice each billing party's charges (request key
+``nightly:<ses>[:<owner>]``: the invoice id is derived from it, so a repeat meets the same
+invoice), then charge the default card (the same request key: the payment id is derived from
+it, written pending before Stripe; the invoice's payment pointer is written first, so a late
+success still pays it), or send the invoice (the outbox sends it once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from therabill.cards.models import ChargeKind
+from therabill.core.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+)
+from therabill.core.ids import derived_id
+from therabill.invoices.models import Invoice, next_status
+from therabill.invoices.service import InvoiceService
+from therabill.ledger.service import LedgerService
+from therabill.nightly.models import ItemAction, ItemOutcome
+from therabill.nightly.ports import Hooks
+from therabill.nightly.store import ForeignItems
+from therabill.payments.gateway import GatewayRejectedError
+from therabill.payments.service import PaymentService
+from therabill.practices.models import Practice
+from therabill.sessions.models import Session
+
+RUN_BY = "nightly-run"
+_NOT_CHARGEABLE = (
+    InvalidRequestError,
+    ConflictError,
+    NotFoundError,
+    DependencyUnavailableError,
+    GatewayRejectedError,
+)
+_KINDS: dict[str, ChargeKind] = {"session": "session_fee", "copay": "copay", "fee": "cancellation_fee"}
+
+
+@dataclass(frozen=True)
+class Billed:
+    """What billing a session did: the worst outcome over its invoices, and the totals."""
+
+    outcome: ItemOutcome
+    billed: int = 0
+    charged: int = 0
+    invoice_ids: tuple[str, ...] = ()
+    payment_ids: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+class Collected(NamedTuple):
+    """One invoice's collection: (outcome, amount charged, payment id, problem)."""
+
+    outcome: ItemOutcome
+    charged: int
+    payment_id: str | None
+    problem: str | None
+
+
+def _session_of(source_key: str) -> str | None:
+    parts = source_key.split(":")
+    if len(parts) >= 2 and parts[0] in ("session", "copay", "fee"):
+        return parts[1]
+    return None
+
+
+def _kind_of(inv: Invoice) -> ChargeKind:
+    prefixes = {line.source_key.split(":", 1)[0] for line in inv.lines}
+    if len(prefixes) == 1 and next(iter(prefixes)) in _KINDS:
+        return _KINDS[next(iter(prefixes))]
+    return "balance"
+
+
+class InvoiceCharger:
+    def __init__(
+        self,
+        *,
+        ledger: LedgerService,
+        invoices: InvoiceService,
+        payments: PaymentService,
+        foreign: ForeignItems,
+        hooks: Hooks,
+    ) -> None:
+        self._ledger = ledger
+        self._invoices = invoices
+        self._payments = payments
+        self._foreign = foreign
+        self._hooks = hooks
+
+    def bill(self, practice: Practice, session: Session, action: ItemAction) -> Billed:
+        """Invoice each billing party's open charges of the session, then charge the card or send."""
+        entries = [
+            e
+            for e in self._ledger.session_entries(practice.id, session.client_id, session.created_at)
+            if e.kind == "charge" and _session_of(e.source_key) == session.id
+        ]
+        collected: list[Collected] = []
+        invoices: list[Invoice] = []
+        for owner in sorted({e.owner_id or "" for e in entries}):
+            key = f"nightly:{session.id}{f':{owner}' if owner else ''}"
+            try:
+                inv, _ = self._invoices.create(
+                    practice.id,
+                    request_key=key,
+                    client_id=session.client_id,
+                    owner_id=owner or None,
+                    kind="session",
+                    session_id=session.id,
+                    created_by=RUN_BY,
+                    memo="Nightly billing",
+                )
+            except ConflictError:
+                continue  # nothing left to invoice for this party (invoiced or collected already)
+            self._hooks.checkpoint("invoiced")
+            invoices.append(inv)
+            collected.append(self._collect(practice, inv, key, action))
+        return _summed(invoices, collected)
+
+    def _collect(self, practice: Practice, inv: Invoice, key: str, action: ItemAction) -> Collected:
+        if inv.status == "paid":
+            return Collected("charged", inv.paid.amount, None, None)
+        if inv.status in ("open", "overdue"):
+            return Collected("sent", 0, None, None)
+        # The invoice shows what the party's credit already paid of its charges; the card is
+        # asked for what is left, the same amount on every attempt (the key asks it once).
+        due = inv.balance.amount
+        payment_id = derived_id("pay", practice.id, key)
+        existing = self._payment_exists(practice.id, payment_id)
+        if action == "charge" or existing:
+            if inv.status == "draft":
+                inv = self._invoices.store.save(
+                    practice.id, inv, inv.model_copy(update={"status": next_status("draft", "send")})
+                )
+            return self._charge(practice, inv, key, payment_id, due)
+        return self._send_invoice(practice, inv, why=None)
+
+    def _payment_exists(self, practice_id: str, payment_id: str) -> bool:
+        try:
+            self._payments.get(practice_id, payment_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def _charge(self, practice: Practice, inv: Invoice, key: str, payment_id: str, due: int) -> Collected:
+        self._foreign.point_payment(practice.id, payment_id, inv.id)
+        self._hooks.checkpoint("pointer")
+        try:
+            payment = self._payments.charge_saved_card(
+                practice.id,
+                client_id=inv.client_id,
+                request_key=key,
+                amount=due,
+                kind=_kind_of(inv),
+                memo="Session billing",
+                created_by=RUN_BY,
+                owner_id=inv.owner_id if inv.owner_id != inv.client_id else None,
+            )
+        except _NOT_CHARGEABLE as exc:
+            return self._send_invoice(practice, inv, why=exc.message)
+        self._hooks.checkpoint("charged")
+        if payment.status == "succeeded":
+            self._invoices.apply_payment(practice.id, inv.id, payment.id, payment.amount, "card")
+            return Collected("charged", payment.amount.amount, payment.id, None)
+        if payment.status in ("pending", "requires_action"):
+            return Collected("pending", 0, payment.id, None)
+        why = payment.decline_code or payment.error_code or payment.status
+        sent = self._send_invoice(practice, inv, why=f"the card was declined ({why})")
+        return Collected(sent.outcome, 0, payment.id, sent.problem)
+
+    def _send_invoice(self, practice: Practice, inv: Invoice, *, why: str | None) -> Collected:
+        try:
+            self._invoices.send(practice.id, inv.id)
+        except ConflictError as exc:
+            current = self._invoices.get(practice.id, inv.id)
+            if current.status in ("open", "overdue", "paid"):
+                return Collected("sent", 0, None, why)
+            return Collected("failed", 0, None, exc.message if why is None else f"{why}; {exc.message}")
+        return Collected("sent", 0, None, why)
+
+
+def _summed(invoices: list[Invoice], collected: list[Collected]) -> Billed:
+    """The worst outcome first (failed, pending, sent, charged); the totals over every invoice."""
+    if not collected:
+        return Billed("nothing_to_bill")
+    outcomes = [c.outcome for c in collected]
+    worst = next((o for o in ("failed", "pending", "sent", "charged") if o in outcomes), outcomes[0])
+    return Billed(
+        outcome=worst,
+        billed=sum(inv.total.amount for inv in invoices),
+        charged=sum(c.charged for c in collected),
+        invoice_ids=tuple(inv.id for inv in invoices),
+        payment_ids=tuple(c.payment_id for c in collected if c.payment_id),
+        problem=next((c.problem for c in collected if c.problem), None),
+    )

@@ -1,0 +1,178 @@
+"""Reading the facts (I/O) the pure decisions in ``nightly.models`` run on: tonight's candidate
+sessions, each one's client, card, documentation and holds, as ``ItemFacts``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from therabill.cards.models import ChargeKind
+from therabill.cards.service import CardService, check_consent
+from therabill.clients.models import Client
+from therabill.clients.service import ClientService
+from therabill.clinical.supervision import SupervisionService
+from therabill.core.clock import Clock, zone
+from therabill.core.errors import NotFoundError, TherabillError
+from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
+from therabill.nightly.ports import Hooks
+from therabill.nightly.store import Billable, ForeignItems, NightlyStore
+from therabill.practices.models import Practice
+from therabill.sessions.models import Session
+
+_OPEN = ("due", "balance")
+
+
+def charge_kind(f: ItemFacts) -> ChargeKind:
+    """The consent kind of tonight's charge: the one kind it bills, else a balance."""
+    session = 0 if f.not_billed else (f.session_amount or 0)
+    parts = [
+        k
+        for k, v in (
+            ("session_fee", session),
+            ("copay", f.copay_balance),
+            ("cancellation_fee", f.fee_balance),
+        )
+        if v
+    ]
+    if len(parts) == 1:
+        return parts[0]  # type: ignore[return-value]
+    return "balance"
+
+
+class ChargeCheck:
+    """Whether a client's card may be charged tonight (active, and its consent covers the charge)."""
+
+    def __init__(self, *, cards: CardService, clock: Clock) -> None:
+        self._cards = cards
+        self._clock = clock
+
+    def allows(self, practice: Practice, client_id: str, card_id: str, kind: ChargeKind, amount: int) -> bool:
+        try:
+            card = self._cards.get_card(practice.id, client_id, card_id)
+            if card.status != "active":
+                return False
+            consent = self._cards.get_consent(practice.id, card.consent_id)
+            check_consent(consent, kind=kind, amount=amount, currency=practice.currency, now=self._clock())
+        except TherabillError:
+            return False
+        return True
+
+
+class _Client:
+    """What the facts need of a client (a missing client: nothing)."""
+
+    def __init__(self, client: Client | None, insurance_payer: str | None) -> None:
+        self.name = f"{client.first_name} {client.last_name}".strip() if client else ""
+        self.email = client.email if client else None
+        self.diagnoses = client.diagnoses if client else ()
+        self.default_card_id = client.default_card_id if client else None
+        self.insured = bool(insurance_payer)
+
+
+class FactReader:
+    def __init__(
+        self,
+        *,
+        clients: ClientService,
+        supervision: SupervisionService,
+        store: NightlyStore,
+        foreign: ForeignItems,
+        charges: ChargeCheck,
+        hooks: Hooks,
+    ) -> None:
+        self._clients = clients
+        self._supervision = supervision
+        self._store = store
+        self._foreign = foreign
+        self._charges = charges
+        self._hooks = hooks
+
+    def facts(self, practice: Practice, run_date: date) -> list[ItemFacts]:
+        """Each candidate's facts, by service date. One read per client and per distinct charge."""
+        held = self._store.held(practice.id, run_date)
+        supervised = set(self._supervision.all(practice.id))  # one Query, never one per session
+        clients: dict[str, _Client] = {}
+        chargeable: dict[tuple[str, str, int], bool] = {}
+        out: list[ItemFacts] = []
+        for s in self._candidates(practice, run_date):
+            if s.client_id not in clients:
+                clients[s.client_id] = self._client(practice.id, s.client_id)
+            client = clients[s.client_id]
+            base = self._base(practice, s, client, held=s.id in held, supervised=s.clinician_id in supervised)
+            if base is None:
+                continue  # a no-show owes only its fee: none, or it was charged or waived
+            if base.practice_can_charge and client.default_card_id:
+                kind = charge_kind(base)
+                amount = max(1, billable_amount(base))
+                ck = (s.client_id, kind, amount)
+                if ck not in chargeable:
+                    chargeable[ck] = self._charges.allows(
+                        practice, s.client_id, client.default_card_id, kind, amount
+                    )
+                base = ItemFacts(**{**base.__dict__, "card_chargeable": chargeable[ck]})
+            out.append(base)
+        return sorted(out, key=lambda f: (f.service_date, f.session_id))
+
+    def _client(self, practice_id: str, client_id: str) -> _Client:
+        try:
+            client: Client | None = self._clients.get(practice_id, client_id)
+        except NotFoundError:
+            client = None
+        return _Client(client, self._foreign.insurance_payer(practice_id, client_id))
+
+    def _base(
+        self, practice: Practice, s: Session, client: _Client, *, held: bool, supervised: bool
+    ) -> ItemFacts | None:
+        price = s.price
+        copay = s.copay.amount.amount if s.copay and s.copay.status in _OPEN else 0
+        fee = s.fee.amount.amount if s.fee and s.fee.status in _OPEN and s.fee.amount.amount > 0 else 0
+        if s.status == "no_show" and not fee:
+            return None
+        return ItemFacts(
+            session_id=s.id,
+            client_id=s.client_id,
+            client_name=client.name,
+            status=s.status,
+            service_date=s.scheduled_start.astimezone(zone(practice.time_zone)).date(),
+            currency=practice.currency,
+            session_amount=price.amount.amount if price else (0 if s.status == "no_show" else None),
+            not_billed=bool(price and price.not_billed),
+            cpt_code=price.cpt_code if price else None,
+            copay_balance=copay,
+            fee_balance=fee,
+            insured=client.insured,
+            practice_can_charge=bool(practice.stripe and practice.stripe.charges_enabled),
+            card_chargeable=False,
+            payer_email=bool(client.email),
+            held=held,
+            claims_enabled=self._hooks.claims is not None,
+            has_diagnosis=bool(s.diagnoses or client.diagnoses),
+            note_required=practice.billing_requires_signed_note,
+            note_signed=s.note_signed_at is not None,
+            supervised=supervised,
+            supervisor_approved=s.supervisor_approved_at is not None,
+        )
+
+    def _candidates(self, practice: Practice, run_date: date) -> list[Session]:
+        """Completed and no-show sessions not yet billed by a run. The look-back window: one Query
+        per UTC date it touches (the day index); older ones (held back, incomplete for weeks, a
+        run skipped): their to-do items, read before the window starts. Never a Scan."""
+        tz = zone(practice.time_zone)
+        lo = datetime.combine(run_date - timedelta(days=LOOKBACK_DAYS - 1), time(0), tzinfo=tz).astimezone(
+            UTC
+        )
+        hi = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        found = self._foreign.billables_starting_between(practice.id, lo, hi)
+        # The to-do items are only the sessions no run has finished: few, whatever the history.
+        for todo in self._foreign.to_bill(practice.id):
+            if todo.scheduled_start >= lo:
+                continue  # in the window: read above
+            billable = self._foreign.billable(practice.id, todo.client_id, todo.session_id)
+            if billable is not None and _done(billable):  # a crash left it behind
+                self._foreign.forget_to_bill(practice.id, todo)
+            elif billable is not None:
+                found.append(billable)
+        return [b.session for b in found if b.session.status in ("completed", "no_show") and not _done(b)]
+
+
+def _done(billable: Billable) -> bool:
+    return billable.mark is not None and billable.mark.status == "done"

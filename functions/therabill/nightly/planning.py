@@ -1,0 +1,86 @@
+"""Planning a run (its ``plan`` message): one item per Ready session (put if absent), then the
+run's planned count, then the pending items in batches of ``BATCH_SIZE`` (``items`` messages).
+A repeated plan message resumes: it re-sends the items still pending."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from therabill.core.errors import NotFoundError
+from therabill.nightly.facts import FactReader
+from therabill.nightly.models import BATCH_SIZE, NightRun, RunItem, assess, batches
+from therabill.nightly.ports import Hooks, Messages
+from therabill.nightly.reports import Reporter
+from therabill.nightly.store import NightlyStore
+from therabill.practices.models import Practice
+from therabill.practices.service import PracticeService
+
+
+class Planner:
+    def __init__(
+        self,
+        *,
+        practices: PracticeService,
+        store: NightlyStore,
+        reader: FactReader,
+        messages: Messages,
+        reports: Reporter,
+        hooks: Hooks,
+    ) -> None:
+        self._practices = practices
+        self._store = store
+        self._reader = reader
+        self._messages = messages
+        self._reports = reports
+        self._hooks = hooks
+
+    def plan(self, practice_id: str, run_date: date) -> NightRun:
+        practice = self._practices.get(practice_id)
+        run = self._store.find_run(practice_id, run_date)
+        if run is None:
+            raise NotFoundError("run not found")
+        if run.status == "planning":
+            run = self._write_plan(practice, run_date)
+        if run.status == "running":
+            pending = [i for i in self._store.items(practice_id, run_date) if i.status == "pending"]
+            self._send_items(run, pending)
+            if not pending:
+                return self._reports.finalize(practice_id, run_date)
+        if run.status == "reporting":
+            return self._reports.finalize(practice_id, run_date)
+        return run
+
+    def _write_plan(self, practice: Practice, run_date: date) -> NightRun:
+        practice_id = practice.id
+        decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date)]
+        ready = [
+            RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
+            for f, a in decided
+            if a.state == "ready"
+        ]
+        self._store.add_items(practice_id, run_date, ready)
+        self._hooks.checkpoint("planned-items")
+        self._store.mark_planned(
+            practice_id,
+            run_date,
+            planned=len(self._store.items(practice_id, run_date)),
+            held=[f.session_id for f, a in decided if a.state == "held"],
+            incomplete=sum(1 for _, a in decided if a.state == "incomplete"),
+            skipped=sum(1 for _, a in decided if a.state == "skipped"),
+        )
+        self._hooks.checkpoint("planned")
+        run = self._store.find_run(practice_id, run_date)
+        assert run is not None
+        return run
+
+    def _send_items(self, run: NightRun, pending: list[RunItem]) -> None:
+        by_id = {i.session_id: i for i in pending}
+        for n, chunk in enumerate(batches([i.session_id for i in pending], BATCH_SIZE)):
+            body = {
+                "type": "items",
+                "practice_id": run.practice_id,
+                "run_date": run.run_date.isoformat(),
+                "items": [[sid, by_id[sid].client_id] for sid in chunk],
+            }
+            self._messages.send(body, f"items:{run.id}:{n}")
+            self._hooks.checkpoint("sent-batch")

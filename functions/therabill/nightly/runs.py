@@ -1,0 +1,114 @@
+"""Starting a run: a firing (the practice's schedule, staff "run now", the sweep) creates the
+run once per practice and local date (``run:<prc>:<date>``) and sends its ``plan`` message. A
+second firing the same night, a redrive or "run now" finds the run and only resumes it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from therabill.core.clock import Clock, iso
+from therabill.nightly.models import NightRun, decide_firing, run_date_at
+from therabill.nightly.ports import Messages, NightlyQueue, RunOnce
+from therabill.nightly.store import NightlyStore
+from therabill.observability import logger
+from therabill.practices.models import Practice
+from therabill.practices.service import PracticeService
+
+
+class RunStarter:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        practices: PracticeService,
+        store: NightlyStore,
+        messages: Messages,
+        run_once: RunOnce | None,
+    ) -> None:
+        self._clock = clock
+        self._practices = practices
+        self._store = store
+        self._messages = messages
+        self._run_once = run_once
+
+    def use_queue(self, queue: NightlyQueue | None) -> None:
+        """Connect the fan-out queue (None: this process cannot reach it, like the staff API)."""
+        self._messages.use(queue)
+
+    def use_run_once(self, run_once: RunOnce | None) -> None:
+        """Connect the one-time firing (the schedules adapter) the staff API's "run now" uses."""
+        self._run_once = run_once
+
+    @property
+    def queue(self) -> NightlyQueue | None:
+        return self._messages.queue
+
+    def fire(
+        self, practice_id: str, *, at: datetime | None = None, trigger: str = "schedule"
+    ) -> NightRun | None:
+        """A firing of the practice's run (schedule or staff): start tonight's run once, or resume
+        it. None: the holiday calendar skips tonight."""
+        practice = self._practices.get(practice_id)
+        now = at or self._clock()
+        rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
+        decision = decide_firing(rd, practice.holidays)
+        if not decision.run:
+            logger.info(
+                "nightly run skipped",
+                practice_id=practice_id,
+                run_date=rd.isoformat(),
+                reason=decision.reason,
+            )
+            return None
+        run = self._start(practice, rd, trigger, tuple(d.isoformat() for d in decision.moved_from))
+        self._messages.send(
+            {"type": "plan", "practice_id": practice_id, "run_date": rd.isoformat()}, f"plan:{run.id}"
+        )
+        return run
+
+    def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
+        """Staff "run now": where the queue is reachable (the workers, tests, locally) the run
+        starts here; from the staff API the run is created here and a one-time schedule fires
+        nightly-dispatch at once, which resumes it (sends the plan)."""
+        if self._messages.connected or self._run_once is None:
+            return self.fire(practice_id, trigger=trigger)
+        practice = self._practices.get(practice_id)
+        now = self._clock()
+        rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
+        decision = decide_firing(rd, practice.holidays)
+        if not decision.run:
+            return None
+        run = self._start(practice, rd, trigger, tuple(d.isoformat() for d in decision.moved_from))
+        if run.status != "done":
+            self._run_once.run_once(practice_id, at=now, trigger=trigger)
+        return run
+
+    def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:
+        """Scheduled: runs left unfinished (a crash, a message parked in the DLQ) are resumed —
+        their plan is sent again, which re-sends their pending items. Rows are isolated."""
+        now = self._clock()
+        counts = {"open": 0, "resumed": 0, "failed": 0}
+        for run in self._store.open_runs(limit=limit):
+            counts["open"] += 1
+            if run.started_at > now - older_than:
+                break  # oldest first: the rest are younger still
+            try:
+                self._messages.send(
+                    {"type": "plan", "practice_id": run.practice_id, "run_date": run.run_date},
+                    f"sweep:{run.run_id}:{iso(now)}",
+                )
+                counts["resumed"] += 1
+            except Exception:
+                logger.exception("nightly run not resumed", run_id=run.run_id)
+                counts["failed"] += 1
+        return counts
+
+    def _start(self, practice: Practice, rd: date, trigger: str, moved_from: tuple[str, ...]) -> NightRun:
+        run, created = self._store.start_run(
+            practice.id, rd, trigger=trigger, moved_from=moved_from, at=self._clock()
+        )
+        if created:
+            logger.info("nightly run started", run_id=run.id, trigger=trigger)
+        else:
+            logger.info("nightly run already exists: resuming", run_id=run.id)
+        return run
