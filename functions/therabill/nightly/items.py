@@ -13,6 +13,7 @@ from datetime import date
 
 from therabill.core.clock import Clock
 from therabill.core.errors import NotFoundError
+from therabill.core.writes import Write
 from therabill.nightly.billing import Billed, InvoiceCharger
 from therabill.nightly.models import Finish, ItemAction, NightRun, RunItem
 from therabill.nightly.ports import Hooks
@@ -85,6 +86,11 @@ class ItemBilling:
         self._hooks.checkpoint("claimed")
         action: ItemAction = (billable.mark.action if billable.mark else None) or item.action  # type: ignore[assignment]
         billed = self._bill(practice, run, item, billable, action)
+        done, record = self._finished(practice, item, billed)
+        return done, Finish(record, to_do)
+
+    def _finished(self, practice: Practice, item: RunItem, billed: Billed) -> tuple[RunItem, Write]:
+        """The item done with what billing did, and the session's billing record to write with it."""
         record = self._foreign.billing_done_write(
             practice.id,
             item.client_id,
@@ -109,7 +115,7 @@ class ItemBilling:
                 "problem": billed.problem,
             }
         )
-        return done, Finish(record, to_do)
+        return done, record
 
     def _bill(
         self, practice: Practice, run: NightRun, item: RunItem, billable: Billable, action: ItemAction
