@@ -73,7 +73,7 @@ def _to_python(value: Any) -> Any:
 
 class _Codec:
     def __init__(self) -> None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # noqa: PLC0415 - with the client
 
         self._ser = TypeSerializer()
         self._de = TypeDeserializer()
