@@ -24,6 +24,29 @@ class Settings(BaseModel):
     public_base_url: HttpUrl | None = None
     stripe_api_base: str | None = None  # None: Stripe's own API
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # The nightly run: its fan-out queue (no queue: runs cannot start) and the per-practice
+    # schedules (all three names, or the scheduler is not configured and schedules are not synced).
+    nightly_queue_url: str | None = None
+    scheduler_group: str | None = None
+    nightly_target_arn: str | None = None
+    scheduler_role_arn: str | None = None
+
+    @property
+    def scheduler(self) -> SchedulerSettings | None:
+        """Where the practices' schedules go, when all of it is configured."""
+        if self.scheduler_group and self.nightly_target_arn and self.scheduler_role_arn:
+            return SchedulerSettings(
+                group=self.scheduler_group,
+                target_arn=self.nightly_target_arn,
+                role_arn=self.scheduler_role_arn,
+            )
+        return None
+
+
+class SchedulerSettings(BaseModel):
+    group: str
+    target_arn: str
+    role_arn: str
 
 
 class Secrets(BaseModel):
@@ -42,6 +65,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "email_sender": environ.get(contract.ENV_EMAIL_SENDER) or None,
         "public_base_url": environ.get(contract.ENV_PUBLIC_BASE_URL) or None,
         "stripe_api_base": environ.get(contract.ENV_STRIPE_API_BASE) or None,
+        "nightly_queue_url": environ.get(contract.ENV_NIGHTLY_QUEUE_URL) or None,
+        "scheduler_group": environ.get(contract.ENV_SCHEDULER_GROUP) or None,
+        "nightly_target_arn": environ.get(contract.ENV_NIGHTLY_TARGET_ARN) or None,
+        "scheduler_role_arn": environ.get(contract.ENV_SCHEDULER_ROLE_ARN) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

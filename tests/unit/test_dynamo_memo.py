@@ -567,3 +567,59 @@ def test_the_nightly_dispatch_opens_a_unit_for_one_practice_not_for_the_sweep(
     assert spy.count("get_item") == 1
     nightly_dispatch.lambda_handler({"schedule": "nightly-sweep"}, context)
     assert spy.count("get_item") == 3  # the sweep, over many practices, remembers nothing
+
+
+# -- several items in one round (BatchGetItem) ------------------------------------------------------
+
+
+def test_get_many_reads_found_items_in_one_request_and_leaves_missing_keys_out(table, spy, someone_else):
+    # Given two stored items and one key that holds nothing
+    someone_else.put(_item("CLIENT#c1", name="Ada"))
+    someone_else.put(_item("CLIENT#c2", name="Grace"))
+    # When they are read together
+    got = table.get_many([(PK, "CLIENT#c1"), (PK, "CLIENT#nobody"), (PK, "CLIENT#c2"), (PK, "CLIENT#c1")])
+    # Then one request answers, with the found items by key
+    assert spy.count("batch_get_item") == 1
+    assert table.request_count == 1
+    assert got == {
+        (PK, "CLIENT#c1"): _item("CLIENT#c1", name="Ada"),
+        (PK, "CLIENT#c2"): _item("CLIENT#c2", name="Grace"),
+    }
+
+
+def test_get_many_inside_a_unit_of_work_is_remembered_both_ways(table, spy, someone_else):
+    someone_else.put(_item("CLIENT#c1", name="Ada"))
+    someone_else.put(_item("CLIENT#c2", name="Grace"))
+    with table.unit_of_work():
+        table.get(PK, "CLIENT#c1")  # seen before: not asked for again
+        got = table.get_many([(PK, "CLIENT#c1"), (PK, "CLIENT#c2"), (PK, "CLIENT#none")])
+        assert spy.calls.count("batch_get_item") == 1
+        # what the batch read (found or not) answers later GetItems
+        assert table.get(PK, "CLIENT#c2") == _item("CLIENT#c2", name="Grace")
+        assert table.get(PK, "CLIENT#none") is None
+    assert spy.count("get_item") == 1
+    assert set(got) == {(PK, "CLIENT#c1"), (PK, "CLIENT#c2")}
+
+
+def test_get_many_asks_again_for_unprocessed_keys_then_fails_as_busy(client, someone_else):
+    someone_else.put(_item("CLIENT#c1", name="Ada"))
+
+    class Unprocessing:
+        """A client that leaves every key unprocessed for its first ``rounds`` batch reads."""
+
+        def __init__(self, rounds: int) -> None:
+            self.rounds, self.calls = rounds, 0
+
+        def batch_get_item(self, **kwargs: Any) -> Any:
+            self.calls += 1
+            if self.calls <= self.rounds:
+                return {"Responses": {"memo": []}, "UnprocessedKeys": kwargs["RequestItems"]}
+            return client.batch_get_item(**kwargs)
+
+    once = Unprocessing(rounds=1)
+    assert Table(once, "memo").get_many([(PK, "CLIENT#c1")]) == {
+        (PK, "CLIENT#c1"): _item("CLIENT#c1", name="Ada")
+    }
+    assert once.calls == 2
+    with pytest.raises(DependencyUnavailableError):
+        Table(Unprocessing(rounds=99), "memo").get_many([(PK, "CLIENT#c1")])

@@ -18,6 +18,6 @@ _CONFIG = Config(
 @cache
 def client(service: str) -> Any:
     """A boto3 client. AWS_ENDPOINT_URL (the local emulator) is honoured by boto3 itself."""
-    import boto3
+    import boto3  # noqa: PLC0415 - boto3 is loaded on the first AWS call, not at import (cold start)
 
     return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]

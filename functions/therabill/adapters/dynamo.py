@@ -73,7 +73,7 @@ def _to_python(value: Any) -> Any:
 
 class _Codec:
     def __init__(self) -> None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # noqa: PLC0415 - with the client
 
         self._ser = TypeSerializer()
         self._de = TypeDeserializer()
@@ -274,6 +274,51 @@ class Table:
         if memo is not None and (consistent or (pk, sk) not in memo):  # never trade down a consistent read
             memo[(pk, sk)] = _Seen(copy.deepcopy(item), consistent)
         return item
+
+    def get_many(
+        self, keys: Sequence[tuple[str, str]], *, consistent: bool = True
+    ) -> dict[tuple[str, str], Item]:
+        """Several items in one round (BatchGetItem, 100 keys a request): found items by key,
+        missing keys absent. The unit of work answers the keys it has seen and remembers the
+        rest, as ``get`` does. Keys the service leaves unprocessed are asked for again (at most
+        five rounds), then the read fails as throttled."""
+        memo = self._memo()
+        found: dict[tuple[str, str], Item] = {}
+        wanted: list[tuple[str, str]] = []
+        for k in dict.fromkeys(keys):  # once each, in order
+            seen = memo.get(k) if memo is not None and not _FRESH.get() else None
+            if seen is not None and (seen.consistent or not consistent):
+                if seen.item is not None:
+                    found[k] = copy.deepcopy(seen.item)
+            else:
+                wanted.append(k)
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            got = self._batch_get(chunk, consistent)
+            for k in chunk:
+                item = got.get(k)
+                if item is not None:
+                    found[k] = item
+                if memo is not None:
+                    memo[k] = _Seen(copy.deepcopy(item), consistent)
+        return found
+
+    def _batch_get(self, chunk: Sequence[tuple[str, str]], consistent: bool) -> dict[tuple[str, str], Item]:
+        request: dict[str, Any] = {
+            self.name: {"Keys": [self._codec.dump(self.key(*k)) for k in chunk], "ConsistentRead": consistent}
+        }
+        got: dict[tuple[str, str], Item] = {}
+        for _ in range(5):
+            with self._translate():
+                self.request_count += 1
+                out = self._client.batch_get_item(RequestItems=request)
+            for raw in out.get("Responses", {}).get(self.name, []):
+                item = self._codec.load(raw)
+                got[self._item_key(item)] = item
+            request = out.get("UnprocessedKeys") or {}
+            if not request:
+                return got
+        raise DependencyUnavailableError("the database is busy; try again")
 
     def put(
         self,

@@ -120,7 +120,7 @@ class StripeGateway:
             return client
         with self._lock:
             if self._client is None:
-                import stripe
+                import stripe  # noqa: PLC0415 - the SDK is heavy: loaded on the first Stripe call only
 
                 http_client = self._http_client
                 if http_client is None:
@@ -264,7 +264,7 @@ class StripeGateway:
         if application_fee_amount is not None:
             params["application_fee_amount"] = application_fee_amount
         client = self._stripe()
-        import stripe
+        import stripe  # noqa: PLC0415 - the SDK is heavy: loaded on the first Stripe call only
 
         try:
             intent = client.v1.payment_intents.create(
@@ -435,7 +435,7 @@ def _options(*, account: str | None = None, idempotency_key: str | None = None) 
 def _translated(operation: str) -> Iterator[None]:
     """Turn the SDK's errors into the port's: retryable → GatewayUnavailableError,
     refused → GatewayRejectedError."""
-    import stripe
+    import stripe  # noqa: PLC0415 - the SDK is heavy: loaded on the first Stripe call only
 
     try:
         yield
@@ -444,7 +444,7 @@ def _translated(operation: str) -> Iterator[None]:
 
 
 def _raise_translated(operation: str, err: Any) -> NoReturn:
-    import stripe
+    import stripe  # noqa: PLC0415 - the SDK is heavy: loaded on the first Stripe call only
 
     details: dict[str, Any] = {
         "operation": operation,

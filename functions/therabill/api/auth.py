@@ -31,6 +31,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "nightly:read": frozenset({"owner", "biller", "front_desk"}),
     "nightly:manage": frozenset({"owner", "biller", "clinician"}),
     "nightly:run": frozenset({"owner", "biller"}),
+    "fees:waive": frozenset({"owner", "biller", "clinician"}),  # a cancellation / no-show fee
+    "diagnoses:write": frozenset({"owner", "biller", "clinician"}),  # a client's or a session's codes
+    # Bound to a relationship: a role in ``:any`` acts on every session of the practice, a role in
+    # ``:own`` only where the session is theirs (their own note; a supervisee's session).
+    "notes:sign:any": frozenset({"owner"}),
+    "notes:sign:own": frozenset({"clinician"}),
+    "sessions:approve:any": frozenset({"owner"}),
+    "sessions:approve:own": frozenset({"clinician"}),
     "read": frozenset(ROLES),
 }
 
@@ -44,6 +52,15 @@ class Caller:
     def require(self, permission: str) -> None:
         if self.role not in PERMISSIONS[permission]:
             raise ForbiddenError(f"the {self.role} role may not do this", permission=permission)
+
+    def require_any_or_own(self, permission: str, *, own: bool, refusal: str) -> None:
+        """``permission:any`` always, ``permission:own`` where ``own`` (the caller's relationship to
+        the thing holds); else 403 with ``refusal``."""
+        if self.role in PERMISSIONS[f"{permission}:any"]:
+            return
+        if own and self.role in PERMISSIONS[f"{permission}:own"]:
+            return
+        raise ForbiddenError(refusal, permission=permission)
 
 
 def caller_from(event: APIGatewayProxyEvent) -> Caller:

@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api import errors, pages
+from therabill.api.deps import container
 from therabill.core.errors import TherabillError
-from therabill.wiring import container
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.install(app)

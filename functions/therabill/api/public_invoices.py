@@ -13,10 +13,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from therabill.api import errors, invoice_pages, pages
+from therabill.api.deps import container
 from therabill.core.errors import NotFoundError, TherabillError
 from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
-from therabill.wiring import container
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 
 from therabill.api import errors
 from therabill.api.auth import Caller
+from therabill.api.deps import container
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_models import (
     CardOut,
@@ -39,13 +40,12 @@ from therabill.api.staff_models import (
 )
 from therabill.cards.models import Card, ConsentScope
 from therabill.clients.models import BillingContact, Client
-from therabill.core.errors import ForbiddenError, NotFoundError
+from therabill.core.errors import NotFoundError
 from therabill.core.money import Money
 from therabill.ledger.service import balance_of
 from therabill.payments.models import Payment
 from therabill.policies.cancellation import CancellationPolicy
 from therabill.practices.models import Practice
-from therabill.wiring import container
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.install(app)
@@ -211,17 +211,13 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     return _client_out(client)
 
 
-_DIAGNOSIS_WRITERS = frozenset({"owner", "biller", "clinician"})
-
-
 @app.put("/clients/<client_id>/diagnoses")
 def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body()]) -> ClientOut:
     """The client's ICD-10-CM codes in pointer order (the primary first): 1 to 12, each a letter,
     a digit, a letter or digit, then optionally "." and 1 to 4 letters or digits; stored upper
     case with the dot; no repeats. An empty list clears them. Owner, biller or clinician."""
     caller = _caller()
-    if caller.role not in _DIAGNOSIS_WRITERS:
-        raise ForbiddenError(f"the {caller.role} role may not do this", permission="diagnoses:write")
+    caller.require("diagnoses:write")
     client = container().clients.set_diagnoses(
         caller.practice_id, client_id, body.codes, expected_version=body.expected_version
     )

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
+from therabill.api.deps import container
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_invoices_models import (
     AppliedPaymentOut,
@@ -28,7 +29,6 @@ from therabill.api.staff_invoices_models import (
 from therabill.invoices.models import Invoice, InvoiceStatus
 from therabill.invoices.reports import ReportService, to_csv
 from therabill.invoices.service import StandaloneLine
-from therabill.wiring import container
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
 

@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from therabill.api.deps import container
 from therabill.api.staff_common import caller, created, json_response
 from therabill.payments.refunds import Refund
-from therabill.wiring import container
 
 router = APIGatewayRouter()
 

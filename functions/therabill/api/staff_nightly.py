@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
+from therabill.api.deps import container
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_nightly_models import (
     HoldOut,
@@ -28,7 +29,6 @@ from therabill.api.staff_nightly_models import (
 from therabill.core.errors import InvalidRequestError
 from therabill.nightly.models import Assessment, ItemFacts, Listing, NightRun, RunItem, run_id
 from therabill.practices.models import Practice
-from therabill.wiring import container
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
+from therabill.api.deps import container
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
@@ -47,11 +48,10 @@ from therabill.api.staff_sessions_models import (
 from therabill.bookings.service import Booking
 from therabill.clients.responsibility import Responsibility, RuleSet, Share
 from therabill.clinical.supervision import Supervision
-from therabill.core.errors import ForbiddenError, InvalidRequestError, NotFoundError
+from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride, merge_policy
 from therabill.services.models import PricingRule, ServiceType
 from therabill.sessions.models import Session
-from therabill.wiring import container
 
 router = APIGatewayRouter()
 
@@ -475,16 +475,12 @@ def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]
     return _session_out(session)
 
 
-_WAIVERS = frozenset({"owner", "biller", "clinician"})
-
-
 @router.post("/sessions/<session_id>/waive-fee")
 def waive_session_fee(session_id: SessionId) -> SessionOut:
     """Waive the session's cancellation / no-show fee: before the practice's nightly cutoff (409
     after) and only while unpaid (409 once paid: refund the payment instead)."""
     caller = _caller()
-    if caller.role not in _WAIVERS:
-        raise ForbiddenError(f"the {caller.role} role may not do this", permission="fees:waive")
+    caller.require("fees:waive")
     session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
     return _session_out(session)
 
@@ -492,14 +488,6 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
 # -- documentation state: the note's signature, the supervisor's approval, diagnoses -------------
 # Therabill keeps only the state billing depends on (signed or not, approved or not, the codes),
 # never a note's text.
-_DIAGNOSIS_WRITERS = frozenset({"owner", "biller", "clinician"})
-
-
-def _require_diagnosis_writer(caller: Caller) -> None:
-    if caller.role not in _DIAGNOSIS_WRITERS:
-        raise ForbiddenError(f"the {caller.role} role may not do this", permission="diagnoses:write")
-
-
 @router.post("/sessions/<session_id>/note-signature")
 def sign_session_note(session_id: SessionId) -> SessionOut:
     """Mark the session's note signed: the session's clinician or the owner, once the session is
@@ -507,10 +495,11 @@ def sign_session_note(session_id: SessionId) -> SessionOut:
     caller = _caller()
     c = container()
     session = c.sessions.get(caller.practice_id, session_id)  # 404 outside the caller's practice
-    if caller.role != "owner" and not (caller.role == "clinician" and caller.user_id == session.clinician_id):
-        raise ForbiddenError(
-            "only the session's clinician or the owner may sign its note", permission="notes:sign"
-        )
+    caller.require_any_or_own(
+        "notes:sign",
+        own=caller.user_id == session.clinician_id,
+        refusal="only the session's clinician or the owner may sign its note",
+    )
     return _session_out(c.sessions.sign_note(caller.practice_id, session_id, caller.user_id))
 
 
@@ -523,13 +512,11 @@ def approve_session(session_id: SessionId) -> SessionOut:
     c = container()
     session = c.sessions.get(caller.practice_id, session_id)  # 404 outside the caller's practice
     supervisor = c.sessions.supervision.supervisor_of(caller.practice_id, session.clinician_id)
-    if caller.role != "owner" and not (
-        caller.role == "clinician" and supervisor is not None and caller.user_id == supervisor
-    ):
-        raise ForbiddenError(
-            "only the clinician's supervisor or the owner may approve the session",
-            permission="sessions:approve",
-        )
+    caller.require_any_or_own(
+        "sessions:approve",
+        own=supervisor is not None and caller.user_id == supervisor,
+        refusal="only the clinician's supervisor or the owner may approve the session",
+    )
     return _session_out(c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id))
 
 
@@ -538,7 +525,7 @@ def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Bo
     """The session's own ICD-10-CM codes, over the client's (pointer order, the primary first; at
     most 12; an empty list removes them and the client's apply again)."""
     caller = _caller()
-    _require_diagnosis_writer(caller)
+    caller.require("diagnoses:write")
     return _session_out(container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes))
 
 

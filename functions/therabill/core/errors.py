@@ -1,5 +1,5 @@
 """Errors shared by every capability. Each carries data, never an HTTP status; the entry points
-map them (see entrypoints/http_errors.py)."""
+map them (see api/errors.py, the one error mapper)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from therabill.api.deps import serving
 from therabill.api.staff import app
 from therabill.observability import logger, metrics, tracer
 from therabill.wiring import container
@@ -16,5 +17,6 @@ from therabill.wiring import container
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    with container().table.unit_of_work():  # one request: repeated GetItems are read once
+    services = container()
+    with serving(services), services.table.unit_of_work():  # one request: GetItems read once
         return app.resolve(event, context)

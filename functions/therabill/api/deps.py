@@ -1,0 +1,95 @@
+"""What the API's routes call, as the entry point provides it for one request.
+
+Routes never build services and never import the composition root: the entry point installs its
+container around ``app.resolve`` (``with serving(container()):``) and a route asks ``container()``
+for the capability it needs. ``Services`` names exactly what the routes use, so the API depends on
+the capabilities' services, not on how they are wired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from therabill.bookings.rules import BookingRules
+    from therabill.bookings.service import BookingService
+    from therabill.cards.service import CardService
+    from therabill.clients.service import ClientService
+    from therabill.invoices.access import InvoiceAccess
+    from therabill.invoices.service import InvoiceService
+    from therabill.ledger.service import LedgerService
+    from therabill.nightly.service import NightlyService
+    from therabill.payments.refunds import RefundService
+    from therabill.payments.service import PaymentService
+    from therabill.practices.service import PracticeService
+    from therabill.services.catalog import ServiceCatalog
+    from therabill.sessions.billing import SessionBilling
+    from therabill.sessions.service import SessionService
+    from therabill.settings import Secrets, Settings
+
+
+class Services(Protocol):
+    """The capabilities behind the staff API and the public pages."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def secrets(self) -> Secrets: ...
+    @property
+    def public_base_url(self) -> str: ...
+    @property
+    def practices(self) -> PracticeService: ...
+    @property
+    def clients(self) -> ClientService: ...
+    @property
+    def cards(self) -> CardService: ...
+    @property
+    def payments(self) -> PaymentService: ...
+    @property
+    def refunds(self) -> RefundService: ...
+    @property
+    def ledger(self) -> LedgerService: ...
+    @property
+    def service_catalog(self) -> ServiceCatalog: ...
+    @property
+    def sessions(self) -> SessionService: ...
+    @property
+    def session_billing(self) -> SessionBilling: ...
+    @property
+    def invoices(self) -> InvoiceService: ...
+    @property
+    def invoice_access(self) -> InvoiceAccess: ...
+    @property
+    def booking_rules(self) -> BookingRules: ...
+    @property
+    def bookings(self) -> BookingService: ...
+    @property
+    def nightly(self) -> NightlyService: ...
+
+
+_current: ContextVar[Services | None] = ContextVar("therabill_api_services", default=None)
+
+
+class NotServingError(RuntimeError):
+    """A route ran outside ``serving(...)``: a wiring mistake, never a client's."""
+
+
+def container() -> Services:
+    """The services of the request being handled."""
+    current = _current.get()
+    if current is None:
+        raise NotServingError("no services installed: call the API through its entry point")
+    return current
+
+
+@contextmanager
+def serving(services: Services) -> Iterator[None]:
+    """Install ``services`` for the routes while one request (or event) is handled."""
+    token = _current.set(services)
+    try:
+        yield
+    finally:
+        _current.reset(token)
