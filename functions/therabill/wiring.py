@@ -298,34 +298,33 @@ class Container:
     @cached_property
     def nightly_queue(self) -> NightlyQueue | None:
         """The fan-out queue (None when not configured: runs cannot start). Tests assign their own."""
-        from therabill import contract  # noqa: PLC0415 - the composition root builds lazily
-
-        url = os.environ.get(contract.ENV_NIGHTLY_QUEUE_URL)
+        url = self.settings.nightly_queue_url
         if not url:
             return None
-        from therabill.adapters.sqs import SqsQueue  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.adapters.sqs import SqsQueue
 
         return SqsQueue(self._client("sqs"), url)
 
     @cached_property
     def nightly_schedules(self) -> Any:
         """The per-practice schedules adapter (None when the scheduler is not configured)."""
-        from therabill import contract  # noqa: PLC0415 - the composition root builds lazily
-
-        group = os.environ.get(contract.ENV_SCHEDULER_GROUP)
-        target = os.environ.get(contract.ENV_NIGHTLY_TARGET_ARN)
-        role = os.environ.get(contract.ENV_SCHEDULER_ROLE_ARN)
-        if not (group and target and role):
+        scheduler = self.settings.scheduler
+        if scheduler is None:
             return None
-        from therabill.adapters.scheduler import NightlySchedules  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.adapters.scheduler import NightlySchedules
 
-        return NightlySchedules(self._client("scheduler"), group=group, target_arn=target, role_arn=role)
+        return NightlySchedules(
+            self._client("scheduler"),
+            group=scheduler.group,
+            target_arn=scheduler.target_arn,
+            role_arn=scheduler.role_arn,
+        )
 
     @cached_property
     def nightly(self) -> NightlyService:
-        from therabill.clinical.supervision import SupervisionService  # noqa: PLC0415 - the composition root builds lazily
-        from therabill.nightly.service import build_nightly  # noqa: PLC0415 - the composition root builds lazily
-        from therabill.nightly.store import ForeignItems, NightlyStore  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.clinical.supervision import SupervisionService
+        from therabill.nightly.service import build_nightly
+        from therabill.nightly.store import ForeignItems, NightlyStore
 
         return build_nightly(
             clock=self.clock,
