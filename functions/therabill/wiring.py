@@ -294,7 +294,7 @@ class Container:
             self.public_base_url,
         )
 
-    # -- the nightly run (issue 5) ---------------------------------------------------------------
+    # -- the nightly run ---------------------------------------------------------------------
     @cached_property
     def nightly_queue(self) -> NightlyQueue | None:
         """The fan-out queue (None when not configured: runs cannot start). Tests assign their own."""

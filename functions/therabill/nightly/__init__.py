@@ -1,1 +1,2 @@
-"""The nightly run (issue 5): decisions in models.py (pure), I/O in service.py."""
+"""The nightly run: decisions in models.py (pure), the run's items in store/, each concern in its
+own module behind the ``NightlyService`` facade (service.py)."""

@@ -10,6 +10,7 @@ The last item to finish reports the run."""
 from __future__ import annotations
 
 from datetime import date
+from typing import cast
 
 from therabill.core.clock import Clock
 from therabill.core.errors import NotFoundError
@@ -84,7 +85,7 @@ class ItemBilling:
                 return _recorded(item, mark), Finish(None, to_do)
             billable = claimed
         self._hooks.checkpoint("claimed")
-        action: ItemAction = (billable.mark.action if billable.mark else None) or item.action  # type: ignore[assignment]
+        action = cast("ItemAction", (billable.mark.action if billable.mark else None) or item.action)
         billed = self._bill(practice, run, item, billable, action)
         done, record = self._finished(practice, item, billed)
         return done, Finish(record, to_do)

@@ -164,7 +164,7 @@ class ItemFacts:
     card_chargeable: bool  # a default card whose consent covers this charge
     payer_email: bool
     held: bool = False
-    claims_enabled: bool = False  # a claims port is wired (the insurance capability, issue 6)
+    claims_enabled: bool = False  # a claims port is wired (the insurance capability)
     # Documentation state (never its content).
     has_diagnosis: bool = True  # the session's ICD-10-CM codes, else the client's (always read)
     note_required: bool = False  # the practice bills only signed notes
