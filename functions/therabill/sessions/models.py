@@ -1,5 +1,5 @@
 """A session and its lifecycle rules. Pure: each transition is decided here from the session as it
-is, and written by the service as one conditional UpdateItem."""
+is, and written by the store as one conditional UpdateItem."""
 
 from __future__ import annotations
 

@@ -85,6 +85,7 @@ class SessionService:
         """``session_id``: derived from the request's Idempotency-Key; if that session exists
         already it is returned as it is (the caller compares). ``booking_payment``: the session is
         booked ``awaiting_payment`` (paying at booking); ``extra_writes`` join the transaction."""
+        # Long for its keyword signature (what bookings pass) and the session built field by field.
         service, start, end = self._bookable(practice_id, client_id, service_id, start, end)
         now = self._clock()
         session = Session(
