@@ -234,16 +234,45 @@ class Container:
 
     @cached_property
     def sessions(self) -> SessionService:
-        from therabill.sessions.service import SessionService
+        from therabill.clinical.supervision import SupervisionService  # noqa: PLC0415 - built lazily
+        from therabill.sessions.service import SessionService  # noqa: PLC0415 - built lazily
+        from therabill.sessions.store import SessionStore  # noqa: PLC0415 - built lazily
 
-        return SessionService(self.table, self.clock, self.practices, self.clients, self.service_catalog)
+        return SessionService(
+            store=SessionStore(self.table),
+            clock=self.clock,
+            practices=self.practices,
+            clients=self.clients,
+            catalog=self.service_catalog,
+            supervision=SupervisionService(self.table, self.clock),
+        )
 
     @cached_property
     def session_billing(self) -> SessionBilling:
-        from therabill.sessions.billing import SessionBilling
+        from therabill.sessions.billing import SessionBilling  # noqa: PLC0415 - built lazily
+        from therabill.sessions.charges import SessionCharges  # noqa: PLC0415 - built lazily
+        from therabill.sessions.copay import CopayBilling  # noqa: PLC0415 - built lazily
+        from therabill.sessions.fees import FeeBilling  # noqa: PLC0415 - built lazily
 
+        charges = SessionCharges(clients=self.clients, ledger=self.ledger, payments=self.payments)
         return SessionBilling(
-            self.sessions, self.practices, self.clients, self.ledger, self.payments, self.outbox
+            sessions=self.sessions,
+            charges=charges,
+            copay=CopayBilling(
+                sessions=self.sessions,
+                practices=self.practices,
+                clients=self.clients,
+                charges=charges,
+                outbox=self.outbox,
+            ),
+            fees=FeeBilling(
+                sessions=self.sessions,
+                practices=self.practices,
+                clients=self.clients,
+                ledger=self.ledger,
+                charges=charges,
+                outbox=self.outbox,
+            ),
         )
 
     @cached_property
