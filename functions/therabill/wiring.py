@@ -284,6 +284,7 @@ class Container:
 
     @cached_property
     def bookings(self) -> BookingService:
+        # Longer than most: the booking concerns (book, pay page, confirm, release) composed in one place.
         from therabill.bookings.booking import BookingDesk, BookingPayments  # noqa: PLC0415 - the composition root imports lazily
         from therabill.bookings.confirmation import BookingConfirmation  # noqa: PLC0415 - the composition root imports lazily
         from therabill.bookings.pay_page import PayPages  # noqa: PLC0415 - the composition root imports lazily
