@@ -139,16 +139,19 @@ class Container:
 
     @cached_property
     def cards(self) -> CardService:
-        from therabill.cards.service import CardService
+        from therabill.cards.service import CardService, SetupKeys  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.cards.store import CardStore  # noqa: PLC0415 - the composition root imports lazily
 
         return CardService(
-            self.table,
-            _LazyGateway(self),
-            self.clients,
-            self.practices,
-            self.clock,
-            self.secrets.link_signing_key,
-            self.secrets.stripe_publishable_key,
+            store=CardStore(self.table),
+            gateway=_LazyGateway(self),
+            clients=self.clients,
+            practices=self.practices,
+            clock=self.clock,
+            keys=SetupKeys(
+                link_key=self.secrets.link_signing_key,
+                publishable_key=self.secrets.stripe_publishable_key,
+            ),
         )
 
     @cached_property
@@ -159,10 +162,13 @@ class Container:
 
     @cached_property
     def outbox(self) -> Outbox:
-        from therabill.notifications.mailer import Outbox
+        from therabill.notifications.mailer import Outbox  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.notifications.store import OutboxStore  # noqa: PLC0415 - the composition root imports lazily
 
         sender = self.settings.email_sender or "billing@therabill.localhost"
-        return Outbox(self.table, self.email_transport, sender, self.clock)
+        return Outbox(
+            store=OutboxStore(self.table), transport=self.email_transport, sender=sender, clock=self.clock
+        )
 
     @cached_property
     def payments(self) -> PaymentService:
@@ -300,27 +306,67 @@ class Container:
 
     @cached_property
     def booking_rules(self) -> BookingRules:
-        from therabill.bookings.rules import BookingRules
+        from therabill.bookings.rules import BookingRules  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.store import BookingStore  # noqa: PLC0415 - the composition root imports lazily
 
-        return BookingRules(self.table, self.clock)
+        return BookingRules(store=BookingStore(self.table), clock=self.clock)
 
     @cached_property
     def bookings(self) -> BookingService:
-        from therabill.bookings.service import BookingService
+        # Longer than most: the booking concerns (book, pay page, confirm, release) composed in one place.
+        from therabill.bookings.booking import BookingDesk, BookingPayments  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.confirmation import BookingConfirmation  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.pay_page import PayPages  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.planning import BookingPlanner  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.release import HoldRelease  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.service import BookingService  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.store import BookingStore  # noqa: PLC0415 - the composition root imports lazily
 
+        store = BookingStore(self.table)
+        pay_pages = PayPages(
+            link_key=self.secrets.link_signing_key,
+            public_base_url=self.public_base_url,
+            clock=self.clock,
+            practices=self.practices,
+            sessions=self.sessions,
+            payments=self.payments,
+        )
+        planner = BookingPlanner(
+            rules=self.booking_rules,
+            sessions=self.sessions,
+            catalog=self.service_catalog,
+            clients=self.clients,
+            cards=self.cards,
+            clock=self.clock,
+        )
+        payments = BookingPayments(
+            payments=self.payments,
+            sessions=self.sessions,
+            pay_pages=pay_pages,
+            clients=self.clients,
+            outbox=self.outbox,
+        )
+        confirmation = BookingConfirmation(
+            store=store, sessions=self.sessions, clients=self.clients, outbox=self.outbox, clock=self.clock
+        )
         return BookingService(
-            self.table,
-            self.clock,
-            self.booking_rules,
-            self.sessions,
-            self.service_catalog,
-            self.practices,
-            self.clients,
-            self.cards,
-            self.payments,
-            self.outbox,
-            self.secrets.link_signing_key,
-            self.public_base_url,
+            desk=BookingDesk(
+                store=store,
+                practices=self.practices,
+                sessions=self.sessions,
+                planner=planner,
+                payments=payments,
+            ),
+            pay_pages=pay_pages,
+            confirmation=confirmation,
+            release=HoldRelease(
+                store=store,
+                practices=self.practices,
+                sessions=self.sessions,
+                payments=self.payments,
+                confirmation=confirmation,
+                clock=self.clock,
+            ),
         )
 
     # -- the nightly run (issue 5) ---------------------------------------------------------------
@@ -370,9 +416,10 @@ class Container:
 
     @cached_property
     def inbox(self) -> Inbox:
-        from therabill.webhooks.inbox import Inbox
+        from therabill.webhooks.inbox import Inbox  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.webhooks.store import StripeEventStore  # noqa: PLC0415 - the composition root imports lazily
 
-        return Inbox(self.table, self._queue_or_none(), self.clock)
+        return Inbox(store=StripeEventStore(self.table), queue=self._queue_or_none(), clock=self.clock)
 
     def _queue_or_none(self) -> EventQueue | None:
         if self._queue is not None or self.settings.stripe_events_queue_url:
@@ -381,9 +428,15 @@ class Container:
 
     @cached_property
     def dispatcher(self) -> EventDispatcher:
-        from therabill.webhooks.dispatch import EventDispatcher
+        from therabill.webhooks.dispatch import EventDispatcher  # noqa: PLC0415 - the composition root imports lazily
 
-        return EventDispatcher(self.practices, self.cards, self.payments, self.clock, refunds=self.refunds)
+        return EventDispatcher(
+            practices=self.practices,
+            cards=self.cards,
+            payments=self.payments,
+            refunds=self.refunds,
+            clock=self.clock,
+        )
 
 
 class _LazyGateway:
