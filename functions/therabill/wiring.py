@@ -139,8 +139,8 @@ class Container:
 
     @cached_property
     def cards(self) -> CardService:
-        from therabill.cards.service import CardService, SetupKeys  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.cards.store import CardStore  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.cards.service import CardService, SetupKeys
+        from therabill.cards.store import CardStore
 
         return CardService(
             store=CardStore(self.table),
@@ -162,8 +162,8 @@ class Container:
 
     @cached_property
     def outbox(self) -> Outbox:
-        from therabill.notifications.mailer import Outbox  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.notifications.store import OutboxStore  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.notifications.mailer import Outbox
+        from therabill.notifications.store import OutboxStore
 
         sender = self.settings.email_sender or "billing@therabill.localhost"
         return Outbox(
@@ -240,9 +240,9 @@ class Container:
 
     @cached_property
     def sessions(self) -> SessionService:
-        from therabill.clinical.supervision import SupervisionService  # noqa: PLC0415 - built lazily
-        from therabill.sessions.service import SessionService  # noqa: PLC0415 - built lazily
-        from therabill.sessions.store import SessionStore  # noqa: PLC0415 - built lazily
+        from therabill.clinical.supervision import SupervisionService
+        from therabill.sessions.service import SessionService
+        from therabill.sessions.store import SessionStore
 
         return SessionService(
             store=SessionStore(self.table),
@@ -255,10 +255,10 @@ class Container:
 
     @cached_property
     def session_billing(self) -> SessionBilling:
-        from therabill.sessions.billing import SessionBilling  # noqa: PLC0415 - built lazily
-        from therabill.sessions.charges import SessionCharges  # noqa: PLC0415 - built lazily
-        from therabill.sessions.copay import CopayBilling  # noqa: PLC0415 - built lazily
-        from therabill.sessions.fees import FeeBilling  # noqa: PLC0415 - built lazily
+        from therabill.sessions.billing import SessionBilling
+        from therabill.sessions.charges import SessionCharges
+        from therabill.sessions.copay import CopayBilling
+        from therabill.sessions.fees import FeeBilling
 
         charges = SessionCharges(clients=self.clients, ledger=self.ledger, payments=self.payments)
         return SessionBilling(
@@ -306,21 +306,21 @@ class Container:
 
     @cached_property
     def booking_rules(self) -> BookingRules:
-        from therabill.bookings.rules import BookingRules  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.store import BookingStore  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.rules import BookingRules
+        from therabill.bookings.store import BookingStore
 
         return BookingRules(store=BookingStore(self.table), clock=self.clock)
 
     @cached_property
     def bookings(self) -> BookingService:
         # Longer than most: the booking concerns (book, pay page, confirm, release) composed in one place.
-        from therabill.bookings.booking import BookingDesk, BookingPayments  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.confirmation import BookingConfirmation  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.pay_page import PayPages  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.planning import BookingPlanner  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.release import HoldRelease  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.service import BookingService  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.bookings.store import BookingStore  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.bookings.booking import BookingDesk, BookingPayments
+        from therabill.bookings.confirmation import BookingConfirmation
+        from therabill.bookings.pay_page import PayPages
+        from therabill.bookings.planning import BookingPlanner
+        from therabill.bookings.release import HoldRelease
+        from therabill.bookings.service import BookingService
+        from therabill.bookings.store import BookingStore
 
         store = BookingStore(self.table)
         pay_pages = PayPages(
@@ -416,8 +416,8 @@ class Container:
 
     @cached_property
     def inbox(self) -> Inbox:
-        from therabill.webhooks.inbox import Inbox  # noqa: PLC0415 - the composition root imports lazily
-        from therabill.webhooks.store import StripeEventStore  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.webhooks.inbox import Inbox
+        from therabill.webhooks.store import StripeEventStore
 
         return Inbox(store=StripeEventStore(self.table), queue=self._queue_or_none(), clock=self.clock)
 
@@ -428,7 +428,7 @@ class Container:
 
     @cached_property
     def dispatcher(self) -> EventDispatcher:
-        from therabill.webhooks.dispatch import EventDispatcher  # noqa: PLC0415 - the composition root imports lazily
+        from therabill.webhooks.dispatch import EventDispatcher
 
         return EventDispatcher(
             practices=self.practices,
