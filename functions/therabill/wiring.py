@@ -139,16 +139,19 @@ class Container:
 
     @cached_property
     def cards(self) -> CardService:
-        from therabill.cards.service import CardService
+        from therabill.cards.service import CardService, SetupKeys
+        from therabill.cards.store import CardStore
 
         return CardService(
-            self.table,
-            _LazyGateway(self),
-            self.clients,
-            self.practices,
-            self.clock,
-            self.secrets.link_signing_key,
-            self.secrets.stripe_publishable_key,
+            store=CardStore(self.table),
+            gateway=_LazyGateway(self),
+            clients=self.clients,
+            practices=self.practices,
+            clock=self.clock,
+            keys=SetupKeys(
+                link_key=self.secrets.link_signing_key,
+                publishable_key=self.secrets.stripe_publishable_key,
+            ),
         )
 
     @cached_property
@@ -160,9 +163,12 @@ class Container:
     @cached_property
     def outbox(self) -> Outbox:
         from therabill.notifications.mailer import Outbox
+        from therabill.notifications.store import OutboxStore
 
         sender = self.settings.email_sender or "billing@therabill.localhost"
-        return Outbox(self.table, self.email_transport, sender, self.clock)
+        return Outbox(
+            store=OutboxStore(self.table), transport=self.email_transport, sender=sender, clock=self.clock
+        )
 
     @cached_property
     def payments(self) -> PaymentService:
@@ -234,16 +240,45 @@ class Container:
 
     @cached_property
     def sessions(self) -> SessionService:
+        from therabill.clinical.supervision import SupervisionService
         from therabill.sessions.service import SessionService
+        from therabill.sessions.store import SessionStore
 
-        return SessionService(self.table, self.clock, self.practices, self.clients, self.service_catalog)
+        return SessionService(
+            store=SessionStore(self.table),
+            clock=self.clock,
+            practices=self.practices,
+            clients=self.clients,
+            catalog=self.service_catalog,
+            supervision=SupervisionService(self.table, self.clock),
+        )
 
     @cached_property
     def session_billing(self) -> SessionBilling:
         from therabill.sessions.billing import SessionBilling
+        from therabill.sessions.charges import SessionCharges
+        from therabill.sessions.copay import CopayBilling
+        from therabill.sessions.fees import FeeBilling
 
+        charges = SessionCharges(clients=self.clients, ledger=self.ledger, payments=self.payments)
         return SessionBilling(
-            self.sessions, self.practices, self.clients, self.ledger, self.payments, self.outbox
+            sessions=self.sessions,
+            charges=charges,
+            copay=CopayBilling(
+                sessions=self.sessions,
+                practices=self.practices,
+                clients=self.clients,
+                charges=charges,
+                outbox=self.outbox,
+            ),
+            fees=FeeBilling(
+                sessions=self.sessions,
+                practices=self.practices,
+                clients=self.clients,
+                ledger=self.ledger,
+                charges=charges,
+                outbox=self.outbox,
+            ),
         )
 
     @cached_property
@@ -272,26 +307,66 @@ class Container:
     @cached_property
     def booking_rules(self) -> BookingRules:
         from therabill.bookings.rules import BookingRules
+        from therabill.bookings.store import BookingStore
 
-        return BookingRules(self.table, self.clock)
+        return BookingRules(store=BookingStore(self.table), clock=self.clock)
 
     @cached_property
     def bookings(self) -> BookingService:
+        # Longer than most: the booking concerns (book, pay page, confirm, release) composed in one place.
+        from therabill.bookings.booking import BookingDesk, BookingPayments
+        from therabill.bookings.confirmation import BookingConfirmation
+        from therabill.bookings.pay_page import PayPages
+        from therabill.bookings.planning import BookingPlanner
+        from therabill.bookings.release import HoldRelease
         from therabill.bookings.service import BookingService
+        from therabill.bookings.store import BookingStore
 
+        store = BookingStore(self.table)
+        pay_pages = PayPages(
+            link_key=self.secrets.link_signing_key,
+            public_base_url=self.public_base_url,
+            clock=self.clock,
+            practices=self.practices,
+            sessions=self.sessions,
+            payments=self.payments,
+        )
+        planner = BookingPlanner(
+            rules=self.booking_rules,
+            sessions=self.sessions,
+            catalog=self.service_catalog,
+            clients=self.clients,
+            cards=self.cards,
+            clock=self.clock,
+        )
+        payments = BookingPayments(
+            payments=self.payments,
+            sessions=self.sessions,
+            pay_pages=pay_pages,
+            clients=self.clients,
+            outbox=self.outbox,
+        )
+        confirmation = BookingConfirmation(
+            store=store, sessions=self.sessions, clients=self.clients, outbox=self.outbox, clock=self.clock
+        )
         return BookingService(
-            self.table,
-            self.clock,
-            self.booking_rules,
-            self.sessions,
-            self.service_catalog,
-            self.practices,
-            self.clients,
-            self.cards,
-            self.payments,
-            self.outbox,
-            self.secrets.link_signing_key,
-            self.public_base_url,
+            desk=BookingDesk(
+                store=store,
+                practices=self.practices,
+                sessions=self.sessions,
+                planner=planner,
+                payments=payments,
+            ),
+            pay_pages=pay_pages,
+            confirmation=confirmation,
+            release=HoldRelease(
+                store=store,
+                practices=self.practices,
+                sessions=self.sessions,
+                payments=self.payments,
+                confirmation=confirmation,
+                clock=self.clock,
+            ),
         )
 
     # -- the nightly run ---------------------------------------------------------------------
@@ -346,8 +421,9 @@ class Container:
     @cached_property
     def inbox(self) -> Inbox:
         from therabill.webhooks.inbox import Inbox
+        from therabill.webhooks.store import StripeEventStore
 
-        return Inbox(self.table, self._queue_or_none(), self.clock)
+        return Inbox(store=StripeEventStore(self.table), queue=self._queue_or_none(), clock=self.clock)
 
     def _queue_or_none(self) -> EventQueue | None:
         if self._queue is not None or self.settings.stripe_events_queue_url:
@@ -358,7 +434,13 @@ class Container:
     def dispatcher(self) -> EventDispatcher:
         from therabill.webhooks.dispatch import EventDispatcher
 
-        return EventDispatcher(self.practices, self.cards, self.payments, self.clock, refunds=self.refunds)
+        return EventDispatcher(
+            practices=self.practices,
+            cards=self.cards,
+            payments=self.payments,
+            refunds=self.refunds,
+            clock=self.clock,
+        )
 
 
 class _LazyGateway:

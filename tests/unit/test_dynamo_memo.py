@@ -461,6 +461,9 @@ class _Box:
     def __init__(self, table: Table) -> None:
         self.table = table
         self.nightly: Any = object()
+        self.inbox: Any = object()
+        self.dispatcher: Any = object()
+        self.clock: Any = object()
 
 
 def _read_twice(table: Table) -> None:
@@ -498,8 +501,8 @@ def test_a_webhook_delivery_is_one_unit_of_work(table, spy, someone_else, monkey
     someone_else.put(_item("X#1"))
     monkeypatch.setattr(stripe_webhook, "container", lambda: _Box(table))
 
-    def receive(event: Any, c: Any) -> dict[str, Any]:
-        _read_twice(c.table)
+    def receive(event: Any, **_: Any) -> dict[str, Any]:
+        _read_twice(table)
         return {"statusCode": 200, "body": ""}
 
     monkeypatch.setattr(stripe_webhook, "receive", receive)
@@ -513,14 +516,19 @@ def test_the_stripe_worker_opens_one_unit_per_record(table, spy, someone_else, m
 
     someone_else.put(_item("X#1"))
 
-    def apply_record(body: str, c: Any) -> str:
-        _read_twice(c.table)
+    def apply_record(body: str, **_: Any) -> str:
+        _read_twice(table)
         if body == "fail":
-            c.table.put(_item("Y#1"), condition="attribute_exists(PK)")  # fails: memo forgotten
+            table.put(_item("Y#1"), condition="attribute_exists(PK)")  # fails: memo forgotten
         return "ok"
 
     monkeypatch.setattr(worker, "apply_record", apply_record)
-    result = worker.process_batch(apigw.sqs_event(["a", "fail", "b"]), _Box(table))  # type: ignore[arg-type]
+    result = worker.process_batch(
+        apigw.sqs_event(["a", "fail", "b"]),
+        inbox=object(),  # type: ignore[arg-type]
+        dispatcher=object(),  # type: ignore[arg-type]
+        unit_of_work=table.unit_of_work,
+    )
     assert len(result["batchItemFailures"]) == 1
     assert spy.count("get_item") == 3  # one per record, never shared across records
 

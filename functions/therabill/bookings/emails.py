@@ -3,12 +3,19 @@ credit."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from html import escape
 
+from therabill.core.clock import zone
 from therabill.core.money import Money
 from therabill.notifications.html import html_page
 from therabill.notifications.mailer import Email
 from therabill.practices.models import Practice
+
+
+def local_time(practice: Practice, at: datetime) -> str:
+    """An instant as the practice's clients read it, in the practice's zone."""
+    return at.astimezone(zone(practice.time_zone)).strftime("%A %d %B %Y at %H:%M (%Z)")
 
 
 def booking_payment_link(

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.core.money import Money
+from therabill.sessions.models import Session
 
 RequirementKind = Literal["none", "deposit", "prepayment", "card_on_file"]
 # Which rule decided; ``stored``: a retried booking, as decided when it was first made.
@@ -87,6 +88,40 @@ class ClientBookingRule(BaseModel):
 class Decision:
     requirement: BookingRequirement
     source: RuleSource
+
+
+@dataclass(frozen=True)
+class BookingPaymentView:
+    """What staff see of a booking's payment."""
+
+    payment_id: str
+    kind: str
+    status: str  # the payment's
+    amount: Money
+    hold_expires_at: datetime
+    link: str | None  # the pay page, while the hold is open
+
+
+@dataclass(frozen=True)
+class Booking:
+    session: Session
+    payment: BookingPaymentView | None
+    requirement: Decision
+
+
+HoldStatus = Literal["open", "closed"]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A session's slot held until its booking payment arrives (closed: kept as a record)."""
+
+    practice_id: str
+    session_id: str
+    client_id: str
+    payment_id: str
+    expires_at: datetime
+    status: HoldStatus
 
 
 def decide(

@@ -18,4 +18,9 @@ from therabill.wiring import container
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     c = container()
     with c.table.unit_of_work():  # one delivery: repeated GetItems are read once
-        return receive(event, c)
+        return receive(
+            event,
+            inbox=c.inbox,
+            webhook_secrets=lambda: c.secrets.stripe_webhook_secrets,
+            clock=c.clock,
+        )

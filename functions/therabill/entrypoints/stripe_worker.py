@@ -15,4 +15,5 @@ from therabill.wiring import container
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_batch(event, container())
+    c = container()
+    return process_batch(event, inbox=c.inbox, dispatcher=c.dispatcher, unit_of_work=c.table.unit_of_work)

@@ -9,23 +9,19 @@ idempotency key. Money never depends on an email.)
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Protocol
 
-from therabill.adapters.dynamo import ConditionFailed, Table
-from therabill.core import keys
-from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import RetryLaterError, TherabillError
+from therabill.core.clock import Clock, parse_iso
+from therabill.notifications.errors import EmailBeingSentError, EmailClaimedError, EmailRejectedError
+from therabill.notifications.store import OutboxStore
 
 STALE_CLAIM = timedelta(minutes=5)
 
-
-class EmailRejectedError(TherabillError):
-    """The provider refused this message for good (bad address, content): do not retry."""
+__all__ = ["STALE_CLAIM", "Attachment", "Email", "EmailRejectedError", "EmailTransport", "Outbox", "to_mime"]
 
 
 @dataclass(frozen=True)
@@ -70,76 +66,36 @@ def to_mime(email: Email, sender: str) -> bytes:
 
 
 class Outbox:
-    def __init__(self, table: Table, transport: EmailTransport, sender: str, clock: Clock) -> None:
-        self._table = table
+    def __init__(self, *, store: OutboxStore, transport: EmailTransport, sender: str, clock: Clock) -> None:
+        self._store = store
         self._transport = transport
         self._sender = sender
         self._clock = clock
 
     def send_once(self, practice_id: str, dedup_key: str, email: Email) -> bool:
         """Send ``email`` unless an email with this key was sent already. Returns whether sent."""
-        pk, sk = keys.practice_pk(practice_id), keys.email_sk(dedup_key)
         now = self._clock()
         try:
-            self._table.put(
-                {
-                    "PK": pk,
-                    "SK": sk,
-                    "type": "email",
-                    "status": "sending",
-                    "claimed_at": iso(now),
-                    "subject": email.subject,
-                },
-                condition="attribute_not_exists(PK)",
-            )
-        except ConditionFailed as exc:
-            current = exc.current or {}
-            if current.get("status") == "sent":
+            self._store.claim(practice_id, dedup_key, subject=email.subject, at=now)
+        except EmailClaimedError as claimed:
+            if claimed.status == "sent":
                 return False
-            claimed_at = current.get("claimed_at")
-            if claimed_at and parse_iso(claimed_at) > now - STALE_CLAIM:
-                raise RetryLaterError("the same email is being sent right now", dedup_key=dedup_key) from exc
-            try:  # a stale claim: a crash left it; take it over
-                self._table.update(
-                    pk,
-                    sk,
-                    update="SET claimed_at = :now",
-                    condition="#s = :sending AND claimed_at = :old",
-                    names={"#s": "status"},
-                    values={":now": iso(now), ":sending": "sending", ":old": claimed_at},
-                )
-            except ConditionFailed as lost:
-                raise RetryLaterError("the same email is being sent right now") from lost
-        claimed = iso(now)
+            if claimed.claimed_at and parse_iso(claimed.claimed_at) > now - STALE_CLAIM:
+                raise EmailBeingSentError(
+                    "the same email is being sent right now", dedup_key=dedup_key
+                ) from claimed
+            # a stale claim: a crash left it; take it over
+            self._store.take_over(practice_id, dedup_key, stale_claim=claimed.claimed_at, at=now)
         try:
             message_id = self._transport.send_raw(
                 sender=self._sender, recipients=[email.to], raw=to_mime(email, self._sender)
             )
         except EmailRejectedError as exc:  # permanent: recorded, never retried
-            self._table.update(
-                pk,
-                sk,
-                update="SET #s = :rejected, reason = :why",
-                names={"#s": "status"},
-                values={":rejected": "rejected", ":why": exc.message},
-            )
+            self._store.mark_rejected(practice_id, dedup_key, reason=exc.message)
             return False
         except Exception:
             # Release our claim so a retry can send at once instead of waiting for it to go stale.
-            with contextlib.suppress(ConditionFailed):
-                self._table.delete(
-                    pk,
-                    sk,
-                    condition="#s = :sending AND claimed_at = :mine",
-                    names={"#s": "status"},
-                    values={":sending": "sending", ":mine": claimed},
-                )
+            self._store.release(practice_id, dedup_key, claimed_at=now)
             raise
-        self._table.update(
-            pk,
-            sk,
-            update="SET #s = :sent, message_id = :mid, sent_at = :at",
-            names={"#s": "status"},
-            values={":sent": "sent", ":mid": message_id, ":at": iso(self._clock())},
-        )
+        self._store.mark_sent(practice_id, dedup_key, message_id=message_id, at=self._clock())
         return True

@@ -1,4 +1,5 @@
-"""Session emails to the practice and the billing party: a copay not collected, a fee notice."""
+"""Session emails to the practice and the billing party: a copay not collected, a fee notice;
+and their sending, which never stops the money."""
 
 from __future__ import annotations
 
@@ -6,8 +7,18 @@ from html import escape
 
 from therabill.core.money import Money
 from therabill.notifications.html import html_page
-from therabill.notifications.mailer import Email
+from therabill.notifications.mailer import Email, Outbox
+from therabill.observability import logger
 from therabill.practices.models import Practice
+
+
+def send_quietly(outbox: Outbox, practice_id: str, dedup_key: str, email: Email) -> None:
+    """Money never depends on an email: a failed send is logged, and a repeat of the request
+    sends it (the outbox sends each dedup key at most once)."""
+    try:
+        outbox.send_once(practice_id, dedup_key, email)
+    except Exception as exc:
+        logger.warning("email not sent", dedup_key=dedup_key, error=type(exc).__name__)
 
 
 def copay_not_collected(

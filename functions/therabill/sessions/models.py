@@ -1,5 +1,5 @@
 """A session and its lifecycle rules. Pure: each transition is decided here from the session as it
-is, and written by the service as one conditional UpdateItem."""
+is, and written by the store as one conditional UpdateItem."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.money import Money
 from therabill.policies.cancellation import AssessmentReason
 from therabill.services.pricing import Price
+from therabill.sessions.errors import SessionTransitionError
 
 # ``awaiting_payment``: booked with a deposit or prepayment due; the slot is held until the payment
 # succeeds (→ booked) or the hold expires (→ released: the slot is free again, no fee).
@@ -144,6 +145,42 @@ class Session(BaseModel):
     diagnoses: tuple[str, ...] | None = None
 
 
+# -- the nightly run's record on a session -------------------------------------------------------
+class BillingMark(BaseModel):
+    """What the nightly run recorded on a session: ``started`` when a run claimed it (with the run
+    and the action it chose), ``done`` once billed (with what came of it). Once per session."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Literal["started", "done"]
+    run_id: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    billed: int | None = None
+    charged: int | None = None
+    invoice_ids: tuple[str, ...] = ()
+    payment_ids: tuple[str, ...] = ()
+    problem: str | None = None
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Billable:
+    """A session and the nightly run's record on it (None: no run has claimed it)."""
+
+    session: Session
+    mark: BillingMark | None
+
+
+@dataclass(frozen=True)
+class ToBill:
+    """A completed or no-show session no nightly run has finished yet (its to-do row)."""
+
+    session_id: str
+    client_id: str
+    scheduled_start: datetime
+
+
 @dataclass(frozen=True)
 class Change:
     """A legal transition: from ``expected`` (the state the write is conditioned on) to ``status``."""
@@ -156,8 +193,8 @@ class Change:
 Outcome = Change | Session  # a Session: nothing to write (the same transition was already made)
 
 
-def _illegal(session: Session, action: str, why: str | None = None) -> ConflictError:
-    return ConflictError(
+def _illegal(session: Session, action: str, why: str | None = None) -> SessionTransitionError:
+    return SessionTransitionError(
         why or f"a {session.status} session cannot be {action}",
         current_status=session.status,
         session_id=session.id,

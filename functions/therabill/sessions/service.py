@@ -1,6 +1,7 @@
-"""Sessions in the table: booked in one transaction (the session under its client, plus an
-immutable id → client pointer); every later transition is ONE conditional UpdateItem on the
-session's status and version. GSI1 orders a practice's sessions by scheduled start (UTC)."""
+"""Sessions: booking, reading and every transition. Booked in one transaction (the session under
+its client, plus an immutable id → client pointer); every later transition is ONE conditional
+UpdateItem on the session's status and version (the store's). GSI1 orders a practice's sessions by
+scheduled start (UTC)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from therabill import contract
-from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.clients.service import ClientService
 from therabill.clinical.icd10 import CodeError, normalise_codes
 from therabill.clinical.supervision import SupervisionService
-from therabill.core import keys
-from therabill.core.clock import Clock, iso, require_aware, zone
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
-from therabill.core.ids import is_id, new_id
+from therabill.core.clock import Clock, require_aware, zone
+from therabill.core.errors import InvalidRequestError
+from therabill.core.ids import new_id
 from therabill.core.money import Money
 from therabill.core.writes import Write
 from therabill.practices.service import PracticeService
@@ -26,47 +24,17 @@ from therabill.services.catalog import ServiceCatalog
 from therabill.services.models import ServiceType
 from therabill.services.pricing import price_session
 from therabill.sessions import models
+from therabill.sessions.errors import SessionKeepsChangingError, SessionNotBookedError
 from therabill.sessions.models import (
     DEFAULT_LATE_CANCELLATION_WINDOW_HOURS,
     BookingPaymentRecord,
     CancelledBy,
-    Change,
     Outcome,
     Session,
 )
+from therabill.sessions.store import SessionChangedError, SessionStore
 
 _ATTEMPTS = 3
-_NOT_STORED = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "type"})
-
-
-def _value(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, tuple):
-        return list(value)
-    return value
-
-
-def _gsi_sk(start: datetime, session_id: str) -> str:
-    return f"{iso(start)}#{session_id}"
-
-
-def _item(practice_id: str, s: Session) -> dict[str, Any]:
-    data = {k: _value(getattr(s, k)) for k in Session.model_fields}
-    return {
-        "PK": keys.practice_pk(practice_id),
-        "SK": keys.session_sk(s.client_id, s.id),
-        "GSI1PK": keys.sessions_by_time_gsi(practice_id),
-        "GSI1SK": _gsi_sk(s.scheduled_start, s.id),
-        "type": "session",
-        **data,
-    }
-
-
-def _session(item: dict[str, Any]) -> Session:
-    return Session.model_validate({k: v for k, v in item.items() if k not in _NOT_STORED})
 
 
 def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
@@ -78,20 +46,25 @@ def local_day_bounds(day: date, time_zone: str) -> tuple[datetime, datetime]:
 
 
 class SessionService:
+    """``store``: the session items, public for the nightly run (its to-do rows and its billing
+    record on each session: ``billables_starting_between``, ``claim_billing``, ...)."""
+
     def __init__(
         self,
-        table: Table,
+        *,
+        store: SessionStore,
         clock: Clock,
         practices: PracticeService,
         clients: ClientService,
         catalog: ServiceCatalog,
+        supervision: SupervisionService,
     ) -> None:
-        self._table = table
+        self.store = store
         self._clock = clock
         self._practices = practices
         self._clients = clients
         self._catalog = catalog
-        self.supervision = SupervisionService(table, clock)
+        self.supervision = supervision
 
     # -- booking and reading --------------------------------------------------------------------
     def book(
@@ -112,13 +85,8 @@ class SessionService:
         """``session_id``: derived from the request's Idempotency-Key; if that session exists
         already it is returned as it is (the caller compares). ``booking_payment``: the session is
         booked ``awaiting_payment`` (paying at booking); ``extra_writes`` join the transaction."""
-        self._clients.get(practice_id, client_id)
-        service = self._catalog.get(practice_id, service_id)
-        if not service.active:
-            raise InvalidRequestError("the service is not active", field="service_id")
-        start = require_aware(start)
-        end = start + timedelta(minutes=service.default_duration_minutes) if end is None else end
-        start, end = models.check_times(start, end, "scheduled")
+        # Long for its keyword signature (what bookings pass) and the session built field by field.
+        service, start, end = self._bookable(practice_id, client_id, service_id, start, end)
         now = self._clock()
         session = Session(
             id=session_id or new_id("ses"),
@@ -135,60 +103,44 @@ class SessionService:
             booking_payment=booking_payment,
             booking_rule=booking_rule,
         )
-        pointer = {
-            "PK": keys.practice_pk(practice_id),
-            "SK": keys.session_pointer_sk(session.id),
-            "type": "session_pointer",
-            "client_id": client_id,
-        }
-        writes = [put_new_write(_item(practice_id, session)), put_new_write(pointer)]
-        writes += extra_writes(session) if extra_writes else []
         try:
-            self._table.transact(writes)
-        except ConditionFailed:
-            if session_id is None:
-                raise
-            existing = self.find(practice_id, session_id)  # a concurrent request with the same key
-            if existing is None:
+            self.store.create(practice_id, session, extra_writes(session) if extra_writes else [])
+        except SessionNotBookedError:
+            existing = self.find(practice_id, session_id) if session_id else None
+            if existing is None:  # else: a concurrent request with the same key booked it
                 raise
             return existing
         return session
 
+    def _bookable(
+        self, practice_id: str, client_id: str, service_id: str, start: datetime, end: datetime | None
+    ) -> tuple[ServiceType, datetime, datetime]:
+        """The client and an active service exist; the times (end: the service's length) are sane."""
+        self._clients.get(practice_id, client_id)
+        service = self._catalog.get(practice_id, service_id)
+        if not service.active:
+            raise InvalidRequestError("the service is not active", field="service_id")
+        start = require_aware(start)
+        end = start + timedelta(minutes=service.default_duration_minutes) if end is None else end
+        start, end = models.check_times(start, end, "scheduled")
+        return service, start, end
+
     def find(self, practice_id: str, session_id: str) -> Session | None:
-        try:
-            return self.get(practice_id, session_id)
-        except NotFoundError:
-            return None
+        return self.store.find(practice_id, session_id)
 
     def get(self, practice_id: str, session_id: str) -> Session:
-        if not is_id(session_id, "ses"):
-            raise NotFoundError("session not found")
-        pk = keys.practice_pk(practice_id)
-        pointer = self._table.get(pk, keys.session_pointer_sk(session_id))
-        item = pointer and self._table.get(pk, keys.session_sk(pointer["client_id"], session_id))
-        if not item:
-            raise NotFoundError("session not found")
-        return _session(item)
+        return self.store.get(practice_id, session_id)
 
     def list_for_client(self, practice_id: str, client_id: str) -> list[Session]:
         self._clients.get(practice_id, client_id)
-        items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.session_prefix(client_id))
-        return sorted((_session(i) for i in items), key=lambda s: (s.scheduled_start, s.id))
+        return self.store.of_client(practice_id, client_id)
 
     def list_day(self, practice_id: str, day: date) -> list[Session]:
         """The sessions scheduled to start on ``day`` in the practice's time zone: one Query per
         UTC date the local day touches (one or two; three at most), then the exact bounds."""
         practice = self._practices.get(practice_id)
         lo, hi = local_day_bounds(day, practice.time_zone)
-        found: list[Session] = []
-        utc_day, last = lo.date(), (hi - timedelta(microseconds=1)).date()
-        while utc_day <= last:
-            items = self._table.query_all(
-                keys.sessions_by_time_gsi(practice_id), prefix=utc_day.isoformat(), index=contract.GSI1_NAME
-            )
-            found.extend(_session(i) for i in items)
-            utc_day += timedelta(days=1)
-        return [s for s in found if lo <= s.scheduled_start < hi]
+        return self.store.starting_between(practice_id, lo, hi)
 
     def now(self) -> datetime:
         return self._clock()
@@ -196,16 +148,7 @@ class SessionService:
     def mark_to_bill(self, practice_id: str, session: Session) -> None:
         """Completed or no-show: the nightly run's to-do item (``TOBILL#<start>#<ses>``), until a
         run has finished the session. Written again by a repeated request: harmless."""
-        self._table.put(
-            {
-                "PK": keys.practice_pk(practice_id),
-                "SK": keys.to_bill_sk(iso(session.scheduled_start), session.id),
-                "type": "to_bill",
-                "session_id": session.id,
-                "client_id": session.client_id,
-                "scheduled_start": iso(session.scheduled_start),
-            }
-        )
+        self.store.mark_to_bill(practice_id, session)
 
     def service_of(self, practice_id: str, session: Session) -> ServiceType:
         return self._catalog.get(practice_id, session.service_id)
@@ -310,16 +253,10 @@ class SessionService:
             if isinstance(outcome, Session):
                 return outcome
             try:
-                return self._write(practice_id, session, outcome)
-            except ConditionFailed as exc:
-                if exc.current is None:
-                    raise NotFoundError("session not found") from exc
-                session = _session(exc.current)
-        raise ConflictError(
-            "the session keeps changing; reload and retry",
-            current_status=session.status,
-            session_id=session.id,
-        )
+                return self.store.apply(practice_id, session, outcome, self._clock())
+            except SessionChangedError as exc:
+                session = exc.current
+        raise SessionKeepsChangingError(current_status=session.status, session_id=session.id)
 
     def annotate(
         self, practice_id: str, session: Session, name: str, value: BaseModel, *, only_if_absent: bool = False
@@ -327,41 +264,4 @@ class SessionService:
         """Record a billing outcome (``copay`` / ``fee``) on the session. Not a transition: the status
         and version are left alone. ``only_if_absent``: the first record stands (a concurrent
         request's, if it won), and the session as it now is is returned."""
-        condition = "attribute_exists(PK)" + (" AND attribute_not_exists(#n)" if only_if_absent else "")
-        try:
-            item = self._table.update(
-                keys.practice_pk(practice_id),
-                keys.session_sk(session.client_id, session.id),
-                update="SET #n = :v",
-                condition=condition,
-                names={"#n": name},
-                values={":v": _value(value)},
-            )
-        except ConditionFailed as exc:
-            if exc.current is None:
-                raise NotFoundError("session not found") from exc
-            return _session(exc.current)
-        return _session(item)
-
-    def _write(self, practice_id: str, session: Session, change: Change) -> Session:
-        fields = {**change.fields, "status": change.status, "updated_at": self._clock()}
-        names = {"#version": "version", "#status": "status"}
-        values: dict[str, Any] = {":one": 1, ":expected": change.expected, ":version": session.version}
-        sets = []
-        for i, (name, value) in enumerate(fields.items()):
-            names[f"#f{i}"] = name
-            values[f":f{i}"] = _value(value)
-            sets.append(f"#f{i} = :f{i}")
-        if "scheduled_start" in fields:
-            names["#gsk"] = contract.GSI1_SORT_KEY
-            values[":gsk"] = _gsi_sk(fields["scheduled_start"], session.id)
-            sets.append("#gsk = :gsk")
-        item = self._table.update(
-            keys.practice_pk(practice_id),
-            keys.session_sk(session.client_id, session.id),
-            update="SET " + ", ".join(sets) + " ADD #version :one",
-            condition="#status = :expected AND #version = :version",
-            names=names,
-            values=values,
-        )
-        return _session(item)
+        return self.store.annotate(practice_id, session, name, value, only_if_absent=only_if_absent)

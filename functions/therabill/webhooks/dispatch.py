@@ -35,12 +35,12 @@ RECENT = timedelta(minutes=10)
 class EventDispatcher:
     def __init__(
         self,
+        *,
         practices: PracticeService,
         cards: CardService,
         payments: PaymentService,
-        clock: Clock = utc_now,
-        *,
         refunds: RefundService | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self._clock = clock
         self._refunds = refunds

@@ -8,17 +8,14 @@ longer than Stripe retries a delivery (3 days).
 
 from __future__ import annotations
 
-import contextlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
-from therabill.adapters.dynamo import ConditionFailed, Table
-from therabill.core import keys
-from therabill.core.clock import Clock, iso
+from therabill.core.clock import Clock
 from therabill.core.errors import InvalidRequestError
-
-RETENTION = timedelta(days=30)
+from therabill.webhooks.errors import EventAlreadyRecordedError
+from therabill.webhooks.store import StripeEventStore
 
 
 class EventQueue(Protocol):
@@ -41,65 +38,27 @@ def parse_event(payload: bytes) -> dict[str, Any]:
 
 
 class Inbox:
-    def __init__(self, table: Table, queue: EventQueue | None, clock: Clock) -> None:
-        self._table = table
+    def __init__(self, *, store: StripeEventStore, queue: EventQueue | None, clock: Clock) -> None:
+        self._store = store
         self._queue = queue
         self._clock = clock
 
     def receive(self, event: dict[str, Any], raw: str) -> str:
         """Record and enqueue. Returns 'new', 'requeued' or 'duplicate'."""
         assert self._queue is not None
-        now = self._clock()
-        pk = keys.stripe_event_pk(event["id"])
-        item = {
-            "PK": pk,
-            "SK": keys.STRIPE_EVENT_SK,
-            "type": "stripe_event",
-            "event_id": event["id"],
-            "event_type": event["type"],
-            "account": event.get("account"),
-            "created": int(event.get("created") or 0),
-            "status": "received",
-            "received_at": iso(now),
-            "expires_at_epoch": int((now + RETENTION).timestamp()),
-        }
         outcome = "new"
         try:
-            self._table.put_new(item)
-        except ConditionFailed as exc:
-            if (exc.current or {}).get("status") != "received":
+            self._store.record(event, at=self._clock())
+        except EventAlreadyRecordedError as known:
+            if known.status != "received":
                 return "duplicate"
             outcome = "requeued"
         self._queue.send(raw, dedup_id=event["id"])
-        with contextlib.suppress(ConditionFailed):  # the worker was quicker: already processed
-            self._table.update(
-                pk,
-                keys.STRIPE_EVENT_SK,
-                update="SET #s = :enq",
-                condition="#s = :rec",
-                names={"#s": "status"},
-                values={":enq": "enqueued", ":rec": "received"},
-            )
+        self._store.mark_enqueued(event["id"])  # unless the worker was quicker: processed already
         return outcome
 
     def already_processed(self, event_id: str) -> bool:
-        item = self._table.get(keys.stripe_event_pk(event_id), keys.STRIPE_EVENT_SK)
-        return bool(item and item.get("status") == "processed")
+        return self._store.is_processed(event_id)
 
     def mark_processed(self, event_id: str, result: str, at: datetime | None = None) -> None:
-        now = at or self._clock()
-        self._table.update(
-            keys.stripe_event_pk(event_id),
-            keys.STRIPE_EVENT_SK,
-            update=(
-                "SET #s = :p, processed_at = :at, #r = :r, "
-                "expires_at_epoch = if_not_exists(expires_at_epoch, :ttl)"
-            ),
-            names={"#s": "status", "#r": "result"},
-            values={
-                ":p": "processed",
-                ":at": iso(now),
-                ":r": result,
-                ":ttl": int((now + RETENTION).timestamp()),
-            },
-        )
+        self._store.mark_processed(event_id, result, at=at or self._clock())

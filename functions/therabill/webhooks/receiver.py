@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from therabill.core.clock import Clock
 from therabill.core.errors import DependencyUnavailableError, InvalidRequestError
 from therabill.observability import logger
 from therabill.webhooks import signature
-from therabill.webhooks.inbox import parse_event
-from therabill.wiring import Container
+from therabill.webhooks.inbox import Inbox, parse_event
 
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
@@ -35,16 +36,18 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def receive(event: dict[str, Any], c: Container) -> dict[str, Any]:
+def receive(
+    event: dict[str, Any], *, inbox: Inbox, webhook_secrets: Callable[[], Sequence[str]], clock: Clock
+) -> dict[str, Any]:
+    """``webhook_secrets``: read only once the body is there (a secret store that cannot answer is
+    a 503, so Stripe delivers again)."""
     if event.get("httpMethod") != "POST":
         return _response(405, {"code": "method_not_allowed", "message": "POST only"})
     try:
         payload = _raw_body(event)
-        signature.verify(
-            payload, _header(event, "stripe-signature"), c.secrets.stripe_webhook_secrets, c.clock()
-        )
+        signature.verify(payload, _header(event, "stripe-signature"), webhook_secrets(), clock())
         stripe_event = parse_event(payload)
-        outcome = c.inbox.receive(stripe_event, payload.decode("utf-8"))
+        outcome = inbox.receive(stripe_event, payload.decode("utf-8"))
     except signature.SignatureError as exc:
         logger.warning("webhook signature rejected", reason=exc.message)
         return _response(400, {"code": "bad_signature", "message": exc.message})

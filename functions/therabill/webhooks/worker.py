@@ -3,31 +3,42 @@ SQS redelivers only it (and, after maxReceiveCount, parks it in the DLQ)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from therabill.core.errors import DependencyUnavailableError, RetryLaterError
 from therabill.observability import logger
-from therabill.webhooks.inbox import parse_event
-from therabill.wiring import Container
+from therabill.webhooks.dispatch import EventDispatcher
+from therabill.webhooks.inbox import Inbox, parse_event
+
+UnitOfWork = Callable[[], AbstractContextManager[object]]
 
 
-def apply_record(body: str, c: Container) -> str:
+def apply_record(body: str, *, inbox: Inbox, dispatcher: EventDispatcher) -> str:
     event = parse_event(body.encode("utf-8"))
-    if c.inbox.already_processed(event["id"]):
+    if inbox.already_processed(event["id"]):
         return "duplicate"
-    result = c.dispatcher.apply(event)
-    c.inbox.mark_processed(event["id"], result)
+    result = dispatcher.apply(event)
+    inbox.mark_processed(event["id"], result)
     logger.info("stripe event applied", event_id=event["id"], event_type=event["type"], result=result)
     return result
 
 
-def process_batch(event: dict[str, Any], c: Container) -> dict[str, Any]:
+def process_batch(
+    event: dict[str, Any],
+    *,
+    inbox: Inbox,
+    dispatcher: EventDispatcher,
+    unit_of_work: UnitOfWork = nullcontext,
+) -> dict[str, Any]:
+    """``unit_of_work``: the table's read memo (``Table.unit_of_work``), one per record."""
     failures: list[dict[str, str]] = []
     for record in event.get("Records", []):
         message_id = record["messageId"]
         try:
-            with c.table.unit_of_work():  # one per record, never across records
-                apply_record(record["body"], c)
+            with unit_of_work():  # one per record, never across records
+                apply_record(record["body"], inbox=inbox, dispatcher=dispatcher)
         except (RetryLaterError, DependencyUnavailableError) as exc:
             logger.info("stripe event deferred", message_id=message_id, reason=exc.message)
             failures.append({"itemIdentifier": message_id})

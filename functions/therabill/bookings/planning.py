@@ -1,0 +1,149 @@
+"""What a new booking needs before anything is written: the rule that applies (bookings/models.py
+decides), the billing party, their card when the rule asks for one on file, and the payment the
+slot is held for (its amount from the session's scheduled price)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from therabill.bookings.models import BookingRequirement, Decision, amount_due, decide
+from therabill.bookings.rules import BookingRules
+from therabill.cards.models import OnSessionKind
+from therabill.cards.service import CardService
+from therabill.clients.models import Client
+from therabill.clients.service import ClientService
+from therabill.core.clock import Clock
+from therabill.core.errors import ConflictError, NotFoundError
+from therabill.core.ids import derived_id
+from therabill.practices.models import Practice
+from therabill.services.catalog import ServiceCatalog
+from therabill.services.pricing import price_session
+from therabill.sessions.models import BookingPaymentRecord
+from therabill.sessions.service import SessionService
+
+NO_CARD = "this booking requires a card on file; the payer has none"
+
+
+def is_insured(client: Client) -> bool:
+    """Until client insurance policies exist (section G), a client with a default copay or a payer
+    that forbids fees is billed to insurance: not cash-pay."""
+    return client.copay_amount is not None or client.payer_forbids_fees
+
+
+@dataclass(frozen=True)
+class BookingSlot:
+    """The booking asked for: who, what, with whom, when."""
+
+    session_id: str
+    client_id: str
+    service_id: str
+    clinician_id: str
+    start: datetime
+    end: datetime | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    decision: Decision
+    record: BookingPaymentRecord | None  # the payment the slot is held for, if any
+
+
+class BookingPlanner:
+    def __init__(
+        self,
+        *,
+        rules: BookingRules,
+        sessions: SessionService,
+        catalog: ServiceCatalog,
+        clients: ClientService,
+        cards: CardService,
+        clock: Clock,
+    ) -> None:
+        self._rules = rules
+        self._sessions = sessions
+        self._catalog = catalog
+        self._clients = clients
+        self._cards = cards
+        self._clock = clock
+
+    def requirement_for(
+        self,
+        practice_id: str,
+        client: Client,
+        service_id: str,
+        start: datetime,
+        session_id: str | None = None,
+    ) -> Decision:
+        earlier = [
+            s
+            for s in self._sessions.list_for_client(practice_id, client.id)
+            if s.status not in ("cancelled", "released") and s.scheduled_start < start and s.id != session_id
+        ]
+        return decide(
+            settings=self._rules.settings(practice_id),
+            service_rule=self._rules.service_rule(practice_id, service_id),
+            client_rule=self._rules.client_rule(practice_id, client.id),
+            first_visit=not earlier,
+            insured=is_insured(client),
+        )
+
+    def plan(self, practice: Practice, slot: BookingSlot, payer_id: str | None) -> Plan:
+        """The rule for this booking and what it takes; refused (409) when the billing party has
+        no usable card for a card-on-file rule or the practice cannot take the payment yet."""
+        client = self._clients.get(practice.id, slot.client_id)
+        service = self._catalog.get(practice.id, slot.service_id)
+        decision = self.requirement_for(practice.id, client, service.id, slot.start)
+        requirement = decision.requirement
+        payer = self._clients.payer(practice.id, slot.client_id, payer_id)
+        if requirement.kind == "card_on_file":
+            self._require_card(practice.id, slot.client_id, payer.owner_id)
+        record: BookingPaymentRecord | None = None
+        if requirement.takes_payment:
+            record = self._payment_record(practice, slot, requirement)
+            if record is not None:
+                record = record.model_copy(update={"owner_id": payer.owner_id})
+                if practice.stripe is None or not practice.stripe.charges_enabled:
+                    raise ConflictError("the practice's Stripe account cannot take booking payments yet")
+        return Plan(decision, record)
+
+    def _payment_record(
+        self, practice: Practice, slot: BookingSlot, requirement: BookingRequirement
+    ) -> BookingPaymentRecord | None:
+        service = self._catalog.get(practice.id, slot.service_id)
+        end = slot.end or slot.start + timedelta(minutes=service.default_duration_minutes)
+        rule = self._catalog.get_rule(practice.id, slot.client_id, slot.service_id)
+        price = price_session(service, rule, actual_start=slot.start, actual_end=end)
+        if price.not_billed:
+            return None
+        amount = amount_due(requirement, price.amount)
+        if amount.amount <= 0:
+            return None
+        hold = self._rules.settings(practice.id).hold_minutes
+        return BookingPaymentRecord(
+            kind=cast(OnSessionKind, requirement.kind),
+            amount=amount,
+            payment_id=derived_id("pay", practice.id, f"booking:{slot.session_id}"),
+            owner_id=slot.client_id,
+            # Never held past the session's own start: an unpaid slot is released by then.
+            hold_expires_at=min(self._clock() + timedelta(minutes=hold), slot.start),
+            status="awaiting",
+        )
+
+    def _require_card(self, practice_id: str, client_id: str, owner_id: str) -> None:
+        payer = self._clients.payer(practice_id, client_id, owner_id)
+        if not payer.default_card_id:
+            raise ConflictError(NO_CARD, requirement="card_on_file")
+        try:
+            card = self._cards.get_card(practice_id, client_id, payer.default_card_id)
+        except NotFoundError as exc:
+            raise ConflictError(NO_CARD, requirement="card_on_file") from exc
+        consent = self._cards.get_consent(practice_id, card.consent_id)
+        if card.status != "active" or consent.status != "active":
+            raise ConflictError(
+                "this booking requires a card on file with an active consent", requirement="card_on_file"
+            )
+        now = self._clock()
+        if consent.scope.expires_at is not None and consent.scope.expires_at <= now:
+            raise ConflictError("the card's consent has expired", requirement="card_on_file")

@@ -1,0 +1,40 @@
+"""The cards capability's errors. Each subclasses the core error whose HTTP status it answers with;
+what it is about travels as attributes (the response body stays as it was)."""
+
+from __future__ import annotations
+
+from therabill.core.errors import AlreadyExistsError, ConflictError, InvalidRequestError, NotFoundError
+
+
+class ConsentError(InvalidRequestError):
+    """The card's consent does not allow this charge (revoked, expired, out of scope, too large)."""
+
+
+class CardNotFoundError(NotFoundError):
+    """No active card with this id (or it was removed meanwhile)."""
+
+    def __init__(self, card_id: str) -> None:
+        super().__init__("card not found")
+        self.card_id = card_id
+
+
+class ConsentNotFoundError(NotFoundError):
+    def __init__(self, consent_id: str) -> None:
+        super().__init__("consent not found")
+        self.consent_id = consent_id
+
+
+class CardRecordExistsError(AlreadyExistsError):
+    """A set-up link or consent id was taken (ids are new: this should never happen)."""
+
+    def __init__(self, what: str, record_id: str) -> None:
+        super().__init__(f"the {what} already exists")
+        self.record_id = record_id
+
+
+class SetupAlreadyCompletedError(ConflictError):
+    """The consent is no longer pending: another delivery of the same event stored the card."""
+
+    def __init__(self, consent_id: str) -> None:
+        super().__init__("the card set-up was completed already")
+        self.consent_id = consent_id
