@@ -14,9 +14,10 @@ from therabill.core.clock import Clock, zone
 from therabill.core.errors import NotFoundError, TherabillError
 from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
-from therabill.nightly.store import Billable, ForeignItems, NightlyStore
+from therabill.nightly.store import ForeignItems, NightlyStore
 from therabill.practices.models import Practice
-from therabill.sessions.models import Session
+from therabill.sessions.models import Billable, Session
+from therabill.sessions.store import SessionStore
 
 _OPEN = ("due", "balance")
 
@@ -73,6 +74,7 @@ class FactReader:
         self,
         *,
         clients: ClientService,
+        sessions: SessionStore,
         supervision: SupervisionService,
         store: NightlyStore,
         foreign: ForeignItems,
@@ -80,6 +82,7 @@ class FactReader:
         hooks: Hooks,
     ) -> None:
         self._clients = clients
+        self._sessions = sessions
         self._supervision = supervision
         self._store = store
         self._foreign = foreign
@@ -161,14 +164,14 @@ class FactReader:
             UTC
         )
         hi = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-        found = self._foreign.billables_starting_between(practice.id, lo, hi)
+        found = self._sessions.billables_starting_between(practice.id, lo, hi)
         # The to-do items are only the sessions no run has finished: few, whatever the history.
-        for todo in self._foreign.to_bill(practice.id):
+        for todo in self._sessions.to_bill(practice.id):
             if todo.scheduled_start >= lo:
                 continue  # in the window: read above
-            billable = self._foreign.billable(practice.id, todo.client_id, todo.session_id)
+            billable = self._sessions.billable(practice.id, todo.client_id, todo.session_id)
             if billable is not None and _done(billable):  # a crash left it behind
-                self._foreign.forget_to_bill(practice.id, todo)
+                self._sessions.forget_to_bill(practice.id, todo)
             elif billable is not None:
                 found.append(billable)
         return [b.session for b in found if b.session.status in ("completed", "no_show") and not _done(b)]

@@ -19,16 +19,11 @@ from therabill.nightly.billing import Billed, InvoiceCharger
 from therabill.nightly.models import Finish, ItemAction, NightRun, RunItem
 from therabill.nightly.ports import Hooks
 from therabill.nightly.reports import Reporter
-from therabill.nightly.store import (
-    Billable,
-    BillingMark,
-    FinishWriteFailedError,
-    ForeignItems,
-    ItemAlreadyDoneError,
-    NightlyStore,
-)
+from therabill.nightly.store import FinishWriteFailedError, ItemAlreadyDoneError, NightlyStore
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
+from therabill.sessions.models import Billable, BillingMark
+from therabill.sessions.store import SessionStore
 
 
 def _recorded(item: RunItem, mark: BillingMark) -> RunItem:
@@ -37,8 +32,8 @@ def _recorded(item: RunItem, mark: BillingMark) -> RunItem:
         update={
             "status": "done",
             "outcome": mark.outcome or "failed",
-            "billed": mark.billed,
-            "charged": mark.charged,
+            "billed": mark.billed or 0,
+            "charged": mark.charged or 0,
             "invoice_ids": mark.invoice_ids,
             "payment_ids": mark.payment_ids,
             "problem": mark.problem,
@@ -56,26 +51,28 @@ class ItemBilling:
     """Bills an item's session once across runs (the session's billing mark): the result, and the
     writes that finish it with the item."""
 
-    def __init__(self, *, clock: Clock, foreign: ForeignItems, charger: InvoiceCharger, hooks: Hooks) -> None:
+    def __init__(
+        self, *, clock: Clock, sessions: SessionStore, charger: InvoiceCharger, hooks: Hooks
+    ) -> None:
         self._clock = clock
-        self._foreign = foreign
+        self._sessions = sessions
         self._charger = charger
         self._hooks = hooks
 
     def bill_item(self, practice: Practice, run: NightRun, item: RunItem) -> tuple[RunItem, Finish]:
-        billable = self._foreign.billable(practice.id, item.client_id, item.session_id)
+        billable = self._sessions.billable(practice.id, item.client_id, item.session_id)
         if billable is None:
             failed = item.model_copy(
                 update={"status": "done", "outcome": "failed", "problem": "session not found"}
             )
             return failed, Finish(None, None)
-        to_do = self._foreign.to_bill_done_write(
+        to_do = self._sessions.to_bill_done_write(
             practice.id, item.session_id, billable.session.scheduled_start
         )
         if (mark := _done_mark(billable)) is not None:
             return _recorded(item, mark), Finish(None, to_do)
         if billable.mark is None or billable.mark.status != "started":
-            claimed = self._foreign.claim_billing(
+            claimed = self._sessions.claim_billing(
                 practice.id, item.client_id, item.session_id, run_id=run.id, action=item.action
             )
             if claimed is None:
@@ -92,7 +89,7 @@ class ItemBilling:
 
     def _finished(self, practice: Practice, item: RunItem, billed: Billed) -> tuple[RunItem, Write]:
         """The item done with what billing did, and the session's billing record to write with it."""
-        record = self._foreign.billing_done_write(
+        record = self._sessions.billing_done_write(
             practice.id,
             item.client_id,
             item.session_id,
@@ -134,14 +131,14 @@ class ItemProcessor:
         *,
         practices: PracticeService,
         store: NightlyStore,
-        foreign: ForeignItems,
+        sessions: SessionStore,
         billing: ItemBilling,
         reports: Reporter,
         hooks: Hooks,
     ) -> None:
         self._practices = practices
         self._store = store
-        self._foreign = foreign
+        self._sessions = sessions
         self._billing = billing
         self._reports = reports
         self._hooks = hooks
@@ -176,7 +173,7 @@ class ItemProcessor:
         except FinishWriteFailedError as exc:
             if finish.record is None or exc.extra_index != 0:
                 return False
-            current = self._foreign.billable(practice_id, item.client_id, item.session_id, fresh=True)
+            current = self._sessions.billable(practice_id, item.client_id, item.session_id, fresh=True)
             if current is None:
                 return False
             if (mark := _done_mark(current)) is not None:  # the session recorded meanwhile

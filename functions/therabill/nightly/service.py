@@ -11,7 +11,8 @@ concern lives in its own module:
 * ``holds``: staff holds before the cutoff, and the listings of runs.
 
 The run's own items are ``store.NightlyStore``'s; what the run still reads and writes of other
-capabilities' items is ``store.ForeignItems``'s, until their public APIs replace it.
+capabilities' items is ``store.ForeignItems``'s, until their public APIs replace it; sessions'
+billing record and to-do rows go through ``SessionService.store``.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
     messages = Messages(queue=queue)
     reader = FactReader(
         clients=clients,
+        sessions=sessions.store,
         supervision=supervision,
         store=store,
         foreign=foreign,
@@ -190,7 +192,7 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
     charger = InvoiceCharger(
         ledger=ledger, invoices=invoices, payments=payments, foreign=foreign, hooks=hooks
     )
-    billing = ItemBilling(clock=clock, foreign=foreign, charger=charger, hooks=hooks)
+    billing = ItemBilling(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
     return NightlyService(
         dry_run=DryRun(clock=clock, practices=practices, reader=reader, store=store, outbox=outbox),
         holds=HoldsAndRuns(clock=clock, practices=practices, sessions=sessions, store=store),
@@ -201,7 +203,12 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
             practices=practices, store=store, reader=reader, messages=messages, reports=reports, hooks=hooks
         ),
         items=ItemProcessor(
-            practices=practices, store=store, foreign=foreign, billing=billing, reports=reports, hooks=hooks
+            practices=practices,
+            store=store,
+            sessions=sessions.store,
+            billing=billing,
+            reports=reports,
+            hooks=hooks,
         ),
         reports=reports,
         hooks=hooks,

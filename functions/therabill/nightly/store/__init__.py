@@ -1,7 +1,7 @@
 """The nightly run's items (``NightlyStore``) and, until the other capabilities' public APIs
 replace it, the one place that reads and writes their items (``ForeignItems``)."""
 
-from therabill.nightly.store.foreign import Billable, BillingMark, ForeignItems, ToBill
+from therabill.nightly.store.foreign import ForeignItems
 from therabill.nightly.store.runs import (
     FinishWriteFailedError,
     ItemAlreadyDoneError,
@@ -10,12 +10,9 @@ from therabill.nightly.store.runs import (
 )
 
 __all__ = [
-    "Billable",
-    "BillingMark",
     "FinishWriteFailedError",
     "ForeignItems",
     "ItemAlreadyDoneError",
     "NightlyStore",
     "RunNotReportingError",
-    "ToBill",
 ]
