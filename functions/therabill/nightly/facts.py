@@ -58,7 +58,7 @@ class ChargeCheck:
         return True
 
 
-class _Client:
+class ClientFacts:
     """What the facts need of a client (a missing client: nothing)."""
 
     def __init__(self, client: Client | None, insurance_payer: str | None) -> None:
@@ -69,15 +69,29 @@ class _Client:
         self.insured = bool(insurance_payer)
 
 
+class ClientLookup:
+    """What the facts need of each client, read once per client."""
+
+    def __init__(self, *, clients: ClientService, foreign: ForeignItems) -> None:
+        self._clients = clients
+        self._foreign = foreign
+
+    def get(self, practice_id: str, client_id: str) -> ClientFacts:
+        try:
+            client: Client | None = self._clients.get(practice_id, client_id)
+        except NotFoundError:
+            client = None
+        return ClientFacts(client, self._foreign.insurance_payer(practice_id, client_id))
+
+
 class FactReader:
     def __init__(
         self,
         *,
-        clients: ClientService,
+        clients: ClientLookup,
         sessions: SessionStore,
         supervision: SupervisionService,
         store: NightlyStore,
-        foreign: ForeignItems,
         charges: ChargeCheck,
         hooks: Hooks,
     ) -> None:
@@ -85,7 +99,6 @@ class FactReader:
         self._sessions = sessions
         self._supervision = supervision
         self._store = store
-        self._foreign = foreign
         self._charges = charges
         self._hooks = hooks
 
@@ -93,12 +106,12 @@ class FactReader:
         """Each candidate's facts, by service date. One read per client and per distinct charge."""
         held = self._store.held(practice.id, run_date)
         supervised = set(self._supervision.all(practice.id))  # one Query, never one per session
-        clients: dict[str, _Client] = {}
+        clients: dict[str, ClientFacts] = {}
         chargeable: dict[tuple[str, str, int], bool] = {}
         out: list[ItemFacts] = []
         for s in self._candidates(practice, run_date):
             if s.client_id not in clients:
-                clients[s.client_id] = self._client(practice.id, s.client_id)
+                clients[s.client_id] = self._clients.get(practice.id, s.client_id)
             client = clients[s.client_id]
             base = self._base(practice, s, client, held=s.id in held, supervised=s.clinician_id in supervised)
             if base is None:
@@ -115,15 +128,8 @@ class FactReader:
             out.append(base)
         return sorted(out, key=lambda f: (f.service_date, f.session_id))
 
-    def _client(self, practice_id: str, client_id: str) -> _Client:
-        try:
-            client: Client | None = self._clients.get(practice_id, client_id)
-        except NotFoundError:
-            client = None
-        return _Client(client, self._foreign.insurance_payer(practice_id, client_id))
-
     def _base(
-        self, practice: Practice, s: Session, client: _Client, *, held: bool, supervised: bool
+        self, practice: Practice, s: Session, client: ClientFacts, *, held: bool, supervised: bool
     ) -> ItemFacts | None:
         price = s.price
         copay = s.copay.amount.amount if s.copay and s.copay.status in _OPEN else 0

@@ -28,7 +28,7 @@ from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.billing import InvoiceCharger
 from therabill.nightly.dry_run import DryRun
-from therabill.nightly.facts import ChargeCheck, FactReader
+from therabill.nightly.facts import ChargeCheck, ClientLookup, FactReader
 from therabill.nightly.holds import HoldsAndRuns
 from therabill.nightly.items import ItemBilling, ItemProcessor
 from therabill.nightly.models import ItemFacts, Listing, NightRun, RunItem
@@ -180,11 +180,10 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
     hooks = Hooks(claims=claims)
     messages = Messages(queue=queue)
     reader = FactReader(
-        clients=clients,
+        clients=ClientLookup(clients=clients, foreign=foreign),
         sessions=sessions.store,
         supervision=supervision,
         store=store,
-        foreign=foreign,
         charges=ChargeCheck(cards=cards, clock=clock),
         hooks=hooks,
     )
