@@ -94,7 +94,7 @@ def _seed(
     from therabill.core.money import Money
     from therabill.services.pricing import Price
     from therabill.sessions.models import Session
-    from therabill.sessions.service import _item as session_item
+    from therabill.sessions.store import to_item as session_item
 
     c = world.container
     per_practice = max(1, sessions // practices)
