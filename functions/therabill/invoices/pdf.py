@@ -31,9 +31,9 @@ def _amount(money: Money) -> str:
     return money.format()
 
 
-def render(practice: Practice, payer_name: str, invoice: Invoice, pay_url: str) -> bytes:  # noqa: PLR0915
-    from fpdf import FPDF
-    from fpdf.enums import XPos, YPos
+def render(practice: Practice, payer_name: str, invoice: Invoice, pay_url: str) -> bytes:  # noqa: PLR0915 - long: the page drawn top to bottom
+    from fpdf import FPDF  # noqa: PLC0415 - fpdf2 is heavy, loaded only to render a PDF
+    from fpdf.enums import XPos, YPos  # noqa: PLC0415 - fpdf2 is heavy, loaded only to render a PDF
 
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_title(f"Invoice {invoice.number}")
