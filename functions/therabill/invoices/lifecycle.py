@@ -47,9 +47,7 @@ class InvoiceLifecycle:
         inv = self._store.get(practice_id, invoice_id)
         practice, payer = self._delivery.addressee(practice_id, inv)
         if inv.status == "draft":
-            inv = self._store.save(
-                practice_id, inv, inv.model_copy(update={"status": next_status("draft", "send")})
-            )
+            inv = self.mark_sending(practice_id, inv)
         if inv.status != "sending":
             raise ConflictError(
                 f"an invoice that is {inv.status} cannot be sent; resend it instead",
@@ -65,6 +63,13 @@ class InvoiceLifecycle:
             practice_id,
             inv,
             inv.model_copy(update={"status": next_status("sending", "sent"), "sent_at": now, "sends": 1}),
+        )
+
+    def mark_sending(self, practice_id: str, inv: Invoice) -> Invoice:
+        """Draft → Sending: its charges are being collected or its email is going out (a payment
+        may be applied from now on). Another status: a 409 naming it."""
+        return self._store.save(
+            practice_id, inv, inv.model_copy(update={"status": next_status(inv.status, "send")})
         )
 
     def resend(self, practice_id: str, invoice_id: str) -> Invoice:

@@ -149,6 +149,10 @@ class InvoiceService:
     def send(self, practice_id: str, invoice_id: str) -> Invoice:
         return self.lifecycle.send(practice_id, invoice_id)
 
+    def mark_sending(self, practice_id: str, inv: Invoice) -> Invoice:
+        """Draft → Sending (the nightly run does it before it charges what the invoice bills)."""
+        return self.lifecycle.mark_sending(practice_id, inv)
+
     def resend(self, practice_id: str, invoice_id: str) -> Invoice:
         return self.lifecycle.resend(practice_id, invoice_id)
 
