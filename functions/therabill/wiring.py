@@ -283,26 +283,28 @@ class Container:
 
     @cached_property
     def invoices(self) -> InvoiceService:
-        from therabill.invoices.service import InvoiceService
-        from therabill.invoices.store import InvoiceStore
+        from therabill.invoices.service import InvoiceService  # noqa: PLC0415 - built lazily, when used
+        from therabill.invoices.store import InvoiceStore  # noqa: PLC0415 - built lazily, when used
 
-        return InvoiceService(
-            InvoiceStore(self.table),
-            self.clock,
-            self.practices,
-            self.clients,
-            self.sessions,
-            self.ledger,
-            self.outbox,
-            self.cards,
-            self.public_base_url,
+        return InvoiceService.build(
+            store=InvoiceStore(self.table),
+            clock=self.clock,
+            practices=self.practices,
+            clients=self.clients,
+            sessions=self.sessions,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            cards=self.cards,
+            public_base_url=self.public_base_url,
         )
 
     @cached_property
     def invoice_access(self) -> InvoiceAccess:
-        from therabill.invoices.access import InvoiceAccess
+        from therabill.invoices.access import InvoiceAccess  # noqa: PLC0415 - built lazily, when used
 
-        return InvoiceAccess(self.invoices.store, self.clock, self.secrets.link_signing_key)
+        return InvoiceAccess(
+            store=self.invoices.store, clock=self.clock, link_key=self.secrets.link_signing_key
+        )
 
     @cached_property
     def booking_rules(self) -> BookingRules:

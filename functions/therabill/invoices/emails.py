@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from therabill.invoices.models import Invoice
+from therabill.invoices.pdf import render
 from therabill.notifications.mailer import Attachment, Email
 from therabill.practices.models import Practice
 
@@ -29,8 +30,6 @@ def _how_to_pay(invoice: Invoice, pay_url: str) -> list[str]:
 
 
 def invoice_email(*, practice: Practice, payer_name: str, to: str, invoice: Invoice, pay_url: str) -> Email:
-    from therabill.invoices.pdf import render
-
     balance = invoice.balance.format()
     lines = [
         f"Dear {payer_name},",

@@ -9,6 +9,7 @@ An invoice bills ledger charges: each line names the charge's source key (``sess
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -78,6 +79,29 @@ def new_access_code() -> str:
 
 def format_number(n: int) -> str:
     return f"INV-{n:06d}"
+
+
+CREDIT_APPLY = "credit-apply:"  # the ledger's source key of credit applied to a charge
+
+# The ledger source keys of a session's charges: ``<prefix>:<ses>`` (and ``…:<owner>``).
+SESSION_CHARGE_PREFIXES = ("session", "copay", "fee")
+
+
+def session_of_source(source_key: str) -> str | None:
+    """``session:<ses>``, ``copay:<ses>``, ``fee:<ses>`` (and ``…:<owner>``) → the session id;
+    any other source key (a standalone line, a credit applied) → None."""
+    parts = source_key.split(":")
+    if len(parts) >= 2 and parts[0] in SESSION_CHARGE_PREFIXES:
+        return parts[1]
+    return None
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    """An invoice named across practices (the scheduled sweep's work list)."""
+
+    practice_id: str
+    invoice_id: str
 
 
 class InvoiceLine(BaseModel):
