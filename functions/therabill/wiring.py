@@ -283,8 +283,8 @@ class Container:
 
     @cached_property
     def invoices(self) -> InvoiceService:
-        from therabill.invoices.service import InvoiceService  # noqa: PLC0415 - built lazily, when used
-        from therabill.invoices.store import InvoiceStore  # noqa: PLC0415 - built lazily, when used
+        from therabill.invoices.service import InvoiceService
+        from therabill.invoices.store import InvoiceStore
 
         return InvoiceService.build(
             store=InvoiceStore(self.table),
@@ -300,7 +300,7 @@ class Container:
 
     @cached_property
     def invoice_access(self) -> InvoiceAccess:
-        from therabill.invoices.access import InvoiceAccess  # noqa: PLC0415 - built lazily, when used
+        from therabill.invoices.access import InvoiceAccess
 
         return InvoiceAccess(
             store=self.invoices.store, clock=self.clock, link_key=self.secrets.link_signing_key
