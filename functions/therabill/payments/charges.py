@@ -9,7 +9,10 @@ by the payment id, so neither can happen twice.
 
 from __future__ import annotations
 
-from therabill.cards.models import ChargeKind
+from dataclasses import dataclass
+from datetime import datetime
+
+from therabill.cards.models import Card, ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.core.clock import Clock
 from therabill.core.errors import ConflictError
@@ -21,6 +24,47 @@ from therabill.payments.models import Payment
 from therabill.payments.parties import PartyFinder
 from therabill.payments.store import PaymentStore
 from therabill.practices.service import PracticeService
+
+
+@dataclass(frozen=True)
+class ChargeRequest:
+    """A charge as a caller asks for it (see ``PaymentService.charge_saved_card``). ``reference``
+    names what the payment is for (e.g. ``copay:<ses>``), for its success hooks."""
+
+    client_id: str
+    request_key: str
+    amount: int
+    kind: ChargeKind
+    memo: str
+    created_by: str
+    card_id: str | None = None
+    owner_id: str | None = None
+    reference: str | None = None
+
+    def made(self, payment: Payment) -> bool:
+        """Whether ``payment`` (met under this request's key) was made by this same request."""
+        return (payment.client_id, payment.amount.amount, payment.kind) == (
+            self.client_id,
+            self.amount,
+            self.kind,
+        )
+
+    def pending(self, payment_id: str, card: Card, consent_id: str, amount: Money, now: datetime) -> Payment:
+        return Payment(
+            id=payment_id,
+            client_id=self.client_id,
+            owner_id=card.owner_id,
+            card_id=card.id,
+            consent_id=consent_id,
+            amount=amount,
+            kind=self.kind,
+            memo=self.memo,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            created_by=self.created_by,
+            reference=self.reference,
+        )
 
 
 class SavedCardCharges:
@@ -41,26 +85,12 @@ class SavedCardCharges:
         self._attempts = attempts
         self._clock = clock
 
-    def charge(
-        self,
-        practice_id: str,
-        *,
-        client_id: str,
-        request_key: str,
-        amount: int,
-        kind: ChargeKind,
-        memo: str,
-        created_by: str,
-        card_id: str | None = None,
-        owner_id: str | None = None,
-        reference: str | None = None,
-    ) -> Payment:
-        """``reference`` names what the payment is for (e.g. ``copay:<ses>``), for its success hooks."""
+    def charge(self, practice_id: str, request: ChargeRequest) -> Payment:
         practice = self._practices.get(practice_id)
-        payment_id = derived_id("pay", practice_id, request_key)
+        payment_id = derived_id("pay", practice_id, request.request_key)
         existing = replayed(
             self._store.find(practice_id, payment_id),
-            same=lambda p: (p.client_id, p.amount.amount, p.kind) == (client_id, amount, kind),
+            same=request.made,
             conflict="this Idempotency-Key was used for a different charge",
             payment_id=payment_id,
         )
@@ -70,28 +100,15 @@ class SavedCardCharges:
         # The card, its owner and the consent decide the charge: read from the table, never from
         # an earlier read of this unit of work (a nightly batch charges many sessions in one).
         with self._store.fresh_reads():
-            parties = self._parties.for_charge(practice_id, client_id, card_id, owner_id)
+            parties = self._parties.for_charge(
+                practice_id, request.client_id, request.card_id, request.owner_id
+            )
             if practice.stripe is None or not practice.stripe.charges_enabled:
                 raise ConflictError("the practice's Stripe account cannot take charges yet")
             consent = self._cards.get_consent(practice_id, parties.card.consent_id)
         now = self._clock()
-        check_consent(consent, kind=kind, amount=amount, currency=practice.currency, now=now)
-        payment = Payment(
-            id=payment_id,
-            client_id=client_id,
-            owner_id=parties.card.owner_id,
-            card_id=parties.card.id,
-            consent_id=consent.id,
-            amount=Money(amount=amount, currency=practice.currency),
-            kind=kind,
-            memo=memo,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-            created_by=created_by,
-            reference=reference,
-        )
+        check_consent(consent, kind=request.kind, amount=request.amount, currency=practice.currency, now=now)
+        amount = Money(amount=request.amount, currency=practice.currency)
+        payment = request.pending(payment_id, parties.card, consent.id, amount, now)
         payment, written = self._store.add_pending(practice_id, payment)
-        if not written:
-            return payment
-        return self._attempts.attempt(practice, payment, parties)
+        return self._attempts.attempt(practice, payment, parties) if written else payment

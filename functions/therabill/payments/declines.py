@@ -8,7 +8,7 @@ from therabill.core.clock import Clock, iso
 from therabill.observability import logger
 from therabill.payments import retries
 from therabill.payments.mail import PaymentMail, deliver
-from therabill.payments.models import Decline, Payment
+from therabill.payments.models import OutcomeFacts, Payment
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
 
@@ -19,7 +19,9 @@ class Declines:
         self._mail = mail
         self._clock = clock
 
-    def record(self, practice: Practice, payment_id: str, facts: Decline, *, strict_email: bool) -> Payment:
+    def record(
+        self, practice: Practice, payment_id: str, facts: OutcomeFacts, *, strict_email: bool
+    ) -> Payment:
         """A decline of an earlier attempt (a late or replayed webhook) changes nothing, and
         neither does the same decline twice: the write is conditioned on the attempt it belongs to."""
         current = self._store.get(practice.id, payment_id)

@@ -8,6 +8,9 @@ retried call (or the reconciler) meets the same PaymentIntent and gets the same 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from therabill.cards.models import OnSessionKind
 from therabill.clients.service import ClientService
 from therabill.core.clock import Clock
@@ -23,6 +26,47 @@ from therabill.payments.outcomes import Outcomes
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
+
+
+@dataclass(frozen=True)
+class ClientPaymentRequest:
+    """A payment on a page as a caller asks for it (see ``PaymentService.start_client_payment``).
+    ``reference`` names what it is for (e.g. ``session:<ses>``), for its success hooks."""
+
+    client_id: str
+    owner_id: str | None
+    request_key: str
+    amount: int
+    kind: OnSessionKind
+    memo: str
+    created_by: str
+    reference: str | None = None
+
+    def made(self, payment: Payment) -> bool:
+        """Whether ``payment`` (met under this request's key) was made by this same request."""
+        return (payment.client_id, payment.amount.amount, payment.kind) == (
+            self.client_id,
+            self.amount,
+            self.kind,
+        )
+
+    def pending(self, payment_id: str, owner_id: str, amount: Money, now: datetime) -> Payment:
+        """No card and no consent: the client pays with a card we do not store."""
+        return Payment(
+            id=payment_id,
+            client_id=self.client_id,
+            owner_id=owner_id,
+            card_id="",
+            consent_id="",
+            amount=amount,
+            kind=self.kind,
+            memo=self.memo,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+            created_by=self.created_by,
+            reference=self.reference,
+        )
 
 
 class ClientPayments:
@@ -43,53 +87,27 @@ class ClientPayments:
         self._outcomes = outcomes
         self._clock = clock
 
-    def start(
-        self,
-        practice_id: str,
-        *,
-        client_id: str,
-        owner_id: str | None,
-        request_key: str,
-        amount: int,
-        kind: OnSessionKind,
-        memo: str,
-        created_by: str,
-        reference: str | None = None,
-    ) -> tuple[Payment, str | None]:
+    def start(self, practice_id: str, request: ClientPaymentRequest) -> tuple[Payment, str | None]:
         """The payment and its client secret, or None when there is nothing (left) to pay on a
         page: paid already, cancelled, or Stripe unreachable just now (the payment stays pending;
         ``client_secret`` or the reconciler creates the PaymentIntent later)."""
-        if amount <= 0:
+        if request.amount <= 0:
             raise InvalidRequestError("the amount must be positive", field="amount")
         practice = self._practices.get(practice_id)
-        payment_id = derived_id("pay", practice_id, request_key)
+        payment_id = derived_id("pay", practice_id, request.request_key)
         existing = replayed(
             self._store.find(practice_id, payment_id),
-            same=lambda p: (p.client_id, p.amount.amount, p.kind) == (client_id, amount, kind),
+            same=request.made,
             conflict="this key was used for a different payment",
             payment_id=payment_id,
         )
         if existing:
             return self.intent(practice, existing)
-        payer = self._clients.payer(practice_id, client_id, owner_id)
+        payer = self._clients.payer(practice_id, request.client_id, request.owner_id)
         if practice.stripe is None or not practice.stripe.charges_enabled:
             raise ConflictError("the practice's Stripe account cannot take payments yet")
-        now = self._clock()
-        payment = Payment(
-            id=payment_id,
-            client_id=client_id,
-            owner_id=payer.owner_id,
-            card_id="",
-            consent_id="",
-            amount=Money(amount=amount, currency=practice.currency),
-            kind=kind,
-            memo=memo,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-            created_by=created_by,
-            reference=reference,
-        )
+        amount = Money(amount=request.amount, currency=practice.currency)
+        payment = request.pending(payment_id, payer.owner_id, amount, self._clock())
         payment, _ = self._store.add_pending(practice_id, payment)
         return self.intent(practice, payment)
 

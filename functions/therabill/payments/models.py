@@ -94,8 +94,9 @@ class Payment(BaseModel):
 
 
 @dataclass(frozen=True)
-class Decline:
-    """What Stripe said of a declined (or otherwise unsuccessful) attempt."""
+class OutcomeFacts:
+    """What Stripe said of an attempt that did not succeed (declined, failed, processing,
+    requires_action), or what we decided about it (``not_confirmed``, ``card_removed``)."""
 
     payment_intent_id: str | None = None
     error_code: str | None = None

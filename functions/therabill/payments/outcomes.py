@@ -16,7 +16,7 @@ from therabill.observability import logger
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome
 from therabill.payments.mail import PaymentMail, deliver
-from therabill.payments.models import LEDGER_POSTING, Decline, Payment
+from therabill.payments.models import LEDGER_POSTING, OutcomeFacts, Payment
 from therabill.payments.parties import Parties, PartyFinder
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
@@ -67,7 +67,7 @@ class Outcomes:
                 parties,
                 strict_email=strict_email,
             )
-        facts = Decline(
+        facts = OutcomeFacts(
             payment_intent_id=outcome.payment_intent_id,
             error_code=outcome.error_code,
             decline_code=outcome.decline_code,
@@ -80,7 +80,7 @@ class Outcomes:
         practice: Practice,
         payment_id: str,
         status: str,
-        facts: Decline,
+        facts: OutcomeFacts,
         parties: Parties | None = None,
         *,
         strict_email: bool = False,
@@ -89,15 +89,7 @@ class Outcomes:
         to the retry policy; ``requires_action`` sends the billing party the authentication link."""
         if status == "declined":
             return self._declines.record(practice, payment_id, facts, strict_email=strict_email)
-        fields = {
-            "payment_intent_id": facts.payment_intent_id,
-            "error_code": facts.error_code,
-            "decline_code": facts.decline_code,
-            "failure_message": facts.message,
-        }
-        changed, payment = self._store.move(
-            practice.id, payment_id, status=status, fields=fields, now=self._clock()
-        )
+        changed, payment = self._store.move(practice.id, payment_id, status, facts, self._clock())
         if not changed:
             return payment
         logger.info(
@@ -119,7 +111,9 @@ class Outcomes:
 
     def fail(self, practice: Practice, payment_id: str, error_code: str, message: str) -> Payment:
         """Record a failure we decided on (not a decline from the bank)."""
-        return self.record(practice, payment_id, "failed", Decline(error_code=error_code, message=message))
+        return self.record(
+            practice, payment_id, "failed", OutcomeFacts(error_code=error_code, message=message)
+        )
 
     def give_up(self, practice: Practice, payment_id: str, error_code: str, message: str) -> Payment:
         """Fail a payment that was being retried, and tell the practice (once)."""
@@ -139,15 +133,7 @@ class Outcomes:
     ) -> Payment:
         """Mark succeeded, post to the ledger, send the receipt and run the kind's hooks. If it had
         succeeded already, these are still completed (a crash may have left them)."""
-        fields = {"payment_intent_id": payment_intent_id, "charge_id": charge_id}
-        _, payment = self._store.move(
-            practice.id,
-            payment_id,
-            status="succeeded",
-            fields=fields,
-            now=self._clock(),
-            clear=("error_code", "decline_code"),
-        )
+        payment = self._store.succeed(practice.id, payment_id, payment_intent_id, charge_id, self._clock())
         self._post(practice, payment)
         if payment.on_session:
             deliver(strict_email, payment, lambda: self._mail.client_receipt(practice, payment))

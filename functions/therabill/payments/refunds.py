@@ -92,15 +92,7 @@ class RefundService:
         if payment.client_id != client_id:
             raise NotFoundError("payment not found")
         refund_id = derived_id("rfd", practice_id, request_key)
-        existing = replayed(
-            self._store.find_refund(practice_id, refund_id),
-            same=lambda r: (
-                r.payment_id == payment_id
-                and (amount is None or amount == r.amount.amount)
-                and r.write_off == write_off
-            ),
-            conflict="this Idempotency-Key was used for a different refund",
-        )
+        existing = self._replayed(practice_id, refund_id, payment_id, amount, write_off)
         if existing:
             return self._attempt(practice, payment, existing) if existing.status == "pending" else existing
         refund = Refund(
@@ -116,6 +108,20 @@ class RefundService:
         )
         refund, reserved = self._store.reserve_refund(practice_id, refund, amount_paid=payment.amount.amount)
         return self._attempt(practice, payment, refund) if reserved else refund
+
+    def _replayed(
+        self, practice_id: str, refund_id: str, payment_id: str, amount: int | None, write_off: bool
+    ) -> Refund | None:
+        """The refund this request made already (None: none yet); 409 for another request's key."""
+        return replayed(
+            self._store.find_refund(practice_id, refund_id),
+            same=lambda r: (
+                r.payment_id == payment_id
+                and (amount is None or amount == r.amount.amount)
+                and r.write_off == write_off
+            ),
+            conflict="this Idempotency-Key was used for a different refund",
+        )
 
     def _attempt(self, practice: Practice, payment: Payment, refund: Refund) -> Refund:
         assert practice.stripe is not None and payment.payment_intent_id

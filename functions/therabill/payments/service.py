@@ -23,10 +23,10 @@ from therabill.ledger.service import LedgerService
 from therabill.notifications.mailer import Outbox
 from therabill.payments.attempts import Attempts
 from therabill.payments.authentication import AuthenticationPage, AuthLinks
-from therabill.payments.charges import SavedCardCharges
+from therabill.payments.charges import ChargeRequest, SavedCardCharges
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome, PaymentGateway
-from therabill.payments.intents import ClientPayments
+from therabill.payments.intents import ClientPaymentRequest, ClientPayments
 from therabill.payments.mail import PaymentMail
 from therabill.payments.models import Payment
 from therabill.payments.outcomes import Outcomes, SuccessHook
@@ -75,6 +75,7 @@ class PaymentService:
         platform_fee_bps: int = 0,
     ) -> PaymentService:
         """The parts, each given only the collaborators it uses (the one place they meet)."""
+        # Long: it lists every part's collaborators, by keyword, and nothing else.
         links = AuthLinks(link_key=link_key, public_base_url=public_base_url, clock=clock)
         mail = PaymentMail(outbox=outbox, clients=clients, links=links)
         parties = PartyFinder(store=store, clients=clients, cards=cards)
@@ -142,15 +143,17 @@ class PaymentService:
         """``reference`` names what the payment is for (e.g. ``copay:<ses>``), for its success hooks."""
         return self._charges.charge(
             practice_id,
-            client_id=client_id,
-            request_key=request_key,
-            amount=amount,
-            kind=kind,
-            memo=memo,
-            created_by=created_by,
-            card_id=card_id,
-            owner_id=owner_id,
-            reference=reference,
+            ChargeRequest(
+                client_id=client_id,
+                request_key=request_key,
+                amount=amount,
+                kind=kind,
+                memo=memo,
+                created_by=created_by,
+                card_id=card_id,
+                owner_id=owner_id,
+                reference=reference,
+            ),
         )
 
     # -- on-session payments: the client pays on a page ---------------------------------------
@@ -167,17 +170,20 @@ class PaymentService:
         created_by: str,
         reference: str | None = None,
     ) -> tuple[Payment, str | None]:
-        """See ``intents.ClientPayments.start``."""
+        """A payment the client makes on a page: Stripe.js confirms the returned client secret
+        (None when there is nothing, or nothing yet, to pay on a page). See ``intents``."""
         return self._client_payments.start(
             practice_id,
-            client_id=client_id,
-            owner_id=owner_id,
-            request_key=request_key,
-            amount=amount,
-            kind=kind,
-            memo=memo,
-            created_by=created_by,
-            reference=reference,
+            ClientPaymentRequest(
+                client_id=client_id,
+                owner_id=owner_id,
+                request_key=request_key,
+                amount=amount,
+                kind=kind,
+                memo=memo,
+                created_by=created_by,
+                reference=reference,
+            ),
         )
 
     def client_secret(self, practice: Practice, payment_id: str) -> tuple[Payment, str]:

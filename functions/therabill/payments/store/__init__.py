@@ -22,7 +22,7 @@ from therabill.payments.errors import (
     RefundNotFoundError,
     RefundReservationError,
 )
-from therabill.payments.models import Decline, Dispute, Payment, PaymentRef, Refund
+from therabill.payments.models import Dispute, OutcomeFacts, Payment, PaymentRef, Refund
 from therabill.payments.retries import RetryDecision
 from therabill.payments.store import updates
 from therabill.payments.store.items import (
@@ -69,21 +69,34 @@ class PaymentStore:
         return payment, True
 
     def move(
+        self, practice_id: str, payment_id: str, status: str, facts: OutcomeFacts, now: datetime
+    ) -> tuple[bool, Payment]:
+        """Set a status other than succeeded (and the facts that are not None) unless the payment
+        has succeeded: success is final. Whether it changed, and the payment as it now is."""
+        fields = {
+            "payment_intent_id": facts.payment_intent_id,
+            "error_code": facts.error_code,
+            "decline_code": facts.decline_code,
+            "failure_message": facts.message,
+        }
+        return self._apply(practice_id, payment_id, updates.move(payment_id, status, fields, (), now))
+
+    def succeed(
         self,
         practice_id: str,
         payment_id: str,
-        *,
-        status: str,
-        fields: dict[str, str | None],
+        payment_intent_id: str | None,
+        charge_id: str | None,
         now: datetime,
-        clear: tuple[str, ...] = (),
-    ) -> tuple[bool, Payment]:
-        """Set the status (and the fields that are not None) unless the payment has succeeded:
-        success is final. Whether it changed, and the payment as it now is."""
-        return self._apply(practice_id, payment_id, updates.move(payment_id, status, fields, clear, now))
+    ) -> Payment:
+        """Mark succeeded (the error codes cleared); a payment that had succeeded already is
+        returned as it is."""
+        fields = {"payment_intent_id": payment_intent_id, "charge_id": charge_id}
+        update = updates.move(payment_id, "succeeded", fields, ("error_code", "decline_code"), now)
+        return self._apply(practice_id, payment_id, update)[1]
 
     def record_decline(
-        self, practice_id: str, current: Payment, facts: Decline, decision: RetryDecision, now: datetime
+        self, practice_id: str, current: Payment, facts: OutcomeFacts, decision: RetryDecision, now: datetime
     ) -> tuple[bool, Payment]:
         """Record a decline of the current attempt, placed as ``decision`` says. Nothing changes
         for a decline of an earlier attempt or the same decline twice (False, the payment now)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from therabill.core import keys
 from therabill.core.clock import iso
-from therabill.payments.models import Decline, Payment
+from therabill.payments.models import OutcomeFacts, Payment
 from therabill.payments.retries import RetryDecision
 
 
@@ -69,7 +69,7 @@ def move(
 
 
 def decline(
-    ref: tuple[str, str], attempt: int, facts: Decline, decision: RetryDecision, now: datetime
+    ref: tuple[str, str], attempt: int, facts: OutcomeFacts, decision: RetryDecision, now: datetime
 ) -> Update:
     """Record a decline of attempt ``attempt`` of the payment ``ref`` (practice id, payment id):
     declined (a retry due, or final) or failed (given up). Conditioned on the attempt it belongs
