@@ -73,12 +73,7 @@ class PaymentStore:
     ) -> tuple[bool, Payment]:
         """Set a status other than succeeded (and the facts that are not None) unless the payment
         has succeeded: success is final. Whether it changed, and the payment as it now is."""
-        fields = {
-            "payment_intent_id": facts.payment_intent_id,
-            "error_code": facts.error_code,
-            "decline_code": facts.decline_code,
-            "failure_message": facts.message,
-        }
+        fields = updates.outcome_fields(facts)
         return self._apply(practice_id, payment_id, updates.move(payment_id, status, fields, (), now))
 
     def succeed(

@@ -51,6 +51,16 @@ def attempt_condition(attempt: int, values: dict[str, Any]) -> str:
     return "attempt = :attempt"
 
 
+def outcome_fields(facts: OutcomeFacts) -> dict[str, str | None]:
+    """The attributes an outcome's facts are kept in."""
+    return {
+        "payment_intent_id": facts.payment_intent_id,
+        "error_code": facts.error_code,
+        "decline_code": facts.decline_code,
+        "failure_message": facts.message,
+    }
+
+
 def move(
     payment_id: str, status: str, fields: dict[str, str | None], clear: tuple[str, ...], now: datetime
 ) -> Update:
@@ -78,12 +88,7 @@ def decline(
     status = "failed" if decision.action == "give_up" else "declined"
     u = Update(sets=["#s = :s", "updated_at = :now"])
     u.values.update({":s": status, ":now": iso(now), ":done": "succeeded"})
-    for name, value in (
-        ("payment_intent_id", facts.payment_intent_id),
-        ("error_code", facts.error_code),
-        ("decline_code", facts.decline_code),
-        ("failure_message", facts.message),
-    ):
+    for name, value in outcome_fields(facts).items():
         if value is not None:
             u.sets.append(f"{name} = :{name}")
             u.values[f":{name}"] = value
