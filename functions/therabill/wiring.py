@@ -172,20 +172,21 @@ class Container:
 
     @cached_property
     def payments(self) -> PaymentService:
-        from therabill.payments.service import PaymentService
+        from therabill.payments.service import PaymentService  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.payments.store import PaymentStore  # noqa: PLC0415 - the composition root builds lazily
 
-        service = PaymentService(
-            self.table,
-            _LazyGateway(self),
-            self.practices,
-            self.clients,
-            self.cards,
-            self.ledger,
-            self.outbox,
-            self.clock,
-            self.secrets.link_signing_key,
-            self.public_base_url,
-            self.secrets.platform_fee_bps,
+        service = PaymentService.assemble(
+            store=PaymentStore(self.table),
+            gateway=_LazyGateway(self),
+            practices=self.practices,
+            clients=self.clients,
+            cards=self.cards,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            clock=self.clock,
+            link_key=self.secrets.link_signing_key,
+            public_base_url=self.public_base_url,
+            platform_fee_bps=self.secrets.platform_fee_bps,
         )
         # Paying at booking: a deposit or prepayment that succeeds confirms its session (lazily
         # built: only when such a payment succeeds).
@@ -219,10 +220,15 @@ class Container:
 
     @cached_property
     def refunds(self) -> RefundService:
-        from therabill.payments.refunds import RefundService
+        from therabill.payments.refunds import RefundService  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.payments.store import PaymentStore  # noqa: PLC0415 - the composition root builds lazily
 
         service = RefundService(
-            self.table, _LazyGateway(self), self.practices, self.payments, self.ledger, self.clock
+            store=PaymentStore(self.table),
+            gateway=_LazyGateway(self),
+            practices=self.practices,
+            ledger=self.ledger,
+            clock=self.clock,
         )
         # A refund of an invoice's payment: the invoice owes it again (a Paid one reopens).
         service.on_refund(
