@@ -23,6 +23,15 @@ from therabill.core.ids import is_id
 INSURANCE_PAYER_ATTRIBUTE = "payer"
 
 
+def _insurance_payer(value: Any) -> str | None:
+    """The stored ``payer`` attribute as the insurance company's id: a string is the id; a map (as
+    written before an insurance API existed: ``{"name": ..., "member_id": ...}``) gives its ``id``,
+    else its ``name``. Nothing, or an empty value: None."""
+    if isinstance(value, dict):
+        value = value.get("id") or value.get("name")
+    return str(value) if value else None
+
+
 def client_item(practice_id: str, c: Client) -> dict[str, Any]:
     data = c.model_dump(mode="json")  # insurance_payer is excluded: never written from here
     data["created_at"] = iso(c.created_at)
@@ -34,7 +43,7 @@ def client_from_item(item: dict[str, Any]) -> Client:
         {
             **item,
             "created_at": parse_iso(item["created_at"]),
-            "insurance_payer": item.get(INSURANCE_PAYER_ATTRIBUTE),
+            "insurance_payer": _insurance_payer(item.get(INSURANCE_PAYER_ATTRIBUTE)),
         }
     )
 
