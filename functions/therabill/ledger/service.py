@@ -31,6 +31,7 @@ something is due pays it in the same entry (see the chart).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from therabill.core.clock import Clock
@@ -71,6 +72,23 @@ __all__ = [
 CLOCK_MARGIN = timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class _Request:
+    """What one posting asks for: the entry's own fields."""
+
+    kind: EntryKind
+    amount: Money
+    source_key: str
+    memo: str
+    method: PaymentMethod | None = None
+    payment_id: str | None = None
+
+
+def _positive(amount: Money) -> None:
+    if amount.amount <= 0:
+        raise ValueError("ledger amounts are positive; the kind gives the direction")
+
+
 class LedgerService:
     def __init__(self, *, store: LedgerStore, clock: Clock) -> None:
         self._store = store
@@ -95,41 +113,14 @@ class LedgerService:
         """Append one entry exactly once per ``source_key``; None if it was already posted. A
         charge also applies the payer's credit to itself (see ``post_charge``, which says how
         much)."""
-        if kind == "charge":
-            return self.post_charge(
-                practice_id,
-                client_id=client_id,
-                amount=amount,
-                source_key=source_key,
-                memo=memo,
-                method=method,
-                payment_id=payment_id,
-                owner_id=owner_id,
-            ).entry
-        if amount.amount <= 0:
-            raise ValueError("ledger amounts are positive; the kind gives the direction")
+        _positive(amount)
         account = PayerAccount(client_id, owner_of(client_id, owner_id), amount.currency)
+        request = _Request(kind, amount, source_key, memo, method, payment_id)
+        if kind == "charge":
+            return self._charge(practice_id, account, request).entry
 
         def plan(summary: Summary) -> tuple[list[Write], LedgerEntry]:
-            now, (entry_id,) = self._stamp(1)
-            entry = self._new_entry(
-                account,
-                kind=kind,
-                amount=amount,
-                source_key=source_key,
-                memo=memo,
-                method=method,
-                payment_id=payment_id,
-                lines=chart.lines_for(kind, method, amount.amount, summary.position),
-                now=now,
-                entry_id=entry_id,
-            )
-            writes = [
-                self._store.guard_write(practice_id, source_key, account, entry),
-                self._store.entry_write(practice_id, entry),
-                self._store.summary_write(practice_id, account, summary, entry.change),
-            ]
-            return writes, entry
+            return self._plan_entry(practice_id, account, request, summary)
 
         try:
             return self._store.commit(practice_id, source_key, account, plan)
@@ -157,92 +148,101 @@ class LedgerService:
         are stored on the guards), so a card charge keyed by the same request key asks for the
         same amount every time. If the first post left the charge without its application (a
         crash, or an entry from before this rule), the repeat completes it and reports it."""
-        if amount.amount <= 0:
-            raise ValueError("ledger amounts are positive; the kind gives the direction")
+        _positive(amount)
         account = PayerAccount(client_id, owner_of(client_id, owner_id), amount.currency)
+        return self._charge(
+            practice_id, account, _Request("charge", amount, source_key, memo, method, payment_id)
+        )
+
+    def _plan_entry(
+        self, practice_id: str, account: PayerAccount, request: _Request, summary: Summary
+    ) -> tuple[list[Write], LedgerEntry]:
+        """Any entry but a charge, on the account as read: its guard, the entry, the summary."""
+        now, (entry_id,) = self._stamp(1)
+        lines = chart.lines_for(request.kind, request.method, request.amount.amount, summary.position)
+        entry = self._new_entry(account, request, lines, now=now, entry_id=entry_id)
+        writes = [
+            self._store.guard_write(practice_id, request.source_key, account, entry),
+            self._store.entry_write(practice_id, entry),
+            self._store.summary_write(practice_id, account, summary, entry.change),
+        ]
+        return writes, entry
+
+    def _charge(self, practice_id: str, account: PayerAccount, request: _Request) -> ChargeResult:
         with_application = self._apply_with_charge
 
         def plan(summary: Summary) -> tuple[list[Write], ChargeResult]:
             return self._plan_charge(
-                practice_id,
-                account,
-                summary,
-                amount=amount,
-                source_key=source_key,
-                memo=memo,
-                method=method,
-                payment_id=payment_id,
-                with_application=with_application,
+                practice_id, account, request, summary, with_application=with_application
             )
 
         try:
-            return self._store.commit(practice_id, source_key, account, plan)
+            return self._store.commit(practice_id, request.source_key, account, plan)
         except SourcePostedError as exc:
-            guard = exc.guard or self._store.guard(practice_id, source_key)
+            guard = exc.guard or self._store.guard(practice_id, request.source_key)
+        currency = request.amount.currency
         if guard is not None and guard.credit_applied is not None:
-            charged = guard.amount if guard.amount is not None else amount.amount
-            return _replayed(charged, guard.credit_applied, amount.currency)
-        charged, applied, entry = self._complete_application(practice_id, source_key, guard)
-        return _replayed(charged, applied, amount.currency, entry)
+            charged = guard.amount if guard.amount is not None else request.amount.amount
+            return _replayed(charged, guard.credit_applied, currency)
+        charged, applied, entry = self._complete_application(practice_id, request.source_key, guard)
+        return _replayed(charged, applied, currency, entry)
 
     def _plan_charge(
         self,
         practice_id: str,
         account: PayerAccount,
+        request: _Request,
         summary: Summary,
         *,
-        amount: Money,
-        source_key: str,
-        memo: str,
-        method: PaymentMethod | None,
-        payment_id: str | None,
         with_application: bool,
     ) -> tuple[list[Write], ChargeResult]:
-        """A charge's writes on the account as read: its guard, the entry, the summary and (unless
-        turned off) the application of credit with its own guard."""
+        """A charge on the account as read: its guard, the entry, the summary and (unless turned
+        off) the application of credit with its own guard."""
         now, (charge_id, apply_id) = self._stamp(2)
-        charge = self._new_entry(
-            account,
-            kind="charge",
-            amount=amount,
-            source_key=source_key,
-            memo=memo,
-            method=method,
-            payment_id=payment_id,
-            lines=chart.lines_for("charge", method, amount.amount, summary.position),
-            now=now,
-            entry_id=charge_id,
-        )
-        after = Position(summary.position.receivable + amount.amount, summary.position.credit)
-        applied = chart.application(amount.amount, after) if with_application else 0
-        applied_entry = (
-            self._application_entry(account, source_key, applied, now=now, entry_id=apply_id)
+        amount = request.amount.amount
+        lines = chart.lines_for("charge", request.method, amount, summary.position)
+        charge = self._new_entry(account, request, lines, now=now, entry_id=charge_id)
+        after = Position(summary.position.receivable + amount, summary.position.credit)
+        applied = chart.application(amount, after) if with_application else 0
+        application = (
+            self._application_entry(account, request.source_key, applied, now=now, entry_id=apply_id)
             if applied
             else None
         )
         recorded = applied if with_application else None
         writes = [
-            self._store.guard_write(practice_id, source_key, account, charge, credit_applied=recorded),
-            self._store.entry_write(practice_id, charge),
-            self._store.summary_write(
-                practice_id, account, summary, Position(amount.amount - applied, -applied)
+            self._store.guard_write(
+                practice_id, request.source_key, account, charge, credit_applied=recorded
             ),
+            self._store.entry_write(practice_id, charge),
+            self._store.summary_write(practice_id, account, summary, Position(amount - applied, -applied)),
         ]
         if with_application:
-            apply_key = _apply_key(source_key)
-            writes.append(
-                self._store.guard_write(
-                    practice_id, apply_key, account, applied_entry, credit_applied=applied
-                )
-            )
-            if applied_entry is not None:
-                writes.append(self._store.entry_write(practice_id, applied_entry))
+            writes += self._application_writes(practice_id, account, request.source_key, application, applied)
         return writes, ChargeResult(
             entry=charge,
             credit_applied=Money(amount=applied, currency=account.currency),
-            due=Money(amount=amount.amount - applied, currency=account.currency),
-            application=applied_entry,
+            due=Money(amount=amount - applied, currency=account.currency),
+            application=application,
         )
+
+    def _application_writes(
+        self,
+        practice_id: str,
+        account: PayerAccount,
+        charge_source: str,
+        entry: LedgerEntry | None,
+        applied: int,
+    ) -> list[Write]:
+        """The application's guard (with the amount applied, zero included) and its entry."""
+        writes = [
+            self._store.guard_write(
+                practice_id, _apply_key(charge_source), account, entry, credit_applied=applied
+            )
+        ]
+        if entry is not None:
+            writes.append(self._store.entry_write(practice_id, entry))
+        return writes
 
     def _complete_application(
         self, practice_id: str, source_key: str, charge_guard: Guard | None
@@ -254,31 +254,31 @@ class LedgerService:
             charge = self._store.entry(practice_id, charge_guard.client_id, charge_guard.entry_id)
         if charge is None:
             raise LedgerEntryMissingError("the ledger entry of this source is missing", source_key=source_key)
+        charged = charge.amount.amount
         account = PayerAccount(charge.client_id, charge.owner_id, charge.amount.currency)
         apply_key = _apply_key(source_key)
         existing = self._store.guard(practice_id, apply_key)
         if existing is not None:
-            return charge.amount.amount, existing.credit_applied or 0, None
+            return charged, existing.credit_applied or 0, None
 
         def plan(summary: Summary) -> tuple[list[Write], tuple[int, LedgerEntry | None]]:
-            applied = chart.application(charge.amount.amount, summary.position)
+            applied = chart.application(charged, summary.position)
             now, (entry_id,) = self._stamp(1)
             entry = (
                 self._application_entry(account, source_key, applied, now=now, entry_id=entry_id)
                 if applied
                 else None
             )
-            writes = [self._store.guard_write(practice_id, apply_key, account, entry, credit_applied=applied)]
+            writes = self._application_writes(practice_id, account, source_key, entry, applied)
             if entry is not None:
-                writes.append(self._store.entry_write(practice_id, entry))
                 writes.append(self._store.summary_write(practice_id, account, summary, entry.change))
             return writes, (applied, entry)
 
         try:
             applied, entry = self._store.commit(practice_id, apply_key, account, plan)
         except SourcePostedError as exc:
-            return charge.amount.amount, (exc.guard.credit_applied or 0) if exc.guard else 0, None
-        return charge.amount.amount, applied, entry
+            return charged, (exc.guard.credit_applied or 0) if exc.guard else 0, None
+        return charged, applied, entry
 
     # -- entries --------------------------------------------------------------------------------
     def _stamp(self, n: int) -> tuple[datetime, list[str]]:
@@ -287,30 +287,20 @@ class LedgerService:
         ms = int(now.timestamp() * 1000)
         return now, sorted(new_id("led", ms) for _ in range(n))
 
+    @staticmethod
     def _new_entry(
-        self,
-        account: PayerAccount,
-        *,
-        kind: EntryKind,
-        amount: Money,
-        source_key: str,
-        memo: str,
-        method: PaymentMethod | None,
-        payment_id: str | None,
-        lines: tuple[Line, ...],
-        now: datetime,
-        entry_id: str,
+        account: PayerAccount, request: _Request, lines: tuple[Line, ...], *, now: datetime, entry_id: str
     ) -> LedgerEntry:
         return LedgerEntry(
             id=entry_id,
             client_id=account.client_id,
-            kind=kind,
-            amount=amount,
-            source_key=source_key,
+            kind=request.kind,
+            amount=request.amount,
+            source_key=request.source_key,
             posted_at=now,
-            memo=memo,
-            method=method,
-            payment_id=payment_id,
+            memo=request.memo,
+            method=request.method,
+            payment_id=request.payment_id,
             owner_id=account.owner_id,
             lines=lines,
         )
@@ -318,18 +308,9 @@ class LedgerService:
     def _application_entry(
         self, account: PayerAccount, charge_source: str, applied: int, *, now: datetime, entry_id: str
     ) -> LedgerEntry:
-        return self._new_entry(
-            account,
-            kind="payment",
-            amount=Money(amount=applied, currency=account.currency),
-            source_key=_apply_key(charge_source),
-            memo="Credit applied",
-            method="credit",
-            payment_id=None,
-            lines=chart.application_lines(applied),
-            now=now,
-            entry_id=entry_id,
-        )
+        amount = Money(amount=applied, currency=account.currency)
+        request = _Request("payment", amount, _apply_key(charge_source), "Credit applied", "credit")
+        return self._new_entry(account, request, chart.application_lines(applied), now=now, entry_id=entry_id)
 
     # -- reading --------------------------------------------------------------------------------
     def session_entries(self, practice_id: str, client_id: str, booked_at: datetime) -> list[LedgerEntry]:

@@ -215,13 +215,15 @@ def assess(
     else:
         facts = _no_show_facts(policy, start, price, when)
     reason = _reason(
-        policy,
-        facts,
-        payer_forbids_fees=payer_forbids_fees,
-        waiver=waiver,
-        prior_offences=prior_offences,
+        policy, facts, payer_forbids_fees=payer_forbids_fees, waiver=waiver, prior_offences=prior_offences
     )
-    zero = Money.zero(price.currency)
+    return _assessment(reason, policy, facts, deadline=deadline, when=when)
+
+
+def _assessment(
+    reason: AssessmentReason, policy: CancellationPolicy, facts: Facts, *, deadline: datetime, when: str
+) -> Assessment:
+    zero = Money.zero(facts.fee.currency)
     charged = reason in ("late_cancellation_tier", "no_show")
     waived = reason in ("payer_forbids", "clinician_waived", "first_offence_waived")
     notice = facts.notice
