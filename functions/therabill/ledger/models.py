@@ -86,8 +86,9 @@ class ChargeResult(BaseModel):
 
 
 @dataclass(frozen=True)
-class PayerAccount:
-    """A client and who pays (``owner_id`` None: the client themself), in one currency."""
+class BillingAccount:
+    """A payer account (the chart's term): a client and the billing party who pays (``owner_id``
+    None: the client themself), in one currency."""
 
     client_id: str
     owner_id: str | None

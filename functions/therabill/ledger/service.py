@@ -44,10 +44,10 @@ from therabill.ledger.errors import LedgerEntryMissingError, SourcePostedError
 from therabill.ledger.models import (
     AccountBalance,
     Balance,
+    BillingAccount,
     ChargeResult,
     Guard,
     LedgerEntry,
-    PayerAccount,
     Summary,
     accounts_of,
     balance_of,
@@ -114,7 +114,7 @@ class LedgerService:
         charge also applies the payer's credit to itself (see ``post_charge``, which says how
         much)."""
         _positive(amount)
-        account = PayerAccount(client_id, owner_of(client_id, owner_id), amount.currency)
+        account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
         request = _Request(kind, amount, source_key, memo, method, payment_id)
         if kind == "charge":
             return self._charge(practice_id, account, request).entry
@@ -149,13 +149,13 @@ class LedgerService:
         same amount every time. If the first post left the charge without its application (a
         crash, or an entry from before this rule), the repeat completes it and reports it."""
         _positive(amount)
-        account = PayerAccount(client_id, owner_of(client_id, owner_id), amount.currency)
+        account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
         return self._charge(
             practice_id, account, _Request("charge", amount, source_key, memo, method, payment_id)
         )
 
     def _plan_entry(
-        self, practice_id: str, account: PayerAccount, request: _Request, summary: Summary
+        self, practice_id: str, account: BillingAccount, request: _Request, summary: Summary
     ) -> tuple[list[Write], LedgerEntry]:
         """Any entry but a charge, on the account as read: its guard, the entry, the summary."""
         now, (entry_id,) = self._stamp(1)
@@ -168,7 +168,7 @@ class LedgerService:
         ]
         return writes, entry
 
-    def _charge(self, practice_id: str, account: PayerAccount, request: _Request) -> ChargeResult:
+    def _charge(self, practice_id: str, account: BillingAccount, request: _Request) -> ChargeResult:
         with_application = self._apply_with_charge
 
         def plan(summary: Summary) -> tuple[list[Write], ChargeResult]:
@@ -190,7 +190,7 @@ class LedgerService:
     def _plan_charge(
         self,
         practice_id: str,
-        account: PayerAccount,
+        account: BillingAccount,
         request: _Request,
         summary: Summary,
         *,
@@ -229,7 +229,7 @@ class LedgerService:
     def _application_writes(
         self,
         practice_id: str,
-        account: PayerAccount,
+        account: BillingAccount,
         charge_source: str,
         entry: LedgerEntry | None,
         applied: int,
@@ -255,7 +255,7 @@ class LedgerService:
         if charge is None:
             raise LedgerEntryMissingError("the ledger entry of this source is missing", source_key=source_key)
         charged = charge.amount.amount
-        account = PayerAccount(charge.client_id, charge.owner_id, charge.amount.currency)
+        account = BillingAccount(charge.client_id, charge.owner_id, charge.amount.currency)
         apply_key = _apply_key(source_key)
         existing = self._store.guard(practice_id, apply_key)
         if existing is not None:
@@ -289,7 +289,7 @@ class LedgerService:
 
     @staticmethod
     def _new_entry(
-        account: PayerAccount, request: _Request, lines: tuple[Line, ...], *, now: datetime, entry_id: str
+        account: BillingAccount, request: _Request, lines: tuple[Line, ...], *, now: datetime, entry_id: str
     ) -> LedgerEntry:
         return LedgerEntry(
             id=entry_id,
@@ -306,7 +306,7 @@ class LedgerService:
         )
 
     def _application_entry(
-        self, account: PayerAccount, charge_source: str, applied: int, *, now: datetime, entry_id: str
+        self, account: BillingAccount, charge_source: str, applied: int, *, now: datetime, entry_id: str
     ) -> LedgerEntry:
         amount = Money(amount=applied, currency=account.currency)
         request = _Request("payment", amount, _apply_key(charge_source), "Credit applied", "credit")
@@ -344,7 +344,7 @@ class LedgerService:
     ) -> AccountBalance:
         """One payer account's summary (one GetItem)."""
         owner = owner_of(client_id, owner_id)
-        s = self._store.summary(practice_id, PayerAccount(client_id, owner, currency))
+        s = self._store.summary(practice_id, BillingAccount(client_id, owner, currency))
         return AccountBalance(
             owner_id=owner, currency=currency, receivable=s.position.receivable, credit=s.position.credit
         )

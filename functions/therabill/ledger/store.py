@@ -25,7 +25,7 @@ from therabill.core.money import Money
 from therabill.core.writes import Write
 from therabill.ledger.chart import Line, Position
 from therabill.ledger.errors import LedgerBusyError, SourcePostedError
-from therabill.ledger.models import AccountBalance, Guard, LedgerEntry, PayerAccount, Summary
+from therabill.ledger.models import AccountBalance, BillingAccount, Guard, LedgerEntry, Summary
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ def _guard(item: dict[str, Any]) -> Guard:
     )
 
 
-def _summary_sk(account: PayerAccount) -> str:
+def _summary_sk(account: BillingAccount) -> str:
     return keys.ledger_summary_sk(account.client_id, account.owner_id or _NO_OWNER, account.currency)
 
 
@@ -108,7 +108,7 @@ class LedgerStore:
         self,
         practice_id: str,
         source_key: str,
-        account: PayerAccount,
+        account: BillingAccount,
         entry: LedgerEntry | None,
         *,
         credit_applied: int | None = None,
@@ -129,7 +129,7 @@ class LedgerStore:
         return put_new_write(item)
 
     def summary_write(
-        self, practice_id: str, account: PayerAccount, read: Summary, change: Position
+        self, practice_id: str, account: BillingAccount, read: Summary, change: Position
     ) -> Write:
         """ADD the change, if the summary is still the one read (and never below zero)."""
         values: dict[str, Any] = {
@@ -165,7 +165,7 @@ class LedgerStore:
         self,
         practice_id: str,
         source_key: str,
-        account: PayerAccount,
+        account: BillingAccount,
         plan: Callable[[Summary], tuple[list[Write], T]],
     ) -> T:
         """Read the account's summary, plan, write; again if the summary changed meanwhile. The
@@ -188,7 +188,7 @@ class LedgerStore:
         raise LedgerBusyError("the client's account is busy; try again")
 
     # -- reading --------------------------------------------------------------------------------
-    def summary(self, practice_id: str, account: PayerAccount) -> Summary:
+    def summary(self, practice_id: str, account: BillingAccount) -> Summary:
         item = self.table.get(keys.practice_pk(practice_id), _summary_sk(account))
         if not item:
             return Summary(Position(), 0)
