@@ -5,6 +5,10 @@ A practice has one :class:`CancellationPolicy`; a service may override parts of 
 for one cancelled or missed session and explains it in words fit to send to the client (dates, amounts
 and the rule applied; never the service, a diagnosis or any clinical detail).
 
+The pieces live beside this module: the policy and its override (``policy``), the events and the
+assessment (``events``), a fee's amount (``fees``), the waiver deadline (``waivers``) and the words
+(``explain``). Every name callers use is importable from here.
+
 Decisions (each one is tested in ``tests/unit/test_cancellation_policy.py``):
 
 * **Lateness is measured in real time.** ``notice = session_start - cancelled_at`` on aware UTC
