@@ -119,10 +119,13 @@ class Container:
     # -- domain ---------------------------------------------------------------------------------
     @cached_property
     def practices(self) -> PracticeService:
-        from therabill.practices.service import PracticeService
+        from therabill.practices.service import PracticeService  # noqa: PLC0415 - built lazily
+        from therabill.practices.store import PracticeStore  # noqa: PLC0415 - built lazily
 
         # The gateway is resolved on first Stripe call only (see PracticeService).
-        service = PracticeService(self.table, _LazyGateway(self), self.clock)
+        service = PracticeService(
+            store=PracticeStore(self.table), gateway=_LazyGateway(self), clock=self.clock
+        )
         if self.nightly_schedules is not None:  # the practice's nightly schedules follow its settings
             service.on_schedule_change(self._sync_schedules)
         return service
@@ -133,9 +136,10 @@ class Container:
 
     @cached_property
     def clients(self) -> ClientService:
-        from therabill.clients.service import ClientService
+        from therabill.clients.service import ClientService  # noqa: PLC0415 - built lazily
+        from therabill.clients.store import ClientStore  # noqa: PLC0415 - built lazily
 
-        return ClientService(self.table, self.clock)
+        return ClientService(store=ClientStore(self.table), clock=self.clock)
 
     @cached_property
     def cards(self) -> CardService:
@@ -156,9 +160,10 @@ class Container:
 
     @cached_property
     def ledger(self) -> LedgerService:
-        from therabill.ledger.service import LedgerService
+        from therabill.ledger.service import LedgerService  # noqa: PLC0415 - built lazily
+        from therabill.ledger.store import LedgerStore  # noqa: PLC0415 - built lazily
 
-        return LedgerService(self.table, self.clock)
+        return LedgerService(store=LedgerStore(self.table), clock=self.clock)
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -240,9 +245,10 @@ class Container:
 
     @cached_property
     def service_catalog(self) -> ServiceCatalog:
-        from therabill.services.catalog import ServiceCatalog
+        from therabill.services.catalog import ServiceCatalog  # noqa: PLC0415 - built lazily
+        from therabill.services.store import ServiceStore  # noqa: PLC0415 - built lazily
 
-        return ServiceCatalog(self.table, self.clock)
+        return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
 
     @cached_property
     def sessions(self) -> SessionService:

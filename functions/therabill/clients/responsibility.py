@@ -1,8 +1,8 @@
-"""Who pays what share of a client's charges (issue 3, point 8: split billing). Pure.
+"""Who pays what share of a client's charges (split billing). Pure.
 
 A client's responsibility is a list of rule sets; each names the charge kinds it covers (none: all
-kinds not named by another set) and its shares across payers (the client themself or one of their
-billing contacts). A share is ``fixed`` (minor units), ``percent`` (basis points) or ``rest``.
+kinds not named by another set) and its shares across billing parties (the client themself or one
+of their billing contacts). A share is ``fixed`` (minor units), ``percent`` (basis points) or ``rest``.
 A rule set has exactly one ``rest`` share, or none and percents summing to 10000.
 
 ``split`` divides an amount with integer math: fixed shares first (each capped at what is left),
