@@ -119,8 +119,8 @@ class Container:
     # -- domain ---------------------------------------------------------------------------------
     @cached_property
     def practices(self) -> PracticeService:
-        from therabill.practices.service import PracticeService  # noqa: PLC0415 - built lazily
-        from therabill.practices.store import PracticeStore  # noqa: PLC0415 - built lazily
+        from therabill.practices.service import PracticeService
+        from therabill.practices.store import PracticeStore
 
         # The gateway is resolved on first Stripe call only (see PracticeService).
         service = PracticeService(
@@ -136,8 +136,8 @@ class Container:
 
     @cached_property
     def clients(self) -> ClientService:
-        from therabill.clients.service import ClientService  # noqa: PLC0415 - built lazily
-        from therabill.clients.store import ClientStore  # noqa: PLC0415 - built lazily
+        from therabill.clients.service import ClientService
+        from therabill.clients.store import ClientStore
 
         return ClientService(store=ClientStore(self.table), clock=self.clock)
 
@@ -160,8 +160,8 @@ class Container:
 
     @cached_property
     def ledger(self) -> LedgerService:
-        from therabill.ledger.service import LedgerService  # noqa: PLC0415 - built lazily
-        from therabill.ledger.store import LedgerStore  # noqa: PLC0415 - built lazily
+        from therabill.ledger.service import LedgerService
+        from therabill.ledger.store import LedgerStore
 
         return LedgerService(store=LedgerStore(self.table), clock=self.clock)
 
@@ -177,8 +177,8 @@ class Container:
 
     @cached_property
     def payments(self) -> PaymentService:
-        from therabill.payments.service import PaymentService  # noqa: PLC0415 - the composition root builds lazily
-        from therabill.payments.store import PaymentStore  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.payments.service import PaymentService
+        from therabill.payments.store import PaymentStore
 
         service = PaymentService.assemble(
             store=PaymentStore(self.table),
@@ -225,8 +225,8 @@ class Container:
 
     @cached_property
     def refunds(self) -> RefundService:
-        from therabill.payments.refunds import RefundService  # noqa: PLC0415 - the composition root builds lazily
-        from therabill.payments.store import PaymentStore  # noqa: PLC0415 - the composition root builds lazily
+        from therabill.payments.refunds import RefundService
+        from therabill.payments.store import PaymentStore
 
         service = RefundService(
             store=PaymentStore(self.table),
@@ -245,8 +245,8 @@ class Container:
 
     @cached_property
     def service_catalog(self) -> ServiceCatalog:
-        from therabill.services.catalog import ServiceCatalog  # noqa: PLC0415 - built lazily
-        from therabill.services.store import ServiceStore  # noqa: PLC0415 - built lazily
+        from therabill.services.catalog import ServiceCatalog
+        from therabill.services.store import ServiceStore
 
         return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
 
