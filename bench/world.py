@@ -17,10 +17,14 @@ from typing import Any
 # tests/conftest.py sets these before any boto3 client exists; so must we (before the imports of
 # the entry modules too: Powertools reads them when Tracer/Metrics are created).
 TEST_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 
@@ -58,17 +62,21 @@ def build_world(*, on_session: Any = None) -> Iterator[Any]:
                 on_session(session)
             fake = FakeStripe()
             clock = Clock()
-            settings = Settings(table_name=resources.table_name, secrets_arn=resources.secrets_arn,
-                                stripe_events_queue_url=resources.stripe_events_queue_url,
-                                email_sender=resources.email_sender,
-                                public_base_url="https://pay.therabill.test",  # type: ignore[arg-type]
-                                stripe_js_url="https://js.stripe.com/v3/")
-            gateway = StripeGateway(SECRETS["stripe_secret_key"], http_client=fake.http_client(),
-                                    max_network_retries=0)
-            container = wiring.Container(settings, clock=clock, clients=session.client,
-                                         gateway=gateway)
+            settings = Settings(
+                table_name=resources.table_name,
+                secrets_arn=resources.secrets_arn,
+                stripe_events_queue_url=resources.stripe_events_queue_url,
+                email_sender=resources.email_sender,
+                public_base_url="https://pay.therabill.test",  # type: ignore[arg-type]
+                stripe_js_url="https://js.stripe.com/v3/",
+            )
+            gateway = StripeGateway(
+                SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0
+            )
+            container = wiring.Container(settings, clock=clock, clients=session.client, gateway=gateway)
             with wiring.use(container):
-                yield World(container=container, resources=resources, stripe=fake, clock=clock,
-                            session=session)
+                yield World(
+                    container=container, resources=resources, stripe=fake, clock=clock, session=session
+                )
     finally:
         enable_socket()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
+    from therabill.clinical.supervision import SupervisionService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -251,8 +252,14 @@ class Container:
         return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
 
     @cached_property
-    def sessions(self) -> SessionService:
+    def supervision(self) -> SupervisionService:
+        from therabill.clinical.store import SupervisionStore
         from therabill.clinical.supervision import SupervisionService
+
+        return SupervisionService(store=SupervisionStore(self.table), clock=self.clock)
+
+    @cached_property
+    def sessions(self) -> SessionService:
         from therabill.sessions.service import SessionService
         from therabill.sessions.store import SessionStore
 
@@ -262,7 +269,7 @@ class Container:
             practices=self.practices,
             clients=self.clients,
             catalog=self.service_catalog,
-            supervision=SupervisionService(self.table, self.clock),
+            supervision=self.supervision,
         )
 
     @cached_property

@@ -1,6 +1,6 @@
 """Examples of the double-entry ledger: credit applied to what is due, overpayments, concurrent
 charges, a crash between a charge and its application, refunds of credit, lost disputes, and the
-staff view of payer accounts."""
+staff view of billing party accounts."""
 
 from __future__ import annotations
 

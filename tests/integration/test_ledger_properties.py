@@ -1,7 +1,7 @@
 """Property tests of the double-entry ledger against DynamoDB (moto).
 
 Whatever sequence of charges, payments (card, cash, check, other), credits, adjustments, refunds
-and replays across two payer accounts of one client: every entry's lines sum to zero; neither the
+and replays across two billing party accounts of one client: every entry's lines sum to zero; neither the
 receivable nor the credit of an account is ever negative; no summary differs from the sum of its
 entries; what each account owes is the plain signed sum of what was posted to it (charges and
 refunds up, payments, credits and adjustments down — an independent model of the balance); an
@@ -122,7 +122,7 @@ def test_any_sequence_keeps_the_books_balanced(dynamodb, ops):
 
 
 def _check_sequence(table: Table, ops: list[tuple[Any, ...]]) -> None:
-    # Given a fresh practice and a client with two payer accounts
+    # Given a fresh practice and a client with two billing party accounts
     practice = new_id("prc")
     pk = keys.practice_pk(practice)
     ledger = LedgerService(store=LedgerStore(table), clock=_clock())

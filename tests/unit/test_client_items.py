@@ -1,11 +1,11 @@
 """The client item's mapping: the insurance company is read from the stored ``payer`` attribute
-and never written back; the billing party keeps its old name for now."""
+and never written back."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from therabill.clients.models import BillingParty, Client, Payer
+from therabill.clients.models import Client
 from therabill.clients.store import client_from_item, client_item
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -27,7 +27,3 @@ def test_the_insurance_payer_is_never_written() -> None:
     item = client_item("prac_1", _client(insurance_payer="payer_acme"))
     assert "insurance_payer" not in item
     assert "payer" not in item
-
-
-def test_the_old_name_of_the_billing_party_still_works() -> None:
-    assert Payer is BillingParty

@@ -381,7 +381,7 @@ def book_session(body: Annotated[SessionBook, Body()], idempotency_key: Idempote
     the same session (the same key with another body is a 409). When the booking rules ask for a
     deposit or prepayment, the session is ``awaiting_payment`` until the client pays on the link
     emailed to them (``booking_payment.pay_link``); a card-on-file rule refuses the booking (409)
-    unless the payer has an active default card with consent."""
+    unless the billing party has an active default card with consent."""
     caller = _caller()
     caller.require("sessions:write")
     booking = container().bookings.book(

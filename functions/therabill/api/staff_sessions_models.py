@@ -177,7 +177,7 @@ class CancellationOut(BaseModel):
 
 class CopayOut(BaseModel):
     """The copay taken at check-in: ``charged``, ``pending`` (finished by the reconciler),
-    ``requires_action`` (the payer was emailed a link) or ``balance`` (left open; see ``problem``)."""
+    ``requires_action`` (the billing party was emailed a link) or ``balance`` (left open; see ``problem``)."""
 
     amount: int
     currency: str

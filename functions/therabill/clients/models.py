@@ -70,6 +70,3 @@ class BillingParty(BaseModel):
     @property
     def is_contact(self) -> bool:
         return self.owner_id != self.client_id
-
-
-Payer = BillingParty  # old name, removed once callers move

@@ -111,8 +111,6 @@ class ClientService:
             default_card_id=contact.default_card_id,
         )
 
-    payer = billing_party  # old name, removed once callers move
-
     def set_stripe_customer(self, practice_id: str, party: BillingParty, customer_id: str) -> str:
         """Record the billing party's Stripe customer once; if another request won, use theirs."""
         return self._store.set_stripe_customer(practice_id, party, customer_id)

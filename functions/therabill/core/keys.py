@@ -201,9 +201,9 @@ def access_ip_pk(source_ip: str) -> str:
     return f"PAYIP#{source_ip}"
 
 
-# -- ledger summaries: one per payer account and currency (issue 3, point 7) -----------------------
+# -- ledger summaries: one per billing party account and currency (issue 3, point 7) -----------------------
 def ledger_summary_sk(client_id: str, owner: str, currency: str) -> str:
-    """A payer account's running receivable and credit (a cache of its entries). ``owner`` is the
+    """A billing party account's running receivable and credit (a cache of its entries). ``owner`` is the
     paying contact's id, or ``-`` for the client themself."""
     return f"LEDGERBAL#{client_id}#{owner}#{currency}"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from therabill.clients.models import Payer
+from therabill.clients.models import BillingParty
 from therabill.clients.service import ClientService
 from therabill.core.clock import Clock, zone
 from therabill.core.errors import ConflictError, InvalidRequestError
@@ -144,10 +144,12 @@ class InvoiceBook:
 
     def _draft(self, practice_id: str, invoice_id: str, req: _Request) -> Invoice:
         practice = self._practices.get(practice_id)
-        payer = self._clients.payer(practice_id, req.client_id, req.owner_id)  # 404 outside the practice
+        party = self._clients.billing_party(
+            practice_id, req.client_id, req.owner_id
+        )  # 404 outside the practice
         now = self._clock()
         today = now.astimezone(zone(practice.time_zone)).date()
-        built, credits = self._lines(practice, payer, invoice_id, req, today)
+        built, credits = self._lines(practice, party, invoice_id, req, today)
         total = sum((line.amount for line in built), Money.zero(practice.currency))
         if total.amount <= 0:
             raise InvalidRequestError("an invoice must be for a positive amount", field="lines")
@@ -159,7 +161,7 @@ class InvoiceBook:
             id=invoice_id,
             number=self._store.next_number(practice_id),
             client_id=req.client_id,
-            owner_id=payer.owner_id,
+            owner_id=party.owner_id,
             kind=req.kind,
             status="draft",
             lines=tuple(built),
@@ -177,7 +179,7 @@ class InvoiceBook:
         )
 
     def _lines(
-        self, practice: Practice, payer: Payer, invoice_id: str, req: _Request, today: date
+        self, practice: Practice, party: BillingParty, invoice_id: str, req: _Request, today: date
     ) -> tuple[list[InvoiceLine], list[AppliedPayment]]:
         """The lines staff entered (standalone), or the session charges ``kind`` chooses."""
         credits: list[AppliedPayment] = []
@@ -192,7 +194,7 @@ class InvoiceBook:
             if req.lines:
                 raise InvalidRequestError("lines are only for standalone invoices", field="lines")
             built, credits = self._charges.lines_for(
-                practice, payer, kind=req.kind, session_id=req.session_id, start=req.start, end=req.end
+                practice, party, kind=req.kind, session_id=req.session_id, start=req.start, end=req.end
             )
         if len(built) > MAX_LINES:
             raise InvalidRequestError(f"an invoice has at most {MAX_LINES} lines", field="lines")

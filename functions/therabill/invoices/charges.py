@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, tzinfo
 
-from therabill.clients.models import Payer
+from therabill.clients.models import BillingParty
 from therabill.core.clock import zone
 from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
 from therabill.invoices.models import (
@@ -37,7 +37,7 @@ class ChargeSelection:
     def lines_for(
         self,
         practice: Practice,
-        payer: Payer,
+        party: BillingParty,
         *,
         kind: InvoiceKind,
         session_id: str | None,
@@ -46,14 +46,14 @@ class ChargeSelection:
     ) -> tuple[list[InvoiceLine], list[AppliedPayment]]:
         """The lines of the charges chosen by ``kind``, and the credit already applied to them."""
         tz = zone(practice.time_zone)
-        all_entries = self._entries_for(practice, payer, kind, session_id)
+        all_entries = self._entries_for(practice, party, kind, session_id)
         applied = {
             e.source_key.removeprefix(CREDIT_APPLY): e
             for e in all_entries
             if e.source_key.startswith(CREDIT_APPLY)
         }
         mine = [
-            e for e in all_entries if e.kind == "charge" and (e.owner_id or payer.client_id) == payer.owner_id
+            e for e in all_entries if e.kind == "charge" and (e.owner_id or party.client_id) == party.owner_id
         ]
         chosen = _choose(mine, kind=kind, session_id=session_id, start=start, end=end, tz=tz)
         lines: list[InvoiceLine] = []
@@ -72,15 +72,15 @@ class ChargeSelection:
         return lines, credits
 
     def _entries_for(
-        self, practice: Practice, payer: Payer, kind: InvoiceKind, session_id: str | None
+        self, practice: Practice, party: BillingParty, kind: InvoiceKind, session_id: str | None
     ) -> list[LedgerEntry]:
         """The billing party's ledger entries: for one session, only those since it was booked."""
         if kind != "session" or not session_id:
-            return self._ledger.entries(practice.id, payer.client_id)
+            return self._ledger.entries(practice.id, party.client_id)
         session = self._sessions.get(practice.id, session_id)
-        if session.client_id != payer.client_id:
+        if session.client_id != party.client_id:
             raise NotFoundError("session not found")
-        return self._ledger.session_entries(practice.id, payer.client_id, session.created_at)
+        return self._ledger.session_entries(practice.id, party.client_id, session.created_at)
 
     def _invoiceable(self, practice_id: str, entry: LedgerEntry) -> bool:
         """Not on another invoice already, and not a copay or fee the session collects itself."""

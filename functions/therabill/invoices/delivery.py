@@ -4,7 +4,7 @@ page). Each email goes through the outbox under a key of ours, so a retry sends 
 
 from __future__ import annotations
 
-from therabill.clients.models import Payer
+from therabill.clients.models import BillingParty
 from therabill.clients.service import ClientService
 from therabill.core.errors import ConflictError, DependencyUnavailableError, TherabillError
 from therabill.invoices import emails
@@ -28,31 +28,33 @@ class InvoiceDelivery:
     def pay_url(self, practice_id: str) -> str:
         return f"{self._public_base_url}/pay/invoice/{practice_id}"
 
-    def billing_party(self, practice_id: str, inv: Invoice) -> Payer:
+    def billing_party(self, practice_id: str, inv: Invoice) -> BillingParty:
         """Who pays the invoice (the client or one of their billing contacts)."""
-        return self._clients.payer(practice_id, inv.client_id, inv.owner_id)
+        return self._clients.billing_party(practice_id, inv.client_id, inv.owner_id)
 
-    def addressee(self, practice_id: str, inv: Invoice) -> tuple[Practice, Payer]:
+    def addressee(self, practice_id: str, inv: Invoice) -> tuple[Practice, BillingParty]:
         """The practice and the billing party, who must have an email address (else a 409)."""
         practice = self._practices.get(practice_id)
-        payer = self.billing_party(practice_id, inv)
-        if not payer.email:
+        party = self.billing_party(practice_id, inv)
+        if not party.email:
             raise ConflictError("the payer has no email address; add one first")
-        return practice, payer
+        return practice, party
 
     def pdf(self, practice_id: str, inv: Invoice) -> bytes:
         practice = self._practices.get(practice_id)
-        payer = self.billing_party(practice_id, inv)
-        return render(practice, payer.name, inv, self.pay_url(practice_id))
+        party = self.billing_party(practice_id, inv)
+        return render(practice, party.name, inv, self.pay_url(practice_id))
 
-    def send_invoice(self, practice: Practice, payer: Payer, inv: Invoice, *, send_number: int) -> None:
+    def send_invoice(
+        self, practice: Practice, party: BillingParty, inv: Invoice, *, send_number: int
+    ) -> None:
         """The invoice email (once per send number). A provider failure leaves the invoice as it
         is: DependencyUnavailableError, retry the call."""
-        assert payer.email
+        assert party.email
         email = emails.invoice_email(
             practice=practice,
-            payer_name=payer.name,
-            to=payer.email,
+            party_name=party.name,
+            to=party.email,
             invoice=inv,
             pay_url=self.pay_url(practice.id),
         )
@@ -66,26 +68,28 @@ class InvoiceDelivery:
 
     def send_reminder(self, practice: Practice, inv: Invoice, *, number: int) -> None:
         """Reminder ``number`` (once), if the billing party has an email and something is owed."""
-        payer = self.billing_party(practice.id, inv)
-        if not payer.email or inv.balance.amount <= 0:
+        party = self.billing_party(practice.id, inv)
+        if not party.email or inv.balance.amount <= 0:
             return
         email = emails.reminder_email(
             practice=practice,
-            payer_name=payer.name,
-            to=payer.email,
+            party_name=party.name,
+            to=party.email,
             invoice=inv,
             pay_url=self.pay_url(practice.id),
             number=number,
         )
         self._outbox.send_once(practice.id, f"invoice-reminder:{inv.id}:{number}", email)
 
-    def send_card_request(self, practice: Practice, payer: Payer, inv: Invoice, *, setup_token: str) -> None:
+    def send_card_request(
+        self, practice: Practice, party: BillingParty, inv: Invoice, *, setup_token: str
+    ) -> None:
         """The request for a new card (once per request number), with its setup link."""
-        assert payer.email
+        assert party.email
         email = emails.new_card_request(
             practice=practice,
-            payer_name=payer.name,
-            to=payer.email,
+            party_name=party.name,
+            to=party.email,
             invoice=inv,
             link=f"{self._public_base_url}/setup/{setup_token}",
         )

@@ -45,7 +45,7 @@ class InvoiceLifecycle:
         """Draft → Sending (standalone charges posted) → email with the PDF → Open. A retry of a
         send that stopped half way resumes at Sending; the email goes once."""
         inv = self._store.get(practice_id, invoice_id)
-        practice, payer = self._delivery.addressee(practice_id, inv)
+        practice, party = self._delivery.addressee(practice_id, inv)
         if inv.status == "draft":
             inv = self.mark_sending(practice_id, inv)
         if inv.status != "sending":
@@ -57,7 +57,7 @@ class InvoiceLifecycle:
         inv = self._store.get(practice_id, inv.id)  # credit may have paid some (or all) of it
         if inv.status == "paid":
             return inv
-        self._delivery.send_invoice(practice, payer, inv, send_number=1)
+        self._delivery.send_invoice(practice, party, inv, send_number=1)
         now = self._clock()
         return self._store.save(
             practice_id,
@@ -78,9 +78,9 @@ class InvoiceLifecycle:
             raise ConflictError(
                 f"an invoice that is {inv.status} cannot be resent", current_status=inv.status
             )
-        practice, payer = self._delivery.addressee(practice_id, inv)
+        practice, party = self._delivery.addressee(practice_id, inv)
         updated = self._store.save(practice_id, inv, inv.model_copy(update={"sends": inv.sends + 1}))
-        self._delivery.send_invoice(practice, payer, updated, send_number=updated.sends)
+        self._delivery.send_invoice(practice, party, updated, send_number=updated.sends)
         return updated
 
     def pdf(self, practice_id: str, invoice_id: str) -> tuple[Invoice, bytes]:
@@ -137,16 +137,16 @@ class InvoiceLifecycle:
             raise ConflictError(
                 f"an invoice that is {inv.status} needs no payment method", current_status=inv.status
             )
-        practice, payer = self._delivery.addressee(practice_id, inv)
+        practice, party = self._delivery.addressee(practice_id, inv)
         updated = self._store.save(
             practice_id, inv, inv.model_copy(update={"pm_requests": inv.pm_requests + 1})
         )
         scope = ConsentScope(kinds=["balance", "copay", "session_fee", "cancellation_fee"])
-        contact = None if payer.owner_id == payer.client_id else payer.owner_id
+        contact = None if party.owner_id == party.client_id else party.owner_id
         _, token = self._cards.create_setup_link(
             practice_id, inv.client_id, contact, scope, by, CARD_LINK_VALID_FOR
         )
-        self._delivery.send_card_request(practice, payer, updated, setup_token=token)
+        self._delivery.send_card_request(practice, party, updated, setup_token=token)
         return updated
 
     def unlock(self, practice_id: str, invoice_id: str) -> Invoice:

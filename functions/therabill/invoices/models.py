@@ -1,4 +1,4 @@
-"""Invoices: what a payer is asked to pay, and the legal moves between statuses (pure).
+"""Invoices: what a billing party is asked to pay, and the legal moves between statuses (pure).
 
 An invoice bills ledger charges: each line names the charge's source key (``session:<ses>``,
 ``copay:<ses>``, ``fee:<ses>``, with ``:<owner>`` under split billing), or, for a standalone line
@@ -47,7 +47,7 @@ _MOVES: dict[tuple[str, str], InvoiceStatus] = {
 }
 # A payment may be applied in these statuses (a client may pay while the email is going out).
 PAYABLE: frozenset[str] = frozenset({"sending", "open", "overdue", "uncollectible"})
-# Statuses whose invoice can be resent to the payer.
+# Statuses whose invoice can be resent to the billing party.
 RESENDABLE: frozenset[str] = frozenset({"open", "overdue"})
 # Statuses in which the charges an invoice bills are held by it (a void invoice frees them).
 FINAL: frozenset[str] = frozenset({"paid", "void"})
@@ -131,7 +131,7 @@ class Invoice(BaseModel):
     id: str
     number: str
     client_id: str
-    owner_id: str  # the payer: the client or one of their billing contacts
+    owner_id: str  # the billing party: the client or one of their billing contacts
     kind: InvoiceKind
     status: InvoiceStatus
     lines: tuple[InvoiceLine, ...]

@@ -1,4 +1,4 @@
-"""The invoice PDF (fpdf2, imported only here): the practice, the payer, the lines, the payments,
+"""The invoice PDF (fpdf2, imported only here): the practice, the billing party, the lines, the payments,
 the balance, and how to pay online (the page, the invoice number and the access code).
 
 Fonts ship with the code (``fonts/``; Lambda has no system fonts): DejaVu Sans for Latin, Greek
@@ -64,7 +64,7 @@ class _Page:
         self.pdf.ln(6.5)
 
 
-def render(practice: Practice, payer_name: str, invoice: Invoice, pay_url: str) -> bytes:
+def render(practice: Practice, party_name: str, invoice: Invoice, pay_url: str) -> bytes:
     from fpdf import FPDF  # noqa: PLC0415 - fpdf2 is heavy, loaded only to render a PDF
 
     pdf = FPDF(format="A4", unit="mm")
@@ -72,14 +72,14 @@ def render(practice: Practice, payer_name: str, invoice: Invoice, pay_url: str) 
     pdf.set_author(practice.name)
     pdf.set_creator("Therabill")
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
-    texts = [practice.name, practice.email, payer_name, invoice.memo, *(x.description for x in invoice.lines)]
+    texts = [practice.name, practice.email, party_name, invoice.memo, *(x.description for x in invoice.lines)]
     if any(ord(ch) >= _CJK_START for text in texts for ch in text):  # loading it costs ~0.7 s
         pdf.add_font("Fallback", "", str(FONTS / "DroidSansFallback.ttf"))
         pdf.set_fallback_fonts(["Fallback"], exact_match=False)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.add_page()
     page = _Page(pdf)
-    _heading(page, practice, payer_name, invoice)
+    _heading(page, practice, party_name, invoice)
     _lines(page, invoice)
     _payments_and_balance(page, invoice)
     _how_to_pay(page, invoice, pay_url)
@@ -88,7 +88,7 @@ def render(practice: Practice, payer_name: str, invoice: Invoice, pay_url: str) 
     return bytes(pdf.output())
 
 
-def _heading(page: _Page, practice: Practice, payer_name: str, invoice: Invoice) -> None:
+def _heading(page: _Page, practice: Practice, party_name: str, invoice: Invoice) -> None:
     """The practice and the invoice."""
     page.line(practice.name, size=16, height=8)
     page.line(practice.email, size=9)
@@ -101,7 +101,7 @@ def _heading(page: _Page, practice: Practice, payer_name: str, invoice: Invoice)
         page.line(f"Period: {invoice.period_start.isoformat()} to {end.isoformat()}")
     page.pdf.ln(2)
     page.line("Bill to:", size=9)
-    page.line(payer_name, size=12, height=6)
+    page.line(party_name, size=12, height=6)
     if invoice.memo:
         page.line(invoice.memo, size=9)
     page.pdf.ln(4)

@@ -23,4 +23,4 @@ class LedgerEntryMissingError(ConflictError):
 
 
 class LedgerBusyError(DependencyUnavailableError):
-    """The payer account's summary kept changing under us: try again later."""
+    """The billing party account's summary kept changing under us: try again later."""

@@ -1,4 +1,4 @@
-"""The ledger's values: entries, balances, what a charge did, and the payer account an entry
+"""The ledger's values: entries, balances, what a charge did, and the billing party account an entry
 belongs to (pure; no I/O)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from therabill.ledger.chart import EntryKind, Line, PaymentMethod, Position
 
 
 def owner_of(client_id: str, owner_id: str | None) -> str | None:
-    """The payer account's owner: None for the client themself (however it was named)."""
+    """The billing party account's owner: None for the client themself (however it was named)."""
     return None if owner_id in (None, "", client_id) else owner_id
 
 
@@ -36,17 +36,17 @@ class LedgerEntry(BaseModel):
 
     @property
     def change(self) -> Position:
-        """What the entry changes on its payer account (receivable, credit)."""
+        """What the entry changes on its billing party account (receivable, credit)."""
         return chart.effect(self.lines)
 
     @property
     def signed_amount(self) -> int:
-        """The change in what the payer owes (receivable - credit): + charges, - payments."""
+        """The change in what the billing party owes (receivable - credit): + charges, - payments."""
         return self.change.owed
 
 
 class AccountBalance(BaseModel):
-    """One payer account in one currency."""
+    """One billing party account in one currency."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -65,7 +65,7 @@ class Balance(BaseModel):
 
     client_id: str
     currency: str
-    owed: int  # receivable - credit over the client's payer accounts: negative = credit
+    owed: int  # receivable - credit over the client's billing party accounts: negative = credit
     receivable: int
     credit: int
     entries: int
@@ -87,7 +87,7 @@ class ChargeResult(BaseModel):
 
 @dataclass(frozen=True)
 class BillingAccount:
-    """A payer account (the chart's term): a client and the billing party who pays (``owner_id``
+    """A billing party account (the chart's term): a client and the billing party who pays (``owner_id``
     None: the client themself), in one currency."""
 
     client_id: str
@@ -97,7 +97,7 @@ class BillingAccount:
 
 @dataclass(frozen=True)
 class Summary:
-    """A payer account's stored summary as read: its position and version (0: none yet)."""
+    """A billing party account's stored summary as read: its position and version (0: none yet)."""
 
     position: Position
     version: int
@@ -117,7 +117,7 @@ class Guard:
 
 
 def accounts_of(entries: Iterable[LedgerEntry]) -> list[AccountBalance]:
-    """Every payer account's balances, summed from its entries' lines (client first)."""
+    """Every billing party account's balances, summed from its entries' lines (client first)."""
     sums: dict[tuple[str | None, str], Position] = {}
     for e in entries:
         k = (e.owner_id, e.amount.currency)

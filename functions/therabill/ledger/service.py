@@ -2,7 +2,7 @@
 
 Each posted entry is one journal transaction (one item, ``LEDGER#<cli>#<led>``) whose ``lines``
 sum to zero; ``ledger/chart.py`` is the chart of accounts and what each kind posts. An entry
-belongs to one *payer account*: a client and who pays (``owner_id`` None = the client themself; a
+belongs to one *billing party account*: a client and who pays (``owner_id`` None = the client themself; a
 billing contact under split billing has an account of its own; an owner equal to the client's id
 is the client). ``kind`` and ``method`` are for display; the lines are the accounting.
 
@@ -12,7 +12,7 @@ is the client). ``kind`` and ``method`` are for display; the lines are the accou
 a retried request) is refused by the guard and changes nothing. Nothing is updated or deleted in
 place: a correction is a new entry.
 
-**Summaries.** The same transaction ``ADD``\\s the entry's effect to the payer account's summary
+**Summaries.** The same transaction ``ADD``\\s the entry's effect to the billing party account's summary
 (``LEDGERBAL#<cli>#<owner or '-'>#<currency>``: ``receivable``, ``credit``, ``version``). The
 summary is a cache for O(1) reads and for deciding what an entry posts; the entries stay the truth
 (``balance`` sums them; ``verify`` checks every summary against them). The update is conditioned
@@ -21,7 +21,7 @@ one account serialise: the loser re-reads and plans again, a bounded number of t
 balance can go negative, whatever the interleaving.
 
 **Credit applies automatically.** ``post_charge`` posts a charge and, in the same transaction,
-applies the payer's credit to it: an application entry (kind ``payment``, method ``credit``: Dr
+applies the billing party's credit to it: an application entry (kind ``payment``, method ``credit``: Dr
 credit / Cr receivable) with its own source key ``credit-apply:<charge source key>`` and guard.
 The amount applied is stored on both guards, so a retried charge returns the same
 ``credit_applied`` and ``due``; a charge whose application is missing (a crash, an entry from
@@ -111,7 +111,7 @@ class LedgerService:
         owner_id: str | None = None,
     ) -> LedgerEntry | None:
         """Append one entry exactly once per ``source_key``; None if it was already posted. A
-        charge also applies the payer's credit to itself (see ``post_charge``, which says how
+        charge also applies the billing party's credit to itself (see ``post_charge``, which says how
         much)."""
         _positive(amount)
         account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
@@ -139,7 +139,7 @@ class LedgerService:
         method: PaymentMethod | None = None,
         payment_id: str | None = None,
     ) -> ChargeResult:
-        """Post a charge once per ``source_key`` and, in the same transaction, apply the payer
+        """Post a charge once per ``source_key`` and, in the same transaction, apply the billing party
         account's credit to it (min(credit, amount); source ``credit-apply:<source_key>``).
 
         The contract for callers: collect ``result.due`` (amount - credit applied), not the
@@ -342,7 +342,7 @@ class LedgerService:
     def account(
         self, practice_id: str, client_id: str, currency: str, owner_id: str | None = None
     ) -> AccountBalance:
-        """One payer account's summary (one GetItem)."""
+        """One billing party account's summary (one GetItem)."""
         owner = owner_of(client_id, owner_id)
         s = self._store.summary(practice_id, BillingAccount(client_id, owner, currency))
         return AccountBalance(

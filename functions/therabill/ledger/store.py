@@ -1,5 +1,5 @@
 """Ledger items, in the practice's partition: entries (``LEDGER#<cli>#<led>``), the guards that
-make a source post once (``LEDGERSRC#<source key>``) and the payer accounts' summaries
+make a source post once (``LEDGERSRC#<source key>``) and the billing party accounts' summaries
 (``LEDGERBAL#<cli>#<owner or '-'>#<currency>``).
 
 A posting is one transaction whose writes are, in this order: the source's guard, its entry, the

@@ -65,7 +65,7 @@ class Attempts:
         if parties.card.status != "active":
             message = "the card was removed before the charge was made"
             return self._outcomes.fail(practice, payment.id, "card_removed", message)
-        if not parties.payer.stripe_customer_id:
+        if not parties.party.stripe_customer_id:
             raise ConflictError("the card's owner has no Stripe customer")
         try:
             outcome = self._charge(practice, payment, parties)
@@ -77,10 +77,10 @@ class Attempts:
         return self._outcomes.apply(practice, payment.id, outcome, parties)
 
     def _charge(self, practice: Practice, payment: Payment, parties: Parties) -> ChargeOutcome:
-        assert practice.stripe is not None and parties.payer.stripe_customer_id
+        assert practice.stripe is not None and parties.party.stripe_customer_id
         return self._gateway.charge_off_session(
             account=practice.stripe.account_id,
-            customer_id=parties.payer.stripe_customer_id,
+            customer_id=parties.party.stripe_customer_id,
             payment_method_id=parties.card.payment_method_id,
             amount=payment.amount.amount,
             currency=payment.amount.currency,

@@ -31,7 +31,7 @@ class InPersonPayments:
         memo: str,
         owner_id: str | None = None,
     ) -> LedgerEntry:
-        """A payment entry, once per request key. It pays what the payer account owes; anything
+        """A payment entry, once per request key. It pays what the billing party account owes; anything
         beyond becomes credit."""
         practice = self._practices.get(practice_id)
         source = f"manual:{derived_id('man', practice_id, request_key)}"

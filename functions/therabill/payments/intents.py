@@ -103,11 +103,11 @@ class ClientPayments:
         )
         if existing:
             return self.intent(practice, existing)
-        payer = self._clients.payer(practice_id, request.client_id, request.owner_id)
+        party = self._clients.billing_party(practice_id, request.client_id, request.owner_id)
         if practice.stripe is None or not practice.stripe.charges_enabled:
             raise ConflictError("the practice's Stripe account cannot take payments yet")
         amount = Money(amount=request.amount, currency=practice.currency)
-        payment = request.pending(payment_id, payer.owner_id, amount, self._clock())
+        payment = request.pending(payment_id, party.owner_id, amount, self._clock())
         payment, _ = self._store.add_pending(practice_id, payment)
         return self.intent(practice, payment)
 
@@ -155,7 +155,7 @@ class ClientPayments:
         if practice.stripe is None or not practice.stripe.charges_enabled:
             logger.warning("payment page postponed: the practice cannot take payments", payment_id=payment.id)
             return payment, None
-        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
+        party = self._clients.billing_party(practice.id, payment.client_id, payment.owner_id)
         try:
             intent = self._gateway.create_payment_intent(
                 account=practice.stripe.account_id,
@@ -168,7 +168,7 @@ class ClientPayments:
                     "therabill_payment_id": payment.id,
                     "therabill_client_id": payment.client_id,
                 },
-                customer_id=payer.stripe_customer_id,
+                customer_id=party.stripe_customer_id,
             )
         except GatewayUnavailableError:
             logger.warning("stripe unavailable; payment left pending", payment_id=payment.id)

@@ -38,14 +38,14 @@ class PaymentMail:
 
     def receipt(self, practice: Practice, payment: Payment, parties: Parties) -> None:
         """To the billing party of a saved-card payment, naming the card."""
-        payer, card = parties.payer, parties.card
-        if not payer.email:
+        party, card = parties.party, parties.card
+        if not party.email:
             logger.info("no email for receipt", payment_id=payment.id)
             return
         email = emails.receipt(
             practice=practice,
-            payer_name=payer.name,
-            to=payer.email,
+            party_name=party.name,
+            to=party.email,
             payment=payment,
             card_brand=card.brand,
             card_last4=card.last4,
@@ -54,14 +54,14 @@ class PaymentMail:
 
     def client_receipt(self, practice: Practice, payment: Payment) -> None:
         """To the billing party of a payment made on a page (a card we do not store)."""
-        payer = self._clients.payer(practice.id, payment.client_id, payment.owner_id)
-        if not payer.email:
+        party = self._clients.billing_party(practice.id, payment.client_id, payment.owner_id)
+        if not party.email:
             logger.info("no email for receipt", payment_id=payment.id)
             return
         email = emails.receipt(
             practice=practice,
-            payer_name=payer.name,
-            to=payer.email,
+            party_name=party.name,
+            to=party.email,
             payment=payment,
             card_brand=None,
             card_last4=None,
@@ -70,13 +70,13 @@ class PaymentMail:
 
     def authentication_needed(self, practice: Practice, payment: Payment, parties: Parties) -> None:
         """The link to confirm a charge the bank wants the cardholder for (once per PaymentIntent)."""
-        payer = parties.payer
-        if not payer.email:
+        party = parties.party
+        if not party.email:
             return
         email = emails.authentication_needed(
             practice=practice,
-            payer_name=payer.name,
-            to=payer.email,
+            party_name=party.name,
+            to=party.email,
             payment=payment,
             link=self._links.link(practice.id, payment.id),
         )

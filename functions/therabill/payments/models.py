@@ -131,7 +131,7 @@ class Refund(BaseModel):
     created_by: str
     stripe_refund_id: str | None = None
     failure_reason: str | None = None
-    # Also forgive what was refunded: the payer does not owe it again (an adjustment, once).
+    # Also forgive what was refunded: the billing party does not owe it again (an adjustment, once).
     write_off: bool = False
 
 

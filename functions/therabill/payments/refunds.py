@@ -8,7 +8,7 @@ idempotency key ``therabill:refund:<id>``; the ledger entry (source ``refund:<id
 Stripe says the refund succeeded, by the request or by the ``refund.*`` webhook, whichever comes
 first. A refund Stripe fails gives its reservation back.
 
-Ledger effect (double entry, see ``ledger/chart.py``), on the payer account of the payment (the
+Ledger effect (double entry, see ``ledger/chart.py``), on the billing party account of the payment (the
 client, or the billing contact who owns the card): Dr credit (what credit the account holds, e.g.
 a refunded deposit) and/or Dr receivable (what the payment paid is owed again) / Cr cash:card —
 source ``refund:<rfd>``; with ``write_off``, also an adjustment forgiving it.
@@ -84,7 +84,7 @@ class RefundService:
         created_by: str,
         write_off: bool = False,
     ) -> Refund:
-        """Give money back to the card it came from. The payer then owes again what the refunded
+        """Give money back to the card it came from. The billing party then owes again what the refunded
         payment paid, unless ``write_off``: the refund also writes it off (a goodwill refund of a
         fee, a session not given)."""
         practice = self._practices.get(practice_id)

@@ -10,8 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
-from therabill.cards.models import Card
-from therabill.cards.service import card_from_item
 from therabill.core import keys
 from therabill.core.clock import parse_iso
 from therabill.core.ids import is_id
@@ -179,14 +177,6 @@ class PaymentStore:
         return PaymentRef(practice_id=str(row.get("practice_id")), payment_id=str(row["id"]))
 
     # -- the card a payment was made with ------------------------------------------------------
-    def card_of(self, practice_id: str, payment: Payment) -> Card | None:
-        """The payment's card, even if it was removed since. The one place payments reads a card
-        item: the cards capability has no public read of a card whatever its status yet."""
-        item = self._table.get(
-            keys.practice_pk(practice_id), keys.card_sk(payment.client_id, payment.card_id)
-        )
-        return card_from_item(item) if item else None
-
     # -- refunds ------------------------------------------------------------------------------
     def get_refund(self, practice_id: str, refund_id: str) -> Refund:
         refund = self.find_refund(practice_id, refund_id)
