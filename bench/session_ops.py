@@ -1,4 +1,4 @@
-"""Requests per operation of sessions and their money (issue 3), on the same harness and meter as
+"""Requests per operation of sessions and their money, on the same harness and meter as
 the slice (bench/slice_ops.py): book with a deposit and pay it, check in with a copay, complete a
 per-minute session, cancel late with a fee charged by policy, refund the fee.
 

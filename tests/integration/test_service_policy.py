@@ -1,4 +1,4 @@
-"""A service's own cancellation / no-show terms over the practice's (issue 3, point 5: "per practice,
+"""A service's own cancellation / no-show terms over the practice's ("per practice,
 overridable per service"), and fee notices split per billing party (point 8)."""
 
 from __future__ import annotations
