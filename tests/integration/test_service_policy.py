@@ -1,5 +1,5 @@
 """A service's own cancellation / no-show terms over the practice's ("per practice,
-overridable per service"), and fee notices split per billing party (point 8)."""
+overridable per service"), and fee notices split per billing party."""
 
 from __future__ import annotations
 
