@@ -25,7 +25,9 @@ import therabill.entrypoints.stripe_webhook
 import therabill.entrypoints.stripe_worker  # noqa: F401
 from devstack import apigw
 from tests.fakes.fake_stripe import FakeStripe
+from tests.integration.faults import FailingDynamo, FaultyTransport
 from therabill import wiring
+from therabill.adapters.ses import SesTransport
 from therabill.adapters.stripe_gateway import StripeGateway
 from therabill.core.ids import new_id
 from therabill.settings import Settings
@@ -57,6 +59,8 @@ class World:
     stripe: FakeStripe
     clock: Clock
     session: Any
+    dynamo: FailingDynamo  # the table's client: ``world.dynamo.fail(operation, ...)``
+    mail: FaultyTransport  # the email transport: ``world.mail.fail_next()``
     _handlers: dict[str, Any] = field(default_factory=dict)
 
     # -- entry points ---------------------------------------------------------------------------
@@ -189,9 +193,23 @@ def world() -> Iterator[World]:
         gateway = StripeGateway(
             SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0
         )
-        container = wiring.Container(settings, clock=clock, clients=session.client, gateway=gateway)
+        dynamo = FailingDynamo(session.client("dynamodb"))
+        mail = FaultyTransport(SesTransport(session.client("ses")))
+
+        def clients(name: str) -> Any:
+            return dynamo if name == "dynamodb" else session.client(name)
+
+        container = wiring.Container(settings, clock=clock, clients=clients, gateway=gateway, email=mail)
         with wiring.use(container):
-            yield World(container=container, resources=resources, stripe=fake, clock=clock, session=session)
+            yield World(
+                container=container,
+                resources=resources,
+                stripe=fake,
+                clock=clock,
+                session=session,
+                dynamo=dynamo,
+                mail=mail,
+            )
 
 
 def new_practice_id() -> str:
