@@ -176,6 +176,7 @@ class Container:
             store=OutboxStore(self.table), transport=self.email_transport, sender=sender, clock=self.clock
         )
 
+    # Long on purpose: the payment service and every success hook other capabilities hang on it.
     @cached_property
     def payments(self) -> PaymentService:
         from therabill.payments.service import PaymentService

@@ -71,6 +71,7 @@ def _fee_out(s: Session) -> FeeOut | None:
     )
 
 
+# Long on purpose: one field-by-field mapping of a session to its API shape.
 def _session_out(s: Session) -> SessionOut:
     price = None
     if s.price is not None:
