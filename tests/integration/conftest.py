@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -174,12 +175,17 @@ class World:
         return response["statusCode"], body
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
-    disable_socket(allow_unix_socket=True)
+@contextmanager
+def open_world(*, on_session: Callable[[Any], None] | None = None) -> Iterator[World]:
+    """The world: moto's AWS with the stack's resources, the Stripe fake behind the real
+    StripeGateway, a settable clock, and the faults the tests may inject. ``on_session(session)``
+    runs after the resources exist and before any client of the system under test is made (the
+    benchmark counts requests with it). Used by the ``world`` fixture and by bench/world.py."""
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         resources = provision(session, secrets=SECRETS)
+        if on_session is not None:
+            on_session(session)
         fake = FakeStripe()
         clock = Clock()
         settings = Settings(
@@ -210,6 +216,13 @@ def world() -> Iterator[World]:
                 dynamo=dynamo,
                 mail=mail,
             )
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    disable_socket(allow_unix_socket=True)
+    with open_world() as w:
+        yield w
 
 
 def new_practice_id() -> str:
