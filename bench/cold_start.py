@@ -79,8 +79,12 @@ class ImportResult:
 
     def as_dict(self, baseline_ms: float) -> dict[str, Any]:
         out = asdict(self)
-        out.update(median_ms=round(self.median_ms, 2), min_ms=round(self.min_ms, 2),
-                   max_ms=round(self.max_ms, 2), ratio_to_baseline=round(self.median_ms / baseline_ms, 3))
+        out.update(
+            median_ms=round(self.median_ms, 2),
+            min_ms=round(self.min_ms, 2),
+            max_ms=round(self.max_ms, 2),
+            ratio_to_baseline=round(self.median_ms / baseline_ms, 3),
+        )
         return out
 
 
@@ -117,31 +121,47 @@ def child_env(target: Target, options: EnvOptions) -> dict[str, str]:
     a Lambda function never pays. (It also touches /tmp/.aws-xray/initialized, as in Lambda.)
     """
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
-    env.update({
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
-        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING",
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+    )
     if not options.tracing:
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
     if options.lambda_like:
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        env.update({
-            "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
-            "AWS_LAMBDA_FUNCTION_NAME": f"therabill-{target.name.split(' ')[0]}",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(target.memory_mb),
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
-            "POWERTOOLS_SERVICE_NAME": "therabill", "POWERTOOLS_METRICS_NAMESPACE": "Therabill",
-        })
+        env.update(
+            {
+                "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
+                "AWS_LAMBDA_FUNCTION_NAME": f"therabill-{target.name.split(' ')[0]}",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(target.memory_mb),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
+                "POWERTOOLS_SERVICE_NAME": "therabill",
+                "POWERTOOLS_METRICS_NAMESPACE": "Therabill",
+            }
+        )
     return env
 
 
-def _run_child(target: Target, options: EnvOptions, *,
-               importtime: bool = False) -> subprocess.CompletedProcess[str]:
+def _run_child(
+    target: Target, options: EnvOptions, *, importtime: bool = False
+) -> subprocess.CompletedProcess[str]:
     args = [sys.executable, *(["-X", "importtime"] if importtime else []), "-c", _CHILD, target.module]
-    proc = subprocess.run(args, cwd=ROOT, env=child_env(target, options), capture_output=True,
-                          text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        args,
+        cwd=ROOT,
+        env=child_env(target, options),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"importing {target.module} failed in a fresh process:\n{proc.stderr[-3000:]}")
     return proc
@@ -161,14 +181,20 @@ def top_packages(target: Target, options: EnvOptions, n: int = 5) -> list[tuple[
     for line in stderr.split(_MARK, 1)[-1].splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, _cumulative, name = line[len("import time:"):].split("|", 2)
+        self_us, _cumulative, name = line[len("import time:") :].split("|", 2)
         per_package[name.strip().split(".")[0]] += int(self_us) / 1000
     ranked = sorted(per_package.items(), key=lambda kv: kv[1], reverse=True)
     return [(name, round(ms, 1)) for name, ms in ranked[:n]]
 
 
-def measure(runs: int, *, only: set[str] | None = None, importtime: bool = True,
-            options: EnvOptions = EnvOptions(), progress: Any = None) -> list[ImportResult]:
+def measure(
+    runs: int,
+    *,
+    only: set[str] | None = None,
+    importtime: bool = True,
+    options: EnvOptions = EnvOptions(),
+    progress: Any = None,
+) -> list[ImportResult]:
     """The baseline first, then each entry module (in contract order)."""
     targets = [Target(BASELINE_NAME, BASELINE_MODULE), *entry_targets(only)]
     samples: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
@@ -184,39 +210,56 @@ def measure(runs: int, *, only: set[str] | None = None, importtime: bool = True,
     results = []
     for t in targets:
         got = samples[t.name]
-        results.append(ImportResult(
-            name=t.name, module=t.module, seconds=[s["seconds"] for s in got],
-            # Deterministic per module; any() so a flaky import order could not hide it.
-            stripe_imported=any("stripe" in s["loaded"] for s in got),
-            modules_loaded=max(s["modules"] for s in got),
-            loaded=sorted({p for s in got for p in s["loaded"]}, key=WATCHED.index),
-            top_packages=top_packages(t, options) if importtime else []))
+        results.append(
+            ImportResult(
+                name=t.name,
+                module=t.module,
+                seconds=[s["seconds"] for s in got],
+                # Deterministic per module; any() so a flaky import order could not hide it.
+                stripe_imported=any("stripe" in s["loaded"] for s in got),
+                modules_loaded=max(s["modules"] for s in got),
+                loaded=sorted({p for s in got for p in s["loaded"]}, key=WATCHED.index),
+                top_packages=top_packages(t, options) if importtime else [],
+            )
+        )
     return results
 
 
 def render(results: list[ImportResult], runs: int, options: EnvOptions = EnvOptions()) -> str:
     baseline = results[0].median_ms
-    lines = [f"Cold import time per Lambda entry module (median of {runs} fresh processes; "
-             "warm disk cache, compiled bytecode)",
-             f"{options.describe()}; 'x base' and '+ms' compare each median with the baseline's.",
-             ""]
-    header = (f"{'function':<30} {'module':<44} {'median ms':>9} {'min':>7} {'max':>7} "
-              f"{'x base':>6} {'+ms':>7} {'modules':>7}  {'stripe?':<7}  also loaded")
+    lines = [
+        f"Cold import time per Lambda entry module (median of {runs} fresh processes; "
+        "warm disk cache, compiled bytecode)",
+        f"{options.describe()}; 'x base' and '+ms' compare each median with the baseline's.",
+        "",
+    ]
+    header = (
+        f"{'function':<30} {'module':<44} {'median ms':>9} {'min':>7} {'max':>7} "
+        f"{'x base':>6} {'+ms':>7} {'modules':>7}  {'stripe?':<7}  also loaded"
+    )
     lines += [header, "-" * len(header)]
     for r in results:
         extra = "" if r.module == BASELINE_MODULE else f"{r.median_ms - baseline:+7.0f}"
-        lines.append(f"{r.name:<30} {r.module:<44} {r.median_ms:>9.0f} {r.min_ms:>7.0f} {r.max_ms:>7.0f} "
-                     f"{r.median_ms / baseline:>6.2f} {extra:>7} {r.modules_loaded:>7}  "
-                     f"{'YES' if r.stripe_imported else 'no':<7}  "
-                     f"{' '.join(p for p in r.loaded if p != 'stripe') or '-'}")
+        lines.append(
+            f"{r.name:<30} {r.module:<44} {r.median_ms:>9.0f} {r.min_ms:>7.0f} {r.max_ms:>7.0f} "
+            f"{r.median_ms / baseline:>6.2f} {extra:>7} {r.modules_loaded:>7}  "
+            f"{'YES' if r.stripe_imported else 'no':<7}  "
+            f"{' '.join(p for p in r.loaded if p != 'stripe') or '-'}"
+        )
     webhook = next((r for r in results if r.name == "stripe-webhook"), None)
     if webhook is not None:
         verdict = "VIOLATED" if webhook.stripe_imported else "holds"
-        lines += ["", f"Rule 'stripe-webhook never imports stripe': {verdict}. "
-                  "(The other functions build the Stripe adapter lazily, so none should import it either.)"]
+        lines += [
+            "",
+            f"Rule 'stripe-webhook never imports stripe': {verdict}. "
+            "(The other functions build the Stripe adapter lazily, so none should import it either.)",
+        ]
     if any(r.top_packages for r in results):
-        lines += ["", "Where the import time goes (-X importtime, self time summed per top-level package, "
-                  "top 5; one run, the flag inflates times):"]
+        lines += [
+            "",
+            "Where the import time goes (-X importtime, self time summed per top-level package, "
+            "top 5; one run, the flag inflates times):",
+        ]
         for r in results:
             parts = ", ".join(f"{name} {ms:.0f}" for name, ms in r.top_packages)
             lines.append(f"  {r.name:<30} {parts}  (ms)")

@@ -1,4 +1,4 @@
-"""Requests per operation of sessions and their money (issue 3), on the same harness and meter as
+"""Requests per operation of sessions and their money, on the same harness and meter as
 the slice (bench/slice_ops.py): book with a deposit and pay it, check in with a copay, complete a
 per-minute session, cancel late with a fee charged by policy, refund the fee.
 
@@ -27,10 +27,16 @@ def _z(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _book(world: Any, practice: Any, client: dict[str, Any], service_id: str, start: datetime,
-          key: str) -> tuple[int, Any]:
-    body = {"client_id": client["id"], "service_id": service_id, "clinician_id": "clin-bench",
-            "scheduled_start": _z(start), "scheduled_end": _z(start + timedelta(minutes=50))}
+def _book(
+    world: Any, practice: Any, client: dict[str, Any], service_id: str, start: datetime, key: str
+) -> tuple[int, Any]:
+    body = {
+        "client_id": client["id"],
+        "service_id": service_id,
+        "clinician_id": "clin-bench",
+        "scheduled_start": _z(start),
+        "scheduled_end": _z(start + timedelta(minutes=50)),
+    }
     return world.staff("POST", "/sessions", body, practice_id=practice.id, headers={"Idempotency-Key": key})
 
 
@@ -48,9 +54,12 @@ def _run(world: Any, meter: Meter, tag: str) -> None:
     practice = scenario.create_practice(world)
     status, body = world.staff("PUT", "/practice/cancellation-policy", POLICY, practice_id=practice.id)
     _expect(status == 200, "set the policy", body)
-    status, service = world.staff("POST", "/services", {"name": "Therapy by the minute", "cpt_code": "90837",
-                                                        "unit": "minute", "unit_price": 300},
-                                  practice_id=practice.id)
+    status, service = world.staff(
+        "POST",
+        "/services",
+        {"name": "Therapy by the minute", "cpt_code": "90837", "unit": "minute", "unit_price": 300},
+        practice_id=practice.id,
+    )
     _expect(status == 201, "create a service", service)
     client = scenario.create_client(world, practice, copay_amount=2_500)
     scenario.save_card(world, practice, client["id"])
@@ -61,14 +70,18 @@ def _run(world: Any, meter: Meter, tag: str) -> None:
     _expect(status == 201 and session["status"] == "booked", "book", session)
 
     # A cash-pay client whose booking waits for a 20 % deposit, paid on the booking page.
-    status, body = world.staff("PUT", f"/services/{service['id']}/booking-payment",
-                               {"rule": {"kind": "deposit", "deposit_percent_bps": 2_000}},
-                               practice_id=practice.id)
+    status, body = world.staff(
+        "PUT",
+        f"/services/{service['id']}/booking-payment",
+        {"rule": {"kind": "deposit", "deposit_percent_bps": 2_000}},
+        practice_id=practice.id,
+    )
     _expect(status == 200, "the deposit rule", body)
     cash_pay = scenario.create_client(world, practice, first_name="Cy", email="cy@client.test")
     with meter.op("sessions: book with a deposit (hold, PaymentIntent, pay link)"):
-        status, held = _book(world, practice, cash_pay, service["id"], START + timedelta(hours=2),
-                             f"bench-deposit-{tag}")
+        status, held = _book(
+            world, practice, cash_pay, service["id"], START + timedelta(hours=2), f"bench-deposit-{tag}"
+        )
     _expect(status == 201 and held["status"] == "awaiting_payment", "book with a deposit", held)
     link = held["booking_payment"]["pay_link"]
     with meter.op("sessions: open the booking pay page"):
@@ -77,8 +90,12 @@ def _run(world: Any, meter: Meter, tag: str) -> None:
     secret = page.split('"secret": "')[1].split('"')[0]
     since = len(world.stripe.events)
     world.stripe.pay_on_page(practice.account, secret)  # Stripe.js in the client's browser
-    _webhook_and_worker(meter, world, "sessions: deposit payment_intent.succeeded (confirms)",
-                        _event(world, since, "payment_intent.succeeded"))
+    _webhook_and_worker(
+        meter,
+        world,
+        "sessions: deposit payment_intent.succeeded (confirms)",
+        _event(world, since, "payment_intent.succeeded"),
+    )
     status, confirmed = world.staff("GET", f"/sessions/{held['id']}", practice_id=practice.id)
     _expect(confirmed["status"] == "booked", "the deposit confirms the booking", confirmed)
 
@@ -87,14 +104,19 @@ def _run(world: Any, meter: Meter, tag: str) -> None:
     with meter.op("sessions: check in with a copay (API call)"):
         status, checked = world.staff("POST", f"/sessions/{session['id']}/check-in", practice_id=practice.id)
     _expect(status == 200 and checked["copay"]["status"] == "charged", "check in", checked)
-    _webhook_and_worker(meter, world, "sessions: copay payment_intent.succeeded (replay)",
-                        _event(world, since, "payment_intent.succeeded"))
+    _webhook_and_worker(
+        meter,
+        world,
+        "sessions: copay payment_intent.succeeded (replay)",
+        _event(world, since, "payment_intent.succeeded"),
+    )
 
     world.clock.now = START + timedelta(minutes=60)
     done = {"actual_start": _z(START), "actual_end": _z(START + timedelta(minutes=52))}
     with meter.op("sessions: complete a per-minute session"):
-        status, completed = world.staff("POST", f"/sessions/{session['id']}/complete", done,
-                                        practice_id=practice.id)
+        status, completed = world.staff(
+            "POST", f"/sessions/{session['id']}/complete", done, practice_id=practice.id
+        )
     _expect(status == 200 and completed["price"]["amount"] == 52 * 300, "complete", completed)
 
     later = START + timedelta(days=1)
@@ -103,17 +125,22 @@ def _run(world: Any, meter: Meter, tag: str) -> None:
     world.clock.now = later - timedelta(hours=3)
     since = len(world.stripe.events)
     with meter.op("sessions: late cancellation, fee charged by policy"):
-        status, cancelled = world.staff("POST", f"/sessions/{second['id']}/cancel",
-                                        {"cancelled_by": "client"}, practice_id=practice.id)
+        status, cancelled = world.staff(
+            "POST", f"/sessions/{second['id']}/cancel", {"cancelled_by": "client"}, practice_id=practice.id
+        )
     _expect(status == 200 and cancelled["fee"]["status"] == "charged", "cancel", cancelled)
     fee_payment = cancelled["fee"]["payment_id"]
     # Its payment_intent.succeeded costs what the copay's did; not repeated here.
 
     since = len(world.stripe.events)
     with meter.op("sessions: refund the fee", "API call"):
-        status, refund = world.staff("POST", f"/clients/{client['id']}/payments/{fee_payment}/refunds",
-                                     {"memo": "goodwill", "write_off": True}, practice_id=practice.id,
-                                     headers={"Idempotency-Key": f"bench-refund-{tag}"})
+        status, refund = world.staff(
+            "POST",
+            f"/clients/{client['id']}/payments/{fee_payment}/refunds",
+            {"memo": "goodwill", "write_off": True},
+            practice_id=practice.id,
+            headers={"Idempotency-Key": f"bench-refund-{tag}"},
+        )
     _expect(status in (201, 202), "refund", refund)
     _webhook_and_worker(meter, world, "sessions: refund the fee", _event(world, since, "charge.refunded"))
 

@@ -61,9 +61,11 @@ class SliceResult:
     count_mismatches: list[str] = field(default_factory=list)  # adapter count vs botocore calls
 
     def as_dict(self) -> dict[str, Any]:
-        return {"first_pass": [asdict(r) | {"label": r.label} for r in self.first],
-                "warm_pass": [asdict(r) | {"label": r.label} for r in self.warm],
-                "count_mismatches": self.count_mismatches}
+        return {
+            "first_pass": [asdict(r) | {"label": r.label} for r in self.first],
+            "warm_pass": [asdict(r) | {"label": r.label} for r in self.warm],
+            "count_mismatches": self.count_mismatches,
+        }
 
     def warm_op(self, label: str) -> OpResult:
         return next(r for r in self.warm if r.label == label)
@@ -89,7 +91,7 @@ def _key_of(params: dict[str, Any]) -> str:
     elif "TransactItems" in params:
         parts = []
         for op in params["TransactItems"]:
-            (kind, body), = op.items()
+            ((kind, body),) = op.items()
             parts.append(f"{kind} {_key_of(body)}")
         text = "[" + "; ".join(parts) + "]"
     else:
@@ -148,8 +150,12 @@ class Meter:
     def op(self, group: str, step: str = "") -> Iterator[OpResult]:
         table = self.world.container.table
         fake = self.world.stripe
-        ddb0, stripe0, emails0, calls0 = (table.request_count, len(fake.requests), self._emails(),
-                                          len(self._aws_calls))
+        ddb0, stripe0, emails0, calls0 = (
+            table.request_count,
+            len(fake.requests),
+            self._emails(),
+            len(self._aws_calls),
+        )
         result = OpResult(group, step, 0, 0, [], 0, {}, 0.0)
         t0 = time.perf_counter()
         yield result
@@ -165,8 +171,9 @@ class Meter:
         result.dynamodb_calls = [c.describe() for c in made if c.name.startswith("dynamodb.")]
         botocore_ddb = sum(n for c, n in calls.items() if c.startswith("dynamodb."))
         if botocore_ddb != result.dynamodb:
-            self.mismatches.append(f"{result.label}: Table.request_count {result.dynamodb}, "
-                                   f"DynamoDB API calls {botocore_ddb}")
+            self.mismatches.append(
+                f"{result.label}: Table.request_count {result.dynamodb}, DynamoDB API calls {botocore_ddb}"
+            )
         self.results.append(result)
 
 
@@ -190,8 +197,9 @@ def _event_result(world: Any, event_id: str) -> str:
     return f"{(item or {}).get('status')}: {(item or {}).get('result')}"
 
 
-def _webhook_and_worker(meter: Meter, world: Any, group: str, event: dict[str, Any],
-                        expect_outcome: str = "new") -> None:
+def _webhook_and_worker(
+    meter: Meter, world: Any, group: str, event: dict[str, Any], expect_outcome: str = "new"
+) -> None:
     with meter.op(group, "webhook receive"):
         status, body = world.webhook(json.dumps(event))
     _expect(status == 200 and body.get("outcome") == expect_outcome, f"{group} receive", body)
@@ -208,9 +216,12 @@ def run_slice(world: Any, meter: Meter, tag: str) -> None:
         practice = scenario.create_practice(world, connect=False)
 
     with meter.op("connect Stripe", "API call"):
-        status, body = world.staff("POST", "/practice/stripe/connect",
-                                   {"refresh_url": "https://app.test/refresh",
-                                    "return_url": "https://app.test/done"}, practice_id=practice.id)
+        status, body = world.staff(
+            "POST",
+            "/practice/stripe/connect",
+            {"refresh_url": "https://app.test/refresh", "return_url": "https://app.test/done"},
+            practice_id=practice.id,
+        )
     _expect(status == 200, "connect", body)
     _, got = world.staff("GET", "/practice", practice_id=practice.id)
     practice = scenario.Practice(practice.id, got["stripe"]["account_id"])
@@ -227,18 +238,22 @@ def run_slice(world: Any, meter: Meter, tag: str) -> None:
     _expect(status == 200, "open set-up page", page)
     version = page.split('"version": "')[1].split('"')[0]
     with meter.op("start set-up (SetupIntent)"):
-        status, intent = world.public("POST", f"/setup/{token}/intent",
-                                      {"signer_name": "Ann Client", "agreed": True,
-                                       "text_version": version})
+        status, intent = world.public(
+            "POST",
+            f"/setup/{token}/intent",
+            {"signer_name": "Ann Client", "agreed": True, "text_version": version},
+        )
     _expect(status == 200, "start set-up", intent)
 
     # The client's browser confirms the SetupIntent with Stripe.js: Stripe's traffic, not ours.
     since = len(world.stripe.events)
     world.stripe.client(stripe_account=intent["stripe_account"]).v1.setup_intents.confirm(
-        intent["client_secret"].split("_secret_")[0], {"payment_method": "pm_card_visa"})
+        intent["client_secret"].split("_secret_")[0], {"payment_method": "pm_card_visa"}
+    )
     unhandled = _event(world, since, "payment_method.attached")
-    _webhook_and_worker(meter, world, "setup_intent.succeeded",
-                        _event(world, since, "setup_intent.succeeded"))
+    _webhook_and_worker(
+        meter, world, "setup_intent.succeeded", _event(world, since, "setup_intent.succeeded")
+    )
 
     since = len(world.stripe.events)
     with meter.op("charge a saved card (API call)"):
@@ -249,8 +264,11 @@ def run_slice(world: Any, meter: Meter, tag: str) -> None:
 
     with meter.op("read ledger"):
         status, ledger = world.staff("GET", f"/clients/{client['id']}/ledger", practice_id=practice.id)
-    _expect(status == 200 and [(e["kind"], e["amount"]) for e in ledger["entries"]] == [("payment", 2500)],
-            "read ledger", ledger)
+    _expect(
+        status == 200 and [(e["kind"], e["amount"]) for e in ledger["entries"]] == [("payment", 2500)],
+        "read ledger",
+        ledger,
+    )
 
     # Not in the slice proper: what Stripe's other deliveries cost.
     with meter.op("extra: duplicate delivery (payment_intent.succeeded)", "webhook receive"):
@@ -284,10 +302,16 @@ def _aws(calls: dict[str, int]) -> str:
 
 def render(result: SliceResult, *, detail: bool = False) -> str:
     first = {r.label: r for r in result.first}
-    header = (f"{'operation':<62} {'DynamoDB':>8} {'Stripe':>6} {'SES':>4}  {'warm ms*':>8} "
-              f"{'1st ms*':>8}  other AWS calls")
-    lines = ["Requests per operation (steady state: the second pass of the slice in one process)", "",
-             header, "-" * len(header)]
+    header = (
+        f"{'operation':<62} {'DynamoDB':>8} {'Stripe':>6} {'SES':>4}  {'warm ms*':>8} "
+        f"{'1st ms*':>8}  other AWS calls"
+    )
+    lines = [
+        "Requests per operation (steady state: the second pass of the slice in one process)",
+        "",
+        header,
+        "-" * len(header),
+    ]
     groups: dict[str, list[OpResult]] = {}
     for r in result.warm:
         groups.setdefault(r.group, []).append(r)
@@ -301,8 +325,10 @@ def render(result: SliceResult, *, detail: bool = False) -> str:
         calls: Counter[str] = Counter()
         for o in ops:
             calls.update(o.aws_calls)
-        return (f"{indent + label:<62} {ddb:>8} {stripe:>6} {emails:>4}  {wall:>8.1f} {wall1:>8.1f}  "
-                f"{_aws(dict(calls))}")
+        return (
+            f"{indent + label:<62} {ddb:>8} {stripe:>6} {emails:>4}  {wall:>8.1f} {wall1:>8.1f}  "
+            f"{_aws(dict(calls))}"
+        )
 
     for group, ops in groups.items():
         if len(ops) == 1 and not ops[0].step:
@@ -310,12 +336,19 @@ def render(result: SliceResult, *, detail: bool = False) -> str:
             continue
         lines.append(row(group + " (total)", ops))
         lines += [row(o.step, [o], indent="    ") for o in ops]
-    lines += ["", "* wall time in-process against moto and FakeStripe: an indication, not a Lambda latency. "
-              "'1st' is the first pass: first use (lazy imports, clients, the secret fetch).",
-              "", "Requests by operation (steady state), DynamoDB by API call:"]
+    lines += [
+        "",
+        "* wall time in-process against moto and FakeStripe: an indication, not a Lambda latency. "
+        "'1st' is the first pass: first use (lazy imports, clients, the secret fetch).",
+        "",
+        "Requests by operation (steady state), DynamoDB by API call:",
+    ]
     for r in result.warm:
-        ddb = ", ".join(f"{k.removeprefix('dynamodb.')}" + (f" x{v}" if v > 1 else "")
-                        for k, v in r.aws_calls.items() if k.startswith("dynamodb."))
+        ddb = ", ".join(
+            f"{k.removeprefix('dynamodb.')}" + (f" x{v}" if v > 1 else "")
+            for k, v in r.aws_calls.items()
+            if k.startswith("dynamodb.")
+        )
         lines.append(f"  {r.label:<68} {ddb or '-'}")
         if r.stripe_calls:
             lines.append(f"  {'':<68} Stripe: {', '.join(r.stripe_calls)}")
@@ -325,16 +358,28 @@ def render(result: SliceResult, *, detail: bool = False) -> str:
     if notes:
         lines += ["", "What the worker recorded for each event:"]
         lines += [f"  {r.group:<68} {r.note}" for r in notes]
-    differ = [r.label for r in result.warm if r.label in first and
-              (first[r.label].dynamodb, first[r.label].stripe, first[r.label].emails)
-              != (r.dynamodb, r.stripe, r.emails)]
+    differ = [
+        r.label
+        for r in result.warm
+        if r.label in first
+        and (first[r.label].dynamodb, first[r.label].stripe, first[r.label].emails)
+        != (r.dynamodb, r.stripe, r.emails)
+    ]
     if differ:
         lines += ["", "Counts that differ on the first pass:"]
         for label in differ:
             f, w = first[label], next(r for r in result.warm if r.label == label)
-            lines.append(f"  {label}: DynamoDB {f.dynamodb} vs {w.dynamodb}, "
-                         f"Stripe {f.stripe} vs {w.stripe}, SES {f.emails} vs {w.emails}")
-    lines += ["", "Table.request_count vs DynamoDB API calls seen by botocore: "
-              + ("agree on every operation" if not result.count_mismatches
-                 else "DIFFER: " + "; ".join(result.count_mismatches))]
+            lines.append(
+                f"  {label}: DynamoDB {f.dynamodb} vs {w.dynamodb}, "
+                f"Stripe {f.stripe} vs {w.stripe}, SES {f.emails} vs {w.emails}"
+            )
+    lines += [
+        "",
+        "Table.request_count vs DynamoDB API calls seen by botocore: "
+        + (
+            "agree on every operation"
+            if not result.count_mismatches
+            else "DIFFER: " + "; ".join(result.count_mismatches)
+        ),
+    ]
     return "\n".join(lines)

@@ -13,7 +13,7 @@
 6. a second booking cancelled 3 hours before its start: the policy's fee is charged to the card
    and the client is told the fee and the policy;
 7. the fee is refunded as goodwill and written off (the client does not owe it again);
-8. the ledger, entry by entry, with each payer account's balances.
+8. the ledger, entry by entry, with each billing party account's balances.
 """
 
 from __future__ import annotations

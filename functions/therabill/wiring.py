@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
+    from therabill.clinical.supervision import SupervisionService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -120,9 +121,12 @@ class Container:
     @cached_property
     def practices(self) -> PracticeService:
         from therabill.practices.service import PracticeService
+        from therabill.practices.store import PracticeStore
 
         # The gateway is resolved on first Stripe call only (see PracticeService).
-        service = PracticeService(self.table, _LazyGateway(self), self.clock)
+        service = PracticeService(
+            store=PracticeStore(self.table), gateway=_LazyGateway(self), clock=self.clock
+        )
         if self.nightly_schedules is not None:  # the practice's nightly schedules follow its settings
             service.on_schedule_change(self._sync_schedules)
         return service
@@ -134,8 +138,9 @@ class Container:
     @cached_property
     def clients(self) -> ClientService:
         from therabill.clients.service import ClientService
+        from therabill.clients.store import ClientStore
 
-        return ClientService(self.table, self.clock)
+        return ClientService(store=ClientStore(self.table), clock=self.clock)
 
     @cached_property
     def cards(self) -> CardService:
@@ -157,8 +162,9 @@ class Container:
     @cached_property
     def ledger(self) -> LedgerService:
         from therabill.ledger.service import LedgerService
+        from therabill.ledger.store import LedgerStore
 
-        return LedgerService(self.table, self.clock)
+        return LedgerService(store=LedgerStore(self.table), clock=self.clock)
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -170,22 +176,24 @@ class Container:
             store=OutboxStore(self.table), transport=self.email_transport, sender=sender, clock=self.clock
         )
 
+    # Long on purpose: the payment service and every success hook other capabilities hang on it.
     @cached_property
     def payments(self) -> PaymentService:
         from therabill.payments.service import PaymentService
+        from therabill.payments.store import PaymentStore
 
-        service = PaymentService(
-            self.table,
-            _LazyGateway(self),
-            self.practices,
-            self.clients,
-            self.cards,
-            self.ledger,
-            self.outbox,
-            self.clock,
-            self.secrets.link_signing_key,
-            self.public_base_url,
-            self.secrets.platform_fee_bps,
+        service = PaymentService.assemble(
+            store=PaymentStore(self.table),
+            gateway=_LazyGateway(self),
+            practices=self.practices,
+            clients=self.clients,
+            cards=self.cards,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            clock=self.clock,
+            link_key=self.secrets.link_signing_key,
+            public_base_url=self.public_base_url,
+            platform_fee_bps=self.secrets.platform_fee_bps,
         )
         # Paying at booking: a deposit or prepayment that succeeds confirms its session (lazily
         # built: only when such a payment succeeds).
@@ -220,9 +228,14 @@ class Container:
     @cached_property
     def refunds(self) -> RefundService:
         from therabill.payments.refunds import RefundService
+        from therabill.payments.store import PaymentStore
 
         service = RefundService(
-            self.table, _LazyGateway(self), self.practices, self.payments, self.ledger, self.clock
+            store=PaymentStore(self.table),
+            gateway=_LazyGateway(self),
+            practices=self.practices,
+            ledger=self.ledger,
+            clock=self.clock,
         )
         # A refund of an invoice's payment: the invoice owes it again (a Paid one reopens).
         service.on_refund(
@@ -235,12 +248,19 @@ class Container:
     @cached_property
     def service_catalog(self) -> ServiceCatalog:
         from therabill.services.catalog import ServiceCatalog
+        from therabill.services.store import ServiceStore
 
-        return ServiceCatalog(self.table, self.clock)
+        return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
+
+    @cached_property
+    def supervision(self) -> SupervisionService:
+        from therabill.clinical.store import SupervisionStore
+        from therabill.clinical.supervision import SupervisionService
+
+        return SupervisionService(store=SupervisionStore(self.table), clock=self.clock)
 
     @cached_property
     def sessions(self) -> SessionService:
-        from therabill.clinical.supervision import SupervisionService
         from therabill.sessions.service import SessionService
         from therabill.sessions.store import SessionStore
 
@@ -250,7 +270,7 @@ class Container:
             practices=self.practices,
             clients=self.clients,
             catalog=self.service_catalog,
-            supervision=SupervisionService(self.table, self.clock),
+            supervision=self.supervision,
         )
 
     @cached_property
@@ -286,23 +306,25 @@ class Container:
         from therabill.invoices.service import InvoiceService
         from therabill.invoices.store import InvoiceStore
 
-        return InvoiceService(
-            InvoiceStore(self.table),
-            self.clock,
-            self.practices,
-            self.clients,
-            self.sessions,
-            self.ledger,
-            self.outbox,
-            self.cards,
-            self.public_base_url,
+        return InvoiceService.build(
+            store=InvoiceStore(self.table),
+            clock=self.clock,
+            practices=self.practices,
+            clients=self.clients,
+            sessions=self.sessions,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            cards=self.cards,
+            public_base_url=self.public_base_url,
         )
 
     @cached_property
     def invoice_access(self) -> InvoiceAccess:
         from therabill.invoices.access import InvoiceAccess
 
-        return InvoiceAccess(self.invoices.store, self.clock, self.secrets.link_signing_key)
+        return InvoiceAccess(
+            store=self.invoices.store, clock=self.clock, link_key=self.secrets.link_signing_key
+        )
 
     @cached_property
     def booking_rules(self) -> BookingRules:

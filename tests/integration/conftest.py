@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,9 @@ import therabill.entrypoints.stripe_webhook
 import therabill.entrypoints.stripe_worker  # noqa: F401
 from devstack import apigw
 from tests.fakes.fake_stripe import FakeStripe
+from tests.integration.faults import FailingDynamo, FaultyTransport
 from therabill import wiring
+from therabill.adapters.ses import SesTransport
 from therabill.adapters.stripe_gateway import StripeGateway
 from therabill.core.ids import new_id
 from therabill.settings import Settings
@@ -57,6 +60,8 @@ class World:
     stripe: FakeStripe
     clock: Clock
     session: Any
+    dynamo: FailingDynamo  # the table's client: ``world.dynamo.fail(operation, ...)``
+    mail: FaultyTransport  # the email transport: ``world.mail.fail_next()``
     _handlers: dict[str, Any] = field(default_factory=dict)
 
     # -- entry points ---------------------------------------------------------------------------
@@ -170,12 +175,17 @@ class World:
         return response["statusCode"], body
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
-    disable_socket(allow_unix_socket=True)
+@contextmanager
+def open_world(*, on_session: Callable[[Any], None] | None = None) -> Iterator[World]:
+    """The world: moto's AWS with the stack's resources, the Stripe fake behind the real
+    StripeGateway, a settable clock, and the faults the tests may inject. ``on_session(session)``
+    runs after the resources exist and before any client of the system under test is made (the
+    benchmark counts requests with it). Used by the ``world`` fixture and by bench/world.py."""
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         resources = provision(session, secrets=SECRETS)
+        if on_session is not None:
+            on_session(session)
         fake = FakeStripe()
         clock = Clock()
         settings = Settings(
@@ -189,9 +199,30 @@ def world() -> Iterator[World]:
         gateway = StripeGateway(
             SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0
         )
-        container = wiring.Container(settings, clock=clock, clients=session.client, gateway=gateway)
+        dynamo = FailingDynamo(session.client("dynamodb"))
+        mail = FaultyTransport(SesTransport(session.client("ses")))
+
+        def clients(name: str) -> Any:
+            return dynamo if name == "dynamodb" else session.client(name)
+
+        container = wiring.Container(settings, clock=clock, clients=clients, gateway=gateway, email=mail)
         with wiring.use(container):
-            yield World(container=container, resources=resources, stripe=fake, clock=clock, session=session)
+            yield World(
+                container=container,
+                resources=resources,
+                stripe=fake,
+                clock=clock,
+                session=session,
+                dynamo=dynamo,
+                mail=mail,
+            )
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    disable_socket(allow_unix_socket=True)
+    with open_world() as w:
+        yield w
 
 
 def new_practice_id() -> str:

@@ -140,7 +140,7 @@ def event_json(event: dict[str, Any]) -> str:
     return json.dumps(event)
 
 
-# -- invoices (issue 4) -----------------------------------------------------------------------------
+# -- invoices ------------------------------------------------------------------------------------
 def completed_session(
     world: World, practice: Practice, client_id: str, *, minutes: int = 50
 ) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from devstack.apigw import LambdaContext, scheduled_event
 
 from tests.integration.conftest import World
 from tests.integration.scenario import Practice, create_client, create_practice, save_card
-from tests.integration.test_faults import FailingDynamo
 from therabill.core import keys
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
@@ -496,9 +495,7 @@ def test_a_failed_database_write_at_booking_writes_nothing_and_the_retry_books(
 ) -> None:
     practice, client, svc = setup
     rule(world, practice, svc, rule=DEPOSIT_FLAT)
-    table = world.container.table
-    failing = FailingDynamo(table._client)
-    table._client = failing
+    failing = world.dynamo
     failing.fail("transact_write_items")
 
     status, body = world.staff(

@@ -259,7 +259,7 @@ def test_a_billing_contact_has_their_own_card_and_receipt(world):
     own = save_card(world, practice, client["id"])
     theirs = save_card(world, practice, client["id"], pm="pm_card_mastercard", contact_id=contact["id"])
     assert (own["owner_id"], theirs["owner_id"]) == (client["id"], contact["id"])
-    assert own["is_default"] and theirs["is_default"]  # each payer has their own default
+    assert own["is_default"] and theirs["is_default"]  # each billing party has their own default
     status, payment = charge(world, practice, client["id"], 3300, contact_id=contact["id"])
     assert status == 201 and payment["card_id"] == theirs["id"] and payment["owner_id"] == contact["id"]
     assert len(_receipts(world, "pat@parent.test")) == 1

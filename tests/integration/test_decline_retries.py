@@ -1,4 +1,4 @@
-"""Declines retried on a schedule by decline code (issue 3, point 6), through the real handlers:
+"""Declines retried on a schedule by decline code, through the real handlers:
 the staff API charges, the scheduled reconciler retries, the webhook path delivers Stripe's
 events. Whatever happens, Stripe charges a payment at most once."""
 

@@ -3,45 +3,12 @@ Whatever fails, no money is lost, nothing is charged twice, and a retry complete
 
 from __future__ import annotations
 
-from typing import Any
-
-from botocore.exceptions import ClientError
-
+from tests.integration.faults import FailingDynamo
 from tests.integration.scenario import charge, create_client, create_practice, save_card
 
 
-class FailingDynamo:
-    """Wraps the DynamoDB client: the next ``times`` calls of ``operation`` fail with ``code``."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.plan: dict[str, tuple[str, int]] = {}
-
-    def fail(
-        self, operation: str, code: str = "ProvisionedThroughputExceededException", times: int = 1
-    ) -> None:
-        self.plan[operation] = (code, times)
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if name not in self.plan or not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            code, times = self.plan[name]
-            if times > 0:
-                self.plan[name] = (code, times - 1)
-                raise ClientError({"Error": {"Code": code, "Message": "injected"}}, name)
-            return attr(*args, **kwargs)
-
-        return call
-
-
 def _install(world) -> FailingDynamo:
-    table = world.container.table
-    failing = FailingDynamo(table._client)
-    table._client = failing
-    return failing
+    return world.dynamo
 
 
 def _payment_intent_creates(world) -> int:

@@ -11,18 +11,6 @@ from tests.integration.scenario import create_client, create_invoice, create_pra
 from tests.integration.test_faults import _install
 
 
-class FlakyTransport:
-    def __init__(self, inner: Any, failures: int) -> None:
-        self.inner = inner
-        self.failures = failures
-
-    def send_raw(self, **kwargs: Any) -> str:
-        if self.failures > 0:
-            self.failures -= 1
-            raise ConnectionError("injected")
-        return str(self.inner.send_raw(**kwargs))
-
-
 def invoice_mails(world, number):
     return [
         m
@@ -45,8 +33,7 @@ def test_an_email_failure_during_send_is_a_503_and_a_retry_sends_once(world):
     practice = create_practice(world, connect=False)
     client = create_client(world, practice)
     inv = standalone_invoice(world, practice, client["id"], 2_000, send=False)
-    c = world.container
-    c.outbox._transport = FlakyTransport(c.email_transport, failures=1)
+    world.mail.fail_next()
 
     status, body = world.staff("POST", f"/invoices/{inv['id']}/send", practice_id=practice.id)
     assert status == 503 and body["code"] == "unavailable", body
@@ -131,8 +118,8 @@ def test_a_hook_that_fails_on_the_page_is_completed_by_the_webhook(world, monkey
         {"token": view["token"], "amount": 2_000, "request_id": "hook-fails-1"},
     )
     world.stripe.pay_on_page(practice.account, started["client_secret"])
-    invoices = world.container.invoices
-    real = invoices.apply_payment
+    applied = world.container.invoices.payments  # where the hook and the page apply a payment
+    real = applied.apply_payment
     calls = {"n": 0}
 
     def crash_once(*args: Any, **kwargs: Any) -> Any:
@@ -141,7 +128,7 @@ def test_a_hook_that_fails_on_the_page_is_completed_by_the_webhook(world, monkey
             raise RuntimeError("crash before the invoice was updated")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(invoices, "apply_payment", crash_once)
+    monkeypatch.setattr(applied, "apply_payment", crash_once)
     status, _ = world.public(
         "POST",
         f"/pay/invoice/{practice.id}/payments/{started['payment_id']}/confirm",

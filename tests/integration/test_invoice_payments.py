@@ -1,5 +1,5 @@
 """Paying an invoice on the pay page: part with a new card, then the rest; a saved card of the
-payer's; the status and the ledger follow, once each, whichever of the page and the webhook
+billing party's; the status and the ledger follow, once each, whichever of the page and the webhook
 reports the success first; replays change nothing; a locked invoice cannot be paid; bad amounts and
 other people's cards are refused with nothing written."""
 

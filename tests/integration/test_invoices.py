@@ -321,7 +321,7 @@ def test_cash_taken_by_staff_is_posted_once_and_applied_to_the_invoice(world):
 
 
 def _credit(world, practice, client_id, amount, key):
-    """Cash taken with nothing owed: the payer's credit (the ledger applies it to later charges)."""
+    """Cash taken with nothing owed: the billing party's credit (the ledger applies it to later charges)."""
     status, body = world.staff(
         "POST",
         f"/clients/{client_id}/payments/manual",

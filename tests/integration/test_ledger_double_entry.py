@@ -1,6 +1,6 @@
 """Examples of the double-entry ledger: credit applied to what is due, overpayments, concurrent
 charges, a crash between a charge and its application, refunds of credit, lost disputes, and the
-staff view of payer accounts."""
+staff view of billing party accounts."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from therabill.core.ids import new_id
 from therabill.core.money import Money
 from therabill.ledger.chart import InsufficientCreditError
 from therabill.ledger.service import LedgerService
+from therabill.ledger.store import LedgerStore
 
 CLIENT = "cli_examples"
 
@@ -87,7 +88,7 @@ def table(client: Serialised) -> Table:
 def ledger(table: Table) -> LedgerService:
     start = datetime(2026, 11, 23, tzinfo=UTC)
     ticks = (start + timedelta(milliseconds=i) for i in itertools.count())
-    return LedgerService(table, lambda: next(ticks))
+    return LedgerService(store=LedgerStore(table), clock=lambda: next(ticks))
 
 
 @pytest.fixture
@@ -572,7 +573,7 @@ def test_a_sessions_entries_are_read_from_its_booking_on_not_the_whole_history(t
     """``session_entries`` reads a key range starting a day before the booking: a client's older
     history is not read again for each session, and nothing of the session's is missed."""
     now = {"t": datetime(2024, 1, 1, tzinfo=UTC)}
-    ledger = LedgerService(table, lambda: now["t"])
+    ledger = LedgerService(store=LedgerStore(table), clock=lambda: now["t"])
     for n in range(30):  # two years of history, a charge and its payment a month
         now["t"] = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=30 * n)
         ledger.post_charge(practice, client_id=CLIENT, amount=usd(1_000), source_key=f"old:{n}", memo="x")

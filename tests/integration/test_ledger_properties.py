@@ -1,7 +1,7 @@
 """Property tests of the double-entry ledger against DynamoDB (moto).
 
 Whatever sequence of charges, payments (card, cash, check, other), credits, adjustments, refunds
-and replays across two payer accounts of one client: every entry's lines sum to zero; neither the
+and replays across two billing party accounts of one client: every entry's lines sum to zero; neither the
 receivable nor the credit of an account is ever negative; no summary differs from the sum of its
 entries; what each account owes is the plain signed sum of what was posted to it (charges and
 refunds up, payments, credits and adjustments down — an independent model of the balance); an
@@ -29,6 +29,7 @@ from therabill.core import keys
 from therabill.core.ids import new_id
 from therabill.core.money import Money
 from therabill.ledger.service import LedgerEntry, LedgerService
+from therabill.ledger.store import LedgerStore
 
 CLIENT = "cli_props"
 CONTACT = "con_props"
@@ -121,10 +122,10 @@ def test_any_sequence_keeps_the_books_balanced(dynamodb, ops):
 
 
 def _check_sequence(table: Table, ops: list[tuple[Any, ...]]) -> None:
-    # Given a fresh practice and a client with two payer accounts
+    # Given a fresh practice and a client with two billing party accounts
     practice = new_id("prc")
     pk = keys.practice_pk(practice)
-    ledger = LedgerService(table, _clock())
+    ledger = LedgerService(store=LedgerStore(table), clock=_clock())
     posted: list[tuple[tuple[Any, ...], str]] = []  # (operation, source) of each first post
     owed: dict[str | None, int] = {None: 0, CONTACT: 0}  # the independent model
     charge_results: dict[str, tuple[int, int]] = {}
@@ -201,7 +202,7 @@ def test_amounts_must_be_positive_minor_units(dynamodb):
 
 
 def _refuses_zero(table: Table) -> None:
-    ledger = LedgerService(table, _clock())
+    ledger = LedgerService(store=LedgerStore(table), clock=_clock())
     for kind in ("charge", "payment"):
         with pytest.raises(ValueError, match="positive"):
             ledger.post(

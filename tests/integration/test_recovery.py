@@ -11,18 +11,6 @@ from tests.integration.scenario import charge, create_client, create_practice, s
 from therabill.core import keys
 
 
-class BrokenTransport:
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.failures = 1
-
-    def send_raw(self, **kwargs):
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("SES unreachable")
-        return self.inner.send_raw(**kwargs)
-
-
 def _receipts(world, to):
     return [m for m in world.emails() if "Subject: Receipt" in m.raw_data and to in m.raw_data]
 
@@ -50,8 +38,7 @@ def test_a_failed_receipt_never_fails_a_completed_charge_and_the_webhook_sends_i
     practice = create_practice(world)
     client = create_client(world, practice)
     save_card(world, practice, client["id"])
-    outbox = world.container.outbox
-    outbox._transport = BrokenTransport(outbox._transport)
+    world.mail.fail_next()
     since = len(world.stripe.events)
     status, payment = charge(world, practice, client["id"], 1900)
     assert status == 201 and payment["status"] == "succeeded"

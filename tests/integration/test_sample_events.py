@@ -10,6 +10,7 @@ from devstack.apigw import LambdaContext
 from tests.integration.conftest import WEBHOOK_SECRET
 from therabill.core import keys
 from therabill.payments.gateway import AccountState
+from therabill.practices.store import PracticeStore
 from therabill.webhooks import signature
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -66,8 +67,8 @@ def test_the_sqs_sample_is_deferred_until_its_consent_exists(world):
     assert run(world, "stripe_worker", batch) == {"batchItemFailures": []}
     practices = world.container.practices
     practice = practices.get(event["data"]["object"]["metadata"]["therabill_practice_id"])
-    practices._store_account(
-        practice,
+    PracticeStore(world.container.table).connect_account(
+        practice.id,
         AccountState(id=event["account"], charges_enabled=True, payouts_enabled=True, details_submitted=True),
         datetime(2026, 1, 1, tzinfo=UTC),
     )

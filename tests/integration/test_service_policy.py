@@ -1,5 +1,5 @@
-"""A service's own cancellation / no-show terms over the practice's (issue 3, point 5: "per practice,
-overridable per service"), and fee notices split per payer (point 8)."""
+"""A service's own cancellation / no-show terms over the practice's ("per practice,
+overridable per service"), and fee notices split per billing party."""
 
 from __future__ import annotations
 

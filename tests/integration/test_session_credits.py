@@ -1,5 +1,5 @@
-"""Credits apply automatically to the next amount due (issue 3, points 3 and 7): a copay or a fee is
-charged to the card only for what the payer's credit leaves, a session's charge consumes the
+"""Credits apply automatically to the next amount due: a copay or a fee is
+charged to the card only for what the billing party's credit leaves, a session's charge consumes the
 credit, and a waived fee gives back what credit paid of it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 3's replay check: every Stripe event of a sessions-and-money scenario (split copay at
+"""The replay check: every Stripe event of a sessions-and-money scenario (split copay at
 check-in, a late-cancellation fee, a partial refund, a declined copay) delivered through the real
 webhook → SQS → worker path one to three times in random order leaves the same ledger, payments
 and emails as one in-order delivery. The copies carry new event ids, so the inbox (which drops a

@@ -1,4 +1,4 @@
-"""Split billing (issue 3, point 8): responsibility rules split a client's charges across payers,
+"""Split billing: responsibility rules split a client's charges across billing parties,
 each charged on their own card with their own receipt."""
 
 import pytest

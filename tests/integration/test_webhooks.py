@@ -97,10 +97,10 @@ def test_account_updated_from_shared_data_applies_to_the_practice_with_that_acco
     from datetime import UTC, datetime
 
     from therabill.payments.gateway import AccountState
+    from therabill.practices.store import PracticeStore
 
-    p = world.container.practices.get(practice.id)
-    world.container.practices._store_account(  # the state a connect call leaves
-        p,
+    PracticeStore(world.container.table).connect_account(  # the state a connect call leaves
+        practice.id,
         AccountState(id=account, charges_enabled=False, payouts_enabled=False, details_submitted=False),
         datetime(2000, 1, 1, tzinfo=UTC),
     )

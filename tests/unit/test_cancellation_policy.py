@@ -711,10 +711,10 @@ def _ceiling(policy: CancellationPolicy, result: Assessment, price: Money) -> in
     start=starts,
     tz=zones,
     history=offence_histories,
-    payer=st.booleans(),
+    party=st.booleans(),
 )
 def test_fee_is_never_negative_nor_above_the_price_or_flat_amount(
-    policy, notice, by, price, start, tz, history, payer
+    policy, notice, by, price, start, tz, history, party
 ):
     event = NoShow() if notice is None else cancel(notice, by=by, start=start)
     result = run(
@@ -724,7 +724,7 @@ def test_fee_is_never_negative_nor_above_the_price_or_flat_amount(
         price=price,
         tz=tz,
         prior_offences=[start - ago for ago in history],
-        payer_forbids_fees=payer,
+        payer_forbids_fees=party,
     )
     assert result.fee.amount >= 0
     assert result.fee.currency == price.currency
@@ -736,7 +736,7 @@ def test_fee_is_never_negative_nor_above_the_price_or_flat_amount(
         assert result.fee.amount == 0
     if by == "practice" and notice is not None:
         assert result.reason == "practice_cancelled"
-    elif payer:
+    elif party:
         assert result.reason == "payer_forbids"
     assert result.waiver_deadline > start
     assert result.explanation

@@ -419,6 +419,7 @@ class Table:
             ) from exc
 
     # -- many items -----------------------------------------------------------------------------
+    # Long on purpose: one Query request with its key condition, index, order, page and cursor.
     def query(
         self,
         partition: str,

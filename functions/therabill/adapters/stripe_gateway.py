@@ -235,6 +235,7 @@ class StripeGateway:
 
     # ------------------------------------------------------------------ charges
 
+    # Long on purpose: the PaymentIntent's parameters as Stripe documents them, then its outcome.
     def charge_off_session(
         self,
         *,

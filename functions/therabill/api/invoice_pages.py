@@ -19,6 +19,7 @@ _STYLE = """<style>
 </style>"""
 
 
+# Long on purpose: one HTML page with its script, kept whole so it reads as the page it is.
 def pay_page(*, practice_name: str, base_path: str, stripe_js_url: str) -> str:
     config = json.dumps({"base": base_path})
     body = f"""

@@ -67,7 +67,7 @@ def setup_page(token: Token) -> Response[str]:
     return _html(
         pages.setup_page(
             practice_name=view.practice_name,
-            first_name=view.payer_first_name,
+            first_name=view.party_first_name,
             consent_text=view.consent_text,
             consent_version=view.consent_version,
             stripe_js_url=c.settings.stripe_js_url,

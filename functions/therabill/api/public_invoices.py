@@ -80,7 +80,7 @@ class CardView(BaseModel):
 
 
 class InvoiceView(BaseModel):
-    """What the payer sees once the code matched (no clinical detail, no internal ids but the
+    """What the billing party sees once the code matched (no clinical detail, no internal ids but the
     invoice's number)."""
 
     token: str
@@ -226,7 +226,7 @@ def _invoice_of_token(practice_id: str, token: str) -> Invoice:
 @router.post("/pay/invoice/<practice_id>/pay")
 def pay_invoice(practice_id: PracticeId, body: Annotated[PayIn, Body()]) -> Response[str]:
     """Pay all or part of the balance: a new card (answers a client secret for Stripe.js) or a
-    saved card of the payer's (charged now)."""
+    saved card of the billing party's (charged now)."""
     c = container()
     invoice = _invoice_of_token(practice_id, body.token)
     payment, secret = c.invoices.start_page_payment(

@@ -389,8 +389,10 @@ def ledger(client_id: ClientId) -> LedgerOut:
 
 # Routes of other capabilities, on routers of their own (they share therabill.api.staff_common).
 from therabill.api.staff_money import router as money_router  # noqa: E402
+from therabill.api.staff_services import router as services_router  # noqa: E402
 from therabill.api.staff_sessions import router as sessions_router  # noqa: E402
 
+app.include_router(services_router)
 app.include_router(sessions_router)
 app.include_router(money_router)
 

@@ -42,6 +42,7 @@ def _caller() -> Caller:
     return caller(router)
 
 
+# Long on purpose: one field-by-field mapping of an invoice to its API shape.
 def invoice_out(i: Invoice) -> InvoiceOut:
     return InvoiceOut(
         id=i.id,
@@ -156,7 +157,7 @@ def invoice_pdf(invoice_id: InvoiceId) -> InvoicePdfOut:
 
 @router.post("/invoices/<invoice_id>/send")
 def send_invoice(invoice_id: InvoiceId) -> InvoiceOut:
-    """Draft → Open: the email with the PDF goes to the payer once."""
+    """Draft → Open: the email with the PDF goes to the billing party once."""
     caller = _caller()
     caller.require("invoices:write")
     return invoice_out(container().invoices.send(caller.practice_id, invoice_id))
@@ -185,7 +186,7 @@ def mark_uncollectible(invoice_id: InvoiceId) -> InvoiceOut:
 
 @router.post("/invoices/<invoice_id>/request-payment-method")
 def request_payment_method(invoice_id: InvoiceId) -> InvoiceOut:
-    """Email the payer a link to save a new card."""
+    """Email the billing party a link to save a new card."""
     caller = _caller()
     caller.require("invoices:write")
     return invoice_out(
@@ -237,6 +238,7 @@ def _csv(name: str, text: str) -> Response[str]:
     )
 
 
+# Long on purpose: the report's typed query parameters, then one mapping of its rows.
 @router.get("/reports/payments")
 def payments_report(
     start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"

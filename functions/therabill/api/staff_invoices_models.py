@@ -30,7 +30,7 @@ class InvoiceCreate(_Strict):
     (a late fee, a product, a balance carried over from another system), posted when sent."""
 
     client_id: Id
-    contact_id: Id | None = None  # the payer under split billing; the client when absent
+    contact_id: Id | None = None  # the billing party under split billing; the client when absent
     kind: InvoiceKind
     session_id: Id | None = None
     start: date | None = None

@@ -114,7 +114,9 @@ def manual_payment(
     who = caller(router)
     who.require("charges:create")
     c = container()
-    c.clients.payer(who.practice_id, client_id, body.contact_id)  # the client, or their own contact: else 404
+    c.clients.billing_party(
+        who.practice_id, client_id, body.contact_id
+    )  # the client, or their own contact: else 404
     entry = c.refunds.record_manual_payment(
         who.practice_id,
         client_id=client_id,

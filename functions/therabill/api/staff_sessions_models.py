@@ -177,7 +177,7 @@ class CancellationOut(BaseModel):
 
 class CopayOut(BaseModel):
     """The copay taken at check-in: ``charged``, ``pending`` (finished by the reconciler),
-    ``requires_action`` (the payer was emailed a link) or ``balance`` (left open; see ``problem``)."""
+    ``requires_action`` (the billing party was emailed a link) or ``balance`` (left open; see ``problem``)."""
 
     amount: int
     currency: str
@@ -268,7 +268,7 @@ class SessionList(BaseModel):
     items: list[SessionOut]
 
 
-# -- split billing (issue 3, point 8) --------------------------------------------------------------
+# -- split billing -------------------------------------------------------------------------------
 SplitKindIn = Literal["copay", "session_fee", "cancellation_fee"]
 
 
@@ -309,7 +309,7 @@ class ResponsibilityOut(BaseModel):
     version: int
 
 
-# -- paying at booking: the rules (issue 3, point 3) ------------------------------------------------
+# -- paying at booking: the rules ----------------------------------------------------------------
 class ServiceBookingRuleIn(_Strict):
     """``rule``: every booking of the service; ``first_visit``: a client's first visit (over the
     practice's default). Either may be null (none)."""
@@ -350,7 +350,7 @@ class BookingSettingsOut(BaseModel):
     updated_at: datetime | None
 
 
-# -- supervision -----------------------------------------------------------------------------------
+# -- supervision ---------------------------------------------------------------------------------
 class SupervisionIn(_Strict):
     supervisor_id: str = Field(min_length=1, max_length=64)  # checked by the domain (clear 400s)
 

@@ -92,14 +92,14 @@ class BookingPayments:
         self, practice: Practice, session: Session, record: BookingPaymentRecord, link: str
     ) -> None:
         try:
-            payer = self._clients.payer(practice.id, session.client_id, record.owner_id)
-            if not payer.email:
+            party = self._clients.billing_party(practice.id, session.client_id, record.owner_id)
+            if not party.email:
                 logger.info("no email for the booking payment link", session_id=session.id)
                 return
             email = emails.booking_payment_link(
                 practice=practice,
-                payer_name=payer.name,
-                to=payer.email,
+                party_name=party.name,
+                to=party.email,
                 amount=record.amount,
                 what="a deposit" if record.kind == "deposit" else "the session fee",
                 when=emails.local_time(practice, session.scheduled_start),

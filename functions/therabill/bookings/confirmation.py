@@ -95,15 +95,15 @@ class BookingConfirmation:
     def _send_confirmed(self, practice: Practice, session: Session, payment: Payment) -> None:
         record = session.booking_payment
         assert record is not None
-        payer = self._clients.payer(practice.id, session.client_id, record.owner_id)
-        if payer.email:
+        party = self._clients.billing_party(practice.id, session.client_id, record.owner_id)
+        if party.email:
             self._outbox.send_once(
                 practice.id,
                 f"booking-confirmed:{session.id}",
                 emails.booking_confirmed(
                     practice=practice,
-                    payer_name=payer.name,
-                    to=payer.email,
+                    party_name=party.name,
+                    to=party.email,
                     amount=payment.amount,
                     when=emails.local_time(practice, session.scheduled_start),
                 ),

@@ -21,7 +21,7 @@ def local_time(practice: Practice, at: datetime) -> str:
 def booking_payment_link(
     *,
     practice: Practice,
-    payer_name: str,
+    party_name: str,
     to: str,
     amount: Money,
     what: str,
@@ -29,10 +29,10 @@ def booking_payment_link(
     expires: str,
     link: str,
 ) -> Email:
-    """To the payer: pay the deposit / prepayment that confirms a booking (``what``: "a deposit"
+    """To the billing party: pay the deposit / prepayment that confirms a booking (``what``: "a deposit"
     or "the session fee"; ``when``/``expires``: local times, already formatted)."""
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"{practice.name} is holding an appointment for you on {when}.",
         f"To confirm it, please pay {what} of {amount.format()} by {expires}. After that time the "
         "appointment is released.",
@@ -48,9 +48,9 @@ def booking_payment_link(
     )
 
 
-def booking_confirmed(*, practice: Practice, payer_name: str, to: str, amount: Money, when: str) -> Email:
+def booking_confirmed(*, practice: Practice, party_name: str, to: str, amount: Money, when: str) -> Email:
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"Thank you: we received {amount.format()} and your appointment on {when} is confirmed.",
         "The amount is kept as a credit on your account and is used for the session's charge.",
         f"Questions? Reply to this email or write to {practice.email}.",

@@ -30,7 +30,7 @@ DEFAULT_HOLD_MINUTES = 30
 class BookingRequirement(BaseModel):
     """``deposit``: a flat amount (``deposit_amount``, minor units, at most the price) or a percent
     of the scheduled price (``deposit_percent_bps``, basis points, rounded half up): exactly one.
-    ``prepayment``: the whole scheduled price. ``card_on_file``: no charge, but the payer must have
+    ``prepayment``: the whole scheduled price. ``card_on_file``: no charge, but the billing party must have
     an active default card with consent. ``none``: nothing."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -27,7 +27,7 @@ NO_CARD = "this booking requires a card on file; the payer has none"
 
 
 def is_insured(client: Client) -> bool:
-    """Until client insurance policies exist (section G), a client with a default copay or a payer
+    """Until client insurance policies exist (section G), a client with a default copay or a billing party
     that forbids fees is billed to insurance: not cash-pay."""
     return client.copay_amount is not None or client.payer_forbids_fees
 
@@ -96,14 +96,14 @@ class BookingPlanner:
         service = self._catalog.get(practice.id, slot.service_id)
         decision = self.requirement_for(practice.id, client, service.id, slot.start)
         requirement = decision.requirement
-        payer = self._clients.payer(practice.id, slot.client_id, payer_id)
+        party = self._clients.billing_party(practice.id, slot.client_id, payer_id)
         if requirement.kind == "card_on_file":
-            self._require_card(practice.id, slot.client_id, payer.owner_id)
+            self._require_card(practice.id, slot.client_id, party.owner_id)
         record: BookingPaymentRecord | None = None
         if requirement.takes_payment:
             record = self._payment_record(practice, slot, requirement)
             if record is not None:
-                record = record.model_copy(update={"owner_id": payer.owner_id})
+                record = record.model_copy(update={"owner_id": party.owner_id})
                 if practice.stripe is None or not practice.stripe.charges_enabled:
                     raise ConflictError("the practice's Stripe account cannot take booking payments yet")
         return Plan(decision, record)
@@ -132,11 +132,11 @@ class BookingPlanner:
         )
 
     def _require_card(self, practice_id: str, client_id: str, owner_id: str) -> None:
-        payer = self._clients.payer(practice_id, client_id, owner_id)
-        if not payer.default_card_id:
+        party = self._clients.billing_party(practice_id, client_id, owner_id)
+        if not party.default_card_id:
             raise ConflictError(NO_CARD, requirement="card_on_file")
         try:
-            card = self._cards.get_card(practice_id, client_id, payer.default_card_id)
+            card = self._cards.get_card(practice_id, client_id, party.default_card_id)
         except NotFoundError as exc:
             raise ConflictError(NO_CARD, requirement="card_on_file") from exc
         consent = self._cards.get_consent(practice_id, card.consent_id)

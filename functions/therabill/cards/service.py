@@ -24,7 +24,7 @@ from therabill.cards.errors import (
 from therabill.cards.gateway import CardGateway
 from therabill.cards.models import Card, Consent, ConsentScope, SetupLink
 from therabill.cards.store import CardStore, card_from_item, scope_item
-from therabill.clients.models import Payer
+from therabill.clients.models import BillingParty
 from therabill.clients.service import ClientService
 from therabill.core import signed_tokens
 from therabill.core.clock import Clock, iso
@@ -57,7 +57,7 @@ class SetupKeys:
 @dataclass(frozen=True)
 class SetupPage:
     practice_name: str
-    payer_first_name: str
+    party_first_name: str
     consent_text: str
     consent_version: str
     publishable_key: str
@@ -97,12 +97,12 @@ class CardService:
             raise InvalidRequestError(
                 "the limit must be in the practice's currency", field="scope.max_amount"
             )
-        payer = self._clients.payer(practice_id, client_id, owner_id)
+        party = self._clients.billing_party(practice_id, client_id, owner_id)
         now = self._clock()
         link = SetupLink(
             id=new_id("sul"),
             client_id=client_id,
-            owner_id=payer.owner_id,
+            owner_id=party.owner_id,
             scope=scope,
             created_at=now,
             expires_at=now + valid_for,
@@ -114,7 +114,7 @@ class CardService:
         )
         return link, token
 
-    def _open_link(self, token: str) -> tuple[Practice, SetupLink, Payer]:
+    def _open_link(self, token: str) -> tuple[Practice, SetupLink, BillingParty]:
         claims = signed_tokens.verify(self._keys.link_key, SETUP_TOKEN_PURPOSE, token, self._clock())
         practice = self._practices.get(str(claims["p"]))
         link = self._store.find_link(practice.id, str(claims["l"]))
@@ -124,8 +124,8 @@ class CardService:
             raise ConflictError("this card has already been saved", status=link.status)
         if practice.stripe is None or not practice.stripe.charges_enabled:
             raise ConflictError("the practice cannot take cards yet")
-        payer = self._clients.payer(practice.id, link.client_id, link.owner_id)
-        return practice, link, payer
+        party = self._clients.billing_party(practice.id, link.client_id, link.owner_id)
+        return practice, link, party
 
     def _consent_text(self, practice: Practice, scope: ConsentScope) -> str:
         expiry = scope.expires_at.date().isoformat() if scope.expires_at else None
@@ -138,11 +138,11 @@ class CardService:
         )
 
     def setup_page(self, token: str) -> SetupPage:
-        practice, link, payer = self._open_link(token)
+        practice, link, party = self._open_link(token)
         assert practice.stripe is not None
         return SetupPage(
             practice_name=practice.name,
-            payer_first_name=payer.name.split(" ")[0],
+            party_first_name=party.name.split(" ")[0],
             consent_text=self._consent_text(practice, link.scope),
             consent_version=consent_texts.CURRENT_VERSION,
             publishable_key=self._keys.publishable_key,
@@ -160,7 +160,7 @@ class CardService:
         user_agent: str | None,
     ) -> tuple[str, str]:
         """Record a pending consent, then create the SetupIntent. Returns (client_secret, account)."""
-        practice, link, payer = self._open_link(token)
+        practice, link, party = self._open_link(token)
         assert practice.stripe is not None
         if not agreed:
             raise InvalidRequestError("the authorization must be accepted to save a card", field="agreed")
@@ -170,7 +170,7 @@ class CardService:
                 current_version=consent_texts.CURRENT_VERSION,
             )
         account = practice.stripe.account_id
-        customer_id = payer.stripe_customer_id or self._ensure_customer(practice, payer)
+        customer_id = party.stripe_customer_id or self._ensure_customer(practice, party)
         consent = Consent(
             id=new_id("cns"),
             client_id=link.client_id,
@@ -206,19 +206,19 @@ class CardService:
         self._store.set_setup_intent(practice.id, consent.id, intent.id)
         return intent.client_secret
 
-    def _ensure_customer(self, practice: Practice, payer: Payer) -> str:
+    def _ensure_customer(self, practice: Practice, party: BillingParty) -> str:
         assert practice.stripe is not None
-        metadata = {"therabill_practice_id": practice.id, "therabill_client_id": payer.client_id}
-        if payer.is_contact:
-            metadata["therabill_contact_id"] = payer.owner_id
+        metadata = {"therabill_practice_id": practice.id, "therabill_client_id": party.client_id}
+        if party.is_contact:
+            metadata["therabill_contact_id"] = party.owner_id
         customer_id = self._gateway.create_customer(
             account=practice.stripe.account_id,
-            idempotency_key=f"therabill:customer:{practice.id}:{payer.owner_id}",
-            email=payer.email,
-            name=payer.name,
+            idempotency_key=f"therabill:customer:{practice.id}:{party.owner_id}",
+            email=party.email,
+            name=party.name,
             metadata=metadata,
         )
-        return self._clients.set_stripe_customer(practice.id, payer, customer_id)
+        return self._clients.set_stripe_customer(practice.id, party, customer_id)
 
     # -- completion (setup_intent.succeeded) ----------------------------------------------------
     def complete_setup(
@@ -267,15 +267,15 @@ class CardService:
     def _ensure_default(self, practice_id: str, client_id: str, owner_id: str, card_id: str) -> None:
         """Make ``card_id`` the billing party's default unless they have another active default (a
         default left pointing at a removed card counts as none)."""
-        payer = self._clients.payer(practice_id, client_id, owner_id)
-        current = payer.default_card_id
+        party = self._clients.billing_party(practice_id, client_id, owner_id)
+        current = party.default_card_id
         if current == card_id:
             return
         if current:
             card = self._store.find_card(practice_id, client_id, current)
             if card is not None and card.status == "active":
                 return
-        self._clients.set_default_card(practice_id, payer, card_id)
+        self._clients.set_default_card(practice_id, party, card_id)
 
     # -- cards ----------------------------------------------------------------------------------
     def active_cards_of(self, practice_id: str, client_id: str) -> list[Card]:
@@ -304,8 +304,8 @@ class CardService:
 
     def set_default(self, practice_id: str, client_id: str, card_id: str) -> Card:
         card = self.get_card(practice_id, client_id, card_id)
-        payer = self._clients.payer(practice_id, client_id, card.owner_id)
-        self._clients.set_default_card(practice_id, payer, card.id)
+        party = self._clients.billing_party(practice_id, client_id, card.owner_id)
+        self._clients.set_default_card(practice_id, party, card.id)
         return card
 
     def remove(self, practice_id: str, client_id: str, card_id: str, *, by: str) -> Card:
@@ -318,9 +318,9 @@ class CardService:
             )
         now = self._clock()
         self._store.remove_card(practice_id, card, reason=f"card removed by {by}", at=now)
-        payer = self._clients.payer(practice_id, client_id, card.owner_id)
-        if payer.default_card_id == card.id:
-            self._clients.set_default_card(practice_id, payer, None)
+        party = self._clients.billing_party(practice_id, client_id, card.owner_id)
+        if party.default_card_id == card.id:
+            self._clients.set_default_card(practice_id, party, None)
         return card.model_copy(update={"status": "removed", "removed_at": now})
 
     def consent_evidence(self, practice_id: str, client_id: str, card_id: str) -> dict[str, Any]:

@@ -3,13 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 ClientStatus = Literal["active", "inactive"]
 
 
 class Client(BaseModel):
-    """A person who receives care. Their own card and contact details make them a payer too."""
+    """A person who receives care. Their own card and contact details make them a billing party
+    too."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -26,6 +27,9 @@ class Client(BaseModel):
     # ICD-10-CM codes in pointer order (primary first), normalised; a session may override them.
     # Health information: never logged, never sent to Stripe, never in an email.
     diagnoses: tuple[str, ...] = ()
+    # The client's insurance company (its payer id), read from the stored ``payer`` attribute.
+    # Read-only: client creates and updates never write it, and no API response shows it.
+    insurance_payer: str | None = Field(default=None, exclude=True)
     created_at: datetime
     version: int
 
@@ -51,8 +55,8 @@ class BillingContact(BaseModel):
     version: int
 
 
-class Payer(BaseModel):
-    """Who a card belongs to and who gets the receipt: the client themself or a billing contact."""
+class BillingParty(BaseModel):
+    """Whose card pays and who gets the receipt: the client themself or a billing contact."""
 
     model_config = ConfigDict(frozen=True)
 

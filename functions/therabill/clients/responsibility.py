@@ -1,8 +1,8 @@
-"""Who pays what share of a client's charges (issue 3, point 8: split billing). Pure.
+"""Who pays what share of a client's charges (split billing). Pure.
 
 A client's responsibility is a list of rule sets; each names the charge kinds it covers (none: all
-kinds not named by another set) and its shares across payers (the client themself or one of their
-billing contacts). A share is ``fixed`` (minor units), ``percent`` (basis points) or ``rest``.
+kinds not named by another set) and its shares across billing parties (the client themself or one
+of their billing contacts). A share is ``fixed`` (minor units), ``percent`` (basis points) or ``rest``.
 A rule set has exactly one ``rest`` share, or none and percents summing to 10000.
 
 ``split`` divides an amount with integer math: fixed shares first (each capped at what is left),
@@ -52,8 +52,8 @@ class RuleError(ValueError):
     """A rule set that cannot be applied: the message says why."""
 
 
-def validate(rules: tuple[RuleSet, ...] | list[RuleSet], allowed_payers: set[str]) -> None:
-    """Raise RuleError unless every rule set can split any amount among allowed payers."""
+def validate(rules: tuple[RuleSet, ...] | list[RuleSet], allowed_parties: set[str]) -> None:
+    """Raise RuleError unless every rule set can split any amount among allowed billing parties."""
     if not rules:
         raise RuleError("at least one rule set is needed")
     seen_kinds: set[str] = set()
@@ -67,19 +67,19 @@ def validate(rules: tuple[RuleSet, ...] | list[RuleSet], allowed_payers: set[str
             if kind in seen_kinds:
                 raise RuleError(f"more than one rule set covers {kind}")
             seen_kinds.add(kind)
-        _validate_shares(rule.shares, allowed_payers)
+        _validate_shares(rule.shares, allowed_parties)
     if catch_all > 1:
         raise RuleError("at most one rule set may apply to all kinds")
 
 
-def _validate_shares(shares: tuple[Share, ...], allowed_payers: set[str]) -> None:
+def _validate_shares(shares: tuple[Share, ...], allowed_parties: set[str]) -> None:
     if not shares:
         raise RuleError("a rule set needs at least one share")
     owners = [s.owner_id for s in shares]
     if len(set(owners)) != len(owners):
         raise RuleError("a payer appears twice in one rule set")
     for share in shares:
-        if share.owner_id not in allowed_payers:
+        if share.owner_id not in allowed_parties:
             raise RuleError(f"{share.owner_id} is not the client or one of their billing contacts")
         if share.type == "rest":
             if share.value is not None:

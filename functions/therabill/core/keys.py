@@ -66,7 +66,7 @@ def email_sk(dedup_key: str) -> str:
     return f"EMAIL#{dedup_key}"
 
 
-# -- GSI1: lookups across the practice partition boundary -----------------------------------------
+# -- GSI1: lookups across the practice partition boundary ----------------------------------------
 def stripe_account_gsi(account_id: str) -> str:
     """Connect events name the account, not the practice: GSI1PK=ACCT#<acct> → the practice."""
     return f"ACCT#{account_id}"
@@ -88,7 +88,7 @@ def dispute_sk(dispute_id: str) -> str:
     return f"DISPUTE#{dispute_id}"
 
 
-# -- platform items (not in a practice partition) --------------------------------------------------
+# -- platform items (not in a practice partition) ------------------------------------------------
 def stripe_event_pk(event_id: str) -> str:
     return f"STRIPEEVT#{event_id}"
 
@@ -96,7 +96,7 @@ def stripe_event_pk(event_id: str) -> str:
 STRIPE_EVENT_SK = "EVENT"
 
 
-# -- services, pricing rules and sessions (issue 3) -------------------------------------------------
+# -- services, pricing rules and sessions --------------------------------------------------------
 def service_sk(service_id: str) -> str:
     return f"SERVICE#{service_id}"
 
@@ -128,7 +128,7 @@ def sessions_by_time_gsi(practice_id: str) -> str:
     return f"SESSIONS#{practice_id}"
 
 
-# -- declined payments due for another attempt (issue 3, point 6) ----------------------------------
+# -- declined payments due for another attempt ---------------------------------------------------
 RETRY_DUE_GSI = "RETRYDUE"  # sparse: only declined payments with a retry scheduled
 
 
@@ -142,12 +142,12 @@ def pending_payment_gsi_sk(started_at_iso: str, practice_id: str, payment_id: st
     return f"{started_at_iso}#{practice_id}#{payment_id}"
 
 
-# -- split billing: who pays what share of a client's charges (issue 3, point 8) ------------------
+# -- split billing: who pays what share of a client's charges ------------------------------------
 def responsibility_sk(client_id: str) -> str:
     return f"RESP#{client_id}"
 
 
-# -- invoices and the public pay page (issue 4) ---------------------------------------------------
+# -- invoices and the public pay page ------------------------------------------------------------
 def invoice_sk(invoice_id: str) -> str:
     return f"INVOICE#{invoice_id}"
 
@@ -201,9 +201,9 @@ def access_ip_pk(source_ip: str) -> str:
     return f"PAYIP#{source_ip}"
 
 
-# -- ledger summaries: one per payer account and currency (issue 3, point 7) -----------------------
+# -- ledger summaries: one per billing party account and currency --------------------------------
 def ledger_summary_sk(client_id: str, owner: str, currency: str) -> str:
-    """A payer account's running receivable and credit (a cache of its entries). ``owner`` is the
+    """A billing party account's running receivable and credit (a cache of its entries). ``owner`` is the
     paying contact's id, or ``-`` for the client themself."""
     return f"LEDGERBAL#{client_id}#{owner}#{currency}"
 
@@ -212,7 +212,7 @@ def ledger_summary_prefix(client_id: str) -> str:
     return f"LEDGERBAL#{client_id}#"
 
 
-# -- paying at booking: payment rules and slot holds (issue 3, point 3) -----------------------------
+# -- paying at booking: payment rules and slot holds ---------------------------------------------
 BOOKING_SETTINGS_SK = "BOOKPAY#PRACTICE"  # the practice's first-visit default and hold minutes
 
 
@@ -236,7 +236,7 @@ def booking_hold_gsi_sk(expires_at_iso: str, practice_id: str, session_id: str) 
     return f"{expires_at_iso}#{practice_id}#{session_id}"
 
 
-# -- the nightly run (issue 5) ---------------------------------------------------------------------
+# -- the nightly run -----------------------------------------------------------------------------
 def nightly_run_sk(run_date: str) -> str:
     """One run per practice and local date (``run:<prc>:<date>``), created put-if-absent."""
     return f"NIGHTRUN#{run_date}"
@@ -274,7 +274,7 @@ def to_bill_sk(scheduled_start_iso: str, session_id: str) -> str:
 NIGHTLY_OPEN_GSI = "NIGHTOPEN"  # sparse: runs not yet done, GSI1SK = <started>#<prc>#<date>
 
 
-# -- clinical documentation state (no clinical content) ---------------------------------------------
+# -- clinical documentation state (no clinical content) ------------------------------------------
 def supervision_sk(clinician_id: str) -> str:
     """Who supervises a clinician (one per clinician): their completed sessions need that
     supervisor's approval before they are billed."""

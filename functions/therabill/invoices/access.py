@@ -14,15 +14,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 from datetime import datetime, timedelta
-from typing import Any
 
-from therabill.adapters.dynamo import ConditionFailed, Table
-from therabill.core import keys, signed_tokens
-from therabill.core.clock import Clock, iso
+from therabill.core import signed_tokens
+from therabill.core.clock import Clock
 from therabill.core.errors import TherabillError, UnauthorizedError
 from therabill.invoices.models import MAX_FAILED_CODES, Invoice
 from therabill.invoices.store import InvoiceStore
@@ -51,9 +48,9 @@ def ip_hash(source_ip: str) -> str:
 
 
 class InvoiceAccess:
-    def __init__(self, store: InvoiceStore, clock: Clock, link_key: str) -> None:
+    def __init__(self, *, store: InvoiceStore, clock: Clock, link_key: str) -> None:
         self._store = store
-        self._table: Table = store.table
+        self._attempts = store.attempts
         self._clock = clock
         self._link_key = link_key
 
@@ -67,14 +64,14 @@ class InvoiceAccess:
         if invoice is None or invoice.status == "draft":
             hmac.compare_digest(code.encode(), _DUMMY_CODE.encode())  # the same work as a real compare
             raise denied()
-        if not self._reserve_invoice(practice_id, invoice):
+        if not self._attempts.reserve_code(practice_id, invoice.id, limit=MAX_FAILED_CODES):
             logger.warning("invoice access refused: locked", invoice_id=invoice.id, ip=ip_hash(source_ip))
             raise denied()
         if not hmac.compare_digest(code.encode(), invoice.access_code.encode()):
             self._failed(practice_id, invoice, source_ip, now)
             raise denied()
-        self._release_invoice(practice_id, invoice.id)
-        self._release_ip(source_ip, window)
+        self._attempts.release_code(practice_id, invoice.id)
+        self._attempts.release_ip(source_ip, window)
         token = signed_tokens.sign(
             self._link_key,
             PAY_TOKEN_PURPOSE,
@@ -88,91 +85,31 @@ class InvoiceAccess:
         claims = signed_tokens.verify(self._link_key, PAY_TOKEN_PURPOSE, token, self._clock())
         return str(claims["p"]), str(claims["inv"])
 
-    # -- the per-IP window ----------------------------------------------------------------------
-    def _window(self, now: datetime) -> int:
-        size = int(IP_WINDOW.total_seconds())
-        return int(now.timestamp()) // size * size
-
     def _reserve_ip(self, source_ip: str, now: datetime) -> int:
-        window = self._window(now)
-        try:
-            self._table.update(
-                keys.access_ip_pk(source_ip),
-                f"W#{window}",
-                update="SET #t = :t, expires_at_epoch = :exp ADD failures :one",
-                condition="attribute_not_exists(failures) OR failures < :max",
-                names={"#t": "type"},
-                values={
-                    ":t": "pay_ip_window",
-                    ":exp": window + int(IP_WINDOW.total_seconds()) + 3600,
-                    ":one": 1,
-                    ":max": IP_MAX_FAILURES,
-                },
-            )
-        except ConditionFailed as exc:
+        """A slot of the IP's current window (its start, in epoch seconds), or
+        TooManyAttemptsError."""
+        size = int(IP_WINDOW.total_seconds())
+        window = int(now.timestamp()) // size * size
+        if not self._attempts.reserve_ip(
+            source_ip, window, expires_at_epoch=window + size + 3600, limit=IP_MAX_FAILURES
+        ):
             logger.warning("invoice lookups refused for an IP", ip=ip_hash(source_ip))
-            retry = window + int(IP_WINDOW.total_seconds()) - int(now.timestamp())
+            retry = window + size - int(now.timestamp())
             raise TooManyAttemptsError(
                 "Too many attempts from this network. Try again later.", retry_after=max(retry, 1)
-            ) from exc
+            )
         return window
 
-    def _release_ip(self, source_ip: str, window: int) -> None:
-        self._table.update(
-            keys.access_ip_pk(source_ip),
-            f"W#{window}",
-            update="ADD failures :minus",
-            condition="failures > :zero",
-            values={":minus": -1, ":zero": 0},
-        )
-
-    # -- the per-invoice counter ----------------------------------------------------------------
-    def _reserve_invoice(self, practice_id: str, invoice: Invoice) -> bool:
-        try:
-            self._table.update(
-                keys.practice_pk(practice_id),
-                keys.invoice_sk(invoice.id),
-                update="ADD failed_codes :one",
-                condition=(
-                    "attribute_exists(PK) AND (attribute_not_exists(failed_codes) OR failed_codes < :max)"
-                ),
-                values={":one": 1, ":max": MAX_FAILED_CODES},
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def _release_invoice(self, practice_id: str, invoice_id: str) -> None:
-        self._table.update(
-            keys.practice_pk(practice_id),
-            keys.invoice_sk(invoice_id),
-            update="ADD failed_codes :minus",
-            condition="failed_codes > :zero",
-            values={":minus": -1, ":zero": 0},
-        )
-
     def _failed(self, practice_id: str, invoice: Invoice, source_ip: str, now: datetime) -> None:
-        current = self._table.get(keys.practice_pk(practice_id), keys.invoice_sk(invoice.id)) or {}
-        failures = int(current.get("failed_codes", 0))
+        failures, locked = self._attempts.code_failures(practice_id, invoice.id)
         logger.info(
             "wrong invoice access code", invoice_id=invoice.id, failures=failures, ip=ip_hash(source_ip)
         )
-        if failures >= MAX_FAILED_CODES and not current.get("locked_at"):
-            self._mark_locked(practice_id, invoice.id, now)
+        if failures >= MAX_FAILED_CODES and not locked:
+            self._attempts.mark_locked(practice_id, invoice.id, now)
             logger.warning(
                 "invoice locked after wrong access codes",
                 invoice_id=invoice.id,
                 failures=failures,
                 ip=ip_hash(source_ip),
-            )
-
-    def _mark_locked(self, practice_id: str, invoice_id: str, now: datetime) -> None:
-        values: dict[str, Any] = {":now": iso(now)}
-        with contextlib.suppress(ConditionFailed):  # a concurrent failure may have marked it first
-            self._table.update(
-                keys.practice_pk(practice_id),
-                keys.invoice_sk(invoice_id),
-                update="SET locked_at = :now",
-                condition="attribute_exists(PK) AND attribute_not_exists(locked_at)",
-                values=values,
             )

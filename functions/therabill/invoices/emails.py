@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from therabill.invoices.models import Invoice
+from therabill.invoices.pdf import render
 from therabill.notifications.mailer import Attachment, Email
 from therabill.practices.models import Practice
 
@@ -28,12 +29,10 @@ def _how_to_pay(invoice: Invoice, pay_url: str) -> list[str]:
     ]
 
 
-def invoice_email(*, practice: Practice, payer_name: str, to: str, invoice: Invoice, pay_url: str) -> Email:
-    from therabill.invoices.pdf import render
-
+def invoice_email(*, practice: Practice, party_name: str, to: str, invoice: Invoice, pay_url: str) -> Email:
     balance = invoice.balance.format()
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"{practice.name} sent you invoice {invoice.number} for {invoice.total.format()}.",
         f"Balance due: {balance}, by {invoice.due_date.isoformat()}.",
         *_how_to_pay(invoice, pay_url),
@@ -51,18 +50,18 @@ def invoice_email(*, practice: Practice, payer_name: str, to: str, invoice: Invo
             Attachment(
                 filename=f"{invoice.number}.pdf",
                 content_type="application/pdf",
-                data=render(practice, payer_name, invoice, pay_url),
+                data=render(practice, party_name, invoice, pay_url),
             )
         ],
     )
 
 
 def reminder_email(
-    *, practice: Practice, payer_name: str, to: str, invoice: Invoice, pay_url: str, number: int
+    *, practice: Practice, party_name: str, to: str, invoice: Invoice, pay_url: str, number: int
 ) -> Email:
     balance = invoice.balance.format()
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"Invoice {invoice.number} from {practice.name} was due on {invoice.due_date.isoformat()}"
         f" and {balance} is still open.",
         *_how_to_pay(invoice, pay_url),
@@ -79,9 +78,9 @@ def reminder_email(
     )
 
 
-def new_card_request(*, practice: Practice, payer_name: str, to: str, invoice: Invoice, link: str) -> Email:
+def new_card_request(*, practice: Practice, party_name: str, to: str, invoice: Invoice, link: str) -> Email:
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"{practice.name} asks you to add a new payment method for invoice {invoice.number}"
         f" ({invoice.balance.format()} open).",
         "Use the secure link below to save a card; we never see its number.",

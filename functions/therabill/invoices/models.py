@@ -1,4 +1,4 @@
-"""Invoices: what a payer is asked to pay, and the legal moves between statuses (pure).
+"""Invoices: what a billing party is asked to pay, and the legal moves between statuses (pure).
 
 An invoice bills ledger charges: each line names the charge's source key (``session:<ses>``,
 ``copay:<ses>``, ``fee:<ses>``, with ``:<owner>`` under split billing), or, for a standalone line
@@ -9,6 +9,7 @@ An invoice bills ledger charges: each line names the charge's source key (``sess
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -46,7 +47,7 @@ _MOVES: dict[tuple[str, str], InvoiceStatus] = {
 }
 # A payment may be applied in these statuses (a client may pay while the email is going out).
 PAYABLE: frozenset[str] = frozenset({"sending", "open", "overdue", "uncollectible"})
-# Statuses whose invoice can be resent to the payer.
+# Statuses whose invoice can be resent to the billing party.
 RESENDABLE: frozenset[str] = frozenset({"open", "overdue"})
 # Statuses in which the charges an invoice bills are held by it (a void invoice frees them).
 FINAL: frozenset[str] = frozenset({"paid", "void"})
@@ -80,6 +81,29 @@ def format_number(n: int) -> str:
     return f"INV-{n:06d}"
 
 
+CREDIT_APPLY = "credit-apply:"  # the ledger's source key of credit applied to a charge
+
+# The ledger source keys of a session's charges: ``<prefix>:<ses>`` (and ``…:<owner>``).
+SESSION_CHARGE_PREFIXES = ("session", "copay", "fee")
+
+
+def session_of_source(source_key: str) -> str | None:
+    """``session:<ses>``, ``copay:<ses>``, ``fee:<ses>`` (and ``…:<owner>``) → the session id;
+    any other source key (a standalone line, a credit applied) → None."""
+    parts = source_key.split(":")
+    if len(parts) >= 2 and parts[0] in SESSION_CHARGE_PREFIXES:
+        return parts[1]
+    return None
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    """An invoice named across practices (the scheduled sweep's work list)."""
+
+    practice_id: str
+    invoice_id: str
+
+
 class InvoiceLine(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -107,7 +131,7 @@ class Invoice(BaseModel):
     id: str
     number: str
     client_id: str
-    owner_id: str  # the payer: the client or one of their billing contacts
+    owner_id: str  # the billing party: the client or one of their billing contacts
     kind: InvoiceKind
     status: InvoiceStatus
     lines: tuple[InvoiceLine, ...]

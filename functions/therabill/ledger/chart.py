@@ -1,18 +1,18 @@
 """The chart of accounts and the lines each kind of entry posts (pure; no I/O).
 
 Every journal entry is a list of lines (account, signed minor units), debits positive and credits
-negative, that sum to zero. Two accounts belong to one *payer account* — a client and who pays
+negative, that sum to zero. Two accounts belong to one *billing party account* — a client and who pays
 (``owner`` None: the client themself; with split billing each billing contact that pays has its own):
 
-* ``receivable`` — what that payer owes (an asset of the practice; its balance is the sum of its
+* ``receivable`` — what that billing party owes (an asset of the practice; its balance is the sum of its
   lines and is never negative);
-* ``credit`` — the payer's unapplied credit (a liability; its balance is minus the sum of its
+* ``credit`` — the billing party's unapplied credit (a liability; its balance is minus the sum of its
   lines and is never negative).
 
 The others are the practice's: ``revenue``, ``adjustments`` (write-offs, waivers, goodwill) and
 ``cash:<method>`` (card, cash, check, insurance, other: money in, or out for a refund).
 
-What each kind posts, for an amount A on a payer account that owes R and holds credit C:
+What each kind posts, for an amount A on a billing party account that owes R and holds credit C:
 
 =========================  ====================================================================
 charge                     Dr receivable A / Cr revenue A (then credit on hand is applied: below)
@@ -31,7 +31,7 @@ refund, chargeback         Dr credit min(A, C) / Dr receivable the rest / Cr cas
                            credit back)
 =========================  ====================================================================
 
-So a payer account never holds both an open receivable and credit: whatever adds credit pays what
+So a billing party account never holds both an open receivable and credit: whatever adds credit pays what
 is due first, and whatever adds to what is due uses credit first (a charge through its application
 entry, see ``application``).
 """
@@ -72,7 +72,7 @@ class Line(BaseModel):
 
 @dataclass(frozen=True)
 class Position:
-    """A payer account's receivable and credit (both ≥ 0)."""
+    """A billing party account's receivable and credit (both ≥ 0)."""
 
     receivable: int = 0
     credit: int = 0
@@ -83,7 +83,7 @@ class Position:
 
 
 def effect(lines: tuple[Line, ...]) -> Position:
-    """What lines change on the payer account: (Δ receivable, Δ credit)."""
+    """What lines change on the billing party account: (Δ receivable, Δ credit)."""
     receivable = sum(line.amount for line in lines if line.account == RECEIVABLE)
     credit = -sum(line.amount for line in lines if line.account == CREDIT)
     return Position(receivable=receivable, credit=credit)

@@ -25,7 +25,7 @@ _KIND_LABEL = {
 def receipt(
     *,
     practice: Practice,
-    payer_name: str,
+    party_name: str,
     to: str,
     payment: Payment,
     card_brand: str | None,
@@ -36,7 +36,7 @@ def receipt(
     when = payment.updated_at.strftime("%Y-%m-%d %H:%M UTC")
     label = _KIND_LABEL.get(payment.kind, "Payment")
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"{practice.name} received your payment of {amount}.",
         f"What for: {label}",
         f"Paid with: {card_brand.title()} ending in {card_last4}"
@@ -57,11 +57,11 @@ def receipt(
 
 
 def authentication_needed(
-    *, practice: Practice, payer_name: str, to: str, payment: Payment, link: str
+    *, practice: Practice, party_name: str, to: str, payment: Payment, link: str
 ) -> Email:
     amount = payment.amount.format()
     lines = [
-        f"Dear {payer_name},",
+        f"Dear {party_name},",
         f"Your bank asked to confirm a payment of {amount} to {practice.name}.",
         "Please open the link below to confirm it. Nothing is charged until you do.",
     ]

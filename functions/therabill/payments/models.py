@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -90,3 +91,61 @@ class Payment(BaseModel):
     @property
     def started_at(self) -> datetime:
         return self.attempt_started_at or self.created_at
+
+
+@dataclass(frozen=True)
+class OutcomeFacts:
+    """What Stripe said of an attempt that did not succeed (declined, failed, processing,
+    requires_action), or what we decided about it (``not_confirmed``, ``card_removed``)."""
+
+    payment_intent_id: str | None = None
+    error_code: str | None = None
+    decline_code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentRef:
+    """A payment named by a platform index row: which practice, which payment, and the instant the
+    row is ordered by (when its attempt started, or when its retry is due)."""
+
+    practice_id: str
+    payment_id: str
+    at: datetime | None = None
+
+
+RefundStatus = Literal["pending", "succeeded", "failed"]
+ManualMethod = Literal["cash", "check", "other"]
+
+
+class Refund(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    payment_id: str
+    client_id: str
+    amount: Money
+    status: RefundStatus
+    memo: str
+    created_at: datetime
+    created_by: str
+    stripe_refund_id: str | None = None
+    failure_reason: str | None = None
+    # Also forgive what was refunded: the billing party does not owe it again (an adjustment, once).
+    write_off: bool = False
+
+
+class Dispute(BaseModel):
+    """A dispute as Stripe last reported it (``event_created`` orders its states)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    payment_id: str
+    amount: int
+    currency: str
+    reason: str
+    status: str
+    evidence_due_by: int | None
+    seen_at: datetime
+    event_created: int

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 MAX_ATTEMPTS = 4  # in total, the first one included
+STRIPE_KEY_MEMORY = timedelta(hours=23)  # Stripe keeps idempotency keys for at least 24 h
 
 # Never retried. ``authentication_required`` goes to the client's confirmation link instead.
 HARD_DECLINES: frozenset[str] = frozenset(
@@ -94,3 +95,9 @@ def idempotency_key(payment_id: str, attempt: int) -> str:
         raise ValueError("attempts are numbered from 1")
     base = f"therabill:charge:{payment_id}"
     return base if attempt == 1 else f"{base}:{attempt}"
+
+
+def stripe_may_forget(started_at: datetime, now: datetime) -> bool:
+    """Whether Stripe may have forgotten the idempotency key of an attempt started at
+    ``started_at``: replaying it (or creating its PaymentIntent) could then charge twice."""
+    return now - started_at > STRIPE_KEY_MEMORY

@@ -4,7 +4,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.policies.cancellation import CancellationPolicy
+from therabill.policies.policy import CancellationPolicy
+
+DEFAULT_SUMMARY_HOURS_BEFORE = 3
+SUMMARY_HOURS_RANGE = (1, 12)
 
 
 class StripeConnection(BaseModel):
@@ -35,9 +38,9 @@ class Practice(BaseModel):
     version: int
     stripe: StripeConnection | None = None
     cancellation_policy: CancellationPolicy | None = None  # None: no cancellation / no-show fees
-    # The nightly run (issue 5): dates that skip or move the run ("YYYY-MM-DD" → "skip" or the
+    # The nightly run: dates that skip or move the run ("YYYY-MM-DD" → "skip" or the
     # date it moves to), and how many hours before the cutoff the evening summary goes out.
     holidays: dict[str, str] = Field(default_factory=dict)
-    summary_hours_before: int = Field(default=3, ge=1, le=12)
+    summary_hours_before: int = Field(default=DEFAULT_SUMMARY_HOURS_BEFORE, ge=1, le=12)
     # Bill a completed session only once its note is signed (the nightly run's "note not signed").
     billing_requires_signed_note: bool = False

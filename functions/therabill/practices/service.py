@@ -6,101 +6,22 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from therabill.adapters.dynamo import ConditionFailed, Table
-from therabill.core import keys
-from therabill.core.clock import Clock, iso, parse_iso
-from therabill.core.errors import AlreadyExistsError, InvalidRequestError, NotFoundError
-from therabill.payments.gateway import AccountState, PaymentGateway
-from therabill.policies.cancellation import CancellationPolicy, FlatFee
-from therabill.practices.models import Practice, StripeConnection
-
-
-def _to_item(p: Practice) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "PK": keys.practice_pk(p.id),
-        "SK": keys.PRACTICE_SK,
-        "type": "practice",
-        "id": p.id,
-        "name": p.name,
-        "email": p.email,
-        "time_zone": p.time_zone,
-        "cutoff_hour": p.cutoff_hour,
-        "currency": p.currency,
-        "country": p.country,
-        "created_at": iso(p.created_at),
-        "version": p.version,
-    }
-    if p.cancellation_policy is not None:
-        item["cancellation_policy"] = p.cancellation_policy.model_dump(mode="json")
-    if p.holidays:
-        item["holidays"] = dict(p.holidays)
-    if p.summary_hours_before != 3:
-        item["summary_hours_before"] = p.summary_hours_before
-    if p.billing_requires_signed_note:
-        item["billing_requires_signed_note"] = True
-    if p.stripe:
-        item.update(
-            {
-                "stripe_account_id": p.stripe.account_id,
-                "stripe_charges_enabled": p.stripe.charges_enabled,
-                "stripe_payouts_enabled": p.stripe.payouts_enabled,
-                "stripe_details_submitted": p.stripe.details_submitted,
-                "stripe_updated_at": iso(p.stripe.updated_at),
-                "GSI1PK": keys.stripe_account_gsi(p.stripe.account_id),
-                "GSI1SK": keys.PRACTICE_SK,
-            }
-        )
-    return item
-
-
-def _from_item(item: dict[str, Any]) -> Practice:
-    stripe = None
-    if item.get("stripe_account_id"):
-        stripe = StripeConnection(
-            account_id=item["stripe_account_id"],
-            charges_enabled=item.get("stripe_charges_enabled", False),
-            payouts_enabled=item.get("stripe_payouts_enabled", False),
-            details_submitted=item.get("stripe_details_submitted", False),
-            updated_at=parse_iso(item["stripe_updated_at"]),
-        )
-    return Practice(
-        id=item["id"],
-        name=item["name"],
-        email=item["email"],
-        time_zone=item["time_zone"],
-        cutoff_hour=item["cutoff_hour"],
-        currency=item["currency"],
-        country=item["country"],
-        created_at=parse_iso(item["created_at"]),
-        version=item["version"],
-        stripe=stripe,
-        cancellation_policy=CancellationPolicy.model_validate(item["cancellation_policy"])
-        if item.get("cancellation_policy")
-        else None,
-        holidays=dict(item.get("holidays") or {}),
-        summary_hours_before=int(item.get("summary_hours_before", 3)),
-        billing_requires_signed_note=bool(item.get("billing_requires_signed_note", False)),
-    )
-
-
-def _status_values(state: AccountState, at: datetime) -> dict[str, Any]:
-    return {
-        ":acct": state.id,
-        ":ce": state.charges_enabled,
-        ":pe": state.payouts_enabled,
-        ":ds": state.details_submitted,
-        ":at": iso(at),
-        ":one": 1,
-    }
-
+from therabill.core.clock import Clock
+from therabill.core.errors import InvalidRequestError
+from therabill.observability import logger
+from therabill.policies.policy import CancellationPolicy, FlatFee
+from therabill.practices.calendar import validate_calendar
+from therabill.practices.connect import AccountState, ConnectGateway
+from therabill.practices.models import SUMMARY_HOURS_RANGE, Practice
+from therabill.practices.store import PracticeStore
 
 # Settings whose change moves the practice's nightly schedules (the run and its evening summary).
 SCHEDULE_FIELDS = frozenset({"time_zone", "cutoff_hour", "summary_hours_before"})
 
 
 class PracticeService:
-    def __init__(self, table: Table, gateway: PaymentGateway | None, clock: Clock) -> None:
-        self._table = table
+    def __init__(self, *, store: PracticeStore, gateway: ConnectGateway | None, clock: Clock) -> None:
+        self._store = store
         self._gateway = gateway
         self._clock = clock
         self._schedule_hooks: list[Callable[[Practice], None]] = []
@@ -112,8 +33,6 @@ class PracticeService:
         self._schedule_hooks.append(hook)
 
     def _schedules_changed(self, practice: Practice) -> None:
-        from therabill.observability import logger
-
         for hook in self._schedule_hooks:
             try:
                 hook(practice)
@@ -144,18 +63,12 @@ class PracticeService:
             created_at=self._clock(),
             version=1,
         )
-        try:
-            self._table.put_new(_to_item(practice))
-        except ConditionFailed as exc:
-            raise AlreadyExistsError("this practice already exists", practice_id=practice_id) from exc
+        self._store.create(practice)
         self._schedules_changed(practice)
         return practice
 
     def get(self, practice_id: str) -> Practice:
-        item = self._table.get(keys.practice_pk(practice_id), keys.PRACTICE_SK)
-        if not item:
-            raise NotFoundError("practice not found")
-        return _from_item(item)
+        return self._store.get(practice_id)
 
     def update_settings(
         self, practice_id: str, *, expected_version: int | None, changes: dict[str, Any]
@@ -163,14 +76,7 @@ class PracticeService:
         """Apply a partial update; with ``expected_version``, refuse if someone changed it since."""
         if not changes:
             return self.get(practice_id)
-        item = self._table.patch(
-            keys.practice_pk(practice_id),
-            keys.PRACTICE_SK,
-            changes,
-            expected_version=expected_version,
-            what="practice",
-        )
-        practice = _from_item(item)
+        practice = self._store.update(practice_id, changes, expected_version=expected_version)
         if SCHEDULE_FIELDS & changes.keys():
             self._schedules_changed(practice)
         return practice
@@ -184,8 +90,6 @@ class PracticeService:
         expected_version: int | None = None,
     ) -> Practice:
         """The nightly run's holiday calendar and evening-summary lead time (validated)."""
-        from therabill.nightly.models import validate_calendar
-
         changes: dict[str, Any] = {}
         if holidays is not None:
             try:
@@ -193,7 +97,8 @@ class PracticeService:
             except ValueError as exc:
                 raise InvalidRequestError(str(exc), field="holidays") from exc
         if summary_hours_before is not None:
-            if not 1 <= summary_hours_before <= 12:
+            low, high = SUMMARY_HOURS_RANGE
+            if not low <= summary_hours_before <= high:
                 raise InvalidRequestError("between 1 and 12 hours", field="summary_hours_before")
             changes["summary_hours_before"] = summary_hours_before
         return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
@@ -215,7 +120,7 @@ class PracticeService:
         )
 
     # -- Stripe Connect -----------------------------------------------------------------------
-    def _require_gateway(self) -> PaymentGateway:
+    def _require_gateway(self) -> ConnectGateway:
         assert self._gateway is not None, "PracticeService needs a gateway for Stripe calls"
         return self._gateway
 
@@ -232,42 +137,15 @@ class PracticeService:
             )
             # Stripe's event times are whole seconds: store ours the same way, so an
             # account.updated from the same second as the creation is not taken for stale.
-            practice = self._store_account(practice, state, self._clock().replace(microsecond=0))
+            # A concurrent request that connected it first wins: its account is used.
+            practice = self._store.connect_account(practice.id, state, self._clock().replace(microsecond=0))
         assert practice.stripe is not None
         return gateway.create_account_link(
             account=practice.stripe.account_id, refresh_url=refresh_url, return_url=return_url
         )
 
-    def _store_account(self, practice: Practice, state: AccountState, at: datetime) -> Practice:
-        try:
-            item = self._table.update(
-                keys.practice_pk(practice.id),
-                keys.PRACTICE_SK,
-                update=(
-                    "SET stripe_account_id = :acct, stripe_charges_enabled = :ce, "
-                    "stripe_payouts_enabled = :pe, stripe_details_submitted = :ds, "
-                    "stripe_updated_at = :at, GSI1PK = :gpk, GSI1SK = :gsk ADD #version :one"
-                ),
-                condition="attribute_exists(PK) AND attribute_not_exists(stripe_account_id)",
-                names={"#version": "version"},
-                values={
-                    **_status_values(state, at),
-                    ":gpk": keys.stripe_account_gsi(state.id),
-                    ":gsk": keys.PRACTICE_SK,
-                },
-            )
-        except ConditionFailed as exc:
-            if exc.current and exc.current.get("stripe_account_id"):
-                return _from_item(exc.current)  # a concurrent request connected it first
-            raise NotFoundError("practice not found") from exc
-        return _from_item(item)
-
     def find_by_stripe_account(self, account_id: str) -> Practice | None:
-        page = self._table.query(keys.stripe_account_gsi(account_id), index="GSI1", limit=1)
-        if not page.items:
-            return None
-        # GSI reads are eventually consistent: read the item itself for the current state.
-        return self.get(page.items[0]["id"])
+        return self._store.by_stripe_account(account_id)
 
     def apply_account_update(self, practice: Practice, state: AccountState, at: datetime) -> bool:
         """Apply an ``account.updated`` event unless a newer one was applied already (ties apply:
@@ -275,18 +153,4 @@ class PracticeService:
 
         Stripe does not promise order: the event's creation time decides, and an older event than
         the one we hold changes nothing. Returns whether anything changed."""
-        try:
-            self._table.update(
-                keys.practice_pk(practice.id),
-                keys.PRACTICE_SK,
-                update=(
-                    "SET stripe_charges_enabled = :ce, stripe_payouts_enabled = :pe, "
-                    "stripe_details_submitted = :ds, stripe_updated_at = :at ADD #version :one"
-                ),
-                condition="stripe_account_id = :acct AND stripe_updated_at <= :at",
-                names={"#version": "version"},
-                values=_status_values(state, at),
-            )
-        except ConditionFailed:
-            return False
-        return True
+        return self._store.update_account_status(practice.id, state, at)

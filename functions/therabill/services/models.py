@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from therabill.core.money import Money
-from therabill.policies.cancellation import CancellationPolicyOverride
+from therabill.policies.policy import CancellationPolicyOverride
 
 PricingUnit = Literal["session", "hour", "minute"]
 RoundingMode = Literal["up", "down", "nearest"]

@@ -74,6 +74,24 @@ def _amount(unit: PricingUnit, unit_price: int, billed_minutes: int) -> int:
     return _div_half_up(unit_price * billed_minutes, 60)
 
 
+def _billed_minutes(
+    service: ServiceType, actual_start: datetime | None, actual_end: datetime | None
+) -> tuple[int | None, int | None]:
+    """(billed minutes, real seconds) of a time-based service; (None, None) per session."""
+    if service.unit == "session":
+        return None, None
+    if actual_start is None or actual_end is None:
+        raise InvalidRequestError("a time-based service needs the real start and end", field="actual_end")
+    duration = require_aware(actual_end) - require_aware(actual_start)
+    if duration <= timedelta(0):
+        raise InvalidRequestError("the end must be after the start", field="actual_end")
+    if duration > MAX_BILLABLE:
+        raise InvalidRequestError("a session cannot last more than 24 hours", field="actual_end")
+    seconds = duration // timedelta(seconds=1)
+    rounded = round_minutes(seconds, service.rounding_increment_minutes, service.rounding)
+    return max(rounded, service.minimum_minutes), seconds
+
+
 def price_session(
     service: ServiceType,
     rule: PricingRule | None = None,
@@ -84,19 +102,7 @@ def price_session(
     currency = service.unit_price.currency
     if rule is not None and rule.currency != currency:
         raise InvalidRequestError("the pricing rule's currency is not the service's", field="currency")
-    billed: int | None = None
-    seconds: int | None = None
-    if service.unit != "session":
-        if actual_start is None or actual_end is None:
-            raise InvalidRequestError("a time-based service needs the real start and end", field="actual_end")
-        duration = require_aware(actual_end) - require_aware(actual_start)
-        if duration <= timedelta(0):
-            raise InvalidRequestError("the end must be after the start", field="actual_end")
-        if duration > MAX_BILLABLE:
-            raise InvalidRequestError("a session cannot last more than 24 hours", field="actual_end")
-        seconds = duration // timedelta(seconds=1)
-        rounded = round_minutes(seconds, service.rounding_increment_minutes, service.rounding)
-        billed = max(rounded, service.minimum_minutes)
+    billed, seconds = _billed_minutes(service, actual_start, actual_end)
     units = 1 if billed is None else billed
     default = max(_amount(service.unit, service.unit_price.amount, units), service.minimum_amount)
 

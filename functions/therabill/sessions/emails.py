@@ -50,8 +50,8 @@ def fee_notice(
     outcome: str,
     share: Money | None = None,
 ) -> Email:
-    """To a payer: the cancellation / no-show fee (or its waiver) and the policy that caused it;
-    with split billing, ``share`` is this payer's part (each payer is told only their own).
+    """To a billing party: the cancellation / no-show fee (or its waiver) and the policy that caused it;
+    with split billing, ``share`` is this billing party's part (each billing party is told only their own).
     Dates, amounts and the rule only: never the service, a code or any clinical detail."""
     owed = share if share is not None else fee
     subject = (

@@ -161,7 +161,7 @@ class FeeBilling:
         """Each billing party is told their own part (and only theirs) and what became of it, once."""
         split = len(parts) > 1 or any(p.owner_id is not None for p in parts)
         for part in parts:
-            party = self._clients.payer(practice.id, session.client_id, part.owner_id)
+            party = self._clients.billing_party(practice.id, session.client_id, part.owner_id)
             if not party.email:
                 continue
             outcome = _FEE_OUTCOME.get(part.status, "It has been added to your account balance.")

@@ -41,7 +41,8 @@ class Cancellation(BaseModel):
 
 # What happened to money a session asked for: ``due`` until tried; ``charged`` (card payment
 # succeeded), ``pending`` (Stripe unreachable: the reconciler finishes it), ``requires_action``
-# (the payer was emailed an authentication link), ``credit`` (paid from the payer's credit, e.g. a
+# (the billing party was emailed an authentication link), ``credit`` (paid from the billing
+# party's credit, e.g. a
 # deposit: no card charge), ``retrying`` (declined; a retry is scheduled by
 # the decline policy), ``balance`` (no card, no consent or a final decline: left open on the
 # client's ledger), ``none`` (no fee), ``waived`` (a clinician waived the fee).

@@ -1,0 +1,201 @@
+"""Client, billing contact and responsibility (split billing) items, in the practice's partition:
+mapping between the domain models and the table, and the conditional writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from therabill.adapters.dynamo import ConditionFailed, Table
+from therabill.clients.errors import (
+    BillingContactNotFoundError,
+    BillingPartyNotFoundError,
+    ClientChangedError,
+    ClientNotFoundError,
+)
+from therabill.clients.models import BillingContact, BillingParty, Client
+from therabill.clients.responsibility import Responsibility
+from therabill.core import keys
+from therabill.core.clock import iso, parse_iso
+from therabill.core.errors import ConflictError, NotFoundError
+from therabill.core.ids import is_id
+
+# The stored attribute the client's insurance company id is read from (``Client.insurance_payer``).
+INSURANCE_PAYER_ATTRIBUTE = "payer"
+
+
+def _insurance_payer(value: Any) -> str | None:
+    """The stored ``payer`` attribute as the insurance company's id: a string is the id; a map (as
+    written before an insurance API existed: ``{"name": ..., "member_id": ...}``) gives its ``id``,
+    else its ``name``. Nothing, or an empty value: None."""
+    if isinstance(value, dict):
+        value = value.get("id") or value.get("name")
+    return str(value) if value else None
+
+
+def client_item(practice_id: str, c: Client) -> dict[str, Any]:
+    data = c.model_dump(mode="json")  # insurance_payer is excluded: never written from here
+    data["created_at"] = iso(c.created_at)
+    return {"PK": keys.practice_pk(practice_id), "SK": keys.client_sk(c.id), "type": "client", **data}
+
+
+def client_from_item(item: dict[str, Any]) -> Client:
+    return Client.model_validate(
+        {
+            **item,
+            "created_at": parse_iso(item["created_at"]),
+            "insurance_payer": _insurance_payer(item.get(INSURANCE_PAYER_ATTRIBUTE)),
+        }
+    )
+
+
+def contact_item(practice_id: str, c: BillingContact) -> dict[str, Any]:
+    data = c.model_dump(mode="json")
+    data["created_at"] = iso(c.created_at)
+    return {
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.contact_sk(c.client_id, c.id),
+        "type": "contact",
+        **data,
+    }
+
+
+def contact_from_item(item: dict[str, Any]) -> BillingContact:
+    return BillingContact.model_validate({**item, "created_at": parse_iso(item["created_at"])})
+
+
+def _patched(
+    table: Table, pk: str, sk: str, changes: dict[str, Any], *, expected: int | None, what: str
+) -> Any:
+    """A versioned partial update; the table's not-found / changed errors become clients' own."""
+    try:
+        return table.patch(pk, sk, changes, expected_version=expected, what=what)
+    except NotFoundError as exc:
+        error = BillingContactNotFoundError if what == "billing contact" else ClientNotFoundError
+        raise error(exc.message, **exc.details) from exc
+    except ConflictError as exc:
+        raise ClientChangedError(exc.message, **exc.details) from exc
+
+
+class ClientStore:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # -- clients --------------------------------------------------------------------------------
+    def create(self, practice_id: str, client: Client) -> None:
+        self.table.put_new(client_item(practice_id, client))
+
+    def get(self, practice_id: str, client_id: str) -> Client:
+        if not is_id(client_id, "cli"):
+            raise ClientNotFoundError("client not found")
+        item = self.table.get(keys.practice_pk(practice_id), keys.client_sk(client_id))
+        if not item:
+            raise ClientNotFoundError("client not found")
+        return client_from_item(item)
+
+    def list_page(
+        self, practice_id: str, *, limit: int, cursor: str | None
+    ) -> tuple[list[Client], str | None]:
+        page = self.table.query(
+            keys.practice_pk(practice_id), prefix=keys.CLIENT_PREFIX, limit=limit, cursor=cursor
+        )
+        return [client_from_item(i) for i in page.items], page.cursor
+
+    def update(
+        self, practice_id: str, client_id: str, changes: dict[str, Any], *, expected_version: int | None
+    ) -> Client:
+        pk, sk = keys.practice_pk(practice_id), keys.client_sk(client_id)
+        return client_from_item(
+            _patched(self.table, pk, sk, changes, expected=expected_version, what="client")
+        )
+
+    # -- billing contacts -----------------------------------------------------------------------
+    def add_contact(self, practice_id: str, contact: BillingContact) -> None:
+        self.table.put_new(contact_item(practice_id, contact))
+
+    def get_contact(self, practice_id: str, client_id: str, contact_id: str) -> BillingContact:
+        if not is_id(contact_id, "con"):
+            raise BillingContactNotFoundError("billing contact not found")
+        item = self.table.get(keys.practice_pk(practice_id), keys.contact_sk(client_id, contact_id))
+        if not item:
+            raise BillingContactNotFoundError("billing contact not found")
+        return contact_from_item(item)
+
+    def contacts_of(self, practice_id: str, client_id: str) -> list[BillingContact]:
+        items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.contact_prefix(client_id))
+        return [contact_from_item(i) for i in items]
+
+    def update_contact(
+        self,
+        practice_id: str,
+        client_id: str,
+        contact_id: str,
+        changes: dict[str, Any],
+        *,
+        expected_version: int | None,
+    ) -> BillingContact:
+        pk, sk = keys.practice_pk(practice_id), keys.contact_sk(client_id, contact_id)
+        return contact_from_item(
+            _patched(self.table, pk, sk, changes, expected=expected_version, what="billing contact")
+        )
+
+    # -- a billing party's Stripe customer and default card -------------------------------------
+    def _party_key(self, practice_id: str, party: BillingParty) -> tuple[str, str]:
+        if party.is_contact:
+            return keys.practice_pk(practice_id), keys.contact_sk(party.client_id, party.owner_id)
+        return keys.practice_pk(practice_id), keys.client_sk(party.client_id)
+
+    def set_stripe_customer(self, practice_id: str, party: BillingParty, customer_id: str) -> str:
+        """Record the party's Stripe customer once; if another request won, theirs."""
+        pk, sk = self._party_key(practice_id, party)
+        try:
+            self.table.update(
+                pk,
+                sk,
+                update="SET stripe_customer_id = :c",
+                condition="attribute_exists(PK) AND attribute_not_exists(stripe_customer_id)",
+                values={":c": customer_id},
+            )
+        except ConditionFailed as exc:
+            if exc.current and exc.current.get("stripe_customer_id"):
+                return str(exc.current["stripe_customer_id"])
+            raise BillingPartyNotFoundError("payer not found") from exc
+        return customer_id
+
+    def set_default_card(
+        self, practice_id: str, party: BillingParty, card_id: str | None, *, only_if_unset: bool
+    ) -> bool:
+        """Set (None: clear) the party's default card; False if the party is gone, or (with
+        ``only_if_unset``) it has one already."""
+        pk, sk = self._party_key(practice_id, party)
+        condition = "attribute_exists(PK)"
+        if only_if_unset:
+            condition += " AND attribute_not_exists(default_card_id)"
+        try:
+            if card_id is None:
+                self.table.update(pk, sk, update="REMOVE default_card_id", condition=condition)
+            else:
+                self.table.update(
+                    pk, sk, update="SET default_card_id = :c", condition=condition, values={":c": card_id}
+                )
+        except ConditionFailed:
+            return False
+        return True
+
+    # -- split billing --------------------------------------------------------------------------
+    def get_responsibility(self, practice_id: str, client_id: str) -> Responsibility | None:
+        item = self.table.get(keys.practice_pk(practice_id), keys.responsibility_sk(client_id))
+        if not item:
+            return None
+        return Responsibility.model_validate({**item, "updated_at": parse_iso(item["updated_at"])})
+
+    def put_responsibility(self, practice_id: str, resp: Responsibility) -> None:
+        data = resp.model_dump(mode="json")
+        data["updated_at"] = iso(resp.updated_at)
+        self.table.put(
+            {
+                "PK": keys.practice_pk(practice_id),
+                "SK": keys.responsibility_sk(resp.client_id),
+                "type": "responsibility",
+                **data,
+            }
+        )

@@ -1,0 +1,90 @@
+"""Making the next attempt of declined payments whose retry is due (scheduled, with the
+reconciler). When a retry is due and how many are made is ``retries``' policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from therabill.cards.models import ChargeKind
+from therabill.cards.service import CardService, ConsentError, check_consent
+from therabill.core.clock import Clock
+from therabill.observability import logger
+from therabill.payments import retries
+from therabill.payments.attempts import Attempts
+from therabill.payments.models import Payment
+from therabill.payments.outcomes import Outcomes
+from therabill.payments.store import PaymentStore
+from therabill.practices.models import Practice
+from therabill.practices.service import PracticeService
+
+
+class RetryRunner:
+    def __init__(
+        self,
+        *,
+        store: PaymentStore,
+        practices: PracticeService,
+        cards: CardService,
+        attempts: Attempts,
+        outcomes: Outcomes,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._practices = practices
+        self._cards = cards
+        self._attempts = attempts
+        self._outcomes = outcomes
+        self._clock = clock
+
+    def run_due(self, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
+        """Each row is isolated: one that fails is counted and logged."""
+        now = now or self._clock()
+        counts = {"attempted": 0, "succeeded": 0, "skipped": 0, "errors": 0}
+        for row in self._store.retries_due(limit):
+            if row.at is not None and row.at > now:
+                break  # ordered by due time: the rest are later
+            try:
+                practice = self._practices.get(row.practice_id)
+                payment = self._store.get(practice.id, row.payment_id)
+                result = self._start(practice, payment, now)
+            except Exception as exc:  # one bad row must not stop the others
+                logger.error("retry failed", payment_id=row.payment_id, error=type(exc).__name__)
+                counts["errors"] += 1
+                continue
+            if result is None:
+                counts["skipped"] += 1
+                continue
+            counts["attempted"] += 1
+            counts["succeeded"] += result.status == "succeeded"
+        return counts
+
+    def _start(self, practice: Practice, payment: Payment, now: datetime) -> Payment | None:
+        """Record attempt n+1 as pending (conditioned on the payment still being declined at
+        attempt n) BEFORE Stripe is called, then call Stripe with that attempt's own key. A crash
+        after the write leaves a pending attempt for the reconciler, replayed with the same key
+        while Stripe remembers it, never after. None: not due or already taken by another run."""
+        if payment.status != "declined" or payment.next_retry_at is None or payment.next_retry_at > now:
+            return None
+        if payment.on_session:  # never declined-and-scheduled; the client retries on the page
+            return None
+        if practice.stripe is None or not practice.stripe.charges_enabled:
+            logger.warning("retry postponed: the practice cannot take charges", payment_id=payment.id)
+            return None
+        consent = self._cards.get_consent(practice.id, payment.consent_id)
+        try:  # the card's consent may have been revoked or have expired since the decline
+            check_consent(
+                consent,
+                kind=cast(ChargeKind, payment.kind),
+                amount=payment.amount.amount,
+                currency=payment.amount.currency,
+                now=now,
+            )
+        except ConsentError as exc:
+            return self._outcomes.give_up(practice, payment.id, "consent_not_valid", exc.message)
+        code = retries.decline_reason(payment.decline_code, payment.error_code)
+        started = self._store.start_next_attempt(practice.id, payment, code=code, now=now)
+        if started is None:
+            return None  # another run (or a webhook) moved it first
+        logger.info("retrying a declined payment", payment_id=payment.id, attempt=started.attempt)
+        return self._attempts.attempt(practice, started)
