@@ -419,18 +419,16 @@ class Container:
 
     @cached_property
     def nightly(self) -> NightlyService:
-        from therabill.clinical.supervision import SupervisionService
         from therabill.nightly.service import build_nightly
-        from therabill.nightly.store import ForeignItems, NightlyStore
+        from therabill.nightly.store import NightlyStore
 
         return build_nightly(
             clock=self.clock,
             store=NightlyStore(self.table),
-            foreign=ForeignItems(table=self.table),
             practices=self.practices,
             clients=self.clients,
             sessions=self.sessions,
-            supervision=SupervisionService(self.table, self.clock),
+            supervision=self.supervision,
             cards=self.cards,
             ledger=self.ledger,
             payments=self.payments,

@@ -20,8 +20,8 @@ from therabill.nightly.models import (
     run_date_at,
     summary_hour,
     summary_run_date_at,
-    validate_calendar,
 )
+from therabill.practices.calendar import validate_calendar
 
 NY, LONDON = "America/New_York", "Europe/London"
 

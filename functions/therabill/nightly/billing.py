@@ -17,12 +17,11 @@ from therabill.core.errors import (
     NotFoundError,
 )
 from therabill.core.ids import derived_id
-from therabill.invoices.models import Invoice, next_status
+from therabill.invoices.models import Invoice
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.models import ItemAction, ItemOutcome
 from therabill.nightly.ports import Hooks
-from therabill.nightly.store import ForeignItems
 from therabill.payments.gateway import GatewayRejectedError
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
@@ -81,13 +80,11 @@ class InvoiceCharger:
         ledger: LedgerService,
         invoices: InvoiceService,
         payments: PaymentService,
-        foreign: ForeignItems,
         hooks: Hooks,
     ) -> None:
         self._ledger = ledger
         self._invoices = invoices
         self._payments = payments
-        self._foreign = foreign
         self._hooks = hooks
 
     def bill(self, practice: Practice, session: Session, action: ItemAction) -> Billed:
@@ -131,9 +128,7 @@ class InvoiceCharger:
         existing = self._payment_exists(practice.id, payment_id)
         if action == "charge" or existing:
             if inv.status == "draft":
-                inv = self._invoices.store.save(
-                    practice.id, inv, inv.model_copy(update={"status": next_status("draft", "send")})
-                )
+                inv = self._invoices.mark_sending(practice.id, inv)
             return self._charge(practice, inv, key, payment_id, due)
         return self._send_invoice(practice, inv, why=None)
 
@@ -145,7 +140,7 @@ class InvoiceCharger:
         return True
 
     def _charge(self, practice: Practice, inv: Invoice, key: str, payment_id: str, due: int) -> Collected:
-        self._foreign.point_payment(practice.id, payment_id, inv.id)
+        self._invoices.point_payment(practice.id, payment_id, inv.id)
         self._hooks.checkpoint("pointer")
         try:
             payment = self._payments.charge_saved_card(

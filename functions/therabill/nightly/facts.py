@@ -14,7 +14,7 @@ from therabill.core.clock import Clock, zone
 from therabill.core.errors import NotFoundError, TherabillError
 from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
-from therabill.nightly.store import ForeignItems, NightlyStore
+from therabill.nightly.store import NightlyStore
 from therabill.practices.models import Practice
 from therabill.sessions.models import Billable, Session
 from therabill.sessions.store import SessionStore
@@ -61,27 +61,26 @@ class ChargeCheck:
 class ClientFacts:
     """What the facts need of a client (a missing client: nothing)."""
 
-    def __init__(self, client: Client | None, insurance_payer: str | None) -> None:
+    def __init__(self, client: Client | None) -> None:
         self.name = f"{client.first_name} {client.last_name}".strip() if client else ""
         self.email = client.email if client else None
         self.diagnoses = client.diagnoses if client else ()
         self.default_card_id = client.default_card_id if client else None
-        self.insured = bool(insurance_payer)
+        self.insured = bool(client and client.insurance_payer)
 
 
 class ClientLookup:
     """What the facts need of each client, read once per client."""
 
-    def __init__(self, *, clients: ClientService, foreign: ForeignItems) -> None:
+    def __init__(self, *, clients: ClientService) -> None:
         self._clients = clients
-        self._foreign = foreign
 
     def get(self, practice_id: str, client_id: str) -> ClientFacts:
         try:
             client: Client | None = self._clients.get(practice_id, client_id)
         except NotFoundError:
             client = None
-        return ClientFacts(client, self._foreign.insurance_payer(practice_id, client_id))
+        return ClientFacts(client)
 
 
 class FactReader:

@@ -14,7 +14,7 @@ Also the values the nightly modules hand each other: a run (``NightRun``), tonig
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from therabill.core.writes import Write
+from therabill.practices.calendar import HolidayCalendar
 from therabill.practices.models import Practice
 
 DEFAULT_SUMMARY_HOURS_BEFORE = 3
@@ -95,28 +96,6 @@ def summary_hour(cutoff_hour: int, hours_before: int) -> tuple[int, int]:
 def summary_run_date_at(at: datetime, time_zone: str, cutoff_hour: int, hours_before: int) -> date:
     """The run a summary firing at ``at`` announces: the next cutoff after it."""
     return run_date_at(at + timedelta(hours=hours_before), time_zone, cutoff_hour)
-
-
-HolidayCalendar = Mapping[str, str]  # "YYYY-MM-DD" → "skip" | "YYYY-MM-DD" (moved to)
-
-
-def validate_calendar(calendar: Mapping[str, str]) -> dict[str, str]:
-    """A holiday calendar: each key a date, each value ``skip`` or another date. Raises ValueError."""
-    out: dict[str, str] = {}
-    if len(calendar) > 366:
-        raise ValueError("a holiday calendar has at most 366 dates")
-    for k, v in calendar.items():
-        day = date.fromisoformat(k)
-        if v != "skip":
-            to = date.fromisoformat(v)
-            if to == day:
-                raise ValueError(f"{k} cannot be moved to itself")
-            if abs((to - day).days) > 14:
-                raise ValueError(f"{k} can be moved by two weeks at most")
-            if v in calendar:
-                raise ValueError(f"{k} is moved to {v}, which is itself skipped or moved")
-        out[day.isoformat()] = v
-    return out
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ concern lives in its own module:
 * ``reports``: the report once every item is done;
 * ``holds``: staff holds before the cutoff, and the listings of runs.
 
-The run's own items are ``store.NightlyStore``'s; what the run still reads and writes of other
-capabilities' items is ``store.ForeignItems``'s, until their public APIs replace it; sessions'
-billing record and to-do rows go through ``SessionService.store``.
+The run's own items are ``store.NightlyStore``'s; other capabilities are reached only through
+their public APIs (sessions' billing record and to-do rows through ``SessionService.store``, the
+client's insurance payer on ``Client``, the invoice's payment pointer through ``InvoiceService``).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from therabill.nightly.planning import Planner
 from therabill.nightly.ports import ClaimSubmitter, Hooks, Messages, NightlyQueue, RunOnce
 from therabill.nightly.reports import Reporter
 from therabill.nightly.runs import RunStarter
-from therabill.nightly.store import ForeignItems, NightlyStore
+from therabill.nightly.store import NightlyStore
 from therabill.notifications.mailer import Outbox
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
@@ -162,7 +162,6 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
     *,
     clock: Clock,
     store: NightlyStore,
-    foreign: ForeignItems,
     practices: PracticeService,
     clients: ClientService,
     sessions: SessionService,
@@ -180,7 +179,7 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
     hooks = Hooks(claims=claims)
     messages = Messages(queue=queue)
     reader = FactReader(
-        clients=ClientLookup(clients=clients, foreign=foreign),
+        clients=ClientLookup(clients=clients),
         sessions=sessions.store,
         supervision=supervision,
         store=store,
@@ -188,9 +187,7 @@ def build_nightly(  # one assignment per part: the parts' wiring, read top to bo
         hooks=hooks,
     )
     reports = Reporter(clock=clock, practices=practices, store=store, outbox=outbox, hooks=hooks)
-    charger = InvoiceCharger(
-        ledger=ledger, invoices=invoices, payments=payments, foreign=foreign, hooks=hooks
-    )
+    charger = InvoiceCharger(ledger=ledger, invoices=invoices, payments=payments, hooks=hooks)
     billing = ItemBilling(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
     return NightlyService(
         dry_run=DryRun(clock=clock, practices=practices, reader=reader, store=store, outbox=outbox),
