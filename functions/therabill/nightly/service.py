@@ -158,7 +158,7 @@ class NightlyService:
         return self._reports.finalize(practice_id, run_date)
 
 
-def build_nightly(  # one assignment per part: the parts' wiring, read top to bottom
+def build_nightly(  # long: one line per part, the parts' wiring read top to bottom
     *,
     clock: Clock,
     store: NightlyStore,
