@@ -19,7 +19,10 @@ from therabill.bookings.store import BookingStore
 from therabill.cards.errors import CardNotFoundError, SetupAlreadyCompletedError
 from therabill.cards.models import Card, Consent, ConsentScope
 from therabill.cards.store import CardStore
+from therabill.clients.models import Client
+from therabill.clients.store import ClientStore
 from therabill.core.errors import ConflictError, NotFoundError, RetryLaterError
+from therabill.core.ids import new_id
 from therabill.core.money import Money
 from therabill.notifications.errors import EmailBeingSentError, EmailClaimedError
 from therabill.notifications.store import OutboxStore
@@ -152,3 +155,17 @@ def test_a_hold_is_due_until_closed(table: Table) -> None:
     store.close_hold(PRC, "ses_1", at=NOW)
     store.close_hold(PRC, "ses_2", at=NOW)  # none there: nothing happens
     assert store.due_holds(NOW + timedelta(days=1), 10) == []
+
+
+def test_clients_are_read_together_in_one_round(table: Table) -> None:
+    """ClientStore.get_many: the found clients by id, unknown and malformed ids left out."""
+    store = ClientStore(table)
+    ada = Client(id=new_id("cli"), first_name="Ada", last_name="L", created_at=NOW, version=1)
+    bo = Client(id=new_id("cli"), first_name="Bo", last_name="K", created_at=NOW, version=1)
+    store.create("prc_1", ada)
+    store.create("prc_1", bo)
+    before = table.request_count
+    got = store.get_many("prc_1", [ada.id, new_id("cli"), "not-an-id", bo.id, ada.id])
+    assert table.request_count - before == 1
+    assert got == {ada.id: ada, bo.id: bo}
+    assert store.get_many("prc_other", [ada.id]) == {}  # another practice's partition

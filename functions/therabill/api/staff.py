@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 
 from therabill.api import errors
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.params import ClientId, ItemId
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_models import (
     CardOut,
@@ -49,9 +50,6 @@ from therabill.practices.models import Practice
 
 app = APIGatewayRestResolver(enable_validation=True)
 errors.install(app)
-
-ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
-ItemId = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
 
 
 def _caller() -> Caller:

@@ -7,11 +7,12 @@ from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.params import ID_PATTERN, IdempotencyKey, InvoiceId
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_invoices_models import (
     AppliedPaymentOut,
@@ -32,9 +33,6 @@ from therabill.invoices.service import StandaloneLine
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
 
-_ID = r"^[a-z]{2,5}_[0-9a-z]+$"
-InvoiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
 Format = Annotated[Literal["json", "csv"], Query()]
 
 
@@ -125,7 +123,7 @@ def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: Idem
 @router.get("/invoices")
 def list_invoices(
     status: Annotated[InvoiceStatus | None, Query()] = None,
-    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=_ID)] = None,
+    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> InvoicePage:

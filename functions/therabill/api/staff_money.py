@@ -6,18 +6,17 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.deps import container
+from therabill.api.params import IdempotencyKey
+from therabill.api.params import PathId as Id
 from therabill.api.staff_common import caller, created, json_response
 from therabill.payments.refunds import Refund
 
 router = APIGatewayRouter()
-
-Id = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
-IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
 
 
 class RefundCreate(BaseModel):

@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.params import ClientId, ServiceId
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_sessions_models import (
     BookingSettingsIn,
@@ -37,13 +38,6 @@ from therabill.policies.cancellation import CancellationPolicy, CancellationPoli
 from therabill.services.models import PricingRule, ServiceType
 
 router = APIGatewayRouter()
-
-_ID = r"^[a-z]{2,5}_[0-9a-z]+$"
-ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-ClinicianPathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
-ServiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
 
 
 def _caller() -> Caller:

@@ -8,11 +8,12 @@ from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.params import ID_PATTERN, ClinicianPathId, IdempotencyKey, SessionId
 from therabill.api.staff_common import caller, created
 from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
@@ -37,13 +38,6 @@ from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.sessions.models import Session
 
 router = APIGatewayRouter()
-
-_ID = r"^[a-z]{2,5}_[0-9a-z]+$"
-ClientId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-ClinicianPathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
-ServiceId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
-IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]
 
 
 def _caller() -> Caller:
@@ -178,7 +172,7 @@ def book_session(body: Annotated[SessionBook, Body()], idempotency_key: Idempote
 
 @router.get("/sessions")
 def list_sessions(
-    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=_ID)] = None,
+    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=ID_PATTERN)] = None,
     day: Annotated[str | None, Query(alias="date", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] = None,
 ) -> SessionList:
     """A client's sessions (``client_id``) or the practice's sessions on one local day (``date``,

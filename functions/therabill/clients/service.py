@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from therabill.clients.models import BillingContact, BillingParty, Client
@@ -29,6 +30,10 @@ class ClientService:
 
     def get(self, practice_id: str, client_id: str) -> Client:
         return self._store.get(practice_id, client_id)
+
+    def get_many(self, practice_id: str, client_ids: Iterable[str]) -> dict[str, Client]:
+        """The clients of ``client_ids`` in one round, by id (unknown ids left out)."""
+        return self._store.get_many(practice_id, client_ids)
 
     def list_page(
         self, practice_id: str, *, limit: int, cursor: str | None

@@ -3,6 +3,7 @@ mapping between the domain models and the table, and the conditional writes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from therabill.adapters.dynamo import ConditionFailed, Table
@@ -91,6 +92,12 @@ class ClientStore:
         if not item:
             raise ClientNotFoundError("client not found")
         return client_from_item(item)
+
+    def get_many(self, practice_id: str, client_ids: Iterable[str]) -> dict[str, Client]:
+        """Several clients in one round (BatchGetItem): found ones by id; unknown ids are absent."""
+        pk = keys.practice_pk(practice_id)
+        wanted = [(pk, keys.client_sk(c)) for c in dict.fromkeys(client_ids) if is_id(c, "cli")]
+        return {c.id: c for c in map(client_from_item, self.table.get_many(wanted).values())}
 
     def list_page(
         self, practice_id: str, *, limit: int, cursor: str | None
