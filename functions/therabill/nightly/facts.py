@@ -11,7 +11,7 @@ from therabill.clients.models import Client
 from therabill.clients.service import ClientService
 from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock, zone
-from therabill.core.errors import NotFoundError, TherabillError
+from therabill.core.errors import TherabillError
 from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
@@ -70,17 +70,15 @@ class ClientFacts:
 
 
 class ClientLookup:
-    """What the facts need of each client, read once per client."""
+    """What the facts need of the clients of tonight's sessions."""
 
     def __init__(self, *, clients: ClientService) -> None:
         self._clients = clients
 
-    def get(self, practice_id: str, client_id: str) -> ClientFacts:
-        try:
-            client: Client | None = self._clients.get(practice_id, client_id)
-        except NotFoundError:
-            client = None
-        return ClientFacts(client)
+    def of(self, practice_id: str, client_ids: set[str]) -> dict[str, ClientFacts]:
+        """Each client's facts, read in one round (a client not found: nothing known)."""
+        found = self._clients.get_many(practice_id, client_ids) if client_ids else {}
+        return {cid: ClientFacts(found.get(cid)) for cid in client_ids}
 
 
 class FactReader:
@@ -102,15 +100,15 @@ class FactReader:
         self._hooks = hooks
 
     def facts(self, practice: Practice, run_date: date) -> list[ItemFacts]:
-        """Each candidate's facts, by service date. One read per client and per distinct charge."""
+        """Each candidate's facts, by service date: the clients read in one round, a card once per
+        distinct charge."""
         held = self._store.held(practice.id, run_date)
         supervised = set(self._supervision.all(practice.id))  # one Query, never one per session
-        clients: dict[str, ClientFacts] = {}
+        candidates = self._candidates(practice, run_date)
+        clients = self._clients.of(practice.id, {s.client_id for s in candidates})  # one round
         chargeable: dict[tuple[str, str, int], bool] = {}
         out: list[ItemFacts] = []
-        for s in self._candidates(practice, run_date):
-            if s.client_id not in clients:
-                clients[s.client_id] = self._clients.get(practice.id, s.client_id)
+        for s in candidates:
             client = clients[s.client_id]
             base = self._base(practice, s, client, held=s.id in held, supervised=s.clinician_id in supervised)
             if base is None:
