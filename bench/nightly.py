@@ -182,8 +182,8 @@ def _run(world: Any, practice_ids: list[str], *, sample_memory: int, progress: A
     c = world.container
     sqs = world.session.client("sqs")
     url = sqs.get_queue_url(QueueName="therabill-nightly-bench")["QueueUrl"]
-    dispatch = world._handler("nightly_dispatch")
-    worker = world._handler("nightly_worker")
+    dispatch = world.handler("nightly_dispatch")
+    worker = world.handler("nightly_worker")
     cutoff = _local(23)
     world.clock.now = cutoff
     messages: list[Message] = []

@@ -65,7 +65,7 @@ class World:
     _handlers: dict[str, Any] = field(default_factory=dict)
 
     # -- entry points ---------------------------------------------------------------------------
-    def _handler(self, name: str) -> Any:
+    def handler(self, name: str) -> Any:
         if name not in self._handlers:
             import importlib
 
@@ -92,7 +92,7 @@ class World:
             query=query,
             claims=apigw.staff_claims(practice_id, role),
         )
-        return self._decode(self._handler("staff_api")(event, apigw.LambdaContext("staff-api")))
+        return self.decode(self.handler("staff_api")(event, apigw.LambdaContext("staff-api")))
 
     def public(
         self, method: str, path: str, body: Any = None, source_ip: str = "198.51.100.7"
@@ -104,7 +104,7 @@ class World:
             headers={"Content-Type": "application/json", "User-Agent": "pytest-browser"},
             source_ip=source_ip,
         )
-        return self._decode(self._handler("public_api")(event, apigw.LambdaContext("public-api")))
+        return self.decode(self.handler("public_api")(event, apigw.LambdaContext("public-api")))
 
     def webhook(
         self, payload: bytes | str, *, header: str | None = "sign", timestamp: int | None = None
@@ -116,7 +116,7 @@ class World:
         if header is not None:
             headers["Stripe-Signature"] = header
         event = apigw.rest_event("POST", "/webhooks/stripe", body=raw, headers=headers)
-        return self._decode(self._handler("stripe_webhook")(event, apigw.LambdaContext("stripe-webhook")))
+        return self.decode(self.handler("stripe_webhook")(event, apigw.LambdaContext("stripe-webhook")))
 
     def drain_queue(self) -> list[dict[str, Any]]:
         """Play the SQS event source: deliver queued events to the worker, delete the successes."""
@@ -132,7 +132,7 @@ class World:
             event = apigw.sqs_event(
                 [m["Body"] for m in messages], message_ids=[m["MessageId"] for m in messages]
             )
-            result = self._handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
+            result = self.handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
             for m in messages:
                 if m["MessageId"] not in failed:
@@ -154,7 +154,7 @@ class World:
 
     def worker(self, bodies: list[str]) -> dict[str, Any]:
         event = apigw.sqs_event(bodies)
-        return self._handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
+        return self.handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
 
     def emails(self) -> list[Any]:
         from moto.backends import get_backend
@@ -163,7 +163,7 @@ class World:
         return list(backend.sent_messages)
 
     @staticmethod
-    def _decode(response: dict[str, Any]) -> tuple[int, Any]:
+    def decode(response: dict[str, Any]) -> tuple[int, Any]:
         body = response.get("body") or ""
         headers = {
             **{k: v[0] for k, v in (response.get("multiValueHeaders") or {}).items()},
@@ -176,11 +176,15 @@ class World:
 
 
 @contextmanager
-def open_world(*, on_session: Callable[[Any], None] | None = None) -> Iterator[World]:
+def open_world(
+    *, on_session: Callable[[Any], None] | None = None, scheduler: tuple[str, str] | None = None
+) -> Iterator[World]:
     """The world: moto's AWS with the stack's resources, the Stripe fake behind the real
-    StripeGateway, a settable clock, and the faults the tests may inject. ``on_session(session)``
-    runs after the resources exist and before any client of the system under test is made (the
-    benchmark counts requests with it). Used by the ``world`` fixture and by bench/world.py."""
+        StripeGateway, a settable clock, and the faults the tests may inject. ``on_session(session)``
+        runs after the resources exist and before any client of the system under test is made (the
+        benchmark counts requests with it). ``scheduler`` (target ARN, role ARN): the practices' schedules
+    are kept in moto's EventBridge Scheduler, as configured in Lambda. Used by the ``world`` fixture
+    and by bench/world.py."""
     with mock_aws():
         session = boto3.session.Session(region_name="us-east-1")
         resources = provision(session, secrets=SECRETS)
@@ -195,6 +199,9 @@ def open_world(*, on_session: Callable[[Any], None] | None = None) -> Iterator[W
             email_sender=resources.email_sender,
             public_base_url="https://pay.therabill.test",  # type: ignore[arg-type]
             stripe_js_url="https://js.stripe.com/v3/",
+            scheduler_group=resources.schedule_group if scheduler else None,
+            nightly_target_arn=scheduler[0] if scheduler else None,
+            scheduler_role_arn=scheduler[1] if scheduler else None,
         )
         gateway = StripeGateway(
             SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0

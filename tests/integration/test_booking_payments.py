@@ -701,12 +701,12 @@ def _sample(name: str) -> dict[str, Any]:
 
 
 def test_the_booking_samples_run_through_the_real_handlers(world: World) -> None:
-    staff = world._handler("staff_api")
+    staff = world.handler("staff_api")
     assert staff(_sample("staff_create_practice.json"), LambdaContext("staff-api"))["statusCode"] == 201
     booked = staff(_sample("staff_book_session.json"), LambdaContext("staff-api"))
     # The sample names a client that does not exist in this practice.
     assert booked["statusCode"] == 404, booked
-    page = world._handler("public_api")(_sample("public_booking_page.json"), LambdaContext("public-api"))
+    page = world.handler("public_api")(_sample("public_booking_page.json"), LambdaContext("public-api"))
     assert page["statusCode"] == 401 and "<html" in page["body"]  # the placeholder signature
 
 

@@ -28,7 +28,7 @@ SCHEDULER_EVENT = json.loads(
 
 def _reconciler(world) -> dict[str, Any]:
     """One run of the scheduled Lambda (EventBridge Scheduler's event)."""
-    handler = world._handler("payments_reconciler")
+    handler = world.handler("payments_reconciler")
     return handler(SCHEDULER_EVENT, apigw.LambdaContext("payments-reconciler"))
 
 

@@ -54,7 +54,7 @@ def test_the_page_is_plain_html_with_the_pages_headers(world, invoice):
     assert status == 200
     assert "Harbor Family Practice" in page and 'id="invoice-number"' in page and 'id="access-code"' in page
     assert '<meta name="viewport"' in page and 'lang="en"' in page
-    response = world._handler("public_api")(
+    response = world.handler("public_api")(
         apigw.rest_event("GET", f"/pay/invoice/{practice.id}"), apigw.LambdaContext("public-api")
     )
     headers = {

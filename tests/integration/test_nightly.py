@@ -157,7 +157,7 @@ def test_duplicate_item_message_bills_nothing_twice(world: World, night: dict[st
     out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
     from devstack import apigw
 
-    handler = world._handler("nightly_worker")
+    handler = world.handler("nightly_worker")
     plan = out["Messages"]
     handler(apigw.sqs_event([m["Body"] for m in plan]), apigw.LambdaContext("w"))
     for m in plan:
@@ -249,25 +249,25 @@ def test_the_sample_events_start_plan_and_report_a_run(world: World) -> None:
         return dict(json.loads((events / name).read_text()))
 
     assert (
-        world._handler("staff_api")(load("api/staff_create_practice.json"), LambdaContext("s"))["statusCode"]
+        world.handler("staff_api")(load("api/staff_create_practice.json"), LambdaContext("s"))["statusCode"]
         == 201
     )
-    out = world._handler("nightly_dispatch")(load("scheduler/nightly_summary.json"), LambdaContext("d"))
+    out = world.handler("nightly_dispatch")(load("scheduler/nightly_summary.json"), LambdaContext("d"))
     assert out["summary"] == "2026-11-23" and out["items"] == 0
-    out = world._handler("nightly_dispatch")(load("scheduler/nightly_run.json"), LambdaContext("d"))
+    out = world.handler("nightly_dispatch")(load("scheduler/nightly_run.json"), LambdaContext("d"))
     assert out["run"] == "run:prc_01jz0000000000000000000000:2026-11-23"
-    result = world._handler("nightly_worker")(load("sqs/nightly_batch.json"), LambdaContext("w"))
+    result = world.handler("nightly_worker")(load("sqs/nightly_batch.json"), LambdaContext("w"))
     assert result == {"batchItemFailures": []}
     run = world.container.nightly.find_run("prc_01jz0000000000000000000000", date(2026, 11, 23))
     assert run is not None and run.status == "done" and run.planned == 0
     assert subjects(world, "Billing run") == ["Billing run 2026-11-23: 0 billed, 0 failed"]
     # The contract's nightly-sweep schedule: nothing is left open.
-    out = world._handler("nightly_dispatch")(load("scheduler/nightly_sweep.json"), LambdaContext("d"))
+    out = world.handler("nightly_dispatch")(load("scheduler/nightly_sweep.json"), LambdaContext("d"))
     assert out == {"sweep": {"open": 0, "resumed": 0, "failed": 0}}
     # A message naming no practice fails alone (SQS redelivers it, then the DLQ).
     bad = load("sqs/nightly_batch.json")
     bad["Records"][0]["body"] = '{"type":"plan","practice_id":"nope","run_date":"2026-11-23"}'
-    result = world._handler("nightly_worker")(bad, LambdaContext("w"))
+    result = world.handler("nightly_worker")(bad, LambdaContext("w"))
     assert result == {"batchItemFailures": [{"itemIdentifier": bad["Records"][0]["messageId"]}]}
 
 

@@ -168,7 +168,7 @@ def test_stripe_answer_lost_then_rerun_meets_the_same_charge(world: World, night
     from devstack import apigw
 
     world.clock.now = local(DAY, 23, minute=20)
-    world._handler("payments_reconciler")(
+    world.handler("payments_reconciler")(
         apigw.scheduled_event("payments-reconciler"), apigw.LambdaContext("r")
     )
     assert charges(world) == before + 1

@@ -51,7 +51,7 @@ def call(
         headers={"Content-Type": "application/json"},
         claims=apigw.staff_claims(practice_id, role, sub=sub),
     )
-    return world._decode(world._handler("staff_api")(event, apigw.LambdaContext("staff-api")))
+    return world.decode(world.handler("staff_api")(event, apigw.LambdaContext("staff-api")))
 
 
 @pytest.fixture

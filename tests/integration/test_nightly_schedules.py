@@ -5,14 +5,16 @@ reach the queue) as a one-time schedule; the sweep resumes runs left unfinished.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from pytest_socket import disable_socket
 
 from devstack import apigw
 from tests.integration import scenario
-from tests.integration.conftest import World
+from tests.integration.conftest import World, open_world
 from tests.integration.test_nightly_support import drain, fire, install_queue, local, service, session_on
 from therabill.adapters.scheduler import (
     NightlySchedules,
@@ -27,13 +29,17 @@ DAY = "2026-11-20"
 
 
 @pytest.fixture
+def world() -> Iterator[World]:
+    """The world with the scheduler configured, as in Lambda."""
+    disable_socket(allow_unix_socket=True)
+    with open_world(scheduler=(TARGET, ROLE)) as w:
+        yield w
+
+
+@pytest.fixture
 def schedules(world: World) -> NightlySchedules:
-    client = world.session.client("scheduler")
-    group = world.resources.schedule_group
-    adapter = NightlySchedules(client, group=group, target_arn=TARGET, role_arn=ROLE)
-    world.container.nightly_schedules = adapter  # type: ignore[misc]
-    world.container.__dict__.pop("practices", None)
-    world.container.nightly.use_run_once(adapter)
+    adapter = world.container.nightly_schedules
+    assert isinstance(adapter, NightlySchedules)
     return adapter
 
 
@@ -110,7 +116,7 @@ def test_run_now_from_the_staff_api_is_a_one_time_schedule(world: World, schedul
     event = json.loads(detail["Target"]["Input"])
     assert event["practice_id"] == practice.id and event["trigger"].startswith("staff:")
     # What the one-time schedule delivers to nightly-dispatch: the run resumes and completes.
-    world._handler("nightly_dispatch")(event, apigw.LambdaContext("nightly-dispatch"))
+    world.handler("nightly_dispatch")(event, apigw.LambdaContext("nightly-dispatch"))
     drain(world)
     run = world.staff("GET", f"/billing-runs/{DAY}", practice_id=practice.id)[1]
     assert run["status"] == "done" and run["report"]["invoices_sent"] == 1
@@ -128,13 +134,13 @@ def test_the_sweep_resumes_a_run_whose_messages_were_lost(world: World) -> None:
     purge(world)  # the plan message is lost (parked in the DLQ, say)
     sweep = {"schedule": "nightly-sweep", "scheduled_time": "2026-11-21T04:05:00Z"}
     world.clock.now = local(DAY, 23, minute=5)
-    out = world._handler("nightly_dispatch")(sweep, apigw.LambdaContext("d"))
+    out = world.handler("nightly_dispatch")(sweep, apigw.LambdaContext("d"))
     assert out["sweep"] == {"open": 1, "resumed": 0, "failed": 0}  # too young to resume
     world.clock.now = local(DAY, 23) + timedelta(minutes=15)
-    out = world._handler("nightly_dispatch")(sweep, apigw.LambdaContext("d"))
+    out = world.handler("nightly_dispatch")(sweep, apigw.LambdaContext("d"))
     assert out["sweep"] == {"open": 1, "resumed": 1, "failed": 0}
     drain(world)
     run = world.staff("GET", f"/billing-runs/{DAY}", practice_id=practice.id)[1]
     assert run["status"] == "done" and run["report"]["items_billed"] == 1
-    out = world._handler("nightly_dispatch")(sweep, apigw.LambdaContext("d"))
+    out = world.handler("nightly_dispatch")(sweep, apigw.LambdaContext("d"))
     assert out["sweep"] == {"open": 0, "resumed": 0, "failed": 0}  # done runs leave the index

@@ -34,7 +34,7 @@ def drain(world: World, *, max_rounds: int = 200) -> list[dict[str, Any]]:
     sqs = world.session.client("sqs")
     url = sqs.get_queue_url(QueueName=NIGHTLY_QUEUE)["QueueUrl"]
     results: list[dict[str, Any]] = []
-    handler = world._handler("nightly_worker")
+    handler = world.handler("nightly_worker")
     for _ in range(max_rounds):
         out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
         messages = out.get("Messages", [])
@@ -67,9 +67,7 @@ def fire(world: World, practice_id: str, at: datetime, kind: str = "run") -> dic
     """What the practice's schedule sends to nightly-dispatch."""
     event = {"practice_id": practice_id, "kind": kind, "scheduled_time": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     world.clock.now = at
-    result: dict[str, Any] = world._handler("nightly_dispatch")(
-        event, apigw.LambdaContext("nightly-dispatch")
-    )
+    result: dict[str, Any] = world.handler("nightly_dispatch")(event, apigw.LambdaContext("nightly-dispatch"))
     return result
 
 

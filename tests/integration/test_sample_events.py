@@ -21,7 +21,7 @@ def load(name):
 
 
 def run(world, module, event):
-    response = world._handler(module)(event, LambdaContext(module))
+    response = world.handler(module)(event, LambdaContext(module))
     return response
 
 

@@ -140,7 +140,7 @@ def test_practice_b_lists_none_of_practice_as_clients(world, two_practices):
 def test_a_request_without_claims_is_unauthorized(world):
     from devstack import apigw
 
-    handler = world._handler("staff_api")
+    handler = world.handler("staff_api")
     for claims in (None, {"sub": "x"}, {"sub": "x", "custom:practice_id": "prc_bad", "custom:role": "owner"}):
         response = handler(apigw.rest_event("GET", "/practice", claims=claims), apigw.LambdaContext())
         assert response["statusCode"] == 401

@@ -5,7 +5,6 @@ them."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from therabill.clinical.models import Supervision
 from therabill.clinical.store import SupervisionStore
@@ -20,15 +19,7 @@ _CLINICIAN = re.compile(CLINICIAN_ID)
 
 
 class SupervisionService:
-    def __init__(
-        self, *legacy: Any, store: SupervisionStore | None = None, clock: Clock | None = None
-    ) -> None:
-        # ``SupervisionService(table, clock)``: old positional form, removed once callers move to
-        # ``SupervisionService(store=SupervisionStore(table), clock=clock)``.
-        if legacy:
-            table, clock = legacy
-            store = SupervisionStore(table)
-        assert store is not None and clock is not None, "SupervisionService needs a store and a clock"
+    def __init__(self, *, store: SupervisionStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
