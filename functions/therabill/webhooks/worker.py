@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from therabill.core.errors import DependencyUnavailableError, RetryLaterError
 from therabill.observability import logger
-from therabill.webhooks.dispatch import EventDispatcher
 from therabill.webhooks.inbox import Inbox, parse_event
+
+if TYPE_CHECKING:  # the dispatcher (and the capabilities behind it) is built on the first record
+    from therabill.webhooks.dispatch import EventDispatcher
 
 UnitOfWork = Callable[[], AbstractContextManager[object]]
 
