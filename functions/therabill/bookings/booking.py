@@ -20,8 +20,9 @@ from therabill.bookings.pay_page import PayPages
 from therabill.bookings.planning import BookingPlanner, BookingSlot
 from therabill.bookings.store import BookingStore
 from therabill.clients.service import ClientService
-from therabill.core.errors import ConflictError, NotFoundError
+from therabill.core.errors import NotFoundError
 from therabill.core.ids import derived_id
+from therabill.core.replay import replayed
 from therabill.core.writes import Write
 from therabill.notifications.mailer import Outbox
 from therabill.observability import logger
@@ -177,17 +178,16 @@ class BookingDesk:
         return [self._store.open_hold(practice_id, session.id, session.client_id, record)]
 
     def _retried(self, practice: Practice, session: Session, slot: BookingSlot) -> Booking:
-        same = (session.client_id, session.service_id, session.clinician_id) == (
-            slot.client_id,
-            slot.service_id,
-            slot.clinician_id,
+        replayed(
+            session,
+            same=lambda s: (
+                (s.client_id, s.service_id, s.clinician_id, s.scheduled_start)
+                == (slot.client_id, slot.service_id, slot.clinician_id, slot.start)
+                and (slot.end is None or s.scheduled_end == slot.end)
+            ),
+            conflict="this Idempotency-Key was used for a different booking",
+            session_id=session.id,
         )
-        same = same and session.scheduled_start == slot.start
-        same = same and (slot.end is None or session.scheduled_end == slot.end)
-        if not same:
-            raise ConflictError(
-                "this Idempotency-Key was used for a different booking", session_id=session.id
-            )
         record = session.booking_payment
         if record is None:
             requirement = BookingRequirement(kind="none")

@@ -14,6 +14,7 @@ from therabill.core.clock import Clock, zone
 from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
+from therabill.core.replay import replayed
 from therabill.invoices.charges import ChargeSelection
 from therabill.invoices.models import (
     MAX_LINES,
@@ -135,12 +136,12 @@ class InvoiceBook:
         self, practice_id: str, invoice_id: str, *, client_id: str, kind: InvoiceKind
     ) -> Invoice | None:
         """The invoice this request key already made, if any (another request under it: a 409)."""
-        existing = self._store.find(practice_id, invoice_id)
-        if existing and (existing.client_id, existing.kind) != (client_id, kind):
-            raise ConflictError(
-                "this Idempotency-Key was used for a different invoice", invoice_id=invoice_id
-            )
-        return existing
+        return replayed(
+            self._store.find(practice_id, invoice_id),
+            same=lambda inv: (inv.client_id, inv.kind) == (client_id, kind),
+            conflict="this Idempotency-Key was used for a different invoice",
+            invoice_id=invoice_id,
+        )
 
     def _draft(self, practice_id: str, invoice_id: str, req: _Request) -> Invoice:
         practice = self._practices.get(practice_id)
