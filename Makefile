@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 STAGE ?= dev
 
-.PHONY: setup run test test-fast lint format typecheck synth deploy layer bench demo clean
+.PHONY: setup run test test-fast lint format typecheck synth deploy layer layer-check bench demo clean
 
 setup:            ## install everything (uv, locked Python deps, Chromium for browser tests)
 	@bash scripts/bootstrap.sh
@@ -32,6 +32,9 @@ typecheck:
 
 layer:            ## build the Lambda dependency layer (no Docker)
 	bash layers/build.sh
+
+layer-check:      ## build the layer as deploy does (needs PyPI) and check it fits the Lambda runtime
+	uv run pytest tests/infra/test_layer_build.py -q -p no:cacheprovider
 
 synth:            ## synthesize CloudFormation offline (no credentials, no Docker)
 	uv run python infra/app.py

@@ -59,6 +59,7 @@ from devstack.scheduler import LOCAL_SCHEDULER_ROLE_ARN, LocalScheduler
 from devstack.sqs_poller import SqsPoller
 from therabill import contract
 from therabill.core.ids import derived_id
+from therabill.observability import quiet_third_party_loggers
 
 log = logging.getLogger("devstack.run")
 
@@ -327,6 +328,7 @@ def start_stack(
             "a local stack is already running in this process "
             f"({_running[0].gateway_url}); use devstack.run.running_stack()"
         )
+    quiet_third_party_loggers()  # botocore and stripe would log every call the stack makes
     started = time.monotonic()
     base = Path(base_dir)
     state_dir = base / STATE_DIR
@@ -522,6 +524,12 @@ def describe(stack: Stack) -> str:
     return "\n".join(lines)
 
 
+def configure_logging(level: str) -> None:
+    """The local system's log lines at ``level``; the libraries' at WARNING, as in Lambda."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_third_party_loggers()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m devstack.run", description="Start the whole Therabill system locally."
@@ -536,9 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # Powertools warns on every invocation that publishes no metric; locally that is only noise.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(args.log_level)
 
     stop = threading.Event()
 

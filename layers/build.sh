@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
 # Builds the Lambda dependency layer without Docker: the locked runtime dependencies
 # (pyproject.toml [project.dependencies] as pinned in uv.lock) installed as manylinux aarch64
-# wheels for the Lambda Python version in layers/python-version, into layers/build/python.
+# wheels for the Lambda Python version in layers/python-version, into layers/build/python
+# (or into OUT_DIR/python: `layers/build.sh [OUT_DIR]`).
+#
+# The wheels must run on the operating system of that Python's Lambda runtime: python3.12 and
+# newer run on Amazon Linux 2023 (glibc 2.34), so wheels up to manylinux_2_28 are accepted;
+# python3.11 and older run on Amazon Linux 2 (glibc 2.26), so only manylinux2014 (glibc 2.17).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "${here}/.." && pwd)"
 python_version="$(tr -d '[:space:]' < "${here}/python-version")"
-build="${here}/build"
+build="$(realpath -m -- "${1:-${here}/build}")"
 requirements="$(mktemp)"
 trap 'rm -f "${requirements}"' EXIT
+
+lambda_platform() {
+  local minor="${1#3.}"
+  if [[ "$1" != 3.* || ! "${minor}" =~ ^[0-9]+$ ]]; then
+    echo "layers/build.sh: cannot read a Python 3 version from layers/python-version ('$1')" >&2
+    return 1
+  fi
+  if (( minor >= 12 )); then
+    echo "aarch64-manylinux_2_28"
+  else
+    echo "aarch64-manylinux2014"
+  fi
+}
+platform="$(lambda_platform "${python_version}")"
 
 cd "${root}"
 uv export --no-dev --no-hashes --frozen --no-emit-project --format requirements-txt > "${requirements}"
@@ -19,7 +38,7 @@ mkdir -p "${build}/python"
 uv pip install \
     --requirements "${requirements}" \
     --target "${build}/python" \
-    --python-platform aarch64-manylinux2014 \
+    --python-platform "${platform}" \
     --python-version "${python_version}" \
     --only-binary :all: \
     --no-compile \
@@ -29,4 +48,4 @@ uv pip install \
 find "${build}/python" -type d -name "__pycache__" -prune -exec rm -rf {} +
 
 size="$(du -sh "${build}" | cut -f1)"
-echo "layer built in ${build} (${size}, Python ${python_version}, arm64)"
+echo "layer built in ${build} (${size}, Python ${python_version}, ${platform})"
