@@ -107,8 +107,11 @@ def sqs_event(
     bodies: list[str],
     queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:local",
     message_ids: list[str] | None = None,
+    receive_counts: list[int] | None = None,
 ) -> dict[str, Any]:
+    """``receive_counts``: each message's ApproximateReceiveCount (default 1)."""
     ids = message_ids or [str(uuid.uuid4()) for _ in bodies]
+    counts = receive_counts or [1] * len(bodies)
     return {
         "Records": [
             {
@@ -116,7 +119,7 @@ def sqs_event(
                 "receiptHandle": f"rh-{mid}",
                 "body": body,
                 "attributes": {
-                    "ApproximateReceiveCount": "1",
+                    "ApproximateReceiveCount": str(count),
                     "SentTimestamp": str(int(datetime.now(UTC).timestamp() * 1000)),
                 },
                 "messageAttributes": {},
@@ -125,7 +128,7 @@ def sqs_event(
                 "eventSourceARN": queue_arn,
                 "awsRegion": "us-east-1",
             }
-            for mid, body in zip(ids, bodies, strict=True)
+            for mid, body, count in zip(ids, bodies, counts, strict=True)
         ]
     }
 

@@ -223,6 +223,11 @@ class Container:
                 kind,
                 lambda practice, payment: self.session_billing.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
             )
+            # ... and one given up (its retries used up, declined for good) leaves it a balance.
+            service.on_given_up(
+                kind,
+                lambda practice, payment: self.session_billing.payment_given_up(practice, payment),  # noqa: PLW0108 - lazy
+            )
         return service
 
     @cached_property

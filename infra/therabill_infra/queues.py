@@ -1,9 +1,18 @@
-"""SQS queues: Stripe events (with its DLQ) and the dead-letter queues of async invocations."""
+"""SQS queues: Stripe events (with its DLQ) and the dead-letter queues of async invocations.
+
+Every dead-letter queue is alarmed: a message in one (an event the worker could never apply, a
+nightly message, a failed scheduled invocation or schedule) sets off its alarm, which notifies the
+operators' topic (subscribe an address to it after deploying). The DLQs keep a message 14 days,
+for a redrive once the cause is fixed."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -26,6 +35,8 @@ class Queues(Construct):
     scheduler_failures: sqs.Queue
     nightly: sqs.Queue
     nightly_dlq: sqs.Queue
+    alarms_topic: sns.Topic
+    dlq_alarms: dict[str, cloudwatch.Alarm]
 
     def __init__(
         self,
@@ -69,6 +80,42 @@ class Queues(Construct):
             "(Target.DeadLetterConfig), which cdk-nag does not recognise as a DLQ reference.",
             "AwsSolutions-SQS3",
         )
+        self._alarm_dead_letters(stage)
+
+    def _alarm_dead_letters(self, stage: str) -> None:
+        """An alarm on each DLQ (any message visible), notifying the operators' topic."""
+        self.alarms_topic = sns.Topic(
+            self,
+            "OperatorAlarms",
+            display_name=f"Therabill {stage}: operator alarms",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        # CloudWatch publishes the alarms to the encrypted topic.
+        cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        self.key.grant(cloudwatch_service, "kms:Decrypt", "kms:GenerateDataKey*")
+        dlqs = {
+            "StripeEventsDLQ": self.stripe_events_dlq,
+            "NightlyDLQ": self.nightly_dlq,
+            "AsyncInvokeDLQ": self.async_failures,
+            "SchedulerDLQ": self.scheduler_failures,
+        }
+        self.dlq_alarms = {}
+        for name, queue in dlqs.items():
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{name}Alarm",
+                alarm_description=f"Messages in {name}: they could not be processed (redrive after the fix).",
+                metric=queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarms_topic))
+            self.dlq_alarms[name] = alarm
 
     def _queue(self, construct_id: str, **props: object) -> sqs.Queue:
         return sqs.Queue(

@@ -370,6 +370,30 @@ def test_stripe_events_queue_has_a_dlq_and_outlives_the_worker_timeout(synth: Sy
     assert queue["VisibilityTimeout"] >= 6 * SPECS["stripe-worker"].timeout_seconds
 
 
+def test_every_dead_letter_queue_is_alarmed_and_the_alarm_notifies(synth: Synth) -> None:
+    """A message parked in any DLQ (an event the worker could never apply, above all) sets off
+    an alarm with an action: nothing sits there unseen."""
+    queues = synth.of_type("AWS::SQS::Queue")
+    dlq_ids = {
+        q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        for q in queues.values()
+        if "RedrivePolicy" in q["Properties"]
+    }
+    assert _stripe_events_queue_id(synth) not in dlq_ids and len(dlq_ids) >= 2
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    alarmed = {
+        dim["Value"]["Fn::GetAtt"][0]
+        for a in alarms
+        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        and a["Properties"]["AlarmActions"]
+        for dim in a["Properties"]["Dimensions"]
+        if dim["Name"] == "QueueName"
+    }
+    assert dlq_ids <= alarmed
+    (topic,) = synth.of_type("AWS::SNS::Topic").values()
+    assert topic["Properties"]["KmsMasterKeyId"]
+
+
 def test_every_queue_is_kms_encrypted_and_ssl_only(synth: Synth) -> None:
     queues = synth.of_type("AWS::SQS::Queue")
     assert len(queues) >= 2

@@ -95,13 +95,22 @@ class World:
         return self.decode(self.handler("staff_api")(event, apigw.LambdaContext("staff-api")))
 
     def public(
-        self, method: str, path: str, body: Any = None, source_ip: str = "198.51.100.7"
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        source_ip: str = "198.51.100.7",
+        user_agent: str | None = "pytest-browser",
     ) -> tuple[int, Any]:
+        """``user_agent`` None: a client that sends no User-Agent header."""
+        headers = {"Content-Type": "application/json"}
+        if user_agent is not None:
+            headers["User-Agent"] = user_agent
         event = apigw.rest_event(
             method,
             path,
             body=None if body is None else json.dumps(body),
-            headers={"Content-Type": "application/json", "User-Agent": "pytest-browser"},
+            headers=headers,
             source_ip=source_ip,
         )
         return self.decode(self.handler("public_api")(event, apigw.LambdaContext("public-api")))
@@ -124,13 +133,20 @@ class World:
         responses = []
         while True:
             out = sqs.receive_message(
-                QueueUrl=self.resources.stripe_events_queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
+                QueueUrl=self.resources.stripe_events_queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                AttributeNames=["ApproximateReceiveCount"],
             )
             messages = out.get("Messages", [])
             if not messages:
                 return responses
             event = apigw.sqs_event(
-                [m["Body"] for m in messages], message_ids=[m["MessageId"] for m in messages]
+                [m["Body"] for m in messages],
+                message_ids=[m["MessageId"] for m in messages],
+                receive_counts=[
+                    int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)) for m in messages
+                ],
             )
             result = self.handler("stripe_worker")(event, apigw.LambdaContext("stripe-worker"))
             failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}

@@ -51,7 +51,7 @@ class Consent(BaseModel):
     signer_name: str
     signed_at: datetime
     ip_address: str
-    user_agent: str | None
+    user_agent: str | None = None  # absent when the browser sent none
     scope: ConsentScope
     status: ConsentStatus
     card_id: str | None = None
@@ -89,7 +89,7 @@ class Card(BaseModel):
     last4: str
     exp_month: int
     exp_year: int
-    fingerprint: str | None
+    fingerprint: str | None = None  # absent when Stripe gave none
     consent_id: str
     status: CardStatus
     created_at: datetime

@@ -1,27 +1,24 @@
 """Recording a declined attempt and deciding what follows (the policy is ``retries``): another
 attempt at a time set by the decline code (the payment enters the RETRYDUE index), nothing (a hard
-decline stays declined), or giving up (failed, the codes kept, the practice told once)."""
+decline stays declined), or giving up (failed, the codes kept). What follows a payment given up
+(its hooks, the practice's notice) is ``outcomes``'."""
 
 from __future__ import annotations
 
 from therabill.core.clock import Clock, iso
 from therabill.observability import logger
 from therabill.payments import retries
-from therabill.payments.mail import PaymentMail, deliver
 from therabill.payments.models import OutcomeFacts, Payment
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
 
 
 class Declines:
-    def __init__(self, *, store: PaymentStore, mail: PaymentMail, clock: Clock) -> None:
+    def __init__(self, *, store: PaymentStore, clock: Clock) -> None:
         self._store = store
-        self._mail = mail
         self._clock = clock
 
-    def record(
-        self, practice: Practice, payment_id: str, facts: OutcomeFacts, *, strict_email: bool
-    ) -> Payment:
+    def record(self, practice: Practice, payment_id: str, facts: OutcomeFacts) -> Payment:
         """A decline of an earlier attempt (a late or replayed webhook) changes nothing, and
         neither does the same decline twice: the write is conditioned on the attempt it belongs to."""
         current = self._store.get(practice.id, payment_id)
@@ -47,6 +44,4 @@ class Declines:
             next_step=decision.action,
             next_retry_at=iso(decision.at) if decision.action == "retry" and decision.at else None,
         )
-        if decision.action == "give_up":
-            deliver(strict_email, payment, lambda: self._mail.given_up(practice, payment))
         return payment

@@ -85,8 +85,10 @@ def payment_given_up(*, practice: Practice, payment: Payment) -> Email:
     lines = [
         f"A card payment of {amount} ({label}) could not be collected.",
         f"It was tried {payment.attempt} times; the last answer from the card's bank was: {reason}.",
-        "We will not try this card again for this payment. The amount stays open on the client's "
-        "account: please follow up with the client.",
+        "We will not try this card again for this payment. The amount is left open on the "
+        "client's account and will be invoiced to the client: it is billed on the client's next "
+        "invoice (or stays on the invoice it was charged for). You may want to follow up with the "
+        "client.",
         f"Payment: {payment.id}",
         f"Client: {payment.client_id}",
     ]

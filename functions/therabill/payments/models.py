@@ -92,6 +92,15 @@ class Payment(BaseModel):
     def started_at(self) -> datetime:
         return self.attempt_started_at or self.created_at
 
+    @property
+    def given_up(self) -> bool:
+        """It will not be tried again and can no longer succeed: declined with no retry ahead
+        (a hard decline, or the retries used up) or failed. Not an attempt left unconfirmed
+        (``not_confirmed``): Stripe may still report its success."""
+        if self.status == "failed":
+            return self.error_code != "not_confirmed"
+        return self.status == "declined" and self.next_retry_at is None
+
 
 @dataclass(frozen=True)
 class OutcomeFacts:

@@ -1,6 +1,10 @@
 """Recording what Stripe says happened to a payment, from the request path, the webhook worker or
 the reconciler, any number of times and in any order: success is final, and the ledger entry, the
 receipt and the success hooks that follow it are each keyed by the payment, so none happens twice.
+A payment given up (``Payment.given_up``: declined for good, or its retries used up) runs its
+kind's given-up hooks, and when it had been retried (or was given up by the retry run) the
+practice is told once (outbox ``gave-up:<pay>``); every later report of it does the same again,
+which changes nothing.
 
 Ledger effect of a success: a payment entry (it pays what is owed) or, for money paid ahead of a
 session (``LEDGER_POSTING``), a credit; source ``payment:<pay>``.
@@ -24,6 +28,9 @@ from therabill.practices.models import Practice
 # Called once a payment of a kind has succeeded (from the request path, the webhook worker or the
 # reconciler): AT LEAST once, so every hook must be idempotent. The payment is as stored.
 SuccessHook = Callable[[Practice, Payment], None]
+# Called once a payment of a kind is given up (``Payment.given_up``), with the same guarantees: at
+# least once (every report of the outcome runs it again), so it must be idempotent.
+GiveUpHook = Callable[[Practice, Payment], None]
 
 
 class Outcomes:
@@ -44,9 +51,13 @@ class Outcomes:
         self._declines = declines
         self._clock = clock
         self._hooks: dict[str, list[SuccessHook]] = {}
+        self._given_up_hooks: dict[str, list[GiveUpHook]] = {}
 
     def on_success(self, kind: str, hook: SuccessHook) -> None:
         self._hooks.setdefault(kind, []).append(hook)
+
+    def on_given_up(self, kind: str, hook: GiveUpHook) -> None:
+        self._given_up_hooks.setdefault(kind, []).append(hook)
 
     def apply(
         self,
@@ -84,13 +95,19 @@ class Outcomes:
         parties: Parties | None = None,
         *,
         strict_email: bool = False,
+        tell: bool = False,
     ) -> Payment:
         """Record a non-success outcome, unless the payment has already succeeded. A decline goes
-        to the retry policy; ``requires_action`` sends the billing party the authentication link."""
+        to the retry policy; ``requires_action`` sends the billing party the authentication link.
+        A payment given up is settled (``_settle_given_up``) on every report, changed or not: a
+        crash may have left its hooks or notice undone."""
         if status == "declined":
-            return self._declines.record(practice, payment_id, facts, strict_email=strict_email)
+            payment = self._declines.record(practice, payment_id, facts)
+            self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
+            return payment
         changed, payment = self._store.move(practice.id, payment_id, status, facts, self._clock())
         if not changed:
+            self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
             return payment
         logger.info(
             "payment outcome",
@@ -107,19 +124,31 @@ class Outcomes:
                     practice, payment, parties or self._parties.of(practice.id, payment)
                 ),
             )
+        self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
         return payment
 
-    def fail(self, practice: Practice, payment_id: str, error_code: str, message: str) -> Payment:
+    def fail(
+        self, practice: Practice, payment_id: str, error_code: str, message: str, *, tell: bool = False
+    ) -> Payment:
         """Record a failure we decided on (not a decline from the bank)."""
-        return self.record(
-            practice, payment_id, "failed", OutcomeFacts(error_code=error_code, message=message)
-        )
+        facts = OutcomeFacts(error_code=error_code, message=message)
+        return self.record(practice, payment_id, "failed", facts, tell=tell)
 
     def give_up(self, practice: Practice, payment_id: str, error_code: str, message: str) -> Payment:
         """Fail a payment that was being retried, and tell the practice (once)."""
-        given_up = self.fail(practice, payment_id, error_code, message)
-        deliver(False, given_up, lambda: self._mail.given_up(practice, given_up))
-        return given_up
+        return self.fail(practice, payment_id, error_code, message, tell=True)
+
+    def _settle_given_up(self, practice: Practice, payment: Payment, *, strict: bool, tell: bool) -> None:
+        """A payment given up: its kind's hooks first (a copay or fee becomes an open balance),
+        then the practice's notice, once, when the payment had been retried (``attempt`` > 1) or
+        the retry run gave it up (``tell``). A first attempt declined for good is the request's
+        to report. On the webhook path (strict) a failure fails the event and SQS redelivers it."""
+        if not payment.given_up:
+            return
+        for hook in self._given_up_hooks.get(payment.kind, []):
+            _run_hook(strict, practice, payment, hook)
+        if tell or payment.attempt > 1:
+            deliver(strict, payment, lambda: self._mail.given_up(practice, payment))
 
     def record_success(
         self,
@@ -167,7 +196,8 @@ class Outcomes:
 
 def _run_hook(strict: bool, practice: Practice, payment: Payment, hook: SuccessHook) -> None:
     """A hook that fails on the webhook path (strict) fails the event (SQS redelivers it);
-    elsewhere it is logged and the ``payment_intent.succeeded`` event runs it again."""
+    elsewhere it is logged and the payment's webhook event (``payment_intent.succeeded``,
+    ``payment_intent.payment_failed``) runs it again."""
     if strict:
         hook(practice, payment)
         return
@@ -175,5 +205,5 @@ def _run_hook(strict: bool, practice: Practice, payment: Payment, hook: SuccessH
         hook(practice, payment)
     except Exception as exc:  # the payment.succeeded webhook runs it again
         logger.warning(
-            "success hook deferred to the webhook", payment_id=payment.id, error=type(exc).__name__
+            "payment hook deferred to the webhook", payment_id=payment.id, error=type(exc).__name__
         )

@@ -29,7 +29,7 @@ from therabill.payments.gateway import ChargeOutcome, PaymentGateway
 from therabill.payments.intents import ClientPaymentRequest, ClientPayments
 from therabill.payments.mail import PaymentMail
 from therabill.payments.models import Payment
-from therabill.payments.outcomes import Outcomes, SuccessHook
+from therabill.payments.outcomes import GiveUpHook, Outcomes, SuccessHook
 from therabill.payments.parties import Parties, PartyFinder
 from therabill.payments.reconcile import Reconciler
 from therabill.payments.retry_run import RetryRunner
@@ -79,7 +79,7 @@ class PaymentService:
         links = AuthLinks(link_key=link_key, public_base_url=public_base_url, clock=clock)
         mail = PaymentMail(outbox=outbox, clients=clients, links=links)
         parties = PartyFinder(store=store, clients=clients, cards=cards)
-        declines = Declines(store=store, mail=mail, clock=clock)
+        declines = Declines(store=store, clock=clock)
         outcomes = Outcomes(
             store=store, ledger=ledger, mail=mail, parties=parties, declines=declines, clock=clock
         )
@@ -121,6 +121,12 @@ class PaymentService:
         webhook path fails the event (SQS redelivers it); elsewhere it is logged and the
         ``payment_intent.succeeded`` event runs it again."""
         self._outcomes.on_success(kind, hook)
+
+    def on_given_up(self, kind: str, hook: GiveUpHook) -> None:
+        """Run ``hook`` when a payment of ``kind`` is given up (``Payment.given_up``: declined for
+        good, or its retries used up), before the practice's notice. At least once, on every
+        report of the outcome: hooks must be idempotent. Failures are handled as ``on_success``'s."""
+        self._outcomes.on_given_up(kind, hook)
 
     def get(self, practice_id: str, payment_id: str) -> Payment:
         return self._store.get(practice_id, payment_id)

@@ -9,6 +9,9 @@ which makes the transition (SessionService) and then does what it owes, each ste
 * Split billing: each charge above is split across the client's billing parties (``charges.py``).
 * A copay or fee payment that succeeds later (the reconciler, an authentication, a retry of a
   decline) marks the session's record charged once every part is paid (here).
+* A copay or fee payment given up later (its retries used up, a retry declined for good, the
+  consent gone) leaves the session's record an open ``balance``, with the problem, once (here):
+  the next invoice or the nightly run bills it. The practice's notice is the payment's own.
 """
 
 from __future__ import annotations
@@ -19,9 +22,15 @@ from therabill.payments.models import Payment
 from therabill.practices.models import Practice
 from therabill.sessions.charges import SessionCharges
 from therabill.sessions.copay import CopayBilling
+from therabill.sessions.errors import SessionNotFoundError
 from therabill.sessions.fees import FeeBilling
-from therabill.sessions.models import CancelledBy, Session
+from therabill.sessions.models import CancelledBy, ChargeStatus, CopayRecord, FeeRecord, Session
 from therabill.sessions.service import SessionService
+
+# A copay or fee whose payment is still under way (a later outcome decides it).
+_UNDER_WAY: tuple[ChargeStatus, ...] = ("pending", "requires_action", "retrying")
+_NAME = {"copay": "copay", "fee": "fee"}  # the reference's prefix: the session's record
+_Found = tuple[Session, str, CopayRecord | FeeRecord]
 
 
 class SessionBilling:
@@ -55,16 +64,42 @@ class SessionBilling:
         """A copay or fee payment that succeeded after the request that made it: the session's
         record follows, ``charged`` once every billing party's part is paid (by card or credit).
         Idempotent."""
-        reference = payment.reference or ""
-        prefix, _, session_id = reference.partition(":")
-        if prefix not in ("copay", "fee") or not session_id:
+        found = self._record_of(practice, payment)
+        if found is None:
             return
-        session = self._sessions.get(practice.id, session_id)
-        name = "copay" if prefix == "copay" else "fee"
-        record = session.copay if name == "copay" else session.fee
-        if record is None or record.status not in ("pending", "requires_action", "retrying"):
-            return
+        session, prefix, record = found
         if not self._charges.all_paid(practice.id, session, prefix):
             return  # another party's part is still under way, or left a balance
         updated = record.model_copy(update={"status": "charged", "problem": None})
-        self._sessions.annotate(practice.id, session, name, updated)
+        self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=_UNDER_WAY)
+
+    def payment_given_up(self, practice: Practice, payment: Payment) -> None:
+        """A copay or fee payment given up after the request that made it (``Payment.given_up``):
+        the session's record becomes an open ``balance`` with the problem, so the next invoice or
+        the nightly run bills it. Only a record still under way moves (one write, conditioned on
+        that), so a repeat, or a report after the record moved on, changes nothing."""
+        found = self._record_of(practice, payment)
+        if found is None:
+            return
+        session, prefix, record = found
+        why = payment.decline_code or payment.error_code or payment.status
+        tries = f" after {payment.attempt} attempts" if payment.attempt > 1 else ""
+        problem = f"the card was declined ({why}){tries}; left open as a balance"
+        update = {"status": "balance", "payment_id": payment.id, "problem": problem}
+        updated = record.model_copy(update=update)
+        self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=_UNDER_WAY)
+
+    def _record_of(self, practice: Practice, payment: Payment) -> _Found | None:
+        """The session, prefix and copay or fee record a payment made at check-in, a cancellation
+        or a no-show is for, while that record is still under way; else None."""
+        prefix, _, session_id = (payment.reference or "").partition(":")
+        if prefix not in _NAME or not session_id:
+            return None
+        try:
+            session = self._sessions.get(practice.id, session_id)
+        except SessionNotFoundError:
+            return None
+        record = session.copay if prefix == "copay" else session.fee
+        if record is None or record.status not in _UNDER_WAY:
+            return None
+        return session, prefix, record

@@ -259,9 +259,19 @@ class SessionService:
         raise SessionKeepsChangingError(current_status=session.status, session_id=session.id)
 
     def annotate(
-        self, practice_id: str, session: Session, name: str, value: BaseModel, *, only_if_absent: bool = False
+        self,
+        practice_id: str,
+        session: Session,
+        name: str,
+        value: BaseModel,
+        *,
+        only_if_absent: bool = False,
+        only_if_status: tuple[str, ...] = (),
     ) -> Session:
         """Record a billing outcome (``copay`` / ``fee``) on the session. Not a transition: the status
         and version are left alone. ``only_if_absent``: the first record stands (a concurrent
-        request's, if it won), and the session as it now is is returned."""
-        return self.store.annotate(practice_id, session, name, value, only_if_absent=only_if_absent)
+        request's, if it won); ``only_if_status``: only while the record is in one of these states.
+        Otherwise the session as it now is is returned."""
+        return self.store.annotate(
+            practice_id, session, name, value, only_if_absent=only_if_absent, only_if_status=only_if_status
+        )

@@ -200,19 +200,34 @@ class SessionStore:
         return from_item(item)
 
     def annotate(
-        self, practice_id: str, session: Session, name: str, value: BaseModel, *, only_if_absent: bool = False
+        self,
+        practice_id: str,
+        session: Session,
+        name: str,
+        value: BaseModel,
+        *,
+        only_if_absent: bool = False,
+        only_if_status: tuple[str, ...] = (),
     ) -> Session:
         """Set one record (``copay`` / ``fee`` / ``booking_payment``); status and version stay.
-        ``only_if_absent``: a record already there stands, and the session as it is is returned."""
+        ``only_if_absent``: a record already there stands; ``only_if_status``: only while the
+        record's status is one of these. Otherwise the session as it is is returned."""
         condition = "attribute_exists(PK)" + (" AND attribute_not_exists(#n)" if only_if_absent else "")
+        names = {"#n": name}
+        values: dict[str, Any] = {":v": _value(value)}
+        if only_if_status:
+            names["#st"] = "status"
+            placeholders = [f":st{i}" for i in range(len(only_if_status))]
+            values.update(zip(placeholders, only_if_status, strict=True))
+            condition += f" AND #n.#st IN ({', '.join(placeholders)})"
         try:
             item = self._table.update(
                 keys.practice_pk(practice_id),
                 keys.session_sk(session.client_id, session.id),
                 update="SET #n = :v",
                 condition=condition,
-                names={"#n": name},
-                values={":v": _value(value)},
+                names=names,
+                values=values,
             )
         except ConditionFailed as exc:
             if exc.current is None:

@@ -1,6 +1,8 @@
 """The Stripe event inbox: every event recorded once, enqueued, then applied once.
 
-States: ``received`` (recorded, maybe not yet on the queue) → ``enqueued`` → ``processed``. A
+States: ``received`` (recorded, maybe not yet on the queue) → ``enqueued`` → ``processed``, or
+``failed`` when the worker could not apply it on its last receive (it is parked in the DLQ; a
+redrive that applies it makes it ``processed``). A
 redelivery of an event that never reached the queue (a crash between record and send) is
 enqueued again; one that did is acknowledged and dropped. Items expire after 30 days (TTL),
 longer than Stripe retries a delivery (3 days).
@@ -62,3 +64,6 @@ class Inbox:
 
     def mark_processed(self, event_id: str, result: str, at: datetime | None = None) -> None:
         self._store.mark_processed(event_id, result, at=at or self._clock())
+
+    def mark_failed(self, event_id: str, *, error: str, receives: int, final: bool) -> None:
+        self._store.mark_failed(event_id, error=error, receives=receives, final=final, at=self._clock())

@@ -1,5 +1,7 @@
 """The Stripe event inbox item (``STRIPEEVT#<event id>``, a platform item): ``received`` →
-``enqueued`` → ``processed``, kept 30 days (TTL), longer than Stripe retries a delivery (3 days)."""
+``enqueued`` → ``processed`` (or ``failed``: it could not be applied on its last receive and SQS
+parks it in the DLQ), kept 30 days (TTL), longer than Stripe retries a delivery (3 days). Each
+failure to apply it is counted on the item with its error kind (a class name: never a message)."""
 
 from __future__ import annotations
 
@@ -70,3 +72,32 @@ class StripeEventStore:
                 ":ttl": int((at + RETENTION).timestamp()),
             },
         )
+
+    def mark_failed(self, event_id: str, *, error: str, receives: int, final: bool, at: datetime) -> None:
+        """One failure to apply the event: its error kind and receive count; ``final`` (its last
+        receive: SQS parks it in the DLQ) makes it ``failed``. A processed event stays processed;
+        one never recorded (not from the receiver) has no item to mark."""
+        sets = (
+            "failures = if_not_exists(failures, :zero) + :one, "
+            "last_error = :e, receives = :n, failed_at = :at"
+        )
+        values: dict[str, Any] = {
+            ":zero": 0,
+            ":one": 1,
+            ":e": error,
+            ":n": receives,
+            ":at": iso(at),
+            ":p": "processed",
+        }
+        if final:
+            sets += ", #s = :f"
+            values[":f"] = "failed"
+        with contextlib.suppress(ConditionFailed):
+            self._table.update(
+                keys.stripe_event_pk(event_id),
+                keys.STRIPE_EVENT_SK,
+                update="SET " + sets,
+                condition="attribute_exists(PK) AND #s <> :p",
+                names={"#s": "status"},
+                values=values,
+            )
