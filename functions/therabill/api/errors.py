@@ -42,6 +42,7 @@ _WORDS = {
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",
     "string_type": "must be text",
+    "string_unicode": "must be text, not half of a character pair (an unpaired surrogate escape)",
     "string_too_long": "must be at most {max_length:,} characters",
     "less_than_equal": "must be at most {le:,}",
     "less_than": "must be less than {lt:,}",
