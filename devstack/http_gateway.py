@@ -51,6 +51,9 @@ STAFF_FUNCTION = "staff-api"
 PUBLIC_FUNCTION = "public-api"
 WEBHOOK_FUNCTION = "stripe-webhook"
 _FIRE = re.compile(r"^/_local/schedules/([A-Za-z0-9_.-]+)/fire$")
+# API Gateway's REST payload limit: a larger request never reaches a function. The functions set
+# their own, smaller limits (therabill.api.bodies, therabill.webhooks.receiver).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
 
 
@@ -105,7 +108,17 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.monotonic()
         url = urlsplit(self.path)
         path = url.path or "/"
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_PAYLOAD_BYTES:  # answered unread, so the connection closes
+            self.close_connection = True
+            if length < 0:
+                self._send(*_json(400, {"message": "Bad Request"}))
+            else:
+                self._send(*_json(413, {"message": "Request Too Long"}))
+            return
         body = self.rfile.read(length) if length > 0 else None
         try:
             if path.startswith("/_local/"):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -271,3 +273,19 @@ def test_local_tokens_round_trip() -> None:
     with pytest.raises(local_auth.InvalidTokenError):
         local_auth.verify(no_practice)
     json.dumps(local_auth.authorizer_claims(claims))
+
+
+def test_a_body_over_api_gateways_10_mb_is_a_413_without_calling_the_function(
+    gateway: HttpGateway, handlers: dict[str, Recorder]
+) -> None:
+    url = urlsplit(gateway.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    conn.putrequest("POST", contract.WEBHOOK_PATH)
+    conn.putheader("Content-Type", "application/json")
+    conn.putheader("Content-Length", str(10 * 1024 * 1024 + 1))
+    conn.endheaders()  # the body is never sent: the gateway answers from the headers
+    response = conn.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read()) == {"message": "Request Too Long"}
+    conn.close()
+    assert handlers["stripe-webhook"].events == []

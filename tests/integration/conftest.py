@@ -87,7 +87,7 @@ class World:
         event = apigw.rest_event(
             method,
             path,
-            body=None if body is None else (body if isinstance(body, str) else json.dumps(body)),
+            body=None if body is None else (body if isinstance(body, str | bytes) else json.dumps(body)),
             headers={"Content-Type": "application/json", **(headers or {})},
             query=query,
             claims=apigw.staff_claims(practice_id, role),
@@ -109,7 +109,7 @@ class World:
         event = apigw.rest_event(
             method,
             path,
-            body=None if body is None else json.dumps(body),
+            body=None if body is None else (body if isinstance(body, str | bytes) else json.dumps(body)),
             headers=headers,
             source_ip=source_ip,
         )

@@ -3,6 +3,7 @@ trace, never a message matched on text."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -21,6 +22,7 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (errors.AlreadyExistsError, 409, "already_exists"),
     (errors.ConflictError, 409, "conflict"),
     (errors.InvalidRequestError, 400, "invalid_request"),
+    (errors.PayloadTooLargeError, 413, "payload_too_large"),
     (errors.ForbiddenError, 403, "forbidden"),
     (errors.UnauthorizedError, 401, "unauthorized"),
     (errors.DependencyUnavailableError, 503, "unavailable"),
@@ -28,6 +30,91 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (PhiLeakError, 400, "invalid_request"),
     (GatewayRejectedError, 502, "payment_provider_rejected"),
 )
+
+
+# What a validation error says, in words (pydantic's own text names patterns and types).
+_WORDS = {
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this request",
+    "int_type": "must be a whole number, not text, a decimal number or true/false",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number, not a decimal number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "string_unicode": "must be text, not half of a character pair (an unpaired surrogate escape)",
+    "string_too_long": "must be at most {max_length:,} characters",
+    "less_than_equal": "must be at most {le:,}",
+    "less_than": "must be less than {lt:,}",
+    "greater_than_equal": "must be at least {ge:,}",
+    "greater_than": "must be more than {gt:,}",
+    "too_long": "must have at most {max_length:,} items",
+    "too_short": "must have at least {min_length:,} item(s)",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "union_tag_invalid": "must have kind {expected_tags}",
+    "union_tag_not_found": "needs the field {discriminator}",
+    "json_invalid": "the body is not valid JSON",
+    "date_from_datetime_inexact": "must be a date in ISO-8601, e.g. 2031-03-04",
+    "date_parsing": "must be a date in ISO-8601, e.g. 2031-03-04",
+}
+# A value that does not have the shape a field takes, by the field's name (never the pattern).
+_SHAPES = {
+    "email": "must be an email address, e.g. name@example.com",
+    "phone": "must be a phone number: 7 to 20 digits, spaces, brackets or dashes, with an optional +",
+    "country": "must be a two-letter country code in capitals, e.g. US",
+    "cpt_code": "must be a CPT code: four digits and a digit or F, T or U, e.g. 90837",
+    "modifiers": "must be two capital letters or digits, e.g. 95",
+    "number": "must be an invoice number, e.g. INV-000123",
+    "access_code": "must be the 6-digit access code",
+    "refresh_url": "must be a web address starting with https:// or http://",
+    "return_url": "must be a web address starting with https:// or http://",
+    "request_id": "must be 8 to 64 letters, digits or dashes",
+}
+
+
+def field_of(err: Mapping[str, Any]) -> str:
+    """``rules[0].shares[1].value``: where the problem is in the body (or the parameter's name)."""
+    out = ""
+    for part in err.get("loc", ()):
+        if part == "body" and not out:
+            continue
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    if err.get("type") == "json_invalid":
+        return ""
+    return out
+
+
+def words_for(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "string_pattern_mismatch":
+        names = [str(p) for p in err.get("loc", ()) if isinstance(p, str)]
+        name = names[-1] if names else ""
+        shape = _SHAPES.get(name)
+        if shape is None and (name.endswith("_id") or name == "id"):
+            shape = "must be an id, e.g. cli_1a2b3c"
+        return shape or "is not in the form this field takes"
+    if kind == "string_too_short":
+        return (
+            "must not be empty"
+            if ctx.get("min_length") == 1
+            else f"must be at least {ctx.get('min_length')} characters"
+        )
+    if kind in _WORDS:
+        try:
+            return _WORDS[kind].format(**ctx)
+        except (KeyError, ValueError):
+            pass
+    message = str(err.get("msg", "invalid"))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 class ErrorBody(BaseModel):
@@ -66,10 +153,7 @@ def install(app: ApiGatewayResolver) -> None:
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response[str]:
-        problems = []
-        for err in exc.errors():
-            location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            problems.append({"field": location, "problem": err.get("msg", "invalid")})
+        problems = [{"field": field_of(err), "problem": words_for(err)} for err in exc.errors()]
         first = problems[0] if problems else {"field": "", "problem": "invalid request"}
         message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
         return error_response(400, "invalid_request", message, {"problems": problems})

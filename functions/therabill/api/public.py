@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api import errors, pages
+from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
+from therabill.api.inputs import Flag, Text
 from therabill.core.errors import TherabillError
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = BoundedResolver(enable_validation=True)
 errors.install(app)
 
 Token = Annotated[str, Path(min_length=20, max_length=600, pattern=r"^[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+$")]
@@ -23,9 +25,9 @@ Token = Annotated[str, Path(min_length=20, max_length=600, pattern=r"^[A-Za-z0-9
 class StartSetup(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    signer_name: str = Field(min_length=2, max_length=120, pattern=r"^[^\x00-\x1f\x7f]+$")
-    agreed: bool
-    text_version: str = Field(min_length=1, max_length=20)
+    signer_name: Text = Field(min_length=2, max_length=120)
+    agreed: Flag
+    text_version: Text = Field(min_length=1, max_length=20)
 
 
 class StartSetupOut(BaseModel):

@@ -10,10 +10,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api import errors, invoice_pages, pages
 from therabill.api.deps import container
+from therabill.api.inputs import PositiveMinorUnits
 from therabill.core.errors import NotFoundError, TherabillError
 from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
@@ -50,7 +51,7 @@ class PayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=20, max_length=600, pattern=_TOKEN)
-    amount: StrictInt = Field(gt=0, le=100_000_000, description="minor units, at most the balance")
+    amount: PositiveMinorUnits = Field(description="minor units, at most the balance")
     card_id: str | None = Field(default=None, min_length=3, max_length=60, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")
     request_id: str = Field(
         min_length=8,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 
 from therabill.api import errors
 from therabill.api.auth import Caller
+from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
 from therabill.api.params import ClientId, ItemId
 from therabill.api.staff_common import caller, created
@@ -48,7 +49,7 @@ from therabill.payments.models import Payment
 from therabill.policies.cancellation import CancellationPolicy
 from therabill.practices.models import Practice
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = BoundedResolver(enable_validation=True)
 errors.install(app)
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from therabill.api.inputs import Day, Flag, PositiveMinorUnits, Text
 from therabill.invoices.models import InvoiceKind, InvoiceStatus, LineCategory
 
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-Amount = Annotated[StrictInt, Field(gt=0, le=100_000_000)]
 Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
 
 
@@ -19,8 +18,8 @@ class _Strict(BaseModel):
 
 
 class StandaloneLineIn(_Strict):
-    description: str = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
-    amount: Amount
+    description: Text = Field(min_length=1, max_length=120)
+    amount: PositiveMinorUnits
     category: Literal["late_fee", "product", "previous_balance", "other"]
 
 
@@ -33,12 +32,12 @@ class InvoiceCreate(_Strict):
     contact_id: Id | None = None  # the billing party under split billing; the client when absent
     kind: InvoiceKind
     session_id: Id | None = None
-    start: date | None = None
-    end: date | None = None
+    start: Day | None = None
+    end: Day | None = None
     lines: list[StandaloneLineIn] | None = Field(default=None, min_length=1, max_length=40)
-    due_date: date | None = None
-    memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-    send: bool = False  # send it at once (draft → sending → open)
+    due_date: Day | None = None
+    memo: Text = Field(default="", max_length=200)
+    send: Flag = False  # send it at once (draft → sending → open)
 
     @model_validator(mode="after")
     def _shape(self) -> InvoiceCreate:
@@ -54,15 +53,13 @@ class InvoiceCreate(_Strict):
 
 
 class VoidIn(_Strict):
-    reason: str = Field(default="voided by staff", min_length=1, max_length=200, pattern=_PRINTABLE)
+    reason: Text = Field(default="voided by staff", min_length=1, max_length=200)
 
 
 class InvoicePaymentIn(_Strict):
-    amount: Amount
+    amount: PositiveMinorUnits
     method: Literal["cash", "check", "other"]
-    reference: str = Field(
-        default="", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$", description="e.g. check no."
-    )
+    reference: Text = Field(default="", max_length=40, description="e.g. check no.")
 
 
 class InvoiceLineOut(BaseModel):

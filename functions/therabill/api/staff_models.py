@@ -5,21 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from therabill.api.inputs import Flag, Instant, Memo, MinorUnits, PositiveMinorUnits, Text, Whole
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
 
-# Names go into emails and pages: printable text only (no control characters, no line breaks).
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-_NAME = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
-_OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120, pattern=_PRINTABLE)
+# Names go into emails and pages: ``Text``, one line without control characters.
+_NAME = Field(min_length=1, max_length=120)
+_OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120)
 SUPPORTED_CURRENCIES = frozenset({"usd", "cad", "gbp", "eur", "aud", "nzd"})
 # A practical address check (no DNS at request time): one @, a dotted domain, no spaces.
-# Minor units: integers only (a JSON 12.5 is refused), at most 1,000,000.00 of the currency.
-Amount = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
-EmailStr = Annotated[str, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
+EmailStr = Annotated[Text, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
 
 
 class _Strict(BaseModel):
@@ -40,11 +38,11 @@ class _Patch(_Strict):
 
 
 class PracticeCreate(_Strict):
-    name: str = _NAME
+    name: Text = _NAME
     email: EmailStr
-    time_zone: str = "America/New_York"
-    cutoff_hour: int = Field(default=23, ge=0, le=23)
-    currency: str = "usd"
+    time_zone: Text = Field(default="America/New_York", max_length=64)
+    cutoff_hour: Whole = Field(default=23, ge=0, le=23)
+    currency: Text = Field(default="usd", max_length=3)
     country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
 
     @field_validator("time_zone")
@@ -63,14 +61,14 @@ class PracticeCreate(_Strict):
 
 
 class PracticeUpdate(_Patch):
-    name: str | None = _OPTIONAL_NAME
+    name: Text | None = _OPTIONAL_NAME
     email: EmailStr | None = None
-    time_zone: str | None = None
-    cutoff_hour: int | None = Field(default=None, ge=0, le=23)
-    billing_requires_signed_note: StrictBool | None = Field(
+    time_zone: Text | None = Field(default=None, max_length=64)
+    cutoff_hour: Whole | None = Field(default=None, ge=0, le=23)
+    billing_requires_signed_note: Flag | None = Field(
         default=None, description="bill a completed session only once its note is signed"
     )
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Whole | None = Field(default=None, ge=1)
 
     @field_validator("time_zone")
     @classmethod
@@ -103,8 +101,8 @@ class PracticeOut(BaseModel):
 
 
 class ConnectLinks(_Strict):
-    refresh_url: str = Field(pattern=r"^https?://", max_length=2000)
-    return_url: str = Field(pattern=r"^https?://", max_length=2000)
+    refresh_url: Text = Field(pattern=r"^https?://", max_length=2000)
+    return_url: Text = Field(pattern=r"^https?://", max_length=2000)
 
 
 class ConnectOut(BaseModel):
@@ -112,25 +110,25 @@ class ConnectOut(BaseModel):
 
 
 class ClientCreate(_Strict):
-    first_name: str = _NAME
-    last_name: str = _NAME
+    first_name: Text = _NAME
+    last_name: Text = _NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
-    copay_amount: Amount | None = None
-    payer_forbids_fees: bool = False
+    copay_amount: MinorUnits | None = Field(default=None, description="minor units, charged at check-in")
+    payer_forbids_fees: Flag = False
 
 
 class ClientUpdate(_Patch):
     CLEARABLE = frozenset({"email", "phone", "copay_amount"})
 
-    first_name: str | None = _OPTIONAL_NAME
-    last_name: str | None = _OPTIONAL_NAME
+    first_name: Text | None = _OPTIONAL_NAME
+    last_name: Text | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
     status: Literal["active", "inactive"] | None = None
-    copay_amount: Amount | None = None
-    payer_forbids_fees: bool | None = None
-    expected_version: int | None = Field(default=None, ge=1)
+    copay_amount: MinorUnits | None = Field(default=None, description="minor units, charged at check-in")
+    payer_forbids_fees: Flag | None = None
+    expected_version: Whole | None = Field(default=None, ge=1)
 
 
 class ClientOut(BaseModel):
@@ -156,20 +154,20 @@ class ClientPage(BaseModel):
 
 
 class ContactCreate(_Strict):
-    name: str = _NAME
+    name: Text = _NAME
     email: EmailStr
-    relationship: str = Field(min_length=1, max_length=40)
+    relationship: Text = Field(min_length=1, max_length=40)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
 
 
 class ContactUpdate(_Patch):
     CLEARABLE = frozenset({"phone"})
 
-    name: str | None = _OPTIONAL_NAME
+    name: Text | None = _OPTIONAL_NAME
     email: EmailStr | None = None
-    relationship: str | None = Field(default=None, min_length=1, max_length=40)
+    relationship: Text | None = Field(default=None, min_length=1, max_length=40)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Whole | None = Field(default=None, ge=1)
 
 
 class ContactOut(BaseModel):
@@ -185,21 +183,16 @@ class ContactOut(BaseModel):
 
 class ScopeIn(_Strict):
     kinds: list[ChargeKind] = Field(min_length=1, max_length=5)
-    max_amount: int | None = Field(default=None, gt=0, le=10_000_000)
-    expires_at: datetime | None = None
-
-    @field_validator("expires_at")
-    @classmethod
-    def _aware(cls, v: datetime | None) -> datetime | None:
-        if v is not None and v.tzinfo is None:
-            raise ValueError("expires_at needs a time zone (use Z for UTC)")
-        return v
+    max_amount: PositiveMinorUnits | None = Field(
+        default=None, description="minor units: the most one charge may take (omit: no cap)"
+    )
+    expires_at: Instant | None = None
 
 
 class SetupLinkCreate(_Strict):
-    contact_id: str | None = None  # omit: the client's own card
+    contact_id: Text | None = Field(default=None, max_length=40)  # omit: the client's own card
     scope: ScopeIn
-    valid_hours: int = Field(default=72, ge=1, le=24 * 14)
+    valid_hours: Whole = Field(default=72, ge=1, le=24 * 14)
 
 
 class SetupLinkOut(BaseModel):
@@ -221,11 +214,11 @@ class CardOut(BaseModel):
 
 
 class ChargeCreate(_Strict):
-    amount: int = Field(gt=0, le=10_000_000, description="minor units (cents)")
+    amount: PositiveMinorUnits
     kind: ChargeKind
-    memo: str = Field(default="", max_length=200, description="internal note; never sent to Stripe")
-    card_id: str | None = None
-    contact_id: str | None = None
+    memo: Memo = Field(default="", max_length=200, description="internal note; never sent to Stripe")
+    card_id: Text | None = Field(default=None, max_length=60)
+    contact_id: Text | None = Field(default=None, max_length=40)
 
 
 class PaymentOut(BaseModel):
@@ -289,11 +282,11 @@ class LedgerOut(BaseModel):
 # -- diagnoses (ICD-10-CM) -------------------------------------------------------------------------
 # The shape is checked (and normalised) by therabill.clinical.icd10, with messages that never
 # repeat a code; here only the size of the input is bounded.
-DiagnosisCode = Annotated[str, Field(min_length=1, max_length=16)]
+DiagnosisCode = Annotated[Text, Field(min_length=1, max_length=16)]
 
 
 class DiagnosesIn(_Strict):
     """ICD-10-CM codes in pointer order (the primary first), 0 to 12; an empty list clears them."""
 
     codes: list[DiagnosisCode] = Field(max_length=50)
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Whole | None = Field(default=None, ge=1)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.deps import container
+from therabill.api.inputs import Flag, PositiveMinorUnits, Text
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
 from therabill.api.staff_common import caller, created, json_response
@@ -22,9 +23,9 @@ router = APIGatewayRouter()
 class RefundCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    amount: int | None = Field(default=None, gt=0, le=10_000_000, description="omit: all that is left")
-    memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
-    write_off: bool = Field(
+    amount: PositiveMinorUnits | None = Field(default=None, description="minor units; omit: all that is left")
+    memo: Text = Field(default="", max_length=200)
+    write_off: Flag = Field(
         default=False,
         description="also write off what is refunded: the payer does not owe it again "
         "(default: the refunded payment's amount is owed again)",
@@ -46,12 +47,10 @@ class RefundOut(BaseModel):
 class ManualPaymentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    amount: int = Field(gt=0, le=10_000_000, description="minor units (cents)")
+    amount: PositiveMinorUnits
     method: Literal["cash", "check", "other"]
-    reference: str = Field(
-        default="", max_length=40, pattern=r"^[^\x00-\x1f\x7f]*$", description="e.g. check no."
-    )
-    memo: str = Field(default="", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+    reference: Text = Field(default="", max_length=40, description="e.g. check no.")
+    memo: Text = Field(default="", max_length=200)
     contact_id: str | None = Field(
         default=None,
         pattern=r"^con_[0-9a-z]+$",

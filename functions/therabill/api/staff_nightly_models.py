@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
+
+from therabill.api.inputs import Text, Whole
+
+_CalendarDay = Annotated[Text, Field(max_length=10, description="YYYY-MM-DD, or skip as a value")]
 
 
 class NightlyItemOut(BaseModel):
@@ -56,9 +61,9 @@ class HoldOut(BaseModel):
 class NightlySettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    holidays: dict[str, str] | None = Field(default=None, max_length=366)
-    summary_hours_before: StrictInt | None = Field(default=None, ge=1, le=12)
-    expected_version: StrictInt | None = Field(default=None, ge=1)
+    holidays: dict[_CalendarDay, _CalendarDay] | None = Field(default=None, max_length=366)
+    summary_hours_before: Whole | None = Field(default=None, ge=1, le=12)
+    expected_version: Whole | None = Field(default=None, ge=1)
 
 
 class NightlySettingsOut(BaseModel):

@@ -5,21 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from therabill.api.inputs import Flag, Instant, MinorUnits, Text, Whole
 from therabill.bookings.models import BookingRequirement
 from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride
 from therabill.services.models import MAX_MODIFIERS, PricingUnit, RoundingMode, RuleKind
 from therabill.sessions.models import CancelledBy, ChargeStatus, SessionStatus
 
-_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 CptCode = Annotated[str, Field(pattern=r"^[0-9]{4}[0-9FTU]$")]
 Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
-# Minor units: integers only (a JSON 12.5 is refused), at most 1,000,000.00 of the currency.
-Amount = Annotated[StrictInt, Field(ge=0, le=100_000_000)]
-Increment = Annotated[int, Field(ge=1, le=60)]
-Minutes = Annotated[int, Field(ge=0, le=1440)]
-Duration = Annotated[int, Field(ge=1, le=1440)]
+Increment = Annotated[Whole, Field(ge=1, le=60)]
+Minutes = Annotated[Whole, Field(ge=0, le=1440)]
+Duration = Annotated[Whole, Field(ge=1, le=1440)]
 ClinicianId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
 Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
 
@@ -29,34 +27,34 @@ class _Strict(BaseModel):
 
 
 class ServiceCreate(_Strict):
-    name: str = Field(min_length=1, max_length=120, pattern=_PRINTABLE)
+    name: Text = Field(min_length=1, max_length=120)
     cpt_code: CptCode
     modifiers: list[Modifier] = Field(default_factory=list, max_length=MAX_MODIFIERS)
     unit: PricingUnit
-    unit_price: Amount
+    unit_price: MinorUnits
     rounding: RoundingMode = "up"
     rounding_increment_minutes: Increment = 1
     minimum_minutes: Minutes = 0
-    minimum_amount: Amount = 0
+    minimum_amount: MinorUnits = 0
     default_duration_minutes: Duration = 50
-    active: bool = True
+    active: Flag = True
 
 
 class ServiceUpdate(_Strict):
     """A partial update: omitted fields stay; none may be set to null."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=120, pattern=_PRINTABLE)
+    name: Text | None = Field(default=None, min_length=1, max_length=120)
     cpt_code: CptCode | None = None
     modifiers: list[Modifier] | None = Field(default=None, max_length=MAX_MODIFIERS)
     unit: PricingUnit | None = None
-    unit_price: Amount | None = None
+    unit_price: MinorUnits | None = None
     rounding: RoundingMode | None = None
     rounding_increment_minutes: Increment | None = None
     minimum_minutes: Minutes | None = None
-    minimum_amount: Amount | None = None
+    minimum_amount: MinorUnits | None = None
     default_duration_minutes: Duration | None = None
-    active: bool | None = None
-    expected_version: int | None = Field(default=None, ge=1)
+    active: Flag | None = None
+    expected_version: Whole | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _no_null(self) -> ServiceUpdate:
@@ -99,8 +97,8 @@ class PricingRuleIn(_Strict):
     price (basis points, 10000 = 100 %). 0 means the client is not billed for this service."""
 
     kind: RuleKind
-    amount: Amount | None = None
-    percent_bps: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
+    amount: MinorUnits | None = None
+    percent_bps: Annotated[Whole, Field(ge=0, le=10_000)] | None = None
 
     @model_validator(mode="after")
     def _one_value(self) -> PricingRuleIn:
@@ -128,8 +126,8 @@ class SessionBook(_Strict):
     client_id: Id
     service_id: Id
     clinician_id: ClinicianId
-    scheduled_start: AwareDatetime
-    scheduled_end: AwareDatetime | None = None  # default: start + the service's default duration
+    scheduled_start: Instant
+    scheduled_end: Instant | None = None  # default: start + the service's default duration
     payer_id: Id | None = Field(
         default=None,
         description="who pays a booking deposit: one of the client's billing contacts (default: the client)",
@@ -137,13 +135,13 @@ class SessionBook(_Strict):
 
 
 class SessionReschedule(_Strict):
-    scheduled_start: AwareDatetime
-    scheduled_end: AwareDatetime
+    scheduled_start: Instant
+    scheduled_end: Instant
 
 
 class SessionComplete(_Strict):
-    actual_start: AwareDatetime
-    actual_end: AwareDatetime
+    actual_start: Instant
+    actual_end: Instant
 
 
 class SessionCancel(_Strict):
@@ -278,7 +276,9 @@ class ShareIn(_Strict):
 
     owner_id: Id  # the client's id or one of their billing contacts' ids
     type: Literal["percent", "fixed", "rest"]
-    value: Amount | None = None
+    value: MinorUnits | None = Field(
+        default=None, description="percent: basis points (1 to 10,000); fixed: minor units; rest: none"
+    )
 
 
 class RuleSetIn(_Strict):
@@ -339,8 +339,8 @@ class ClientBookingRuleOut(BaseModel):
 
 class BookingSettingsIn(_Strict):
     first_visit: BookingRequirement | None = None
-    hold_minutes: int = Field(default=30, ge=5, le=7 * 24 * 60, strict=True)
-    version: int | None = Field(default=None, ge=0, description="the version read; 409 if it changed since")
+    hold_minutes: Whole = Field(default=30, ge=5, le=7 * 24 * 60)
+    version: Whole | None = Field(default=None, ge=0, description="the version read; 409 if it changed since")
 
 
 class BookingSettingsOut(BaseModel):
@@ -352,7 +352,7 @@ class BookingSettingsOut(BaseModel):
 
 # -- supervision ---------------------------------------------------------------------------------
 class SupervisionIn(_Strict):
-    supervisor_id: str = Field(min_length=1, max_length=64)  # checked by the domain (clear 400s)
+    supervisor_id: Text = Field(min_length=1, max_length=64)  # checked by the domain (clear 400s)
 
 
 class SupervisionOut(BaseModel):

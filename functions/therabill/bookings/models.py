@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from therabill.core.money import Money
+from therabill.core.money import Money, PositiveMinorUnits
 from therabill.sessions.models import Session
 
 RequirementKind = Literal["none", "deposit", "prepayment", "card_on_file"]
@@ -36,7 +36,7 @@ class BookingRequirement(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: RequirementKind
-    deposit_amount: int | None = Field(default=None, gt=0, le=10_000_000, strict=True)
+    deposit_amount: PositiveMinorUnits | None = None
     deposit_percent_bps: int | None = Field(default=None, gt=0, le=BPS_WHOLE, strict=True)
 
     @model_validator(mode="after")

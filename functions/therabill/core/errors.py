@@ -31,6 +31,10 @@ class InvalidRequestError(TherabillError):
     """Input that is well-formed but not acceptable (a business rule says no)."""
 
 
+class PayloadTooLargeError(TherabillError):
+    """A request body over the limit, refused before it is read any further."""
+
+
 class ForbiddenError(TherabillError):
     """The caller's role may not do this."""
 

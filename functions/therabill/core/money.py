@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 # Currencies whose minor unit is not 1/100 (ISO 4217). Everything else has two decimals.
 _THREE_DECIMAL = frozenset({"bhd", "iqd", "jod", "kwd", "lyd", "omr", "tnd"})
@@ -32,7 +33,47 @@ _ZERO_DECIMAL = frozenset(
 )
 _CURRENCY = re.compile(r"^[a-z]{3}$")
 
-MinorUnits = Annotated[int, Field(strict=True)]
+# The largest amount anyone may enter: Stripe's largest charge in a two-decimal currency
+# (999,999.99). Balances and totals may grow past it; what one request names may not.
+MAX_AMOUNT = 99_999_999
+AMOUNT_WORDS = "an integer number of minor units (cents), e.g. 2500 for 25.00"
+_NOT_INTEGER = f"must be {AMOUNT_WORDS}, not text, a decimal number or true/false"
+
+
+def _integer_minor_units(value: object) -> object:
+    """Only a JSON integer: not text ("10.00"), not a decimal (25.0), not true or false."""
+    if type(value) is not int:
+        raise PydanticCustomError("minor_units", _NOT_INTEGER)
+    return value
+
+
+def _check_range(value: int, least: int) -> int:
+    if not least <= value <= MAX_AMOUNT:
+        raise PydanticCustomError(
+            "minor_units_range", f"must be {AMOUNT_WORDS}, from {least} to {MAX_AMOUNT:,}"
+        )
+    return value
+
+
+def _in_range(least: int) -> BeforeValidator:
+    return BeforeValidator(lambda value: _check_range(value, least))
+
+
+def _described(least: int) -> Any:
+    return Field(
+        ge=least,
+        le=MAX_AMOUNT,
+        description=f"minor units (cents): an integer, e.g. 2500 for 25.00; {least} to {MAX_AMOUNT:,}",
+    )
+
+
+_INTEGER = BeforeValidator(_integer_minor_units)
+# An amount of any sign (balances, refunds, ledger lines): an integer, never a float.
+SignedMinorUnits = Annotated[int, _INTEGER, Field(description="minor units (cents for usd), any sign")]
+# Money entering the system: every amount a request names (a price, a fee, a cap, a charge). The
+# type is checked first, then the range, both in words (the schema's bounds only document them).
+MinorUnits = Annotated[int, _described(0), _in_range(0), _INTEGER]
+PositiveMinorUnits = Annotated[int, _described(1), _in_range(1), _INTEGER]  # a charge, a payment
 
 
 class CurrencyMismatchError(ValueError):
@@ -54,7 +95,7 @@ class Money(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    amount: MinorUnits
+    amount: SignedMinorUnits
     currency: str
 
     @field_validator("currency")
@@ -108,3 +149,18 @@ class Money(BaseModel):
             return f"{sign}{self.currency.upper()} {whole}"
         unit = 10**self.decimals
         return f"{sign}{self.currency.upper()} {whole // unit}.{whole % unit:0{self.decimals}d}"
+
+
+def _entered(money: Money) -> Money:
+    _check_range(money.amount, 0)
+    return money
+
+
+# A Money a request names (a flat fee in a cancellation policy): its amount in MinorUnits' range.
+EnteredMoney = Annotated[
+    Money,
+    AfterValidator(_entered),
+    Field(
+        description=f"amount: minor units (cents), an integer from 0 to {MAX_AMOUNT:,}; currency: ISO 4217"
+    ),
+]

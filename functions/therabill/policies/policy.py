@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from therabill.core.errors import InvalidRequestError
-from therabill.core.money import Money
+from therabill.core.money import EnteredMoney
 
 Rounding = Literal["half_up", "half_even", "down", "up"]
 
@@ -22,13 +22,7 @@ class FlatFee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["flat"] = "flat"
-    amount: Money
-
-    @model_validator(mode="after")
-    def _not_negative(self) -> FlatFee:
-        if self.amount.amount < 0:
-            raise ValueError("a flat fee must not be negative")
-        return self
+    amount: EnteredMoney
 
 
 class PercentFee(BaseModel):
@@ -114,7 +108,7 @@ class CancellationPolicy(BaseModel):
     late_cancellation: LateCancellationRule | None = None
     no_show_fee: Fee | None = None
     first_offence_waiver: FirstOffenceWaiver | None = None
-    cap_at_session_price: bool = True
+    cap_at_session_price: StrictBool = True
 
     @model_validator(mode="after")
     def _one_currency(self) -> CancellationPolicy:
@@ -143,7 +137,7 @@ class CancellationPolicyOverride(BaseModel):
     late_cancellation: LateCancellationRule | None = None
     no_show_fee: Fee | None = None
     first_offence_waiver: FirstOffenceWaiver | None = None
-    cap_at_session_price: bool = True
+    cap_at_session_price: StrictBool = True
 
 
 def merge_policy(

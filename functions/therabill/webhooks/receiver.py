@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from therabill.core.clock import Clock
-from therabill.core.errors import DependencyUnavailableError, InvalidRequestError
+from therabill.core.errors import DependencyUnavailableError, InvalidRequestError, PayloadTooLargeError
+from therabill.core.request_body import body_bytes
 from therabill.observability import logger
 from therabill.webhooks import signature
 from therabill.webhooks.inbox import Inbox, parse_event
 
+# The raw event travels on as one SQS message (at most 256 KiB, with its event-id attribute), so
+# a larger event could never be queued: it is refused with a 413 before its signature is checked
+# or anything is written. Stripe's events are a few KB; the largest objects stay far below this.
+MAX_EVENT_BYTES = 256 * 1024 - 1024
+
 
 def _response(status: int, body: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
-
-
-def _raw_body(event: dict[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except binascii.Error as exc:
-            raise InvalidRequestError("the body is not valid base64") from exc
-    return body.encode("utf-8")
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -44,10 +38,13 @@ def receive(
     if event.get("httpMethod") != "POST":
         return _response(405, {"code": "method_not_allowed", "message": "POST only"})
     try:
-        payload = _raw_body(event)
+        payload = body_bytes(event, limit=MAX_EVENT_BYTES)
         signature.verify(payload, _header(event, "stripe-signature"), webhook_secrets(), clock())
         stripe_event = parse_event(payload)
         outcome = inbox.receive(stripe_event, payload.decode("utf-8"))
+    except PayloadTooLargeError as exc:
+        logger.warning("webhook body too large", size=len(event.get("body") or ""), limit=MAX_EVENT_BYTES)
+        return _response(413, {"code": "payload_too_large", "message": exc.message})
     except signature.SignatureError as exc:
         logger.warning("webhook signature rejected", reason=exc.message)
         return _response(400, {"code": "bad_signature", "message": exc.message})
