@@ -84,7 +84,7 @@ class World:
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        if apigw.route_for(method, path) != apigw.STAFF_FUNCTION:
+        if apigw.route_for(method, path.partition("?")[0]) != apigw.STAFF_FUNCTION:
             return apigw.NO_ROUTE_STATUS, apigw.NO_ROUTE_BODY  # the gateway never calls the function
         event = apigw.rest_event(
             method,
@@ -99,7 +99,7 @@ class World:
     def public(
         self, method: str, path: str, body: Any = None, source_ip: str = "198.51.100.7"
     ) -> tuple[int, Any]:
-        if apigw.route_for(method, path) != apigw.PUBLIC_FUNCTION:
+        if apigw.route_for(method, path.partition("?")[0]) != apigw.PUBLIC_FUNCTION:
             return apigw.NO_ROUTE_STATUS, apigw.NO_ROUTE_BODY  # the gateway never calls the function
         event = apigw.rest_event(
             method,
