@@ -15,6 +15,28 @@ from urllib.parse import parse_qs
 
 from therabill import contract
 
+STAFF_FUNCTION = "staff-api"
+PUBLIC_FUNCTION = "public-api"
+WEBHOOK_FUNCTION = "stripe-webhook"
+# API Gateway's answer to a method and path no route serves.
+NO_ROUTE_STATUS = 403
+NO_ROUTE_BODY = {"message": "Missing Authentication Token"}
+
+
+def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def route_for(method: str, path: str) -> str | None:
+    """The contract function the deployed API sends ``method path`` to, or None for no route."""
+    if _matches(path, contract.STAFF_API_PREFIXES):
+        return STAFF_FUNCTION
+    if _matches(path, contract.PUBLIC_API_PREFIXES):
+        return PUBLIC_FUNCTION
+    if path == contract.WEBHOOK_PATH and method == "POST":
+        return WEBHOOK_FUNCTION
+    return None
+
 
 def resource_for(path: str) -> str:
     """The API Gateway resource a path matches in the deployed API ({proxy+} under each prefix)."""

@@ -18,7 +18,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -108,6 +108,9 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         {"name": "Therapy", "cpt_code": "90837", "unit": "session", "unit_price": 15_000},
         expect=(201,),
     )
+    # A session that ended an hour ago: a session is completed only once it has ended.
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    end = start + timedelta(minutes=50)
     session = s.staff(
         "POST",
         "/sessions",
@@ -115,7 +118,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
             "client_id": client_id,
             "service_id": service["id"],
             "clinician_id": "clin-demo",
-            "scheduled_start": "2031-05-06T14:00:00Z",
+            "scheduled_start": _z(start),
         },
         expect=(201,),
         headers={"Idempotency-Key": f"demo-invoice-session-{run_id}"},
@@ -125,7 +128,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         s.staff(
             "POST",
             f"/sessions/{session['id']}/complete",
-            {"actual_start": "2031-05-06T14:00:00Z", "actual_end": "2031-05-06T14:50:00Z"},
+            {"actual_start": _z(start), "actual_end": _z(end)},
         )
     )
     steps.detail(
@@ -204,3 +207,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     result.seconds = time.monotonic() - started
     say(f"\nInvoices work end to end ({result.seconds:.1f}s).")
     return result
+
+
+def _z(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -42,34 +42,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devstack import apigw, local_auth
+from devstack.apigw import NO_ROUTE_BODY, NO_ROUTE_STATUS, route_for
 from devstack.functions import FunctionNotFoundError, FunctionRegistry, HandlerUnavailableError
-from therabill import contract
 
 log = logging.getLogger("devstack.http_gateway")
 
-STAFF_FUNCTION = "staff-api"
-PUBLIC_FUNCTION = "public-api"
-WEBHOOK_FUNCTION = "stripe-webhook"
 _FIRE = re.compile(r"^/_local/schedules/([A-Za-z0-9_.-]+)/fire$")
 # API Gateway's REST payload limit: a larger request never reaches a function. The functions set
 # their own, smaller limits (therabill.api.bodies, therabill.webhooks.receiver).
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
-
-
-def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in prefixes)
-
-
-def route_for(method: str, path: str) -> str | None:
-    """The contract function that serves ``method path``, or None for no route."""
-    if _matches(path, contract.STAFF_API_PREFIXES):
-        return STAFF_FUNCTION
-    if _matches(path, contract.PUBLIC_API_PREFIXES):
-        return PUBLIC_FUNCTION
-    if path == contract.WEBHOOK_PATH and method == "POST":
-        return WEBHOOK_FUNCTION
-    return None
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -147,13 +129,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _proxy(self, path: str, query: str, body: bytes | None) -> tuple[int, list[tuple[str, str]], bytes]:
         function = route_for(self.command, path)
         if function is None:
-            return _json(403, {"message": "Missing Authentication Token"})
+            return _json(NO_ROUTE_STATUS, NO_ROUTE_BODY)
         headers = {name: value for name, value in self.headers.items()}
         headers.setdefault("X-Forwarded-For", self.client_address[0])
         headers.setdefault("X-Forwarded-Proto", "http")
         headers.setdefault("X-Forwarded-Port", str(self.server.server_address[1]))
         claims = None
-        if function == STAFF_FUNCTION and self.command != "OPTIONS":
+        if function == apigw.STAFF_FUNCTION and self.command != "OPTIONS":
             token = bearer_token(self.headers.get("Authorization"))
             try:
                 verified = local_auth.verify(token or "")

@@ -182,9 +182,13 @@ SCHEDULES: tuple[tuple[str, str, str], ...] = (
 
 # API Gateway routes per function (REST API). Staff routes sit behind the Cognito authorizer;
 # public and webhook routes authenticate themselves (signed tokens, Stripe signatures).
+# Each prefix is served with every path below it, by both gateways (infra/ and devstack/). Every
+# path the OpenAPI documents name must sit under a prefix of its function, and every prefix must
+# hold a documented path (tests/unit/test_routes.py, tests/infra/test_stack.py).
 STAFF_API_PREFIXES = (
     "/practice",
     "/clients",
+    "/clinicians",
     "/services",
     "/sessions",
     "/invoices",

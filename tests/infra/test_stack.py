@@ -8,6 +8,7 @@ infra/therabill_infra/permissions.py, so a change there that widens a role fails
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -504,6 +505,71 @@ def test_every_route_belongs_to_a_contract_prefix(synth: Synth) -> None:
         assert any(path == p or path.startswith(p + "/") for p in prefixes), path
         assert method["Integration"]["Type"] == "AWS_PROXY"
         assert "RequestValidatorId" in method
+
+
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs"
+ANY_METHOD = "ANY"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+# Served on purpose but in neither OpenAPI document, each with its reason.
+UNDOCUMENTED_ROUTES = {
+    (contract.WEBHOOK_PATH, "POST"): "Stripe's endpoint, not an API for people: Stripe defines the "
+    "body and its event types, and the Stripe-Signature header authenticates it",
+}
+
+
+def _served(synth: Synth) -> dict[tuple[str, str], str]:
+    """(resource path, HTTP method) -> the logical id of the function it invokes."""
+    return {(path, m["HttpMethod"]): _integration_function(m) for path, m in _methods(synth)}
+
+
+def _gateway_match(served: dict[tuple[str, str], str], method: str, path: str) -> tuple[str, str] | None:
+    """The route API Gateway picks: the exact resource, else the deepest ``{proxy+}`` above it."""
+    for key in ((path, method), (path, ANY_METHOD)):
+        if key in served:
+            return key
+    above = [
+        (resource, m)
+        for resource, m in served
+        if resource.endswith("/{proxy+}")
+        and path.startswith(resource.removesuffix("{proxy+}"))
+        and m in (method, ANY_METHOD)
+    ]
+    return max(above, key=lambda key: len(key[0])) if above else None
+
+
+def test_the_api_serves_exactly_the_route_list(synth: Synth) -> None:
+    expected = {(contract.WEBHOOK_PATH, "POST"): synth.function_id("stripe-webhook")}
+    for function, prefixes in (
+        ("staff-api", contract.STAFF_API_PREFIXES),
+        ("public-api", contract.PUBLIC_API_PREFIXES),
+    ):
+        for prefix in prefixes:
+            expected[(prefix, ANY_METHOD)] = synth.function_id(function)
+            expected[(f"{prefix}/{{proxy+}}", ANY_METHOD)] = synth.function_id(function)
+    assert _served(synth) == expected
+
+
+def test_every_documented_route_is_served_and_every_route_is_documented(synth: Synth) -> None:
+    served = _served(synth)
+    used: set[tuple[str, str]] = set()
+    for document, function in (("staff", "staff-api"), ("public", "public-api")):
+        spec = json.loads((DOCS_DIR / f"openapi-{document}.json").read_text(encoding="utf-8"))
+        operations = [(m.upper(), p) for p, item in spec["paths"].items() for m in item if m in HTTP_METHODS]
+        assert operations, document
+        for method, template in operations:
+            key = _gateway_match(served, method, re.sub(r"\{[^}]+\}", "x_1", template))
+            assert key is not None, f"{method} {template} ({document}) is documented but not served"
+            assert served[key] == synth.function_id(function), f"{method} {template} reaches {served[key]}"
+            used.add(key)
+
+    # Each prefix is served with every path below it, so a prefix is documented when a
+    # documented route lies under it.
+    def prefix_of(resource: str) -> str:
+        return "/" + resource.strip("/").split("/")[0]
+
+    documented = {prefix_of(resource) for resource, _ in used}
+    undocumented = {key for key in served if prefix_of(key[0]) not in documented}
+    assert undocumented == set(UNDOCUMENTED_ROUTES)
 
 
 def test_user_pool_carries_practice_and_role_and_users_cannot_write_them(synth: Synth) -> None:

@@ -84,6 +84,8 @@ class World:
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
+        if apigw.route_for(method, path.partition("?")[0]) != apigw.STAFF_FUNCTION:
+            return apigw.NO_ROUTE_STATUS, apigw.NO_ROUTE_BODY  # the gateway never calls the function
         event = apigw.rest_event(
             method,
             path,
@@ -103,6 +105,8 @@ class World:
         user_agent: str | None = "pytest-browser",
     ) -> tuple[int, Any]:
         """``user_agent`` None: a client that sends no User-Agent header."""
+        if apigw.route_for(method, path.partition("?")[0]) != apigw.PUBLIC_FUNCTION:
+            return apigw.NO_ROUTE_STATUS, apigw.NO_ROUTE_BODY  # the gateway never calls the function
         headers = {"Content-Type": "application/json"}
         if user_agent is not None:
             headers["User-Agent"] = user_agent

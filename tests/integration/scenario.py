@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from tests.integration.conftest import World, new_practice_id
@@ -140,6 +141,19 @@ def event_json(event: dict[str, Any]) -> str:
     return json.dumps(event)
 
 
+# -- sessions ------------------------------------------------------------------------------------
+def after_the_session(world: World, completion: Any) -> None:
+    """A session is completed once it has ended: the world's clock moves on to the completion's
+    real end (when there is one and the clock is earlier)."""
+    if isinstance(completion, dict) and isinstance(completion.get("actual_end"), str):
+        try:
+            end = datetime.fromisoformat(completion["actual_end"])
+        except ValueError:
+            return  # bad input: the request itself is refused
+        if end.tzinfo is not None and end > world.clock.now:
+            world.clock.now = end
+
+
 # -- invoices ------------------------------------------------------------------------------------
 def completed_session(
     world: World, practice: Practice, client_id: str, *, minutes: int = 50
@@ -166,11 +180,10 @@ def completed_session(
     )
     assert status == 201, session
     world.staff("POST", f"/sessions/{session['id']}/check-in", practice_id=practice.id)
+    completion = {"actual_start": "2031-03-04T15:00:00Z", "actual_end": f"2031-03-04T15:{minutes:02d}:00Z"}
+    after_the_session(world, completion)
     status, done = world.staff(
-        "POST",
-        f"/sessions/{session['id']}/complete",
-        {"actual_start": "2031-03-04T15:00:00Z", "actual_end": f"2031-03-04T15:{minutes:02d}:00Z"},
-        practice_id=practice.id,
+        "POST", f"/sessions/{session['id']}/complete", completion, practice_id=practice.id
     )
     assert status == 200, done
     return dict(done)

@@ -101,7 +101,9 @@ MONEY_ROUTES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "field"), MONEY_ROUTES, ids=[f"{m} {p} {f}" for m, p, _, f in MONEY_ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"), MONEY_ROUTES, ids=[f"{m} {p} {f}" for m, p, _, f in MONEY_ROUTES]
+)
 def test_every_money_field_takes_only_an_integer_of_minor_units_within_bounds(
     world, method, path, body, field
 ):

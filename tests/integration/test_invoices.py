@@ -151,7 +151,7 @@ def test_a_standalone_invoice_posts_its_lines_when_sent_and_reverses_them_when_v
 
 
 def test_uncollectible_resend_and_a_request_for_a_new_card(world):
-    practice = create_practice(world, connect=False)
+    practice = create_practice(world)  # asking for a card needs a practice that can take cards
     client = create_client(world, practice)
     invoice = standalone_invoice(world, practice, client["id"])
     assert invoice["status"] == "open"

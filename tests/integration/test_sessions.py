@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.scenario import booking_key, create_client, create_practice
+from tests.integration.scenario import after_the_session, booking_key, create_client, create_practice
 from tests.integration.test_services_pricing import create_service
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
@@ -38,6 +38,8 @@ def book(world, practice, client, svc, start=START, minutes=50, **over):
 
 
 def act(world, practice, session_id, action, body=None, role="owner"):
+    if action == "complete":
+        after_the_session(world, body)
     return world.staff("POST", f"/sessions/{session_id}/{action}", body, practice_id=practice.id, role=role)
 
 

@@ -54,7 +54,8 @@ def two_practices(world):
 
 def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
     later = {"scheduled_start": "2031-03-05T15:00:00Z", "scheduled_end": "2031-03-05T16:00:00Z"}
-    done = {"actual_start": "2031-03-04T15:00:00Z", "actual_end": "2031-03-04T16:00:00Z"}
+    # Times that have passed: a completion that ends in the future is refused before any lookup.
+    done = {"actual_start": "2024-03-04T15:00:00Z", "actual_end": "2024-03-04T16:00:00Z"}
     rest_rule = {"rules": [{"shares": [{"owner_id": cid, "type": "rest"}]}]}
     return [
         ("GET", f"/clients/{cid}", None),

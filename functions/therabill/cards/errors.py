@@ -38,3 +38,21 @@ class SetupAlreadyCompletedError(ConflictError):
     def __init__(self, consent_id: str) -> None:
         super().__init__("the card set-up was completed already")
         self.consent_id = consent_id
+
+
+class ScopeAlreadyExpiredError(InvalidRequestError):
+    """A set-up link's consent scope would expire before the client could agree to it."""
+
+    def __init__(self, expires_at: str) -> None:
+        super().__init__("scope.expires_at: the consent must expire in the future", field="scope.expires_at")
+        self.expires_at = expires_at
+
+
+class CardsNotAcceptedYetError(ConflictError):
+    """The practice has no Stripe account, or one that cannot take charges yet: no card can be saved."""
+
+    def __init__(self, practice_id: str) -> None:
+        super().__init__(
+            "connect Stripe first: the practice cannot take cards until its Stripe account can accept charges"
+        )
+        self.practice_id = practice_id

@@ -17,8 +17,10 @@ from therabill.cards import consent_texts
 from therabill.cards.consent import check_consent, describe_limit
 from therabill.cards.errors import (
     CardNotFoundError,
+    CardsNotAcceptedYetError,
     ConsentError,
     ConsentNotFoundError,
+    ScopeAlreadyExpiredError,
     SetupAlreadyCompletedError,
 )
 from therabill.cards.gateway import CardGateway
@@ -44,6 +46,10 @@ __all__ = [
     "check_consent",
     "describe_limit",
 ]
+
+
+def _takes_cards(practice: Practice) -> bool:
+    return practice.stripe is not None and practice.stripe.charges_enabled
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,12 @@ class CardService:
             raise InvalidRequestError(
                 "the limit must be in the practice's currency", field="scope.max_amount"
             )
-        party = self._clients.billing_party(practice_id, client_id, owner_id)
         now = self._clock()
+        if scope.expires_at is not None and scope.expires_at <= now:
+            raise ScopeAlreadyExpiredError(iso(scope.expires_at))
+        party = self._clients.billing_party(practice_id, client_id, owner_id)  # 404 before 409
+        if not _takes_cards(practice):  # the page would refuse the client: refuse the link now
+            raise CardsNotAcceptedYetError(practice.id)
         link = SetupLink(
             id=new_id("sul"),
             client_id=client_id,
@@ -122,7 +132,7 @@ class CardService:
             raise NotFoundError("this link is no longer valid")
         if link.status != "open":
             raise ConflictError("this card has already been saved", status=link.status)
-        if practice.stripe is None or not practice.stripe.charges_enabled:
+        if not _takes_cards(practice):
             raise ConflictError("the practice cannot take cards yet")
         party = self._clients.billing_party(practice.id, link.client_id, link.owner_id)
         return practice, link, party

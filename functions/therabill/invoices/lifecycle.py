@@ -138,13 +138,15 @@ class InvoiceLifecycle:
                 f"an invoice that is {inv.status} needs no payment method", current_status=inv.status
             )
         practice, party = self._delivery.addressee(practice_id, inv)
-        updated = self._store.save(
-            practice_id, inv, inv.model_copy(update={"pm_requests": inv.pm_requests + 1})
-        )
         scope = ConsentScope(kinds=["balance", "copay", "session_fee", "cancellation_fee"])
         contact = None if party.owner_id == party.client_id else party.owner_id
+        # The link first: a practice that cannot take cards yet is refused before the invoice
+        # counts a request (a link left unsent by a lost race below is never delivered).
         _, token = self._cards.create_setup_link(
             practice_id, inv.client_id, contact, scope, by, CARD_LINK_VALID_FOR
+        )
+        updated = self._store.save(
+            practice_id, inv, inv.model_copy(update={"pm_requests": inv.pm_requests + 1})
         )
         self._delivery.send_card_request(practice, party, updated, setup_token=token)
         return updated

@@ -4,7 +4,9 @@ keeps the message and details that answer has always carried; the data is on att
 
 from __future__ import annotations
 
-from therabill.core.errors import ConflictError, NotFoundError, TherabillError
+from datetime import datetime
+
+from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError, TherabillError
 
 
 class SessionNotFoundError(NotFoundError):
@@ -23,6 +25,18 @@ class SessionTransitionError(ConflictError):
         self.current_status = current_status
         self.session_id = session_id
         self.version = version
+
+
+class SessionEndsInTheFutureError(InvalidRequestError):
+    """A completion whose real end has not happened yet (beyond the clock-skew tolerance)."""
+
+    def __init__(self, end: datetime, latest: datetime) -> None:
+        super().__init__(
+            "actual_end: a session can be completed only once it has ended (its end is in the future)",
+            field="actual_end",
+        )
+        self.end = end
+        self.latest = latest
 
 
 class SessionKeepsChangingError(ConflictError):

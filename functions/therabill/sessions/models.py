@@ -15,7 +15,7 @@ from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.money import Money
 from therabill.policies.cancellation import AssessmentReason
 from therabill.services.pricing import Price
-from therabill.sessions.errors import SessionTransitionError
+from therabill.sessions.errors import SessionEndsInTheFutureError, SessionTransitionError
 
 # ``awaiting_payment``: booked with a deposit or prepayment due; the slot is held until the payment
 # succeeds (→ booked) or the hold expires (→ released: the slot is free again, no fee).
@@ -25,6 +25,8 @@ SessionStatus = Literal[
 CancelledBy = Literal["client", "practice"]
 DEFAULT_LATE_CANCELLATION_WINDOW_HOURS = 24
 MAX_SESSION = timedelta(hours=24)
+# How far a completion's real end may lie after our clock: the staff device's clock may run ahead.
+COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Cancellation(BaseModel):
@@ -209,6 +211,16 @@ def check_times(start: datetime, end: datetime, what: str) -> tuple[datetime, da
         raise InvalidRequestError(f"the {what} end must be after its start", field=f"{what}_end")
     if end - start > MAX_SESSION:
         raise InvalidRequestError("a session cannot last more than 24 hours", field=f"{what}_end")
+    return start, end
+
+
+def check_completion_times(start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """The real start and end of a session being completed: an end after its start, within a day,
+    and not later than now (give or take the clock-skew tolerance)."""
+    start, end = check_times(start, end, "actual")
+    latest = now + COMPLETION_CLOCK_SKEW
+    if end > latest:
+        raise SessionEndsInTheFutureError(end, latest)
     return start, end
 
 

@@ -172,7 +172,7 @@ class SessionService:
         return self._transition(practice_id, session_id, lambda s: models.check_in(s, self._clock(), copay))
 
     def complete(self, practice_id: str, session_id: str, start: datetime, end: datetime) -> Session:
-        start, end = models.check_times(start, end, "actual")
+        start, end = models.check_completion_times(start, end, self._clock())
 
         def decide(s: Session) -> Outcome:
             def price() -> Any:
