@@ -177,3 +177,9 @@ class TherabillStack(Stack):
         )
         CfnOutput(self, "DocumentsBucket", value=self.documents.bucket.bucket_name)
         CfnOutput(self, "ScheduleGroup", value=self.schedules.group.ref)
+        CfnOutput(
+            self,
+            "OperatorAlarmsTopic",
+            value=self.queues.alarms_topic.topic_arn,
+            description="Subscribe the operators (email, chat) to the alarms: a message in any dead-letter queue",
+        )
