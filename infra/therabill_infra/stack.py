@@ -181,5 +181,5 @@ class TherabillStack(Stack):
             self,
             "OperatorAlarmsTopic",
             value=self.queues.alarms_topic.topic_arn,
-            description="Subscribe the operators (email, chat) to the alarms: a message in any dead-letter queue",
+            description="Subscribe the operators to the alarms: a message in any dead-letter queue",
         )
