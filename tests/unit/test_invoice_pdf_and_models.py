@@ -10,6 +10,7 @@ import pytest
 
 from therabill.core.errors import ConflictError
 from therabill.core.money import Money
+from therabill.invoices.emails import invoice_email
 from therabill.invoices.models import (
     AppliedPayment,
     Invoice,
@@ -183,3 +184,22 @@ def test_access_codes_are_six_digits_from_the_csprng_and_numbers_are_padded():
 
 def test_balance_is_the_total_less_the_payments():
     assert invoice().balance == usd(11_250) and invoice(paid=0).balance == usd(13_250)
+
+
+def test_the_invoice_email_never_breaks_a_sentence_across_paragraphs() -> None:
+    # Given an open invoice, When its email is written
+    mail = invoice_email(
+        practice=practice(),
+        party_name="Ann",
+        to="ann@client.test",
+        invoice=invoice(),
+        pay_url="https://pay.example/pay/invoice/prc_1",
+    )
+    # Then how to pay is one sentence, and every paragraph of the plain text ends as a sentence does
+    paragraphs = (mail.text or "").split("\n\n")
+    assert any(
+        p.startswith("Pay online at https://pay.example/pay/invoice/prc_1 with invoice number ")
+        and "access code" in p
+        for p in paragraphs
+    ), paragraphs
+    assert all(p.rstrip().endswith((".", ",")) for p in paragraphs), paragraphs

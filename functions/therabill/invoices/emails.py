@@ -23,8 +23,8 @@ def _html(title: str, paragraphs: list[str], link: tuple[str, str] | None = None
 
 def _how_to_pay(invoice: Invoice, pay_url: str) -> list[str]:
     return [
-        f"Pay online at {pay_url} with",
-        f"invoice number {invoice.number} and access code {invoice.access_code}.",
+        f"Pay online at {pay_url} with invoice number {invoice.number} and access code"
+        f" {invoice.access_code}.",
         "You can pay all of it or part of it, with a saved card or a new one.",
     ]
 
