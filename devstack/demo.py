@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 from devstack import PROJECT_ROOT
+from devstack.money_text import balance, money, signed
 from devstack.slice import (
     CARD_AUTH_ALWAYS,
     CARD_DECLINE_ON_CHARGE,
@@ -152,12 +153,12 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
     expect(consent["status"] == "active", f"the consent is {consent['status']}, not active")
     expect(consent["signer_name"] == "Ann Client", f"the consent was signed by {consent['signer_name']!r}")
 
-    steps.step("Charge a copay of 25.00: POST /clients/{id}/charges with an Idempotency-Key")
+    steps.step("Charge a copay of USD 25.00: POST /clients/{id}/charges with an Idempotency-Key")
     result.charge_key = f"demo-copay-{run_id}"
     result.payment = s.charge(client_id, 2500, kind="copay", key=result.charge_key)
     payment = result.payment
     steps.detail(
-        f"{payment['id']}: {payment['status']} · {payment['amount']} {payment['currency']} "
+        f"{payment['id']}: {payment['status']} · {money(payment['amount'], payment['currency'])} "
         f"· {payment['payment_intent_id']}"
     )
     expect(payment["status"] == "succeeded", f"the charge is {payment['status']}, not succeeded: {payment}")
@@ -165,9 +166,9 @@ def run_demo(gateway_url: str, say: Say = print, *, run_id: str | None = None) -
     steps.step("The ledger: GET /clients/{id}/ledger")
     result.ledger = s.wait_for_ledger_entry(client_id, payment["id"])
     for entry in result.ledger["entries"]:
-        amount = entry["signed_amount"]
-        steps.detail(f"{entry['posted_at']}  {entry['kind']:<8} {amount:>7}  {entry['payment_id']}")
-    steps.detail(f"balance {result.ledger['balance']} {result.ledger['currency']} (negative: in credit)")
+        amount = signed(entry["signed_amount"], result.ledger["currency"])
+        steps.detail(f"{entry['posted_at']}  {entry['kind']:<8} {amount:>12}  {entry['payment_id']}")
+    steps.detail(f"balance: {balance(result.ledger['balance'], result.ledger['currency'])}")
 
     steps.step(f"The receipt: GET /_local/emails?to={client_email}")
     result.receipt = s.wait_for_email(client_email, "Receipt")

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.money_text import balance, money
 from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
 
@@ -42,10 +43,6 @@ class InvoicesDemoResult:
     ledger: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def _money(minor: int) -> str:
-    return f"USD {minor // 100}.{minor % 100:02d}"
 
 
 class PayPage:
@@ -132,7 +129,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         )
     )
     steps.detail(
-        f"{session['id']}: completed, charge {_money(result.session['price']['amount'])} on the ledger"
+        f"{session['id']}: completed, charge {money(result.session['price']['amount'])} on the ledger"
     )
 
     steps.step("An invoice for the session, sent at once (POST /invoices with send: true)")
@@ -148,7 +145,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     inv = result.invoice
     expect(inv["status"] == "open", f"the invoice is {inv['status']}")
     steps.detail(
-        f"{inv['number']} ({inv['id']}): {inv['status']}, {_money(inv['total'])}, due {inv['due_date']}"
+        f"{inv['number']} ({inv['id']}): {inv['status']}, {money(inv['total'])}, due {inv['due_date']}"
     )
     result.email = s.wait_for_email(email, f"Invoice {inv['number']}")
     pdfs = [a for a in result.email["attachments"] if a["content_type"] == "application/pdf"]
@@ -167,17 +164,17 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     status, result.refused = page.lookup(inv["number"], wrong, expect=(401,))
     steps.detail(f"wrong code → {status}: {result.refused['message']}")
     _, view = page.lookup(inv["number"], inv["access_code"])
-    steps.detail(f"right code → balance {_money(view['balance'])} ({view['status_label']})")
+    steps.detail(f"right code → balance {money(view['balance'])} ({view['status_label']})")
 
-    steps.step("The client pays 60.00 with a new card (Stripe.js confirmCardPayment)")
+    steps.step("The client pays USD 60.00 with a new card (Stripe.js confirmCardPayment)")
     result.first = page.pay_new_card(view, 6_000, "Zoë Łukasiewicz")
     expect(result.first["balance"] == inv["total"] - 6_000, f"balance after part: {result.first['balance']}")
-    steps.detail(f"{result.first['status_label']}, {_money(result.first['balance'])} left")
+    steps.detail(f"{result.first['status_label']}, {money(result.first['balance'])} left")
 
     steps.step("The client pays the rest")
     result.second = page.pay_new_card(result.first, result.first["balance"], "Zoë Łukasiewicz")
     expect(result.second["status"] == "paid", f"the invoice is {result.second['status']}")
-    steps.detail(f"{result.second['status_label']}, {_money(result.second['balance'])} left")
+    steps.detail(f"{result.second['status_label']}, {money(result.second['balance'])} left")
 
     def settled() -> dict[str, Any] | None:
         current = dict(s.staff("GET", f"/invoices/{inv['id']}"))
@@ -188,19 +185,19 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     result.paid = dict(s.staff("GET", f"/invoices/{inv['id']}"))
     expect(len(result.paid["payments"]) == 2, f"{len(result.paid['payments'])} payments on the invoice")
     for p in result.paid["payments"]:
-        steps.detail(f"payment {p['payment_id']}: {_money(p['amount'])}")
+        steps.detail(f"payment {p['payment_id']}: {money(p['amount'])}")
 
     steps.step("The ledger and the payments report")
     result.ledger = s.ledger(client_id)
     for e in result.ledger["entries"]:
-        steps.detail(f"{e['kind']:<8} {_money(e['amount']):>12}  {e['memo']}")
-    steps.detail(f"balance {_money(result.ledger['balance'])}")
+        steps.detail(f"{e['kind']:<8} {money(e['amount']):>12}  {e['memo']}")
+    steps.detail(f"balance: {balance(result.ledger['balance'])}")
     expect(result.ledger["balance"] == 0, f"the balance is {result.ledger['balance']}")
     paid_on = date.fromisoformat(result.paid["paid_at"][:10])  # UTC; the report takes local dates
     start, end = paid_on - timedelta(days=1), paid_on
     result.report = dict(s.staff("GET", f"/reports/payments?start={start}&end={end}"))
     steps.detail(
-        f"payments {start}..{end}: {result.report['by_method']}, total {_money(result.report['total'])}"
+        f"payments {start}..{end}: {result.report['by_method']}, total {money(result.report['total'])}"
     )
     expect(result.report["total"] >= inv["total"], "the payments report misses the invoice's payments")
 

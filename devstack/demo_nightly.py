@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devstack.money_text import money
 from devstack.slice import CARD_VISA, Slice, expect, poll
 
 ZONES = (
@@ -52,10 +53,6 @@ class NightlyDemoResult:
 
 def _z(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _money(minor: int) -> str:
-    return f"{minor / 100:,.2f}"
 
 
 def _session(s: Slice, client_id: str, service_id: str, start: datetime, key: str, *, no_show: bool) -> str:
@@ -102,11 +99,11 @@ def _listing_lines(listing: dict[str, Any]) -> list[str]:
         for item in listing[state]:
             what = item["action"] if state == "ready" else state
             why = f"  ({', '.join(item['reason_texts'])})" if item["reason_texts"] else ""
-            lines.append(f"  {item['client_name']:<12} {what:<10} {_money(item['amount']):>8}{why}")
+            lines.append(f"  {item['client_name']:<12} {what:<10} {money(item['amount']):>12}{why}")
     t = listing["totals"]
     lines.append(
-        f"  → {t['to_charge']} card(s) to charge ({_money(t['to_charge_amount'])}), "
-        f"{t['to_send']} invoice(s) to send ({_money(t['to_send_amount'])})"
+        f"  → {t['to_charge']} card(s) to charge ({money(t['to_charge_amount'])}), "
+        f"{t['to_send']} invoice(s) to send ({money(t['to_send_amount'])})"
     )
     return lines
 
@@ -185,12 +182,12 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     report = result.run["report"]
     for item in result.run["items"]:
         steps.detail(
-            f"  {item['session_id']}: {item['outcome']} {_money(item['billed'])} "
+            f"  {item['session_id']}: {item['outcome']} {money(item['billed'])} "
             f"(invoices {item['invoice_ids']})"
         )
     steps.detail(
-        f"report: {report['items_billed']} billed ({_money(report['amount_billed'])}), "
-        f"{report['cards_charged']} card charged ({_money(report['amount_charged'])}), "
+        f"report: {report['items_billed']} billed ({money(report['amount_billed'])}), "
+        f"{report['cards_charged']} card charged ({money(report['amount_charged'])}), "
         f"{report['invoices_sent']} invoice sent, {report['incomplete']} incomplete, "
         f"{report['skipped']} skipped"
     )

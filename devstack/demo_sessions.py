@@ -2,8 +2,8 @@
 
 1. a practice with a cancellation policy (24 h window, 50 % late-cancellation fee) and a
    per-minute service that asks cash-pay clients for a deposit at booking;
-2. a client with a 25.00 copay (insured: no deposit by the service's rule), a card on file and
-   the practice's own rule for this client: a 10.00 deposit at every booking;
+2. a client with a USD 25.00 copay (insured: no deposit by the service's rule), a card on file and
+   the practice's own rule for this client: a USD 10.00 deposit at every booking;
 3. a booking that waits for its deposit; the client pays it on the page the email links to
    (Stripe.js against localstripe); ``payment_intent.succeeded`` confirms the booking and the
    deposit becomes the client's credit;
@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.money_text import balance, money, signed
 from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
 PER_MINUTE_CENTS = 300  # 3.00 a minute
@@ -62,14 +63,6 @@ class SessionsDemoResult:
 
 def _z(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _money(minor: int) -> str:
-    return f"{minor / 100:,.2f}"
-
-
-def _signed(minor: int) -> str:
-    return f"{minor / 100:+,.2f}"
 
 
 def _book(s: Slice, client_id: str, service_id: str, start: datetime, key: str) -> dict[str, Any]:
@@ -143,7 +136,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     s.staff("PUT", "/practice/cancellation-policy", POLICY)
     steps.detail("late cancellation: within 24 h of the start, 50 % of the session's price")
 
-    steps.step("A per-minute service (3.00 a minute); cash-pay bookings of it take a 20 % deposit")
+    steps.step("A per-minute service (USD 3.00 a minute); cash-pay bookings of it take a 20 % deposit")
     result.service = dict(
         s.staff(
             "POST",
@@ -160,7 +153,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     )
     steps.detail(f"{service_id}: deposit 20 % of the scheduled price")
 
-    steps.step(f"A client with a {_money(COPAY)} copay and a card on file ({CARD_VISA})")
+    steps.step(f"A client with a {money(COPAY)} copay and a card on file ({CARD_VISA})")
     result.client = s.create_client("Sam", "Rivera", email)
     client_id = result.client["id"]
     s.staff("PATCH", f"/clients/{client_id}", {"copay_amount": COPAY})
@@ -173,7 +166,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         f"/clients/{client_id}/booking-payment",
         {"rule": {"kind": "deposit", "deposit_amount": DEPOSIT_FLAT}},
     )
-    steps.detail(f"per-client override: a {_money(DEPOSIT_FLAT)} deposit at every booking")
+    steps.detail(f"per-client override: a {money(DEPOSIT_FLAT)} deposit at every booking")
 
     steps.step("Book: the session waits for its deposit (POST /sessions with an Idempotency-Key)")
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=30)
@@ -181,7 +174,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     hold = result.booked.get("booking_payment") or {}
     steps.detail(
         f"{result.booked['id']}: {result.booked['status']}; {hold.get('kind')} of "
-        f"{_money(int(hold.get('amount_due') or 0))} due, slot held until {hold.get('hold_expires_at')}"
+        f"{money(int(hold.get('amount_due') or 0))} due, slot held until {hold.get('hold_expires_at')}"
     )
     expect(result.booked["status"] == "awaiting_payment", f"expected awaiting_payment: {result.booked}")
 
@@ -206,8 +199,8 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     expect(copay["status"] == "charged", f"the copay is {copay['status']}")
     paid = s.staff("GET", f"/clients/{client_id}/payments/{copay['payment_id']}")
     steps.detail(
-        f"copay {_money(copay['amount'])}: {_money(DEPOSIT_FLAT)} from the deposit credit, "
-        f"{_money(paid['amount'])} charged to the card ({paid['id']}: {paid['status']})"
+        f"copay {money(copay['amount'])}: {money(DEPOSIT_FLAT)} from the deposit credit, "
+        f"{money(paid['amount'])} charged to the card ({paid['id']}: {paid['status']})"
     )
     expect(paid["amount"] == COPAY - DEPOSIT_FLAT, f"the card was charged {paid['amount']}")
 
@@ -216,7 +209,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     body = {"actual_start": _z(actual_start), "actual_end": _z(actual_start + timedelta(minutes=52))}
     result.completed = dict(s.staff("POST", f"/sessions/{result.booked['id']}/complete", body))
     price = result.completed["price"]
-    steps.detail(f"{price['units']} minutes at {_money(price['unit_price'])} = {_money(price['amount'])}")
+    steps.detail(f"{price['units']} minutes at {money(price['unit_price'])} = {money(price['amount'])}")
     expect(price["amount"] == 52 * PER_MINUTE_CENTS, f"expected 52 minutes, got {price}")
 
     steps.step("A second booking, cancelled by the client 3 hours before its start")
@@ -233,7 +226,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         steps.detail("its deposit paid on its own page; confirmed")
     result.cancelled = dict(s.staff("POST", f"/sessions/{second['id']}/cancel", {"cancelled_by": "client"}))
     fee = result.cancelled["fee"]
-    steps.detail(f"fee {_money(fee['amount'])} ({fee['reason']}): {fee['status']}")
+    steps.detail(f"fee {money(fee['amount'])} ({fee['reason']}): {fee['status']}")
     steps.detail(fee["explanation"])
     expect(fee["status"] == "charged" and fee["amount"] > 0, f"the fee is {fee}")
     result.fee_notice = s.wait_for_email(email, "Cancellation policy fee")
@@ -249,7 +242,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
             headers={"Idempotency-Key": f"demo-refund-{run_id}"},
         )
     )
-    steps.detail(f"{result.refund['id']}: {result.refund['status']} {_money(result.refund['amount'])}")
+    steps.detail(f"{result.refund['id']}: {result.refund['status']} {money(result.refund['amount'])}")
 
     def refunded() -> dict[str, Any] | None:
         ledger = s.ledger(client_id)
@@ -262,13 +255,13 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     for entry in result.ledger["entries"]:
         steps.detail(
             f"{entry['posted_at'][:19]}  {entry['kind']:<10} {entry.get('method') or '':<7}"
-            f" {_money(entry['amount']):>9}  {_signed(entry['signed_amount']):>9}  {entry['memo']}"
+            f" {money(entry['amount']):>9}  {signed(entry['signed_amount']):>9}  {entry['memo']}"
         )
-    steps.detail(f"balance {_money(result.ledger['balance'])} {result.ledger['currency']} (negative: credit)")
+    steps.detail(f"balance: {balance(result.ledger['balance'], result.ledger['currency'])}")
     for account in result.ledger.get("accounts", []):
         steps.detail(
-            f"payer {account.get('owner_id') or client_id}: receivable {_money(account['receivable'])},"
-            f" credit {_money(account['credit'])}"
+            f"payer {account.get('owner_id') or client_id}: receivable {money(account['receivable'])},"
+            f" credit {money(account['credit'])}"
         )
     result.seconds = time.monotonic() - started
     say(f"\nSessions and their money work end to end ({result.seconds:.1f}s).")
