@@ -27,3 +27,10 @@ def test_the_insurance_payer_is_never_written() -> None:
     item = client_item("prac_1", _client(insurance_payer="payer_acme"))
     assert "insurance_payer" not in item
     assert "payer" not in item
+
+
+def test_a_stored_payer_without_id_or_name_still_makes_the_client_insured() -> None:
+    # A legacy item holding only a member id: insured, and the member id is not copied out.
+    client = client_from_item({**client_item("prac_1", _client()), "payer": {"member_id": "M123"}})
+    assert client.insurance_payer == "unnamed payer"
+    assert client_from_item({**client_item("prac_1", _client()), "payer": {}}).insurance_payer is None

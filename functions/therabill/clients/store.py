@@ -22,14 +22,19 @@ from therabill.core.ids import is_id
 
 # The stored attribute the client's insurance company id is read from (``Client.insurance_payer``).
 INSURANCE_PAYER_ATTRIBUTE = "payer"
+UNNAMED_PAYER = "unnamed payer"
 
 
 def _insurance_payer(value: Any) -> str | None:
     """The stored ``payer`` attribute as the insurance company's id: a string is the id; a map (as
     written before an insurance API existed: ``{"name": ..., "member_id": ...}``) gives its ``id``,
-    else its ``name``. Nothing, or an empty value: None."""
+    else its ``name``; a map with neither still says the client is insured (``"unnamed payer"``: its
+    other fields, such as a member id, are health information and are never copied out). Nothing,
+    or an empty value: None."""
     if isinstance(value, dict):
-        value = value.get("id") or value.get("name")
+        if not value:
+            return None
+        value = value.get("id") or value.get("name") or UNNAMED_PAYER
     return str(value) if value else None
 
 

@@ -64,14 +64,17 @@ class SessionBilling:
         """A copay or fee payment that succeeded after the request that made it: the session's
         record follows, ``charged`` once every billing party's part is paid (by card or credit).
         Idempotent."""
-        found = self._record_of(practice, payment)
+        found = self._record_of(practice, payment, also_given_up=True)
         if found is None:
             return
         session, prefix, record = found
         if not self._charges.all_paid(practice.id, session, prefix):
             return  # another party's part is still under way, or left a balance
         updated = record.model_copy(update={"status": "charged", "problem": None})
-        self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=_UNDER_WAY)
+        # A success after this very payment was given up (a late confirmation on the page) settles
+        # the balance it left, so nothing invoices it again.
+        moves = (*_UNDER_WAY, "balance") if record.payment_id == payment.id else _UNDER_WAY
+        self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=moves)
 
     def payment_given_up(self, practice: Practice, payment: Payment) -> None:
         """A copay or fee payment given up after the request that made it (``Payment.given_up``):
@@ -82,6 +85,11 @@ class SessionBilling:
         if found is None:
             return
         session, prefix, record = found
+        if not self._charges.single_party(practice.id, session, prefix):
+            # Under split billing one record stands for every party's part: another party's may be
+            # paid or under way, and an invoice of the record would bill it again. The given-up
+            # part stays with the practice's notice (``gave-up:<pay>``) for staff to invoice.
+            return
         why = payment.decline_code or payment.error_code or payment.status
         tries = f" after {payment.attempt} attempts" if payment.attempt > 1 else ""
         problem = f"the card was declined ({why}){tries}; left open as a balance"
@@ -89,7 +97,9 @@ class SessionBilling:
         updated = record.model_copy(update=update)
         self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=_UNDER_WAY)
 
-    def _record_of(self, practice: Practice, payment: Payment) -> _Found | None:
+    def _record_of(
+        self, practice: Practice, payment: Payment, *, also_given_up: bool = False
+    ) -> _Found | None:
         """The session, prefix and copay or fee record a payment made at check-in, a cancellation
         or a no-show is for, while that record is still under way; else None."""
         prefix, _, session_id = (payment.reference or "").partition(":")
@@ -100,6 +110,9 @@ class SessionBilling:
         except SessionNotFoundError:
             return None
         record = session.copay if prefix == "copay" else session.fee
-        if record is None or record.status not in _UNDER_WAY:
+        if record is None:
+            return None
+        given_up_here = also_given_up and record.status == "balance" and record.payment_id == payment.id
+        if record.status not in _UNDER_WAY and not given_up_here:
             return None
         return session, prefix, record

@@ -214,6 +214,10 @@ class SessionCharges:
             if e.kind == "charge" and (e.source_key == base or e.source_key.startswith(base + ":"))
         ]
 
+    def single_party(self, practice_id: str, session: Session, prefix: str) -> bool:
+        """``<prefix>:<ses>`` was posted for one billing party only (no split)."""
+        return len(self.posted(practice_id, session, prefix)) <= 1
+
     def all_paid(self, practice_id: str, session: Session, prefix: str) -> bool:
         """Every party's part of ``<prefix>:<ses>`` is paid (by card or by credit)."""
         return all(
