@@ -30,6 +30,7 @@ from tests.integration.test_session_fees import POLICY, set_policy
 from tests.integration.test_sessions import START, act, book
 from therabill.core import keys
 from therabill.payments import retries
+from therabill.payments.store import PaymentStore
 
 DAY = "2026-11-20"
 NEXT = "2026-11-21"  # the retries run past DAY's cutoff: NEXT's run bills the session
@@ -162,3 +163,23 @@ def _pm(world: World, practice: scenario.Practice, client_id: str) -> str:
     _, cards = world.staff("GET", f"/clients/{client_id}/cards", practice_id=practice.id)
     item = world.container.table.get(keys.practice_pk(practice.id), keys.card_sk(client_id, cards[0]["id"]))
     return str(item["payment_method_id"])
+
+
+def test_a_late_success_of_the_payment_given_up_settles_the_balance_it_left(world: World) -> None:
+    # Given a copay given up after its retries: an open balance naming its payment
+    practice = scenario.create_practice(world)
+    svc = service(world, practice)
+    client = scenario.create_client(world, practice, copay_amount=2_500)
+    _declining_card(world, practice, client["id"])
+    done = session_on(world, practice, client["id"], svc, local(DAY, 9))
+    payment_id = done["copay"]["payment_id"]
+    world.clock.now = local(DAY, 9)
+    _retry_until_given_up(world, practice, client["id"], payment_id)
+    assert _session(world, practice, done["id"])["copay"]["status"] == "balance"
+    # When Stripe later reports that very payment paid (the cardholder finished on the page)
+    store = PaymentStore(world.container.table)
+    paid = store.succeed(practice.id, payment_id, None, None, world.clock())
+    world.container.session_billing.payment_succeeded(world.container.practices.get(practice.id), paid)
+    # Then the balance is settled: the copay is charged, and nothing invoices it again
+    copay = _session(world, practice, done["id"])["copay"]
+    assert copay["status"] == "charged" and copay["problem"] is None, copay
