@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from therabill.cards.gateway import CardGateway
 from therabill.core.errors import DependencyUnavailableError, TherabillError
+from therabill.practices.connect import ConnectGateway
 
 ChargeStatus = Literal["succeeded", "processing", "requires_action", "declined"]
 
@@ -110,24 +112,9 @@ class AccountState:
     details_submitted: bool
 
 
-class PaymentGateway(Protocol):
-    def create_customer(
-        self,
-        *,
-        account: str,
-        idempotency_key: str,
-        email: str | None,
-        name: str | None,
-        metadata: dict[str, str],
-    ) -> str:
-        """Create a customer on the connected account; return its id."""
-        ...
-
-    def create_setup_intent(
-        self, *, account: str, customer_id: str, idempotency_key: str, metadata: dict[str, str]
-    ) -> SetupIntentRef:
-        """A SetupIntent for saving a card for later off-session use (usage=off_session)."""
-        ...
+class PaymentGateway(CardGateway, ConnectGateway, Protocol):
+    """Everything Therabill asks of Stripe: the cards' port (customers, SetupIntents, payment
+    methods) and the practices' (Connect accounts), plus payments' own calls below."""
 
     def retrieve_setup_intent(self, *, account: str, setup_intent_id: str) -> SetupIntentState: ...
 
@@ -193,7 +180,3 @@ class PaymentGateway(Protocol):
     ) -> AccountState: ...
 
     def retrieve_account(self, *, account: str) -> AccountState: ...
-
-    def create_account_link(self, *, account: str, refresh_url: str, return_url: str) -> str:
-        """An onboarding link (type account_onboarding); returns its URL."""
-        ...
