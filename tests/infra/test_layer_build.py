@@ -98,8 +98,21 @@ def unguarded_imports(source: str, removed: set[str]) -> list[tuple[int, str]]:
         for child in ast.iter_child_nodes(node):
             visit(child, guarded or _is_guard(node))
 
-    visit(ast.parse(source), guarded=False)
+    visit(_parse(source), guarded=False)
     return found
+
+
+def _parse(source: str, tries: int = 3) -> ast.AST:
+    """``ast.parse``, asked again when CPython 3.11's parser reports "AST constructor recursion
+    depth mismatch": a CPython bug (fixed in later releases) that a thread left running by an
+    earlier test in the same worker can trigger; the source itself is fine."""
+    for attempt in range(tries):
+        try:
+            return ast.parse(source)
+        except SystemError:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def tree_size(root: Path, excluded: set[Path] | None = None) -> int:
