@@ -16,21 +16,14 @@ from datetime import datetime
 
 from therabill.bookings.booking import BookingDesk
 from therabill.bookings.confirmation import BookingConfirmation
-from therabill.bookings.models import Booking, BookingPaymentView
+from therabill.bookings.models import Booking
 from therabill.bookings.pay_page import PayPage, PayPages
-from therabill.bookings.planning import is_insured
 from therabill.bookings.release import HoldRelease
 from therabill.payments.models import Payment
 from therabill.practices.models import Practice
 from therabill.sessions.models import Session
 
-__all__ = [
-    "Booking",
-    "BookingPaymentView",
-    "BookingService",
-    "PayPage",
-    "is_insured",
-]
+__all__ = ["Booking", "BookingService"]
 
 
 class BookingService:

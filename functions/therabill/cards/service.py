@@ -25,7 +25,7 @@ from therabill.cards.errors import (
 )
 from therabill.cards.gateway import CardGateway
 from therabill.cards.models import Card, Consent, ConsentScope, SetupLink
-from therabill.cards.store import CardStore, card_from_item, scope_item
+from therabill.cards.store import CardStore, scope_item
 from therabill.clients.models import BillingParty
 from therabill.clients.service import ClientService
 from therabill.core import signed_tokens
@@ -37,15 +37,7 @@ from therabill.practices.service import PracticeService
 
 SETUP_TOKEN_PURPOSE = "card-setup"
 
-__all__ = [
-    "CardService",
-    "ConsentError",
-    "SetupKeys",
-    "SetupPage",
-    "card_from_item",
-    "check_consent",
-    "describe_limit",
-]
+__all__ = ["CardService", "ConsentError", "SetupKeys", "SetupPage", "check_consent"]
 
 
 def _takes_cards(practice: Practice) -> bool:

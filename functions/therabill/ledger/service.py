@@ -56,17 +56,7 @@ from therabill.ledger.models import (
 )
 from therabill.ledger.store import LedgerStore
 
-__all__ = [
-    "AccountBalance",
-    "Balance",
-    "ChargeResult",
-    "EntryKind",
-    "LedgerEntry",
-    "LedgerService",
-    "Line",
-    "PaymentMethod",
-    "balance_of",
-]
+__all__ = ["LedgerEntry", "LedgerService", "balance_of"]
 
 # Entry ids carry the posting clock's time; instances' clocks may differ this much at most.
 CLOCK_MARGIN = timedelta(days=1)

@@ -43,7 +43,7 @@ from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 from therabill.sessions.service import SessionService
 
-__all__ = ["Listing", "NightRun", "NightlyQueue", "NightlyService", "build_nightly"]
+__all__ = ["NightlyQueue", "NightlyService", "build_nightly"]
 
 
 class NightlyService:

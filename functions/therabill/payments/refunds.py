@@ -34,12 +34,12 @@ from therabill.payments.gateway import (
     RefundState,
 )
 from therabill.payments.in_person import InPersonPayments
-from therabill.payments.models import ManualMethod, Payment, Refund, RefundStatus
+from therabill.payments.models import ManualMethod, Payment, Refund
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 
-__all__ = ["ManualMethod", "Refund", "RefundService", "RefundStatus", "refund_id_of"]
+__all__ = ["ManualMethod", "Refund", "RefundService", "refund_id_of"]
 
 RefundHook = Callable[[str, Refund, Payment], None]
 

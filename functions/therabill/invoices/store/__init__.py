@@ -30,7 +30,7 @@ from therabill.invoices.models import Invoice, InvoiceRef, format_number
 from therabill.invoices.store.attempts import AttemptCounters
 from therabill.invoices.store.items import GUARDED, from_item, status_row, to_item
 
-__all__ = ["AttemptCounters", "InvoiceStore", "from_item", "to_item"]
+__all__ = ["InvoiceStore"]
 
 _CREATION_ROWS = 4  # the invoice, its number, its client row and its status row; then the guards
 _UNCHANGED = "attribute_exists(PK) AND #version = :expected"  # the version the change was read at
