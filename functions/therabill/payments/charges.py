@@ -20,7 +20,7 @@ from therabill.core.ids import derived_id
 from therabill.core.money import Money
 from therabill.core.replay import replayed
 from therabill.payments.attempts import Attempts
-from therabill.payments.models import Payment
+from therabill.payments.models import Payment, made_by, pending_payment
 from therabill.payments.parties import PartyFinder
 from therabill.payments.store import PaymentStore
 from therabill.practices.service import PracticeService
@@ -43,27 +43,17 @@ class ChargeRequest:
 
     def made(self, payment: Payment) -> bool:
         """Whether ``payment`` (met under this request's key) was made by this same request."""
-        return (payment.client_id, payment.amount.amount, payment.kind) == (
-            self.client_id,
-            self.amount,
-            self.kind,
-        )
+        return made_by(payment, self)
 
     def pending(self, payment_id: str, card: Card, consent_id: str, amount: Money, now: datetime) -> Payment:
-        return Payment(
-            id=payment_id,
-            client_id=self.client_id,
+        return pending_payment(
+            self,
+            payment_id=payment_id,
             owner_id=card.owner_id,
+            amount=amount,
+            now=now,
             card_id=card.id,
             consent_id=consent_id,
-            amount=amount,
-            kind=self.kind,
-            memo=self.memo,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-            created_by=self.created_by,
-            reference=self.reference,
         )
 
 

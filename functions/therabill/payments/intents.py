@@ -21,7 +21,7 @@ from therabill.core.replay import replayed
 from therabill.observability import logger
 from therabill.payments import retries
 from therabill.payments.gateway import GatewayRejectedError, GatewayUnavailableError, PaymentGateway
-from therabill.payments.models import Payment
+from therabill.payments.models import Payment, made_by, pending_payment
 from therabill.payments.outcomes import Outcomes
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
@@ -44,29 +44,11 @@ class ClientPaymentRequest:
 
     def made(self, payment: Payment) -> bool:
         """Whether ``payment`` (met under this request's key) was made by this same request."""
-        return (payment.client_id, payment.amount.amount, payment.kind) == (
-            self.client_id,
-            self.amount,
-            self.kind,
-        )
+        return made_by(payment, self)
 
     def pending(self, payment_id: str, owner_id: str, amount: Money, now: datetime) -> Payment:
         """No card and no consent: the client pays with a card we do not store."""
-        return Payment(
-            id=payment_id,
-            client_id=self.client_id,
-            owner_id=owner_id,
-            card_id="",
-            consent_id="",
-            amount=amount,
-            kind=self.kind,
-            memo=self.memo,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-            created_by=self.created_by,
-            reference=self.reference,
-        )
+        return pending_payment(self, payment_id=payment_id, owner_id=owner_id, amount=amount, now=now)
 
 
 class ClientPayments:

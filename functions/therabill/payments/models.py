@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -158,3 +158,59 @@ class Dispute(BaseModel):
     evidence_due_by: int | None
     seen_at: datetime
     event_created: int
+
+
+class PaymentAsked(Protocol):
+    """What a request for a payment says about it, whichever way it is paid (a saved card off
+    session, or a card on a page)."""
+
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def kind(self) -> PaymentKind: ...
+    @property
+    def memo(self) -> str: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def reference(self) -> str | None: ...
+
+
+def made_by(payment: Payment, asked: PaymentAsked) -> bool:
+    """Whether ``payment`` (met under the request's key) was made by this same request."""
+    return (payment.client_id, payment.amount.amount, payment.kind) == (
+        asked.client_id,
+        asked.amount,
+        asked.kind,
+    )
+
+
+def pending_payment(
+    asked: PaymentAsked,
+    *,
+    payment_id: str,
+    owner_id: str,
+    amount: Money,
+    now: datetime,
+    card_id: str = "",
+    consent_id: str = "",
+) -> Payment:
+    """The payment written ``pending`` before Stripe is called (no card and no consent: a card the
+    client enters on a page, which Therabill does not store)."""
+    return Payment(
+        id=payment_id,
+        client_id=asked.client_id,
+        owner_id=owner_id,
+        card_id=card_id,
+        consent_id=consent_id,
+        amount=amount,
+        kind=asked.kind,
+        memo=asked.memo,
+        status="pending",
+        created_at=now,
+        updated_at=now,
+        created_by=asked.created_by,
+        reference=asked.reference,
+    )
