@@ -173,22 +173,8 @@ class NightlyStore:
         skipped: int,
     ) -> None:
         """planning → running with the plan's counts (a duplicate plan message got there first: nothing)."""
-        with contextlib.suppress(ConditionFailed):
-            self._table.update(
-                keys.practice_pk(practice_id),
-                keys.nightly_run_sk(run_date.isoformat()),
-                update="SET #s = :running, planned = :n, held = :held, incomplete = :inc, skipped = :sk",
-                condition="#s = :planning",
-                names={"#s": "status"},
-                values={
-                    ":running": "running",
-                    ":planning": "planning",
-                    ":n": planned,
-                    ":held": held,
-                    ":inc": incomplete,
-                    ":sk": skipped,
-                },
-            )
+        counts = {"planned": planned, "held": held, "incomplete": incomplete, "skipped": skipped}
+        self._move_run(practice_id, run_date, "planning", "running", counts)
 
     # -- items --------------------------------------------------------------------------------------
     def items(self, practice_id: str, run_date: date) -> list[RunItem]:
@@ -246,15 +232,7 @@ class NightlyStore:
     # -- the report ---------------------------------------------------------------------------------
     def begin_report(self, practice_id: str, run_date: date) -> None:
         """running → reporting (once: another message may have got there first)."""
-        with contextlib.suppress(ConditionFailed):
-            self._table.update(
-                keys.practice_pk(practice_id),
-                keys.nightly_run_sk(run_date.isoformat()),
-                update="SET #s = :reporting",
-                condition="#s = :running",
-                names={"#s": "status"},
-                values={":reporting": "reporting", ":running": "running"},
-            )
+        self._move_run(practice_id, run_date, "running", "reporting")
 
     def store_report(self, practice_id: str, run_date: date, report: Report) -> None:
         try:
@@ -271,14 +249,33 @@ class NightlyStore:
 
     def finish_run(self, practice_id: str, run_date: date, *, at: datetime) -> None:
         """reporting → done, out of the open-runs index (once)."""
+        self._move_run(practice_id, run_date, "reporting", "done", {"finished_at": iso(at)}, open_index=False)
+
+    def _move_run(
+        self,
+        practice_id: str,
+        run_date: date,
+        frm: str,
+        to: str,
+        sets: dict[str, Any] | None = None,
+        *,
+        open_index: bool = True,
+    ) -> None:
+        """One status move of the run, conditioned on ``frm``, with ``sets`` written alongside; a
+        run already moved on (a duplicate message got there first) is left as it is.
+        ``open_index`` False: the run leaves the open-runs index (GSI1)."""
+        sets = sets or {}
+        update = "SET " + ", ".join(["#s = :to", *(f"#{k} = :{k}" for k in sets)])
+        if not open_index:
+            update += " REMOVE GSI1PK, GSI1SK"
         with contextlib.suppress(ConditionFailed):
             self._table.update(
                 keys.practice_pk(practice_id),
                 keys.nightly_run_sk(run_date.isoformat()),
-                update="SET #s = :done, finished_at = :at REMOVE GSI1PK, GSI1SK",
-                condition="#s = :reporting",
-                names={"#s": "status"},
-                values={":done": "done", ":reporting": "reporting", ":at": iso(at)},
+                update=update,
+                condition="#s = :from",
+                names={"#s": "status", **{f"#{k}": k for k in sets}},
+                values={":to": to, ":from": frm, **{f":{k}": v for k, v in sets.items()}},
             )
 
     # -- holds --------------------------------------------------------------------------------------
