@@ -108,7 +108,8 @@ def test_the_pdf_renders_to_png_and_its_text_carries_everything_a_payer_needs(tm
         "Ωmega Терапия",
         "Invoice INV-000042",
         "Status: Open",
-        "Due: 2026-12-22",
+        "Due: Tue 22 Dec 2026",  # dates in words
+        "Fri 20 Nov 2026",  # the line's date
         "Session",
         "Therapy putty",
         "USD 120.00",
@@ -195,11 +196,14 @@ def test_the_invoice_email_never_breaks_a_sentence_across_paragraphs() -> None:
         invoice=invoice(),
         pay_url="https://pay.example/pay/invoice/prc_1",
     )
-    # Then how to pay is one sentence, and every paragraph of the plain text ends as a sentence does
+    # Then how to pay is one sentence, and every paragraph of the plain text is whole: a one-line
+    # paragraph ends as a sentence does (a list or the practice's contact block has several lines),
+    # and none starts where a sentence goes on
     paragraphs = (mail.text or "").split("\n\n")
     assert any(
         p.startswith("Pay online at https://pay.example/pay/invoice/prc_1 with invoice number ")
         and "access code" in p
         for p in paragraphs
     ), paragraphs
-    assert all(p.rstrip().endswith((".", ",")) for p in paragraphs), paragraphs
+    assert all(p.rstrip().endswith((".", ",", ":")) for p in paragraphs if "\n" not in p), paragraphs
+    assert not any(p[:1].islower() for p in paragraphs), paragraphs

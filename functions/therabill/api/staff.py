@@ -72,6 +72,8 @@ def _practice_out(p: Practice) -> PracticeOut:
         created_at=p.created_at,
         stripe=stripe,
         billing_requires_signed_note=p.billing_requires_signed_note,
+        address=p.address,
+        phone=p.phone,
     )
 
 

@@ -18,6 +18,9 @@ _OPTIONAL_NAME = Field(default=None, min_length=1, max_length=120)
 SUPPORTED_CURRENCIES = frozenset({"usd", "cad", "gbp", "eur", "aud", "nzd"})
 # A practical address check (no DNS at request time): one @, a dotted domain, no spaces.
 EmailStr = Annotated[Text, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$", max_length=254)]
+PHONE_PATTERN = r"^\+?[0-9 ()\-]{7,20}$"
+# The practice's postal address, on one line as invoices print it.
+_ADDRESS = Field(default=None, min_length=1, max_length=200, description="one line, printed on invoices")
 
 
 class _Strict(BaseModel):
@@ -44,6 +47,8 @@ class PracticeCreate(_Strict):
     cutoff_hour: Whole = Field(default=23, ge=0, le=23)
     currency: Text = Field(default="usd", max_length=3)
     country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    address: Text | None = _ADDRESS
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
 
     @field_validator("time_zone")
     @classmethod
@@ -61,6 +66,8 @@ class PracticeCreate(_Strict):
 
 
 class PracticeUpdate(_Patch):
+    CLEARABLE = frozenset({"address", "phone"})
+
     name: Text | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     time_zone: Text | None = Field(default=None, max_length=64)
@@ -68,6 +75,8 @@ class PracticeUpdate(_Patch):
     billing_requires_signed_note: Flag | None = Field(
         default=None, description="bill a completed session only once its note is signed"
     )
+    address: Text | None = _ADDRESS
+    phone: str | None = Field(default=None, pattern=PHONE_PATTERN)
     expected_version: Whole | None = Field(default=None, ge=1)
 
     @field_validator("time_zone")
@@ -98,6 +107,8 @@ class PracticeOut(BaseModel):
     created_at: datetime
     stripe: StripeStatusOut | None
     billing_requires_signed_note: bool = False
+    address: str | None = None
+    phone: str | None = None
 
 
 class ConnectLinks(_Strict):

@@ -1,7 +1,9 @@
 """The session charges an invoice bills: the billing party's ledger charges chosen by the
 invoice's kind (one session, one day, a period), less those already on another invoice, those the
 session still collects itself (a copay or a fee), and those credit already paid in full. The
-credit the ledger applied to a charge (``credit-apply:<source>``) is shown as paid by credit."""
+credit the ledger applied to a charge (``credit-apply:<source>``) is shown as paid by credit.
+Each line names the service and the session's local date ("Speech therapy session", "Copay —
+Speech therapy", "Late cancellation fee — Speech therapy"); never a code, a diagnosis or a note."""
 
 from __future__ import annotations
 
@@ -20,11 +22,12 @@ from therabill.invoices.models import (
 from therabill.invoices.store import InvoiceStore
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.practices.models import Practice
+from therabill.sessions.models import Session
 from therabill.sessions.service import SessionService
 
 # A copay or fee the session still has a chance to collect (or has collected) is not invoiced.
 _INVOICEABLE_CHARGE_STATUS = frozenset({"due", "balance"})
-_MEMO = {"session": "Session", "copay": "Copay", "fee": "Cancellation / no-show fee"}
+_FEE_NAMES = {"late_cancellation_tier": "Late cancellation fee", "no_show": "No-show fee"}
 MAX_PERIOD_DAYS = 366
 
 
@@ -66,7 +69,7 @@ class ChargeSelection:
                 continue
             if credit is not None:
                 credits.append(_paid_by_credit(credit))
-            lines.append(_line_of(e, n=len(lines) + 1, tz=tz))
+            lines.append(self._line_of(practice.id, e, n=len(lines) + 1, tz=tz))
         if not lines:
             raise ConflictError("there is nothing left to invoice there (already invoiced or collected)")
         return lines, credits
@@ -93,6 +96,48 @@ class ChargeSelection:
             record = session.copay if prefix == "copay" else session.fee
             return record is not None and record.status in _INVOICEABLE_CHARGE_STATUS
         return True
+
+    def _line_of(self, practice_id: str, e: LedgerEntry, *, n: int, tz: tzinfo) -> InvoiceLine:
+        """The charge's line: what it is for (its service) and when (the session's local date)."""
+        session_id = session_of_source(e.source_key)
+        prefix = e.source_key.split(":", 1)[0]
+        description, when = _described(prefix, None, None), e.posted_at.astimezone(tz).date()
+        if session_id:
+            try:
+                session = self._sessions.get(practice_id, session_id)
+                description = _described(prefix, session, self._service_name(practice_id, session))
+                when = session.scheduled_start.astimezone(tz).date()
+            except NotFoundError:
+                pass  # a charge whose session is gone: named by its kind, dated when it was posted
+        return InvoiceLine(
+            n=n,
+            description=description,
+            amount=e.amount,
+            category="charge",
+            source_key=e.source_key,
+            session_id=session_id,
+            service_date=when,
+        )
+
+    def _service_name(self, practice_id: str, session: Session) -> str | None:
+        try:
+            return self._sessions.service_of(practice_id, session).name
+        except NotFoundError:
+            return None
+
+
+def _described(prefix: str, session: Session | None, service: str | None) -> str:
+    """ "Speech therapy session", "Copay — Speech therapy", "No-show fee — Speech therapy"."""
+    if prefix == "session":
+        if not service:
+            return "Session"
+        return service if service.casefold().endswith("session") else f"{service} session"
+    if prefix == "copay":
+        what = "Copay"
+    else:
+        reason = session.fee.reason if session and session.fee else ""
+        what = _FEE_NAMES.get(reason, "Cancellation / no-show fee")
+    return f"{what} — {service}" if service else what
 
 
 def _choose(
@@ -126,17 +171,4 @@ def _choose(
 def _paid_by_credit(credit: LedgerEntry) -> AppliedPayment:
     return AppliedPayment(
         payment_id=credit.source_key, amount=credit.amount, applied_at=credit.posted_at, method="credit"
-    )
-
-
-def _line_of(e: LedgerEntry, *, n: int, tz: tzinfo) -> InvoiceLine:
-    prefix = e.source_key.split(":", 1)[0]
-    return InvoiceLine(
-        n=n,
-        description=_MEMO.get(prefix, e.memo),
-        amount=e.amount,
-        category="charge",
-        source_key=e.source_key,
-        session_id=session_of_source(e.source_key),
-        service_date=e.posted_at.astimezone(tz).date(),
     )

@@ -1,5 +1,10 @@
 """Invoice emails: the invoice (PDF attached), overdue reminders and a request for a new card.
-They say what is owed and how to pay; never any clinical detail."""
+Each names the practice, says what happened and what to do next, and ends with how to reach the
+practice (its address, phone and email as far as it has them). Dates are in words in the
+practice's time zone; lines name the service and the date. Never any clinical detail.
+
+The plain text is the paragraphs of the HTML, one blank line between them: a paragraph is a whole
+sentence (or a list, or the practice's contact block), never half of one."""
 
 from __future__ import annotations
 
@@ -7,43 +12,68 @@ from html import escape
 
 from therabill.invoices.models import Invoice
 from therabill.invoices.pdf import render
+from therabill.invoices.wording import contact_sentence, day_text, line_text
+from therabill.notifications.html import html_page
 from therabill.notifications.mailer import Attachment, Email
 from therabill.practices.models import Practice
 
-
-def _html(title: str, paragraphs: list[str], link: tuple[str, str] | None = None) -> str:
-    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    if link:
-        body += f'<p><a href="{escape(link[1])}">{escape(link[0])}</a></p>'
-    return (
-        '<!doctype html><html><body style="font-family:sans-serif">'
-        f"<h2>{escape(title)}</h2>{body}</body></html>"
-    )
+# A paragraph: its lines (one line for prose; a list or the contact block has several).
+Paragraph = list[str]
 
 
-def _how_to_pay(invoice: Invoice, pay_url: str) -> list[str]:
+def _text(paragraphs: list[Paragraph]) -> str:
+    return "\n\n".join("\n".join(p) for p in paragraphs)
+
+
+def _html(title: str, paragraphs: list[Paragraph], link: tuple[str, str], after: list[Paragraph]) -> str:
+    """The paragraphs, the link, then ``after`` (the practice's contact)."""
+
+    def escaped(ps: list[Paragraph]) -> list[str]:
+        return ["<br>".join(escape(line) for line in p) for p in ps]
+
+    return html_page(title, escaped(paragraphs), link, after=escaped(after))
+
+
+def _how_to_pay(invoice: Invoice, pay_url: str) -> list[Paragraph]:
     return [
-        f"Pay online at {pay_url} with invoice number {invoice.number} and access code"
-        f" {invoice.access_code}.",
-        "You can pay all of it or part of it, with a saved card or a new one.",
+        [
+            f"Pay online at {pay_url} with invoice number {invoice.number} and access code"
+            f" {invoice.access_code}."
+        ],
+        ["You can pay all of it or part of it, with a saved card or a new one."],
+    ]
+
+
+def _closing(practice: Practice) -> list[Paragraph]:
+    """What to do with a question, then who the practice is and how to reach it."""
+    return [[contact_sentence(practice.email, practice.phone)], practice.contact_lines()]
+
+
+def _lines(invoice: Invoice) -> Paragraph:
+    return [
+        "What it is for:",
+        *(f"- {line_text(x)}: {x.amount.format()}" for x in invoice.lines),
     ]
 
 
 def invoice_email(*, practice: Practice, party_name: str, to: str, invoice: Invoice, pay_url: str) -> Email:
     balance = invoice.balance.format()
-    lines = [
-        f"Dear {party_name},",
-        f"{practice.name} sent you invoice {invoice.number} for {invoice.total.format()}.",
-        f"Balance due: {balance}, by {invoice.due_date.isoformat()}.",
+    paragraphs: list[Paragraph] = [
+        [f"Dear {party_name},"],
+        [
+            f"{practice.name} sent you invoice {invoice.number} for {invoice.total.format()},"
+            f" dated {day_text(invoice.issue_date)}."
+        ],
+        _lines(invoice),
+        [f"Balance due: {balance}, by {day_text(invoice.due_date)}."],
         *_how_to_pay(invoice, pay_url),
-        "The invoice is attached as a PDF.",
-        f"Questions? Reply to this email or write to {practice.email}.",
+        ["The invoice is attached as a PDF."],
     ]
     return Email(
         to=to,
         subject=f"Invoice {invoice.number} from {practice.name}: {balance} due",
-        text="\n\n".join(lines),
-        html=_html(f"Invoice {invoice.number}", lines, ("Pay online", pay_url)),
+        text=_text([*paragraphs, *_closing(practice)]),
+        html=_html(f"Invoice {invoice.number}", paragraphs, ("Pay online", pay_url), _closing(practice)),
         reply_to=practice.email,
         sender_name=practice.name,
         attachments=[
@@ -60,37 +90,42 @@ def reminder_email(
     *, practice: Practice, party_name: str, to: str, invoice: Invoice, pay_url: str, number: int
 ) -> Email:
     balance = invoice.balance.format()
-    lines = [
-        f"Dear {party_name},",
-        f"Invoice {invoice.number} from {practice.name} was due on {invoice.due_date.isoformat()}"
-        f" and {balance} is still open.",
+    paragraphs: list[Paragraph] = [
+        [f"Dear {party_name},"],
+        [
+            f"Invoice {invoice.number} from {practice.name} was due on {day_text(invoice.due_date)}"
+            f" and {balance} is still open."
+        ],
+        _lines(invoice),
         *_how_to_pay(invoice, pay_url),
-        f"If you have already paid, thank you, and please ignore this reminder. Questions? Write to"
-        f" {practice.email}.",
+        ["If you have already paid, thank you, and please ignore this reminder."],
     ]
     return Email(
         to=to,
         subject=f"Reminder {number}: invoice {invoice.number} from {practice.name} is overdue",
-        text="\n\n".join(lines),
-        html=_html(f"Invoice {invoice.number} is overdue", lines, ("Pay online", pay_url)),
+        text=_text([*paragraphs, *_closing(practice)]),
+        html=_html(
+            f"Invoice {invoice.number} is overdue", paragraphs, ("Pay online", pay_url), _closing(practice)
+        ),
         reply_to=practice.email,
         sender_name=practice.name,
     )
 
 
 def new_card_request(*, practice: Practice, party_name: str, to: str, invoice: Invoice, link: str) -> Email:
-    lines = [
-        f"Dear {party_name},",
-        f"{practice.name} asks you to add a new payment method for invoice {invoice.number}"
-        f" ({invoice.balance.format()} open).",
-        "Use the secure link below to save a card; we never see its number.",
-        f"Questions? Write to {practice.email}.",
+    asked: list[Paragraph] = [
+        [f"Dear {party_name},"],
+        [
+            f"{practice.name} asks you to add a new payment method for invoice {invoice.number}"
+            f" ({invoice.balance.format()} open)."
+        ],
+        ["Use the secure link below to save a card; we never see its number."],
     ]
     return Email(
         to=to,
         subject=f"{practice.name}: please add a payment method",
-        text="\n\n".join([*lines, link]),
-        html=_html("Please add a payment method", lines, ("Save a card", link)),
+        text=_text([*asked, [link], *_closing(practice)]),
+        html=_html("Please add a payment method", asked, ("Save a card", link), _closing(practice)),
         reply_to=practice.email,
         sender_name=practice.name,
     )

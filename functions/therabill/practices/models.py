@@ -44,3 +44,11 @@ class Practice(BaseModel):
     summary_hours_before: int = Field(default=DEFAULT_SUMMARY_HOURS_BEFORE, ge=1, le=12)
     # Bill a completed session only once its note is signed (the nightly run's "note not signed").
     billing_requires_signed_note: bool = False
+    # How clients reach the practice, printed on invoices and in emails when set (``email`` too).
+    address: str | None = None  # one line, e.g. "12 Harbor Street, Portland, ME 04101"
+    phone: str | None = None
+
+    def contact_lines(self) -> list[str]:
+        """The practice's name, then its address, phone and email as far as it has them."""
+        phone = f"Phone {self.phone}" if self.phone else None
+        return [x for x in (self.name, self.address, phone, self.email) if x]

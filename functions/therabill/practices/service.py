@@ -51,6 +51,8 @@ class PracticeService:
         cutoff_hour: int,
         currency: str,
         country: str,
+        address: str | None = None,
+        phone: str | None = None,
     ) -> Practice:
         practice = Practice(
             id=practice_id,
@@ -60,6 +62,8 @@ class PracticeService:
             cutoff_hour=cutoff_hour,
             currency=currency,
             country=country,
+            address=address,
+            phone=phone,
             created_at=self._clock(),
             version=1,
         )

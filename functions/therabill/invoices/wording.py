@@ -1,0 +1,41 @@
+"""How an invoice speaks to the billing party, the same on the PDF and in the emails: dates in words
+in the practice's time zone ("Tue 3 Nov 2026"), each line with what it is for and when, and how to
+reach the practice. English names on purpose: a server's locale never changes them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from therabill.core.clock import zone
+from therabill.invoices.models import AppliedPayment, InvoiceLine
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day_text(day: date) -> str:
+    """``Tue 3 Nov 2026``."""
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def local_day(at: datetime, time_zone: str) -> date:
+    """The practice's local date of an instant."""
+    return at.astimezone(zone(time_zone)).date()
+
+
+def line_text(line: InvoiceLine) -> str:
+    """``Speech therapy session, Tue 3 Nov 2026``: what the line is for, and when."""
+    if line.service_date is None:
+        return line.description
+    return f"{line.description}, {day_text(line.service_date)}"
+
+
+def payment_text(payment: AppliedPayment) -> str:
+    if payment.method == "credit":
+        return "Paid from your credit"
+    return f"Payment by {payment.method}"
+
+
+def contact_sentence(email: str, phone: str | None) -> str:
+    """What to do with a question: write to the practice, or call it when it has a phone."""
+    return f"Questions? Write to {email} or call {phone}." if phone else f"Questions? Write to {email}."
