@@ -222,6 +222,34 @@ def test_a_day_invoice_bills_that_days_session_charges(world):
     assert status == 409, again
 
 
+def test_a_clients_name_cannot_be_a_formula_in_the_payments_csv(world):
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice, first_name='=HYPERLINK("http://x.test")', last_name="Doe")
+    status, body = world.staff(
+        "POST",
+        f"/clients/{client['id']}/payments/manual",
+        {"amount": 2_500, "method": "cash"},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "manual-pay-formula"},
+    )
+    assert status == 201, body
+    today = world.clock.now.astimezone(ZoneInfo("America/New_York")).date().isoformat()
+    status, text = world.staff(
+        "GET",
+        "/reports/payments",
+        practice_id=practice.id,
+        query={"start": today, "end": today, "format": "csv"},
+    )
+    assert status == 200
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["client_name"] == '\'=HYPERLINK("http://x.test") Doe' and row["amount"] == "25.00"
+    # The JSON keeps integer minor units.
+    _, report = world.staff(
+        "GET", "/reports/payments", practice_id=practice.id, query={"start": today, "end": today}
+    )
+    assert report["rows"][0]["amount"] == 2_500 and report["total"] == 2_500
+
+
 def test_the_payments_and_revenue_reports(world):
     practice = create_practice(world, connect=False)
     client = create_client(world, practice)
@@ -254,14 +282,30 @@ def test_the_payments_and_revenue_reports(world):
         "GET", "/reports/payments", practice_id=practice.id, query={**query, "format": "csv"}
     )
     assert status == 200
+    # The CSVs are for spreadsheets: decimal amounts with a currency column, the client's name
+    # beside its id; the revenue CSV has gross, adjustments and net a day.
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert sorted((r["method"], int(r["amount"])) for r in rows) == [("cash", 3_000), ("check", 2_000)]
+    assert sorted((r["method"], r["amount"], r["currency"]) for r in rows) == [
+        ("cash", "30.00", "USD"),
+        ("check", "20.00", "USD"),
+    ]
+    assert {(r["client_id"], r["client_name"], r["date"]) for r in rows} == {
+        (client["id"], "Ann Client", today.isoformat())
+    }
     status, text = world.staff(
         "GET", "/reports/revenue", practice_id=practice.id, query={**query, "format": "csv"}
     )
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["date"] for r in rows] == [query["start"], query["end"]]
-    assert int(rows[1]["net_revenue"]) == 12_000
+    assert {k: rows[1][k] for k in ("currency", "gross", "adjustments", "net", "payments", "collected")} == {
+        "currency": "USD",
+        "gross": "135.00",
+        "adjustments": "15.00",
+        "net": "120.00",
+        "payments": "50.00",
+        "collected": "50.00",
+    }
+    assert (rows[0]["gross"], rows[0]["net"]) == ("0.00", "0.00")
 
     # Outside the range: nothing.
     _, empty = world.staff(

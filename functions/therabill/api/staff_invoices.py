@@ -28,7 +28,7 @@ from therabill.api.staff_invoices_models import (
     VoidIn,
 )
 from therabill.invoices.models import Invoice, InvoiceStatus
-from therabill.invoices.reports import ReportService, to_csv
+from therabill.invoices.reports import ReportService, payments_csv, revenue_csv
 from therabill.invoices.service import StandaloneLine
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
@@ -241,8 +241,10 @@ def _csv(name: str, text: str) -> Response[str]:
 def payments_report(
     start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
 ) -> Response[str]:
-    """Every payment posted in [start, end] (the practice's local dates), by method; credits
-    applied and write-offs are not payments. ``format=csv`` for a spreadsheet."""
+    """Every payment (money in: payments, deposits and prepayments) posted in [start, end] (the
+    practice's local dates), by method; credits applied and write-offs are not payments.
+    ``format=csv`` for a spreadsheet: a row a payment, the client's name beside its id, amounts as
+    decimals (25.00) with a currency column."""
     caller = _caller()
     caller.require("reports:read")
     report = _reports().payments(caller.practice_id, start, end)
@@ -258,23 +260,7 @@ def payments_report(
         for r in report.rows
     ]
     if format == "csv":
-        return _csv(
-            f"payments-{start}-{end}.csv",
-            to_csv(
-                ["posted_at", "client_id", "method", "amount", "currency", "payment_id"],
-                [
-                    (
-                        r.posted_at.isoformat(),
-                        r.client_id,
-                        r.method,
-                        r.amount,
-                        report.currency,
-                        r.payment_id or "",
-                    )
-                    for r in rows
-                ],
-            ),
-        )
+        return _csv(f"payments-{start}-{end}.csv", payments_csv(report))
     return json_response(
         200,
         PaymentsReport(
@@ -293,28 +279,26 @@ def payments_report(
 def revenue_report(
     start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
 ) -> Response[str]:
-    """Charges, adjustments and refunds posted in [start, end], net revenue per local day."""
+    """Charges (gross), adjustments (write-offs, waivers, voided charges, goodwill credit) and net
+    revenue; payments, refunds (and lost disputes) and what was collected; posted in [start, end],
+    net revenue per local day. ``format=csv``: a row a local day with each of them, amounts as
+    decimals (25.00) with a currency column."""
     caller = _caller()
     caller.require("reports:read")
     r = _reports().revenue(caller.practice_id, start, end)
     if format == "csv":
-        return _csv(
-            f"revenue-{start}-{end}.csv",
-            to_csv(
-                ["date", "net_revenue", "currency"], [(day, v, r.currency) for day, v in r.by_day.items()]
-            ),
-        )
+        return _csv(f"revenue-{start}-{end}.csv", revenue_csv(r))
     return json_response(
         200,
         RevenueReport(
             start=start,
             end=end,
             currency=r.currency,
-            charges=r.charges,
-            adjustments=r.adjustments,
-            refunds=r.refunds,
-            net_revenue=r.net_revenue,
-            collected=r.collected,
+            charges=r.total.charges,
+            adjustments=r.total.adjustments,
+            refunds=r.total.refunds,
+            net_revenue=r.total.net_revenue,
+            collected=r.total.collected,
             by_day=r.by_day,
         ),
     )

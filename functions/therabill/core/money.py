@@ -141,6 +141,16 @@ class Money(BaseModel):
             return 0
         return 3 if self.currency in _THREE_DECIMAL else 2
 
+    def decimal_text(self) -> str:
+        """The amount as a plain decimal for spreadsheets: ``12.50``, ``-3.00``, ``500`` (yen).
+        Exact: integer arithmetic only."""
+        sign = "-" if self.amount < 0 else ""
+        whole = abs(self.amount)
+        if self.decimals == 0:
+            return f"{sign}{whole}"
+        unit = 10**self.decimals
+        return f"{sign}{whole // unit}.{whole % unit:0{self.decimals}d}"
+
     def format(self) -> str:
         """Human text for receipts: ``USD 12.50``. Exact: integer arithmetic only."""
         sign = "-" if self.amount < 0 else ""

@@ -1,6 +1,9 @@
 """Reports for staff, from the ledger (the one source of truth for money): payments in a date
-range by method, and revenue. Dates are the practice's local dates, inclusive. The aggregation is
-pure (``payments_report`` / ``revenue_report``); ``ReportService`` reads the entries."""
+range by method, and revenue (gross charges, adjustments, net; money in and given back). Dates are
+the practice's local dates, inclusive. The aggregation is pure (``payments_report`` /
+``revenue_report``); ``ReportService`` reads the entries. The JSON answers keep integer minor
+units; the CSVs (``payments_csv`` / ``revenue_csv``) are for spreadsheets: decimal amounts with a
+currency column, the client's name beside its id."""
 
 from __future__ import annotations
 
@@ -9,17 +12,32 @@ import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from therabill.clients.service import ClientService
 from therabill.core.clock import zone
 from therabill.core.errors import InvalidRequestError
+from therabill.core.money import Money
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.practices.service import PracticeService
 
 MAX_DAYS = 366
 # Not money received: a credit applied, an insurance write-off are adjustments of what is owed.
 EXCLUDED_METHODS = frozenset({"credit"})
+
+
+def received(e: LedgerEntry) -> bool:
+    """Money in: a payment, or a credit paid in by a method (a deposit or prepayment by card);
+    not credit applied to a charge, nor goodwill credit (no method)."""
+    if e.kind == "payment":
+        return (e.method or "other") not in EXCLUDED_METHODS
+    return e.kind == "credit" and e.method is not None and e.method not in EXCLUDED_METHODS
+
+
+def adjusted(e: LedgerEntry) -> bool:
+    """Booked to the practice's adjustments (write-offs, waivers, voided charges, goodwill credit)."""
+    return e.kind == "adjustment" or (e.kind == "credit" and e.method is None)
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,9 @@ class Payments:
     start: date
     end: date
     currency: str
+    time_zone: str = "UTC"  # the practice's: the rows' local dates
     rows: list[PaymentLine] = field(default_factory=list)
+    client_names: dict[str, str] = field(default_factory=dict)  # client id → name, for the CSV
 
     @property
     def total(self) -> int:
@@ -49,15 +69,13 @@ class Payments:
 
 
 @dataclass
-class Revenue:
-    start: date
-    end: date
-    currency: str
+class DayRevenue:
+    """One local day (or the range): gross charges, adjustments, money in and money given back."""
+
     charges: int = 0
     adjustments: int = 0
-    refunds: int = 0
     payments: int = 0
-    by_day: dict[str, int] = field(default_factory=dict)
+    refunds: int = 0  # refunds and lost disputes
 
     @property
     def net_revenue(self) -> int:
@@ -66,6 +84,39 @@ class Revenue:
     @property
     def collected(self) -> int:
         return self.payments - self.refunds
+
+    def add(self, e: LedgerEntry) -> None:
+        amount = e.amount.amount
+        if e.kind == "charge":
+            self.charges += amount
+        elif adjusted(e):
+            self.adjustments += amount
+        elif e.kind in ("refund", "chargeback"):
+            self.refunds += amount
+        elif received(e):
+            self.payments += amount
+
+
+@dataclass
+class Revenue:
+    start: date
+    end: date
+    currency: str
+    days: dict[str, DayRevenue] = field(default_factory=dict)  # every local day of the range, in order
+
+    @property
+    def total(self) -> DayRevenue:
+        return DayRevenue(
+            charges=sum(d.charges for d in self.days.values()),
+            adjustments=sum(d.adjustments for d in self.days.values()),
+            payments=sum(d.payments for d in self.days.values()),
+            refunds=sum(d.refunds for d in self.days.values()),
+        )
+
+    @property
+    def by_day(self) -> dict[str, int]:
+        """Net revenue per local day."""
+        return {day: d.net_revenue for day, d in self.days.items()}
 
 
 def check_range(start: date, end: date) -> None:
@@ -90,10 +141,10 @@ def _in_range(
 def payments_report(
     entries: Iterable[LedgerEntry], *, start: date, end: date, tz_name: str, currency: str
 ) -> Payments:
-    """Every payment posted in the range, by method; credits applied are not payments."""
-    report = Payments(start, end, currency)
+    """Every payment (money in) posted in the range, by method; credits applied are not payments."""
+    report = Payments(start, end, currency, tz_name)
     for line in _in_range(entries, start, end, tz_name, currency):
-        if line.entry.kind == "payment" and (line.entry.method or "other") not in EXCLUDED_METHODS:
+        if received(line.entry):
             report.rows.append(line)
     report.rows.sort(key=lambda r: (r.entry.posted_at, r.entry.id))
     return report
@@ -105,32 +156,63 @@ def revenue_report(
     report = Revenue(start, end, currency)
     day = start
     while day <= end:
-        report.by_day[day.isoformat()] = 0
+        report.days[day.isoformat()] = DayRevenue()
         day += timedelta(days=1)
     for line in _in_range(entries, start, end, tz_name, currency):
-        e, amount = line.entry, line.entry.amount.amount
-        key = line.local_date.isoformat()
-        if e.kind == "charge":
-            report.charges += amount
-            report.by_day[key] += amount
-        elif e.kind == "adjustment":
-            report.adjustments += amount
-            report.by_day[key] -= amount
-        elif e.kind == "refund":
-            report.refunds += amount
-        elif e.kind == "payment" and (e.method or "other") not in EXCLUDED_METHODS:
-            report.payments += amount
+        report.days[line.local_date.isoformat()].add(line.entry)
     return report
 
 
+# A text cell starting with one of these is a formula (or becomes one) in a spreadsheet.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """Text cells that would start a formula get a leading apostrophe; numbers (``Decimal``) do not."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
-        # A leading =, +, - or @ would be a formula in a spreadsheet: quote it as text.
-        writer.writerow(["'" + v if isinstance(v, str) and v[:1] in "=+-@" else v for v in row])
+        writer.writerow(["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in row])
     return buffer.getvalue()
+
+
+def _decimal(amount: int, currency: str) -> Decimal:
+    """Minor units as the decimal a spreadsheet reads: 2500 USD → 25.00 (exact)."""
+    return Decimal(Money(amount=amount, currency=currency).decimal_text())
+
+
+def payments_csv(report: Payments) -> str:
+    """One row a payment: its local date, the client (id and name), method, amount and currency."""
+    tz = zone(report.time_zone)
+    return to_csv(
+        ["date", "posted_at", "client_id", "client_name", "method", "amount", "currency", "payment_id"],
+        [
+            (
+                r.entry.posted_at.astimezone(tz).date().isoformat(),
+                r.entry.posted_at.isoformat(),
+                r.entry.client_id,
+                report.client_names.get(r.entry.client_id, ""),
+                r.entry.method or "other",
+                _decimal(r.entry.amount.amount, report.currency),
+                report.currency.upper(),
+                r.entry.payment_id or "",
+            )
+            for r in report.rows
+        ],
+    )
+
+
+def revenue_csv(report: Revenue) -> str:
+    """One row a local day: gross charges, adjustments, net; payments, refunds, collected."""
+    columns = ("charges", "adjustments", "net_revenue", "payments", "refunds", "collected")
+    return to_csv(
+        ["date", "currency", "gross", "adjustments", "net", "payments", "refunds", "collected"],
+        [
+            (day, report.currency.upper(), *(_decimal(getattr(d, c), report.currency) for c in columns))
+            for day, d in report.days.items()
+        ],
+    )
 
 
 class ReportService:
@@ -139,33 +221,35 @@ class ReportService:
         self._clients = clients
         self._ledger = ledger
 
-    def _entries(self, practice_id: str) -> list[LedgerEntry]:
-        """Every ledger entry of the practice: each client's ledger (pattern 11), client by client."""
+    def _entries(self, practice_id: str) -> tuple[list[LedgerEntry], dict[str, str]]:
+        """Every ledger entry of the practice: each client's ledger (pattern 11), client by client;
+        and each client's name by id."""
         entries: list[LedgerEntry] = []
+        names: dict[str, str] = {}
         cursor: str | None = None
         while True:
             clients, cursor = self._clients.list_page(practice_id, limit=100, cursor=cursor)
             for client in clients:
+                names[client.id] = client.display_name
                 entries.extend(self._ledger.entries(practice_id, client.id))
             if not cursor:
-                return entries
+                return entries, names
 
     def payments(self, practice_id: str, start: date, end: date) -> Payments:
         check_range(start, end)
         practice = self._practices.get(practice_id)
-        return payments_report(
-            self._entries(practice_id),
-            start=start,
-            end=end,
-            tz_name=practice.time_zone,
-            currency=practice.currency,
+        entries, names = self._entries(practice_id)
+        report = payments_report(
+            entries, start=start, end=end, tz_name=practice.time_zone, currency=practice.currency
         )
+        report.client_names = names
+        return report
 
     def revenue(self, practice_id: str, start: date, end: date) -> Revenue:
         check_range(start, end)
         practice = self._practices.get(practice_id)
         return revenue_report(
-            self._entries(practice_id),
+            self._entries(practice_id)[0],
             start=start,
             end=end,
             tz_name=practice.time_zone,
