@@ -51,7 +51,6 @@ class Payments:
     start: date
     end: date
     currency: str
-    time_zone: str = "UTC"  # the practice's: the rows' local dates
     rows: list[PaymentLine] = field(default_factory=list)
     client_names: dict[str, str] = field(default_factory=dict)  # client id → name, for the CSV
 
@@ -142,7 +141,7 @@ def payments_report(
     entries: Iterable[LedgerEntry], *, start: date, end: date, tz_name: str, currency: str
 ) -> Payments:
     """Every payment (money in) posted in the range, by method; credits applied are not payments."""
-    report = Payments(start, end, currency, tz_name)
+    report = Payments(start, end, currency)
     for line in _in_range(entries, start, end, tz_name, currency):
         if received(line.entry):
             report.rows.append(line)
@@ -184,12 +183,11 @@ def _decimal(amount: int, currency: str) -> Decimal:
 
 def payments_csv(report: Payments) -> str:
     """One row a payment: its local date, the client (id and name), method, amount and currency."""
-    tz = zone(report.time_zone)
     return to_csv(
         ["date", "posted_at", "client_id", "client_name", "method", "amount", "currency", "payment_id"],
         [
             (
-                r.entry.posted_at.astimezone(tz).date().isoformat(),
+                r.local_date.isoformat(),
                 r.entry.posted_at.isoformat(),
                 r.entry.client_id,
                 report.client_names.get(r.entry.client_id, ""),
