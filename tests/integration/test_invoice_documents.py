@@ -6,11 +6,11 @@ address and phone are optional, one line each, refused in words when malformed."
 import email
 import shutil
 import subprocess
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from tests.integration.scenario import create_client, create_invoice, create_practice
+from tests.integration.scenario import create_client, create_invoice, create_practice, standalone_invoice
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_session_fees import POLICY, set_policy
 from tests.integration.test_sessions import START, act, book, completion
@@ -21,6 +21,19 @@ PHONE = "+1 207 555 0100"
 
 def contact(world, practice, **fields):
     return world.staff("PATCH", "/practice", fields, practice_id=practice.id)
+
+
+def in_words(iso_day):
+    day = date.fromisoformat(iso_day)
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+def whole_paragraphs(text):
+    """A one-line paragraph ends as a sentence does; none starts in the middle of one."""
+    paragraphs = text.split("\n\n")
+    assert all(p.rstrip().endswith((".", ",", ":")) for p in paragraphs if "\n" not in p), paragraphs
+    assert not any(p[:1].islower() for p in paragraphs), paragraphs
+    return paragraphs
 
 
 def parts(msg, kind):
@@ -115,10 +128,7 @@ def test_the_email_names_the_practice_its_lines_and_dates_in_words(sent):
     # Issued Wed 5 Mar 2031 (New York), due 30 days later; no ISO dates, no codes.
     assert "dated Wed 5 Mar 2031." in text and "by Fri 4 Apr 2031." in text
     assert "2031-0" not in text and "90837" not in text and "90837" not in html
-    # Every paragraph is whole: a one-line paragraph ends as a sentence does, none starts mid-sentence.
-    paragraphs = text.split("\n\n")
-    assert all(p.rstrip().endswith((".", ",", ":")) for p in paragraphs if "\n" not in p), paragraphs
-    assert not any(p[:1].islower() for p in paragraphs), paragraphs
+    paragraphs = whole_paragraphs(text)
     assert paragraphs[-1].splitlines() == [
         "Harbor Family Practice",
         ADDRESS,
@@ -148,3 +158,28 @@ def test_the_pdf_names_the_practice_its_lines_and_dates_in_words(sent, tmp_path)
     assert "Tue 4 Mar 2031 Copay — Speech therapy USD 25.00" in rows, rows
     assert "Wed 5 Mar 2031 Late cancellation fee — Speech therapy USD 50.00" in rows, rows
     assert "2031-0" not in text and "90837" not in text
+
+
+def test_a_reminder_names_the_practice_says_when_it_was_due_and_what_to_do(world):
+    practice = create_practice(world, connect=False)
+    assert contact(world, practice, address=ADDRESS)[0] == 200  # no phone: none is printed
+    client = create_client(world, practice)
+    invoice = standalone_invoice(world, practice, client["id"])
+    world.clock.now += timedelta(days=32)
+    assert world.container.invoices.sweep()["reminded"] == 1
+    [msg] = [
+        m
+        for m in (email.message_from_string(x.raw_data) for x in world.emails())
+        if m["Subject"].startswith("Reminder 1")
+    ]
+    text = parts(msg, "plain")
+    due, issued = in_words(invoice["due_date"]), in_words(invoice["issue_date"])
+    assert f"Invoice {invoice['number']} from Harbor Family Practice was due on {due} and USD 50.00" in text
+    assert f"- Balance carried over, {issued}: USD 50.00" in text
+    assert "Pay online at " in text and "Questions? Write to office@harbor.test." in text
+    assert whole_paragraphs(text)[-1].splitlines() == [
+        "Harbor Family Practice",
+        ADDRESS,
+        "office@harbor.test",
+    ]
+    assert "Phone" not in text and invoice["due_date"] not in text and invoice["issue_date"] not in text
