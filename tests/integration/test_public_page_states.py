@@ -54,7 +54,7 @@ def test_a_set_up_link_cut_short_changed_expired_or_used(world: World) -> None:
 
     status, page = world.public("GET", "/setup/not-a-token")
     assert status == 400
-    assert "This link is not complete" in assert_reads_well(page, practice=False)
+    assert "This link does not work" in assert_reads_well(page, practice=False)
 
     status, page = world.public("GET", f"/setup/{body}.{mac[:-3]}xyz")
     assert status == 401

@@ -64,12 +64,24 @@ def malformed(page: PageKind) -> Notice:
         )
     return Notice(
         400,
-        "This link is not complete",
+        "This link does not work",
         "The address of this page is incomplete or has been changed, so we cannot tell which "
         "practice sent it.",
         "Open the link again from the email you received (tap it rather than copying it, or copy "
         "the whole address). If it still does not work, reply to that email and ask the practice "
         "for a new link.",
+    )
+
+
+def no_pay_page() -> Notice:
+    """No practice has the invoice pay page's id: the address was mistyped (ids are random, so
+    saying so tells nothing)."""
+    return Notice(
+        404,
+        "We could not find this pay page",
+        "No practice has a pay page at this address: it may have been mistyped.",
+        "Type the address exactly as it is printed on your invoice, or open the link in the invoice "
+        "email again. If it still does not work, contact your practice.",
     )
 
 

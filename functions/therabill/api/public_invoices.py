@@ -189,14 +189,7 @@ def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
 
 
 def _not_a_pay_page() -> Response[str]:
-    """No practice has this id: the address was mistyped (ids are random: it tells nothing)."""
-    notice = page_errors.Notice(
-        404,
-        "We could not find this pay page",
-        "No practice has a pay page at this address: it may have been mistyped.",
-        "Type the address exactly as it is printed on your invoice, or open the link in the invoice "
-        "email again. If it still does not work, contact your practice.",
-    )
+    notice = page_errors.no_pay_page()
     body = pages.notice_page(
         title=notice.title,
         happened=notice.happened,
@@ -204,7 +197,9 @@ def _not_a_pay_page() -> Response[str]:
         practice_name=None,
         email=None,
     )
-    return Response(status_code=404, content_type=content_types.TEXT_HTML, body=body, headers=headers())
+    return Response(
+        status_code=notice.status, content_type=content_types.TEXT_HTML, body=body, headers=headers()
+    )
 
 
 @router.post("/pay/invoice/<practice_id>/lookup")
