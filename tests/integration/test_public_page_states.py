@@ -186,3 +186,26 @@ def test_the_invoice_pay_page_of_no_practice_or_a_mistyped_address(world: World)
     assert "printed on your invoice" in assert_reads_well(page, practice=False)
     status, body = world.public("POST", "/pay/invoice/NOT-AN-ID/lookup", {"number": "INV-000001"})
     assert status in (400, 422) and isinstance(body, dict)
+
+
+def test_a_failing_database_reads_as_a_page_too(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    token = setup_link(world, practice, client["id"])
+
+    world.dynamo.fail("get_item", code="ProvisionedThroughputExceededException", times=10)
+    status, page = world.public("GET", f"/setup/{token}")
+    assert status == 503
+    assert "Please try again in a minute" in assert_reads_well(page, practice=False)
+
+    world.dynamo.plan.clear()
+    world.dynamo.fail("get_item", code="ValidationException", times=1)
+    status, page = world.public("GET", f"/setup/{token}")
+    assert status == 500
+    assert "Something went wrong" in assert_reads_well(page, practice=False)
+    # A JSON call answers its JSON error body as before.
+    world.dynamo.fail("get_item", code="ValidationException", times=1)
+    status, body = world.public(
+        "POST", f"/setup/{token}/intent", {"signer_name": "Ann", "agreed": True, "text_version": "x"}
+    )
+    assert status == 500 and body["code"] == "internal"
