@@ -254,7 +254,9 @@ def test_paying_on_the_page_confirms_the_booking_once(world: World, setup: Any) 
     token = link.split("/pay/booking/")[1]
     assert world.public("GET", f"/pay/booking/{token}/status") == (200, {"status": "confirmed"})
     status, page = world.public("GET", f"/pay/booking/{token}")
-    assert status == 409 and "paid and confirmed" in page
+    # Paid is not an error: the page says the appointment is confirmed and what comes next.
+    assert status == 200 and "Your appointment is confirmed" in page and "Harbor Family Practice" in page
+    assert "on its way by email" in page and "cannot be used" not in page
     hold = world.container.table.get(keys.practice_pk(practice.id), keys.booking_hold_sk(session["id"]))
     assert hold["status"] == "closed" and "GSI1PK" not in hold
     # Later, the session's life goes on as usual.

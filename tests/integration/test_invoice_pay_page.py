@@ -224,3 +224,50 @@ def test_a_draft_cannot_be_looked_up(world, invoice):
     practice, client, _ = invoice
     draft = standalone_invoice(world, practice, client["id"], send=False, key="draft-invoice-1")
     assert lookup(world, practice, draft["number"], draft["access_code"])[0] == 401
+
+
+def _dynamo_calls(world, send):
+    """The DynamoDB requests (operation names, in order) one public request makes, and its answer."""
+    calls: list[str] = []
+
+    def record(model, **_):
+        calls.append(model.name)
+
+    events = world.dynamo.meta.events
+    events.register("before-call.dynamodb.*", record)
+    try:
+        answer = send()
+    finally:
+        events.unregister("before-call.dynamodb.*", record)
+    return calls, answer
+
+
+def test_every_refused_lookup_does_the_same_work_so_timing_tells_nothing(world, invoice):
+    """An unknown number, a known one with a wrong code, a locked invoice, a draft and another
+    practice's path make the same DynamoDB requests, in the same order, and get the same answer."""
+    practice, client, inv = invoice
+    draft = standalone_invoice(world, practice, client["id"], 1_000, send=False, key="draft-invoice")
+    locked = standalone_invoice(world, practice, client["id"], 2_000, key="locked-invoice")
+    for n in range(5):
+        lookup(world, practice, locked["number"], wrong(locked["access_code"]), ip=f"203.0.113.{n}")
+    cases = {
+        "unknown number": (practice, "INV-999999", inv["access_code"]),
+        "wrong code": (practice, inv["number"], wrong(inv["access_code"])),
+        "locked": (practice, locked["number"], locked["access_code"]),
+        "another practice": (create_practice(world, connect=False), inv["number"], inv["access_code"]),
+        "draft": (practice, draft["number"], draft["access_code"]),
+    }
+    seen = {}
+    for i, (name, (p, n, c)) in enumerate(cases.items()):
+        seen[name] = _dynamo_calls(
+            world, lambda p=p, n=n, c=c, i=i: lookup(world, p, n, c, ip=f"192.0.2.{i}")
+        )
+    calls, answer = seen["unknown number"]
+    assert answer[0] == 401 and calls, calls
+    for name, (other_calls, other_answer) in seen.items():
+        assert other_calls == calls, (name, other_calls, calls)
+        assert other_answer == answer, name
+    # The wrong code was counted; the unknown number wrote nothing anywhere.
+    _, staff_view = world.staff("GET", f"/invoices/{inv['id']}", practice_id=practice.id)
+    assert staff_view["failed_codes"] == 1
+    assert world.container.table.get(f"P#{practice.id}", "INVOICE#inv_none") is None

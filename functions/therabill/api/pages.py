@@ -4,6 +4,7 @@ limited by a Content-Security-Policy to Stripe.js and the page itself."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from html import escape
 from string import Template
 from urllib.parse import urlsplit
@@ -24,6 +25,9 @@ _BASE = Template("""<!doctype html>
  button{font-size:1.05rem;padding:.7rem 1.2rem;margin-top:1rem;cursor:pointer}
  .consent{background:#f4f4f4;padding:.75rem;border-radius:6px}
  #status{margin-top:1rem;font-weight:600} .error{color:#a00000}
+ .facts{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem}
+ .facts dt{font-weight:600} .facts dd{margin:0}
+ .practice{margin:0;color:#555;font-weight:600} #next-step a{overflow-wrap:anywhere}
 </style>
 $head
 </head>
@@ -44,10 +48,21 @@ def csp(stripe_js_url: str) -> str:
     )
 
 
-def message_page(title: str, message: str) -> str:
-    return _BASE.substitute(
-        title=escape(title), head="", body=f'<h1>{escape(title)}</h1><p role="status">{escape(message)}</p>'
+def notice_page(
+    *, title: str, happened: str, next_step: str, practice_name: str | None, email: str | None
+) -> str:
+    """A page's state in words: what happened and what to do next, ending with the practice's
+    email (a mailto link) when the practice is known."""
+    contact = ""
+    if email:
+        contact = f' <a href="mailto:{escape(email, quote=True)}">{escape(email)}</a>'
+    heading = f"{escape(title)} · {escape(practice_name)}" if practice_name else escape(title)
+    body = (
+        (f'<p class="practice">{escape(practice_name)}</p>' if practice_name else "")
+        + f'<h1>{escape(title)}</h1><p role="status">{escape(happened)}</p>'
+        + f'<p id="next-step">{escape(next_step)}{contact}</p>'
     )
+    return _BASE.substitute(title=heading, head="", body=body)
 
 
 # Long on purpose: one HTML page with its script, kept whole so it reads as the page it is.
@@ -124,22 +139,58 @@ document.getElementById('setup-form').addEventListener('submit', async (e) => {{
     return _BASE.substitute(title=f"Save a card · {escape(practice_name)}", head=head, body=body)
 
 
+# What a charge is for, as the authentication page says it (the kind only: never a code or a note).
+CHARGE_KINDS = {
+    "copay": "a copay",
+    "session_fee": "a session fee",
+    "cancellation_fee": "a cancellation or missed-appointment fee",
+    "balance": "a payment towards your balance",
+    "product": "a purchase",
+    "deposit": "a booking deposit",
+    "prepayment": "a booking prepayment",
+    "invoice": "an invoice payment",
+}
+_BRANDS = {"amex": "American Express", "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}
+
+
+def card_text(brand: str, last4: str) -> str:
+    """``visa``, ``4242`` → ``Visa ending in 4242``."""
+    return f"{_BRANDS.get(brand, brand.title() or 'Card')} ending in {last4}"
+
+
+def day_text(at: datetime) -> str:
+    """A date as a client reads it: ``Friday 4 December 2026``."""
+    return f"{at:%A} {at.day} {at:%B %Y}"
+
+
 def authenticate_page(
     *,
     practice_name: str,
     amount_text: str,
+    charge: str,
+    date_text: str,
+    card_text: str,
     client_secret: str,
     payment_method_id: str,
     publishable_key: str,
     account: str,
     stripe_js_url: str,
 ) -> str:
+    """Confirm an off-session charge the bank wants its cardholder to approve: who charges, for
+    what, when, how much and on which card."""
     config = json.dumps(
         {"pk": publishable_key, "account": account, "secret": client_secret, "pm": payment_method_id}
     )
     body = f"""
 <h1>Confirm your payment to {escape(practice_name)}</h1>
-<p>Your bank asked you to confirm a payment of <strong>{escape(amount_text)}</strong>.</p>
+<p>Your bank asks you to confirm this payment before it is made.</p>
+<dl class="facts">
+  <dt>To</dt><dd id="to">{escape(practice_name)}</dd>
+  <dt>For</dt><dd id="for">{escape(charge[:1].upper() + charge[1:])}</dd>
+  <dt>Date</dt><dd id="date">{escape(date_text)}</dd>
+  <dt>Amount</dt><dd id="amount"><strong>{escape(amount_text)}</strong></dd>
+  <dt>Card</dt><dd id="card">{escape(card_text)}</dd>
+</dl>
 <button type="button" id="confirm">Confirm payment</button>
 <div id="status" role="status" aria-live="polite"></div>
 <script>

@@ -4,17 +4,23 @@ JSON (the XHR)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from collections.abc import Callable
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api import errors, pages
+from therabill.api import errors, page_errors, pages
 from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
 from therabill.api.inputs import Flag, Text
+from therabill.core.clock import zone
 from therabill.core.errors import TherabillError
+from therabill.observability import logger
+from therabill.practices.models import Practice
 
 app = BoundedResolver(enable_validation=True)
 errors.install(app)
@@ -52,11 +58,74 @@ def _html(body: str, status: int = 200) -> Response[str]:
     )
 
 
-def _error_page(exc: TherabillError) -> Response[str]:
-    for kind, status, _code in errors.STATUS:
-        if isinstance(exc, kind):
-            return _html(pages.message_page("This link cannot be used", exc.message), status)
-    return _html(pages.message_page("Something went wrong", "Please try again later."), 500)
+def notice_response(notice: page_errors.Notice) -> Response[str]:
+    return _html(
+        pages.notice_page(
+            title=notice.title,
+            happened=notice.happened,
+            next_step=notice.next_step,
+            practice_name=notice.practice_name,
+            email=notice.email,
+        ),
+        notice.status,
+    )
+
+
+def _error_page(
+    exc: TherabillError, page: page_errors.PageKind, practice: Callable[[], Practice | None]
+) -> Response[str]:
+    """A link's page that cannot be shown: its state in words, naming the practice that signed the
+    link (``practice()``: None for a link we did not sign)."""
+    try:
+        signer = practice()
+    except TherabillError:  # the practice cannot be read just now: say what happened without it
+        signer = None
+    return notice_response(page_errors.notice(exc, page=page, practice=signer))
+
+
+# A browser's page (GET of a page route) answers its errors as HTML; everything else (the pages'
+# fetch calls) keeps the JSON error body.
+_PAGE_ROUTES: tuple[tuple[re.Pattern[str], page_errors.PageKind], ...] = (
+    (re.compile(r"^/setup/[^/]*$"), "setup"),
+    (re.compile(r"^/pay/authenticate/[^/]*$"), "authenticate"),
+    (re.compile(r"^/pay/booking/[^/]*$"), "booking"),
+    (re.compile(r"^/pay/invoice/[^/]*$"), "invoice"),
+)
+
+
+def _page_requested() -> page_errors.PageKind | None:
+    event = app.current_event
+    if event.http_method != "GET":
+        return None
+    return next((kind for pattern, kind in _PAGE_ROUTES if pattern.match(event.path)), None)
+
+
+def _installed(kind: type[Exception]) -> Callable[[Any], Response[str]]:
+    handler = app.exception_handler_manager.lookup_exception_handler(kind)
+    assert handler is not None, kind  # errors.install registered it
+    return cast(Callable[[Any], Response[str]], handler)
+
+
+_json_validation = _installed(RequestValidationError)
+_json_unexpected = _installed(Exception)
+
+
+def _malformed(exc: RequestValidationError) -> Response[str]:
+    page = _page_requested()
+    if page is None:
+        return _json_validation(exc)
+    return notice_response(page_errors.malformed(page))
+
+
+def _unexpected(exc: Exception) -> Response[str]:
+    if _page_requested() is None:
+        return _json_unexpected(exc)
+    logger.error("unexpected error", error=type(exc).__name__)  # the type only, never the message
+    return notice_response(page_errors.unexpected())
+
+
+app.exception_handler(RequestValidationError)(_malformed)
+app.exception_handler(Exception)(_unexpected)
 
 
 @app.get("/setup/<token>")
@@ -65,7 +134,7 @@ def setup_page(token: Token) -> Response[str]:
     try:
         view = c.cards.setup_page(token)
     except TherabillError as exc:
-        return _error_page(exc)
+        return _error_page(exc, "setup", lambda: c.cards.link_practice(token))
     return _html(
         pages.setup_page(
             practice_name=view.practice_name,
@@ -101,16 +170,20 @@ def start_setup(token: Token, body: Annotated[StartSetup, Body()]) -> StartSetup
 def authenticate_page(token: Token) -> Response[str]:
     c = container()
     try:
-        practice, payment, secret, pm = c.payments.open_auth_link(token)
+        view = c.payments.open_auth_link(token)
     except TherabillError as exc:
-        return _error_page(exc)
+        return _error_page(exc, "authenticate", lambda: c.payments.auth_link_practice(token))
+    practice, payment = view.practice, view.payment
     assert practice.stripe is not None
     return _html(
         pages.authenticate_page(
             practice_name=practice.name,
             amount_text=payment.amount.format(),
-            client_secret=secret,
-            payment_method_id=pm,
+            charge=pages.CHARGE_KINDS.get(payment.kind, "a payment"),
+            date_text=pages.day_text(payment.created_at.astimezone(zone(practice.time_zone))),
+            card_text=pages.card_text(view.card.brand, view.card.last4),
+            client_secret=view.client_secret,
+            payment_method_id=view.card.payment_method_id,
             publishable_key=c.secrets.stripe_publishable_key,
             account=practice.stripe.account_id,
             stripe_js_url=c.settings.stripe_js_url,
@@ -134,7 +207,7 @@ def booking_pay_page(token: Token) -> Response[str]:
     try:
         view = c.bookings.open_pay_link(token)
     except TherabillError as exc:
-        return _error_page(exc)
+        return _error_page(exc, "booking", lambda: c.bookings.pay_link_practice(token))
     assert view.practice.stripe is not None
     record = view.session.booking_payment
     assert record is not None

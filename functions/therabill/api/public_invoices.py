@@ -12,10 +12,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api import errors, invoice_pages, pages
+from therabill.api import errors, invoice_pages, page_errors, pages
 from therabill.api.deps import container
 from therabill.api.inputs import PositiveMinorUnits
-from therabill.core.errors import NotFoundError, TherabillError
+from therabill.core.errors import NotFoundError
 from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
 
@@ -174,20 +174,31 @@ def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
     c = container()
     try:
         practice = c.practices.get(practice_id)
-        name = practice.name
     except NotFoundError:
-        name = "your practice"  # the form answers the same for every number: nothing to tell here
-    except TherabillError:
-        name = "your practice"
+        return _not_a_pay_page()
     return Response(
         status_code=200,
         content_type=content_types.TEXT_HTML,
         body=invoice_pages.pay_page(
-            practice_name=name,
+            practice_name=practice.name,
             base_path=f"/pay/invoice/{practice_id}",
             stripe_js_url=c.settings.stripe_js_url,
         ),
         headers=headers(),
+    )
+
+
+def _not_a_pay_page() -> Response[str]:
+    notice = page_errors.no_pay_page()
+    body = pages.notice_page(
+        title=notice.title,
+        happened=notice.happened,
+        next_step=notice.next_step,
+        practice_name=None,
+        email=None,
+    )
+    return Response(
+        status_code=notice.status, content_type=content_types.TEXT_HTML, body=body, headers=headers()
     )
 
 

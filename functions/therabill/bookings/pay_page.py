@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from therabill.bookings.emails import local_time
+from therabill.bookings.errors import BookingPaidError, BookingReleasedError, NothingToPayError
 from therabill.core import signed_tokens
 from therabill.core.clock import Clock
-from therabill.core.errors import ConflictError, NotFoundError
+from therabill.core.errors import UnauthorizedError
 from therabill.payments.models import Payment
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
@@ -58,25 +59,36 @@ class PayPages:
         return f"{self._public_base_url}/pay/booking/{token}"
 
     def open_pay_link(self, token: str) -> PayPage:
-        practice, session = self._from_token(token)
+        """The page's facts. A paid booking answers BookingPaidError even once the link has expired
+        (the client may open it again later); otherwise an expired link, a released hold."""
+        claims = signed_tokens.signed_claims(self._link_key, PAY_TOKEN_PURPOSE, token)
+        if claims is None:
+            raise UnauthorizedError("this link is not valid")
+        practice = self._practices.get(str(claims["p"]))
+        session = self._sessions.get(practice.id, str(claims["s"]))
         record = session.booking_payment
         if record is None:
-            raise NotFoundError("this booking has nothing to pay")
+            raise NothingToPayError(session.id)
+        when = local_time(practice, session.scheduled_start)
+        if session.status != "awaiting_payment" and record.status == "paid":
+            raise BookingPaidError(session.id, when)
+        if int(claims.get("exp", 0)) < self._clock().timestamp():
+            raise signed_tokens.LinkExpiredError(claims)
         if session.status != "awaiting_payment":
-            if record.status == "paid":
-                raise ConflictError("this booking is paid and confirmed", status=session.status)
-            raise ConflictError(
-                "this booking is no longer held; please contact the practice", status=session.status
-            )
+            raise BookingReleasedError(session.id, session.status, when)
         payment, secret = self._payments.client_secret(practice, record.payment_id)
         return PayPage(
             practice=practice,
             session=session,
             payment=payment,
             client_secret=secret,
-            when=local_time(practice, session.scheduled_start),
+            when=when,
             expires=local_time(practice, record.hold_expires_at),
         )
+
+    def link_practice(self, token: str) -> Practice | None:
+        """The practice a pay link comes from, expired or not (None: not one of ours)."""
+        return self._practices.of_link(signed_tokens.signed_claims(self._link_key, PAY_TOKEN_PURPOSE, token))
 
     def pay_status(self, token: str) -> str:
         """``awaiting_payment``, ``confirmed`` or ``released`` (for the page, after paying)."""

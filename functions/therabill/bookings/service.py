@@ -71,6 +71,10 @@ class BookingService:
     def open_pay_link(self, token: str) -> PayPage:
         return self._pay_pages.open_pay_link(token)
 
+    def pay_link_practice(self, token: str) -> Practice | None:
+        """The practice a pay link comes from, to name it on the link's error page."""
+        return self._pay_pages.link_practice(token)
+
     def pay_status(self, token: str) -> str:
         """``awaiting_payment``, ``confirmed`` or ``released`` (for the page, after paying)."""
         return self._pay_pages.pay_status(token)

@@ -56,3 +56,27 @@ class CardsNotAcceptedYetError(ConflictError):
             "connect Stripe first: the practice cannot take cards until its Stripe account can accept charges"
         )
         self.practice_id = practice_id
+
+
+class SetupLinkGoneError(NotFoundError):
+    """The set-up link's item is gone (or its billing party is): the link can no longer be used."""
+
+    def __init__(self, link_id: str) -> None:
+        super().__init__("this link is no longer valid")
+        self.link_id = link_id
+
+
+class SetupLinkUsedError(ConflictError):
+    """A card was already saved with this set-up link."""
+
+    def __init__(self, link_id: str, status: str) -> None:
+        super().__init__("this card has already been saved", status=status)
+        self.link_id = link_id
+
+
+class CardsPausedError(ConflictError):
+    """The practice's Stripe account cannot take charges just now: its client's link waits."""
+
+    def __init__(self, practice_id: str) -> None:
+        super().__init__("the practice cannot take cards yet")
+        self.practice_id = practice_id

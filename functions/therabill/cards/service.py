@@ -18,10 +18,13 @@ from therabill.cards.consent import check_consent, describe_limit
 from therabill.cards.errors import (
     CardNotFoundError,
     CardsNotAcceptedYetError,
+    CardsPausedError,
     ConsentError,
     ConsentNotFoundError,
     ScopeAlreadyExpiredError,
     SetupAlreadyCompletedError,
+    SetupLinkGoneError,
+    SetupLinkUsedError,
 )
 from therabill.cards.gateway import CardGateway
 from therabill.cards.models import Card, Consent, ConsentScope, SetupLink
@@ -30,7 +33,7 @@ from therabill.clients.models import BillingParty
 from therabill.clients.service import ClientService
 from therabill.core import signed_tokens
 from therabill.core.clock import Clock, iso
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError, RetryLaterError
+from therabill.core.errors import ConflictError, InvalidRequestError, RetryLaterError
 from therabill.core.ids import derived_id, is_id, new_id
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
@@ -121,11 +124,11 @@ class CardService:
         practice = self._practices.get(str(claims["p"]))
         link = self._store.find_link(practice.id, str(claims["l"]))
         if link is None:
-            raise NotFoundError("this link is no longer valid")
+            raise SetupLinkGoneError(str(claims["l"]))
         if link.status != "open":
-            raise ConflictError("this card has already been saved", status=link.status)
+            raise SetupLinkUsedError(link.id, link.status)
         if not _takes_cards(practice):
-            raise ConflictError("the practice cannot take cards yet")
+            raise CardsPausedError(practice.id)
         party = self._clients.billing_party(practice.id, link.client_id, link.owner_id)
         return practice, link, party
 
@@ -138,6 +141,11 @@ class CardService:
             limit_text=describe_limit(scope),
             expiry_text=expiry,
         )
+
+    def link_practice(self, token: str) -> Practice | None:
+        """The practice a set-up link comes from, expired or not (None: not one of ours)."""
+        claims = signed_tokens.signed_claims(self._keys.link_key, SETUP_TOKEN_PURPOSE, token)
+        return self._practices.of_link(claims)
 
     def setup_page(self, token: str) -> SetupPage:
         practice, link, party = self._open_link(token)

@@ -31,16 +31,33 @@ def sign(key: str, purpose: str, claims: dict[str, Any], expires_at: datetime) -
     return f"{body}.{_b64(mac)}"
 
 
-def verify(key: str, purpose: str, token: str, now: datetime) -> dict[str, Any]:
-    """Return the claims, or raise UnauthorizedError (bad shape, bad MAC or expired)."""
+class LinkExpiredError(UnauthorizedError):
+    """A token we signed, past its expiry: its claims can be trusted to say who sent it."""
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        super().__init__("this link has expired", expired=True)
+        self.claims = claims
+
+
+def signed_claims(key: str, purpose: str, token: str) -> dict[str, Any] | None:
+    """The claims of a token we signed for ``purpose``, expired or not; None when it is not one
+    (a bad shape or MAC: nothing in it can be trusted)."""
     try:
         body, mac = token.split(".")
         expected = hmac.new(key.encode(), f"{purpose}.{body}".encode(), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, _unb64(mac)):
-            raise UnauthorizedError("this link is not valid")
-        claims: dict[str, Any] = json.loads(_unb64(body))
-    except (ValueError, TypeError) as exc:
-        raise UnauthorizedError("this link is not valid") from exc
+            return None
+        claims = json.loads(_unb64(body))
+    except (ValueError, TypeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def verify(key: str, purpose: str, token: str, now: datetime) -> dict[str, Any]:
+    """Return the claims, or raise UnauthorizedError (bad shape or MAC) or LinkExpiredError."""
+    claims = signed_claims(key, purpose, token)
+    if claims is None:
+        raise UnauthorizedError("this link is not valid")
     if int(claims.get("exp", 0)) < now.timestamp():
-        raise UnauthorizedError("this link has expired", expired=True)
+        raise LinkExpiredError(claims)
     return claims

@@ -7,8 +7,9 @@
   correct code gives its slots back; a wrong one keeps them. An invoice at 5 is locked until
   staff unlock it (a new code).
 * The code is compared in constant time (``hmac.compare_digest``). An unknown number, a wrong
-  code and a locked invoice get the same answer, so nothing about an invoice leaks before its
-  code is right.
+  code and a locked invoice get the same answer after the same work (the same DynamoDB reads and
+  writes: an unknown number reads, and tries to take a slot of, an invoice item that never
+  exists), so nothing about an invoice leaks before its code is right, not even by timing.
 * A lock-out is logged with the invoice id and a hash of the IP, never the code.
 """
 
@@ -17,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from therabill.core import signed_tokens
 from therabill.core.clock import Clock
 from therabill.core.errors import TherabillError, UnauthorizedError
 from therabill.invoices.models import MAX_FAILED_CODES, Invoice
-from therabill.invoices.store import InvoiceStore
+from therabill.invoices.store import NO_INVOICE_ID, InvoiceStore
 from therabill.observability import logger
 
 IP_WINDOW = timedelta(minutes=15)
@@ -57,19 +59,18 @@ class InvoiceAccess:
     # -- the lookup -----------------------------------------------------------------------------
     def open(self, practice_id: str, number: str, code: str, source_ip: str) -> tuple[Invoice, str]:
         """The invoice and a short-lived pay token, or UnauthorizedError (always the same) or
-        TooManyAttemptsError."""
+        TooManyAttemptsError. A refusal does the same work whatever its reason (an unknown number,
+        a draft, a locked invoice, a wrong code): the same reads and writes, one comparison."""
         now = self._clock()
         window = self._reserve_ip(source_ip, now)
-        invoice = self._store.by_number(practice_id, number) if practice_id.startswith("prc_") else None
-        if invoice is None or invoice.status == "draft":
-            hmac.compare_digest(code.encode(), _DUMMY_CODE.encode())  # the same work as a real compare
-            raise denied()
-        if not self._attempts.reserve_code(practice_id, invoice.id, limit=MAX_FAILED_CODES):
-            logger.warning("invoice access refused: locked", invoice_id=invoice.id, ip=ip_hash(source_ip))
-            raise denied()
-        if not hmac.compare_digest(code.encode(), invoice.access_code.encode()):
-            self._failed(practice_id, invoice, source_ip, now)
-            raise denied()
+        found = self._store.by_number(practice_id, number)
+        invoice = found if found is not None and found.status != "draft" else None
+        target = invoice.id if invoice else NO_INVOICE_ID  # no invoice: its slot is refused, nothing written
+        reserved = self._attempts.reserve_code(practice_id, target, limit=MAX_FAILED_CODES)
+        right = hmac.compare_digest(code.encode(), (invoice.access_code if invoice else _DUMMY_CODE).encode())
+        if invoice is None or not reserved or not right:
+            self._refused(practice_id, invoice, reserved=reserved, source_ip=source_ip, now=now)
+        assert invoice is not None
         self._attempts.release_code(practice_id, invoice.id)
         self._attempts.release_ip(source_ip, window)
         token = signed_tokens.sign(
@@ -100,16 +101,24 @@ class InvoiceAccess:
             )
         return window
 
-    def _failed(self, practice_id: str, invoice: Invoice, source_ip: str, now: datetime) -> None:
-        failures, locked = self._attempts.code_failures(practice_id, invoice.id)
-        logger.info(
-            "wrong invoice access code", invoice_id=invoice.id, failures=failures, ip=ip_hash(source_ip)
-        )
-        if failures >= MAX_FAILED_CODES and not locked:
-            self._attempts.mark_locked(practice_id, invoice.id, now)
-            logger.warning(
-                "invoice locked after wrong access codes",
-                invoice_id=invoice.id,
-                failures=failures,
-                ip=ip_hash(source_ip),
+    def _refused(
+        self, practice_id: str, invoice: Invoice | None, *, reserved: bool, source_ip: str, now: datetime
+    ) -> NoReturn:
+        """Count a wrong code (locking the invoice at the limit) and refuse; the counter is read
+        for every refusal, so each costs the same."""
+        failures, locked = self._attempts.code_failures(practice_id, invoice.id if invoice else NO_INVOICE_ID)
+        if invoice is not None and not reserved:
+            logger.warning("invoice access refused: locked", invoice_id=invoice.id, ip=ip_hash(source_ip))
+        elif invoice is not None:
+            logger.info(
+                "wrong invoice access code", invoice_id=invoice.id, failures=failures, ip=ip_hash(source_ip)
             )
+            if failures >= MAX_FAILED_CODES and not locked:
+                self._attempts.mark_locked(practice_id, invoice.id, now)
+                logger.warning(
+                    "invoice locked after wrong access codes",
+                    invoice_id=invoice.id,
+                    failures=failures,
+                    ip=ip_hash(source_ip),
+                )
+        raise denied()

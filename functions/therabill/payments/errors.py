@@ -34,3 +34,22 @@ class RefundReservationError(ConflictError):
         super().__init__("the payment changed meanwhile (another refund?); reload and retry")
         self.payment_id = payment_id
         self.refund_id = refund_id
+
+
+class PaymentAlreadyMadeError(ConflictError):
+    """The payment a link asks to confirm has succeeded already (not a failure: nothing to do)."""
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__("this payment has already been made", status="succeeded")
+        self.payment_id = payment_id
+
+
+class NoAuthenticationNeededError(ConflictError):
+    """The payment is not waiting for its cardholder (declined, failed, cancelled, or Stripe gave no
+    way to finish it online)."""
+
+    def __init__(
+        self, payment_id: str, status: str, message: str = "this payment does not need authentication"
+    ):
+        super().__init__(message, status=status)
+        self.payment_id = payment_id

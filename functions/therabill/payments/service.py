@@ -22,7 +22,7 @@ from therabill.core.clock import Clock
 from therabill.ledger.service import LedgerService
 from therabill.notifications.mailer import Outbox
 from therabill.payments.attempts import Attempts
-from therabill.payments.authentication import AuthenticationPage, AuthLinks
+from therabill.payments.authentication import AuthenticationPage, AuthLinks, AuthPage
 from therabill.payments.charges import ChargeRequest, SavedCardCharges
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome, PaymentGateway
@@ -242,6 +242,9 @@ class PaymentService:
     def auth_link(self, practice_id: str, payment_id: str) -> str:
         return self._authentication.link(practice_id, payment_id)
 
-    def open_auth_link(self, token: str) -> tuple[Practice, Payment, str, str]:
-        """For the page: (practice, payment, client_secret, payment_method_id)."""
+    def open_auth_link(self, token: str) -> AuthPage:
         return self._authentication.open(token)
+
+    def auth_link_practice(self, token: str) -> Practice | None:
+        """The practice an authentication link comes from, to name it on the link's error page."""
+        return self._authentication.link_practice(token)

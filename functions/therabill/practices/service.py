@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from therabill.core.clock import Clock
-from therabill.core.errors import InvalidRequestError
+from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.observability import logger
 from therabill.policies.policy import CancellationPolicy, FlatFee
 from therabill.practices.calendar import validate_calendar
@@ -73,6 +73,16 @@ class PracticeService:
 
     def get(self, practice_id: str) -> Practice:
         return self._store.get(practice_id)
+
+    def of_link(self, claims: dict[str, Any] | None) -> Practice | None:
+        """The practice that signed a public link (its claims, verified: ``signed_claims``), to name
+        it on the link's error page; None when the link is not ours or the practice is gone."""
+        if claims is None or not isinstance(claims.get("p"), str):
+            return None
+        try:
+            return self._store.get(claims["p"])
+        except NotFoundError:
+            return None
 
     def update_settings(
         self, practice_id: str, *, expected_version: int | None, changes: dict[str, Any]

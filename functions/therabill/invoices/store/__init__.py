@@ -30,8 +30,9 @@ from therabill.invoices.models import Invoice, InvoiceRef, format_number
 from therabill.invoices.store.attempts import AttemptCounters
 from therabill.invoices.store.items import GUARDED, from_item, status_row, to_item
 
-__all__ = ["InvoiceStore"]
+__all__ = ["NO_INVOICE_ID", "InvoiceStore"]
 
+NO_INVOICE_ID = "inv_none"  # an invoice id no invoice has (ids are new_id("inv"): never this)
 _CREATION_ROWS = 4  # the invoice, its number, its client row and its status row; then the guards
 _UNCHANGED = "attribute_exists(PK) AND #version = :expected"  # the version the change was read at
 
@@ -55,10 +56,12 @@ class InvoiceStore:
         return from_item(item) if item else None
 
     def by_number(self, practice_id: str, number: str) -> Invoice | None:
+        """Always two reads, the number's row then an invoice item (one that never exists when the
+        number is unknown), so an unknown number costs what a known one does."""
         pk = keys.practice_pk(practice_id)
         pointer = self._table.get(pk, keys.invoice_number_sk(number))
-        item = pointer and self._table.get(pk, keys.invoice_sk(pointer["invoice_id"]))
-        return from_item(item) if item else None
+        item = self._table.get(pk, keys.invoice_sk(pointer["invoice_id"] if pointer else NO_INVOICE_ID))
+        return from_item(item) if item and pointer else None
 
     def list_status(
         self, practice_id: str, status: str, limit: int, cursor: str | None

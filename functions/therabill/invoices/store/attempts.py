@@ -83,8 +83,11 @@ class AttemptCounters:
             raise AttemptCounterError("no wrong code to give back", invoice_id=invoice_id) from exc
 
     def code_failures(self, practice_id: str, invoice_id: str) -> tuple[int, bool]:
-        """(wrong codes counted now, whether the invoice is marked locked)."""
-        current = self._table.get(keys.practice_pk(practice_id), keys.invoice_sk(invoice_id)) or {}
+        """(wrong codes counted now, whether the invoice is marked locked): read from the table,
+        with every attempt's slot taken so far (a missing invoice: ``(0, False)``)."""
+        current = (
+            self._table.get(keys.practice_pk(practice_id), keys.invoice_sk(invoice_id), fresh=True) or {}
+        )
         return int(current.get("failed_codes", 0)), bool(current.get("locked_at"))
 
     def mark_locked(self, practice_id: str, invoice_id: str, now: datetime) -> None:
