@@ -61,7 +61,8 @@ def parse_raw(
         "id": message_id,
         "from": str(message.get("From") or source),
         "to": to,
-        "subject": str(message.get("Subject") or ""),
+        # A long subject arrives folded; a reader wants it on one line, as a mail client shows it.
+        "subject": " ".join(str(message.get("Subject") or "").split()),
         **_parts(message),
         "raw": raw,
     }

@@ -102,3 +102,19 @@ def test_mailbox_reads_raw_and_simple_messages_from_moto_model_data() -> None:
         "attachments": [],
         "raw": None,
     }
+
+
+def test_a_folded_subject_reads_as_one_line() -> None:
+    from email.message import EmailMessage
+
+    from devstack.mailbox import parse_raw
+
+    message = EmailMessage()
+    message["From"] = "billing@p.localhost"
+    message["To"] = "c@x.localhost"
+    subject = "Please confirm your payment to " + "A Rather Long Practice Name For Speech " * 3
+    message["Subject"] = subject
+    message.set_content("Hello")
+    raw = message.as_string()
+    assert "\n " in raw.split("\n\n", 1)[0]  # the header really is folded
+    assert parse_raw(raw)["subject"] == " ".join(subject.split())
