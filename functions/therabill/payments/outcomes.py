@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from therabill.contract import METRIC_CHARGES_FAILED, METRIC_CHARGES_SUCCEEDED
 from therabill.core.clock import Clock
 from therabill.ledger.service import LedgerService
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome
 from therabill.payments.mail import PaymentMail, deliver
@@ -116,6 +117,8 @@ class Outcomes:
             decline_code=facts.decline_code,
             error_code=facts.error_code,
         )
+        if status == "failed" and not tell:  # giving up a declined payment is no new failure
+            business.count(METRIC_CHARGES_FAILED, amount=payment.amount)
         if status == "requires_action":
             deliver(
                 strict_email,
@@ -162,7 +165,11 @@ class Outcomes:
     ) -> Payment:
         """Mark succeeded, post to the ledger, send the receipt and run the kind's hooks. If it had
         succeeded already, these are still completed (a crash may have left them)."""
-        payment = self._store.succeed(practice.id, payment_id, payment_intent_id, charge_id, self._clock())
+        changed, payment = self._store.succeed_once(
+            practice.id, payment_id, payment_intent_id, charge_id, self._clock()
+        )
+        if changed:  # counted once, however many reports of the success arrive
+            business.count(METRIC_CHARGES_SUCCEEDED, amount=payment.amount)
         self._post(practice, payment)
         if payment.on_session:
             deliver(strict_email, payment, lambda: self._mail.client_receipt(practice, payment))
