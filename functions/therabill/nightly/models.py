@@ -80,8 +80,8 @@ def cutoff_instant(run_date: date, time_zone: str, cutoff_hour: int) -> datetime
 def run_overdue(
     run_date: date, started_at: datetime, practice: Practice, *, now: datetime, grace: timedelta
 ) -> bool:
-    """Whether a run not yet done at ``now`` is overdue: ``grace`` past its cutoff, or past its
-    start when it started later than the cutoff (staff started it by hand)."""
+    """Whether a run not yet done at ``now`` is overdue: ``grace`` past its cutoff in the
+    practice's zone, or past its start when it started later than that (staff started it by hand)."""
     cutoff = cutoff_instant(run_date, practice.time_zone, practice.cutoff_hour)
     return now > max(cutoff, started_at) + grace
 
