@@ -110,15 +110,7 @@ class Outcomes:
         if not changed:
             self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
             return payment
-        logger.info(
-            "payment outcome",
-            payment_id=payment.id,
-            status=status,
-            decline_code=facts.decline_code,
-            error_code=facts.error_code,
-        )
-        if status == "failed" and not tell:  # giving up a declined payment is no new failure
-            business.count(METRIC_CHARGES_FAILED, amount=payment.amount)
+        _moved(payment, status, facts, given_up_by_us=tell)
         if status == "requires_action":
             deliver(
                 strict_email,
@@ -199,6 +191,20 @@ class Outcomes:
             payment_id=payment.id,
             owner_id=payment.owner_id,
         )
+
+
+def _moved(payment: Payment, status: str, facts: OutcomeFacts, *, given_up_by_us: bool) -> None:
+    """A payment moved to ``status``: logged, and a failure counted (a retried payment given up
+    is no new failure: its declines were counted)."""
+    logger.info(
+        "payment outcome",
+        payment_id=payment.id,
+        status=status,
+        decline_code=facts.decline_code,
+        error_code=facts.error_code,
+    )
+    if status == "failed" and not given_up_by_us:
+        business.count(METRIC_CHARGES_FAILED, amount=payment.amount)
 
 
 def _run_hook(strict: bool, practice: Practice, payment: Payment, hook: SuccessHook) -> None:
