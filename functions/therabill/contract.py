@@ -11,6 +11,27 @@ from dataclasses import dataclass, field
 
 SERVICE_NAME = "therabill"
 
+# ---------------------------------------------------------------- business metrics (CloudWatch EMF)
+# Powertools Metrics writes them to stdout; every metric carries the one dimension ``service`` =
+# SERVICE_NAME, an amount (``<name>Amount``, minor units) also ``currency``. Never a practice, a
+# client or anything about a session: the alarms and the dashboard read these names.
+METRICS_NAMESPACE = "Therabill"
+METRIC_SERVICE_DIMENSION = "service"
+METRIC_CURRENCY_DIMENSION = "currency"
+METRIC_AMOUNT_SUFFIX = "Amount"
+METRIC_CHARGES_SUCCEEDED = "ChargesSucceeded"
+METRIC_CHARGES_FAILED = "ChargesFailed"
+METRIC_NIGHTLY_RUNS_FINISHED = "NightlyRunsFinished"
+METRIC_NIGHTLY_ITEMS_BILLED = "NightlyItemsBilled"
+METRIC_NIGHTLY_ITEMS_INCOMPLETE = "NightlyItemsIncomplete"
+METRIC_NIGHTLY_ITEMS_FAILED = "NightlyItemsFailed"
+# Emitted by every nightly-sweep (0 included): the runs not done two hours after their cutoff.
+METRIC_NIGHTLY_RUNS_OVERDUE = "NightlyRunsOverdue"
+NIGHTLY_RUN_GRACE_HOURS = 2
+METRIC_WEBHOOKS_APPLIED = "WebhooksApplied"
+METRIC_WEBHOOKS_DUPLICATE = "WebhooksDuplicate"
+METRIC_EMAILS_SENT = "EmailsSent"
+
 # ---------------------------------------------------------------- environment variable names
 ENV_TABLE_NAME = "THERABILL_TABLE_NAME"
 ENV_SECRETS_ARN = "THERABILL_SECRETS_ARN"  # JSON secret: stripe keys, webhook secrets, link key

@@ -1,5 +1,10 @@
 """Logger, Tracer and Metrics: created once here, imported by entry points. Logs carry ids, not PHI.
 
+``business`` is what the services count (charges, the nightly run, webhooks, emails): CloudWatch
+EMF through Powertools, in ``contract.METRICS_NAMESPACE``, flushed by each entry point's
+``log_metrics``. Its dimensions are fixed (the service; an amount's currency): never a practice, a
+client or anything about a session.
+
 Libraries log warnings and errors only: fontTools chatters at INFO for every font it subsets in an
 invoice PDF, botocore and stripe log every call. Their loggers are set to WARNING when this module
 is first imported (every entry point imports it at cold start; the local system calls
@@ -12,8 +17,17 @@ from __future__ import annotations
 import logging
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-from therabill.contract import SERVICE_NAME
+from therabill.contract import (
+    METRIC_AMOUNT_SUFFIX,
+    METRIC_CURRENCY_DIMENSION,
+    METRIC_SERVICE_DIMENSION,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+)
+from therabill.core.money import Money
 
 THIRD_PARTY_LOGGERS = ("fontTools", "fpdf", "botocore", "boto3", "s3transfer", "urllib3", "stripe")
 
@@ -28,4 +42,35 @@ quiet_third_party_loggers()
 
 logger = Logger(service=SERVICE_NAME)
 tracer = Tracer(service=SERVICE_NAME)
-metrics = Metrics(namespace="Therabill", service=SERVICE_NAME)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+
+class BusinessMetrics:
+    """Counts (and amounts) of what happened, by name (``contract.METRIC_*``). A count joins the
+    invocation's metric set, which the entry point's ``log_metrics`` flushes; an amount is written
+    at once as its own EMF record with the currency as a dimension (amounts of two currencies are
+    never summed). Nothing is kept while metrics are disabled (tests, the local system)."""
+
+    def __init__(self, sink: Metrics) -> None:
+        self._sink = sink
+
+    def count(self, name: str, value: int = 1, *, amount: Money | None = None) -> None:
+        """``value`` more of ``name``; with ``amount``, also ``<name>Amount`` in its minor units."""
+        if is_metrics_disabled():
+            return
+        self._sink.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if amount is not None:
+            with single_metric(
+                name=name + METRIC_AMOUNT_SUFFIX,
+                unit=MetricUnit.Count,
+                value=amount.amount,
+                namespace=METRICS_NAMESPACE,
+                default_dimensions={
+                    METRIC_SERVICE_DIMENSION: SERVICE_NAME,
+                    METRIC_CURRENCY_DIMENSION: amount.currency,
+                },
+            ):
+                pass
+
+
+business = BusinessMetrics(metrics)

@@ -36,6 +36,7 @@ class Queues(Construct):
     nightly: sqs.Queue
     nightly_dlq: sqs.Queue
     alarms_topic: sns.Topic
+    dead_letter_queues: dict[str, sqs.Queue]
     dlq_alarms: dict[str, cloudwatch.Alarm]
 
     def __init__(
@@ -94,14 +95,14 @@ class Queues(Construct):
         # CloudWatch publishes the alarms to the encrypted topic.
         cloudwatch_service = iam.ServicePrincipal("cloudwatch.amazonaws.com")
         self.key.grant(cloudwatch_service, "kms:Decrypt", "kms:GenerateDataKey*")
-        dlqs = {
+        self.dead_letter_queues = {
             "StripeEventsDLQ": self.stripe_events_dlq,
             "NightlyDLQ": self.nightly_dlq,
             "AsyncInvokeDLQ": self.async_failures,
             "SchedulerDLQ": self.scheduler_failures,
         }
         self.dlq_alarms = {}
-        for name, queue in dlqs.items():
+        for name, queue in self.dead_letter_queues.items():
             alarm = cloudwatch.Alarm(
                 self,
                 f"{name}Alarm",

@@ -17,6 +17,7 @@ from therabill_infra.functions import Functions
 from therabill_infra.layer import DependencyLayer
 from therabill_infra.logs import LogGroups
 from therabill_infra.mail import Mail
+from therabill_infra.monitoring import Monitoring
 from therabill_infra.nag import acknowledge
 from therabill_infra.permissions import CapabilityResources
 from therabill_infra.queues import Queues
@@ -156,6 +157,17 @@ class TherabillStack(Stack):
             queues_key_arn=self.queues.key.key_arn,
             role=scheduler_role,
         )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            stage=stage,
+            topic=self.queues.alarms_topic,
+            functions={spec.name: self.functions[spec.name] for spec in contract.FUNCTIONS},
+            rest_api=self.api.rest_api,
+            stripe_events_queue=self.queues.stripe_events,
+            dead_letter_queues=self.queues.dead_letter_queues,
+            other_alarms=self.queues.dlq_alarms,
+        )
         self._outputs()
 
     def _outputs(self) -> None:
@@ -181,5 +193,6 @@ class TherabillStack(Stack):
             self,
             "OperatorAlarmsTopic",
             value=self.queues.alarms_topic.topic_arn,
-            description="Subscribe the operators to the alarms: a message in any dead-letter queue",
+            description="Subscribe the operators to the alarms (dead letters, function errors and "
+            "throttles, API 5xx rate, Stripe events waiting, nightly runs overdue)",
         )

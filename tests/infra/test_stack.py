@@ -385,7 +385,7 @@ def test_every_dead_letter_queue_is_alarmed_and_the_alarm_notifies(synth: Synth)
     alarmed = {
         dim["Value"]["Fn::GetAtt"][0]
         for a in alarms
-        if a["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
         and a["Properties"]["AlarmActions"]
         for dim in a["Properties"]["Dimensions"]
         if dim["Name"] == "QueueName"

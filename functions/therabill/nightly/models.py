@@ -3,6 +3,7 @@ Ready / Incomplete listing) and the real run call the same functions on the same
 staff are shown is what the run does.
 
 * ``run_date_at`` / ``summary_run_date_at``: the local run date a firing belongs to.
+* ``run_overdue``: a run not done two hours after its cutoff (the operators' alarm).
 * ``decide_firing``: the holiday calendar (skip a night, or move it to another date).
 * ``assess``: one session's facts → Ready (with the action: charge the card or send the invoice),
   Incomplete (every reason that holds), Skipped ($0, not billed) or Held.
@@ -74,6 +75,15 @@ def cutoff_instant(run_date: date, time_zone: str, cutoff_hour: int) -> datetime
     at = naive.replace(tzinfo=tz)
     # Normalise a non-existent wall time (spring forward) through UTC.
     return at.astimezone(UTC).astimezone(tz).astimezone(UTC)
+
+
+def run_overdue(
+    run_date: date, started_at: datetime, practice: Practice, *, now: datetime, grace: timedelta
+) -> bool:
+    """Whether a run not yet done at ``now`` is overdue: ``grace`` past its cutoff in the
+    practice's zone, or past its start when it started later than that (staff started it by hand)."""
+    cutoff = cutoff_instant(run_date, practice.time_zone, practice.cutoff_hour)
+    return now > max(cutoff, started_at) + grace
 
 
 def hour_skipped_some_day(time_zone: str, hour: int, start: date, days: int = 731) -> bool:

@@ -1,17 +1,24 @@
 """Finishing a run: when ``finished`` reaches ``planned`` the run reports once (running →
-reporting → done; the email's outbox key is the run id, so a re-run sends it once)."""
+reporting → done; the email's outbox key is the run id, so a re-run sends it once). The move to
+done counts the run's items in the business metrics, once."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from therabill.contract import (
+    METRIC_NIGHTLY_ITEMS_BILLED,
+    METRIC_NIGHTLY_ITEMS_FAILED,
+    METRIC_NIGHTLY_ITEMS_INCOMPLETE,
+    METRIC_NIGHTLY_RUNS_FINISHED,
+)
 from therabill.core.clock import Clock
 from therabill.nightly import emails
-from therabill.nightly.models import NightRun, build_report
+from therabill.nightly.models import NightRun, Report, build_report
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
 from therabill.notifications.mailer import Outbox
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.practices.service import PracticeService
 
 
@@ -57,8 +64,17 @@ class Reporter:
             logger.warning("run report email not sent", run_id=run.id, error=type(exc).__name__)
             raise
         self._hooks.checkpoint("report-emailed")
-        self._store.finish_run(practice_id, run_date, at=self._clock())
+        if self._store.finish_run(practice_id, run_date, at=self._clock()):
+            _count(report)
         logger.info(
             "nightly run done", run_id=run.id, **report.model_dump(include={"items_billed", "amount_billed"})
         )
         return self._run(practice_id, run_date)
+
+
+def _count(report: Report) -> None:
+    """A finished run in the business metrics: its items billed, incomplete and failed."""
+    business.count(METRIC_NIGHTLY_RUNS_FINISHED)
+    business.count(METRIC_NIGHTLY_ITEMS_BILLED, report.items_billed)
+    business.count(METRIC_NIGHTLY_ITEMS_INCOMPLETE, report.incomplete)
+    business.count(METRIC_NIGHTLY_ITEMS_FAILED, len(report.failures))

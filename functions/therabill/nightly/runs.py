@@ -1,16 +1,20 @@
 """Starting a run: a firing (the practice's schedule, staff "run now", the sweep) creates the
 run once per practice and local date (``run:<prc>:<date>``) and sends its ``plan`` message. A
-second firing the same night, a redrive or "run now" finds the run and only resumes it."""
+second firing the same night, a redrive or "run now" finds the run and only resumes it.
+
+The sweep also tells the operators: every sweep counts the open runs not done two hours after
+their cutoff (``NightlyRunsOverdue``, 0 included; an alarm watches it) and logs each."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from therabill.contract import METRIC_NIGHTLY_RUNS_OVERDUE, NIGHTLY_RUN_GRACE_HOURS
 from therabill.core.clock import Clock, iso
-from therabill.nightly.models import NightRun, decide_firing, run_date_at
+from therabill.nightly.models import NightRun, OpenRun, decide_firing, run_date_at, run_overdue
 from therabill.nightly.ports import Messages, NightlyQueue, RunOnce
 from therabill.nightly.store import NightlyStore
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 
@@ -85,13 +89,17 @@ class RunStarter:
 
     def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:
         """Scheduled: runs left unfinished (a crash, a message parked in the DLQ) are resumed —
-        their plan is sent again, which re-sends their pending items. Rows are isolated."""
+        their plan is sent again, which re-sends their pending items. Rows are isolated. The runs
+        overdue among them are counted (``NightlyRunsOverdue``)."""
         now = self._clock()
         counts = {"open": 0, "resumed": 0, "failed": 0}
+        overdue = 0
         for run in self._store.open_runs(limit=limit):
             counts["open"] += 1
             if run.started_at > now - older_than:
-                break  # oldest first: the rest are younger still
+                break  # oldest first: the rest are younger still (and not overdue)
+            if self._overdue(run, now):
+                overdue += 1
             try:
                 self._messages.send(
                     {"type": "plan", "practice_id": run.practice_id, "run_date": run.run_date},
@@ -101,7 +109,22 @@ class RunStarter:
             except Exception:
                 logger.exception("nightly run not resumed", run_id=run.run_id)
                 counts["failed"] += 1
+        business.count(METRIC_NIGHTLY_RUNS_OVERDUE, overdue)
         return counts
+
+    def _overdue(self, run: OpenRun, now: datetime) -> bool:
+        """Whether the open run is overdue (logged as a warning for the operators). A practice that
+        cannot be read counts from the run's start."""
+        rd = date.fromisoformat(run.run_date)
+        grace = timedelta(hours=NIGHTLY_RUN_GRACE_HOURS)
+        try:
+            late = run_overdue(rd, run.started_at, self._practices.get(run.practice_id), now=now, grace=grace)
+        except Exception:
+            logger.exception("nightly run's practice not read", run_id=run.run_id)
+            late = now > run.started_at + grace
+        if late:
+            logger.warning("nightly run overdue", run_id=run.run_id, started_at=iso(run.started_at))
+        return late
 
     def _start(self, practice: Practice, rd: date, trigger: str, moved_from: tuple[str, ...]) -> NightRun:
         run, created = self._store.start_run(

@@ -247,9 +247,11 @@ class NightlyStore:
         except ConditionFailed as exc:
             raise RunNotReportingError(run_date) from exc
 
-    def finish_run(self, practice_id: str, run_date: date, *, at: datetime) -> None:
-        """reporting → done, out of the open-runs index (once)."""
-        self._move_run(practice_id, run_date, "reporting", "done", {"finished_at": iso(at)}, open_index=False)
+    def finish_run(self, practice_id: str, run_date: date, *, at: datetime) -> bool:
+        """reporting → done, out of the open-runs index (once): whether this call moved it."""
+        return self._move_run(
+            practice_id, run_date, "reporting", "done", {"finished_at": iso(at)}, open_index=False
+        )
 
     def _move_run(
         self,
@@ -260,15 +262,15 @@ class NightlyStore:
         sets: dict[str, Any] | None = None,
         *,
         open_index: bool = True,
-    ) -> None:
+    ) -> bool:
         """One status move of the run, conditioned on ``frm``, with ``sets`` written alongside; a
-        run already moved on (a duplicate message got there first) is left as it is.
+        run already moved on (a duplicate message got there first) is left as it is (False).
         ``open_index`` False: the run leaves the open-runs index (GSI1)."""
         sets = sets or {}
         update = "SET " + ", ".join(["#s = :to", *(f"#{k} = :{k}" for k in sets)])
         if not open_index:
             update += " REMOVE GSI1PK, GSI1SK"
-        with contextlib.suppress(ConditionFailed):
+        try:
             self._table.update(
                 keys.practice_pk(practice_id),
                 keys.nightly_run_sk(run_date.isoformat()),
@@ -277,6 +279,9 @@ class NightlyStore:
                 names={"#s": "status", **{f"#{k}": k for k in sets}},
                 values={":to": to, ":from": frm, **{f":{k}": v for k, v in sets.items()}},
             )
+        except ConditionFailed:
+            return False
+        return True
 
     # -- holds --------------------------------------------------------------------------------------
     def held(self, practice_id: str, run_date: date) -> set[str]:

@@ -15,9 +15,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Protocol
 
+from therabill.contract import METRIC_EMAILS_SENT
 from therabill.core.clock import Clock, parse_iso
 from therabill.notifications.errors import EmailBeingSentError, EmailClaimedError, EmailRejectedError
 from therabill.notifications.store import OutboxStore
+from therabill.observability import business
 
 STALE_CLAIM = timedelta(minutes=5)
 
@@ -97,5 +99,6 @@ class Outbox:
             # Release our claim so a retry can send at once instead of waiting for it to go stale.
             self._store.release(practice_id, dedup_key, claimed_at=now)
             raise
+        business.count(METRIC_EMAILS_SENT)
         self._store.mark_sent(practice_id, dedup_key, message_id=message_id, at=self._clock())
         return True

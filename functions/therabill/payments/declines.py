@@ -5,8 +5,9 @@ decline stays declined), or giving up (failed, the codes kept). What follows a p
 
 from __future__ import annotations
 
+from therabill.contract import METRIC_CHARGES_FAILED
 from therabill.core.clock import Clock, iso
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.payments import retries
 from therabill.payments.models import OutcomeFacts, Payment
 from therabill.payments.store import PaymentStore
@@ -35,6 +36,7 @@ class Declines:
         changed, payment = self._store.record_decline(practice.id, current, facts, decision, now)
         if not changed:
             return payment
+        business.count(METRIC_CHARGES_FAILED, amount=payment.amount)
         logger.info(
             "payment declined",
             payment_id=payment.id,

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from therabill.contract import METRIC_CHARGES_FAILED, METRIC_CHARGES_SUCCEEDED
 from therabill.core.clock import Clock
 from therabill.ledger.service import LedgerService
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome
 from therabill.payments.mail import PaymentMail, deliver
@@ -109,13 +110,7 @@ class Outcomes:
         if not changed:
             self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
             return payment
-        logger.info(
-            "payment outcome",
-            payment_id=payment.id,
-            status=status,
-            decline_code=facts.decline_code,
-            error_code=facts.error_code,
-        )
+        _moved(payment, status, facts, given_up_by_us=tell)
         if status == "requires_action":
             deliver(
                 strict_email,
@@ -162,7 +157,11 @@ class Outcomes:
     ) -> Payment:
         """Mark succeeded, post to the ledger, send the receipt and run the kind's hooks. If it had
         succeeded already, these are still completed (a crash may have left them)."""
-        payment = self._store.succeed(practice.id, payment_id, payment_intent_id, charge_id, self._clock())
+        changed, payment = self._store.succeed_once(
+            practice.id, payment_id, payment_intent_id, charge_id, self._clock()
+        )
+        if changed:  # counted once, however many reports of the success arrive
+            business.count(METRIC_CHARGES_SUCCEEDED, amount=payment.amount)
         self._post(practice, payment)
         if payment.on_session:
             deliver(strict_email, payment, lambda: self._mail.client_receipt(practice, payment))
@@ -192,6 +191,20 @@ class Outcomes:
             payment_id=payment.id,
             owner_id=payment.owner_id,
         )
+
+
+def _moved(payment: Payment, status: str, facts: OutcomeFacts, *, given_up_by_us: bool) -> None:
+    """A payment moved to ``status``: logged, and a failure counted (a retried payment given up
+    is no new failure: its declines were counted)."""
+    logger.info(
+        "payment outcome",
+        payment_id=payment.id,
+        status=status,
+        decline_code=facts.decline_code,
+        error_code=facts.error_code,
+    )
+    if status == "failed" and not given_up_by_us:
+        business.count(METRIC_CHARGES_FAILED, amount=payment.amount)
 
 
 def _run_hook(strict: bool, practice: Practice, payment: Payment, hook: SuccessHook) -> None:

@@ -6,10 +6,11 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from therabill.contract import METRIC_WEBHOOKS_DUPLICATE
 from therabill.core.clock import Clock
 from therabill.core.errors import DependencyUnavailableError, InvalidRequestError, PayloadTooLargeError
 from therabill.core.request_body import body_bytes
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.webhooks import signature
 from therabill.webhooks.inbox import Inbox, parse_event
 
@@ -56,4 +57,6 @@ def receive(
     logger.info(
         "webhook received", event_id=stripe_event["id"], event_type=stripe_event["type"], outcome=outcome
     )
+    if outcome == "duplicate":  # Stripe delivered an event already on its way again
+        business.count(METRIC_WEBHOOKS_DUPLICATE)
     return _response(200, {"received": True, "outcome": outcome})

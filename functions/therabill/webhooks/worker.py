@@ -16,9 +16,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from therabill.contract import STRIPE_EVENTS_MAX_RECEIVES
+from therabill.contract import METRIC_WEBHOOKS_APPLIED, METRIC_WEBHOOKS_DUPLICATE, STRIPE_EVENTS_MAX_RECEIVES
 from therabill.core.errors import DependencyUnavailableError, RetryLaterError, TherabillError
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.webhooks.inbox import Inbox, parse_event
 
 if TYPE_CHECKING:  # the dispatcher (and the capabilities behind it) is built on the first record
@@ -30,9 +30,11 @@ UnitOfWork = Callable[[], AbstractContextManager[object]]
 def apply_record(body: str, *, inbox: Inbox, dispatcher: EventDispatcher) -> str:
     event = parse_event(body.encode("utf-8"))
     if inbox.already_processed(event["id"]):
+        business.count(METRIC_WEBHOOKS_DUPLICATE)
         return "duplicate"
     result = dispatcher.apply(event)
     inbox.mark_processed(event["id"], result)
+    business.count(METRIC_WEBHOOKS_APPLIED)
     logger.info("stripe event applied", event_id=event["id"], event_type=event["type"], result=result)
     return result
 

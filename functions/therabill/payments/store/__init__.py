@@ -84,9 +84,20 @@ class PaymentStore:
     ) -> Payment:
         """Mark succeeded (the error codes cleared); a payment that had succeeded already is
         returned as it is."""
+        return self.succeed_once(practice_id, payment_id, payment_intent_id, charge_id, now)[1]
+
+    def succeed_once(
+        self,
+        practice_id: str,
+        payment_id: str,
+        payment_intent_id: str | None,
+        charge_id: str | None,
+        now: datetime,
+    ) -> tuple[bool, Payment]:
+        """``succeed``, and whether this call made it succeeded (False: it had succeeded already)."""
         fields = {"payment_intent_id": payment_intent_id, "charge_id": charge_id}
         update = updates.move(payment_id, "succeeded", fields, ("error_code", "decline_code"), now)
-        return self._apply(practice_id, payment_id, update)[1]
+        return self._apply(practice_id, payment_id, update)
 
     def record_decline(
         self, practice_id: str, current: Payment, facts: OutcomeFacts, decision: RetryDecision, now: datetime
