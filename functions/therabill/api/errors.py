@@ -3,15 +3,18 @@ trace, never a message matched on text."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from therabill import contract
 from therabill.core import errors
 from therabill.observability import logger
 from therabill.payments.gateway import GatewayRejectedError, PhiLeakError
@@ -118,9 +121,19 @@ def words_for(err: Mapping[str, Any]) -> str:
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any] = {}
+    """Every refusal's body."""
+
+    code: str = Field(
+        description="the kind of refusal: invalid_request, unauthorized, forbidden, not_found, "
+        "conflict, already_exists, payload_too_large, too_many_attempts, unavailable, "
+        "payment_provider_rejected or internal"
+    )
+    message: str = Field(description="what went wrong, in words a person can act on")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the refusal is about, e.g. the field; for invalid_request, ``problems``: "
+        "a list of {field, problem}",
+    )
 
 
 def error_response(
@@ -157,6 +170,16 @@ def install(app: ApiGatewayResolver) -> None:
         first = problems[0] if problems else {"field": "", "problem": "invalid request"}
         message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
         return error_response(400, "invalid_request", message, {"problems": problems})
+
+    @app.exception_handler(NoRouteError)
+    def _no_route(exc: NoRouteError) -> Response[str]:
+        event = app.current_event
+        body = contract.no_route_body(event.http_method, event.path)
+        return Response(
+            status_code=contract.NO_ROUTE_STATUS,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+        )
 
     @app.exception_handler(ServiceError)
     def _http(exc: ServiceError) -> Response[str]:

@@ -11,10 +11,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.deps import container
+from therabill.api.documents import answers, body_of
 from therabill.api.inputs import Flag, PositiveMinorUnits, Text
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
-from therabill.api.staff_common import caller, created, json_response
+from therabill.api.staff_common import caller, json_response
 from therabill.payments.refunds import Refund
 
 router = APIGatewayRouter()
@@ -81,13 +82,27 @@ def _refund_out(r: Refund) -> RefundOut:
     )
 
 
-@router.post("/clients/<client_id>/payments/<payment_id>/refunds")
+@router.post(
+    "/clients/<client_id>/payments/<payment_id>/refunds",
+    status_code=201,
+    responses=answers(
+        {
+            201: body_of(RefundOut, "Refunded (or failed: see status)."),
+            202: body_of(RefundOut, "Stripe did not answer yet: pending; the outcome comes later."),
+        },
+        403,
+        409,
+        502,
+    ),
+)
 def refund(
     client_id: Id,
     payment_id: Id,
     body: Annotated[RefundCreate, Body()],
     idempotency_key: IdempotencyKey,
 ) -> Response[str]:
+    """Refund all or part of a card payment. The same Idempotency-Key again answers the same refund
+    and refunds nothing twice. Owner or biller."""
     who = caller(router)
     who.require("refunds:create")
     c = container()
@@ -105,10 +120,16 @@ def refund(
     return json_response(202 if result.status == "pending" else 201, _refund_out(result))
 
 
-@router.post("/clients/<client_id>/payments/manual")
+@router.post(
+    "/clients/<client_id>/payments/manual",
+    status_code=201,
+    responses=answers({201: "The ledger entry posted."}, 403, 409),
+)
 def manual_payment(
     client_id: Id, body: Annotated[ManualPaymentCreate, Body()], idempotency_key: IdempotencyKey
-) -> Response[str]:
+) -> ManualPaymentOut:
+    """Cash or a check taken in person: posted to the ledger once per Idempotency-Key. Owner, biller
+    or front desk."""
     who = caller(router)
     who.require("charges:create")
     c = container()
@@ -125,13 +146,11 @@ def manual_payment(
         memo=body.memo,
         owner_id=body.contact_id,
     )
-    return created(
-        ManualPaymentOut(
-            entry_id=entry.id,
-            amount=entry.amount.amount,
-            currency=entry.amount.currency,
-            method=entry.method or body.method,
-            memo=entry.memo,
-            posted_at=entry.posted_at,
-        )
+    return ManualPaymentOut(
+        entry_id=entry.id,
+        amount=entry.amount.amount,
+        currency=entry.amount.currency,
+        method=entry.method or body.method,
+        memo=entry.memo,
+        posted_at=entry.posted_at,
     )
