@@ -119,7 +119,12 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s %s -> %d in %.0f ms", self.command, path, status, (time.monotonic() - started) * 1000)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
-    do_TRACE = do_CONNECT = _dispatch  # no route takes them: answered as API Gateway does
+
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) is answered too: no route takes it (as in AWS)."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response(status)

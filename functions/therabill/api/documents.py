@@ -7,8 +7,8 @@ varies) and the refusals only some routes give (403, 404, 409, 429, 502) with ``
 
 - every 4xx/5xx carries the one error body (``ErrorBody``: ``code``, ``message``, ``details``),
   never Powertools' 422 (a validation error is a 400, see ``api/errors.py``);
-- 400 on every operation (a body that is not UTF-8, a bad parameter or body), 413 on every
-  operation that takes a body, 404 on every operation with a path parameter, 503 (with
+- 400 on every operation (a body that is not UTF-8, a bad parameter or body), 413 and 415 on
+  every operation that takes a body, 404 on every operation with a path parameter, 503 (with
   ``Retry-After``) on every operation (the table or Stripe unavailable);
 - on the staff API: the bearer scheme (the Cognito ID token) on every operation and its 401;
 - each operation's description: the route's docstring.
@@ -39,6 +39,7 @@ REFUSALS: dict[int, str] = {
     409: "Conflicts with the current state: an ``expected_version`` that is not the current one, "
     "a thing that already exists, or a status that does not allow this step.",
     413: "The body is larger than 256 KiB.",
+    415: "The body is not sent as JSON (Content-Type: application/json).",
     429: "Too many attempts: wait for ``Retry-After`` seconds.",
     502: "The payment provider refused the request.",
     503: "A dependency (the database or the payment provider) is unavailable for a moment: try "
@@ -112,7 +113,7 @@ def _add_shared(operation: dict[str, Any], *, staff: bool) -> None:
     responses.pop("422", None)
     shared = [400, 503]
     if "requestBody" in operation:
-        shared.append(413)
+        shared.extend((413, 415))
     if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         shared.append(404)
     if staff:

@@ -11,7 +11,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel, Field
 
 from therabill import contract
@@ -125,7 +128,8 @@ class ErrorBody(BaseModel):
 
     code: str = Field(
         description="the kind of refusal: invalid_request, unauthorized, forbidden, not_found, "
-        "conflict, already_exists, payload_too_large, too_many_attempts, unavailable, "
+        "conflict, already_exists, payload_too_large, unsupported_media_type, too_many_attempts, "
+        "unavailable, "
         "payment_provider_rejected or internal"
     )
     message: str = Field(description="what went wrong, in words a person can act on")
@@ -170,6 +174,15 @@ def install(app: ApiGatewayResolver) -> None:
         first = problems[0] if problems else {"field": "", "problem": "invalid request"}
         message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
         return error_response(400, "invalid_request", message, {"problems": problems})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(
+            415,
+            "unsupported_media_type",
+            "the body must be JSON: send it with Content-Type: application/json",
+            {"content_type": app.current_event.headers.get("content-type", "")},
+        )
 
     @app.exception_handler(NoRouteError)
     def _no_route(exc: NoRouteError) -> Response[str]:

@@ -135,7 +135,7 @@ def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: Idem
     return json_response(201 if made else 200, invoice_out(invoice))
 
 
-@router.get("/invoices")
+@router.get("/invoices", responses=answers({200: "A page of invoices."}, 404))
 def list_invoices(
     status: Annotated[
         InvoiceStatus | None,

@@ -182,11 +182,20 @@ class ContactOut(BaseModel):
 
 
 class ScopeIn(_Strict):
-    kinds: list[ChargeKind] = Field(min_length=1, max_length=5)
+    kinds: list[ChargeKind] = Field(
+        min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}, description="each kind once"
+    )
     max_amount: PositiveMinorUnits | None = Field(
         default=None, description="minor units: the most one charge may take (omit: no cap)"
     )
     expires_at: Instant | None = None
+
+    @field_validator("kinds")
+    @classmethod
+    def _distinct(cls, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("must name each kind once")
+        return kinds
 
 
 class SetupLinkCreate(_Strict):

@@ -176,7 +176,7 @@ def book_session(body: Annotated[SessionBook, Body()], idempotency_key: Idempote
     return _booking_out(booking)
 
 
-@router.get("/sessions")
+@router.get("/sessions", responses=answers({200: "The sessions."}, 404))
 def list_sessions(
     client_id: Annotated[
         str | None,
