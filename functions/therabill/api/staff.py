@@ -272,7 +272,7 @@ def update_contact(
 @app.post(
     "/clients/<client_id>/setup-links",
     status_code=201,
-    responses=answers({201: "The link to send."}, 403, 502),
+    responses=answers({201: "The link to send."}, 403, 409, 502),
 )
 def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body()]) -> SetupLinkOut:
     """A signed, expiring link where the client (or one of their contacts) saves a card and agrees
