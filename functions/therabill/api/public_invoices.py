@@ -16,6 +16,7 @@ from therabill.api import errors, invoice_pages, pages
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, text_of
 from therabill.api.inputs import PositiveMinorUnits
+from therabill.api.outputs import Amount
 from therabill.core.errors import NotFoundError, TherabillError
 from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
@@ -72,7 +73,7 @@ class PayStarted(BaseModel):
 class LineView(BaseModel):
     date: str
     description: str
-    amount: int
+    amount: Amount
 
 
 class CardView(BaseModel):
@@ -94,9 +95,9 @@ class InvoiceView(BaseModel):
     currency: str
     decimals: int
     lines: list[LineView]
-    total: int
-    paid: int
-    balance: int
+    total: Amount
+    paid: Amount
+    balance: Amount
     can_pay: bool
     cards: list[CardView]
     publishable_key: str

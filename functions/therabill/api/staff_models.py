@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from therabill.api.inputs import Flag, Instant, Memo, MinorUnits, PositiveMinorUnits, Text, Whole
+from therabill.api.outputs import Amount, amount
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
@@ -139,7 +140,7 @@ class ClientOut(BaseModel):
     phone: str | None
     status: str
     default_card_id: str | None
-    copay_amount: int | None = Field(description="minor units, charged at check-in")
+    copay_amount: int | None = Field(description=amount("minor units, charged at check-in"))
     payer_forbids_fees: bool
     diagnoses: list[str] = Field(
         default_factory=list, description="ICD-10-CM codes in pointer order, the primary first"
@@ -235,7 +236,7 @@ class PaymentOut(BaseModel):
     client_id: str
     owner_id: str
     card_id: str | None = Field(description="the saved card charged; null when paid on a page")
-    amount: int
+    amount: Amount
     currency: str
     kind: str
     status: str
@@ -243,7 +244,7 @@ class PaymentOut(BaseModel):
     error_code: str | None
     decline_code: str | None
     failure_message: str | None
-    refunded_amount: int
+    refunded_amount: Amount
     dispute_status: str | None
     dispute_reason: str | None
     created_at: datetime
@@ -260,9 +261,9 @@ class LedgerLineOut(BaseModel):
 class LedgerEntryOut(BaseModel):
     id: str
     kind: str
-    amount: int
+    amount: Amount
     currency: str
-    signed_amount: int = Field(description="the change in what the payer owes (receivable - credit)")
+    signed_amount: int = Field(description=amount("the change in what the payer owes (receivable - credit)"))
     posted_at: datetime
     memo: str
     method: str | None
@@ -273,17 +274,17 @@ class LedgerEntryOut(BaseModel):
 
 class LedgerAccountOut(BaseModel):
     owner_id: str | None = Field(description="the paying billing contact; null: the client")
-    receivable: int = Field(description="what this payer owes (never negative)")
-    credit: int = Field(description="this payer's unapplied credit (never negative)")
-    owed: int = Field(description="receivable - credit")
+    receivable: int = Field(description=amount("what this payer owes (never negative)"))
+    credit: int = Field(description=amount("this payer's unapplied credit (never negative)"))
+    owed: int = Field(description=amount("receivable - credit"))
 
 
 class LedgerOut(BaseModel):
     client_id: str
     currency: str
-    balance: int = Field(description="positive: owed by the client; negative: credit")
-    receivable: int = Field(description="what the client's payer accounts owe in all")
-    credit: int = Field(description="the unapplied credit of the client's payer accounts in all")
+    balance: int = Field(description=amount("positive: owed by the client; negative: credit"))
+    receivable: int = Field(description=amount("what the client's payer accounts owe in all"))
+    credit: int = Field(description=amount("the unapplied credit of the client's payer accounts in all"))
     accounts: list[LedgerAccountOut] = Field(description="per payer account, the client first")
     entries: list[LedgerEntryOut]
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.inputs import Flag, PositiveMinorUnits, Text
+from therabill.api.outputs import Amount
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
 from therabill.api.staff_common import caller, json_response
@@ -36,7 +37,7 @@ class RefundCreate(BaseModel):
 class RefundOut(BaseModel):
     id: str
     payment_id: str
-    amount: int
+    amount: Amount
     currency: str
     status: str
     stripe_refund_id: str | None
@@ -61,7 +62,7 @@ class ManualPaymentCreate(BaseModel):
 
 class ManualPaymentOut(BaseModel):
     entry_id: str
-    amount: int
+    amount: Amount
     currency: str
     method: str
     memo: str
