@@ -12,6 +12,6 @@ MONEY_WORDS = "minor units of the currency, e.g. 2500 for 25.00"
 Amount = Annotated[int, Field(description=MONEY_WORDS)]
 
 
-def amount(description: str) -> str:
+def minor_units(description: str) -> str:
     """A money field's own description, in minor units."""
     return f"{description}; {MONEY_WORDS}"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Day, Flag, PositiveMinorUnits, Text
-from therabill.api.outputs import Amount, amount
+from therabill.api.outputs import Amount, minor_units
 from therabill.invoices.models import InvoiceKind, InvoiceStatus, LineCategory
 
 Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
@@ -139,7 +139,7 @@ class PaymentsReport(BaseModel):
     end: date
     currency: str
     total: Amount
-    by_method: dict[str, int] = Field(description=amount("the total of each payment method"))
+    by_method: dict[str, int] = Field(description=minor_units("the total of each payment method"))
     count: int
     rows: list[PaymentRow]
 
@@ -148,11 +148,11 @@ class RevenueReport(BaseModel):
     start: date
     end: date
     currency: str
-    charges: int = Field(description=amount("charges posted in the period"))
+    charges: int = Field(description=minor_units("charges posted in the period"))
     adjustments: int = Field(
-        description=amount("write-offs, waivers, voided standalone lines (they reduce revenue)")
+        description=minor_units("write-offs, waivers, voided standalone lines (they reduce revenue)")
     )
     refunds: Amount
-    net_revenue: int = Field(description=amount("charges - adjustments"))
-    collected: int = Field(description=amount("payments (any method but credit) - refunds"))
-    by_day: dict[str, int] = Field(description=amount("net revenue per local day (YYYY-MM-DD)"))
+    net_revenue: int = Field(description=minor_units("charges - adjustments"))
+    collected: int = Field(description=minor_units("payments (any method but credit) - refunds"))
+    by_day: dict[str, int] = Field(description=minor_units("net revenue per local day (YYYY-MM-DD)"))

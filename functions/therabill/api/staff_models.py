@@ -8,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from therabill.api.inputs import Flag, Instant, Memo, MinorUnits, PositiveMinorUnits, Text, Whole
-from therabill.api.outputs import Amount, amount
+from therabill.api.outputs import Amount, minor_units
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
@@ -140,7 +140,7 @@ class ClientOut(BaseModel):
     phone: str | None
     status: str
     default_card_id: str | None
-    copay_amount: int | None = Field(description=amount("minor units, charged at check-in"))
+    copay_amount: int | None = Field(description=minor_units("minor units, charged at check-in"))
     payer_forbids_fees: bool
     diagnoses: list[str] = Field(
         default_factory=list, description="ICD-10-CM codes in pointer order, the primary first"
@@ -263,7 +263,9 @@ class LedgerEntryOut(BaseModel):
     kind: str
     amount: Amount
     currency: str
-    signed_amount: int = Field(description=amount("the change in what the payer owes (receivable - credit)"))
+    signed_amount: int = Field(
+        description=minor_units("the change in what the payer owes (receivable - credit)")
+    )
     posted_at: datetime
     memo: str
     method: str | None
@@ -274,17 +276,17 @@ class LedgerEntryOut(BaseModel):
 
 class LedgerAccountOut(BaseModel):
     owner_id: str | None = Field(description="the paying billing contact; null: the client")
-    receivable: int = Field(description=amount("what this payer owes (never negative)"))
-    credit: int = Field(description=amount("this payer's unapplied credit (never negative)"))
-    owed: int = Field(description=amount("receivable - credit"))
+    receivable: int = Field(description=minor_units("what this payer owes (never negative)"))
+    credit: int = Field(description=minor_units("this payer's unapplied credit (never negative)"))
+    owed: int = Field(description=minor_units("receivable - credit"))
 
 
 class LedgerOut(BaseModel):
     client_id: str
     currency: str
-    balance: int = Field(description=amount("positive: owed by the client; negative: credit"))
-    receivable: int = Field(description=amount("what the client's payer accounts owe in all"))
-    credit: int = Field(description=amount("the unapplied credit of the client's payer accounts in all"))
+    balance: int = Field(description=minor_units("positive: owed by the client; negative: credit"))
+    receivable: int = Field(description=minor_units("what the client's payer accounts owe in all"))
+    credit: int = Field(description=minor_units("the unapplied credit of the client's payer accounts in all"))
     accounts: list[LedgerAccountOut] = Field(description="per payer account, the client first")
     entries: list[LedgerEntryOut]
 
