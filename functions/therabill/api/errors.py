@@ -64,7 +64,7 @@ _WORDS = {
     "enum": "must be one of {expected}",
     "union_tag_invalid": "must have kind {expected_tags}",
     "union_tag_not_found": "needs the field {discriminator}",
-    "json_invalid": "the body is not valid JSON",
+    "json_invalid": "is not valid JSON",
     "date_from_datetime_inexact": "must be a date in ISO-8601, e.g. 2031-03-04",
     "date_parsing": "must be a date in ISO-8601, e.g. 2031-03-04",
 }
@@ -93,8 +93,8 @@ def field_of(err: Mapping[str, Any]) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    if err.get("type") == "json_invalid":
-        return ""
+    if err.get("type") == "json_invalid" or (not out and tuple(err.get("loc", ()))[:1] == ("body",)):
+        return "body"  # the body as a whole: missing, not JSON, or not an object
     return out
 
 
@@ -114,6 +114,8 @@ def words_for(err: Mapping[str, Any]) -> str:
             if ctx.get("min_length") == 1
             else f"must be at least {ctx.get('min_length')} characters"
         )
+    if tuple(err.get("loc", ())) == ("body",) and kind in ("missing", "model_attributes_type", "dict_type"):
+        return "must be a JSON object with the request's fields (Content-Type: application/json)"
     if kind in _WORDS:
         try:
             return _WORDS[kind].format(**ctx)

@@ -208,7 +208,7 @@ def void_invoice(invoice_id: InvoiceId, body: Annotated[VoidIn, Body()]) -> Invo
 
 @router.post("/invoices/<invoice_id>/uncollectible", responses=_STEP)
 def mark_uncollectible(invoice_id: InvoiceId) -> InvoiceOut:
-    """Mark the open invoice uncollectible (it stays owed, reminders stop). Owner or biller."""
+    """Mark the invoice uncollectible. Owner or biller."""
     caller = _caller()
     caller.require("invoices:manage")
     return invoice_out(container().invoices.mark_uncollectible(caller.practice_id, invoice_id))

@@ -236,7 +236,8 @@ def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule,
 
 @router.post("/sessions/<session_id>/check-in", responses=_STEP_CHARGING)
 def check_in_session(session_id: SessionId) -> SessionOut:
-    """The client arrived: the session is checked in (a copay is charged to the saved card)."""
+    """The client arrived: the session is checked in (the client's copay, if any, is charged to the
+    saved card)."""
     caller = _caller()
     caller.require("sessions:write")
     return _session_out(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
