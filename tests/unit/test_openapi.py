@@ -193,3 +193,15 @@ def test_a_list_that_needs_one_of_its_filters_says_so(path, names):
     for param in params.values():
         assert "required unless" in param["description"], param
     assert "400" in operation["responses"]
+
+
+def test_creates_link_to_the_operations_that_take_the_id_they_made():
+    spec = _spec("staff")
+    operation_ids = {op["operationId"] for _, op in _operations(spec)}
+    links = spec["paths"]["/clients"]["post"]["responses"]["201"]["links"]
+    targets = {link["operationId"] for link in links.values()}
+    assert "get_client_clients__client_id__get" in targets and len(links) >= 10
+    for source in ("/clients", "/services", "/sessions", "/invoices", "/clients/{client_id}/contacts"):
+        for link in spec["paths"][source]["post"]["responses"]["201"]["links"].values():
+            assert link["operationId"] in operation_ids
+            assert "$response.body#/id" in link["parameters"].values()

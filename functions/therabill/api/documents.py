@@ -11,13 +11,16 @@ varies) and the refusals only some routes give (403, 404, 409, 429, 502) with ``
   every operation that takes a body, 404 on every operation with a path parameter, 503 (with
   ``Retry-After``) on every operation (the table or Stripe unavailable);
 - on the staff API: the bearer scheme (the Cognito ID token) on every operation and its 401;
-- each operation's description: the route's docstring.
+- each operation's description: the route's docstring;
+- links from each create to the operations that take the id it made (``LINKS``), so a stateful
+  client (schemathesis) can follow a create with the requests that use it.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -46,6 +49,14 @@ REFUSALS: dict[int, str] = {
     "again after ``Retry-After`` seconds.",
 }
 _METHODS = ("get", "put", "post", "delete", "patch")
+# A create, and the path parameter its answer's ``id`` fills.
+LINKS: dict[tuple[str, str], str] = {
+    ("post", "/clients"): "client_id",
+    ("post", "/clients/{client_id}/contacts"): "contact_id",
+    ("post", "/services"): "service_id",
+    ("post", "/sessions"): "session_id",
+    ("post", "/invoices"): "invoice_id",
+}
 
 
 def refusal(status: int) -> OpenAPIResponse:
@@ -126,6 +137,31 @@ def _add_shared(operation: dict[str, Any], *, staff: bool) -> None:
     operation["responses"] = dict(sorted(responses.items()))
 
 
+def _add_links(spec: dict[str, Any]) -> None:
+    """Each create links to every operation whose path takes the id it made (and, beyond it, only
+    path parameters the create's own request had)."""
+    for (method, source), param in LINKS.items():
+        operation = spec["paths"].get(source, {}).get(method)
+        if operation is None:
+            continue
+        own = set(re.findall(r"\{(\w+)\}", source))
+        links: dict[str, Any] = {}
+        for path, item in spec["paths"].items():
+            needs = set(re.findall(r"\{(\w+)\}", path))
+            if param not in needs or not needs - {param} <= own:
+                continue
+            for target_method, target in item.items():
+                if target_method not in _METHODS:
+                    continue
+                parameters = {param: "$response.body#/id"}
+                parameters.update({name: f"$request.path.{name}" for name in needs - {param}})
+                name = re.sub(r"\W+", "_", f"{target_method}_{path}").strip("_")
+                links[name] = {"operationId": target["operationId"], "parameters": parameters}
+        for status, response in operation["responses"].items():
+            if status in ("200", "201") and links:
+                response["links"] = dict(sorted(links.items()))
+
+
 def document(app: ApiGatewayResolver, *, title: str, description: str, staff: bool) -> dict[str, Any]:
     """The OpenAPI document of ``app`` as the API really answers (see the module's docstring)."""
     schemes: dict[str, SecurityScheme] | None = None
@@ -157,6 +193,7 @@ def document(app: ApiGatewayResolver, *, title: str, description: str, staff: bo
             if doc and not operation.get("description"):
                 operation["description"] = " ".join(doc.split())
             _add_shared(operation, staff=staff)
+    _add_links(spec)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
