@@ -11,7 +11,7 @@ varies) and the refusals only some routes give (403, 404, 409, 429, 502) with ``
   every operation that takes a body, 404 on every operation with a path parameter, 503 (with
   ``Retry-After``) on every operation (the table or Stripe unavailable);
 - on the staff API: the bearer scheme (the Cognito ID token) on every operation and its 401;
-- each operation's description: the route's docstring;
+- each operation's description (and, its first sentence, its summary): the route's docstring;
 - links from each create to the operations that take the id it made (``LINKS``), so a stateful
   client (schemathesis) can follow a create with the requests that use it.
 """
@@ -119,6 +119,11 @@ def _routes(app: ApiGatewayResolver) -> dict[tuple[str, str], Any]:
     return found
 
 
+def _first_sentence(text: str) -> str:
+    head = re.split(r"(?<=\.)\s", text, maxsplit=1)[0].rstrip(".")
+    return head if len(head) <= 90 else head[:87].rstrip() + "..."
+
+
 def _add_shared(operation: dict[str, Any], *, staff: bool) -> None:
     responses = operation.setdefault("responses", {})
     responses.pop("422", None)
@@ -192,6 +197,7 @@ def document(app: ApiGatewayResolver, *, title: str, description: str, staff: bo
             doc = inspect.getdoc(route.func) if route is not None else None
             if doc and not operation.get("description"):
                 operation["description"] = " ".join(doc.split())
+                operation["summary"] = _first_sentence(operation["description"])
             _add_shared(operation, staff=staff)
     _add_links(spec)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
