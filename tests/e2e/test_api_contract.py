@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def _seed(stack: Stack, token: str) -> dict[str, str]:
             "clinician_id": "clinician-fuzz",
             "scheduled_start": start.isoformat(),
         },
-        **{"Idempotency-Key": f"fuzz-session-{SEED}"},
+        **{"Idempotency-Key": f"fuzz-session-{uuid.uuid4()}"},
     )
     return {
         "client_id": client["id"],
