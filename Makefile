@@ -21,7 +21,9 @@ fuzz-api:         ## schemathesis, longer: every phase, 50 requests per operatio
 	THERABILL_FUZZ_EXAMPLES=$${THERABILL_FUZZ_EXAMPLES:-50} \
 	THERABILL_FUZZ_PHASES=$${THERABILL_FUZZ_PHASES:-examples,coverage,fuzzing,stateful} \
 	THERABILL_FUZZ_TIMEOUT=$${THERABILL_FUZZ_TIMEOUT:-3600} \
-	uv run pytest tests/e2e/test_api_contract.py -q -p no:cacheprovider -s
+	THERABILL_FUZZ_REPORT_DIR=$${THERABILL_FUZZ_REPORT_DIR:-.schemathesis/reports} \
+	uv run pytest tests/e2e/test_api_contract.py -q -p no:cacheprovider
+	@grep -h " generated, " .schemathesis/reports/schemathesis-*.txt
 
 lint:             ## ruff (lint + format check), mypy and the import contracts
 	uv run ruff check .

@@ -45,6 +45,8 @@ EXAMPLES = int(os.environ.get("THERABILL_FUZZ_EXAMPLES", "2"))
 PHASES = os.environ.get("THERABILL_FUZZ_PHASES", "fuzzing")
 SEED = int(os.environ.get("THERABILL_FUZZ_SEED", "20261204"))
 TIMEOUT_SECONDS = int(os.environ.get("THERABILL_FUZZ_TIMEOUT", "300"))
+# Where to keep each run's output and JUnit report (default: the test's temporary directory).
+REPORT_DIR = os.environ.get("THERABILL_FUZZ_REPORT_DIR")
 # How often a path id is one that exists (the rest are generated: unknown ids, 404s).
 KNOWN_ID_PROBABILITY = 0.7
 
@@ -177,7 +179,10 @@ def test_every_operation_answers_what_its_document_says(
     stack: Stack, staff_token: str, known_ids: dict[str, str], tmp_path: Path, document: str
 ) -> None:
     config = _config(tmp_path / "schemathesis.toml", known_ids, stack.state["demo_practice_id"])
-    result = _run(document, stack.gateway_url, staff_token, config, tmp_path / "junit.xml")
+    reports = Path(REPORT_DIR) if REPORT_DIR else tmp_path
+    reports.mkdir(parents=True, exist_ok=True)
+    result = _run(document, stack.gateway_url, staff_token, config, reports / f"junit-{document}.xml")
+    (reports / f"schemathesis-{document}.txt").write_text(result.stdout + result.stderr)
     summary = _summary(result.stdout)
     print(f"schemathesis {document}: {summary}")
     assert result.returncode == 0, f"{summary}\n{result.stdout[-20000:]}\n{result.stderr[-4000:]}"
