@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 STAGE ?= dev
 
-.PHONY: setup run test test-fast lint format typecheck synth deploy layer layer-check bench demo clean
+.PHONY: setup run test test-fast fuzz-api lint format typecheck synth deploy layer layer-check bench demo clean
 
 setup:            ## install everything (uv, locked Python deps, Chromium for browser tests)
 	@bash scripts/bootstrap.sh
@@ -16,6 +16,14 @@ test: setup       ## every test tier: unit, integration, contract, devstack, inf
 
 test-fast:        ## unit + integration only
 	uv run pytest tests/unit tests/integration -q
+
+fuzz-api:         ## schemathesis, longer: every phase, 50 requests per operation, against the local system
+	THERABILL_FUZZ_EXAMPLES=$${THERABILL_FUZZ_EXAMPLES:-50} \
+	THERABILL_FUZZ_PHASES=$${THERABILL_FUZZ_PHASES:-examples,coverage,fuzzing,stateful} \
+	THERABILL_FUZZ_TIMEOUT=$${THERABILL_FUZZ_TIMEOUT:-3600} \
+	THERABILL_FUZZ_REPORT_DIR=$${THERABILL_FUZZ_REPORT_DIR:-.schemathesis/reports} \
+	uv run pytest tests/e2e/test_api_contract.py -q -p no:cacheprovider
+	@grep -h " generated, " .schemathesis/reports/schemathesis-*.txt
 
 lint:             ## ruff (lint + format check), mypy and the import contracts
 	uv run ruff check .

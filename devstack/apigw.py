@@ -18,9 +18,13 @@ from therabill import contract
 STAFF_FUNCTION = "staff-api"
 PUBLIC_FUNCTION = "public-api"
 WEBHOOK_FUNCTION = "stripe-webhook"
-# API Gateway's answer to a method and path no route serves.
-NO_ROUTE_STATUS = 403
-NO_ROUTE_BODY = {"message": "Missing Authentication Token"}
+# The answer to a method and path no route serves (API Gateway's gateway response, see infra/).
+NO_ROUTE_STATUS = contract.NO_ROUTE_STATUS
+
+
+def no_route_body(method: str, path: str) -> dict[str, object]:
+    """The body naming ``method`` and ``path`` (without its query string)."""
+    return contract.no_route_body(method, path.partition("?")[0])
 
 
 def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
@@ -29,6 +33,8 @@ def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
 
 def route_for(method: str, path: str) -> str | None:
     """The contract function the deployed API sends ``method path`` to, or None for no route."""
+    if method not in contract.GATEWAY_METHODS:
+        return None
     if _matches(path, contract.STAFF_API_PREFIXES):
         return STAFF_FUNCTION
     if _matches(path, contract.PUBLIC_API_PREFIXES):

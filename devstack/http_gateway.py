@@ -5,12 +5,14 @@ Routing mirrors the deployed REST API (``therabill.contract``):
 - ``STAFF_API_PREFIXES`` -> the ``staff-api`` function, behind the Cognito authorizer, which this
   server plays: ``Authorization: Bearer <ID token>`` (or the bare token, as Cognito accepts) is
   verified with :mod:`devstack.local_auth` and its claims go to ``requestContext.authorizer.claims``;
-  a missing or bad token is answered 401 ``{"message": "Unauthorized"}`` without calling the
-  function, as API Gateway does. CORS preflights (OPTIONS) pass without a token.
+  a missing or bad token is answered 401 ``{"code": "unauthorized", "message": "Unauthorized",
+  "details": {}}`` without calling the function, as API Gateway does (its gateway response gives
+  the same body). CORS preflights (OPTIONS) pass without a token.
 - ``PUBLIC_API_PREFIXES`` -> the ``public-api`` function (it authenticates requests itself).
 - ``POST WEBHOOK_PATH`` -> the ``stripe-webhook`` function; the body reaches it byte for byte.
-- anything else -> 403 ``{"message": "Missing Authentication Token"}`` (API Gateway's answer to an
-  unknown route).
+- anything else (and a method API Gateway's ``ANY`` does not cover, e.g. TRACE) -> 404
+  ``{"code": "not_found", "message": "no route for GET /nowhere: ...", "details": {"method",
+  "path"}}``, as API Gateway's gateway response for an unknown route answers.
 
 The event is built by :func:`devstack.apigw.rest_event` (the same builder the integration tests
 use) with the raw body, every header (repeated headers in ``multiValueHeaders``), the query string
@@ -25,6 +27,8 @@ Local-only endpoints (never deployed):
 - ``GET  /_local/schedules``                   -> schedules the local scheduler knows, next times
 - ``POST /_local/schedules/{name}/fire``       -> fire a schedule's target now
 - ``POST /_local/token`` ``{"practice_id", "role", "email", "sub", "ttl"}`` -> a staff ID token
+  (``{"token": ...}``); a body it cannot use -> 400 ``{"code": "invalid_request", "message",
+  "details": {"field"}}`` naming the field and what it takes
 """
 
 from __future__ import annotations
@@ -42,8 +46,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from devstack import apigw, local_auth
-from devstack.apigw import NO_ROUTE_BODY, NO_ROUTE_STATUS, route_for
+from devstack.apigw import NO_ROUTE_STATUS, no_route_body, route_for
 from devstack.functions import FunctionNotFoundError, FunctionRegistry, HandlerUnavailableError
+from therabill import contract
 
 log = logging.getLogger("devstack.http_gateway")
 
@@ -115,6 +120,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, QUERY, ...) is answered too: no route takes it (as in AWS)."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
     def _send(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
         self.send_response(status)
         for name, value in headers:
@@ -129,7 +140,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _proxy(self, path: str, query: str, body: bytes | None) -> tuple[int, list[tuple[str, str]], bytes]:
         function = route_for(self.command, path)
         if function is None:
-            return _json(NO_ROUTE_STATUS, NO_ROUTE_BODY)
+            return _json(NO_ROUTE_STATUS, no_route_body(self.command, path))
         headers = {name: value for name, value in self.headers.items()}
         headers.setdefault("X-Forwarded-For", self.client_address[0])
         headers.setdefault("X-Forwarded-Proto", "http")
@@ -141,9 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
                 verified = local_auth.verify(token or "")
             except local_auth.InvalidTokenError as exc:
                 message = "The incoming token has expired" if exc.expired else "Unauthorized"
-                return _json(
-                    401, {"message": message}, [("WWW-Authenticate", 'Bearer error="invalid_token"')]
-                )
+                body = {"code": contract.UNAUTHORIZED_CODE, "message": message, "details": {}}
+                return _json(401, body, [("WWW-Authenticate", 'Bearer error="invalid_token"')])
             claims = local_auth.authorizer_claims(verified)
         event = apigw.rest_event(
             self.command,
@@ -199,18 +209,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return _json(500, {"message": f"{type(exc).__name__}: {exc}"})
         if path == "/_local/token" and method == "POST":
             try:
-                params = json.loads(body or b"{}")
-                token = local_auth.issue_token(
-                    params["practice_id"],
-                    params.get("role", "owner"),
-                    params.get("sub"),
-                    params.get("email", "owner@practice.localhost"),
-                    int(params.get("ttl", 43200)),
-                )
-            except (ValueError, KeyError, TypeError) as exc:
-                return _json(400, {"message": f"bad token request: {exc}"})
+                token = local_auth.token_for_request(body)
+            except local_auth.TokenRequestError as exc:
+                problem = {"code": "invalid_request", "message": str(exc), "details": {"field": exc.field}}
+                return _json(400, problem)
             return _json(200, {"token": token})
-        return _json(404, {"message": "no such local endpoint"})
+        return _json(404, no_route_body(method, path))
 
 
 def _json(

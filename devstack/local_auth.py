@@ -11,7 +11,9 @@ fixed development key (anyone can read it here, which is the point: it guards no
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import time
 import uuid
 from typing import Any
@@ -34,6 +36,60 @@ class InvalidTokenError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.expired = expired
+
+
+class TokenRequestError(Exception):
+    """A ``POST /_local/token`` body the endpoint cannot make a token from; says which field."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}" if field else problem)
+        self.field = field
+        self.problem = problem
+
+
+STAFF_ROLES = ("owner", "biller", "front_desk", "clinician")
+MAX_TTL_SECONDS = 7 * 24 * 3600
+_PRACTICE_ID = re.compile(r"^prc_[0-9a-z]+$")
+_TOKEN_FIELDS = ("practice_id", "role", "sub", "email", "ttl")
+
+
+def _text_field(params: dict[str, Any], name: str, default: str | None) -> str | None:
+    value = params.get(name, default)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise TokenRequestError(name, "must be non-empty text")
+    return value
+
+
+def token_for_request(body: bytes | None) -> str:
+    """An ID token for a ``POST /_local/token`` body:
+    ``{"practice_id": "prc_…", "role": "owner", "sub": "…", "email": "…", "ttl": seconds}`` (only
+    ``practice_id`` is required). Raises :class:`TokenRequestError` naming the field at fault."""
+    try:
+        params = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise TokenRequestError(
+            "", 'the body must be a JSON object, e.g. {"practice_id": "prc_123", "role": "owner"}'
+        ) from None
+    if not isinstance(params, dict):
+        raise TokenRequestError("", 'the body must be a JSON object, e.g. {"practice_id": "prc_123"}')
+    unknown = sorted(set(params) - set(_TOKEN_FIELDS))
+    if unknown:
+        raise TokenRequestError(unknown[0], f"is not a field of this request ({', '.join(_TOKEN_FIELDS)})")
+    practice_id = params.get("practice_id")
+    if practice_id is None:
+        raise TokenRequestError("practice_id", "is required: the practice the staff user works for")
+    if not isinstance(practice_id, str) or not _PRACTICE_ID.match(practice_id):
+        raise TokenRequestError("practice_id", "must be a practice id, e.g. prc_1a2b3c")
+    role = params.get("role", "owner")
+    if role not in STAFF_ROLES:
+        raise TokenRequestError("role", f"must be one of {', '.join(STAFF_ROLES)}")
+    ttl = params.get("ttl", 12 * 3600)
+    if type(ttl) is not int or not 1 <= ttl <= MAX_TTL_SECONDS:
+        raise TokenRequestError("ttl", f"must be a whole number of seconds from 1 to {MAX_TTL_SECONDS:,}")
+    sub = _text_field(params, "sub", None)
+    email = _text_field(params, "email", "owner@practice.localhost")
+    assert email is not None
+    return issue_token(practice_id, role, sub, email, ttl)
 
 
 def signing_key() -> str:

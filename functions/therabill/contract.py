@@ -219,6 +219,25 @@ STAFF_API_PREFIXES = (
 )
 PUBLIC_API_PREFIXES = ("/setup", "/pay")
 WEBHOOK_PATH = "/webhooks/stripe"
+# A method and path no route serves is answered 404 with the APIs' error body naming them: by API
+# Gateway (a gateway response, where the path carries the stage), by the local gateway and by
+# the functions' resolvers (a path under a prefix that no route of the function takes). A missing
+# or bad staff token is answered 401 with the same body shape.
+NO_ROUTE_STATUS = 404
+NO_ROUTE_CODE = "not_found"
+NO_ROUTE_MESSAGE = "no route for {method} {path}: see the OpenAPI documents for the API's routes"
+UNAUTHORIZED_CODE = "unauthorized"
+# The methods API Gateway's ANY covers; any other (TRACE, CONNECT, ...) meets no route.
+GATEWAY_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def no_route_body(method: str, path: str) -> dict[str, object]:
+    return {
+        "code": NO_ROUTE_CODE,
+        "message": NO_ROUTE_MESSAGE.format(method=method, path=path),
+        "details": {"method": method, "path": path},
+    }
+
 
 # Claims the Cognito user pool puts in the ID token; the staff API reads the practice and role
 # from these, never from the request.

@@ -105,6 +105,7 @@ class Api(Construct):
                 method_options=method_options,
             ),
         )
+        self._add_gateway_responses()
         self.validator = apigw.RequestValidator(
             self,
             "RequestValidator",
@@ -123,6 +124,29 @@ class Api(Construct):
             results_cache_ttl=Duration.minutes(5),
         )
         self._acknowledge_stage()
+
+    def _add_gateway_responses(self) -> None:
+        """API Gateway's own answers in the APIs' error body (``code``, ``message``, ``details``):
+        a method and path no route serves is a 404 naming them (API Gateway's default is a 403
+        "Missing Authentication Token"); a missing, bad or expired staff token a 401."""
+        no_route = contract.no_route_body("$context.httpMethod", "$context.path")
+        self.rest_api.add_gateway_response(
+            "NoRoute",
+            type=apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+            status_code=str(contract.NO_ROUTE_STATUS),
+            templates={"application/json": json.dumps(no_route)},
+        )
+        unauthorized = (
+            f'{{"code": "{contract.UNAUTHORIZED_CODE}", '
+            '"message": $context.error.messageString, "details": {}}'
+        )
+        self.rest_api.add_gateway_response(
+            "Unauthorized",
+            type=apigw.ResponseType.UNAUTHORIZED,
+            status_code="401",
+            templates={"application/json": unauthorized},
+            response_headers={"WWW-Authenticate": "'Bearer'"},
+        )
 
     @property
     def stage_url(self) -> str:

@@ -76,12 +76,23 @@ def test_health(gateway: HttpGateway) -> None:
     assert response.json() == {"status": "ok", "stack": "test"}
 
 
-def test_unknown_route_is_api_gateways_403(gateway: HttpGateway) -> None:
-    response = requests.get(f"{gateway.url}/nowhere", timeout=5)
-    assert response.status_code == 403
-    assert response.json() == {"message": "Missing Authentication Token"}
+def test_an_unknown_route_is_a_404_naming_the_method_and_path(
+    gateway: HttpGateway, handlers: dict[str, Recorder]
+) -> None:
+    response = requests.get(f"{gateway.url}/nowhere?x=1", timeout=5)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == "not_found"
+    assert "GET /nowhere" in body["message"]
+    assert body["details"] == {"method": "GET", "path": "/nowhere"}
     # the webhook route only takes POST
-    assert requests.get(f"{gateway.url}{contract.WEBHOOK_PATH}", timeout=5).status_code == 403
+    webhook = requests.get(f"{gateway.url}{contract.WEBHOOK_PATH}", timeout=5)
+    assert webhook.status_code == 404 and webhook.json()["details"]["path"] == contract.WEBHOOK_PATH
+    # a method API Gateway's ANY does not cover meets no route, even under a served prefix
+    traced = requests.request("TRACE", f"{gateway.url}/practice", timeout=5)
+    assert traced.status_code == 404 and traced.json()["details"] == {"method": "TRACE", "path": "/practice"}
+    assert all(h.events == [] for h in handlers.values())
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer not-a-jwt", "Basic abc"])
@@ -91,7 +102,7 @@ def test_staff_routes_need_a_valid_token(
     headers = {"Authorization": authorization} if authorization else {}
     response = requests.get(f"{gateway.url}/practice", headers=headers, timeout=5)
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json() == {"code": "unauthorized", "message": "Unauthorized", "details": {}}
     assert handlers["staff-api"].events == []
 
 
@@ -101,7 +112,7 @@ def test_expired_and_foreign_tokens_are_refused(gateway: HttpGateway) -> None:
         f"{gateway.url}/practice", headers={"Authorization": f"Bearer {expired}"}, timeout=5
     )
     assert response.status_code == 401
-    assert response.json() == {"message": "The incoming token has expired"}
+    assert response.json()["message"] == "The incoming token has expired"
     foreign = local_auth.issue_token("prc_x", key="some-other-key-of-at-least-32-bytes!!")
     response = requests.get(
         f"{gateway.url}/practice", headers={"Authorization": f"Bearer {foreign}"}, timeout=5
@@ -240,6 +251,37 @@ def test_local_endpoints(gateway: HttpGateway) -> None:
     ).json()["token"]
     assert local_auth.verify(token)[contract.CLAIM_PRACTICE_ID] == "prc_z"
     assert requests.post(f"{gateway.url}/_local/token", json={}, timeout=5).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        (b"", "", "JSON object"),
+        (b"not json", "", "JSON object"),
+        (b"[1]", "", "JSON object"),
+        (b"{}", "practice_id", "is required"),
+        (b'{"practice_id": 7}', "practice_id", "practice id, e.g. prc_"),
+        (b'{"practice_id": "prc_a", "role": "boss"}', "role", "owner, biller, front_desk, clinician"),
+        (b'{"practice_id": "prc_a", "ttl": "60"}', "ttl", "whole number of seconds"),
+        (b'{"practice_id": "prc_a", "ttl": 0}', "ttl", "from 1 to"),
+        (b'{"practice_id": "prc_a", "email": ""}', "email", "non-empty text"),
+        (b'{"practice_id": "prc_a", "roles": "owner"}', "roles", "not a field"),
+    ],
+)
+def test_the_local_token_endpoint_says_what_is_wrong_with_a_request(
+    gateway: HttpGateway, body: bytes, field: str, words: str
+) -> None:
+    response = requests.post(f"{gateway.url}/_local/token", data=body, timeout=5)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "invalid_request" and problem["details"] == {"field": field}
+    assert words in problem["message"] and (not field or problem["message"].startswith(f"{field}: "))
+
+
+def test_an_unknown_local_endpoint_is_a_404_naming_it(gateway: HttpGateway) -> None:
+    response = requests.get(f"{gateway.url}/_local/nothing", timeout=5)
+    assert response.status_code == 404
+    assert response.json()["details"] == {"method": "GET", "path": "/_local/nothing"}
 
 
 def test_routing_table() -> None:

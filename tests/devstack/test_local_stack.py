@@ -125,7 +125,7 @@ def test_gateway_answers_and_state_is_written(stack: Stack) -> None:
 def test_staff_api_without_a_token_is_401(stack: Stack) -> None:
     response = requests.post(f"{stack.gateway_url}/practice", json={"name": "x"}, timeout=5)
     assert response.status_code == 401
-    assert response.json() == {"message": "Unauthorized"}
+    assert response.json() == {"code": "unauthorized", "message": "Unauthorized", "details": {}}
 
 
 def test_demo_practice_is_seeded_through_the_staff_api(stack: Stack) -> None:

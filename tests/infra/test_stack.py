@@ -572,6 +572,23 @@ def test_every_documented_route_is_served_and_every_route_is_documented(synth: S
     assert undocumented == set(UNDOCUMENTED_ROUTES)
 
 
+def test_an_unknown_route_is_a_404_naming_the_method_and_path_and_a_bad_token_a_401(synth: Synth) -> None:
+    found = synth.of_type("AWS::ApiGateway::GatewayResponse").values()
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in found}
+    no_route = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert no_route["StatusCode"] == "404"
+    body = json.loads(no_route["ResponseTemplates"]["application/json"])
+    assert body["code"] == "not_found"
+    assert "$context.httpMethod $context.path" in body["message"]
+    assert body["details"] == {"method": "$context.httpMethod", "path": "$context.path"}
+    unauthorized = responses["UNAUTHORIZED"]
+    assert unauthorized["StatusCode"] == "401"
+    template = unauthorized["ResponseTemplates"]["application/json"]
+    # $context.error.messageString is a quoted JSON string already: the template is JSON once filled
+    filled = json.loads(template.replace("$context.error.messageString", '"Unauthorized"'))
+    assert filled == {"code": "unauthorized", "message": "Unauthorized", "details": {}}
+
+
 def test_user_pool_carries_practice_and_role_and_users_cannot_write_them(synth: Synth) -> None:
     _, pool = synth.only("AWS::Cognito::UserPool")
     props = pool["Properties"]

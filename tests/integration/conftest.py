@@ -85,7 +85,7 @@ class World:
         query: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         if apigw.route_for(method, path.partition("?")[0]) != apigw.STAFF_FUNCTION:
-            return apigw.NO_ROUTE_STATUS, apigw.NO_ROUTE_BODY  # the gateway never calls the function
+            return apigw.NO_ROUTE_STATUS, apigw.no_route_body(method, path)  # the function is never called
         event = apigw.rest_event(
             method,
             path,
@@ -106,7 +106,7 @@ class World:
     ) -> tuple[int, Any]:
         """``user_agent`` None: a client that sends no User-Agent header."""
         if apigw.route_for(method, path.partition("?")[0]) != apigw.PUBLIC_FUNCTION:
-            return apigw.NO_ROUTE_STATUS, apigw.NO_ROUTE_BODY  # the gateway never calls the function
+            return apigw.NO_ROUTE_STATUS, apigw.no_route_body(method, path)  # the function is never called
         headers = {"Content-Type": "application/json"}
         if user_agent is not None:
             headers["User-Agent"] = user_agent

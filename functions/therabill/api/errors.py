@@ -3,15 +3,21 @@ trace, never a message matched on text."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from pydantic import BaseModel, Field
 
+from therabill import contract
 from therabill.core import errors
 from therabill.observability import logger
 from therabill.payments.gateway import GatewayRejectedError, PhiLeakError
@@ -58,7 +64,7 @@ _WORDS = {
     "enum": "must be one of {expected}",
     "union_tag_invalid": "must have kind {expected_tags}",
     "union_tag_not_found": "needs the field {discriminator}",
-    "json_invalid": "the body is not valid JSON",
+    "json_invalid": "is not valid JSON",
     "date_from_datetime_inexact": "must be a date in ISO-8601, e.g. 2031-03-04",
     "date_parsing": "must be a date in ISO-8601, e.g. 2031-03-04",
 }
@@ -87,8 +93,8 @@ def field_of(err: Mapping[str, Any]) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    if err.get("type") == "json_invalid":
-        return ""
+    if err.get("type") == "json_invalid" or (not out and tuple(err.get("loc", ()))[:1] == ("body",)):
+        return "body"  # the body as a whole: missing, not JSON, or not an object
     return out
 
 
@@ -108,6 +114,8 @@ def words_for(err: Mapping[str, Any]) -> str:
             if ctx.get("min_length") == 1
             else f"must be at least {ctx.get('min_length')} characters"
         )
+    if tuple(err.get("loc", ())) == ("body",) and kind in ("missing", "model_attributes_type", "dict_type"):
+        return "must be a JSON object with the request's fields (Content-Type: application/json)"
     if kind in _WORDS:
         try:
             return _WORDS[kind].format(**ctx)
@@ -118,9 +126,20 @@ def words_for(err: Mapping[str, Any]) -> str:
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
-    details: dict[str, Any] = {}
+    """Every refusal's body."""
+
+    code: str = Field(
+        description="the kind of refusal: invalid_request, unauthorized, forbidden, not_found, "
+        "conflict, already_exists, payload_too_large, unsupported_media_type, too_many_attempts, "
+        "unavailable, "
+        "payment_provider_rejected or internal"
+    )
+    message: str = Field(description="what went wrong, in words a person can act on")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the refusal is about, e.g. the field; for invalid_request, ``problems``: "
+        "a list of {field, problem}",
+    )
 
 
 def error_response(
@@ -157,6 +176,25 @@ def install(app: ApiGatewayResolver) -> None:
         first = problems[0] if problems else {"field": "", "problem": "invalid request"}
         message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
         return error_response(400, "invalid_request", message, {"problems": problems})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _media_type(exc: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(
+            415,
+            "unsupported_media_type",
+            "the body must be JSON: send it with Content-Type: application/json",
+            {"content_type": app.current_event.headers.get("content-type", "")},
+        )
+
+    @app.exception_handler(NoRouteError)
+    def _no_route(exc: NoRouteError) -> Response[str]:
+        event = app.current_event
+        body = contract.no_route_body(event.http_method, event.path)
+        return Response(
+            status_code=contract.NO_ROUTE_STATUS,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+        )
 
     @app.exception_handler(ServiceError)
     def _http(exc: ServiceError) -> Response[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
@@ -25,6 +25,9 @@ from therabill.core.money import MinorUnits, PositiveMinorUnits
 __all__ = ["Day", "Flag", "Instant", "Memo", "MinorUnits", "PositiveMinorUnits", "Text", "Whole"]
 
 INSTANT_WORDS = "a date and time in ISO-8601 with an offset, e.g. 2031-03-04T15:00:00Z"
+# The years an instant may fall in (in UTC): wide for any session, payment or consent, and far from
+# the ends of what a date and time can hold.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 DAY_WORDS = "a date in ISO-8601, e.g. 2031-03-04"
 
 
@@ -51,6 +54,14 @@ def _instant(value: object) -> object:
         raise PydanticCustomError("instant", f"must be {INSTANT_WORDS}") from None
     if parsed.tzinfo is None:
         raise PydanticCustomError("instant", f"must be {INSTANT_WORDS}: the offset is missing (Z for UTC)")
+    try:
+        year = parsed.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PydanticCustomError(
+            "instant", f"must be {INSTANT_WORDS}, in the years {FIRST_YEAR} to {LAST_YEAR}"
+        )
     return parsed
 
 

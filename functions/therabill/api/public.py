@@ -11,11 +11,13 @@ from typing import Annotated, Any, cast
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api import errors, page_errors, pages
 from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
+from therabill.api.documents import answers, page_refusals, text_of
 from therabill.api.inputs import Flag, Text
 from therabill.core.clock import zone
 from therabill.core.errors import TherabillError
@@ -40,6 +42,10 @@ class StartSetupOut(BaseModel):
     client_secret: str
     publishable_key: str
     stripe_account: str
+
+
+def _page(description: str) -> dict[int, OpenAPIResponse]:
+    return {200: text_of("text/html", description), **page_refusals(400, 401, 404, 409, 503)}
 
 
 def _html(body: str, status: int = 200) -> Response[str]:
@@ -128,8 +134,9 @@ app.exception_handler(RequestValidationError)(_malformed)
 app.exception_handler(Exception)(_unexpected)
 
 
-@app.get("/setup/<token>")
+@app.get("/setup/<token>", responses=_page("The card set-up page."))
 def setup_page(token: Token) -> Response[str]:
+    """The card set-up page of a set-up link: the consent text, the card form (Stripe.js)."""
     c = container()
     try:
         view = c.cards.setup_page(token)
@@ -149,8 +156,11 @@ def setup_page(token: Token) -> Response[str]:
     )
 
 
-@app.post("/setup/<token>/intent")
+@app.post(
+    "/setup/<token>/intent", responses=answers({200: "Stripe.js confirms the card with this."}, 401, 409, 502)
+)
 def start_setup(token: Token, body: Annotated[StartSetup, Body()]) -> StartSetupOut:
+    """The client agreed to the consent text: a SetupIntent for the card form."""
     c = container()
     event = app.current_event
     secret, account = c.cards.start_setup(
@@ -166,8 +176,9 @@ def start_setup(token: Token, body: Annotated[StartSetup, Body()]) -> StartSetup
     )
 
 
-@app.get("/pay/authenticate/<token>")
+@app.get("/pay/authenticate/<token>", responses=_page("The authentication page."))
 def authenticate_page(token: Token) -> Response[str]:
+    """The page where a client confirms a payment their bank wants authenticated (3-D Secure)."""
     c = container()
     try:
         view = c.payments.open_auth_link(token)
@@ -201,8 +212,9 @@ class BookingPayStatus(BaseModel):
     status: str = Field(description="awaiting_payment, confirmed or released")
 
 
-@app.get("/pay/booking/<token>")
+@app.get("/pay/booking/<token>", responses=_page("The booking pay page."))
 def booking_pay_page(token: Token) -> Response[str]:
+    """The page where a client pays a booking's deposit or prepayment."""
     c = container()
     try:
         view = c.bookings.open_pay_link(token)
@@ -227,6 +239,7 @@ def booking_pay_page(token: Token) -> Response[str]:
     )
 
 
-@app.get("/pay/booking/<token>/status")
+@app.get("/pay/booking/<token>/status", responses=answers({200: "The status."}, 401))
 def booking_pay_status(token: Token) -> BookingPayStatus:
+    """Whether the booking's payment arrived (the pay page polls this)."""
     return BookingPayStatus(status=container().bookings.pay_status(token))

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api import errors, invoice_pages, page_errors, pages
 from therabill.api.deps import container
+from therabill.api.documents import answers, body_of, text_of
 from therabill.api.inputs import PositiveMinorUnits
+from therabill.api.outputs import Amount
 from therabill.core.errors import NotFoundError
 from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
@@ -71,7 +73,7 @@ class PayStarted(BaseModel):
 class LineView(BaseModel):
     date: str
     description: str
-    amount: int
+    amount: Amount
 
 
 class CardView(BaseModel):
@@ -93,9 +95,9 @@ class InvoiceView(BaseModel):
     currency: str
     decimals: int
     lines: list[LineView]
-    total: int
-    paid: int
-    balance: int
+    total: Amount
+    paid: Amount
+    balance: Amount
     can_pay: bool
     cards: list[CardView]
     publishable_key: str
@@ -169,8 +171,9 @@ def view_of(practice_id: str, invoice: Invoice, token: str) -> InvoiceView:
     )
 
 
-@router.get("/pay/invoice/<practice_id>")
+@router.get("/pay/invoice/<practice_id>", responses={200: text_of("text/html", "The invoice pay page.")})
 def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
+    """The invoice pay page: the form for an invoice number and its access code."""
     c = container()
     try:
         practice = c.practices.get(practice_id)
@@ -202,8 +205,13 @@ def _not_a_pay_page() -> Response[str]:
     )
 
 
-@router.post("/pay/invoice/<practice_id>/lookup")
+@router.post(
+    "/pay/invoice/<practice_id>/lookup",
+    responses=answers({200: body_of(InvoiceView, "The invoice, with a token for the next steps.")}, 401, 429),
+)
 def lookup_invoice(practice_id: PracticeId, body: Annotated[Lookup, Body()]) -> Response[str]:
+    """Open an invoice with its number and access code (the same 401 for an unknown number, a wrong
+    code and a locked invoice; too many wrong codes from one place: 429)."""
     c = container()
     try:
         invoice, token = c.invoice_access.open(practice_id, body.number, body.access_code, _source_ip())
@@ -212,8 +220,12 @@ def lookup_invoice(practice_id: PracticeId, body: Annotated[Lookup, Body()]) -> 
     return _json(200, view_of(practice_id, invoice, token))
 
 
-@router.post("/pay/invoice/<practice_id>/view")
+@router.post(
+    "/pay/invoice/<practice_id>/view",
+    responses=answers({200: body_of(InvoiceView, "The invoice as it now is.")}, 401),
+)
 def view_invoice(practice_id: PracticeId, body: Annotated[TokenIn, Body()]) -> Response[str]:
+    """The invoice again, with the token the lookup gave."""
     c = container()
     token_practice, invoice_id = c.invoice_access.verify_token(body.token)
     if token_practice != practice_id:
@@ -235,7 +247,10 @@ def _invoice_of_token(practice_id: str, token: str) -> Invoice:
     return invoice
 
 
-@router.post("/pay/invoice/<practice_id>/pay")
+@router.post(
+    "/pay/invoice/<practice_id>/pay",
+    responses=answers({200: body_of(PayStarted, "The payment as it started.")}, 401, 409, 502),
+)
 def pay_invoice(practice_id: PracticeId, body: Annotated[PayIn, Body()]) -> Response[str]:
     """Pay all or part of the balance: a new card (answers a client secret for Stripe.js) or a
     saved card of the billing party's (charged now)."""
@@ -261,7 +276,10 @@ def pay_invoice(practice_id: PracticeId, body: Annotated[PayIn, Body()]) -> Resp
     )
 
 
-@router.post("/pay/invoice/<practice_id>/payments/<payment_id>/confirm")
+@router.post(
+    "/pay/invoice/<practice_id>/payments/<payment_id>/confirm",
+    responses=answers({200: body_of(InvoiceView, "The invoice as it now is.")}, 401, 409, 502),
+)
 def confirm_invoice_payment(
     practice_id: PracticeId, payment_id: PracticeId, body: Annotated[TokenIn, Body()]
 ) -> Response[str]:

@@ -13,8 +13,9 @@ from therabill.api import errors
 from therabill.api.auth import Caller
 from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
+from therabill.api.documents import answers, body_of, no_content
 from therabill.api.params import ClientId, ItemId
-from therabill.api.staff_common import caller, created
+from therabill.api.staff_common import caller
 from therabill.api.staff_models import (
     CardOut,
     ChargeCreate,
@@ -123,22 +124,25 @@ def _payment_out(p: Payment) -> PaymentOut:
 
 
 # -- practice --------------------------------------------------------------------------------------
-@app.post("/practice")
-def create_practice(body: Annotated[PracticeCreate, Body()]) -> Response[str]:
+@app.post("/practice", status_code=201, responses=answers({201: "The new practice."}, 403, 409))
+def create_practice(body: Annotated[PracticeCreate, Body()]) -> PracticeOut:
+    """Create the caller's practice (the one its token names; once). Owner only."""
     caller = _caller()
     caller.require("practice:manage")
     practice = container().practices.create(caller.practice_id, **body.model_dump())
-    return created(_practice_out(practice))
+    return _practice_out(practice)
 
 
-@app.get("/practice")
+@app.get("/practice", responses=answers({200: "The practice."}, 404))
 def get_practice() -> PracticeOut:
+    """The caller's practice: its settings and the state of its Stripe account."""
     caller = _caller()
     return _practice_out(container().practices.get(caller.practice_id))
 
 
-@app.patch("/practice")
+@app.patch("/practice", responses=answers({200: "The practice as changed."}, 403, 404, 409))
 def update_practice(body: Annotated[PracticeUpdate, Body()]) -> PracticeOut:
+    """Change the practice's settings (omitted fields stay). Owner only."""
     caller = _caller()
     caller.require("practice:manage")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
@@ -148,7 +152,7 @@ def update_practice(body: Annotated[PracticeUpdate, Body()]) -> PracticeOut:
     return _practice_out(practice)
 
 
-@app.get("/practice/cancellation-policy")
+@app.get("/practice/cancellation-policy", responses=answers({200: "The policy."}, 403, 404))
 def get_cancellation_policy() -> CancellationPolicy:
     """The practice's cancellation / no-show policy (empty: no fees). Owner only."""
     caller = _caller()
@@ -156,7 +160,7 @@ def get_cancellation_policy() -> CancellationPolicy:
     return container().practices.get(caller.practice_id).cancellation_policy or CancellationPolicy()
 
 
-@app.put("/practice/cancellation-policy")
+@app.put("/practice/cancellation-policy", responses=answers({200: "The policy as stored."}, 403, 404, 409))
 def put_cancellation_policy(body: Annotated[CancellationPolicy, Body()]) -> CancellationPolicy:
     """Replace the policy: a window with one fee or tiers, a no-show fee, a first-offence waiver.
     Owner only."""
@@ -167,8 +171,11 @@ def put_cancellation_policy(body: Annotated[CancellationPolicy, Body()]) -> Canc
     return practice.cancellation_policy
 
 
-@app.post("/practice/stripe/connect")
+@app.post(
+    "/practice/stripe/connect", responses=answers({200: "Where to send the owner."}, 403, 404, 409, 502)
+)
 def connect_stripe(body: Annotated[ConnectLinks, Body()]) -> ConnectOut:
+    """Start (or resume) Stripe Connect onboarding: a link for the owner to follow. Owner only."""
     caller = _caller()
     caller.require("practice:manage")
     url = container().practices.connect_stripe(
@@ -178,13 +185,14 @@ def connect_stripe(body: Annotated[ConnectLinks, Body()]) -> ConnectOut:
 
 
 # -- clients ---------------------------------------------------------------------------------------
-@app.post("/clients")
-def create_client(body: Annotated[ClientCreate, Body()]) -> Response[str]:
+@app.post("/clients", status_code=201, responses=answers({201: "The new client."}, 403, 404))
+def create_client(body: Annotated[ClientCreate, Body()]) -> ClientOut:
+    """Add a client to the practice. Owner, biller or front desk."""
     caller = _caller()
     caller.require("clients:write")
     container().practices.get(caller.practice_id)
     client = container().clients.create(caller.practice_id, **body.model_dump())
-    return created(_client_out(client))
+    return _client_out(client)
 
 
 @app.get("/clients")
@@ -192,6 +200,7 @@ def list_clients(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> ClientPage:
+    """The practice's clients, a page at a time (``next_cursor`` asks for the next page)."""
     caller = _caller()
     items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit, cursor=cursor)
     return ClientPage(items=[_client_out(c) for c in items], next_cursor=next_cursor)
@@ -199,12 +208,15 @@ def list_clients(
 
 @app.get("/clients/<client_id>")
 def get_client(client_id: ClientId) -> ClientOut:
+    """One client of the practice."""
     caller = _caller()
     return _client_out(container().clients.get(caller.practice_id, client_id))
 
 
-@app.patch("/clients/<client_id>")
+@app.patch("/clients/<client_id>", responses=answers({200: "The client as changed."}, 403, 409))
 def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) -> ClientOut:
+    """Change a client (omitted fields stay; email, phone and copay_amount may be set to null).
+    Owner, biller or front desk."""
     caller = _caller()
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
@@ -212,7 +224,7 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     return _client_out(client)
 
 
-@app.put("/clients/<client_id>/diagnoses")
+@app.put("/clients/<client_id>/diagnoses", responses=answers({200: "The client."}, 403, 409))
 def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body()]) -> ClientOut:
     """The client's ICD-10-CM codes in pointer order (the primary first): 1 to 12, each a letter,
     a digit, a letter or digit, then optionally "." and 1 to 4 letters or digits; stored upper
@@ -225,24 +237,30 @@ def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body(
     return _client_out(client)
 
 
-@app.post("/clients/<client_id>/contacts")
-def add_contact(client_id: ClientId, body: Annotated[ContactCreate, Body()]) -> Response[str]:
+@app.post(
+    "/clients/<client_id>/contacts", status_code=201, responses=answers({201: "The new contact."}, 403, 409)
+)
+def add_contact(client_id: ClientId, body: Annotated[ContactCreate, Body()]) -> ContactOut:
+    """Add a billing contact (someone who pays for the client: a parent, a partner). Owner,
+    biller or front desk."""
     caller = _caller()
     caller.require("clients:write")
     contact = container().clients.add_contact(caller.practice_id, client_id, **body.model_dump())
-    return created(_contact_out(contact))
+    return _contact_out(contact)
 
 
 @app.get("/clients/<client_id>/contacts")
 def list_contacts(client_id: ClientId) -> list[ContactOut]:
+    """The client's billing contacts."""
     caller = _caller()
     return [_contact_out(c) for c in container().clients.list_contacts(caller.practice_id, client_id)]
 
 
-@app.patch("/clients/<client_id>/contacts/<contact_id>")
+@app.patch("/clients/<client_id>/contacts/<contact_id>", responses=answers({200: "The contact."}, 403, 409))
 def update_contact(
     client_id: ClientId, contact_id: ItemId, body: Annotated[ContactUpdate, Body()]
 ) -> ContactOut:
+    """Change a billing contact (omitted fields stay; phone may be set to null)."""
     caller = _caller()
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
@@ -253,8 +271,14 @@ def update_contact(
 
 
 # -- cards on file ---------------------------------------------------------------------------------
-@app.post("/clients/<client_id>/setup-links")
-def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body()]) -> Response[str]:
+@app.post(
+    "/clients/<client_id>/setup-links",
+    status_code=201,
+    responses=answers({201: "The link to send."}, 403, 409, 502),
+)
+def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body()]) -> SetupLinkOut:
+    """A signed, expiring link where the client (or one of their contacts) saves a card and agrees
+    to what it may be charged for. Owner, biller or front desk."""
     caller = _caller()
     caller.require("cards:manage")
     c = container()
@@ -274,13 +298,12 @@ def create_setup_link(client_id: ClientId, body: Annotated[SetupLinkCreate, Body
         caller.user_id,
         timedelta(hours=body.valid_hours),
     )
-    return created(
-        SetupLinkOut(link_id=link.id, url=f"{c.public_base_url}/setup/{token}", expires_at=link.expires_at)
-    )
+    return SetupLinkOut(link_id=link.id, url=f"{c.public_base_url}/setup/{token}", expires_at=link.expires_at)
 
 
 @app.get("/clients/<client_id>/cards")
 def list_cards(client_id: ClientId) -> list[CardOut]:
+    """The active cards on file of the client and their contacts."""
     caller = _caller()
     c = container()
     client = c.clients.get(caller.practice_id, client_id)  # 404 outside the caller's practice
@@ -291,16 +314,22 @@ def list_cards(client_id: ClientId) -> list[CardOut]:
     return [_card_out(card, {d for d in defaults if d}) for card in cards]
 
 
-@app.post("/clients/<client_id>/cards/<card_id>/default")
+@app.post("/clients/<client_id>/cards/<card_id>/default", responses=answers({200: "The card."}, 403, 409))
 def set_default_card(client_id: ClientId, card_id: ItemId) -> CardOut:
+    """Make this card its owner's default. Owner, biller or front desk."""
     caller = _caller()
     caller.require("cards:manage")
     card = container().cards.set_default(caller.practice_id, client_id, card_id)
     return _card_out(card, {card.id})
 
 
-@app.delete("/clients/<client_id>/cards/<card_id>")
+@app.delete(
+    "/clients/<client_id>/cards/<card_id>",
+    status_code=204,
+    responses=answers({204: no_content("Removed.")}, 403, 409, 502),
+)
 def remove_card(client_id: ClientId, card_id: ItemId) -> Response[str]:
+    """Remove a card on file (detached at Stripe; its consent revoked). Owner, biller or front desk."""
     caller = _caller()
     caller.require("cards:manage")
     container().cards.remove(caller.practice_id, client_id, card_id, by=caller.user_id)
@@ -309,18 +338,33 @@ def remove_card(client_id: ClientId, card_id: ItemId) -> Response[str]:
 
 @app.get("/clients/<client_id>/cards/<card_id>/consent")
 def consent_evidence(client_id: ClientId, card_id: ItemId) -> dict[str, Any]:
+    """What the card's owner agreed to, when, from where and with which text."""
     caller = _caller()
     container().clients.get(caller.practice_id, client_id)
     return container().cards.consent_evidence(caller.practice_id, client_id, card_id)
 
 
 # -- charges and the ledger ------------------------------------------------------------------------
-@app.post("/clients/<client_id>/charges")
+@app.post(
+    "/clients/<client_id>/charges",
+    status_code=201,
+    responses=answers(
+        {
+            201: body_of(PaymentOut, "Charged (or declined: see status)."),
+            202: body_of(PaymentOut, "Stripe did not answer yet: pending; the outcome comes later."),
+        },
+        403,
+        409,
+        502,
+    ),
+)
 def charge(
     client_id: ClientId,
     body: Annotated[ChargeCreate, Body()],
     idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)],
 ) -> Response[str]:
+    """Charge a saved card now (within its consent). The same Idempotency-Key again answers
+    the same payment and charges nothing twice. Owner, biller or front desk."""
     caller = _caller()
     caller.require("charges:create")
     payment = container().payments.charge_saved_card(
@@ -344,6 +388,7 @@ def charge(
 
 @app.get("/clients/<client_id>/payments/<payment_id>")
 def get_payment(client_id: ClientId, payment_id: ItemId) -> PaymentOut:
+    """One payment of the client's."""
     caller = _caller()
     payment = container().payments.get(caller.practice_id, payment_id)
     if payment.client_id != client_id:
@@ -353,6 +398,7 @@ def get_payment(client_id: ClientId, payment_id: ItemId) -> PaymentOut:
 
 @app.get("/clients/<client_id>/ledger")
 def ledger(client_id: ClientId) -> LedgerOut:
+    """The client's ledger: every entry, the balance owed and each billing party's account."""
     caller = _caller()
     c = container()
     c.clients.get(caller.practice_id, client_id)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.documents import answers, body_of
 from therabill.api.params import ID_PATTERN, IdempotencyKey, InvoiceId
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_invoices_models import (
@@ -32,6 +33,8 @@ from therabill.invoices.reports import ReportService, payments_csv, revenue_csv
 from therabill.invoices.service import StandaloneLine
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
+# An invoice's steps: refused by role (403) or by the invoice's state (409).
+_STEP = answers({200: "The invoice as it now is."}, 403, 409)
 
 Format = Annotated[Literal["json", "csv"], Query()]
 
@@ -94,7 +97,19 @@ def invoice_out(i: Invoice) -> InvoiceOut:
 
 
 # -- invoices --------------------------------------------------------------------------------------
-@router.post("/invoices")
+@router.post(
+    "/invoices",
+    status_code=201,
+    responses=answers(
+        {
+            201: body_of(InvoiceOut, "The new invoice."),
+            200: body_of(InvoiceOut, "The invoice this Idempotency-Key made before."),
+        },
+        403,
+        404,
+        409,
+    ),
+)
 def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: IdempotencyKey) -> Response[str]:
     """Create an invoice (a draft; ``send: true`` sends it at once). The same Idempotency-Key
     again answers with the invoice it made."""
@@ -120,14 +135,27 @@ def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: Idem
     return json_response(201 if made else 200, invoice_out(invoice))
 
 
-@router.get("/invoices")
+@router.get("/invoices", responses=answers({200: "A page of invoices."}, 404))
 def list_invoices(
-    status: Annotated[InvoiceStatus | None, Query()] = None,
-    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=ID_PATTERN)] = None,
+    status: Annotated[
+        InvoiceStatus | None,
+        Query(description="the invoices of this status; required unless client_id is given"),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        Query(
+            min_length=3,
+            max_length=40,
+            pattern=ID_PATTERN,
+            description="the client's invoices (with status: only those of that status); required "
+            "unless status is given",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> InvoicePage:
-    """Invoices by status, or a client's invoices (optionally of one status)."""
+    """Invoices by status, or a client's invoices (optionally of one status): status or client_id
+    is required (neither is a 400)."""
     caller = _caller()
     items, next_cursor = container().invoices.list_invoices(
         caller.practice_id, status=status, client_id=client_id, limit=limit, cursor=cursor
@@ -137,6 +165,7 @@ def list_invoices(
 
 @router.get("/invoices/<invoice_id>")
 def get_invoice(invoice_id: InvoiceId) -> InvoiceOut:
+    """One invoice with its lines and the payments applied."""
     caller = _caller()
     return invoice_out(container().invoices.get(caller.practice_id, invoice_id))
 
@@ -153,7 +182,7 @@ def invoice_pdf(invoice_id: InvoiceId) -> InvoicePdfOut:
     )
 
 
-@router.post("/invoices/<invoice_id>/send")
+@router.post("/invoices/<invoice_id>/send", responses=_STEP)
 def send_invoice(invoice_id: InvoiceId) -> InvoiceOut:
     """Draft → Open: the email with the PDF goes to the billing party once."""
     caller = _caller()
@@ -161,28 +190,31 @@ def send_invoice(invoice_id: InvoiceId) -> InvoiceOut:
     return invoice_out(container().invoices.send(caller.practice_id, invoice_id))
 
 
-@router.post("/invoices/<invoice_id>/resend")
+@router.post("/invoices/<invoice_id>/resend", responses=_STEP)
 def resend_invoice(invoice_id: InvoiceId) -> InvoiceOut:
+    """Email the open invoice to the billing party again. Owner, biller or front desk."""
     caller = _caller()
     caller.require("invoices:write")
     return invoice_out(container().invoices.resend(caller.practice_id, invoice_id))
 
 
-@router.post("/invoices/<invoice_id>/void")
+@router.post("/invoices/<invoice_id>/void", responses=_STEP)
 def void_invoice(invoice_id: InvoiceId, body: Annotated[VoidIn, Body()]) -> InvoiceOut:
+    """Void the invoice (nothing paid on it yet): it is no longer owed. Owner or biller."""
     caller = _caller()
     caller.require("invoices:manage")
     return invoice_out(container().invoices.void(caller.practice_id, invoice_id, body.reason))
 
 
-@router.post("/invoices/<invoice_id>/uncollectible")
+@router.post("/invoices/<invoice_id>/uncollectible", responses=_STEP)
 def mark_uncollectible(invoice_id: InvoiceId) -> InvoiceOut:
+    """Mark the invoice uncollectible. Owner or biller."""
     caller = _caller()
     caller.require("invoices:manage")
     return invoice_out(container().invoices.mark_uncollectible(caller.practice_id, invoice_id))
 
 
-@router.post("/invoices/<invoice_id>/request-payment-method")
+@router.post("/invoices/<invoice_id>/request-payment-method", responses=_STEP)
 def request_payment_method(invoice_id: InvoiceId) -> InvoiceOut:
     """Email the billing party a link to save a new card."""
     caller = _caller()
@@ -192,7 +224,7 @@ def request_payment_method(invoice_id: InvoiceId) -> InvoiceOut:
     )
 
 
-@router.post("/invoices/<invoice_id>/unlock")
+@router.post("/invoices/<invoice_id>/unlock", responses=_STEP)
 def unlock_invoice(invoice_id: InvoiceId) -> InvoiceOut:
     """A new access code; the wrong-code counter back to zero."""
     caller = _caller()
@@ -200,7 +232,7 @@ def unlock_invoice(invoice_id: InvoiceId) -> InvoiceOut:
     return invoice_out(container().invoices.unlock(caller.practice_id, invoice_id))
 
 
-@router.post("/invoices/<invoice_id>/payments")
+@router.post("/invoices/<invoice_id>/payments", responses=_STEP)
 def record_invoice_payment(
     invoice_id: InvoiceId, body: Annotated[InvoicePaymentIn, Body()], idempotency_key: IdempotencyKey
 ) -> InvoiceOut:
@@ -237,7 +269,22 @@ def _csv(name: str, text: str) -> Response[str]:
 
 
 # Long on purpose: the report's typed query parameters, then one mapping of its rows.
-@router.get("/reports/payments")
+@router.get(
+    "/reports/payments",
+    responses=answers(
+        {
+            200: {
+                "description": "The report: JSON, or a CSV file with format=csv.",
+                "content": {
+                    "application/json": {"model": PaymentsReport},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        403,
+        404,
+    ),
+)
 def payments_report(
     start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
 ) -> Response[str]:
@@ -275,7 +322,22 @@ def payments_report(
     )
 
 
-@router.get("/reports/revenue")
+@router.get(
+    "/reports/revenue",
+    responses=answers(
+        {
+            200: {
+                "description": "The report: JSON, or a CSV file with format=csv.",
+                "content": {
+                    "application/json": {"model": RevenueReport},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        403,
+        404,
+    ),
+)
 def revenue_report(
     start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
 ) -> Response[str]:

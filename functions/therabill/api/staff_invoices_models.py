@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Day, Flag, PositiveMinorUnits, Text
+from therabill.api.outputs import Amount, minor_units
 from therabill.invoices.models import InvoiceKind, InvoiceStatus, LineCategory
 
 Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
@@ -65,7 +66,7 @@ class InvoicePaymentIn(_Strict):
 class InvoiceLineOut(BaseModel):
     n: int
     description: str
-    amount: int
+    amount: Amount
     category: LineCategory
     source_key: str
     session_id: str | None
@@ -74,7 +75,7 @@ class InvoiceLineOut(BaseModel):
 
 class AppliedPaymentOut(BaseModel):
     payment_id: str
-    amount: int
+    amount: Amount
     applied_at: datetime
     method: str
 
@@ -88,9 +89,9 @@ class InvoiceOut(BaseModel):
     status: InvoiceStatus
     currency: str
     lines: list[InvoiceLineOut]
-    total: int
-    paid: int
-    balance: int
+    total: Amount
+    paid: Amount
+    balance: Amount
     payments: list[AppliedPaymentOut]
     issue_date: date
     due_date: date
@@ -128,7 +129,7 @@ class PaymentRow(BaseModel):
     posted_at: datetime
     client_id: str
     method: str
-    amount: int
+    amount: Amount
     payment_id: str | None
     source_key: str
 
@@ -137,8 +138,8 @@ class PaymentsReport(BaseModel):
     start: date
     end: date
     currency: str
-    total: int
-    by_method: dict[str, int]
+    total: Amount
+    by_method: dict[str, int] = Field(description=minor_units("the total of each payment method"))
     count: int
     rows: list[PaymentRow]
 
@@ -147,9 +148,11 @@ class RevenueReport(BaseModel):
     start: date
     end: date
     currency: str
-    charges: int  # charges posted in the period
-    adjustments: int  # write-offs, waivers, voided standalone lines (reduce revenue)
-    refunds: int
-    net_revenue: int  # charges - adjustments
-    collected: int  # payments (any method but credit) - refunds
-    by_day: dict[str, int]  # net revenue per local day
+    charges: int = Field(description=minor_units("charges posted in the period"))
+    adjustments: int = Field(
+        description=minor_units("write-offs, waivers, voided standalone lines (they reduce revenue)")
+    )
+    refunds: Amount
+    net_revenue: int = Field(description=minor_units("charges - adjustments"))
+    collected: int = Field(description=minor_units("payments (any method but credit) - refunds"))
+    by_day: dict[str, int] = Field(description=minor_units("net revenue per local day (YYYY-MM-DD)"))

@@ -8,6 +8,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from therabill.api.inputs import Flag, Instant, Memo, MinorUnits, PositiveMinorUnits, Text, Whole
+from therabill.api.outputs import Amount, minor_units
 from therabill.cards.models import ChargeKind
 from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
@@ -150,7 +151,7 @@ class ClientOut(BaseModel):
     phone: str | None
     status: str
     default_card_id: str | None
-    copay_amount: int | None = Field(description="minor units, charged at check-in")
+    copay_amount: int | None = Field(description=minor_units("minor units, charged at check-in"))
     payer_forbids_fees: bool
     diagnoses: list[str] = Field(
         default_factory=list, description="ICD-10-CM codes in pointer order, the primary first"
@@ -193,11 +194,20 @@ class ContactOut(BaseModel):
 
 
 class ScopeIn(_Strict):
-    kinds: list[ChargeKind] = Field(min_length=1, max_length=5)
+    kinds: list[ChargeKind] = Field(
+        min_length=1, max_length=5, json_schema_extra={"uniqueItems": True}, description="each kind once"
+    )
     max_amount: PositiveMinorUnits | None = Field(
         default=None, description="minor units: the most one charge may take (omit: no cap)"
     )
     expires_at: Instant | None = None
+
+    @field_validator("kinds")
+    @classmethod
+    def _distinct(cls, kinds: list[str]) -> list[str]:
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("must name each kind once")
+        return kinds
 
 
 class SetupLinkCreate(_Strict):
@@ -237,7 +247,7 @@ class PaymentOut(BaseModel):
     client_id: str
     owner_id: str
     card_id: str | None = Field(description="the saved card charged; null when paid on a page")
-    amount: int
+    amount: Amount
     currency: str
     kind: str
     status: str
@@ -245,7 +255,7 @@ class PaymentOut(BaseModel):
     error_code: str | None
     decline_code: str | None
     failure_message: str | None
-    refunded_amount: int
+    refunded_amount: Amount
     dispute_status: str | None
     dispute_reason: str | None
     created_at: datetime
@@ -262,9 +272,11 @@ class LedgerLineOut(BaseModel):
 class LedgerEntryOut(BaseModel):
     id: str
     kind: str
-    amount: int
+    amount: Amount
     currency: str
-    signed_amount: int = Field(description="the change in what the payer owes (receivable - credit)")
+    signed_amount: int = Field(
+        description=minor_units("the change in what the payer owes (receivable - credit)")
+    )
     posted_at: datetime
     memo: str
     method: str | None
@@ -275,17 +287,17 @@ class LedgerEntryOut(BaseModel):
 
 class LedgerAccountOut(BaseModel):
     owner_id: str | None = Field(description="the paying billing contact; null: the client")
-    receivable: int = Field(description="what this payer owes (never negative)")
-    credit: int = Field(description="this payer's unapplied credit (never negative)")
-    owed: int = Field(description="receivable - credit")
+    receivable: int = Field(description=minor_units("what this payer owes (never negative)"))
+    credit: int = Field(description=minor_units("this payer's unapplied credit (never negative)"))
+    owed: int = Field(description=minor_units("receivable - credit"))
 
 
 class LedgerOut(BaseModel):
     client_id: str
     currency: str
-    balance: int = Field(description="positive: owed by the client; negative: credit")
-    receivable: int = Field(description="what the client's payer accounts owe in all")
-    credit: int = Field(description="the unapplied credit of the client's payer accounts in all")
+    balance: int = Field(description=minor_units("positive: owed by the client; negative: credit"))
+    receivable: int = Field(description=minor_units("what the client's payer accounts owe in all"))
+    credit: int = Field(description=minor_units("the unapplied credit of the client's payer accounts in all"))
     accounts: list[LedgerAccountOut] = Field(description="per payer account, the client first")
     entries: list[LedgerEntryOut]
 

@@ -11,10 +11,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.deps import container
+from therabill.api.documents import answers, body_of
 from therabill.api.inputs import Flag, PositiveMinorUnits, Text
+from therabill.api.outputs import Amount
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
-from therabill.api.staff_common import caller, created, json_response
+from therabill.api.staff_common import caller, json_response
 from therabill.payments.refunds import Refund
 
 router = APIGatewayRouter()
@@ -35,7 +37,7 @@ class RefundCreate(BaseModel):
 class RefundOut(BaseModel):
     id: str
     payment_id: str
-    amount: int
+    amount: Amount
     currency: str
     status: str
     stripe_refund_id: str | None
@@ -60,7 +62,7 @@ class ManualPaymentCreate(BaseModel):
 
 class ManualPaymentOut(BaseModel):
     entry_id: str
-    amount: int
+    amount: Amount
     currency: str
     method: str
     memo: str
@@ -81,13 +83,27 @@ def _refund_out(r: Refund) -> RefundOut:
     )
 
 
-@router.post("/clients/<client_id>/payments/<payment_id>/refunds")
+@router.post(
+    "/clients/<client_id>/payments/<payment_id>/refunds",
+    status_code=201,
+    responses=answers(
+        {
+            201: body_of(RefundOut, "Refunded (or failed: see status)."),
+            202: body_of(RefundOut, "Stripe did not answer yet: pending; the outcome comes later."),
+        },
+        403,
+        409,
+        502,
+    ),
+)
 def refund(
     client_id: Id,
     payment_id: Id,
     body: Annotated[RefundCreate, Body()],
     idempotency_key: IdempotencyKey,
 ) -> Response[str]:
+    """Refund all or part of a card payment. The same Idempotency-Key again answers the same refund
+    and refunds nothing twice. Owner or biller."""
     who = caller(router)
     who.require("refunds:create")
     c = container()
@@ -105,10 +121,16 @@ def refund(
     return json_response(202 if result.status == "pending" else 201, _refund_out(result))
 
 
-@router.post("/clients/<client_id>/payments/manual")
+@router.post(
+    "/clients/<client_id>/payments/manual",
+    status_code=201,
+    responses=answers({201: "The ledger entry posted."}, 403, 409),
+)
 def manual_payment(
     client_id: Id, body: Annotated[ManualPaymentCreate, Body()], idempotency_key: IdempotencyKey
-) -> Response[str]:
+) -> ManualPaymentOut:
+    """Cash or a check taken in person: posted to the ledger once per Idempotency-Key. Owner, biller
+    or front desk."""
     who = caller(router)
     who.require("charges:create")
     c = container()
@@ -125,13 +147,11 @@ def manual_payment(
         memo=body.memo,
         owner_id=body.contact_id,
     )
-    return created(
-        ManualPaymentOut(
-            entry_id=entry.id,
-            amount=entry.amount.amount,
-            currency=entry.amount.currency,
-            method=entry.method or body.method,
-            memo=entry.memo,
-            posted_at=entry.posted_at,
-        )
+    return ManualPaymentOut(
+        entry_id=entry.id,
+        amount=entry.amount.amount,
+        currency=entry.amount.currency,
+        method=entry.method or body.method,
+        memo=entry.memo,
+        posted_at=entry.posted_at,
     )

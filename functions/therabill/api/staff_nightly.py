@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.documents import answers, body_of
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_nightly_models import (
     HoldOut,
@@ -31,6 +32,8 @@ from therabill.nightly.models import Assessment, ItemFacts, Listing, NightRun, R
 from therabill.practices.models import Practice
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
+_READ = answers({200: "OK."}, 403, 404)
+_ITEM = answers({200: "The item."}, 403, 409)
 
 _ID = r"^[a-z]{2,5}_[0-9a-z]+$"
 SessionId = Annotated[str, Path(min_length=3, max_length=40, pattern=_ID)]
@@ -130,7 +133,7 @@ def _settings_out(p: Practice) -> NightlySettingsOut:
 
 
 # -- tonight ----------------------------------------------------------------------------------------
-@router.get("/nightly/tonight")
+@router.get("/nightly/tonight", responses=_READ)
 def tonight() -> NightlyListingOut:
     """Tonight's Ready items and the Incomplete ones with every reason that holds; $0 sessions and
     clients not billed are listed as skipped. A dry run: nothing is written."""
@@ -139,7 +142,7 @@ def tonight() -> NightlyListingOut:
     return _listing_out(container().nightly.listing(caller.practice_id))
 
 
-@router.get("/nightly/summary")
+@router.get("/nightly/summary", responses=_READ)
 def evening_summary() -> NightlyListingOut:
     """The evening summary: exactly what the next run will do at its cutoff (the same dry run)."""
     caller = _caller()
@@ -147,7 +150,7 @@ def evening_summary() -> NightlyListingOut:
     return _listing_out(container().nightly.summary(caller.practice_id))
 
 
-@router.post("/nightly/items/<session_id>/hold")
+@router.post("/nightly/items/<session_id>/hold", responses=_ITEM)
 def hold_item(session_id: SessionId) -> HoldOut:
     """Keep a session out of tonight's run (until the cutoff; it is considered again tomorrow)."""
     caller = _caller()
@@ -156,15 +159,16 @@ def hold_item(session_id: SessionId) -> HoldOut:
     return HoldOut(session_id=session_id, run_date=rd, held=True)
 
 
-@router.delete("/nightly/items/<session_id>/hold")
+@router.delete("/nightly/items/<session_id>/hold", responses=_ITEM)
 def release_item(session_id: SessionId) -> HoldOut:
+    """Put a held session back into tonight's run (until the cutoff)."""
     caller = _caller()
     caller.require("nightly:manage")
     rd = container().nightly.release(caller.practice_id, session_id)
     return HoldOut(session_id=session_id, run_date=rd, held=False)
 
 
-@router.post("/nightly/items/<session_id>/waive-fee")
+@router.post("/nightly/items/<session_id>/waive-fee", responses=_ITEM)
 def waive_item_fee(session_id: SessionId) -> HoldOut:
     """Waive a session's cancellation / no-show fee before the cutoff (the clinician waiver)."""
     caller = _caller()
@@ -174,14 +178,15 @@ def waive_item_fee(session_id: SessionId) -> HoldOut:
     return HoldOut(session_id=session_id, run_date=c.nightly.tonight(caller.practice_id), held=False)
 
 
-@router.get("/nightly/settings")
+@router.get("/nightly/settings", responses=_READ)
 def get_settings() -> NightlySettingsOut:
+    """The holiday calendar and the evening summary's lead time."""
     caller = _caller()
     caller.require("nightly:read")
     return _settings_out(container().practices.get(caller.practice_id))
 
 
-@router.put("/nightly/settings")
+@router.put("/nightly/settings", responses=answers({200: "The settings."}, 403, 404, 409))
 def put_settings(body: Annotated[NightlySettingsIn, Body()]) -> NightlySettingsOut:
     """The holiday calendar (``{"2026-12-25": "skip", "2026-12-31": "2026-12-30"}``) and the
     evening summary's lead time. Owner only."""
@@ -197,7 +202,18 @@ def put_settings(body: Annotated[NightlySettingsIn, Body()]) -> NightlySettingsO
 
 
 # -- runs -------------------------------------------------------------------------------------------
-@router.post("/billing-runs")
+@router.post(
+    "/billing-runs",
+    status_code=202,
+    responses=answers(
+        {
+            200: body_of(RunNowOut, "Not run: tonight is a holiday (skipped or moved); see skipped_reason."),
+            202: body_of(RunNowOut, "The run started (or, started before, resumes)."),
+        },
+        403,
+        404,
+    ),
+)
 def run_now() -> object:
     """Run tonight's run now (202): started once per local date; again, it only resumes."""
     caller = _caller()
@@ -219,7 +235,7 @@ def run_now() -> object:
     return json_response(202, RunNowOut(run=_run_out(current), skipped_reason=None))
 
 
-@router.get("/billing-runs")
+@router.get("/billing-runs", responses=answers({200: "A page of runs."}, 403))
 def list_runs(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
@@ -231,7 +247,7 @@ def list_runs(
     return RunPage(items=[_run_out(r) for r in runs], next_cursor=next_cursor)
 
 
-@router.get("/billing-runs/<run_date>")
+@router.get("/billing-runs/<run_date>", responses=answers({200: "The run."}, 403))
 def get_run(run_date: RunDate) -> RunOut:
     """One run with its report and items."""
     caller = _caller()

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.inputs import Text, Whole
+from therabill.api.outputs import Amount
 
 _CalendarDay = Annotated[Text, Field(max_length=10, description="YYYY-MM-DD, or skip as a value")]
 
@@ -20,7 +21,7 @@ class NightlyItemOut(BaseModel):
     status: str  # the session's: completed | no_show
     state: str  # ready | incomplete | skipped | held
     action: str  # charge | send | claim | none
-    amount: int
+    amount: Amount
     currency: str
     reasons: list[str]  # codes
     reason_texts: list[str]
@@ -28,11 +29,11 @@ class NightlyItemOut(BaseModel):
 
 class NightlyTotalsOut(BaseModel):
     ready: int
-    ready_amount: int
+    ready_amount: Amount
     to_charge: int
-    to_charge_amount: int
+    to_charge_amount: Amount
     to_send: int
-    to_send_amount: int
+    to_send_amount: Amount
     incomplete: int
     skipped: int
     held: int
@@ -76,9 +77,9 @@ class NightlySettingsOut(BaseModel):
 
 class ReportOut(BaseModel):
     items_billed: int
-    amount_billed: int
+    amount_billed: Amount
     cards_charged: int
-    amount_charged: int
+    amount_charged: Amount
     invoices_sent: int
     claims_submitted: int = 0
     pending: int
@@ -91,7 +92,7 @@ class ReportOut(BaseModel):
 class RunItemOut(BaseModel):
     session_id: str
     client_id: str
-    amount: int
+    amount: Amount
     action: str
     status: str
     outcome: str | None

@@ -12,8 +12,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.documents import answers, no_content
 from therabill.api.params import ClientId, ServiceId
-from therabill.api.staff_common import caller, created
+from therabill.api.staff_common import caller
 from therabill.api.staff_sessions_models import (
     BookingSettingsIn,
     BookingSettingsOut,
@@ -38,6 +39,7 @@ from therabill.policies.cancellation import CancellationPolicy, CancellationPoli
 from therabill.services.models import PricingRule, ServiceType
 
 router = APIGatewayRouter()
+_REMOVED = answers({204: no_content("Removed.")}, 403)
 
 
 def _caller() -> Caller:
@@ -82,8 +84,9 @@ def _rule_out(r: PricingRule) -> PricingRuleOut:
 
 
 # -- service types ---------------------------------------------------------------------------------
-@router.post("/services")
-def create_service(body: Annotated[ServiceCreate, Body()]) -> Response[str]:
+@router.post("/services", status_code=201, responses=answers({201: "The new service type."}, 403, 404, 409))
+def create_service(body: Annotated[ServiceCreate, Body()]) -> ServiceOut:
+    """Add a service type (its CPT code, unit and price). Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     c = container()
@@ -91,23 +94,26 @@ def create_service(body: Annotated[ServiceCreate, Body()]) -> Response[str]:
     fields = body.model_dump()
     fields["modifiers"] = tuple(fields["modifiers"])
     service = c.service_catalog.create(caller.practice_id, currency=practice.currency, **fields)
-    return created(_service_out(service))
+    return _service_out(service)
 
 
 @router.get("/services")
 def list_services() -> list[ServiceOut]:
+    """The practice's service types."""
     caller = _caller()
     return [_service_out(s) for s in container().service_catalog.list(caller.practice_id)]
 
 
 @router.get("/services/<service_id>")
 def get_service(service_id: ServiceId) -> ServiceOut:
+    """One service type."""
     caller = _caller()
     return _service_out(container().service_catalog.get(caller.practice_id, service_id))
 
 
-@router.patch("/services/<service_id>")
+@router.patch("/services/<service_id>", responses=answers({200: "The service type as changed."}, 403, 409))
 def update_service(service_id: ServiceId, body: Annotated[ServiceUpdate, Body()]) -> ServiceOut:
+    """Change a service type (omitted fields stay). Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
@@ -127,7 +133,7 @@ def _policy_out(service: ServiceType, practice_policy: CancellationPolicy | None
     )
 
 
-@router.get("/services/<service_id>/cancellation-policy")
+@router.get("/services/<service_id>/cancellation-policy", responses=answers({200: "The terms."}, 403))
 def get_service_cancellation_policy(service_id: ServiceId) -> ServicePolicyOut:
     """The service's own terms and the policy in force for its sessions. Owner only."""
     caller = _caller()
@@ -137,7 +143,7 @@ def get_service_cancellation_policy(service_id: ServiceId) -> ServicePolicyOut:
     return _policy_out(service, c.practices.get(caller.practice_id).cancellation_policy)
 
 
-@router.put("/services/<service_id>/cancellation-policy")
+@router.put("/services/<service_id>/cancellation-policy", responses=answers({200: "The terms."}, 403, 409))
 def put_service_cancellation_policy(
     service_id: ServiceId, body: Annotated[CancellationPolicyOverride, Body()]
 ) -> ServicePolicyOut:
@@ -154,7 +160,7 @@ def put_service_cancellation_policy(
     return _policy_out(service, practice.cancellation_policy)
 
 
-@router.delete("/services/<service_id>/cancellation-policy")
+@router.delete("/services/<service_id>/cancellation-policy", responses=answers({200: "The terms."}, 403, 409))
 def delete_service_cancellation_policy(service_id: ServiceId) -> ServicePolicyOut:
     """Back to the practice's policy. Owner only."""
     caller = _caller()
@@ -169,10 +175,11 @@ def delete_service_cancellation_policy(service_id: ServiceId) -> ServicePolicyOu
 
 
 # -- client pricing rules --------------------------------------------------------------------------
-@router.put("/clients/<client_id>/pricing/<service_id>")
+@router.put("/clients/<client_id>/pricing/<service_id>", responses=answers({200: "The rule."}, 403, 409))
 def put_pricing_rule(
     client_id: ClientId, service_id: ServiceId, body: Annotated[PricingRuleIn, Body()]
 ) -> PricingRuleOut:
+    """Set the client's own price for a service: a fixed amount or a percentage off. Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     c = container()
@@ -192,6 +199,7 @@ def put_pricing_rule(
 
 @router.get("/clients/<client_id>/pricing/<service_id>")
 def get_pricing_rule(client_id: ClientId, service_id: ServiceId) -> PricingRuleOut:
+    """The client's own price for a service (404: none, the service's price applies)."""
     caller = _caller()
     rule = container().service_catalog.get_rule(caller.practice_id, client_id, service_id)
     if rule is None:
@@ -199,8 +207,13 @@ def get_pricing_rule(client_id: ClientId, service_id: ServiceId) -> PricingRuleO
     return _rule_out(rule)
 
 
-@router.delete("/clients/<client_id>/pricing/<service_id>")
+@router.delete(
+    "/clients/<client_id>/pricing/<service_id>",
+    status_code=204,
+    responses=answers({204: no_content("Removed.")}, 403),
+)
 def delete_pricing_rule(client_id: ClientId, service_id: ServiceId) -> Response[str]:
+    """Remove the client's own price: the service's price applies again. Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     container().service_catalog.delete_rule(caller.practice_id, client_id, service_id)
@@ -224,8 +237,10 @@ def _responsibility_out(r: Responsibility) -> ResponsibilityOut:
     )
 
 
-@router.put("/clients/<client_id>/responsibility")
+@router.put("/clients/<client_id>/responsibility", responses=answers({200: "The rules."}, 403, 409))
 def put_responsibility(client_id: ClientId, body: Annotated[ResponsibilityIn, Body()]) -> ResponsibilityOut:
+    """Split billing: which billing party pays what share of which kinds of charges (replaces the
+    rules). Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     rules = [
@@ -241,6 +256,7 @@ def put_responsibility(client_id: ClientId, body: Annotated[ResponsibilityIn, Bo
 
 @router.get("/clients/<client_id>/responsibility")
 def get_responsibility(client_id: ClientId) -> ResponsibilityOut:
+    """The client's split-billing rules (404: none, the client pays all)."""
     caller = _caller()
     c = container()
     c.clients.get(caller.practice_id, client_id)
@@ -251,15 +267,16 @@ def get_responsibility(client_id: ClientId) -> ResponsibilityOut:
 
 
 # -- paying at booking: the rules ------------------------------------------------------------------
-@router.get("/practice/booking-payment")
+@router.get("/practice/booking-payment", responses=answers({200: "The settings."}, 404))
 def get_booking_settings() -> BookingSettingsOut:
+    """The practice's booking payment settings."""
     caller = _caller()
     return BookingSettingsOut.model_validate(
         container().booking_rules.settings(caller.practice_id), from_attributes=True
     )
 
 
-@router.put("/practice/booking-payment")
+@router.put("/practice/booking-payment", responses=answers({200: "The settings."}, 403, 409))
 def put_booking_settings(body: Annotated[BookingSettingsIn, Body()]) -> BookingSettingsOut:
     """The practice's first-visit rule (for services without their own) and how long a slot is held
     for its payment (minutes, default 30)."""
@@ -278,6 +295,7 @@ def put_booking_settings(body: Annotated[BookingSettingsIn, Body()]) -> BookingS
 
 @router.get("/services/<service_id>/booking-payment")
 def get_service_booking_rule(service_id: ServiceId) -> ServiceBookingRuleOut:
+    """What booking the service asks for (404: no rule of its own)."""
     caller = _caller()
     c = container()
     c.service_catalog.get(caller.practice_id, service_id)
@@ -287,7 +305,7 @@ def get_service_booking_rule(service_id: ServiceId) -> ServiceBookingRuleOut:
     return ServiceBookingRuleOut.model_validate(rule, from_attributes=True)
 
 
-@router.put("/services/<service_id>/booking-payment")
+@router.put("/services/<service_id>/booking-payment", responses=answers({200: "The rule."}, 403, 409))
 def put_service_booking_rule(
     service_id: ServiceId, body: Annotated[ServiceBookingRuleIn, Body()]
 ) -> ServiceBookingRuleOut:
@@ -304,8 +322,13 @@ def put_service_booking_rule(
     return ServiceBookingRuleOut.model_validate(rule, from_attributes=True)
 
 
-@router.delete("/services/<service_id>/booking-payment")
+@router.delete(
+    "/services/<service_id>/booking-payment",
+    status_code=204,
+    responses=answers({204: no_content("Removed.")}, 403),
+)
 def delete_service_booking_rule(service_id: ServiceId) -> Response[str]:
+    """Remove the service's booking rule: the practice's applies. Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     c = container()
@@ -316,6 +339,7 @@ def delete_service_booking_rule(service_id: ServiceId) -> Response[str]:
 
 @router.get("/clients/<client_id>/booking-payment")
 def get_client_booking_rule(client_id: ClientId) -> ClientBookingRuleOut:
+    """The client's override of the booking rules (404: none)."""
     caller = _caller()
     c = container()
     c.clients.get(caller.practice_id, client_id)
@@ -325,7 +349,7 @@ def get_client_booking_rule(client_id: ClientId) -> ClientBookingRuleOut:
     return ClientBookingRuleOut.model_validate(rule, from_attributes=True)
 
 
-@router.put("/clients/<client_id>/booking-payment")
+@router.put("/clients/<client_id>/booking-payment", responses=answers({200: "The override."}, 403, 409))
 def put_client_booking_rule(
     client_id: ClientId, body: Annotated[ClientBookingRuleIn, Body()]
 ) -> ClientBookingRuleOut:
@@ -339,8 +363,13 @@ def put_client_booking_rule(
     )
 
 
-@router.delete("/clients/<client_id>/booking-payment")
+@router.delete(
+    "/clients/<client_id>/booking-payment",
+    status_code=204,
+    responses=answers({204: no_content("Removed.")}, 403),
+)
 def delete_client_booking_rule(client_id: ClientId) -> Response[str]:
+    """Remove the client's override. Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     c = container()

@@ -13,8 +13,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api.auth import Caller
 from therabill.api.deps import container
+from therabill.api.documents import answers, no_content
 from therabill.api.params import ID_PATTERN, ClinicianPathId, IdempotencyKey, SessionId
-from therabill.api.staff_common import caller, created
+from therabill.api.staff_common import caller
 from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
     BookingPaymentOut,
@@ -38,6 +39,9 @@ from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.sessions.models import Session
 
 router = APIGatewayRouter()
+# A session's steps: refused by role (403) or by the session's state (409).
+_STEP = answers({200: "The session as it now is."}, 403, 409)
+_STEP_CHARGING = answers({200: "The session as it now is."}, 403, 409, 502)
 
 
 def _caller() -> Caller:
@@ -147,8 +151,10 @@ def _booking_out(booking: Booking) -> SessionOut:
     return out.model_copy(update={"booking_payment": payment})
 
 
-@router.post("/sessions")
-def book_session(body: Annotated[SessionBook, Body()], idempotency_key: IdempotencyKey) -> Response[str]:
+@router.post(
+    "/sessions", status_code=201, responses=answers({201: "The booked session."}, 403, 404, 409, 502)
+)
+def book_session(body: Annotated[SessionBook, Body()], idempotency_key: IdempotencyKey) -> SessionOut:
     """Book a session. The session id is derived from the Idempotency-Key: a retried request meets
     the same session (the same key with another body is a 409). When the booking rules ask for a
     deposit or prepayment, the session is ``awaiting_payment`` until the client pays on the link
@@ -167,16 +173,33 @@ def book_session(body: Annotated[SessionBook, Body()], idempotency_key: Idempote
         by=caller.user_id,
         payer_id=body.payer_id,
     )
-    return created(_booking_out(booking))
+    return _booking_out(booking)
 
 
-@router.get("/sessions")
+@router.get("/sessions", responses=answers({200: "The sessions."}, 404))
 def list_sessions(
-    client_id: Annotated[str | None, Query(min_length=3, max_length=40, pattern=ID_PATTERN)] = None,
-    day: Annotated[str | None, Query(alias="date", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")] = None,
+    client_id: Annotated[
+        str | None,
+        Query(
+            min_length=3,
+            max_length=40,
+            pattern=ID_PATTERN,
+            description="the client whose sessions to list; required unless date is given (not both)",
+        ),
+    ] = None,
+    day: Annotated[
+        str | None,
+        Query(
+            alias="date",
+            pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            description="a day, YYYY-MM-DD in the practice's time zone; required unless client_id "
+            "is given (not both)",
+        ),
+    ] = None,
 ) -> SessionList:
     """A client's sessions (``client_id``) or the practice's sessions on one local day (``date``,
-    YYYY-MM-DD in the practice's time zone), ordered by scheduled start. Exactly one of the two."""
+    YYYY-MM-DD in the practice's time zone), ordered by scheduled start. Exactly one of the two is
+    required: neither or both is a 400."""
     caller = _caller()
     sessions = container().sessions
     if (client_id is None) == (day is None):
@@ -195,12 +218,14 @@ def list_sessions(
 
 @router.get("/sessions/<session_id>")
 def get_session(session_id: SessionId) -> SessionOut:
+    """One session."""
     caller = _caller()
     return _session_out(container().sessions.get(caller.practice_id, session_id))
 
 
-@router.post("/sessions/<session_id>/reschedule")
+@router.post("/sessions/<session_id>/reschedule", responses=_STEP)
 def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule, Body()]) -> SessionOut:
+    """Move a scheduled session to another time (the cancellation policy may apply)."""
     caller = _caller()
     caller.require("sessions:write")
     session = container().sessions.reschedule(
@@ -209,15 +234,18 @@ def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule,
     return _session_out(session)
 
 
-@router.post("/sessions/<session_id>/check-in")
+@router.post("/sessions/<session_id>/check-in", responses=_STEP_CHARGING)
 def check_in_session(session_id: SessionId) -> SessionOut:
+    """The client arrived: the session is checked in (the client's copay, if any, is charged to the
+    saved card)."""
     caller = _caller()
     caller.require("sessions:write")
     return _session_out(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
 
 
-@router.post("/sessions/<session_id>/complete")
+@router.post("/sessions/<session_id>/complete", responses=_STEP)
 def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Body()]) -> SessionOut:
+    """The session took place: its price is fixed from the service and the client's pricing."""
     caller = _caller()
     caller.require("sessions:write")
     session = container().session_billing.complete(
@@ -226,15 +254,17 @@ def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Bod
     return _session_out(session)
 
 
-@router.post("/sessions/<session_id>/no-show")
+@router.post("/sessions/<session_id>/no-show", responses=_STEP)
 def no_show_session(session_id: SessionId) -> SessionOut:
+    """The client did not come: the no-show fee of the policy applies."""
     caller = _caller()
     caller.require("sessions:write")
     return _session_out(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
 
 
-@router.post("/sessions/<session_id>/cancel")
+@router.post("/sessions/<session_id>/cancel", responses=_STEP)
 def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]) -> SessionOut:
+    """Cancel the session: a late cancellation fee applies as the policy says."""
     caller = _caller()
     caller.require("sessions:write")
     c = container()
@@ -247,7 +277,7 @@ def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]
     return _session_out(session)
 
 
-@router.post("/sessions/<session_id>/waive-fee")
+@router.post("/sessions/<session_id>/waive-fee", responses=_STEP)
 def waive_session_fee(session_id: SessionId) -> SessionOut:
     """Waive the session's cancellation / no-show fee: before the practice's nightly cutoff (409
     after) and only while unpaid (409 once paid: refund the payment instead)."""
@@ -260,7 +290,7 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
 # -- documentation state: the note's signature, the supervisor's approval, diagnoses -------------
 # Therabill keeps only the state billing depends on (signed or not, approved or not, the codes),
 # never a note's text.
-@router.post("/sessions/<session_id>/note-signature")
+@router.post("/sessions/<session_id>/note-signature", responses=_STEP)
 def sign_session_note(session_id: SessionId) -> SessionOut:
     """Mark the session's note signed: the session's clinician or the owner, once the session is
     completed (409 before; a no-show needs no note). Signing again keeps the first signature."""
@@ -275,7 +305,7 @@ def sign_session_note(session_id: SessionId) -> SessionOut:
     return _session_out(c.sessions.sign_note(caller.practice_id, session_id, caller.user_id))
 
 
-@router.post("/sessions/<session_id>/supervisor-approval")
+@router.post("/sessions/<session_id>/supervisor-approval", responses=_STEP)
 def approve_session(session_id: SessionId) -> SessionOut:
     """The supervisor of the session's clinician (or the owner) approves the completed session; when
     the practice bills only signed notes, the note must be signed first (409). Approving again
@@ -292,7 +322,7 @@ def approve_session(session_id: SessionId) -> SessionOut:
     return _session_out(c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id))
 
 
-@router.put("/sessions/<session_id>/diagnoses")
+@router.put("/sessions/<session_id>/diagnoses", responses=_STEP)
 def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Body()]) -> SessionOut:
     """The session's own ICD-10-CM codes, over the client's (pointer order, the primary first; at
     most 12; an empty list removes them and the client's apply again)."""
@@ -307,6 +337,7 @@ def _supervision_out(s: Supervision) -> SupervisionOut:
 
 @router.get("/clinicians/<clinician_id>/supervision")
 def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
+    """Who supervises the clinician (404: nobody)."""
     caller = _caller()
     found = container().sessions.supervision.get(caller.practice_id, clinician_id)
     if found is None:
@@ -314,7 +345,7 @@ def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
     return _supervision_out(found)
 
 
-@router.put("/clinicians/<clinician_id>/supervision")
+@router.put("/clinicians/<clinician_id>/supervision", responses=answers({200: "The supervision."}, 403, 409))
 def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn, Body()]) -> SupervisionOut:
     """Set (or replace) the clinician's supervisor: from now on their completed sessions wait for the
     supervisor's approval before they are billed. Owner only."""
@@ -326,7 +357,11 @@ def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn
     return _supervision_out(found)
 
 
-@router.delete("/clinicians/<clinician_id>/supervision")
+@router.delete(
+    "/clinicians/<clinician_id>/supervision",
+    status_code=204,
+    responses=answers({204: no_content("Removed.")}, 403),
+)
 def delete_supervision(clinician_id: ClinicianPathId) -> Response[str]:
     """The clinician is no longer supervised (404 if they were not). Owner only."""
     caller = _caller()

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Flag, Instant, MinorUnits, Text, Whole
+from therabill.api.outputs import Amount
 from therabill.bookings.models import BookingRequirement
 from therabill.policies.cancellation import CancellationPolicy, CancellationPolicyOverride
 from therabill.services.models import MAX_MODIFIERS, PricingUnit, RoundingMode, RuleKind
@@ -70,12 +71,12 @@ class ServiceOut(BaseModel):
     cpt_code: str
     modifiers: list[str]
     unit: PricingUnit
-    unit_price: int
+    unit_price: Amount
     currency: str
     rounding: RoundingMode
     rounding_increment_minutes: int
     minimum_minutes: int
-    minimum_amount: int
+    minimum_amount: Amount
     default_duration_minutes: int
     active: bool
     version: int
@@ -113,7 +114,7 @@ class PricingRuleOut(BaseModel):
     client_id: str
     service_id: str
     kind: RuleKind
-    amount: int | None
+    amount: Amount | None
     percent_bps: int | None
     currency: str
     not_billed: bool
@@ -149,10 +150,10 @@ class SessionCancel(_Strict):
 
 
 class PriceOut(BaseModel):
-    amount: int
+    amount: Amount
     currency: str
     unit: PricingUnit
-    unit_price: int
+    unit_price: Amount
     units: int
     billed_minutes: int | None
     actual_seconds: int | None
@@ -177,7 +178,7 @@ class CopayOut(BaseModel):
     """The copay taken at check-in: ``charged``, ``pending`` (finished by the reconciler),
     ``requires_action`` (the billing party was emailed a link) or ``balance`` (left open; see ``problem``)."""
 
-    amount: int
+    amount: Amount
     currency: str
     status: ChargeStatus
     payment_id: str | None
@@ -189,13 +190,13 @@ class FeeOut(BaseModel):
     ``reason``), ``charged``, ``pending``, ``requires_action``, ``balance`` (left open; see
     ``problem``) or ``waived``. ``explanation`` is what the client was told."""
 
-    amount: int
+    amount: Amount
     currency: str
     reason: str
     explanation: str
     counts_as_offence: bool
     offence_at: datetime | None
-    waived_amount: int
+    waived_amount: Amount
     waiver_deadline: datetime
     status: ChargeStatus
     payment_id: str | None
@@ -211,7 +212,7 @@ class BookingPaymentOut(BaseModel):
     (in the booking's answer only, while the hold is open)."""
 
     kind: Literal["deposit", "prepayment"]
-    amount_due: int
+    amount_due: Amount
     currency: str
     payment_id: str
     status: str
@@ -293,7 +294,10 @@ class ResponsibilityIn(_Strict):
 class ShareOut(BaseModel):
     owner_id: str
     type: Literal["percent", "fixed", "rest"]
-    value: int | None
+    value: int | None = Field(
+        description="percent: basis points (2500 is 25%); fixed: minor units of the currency, e.g. "
+        "2500 for 25.00; rest: null"
+    )
 
 
 class RuleSetOut(BaseModel):

@@ -20,8 +20,9 @@ def require_aware(value: datetime) -> datetime:
 
 
 def iso(value: datetime) -> str:
-    """Sortable ISO-8601 text in UTC with a Z suffix, for keys and stored attributes."""
-    return require_aware(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Sortable ISO-8601 text in UTC with a Z suffix, for keys and stored attributes (the year in
+    four digits: strftime's ``%Y`` drops the leading zeros of a year before 1000 on Linux)."""
+    return require_aware(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_iso(text: str) -> datetime:

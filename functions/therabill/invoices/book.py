@@ -92,7 +92,9 @@ class InvoiceBook:
             found, next_cursor = self._store.list_client(practice_id, client_id, limit, cursor)
             return [i for i in found if status is None or i.status == status], next_cursor
         if not status:
-            raise InvalidRequestError("list by status or by client_id", field="status")
+            raise InvalidRequestError(
+                "give status or client_id (or both): which invoices to list", field="status"
+            )
         return self._store.list_status(practice_id, status, limit, cursor)
 
     # -- creation -------------------------------------------------------------------------------
