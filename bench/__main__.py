@@ -98,9 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         imports = cold_start.measure(
             args.runs, only=only, importtime=not args.no_importtime, options=options, progress=progress
         )
-        baseline_ms = imports[0].median_ms
         results["cold_imports_environment"] = options.describe()
-        results["cold_imports"] = [r.as_dict(baseline_ms) for r in imports]
+        results["cold_imports"] = [r.as_dict(imports[0]) for r in imports]
         sections.append(cold_start.render(imports, args.runs, options))
     if args.only in (None, "slice"):
         ops = slice_ops.measure(progress=progress)
