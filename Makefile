@@ -52,4 +52,4 @@ demo:             ## walk the slice end to end against the running system (make 
 	uv run python -m devstack.demo
 
 clean:
-	rm -rf cdk.out layers/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out layers/build build .pytest_cache .mypy_cache .ruff_cache
