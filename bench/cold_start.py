@@ -28,13 +28,12 @@ import os
 import random
 import statistics
 import subprocess
-import sys
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.deployed import FORMS, Tree
+from bench.deployed import FORMS, Interpreter, Tree
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -207,7 +206,7 @@ class EnvOptions:
 
 
 def child_env(
-    target: Target, tree: Tree, function_env: dict[str, str], options: EnvOptions
+    target: Target, python: Interpreter, tree: Tree, function_env: dict[str, str], options: EnvOptions
 ) -> dict[str, str]:
     """A clean environment: nothing from the caller's shell but PATH/HOME/locale.
 
@@ -233,7 +232,7 @@ def child_env(
     if not options.tracing:
         env["POWERTOOLS_TRACE_DISABLED"] = "true"
     if options.lambda_like:
-        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        version = python.version
         env.update(
             {
                 "LAMBDA_TASK_ROOT": str(tree.task),
@@ -249,18 +248,19 @@ def child_env(
 
 @dataclass(frozen=True)
 class Probe:
+    python: Interpreter
     tree: Tree
     function_env: dict[str, str]
     options: EnvOptions
 
     def run(self, target: Target, *, importtime: bool = False) -> subprocess.CompletedProcess[str]:
         event = EVENTS / FIRST_CALL_EVENTS[target.name]
-        args = [sys.executable, "-S", *(["-X", "importtime"] if importtime else [])]
+        args = [self.python.python, "-S", *(["-X", "importtime"] if importtime else [])]
         args += ["-c", _CHILD, target.module, str(event), f"therabill-{target.name.split(' ')[0]}"]
         proc = subprocess.run(
             args,
             cwd=self.tree.task,
-            env=child_env(target, self.tree, self.function_env, self.options),
+            env=child_env(target, self.python, self.tree, self.function_env, self.options),
             capture_output=True,
             text=True,
             timeout=120,
@@ -296,14 +296,16 @@ def measure(
     only: set[str] | None = None,
     importtime: bool = True,
     options: EnvOptions = EnvOptions(),
+    python: Interpreter | None = None,
     progress: Any = None,
 ) -> list[ColdStartResult]:
     """The baseline first, then each entry module (in contract order), in each form."""
-    from bench.deployed import deployed_trees, emulator
+    from bench.deployed import deployed_trees, emulator, interpreter
 
+    python = python or interpreter()
     targets = [Target(BASELINE_NAME, BASELINE_MODULE), *entry_targets(only)]
-    with emulator() as function_env, deployed_trees() as trees:
-        probes = {form: Probe(trees[form], function_env, options) for form in FORMS}
+    with emulator() as function_env, deployed_trees(python) as trees:
+        probes = {form: Probe(python, trees[form], function_env, options) for form in FORMS}
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {
             (t.name, f): [] for t in targets for f in FORMS
         }
@@ -342,11 +344,13 @@ def _form_result(got: list[dict[str, Any]]) -> FormResult:
     )
 
 
-def render(results: list[ColdStartResult], runs: int, options: EnvOptions = EnvOptions()) -> str:
+def render(
+    results: list[ColdStartResult], runs: int, options: EnvOptions = EnvOptions(), python: str = ""
+) -> str:
     baseline = results[0]
     lines = [
         f"Cold start per Lambda entry module, as deployed (read-only code; CPU ms, median of {runs} "
-        "fresh processes; warm disk cache)",
+        f"fresh processes; warm disk cache){': ' + python if python else ''}",
         f"{options.describe()}. compiled: the code ships unchecked-hash pycs; source: it does not.",
         "'1st call': the handler's first call (its AWS requests go to moto; waiting is not CPU time). "
         "'x base': import + first call against the baseline's, same form; 'x imp': import alone.",

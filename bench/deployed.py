@@ -2,13 +2,17 @@
 
 Lambda unpacks the function code to /var/task and the layer to /opt/python, both read-only: Python
 cannot write ``__pycache__`` there, so whatever bytecode the asset does not ship is compiled from
-source on every cold start. ``deployed_tree`` lays out the same two directories in a temporary
+source on every cold start. ``deployed_trees`` lays out the same two directories in a temporary
 directory: the function code (``functions/`` minus what the asset leaves out) plus the bench's
-baseline handler, and the runtime dependencies (the locked non-dev closure, copied from this
-environment without its ``__pycache__``). In the ``compiled`` form both are compiled as deploy
-compiles them (``compileall --invalidation-mode unchecked-hash``, here by this Python standing for
-the runtime's); in the ``source`` form they ship source only. The children then run with ``-S``
-(no site-packages of this environment) and ``PYTHONDONTWRITEBYTECODE=1`` (nothing written).
+baseline handler, and the locked runtime dependencies. In the ``compiled`` form both are compiled
+as deploy compiles them (``compileall --invalidation-mode unchecked-hash``); in the ``source``
+form they ship source only. The children then run with ``-S`` (no site-packages of any
+environment) and ``PYTHONDONTWRITEBYTECODE=1`` (nothing written).
+
+The interpreter is the runtime's Python (``layers/python-version``, found as deploy finds it:
+infra/therabill_infra/bytecode.py) when this machine has it: the dependencies are then installed
+for it by uv (from uv's cache or PyPI) for this machine's platform. Otherwise it is this Python,
+and the dependencies are copied from this environment.
 
 ``emulator`` starts moto in server mode and provisions the resources, so that a handler's first
 call really builds its clients and sends its first requests (over HTTP to localhost).
@@ -28,9 +32,36 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+PYTHON_VERSION_FILE = ROOT / "layers" / "python-version"
 FORMS = ("compiled", "source")
 # What the function code asset leaves out (infra/therabill_infra/functions.py CODE_EXCLUDES).
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "tests"}
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    python: str
+    version: str  # "3.13"
+    is_runtimes: bool  # the Lambda runtime's version (layers/python-version)
+
+    def describe(self) -> str:
+        whose = "the Lambda runtime's version" if self.is_runtimes else "NOT the Lambda runtime's version"
+        return f"Python {self.version} ({whose}: {self.python})"
+
+
+def interpreter(prefer_runtime: bool = True) -> Interpreter:
+    """The runtime's Python when this machine has it (and ``prefer_runtime``), else this one."""
+    runtime_version = PYTHON_VERSION_FILE.read_text(encoding="utf-8").strip()
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if prefer_runtime and runtime_version != here:
+        if str(ROOT / "infra") not in sys.path:
+            sys.path.insert(0, str(ROOT / "infra"))
+        from therabill_infra.bytecode import find_runtime_python
+
+        found = find_runtime_python(runtime_version)
+        if found is not None:
+            return Interpreter(found, runtime_version, is_runtimes=True)
+    return Interpreter(sys.executable, here, is_runtimes=runtime_version == here)
 
 
 @dataclass(frozen=True)
@@ -44,9 +75,9 @@ class Tree:
         return os.pathsep.join([str(self.task), str(self.layer)])
 
 
-def runtime_distributions() -> list[str]:
-    """The names of the locked runtime dependencies (what layers/build.sh installs)."""
-    out = subprocess.run(
+def _export() -> str:
+    """The locked runtime dependencies as a requirements file (what layers/build.sh installs)."""
+    return subprocess.run(
         [
             "uv",
             "export",
@@ -62,8 +93,12 @@ def runtime_distributions() -> list[str]:
         text=True,
         check=True,
     ).stdout
+
+
+def runtime_distributions() -> list[str]:
+    """The names of the locked runtime dependencies."""
     names = []
-    for raw in out.splitlines():
+    for raw in _export().splitlines():
         line = raw.strip()
         if line and not line.startswith(("#", "-")):
             names.append(line.split("==", 1)[0].split("[", 1)[0].strip())
@@ -106,12 +141,27 @@ def _copy_layer(layer: Path, distributions: list[str]) -> None:
                 _link_or_copy(path, layer / path.relative_to(base))
 
 
-def compile_tree(*dirs: Path) -> None:
+def _install_layer(layer: Path, python: str) -> None:
+    """The locked runtime dependencies installed for ``python`` (its version, this platform)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as requirements:
+        requirements.write(_export())
+        requirements.flush()
+        subprocess.run(
+            [
+                *("uv", "pip", "install", "--quiet", "--requirements", requirements.name),
+                *("--target", str(layer), "--python", python, "--only-binary", ":all:", "--no-compile"),
+            ],
+            cwd=ROOT,
+            check=True,
+        )
+
+
+def compile_tree(python: str, *dirs: Path) -> None:
     """Bytecode as deploy ships it: unchecked-hash pycs (never compared with the source)."""
     for directory in dirs:
         subprocess.run(
             [
-                sys.executable,
+                python,
                 "-m",
                 "compileall",
                 "-q",
@@ -127,17 +177,23 @@ def compile_tree(*dirs: Path) -> None:
 
 
 @contextlib.contextmanager
-def deployed_trees() -> Iterator[dict[str, Tree]]:
-    """One read-only-as-deployed tree per form in ``FORMS``; removed afterwards."""
-    distributions = runtime_distributions()
+def deployed_trees(python: Interpreter) -> Iterator[dict[str, Tree]]:
+    """One read-only-as-deployed tree per form in ``FORMS`` for ``python``; removed afterwards."""
     with tempfile.TemporaryDirectory(prefix="therabill-bench-") as tmp:
+        installed = Path(tmp) / "installed"  # the dependencies once; each form links to them
+        if python.python == sys.executable:
+            _copy_layer(installed, runtime_distributions())
+        else:
+            _install_layer(installed, python.python)
         trees = {}
         for form in FORMS:
             tree = Tree(form, Path(tmp) / form / "task", Path(tmp) / form / "opt" / "python")
             _copy_functions(tree.task)
-            _copy_layer(tree.layer, distributions)
+            for path in installed.rglob("*"):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    _link_or_copy(path, tree.layer / path.relative_to(installed))
             if form == "compiled":
-                compile_tree(tree.task, tree.layer)
+                compile_tree(python.python, tree.task, tree.layer)
             trees[form] = tree
         yield trees
 

@@ -14,7 +14,7 @@ Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class StandaloneLineIn(_Strict):
@@ -63,6 +63,7 @@ class InvoicePaymentIn(_Strict):
 
 
 class InvoiceLineOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     n: int
     description: str
     amount: int
@@ -73,6 +74,7 @@ class InvoiceLineOut(BaseModel):
 
 
 class AppliedPaymentOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     payment_id: str
     amount: int
     applied_at: datetime
@@ -80,6 +82,7 @@ class AppliedPaymentOut(BaseModel):
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     number: str
     client_id: str
@@ -114,17 +117,20 @@ class InvoiceOut(BaseModel):
 
 
 class InvoicePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[InvoiceOut]
     next_cursor: str | None
 
 
 class InvoicePdfOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     filename: str
     content_type: str
     content_base64: str
 
 
 class PaymentRow(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     posted_at: datetime
     client_id: str
     method: str
@@ -134,6 +140,7 @@ class PaymentRow(BaseModel):
 
 
 class PaymentsReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     start: date
     end: date
     currency: str
@@ -144,6 +151,7 @@ class PaymentsReport(BaseModel):
 
 
 class RevenueReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     start: date
     end: date
     currency: str

@@ -21,7 +21,7 @@ EmailStr = Annotated[Text, Field(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class _Patch(_Strict):
@@ -79,6 +79,7 @@ class PracticeUpdate(_Patch):
 
 
 class StripeStatusOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     account_id: str
     charges_enabled: bool
     payouts_enabled: bool
@@ -87,6 +88,7 @@ class StripeStatusOut(BaseModel):
 
 
 class PracticeOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     name: str
     email: str
@@ -106,6 +108,7 @@ class ConnectLinks(_Strict):
 
 
 class ConnectOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     onboarding_url: str
 
 
@@ -132,6 +135,7 @@ class ClientUpdate(_Patch):
 
 
 class ClientOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     first_name: str
     last_name: str
@@ -149,6 +153,7 @@ class ClientOut(BaseModel):
 
 
 class ClientPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[ClientOut]
     next_cursor: str | None
 
@@ -171,6 +176,7 @@ class ContactUpdate(_Patch):
 
 
 class ContactOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     client_id: str
     name: str
@@ -196,12 +202,14 @@ class SetupLinkCreate(_Strict):
 
 
 class SetupLinkOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     link_id: str
     url: str
     expires_at: datetime
 
 
 class CardOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     owner_id: str
     brand: str
@@ -222,6 +230,7 @@ class ChargeCreate(_Strict):
 
 
 class PaymentOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     client_id: str
     owner_id: str
@@ -242,6 +251,7 @@ class PaymentOut(BaseModel):
 
 
 class LedgerLineOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     account: str = Field(
         description="receivable, credit (the payer account's), revenue, adjustments or cash:<method>"
     )
@@ -249,6 +259,7 @@ class LedgerLineOut(BaseModel):
 
 
 class LedgerEntryOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     kind: str
     amount: int
@@ -263,6 +274,7 @@ class LedgerEntryOut(BaseModel):
 
 
 class LedgerAccountOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     owner_id: str | None = Field(description="the paying billing contact; null: the client")
     receivable: int = Field(description="what this payer owes (never negative)")
     credit: int = Field(description="this payer's unapplied credit (never negative)")
@@ -270,6 +282,7 @@ class LedgerAccountOut(BaseModel):
 
 
 class LedgerOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     currency: str
     balance: int = Field(description="positive: owed by the client; negative: credit")

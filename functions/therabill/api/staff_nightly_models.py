@@ -13,6 +13,7 @@ _CalendarDay = Annotated[Text, Field(max_length=10, description="YYYY-MM-DD, or 
 
 
 class NightlyItemOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     session_id: str
     client_id: str
     client_name: str
@@ -27,6 +28,7 @@ class NightlyItemOut(BaseModel):
 
 
 class NightlyTotalsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     ready: int
     ready_amount: int
     to_charge: int
@@ -39,6 +41,7 @@ class NightlyTotalsOut(BaseModel):
 
 
 class NightlyListingOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     run_date: date
     cutoff_at: datetime
     runs_tonight: bool
@@ -53,13 +56,14 @@ class NightlyListingOut(BaseModel):
 
 
 class HoldOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     session_id: str
     run_date: date
     held: bool
 
 
 class NightlySettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     holidays: dict[_CalendarDay, _CalendarDay] | None = Field(default=None, max_length=366)
     summary_hours_before: Whole | None = Field(default=None, ge=1, le=12)
@@ -67,6 +71,7 @@ class NightlySettingsIn(BaseModel):
 
 
 class NightlySettingsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     time_zone: str
     cutoff_hour: int
     summary_hours_before: int
@@ -75,6 +80,7 @@ class NightlySettingsOut(BaseModel):
 
 
 class ReportOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items_billed: int
     amount_billed: int
     cards_charged: int
@@ -89,6 +95,7 @@ class ReportOut(BaseModel):
 
 
 class RunItemOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     session_id: str
     client_id: str
     amount: int
@@ -103,6 +110,7 @@ class RunItemOut(BaseModel):
 
 
 class RunOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     run_date: date
     status: str
@@ -117,10 +125,12 @@ class RunOut(BaseModel):
 
 
 class RunPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[RunOut]
     next_cursor: str | None
 
 
 class RunNowOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     run: RunOut | None
     skipped_reason: str | None

@@ -23,7 +23,7 @@ Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class ServiceCreate(_Strict):
@@ -65,6 +65,7 @@ class ServiceUpdate(_Strict):
 
 
 class ServiceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     name: str
     cpt_code: str
@@ -86,6 +87,8 @@ class ServiceOut(BaseModel):
 class ServicePolicyOut(BaseModel):
     """A service's own cancellation / no-show terms (``override``: only the parts it replaces; null:
     none) and the policy in force for its sessions (``effective``: the practice's with the override)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     service_id: str
     override: CancellationPolicyOverride | None
@@ -110,6 +113,7 @@ class PricingRuleIn(_Strict):
 
 
 class PricingRuleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     service_id: str
     kind: RuleKind
@@ -149,6 +153,7 @@ class SessionCancel(_Strict):
 
 
 class PriceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     amount: int
     currency: str
     unit: PricingUnit
@@ -164,6 +169,7 @@ class PriceOut(BaseModel):
 
 
 class CancellationOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     cancelled_at: datetime
     cancelled_by: CancelledBy
     recorded_by: str
@@ -177,6 +183,8 @@ class CopayOut(BaseModel):
     """The copay taken at check-in: ``charged``, ``pending`` (finished by the reconciler),
     ``requires_action`` (the billing party was emailed a link) or ``balance`` (left open; see ``problem``)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     amount: int
     currency: str
     status: ChargeStatus
@@ -188,6 +196,8 @@ class FeeOut(BaseModel):
     """The cancellation / no-show fee assessed by the practice's policy: ``none`` (no fee; see
     ``reason``), ``charged``, ``pending``, ``requires_action``, ``balance`` (left open; see
     ``problem``) or ``waived``. ``explanation`` is what the client was told."""
+
+    model_config = ConfigDict(defer_build=True)
 
     amount: int
     currency: str
@@ -210,6 +220,8 @@ class BookingPaymentOut(BaseModel):
     ``paid_after_release`` (kept as the client's credit). ``pay_link``: the client's pay page
     (in the booking's answer only, while the hold is open)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["deposit", "prepayment"]
     amount_due: int
     currency: str
@@ -221,12 +233,14 @@ class BookingPaymentOut(BaseModel):
 
 
 class ReleaseOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     released_at: datetime
     reason: str
     recorded_by: str
 
 
 class SessionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     client_id: str
     service_id: str
@@ -263,6 +277,7 @@ class SessionOut(BaseModel):
 
 
 class SessionList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[SessionOut]
 
 
@@ -291,17 +306,20 @@ class ResponsibilityIn(_Strict):
 
 
 class ShareOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     owner_id: str
     type: Literal["percent", "fixed", "rest"]
     value: int | None
 
 
 class RuleSetOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     kinds: list[SplitKindIn]
     shares: list[ShareOut]
 
 
 class ResponsibilityOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     rules: list[RuleSetOut]
     updated_at: datetime
@@ -319,6 +337,7 @@ class ServiceBookingRuleIn(_Strict):
 
 
 class ServiceBookingRuleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     service_id: str
     rule: BookingRequirement | None
     first_visit: BookingRequirement | None
@@ -332,6 +351,7 @@ class ClientBookingRuleIn(_Strict):
 
 
 class ClientBookingRuleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     rule: BookingRequirement
     updated_at: datetime
@@ -344,6 +364,7 @@ class BookingSettingsIn(_Strict):
 
 
 class BookingSettingsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     first_visit: BookingRequirement | None
     hold_minutes: int
     version: int
@@ -356,6 +377,7 @@ class SupervisionIn(_Strict):
 
 
 class SupervisionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     clinician_id: str
     supervisor_id: str
     updated_at: datetime
