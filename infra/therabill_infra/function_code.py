@@ -33,6 +33,7 @@ CODE_EXCLUDES = [
     "**/*.egg-info",
 ]
 LAMBDA_TASK_ROOT = "/var/task"
+KEEP_STAGED = 5  # the newest staged trees kept; older ones (earlier sources) are removed
 
 
 @dataclass(frozen=True)
@@ -92,4 +93,16 @@ def function_code_dir(
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    _prune(build_dir, keep=target)
     return FunctionCode(target, python)
+
+
+def _prune(build_dir: Path, *, keep: Path) -> None:
+    staged = sorted(
+        (p for p in build_dir.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in staged[KEEP_STAGED:]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
