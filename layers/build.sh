@@ -49,7 +49,7 @@ uv pip install \
 # by the runtime's Python version (unchecked-hash pycs; infra/therabill_infra/bytecode.py says how
 # it finds that interpreter). Without one the layer ships source only, and the build says so.
 find "${build}/python" -type d -name "__pycache__" -prune -exec rm -rf {} +
-(cd "${root}" && uv run --frozen --no-sync python infra/therabill_infra/bytecode.py "${build}/python" \
+(cd "${root}" && uv run --no-project python infra/therabill_infra/bytecode.py "${build}/python" \
     --prefix /opt/python --python-version "${python_version}")
 
 size="$(du -sh "${build}" | cut -f1)"
