@@ -127,3 +127,13 @@ def test_the_stack_deploys_the_staged_code(tmp_path: Path) -> None:
     )
     if staged.python is not None:
         assert any(p.suffix == ".pyc" for p in shipped)
+
+
+def test_the_layer_build_step_warns_and_ships_source_without_the_runtimes_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "module.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(bytecode, "find_runtime_python", lambda version: None)
+    assert bytecode.main([str(tmp_path), "--prefix", "/opt/python", "--python-version", "3.13"]) == 0
+    assert "ships as source only" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["module.py"]
