@@ -9,7 +9,8 @@ one (``find_runtime_python``), as *unchecked-hash* pycs: the interpreter never c
 the source (whose file times are meaningless in a zip), and they are the same bytes on every build.
 When no such interpreter is found, the code ships as source and the build says so.
 
-Also a script, for ``layers/build.sh``: ``python bytecode.py <dir> --prefix /opt/python``.
+Also a script, for ``layers/build.sh``: ``python bytecode.py <dir> --prefix /opt/python
+--python-version 3.13``; with ``--find`` it prints the interpreter (``make test-runtime-python``).
 """
 
 from __future__ import annotations
@@ -122,11 +123,17 @@ def source_only_message(version: str, what: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="compile a Lambda directory with the runtime's Python")
-    parser.add_argument("directory", type=Path)
-    parser.add_argument("--prefix", required=True, help="the directory's path in Lambda (/opt/python)")
+    parser.add_argument("directory", type=Path, nargs="?")
+    parser.add_argument("--prefix", help="the directory's path in Lambda (/opt/python)")
     parser.add_argument("--python-version", required=True, help="the runtime's version, e.g. 3.13")
+    parser.add_argument("--find", action="store_true", help="only print the interpreter (exit 1: none)")
     args = parser.parse_args(argv)
     python = find_runtime_python(args.python_version)
+    if args.find:
+        print(python or "", end="")
+        return 0 if python else 1
+    if args.directory is None or args.prefix is None:
+        parser.error("a directory and --prefix are needed to compile")
     if python is None:
         print(f"WARNING: {source_only_message(args.python_version, str(args.directory))}", file=sys.stderr)
         return 0
