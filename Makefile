@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 STAGE ?= dev
 
-.PHONY: setup run test test-fast fuzz-api lint format typecheck synth deploy layer layer-check bench demo clean
+.PHONY: setup run test test-fast test-runtime-python fuzz-api lint format typecheck synth deploy layer layer-check bench demo clean
 
 setup:            ## install everything (uv, locked Python deps, Chromium for browser tests)
 	@bash scripts/bootstrap.sh
@@ -24,6 +24,15 @@ fuzz-api:         ## schemathesis, longer: every phase, 50 requests per operatio
 	THERABILL_FUZZ_REPORT_DIR=$${THERABILL_FUZZ_REPORT_DIR:-.schemathesis/reports} \
 	uv run pytest tests/e2e/test_api_contract.py -q -p no:cacheprovider
 	@grep -h " generated, " .schemathesis/reports/schemathesis-*.txt
+
+# The tests run on this machine's Python; Lambda runs layers/python-version. With that Python at
+# hand (python3.13 on PATH, uv, pyenv, or THERABILL_RUNTIME_PYTHON), run the fast tiers on it too,
+# in an environment of its own (.venv-runtime).
+test-runtime-python:  ## unit + integration on the Lambda runtime's Python (needs a local python3.13)
+	@python="$$(uv run --no-project python infra/therabill_infra/bytecode.py --find \
+		--python-version "$$(tr -d '[:space:]' < layers/python-version)")" || \
+		{ echo "no Python $$(cat layers/python-version) on this machine (uv python install $$(cat layers/python-version))"; exit 1; }; \
+	UV_PROJECT_ENVIRONMENT=.venv-runtime uv run --frozen --python "$$python" pytest tests/unit tests/integration -q
 
 lint:             ## ruff (lint + format check), mypy and the import contracts
 	uv run ruff check .
@@ -60,4 +69,4 @@ demo:             ## walk the slice end to end against the running system (make 
 	uv run python -m devstack.demo
 
 clean:
-	rm -rf cdk.out layers/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out layers/build build .venv-runtime .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,7 @@
-"""``python -m bench``: cold import times per Lambda entry module, then requests per operation.
+"""``python -m bench``: cold starts per Lambda entry module, as deployed, then requests per operation.
 
-uv run python -m bench                      # the full report (15 fresh processes per module)
+uv run python -m bench                      # the full report (15 fresh processes per module and form)
+uv run python -m bench --only imports --project-python   # cold starts on this Python, not 3.13
 uv run python -m bench --quick              # 3 runs per module
 uv run python -m bench --only slice         # just the requests per operation
 uv run python -m bench --functions stripe-webhook --json /tmp/bench.json
@@ -62,6 +63,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="do not set the Lambda runtime's variables (LAMBDA_TASK_ROOT, ...)",
     )
+    parser.add_argument(
+        "--project-python",
+        action="store_true",
+        help="time the cold starts on this Python, not the Lambda runtime's (used when this machine has it)",
+    )
     parser.add_argument("--no-importtime", action="store_true", help="skip the -X importtime breakdown")
     parser.add_argument(
         "--detail", action="store_true", help="list every DynamoDB request (keys, error codes) per operation"
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in (ROOT, ROOT / "functions"):  # the runtime package and the test harness
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
-    from bench import cold_start, slice_ops
+    from bench import cold_start, deployed, slice_ops
 
     def progress(message: str) -> None:
         print(f"  ... {message}", file=sys.stderr, flush=True)
@@ -95,13 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "imports"):
         only = {f.strip() for f in args.functions.split(",") if f.strip()} if args.functions else None
         options = cold_start.EnvOptions(lambda_like=not args.plain_env, tracing=args.tracing)
+        python = deployed.interpreter(prefer_runtime=not args.project_python)
         imports = cold_start.measure(
-            args.runs, only=only, importtime=not args.no_importtime, options=options, progress=progress
+            args.runs,
+            only=only,
+            importtime=not args.no_importtime,
+            options=options,
+            python=python,
+            progress=progress,
         )
-        baseline_ms = imports[0].median_ms
         results["cold_imports_environment"] = options.describe()
-        results["cold_imports"] = [r.as_dict(baseline_ms) for r in imports]
-        sections.append(cold_start.render(imports, args.runs, options))
+        results["cold_imports_python"] = python.describe()
+        results["cold_imports"] = [r.as_dict(imports[0]) for r in imports]
+        sections.append(cold_start.render(imports, args.runs, options, python.describe()))
     if args.only in (None, "slice"):
         ops = slice_ops.measure(progress=progress)
         results["requests_per_operation"] = ops.as_dict()

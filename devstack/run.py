@@ -229,7 +229,7 @@ def reset_runtime_caches() -> None:
     try:
         from therabill.adapters import aws
 
-        aws.client.cache_clear()
+        aws.cache_clear()
     except (ImportError, AttributeError):
         pass
 

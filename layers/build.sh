@@ -7,6 +7,7 @@
 # The wheels must run on the operating system of that Python's Lambda runtime: python3.12 and
 # newer run on Amazon Linux 2023 (glibc 2.34), so wheels up to manylinux_2_28 are accepted;
 # python3.11 and older run on Amazon Linux 2 (glibc 2.26), so only manylinux2014 (glibc 2.17).
+# The layer ships bytecode compiled by a CPython of that version when one is at hand (see below).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,8 +45,12 @@ uv pip install \
     --no-compile \
     --quiet
 
-# Byte code is compiled by Lambda at import; stale caches only weigh the layer down.
+# Lambda's /opt is read-only, so Python cannot cache bytecode there: the layer ships it, compiled
+# by the runtime's Python version (unchecked-hash pycs; infra/therabill_infra/bytecode.py says how
+# it finds that interpreter). Without one the layer ships source only, and the build says so.
 find "${build}/python" -type d -name "__pycache__" -prune -exec rm -rf {} +
+(cd "${root}" && uv run --no-project python infra/therabill_infra/bytecode.py "${build}/python" \
+    --prefix /opt/python --python-version "${python_version}")
 
 size="$(du -sh "${build}" | cut -f1)"
 echo "layer built in ${build} (${size}, Python ${python_version}, ${platform})"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -14,23 +15,14 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from therabill_infra import permissions
+from therabill_infra.bytecode import source_only_message
 from therabill_infra.contract import contract
-from therabill_infra.layer import ARCHITECTURE, python_runtime
+from therabill_infra.function_code import CODE_EXCLUDES, function_code_dir
+from therabill_infra.layer import ARCHITECTURE, python_runtime, python_version
 from therabill_infra.logs import LogGroups
 from therabill_infra.nag import acknowledge
-from therabill_infra.paths import FUNCTIONS_DIR
 
-# What the code asset leaves out of functions/.
-CODE_EXCLUDES = [
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/.mypy_cache",
-    "**/.pytest_cache",
-    "**/.ruff_cache",
-    "**/tests",
-    "**/test_*.py",
-    "**/*.egg-info",
-]
+__all__ = ["CODE_EXCLUDES", "DeployedFunction", "Functions"]
 
 # Reserved concurrency caps each function so one hot path cannot starve the others or overrun
 # DynamoDB / Stripe rate limits. The reconciler runs one at a time. Unknown functions get 5.
@@ -97,7 +89,7 @@ class Functions(Construct):
         super().__init__(scope, construct_id)
         self.by_name = {}
         runtime = python_runtime()
-        code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=CODE_EXCLUDES)
+        code = self._code()
         unknown_targets = set(async_targets) - {spec.name for spec in contract.FUNCTIONS}
         if unknown_targets:
             raise ValueError(f"schedules target unknown functions: {sorted(unknown_targets)}")
@@ -205,6 +197,15 @@ class Functions(Construct):
                     max_concurrency=reserved if reserved and reserved >= 2 else None,
                 )
             self.by_name[spec.name] = DeployedFunction(spec, function, role, policy, log_group)
+
+    def _code(self) -> lambda_.Code:
+        """``functions/`` staged with bytecode compiled by the runtime's Python (function_code.py)."""
+        staged = function_code_dir(python_version())
+        if staged.python is None:
+            message = source_only_message(python_version(), "the function code")
+            print(f"WARNING: {message}", file=sys.stderr)
+            Annotations.of(self).add_warning_v2("therabill:function-code-source-only", message)
+        return lambda_.Code.from_asset(str(staged.directory))
 
     def __getitem__(self, function_name: str) -> lambda_.Function:
         try:

@@ -21,6 +21,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 
+from therabill_infra.bytecode import find_runtime_python, source_only_message
 from therabill_infra.functions import CODE_EXCLUDES
 from therabill_infra.layer import ARCHITECTURE, python_runtime, python_version
 from therabill_infra.paths import FUNCTIONS_DIR, LAYERS_DIR
@@ -212,3 +213,24 @@ def test_nothing_imports_a_module_the_runtimes_python_removed(layer: Path) -> No
         for line, module in unguarded_imports(source, removed)
     }
     assert offenders == {}
+
+
+def test_the_layer_ships_unchecked_hash_pycs_of_the_runtimes_python(layer: Path) -> None:
+    """/opt is read-only in Lambda: bytecode the layer does not ship is compiled on every cold start."""
+    python = find_runtime_python(python_version())
+    if python is None:
+        pytest.skip(source_only_message(python_version(), "the layer"))
+    tag = "cpython-" + python_version().replace(".", "")
+    magic = subprocess.run(
+        [python, "-c", "import importlib.util, sys; sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    modules = [p for p in layer.rglob("*.py") if "__pycache__" not in p.parts]
+    missing = [p for p in modules if not (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file()]
+    assert not missing, f"{len(missing)} modules without bytecode, e.g. {missing[:5]}"
+    for name in ("boto3/__init__", "pydantic/main", "aws_lambda_powertools/logging/logger"):
+        source = layer / f"{name}.py"
+        header = (source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc").read_bytes()[:8]
+        assert header[:4].hex() == magic and int.from_bytes(header[4:8], "little") == 0b01, name

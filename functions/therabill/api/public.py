@@ -31,7 +31,7 @@ Token = Annotated[str, Path(min_length=20, max_length=600, pattern=r"^[A-Za-z0-9
 
 
 class StartSetup(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     signer_name: Text = Field(min_length=2, max_length=120)
     agreed: Flag
@@ -39,6 +39,7 @@ class StartSetup(BaseModel):
 
 
 class StartSetupOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_secret: str
     publishable_key: str
     stripe_account: str
@@ -209,6 +210,7 @@ app.include_router(invoices_router)
 
 
 class BookingPayStatus(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     status: str = Field(description="awaiting_payment, confirmed or released")
 
 

@@ -37,20 +37,20 @@ _STATUS_LABEL = {
 
 
 class Lookup(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     number: str = Field(min_length=5, max_length=20, pattern=r"^INV-[0-9]{6,12}$")
     access_code: str = Field(pattern=r"^[0-9]{6}$")
 
 
 class TokenIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     token: str = Field(min_length=20, max_length=600, pattern=_TOKEN)
 
 
 class PayIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     token: str = Field(min_length=20, max_length=600, pattern=_TOKEN)
     amount: PositiveMinorUnits = Field(description="minor units, at most the balance")
@@ -64,6 +64,7 @@ class PayIn(BaseModel):
 
 
 class PayStarted(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     payment_id: str
     status: str
     client_secret: str | None = None  # a new card: Stripe.js confirms it
@@ -71,12 +72,14 @@ class PayStarted(BaseModel):
 
 
 class LineView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     date: str
     description: str
     amount: Amount
 
 
 class CardView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     brand: str
     last4: str
@@ -85,6 +88,8 @@ class CardView(BaseModel):
 class InvoiceView(BaseModel):
     """What the billing party sees once the code matched (no clinical detail, no internal ids but the
     invoice's number)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     token: str
     number: str

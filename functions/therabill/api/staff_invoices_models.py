@@ -15,7 +15,7 @@ Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class StandaloneLineIn(_Strict):
@@ -64,6 +64,7 @@ class InvoicePaymentIn(_Strict):
 
 
 class InvoiceLineOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     n: int
     description: str
     amount: Amount
@@ -74,6 +75,7 @@ class InvoiceLineOut(BaseModel):
 
 
 class AppliedPaymentOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     payment_id: str
     amount: Amount
     applied_at: datetime
@@ -81,6 +83,7 @@ class AppliedPaymentOut(BaseModel):
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     number: str
     client_id: str
@@ -115,17 +118,20 @@ class InvoiceOut(BaseModel):
 
 
 class InvoicePage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[InvoiceOut]
     next_cursor: str | None
 
 
 class InvoicePdfOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     filename: str
     content_type: str
     content_base64: str
 
 
 class PaymentRow(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     posted_at: datetime
     client_id: str
     method: str
@@ -135,6 +141,7 @@ class PaymentRow(BaseModel):
 
 
 class PaymentsReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     start: date
     end: date
     currency: str
@@ -145,6 +152,7 @@ class PaymentsReport(BaseModel):
 
 
 class RevenueReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     start: date
     end: date
     currency: str

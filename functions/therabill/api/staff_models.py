@@ -25,7 +25,7 @@ _ADDRESS = Field(default=None, min_length=1, max_length=200, description="one li
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class _Patch(_Strict):
@@ -89,6 +89,7 @@ class PracticeUpdate(_Patch):
 
 
 class StripeStatusOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     account_id: str
     charges_enabled: bool
     payouts_enabled: bool
@@ -97,6 +98,7 @@ class StripeStatusOut(BaseModel):
 
 
 class PracticeOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     name: str
     email: str
@@ -118,6 +120,7 @@ class ConnectLinks(_Strict):
 
 
 class ConnectOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     onboarding_url: str
 
 
@@ -144,6 +147,7 @@ class ClientUpdate(_Patch):
 
 
 class ClientOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     first_name: str
     last_name: str
@@ -161,6 +165,7 @@ class ClientOut(BaseModel):
 
 
 class ClientPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[ClientOut]
     next_cursor: str | None
 
@@ -183,6 +188,7 @@ class ContactUpdate(_Patch):
 
 
 class ContactOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     client_id: str
     name: str
@@ -217,12 +223,14 @@ class SetupLinkCreate(_Strict):
 
 
 class SetupLinkOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     link_id: str
     url: str
     expires_at: datetime
 
 
 class CardOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     owner_id: str
     brand: str
@@ -243,6 +251,7 @@ class ChargeCreate(_Strict):
 
 
 class PaymentOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     client_id: str
     owner_id: str
@@ -263,6 +272,7 @@ class PaymentOut(BaseModel):
 
 
 class LedgerLineOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     account: str = Field(
         description="receivable, credit (the payer account's), revenue, adjustments or cash:<method>"
     )
@@ -270,6 +280,7 @@ class LedgerLineOut(BaseModel):
 
 
 class LedgerEntryOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     kind: str
     amount: Amount
@@ -286,6 +297,7 @@ class LedgerEntryOut(BaseModel):
 
 
 class LedgerAccountOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     owner_id: str | None = Field(description="the paying billing contact; null: the client")
     receivable: int = Field(description=minor_units("what this payer owes (never negative)"))
     credit: int = Field(description=minor_units("this payer's unapplied credit (never negative)"))
@@ -293,6 +305,7 @@ class LedgerAccountOut(BaseModel):
 
 
 class LedgerOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     currency: str
     balance: int = Field(description=minor_units("positive: owed by the client; negative: credit"))

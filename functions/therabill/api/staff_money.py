@@ -23,7 +23,7 @@ router = APIGatewayRouter()
 
 
 class RefundCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     amount: PositiveMinorUnits | None = Field(default=None, description="minor units; omit: all that is left")
     memo: Text = Field(default="", max_length=200)
@@ -35,6 +35,7 @@ class RefundCreate(BaseModel):
 
 
 class RefundOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     payment_id: str
     amount: Amount
@@ -47,7 +48,7 @@ class RefundOut(BaseModel):
 
 
 class ManualPaymentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
     amount: PositiveMinorUnits
     method: Literal["cash", "check", "other"]
@@ -61,6 +62,7 @@ class ManualPaymentCreate(BaseModel):
 
 
 class ManualPaymentOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     entry_id: str
     amount: Amount
     currency: str

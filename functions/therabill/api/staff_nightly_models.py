@@ -14,6 +14,7 @@ _CalendarDay = Annotated[Text, Field(max_length=10, description="YYYY-MM-DD, or 
 
 
 class NightlyItemOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     session_id: str
     client_id: str
     client_name: str
@@ -28,6 +29,7 @@ class NightlyItemOut(BaseModel):
 
 
 class NightlyTotalsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     ready: int
     ready_amount: Amount
     to_charge: int
@@ -40,6 +42,7 @@ class NightlyTotalsOut(BaseModel):
 
 
 class NightlyListingOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     run_date: date
     cutoff_at: datetime
     runs_tonight: bool
@@ -54,13 +57,14 @@ class NightlyListingOut(BaseModel):
 
 
 class HoldOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     session_id: str
     run_date: date
     held: bool
 
 
 class NightlySettingsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     holidays: dict[_CalendarDay, _CalendarDay] | None = Field(default=None, max_length=366)
     summary_hours_before: Whole | None = Field(default=None, ge=1, le=12)
@@ -68,6 +72,7 @@ class NightlySettingsIn(BaseModel):
 
 
 class NightlySettingsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     time_zone: str
     cutoff_hour: int
     summary_hours_before: int
@@ -76,6 +81,7 @@ class NightlySettingsOut(BaseModel):
 
 
 class ReportOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items_billed: int
     amount_billed: Amount
     cards_charged: int
@@ -90,6 +96,7 @@ class ReportOut(BaseModel):
 
 
 class RunItemOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     session_id: str
     client_id: str
     amount: Amount
@@ -104,6 +111,7 @@ class RunItemOut(BaseModel):
 
 
 class RunOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     run_date: date
     status: str
@@ -118,10 +126,12 @@ class RunOut(BaseModel):
 
 
 class RunPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[RunOut]
     next_cursor: str | None
 
 
 class RunNowOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     run: RunOut | None
     skipped_reason: str | None

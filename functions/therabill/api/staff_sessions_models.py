@@ -24,7 +24,7 @@ Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
 
 
 class ServiceCreate(_Strict):
@@ -66,6 +66,7 @@ class ServiceUpdate(_Strict):
 
 
 class ServiceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     name: str
     cpt_code: str
@@ -87,6 +88,8 @@ class ServiceOut(BaseModel):
 class ServicePolicyOut(BaseModel):
     """A service's own cancellation / no-show terms (``override``: only the parts it replaces; null:
     none) and the policy in force for its sessions (``effective``: the practice's with the override)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     service_id: str
     override: CancellationPolicyOverride | None
@@ -111,6 +114,7 @@ class PricingRuleIn(_Strict):
 
 
 class PricingRuleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     service_id: str
     kind: RuleKind
@@ -150,6 +154,7 @@ class SessionCancel(_Strict):
 
 
 class PriceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     amount: Amount
     currency: str
     unit: PricingUnit
@@ -165,6 +170,7 @@ class PriceOut(BaseModel):
 
 
 class CancellationOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     cancelled_at: datetime
     cancelled_by: CancelledBy
     recorded_by: str
@@ -178,6 +184,8 @@ class CopayOut(BaseModel):
     """The copay taken at check-in: ``charged``, ``pending`` (finished by the reconciler),
     ``requires_action`` (the billing party was emailed a link) or ``balance`` (left open; see ``problem``)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     amount: Amount
     currency: str
     status: ChargeStatus
@@ -189,6 +197,8 @@ class FeeOut(BaseModel):
     """The cancellation / no-show fee assessed by the practice's policy: ``none`` (no fee; see
     ``reason``), ``charged``, ``pending``, ``requires_action``, ``balance`` (left open; see
     ``problem``) or ``waived``. ``explanation`` is what the client was told."""
+
+    model_config = ConfigDict(defer_build=True)
 
     amount: Amount
     currency: str
@@ -211,6 +221,8 @@ class BookingPaymentOut(BaseModel):
     ``paid_after_release`` (kept as the client's credit). ``pay_link``: the client's pay page
     (in the booking's answer only, while the hold is open)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     kind: Literal["deposit", "prepayment"]
     amount_due: Amount
     currency: str
@@ -222,12 +234,14 @@ class BookingPaymentOut(BaseModel):
 
 
 class ReleaseOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     released_at: datetime
     reason: str
     recorded_by: str
 
 
 class SessionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     client_id: str
     service_id: str
@@ -264,6 +278,7 @@ class SessionOut(BaseModel):
 
 
 class SessionList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     items: list[SessionOut]
 
 
@@ -292,6 +307,7 @@ class ResponsibilityIn(_Strict):
 
 
 class ShareOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     owner_id: str
     type: Literal["percent", "fixed", "rest"]
     value: int | None = Field(
@@ -301,11 +317,13 @@ class ShareOut(BaseModel):
 
 
 class RuleSetOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     kinds: list[SplitKindIn]
     shares: list[ShareOut]
 
 
 class ResponsibilityOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     rules: list[RuleSetOut]
     updated_at: datetime
@@ -323,6 +341,7 @@ class ServiceBookingRuleIn(_Strict):
 
 
 class ServiceBookingRuleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     service_id: str
     rule: BookingRequirement | None
     first_visit: BookingRequirement | None
@@ -336,6 +355,7 @@ class ClientBookingRuleIn(_Strict):
 
 
 class ClientBookingRuleOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     client_id: str
     rule: BookingRequirement
     updated_at: datetime
@@ -348,6 +368,7 @@ class BookingSettingsIn(_Strict):
 
 
 class BookingSettingsOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     first_visit: BookingRequirement | None
     hold_minutes: int
     version: int
@@ -360,6 +381,7 @@ class SupervisionIn(_Strict):
 
 
 class SupervisionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     clinician_id: str
     supervisor_id: str
     updated_at: datetime

@@ -33,7 +33,7 @@ class BookingRequirement(BaseModel):
     ``prepayment``: the whole scheduled price. ``card_on_file``: no charge, but the billing party must have
     an active default card with consent. ``none``: nothing."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: RequirementKind
     deposit_amount: PositiveMinorUnits | None = None
@@ -59,7 +59,7 @@ NOTHING = BookingRequirement(kind="none")
 class BookingSettings(BaseModel):
     """The practice's own: the first-visit default and how long a slot is held for payment."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     first_visit: BookingRequirement | None = None
     hold_minutes: int = Field(default=DEFAULT_HOLD_MINUTES, ge=5, le=7 * 24 * 60)
@@ -68,7 +68,7 @@ class BookingSettings(BaseModel):
 
 
 class ServiceBookingRule(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     service_id: str
     rule: BookingRequirement | None = None  # every booking of the service
@@ -77,7 +77,7 @@ class ServiceBookingRule(BaseModel):
 
 
 class ClientBookingRule(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     client_id: str
     rule: BookingRequirement  # over every other rule, for every service

@@ -22,7 +22,7 @@ SetupLinkStatus = Literal["open", "completed"]
 class ConsentScope(BaseModel):
     """What a saved card may be charged for off-session."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     kinds: list[ChargeKind] = Field(min_length=1)
     max_amount: Money | None = None  # the most any single charge may be
@@ -40,7 +40,7 @@ class ConsentScope(BaseModel):
 class Consent(BaseModel):
     """The evidence that a client authorized off-session charges on a card."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str
@@ -62,7 +62,7 @@ class Consent(BaseModel):
 
 
 class SetupLink(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str
@@ -79,7 +79,7 @@ class SetupLink(BaseModel):
 class Card(BaseModel):
     """A saved card: brand, last 4, expiry and fingerprint. Never a card number."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str

@@ -12,7 +12,7 @@ class Client(BaseModel):
     """A person who receives care. Their own card and contact details make them a billing party
     too."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     first_name: str
@@ -41,7 +41,7 @@ class Client(BaseModel):
 class BillingContact(BaseModel):
     """Someone who pays for a client (a parent, a spouse). Has their own cards and receipts."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str
@@ -58,7 +58,7 @@ class BillingContact(BaseModel):
 class BillingParty(BaseModel):
     """Whose card pays and who gets the receipt: the client themself or a billing contact."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     client_id: str
     owner_id: str  # the client's id, or the contact's id

@@ -24,7 +24,7 @@ FULL = 10_000  # basis points
 
 
 class Share(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     owner_id: str  # the client's id or one of their contacts' ids
     type: ShareType
@@ -32,14 +32,14 @@ class Share(BaseModel):
 
 
 class RuleSet(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     kinds: tuple[SplitKind, ...] = ()  # empty: every kind no other rule set names
     shares: tuple[Share, ...]
 
 
 class Responsibility(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     client_id: str
     rules: tuple[RuleSet, ...]

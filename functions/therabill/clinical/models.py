@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 class Supervision(BaseModel):
     """A supervised clinician and who approves their sessions before they are billed."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     clinician_id: str
     supervisor_id: str

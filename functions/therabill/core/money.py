@@ -93,7 +93,7 @@ def normalise_currency(code: str) -> str:
 class Money(BaseModel):
     """An exact amount. ``amount`` is in minor units (cents for usd)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     amount: SignedMinorUnits
     currency: str

@@ -105,7 +105,7 @@ class InvoiceRef:
 
 
 class InvoiceLine(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     n: int  # 1-based position
     description: str
@@ -117,7 +117,7 @@ class InvoiceLine(BaseModel):
 
 
 class AppliedPayment(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     payment_id: str
     amount: Money
@@ -126,7 +126,7 @@ class AppliedPayment(BaseModel):
 
 
 class Invoice(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     number: str

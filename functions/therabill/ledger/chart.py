@@ -64,7 +64,7 @@ class InsufficientCreditError(ValueError):
 class Line(BaseModel):
     """One leg of an entry: debits positive, credits negative, in minor units."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     account: str
     amount: int

@@ -20,7 +20,7 @@ def owner_of(client_id: str, owner_id: str | None) -> str | None:
 
 
 class LedgerEntry(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str
@@ -48,7 +48,7 @@ class LedgerEntry(BaseModel):
 class AccountBalance(BaseModel):
     """One billing party account in one currency."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     owner_id: str | None
     currency: str
@@ -61,7 +61,7 @@ class AccountBalance(BaseModel):
 
 
 class Balance(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     client_id: str
     currency: str
@@ -77,7 +77,7 @@ class ChargeResult(BaseModel):
     less the credit applied to it): charge the card for ``due``, and nothing if it is zero. The
     same source always gives the same ``credit_applied`` and ``due``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     entry: LedgerEntry | None  # None: this source was posted before
     credit_applied: Money

@@ -224,7 +224,7 @@ def assess(f: ItemFacts) -> Assessment:
 class RunItem(BaseModel):
     """One item of a run: planned pending, then done with its outcome."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     session_id: str
     client_id: str
@@ -240,7 +240,7 @@ class RunItem(BaseModel):
 
 
 class Report(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     items_billed: int
     amount_billed: int

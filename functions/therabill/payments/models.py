@@ -36,7 +36,7 @@ TERMINAL: frozenset[str] = frozenset({"succeeded"})
 class AttemptRecord(BaseModel):
     """One declined attempt, kept on the payment (the current attempt is not in this list)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     number: int
     started_at: datetime
@@ -50,7 +50,7 @@ class Payment(BaseModel):
     card (``card_id``/``consent_id`` name them), or on-session, paid by the client on a page
     (kinds in ON_SESSION_KINDS: no card or consent yet, both empty strings)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str
@@ -128,7 +128,7 @@ ManualMethod = Literal["cash", "check", "other"]
 
 
 class Refund(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     payment_id: str
@@ -147,7 +147,7 @@ class Refund(BaseModel):
 class Dispute(BaseModel):
     """A dispute as Stripe last reported it (``event_created`` orders its states)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     payment_id: str

@@ -27,7 +27,7 @@ AssessmentReason = Literal[
 
 
 class Cancellation(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: Literal["cancellation"] = "cancellation"
     cancelled_at: AwareUTC
@@ -35,7 +35,7 @@ class Cancellation(BaseModel):
 
 
 class NoShow(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: Literal["no_show"] = "no_show"
 
@@ -47,7 +47,7 @@ class Assessment(BaseModel):
     """The outcome for one session. ``fee`` may be zero; ``waived_amount`` is what the policy would
     have charged where a waiver or the payer guard took it away (zero otherwise)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     fee: Money
     reason: AssessmentReason

@@ -19,7 +19,7 @@ MAX_WINDOW_HOURS = 24 * 30
 class FlatFee(BaseModel):
     """A fixed amount, capped at the session price unless the policy says otherwise."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: Literal["flat"] = "flat"
     amount: EnteredMoney
@@ -28,7 +28,7 @@ class FlatFee(BaseModel):
 class PercentFee(BaseModel):
     """A share of the session price in basis points (``2500`` = 25 %)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     kind: Literal["percent"] = "percent"
     basis_points: int = Field(strict=True, ge=0, le=BASIS_POINTS_PER_UNIT)
@@ -41,7 +41,7 @@ Fee = Annotated[FlatFee | PercentFee, Field(discriminator="kind")]
 class CancellationTier(BaseModel):
     """Cancellations with strictly less than ``within_hours`` of notice (and not inside a tighter tier)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     within_hours: int = Field(strict=True, ge=1, le=MAX_WINDOW_HOURS)
     fee: Fee
@@ -50,7 +50,7 @@ class CancellationTier(BaseModel):
 class LateCancellationRule(BaseModel):
     """The late-cancellation window and its fee: one ``fee`` for the whole window, or ``tiers``."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     window_hours: int = Field(strict=True, ge=1, le=MAX_WINDOW_HOURS)
     fee: Fee | None = None
@@ -95,7 +95,7 @@ class LateCancellationRule(BaseModel):
 class FirstOffenceWaiver(BaseModel):
     """Waive the client's first late cancellation or no-show within the look-back period."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     lookback_days: int = Field(default=365, strict=True, ge=1, le=3650)
 
@@ -103,7 +103,7 @@ class FirstOffenceWaiver(BaseModel):
 class CancellationPolicy(BaseModel):
     """A practice's cancellation / no-show policy. ``None`` disables a part."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     late_cancellation: LateCancellationRule | None = None
     no_show_fee: Fee | None = None
@@ -132,7 +132,7 @@ class CancellationPolicyOverride(BaseModel):
     part for the service. Store it with ``model_dump(mode="json", exclude_unset=True)`` so "not given"
     survives a round trip."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     late_cancellation: LateCancellationRule | None = None
     no_show_fee: Fee | None = None

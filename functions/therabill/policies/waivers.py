@@ -17,7 +17,7 @@ AwareUTC = Annotated[datetime, AfterValidator(require_aware)]
 class ClinicianWaiver(BaseModel):
     """A clinician's decision not to charge the fee, with who made it and when."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     waived_by: str = Field(min_length=1)
     waived_at: AwareUTC

@@ -11,7 +11,7 @@ SUMMARY_HOURS_RANGE = (1, 12)
 
 
 class StripeConnection(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     account_id: str
     charges_enabled: bool = False
@@ -25,7 +25,7 @@ class StripeConnection(BaseModel):
 
 
 class Practice(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     name: str

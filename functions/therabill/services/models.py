@@ -29,7 +29,7 @@ class ServiceType(BaseModel):
     default price is never less than ``minimum_amount`` (minor units).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     name: str
@@ -75,7 +75,7 @@ class PricingRule(BaseModel):
     """A client's own price for a service (sliding scale): a fixed price per unit, or a percentage
     (basis points) of what the service would cost at its default price. Zero means "not billed"."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     client_id: str
     service_id: str

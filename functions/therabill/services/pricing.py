@@ -32,7 +32,7 @@ MAX_BILLABLE = timedelta(hours=24)
 class Price(BaseModel):
     """What a session costs and why: stored on the completed session as its price snapshot."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     amount: Money
     unit: PricingUnit

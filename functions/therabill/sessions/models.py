@@ -30,7 +30,7 @@ COMPLETION_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Cancellation(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     cancelled_at: datetime
     cancelled_by: CancelledBy
@@ -56,7 +56,7 @@ ChargeStatus = Literal[
 class CopayRecord(BaseModel):
     """The copay snapshot taken at check-in, and what became of it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     amount: Money
     status: ChargeStatus = "due"
@@ -68,7 +68,7 @@ class FeeRecord(BaseModel):
     """The policy engine's assessment of a cancelled or missed session (its Assessment, minus the
     display-only parts), and what became of the fee."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     amount: Money  # the fee assessed (zero when none)
     reason: AssessmentReason
@@ -93,7 +93,7 @@ BookingPaymentStatus = Literal["awaiting", "paid", "released", "paid_after_relea
 class BookingPaymentRecord(BaseModel):
     """The payment a booking waits for (paying at booking), snapshotted when it is booked."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     kind: Literal["deposit", "prepayment"]
     amount: Money
@@ -106,7 +106,7 @@ class BookingPaymentRecord(BaseModel):
 class Release(BaseModel):
     """Why a session awaiting payment let its slot go."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     released_at: datetime
     reason: str  # payment_not_received (the hold expired) or cancelled_before_payment (staff)
@@ -114,7 +114,7 @@ class Release(BaseModel):
 
 
 class Session(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str
     client_id: str
@@ -153,7 +153,7 @@ class BillingMark(BaseModel):
     """What the nightly run recorded on a session: ``started`` when a run claimed it (with the run
     and the action it chose), ``done`` once billed (with what came of it). Once per session."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     status: Literal["started", "done"]
     run_id: str | None = None

@@ -1,0 +1,39 @@
+"""Every entry module imports and answers its first call on the runtime's Python (3.13), as deployed.
+
+The tests run on this machine's Python (3.11); Lambda runs ``layers/python-version``. When this
+machine has that Python (as deploy finds it), this runs each handler once in a fresh process on it:
+the code and the locked dependencies installed for it (uv: its cache or PyPI), read-only with the
+bytecode deploy ships, against moto in server mode, each with its sample event. Skipped, with the
+reason, when the runtime's Python is not here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import cold_start, deployed
+
+pytestmark = pytest.mark.layer  # may need PyPI for the 3.13 wheels
+
+# What each function answers its sample event with, where nothing of the sample exists yet.
+EXPECTED = {
+    cold_start.BASELINE_NAME: "404",
+    "staff-api": "404",  # GET /practice: the token's practice does not exist
+    "public-api": "401",  # a set-up page with a token nobody signed
+    "stripe-webhook": "400",  # the sample's signature is not this secret's
+    "stripe-worker": "ok",
+    "payments-reconciler": "ok",
+    "nightly-dispatch": "PracticeNotFoundError",  # the scheduled practice does not exist
+    "nightly-worker": "ok",
+    "invoice-sweep": "ok",
+}
+
+
+def test_every_entry_module_runs_its_first_call_on_the_runtimes_python() -> None:
+    python = deployed.interpreter()
+    if not python.is_runtimes:
+        pytest.skip(f"this machine has no Python {deployed.PYTHON_VERSION_FILE.read_text().strip()}")
+    results = cold_start.measure(1, importtime=False, python=python)
+    answers = {r.name: {form: f.outcome for form, f in r.forms.items()} for r in results}
+    assert answers == {name: {"compiled": a, "source": a} for name, a in EXPECTED.items()}
+    assert not any(r.stripe_imported for r in results if r.name == "stripe-webhook")
