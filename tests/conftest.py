@@ -54,6 +54,30 @@ _in_one_chunk.__code__ = _in_one_chunk.__code__.replace(
 )
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ``pytest -n 2 --dist loadgroup`` grouping by ``xdist_group``. xdist tells its scheduler
+    a test's group by appending ``@group`` to the test's node id, on the worker; pytest 9.2 builds
+    the id from ``item._id``, so the suffix xdist writes is lost, each test is scheduled alone and
+    a group's tests (the local stack's, a module's costly fixture) spread over every worker. Here
+    the suffix is written where pytest reads the id, the way xdist did before."""
+    if not getattr(config.option, "loadgroup", False) or not items or not hasattr(items[0], "_id"):
+        return
+    from _pytest.nodeid import NodeId  # pytest 9.2+ only: imported once the id is known to be one
+
+    for item in items:
+        names = sorted(
+            {
+                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                for m in item.iter_markers("xdist_group")
+            }
+        )
+        suffix = "@" + "_".join(names)
+        if names and not item.nodeid.endswith(suffix):
+            path, _, rest = (item.nodeid + suffix).partition("::")
+            item._id = NodeId(path=path, names=tuple(rest.split("::")))  # params stay in the name
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool:
     """pytest's own protocol for the test (set-up, call, tear-down, reports), in one chunk."""
