@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -280,6 +281,22 @@ def world(aws_clients: AwsClients) -> Iterator[World]:
     disable_socket(allow_unix_socket=True)
     with open_world(clients=aws_clients) as w:
         yield w
+    del w
+    _settle_after_first_world()
+
+
+_settled: list[bool] = []
+
+
+def _settle_after_first_world() -> None:
+    """Once per process, after the first world is gone: what it loaded (botocore's service models,
+    moto's backends, the handlers' modules) lives as long as the process, so it is taken out of
+    the cyclic collector's reach (``gc.freeze``); each later full collection then walks only what
+    the tests make, not that too. Refcounting still frees frozen objects."""
+    if not _settled:
+        _settled.append(True)
+        gc.collect()
+        gc.freeze()
 
 
 def new_practice_id() -> str:
