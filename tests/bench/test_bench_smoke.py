@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+# The bench subprocess is the module's fixture: under ``pytest -n 2 --dist loadgroup`` the module
+# stays on one worker, so it runs once, not once per worker.
+pytestmark = pytest.mark.xdist_group("bench-smoke")
+
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 

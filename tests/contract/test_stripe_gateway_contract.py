@@ -41,6 +41,10 @@ from therabill.payments.gateway import GatewayRejectedError
 
 T = TypeVar("T")
 
+# The servers are session fixtures: under ``pytest -n 2 --dist loadgroup`` the module stays on one
+# worker, so each server starts once, not once per worker.
+pytestmark = pytest.mark.xdist_group("stripe-servers")
+
 LOCALSTRIPE_ENV = "THERABILL_LOCALSTRIPE_URL"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk_test_contract"

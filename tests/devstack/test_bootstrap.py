@@ -134,7 +134,7 @@ def test_a_machine_with_everything_syncs_and_leaves_apt_alone_even_while_it_is_b
     result, took = machine.bootstrap(timeout=5)
 
     assert result.returncode == 0, result.stderr
-    assert machine.recorded() == ["uv sync --frozen --quiet"]
+    assert machine.recorded() == ["uv sync --frozen --quiet --compile-bytecode"]
     assert "waiting" not in result.stderr and took < 3
     assert result.stdout.splitlines()[-1] == "bootstrap: done"
 

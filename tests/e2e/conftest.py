@@ -15,9 +15,11 @@ other. Sockets are allowed here (only the unit tier disables them).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,18 @@ from devstack.functions import import_handler, spec_for
 from devstack.run import Stack, running_stack, start_stack
 
 STACK_GROUP = "local-stack"  # the same xdist group as tests/devstack/test_local_stack.py
+
+CHROMIUM = Path(os.environ.get("THERABILL_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="package")
@@ -82,3 +96,19 @@ def taps(stack: Stack) -> Iterator[dict[str, Tap]]:
     finally:
         for name in installed:
             stack.registry.set_override(name, None)
+
+
+@pytest.fixture(scope="package")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the package's browser tests, launched when the first needs it:
+    each test still gets a browser context of its own (``Watched``), so no cookies, storage or
+    pages are shared; the modules use it through their ``browser`` fixture."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -8,7 +8,6 @@ wanted authenticated."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,19 +18,7 @@ import pytest
 from devstack.run import Stack
 from devstack.slice import CARD_AUTH_ALWAYS, CARD_VISA, Slice, authentication_link, poll
 
-from tests.e2e.conftest import STACK_GROUP
-
-CHROMIUM = Path(os.environ.get("THERABILL_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.e2e.conftest import CHROMIUM, STACK_GROUP
 
 pytestmark = [
     pytest.mark.e2e,
@@ -47,15 +34,10 @@ def sync_api() -> Any:
 
 
 @pytest.fixture(scope="module")
-def browser(sync_api: Any) -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=30_000
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+def browser(chromium: Any) -> Any:
+    """The package's one Chromium (tests/e2e/conftest.py); the modules that import this fixture
+    share it rather than each launching its own."""
+    return chromium
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,10 @@ from therabill_infra.layer import python_version
 from therabill_infra.permissions import UnknownCapabilityError, capability_statements
 from therabill_infra.settings import SettingsError
 
+# The synthesis is the module's fixture: under ``pytest -n 2 --dist loadgroup`` the module stays on
+# one worker, so the app is synthesized once, not once per worker.
+pytestmark = pytest.mark.xdist_group("cdk-synth")
+
 # ---------------------------------------------------------------- expectations, written out
 BASE_ACTIONS = {
     "logs:CreateLogStream",

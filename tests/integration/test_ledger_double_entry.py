@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from devstack.resources import table_definition
 from moto import mock_aws
 
+from tests.integration.conftest import AwsClients
 from tests.integration.scenario import charge, create_client, create_practice, save_card
 from therabill.adapters.dynamo import Table
 from therabill.core import keys
@@ -65,11 +65,11 @@ class Serialised:
 
 
 @pytest.fixture
-def dynamodb() -> Iterator[Any]:
+def dynamodb(aws_clients: AwsClients) -> Iterator[Any]:
     # Per test, not per module: a mock left open would keep moto's state across the ``world``
     # tests below (their own mock_aws would nest in it and not start clean).
     with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
+        client = aws_clients.client("dynamodb")
         client.create_table(**table_definition("ledger-examples"))
         yield client
 

@@ -14,7 +14,7 @@ from pytest_socket import disable_socket
 
 from devstack import apigw
 from tests.integration import scenario
-from tests.integration.conftest import World, open_world
+from tests.integration.conftest import AwsClients, World, open_world
 from tests.integration.test_nightly_support import drain, fire, install_queue, local, service, session_on
 from therabill.adapters.scheduler import (
     NightlySchedules,
@@ -29,10 +29,10 @@ DAY = "2026-11-20"
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
+def world(aws_clients: AwsClients) -> Iterator[World]:
     """The world with the scheduler configured, as in Lambda."""
     disable_socket(allow_unix_socket=True)
-    with open_world(scheduler=(TARGET, ROLE)) as w:
+    with open_world(scheduler=(TARGET, ROLE), clients=aws_clients) as w:
         yield w
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
 from devstack.resources import table_definition
 from moto import mock_aws
@@ -35,11 +34,10 @@ PRC = "prc_store"
 
 
 @pytest.fixture
-def table() -> Iterator[Table]:
+def table(dynamodb_client: Any) -> Iterator[Table]:
     with mock_aws():
-        raw = boto3.client("dynamodb", region_name="us-east-1")
-        raw.create_table(**table_definition("stores"))
-        yield Table(raw, "stores")
+        dynamodb_client.create_table(**table_definition("stores"))
+        yield Table(dynamodb_client, "stores")
 
 
 def _consent(**changes: Any) -> Consent:

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from devstack.resources import table_definition
@@ -52,11 +51,10 @@ class Spy:
 
 
 @pytest.fixture
-def client() -> Iterator[Any]:
+def client(dynamodb_client: Any) -> Iterator[Any]:
     with mock_aws():
-        raw = boto3.client("dynamodb", region_name="us-east-1")
-        raw.create_table(**table_definition("memo"))
-        yield raw
+        dynamodb_client.create_table(**table_definition("memo"))
+        yield dynamodb_client
 
 
 @pytest.fixture
