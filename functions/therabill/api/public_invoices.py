@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api import errors, invoice_pages, page_errors, pages
 from therabill.api.deps import container
-from therabill.api.documents import answers, body_of, text_of
+from therabill.api.documents import answers, body_of, page_refusals, text_of
 from therabill.api.inputs import PositiveMinorUnits
 from therabill.api.outputs import Amount
 from therabill.core.errors import NotFoundError
@@ -176,7 +176,10 @@ def view_of(practice_id: str, invoice: Invoice, token: str) -> InvoiceView:
     )
 
 
-@router.get("/pay/invoice/<practice_id>", responses={200: text_of("text/html", "The invoice pay page.")})
+@router.get(
+    "/pay/invoice/<practice_id>",
+    responses={200: text_of("text/html", "The invoice pay page."), **page_refusals(400, 404, 503)},
+)
 def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
     """The invoice pay page: the form for an invoice number and its access code."""
     c = container()
