@@ -209,3 +209,11 @@ def test_a_failing_database_reads_as_a_page_too(world: World) -> None:
         "POST", f"/setup/{token}/intent", {"signer_name": "Ann", "agreed": True, "text_version": "x"}
     )
     assert status == 500 and body["code"] == "internal"
+
+
+def test_the_invoice_pay_page_reads_as_a_page_when_the_database_is_busy(world: World) -> None:
+    practice = create_practice(world)
+    world.dynamo.fail("get_item", code="ProvisionedThroughputExceededException", times=10)
+    status, page = world.public("GET", f"/pay/invoice/{practice.id}")
+    assert status == 503
+    assert "Please try again in a minute" in assert_reads_well(page, practice=False)

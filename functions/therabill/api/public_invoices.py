@@ -17,7 +17,7 @@ from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, page_refusals, text_of
 from therabill.api.inputs import PositiveMinorUnits
 from therabill.api.outputs import Amount
-from therabill.core.errors import NotFoundError
+from therabill.core.errors import NotFoundError, TherabillError
 from therabill.invoices.access import TooManyAttemptsError, denied
 from therabill.invoices.models import Invoice
 
@@ -186,7 +186,9 @@ def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
     try:
         practice = c.practices.get(practice_id)
     except NotFoundError:
-        return _not_a_pay_page()
+        return _notice_page(page_errors.no_pay_page())
+    except TherabillError as exc:  # the practice cannot be read just now: a page, not JSON
+        return _notice_page(page_errors.notice(exc, page="invoice", practice=None))
     return Response(
         status_code=200,
         content_type=content_types.TEXT_HTML,
@@ -199,8 +201,7 @@ def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
     )
 
 
-def _not_a_pay_page() -> Response[str]:
-    notice = page_errors.no_pay_page()
+def _notice_page(notice: page_errors.Notice) -> Response[str]:
     body = pages.notice_page(
         title=notice.title,
         happened=notice.happened,
