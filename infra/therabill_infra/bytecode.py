@@ -39,7 +39,7 @@ def python_reports(python: str, version: str) -> bool:
             timeout=30,
             check=False,
         )
-    except OSError:
+    except (OSError, subprocess.TimeoutExpired):  # missing, not runnable, or hanging: not this one
         return False
     return out.returncode == 0 and out.stdout.split() == [version, "cpython"]
 

@@ -137,3 +137,13 @@ def test_the_layer_build_step_warns_and_ships_source_without_the_runtimes_python
     assert bytecode.main([str(tmp_path), "--prefix", "/opt/python", "--python-version", "3.13"]) == 0
     assert "ships as source only" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["module.py"]
+
+
+def test_a_python_that_hangs_is_not_taken_and_synth_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    def hangs(*args: object, **kwargs: object) -> None:
+        raise subprocess.TimeoutExpired(cmd="python3.13", timeout=30)
+
+    monkeypatch.setattr(bytecode.subprocess, "run", hangs)
+    assert not bytecode.python_reports("/usr/bin/python3.13", "3.13")

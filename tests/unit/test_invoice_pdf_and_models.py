@@ -207,3 +207,19 @@ def test_the_invoice_email_never_breaks_a_sentence_across_paragraphs() -> None:
     ), paragraphs
     assert all(p.rstrip().endswith((".", ",", ":")) for p in paragraphs if "\n" not in p), paragraphs
     assert not any(p[:1].islower() for p in paragraphs), paragraphs
+
+
+@pytest.mark.skipif(not POPPLER, reason="poppler-utils is not installed")
+def test_a_refund_reads_as_money_back_not_as_a_payment(tmp_path: Path):
+    paid = invoice("open", 13_250)
+    refund = AppliedPayment(payment_id="re_1", amount=usd(-2_500), applied_at=NOW, method="refund")
+    refunded = paid.model_copy(update={"payments": (*paid.payments, refund), "paid": usd(10_750)})
+    pdf = tmp_path / "refunded.pdf"
+    pdf.write_bytes(render(practice(), "Ann Client", refunded, "https://x.test/pay"))
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    assert "Paid by card" in text and "-USD 132.50" in text
+    assert "Refunded to you" in text and "USD 25.00" in text
+    assert "--" not in text and "Payment by" not in text
+    assert "USD 25.00" in text.split("Balance due")[1]  # the refund raised the balance again

@@ -134,7 +134,8 @@ def _payments_and_balance(page: _Page, invoice: Invoice, time_zone: str) -> None
         page.line("Payments", size=11, height=6)
         for p in invoice.payments:
             when = day_text(local_day(p.applied_at, time_zone))
-            page.row(when, payment_text(p), f"-{_amount(p.amount)}")
+            # A payment lowers the balance (shown negative); a refund, stored negative, raises it.
+            page.row(when, payment_text(p), _amount(-p.amount))
     page.pdf.ln(2)
     page.row("", "Balance due", _amount(invoice.balance), size=12, what_align="R")
 

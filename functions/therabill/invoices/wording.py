@@ -30,10 +30,18 @@ def line_text(line: InvoiceLine) -> str:
     return f"{line.description}, {day_text(line.service_date)}"
 
 
+_PAID_BY = {
+    "card": "Paid by card",
+    "credit": "Paid from your credit",
+    "cash": "Paid in cash",
+    "check": "Paid by check",
+    "refund": "Refunded to you",
+}
+
+
 def payment_text(payment: AppliedPayment) -> str:
-    if payment.method == "credit":
-        return "Paid from your credit"
-    return f"Payment by {payment.method}"
+    """What a payment row of an invoice says: how it was paid, or that money went back."""
+    return _PAID_BY.get(payment.method, "Payment received")
 
 
 def contact_sentence(email: str, phone: str | None) -> str:
