@@ -50,7 +50,7 @@ from therabill.payments.models import Payment
 from therabill.policies.cancellation import CancellationPolicy
 from therabill.practices.models import Practice
 
-router = APIGatewayRouter()
+router = APIGatewayRouter()  # type: ignore[no-untyped-call]
 
 
 def _caller() -> Caller:
