@@ -55,9 +55,8 @@ def module_for(path: str) -> str:
     """The router module whose routes can serve ``path``."""
     segments = [s for s in path.split("/") if s]
     for pattern, module in _OWNERS:
-        if len(segments) >= len(pattern) and all(
-            p in ("*", s) for p, s in zip(pattern, segments[: len(pattern)], strict=True)
-        ):
+        head = segments[: len(pattern)]
+        if len(head) == len(pattern) and all(p in ("*", s) for p, s in zip(pattern, head, strict=True)):
             return module
     return _NO_OWNER
 
