@@ -21,13 +21,15 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from therabill.api.errors import ErrorBody
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import SecurityScheme
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 BEARER = "CognitoIdToken"
@@ -169,6 +171,10 @@ def _add_links(spec: dict[str, Any]) -> None:
 
 def document(app: ApiGatewayResolver, *, title: str, description: str, staff: bool) -> dict[str, Any]:
     """The OpenAPI document of ``app`` as the API really answers (see the module's docstring)."""
+    # Powertools' OpenAPI models: tens of ms of pydantic classes, only for writing the documents
+    # (the routes import this module for ``answers``, and a cold start must not pay for them).
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer  # noqa: PLC0415 - see above
+
     schemes: dict[str, SecurityScheme] | None = None
     if staff:
         schemes = {

@@ -1,4 +1,6 @@
-"""Lambda entry point: the staff REST API (behind the Cognito authorizer)."""
+"""Lambda entry point: the staff REST API (behind the Cognito authorizer). Each request is resolved
+by the one router its path belongs to (``therabill.api.staff_routing``): the others are never
+loaded for it."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from therabill.api.deps import serving
-from therabill.api.staff import app
+from therabill.api.staff_routing import resolver_for
 from therabill.observability import logger, metrics, tracer
 from therabill.wiring import container
 
@@ -19,4 +21,4 @@ from therabill.wiring import container
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     services = container()
     with serving(services), services.table.unit_of_work():  # one request: GetItems read once
-        return app.resolve(event, context)
+        return resolver_for(event).resolve(event, context)
