@@ -54,8 +54,7 @@ def interpreter(prefer_runtime: bool = True) -> Interpreter:
     runtime_version = PYTHON_VERSION_FILE.read_text(encoding="utf-8").strip()
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if prefer_runtime and runtime_version != here:
-        if str(ROOT / "infra") not in sys.path:
-            sys.path.insert(0, str(ROOT / "infra"))
+        _infra()
         from therabill_infra.bytecode import find_runtime_python
 
         found = find_runtime_python(runtime_version)
@@ -156,24 +155,22 @@ def _install_layer(layer: Path, python: str) -> None:
         )
 
 
+def _infra() -> None:
+    """infra/ on the path, for the deploy's own helpers (finding the runtime's Python, compiling)."""
+    if str(ROOT / "infra") not in sys.path:
+        sys.path.insert(0, str(ROOT / "infra"))
+
+
 def compile_tree(python: str, *dirs: Path) -> None:
-    """Bytecode as deploy ships it: unchecked-hash pycs (never compared with the source)."""
-    for directory in dirs:
-        subprocess.run(
-            [
-                python,
-                "-m",
-                "compileall",
-                "-q",
-                "-j",
-                "0",
-                "--invalidation-mode",
-                "unchecked-hash",
-                str(directory),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    """Bytecode exactly as deploy ships it (therabill_infra.bytecode.compile_tree: unchecked-hash
+    pycs, named under Lambda's /var/task and /opt/python)."""
+    _infra()
+    from therabill_infra import bytecode
+
+    task, *layers = dirs
+    bytecode.compile_tree(python, task, "/var/task")
+    for layer in layers:
+        bytecode.compile_tree(python, layer, "/opt/python")
 
 
 @contextlib.contextmanager
