@@ -200,7 +200,7 @@ class Monitoring(Construct):
                 [business_metric(m.METRIC_CHARGES_SUCCEEDED), business_metric(m.METRIC_CHARGES_FAILED)],
             ),
             _graph(
-                "Charged amounts",
+                "Amounts charged, and declined (each declined attempt counts)",
                 [amount_metric(m.METRIC_CHARGES_SUCCEEDED), amount_metric(m.METRIC_CHARGES_FAILED)],
             ),
             _graph(
