@@ -123,6 +123,8 @@ class Stack:
     secrets: dict[str, Any]
     state: dict[str, Any] = field(default_factory=dict)
     children: list[ChildProcess] = field(default_factory=list)
+    # The other queues' pollers (the nightly queue's): stopped with the stack like ``poller``.
+    more_pollers: list[SqsPoller] = field(default_factory=list)
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _stopped: bool = False
 
@@ -170,7 +172,8 @@ class Stack:
         if self._stopped:
             return
         self._stopped = True
-        for stopper in (self.scheduler.stop, self.poller.stop, self.gateway.stop):
+        pollers = [p.stop for p in (self.poller, *self.more_pollers)]
+        for stopper in (self.scheduler.stop, *pollers, self.gateway.stop):
             try:
                 stopper()
             except Exception:
@@ -450,6 +453,7 @@ def start_stack(
             poller=poller,
             secrets=stack_secrets,
             children=children,
+            more_pollers=[nightly_poller],
             _saved_env=saved_env,
         )
         token = local_auth.issue_token(

@@ -118,3 +118,33 @@ def test_a_folded_subject_reads_as_one_line() -> None:
     raw = message.as_string()
     assert "\n " in raw.split("\n\n", 1)[0]  # the header really is folded
     assert parse_raw(raw)["subject"] == " ".join(subject.split())
+
+
+def test_stopping_the_stack_stops_every_queue_poller() -> None:
+    from pathlib import Path
+
+    from devstack.run import Stack
+
+    stopped: list[str] = []
+
+    class Piece:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def stop(self, *args: object) -> None:
+            stopped.append(self.name)
+
+    stack = Stack(
+        base_dir=Path("/nonexistent"),
+        host="127.0.0.1",
+        ports={},
+        resources=None,  # type: ignore[arg-type]
+        registry=None,  # type: ignore[arg-type]
+        gateway=Piece("gateway"),  # type: ignore[arg-type]
+        scheduler=Piece("scheduler"),  # type: ignore[arg-type]
+        poller=Piece("stripe-events poller"),  # type: ignore[arg-type]
+        secrets={},
+        more_pollers=[Piece("nightly poller")],  # type: ignore[list-item]
+    )
+    stack.stop()
+    assert sorted(stopped) == ["gateway", "nightly poller", "scheduler", "stripe-events poller"]
