@@ -8,13 +8,13 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api import errors, page_errors, pages
+from therabill.api import errors, page_errors, page_responses, pages
 from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
 from therabill.api.documents import answers, page_refusals, text_of
@@ -49,35 +49,6 @@ def _page(description: str) -> dict[int, OpenAPIResponse]:
     return {200: text_of("text/html", description), **page_refusals(400, 401, 404, 409, 503)}
 
 
-def _html(body: str, status: int = 200) -> Response[str]:
-    stripe_js = container().settings.stripe_js_url
-    return Response(
-        status_code=status,
-        content_type=content_types.TEXT_HTML,
-        body=body,
-        headers={
-            "Content-Security-Policy": pages.csp(stripe_js),
-            "Cache-Control": "no-store",
-            "Referrer-Policy": "no-referrer",
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY",
-        },
-    )
-
-
-def notice_response(notice: page_errors.Notice) -> Response[str]:
-    return _html(
-        pages.notice_page(
-            title=notice.title,
-            happened=notice.happened,
-            next_step=notice.next_step,
-            practice_name=notice.practice_name,
-            email=notice.email,
-        ),
-        notice.status,
-    )
-
-
 def _error_page(
     exc: TherabillError, page: page_errors.PageKind, practice: Callable[[], Practice | None]
 ) -> Response[str]:
@@ -87,7 +58,7 @@ def _error_page(
         signer = practice()
     except TherabillError:  # the practice cannot be read just now: say what happened without it
         signer = None
-    return notice_response(page_errors.notice(exc, page=page, practice=signer))
+    return page_responses.notice(page_errors.notice(exc, page=page, practice=signer))
 
 
 # A browser's page (GET of a page route) answers its errors as HTML; everything else (the pages'
@@ -121,14 +92,14 @@ def _malformed(exc: RequestValidationError) -> Response[str]:
     page = _page_requested()
     if page is None:
         return _json_validation(exc)
-    return notice_response(page_errors.malformed(page))
+    return page_responses.notice(page_errors.malformed(page))
 
 
 def _unexpected(exc: Exception) -> Response[str]:
     if _page_requested() is None:
         return _json_unexpected(exc)
     logger.error("unexpected error", error=type(exc).__name__)  # the type only, never the message
-    return notice_response(page_errors.unexpected())
+    return page_responses.notice(page_errors.unexpected())
 
 
 app.exception_handler(RequestValidationError)(_malformed)
@@ -143,7 +114,7 @@ def setup_page(token: Token) -> Response[str]:
         view = c.cards.setup_page(token)
     except TherabillError as exc:
         return _error_page(exc, "setup", lambda: c.cards.link_practice(token))
-    return _html(
+    return page_responses.html(
         pages.setup_page(
             practice_name=view.practice_name,
             first_name=view.party_first_name,
@@ -187,7 +158,7 @@ def authenticate_page(token: Token) -> Response[str]:
         return _error_page(exc, "authenticate", lambda: c.payments.auth_link_practice(token))
     practice, payment = view.practice, view.payment
     assert practice.stripe is not None
-    return _html(
+    return page_responses.html(
         pages.authenticate_page(
             practice_name=practice.name,
             amount_text=payment.amount.format(),
@@ -225,7 +196,7 @@ def booking_pay_page(token: Token) -> Response[str]:
     assert view.practice.stripe is not None
     record = view.session.booking_payment
     assert record is not None
-    return _html(
+    return page_responses.html(
         pages.booking_pay_page(
             practice_name=view.practice.name,
             amount_text=view.payment.amount.format(),

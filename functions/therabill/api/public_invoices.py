@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api import errors, invoice_pages, page_errors, pages
+from therabill.api import errors, invoice_pages, page_errors, page_responses
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, page_refusals, text_of
 from therabill.api.inputs import PositiveMinorUnits
@@ -109,22 +109,12 @@ class InvoiceView(BaseModel):
     stripe_account: str
 
 
-def headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": pages.csp(container().settings.stripe_js_url),
-        "Cache-Control": "no-store",
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-    }
-
-
 def _json(status: int, body: BaseModel, extra: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
         body=body.model_dump_json(),
-        headers={**headers(), **(extra or {})},
+        headers={**page_responses.security_headers(), **(extra or {})},
     )
 
 
@@ -186,31 +176,15 @@ def invoice_pay_page(practice_id: PracticeId) -> Response[str]:
     try:
         practice = c.practices.get(practice_id)
     except NotFoundError:
-        return _notice_page(page_errors.no_pay_page())
+        return page_responses.notice(page_errors.no_pay_page())
     except TherabillError as exc:  # the practice cannot be read just now: a page, not JSON
-        return _notice_page(page_errors.notice(exc, page="invoice", practice=None))
-    return Response(
-        status_code=200,
-        content_type=content_types.TEXT_HTML,
-        body=invoice_pages.pay_page(
+        return page_responses.notice(page_errors.notice(exc, page="invoice", practice=None))
+    return page_responses.html(
+        invoice_pages.pay_page(
             practice_name=practice.name,
             base_path=f"/pay/invoice/{practice_id}",
             stripe_js_url=c.settings.stripe_js_url,
-        ),
-        headers=headers(),
-    )
-
-
-def _notice_page(notice: page_errors.Notice) -> Response[str]:
-    body = pages.notice_page(
-        title=notice.title,
-        happened=notice.happened,
-        next_step=notice.next_step,
-        practice_name=None,
-        email=None,
-    )
-    return Response(
-        status_code=notice.status, content_type=content_types.TEXT_HTML, body=body, headers=headers()
+        )
     )
 
 
