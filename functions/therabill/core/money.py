@@ -152,13 +152,12 @@ class Money(BaseModel):
         return f"{sign}{whole // unit}.{whole % unit:0{self.decimals}d}"
 
     def format(self) -> str:
-        """Human text for receipts: ``USD 12.50``. Exact: integer arithmetic only."""
+        """Human text for receipts: ``USD 12.50``, ``-USD 3.00``. Exact: integer arithmetic only."""
         sign = "-" if self.amount < 0 else ""
-        whole = abs(self.amount)
-        if self.decimals == 0:
-            return f"{sign}{self.currency.upper()} {whole}"
-        unit = 10**self.decimals
-        return f"{sign}{self.currency.upper()} {whole // unit}.{whole % unit:0{self.decimals}d}"
+        return f"{sign}{self.currency.upper()} {abs(self).decimal_text()}"
+
+    def __abs__(self) -> Money:
+        return self if self.amount >= 0 else -self
 
 
 def _entered(money: Money) -> Money:
