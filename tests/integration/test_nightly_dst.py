@@ -15,7 +15,7 @@ from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_nightly_support import drain, fire, install_queue, local, service, session_on
 from therabill.adapters.scheduler import desired_schedules
-from therabill.nightly.models import local_date
+from therabill.core.clock import local_date
 
 NIGHTS = [
     ("America/New_York", "2026-03-08"),

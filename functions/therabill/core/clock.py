@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Clock = Callable[[], datetime]
@@ -27,6 +27,11 @@ def iso(value: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return require_aware(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def local_date(at: datetime, time_zone: str) -> date:
+    """The date an instant falls on in a time zone (a practice's local day)."""
+    return at.astimezone(zone(time_zone)).date()
 
 
 def zone(name: str) -> ZoneInfo:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from therabill.clients.models import BillingParty
 from therabill.clients.service import ClientService
-from therabill.core.clock import Clock, zone
+from therabill.core.clock import Clock, local_date
 from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
@@ -151,7 +151,7 @@ class InvoiceBook:
             practice_id, req.client_id, req.owner_id
         )  # 404 outside the practice
         now = self._clock()
-        today = now.astimezone(zone(practice.time_zone)).date()
+        today = local_date(now, practice.time_zone)
         built, credits = self._lines(practice, party, invoice_id, req, today)
         total = sum((line.amount for line in built), Money.zero(practice.currency))
         if total.amount <= 0:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from therabill.core.clock import local_date
 from therabill.core.money import Money
 from therabill.invoices.models import Invoice
-from therabill.invoices.wording import contact_sentence, day_text, local_day, payment_text
+from therabill.invoices.wording import contact_sentence, day_text, payment_text
 from therabill.practices.models import Practice
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def _payments_and_balance(page: _Page, invoice: Invoice, time_zone: str) -> None
         page.pdf.ln(3)
         page.line("Payments", size=11, height=6)
         for p in invoice.payments:
-            when = day_text(local_day(p.applied_at, time_zone))
+            when = day_text(local_date(p.applied_at, time_zone))
             # A payment lowers the balance (shown negative); a refund, stored negative, raises it.
             page.row(when, payment_text(p), _amount(-p.amount))
     page.pdf.ln(2)

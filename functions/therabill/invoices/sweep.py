@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from therabill.core.clock import Clock, zone
+from therabill.core.clock import Clock, local_date
 from therabill.invoices.delivery import InvoiceDelivery
 from therabill.invoices.models import InvoiceRef, next_status
 from therabill.invoices.store import InvoiceStore
@@ -40,7 +40,7 @@ class InvoiceSweep:
     def _make_overdue(self, ref: InvoiceRef, now: datetime) -> bool:
         practice = self._practices.get(ref.practice_id)
         inv = self._store.get(practice.id, ref.invoice_id)
-        if inv.status != "open" or now.astimezone(zone(practice.time_zone)).date() <= inv.due_date:
+        if inv.status != "open" or local_date(now, practice.time_zone) <= inv.due_date:
             return False
         self._store.save(
             practice.id,

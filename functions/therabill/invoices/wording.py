@@ -4,9 +4,8 @@ reach the practice. English names on purpose: a server's locale never changes th
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from therabill.core.clock import zone
 from therabill.invoices.models import AppliedPayment, InvoiceLine
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -16,11 +15,6 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def day_text(day: date) -> str:
     """``Tue 3 Nov 2026``."""
     return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
-
-
-def local_day(at: datetime, time_zone: str) -> date:
-    """The practice's local date of an instant."""
-    return at.astimezone(zone(time_zone)).date()
 
 
 def line_text(line: InvoiceLine) -> str:

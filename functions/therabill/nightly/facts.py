@@ -10,7 +10,7 @@ from therabill.cards.service import CardService, check_consent
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
 from therabill.clinical.supervision import SupervisionService
-from therabill.core.clock import Clock, zone
+from therabill.core.clock import Clock, local_date, zone
 from therabill.core.errors import TherabillError
 from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
@@ -138,7 +138,7 @@ class FactReader:
             client_id=s.client_id,
             client_name=client.name,
             status=s.status,
-            service_date=s.scheduled_start.astimezone(zone(practice.time_zone)).date(),
+            service_date=local_date(s.scheduled_start, practice.time_zone),
             currency=practice.currency,
             session_amount=price.amount.amount if price else (0 if s.status == "no_show" else None),
             not_billed=bool(price and price.not_billed),

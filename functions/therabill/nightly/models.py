@@ -53,10 +53,6 @@ REASONS: dict[str, str] = {
 
 
 # -- dates ------------------------------------------------------------------------------------------
-def local_date(at: datetime, time_zone: str) -> date:
-    return at.astimezone(ZoneInfo(time_zone)).date()
-
-
 def run_date_at(at: datetime, time_zone: str, cutoff_hour: int) -> date:
     """The run date a firing at ``at`` belongs to: the local date of the cutoff that has passed
     last. A firing a little late (or early: Scheduler's flexible window) keeps its date."""
