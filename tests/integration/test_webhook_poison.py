@@ -112,8 +112,10 @@ def test_an_event_that_can_never_be_applied_is_parked_after_max_receives_and_rec
     assert "Ann" not in str(inbox)  # the error kind only, no client detail
     assert _cards(world, practice, client["id"]) == []
     # Stripe delivering it again is acknowledged as a duplicate; nothing is re-queued.
-    assert world.webhook(scenario.event_json(event))[0] == 200
+    status, answer = world.webhook(scenario.event_json(event))
+    assert status == 200 and answer["outcome"] == "duplicate", answer
     assert _queue_depth(world, world.resources.stripe_events_queue_url) == 0
+    assert _inbox(world, event["id"]) == inbox  # the parked record is left as it was
 
     # Nothing is lost: once the cause is fixed, a redrive of the DLQ applies it.
     world.container.table.put(good)

@@ -16,7 +16,7 @@ def test_committed_openapi_documents_are_current():
         assert committed == text, f"docs/openapi-{name}.json is stale: run `make openapi`"
 
 
-def test_every_staff_mutation_documents_its_body_and_errors():
+def test_the_charge_operation_documents_its_idempotency_key_and_body():
     spec = json.loads((DOCS / "openapi-staff.json").read_text())
     charge = spec["paths"]["/clients/{client_id}/charges"]["post"]
     names = {p["name"].lower() for p in charge["parameters"]}
