@@ -29,3 +29,8 @@ def json_response(status: int, model: Any) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json()
     )
+
+
+def removed() -> Response[str]:
+    """A removal's answer: 204, no body."""
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")

@@ -15,7 +15,7 @@ from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, no_content
 from therabill.api.params import ClientId, ItemId
-from therabill.api.staff_common import caller
+from therabill.api.staff_common import caller, removed
 from therabill.api.staff_models import (
     CardOut,
     ChargeCreate,
@@ -334,7 +334,7 @@ def remove_card(client_id: ClientId, card_id: ItemId) -> Response[str]:
     caller = _caller()
     caller.require("cards:manage")
     container().cards.remove(caller.practice_id, client_id, card_id, by=caller.user_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return removed()
 
 
 @router.get("/clients/<client_id>/cards/<card_id>/consent")

@@ -295,6 +295,8 @@ def payments_report(
     caller = _caller()
     caller.require("reports:read")
     report = _reports().payments(caller.practice_id, start, end)
+    if format == "csv":
+        return _csv(f"payments-{start}-{end}.csv", payments_csv(report))
     rows = [
         PaymentRow(
             posted_at=r.entry.posted_at,
@@ -306,8 +308,6 @@ def payments_report(
         )
         for r in report.rows
     ]
-    if format == "csv":
-        return _csv(f"payments-{start}-{end}.csv", payments_csv(report))
     return json_response(
         200,
         PaymentsReport(

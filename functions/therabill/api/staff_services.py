@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -14,7 +14,7 @@ from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
 from therabill.api.params import ClientId, ServiceId
-from therabill.api.staff_common import caller
+from therabill.api.staff_common import caller, removed
 from therabill.api.staff_sessions_models import (
     BookingSettingsIn,
     BookingSettingsOut,
@@ -210,14 +210,14 @@ def get_pricing_rule(client_id: ClientId, service_id: ServiceId) -> PricingRuleO
 @router.delete(
     "/clients/<client_id>/pricing/<service_id>",
     status_code=204,
-    responses=answers({204: no_content("Removed.")}, 403),
+    responses=_REMOVED,
 )
 def delete_pricing_rule(client_id: ClientId, service_id: ServiceId) -> Response[str]:
     """Remove the client's own price: the service's price applies again. Owner or biller."""
     caller = _caller()
     caller.require("services:manage")
     container().service_catalog.delete_rule(caller.practice_id, client_id, service_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return removed()
 
 
 # -- split billing: who pays what share ----------------------------------------------------------
@@ -325,7 +325,7 @@ def put_service_booking_rule(
 @router.delete(
     "/services/<service_id>/booking-payment",
     status_code=204,
-    responses=answers({204: no_content("Removed.")}, 403),
+    responses=_REMOVED,
 )
 def delete_service_booking_rule(service_id: ServiceId) -> Response[str]:
     """Remove the service's booking rule: the practice's applies. Owner or biller."""
@@ -334,7 +334,7 @@ def delete_service_booking_rule(service_id: ServiceId) -> Response[str]:
     c = container()
     c.service_catalog.get(caller.practice_id, service_id)
     c.booking_rules.delete_service_rule(caller.practice_id, service_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return removed()
 
 
 @router.get("/clients/<client_id>/booking-payment")
@@ -366,7 +366,7 @@ def put_client_booking_rule(
 @router.delete(
     "/clients/<client_id>/booking-payment",
     status_code=204,
-    responses=answers({204: no_content("Removed.")}, 403),
+    responses=_REMOVED,
 )
 def delete_client_booking_rule(client_id: ClientId) -> Response[str]:
     """Remove the client's override. Owner or biller."""
@@ -375,4 +375,4 @@ def delete_client_booking_rule(client_id: ClientId) -> Response[str]:
     c = container()
     c.clients.get(caller.practice_id, client_id)
     c.booking_rules.delete_client_rule(caller.practice_id, client_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return removed()

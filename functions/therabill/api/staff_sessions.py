@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -15,7 +15,7 @@ from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
 from therabill.api.params import ID_PATTERN, ClinicianPathId, IdempotencyKey, SessionId
-from therabill.api.staff_common import caller
+from therabill.api.staff_common import caller, removed
 from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
     BookingPaymentOut,
@@ -367,4 +367,4 @@ def delete_supervision(clinician_id: ClinicianPathId) -> Response[str]:
     caller = _caller()
     caller.require("practice:manage")
     container().sessions.supervision.clear(caller.practice_id, clinician_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+    return removed()

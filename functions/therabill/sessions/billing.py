@@ -29,7 +29,7 @@ from therabill.sessions.service import SessionService
 
 # A copay or fee whose payment is still under way (a later outcome decides it).
 _UNDER_WAY: tuple[ChargeStatus, ...] = ("pending", "requires_action", "retrying")
-_NAME = {"copay": "copay", "fee": "fee"}  # the reference's prefix: the session's record
+_RECORDS = ("copay", "fee")  # a payment reference's prefix names the session's record
 _Found = tuple[Session, str, CopayRecord | FeeRecord]
 
 
@@ -74,7 +74,7 @@ class SessionBilling:
         # A success after this very payment was given up (a late confirmation on the page) settles
         # the balance it left, so nothing invoices it again.
         moves = (*_UNDER_WAY, "balance") if record.payment_id == payment.id else _UNDER_WAY
-        self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=moves)
+        self._sessions.annotate(practice.id, session, prefix, updated, only_if_status=moves)
 
     def payment_given_up(self, practice: Practice, payment: Payment) -> None:
         """A copay or fee payment given up after the request that made it (``Payment.given_up``):
@@ -95,7 +95,7 @@ class SessionBilling:
         problem = f"the card was declined ({why}){tries}; left open as a balance"
         update = {"status": "balance", "payment_id": payment.id, "problem": problem}
         updated = record.model_copy(update=update)
-        self._sessions.annotate(practice.id, session, _NAME[prefix], updated, only_if_status=_UNDER_WAY)
+        self._sessions.annotate(practice.id, session, prefix, updated, only_if_status=_UNDER_WAY)
 
     def _record_of(
         self, practice: Practice, payment: Payment, *, also_given_up: bool = False
@@ -103,7 +103,7 @@ class SessionBilling:
         """The session, prefix and copay or fee record a payment made at check-in, a cancellation
         or a no-show is for, while that record is still under way; else None."""
         prefix, _, session_id = (payment.reference or "").partition(":")
-        if prefix not in _NAME or not session_id:
+        if prefix not in _RECORDS or not session_id:
             return None
         try:
             session = self._sessions.get(practice.id, session_id)
