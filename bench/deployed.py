@@ -34,8 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON_VERSION_FILE = ROOT / "layers" / "python-version"
 FORMS = ("compiled", "source")
-# What the function code asset leaves out (infra/therabill_infra/functions.py CODE_EXCLUDES).
-_SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "tests"}
 
 
 @dataclass(frozen=True)
@@ -113,14 +111,13 @@ def _link_or_copy(source: Path, target: Path) -> None:
 
 
 def _copy_functions(task: Path) -> None:
+    """The function code as the asset ships it (deploy's own file list), plus the baseline."""
+    _infra()
+    from therabill_infra.function_code import code_files
+
     src = ROOT / "functions"
-    for path in src.rglob("*"):
-        rel = path.relative_to(src)
-        if path.is_dir() or _SKIP_DIRS & set(rel.parts) or path.suffix == ".pyc":
-            continue
-        if path.name.startswith("test_") or any(part.endswith(".egg-info") for part in rel.parts):
-            continue
-        _link_or_copy(path, task / rel)
+    for rel in code_files(src):
+        _link_or_copy(src / rel, task / rel)
     for name in ("__init__.py", "baseline_handler.py"):  # the baseline, as a function of its own
         _link_or_copy(ROOT / "bench" / name, task / "bench" / name)
 
