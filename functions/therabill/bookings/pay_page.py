@@ -9,7 +9,6 @@ from therabill.bookings.emails import local_time
 from therabill.bookings.errors import BookingPaidError, BookingReleasedError, NothingToPayError
 from therabill.core import signed_tokens
 from therabill.core.clock import Clock
-from therabill.core.errors import UnauthorizedError
 from therabill.payments.models import Payment
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
@@ -61,9 +60,7 @@ class PayPages:
     def open_pay_link(self, token: str) -> PayPage:
         """The page's facts. A paid booking answers BookingPaidError even once the link has expired
         (the client may open it again later); otherwise an expired link, a released hold."""
-        claims = signed_tokens.signed_claims(self._link_key, PAY_TOKEN_PURPOSE, token)
-        if claims is None:
-            raise UnauthorizedError("this link is not valid")
+        claims = signed_tokens.authentic(self._link_key, PAY_TOKEN_PURPOSE, token)
         practice = self._practices.get(str(claims["p"]))
         session = self._sessions.get(practice.id, str(claims["s"]))
         record = session.booking_payment
@@ -72,8 +69,7 @@ class PayPages:
         when = local_time(practice, session.scheduled_start)
         if session.status != "awaiting_payment" and record.status == "paid":
             raise BookingPaidError(session.id, when)
-        if int(claims.get("exp", 0)) < self._clock().timestamp():
-            raise signed_tokens.LinkExpiredError(claims)
+        signed_tokens.check_unexpired(claims, self._clock())
         if session.status != "awaiting_payment":
             raise BookingReleasedError(session.id, session.status, when)
         payment, secret = self._payments.client_secret(practice, record.payment_id)

@@ -53,11 +53,22 @@ def signed_claims(key: str, purpose: str, token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-def verify(key: str, purpose: str, token: str, now: datetime) -> dict[str, Any]:
-    """Return the claims, or raise UnauthorizedError (bad shape or MAC) or LinkExpiredError."""
+def authentic(key: str, purpose: str, token: str) -> dict[str, Any]:
+    """The claims of a token we signed for ``purpose``, expired or not; else UnauthorizedError."""
     claims = signed_claims(key, purpose, token)
     if claims is None:
         raise UnauthorizedError("this link is not valid")
+    return claims
+
+
+def check_unexpired(claims: dict[str, Any], now: datetime) -> None:
+    """LinkExpiredError (carrying the claims) once the token's ``exp`` has passed."""
     if int(claims.get("exp", 0)) < now.timestamp():
         raise LinkExpiredError(claims)
+
+
+def verify(key: str, purpose: str, token: str, now: datetime) -> dict[str, Any]:
+    """Return the claims, or raise UnauthorizedError (bad shape or MAC) or LinkExpiredError."""
+    claims = authentic(key, purpose, token)
+    check_unexpired(claims, now)
     return claims
