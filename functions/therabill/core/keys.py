@@ -12,6 +12,11 @@ def practice_pk(practice_id: str) -> str:
     return f"P#{practice_id}"
 
 
+def practice_id_of(pk: str) -> str:
+    """The practice whose partition ``pk`` is (``practice_pk`` read back)."""
+    return pk.removeprefix("P#")
+
+
 PRACTICE_SK = "PRACTICE"
 
 

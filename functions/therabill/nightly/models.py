@@ -303,8 +303,11 @@ class OpenRun:
 
     practice_id: str
     run_date: str
-    run_id: str
     started_at: datetime
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.practice_id, date.fromisoformat(self.run_date))
 
 
 @dataclass(frozen=True)

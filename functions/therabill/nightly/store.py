@@ -101,9 +101,8 @@ class NightlyStore:
         page = self._table.query(keys.NIGHTLY_OPEN_GSI, index=contract.GSI1_NAME, limit=limit)
         return [
             OpenRun(
-                practice_id=str(row["PK"]).removeprefix("P#"),
+                practice_id=keys.practice_id_of(str(row["PK"])),
                 run_date=str(row["run_date"]),
-                run_id=str(row.get("run_id")),
                 started_at=parse_iso(str(row["started_at"])),
             )
             for row in page.items
