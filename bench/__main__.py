@@ -112,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         results["cold_imports_environment"] = options.describe()
         results["cold_imports_python"] = python.describe()
-        results["cold_imports"] = [r.as_dict(imports[0]) for r in imports]
+        by_name = {r.name: r for r in imports}
+        floors = [by_name[cold_start.floor_of(r.name)] for r in imports]
+        results["cold_imports"] = [r.as_dict(imports[0], f) for r, f in zip(imports, floors, strict=True)]
         sections.append(cold_start.render(imports, args.runs, options, python.describe()))
     if args.only in (None, "slice"):
         ops = slice_ops.measure(progress=progress)

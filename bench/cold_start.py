@@ -39,12 +39,33 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 BASELINE_MODULE = "bench.baseline_handler"
 BASELINE_NAME = "baseline (boto3 + Powertools)"
+# Floors: the baseline plus what the chosen stack adds before any Therabill code (pydantic; for
+# the API functions also Powertools' validating resolver). Each entry module is set against the
+# floor of its kind too, so the part of its cold start that Therabill's own code can change shows.
+MODEL_FLOOR_NAME = "floor: baseline + pydantic"
+API_FLOOR_NAME = "floor: + validating resolver"
+FLOORS = (
+    (MODEL_FLOOR_NAME, "bench.floor_model_handler"),
+    (API_FLOOR_NAME, "bench.floor_api_handler"),
+)
+API_FUNCTIONS = frozenset({"staff-api", "public-api"})  # served by Powertools' validating resolver
+
+
+def floor_of(name: str) -> str:
+    """The floor an entry module is set against (a reference target is its own)."""
+    if name == BASELINE_NAME or name in dict(FLOORS):
+        return name
+    return API_FLOOR_NAME if name in API_FUNCTIONS else MODEL_FLOOR_NAME
+
+
 _MARK = "--bench-import-start--"
 # Heavy packages whose presence is worth a column (stripe: the webhook rule).
 WATCHED = ("stripe", "boto3", "botocore", "pydantic", "aws_xray_sdk", "fpdf")
 # The event each function's first call gets: a cheap, representative request.
 FIRST_CALL_EVENTS = {
     BASELINE_NAME: "api/staff_get_practice.json",
+    MODEL_FLOOR_NAME: "api/staff_get_practice.json",
+    API_FLOOR_NAME: "api/staff_get_practice.json",
     "staff-api": "api/staff_get_practice.json",
     "public-api": "api/public_setup_page.json",
     "stripe-webhook": "api/stripe_webhook.json",
@@ -165,11 +186,13 @@ class ColdStartResult:
     def stripe_imported(self) -> bool:
         return any("stripe" in f.loaded_after_call for f in self.forms.values())
 
-    def as_dict(self, baseline: ColdStartResult) -> dict[str, Any]:
+    def as_dict(self, baseline: ColdStartResult, floor: ColdStartResult | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "module": self.module, "top_packages": self.top_packages}
         out["stripe_imported"] = self.stripe_imported
+        out["floor"] = (floor or baseline).name
         for form, r in self.forms.items():
             base = baseline.forms[form]
+            low = (floor or baseline).forms[form]
             out[form] = {
                 **asdict(r),
                 "import_ms": round(r.import_ms, 2),
@@ -177,6 +200,7 @@ class ColdStartResult:
                 "total_ms": round(r.total_ms, 2),
                 "ratio_to_baseline": round(r.total_ms / base.total_ms, 3),
                 "import_ratio_to_baseline": round(r.import_ms / base.import_ms, 3),
+                "ratio_to_floor": round(r.total_ms / low.total_ms, 3),
             }
         return out
 
@@ -299,11 +323,12 @@ def measure(
     python: Interpreter | None = None,
     progress: Any = None,
 ) -> list[ColdStartResult]:
-    """The baseline first, then each entry module (in contract order), in each form."""
+    """The baseline and the floors first, then each entry module (in contract order), in each form."""
     from bench.deployed import deployed_trees, emulator, interpreter
 
     python = python or interpreter()
-    targets = [Target(BASELINE_NAME, BASELINE_MODULE), *entry_targets(only)]
+    references = [Target(BASELINE_NAME, BASELINE_MODULE), *(Target(n, m) for n, m in FLOORS)]
+    targets = [*references, *entry_targets(only)]
     with emulator() as function_env, deployed_trees(python) as trees:
         probes = {form: Probe(python, trees[form], function_env, options) for form in FORMS}
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {
@@ -353,21 +378,27 @@ def render(
         f"fresh processes; warm disk cache){': ' + python if python else ''}",
         f"{options.describe()}. compiled: the code ships unchecked-hash pycs; source: it does not.",
         "'1st call': the handler's first call (its AWS requests go to moto; waiting is not CPU time). "
-        "'x base': import + first call against the baseline's, same form; 'x imp': import alone.",
+        "'x base': import + first call against the baseline's, same form; 'x imp': import alone; "
+        "'x floor': against the floor of its kind (the baseline plus what pydantic, and for the APIs "
+        "Powertools' validating resolver, cost before any Therabill code).",
         "",
     ]
     header = (
         f"{'function':<30} {'form':<8} {'import ms':>9} {'1st call':>8} {'total':>7} "
-        f"{'x base':>6} {'x imp':>6} {'modules':>7} {'AWS req':>7}  "
+        f"{'x base':>6} {'x imp':>6} {'x floor':>7} {'modules':>7} {'AWS req':>7}  "
         f"{'answer':<8} {'stripe?':<7} loaded after 1st call"
     )
     lines += [header, "-" * len(header)]
+    by_name = {r.name: r for r in results}
     for r in results:
+        floor = by_name.get(floor_of(r.name), baseline)
         for form, f in r.forms.items():
             base = baseline.forms[form]
+            low = floor.forms[form]
             lines.append(
                 f"{r.name:<30} {form:<8} {f.import_ms:>9.0f} {f.call_ms:>8.0f} {f.total_ms:>7.0f} "
                 f"{f.total_ms / base.total_ms:>6.2f} {f.import_ms / base.import_ms:>6.2f} "
+                f"{f.total_ms / low.total_ms:>7.2f} "
                 f"{f.modules_after_import:>7} {f.requests:>7}  {f.outcome:<8} "
                 f"{'YES' if 'stripe' in f.loaded_after_call else 'no':<7} "
                 f"{' '.join(p for p in f.loaded_after_call if p != 'stripe') or '-'}"

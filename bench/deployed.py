@@ -118,7 +118,8 @@ def _copy_functions(task: Path) -> None:
     src = ROOT / "functions"
     for rel in code_files(src):
         _link_or_copy(src / rel, task / rel)
-    for name in ("__init__.py", "baseline_handler.py"):  # the baseline, as a function of its own
+    # The baseline and the floors, each as a function of its own.
+    for name in ("__init__.py", "baseline_handler.py", "floor_model_handler.py", "floor_api_handler.py"):
         _link_or_copy(ROOT / "bench" / name, task / "bench" / name)
 
 

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.layer  # may need PyPI for the 3.13 wheels
 # What each function answers its sample event with, where nothing of the sample exists yet.
 EXPECTED = {
     cold_start.BASELINE_NAME: "404",
+    cold_start.MODEL_FLOOR_NAME: "404",
+    cold_start.API_FLOOR_NAME: "404",
     "staff-api": "404",  # GET /practice: the token's practice does not exist
     "public-api": "401",  # a set-up page with a token nobody signed
     "stripe-webhook": "400",  # the sample's signature is not this secret's
