@@ -102,13 +102,29 @@ class Outcomes:
         to the retry policy; ``requires_action`` sends the billing party the authentication link.
         A payment given up is settled (``_settle_given_up``) on every report, changed or not: a
         crash may have left its hooks or notice undone."""
+        payment = self._recorded(
+            practice, payment_id, status, facts, parties, strict_email=strict_email, tell=tell
+        )
+        self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
+        return payment
+
+    def _recorded(
+        self,
+        practice: Practice,
+        payment_id: str,
+        status: str,
+        facts: OutcomeFacts,
+        parties: Parties | None,
+        *,
+        strict_email: bool,
+        tell: bool,
+    ) -> Payment:
+        """The payment with the outcome applied: a decline through the retry policy, any other
+        status moved once (a repeated report changes nothing and sends nothing)."""
         if status == "declined":
-            payment = self._declines.record(practice, payment_id, facts)
-            self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
-            return payment
+            return self._declines.record(practice, payment_id, facts)
         changed, payment = self._store.move(practice.id, payment_id, status, facts, self._clock())
         if not changed:
-            self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
             return payment
         _moved(payment, status, facts, given_up_by_us=tell)
         if status == "requires_action":
@@ -119,7 +135,6 @@ class Outcomes:
                     practice, payment, parties or self._parties.of(practice.id, payment)
                 ),
             )
-        self._settle_given_up(practice, payment, strict=strict_email, tell=tell)
         return payment
 
     def fail(
