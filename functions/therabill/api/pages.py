@@ -4,7 +4,6 @@ limited by a Content-Security-Policy to Stripe.js and the page itself."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from html import escape
 from string import Template
 from urllib.parse import urlsplit
@@ -156,11 +155,6 @@ _BRANDS = {"amex": "American Express", "diners": "Diners Club", "jcb": "JCB", "u
 def card_text(brand: str, last4: str) -> str:
     """``visa``, ``4242`` → ``Visa ending in 4242``."""
     return f"{_BRANDS.get(brand, brand.title() or 'Card')} ending in {last4}"
-
-
-def day_text(at: datetime) -> str:
-    """A date as a client reads it: ``Friday 4 December 2026``."""
-    return f"{at:%A} {at.day} {at:%B %Y}"
 
 
 def authenticate_page(

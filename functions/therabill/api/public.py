@@ -19,7 +19,7 @@ from therabill.api.bodies import BoundedResolver
 from therabill.api.deps import container
 from therabill.api.documents import answers, page_refusals, text_of
 from therabill.api.inputs import Flag, Text
-from therabill.core.clock import zone
+from therabill.core.clock import day_text, zone
 from therabill.core.errors import TherabillError
 from therabill.observability import logger
 from therabill.practices.models import Practice
@@ -163,7 +163,7 @@ def authenticate_page(token: Token) -> Response[str]:
             practice_name=practice.name,
             amount_text=payment.amount.format(),
             charge=pages.CHARGE_KINDS.get(payment.kind, "a payment"),
-            date_text=pages.day_text(payment.created_at.astimezone(zone(practice.time_zone))),
+            date_text=day_text(payment.created_at.astimezone(zone(practice.time_zone)), long=True),
             card_text=pages.card_text(view.card.brand, view.card.last4),
             client_secret=view.client_secret,
             payment_method_id=view.card.payment_method_id,

@@ -39,3 +39,20 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown IANA time zone {name!r}") from exc
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def day_text(day: date, *, long: bool = False) -> str:
+    """A date as a person reads it: ``Tue 3 Nov 2026`` (invoices, their lines and emails), or
+    ``long``, ``Tuesday 3 November 2026`` (the pages). English names on purpose: the server's
+    locale never changes them. A datetime gives its own (already local) date."""
+    weekday, month = _DAY_NAMES[day.weekday()], _MONTH_NAMES[day.month - 1]
+    if long:
+        return f"{weekday} {day.day} {month} {day.year}"
+    return f"{weekday[:3]} {day.day} {month[:3]} {day.year}"

@@ -4,17 +4,10 @@ reach the practice. English names on purpose: a server's locale never changes th
 
 from __future__ import annotations
 
-from datetime import date
-
+from therabill.core.clock import day_text
 from therabill.invoices.models import AppliedPayment, InvoiceLine
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def day_text(day: date) -> str:
-    """``Tue 3 Nov 2026``."""
-    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+__all__ = ["contact_sentence", "day_text", "line_text", "payment_text"]
 
 
 def line_text(line: InvoiceLine) -> str:
