@@ -30,7 +30,6 @@ from tests.integration.test_session_fees import POLICY, set_policy
 from tests.integration.test_sessions import START, act, book
 from therabill.core import keys
 from therabill.payments import retries
-from therabill.payments.store import PaymentStore
 
 DAY = "2026-11-20"
 NEXT = "2026-11-21"  # the retries run past DAY's cutoff: NEXT's run bills the session
@@ -176,10 +175,18 @@ def test_a_late_success_of_the_payment_given_up_settles_the_balance_it_left(worl
     world.clock.now = local(DAY, 9)
     _retry_until_given_up(world, practice, client["id"], payment_id)
     assert _session(world, practice, done["id"])["copay"]["status"] == "balance"
-    # When Stripe later reports that very payment paid (the cardholder finished on the page)
-    store = PaymentStore(world.container.table)
-    paid = store.succeed(practice.id, payment_id, None, None, world.clock())
-    world.container.session_billing.payment_succeeded(world.container.practices.get(practice.id), paid)
+    # When the cardholder later pays that very PaymentIntent on a page with a working card, and
+    # Stripe reports it through the signed webhook (twice) to the worker
+    stored = world.container.table.get(keys.practice_pk(practice.id), keys.payment_sk(payment_id))
+    intent = world.stripe.get(practice.account, stored["payment_intent_id"])
+    seen = len(world.stripe.events)
+    assert world.stripe.pay_on_page(practice.account, intent["client_secret"])["status"] == "succeeded"
+    world.deliver_stripe_events(since=seen)
+    world.deliver_stripe_events(since=seen)
+    status, payment = world.staff(
+        "GET", f"/clients/{client['id']}/payments/{payment_id}", practice_id=practice.id
+    )
+    assert status == 200 and payment["status"] == "succeeded", payment
     # Then the balance is settled: the copay is charged, and nothing invoices it again
     copay = _session(world, practice, done["id"])["copay"]
     assert copay["status"] == "charged" and copay["problem"] is None, copay
