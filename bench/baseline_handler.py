@@ -20,10 +20,16 @@ metrics = Metrics(namespace="BenchBaseline", service="bench-baseline")
 dynamodb = boto3.client("dynamodb")
 
 
+def read_item() -> dict[str, Any] | None:
+    """The one DynamoDB read (None: no such item)."""
+    table = os.environ.get("THERABILL_TABLE_NAME", "baseline")
+    found = dynamodb.get_item(TableName=table, Key={"PK": {"S": "BASELINE"}, "SK": {"S": "BASELINE"}})
+    item: dict[str, Any] | None = found.get("Item")
+    return item
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    table = os.environ.get("THERABILL_TABLE_NAME", "baseline")
-    found = dynamodb.get_item(TableName=table, Key={"PK": {"S": "BASELINE"}, "SK": {"S": "BASELINE"}})
-    return {"statusCode": 200 if "Item" in found else 404, "body": ""}
+    return {"statusCode": 200 if read_item() else 404, "body": ""}
