@@ -1,9 +1,10 @@
 """A cold-start floor for the API functions: the baseline plus Powertools' validating resolver.
 
-The baseline handler (bench.baseline_handler: its Powertools objects and its one read) behind ``APIGatewayRestResolver(enable_validation=
-True)`` with one route (``GET /practice``) whose answer is a pydantic model, as the chosen stack
-builds an API function. Nothing of Therabill: what it costs over the baseline is what the resolver,
-its OpenAPI validation and pydantic cost any such function.
+The baseline handler (bench.baseline_handler: its Powertools objects and its one read) behind
+``APIGatewayRestResolver(enable_validation=True)`` with one route (``GET /practice``) whose answer
+is a pydantic model, as the chosen stack builds an API function. Nothing of Therabill: what it
+costs over the baseline is what the resolver, its OpenAPI validation and pydantic cost any such
+function.
 """
 
 from __future__ import annotations
