@@ -141,11 +141,18 @@ _LIST: dict[str, tuple[TaxonomyKind, str, tuple[tuple[str, str], ...]]] = {
 }
 # fmt: on
 
-CATALOGUE: dict[str, Taxonomy] = {
-    code: Taxonomy(code=code, name=name, kind=kind, profession=profession)
-    for profession, (kind, _, entries) in _LIST.items()
-    for code, name in entries
-}
+
+def _catalogue() -> dict[str, Taxonomy]:
+    out: dict[str, Taxonomy] = {}
+    for profession, (kind, _, entries) in _LIST.items():
+        for code, name in entries:
+            if code in out:
+                raise ValueError(f"taxonomy {code} is listed twice")
+            out[code] = Taxonomy(code=code, name=name, kind=kind, profession=profession)
+    return out
+
+
+CATALOGUE = _catalogue()
 
 
 def _words(text: str) -> list[str]:
