@@ -30,7 +30,7 @@ BOXES = [
     ("PO Box", "PO BOX"),
     ("PO Box A", "PO BOX"),
     ("123 Main St, PO Box 4", "PO BOX"),
-    ("Ｐ.Ｏ. Ｂｏｘ 12", "PO BOX"),  # full-width letters
+    ("\uff30.\uff2f. \uff22\uff4f\uff58 12", "PO BOX"),  # full-width letters
     ("P0 Box 123", "PO BOX"),  # a zero for the O
     ("P.0. Box 123", "PO BOX"),
     ("P.O.Box 123", "POBOX"),

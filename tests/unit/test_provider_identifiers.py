@@ -134,7 +134,25 @@ IRS_TABLE = {
     "Internet": "20 26 27 45 46 47 81 82 83 84 85 86 87 88",
     "Small Business Administration": "31",
 }
-NEVER_ISSUED = "00 07 08 09 17 18 19 28 29 49 69 70 78 79 89 96 97".split()
+NEVER_ISSUED = [
+    "00",
+    "07",
+    "08",
+    "09",
+    "17",
+    "18",
+    "19",
+    "28",
+    "29",
+    "49",
+    "69",
+    "70",
+    "78",
+    "79",
+    "89",
+    "96",
+    "97",
+]
 
 
 def test_the_valid_prefixes_are_exactly_the_irs_table() -> None:
