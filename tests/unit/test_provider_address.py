@@ -75,6 +75,8 @@ BOXES = [
     ("RR 2 Box 45", "BOX"),
     ("HC 63 Box 12", "BOX"),
     ("Mailbox 7", "MAILBOX"),
+    ("Apartado 1234", "APARTADO"),  # Puerto Rico
+    ("Apdo. 1234", "APDO"),
     # private mailboxes
     ("PMB 456", "PMB"),
     ("123 Main St PMB 456", "PMB"),
@@ -112,6 +114,8 @@ STREETS = [
     "Unit 4B",
     "PO Building 3",
     "Pocono Blvd",
+    "Calle Apartado",
+    "12 Calle Luna",
 ]
 
 

@@ -290,3 +290,12 @@ def test_a_clinicians_record_is_refused_at_the_field(
 def test_credentials_as_written_after_a_name_are_accepted() -> None:
     credentials = ["OTR/L", "CCC-SLP", "BCBA-D", "LPC-S", "MS", "M.Ed.", "PsyD", "LMFT", "CF-SLP", "R&D"]
     assert ClinicianProvider.model_validate(clinician(credentials=credentials)).credentials == credentials
+
+
+def test_what_a_store_writes_reads_back_the_same() -> None:
+    for body in (organization(), person(middle_name="Ife")):
+        provider = parse_billing_provider(body)
+        assert parse_billing_provider(provider.model_dump()) == provider
+        assert parse_billing_provider(json.loads(provider.model_dump_json())) == provider
+    record = ClinicianProvider.model_validate(clinician())
+    assert ClinicianProvider.model_validate(record.model_dump()) == record

@@ -19,8 +19,9 @@ letters and digits split (``Box12`` → ``BOX 12``) and a spaced ``P O`` joined 
 - always a box, wherever in the line: PO BOX, POST OFFICE BOX, POST BOX, POSTAL BOX, PO DRAWER,
   POST OFFICE DRAWER, LOCK BOX, LOCKBOX, PRIVATE MAILBOX / PRIVATE MAIL BOX;
 - a box when a box number follows (a token with a digit, or a single letter) or, for the P.O.
-  shorthands, when nothing follows: POBOX, POB, PO B, POSTBOX, PMB; and BOX, DRAWER, MAILBOX
-  followed by a box number (``Box 12``, ``Caller Box 5``, ``RR 2 Box 45``, ``Drawer 7``).
+  shorthands, when nothing follows: POBOX, POB, PO B, POSTBOX, PMB; and BOX, DRAWER, MAILBOX,
+  APARTADO and APDO (a PO box in Puerto Rico) followed by a box number (``Box 12``, ``Caller Box
+  5``, ``RR 2 Box 45``, ``Drawer 7``, ``Apartado 1234``).
 
 So "Boxwood Lane", "Box Elder Road", "Pollock Box St", "Pobox Road", "Post Road", "Boston Post
 Rd", "1 Post Office Square" and "Drawer Lane" are streets. A rural route or highway contract box
@@ -74,8 +75,8 @@ _ALWAYS = (
 )
 # Shorthands that are a box when a box number, or nothing, follows.
 _SHORTHANDS = ("POBOX", "POB", "PO B", "POSTBOX", "PMB")
-# Words that are a box only when a box number follows.
-_NUMBERED = ("BOX", "DRAWER", "MAILBOX")
+# Words that are a box only when a box number follows (Apartado, Apdo: a PO box in Puerto Rico).
+_NUMBERED = ("BOX", "DRAWER", "MAILBOX", "APARTADO", "APDO")
 
 
 def _tokens(line: str) -> list[str]:
