@@ -8,8 +8,8 @@ freely associated states (FM, MH, PW: their own countries) and the military code
 
 The billing provider's address (837P loop 2010AA) must be the street address where the practice
 is, with a nine-digit ZIP (ZIP+4): a PO box, lock box or the like belongs in the pay-to address
-(the 837P's implementation guide; X12 interpretation 1451). The lengths are the 837P's: 55
-characters a street line, 30 the city.
+(the 837P's implementation guide, and X12's published interpretation of that rule). The lengths
+are the 837P's: 55 characters a street line, 30 the city.
 
 What counts as a box: see ``box_in``. The line is read in capitals, with Unicode compatibility forms
 folded (full-width letters), dots dropped (``P.O.`` → ``PO``), any other punctuation read as a

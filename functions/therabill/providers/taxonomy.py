@@ -204,8 +204,9 @@ def individual(text: str) -> Taxonomy:
 
 
 def search(query: str, *, kinds: frozenset[TaxonomyKind] | None = None) -> list[Taxonomy]:
-    """The listed taxonomies whose name, profession or usual abbreviations start every word of
-    the query ("occ hand", "lcsw", "speech"), in list order; a whole code finds that code.
+    """The listed taxonomies where every word of the query starts a word of the name, the
+    profession or its usual abbreviations ("occ hand", "lcsw", "speech"), in list order; a whole
+    code finds that code.
     ``kinds`` keeps only those kinds. An empty query finds nothing."""
     exact = lookup(query)
     if exact is not None:
