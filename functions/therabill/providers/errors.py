@@ -1,0 +1,16 @@
+"""Providers' own errors (each a core error, so the API answers the same status)."""
+
+from __future__ import annotations
+
+from therabill.core.errors import InvalidRequestError
+
+
+class ProviderValueError(InvalidRequestError, ValueError):
+    """A provider set-up value that cannot be used. ``rule`` names the rule it breaks (e.g.
+    ``npi_check_digit``); the message says what is wrong in words and never repeats a tax id.
+
+    A ``ValueError`` too, so a pydantic validator that lets it through still reports it."""
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message, rule=rule)
+        self.rule = rule
