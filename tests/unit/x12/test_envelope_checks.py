@@ -65,7 +65,10 @@ def test_clean_files_have_no_envelope_problems(folder: str) -> None:
         assert read(shared_file(folder, name)).problems == (), name
 
 
-ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261204*1305*^*00501*000000042*0*T*:~"
+ISA = (
+    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
+    "*261204*1305*^*00501*000000042*0*T*:~"
+)
 
 
 def _doc(*segments: str) -> bytes:

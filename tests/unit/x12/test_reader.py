@@ -10,7 +10,10 @@ from therabill.x12.errors import X12UnreadableError
 from therabill.x12.problems import ProblemKind, Severity
 from therabill.x12.reader import read
 
-ISA = "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261204*1305*^*00501*000000042*0*T*:~"
+ISA = (
+    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       "
+    "*261204*1305*^*00501*000000042*0*T*:~"
+)
 BODY = [
     "GS*HB*SENDER*RECEIVER*20261204*1305*7*X*005010X279A1~",
     "ST*271*0001*005010X279A1~",

@@ -54,7 +54,8 @@ def test_an_interchange_with_its_counts_and_control_numbers() -> None:
         ENVELOPE, [_270("BHT*0022*13*REF1*20261204*0907", "HL*1**20*1")], created_at=WHEN, numbers=numbers
     )
     assert data.decode().split("~")[:-1] == [
-        "ISA*00*          *00*          *ZZ*PRACTICE01     *30*123456789      *261204*0907*^*00501*000000905*0*T*:",
+        "ISA*00*          *00*          *ZZ*PRACTICE01     *30*123456789      "
+        "*261204*0907*^*00501*000000905*0*T*:",
         "GS*HS*PRACTICE01*CLEARHOUSE*20261204*0907*31*X*005010X279A1",
         "ST*270*0007*005010X279A1",
         "BHT*0022*13*REF1*20261204*0907",
