@@ -177,8 +177,17 @@ class Eligibility:
         return next((period for code, period in self.dates if code == qualifier), None)
 
     def service(self, service_type: str) -> ServiceBenefits:
+        """The benefits the payer listed for this service type code (strictly)."""
         matching = tuple(benefit for benefit in self.benefits if benefit.applies_to(service_type))
         return ServiceBenefits(service_type, matching)
+
+    def service_with_plan(self, service_type: str) -> ServiceBenefits:
+        """The service type's own benefits, and for each kind it has none of (a deductible, an
+        out-of-pocket maximum, ...), the plan's (30): payers often state those once, for the plan."""
+        own = self.service(service_type)
+        kinds = {benefit.kind for benefit in own.benefits}
+        plan = [benefit for benefit in self.service("30").benefits if benefit.kind not in kinds]
+        return ServiceBenefits(service_type, (*own.benefits, *plan))
 
     @property
     def service_types(self) -> tuple[str, ...]:
