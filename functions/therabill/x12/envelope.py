@@ -135,17 +135,17 @@ class _Grouper:
         self.isa: _Open | None = None
         self.gs: _Open | None = None
         self.st: _Open | None = None
-
-    def feed(self, segment: Segment) -> None:
-        handler = {
+        self.handlers = {
             "ISA": self._isa,
             "GS": self._gs,
             "ST": self._st,
             "SE": self._se,
             "GE": self._ge,
             "IEA": self._iea,
-        }.get(segment.id, self._other)
-        handler(segment)
+        }
+
+    def feed(self, segment: Segment) -> None:
+        self.handlers.get(segment.id, self._other)(segment)
 
     def finish(self) -> None:
         end = Segment("", (), 0)

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from therabill.x12.delimiters import DEFAULT, Delimiters
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Segment:
+    """Its repr names the id, position and element count only: an element may be health
+    information, and a repr ends up in logs and error messages."""
+
     id: str
     elements: tuple[str, ...]
     position: int = 0
@@ -37,6 +40,9 @@ class Segment:
     def composite_repetitions(self, index: int) -> tuple[tuple[str, ...], ...]:
         """Each repetition of element `index`, split into components."""
         return tuple(tuple(rep.split(self.delimiters.component)) for rep in self.repetitions(index))
+
+    def __repr__(self) -> str:
+        return f"Segment({self.id} at {self.position}, {len(self.elements)} elements)"
 
     @property
     def label(self) -> str:

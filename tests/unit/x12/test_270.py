@@ -202,3 +202,8 @@ def test_the_single_line_270_reads_as_the_multi_line_one() -> None:
     single = read(shared_file("270", "lfh_tr3_subscriber_single_line.270"))
     lines = read(shared_file("270", "lfh_tr3_subscriber_eq30.270"))
     assert [(s.id, s.elements) for s in single.segments] == [(s.id, s.elements) for s in lines.segments]
+
+
+def test_a_persons_repr_shows_nothing_of_them() -> None:
+    assert repr(SUBSCRIBER) == "Person(...)"
+    assert "W11122333301" not in repr(INQUIRY) and "SMITH" not in repr(INQUIRY)

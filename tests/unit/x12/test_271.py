@@ -14,6 +14,7 @@ from therabill.x12.eligibility.rejections import Rejection
 from therabill.x12.eligibility.response import read_271
 from therabill.x12.errors import X12UnreadableError
 from therabill.x12.problems import ProblemKind
+from therabill.x12.reader import read
 from therabill.x12.throughput import read_271_copies
 from therabill.x12.values import DateRange
 
@@ -291,3 +292,11 @@ def test_a_bad_amount_is_a_problem_by_position_not_by_value() -> None:
 
 def test_the_bench_hook_reads_n_copies() -> None:
     assert read_271_copies(THERAPY, 3) == 3
+
+
+def test_reprs_carry_no_health_information() -> None:
+    result = read_271(shared_file("271", "lfh_tr3_subscriber_benefits_copay.271")).only
+    assert "123456789" not in repr(result)
+    member = read(shared_file("271", "lfh_tr3_subscriber_benefits_copay.271")).segments[10]
+    assert member.get(9) == "123456789"
+    assert repr(member) == "Segment(NM1 at 11, 9 elements)"

@@ -3,7 +3,7 @@ benefits for one service type told apart by kind, coverage level, network and ti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -145,7 +145,7 @@ class Eligibility:
     payer_name: str
     payer_id: str
     patient_is_dependent: bool
-    member_id: str
+    member_id: str = field(repr=False)  # health information: kept out of the repr
     group_number: str
     trace_numbers: tuple[str, ...]
     dates: tuple[tuple[str, DateRange], ...]

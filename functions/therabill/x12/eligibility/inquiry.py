@@ -48,13 +48,18 @@ class Provider:
     first_name: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Person:
+    """A subscriber or dependent: every field is health information, so the repr shows none."""
+
     last_name: str
     first_name: str
     date_of_birth: date | None = None
     member_id: str | None = None
     gender: str | None = None  # M, F or U, when the payer needs it
+
+    def __repr__(self) -> str:
+        return "Person(...)"
 
 
 @dataclass(frozen=True, slots=True)
