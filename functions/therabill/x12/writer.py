@@ -182,6 +182,8 @@ def write_interchange(
     line_breaks: bool = False,
 ) -> bytes:
     """One interchange; consecutive transactions of the same kind and version share a group."""
+    if not transactions:
+        raise X12ValueError("an interchange needs at least one transaction set", segment_id="ST")
     isa_number = _control_number(numbers, ControlNumberKind.INTERCHANGE)
     out = [render_isa(envelope, isa_number, created_at, delimiters)]
     groups = _groups(transactions)

@@ -191,6 +191,10 @@ def test_every_benefit_kind_a_therapy_practice_needs() -> None:
         "GRP001",
     )
     assert (result.date("356"), result.date("357")) == (_day("2026-01-01"), _day("2026-12-31"))
+    assert result.named_dates == {
+        "Eligibility Begin": _day("2026-01-01"),
+        "Eligibility End": _day("2026-12-31"),
+    }
     mental_health = result.service("MH")
     assert (mental_health.copay("Y"), mental_health.copay("N")) == (2500, 6000)
     [coinsurance] = mental_health.coinsurance

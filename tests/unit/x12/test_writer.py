@@ -125,6 +125,11 @@ def test_isa_values_are_padded_and_limited() -> None:
     assert raised.value.details == {"segment_id": "ISA", "element": 6}
 
 
+def test_an_empty_interchange_is_refused() -> None:
+    with pytest.raises(X12ValueError):
+        write_interchange(ENVELOPE, [], created_at=WHEN, numbers=SequentialControlNumbers())
+
+
 def test_control_numbers_out_of_range_are_refused() -> None:
     with pytest.raises(X12ValueError):
         write_interchange(
@@ -137,10 +142,18 @@ def test_trailing_empty_elements_and_components_are_left_out() -> None:
     assert render_segment(seg("SV1", Composite(("HC", "90834", "", "")), "")) == "SV1*HC:90834~"
 
 
-# Delimiters: four distinct printable characters, none a letter, digit or space.
-_DELIMITER_CHARS = [c for c in string.punctuation]
-delimiter_sets = st.lists(st.sampled_from(_DELIMITER_CHARS), min_size=4, max_size=4, unique=True).map(
-    lambda chars: Delimiters(element=chars[0], repetition=chars[1], component=chars[2], segment=chars[3])
+# Delimiters: four distinct characters, none a letter, digit or space; the terminator may be a
+# line break.
+_DELIMITER_CHARS = list(string.punctuation)
+delimiter_sets = st.tuples(
+    st.lists(st.sampled_from(_DELIMITER_CHARS), min_size=4, max_size=4, unique=True), st.booleans()
+).map(
+    lambda drawn: Delimiters(
+        element=drawn[0][0],
+        repetition=drawn[0][1],
+        component=drawn[0][2],
+        segment="\n" if drawn[1] else drawn[0][3],
+    )
 )
 _TEXT = string.ascii_letters + string.digits + string.punctuation + " "
 
@@ -189,8 +202,14 @@ def _trim(components: tuple[str, ...]) -> list[str]:
 def test_writer_to_reader_round_trips(data: st.DataObject, delimiters: Delimiters) -> None:
     built = data.draw(st.lists(segments(delimiters), min_size=1, max_size=6))
     transaction = Transaction("270", "005010X279A1", tuple(seg(sid, *elements) for sid, elements in built))
+    line_breaks = data.draw(st.booleans())
     output = write_interchange(
-        ENVELOPE, [transaction], created_at=WHEN, numbers=SequentialControlNumbers(), delimiters=delimiters
+        ENVELOPE,
+        [transaction],
+        created_at=WHEN,
+        numbers=SequentialControlNumbers(),
+        delimiters=delimiters,
+        line_breaks=line_breaks and delimiters.segment != "\n",
     )
     document = read(output)
     assert document.delimiters == delimiters

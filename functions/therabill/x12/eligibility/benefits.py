@@ -176,6 +176,14 @@ class Eligibility:
         eligibility, 356 eligibility begin, 357 eligibility end."""
         return next((period for code, period in self.dates if code == qualifier), None)
 
+    @property
+    def named_dates(self) -> dict[str, DateRange]:
+        """The patient-level dates by name (Plan Begin, Eligibility End, ...), first of each."""
+        named: dict[str, DateRange] = {}
+        for code, period in self.dates:
+            named.setdefault(codes.PATIENT_DATES.get(code, f"Date {code}"), period)
+        return named
+
     def service(self, service_type: str) -> ServiceBenefits:
         """The benefits the payer listed for this service type code (strictly)."""
         matching = tuple(benefit for benefit in self.benefits if benefit.applies_to(service_type))

@@ -152,6 +152,20 @@ TIME_PERIODS: dict[str, str] = {
 }
 REMAINING_PERIODS = frozenset({"29", "33"})
 
+# DTP01 at the patient level of a 271: the plan's and the eligibility's dates.
+PATIENT_DATES: dict[str, str] = {
+    "346": "Plan Begin",
+    "347": "Plan End",
+    "291": "Plan",
+    "307": "Eligibility",
+    "356": "Eligibility Begin",
+    "357": "Eligibility End",
+    "348": "Benefit Begin",
+    "349": "Benefit End",
+    "435": "Admission",
+    "472": "Service",
+}
+
 # EB09 / HSD01.
 QUANTITY_QUALIFIERS: dict[str, str] = {
     "8H": "Minimum",
