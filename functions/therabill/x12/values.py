@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+
+# X12's R and N types: an optional minus, digits, an optional decimal point (no exponent, no +).
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +40,12 @@ def format_date(day: date) -> str:
 
 
 def parse_decimal(text: str) -> Decimal:
+    if not _NUMBER.fullmatch(text):
+        raise ValueError("not a decimal number")
     try:
-        value = Decimal(text)
+        return Decimal(text)
     except InvalidOperation:
         raise ValueError("not a decimal number") from None
-    if not value.is_finite():
-        raise ValueError("not a decimal number")
-    return value
 
 
 def to_minor_units(text: str) -> int:
