@@ -45,6 +45,7 @@ ENV_SCHEDULER_GROUP = "THERABILL_SCHEDULER_GROUP"
 ENV_NIGHTLY_QUEUE_URL = "THERABILL_NIGHTLY_QUEUE_URL"  # the nightly run's fan-out queue
 ENV_NIGHTLY_TARGET_ARN = "THERABILL_NIGHTLY_TARGET_ARN"  # nightly-dispatch: the practice schedules' target
 ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedules invoke it with
+ENV_USER_POOL_ID = "THERABILL_USER_POOL_ID"  # the staff user pool (the staff API manages its users)
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -243,5 +244,6 @@ def no_route_body(method: str, path: str) -> dict[str, object]:
 # from these, never from the request.
 CLAIM_PRACTICE_ID = "custom:practice_id"
 CLAIM_ROLE = "custom:role"
+CLAIM_STAFF_ID = "custom:staff_id"
 CLAIM_SUBJECT = "sub"
 CLAIM_EMAIL = "email"

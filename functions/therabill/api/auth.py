@@ -4,16 +4,15 @@ request body, path or query."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from therabill import contract
 from therabill.core.errors import ForbiddenError, UnauthorizedError
 from therabill.core.ids import is_id
+from therabill.staff.models import ROLES, Role
 
-Role = Literal["owner", "biller", "front_desk", "clinician"]
-ROLES: frozenset[str] = frozenset({"owner", "biller", "front_desk", "clinician"})
+__all__ = ["PERMISSIONS", "ROLES", "Caller", "Role", "caller_from"]
 
 # What each action needs. Reading is open to every staff role of the practice.
 PERMISSIONS: dict[str, frozenset[str]] = {
