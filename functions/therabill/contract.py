@@ -217,6 +217,7 @@ STAFF_API_PREFIXES = (
     "/reports",
     "/nightly",
     "/billing-runs",
+    "/staff",
 )
 PUBLIC_API_PREFIXES = ("/setup", "/pay")
 WEBHOOK_PATH = "/webhooks/stripe"

@@ -10,13 +10,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from therabill.api.auth import Caller, caller_from
+from therabill.api.deps import container
 
 
 def caller(resolver: ApiGatewayResolver | APIGatewayRouter) -> Caller:
-    """The practice and role of the request being handled, from the authorizer's claims."""
+    """The practice, staff member and role of the request being handled: the token's member, as
+    their staff item says now (refused 401 if they may not act)."""
     event = resolver.current_event
     assert isinstance(event, APIGatewayProxyEvent)
-    return caller_from(event)
+    return caller_from(event, container().staff)
 
 
 def created(model: Any) -> Response[str]:

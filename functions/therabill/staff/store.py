@@ -108,7 +108,7 @@ class StaffStore:
     def get(self, practice_id: str, staff_id: str) -> StaffMember:
         if not is_id(staff_id, "stf"):
             raise StaffNotFoundError("staff member not found")
-        item = self.table.get(keys.practice_pk(practice_id), keys.staff_sk(staff_id), fresh=True)
+        item = self.table.get(keys.practice_pk(practice_id), keys.staff_sk(staff_id))
         if not item:
             raise StaffNotFoundError("staff member not found")
         return from_item(item)
