@@ -92,6 +92,9 @@ CAN_CONSUME_NIGHTLY = "queue:nightly:consume"
 # scheduler:CreateSchedule/UpdateSchedule/GetSchedule on the group's schedules, and
 # iam:PassRole for the scheduler's execution role only.
 CAN_MANAGE_SCHEDULES = "scheduler:manage"
+# The staff user pool's users: create (invite), read, update the role, disable, enable, delete,
+# sign out everywhere; on that one pool only.
+CAN_MANAGE_STAFF_USERS = "cognito:staff-users"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -109,8 +112,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             # Practice settings move the practice's nightly schedules; "run now" is a one-time
             # schedule (the staff API never reaches a queue).
             CAN_MANAGE_SCHEDULES,
+            CAN_MANAGE_STAFF_USERS,  # the practice's people: invitations, roles, removals
         ),
-        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, *_NIGHTLY_ENV),
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, *_NIGHTLY_ENV, ENV_USER_POOL_ID),
     ),
     FunctionSpec(
         name="public-api",

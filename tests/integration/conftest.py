@@ -28,7 +28,7 @@ import therabill.entrypoints.stripe_worker  # noqa: F401
 from devstack import apigw
 from tests.fakes.fake_stripe import FakeStripe
 from tests.integration.faults import FailingDynamo, FaultyTransport
-from therabill import wiring
+from therabill import contract, wiring
 from therabill.adapters.ses import SesTransport
 from therabill.adapters.stripe_gateway import StripeGateway
 from therabill.core.ids import new_id
@@ -130,6 +130,24 @@ class World:
             found = store.replace(current, current.model_copy(update={"role": role}))
         self._members[key] = found
         return found
+
+    def admit(self, event: dict[str, Any]) -> StaffMember:
+        """The staff member a ready-made event's claims name (events/api's samples), written to
+        the staff store as it says: active, with its sub and role."""
+        claims = event["requestContext"]["authorizer"]["claims"]
+        member = StaffMember(
+            id=claims[contract.CLAIM_STAFF_ID],
+            practice_id=claims[contract.CLAIM_PRACTICE_ID],
+            email=claims[contract.CLAIM_EMAIL],
+            name="Sample staff member",
+            role=claims[contract.CLAIM_ROLE],
+            status="active",
+            sub=claims[contract.CLAIM_SUBJECT],
+            created_at=self.clock(),
+            version=1,
+        )
+        StaffStore(self.container.table).create(member)
+        return member
 
     def _new_member(self, practice_id: str, role: str, staff_id: str | None) -> StaffMember:
         staff_id = staff_id or new_id("stf")

@@ -94,6 +94,9 @@ class StaffService:
     def get(self, practice_id: str, staff_id: str) -> StaffMember:
         return self._store.get(practice_id, staff_id)
 
+    def by_email(self, practice_id: str, email: str) -> StaffMember | None:
+        return self._store.by_email(practice_id, normal_email(email))
+
     def list_members(self, practice_id: str) -> list[StaffMember]:
         """The practice's members, removed ones left out, oldest first."""
         return [m for m in self._store.list_all(practice_id) if m.status != "removed"]

@@ -113,6 +113,11 @@ class StaffStore:
             raise StaffNotFoundError("staff member not found")
         return from_item(item)
 
+    def by_email(self, practice_id: str, email: str) -> StaffMember | None:
+        """The member of the practice with this (lower-cased) email, if any (not a removed one)."""
+        guard = self.table.get(keys.practice_pk(practice_id), keys.staff_email_sk(email))
+        return self.get(practice_id, str(guard["staff_id"])) if guard else None
+
     def list_all(self, practice_id: str) -> list[StaffMember]:
         items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.STAFF_PREFIX)
         return [from_item(i) for i in items]
