@@ -24,7 +24,7 @@ from therabill.staff.store import StaffStore
 
 class LocalStaff:
     def __init__(self, session: Any, resources: LocalResources) -> None:
-        self._staff = StaffService(
+        self.staff = StaffService(
             store=StaffStore(Table(session.client("dynamodb"), resources.table_name)),
             directory=CognitoDirectory(session.client("cognito-idp"), resources.user_pool_id),
             clock=utc_now,
@@ -32,10 +32,10 @@ class LocalStaff:
 
     def sign_in(self, practice_id: str, role: str, email: str) -> dict[str, str]:
         """The claims of the member who signs in (``sub``, role, staff id)."""
-        member = self._staff.by_email(practice_id, email)
+        member = self.staff.by_email(practice_id, email)
         if member is None:
             name = email.partition("@")[0] or "Staff member"
-            member = self._staff.invite(practice_id, email=email, name=name, role=role)
+            member = self.staff.invite(practice_id, email=email, name=name, role=role)
         if not member.enabled:
             raise TokenRequestError("email", f"this staff member is {member.status}: they cannot sign in")
         assert member.sub is not None  # invited members have their user's sub

@@ -170,3 +170,14 @@ def test_the_per_request_check(staff: StaffService) -> None:
     staff.remove(PRC, m.id)
     with pytest.raises(StaffRefusedError):
         staff.authenticate(PRC, m.id, m.sub)
+
+
+def test_two_owners_demoted_at_once_leave_one_owner(staff: StaffService, dynamodb_client: Any) -> None:
+    """Both demotions read two owners; the count written with each change lets only one through."""
+    a = staff.create_owner(PRC, "a@p.test", "A")
+    b = staff.invite(PRC, email="b@p.test", name="B", role="owner")
+    store = StaffStore(Table(dynamodb_client, "staff"))
+    store.replace(a, a.model_copy(update={"role": "biller"}))
+    with pytest.raises(LastOwnerError):
+        store.replace(b, b.model_copy(update={"role": "biller"}))
+    assert staff.get(PRC, b.id).role == "owner"
