@@ -1,7 +1,7 @@
 """Who is calling: the token (the Cognito authorizer's claims) names the practice and the staff
 member, never the request body, path or query; the member's staff item, read on every request,
-says whether they may act now and with which role (docs/architecture.md, "The per-request
-check")."""
+says whether they may act now and with which role (docs/architecture.md, Flows: "Staff and the
+per-request check")."""
 
 from __future__ import annotations
 
