@@ -5,6 +5,9 @@ nothing written."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -250,3 +253,25 @@ def test_a_token_that_names_no_member_or_another_user_is_refused(world: World) -
     ):
         status, refused = world.staff("GET", "/clients", practice_id=p.id, claims=claims)
         assert status == 401 and refused["message"] == reason, refused
+
+
+def test_a_removed_member_hears_401_from_every_staff_operation_whatever_they_send(world: World) -> None:
+    """The caller is checked before any route or validation: no operation is reached, nothing is
+    written, and a malformed body or a missing header makes no difference."""
+    p = scenario.create_practice(world, connect=False)
+    member = invite(world, p.id, "gone@harbor.test", "owner", name="Gone")
+    assert as_member(world, member["id"], "GET", "/staff")[0] == 200
+    assert world.staff("DELETE", f"/staff/{member['id']}", practice_id=p.id)[0] == 204
+    before = world.container.table.query_all(f"P#{p.id}")
+    spec = json.loads((Path(__file__).resolve().parents[2] / "docs" / "openapi-staff.json").read_text())
+    operations = [
+        (m.upper(), re.sub(r"\{[^}]+\}", "xx_1", path))
+        for path, item in spec["paths"].items()
+        for m in item
+        if m in {"get", "put", "post", "patch", "delete"}
+    ]
+    assert len(operations) > 80
+    for method, path in operations:
+        status, refused = as_member(world, member["id"], method, path, {"surprise": True})
+        assert status == 401 and refused["message"] == "this staff member is removed", (method, path, refused)
+    assert world.container.table.query_all(f"P#{p.id}") == before

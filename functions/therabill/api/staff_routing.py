@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from therabill.api import errors
-from therabill.api.bodies import BoundedResolver
+from therabill.api.staff_common import StaffResolver
 
 # The routers, in the order ``app`` includes them (the modules under therabill.api).
 ROUTERS = (
@@ -53,9 +53,10 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 
 
-def new_resolver() -> BoundedResolver:
-    """A staff resolver with no routes yet: the body limits and the APIs' error answers."""
-    resolver = BoundedResolver(enable_validation=True)
+def new_resolver() -> StaffResolver:
+    """A staff resolver with no routes yet: the body limits, the caller's check and the APIs'
+    error answers."""
+    resolver = StaffResolver(enable_validation=True)
     errors.install(resolver)
     return resolver
 
@@ -71,13 +72,13 @@ def module_for(path: str) -> str:
 
 
 @cache
-def resolver_of(module: str) -> BoundedResolver:
+def resolver_of(module: str) -> StaffResolver:
     """A resolver with the routes of one router module (imported now, on its first request)."""
     resolver = new_resolver()
     resolver.include_router(importlib.import_module(f"therabill.api.{module}").router)
     return resolver
 
 
-def resolver_for(event: Mapping[str, Any]) -> BoundedResolver:
+def resolver_for(event: Mapping[str, Any]) -> StaffResolver:
     """The resolver for one API Gateway (REST) event, by its path."""
     return resolver_of(module_for(str(event.get("path") or "/")))
