@@ -129,11 +129,19 @@ class StaffStore:
         after = after.model_copy(update={"version": before.version + 1})
         writes = [
             Write(
-                kind="put",
-                item=to_item(after),
+                kind="update",
+                key=Table.key(keys.practice_pk(before.practice_id), keys.staff_sk(before.id)),
+                # Only what a change may move: the item's other attributes stay as they are.
+                update="SET #role = :role, #name = :name, #status = :status ADD #version :one",
                 condition="#version = :v",
-                names={"#version": "version"},
-                values={":v": before.version},
+                names={"#role": "role", "#name": "name", "#status": "status", "#version": "version"},
+                values={
+                    ":role": after.role,
+                    ":name": after.name,
+                    ":status": after.status,
+                    ":one": 1,
+                    ":v": before.version,
+                },
             )
         ]
         delta = _owner_delta(before, after)
@@ -174,17 +182,18 @@ class StaffStore:
     def set_sub(self, member: StaffMember, sub: str) -> StaffMember:
         """Record the user's sub once (a retry records the same one)."""
         try:
-            self.table.update(
+            item = self.table.update(
                 keys.practice_pk(member.practice_id),
                 keys.staff_sk(member.id),
-                update="SET #sub = :s",
+                update="SET #sub = :s ADD #version :one",
                 condition="attribute_exists(PK) AND (attribute_not_exists(#sub) OR #sub = :s)",
-                names={"#sub": "sub"},
-                values={":s": sub},
+                names={"#sub": "sub", "#version": "version"},
+                values={":s": sub, ":one": 1},
             )
         except ConditionFailed as exc:
             raise StaffChangedError("the staff member names another user") from exc
-        return member.model_copy(update={"sub": sub})
+        # A new version: a change read before the sub was recorded must not write over it.
+        return from_item(item)
 
     def activate(self, member: StaffMember, at: datetime) -> StaffMember:
         """An invited member's first request: active from now (a concurrent first request wins
