@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Text
 from therabill.api.staff_models import EmailStr
+from therabill.staff.models import Role, StaffStatus
 
-RoleIn = Literal["owner", "biller", "front_desk", "clinician"]
+RoleIn = Role
 _NAME = Field(min_length=1, max_length=120)
 
 
@@ -47,7 +47,7 @@ class StaffOut(BaseModel):
     email: str
     name: str
     role: RoleIn
-    status: Literal["invited", "active", "disabled", "removed"]
+    status: StaffStatus
     created_at: datetime
     activated_at: datetime | None
     version: int
