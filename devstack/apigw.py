@@ -119,16 +119,24 @@ def rest_event(
 
 
 def staff_claims(
-    practice_id: str, role: str = "owner", sub: str = "user-local", email: str = "owner@practice.localhost"
+    practice_id: str,
+    role: str = "owner",
+    sub: str = "user-local",
+    email: str = "owner@practice.localhost",
+    staff_id: str | None = None,
 ) -> dict[str, str]:
-    """The claims the Cognito user-pool authorizer passes for a staff user."""
-    return {
+    """The claims the Cognito user-pool authorizer passes for a staff user (``staff_id``: the
+    staff member the user is; the staff API refuses a token without one)."""
+    claims = {
         contract.CLAIM_SUBJECT: sub,
         contract.CLAIM_PRACTICE_ID: practice_id,
         contract.CLAIM_ROLE: role,
         contract.CLAIM_EMAIL: email,
         "token_use": "id",
     }
+    if staff_id is not None:
+        claims[contract.CLAIM_STAFF_ID] = staff_id
+    return claims
 
 
 def sqs_event(

@@ -27,7 +27,9 @@ Local-only endpoints (never deployed):
 - ``GET  /_local/schedules``                   -> schedules the local scheduler knows, next times
 - ``POST /_local/schedules/{name}/fire``       -> fire a schedule's target now
 - ``POST /_local/token`` ``{"practice_id", "role", "email", "sub", "ttl"}`` -> a staff ID token
-  (``{"token": ...}``); a body it cannot use -> 400 ``{"code": "invalid_request", "message",
+  (``{"token": ...}``) for the practice's staff member with that email, made (invited) if there
+  is none (devstack/local_staff.py: their own role and sub); a body it cannot use, or a disabled
+  or removed member -> 400 ``{"code": "invalid_request", "message",
   "details": {"field"}}`` naming the field and what it takes
 """
 
@@ -69,7 +71,8 @@ def bearer_token(header: str | None) -> str | None:
 
 
 class LocalServices:
-    """What the ``/_local/`` endpoints reach: emails, the scheduler (both optional)."""
+    """What the ``/_local/`` endpoints reach: emails, the scheduler, the local sign-in (each
+    optional)."""
 
     def __init__(
         self,
@@ -77,8 +80,10 @@ class LocalServices:
         emails: Callable[[str | None], list[dict[str, Any]]] | None = None,
         scheduler: Any = None,
         info: dict[str, Any] | None = None,
+        sign_in: local_auth.SignIn | None = None,
     ) -> None:
         self.emails = emails
+        self.sign_in = sign_in  # who a minted token is (devstack/local_staff.py); None: as asked
         self.scheduler = scheduler
         self.info = dict(info or {})
 
@@ -209,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return _json(500, {"message": f"{type(exc).__name__}: {exc}"})
         if path == "/_local/token" and method == "POST":
             try:
-                token = local_auth.token_for_request(body)
+                token = local_auth.token_for_request(body, services.sign_in)
             except local_auth.TokenRequestError as exc:
                 problem = {"code": "invalid_request", "message": str(exc), "details": {"field": exc.field}}
                 return _json(400, problem)

@@ -16,6 +16,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -60,10 +61,15 @@ def _text_field(params: dict[str, Any], name: str, default: str | None) -> str |
     return value
 
 
-def token_for_request(body: bytes | None) -> str:
+SignIn = Callable[[str, str, str], dict[str, str]]
+
+
+def token_for_request(body: bytes | None, sign_in: SignIn | None = None) -> str:
     """An ID token for a ``POST /_local/token`` body:
     ``{"practice_id": "prc_…", "role": "owner", "sub": "…", "email": "…", "ttl": seconds}`` (only
-    ``practice_id`` is required). Raises :class:`TokenRequestError` naming the field at fault."""
+    ``practice_id`` is required). Raises :class:`TokenRequestError` naming the field at fault.
+    ``sign_in(practice_id, role, email)``: the claims of the staff member who signs in (their
+    sub, role and staff id, see devstack/local_staff.py), which the token carries instead."""
     try:
         params = json.loads(body or b"")
     except (ValueError, UnicodeDecodeError):
@@ -89,7 +95,17 @@ def token_for_request(body: bytes | None) -> str:
     sub = _text_field(params, "sub", None)
     email = _text_field(params, "email", "owner@practice.localhost")
     assert email is not None
-    return issue_token(practice_id, role, sub, email, ttl)
+    if sign_in is None:
+        return issue_token(practice_id, role, sub, email, ttl)
+    member = sign_in(practice_id, role, email)
+    return issue_token(
+        practice_id,
+        member[contract.CLAIM_ROLE],
+        member[contract.CLAIM_SUBJECT],
+        email,
+        ttl,
+        extra_claims={contract.CLAIM_STAFF_ID: member[contract.CLAIM_STAFF_ID]},
+    )
 
 
 def signing_key() -> str:

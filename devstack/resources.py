@@ -26,6 +26,37 @@ class LocalResources:
     email_sender: str
     documents_bucket: str
     schedule_group: str
+    user_pool_id: str
+
+
+def user_pool(cognito: Any, name: str) -> str:
+    """The staff user pool ``name`` (made if missing): signs in by email (an alias of the staff
+    id each user is named by), with the claims the staff API reads. The same attributes as
+    infra/'s pool."""
+    for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
+        if pool["Name"] == name:
+            return str(pool["Id"])
+
+    def custom(attribute: str, mutable: bool) -> dict[str, Any]:
+        return {
+            "Name": attribute.removeprefix("custom:"),
+            "AttributeDataType": "String",
+            "Mutable": mutable,
+            "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "64"},
+        }
+
+    return str(
+        cognito.create_user_pool(
+            PoolName=name,
+            AliasAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Schema=[
+                custom(contract.CLAIM_PRACTICE_ID, mutable=False),
+                custom(contract.CLAIM_STAFF_ID, mutable=False),
+                custom(contract.CLAIM_ROLE, mutable=True),
+            ],
+        )["UserPool"]["Id"]
+    )
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -105,6 +136,7 @@ def provision(
         scheduler.create_schedule_group(Name=contract.SCHEDULE_GROUP_NAME)
 
     return LocalResources(
+        user_pool_id=user_pool(session.client("cognito-idp"), f"{prefix}-staff"),
         table_name=table_name,
         secrets_arn=secrets_arn,
         stripe_events_queue_url=queue_url,
@@ -129,4 +161,5 @@ def function_environment(
         contract.ENV_STRIPE_JS_URL: stripe_js_url,
         contract.ENV_DOCUMENTS_BUCKET: resources.documents_bucket,
         contract.ENV_SCHEDULER_GROUP: resources.schedule_group,
+        contract.ENV_USER_POOL_ID: resources.user_pool_id,
     }

@@ -53,6 +53,7 @@ import requests
 from devstack import PROJECT_ROOT, local_auth, mailbox
 from devstack.functions import FunctionRegistry, Handler, local_function_arn
 from devstack.http_gateway import HttpGateway, LocalServices
+from devstack.local_staff import LocalStaff
 from devstack.processes import ChildProcess, child_env, free_port, port_in_use, python_module
 from devstack.resources import LOCAL_REGION, LocalResources, function_environment, provision
 from devstack.scheduler import LOCAL_SCHEDULER_ROLE_ARN, LocalScheduler
@@ -79,7 +80,6 @@ DEMO_PRACTICE = {
     "currency": "usd",
     "email": "owner@demo-therapy.localhost",
 }
-DEMO_OWNER_SUB = "user-local-demo-owner"
 
 # Always set while the stack runs (restored by stop()): every boto3 client goes to moto.
 AWS_ENV = {
@@ -148,9 +148,18 @@ class Stack:
     def state_path(self) -> Path:
         return self.base_dir / STATE_DIR / "state.json"
 
-    def token(self, practice_id: str = DEMO_PRACTICE_ID, role: str = "owner", **kwargs: Any) -> str:
-        """A staff ID token the gateway accepts (``Authorization: Bearer <token>``)."""
-        return local_auth.issue_token(practice_id, role, **kwargs)
+    def token(
+        self,
+        practice_id: str = DEMO_PRACTICE_ID,
+        role: str = "owner",
+        email: str = "owner@practice.localhost",
+        ttl: int = 12 * 3600,
+    ) -> str:
+        """A staff ID token the gateway accepts (``Authorization: Bearer <token>``): the
+        practice's member with ``email`` signs in (made with ``role`` if new; see
+        devstack/local_staff.py)."""
+        body = json.dumps({"practice_id": practice_id, "role": role, "email": email, "ttl": ttl})
+        return local_auth.token_for_request(body.encode(), self.gateway.services.sign_in)
 
     def emails(self, to: str | None = None) -> list[dict[str, Any]]:
         return mailbox.sent_emails(self.moto_url, to=to)
@@ -386,7 +395,10 @@ def start_stack(
         log.info("resources provisioned after %.1fs", time.monotonic() - started)
 
         registry = FunctionRegistry(handlers)
-        services = LocalServices(emails=lambda to: mailbox.sent_emails(moto_url, to=to))
+        local_staff = LocalStaff(session, resources)
+        services = LocalServices(
+            emails=lambda to: mailbox.sent_emails(moto_url, to=to), sign_in=local_staff.sign_in
+        )
         gateway = HttpGateway(registry, services, host=host, port=ports["gateway"])
         ports["gateway"] = gateway.port
         cleanup.append(gateway)
@@ -456,9 +468,7 @@ def start_stack(
             more_pollers=[nightly_poller],
             _saved_env=saved_env,
         )
-        token = local_auth.issue_token(
-            DEMO_PRACTICE_ID, "owner", sub=DEMO_OWNER_SUB, email=DEMO_PRACTICE["email"], ttl=7 * 24 * 3600
-        )
+        token = stack.token(DEMO_PRACTICE_ID, "owner", email=DEMO_PRACTICE["email"], ttl=7 * 24 * 3600)
         seeded = seed_demo_practice(gateway.url, token) if seed else {"status": "not requested"}
         # After seeding, so the first run of the contract's rate schedules (AWS fires a rate
         # schedule as soon as it is created) does not hold up the seed request.

@@ -45,6 +45,7 @@ ENV_SCHEDULER_GROUP = "THERABILL_SCHEDULER_GROUP"
 ENV_NIGHTLY_QUEUE_URL = "THERABILL_NIGHTLY_QUEUE_URL"  # the nightly run's fan-out queue
 ENV_NIGHTLY_TARGET_ARN = "THERABILL_NIGHTLY_TARGET_ARN"  # nightly-dispatch: the practice schedules' target
 ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedules invoke it with
+ENV_USER_POOL_ID = "THERABILL_USER_POOL_ID"  # the staff user pool (the staff API manages its users)
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -91,6 +92,9 @@ CAN_CONSUME_NIGHTLY = "queue:nightly:consume"
 # scheduler:CreateSchedule/UpdateSchedule/GetSchedule on the group's schedules, and
 # iam:PassRole for the scheduler's execution role only.
 CAN_MANAGE_SCHEDULES = "scheduler:manage"
+# The staff user pool's users: create (invite), read, update the role, disable, enable, delete,
+# sign out everywhere; on that one pool only.
+CAN_MANAGE_STAFF_USERS = "cognito:staff-users"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -108,8 +112,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             # Practice settings move the practice's nightly schedules; "run now" is a one-time
             # schedule (the staff API never reaches a queue).
             CAN_MANAGE_SCHEDULES,
+            CAN_MANAGE_STAFF_USERS,  # the practice's people: invitations, roles, removals
         ),
-        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, *_NIGHTLY_ENV),
+        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, *_NIGHTLY_ENV, ENV_USER_POOL_ID),
     ),
     FunctionSpec(
         name="public-api",
@@ -216,6 +221,7 @@ STAFF_API_PREFIXES = (
     "/reports",
     "/nightly",
     "/billing-runs",
+    "/staff",
 )
 PUBLIC_API_PREFIXES = ("/setup", "/pay")
 WEBHOOK_PATH = "/webhooks/stripe"
@@ -243,5 +249,6 @@ def no_route_body(method: str, path: str) -> dict[str, object]:
 # from these, never from the request.
 CLAIM_PRACTICE_ID = "custom:practice_id"
 CLAIM_ROLE = "custom:role"
+CLAIM_STAFF_ID = "custom:staff_id"
 CLAIM_SUBJECT = "sub"
 CLAIM_EMAIL = "email"

@@ -30,6 +30,7 @@ class Settings(BaseModel):
     scheduler_group: str | None = None
     nightly_target_arn: str | None = None
     scheduler_role_arn: str | None = None
+    user_pool_id: str | None = None  # the staff user pool (None: staff cannot be managed)
 
     @property
     def scheduler(self) -> SchedulerSettings | None:
@@ -69,6 +70,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "scheduler_group": environ.get(contract.ENV_SCHEDULER_GROUP) or None,
         "nightly_target_arn": environ.get(contract.ENV_NIGHTLY_TARGET_ARN) or None,
         "scheduler_role_arn": environ.get(contract.ENV_SCHEDULER_ROLE_ARN) or None,
+        "user_pool_id": environ.get(contract.ENV_USER_POOL_ID) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from therabill.services.catalog import ServiceCatalog
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
+    from therabill.staff.directory import StaffDirectory
+    from therabill.staff.service import StaffService
     from therabill.webhooks.dispatch import EventDispatcher
     from therabill.webhooks.inbox import EventQueue, Inbox
 
@@ -134,6 +136,23 @@ class Container:
     def _sync_schedules(self, practice: Any) -> None:
         if self.nightly_schedules is not None:
             self.nightly_schedules.sync(practice)
+
+    @cached_property
+    def staff_directory(self) -> StaffDirectory:
+        """Cognito's staff user pool (tests may assign their own directory)."""
+        pool = self.settings.user_pool_id
+        if not pool:
+            return _NoDirectory()
+        from therabill.adapters.cognito import CognitoDirectory
+
+        return CognitoDirectory(self._client("cognito-idp"), pool)
+
+    @cached_property
+    def staff(self) -> StaffService:
+        from therabill.staff.service import StaffService
+        from therabill.staff.store import StaffStore
+
+        return StaffService(store=StaffStore(self.table), directory=self.staff_directory, clock=self.clock)
 
     @cached_property
     def clients(self) -> ClientService:
@@ -466,6 +485,13 @@ class Container:
             refunds=self.refunds,
             clock=self.clock,
         )
+
+
+class _NoDirectory:
+    """No user pool configured: every directory call fails loudly (nothing half-done quietly)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no staff user pool is configured ({name})")
 
 
 class _LazyGateway:

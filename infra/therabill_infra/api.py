@@ -218,6 +218,7 @@ class Api(Construct):
     def _build_user_pool(self, stage: str) -> None:
         practice_id = custom_attribute_name(contract.CLAIM_PRACTICE_ID)
         role = custom_attribute_name(contract.CLAIM_ROLE)
+        staff_id = custom_attribute_name(contract.CLAIM_STAFF_ID)
         self.user_pool = cognito.UserPool(
             self,
             "StaffUserPool",
@@ -233,6 +234,8 @@ class Api(Construct):
             custom_attributes={
                 # The tenant of a user never changes; a move is a new account.
                 practice_id: cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
+                # The staff member a user is (their staff item): set once, at the invitation.
+                staff_id: cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
                 role: cognito.StringAttribute(min_len=1, max_len=32, mutable=True),
             },
             mfa=cognito.Mfa.REQUIRED,
@@ -262,7 +265,7 @@ class Api(Construct):
             refresh_token_validity=Duration.hours(12),
             read_attributes=cognito.ClientAttributes()
             .with_standard_attributes(email=True, email_verified=True, fullname=True)
-            .with_custom_attributes(practice_id, role),
+            .with_custom_attributes(practice_id, role, staff_id),
             # Users may never write their own tenant or role: only administrators can
             # (AdminUpdateUserAttributes), so the claims the staff API trusts cannot be forged.
             write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),

@@ -84,6 +84,7 @@ class TherabillStack(Stack):
             contract.ENV_SCHEDULER_GROUP: group_name,
             contract.ENV_NIGHTLY_QUEUE_URL: self.queues.nightly.queue_url,
             contract.ENV_SCHEDULER_ROLE_ARN: scheduler_role.role_arn,
+            contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
             # nightly-dispatch exists only after the functions: set on them below.
             contract.ENV_NIGHTLY_TARGET_ARN: "",
         }
@@ -106,6 +107,7 @@ class TherabillStack(Stack):
             ],
             scheduler_role_arn=scheduler_role.role_arn,
             schedule_group_name=group_name,
+            user_pool_arn=self.api.user_pool.user_pool_arn,
         )
         self.functions = Functions(
             self,

@@ -78,6 +78,15 @@ ACTIONS_BY_CAPABILITY = {
         "scheduler:UpdateSchedule",
         "iam:PassRole",
     },
+    "cognito:staff-users": {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminDeleteUser",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminEnableUser",
+        "cognito-idp:AdminGetUser",
+        "cognito-idp:AdminUpdateUserAttributes",
+        "cognito-idp:AdminUserGlobalSignOut",
+    },
 }
 ASYNC_DLQ_ACTIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 SCHEDULED = {target for _, _, target in contract.SCHEDULES}
@@ -606,6 +615,36 @@ def test_user_pool_carries_practice_and_role_and_users_cannot_write_them(synth: 
     _, client = synth.only("AWS::Cognito::UserPoolClient")
     assert contract.CLAIM_PRACTICE_ID in client["Properties"]["ReadAttributes"]
     assert not [a for a in client["Properties"]["WriteAttributes"] if a.startswith("custom:")]
+
+
+def test_user_pool_names_each_users_staff_member_for_good(synth: Synth) -> None:
+    _, pool = synth.only("AWS::Cognito::UserPool")
+    schema = {attr["Name"]: attr for attr in pool["Properties"]["Schema"]}
+    assert schema[contract.CLAIM_STAFF_ID.removeprefix("custom:")]["Mutable"] is False
+    assert schema[contract.CLAIM_PRACTICE_ID.removeprefix("custom:")]["Mutable"] is False
+    _, client = synth.only("AWS::Cognito::UserPoolClient")
+    assert contract.CLAIM_STAFF_ID in client["Properties"]["ReadAttributes"]
+
+
+def test_only_the_staff_api_manages_staff_users_and_only_on_the_staff_pool(synth: Synth) -> None:
+    pool_id, _ = synth.only("AWS::Cognito::UserPool")
+    role = synth.role_id("staff-api")
+    granted = [
+        st
+        for st in synth.role_statements(role)
+        if any(str(a).startswith("cognito-idp:") for a in _listify(st["Action"]))
+    ]
+    assert len(granted) == 1, granted
+    (statement,) = granted
+    assert set(_listify(statement["Action"])) == ACTIONS_BY_CAPABILITY["cognito:staff-users"]
+    assert statement["Resource"] == _arn(pool_id)
+    env = synth.resources[synth.function_id("staff-api")]["Properties"]["Environment"]["Variables"]
+    assert env[contract.ENV_USER_POOL_ID] == _ref(pool_id)
+    for spec in contract.FUNCTIONS:
+        if spec.name == "staff-api":
+            continue
+        other = synth.role_statements(synth.role_id(spec.name))
+        assert not [st for st in other if "cognito-idp" in json.dumps(st["Action"])], spec.name
 
 
 def test_stage_logs_access_throttles_and_traces(synth: Synth) -> None:

@@ -28,11 +28,13 @@ import therabill.entrypoints.stripe_worker  # noqa: F401
 from devstack import apigw
 from tests.fakes.fake_stripe import FakeStripe
 from tests.integration.faults import FailingDynamo, FaultyTransport
-from therabill import wiring
+from therabill import contract, wiring
 from therabill.adapters.ses import SesTransport
 from therabill.adapters.stripe_gateway import StripeGateway
 from therabill.core.ids import new_id
 from therabill.settings import Settings
+from therabill.staff.models import ROLES, StaffMember
+from therabill.staff.store import StaffStore
 from therabill.webhooks import signature
 
 WEBHOOK_SECRET = "whsec_test_current"
@@ -64,6 +66,7 @@ class World:
     dynamo: FailingDynamo  # the table's client: ``world.dynamo.fail(operation, ...)``
     mail: FaultyTransport  # the email transport: ``world.mail.fail_next()``
     _handlers: dict[str, Any] = field(default_factory=dict)
+    _members: dict[tuple[str, str], StaffMember] = field(default_factory=dict)
 
     # -- entry points ---------------------------------------------------------------------------
     def handler(self, name: str) -> Any:
@@ -84,18 +87,87 @@ class World:
         role: str = "owner",
         headers: dict[str, str] | None = None,
         query: dict[str, str] | None = None,
+        staff_id: str | None = None,
+        claims: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
+        """A staff request as the practice's member with ``role`` (made on first use, see
+        ``member``), or as the member ``staff_id`` (made with ``role`` if new); ``claims``: this
+        token's claims instead, as they are."""
         if apigw.route_for(method, path.partition("?")[0]) != apigw.STAFF_FUNCTION:
             return apigw.NO_ROUTE_STATUS, apigw.no_route_body(method, path)  # the function is never called
+        if claims is None:
+            member = self.member(practice_id, role, staff_id=staff_id)
+            claims = apigw.staff_claims(
+                practice_id, member.role, sub=member.sub or "", email=member.email, staff_id=member.id
+            )
         event = apigw.rest_event(
             method,
             path,
             body=None if body is None else (body if isinstance(body, str | bytes) else json.dumps(body)),
             headers={"Content-Type": "application/json", **(headers or {})},
             query=query,
-            claims=apigw.staff_claims(practice_id, role),
+            claims=claims,
         )
         return self.decode(self.handler("staff_api")(event, apigw.LambdaContext("staff-api")))
+
+    def member(self, practice_id: str, role: str = "owner", *, staff_id: str | None = None) -> StaffMember:
+        """The staff member the harness signs in as: one per practice and role, all four made
+        together the first time the practice is seen (so later requests write nothing), or the
+        member ``staff_id`` (made with ``role`` if new). Each is a user of the world's user pool
+        and an active member, written straight to the staff store (no invitation), kept for the
+        world. Asked for
+        with another role, the member's item takes it (the next request acts with it)."""
+        if not any(p == practice_id for p, _ in self._members):
+            for each in sorted(ROLES):
+                self._members[(practice_id, f"role:{each}")] = self._new_member(practice_id, each, None)
+        key = (practice_id, staff_id or f"role:{role}")
+        found = self._members.get(key)
+        if found is None:
+            found = self._new_member(practice_id, role, staff_id)
+        elif found.role != role:
+            store = StaffStore(self.container.table)
+            current = store.get(practice_id, found.id)
+            found = store.replace(current, current.model_copy(update={"role": role}))
+        self._members[key] = found
+        return found
+
+    def admit(self, event: dict[str, Any]) -> StaffMember:
+        """The staff member a ready-made event's claims name (events/api's samples), written to
+        the staff store as it says: active, with its sub and role."""
+        claims = event["requestContext"]["authorizer"]["claims"]
+        member = StaffMember(
+            id=claims[contract.CLAIM_STAFF_ID],
+            practice_id=claims[contract.CLAIM_PRACTICE_ID],
+            email=claims[contract.CLAIM_EMAIL],
+            name="Sample staff member",
+            role=claims[contract.CLAIM_ROLE],
+            status="active",
+            sub=claims[contract.CLAIM_SUBJECT],
+            created_at=self.clock(),
+            version=1,
+        )
+        StaffStore(self.container.table).create(member)
+        return member
+
+    def _new_member(self, practice_id: str, role: str, staff_id: str | None) -> StaffMember:
+        staff_id = staff_id or new_id("stf")
+        email = f"{staff_id}@staff.test"
+        sub = self.container.staff_directory.create_user(
+            practice_id=practice_id, staff_id=staff_id, email=email, name=f"Test {role}", role=role
+        )
+        member = StaffMember(
+            id=staff_id,
+            practice_id=practice_id,
+            email=email,
+            name=f"Test {role}",
+            role=role,  # type: ignore[arg-type]  # an unknown role fails validation here
+            status="active",
+            sub=sub,
+            created_at=self.clock(),
+            version=1,
+        )
+        StaffStore(self.container.table).create(member)
+        return member
 
     def public(
         self,
@@ -247,6 +319,7 @@ def open_world(
             scheduler_group=resources.schedule_group if scheduler else None,
             nightly_target_arn=scheduler[0] if scheduler else None,
             scheduler_role_arn=scheduler[1] if scheduler else None,
+            user_pool_id=resources.user_pool_id,
         )
         gateway = StripeGateway(
             SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0

@@ -704,6 +704,7 @@ def _sample(name: str) -> dict[str, Any]:
 
 def test_the_booking_samples_run_through_the_real_handlers(world: World) -> None:
     staff = world.handler("staff_api")
+    world.admit(_sample("staff_create_practice.json"))  # the samples' staff member
     assert staff(_sample("staff_create_practice.json"), LambdaContext("staff-api"))["statusCode"] == 201
     booked = staff(_sample("staff_book_session.json"), LambdaContext("staff-api"))
     # The sample names a client that does not exist in this practice.

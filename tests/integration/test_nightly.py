@@ -248,6 +248,7 @@ def test_the_sample_events_start_plan_and_report_a_run(world: World) -> None:
     def load(name: str) -> dict[str, Any]:
         return dict(json.loads((events / name).read_text()))
 
+    world.admit(load("api/staff_create_practice.json"))  # the samples' staff member
     assert (
         world.handler("staff_api")(load("api/staff_create_practice.json"), LambdaContext("s"))["statusCode"]
         == 201

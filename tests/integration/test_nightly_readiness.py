@@ -14,10 +14,16 @@ from typing import Any
 
 import pytest
 
-from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_nightly_support import (
+    B1,
+    C1,
+    C2,
+    OWNER1,
+    SUP1,
+    SUP2,
+    X1,
     Claims,
     charges,
     drain,
@@ -41,17 +47,10 @@ def call(
     *,
     practice_id: str,
     role: str = "owner",
-    sub: str = "owner-1",
+    sub: str = OWNER1,
 ) -> tuple[int, Any]:
-    """A staff request as a chosen user (the token's subject) with a chosen role."""
-    event = apigw.rest_event(
-        method,
-        path,
-        body=None if body is None else json.dumps(body),
-        headers={"Content-Type": "application/json"},
-        claims=apigw.staff_claims(practice_id, role, sub=sub),
-    )
-    return world.decode(world.handler("staff_api")(event, apigw.LambdaContext("staff-api")))
+    """A staff request as a chosen staff member (``sub``: their staff id) with a chosen role."""
+    return world.staff(method, path, body, practice_id=practice_id, role=role, staff_id=sub)
 
 
 @pytest.fixture
@@ -108,7 +107,8 @@ def require_signed_notes(world: World, practice_id: str, on: bool = True) -> Non
 
 
 def snapshot(world: World, practice_id: str) -> list[dict[str, Any]]:
-    return world.container.table.query_all(f"P#{practice_id}")
+    """The practice's items but its staff (the harness gives a member the role a call asks for)."""
+    return [i for i in world.container.table.query_all(f"P#{practice_id}") if not i["SK"].startswith("STAFF")]
 
 
 # -- 1. the signed note -----------------------------------------------------------------------------
@@ -132,19 +132,19 @@ def test_an_unsigned_note_is_a_reason_only_when_the_practice_requires_signed_not
         f"/sessions/{s['a']['id']}/note-signature",
         practice_id=p.id,
         role="clinician",
-        sub="c1",
+        sub=C1,
     )
     assert status == 200, signed
-    assert signed["note_signed_by"] == "c1" and signed["note_signed_at"] is not None
+    assert signed["note_signed_by"] == C1 and signed["note_signed_at"] is not None
     world.clock.now = local(DAY, 20, minute=9)
     status, again = call(world, "POST", f"/sessions/{s['a']['id']}/note-signature", practice_id=p.id)
     assert status == 200
     assert (again["note_signed_by"], again["note_signed_at"], again["version"]) == (
-        "c1",
+        C1,
         signed["note_signed_at"],
         signed["version"],
     )
-    assert world.staff("GET", f"/sessions/{s['a']['id']}", practice_id=p.id)[1]["note_signed_by"] == "c1"
+    assert world.staff("GET", f"/sessions/{s['a']['id']}", practice_id=p.id)[1]["note_signed_by"] == C1
     states = both(world, p.id)
     assert states[s["a"]["id"]] == ("ready", []) and states[s["b"]["id"]] == ("incomplete", ["unsigned_note"])
     # Switching the requirement off: nothing waits for a note any more.
@@ -163,14 +163,14 @@ def test_a_note_is_signed_once_the_session_is_completed_and_only_by_its_clinicia
         assert status == 409 and "completed" in body["message"], body
         assert world.staff("GET", f"/sessions/{ses['id']}", practice_id=p.id)[1]["note_signed_at"] is None
     before = snapshot(world, p.id)
-    for role, sub in (("clinician", "c2"), ("biller", "c1"), ("front_desk", "c1"), ("biller", "b1")):
+    for role, sub in (("clinician", C2), ("biller", C1), ("front_desk", C1), ("biller", B1)):
         status, body = call(
             world, "POST", f"/sessions/{s['a']['id']}/note-signature", practice_id=p.id, role=role, sub=sub
         )
         assert status == 403, (role, sub, body)
     assert snapshot(world, p.id) == before
     status, body = call(world, "POST", f"/sessions/{s['a']['id']}/note-signature", practice_id=p.id)
-    assert status == 200 and body["note_signed_by"] == "owner-1"
+    assert status == 200 and body["note_signed_by"] == OWNER1
 
 
 # -- 2. the supervisor's approval -------------------------------------------------------------------
@@ -178,14 +178,14 @@ def test_a_supervised_clinicians_session_waits_for_the_supervisors_approval(
     world: World, night: dict[str, Any]
 ) -> None:
     p, s, svc, bea = night["practice"], night["sessions"], night["service"], night["clients"]["b"]
-    other = book(world, p, bea["id"], svc, local(DAY, 14), clinician="c2")  # c2 is not supervised
+    other = book(world, p, bea["id"], svc, local(DAY, 14), clinician=C2)  # c2 is not supervised
     world.clock.now = local(DAY, 20)
     status, sup = world.staff(
-        "PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id
+        "PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id
     )
-    assert status == 200 and (sup["clinician_id"], sup["supervisor_id"]) == ("c1", "sup1"), sup
-    assert world.staff("GET", "/clinicians/c1/supervision", practice_id=p.id)[1]["supervisor_id"] == "sup1"
-    assert world.staff("GET", "/clinicians/c2/supervision", practice_id=p.id)[0] == 404
+    assert status == 200 and (sup["clinician_id"], sup["supervisor_id"]) == (C1, SUP1), sup
+    assert world.staff("GET", f"/clinicians/{C1}/supervision", practice_id=p.id)[1]["supervisor_id"] == SUP1
+    assert world.staff("GET", f"/clinicians/{C2}/supervision", practice_id=p.id)[0] == 404
     states = both(world, p.id)
     assert states[s["a"]["id"]] == ("incomplete", ["awaiting_supervisor_approval"])
     assert states[s["b"]["id"]] == ("incomplete", ["awaiting_supervisor_approval"])
@@ -195,7 +195,7 @@ def test_a_supervised_clinicians_session_waits_for_the_supervisors_approval(
     assert texts[s["a"]["id"]] == ["awaiting supervisor approval"]
     # Only the supervisor (or the owner) approves: not the clinician, another clinician, a biller.
     before = snapshot(world, p.id)
-    for role, sub in (("clinician", "c1"), ("clinician", "sup2"), ("biller", "sup1"), ("front_desk", "x")):
+    for role, sub in (("clinician", C1), ("clinician", SUP2), ("biller", SUP1), ("front_desk", X1)):
         status, body = call(
             world,
             "POST",
@@ -212,14 +212,14 @@ def test_a_supervised_clinicians_session_waits_for_the_supervisors_approval(
         f"/sessions/{s['a']['id']}/supervisor-approval",
         practice_id=p.id,
         role="clinician",
-        sub="sup1",
+        sub=SUP1,
     )
-    assert status == 200 and ok["supervisor_approved_by"] == "sup1", ok
+    assert status == 200 and ok["supervisor_approved_by"] == SUP1, ok
     world.clock.now = local(DAY, 20, minute=3)
     status, again = call(world, "POST", f"/sessions/{s['a']['id']}/supervisor-approval", practice_id=p.id)
     assert status == 200
     assert (again["supervisor_approved_by"], again["supervisor_approved_at"], again["version"]) == (
-        "sup1",
+        SUP1,
         ok["supervisor_approved_at"],
         ok["version"],
     )
@@ -230,9 +230,9 @@ def test_a_supervised_clinicians_session_waits_for_the_supervisors_approval(
     status, body = call(world, "POST", f"/sessions/{other['id']}/supervisor-approval", practice_id=p.id)
     assert status == 409 and body["details"]["reason"] == "not_supervised", body
     # Ending the supervision: c1's sessions no longer wait.
-    status, _ = world.staff("DELETE", "/clinicians/c1/supervision", practice_id=p.id)
+    status, _ = world.staff("DELETE", f"/clinicians/{C1}/supervision", practice_id=p.id)
     assert status == 204
-    assert world.staff("DELETE", "/clinicians/c1/supervision", practice_id=p.id)[0] == 404
+    assert world.staff("DELETE", f"/clinicians/{C1}/supervision", practice_id=p.id)[0] == 404
     assert both(world, p.id)[s["b"]["id"]] == ("ready", [])
 
 
@@ -241,24 +241,22 @@ def test_approval_needs_the_signed_note_first_when_the_practice_requires_it(
 ) -> None:
     p, s = night["practice"], night["sessions"]
     require_signed_notes(world, p.id)
-    world.staff("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
+    world.staff("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     sid = s["a"]["id"]
     assert both(world, p.id)[sid] == ("incomplete", ["unsigned_note", "awaiting_supervisor_approval"])
     before = snapshot(world, p.id)
     status, body = call(
-        world, "POST", f"/sessions/{sid}/supervisor-approval", practice_id=p.id, role="clinician", sub="sup1"
+        world, "POST", f"/sessions/{sid}/supervisor-approval", practice_id=p.id, role="clinician", sub=SUP1
     )
     assert status == 409 and body["details"]["reason"] == "note_not_signed", body
     assert snapshot(world, p.id) == before
     assert (
-        call(world, "POST", f"/sessions/{sid}/note-signature", practice_id=p.id, role="clinician", sub="c1")[
-            0
-        ]
+        call(world, "POST", f"/sessions/{sid}/note-signature", practice_id=p.id, role="clinician", sub=C1)[0]
         == 200
     )
     assert both(world, p.id)[sid] == ("incomplete", ["awaiting_supervisor_approval"])
     status, body = call(
-        world, "POST", f"/sessions/{sid}/supervisor-approval", practice_id=p.id, role="clinician", sub="sup1"
+        world, "POST", f"/sessions/{sid}/supervisor-approval", practice_id=p.id, role="clinician", sub=SUP1
     )
     assert status == 200, body
     assert both(world, p.id)[sid] == ("ready", [])
@@ -270,7 +268,7 @@ def test_supervision_reads_one_query_per_practice_not_one_per_session(
     p, svc, bea = night["practice"], night["service"], night["clients"]["b"]
     for n in range(4):
         book(world, p, bea["id"], svc, local(DAY, 13 + n), clinician=f"c{n + 3}")
-        world.staff("PUT", f"/clinicians/c{n + 3}/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
+        world.staff("PUT", f"/clinicians/c{n + 3}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     world.clock.now = local(DAY, 20)
     nightly = world.container.nightly
     queries: list[str] = []
@@ -311,7 +309,7 @@ def test_an_insured_session_without_a_diagnosis_is_incomplete(world: World, nigh
         {"codes": ["f411", "Z63.0"]},
         practice_id=p.id,
         role="clinician",
-        sub="c1",
+        sub=C1,
     )
     assert status == 200 and client["diagnoses"] == ["F41.1", "Z63.0"], client
     assert world.staff("GET", f"/clients/{c['d']['id']}", practice_id=p.id)[1]["diagnoses"] == [
@@ -343,7 +341,7 @@ def test_an_insured_session_without_a_diagnosis_is_incomplete(world: World, nigh
 def test_every_reason_that_holds_is_listed(world: World, night: dict[str, Any]) -> None:
     p, s = night["practice"], night["sessions"]
     require_signed_notes(world, p.id)
-    world.staff("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
+    world.staff("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     states = both(world, p.id)
     assert states[s["d"]["id"]] == (
         "incomplete",
@@ -354,11 +352,9 @@ def test_every_reason_that_holds_is_listed(world: World, night: dict[str, Any]) 
     assert listing["totals"]["incomplete"] == 3 and listing["totals"]["ready"] == 0
     # Fixed one by one, the reasons go one by one.
     sid = s["a"]["id"]
-    call(world, "POST", f"/sessions/{sid}/note-signature", practice_id=p.id, role="clinician", sub="c1")
+    call(world, "POST", f"/sessions/{sid}/note-signature", practice_id=p.id, role="clinician", sub=C1)
     assert both(world, p.id)[sid] == ("incomplete", ["awaiting_supervisor_approval"])
-    call(
-        world, "POST", f"/sessions/{sid}/supervisor-approval", practice_id=p.id, role="clinician", sub="sup1"
-    )
+    call(world, "POST", f"/sessions/{sid}/supervisor-approval", practice_id=p.id, role="clinician", sub=SUP1)
     assert both(world, p.id)[sid] == ("ready", [])
 
 
@@ -374,7 +370,7 @@ def test_the_run_bills_an_unsigned_session_only_after_signing_and_then_once(
         f"/sessions/{s['b']['id']}/note-signature",
         practice_id=p.id,
         role="clinician",
-        sub="c1",
+        sub=C1,
     )
     world.clock.now = local(DAY, 20)
     _, summary = world.staff("GET", "/nightly/summary", practice_id=p.id)
@@ -398,7 +394,7 @@ def test_the_run_bills_an_unsigned_session_only_after_signing_and_then_once(
         f"/sessions/{s['a']['id']}/note-signature",
         practice_id=p.id,
         role="clinician",
-        sub="c1",
+        sub=C1,
     )
     assert status == 200
     fire(world, p.id, local(NEXT, 23))
@@ -419,7 +415,7 @@ def test_the_run_waits_for_the_supervisor_and_the_diagnosis(world: World, night:
     p, s, c = night["practice"], night["sessions"], night["clients"]
     claims = Claims()
     world.container.nightly.claims = claims
-    world.staff("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
+    world.staff("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     fire(world, p.id, local(DAY, 23))
     drain(world)
     run = world.staff("GET", f"/billing-runs/{DAY}", practice_id=p.id)[1]
@@ -433,7 +429,7 @@ def test_the_run_waits_for_the_supervisor_and_the_diagnosis(world: World, night:
             f"/sessions/{s[key]['id']}/supervisor-approval",
             practice_id=p.id,
             role="clinician",
-            sub="sup1",
+            sub=SUP1,
         )
         assert status == 200
     before = charges(world)
@@ -450,25 +446,25 @@ def test_the_run_waits_for_the_supervisor_and_the_diagnosis(world: World, night:
 def test_another_practice_reaches_nothing_and_writes_nothing(world: World, night: dict[str, Any]) -> None:
     p, s, c = night["practice"], night["sessions"], night["clients"]
     other = scenario.create_practice(world, connect=False, name="Other Practice")
-    world.staff("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
+    world.staff("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     before = snapshot(world, p.id)
     for method, path, body in (
         ("POST", f"/sessions/{s['a']['id']}/note-signature", None),
         ("POST", f"/sessions/{s['a']['id']}/supervisor-approval", None),
         ("PUT", f"/sessions/{s['a']['id']}/diagnoses", {"codes": ["F41.1"]}),
         ("PUT", f"/clients/{c['d']['id']}/diagnoses", {"codes": ["F41.1"]}),
-        ("GET", "/clinicians/c1/supervision", None),
-        ("DELETE", "/clinicians/c1/supervision", None),
+        ("GET", f"/clinicians/{C1}/supervision", None),
+        ("DELETE", f"/clinicians/{C1}/supervision", None),
     ):
         status, out = call(world, method, path, body, practice_id=other.id)
         assert status == 404, (method, path, out)
     # The other practice's supervision is its own: mine is untouched.
     status, _ = call(
-        world, "PUT", "/clinicians/c1/supervision", {"supervisor_id": "evil"}, practice_id=other.id
+        world, "PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": "evil"}, practice_id=other.id
     )
     assert status == 200
     assert snapshot(world, p.id) == before
-    assert world.staff("GET", "/clinicians/c1/supervision", practice_id=p.id)[1]["supervisor_id"] == "sup1"
+    assert world.staff("GET", f"/clinicians/{C1}/supervision", practice_id=p.id)[1]["supervisor_id"] == SUP1
 
 
 @pytest.mark.parametrize(
@@ -494,9 +490,9 @@ def test_another_practice_reaches_nothing_and_writes_nothing(world: World, night
         ("PUT", "/clients/{client}/diagnoses", {}, "codes"),
         ("PUT", "/sessions/{session}/diagnoses", {"codes": ["1F4.1"]}, "not an ICD-10-CM code"),
         ("PUT", "/sessions/{session}/diagnoses", {"codes": ["F41.1", "F41.1"]}, "repeats"),
-        ("PUT", "/clinicians/c1/supervision", {"supervisor_id": "c1"}, "cannot supervise themself"),
-        ("PUT", "/clinicians/c1/supervision", {"supervisor_id": "not a user!"}, "supervisor_id"),
-        ("PUT", "/clinicians/c1/supervision", {}, "supervisor_id"),
+        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": C1}, "cannot supervise themself"),
+        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": "not a user!"}, "supervisor_id"),
+        ("PUT", f"/clinicians/{C1}/supervision", {}, "supervisor_id"),
         ("PATCH", "/practice", {"billing_requires_signed_note": "yes"}, "billing_requires_signed_note"),
         ("PATCH", "/practice", {"billing_requires_signed_note": None}, "cannot be null"),
     ],
@@ -519,9 +515,9 @@ def test_bad_input_is_a_400_with_a_clear_message_and_writes_nothing(
     [
         ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1"]}, "front_desk"),
         ("PUT", "/sessions/{session}/diagnoses", {"codes": ["F41.1"]}, "front_desk"),
-        ("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, "clinician"),
-        ("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, "biller"),
-        ("DELETE", "/clinicians/c1/supervision", None, "biller"),
+        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, "clinician"),
+        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, "biller"),
+        ("DELETE", f"/clinicians/{C1}/supervision", None, "biller"),
         ("PATCH", "/practice", {"billing_requires_signed_note": True}, "biller"),
         ("POST", "/sessions/{session}/note-signature", None, "biller"),
         ("POST", "/sessions/{session}/supervisor-approval", None, "clinician"),
@@ -531,9 +527,9 @@ def test_roles_are_enforced(
     world: World, night: dict[str, Any], method: str, path: str, body: Any, role: str
 ) -> None:
     p = night["practice"]
-    world.staff("PUT", "/clinicians/c1/supervision", {"supervisor_id": "sup1"}, practice_id=p.id)
+    world.staff("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     path = path.format(client=night["clients"]["d"]["id"], session=night["sessions"]["d"]["id"])
     before = snapshot(world, p.id)
-    status, out = call(world, method, path, body, practice_id=p.id, role=role, sub="c1")
+    status, out = call(world, method, path, body, practice_id=p.id, role=role, sub=C1)
     assert status == 403, out
     assert snapshot(world, p.id) == before

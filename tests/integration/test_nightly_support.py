@@ -15,8 +15,16 @@ from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
 from therabill.adapters.sqs import SqsQueue
+from therabill.core.ids import derived_id
 
 NIGHTLY_QUEUE = "therabill-nightly-test"
+
+# Staff members the nightly tests sign in as (their staff ids; the harness makes each member on
+# first use): clinicians C1 and C2, C1's supervisor SUP1, a biller B1 and an owner OWNER1; SUP2
+# and X1 supervise nobody.
+C1, C2, SUP1, SUP2, B1, X1, OWNER1 = (
+    derived_id("stf", "nightly-tests", n) for n in ("c1", "c2", "sup1", "sup2", "b1", "x1", "owner-1")
+)
 
 
 def install_queue(world: World) -> str:
@@ -95,7 +103,7 @@ def session_on(
     start: datetime,
     *,
     outcome: str = "complete",
-    clinician: str = "c1",
+    clinician: str = C1,
 ) -> dict[str, Any]:
     """Book a session with ``clinician`` at ``start`` (the clock set to an hour before it), then
     complete it, mark it a no-show (``no_show``) or leave it booked (``booked``)."""

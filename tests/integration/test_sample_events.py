@@ -37,6 +37,7 @@ def test_every_trigger_has_a_sample_event():
 
 
 def test_staff_samples_create_and_read(world):
+    world.admit(load("api/staff_create_practice.json"))  # the samples' staff member
     assert run(world, "staff_api", load("api/staff_create_practice.json"))["statusCode"] == 201
     assert run(world, "staff_api", load("api/staff_get_practice.json"))["statusCode"] == 200
     assert run(world, "staff_api", load("api/staff_create_client.json"))["statusCode"] == 201
@@ -60,6 +61,7 @@ def test_the_webhook_sample_is_accepted_once_signed(world):
 
 
 def test_the_sqs_sample_is_deferred_until_its_consent_exists(world):
+    world.admit(load("api/staff_create_practice.json"))
     run(world, "staff_api", load("api/staff_create_practice.json"))
     batch = load("sqs/stripe_events_batch.json")
     event = json.loads(batch["Records"][0]["body"])

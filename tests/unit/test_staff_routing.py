@@ -9,14 +9,19 @@ import json
 import re
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
+from devstack import apigw
 from therabill import contract
 from therabill.api import staff, staff_routing
+from therabill.api.deps import serving
+from therabill.core.ids import new_id
+from therabill.staff.models import StaffMember
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"get", "put", "post", "delete", "patch"}
@@ -55,6 +60,30 @@ def test_every_documented_operation_goes_to_a_router_that_serves_it(method: str,
     assert _serves(staff_routing.resolver_of(module), method, path), f"{method} {template} → {module}"
 
 
+PRC, STF = new_id("prc"), new_id("stf")
+
+
+class _Acting:
+    """Services whose staff check lets the token's member act (as owner)."""
+
+    @property
+    def staff(self) -> _Acting:
+        return self
+
+    def authenticate(self, practice_id: str, staff_id: str, sub: str) -> StaffMember:
+        return StaffMember(
+            id=staff_id,
+            practice_id=practice_id,
+            email="o@p.test",
+            name="O",
+            role="owner",
+            status="active",
+            sub=sub,
+            created_at=datetime.now(UTC),
+            version=1,
+        )
+
+
 def test_every_router_is_one_the_full_app_includes() -> None:
     served_by_app = {(r.method, r.rule.pattern) for r in staff.app._static_routes + staff.app._dynamic_routes}
     per_router = [
@@ -78,9 +107,12 @@ def test_every_router_is_one_the_full_app_includes() -> None:
     ],
 )
 def test_a_path_no_route_serves_gets_the_same_404_naming_it(method: str, path: str) -> None:
+    """(As a staff member who may act: the caller is checked before routing.)"""
     event = _event(method, path)
-    routed = staff_routing.resolver_for(event).resolve(event, None)  # type: ignore[arg-type]
-    full = staff.app.resolve(event, None)  # type: ignore[arg-type]
+    event["requestContext"]["authorizer"] = {"claims": apigw.staff_claims(PRC, sub="u", staff_id=STF)}
+    with serving(_Acting()):  # type: ignore[arg-type]  # only the staff check is used
+        routed = staff_routing.resolver_for(event).resolve(event, None)  # type: ignore[arg-type]
+        full = staff.app.resolve(event, None)  # type: ignore[arg-type]
     assert routed["statusCode"] == full["statusCode"] == contract.NO_ROUTE_STATUS == 404
     assert json.loads(routed["body"]) == json.loads(full["body"]) == contract.no_route_body(method, path)
 

@@ -1,19 +1,21 @@
-"""Who is calling: the practice and role come from the Cognito authorizer's claims, never from the
-request body, path or query."""
+"""Who is calling: the token (the Cognito authorizer's claims) names the practice and the staff
+member, never the request body, path or query; the member's staff item, read on every request,
+says whether they may act now and with which role (docs/architecture.md, Flows: "Staff and the
+per-request check")."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Protocol
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from therabill import contract
 from therabill.core.errors import ForbiddenError, UnauthorizedError
 from therabill.core.ids import is_id
+from therabill.staff.models import ROLES, Role, StaffMember
 
-Role = Literal["owner", "biller", "front_desk", "clinician"]
-ROLES: frozenset[str] = frozenset({"owner", "biller", "front_desk", "clinician"})
+__all__ = ["PERMISSIONS", "ROLES", "Caller", "Role", "TokenClaims", "caller_from", "claims_from"]
 
 # What each action needs. Reading is open to every staff role of the practice.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -27,6 +29,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "invoices:write": frozenset({"owner", "biller", "front_desk"}),  # create, send, resend, ask for a card
     "invoices:manage": frozenset({"owner", "biller"}),  # void, uncollectible, unlock
     "reports:read": frozenset({"owner", "biller"}),
+    "staff:manage": frozenset({"owner"}),  # invite, list, change role, disable, enable, remove
     # The nightly run: see tonight's listing and past runs; hold / waive items; run now.
     "nightly:read": frozenset({"owner", "biller", "front_desk"}),
     "nightly:manage": frozenset({"owner", "biller", "clinician"}),
@@ -63,14 +66,35 @@ class Caller:
         raise ForbiddenError(refusal, permission=permission)
 
 
-def caller_from(event: APIGatewayProxyEvent) -> Caller:
+@dataclass(frozen=True)
+class TokenClaims:
+    """What the verified token says: whose it is. Its role claim is not trusted (the item's is)."""
+
+    practice_id: str
+    staff_id: str
+    sub: str
+
+
+class StaffCheck(Protocol):
+    def authenticate(self, practice_id: str, staff_id: str, sub: str) -> StaffMember: ...
+
+
+def claims_from(event: APIGatewayProxyEvent) -> TokenClaims:
     authorizer = event.request_context.authorizer
     claims = (authorizer.claims if authorizer else None) or {}
     practice_id = claims.get(contract.CLAIM_PRACTICE_ID)
-    role = claims.get(contract.CLAIM_ROLE)
-    user = claims.get(contract.CLAIM_SUBJECT)
+    staff_id = claims.get(contract.CLAIM_STAFF_ID)
+    sub = claims.get(contract.CLAIM_SUBJECT)
     if not (isinstance(practice_id, str) and is_id(practice_id, "prc")):
         raise UnauthorizedError("the token names no practice")
-    if role not in ROLES or not isinstance(user, str) or not user:
-        raise UnauthorizedError("the token names no staff role")
-    return Caller(practice_id=practice_id, role=str(role), user_id=user)
+    if not (isinstance(staff_id, str) and is_id(staff_id, "stf")) or not isinstance(sub, str) or not sub:
+        raise UnauthorizedError("the token names no staff member")
+    return TokenClaims(practice_id=practice_id, staff_id=staff_id, sub=sub)
+
+
+def caller_from(event: APIGatewayProxyEvent, staff: StaffCheck) -> Caller:
+    """The caller of a staff request: the token's member as their staff item holds now (one
+    strongly consistent read). Missing, not enabled, or another user's: 401 with the reason."""
+    token = claims_from(event)
+    member = staff.authenticate(token.practice_id, token.staff_id, token.sub)
+    return Caller(practice_id=member.practice_id, role=member.role, user_id=member.id)

@@ -62,4 +62,8 @@ class BoundedResolver(APIGatewayRestResolver):
         media_type = _media_type(event)
         if text and media_type and media_type != "application/json":
             return _not_json(media_type)
+        return self._routed(event, context)
+
+    def _routed(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        """Route the request (its body checked); a subclass may check more first."""
         return super().resolve(event, context)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
     from therabill.settings import Secrets, Settings
+    from therabill.staff.service import StaffService
 
 
 class Services(Protocol):
@@ -68,6 +69,8 @@ class Services(Protocol):
     def bookings(self) -> BookingService: ...
     @property
     def nightly(self) -> NightlyService: ...
+    @property
+    def staff(self) -> StaffService: ...
 
 
 _current: ContextVar[Services | None] = ContextVar("therabill_api_services", default=None)

@@ -15,6 +15,7 @@ ServiceId = PathId
 SessionId = PathId
 InvoiceId = PathId
 ItemId = PathId
+StaffId = PathId
 # A clinician is a staff user (the token's subject), not a prefixed id.
 ClinicianPathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
 IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]

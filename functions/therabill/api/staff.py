@@ -8,10 +8,19 @@ from therabill.api.staff_core import router as core_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
 from therabill.api.staff_nightly import router as nightly_router
+from therabill.api.staff_people import router as people_router
 from therabill.api.staff_routing import new_resolver
 from therabill.api.staff_services import router as services_router
 from therabill.api.staff_sessions import router as sessions_router
 
 app = new_resolver()
-for _router in (core_router, services_router, sessions_router, money_router, invoices_router, nightly_router):
+for _router in (
+    core_router,
+    services_router,
+    sessions_router,
+    money_router,
+    invoices_router,
+    nightly_router,
+    people_router,
+):
     app.include_router(_router)

@@ -1,5 +1,5 @@
 """Which of the staff API's routers serves a request, so that a cold start loads one router's
-module (its models, its capabilities), not all six.
+module (its models, its capabilities), not all seven.
 
 ``api/staff.py``'s ``app`` holds every route (the OpenAPI document is made from it); the entry
 point resolves a request with ``resolver_for(event)``: a resolver that holds only the router the
@@ -17,10 +17,18 @@ from functools import cache
 from typing import Any
 
 from therabill.api import errors
-from therabill.api.bodies import BoundedResolver
+from therabill.api.staff_common import StaffResolver
 
 # The routers, in the order ``app`` includes them (the modules under therabill.api).
-ROUTERS = ("staff_core", "staff_services", "staff_sessions", "staff_money", "staff_invoices", "staff_nightly")
+ROUTERS = (
+    "staff_core",
+    "staff_services",
+    "staff_sessions",
+    "staff_money",
+    "staff_invoices",
+    "staff_nightly",
+    "staff_people",
+)
 
 # (leading path segments, router module): the first whose segments match the path's leading ones
 # ("*" matches any one segment) names the router. The narrower pattern comes first.
@@ -40,13 +48,15 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reports",), "staff_invoices"),
     (("nightly",), "staff_nightly"),
     (("billing-runs",), "staff_nightly"),
+    (("staff",), "staff_people"),
 )
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 
 
-def new_resolver() -> BoundedResolver:
-    """A staff resolver with no routes yet: the body limits and the APIs' error answers."""
-    resolver = BoundedResolver(enable_validation=True)
+def new_resolver() -> StaffResolver:
+    """A staff resolver with no routes yet: the body limits, the caller's check and the APIs'
+    error answers."""
+    resolver = StaffResolver(enable_validation=True)
     errors.install(resolver)
     return resolver
 
@@ -62,13 +72,13 @@ def module_for(path: str) -> str:
 
 
 @cache
-def resolver_of(module: str) -> BoundedResolver:
+def resolver_of(module: str) -> StaffResolver:
     """A resolver with the routes of one router module (imported now, on its first request)."""
     resolver = new_resolver()
     resolver.include_router(importlib.import_module(f"therabill.api.{module}").router)
     return resolver
 
 
-def resolver_for(event: Mapping[str, Any]) -> BoundedResolver:
+def resolver_for(event: Mapping[str, Any]) -> StaffResolver:
     """The resolver for one API Gateway (REST) event, by its path."""
     return resolver_of(module_for(str(event.get("path") or "/")))

@@ -287,3 +287,19 @@ def supervision_sk(clinician_id: str) -> str:
 
 
 SUPERVISION_PREFIX = "SUPERVISION#"
+
+
+# -- staff ---------------------------------------------------------------------------------------
+def staff_sk(staff_id: str) -> str:
+    return f"STAFF#{staff_id}"
+
+
+STAFF_PREFIX = "STAFF#"
+
+
+def staff_email_sk(email: str) -> str:
+    """The guard that keeps one staff member per email in a practice."""
+    return f"STAFFEMAIL#{email}"
+
+
+STAFF_OWNERS_SK = "STAFFOWNERS"  # the count of owners who can act (never below one once set)

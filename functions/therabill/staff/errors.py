@@ -1,0 +1,38 @@
+"""Staff's own errors (each a core error, so the API answers the same status)."""
+
+from __future__ import annotations
+
+from therabill.core.errors import AlreadyExistsError, ConflictError, NotFoundError, UnauthorizedError
+
+
+class StaffNotFoundError(NotFoundError):
+    """No such staff member in this practice."""
+
+
+class StaffExistsError(AlreadyExistsError):
+    """A member with this id exists already (a retried create reads it back)."""
+
+
+class StaffEmailTakenError(AlreadyExistsError):
+    """A staff member of this practice has this email already."""
+
+
+class EmailUnavailableError(AlreadyExistsError):
+    """The identity provider refused the email. Says nothing of where else it is used."""
+
+
+class LastOwnerError(ConflictError):
+    """The change would leave the practice with no owner who can act."""
+
+
+class StaffChangedError(ConflictError):
+    """The member changed meanwhile, or the change is not legal from its status (``status``)."""
+
+
+class StaffRefusedError(UnauthorizedError):
+    """The token's staff member may not make requests (missing, disabled, removed, or another
+    user)."""
+
+
+class DirectoryConflictError(ConflictError):
+    """The directory holds a user of this name with other claims (never the same member)."""

@@ -1,0 +1,196 @@
+"""The staff of a practice: invitations, roles, disabling and removal, and the per-request check.
+
+The staff item is the truth: a change is written there first (with the owner count, see
+store.py), then the directory (Cognito) follows, so a role change or removal holds from the very
+next request whatever the tokens still in circulation say.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from therabill.core.clock import Clock
+from therabill.core.errors import InvalidRequestError
+from therabill.core.ids import derived_id, new_id
+from therabill.staff.directory import StaffDirectory
+from therabill.staff.errors import StaffChangedError, StaffExistsError, StaffNotFoundError, StaffRefusedError
+from therabill.staff.models import ROLES, Role, StaffMember
+from therabill.staff.store import StaffStore
+
+_ATTEMPTS = 3  # a change re-read and retried when a concurrent one (a first sign-in) moved the version
+
+
+def normal_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _role(role: str) -> Role:
+    if role not in ROLES:
+        raise InvalidRequestError(f"role must be one of {', '.join(sorted(ROLES))}", field="role")
+    return role  # type: ignore[return-value]  # checked against ROLES just above
+
+
+class StaffService:
+    def __init__(self, *, store: StaffStore, directory: StaffDirectory, clock: Clock) -> None:
+        self._store = store
+        self._directory = directory
+        self._clock = clock
+
+    # -- creating -------------------------------------------------------------------------------
+    def invite(self, practice_id: str, *, email: str, name: str, role: str) -> StaffMember:
+        """A new member, invited by email. Nothing is left behind if the directory refuses."""
+        member = StaffMember(
+            id=new_id("stf"),
+            practice_id=practice_id,
+            email=normal_email(email),
+            name=name.strip(),
+            role=_role(role),
+            status="invited",
+            created_at=self._clock(),
+            version=1,
+        )
+        self._store.create(member)
+        try:
+            return self._provision(member)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a user the failed call may have made goes too
+                self._directory.delete(member.id)
+            self._store.discard(member)
+            raise
+
+    def create_owner(self, practice_id: str, email: str, name: str) -> StaffMember:
+        """The practice's first owner (sign-up). Idempotent: a retry, however far the first
+        attempt got, finishes the same member and the same user, never a second."""
+        member = StaffMember(
+            id=derived_id("stf", practice_id, "owner"),
+            practice_id=practice_id,
+            email=normal_email(email),
+            name=name.strip(),
+            role="owner",
+            status="invited",
+            created_at=self._clock(),
+            version=1,
+        )
+        try:
+            self._store.create(member)
+        except StaffExistsError:
+            member = self._store.get(practice_id, member.id)
+        if member.sub:
+            return member
+        return self._provision(member)
+
+    def _provision(self, member: StaffMember) -> StaffMember:
+        sub = self._directory.create_user(
+            practice_id=member.practice_id,
+            staff_id=member.id,
+            email=member.email,
+            name=member.name,
+            role=member.role,
+        )
+        return self._store.set_sub(member, sub)
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, practice_id: str, staff_id: str) -> StaffMember:
+        return self._store.get(practice_id, staff_id)
+
+    def by_email(self, practice_id: str, email: str) -> StaffMember | None:
+        return self._store.by_email(practice_id, normal_email(email))
+
+    def list_members(self, practice_id: str) -> list[StaffMember]:
+        """The practice's members, removed ones left out, oldest first."""
+        return [m for m in self._store.list_all(practice_id) if m.status != "removed"]
+
+    # -- changing -------------------------------------------------------------------------------
+    def update(
+        self, practice_id: str, staff_id: str, *, role: str | None = None, name: str | None = None
+    ) -> StaffMember:
+        """A new role and/or name. The claim in the directory follows the role."""
+        changes: dict[str, str] = {}
+        if role is not None:
+            changes["role"] = _role(role)
+        if name is not None:
+            changes["name"] = name.strip()
+
+        def change(m: StaffMember) -> StaffMember:
+            self._refuse_removed(m)
+            return m.model_copy(update=changes)
+
+        member = self._apply(practice_id, staff_id, change)
+        if role is not None and member.sub:
+            self._directory.set_role(member.id, member.role)
+        return member
+
+    def change_role(self, practice_id: str, staff_id: str, role: str) -> StaffMember:
+        return self.update(practice_id, staff_id, role=role)
+
+    def disable(self, practice_id: str, staff_id: str) -> StaffMember:
+        """May not sign in or make requests any more; signed out everywhere."""
+
+        def change(m: StaffMember) -> StaffMember:
+            self._refuse_removed(m)
+            return m.model_copy(update={"status": "disabled"})
+
+        member = self._apply(practice_id, staff_id, change)
+        if member.sub:
+            self._directory.disable(member.id)
+            self._directory.sign_out(member.id)
+        return member
+
+    def enable(self, practice_id: str, staff_id: str) -> StaffMember:
+        def change(m: StaffMember) -> StaffMember:
+            self._refuse_removed(m)
+            if m.status != "disabled":
+                return m
+            return m.model_copy(update={"status": "active" if m.activated_at else "invited"})
+
+        member = self._apply(practice_id, staff_id, change)
+        if member.sub:
+            self._directory.enable(member.id)
+        return member
+
+    def remove(self, practice_id: str, staff_id: str) -> StaffMember:
+        """Gone for good: the item stays (status removed, so records still name them), the
+        email may be invited again, the user is signed out and deleted."""
+        member = self._apply(practice_id, staff_id, lambda m: m.model_copy(update={"status": "removed"}))
+        self._directory.sign_out(member.id)
+        self._directory.delete(member.id)
+        return member
+
+    def _apply(
+        self, practice_id: str, staff_id: str, change: Callable[[StaffMember], StaffMember]
+    ) -> StaffMember:
+        for attempt in range(_ATTEMPTS):
+            before = self._store.get(practice_id, staff_id)
+            after = change(before)
+            if after == before:
+                return before
+            try:
+                return self._store.replace(before, after)
+            except StaffChangedError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _refuse_removed(m: StaffMember) -> None:
+        if m.status == "removed":
+            raise StaffChangedError("this staff member was removed", status=m.status)
+
+    # -- the per-request check ------------------------------------------------------------------
+    def authenticate(self, practice_id: str, staff_id: str, sub: str) -> StaffMember:
+        """The member a token names, if they may make requests now: their item exists, names
+        the token's user and is enabled. An invited member's first request activates them."""
+        try:
+            member = self._store.get(practice_id, staff_id)
+        except StaffNotFoundError as exc:
+            raise StaffRefusedError("the token names no staff member of this practice") from exc
+        if member.sub is None or member.sub != sub:
+            raise StaffRefusedError("the token's user is not this staff member")
+        if not member.enabled:
+            raise StaffRefusedError(f"this staff member is {member.status}", status=member.status)
+        if member.status == "invited":
+            member = self._store.activate(member, self._clock())
+            if not member.enabled:
+                raise StaffRefusedError(f"this staff member is {member.status}", status=member.status)
+        return member

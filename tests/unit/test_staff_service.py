@@ -1,0 +1,183 @@
+"""The staff rules, against moto's table and the fake directory: one member per email in a
+practice, the owner who cannot be the last to go, an idempotent first owner, the per-request
+check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from devstack.resources import table_definition
+from moto import mock_aws
+
+from tests.fakes.fake_directory import FakeDirectory
+from therabill.adapters.dynamo import Table
+from therabill.core.errors import InvalidRequestError
+from therabill.core.ids import new_id
+from therabill.staff.errors import (
+    EmailUnavailableError,
+    LastOwnerError,
+    StaffChangedError,
+    StaffEmailTakenError,
+    StaffRefusedError,
+)
+from therabill.staff.service import StaffService
+from therabill.staff.store import StaffStore
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def directory() -> FakeDirectory:
+    return FakeDirectory()
+
+
+@pytest.fixture
+def staff(dynamodb_client: Any, directory: FakeDirectory) -> Iterator[StaffService]:
+    with mock_aws():
+        dynamodb_client.create_table(**table_definition("staff"))
+        yield StaffService(
+            store=StaffStore(Table(dynamodb_client, "staff")), directory=directory, clock=lambda: NOW
+        )
+
+
+PRC = new_id("prc")
+
+
+def test_an_invitation_makes_an_invited_member_with_its_user(
+    staff: StaffService, directory: FakeDirectory
+) -> None:
+    m = staff.invite(PRC, email=" Biller@Example.TEST ", name="Bea", role="biller")
+    assert (m.email, m.role, m.status) == ("biller@example.test", "biller", "invited")
+    assert m.sub == directory.users[m.id].sub
+    assert staff.get(PRC, m.id) == m
+    assert [x.id for x in staff.list_members(PRC)] == [m.id]
+
+
+def test_one_member_per_email_in_a_practice_but_another_practice_may_have_it(staff: StaffService) -> None:
+    staff.invite(PRC, email="a@p.test", name="A", role="biller")
+    with pytest.raises(StaffEmailTakenError):
+        staff.invite(PRC, email="A@P.test", name="A again", role="clinician")
+    other = new_id("prc")
+    assert staff.invite(other, email="a@p.test", name="A", role="biller").practice_id == other
+
+
+def test_an_unknown_role_is_refused_and_nothing_written(staff: StaffService) -> None:
+    with pytest.raises(InvalidRequestError):
+        staff.invite(PRC, email="a@p.test", name="A", role="admin")
+    assert staff.list_members(PRC) == []
+
+
+def test_an_invitation_the_directory_refuses_leaves_nothing_behind(
+    staff: StaffService, directory: FakeDirectory
+) -> None:
+    directory.refused_emails.add("taken@p.test")
+    with pytest.raises(EmailUnavailableError):
+        staff.invite(PRC, email="taken@p.test", name="T", role="owner")
+    assert staff.list_members(PRC) == []
+    directory.refused_emails.clear()
+    assert staff.invite(PRC, email="taken@p.test", name="T", role="biller").status == "invited"
+    # the discarded owner was taken off the count too: this one is the only owner
+    owner = staff.invite(PRC, email="o@p.test", name="O", role="owner")
+    with pytest.raises(LastOwnerError):
+        staff.change_role(PRC, owner.id, "biller")
+
+
+def test_the_first_owner_is_made_once_however_often_retried(
+    staff: StaffService, directory: FakeDirectory
+) -> None:
+    directory.fail_next_create = True
+    with pytest.raises(TimeoutError):
+        staff.create_owner(PRC, "Owner@P.test", "Olive")
+    first = staff.create_owner(PRC, "owner@p.test", "Olive")
+    again = staff.create_owner(PRC, "owner@p.test", "Olive")
+    assert first == again and first.sub is not None
+    assert len(directory.users) == 1 and len(staff.list_members(PRC)) == 1
+    with pytest.raises(LastOwnerError):
+        staff.remove(PRC, first.id)
+
+
+def test_the_last_owner_cannot_be_demoted_disabled_or_removed(staff: StaffService) -> None:
+    owner = staff.create_owner(PRC, "o@p.test", "O")
+    for act in (
+        lambda: staff.change_role(PRC, owner.id, "biller"),
+        lambda: staff.disable(PRC, owner.id),
+        lambda: staff.remove(PRC, owner.id),
+    ):
+        with pytest.raises(LastOwnerError):
+            act()
+    assert staff.get(PRC, owner.id) == owner
+
+
+def test_with_a_second_owner_one_may_go_and_a_disabled_owner_does_not_count(staff: StaffService) -> None:
+    a = staff.create_owner(PRC, "a@p.test", "A")
+    b = staff.invite(PRC, email="b@p.test", name="B", role="owner")
+    assert staff.disable(PRC, b.id).status == "disabled"
+    with pytest.raises(LastOwnerError):
+        staff.change_role(PRC, a.id, "biller")
+    assert staff.enable(PRC, b.id).status == "invited"  # never signed in
+    assert staff.change_role(PRC, a.id, "biller").role == "biller"
+    with pytest.raises(LastOwnerError):
+        staff.remove(PRC, b.id)
+
+
+def test_removal_signs_out_deletes_the_user_and_frees_the_email(
+    staff: StaffService, directory: FakeDirectory
+) -> None:
+    staff.create_owner(PRC, "o@p.test", "O")
+    m = staff.invite(PRC, email="x@p.test", name="X", role="front_desk")
+    gone = staff.remove(PRC, m.id)
+    assert gone.status == "removed" and m.id not in directory.users
+    assert staff.list_members(PRC)[0].role == "owner" and len(staff.list_members(PRC)) == 1
+    assert staff.remove(PRC, m.id).status == "removed"  # again: nothing more to do
+    with pytest.raises(StaffChangedError):
+        staff.enable(PRC, m.id)
+    assert staff.invite(PRC, email="x@p.test", name="X", role="biller").id != m.id
+
+
+def test_disabling_signs_the_user_out_everywhere(staff: StaffService, directory: FakeDirectory) -> None:
+    staff.create_owner(PRC, "o@p.test", "O")
+    m = staff.invite(PRC, email="x@p.test", name="X", role="biller")
+    staff.disable(PRC, m.id)
+    assert directory.users[m.id].enabled is False and directory.users[m.id].sign_outs == 1
+    staff.enable(PRC, m.id)
+    assert directory.users[m.id].enabled is True
+
+
+def test_a_role_change_moves_the_directory_claim(staff: StaffService, directory: FakeDirectory) -> None:
+    staff.create_owner(PRC, "o@p.test", "O")
+    m = staff.invite(PRC, email="x@p.test", name="X", role="biller")
+    assert staff.update(PRC, m.id, role="clinician", name="Xavier").name == "Xavier"
+    assert directory.users[m.id].role == "clinician"
+
+
+def test_the_per_request_check(staff: StaffService) -> None:
+    staff.create_owner(PRC, "o@p.test", "O")
+    m = staff.invite(PRC, email="x@p.test", name="X", role="biller")
+    assert m.sub is not None
+    with pytest.raises(StaffRefusedError):
+        staff.authenticate(PRC, m.id, "someone-else")
+    with pytest.raises(StaffRefusedError):
+        staff.authenticate(new_id("prc"), m.id, m.sub)
+    first = staff.authenticate(PRC, m.id, m.sub)
+    assert (first.status, first.activated_at) == ("active", NOW)
+    staff.disable(PRC, m.id)
+    with pytest.raises(StaffRefusedError):
+        staff.authenticate(PRC, m.id, m.sub)
+    assert staff.enable(PRC, m.id).status == "active"  # had signed in before
+    staff.remove(PRC, m.id)
+    with pytest.raises(StaffRefusedError):
+        staff.authenticate(PRC, m.id, m.sub)
+
+
+def test_two_owners_demoted_at_once_leave_one_owner(staff: StaffService, dynamodb_client: Any) -> None:
+    """Both demotions read two owners; the count written with each change lets only one through."""
+    a = staff.create_owner(PRC, "a@p.test", "A")
+    b = staff.invite(PRC, email="b@p.test", name="B", role="owner")
+    store = StaffStore(Table(dynamodb_client, "staff"))
+    store.replace(a, a.model_copy(update={"role": "biller"}))
+    with pytest.raises(LastOwnerError):
+        store.replace(b, b.model_copy(update={"role": "biller"}))
+    assert staff.get(PRC, b.id).role == "owner"
