@@ -46,6 +46,7 @@ ENV_NIGHTLY_QUEUE_URL = "THERABILL_NIGHTLY_QUEUE_URL"  # the nightly run's fan-o
 ENV_NIGHTLY_TARGET_ARN = "THERABILL_NIGHTLY_TARGET_ARN"  # nightly-dispatch: the practice schedules' target
 ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedules invoke it with
 ENV_USER_POOL_ID = "THERABILL_USER_POOL_ID"  # the staff user pool (the staff API manages its users)
+ENV_SIGN_IN_URL = "THERABILL_SIGN_IN_URL"  # where staff sign in (emails point there; optional)
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -92,6 +93,8 @@ CAN_CONSUME_NIGHTLY = "queue:nightly:consume"
 # scheduler:CreateSchedule/UpdateSchedule/GetSchedule on the group's schedules, and
 # iam:PassRole for the scheduler's execution role only.
 CAN_MANAGE_SCHEDULES = "scheduler:manage"
+# The staff user pool: create a user (and read one back, or find an address) — sign-up's owner.
+CAN_CREATE_USERS = "users:create"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -115,9 +118,26 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="public-api",
         handler="therabill.entrypoints.public_api.lambda_handler",
-        description="Public pages: card set-up with consent, payment authentication",
-        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS),
-        env=(*_COMMON_ENV, ENV_PUBLIC_BASE_URL, ENV_STRIPE_JS_URL),
+        description="Public pages: card set-up with consent, payment authentication; sign-up",
+        permissions=(
+            CAN_READ_TABLE,
+            CAN_WRITE_TABLE,
+            CAN_READ_SECRETS,
+            # Sign-up: the practice (its nightly schedules), its owner's user (the invitation is
+            # the user pool's), and the "you already have an account" email.
+            CAN_SEND_EMAIL,
+            CAN_MANAGE_SCHEDULES,
+            CAN_CREATE_USERS,
+        ),
+        env=(
+            *_COMMON_ENV,
+            ENV_PUBLIC_BASE_URL,
+            ENV_STRIPE_JS_URL,
+            ENV_EMAIL_SENDER,
+            ENV_USER_POOL_ID,
+            ENV_SIGN_IN_URL,
+            *_NIGHTLY_ENV,
+        ),
     ),
     FunctionSpec(
         name="stripe-webhook",
@@ -218,7 +238,7 @@ STAFF_API_PREFIXES = (
     "/nightly",
     "/billing-runs",
 )
-PUBLIC_API_PREFIXES = ("/setup", "/pay")
+PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup")
 WEBHOOK_PATH = "/webhooks/stripe"
 # A method and path no route serves is answered 404 with the APIs' error body naming them: by API
 # Gateway (a gateway response, where the path carries the stage), by the local gateway and by

@@ -51,6 +51,10 @@ PASS_ROLE_ACTIONS = ("iam:PassRole",)
 # evening summary, and one-time "run now" schedules.
 RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*")
 
+# Sign-up's owner in the staff user pool: create the user, read a retried one back, and find
+# whether an address is taken (ListUsers with an email filter). Nothing that changes a user.
+USERS_CREATE_ACTIONS = ("cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers")
+
 # Every function: write its own log group, send traces.
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
@@ -65,6 +69,7 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     contract.CAN_ENQUEUE_NIGHTLY: QUEUE_SEND_ACTIONS + QUEUE_KEY_SEND_ACTIONS,
     contract.CAN_CONSUME_NIGHTLY: QUEUE_CONSUME_ACTIONS + QUEUE_KEY_CONSUME_ACTIONS,
     contract.CAN_MANAGE_SCHEDULES: SCHEDULER_MANAGE_ACTIONS + PASS_ROLE_ACTIONS,
+    contract.CAN_CREATE_USERS: USERS_CREATE_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -92,6 +97,7 @@ class CapabilityResources:
     runtime_schedule_arns: Sequence[str] = ()  # the group's schedules the runtime may manage
     schedule_group_name: str = ""
     scheduler_role_arn: str = ""
+    user_pool_arn: str = ""  # the staff user pool
 
 
 def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
@@ -150,6 +156,8 @@ def capability_statements(capability: str, res: CapabilityResources) -> list[iam
                 conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
             ),
         ]
+    if capability == contract.CAN_CREATE_USERS:
+        return [_allow(USERS_CREATE_ACTIONS, [_required(res.user_pool_arn, capability)])]
     raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
 
 

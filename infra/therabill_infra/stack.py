@@ -86,6 +86,9 @@ class TherabillStack(Stack):
             contract.ENV_SCHEDULER_ROLE_ARN: scheduler_role.role_arn,
             # nightly-dispatch exists only after the functions: set on them below.
             contract.ENV_NIGHTLY_TARGET_ARN: "",
+            contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
+            # Where staff sign in; empty: the emails point at the public base URL.
+            contract.ENV_SIGN_IN_URL: settings.sign_in_url,
         }
         resources = CapabilityResources(
             table_arn=self.data.table.table_arn,
@@ -106,6 +109,7 @@ class TherabillStack(Stack):
             ],
             scheduler_role_arn=scheduler_role.role_arn,
             schedule_group_name=group_name,
+            user_pool_arn=self.api.user_pool.user_pool_arn,
         )
         self.functions = Functions(
             self,

@@ -72,6 +72,7 @@ ACTIONS_BY_CAPABILITY = {
         "sqs:GetQueueAttributes",
         "kms:Decrypt",
     },
+    "users:create": {"cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers"},
     "scheduler:manage": {
         "scheduler:CreateSchedule",
         "scheduler:GetSchedule",
@@ -254,9 +255,20 @@ def test_staff_api_cannot_enqueue_or_consume(synth: Synth) -> None:
     assert not {a for a in actions if a.startswith("sqs:")}
 
 
-def test_public_api_cannot_send_email(synth: Synth) -> None:
-    actions = synth.role_actions(synth.role_id("public-api"))
-    assert not {a for a in actions if a.startswith("ses:")}
+def test_public_api_creates_sign_up_owners_in_the_staff_pool_and_changes_no_user(synth: Synth) -> None:
+    """Sign-up makes a practice's owner (and emails an address that has an account): the public
+    API may create a user of the one staff pool, read it back and look an address up; never
+    change, disable or delete a user."""
+    role = synth.role_id("public-api")
+    actions = synth.role_actions(role)
+    assert {a for a in actions if a.startswith("cognito-idp:")} == {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminGetUser",
+        "cognito-idp:ListUsers",
+    }
+    (pool_id, _) = synth.only("AWS::Cognito::UserPool")
+    (create,) = synth.statements_with(role, "cognito-idp:AdminCreateUser")
+    assert create["Resource"] == {"Fn::GetAtt": [pool_id, "Arn"]}
 
 
 def test_table_actions_are_scoped_to_the_table_and_gsi1(synth: Synth) -> None:
