@@ -140,6 +140,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         ),
     ),
     FunctionSpec(
+        name="staff-messages",
+        handler="therabill.entrypoints.staff_messages.lambda_handler",
+        description="The staff user pool's CustomMessage trigger: invitations, reset codes name the practice",
+        # The practice's name only. Settings need the secret's ARN; this function never reads it.
+        permissions=(CAN_READ_TABLE,),
+        timeout_seconds=5,  # Cognito waits at most 5 seconds for a trigger
+        memory_mb=256,
+        env=(ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_PUBLIC_BASE_URL, ENV_SIGN_IN_URL),
+    ),
+    FunctionSpec(
         name="stripe-webhook",
         handler="therabill.entrypoints.stripe_webhook.lambda_handler",
         description="Verifies Stripe webhooks, records each event once and enqueues it",
@@ -267,3 +277,6 @@ CLAIM_ROLE = "custom:role"
 CLAIM_STAFF_ID = "custom:staff_id"
 CLAIM_SUBJECT = "sub"
 CLAIM_EMAIL = "email"
+
+# The staff user pool's CustomMessage trigger (infra/ wires it; locally devstack plays Cognito).
+STAFF_MESSAGES_FUNCTION = "staff-messages"

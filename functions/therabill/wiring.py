@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from therabill.services.catalog import ServiceCatalog
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
+    from therabill.signup.invitation import InvitationMessages
     from therabill.signup.service import SignupService
     from therabill.staff.directory import StaffDirectory
     from therabill.staff.service import StaffService
@@ -170,6 +171,12 @@ class Container:
             clock=self.clock,
             sign_in_url=self.sign_in_url,
         )
+
+    @cached_property
+    def invitations(self) -> InvitationMessages:
+        from therabill.signup.invitation import InvitationMessages
+
+        return InvitationMessages(practices=self.practices, sign_in_url=self.sign_in_url)
 
     @property
     def sign_in_url(self) -> str:

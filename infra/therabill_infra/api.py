@@ -248,6 +248,10 @@ class Api(Construct):
                 # The tenant of a user never changes; a move is a new account.
                 practice_id: cognito.StringAttribute(min_len=1, max_len=64, mutable=False),
                 role: cognito.StringAttribute(min_len=1, max_len=32, mutable=True),
+                # The staff member the user is (the staff item is the truth the API checks).
+                custom_attribute_name(contract.CLAIM_STAFF_ID): cognito.StringAttribute(
+                    min_len=1, max_len=64, mutable=False
+                ),
             },
             mfa=cognito.Mfa.REQUIRED,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
@@ -276,7 +280,7 @@ class Api(Construct):
             refresh_token_validity=Duration.hours(12),
             read_attributes=cognito.ClientAttributes()
             .with_standard_attributes(email=True, email_verified=True, fullname=True)
-            .with_custom_attributes(practice_id, role),
+            .with_custom_attributes(practice_id, role, custom_attribute_name(contract.CLAIM_STAFF_ID)),
             # Users may never write their own tenant or role: only administrators can
             # (AdminUpdateUserAttributes), so the claims the staff API trusts cannot be forged.
             write_attributes=cognito.ClientAttributes().with_standard_attributes(fullname=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Stack
+from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from therabill_infra import permissions
@@ -129,6 +130,10 @@ class TherabillStack(Stack):
         for spec in contract.FUNCTIONS:
             if contract.ENV_NIGHTLY_TARGET_ARN in spec.env:
                 self.functions[spec.name].add_environment(contract.ENV_NIGHTLY_TARGET_ARN, dispatch_arn)
+        # Cognito words its invitations and reset codes through this trigger (naming the practice).
+        self.api.user_pool.add_trigger(
+            cognito.UserPoolOperation.CUSTOM_MESSAGE, self.functions[contract.STAFF_MESSAGES_FUNCTION]
+        )
         self.api.add_routes(
             staff=self.functions[STAFF_API_FUNCTION],
             public=self.functions[PUBLIC_API_FUNCTION],

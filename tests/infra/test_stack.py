@@ -752,3 +752,27 @@ def test_staff_api_manages_only_runtime_schedules_and_passes_only_the_scheduler_
     env = synth.resources[synth.function_id("staff-api")]["Properties"]["Environment"]["Variables"]
     assert env[contract.ENV_NIGHTLY_TARGET_ARN] == _arn(synth.function_id("nightly-dispatch"))
     assert env[contract.ENV_SCHEDULER_ROLE_ARN] == _arn(next(iter(scheduler_roles)))
+
+
+def test_the_user_pool_words_its_messages_with_the_staff_messages_trigger(synth: Synth) -> None:
+    pool_id, pool = synth.only("AWS::Cognito::UserPool")
+    function_id = synth.function_id(contract.STAFF_MESSAGES_FUNCTION)
+    assert pool["Properties"]["LambdaConfig"] == {"CustomMessage": {"Fn::GetAtt": [function_id, "Arn"]}}
+    invokes = [
+        p["Properties"]
+        for p in synth.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "cognito-idp.amazonaws.com"
+    ]
+    assert invokes == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+            "Principal": "cognito-idp.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [pool_id, "Arn"]},
+        }
+    ]
+    # Only the practice's name: it reads the table and nothing else (no writes, no secret, no mail).
+    actions = synth.role_actions(synth.role_id(contract.STAFF_MESSAGES_FUNCTION))
+    assert actions == BASE_ACTIONS | ACTIONS_BY_CAPABILITY["table:read"]
+    custom = {a["Name"] for a in pool["Properties"]["Schema"] if a["Name"] != "email"}
+    assert {"practice_id", "role", "staff_id"} <= custom
