@@ -88,6 +88,11 @@ class SignupService:
                 "too many sign-ups; try again later", retry_after=max(1, math.ceil(end - now))
             )
 
+    def practice_of(self, email: str) -> str | None:
+        """The practice the address's sign-up chose (the operator's script reports it)."""
+        signup = self._store.get(email_key(email))
+        return signup.practice_id if signup else None
+
     # -- the practice and its owner, once -------------------------------------------------------
     def register(self, form: SignupForm) -> Outcome:
         """Create the practice and its owner once (the operator's path calls this directly)."""
