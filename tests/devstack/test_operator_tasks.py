@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from devstack import PROJECT_ROOT
 from devstack.run import Stack, running_stack, start_stack
+
+from devstack import PROJECT_ROOT
 
 pytestmark = [
     pytest.mark.e2e,
