@@ -203,12 +203,37 @@ def sign_in(cognito: Any, *, pool_id: str, client_id: str, body: bytes | None) -
     (NEW_PASSWORD_REQUIRED); the token carries the user's own attributes as claims, as Cognito's
     ID token does. Raises TokenRequestError (a bad body) or SignInRefusedError."""
     email, password, new_password = _sign_in_params(body)
-    refused = SignInRefusedError(401, contract.UNAUTHORIZED_CODE, "Incorrect email or password.")
     # Cognito signs in by the email alias itself; moto only by user name: find it.
     users = cognito.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"', Limit=1)["Users"]
     if not users:
-        raise refused
+        raise _refused()
     username = users[0]["Username"]
+    _authenticate(cognito, pool_id, client_id, username, password, new_password)
+    user = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
+    claims = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    if not claims.get(contract.CLAIM_PRACTICE_ID) or not claims.get(contract.CLAIM_ROLE):
+        raise _refused()
+    return issue_token(
+        claims[contract.CLAIM_PRACTICE_ID],
+        claims[contract.CLAIM_ROLE],
+        sub=claims[contract.CLAIM_SUBJECT],
+        email=claims.get(contract.CLAIM_EMAIL, email),
+        extra_claims={
+            contract.CLAIM_STAFF_ID: claims.get(contract.CLAIM_STAFF_ID, username),
+            "cognito:username": username,
+        },
+    )
+
+
+def _refused() -> SignInRefusedError:
+    """The one answer for a wrong address and a wrong password."""
+    return SignInRefusedError(401, contract.UNAUTHORIZED_CODE, "Incorrect email or password.")
+
+
+def _authenticate(
+    cognito: Any, pool_id: str, client_id: str, username: str, password: str, new_password: str | None
+) -> None:
+    """The password checked, and a first sign-in's new password set; refused otherwise."""
     try:
         out = cognito.admin_initiate_auth(
             UserPoolId=pool_id,
@@ -229,24 +254,10 @@ def sign_in(cognito: Any, *, pool_id: str, client_id: str, body: bytes | None) -
                 Session=out["Session"],
             )
     except cognito.exceptions.NotAuthorizedException:
-        raise refused from None
+        raise _refused() from None
     except cognito.exceptions.InvalidPasswordException:
         raise TokenRequestError(
             "new_password", "must be 12 or more characters with upper and lower case, a digit and a symbol"
         ) from None
     if "AuthenticationResult" not in out:
         raise SignInRefusedError(409, "challenge", f"the user pool asks for {out.get('ChallengeName')}")
-    user = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
-    claims = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
-    if not claims.get(contract.CLAIM_PRACTICE_ID) or not claims.get(contract.CLAIM_ROLE):
-        raise refused
-    return issue_token(
-        claims[contract.CLAIM_PRACTICE_ID],
-        claims[contract.CLAIM_ROLE],
-        sub=claims[contract.CLAIM_SUBJECT],
-        email=claims.get(contract.CLAIM_EMAIL, email),
-        extra_claims={
-            contract.CLAIM_STAFF_ID: claims.get(contract.CLAIM_STAFF_ID, username),
-            "cognito:username": username,
-        },
-    )
