@@ -74,6 +74,7 @@ FIRST_CALL_EVENTS = {
     "nightly-dispatch": "scheduler/nightly_run.json",
     "nightly-worker": "sqs/nightly_batch.json",
     "invoice-sweep": "scheduler/invoice_sweep.json",
+    "staff-messages": "cognito/custom_message_invitation.json",
 }
 
 # Runs inside the child: argv is the module, the event file and the function's name. Nothing but

@@ -31,6 +31,10 @@ Local-only endpoints (never deployed):
   is none (devstack/local_staff.py: their own role and sub); a body it cannot use, or a disabled
   or removed member -> 400 ``{"code": "invalid_request", "message",
   "details": {"field"}}`` naming the field and what it takes
+- ``POST /_local/sign-in`` ``{"email", "password", "new_password"?}`` -> a staff ID token from the
+  local user pool (``{"token": ...}``), its claims the user's own attributes; a first sign-in with
+  the emailed temporary password needs ``new_password`` (409 ``new_password_required`` without);
+  a wrong email or password -> 401
 """
 
 from __future__ import annotations
@@ -81,9 +85,11 @@ class LocalServices:
         scheduler: Any = None,
         info: dict[str, Any] | None = None,
         sign_in: local_auth.SignIn | None = None,
+        password_sign_in: Callable[[bytes | None], str] | None = None,
     ) -> None:
         self.emails = emails
         self.sign_in = sign_in  # who a minted token is (devstack/local_staff.py); None: as asked
+        self.password_sign_in = password_sign_in  # local_auth.sign_in bound to the user pool
         self.scheduler = scheduler
         self.info = dict(info or {})
 
@@ -219,7 +225,21 @@ class _Handler(BaseHTTPRequestHandler):
                 problem = {"code": "invalid_request", "message": str(exc), "details": {"field": exc.field}}
                 return _json(400, problem)
             return _json(200, {"token": token})
+        if path == "/_local/sign-in" and method == "POST":
+            return self._sign_in(body)
         return _json(404, no_route_body(method, path))
+
+    def _sign_in(self, body: bytes | None) -> tuple[int, list[tuple[str, str]], bytes]:
+        sign_in = self.server.services.password_sign_in
+        if sign_in is None:
+            return _json(503, {"message": "no user pool configured"})
+        try:
+            return _json(200, {"token": sign_in(body)})
+        except local_auth.TokenRequestError as exc:
+            problem = {"code": "invalid_request", "message": str(exc), "details": {"field": exc.field}}
+            return _json(400, problem)
+        except local_auth.SignInRefusedError as exc:
+            return _json(exc.status, {"code": exc.code, "message": exc.message, "details": {}})
 
 
 def _json(

@@ -173,3 +173,107 @@ def authorizer_claims(claims: dict[str, Any]) -> dict[str, str]:
     for name, value in claims.items():
         out[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return out
+
+
+# ---------------------------------------------------------------- POST /_local/sign-in
+_SIGN_IN_FIELDS = ("email", "password", "new_password")
+
+
+class SignInRefusedError(Exception):
+    """The user pool refused the sign-in (``status`` 401), or wants a new password first (409,
+    ``code`` ``new_password_required``)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def _sign_in_params(body: bytes | None) -> tuple[str, str, str | None]:
+    try:
+        params = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise TokenRequestError(
+            "", 'the body must be a JSON object: {"email": "…", "password": "…"}'
+        ) from None
+    if not isinstance(params, dict):
+        raise TokenRequestError("", 'the body must be a JSON object: {"email": "…", "password": "…"}')
+    unknown = sorted(set(params) - set(_SIGN_IN_FIELDS))
+    if unknown:
+        raise TokenRequestError(unknown[0], f"is not a field of this request ({', '.join(_SIGN_IN_FIELDS)})")
+    email = _text_field(params, "email", None)
+    password = _text_field(params, "password", None)
+    if email is None:
+        raise TokenRequestError("email", "is required: the address the invitation went to")
+    if password is None:
+        raise TokenRequestError("password", "is required: the temporary password, or your own")
+    if '"' in email or "\\" in email:
+        raise TokenRequestError("email", "must be an email address")
+    return email.strip().lower(), password, _text_field(params, "new_password", None)
+
+
+def sign_in(cognito: Any, *, pool_id: str, client_id: str, body: bytes | None) -> str:
+    """An ID token for ``POST /_local/sign-in`` ``{"email", "password", "new_password"?}``: the user
+    pool checks the password (ADMIN_USER_PASSWORD_AUTH) and, for a first sign-in, sets the new one
+    (NEW_PASSWORD_REQUIRED); the token carries the user's own attributes as claims, as Cognito's
+    ID token does. Raises TokenRequestError (a bad body) or SignInRefusedError."""
+    email, password, new_password = _sign_in_params(body)
+    # Cognito signs in by the email alias itself; moto only by user name: find it.
+    users = cognito.list_users(UserPoolId=pool_id, Filter=f'email = "{email}"', Limit=1)["Users"]
+    if not users:
+        raise _refused()
+    username = users[0]["Username"]
+    _authenticate(cognito, pool_id, client_id, username, password, new_password)
+    user = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
+    claims = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    if not claims.get(contract.CLAIM_PRACTICE_ID) or not claims.get(contract.CLAIM_ROLE):
+        raise _refused()
+    return issue_token(
+        claims[contract.CLAIM_PRACTICE_ID],
+        claims[contract.CLAIM_ROLE],
+        sub=claims[contract.CLAIM_SUBJECT],
+        email=claims.get(contract.CLAIM_EMAIL, email),
+        extra_claims={
+            contract.CLAIM_STAFF_ID: claims.get(contract.CLAIM_STAFF_ID, username),
+            "cognito:username": username,
+        },
+    )
+
+
+def _refused() -> SignInRefusedError:
+    """The one answer for a wrong address and a wrong password."""
+    return SignInRefusedError(401, contract.UNAUTHORIZED_CODE, "Incorrect email or password.")
+
+
+def _authenticate(
+    cognito: Any, pool_id: str, client_id: str, username: str, password: str, new_password: str | None
+) -> None:
+    """The password checked, and a first sign-in's new password set; refused otherwise."""
+    try:
+        out = cognito.admin_initiate_auth(
+            UserPoolId=pool_id,
+            ClientId=client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        if out.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
+            if new_password is None:
+                raise SignInRefusedError(
+                    409, "new_password_required", "First sign-in: send new_password to choose your own."
+                )
+            out = cognito.admin_respond_to_auth_challenge(
+                UserPoolId=pool_id,
+                ClientId=client_id,
+                ChallengeName="NEW_PASSWORD_REQUIRED",
+                ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password},
+                Session=out["Session"],
+            )
+    except cognito.exceptions.NotAuthorizedException:
+        raise _refused() from None
+    except cognito.exceptions.InvalidPasswordException:
+        raise TokenRequestError(
+            "new_password", "must be 12 or more characters with upper and lower case, a digit and a symbol"
+        ) from None
+    if "AuthenticationResult" not in out:
+        raise SignInRefusedError(409, "challenge", f"the user pool asks for {out.get('ChallengeName')}")

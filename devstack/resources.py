@@ -27,6 +27,7 @@ class LocalResources:
     documents_bucket: str
     schedule_group: str
     user_pool_id: str
+    user_pool_client_id: str = ""  # signs in with ADMIN_USER_PASSWORD_AUTH (POST /_local/sign-in)
 
 
 def user_pool(cognito: Any, name: str) -> str:
@@ -56,6 +57,22 @@ def user_pool(cognito: Any, name: str) -> str:
                 custom(contract.CLAIM_ROLE, mutable=True),
             ],
         )["UserPool"]["Id"]
+    )
+
+
+def user_pool_client(cognito: Any, pool_id: str, name: str = "therabill-local-sign-in") -> str:
+    """The pool's app client for the local sign-in (made if missing): the admin password flow, as
+    a server-side sign-in uses (the deployed web client signs in with SRP)."""
+    for client in cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)["UserPoolClients"]:
+        if client["ClientName"] == name:
+            return str(client["ClientId"])
+    return str(
+        cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName=name,
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )["UserPoolClient"]["ClientId"]
     )
 
 
@@ -135,8 +152,11 @@ def provision(
     with contextlib.suppress(scheduler.exceptions.ConflictException):
         scheduler.create_schedule_group(Name=contract.SCHEDULE_GROUP_NAME)
 
+    cognito = session.client("cognito-idp")
+    pool_id = user_pool(cognito, f"{prefix}-staff")
     return LocalResources(
-        user_pool_id=user_pool(session.client("cognito-idp"), f"{prefix}-staff"),
+        user_pool_id=pool_id,
+        user_pool_client_id=user_pool_client(cognito, pool_id),
         table_name=table_name,
         secrets_arn=secrets_arn,
         stripe_events_queue_url=queue_url,

@@ -53,6 +53,7 @@ import requests
 from devstack import PROJECT_ROOT, local_auth, mailbox
 from devstack.functions import FunctionRegistry, Handler, local_function_arn
 from devstack.http_gateway import HttpGateway, LocalServices
+from devstack.local_cognito import LocalCognito
 from devstack.local_staff import LocalStaff
 from devstack.processes import ChildProcess, child_env, free_port, port_in_use, python_module
 from devstack.resources import LOCAL_REGION, LocalResources, function_environment, provision
@@ -423,6 +424,17 @@ def start_stack(
             saved_env,
         )
         reset_runtime_caches()
+        # Cognito's invitations (a temporary password, the CustomMessage trigger, the email) on
+        # the runtime's session, before any function makes its clients; and the local sign-in.
+        from therabill.adapters import aws as runtime_aws
+
+        LocalCognito(
+            invoke=registry.invoke, ses=session.client("ses"), sender=resources.email_sender
+        ).install(runtime_aws.session())
+        cognito = session.client("cognito-idp")
+        services.password_sign_in = lambda body: local_auth.sign_in(
+            cognito, pool_id=resources.user_pool_id, client_id=resources.user_pool_client_id, body=body
+        )
 
         webhook_url = f"http://{host}:{gateway.port}{contract.WEBHOOK_PATH}"
         webhook_secret = stack_secrets[contract.SECRET_STRIPE_WEBHOOK_SECRETS][0]
@@ -526,6 +538,7 @@ def describe(stack: Stack) -> str:
         f"  moto (AWS)         {s['moto_url']}   (AWS_ENDPOINT_URL; dashboard {s['moto_url']}/moto-api/)",
         f"  localstripe        {s['localstripe_url']}   (Stripe.js {s['localstripe_url']}/js.stripe.com/v3/)",
         f"  emails             GET  {s['emails_url']}[?to=address]",
+        f"  sign in            POST {s['gateway_url']}/_local/sign-in  {{email, password, new_password}}",
         f"  schedules          GET  {s['schedules_url']}",
         f"                     POST {s['gateway_url']}/_local/schedules/<name>/fire",
         f"  demo practice      {s['demo_practice_id']} ({s['demo_practice']['status']})",

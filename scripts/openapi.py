@@ -23,9 +23,9 @@ DOCS = {
         "therabill.api.public",
         "Therabill public pages",
         "Pages a client opens without an account: card set-up, payment authentication, the "
-        "booking pay page and the invoice pay page. Each request authenticates itself with a "
-        "signed, expiring token or an invoice number with its access code. Money is an integer "
-        "of minor units (2500 is 25.00).",
+        "booking pay page and the invoice pay page; and a practice's sign-up. Each page request "
+        "authenticates itself with a signed, expiring token or an invoice number with its "
+        "access code. Money is an integer of minor units (2500 is 25.00).",
     ),
 }
 

@@ -46,6 +46,7 @@ ENV_NIGHTLY_QUEUE_URL = "THERABILL_NIGHTLY_QUEUE_URL"  # the nightly run's fan-o
 ENV_NIGHTLY_TARGET_ARN = "THERABILL_NIGHTLY_TARGET_ARN"  # nightly-dispatch: the practice schedules' target
 ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedules invoke it with
 ENV_USER_POOL_ID = "THERABILL_USER_POOL_ID"  # the staff user pool (the staff API manages its users)
+ENV_SIGN_IN_URL = "THERABILL_SIGN_IN_URL"  # where staff sign in (emails point there; optional)
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -95,6 +96,8 @@ CAN_MANAGE_SCHEDULES = "scheduler:manage"
 # The staff user pool's users: create (invite), read, update the role, disable, enable, delete,
 # sign out everywhere; on that one pool only.
 CAN_MANAGE_STAFF_USERS = "cognito:staff-users"
+# The staff user pool: create a user (and read one back, or find an address) — sign-up's owner.
+CAN_CREATE_USERS = "users:create"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -119,9 +122,36 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="public-api",
         handler="therabill.entrypoints.public_api.lambda_handler",
-        description="Public pages: card set-up with consent, payment authentication",
-        permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS),
-        env=(*_COMMON_ENV, ENV_PUBLIC_BASE_URL, ENV_STRIPE_JS_URL),
+        description="Public pages: card set-up with consent, payment authentication; sign-up",
+        permissions=(
+            CAN_READ_TABLE,
+            CAN_WRITE_TABLE,
+            CAN_READ_SECRETS,
+            # Sign-up: the practice (its nightly schedules), its owner's user (the invitation is
+            # the user pool's), and the "you already have an account" email.
+            CAN_SEND_EMAIL,
+            CAN_MANAGE_SCHEDULES,
+            CAN_CREATE_USERS,
+        ),
+        env=(
+            *_COMMON_ENV,
+            ENV_PUBLIC_BASE_URL,
+            ENV_STRIPE_JS_URL,
+            ENV_EMAIL_SENDER,
+            ENV_USER_POOL_ID,
+            ENV_SIGN_IN_URL,
+            *_NIGHTLY_ENV,
+        ),
+    ),
+    FunctionSpec(
+        name="staff-messages",
+        handler="therabill.entrypoints.staff_messages.lambda_handler",
+        description="The staff user pool's CustomMessage trigger: invitations, reset codes name the practice",
+        # The practice's name only. Settings need the secret's ARN; this function never reads it.
+        permissions=(CAN_READ_TABLE,),
+        timeout_seconds=5,  # Cognito waits at most 5 seconds for a trigger
+        memory_mb=256,
+        env=(ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_PUBLIC_BASE_URL, ENV_SIGN_IN_URL),
     ),
     FunctionSpec(
         name="stripe-webhook",
@@ -223,7 +253,7 @@ STAFF_API_PREFIXES = (
     "/billing-runs",
     "/staff",
 )
-PUBLIC_API_PREFIXES = ("/setup", "/pay")
+PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup")
 WEBHOOK_PATH = "/webhooks/stripe"
 # A method and path no route serves is answered 404 with the APIs' error body naming them: by API
 # Gateway (a gateway response, where the path carries the stage), by the local gateway and by
@@ -252,3 +282,6 @@ CLAIM_ROLE = "custom:role"
 CLAIM_STAFF_ID = "custom:staff_id"
 CLAIM_SUBJECT = "sub"
 CLAIM_EMAIL = "email"
+
+# The staff user pool's CustomMessage trigger (infra/ wires it; locally devstack plays Cognito).
+STAFF_MESSAGES_FUNCTION = "staff-messages"

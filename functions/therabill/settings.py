@@ -31,6 +31,7 @@ class Settings(BaseModel):
     nightly_target_arn: str | None = None
     scheduler_role_arn: str | None = None
     user_pool_id: str | None = None  # the staff user pool (None: staff cannot be managed)
+    sign_in_url: str | None = None  # where staff sign in (None: the public base URL)
 
     @property
     def scheduler(self) -> SchedulerSettings | None:
@@ -71,6 +72,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "nightly_target_arn": environ.get(contract.ENV_NIGHTLY_TARGET_ARN) or None,
         "scheduler_role_arn": environ.get(contract.ENV_SCHEDULER_ROLE_ARN) or None,
         "user_pool_id": environ.get(contract.ENV_USER_POOL_ID) or None,
+        "sign_in_url": environ.get(contract.ENV_SIGN_IN_URL) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from therabill.core.clock import Clock, utc_now
 from therabill.settings import Secrets, Settings, load_settings
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from therabill.services.catalog import ServiceCatalog
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
+    from therabill.signup.invitation import InvitationMessages
+    from therabill.signup.service import SignupService
     from therabill.staff.directory import StaffDirectory
     from therabill.staff.service import StaffService
     from therabill.webhooks.dispatch import EventDispatcher
@@ -153,6 +155,33 @@ class Container:
         from therabill.staff.store import StaffStore
 
         return StaffService(store=StaffStore(self.table), directory=self.staff_directory, clock=self.clock)
+
+    @cached_property
+    def signup(self) -> SignupService:
+        from therabill.signup.service import AccountLookup, SignupService
+        from therabill.signup.store import SignupStore
+
+        return SignupService(
+            store=SignupStore(self.table),
+            practices=self.practices,
+            staff=self.staff,
+            # The staff directory's adapter answers sign-up's lookup too.
+            accounts=cast("AccountLookup", self.staff_directory),
+            outbox=self.outbox,
+            clock=self.clock,
+            sign_in_url=self.sign_in_url,
+        )
+
+    @cached_property
+    def invitations(self) -> InvitationMessages:
+        from therabill.signup.invitation import InvitationMessages
+
+        return InvitationMessages(practices=self.practices, sign_in_url=self.sign_in_url)
+
+    @property
+    def sign_in_url(self) -> str:
+        """Where staff sign in (emails point there); the public base URL when not configured."""
+        return str(self.settings.sign_in_url or self.public_base_url)
 
     @cached_property
     def clients(self) -> ClientService:

@@ -21,6 +21,11 @@ STAGE_RATE_LIMIT = 50
 STAGE_BURST_LIMIT = 100
 PUBLIC_RATE_LIMIT = 10
 PUBLIC_BURST_LIMIT = 20
+# Sign-up creates a practice and a user: tighter still (the function also limits per source IP
+# and per email address).
+SIGNUP_PATH = "/signup"
+SIGNUP_RATE_LIMIT = 1
+SIGNUP_BURST_LIMIT = 5
 ANY = "ANY"
 PROXY = "{proxy+}"
 AUTHORIZATION_HEADER = "method.request.header.Authorization"
@@ -80,6 +85,15 @@ class Api(Construct):
         for prefix in contract.PUBLIC_API_PREFIXES:
             method_options[_method_key(prefix)] = public_throttle
             method_options[_method_key(f"{prefix}/{PROXY}")] = public_throttle
+        signup_throttle = apigw.MethodDeploymentOptions(
+            throttling_rate_limit=SIGNUP_RATE_LIMIT,
+            throttling_burst_limit=SIGNUP_BURST_LIMIT,
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            data_trace_enabled=False,
+            metrics_enabled=True,
+        )
+        method_options[_method_key(SIGNUP_PATH)] = signup_throttle
+        method_options[_method_key(f"{SIGNUP_PATH}/{PROXY}")] = signup_throttle
 
         self.rest_api = apigw.RestApi(
             self,
@@ -223,9 +237,13 @@ class Api(Construct):
             self,
             "StaffUserPool",
             user_pool_name=f"therabill-{stage}-staff",
-            # Staff accounts are created by an administrator of their practice, never self-service.
+            # Staff accounts are created by an administrator of their practice (or by the sign-up
+            # service for a new practice's owner), never by Cognito's own self-service sign-up.
             self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True),
+            # Each user is named by their staff id (adapters/cognito.py) and signs in with their
+            # email as an alias: with email as the username attribute, AdminCreateUser refuses a
+            # user name that is not an email.
+            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
             sign_in_case_sensitive=False,
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
             standard_attributes=cognito.StandardAttributes(

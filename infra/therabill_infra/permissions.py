@@ -61,6 +61,9 @@ STAFF_USERS_ACTIONS = (
     "cognito-idp:AdminUpdateUserAttributes",
     "cognito-idp:AdminUserGlobalSignOut",
 )
+# Sign-up's owner in the staff user pool: create the user, read a retried one back, and find
+# whether an address is taken (ListUsers with an email filter). Nothing that changes a user.
+USERS_CREATE_ACTIONS = ("cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers")
 
 # Every function: write its own log group, send traces.
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -77,6 +80,7 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     contract.CAN_CONSUME_NIGHTLY: QUEUE_CONSUME_ACTIONS + QUEUE_KEY_CONSUME_ACTIONS,
     contract.CAN_MANAGE_SCHEDULES: SCHEDULER_MANAGE_ACTIONS + PASS_ROLE_ACTIONS,
     contract.CAN_MANAGE_STAFF_USERS: STAFF_USERS_ACTIONS,
+    contract.CAN_CREATE_USERS: USERS_CREATE_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -165,6 +169,8 @@ def capability_statements(capability: str, res: CapabilityResources) -> list[iam
         ]
     if capability == contract.CAN_MANAGE_STAFF_USERS:
         return [_allow(STAFF_USERS_ACTIONS, [_required(res.user_pool_arn, capability)])]
+    if capability == contract.CAN_CREATE_USERS:
+        return [_allow(USERS_CREATE_ACTIONS, [_required(res.user_pool_arn, capability)])]
     raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
 
 

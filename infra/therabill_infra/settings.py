@@ -7,6 +7,8 @@ Context keys (all optional):
 - ``sender_email``: the address the SES identity verifies and every email is sent from.
 - ``public_base_url``: where public pages are served, when a custom domain fronts the API;
   by default the API stage URL.
+- ``sign_in_url``: where staff sign in (the staff app); emails that say how to sign in point
+  there. By default, the public base URL.
 - ``stripe_api_base``: override of Stripe's API base (empty in AWS: api.stripe.com).
 - ``stripe_js_url``: the Stripe.js URL the public pages load.
 - ``log_retention_days``: CloudWatch Logs retention for function and access logs (default 365).
@@ -52,6 +54,7 @@ class Settings:
     reserved_concurrency: bool
     waf: bool
     use_placeholder_layer: bool
+    sign_in_url: str = ""
 
     @property
     def stack_name(self) -> str:
@@ -88,7 +91,14 @@ class Settings:
             reserved_concurrency=_flag(node, "reserved_concurrency", default=True),
             waf=_flag(node, "waf", default=True),
             use_placeholder_layer=_flag(node, "use_placeholder_layer", default=False),
+            sign_in_url=_https(_text(node, "sign_in_url", ""), "sign_in_url"),
         )
+
+
+def _https(url: str, key: str) -> str:
+    if url and not url.startswith("https://"):
+        raise SettingsError(f"context {key!r} must be an https:// URL")
+    return url
 
 
 def _text(node: Node, key: str, default: str) -> str:

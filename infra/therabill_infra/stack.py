@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Annotations, CfnOutput, Stack
+from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
 from therabill_infra import permissions
@@ -87,6 +88,9 @@ class TherabillStack(Stack):
             contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
             # nightly-dispatch exists only after the functions: set on them below.
             contract.ENV_NIGHTLY_TARGET_ARN: "",
+            contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
+            # Where staff sign in; empty: the emails point at the public base URL.
+            contract.ENV_SIGN_IN_URL: settings.sign_in_url,
         }
         resources = CapabilityResources(
             table_arn=self.data.table.table_arn,
@@ -127,6 +131,10 @@ class TherabillStack(Stack):
         for spec in contract.FUNCTIONS:
             if contract.ENV_NIGHTLY_TARGET_ARN in spec.env:
                 self.functions[spec.name].add_environment(contract.ENV_NIGHTLY_TARGET_ARN, dispatch_arn)
+        # Cognito words its invitations and reset codes through this trigger (naming the practice).
+        self.api.user_pool.add_trigger(
+            cognito.UserPoolOperation.CUSTOM_MESSAGE, self.functions[contract.STAFF_MESSAGES_FUNCTION]
+        )
         self.api.add_routes(
             staff=self.functions[STAFF_API_FUNCTION],
             public=self.functions[PUBLIC_API_FUNCTION],

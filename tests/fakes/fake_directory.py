@@ -41,6 +41,9 @@ class FakeDirectory:
         )
         return self.users[staff_id].sub
 
+    def email_registered(self, email: str) -> bool:
+        return email in self.refused_emails or any(u.email == email for u in self.users.values())
+
     def set_role(self, staff_id: str, role: str) -> None:
         self.users[staff_id].role = role
 

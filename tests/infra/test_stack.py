@@ -72,6 +72,7 @@ ACTIONS_BY_CAPABILITY = {
         "sqs:GetQueueAttributes",
         "kms:Decrypt",
     },
+    "users:create": {"cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers"},
     "scheduler:manage": {
         "scheduler:CreateSchedule",
         "scheduler:GetSchedule",
@@ -263,9 +264,20 @@ def test_staff_api_cannot_enqueue_or_consume(synth: Synth) -> None:
     assert not {a for a in actions if a.startswith("sqs:")}
 
 
-def test_public_api_cannot_send_email(synth: Synth) -> None:
-    actions = synth.role_actions(synth.role_id("public-api"))
-    assert not {a for a in actions if a.startswith("ses:")}
+def test_public_api_creates_sign_up_owners_in_the_staff_pool_and_changes_no_user(synth: Synth) -> None:
+    """Sign-up makes a practice's owner (and emails an address that has an account): the public
+    API may create a user of the one staff pool, read it back and look an address up; never
+    change, disable or delete a user."""
+    role = synth.role_id("public-api")
+    actions = synth.role_actions(role)
+    assert {a for a in actions if a.startswith("cognito-idp:")} == {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminGetUser",
+        "cognito-idp:ListUsers",
+    }
+    (pool_id, _) = synth.only("AWS::Cognito::UserPool")
+    (create,) = synth.statements_with(role, "cognito-idp:AdminCreateUser")
+    assert create["Resource"] == {"Fn::GetAtt": [pool_id, "Arn"]}
 
 
 def test_table_actions_are_scoped_to_the_table_and_gsi1(synth: Synth) -> None:
@@ -617,6 +629,16 @@ def test_user_pool_carries_practice_and_role_and_users_cannot_write_them(synth: 
     assert not [a for a in client["Properties"]["WriteAttributes"] if a.startswith("custom:")]
 
 
+def test_user_pool_names_users_by_staff_id_and_signs_them_in_by_email_alias(synth: Synth) -> None:
+    """AdminCreateUser is called with the staff id as the user name: with email as the username
+    attribute Cognito would refuse it ("Username should be an email"), so email is an alias."""
+    _, pool = synth.only("AWS::Cognito::UserPool")
+    props = pool["Properties"]
+    assert props["AliasAttributes"] == ["email"]
+    assert "UsernameAttributes" not in props
+    assert props["UsernameConfiguration"] == {"CaseSensitive": False}
+
+
 def test_user_pool_names_each_users_staff_member_for_good(synth: Synth) -> None:
     _, pool = synth.only("AWS::Cognito::UserPool")
     schema = {attr["Name"]: attr for attr in pool["Properties"]["Schema"]}
@@ -627,6 +649,8 @@ def test_user_pool_names_each_users_staff_member_for_good(synth: Synth) -> None:
 
 
 def test_only_the_staff_api_manages_staff_users_and_only_on_the_staff_pool(synth: Synth) -> None:
+    """The public API may only create sign-up owners (its own test above); no other role has any
+    user pool action."""
     pool_id, _ = synth.only("AWS::Cognito::UserPool")
     role = synth.role_id("staff-api")
     granted = [
@@ -641,7 +665,7 @@ def test_only_the_staff_api_manages_staff_users_and_only_on_the_staff_pool(synth
     env = synth.resources[synth.function_id("staff-api")]["Properties"]["Environment"]["Variables"]
     assert env[contract.ENV_USER_POOL_ID] == _ref(pool_id)
     for spec in contract.FUNCTIONS:
-        if spec.name == "staff-api":
+        if spec.name in ("staff-api", "public-api"):
             continue
         other = synth.role_statements(synth.role_id(spec.name))
         assert not [st for st in other if "cognito-idp" in json.dumps(st["Action"])], spec.name
@@ -779,3 +803,27 @@ def test_staff_api_manages_only_runtime_schedules_and_passes_only_the_scheduler_
     env = synth.resources[synth.function_id("staff-api")]["Properties"]["Environment"]["Variables"]
     assert env[contract.ENV_NIGHTLY_TARGET_ARN] == _arn(synth.function_id("nightly-dispatch"))
     assert env[contract.ENV_SCHEDULER_ROLE_ARN] == _arn(next(iter(scheduler_roles)))
+
+
+def test_the_user_pool_words_its_messages_with_the_staff_messages_trigger(synth: Synth) -> None:
+    pool_id, pool = synth.only("AWS::Cognito::UserPool")
+    function_id = synth.function_id(contract.STAFF_MESSAGES_FUNCTION)
+    assert pool["Properties"]["LambdaConfig"] == {"CustomMessage": {"Fn::GetAtt": [function_id, "Arn"]}}
+    invokes = [
+        p["Properties"]
+        for p in synth.of_type("AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "cognito-idp.amazonaws.com"
+    ]
+    assert invokes == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+            "Principal": "cognito-idp.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [pool_id, "Arn"]},
+        }
+    ]
+    # Only the practice's name: it reads the table and nothing else (no writes, no secret, no mail).
+    actions = synth.role_actions(synth.role_id(contract.STAFF_MESSAGES_FUNCTION))
+    assert actions == BASE_ACTIONS | ACTIONS_BY_CAPABILITY["table:read"]
+    custom = {a["Name"] for a in pool["Properties"]["Schema"] if a["Name"] != "email"}
+    assert {"practice_id", "role", "staff_id"} <= custom

@@ -81,6 +81,16 @@ class CognitoDirectory:
             raise DirectoryConflictError("the sign-in service holds another user of this name")
         return claims[contract.CLAIM_SUBJECT]
 
+    def email_registered(self, email: str) -> bool:
+        """Whether a user of the pool has this address (sign-up's check; the alias is unique)."""
+        if '"' in email or "\\" in email:
+            raise ValueError("an address with quotes or backslashes cannot be looked up")
+        with _translate():
+            out = self._client.list_users(
+                UserPoolId=self._pool, Filter=f'email = "{email}"', Limit=1, AttributesToGet=[]
+            )
+        return bool(out.get("Users"))
+
     def set_role(self, staff_id: str, role: str) -> None:
         with _translate():
             self._client.admin_update_user_attributes(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
     from therabill.settings import Secrets, Settings
+    from therabill.signup.service import SignupService
     from therabill.staff.service import StaffService
 
 
@@ -67,6 +68,8 @@ class Services(Protocol):
     def booking_rules(self) -> BookingRules: ...
     @property
     def bookings(self) -> BookingService: ...
+    @property
+    def signup(self) -> SignupService: ...
     @property
     def nightly(self) -> NightlyService: ...
     @property

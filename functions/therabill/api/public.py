@@ -179,6 +179,11 @@ from therabill.api.public_invoices import router as invoices_router  # noqa: E40
 
 app.include_router(invoices_router)
 
+# The sign-up form (its own router).
+from therabill.api.public_signup import router as signup_router  # noqa: E402
+
+app.include_router(signup_router)
+
 
 class BookingPayStatus(BaseModel):
     model_config = ConfigDict(defer_build=True)

@@ -206,6 +206,21 @@ def access_ip_pk(source_ip: str) -> str:
     return f"PAYIP#{source_ip}"
 
 
+# -- sign-up: platform items, outside any practice's partition ------------------------------------
+def signup_pk(email_key: str) -> str:
+    """A practice's sign-up, by the hash of its owner's normalised email (never the address)."""
+    return f"SIGNUP#{email_key}"
+
+
+SIGNUP_SK = "SIGNUP"
+
+
+def signup_rate_pk(kind: str, subject: str) -> str:
+    """Sign-up attempts of one source IP (``ip``) or one email hash (``email``); windows as sort
+    keys, TTL."""
+    return f"SIGNUPRATE#{kind}#{subject}"
+
+
 # -- ledger summaries: one per billing party account and currency --------------------------------
 def ledger_summary_sk(client_id: str, owner: str, currency: str) -> str:
     """A billing party account's running receivable and credit (a cache of its entries). ``owner`` is the

@@ -1,0 +1,141 @@
+"""Operator tasks for platform staff, run with their own credentials.
+
+``create-practice``: a practice and its owner, made by the same sign-up service the public form
+uses (``SignupService.register``: exactly once per email, finished by a re-run; no rate limit),
+without the form. The owner gets the user pool's invitation; an address that already has an
+account gets the "you already have an account" email instead, as on the form.
+
+Against the local system (``make run``)::
+
+    uv run python scripts/operator_tasks.py create-practice --local \\
+        --name "Harbor Speech" --email owner@harbor.localhost --time-zone America/Chicago --owner-name "Ada"
+
+(the invitation lands in the local mailbox, ``GET /_local/emails``). Against a deployed stack, with
+the operator's AWS credentials (the public API function's configuration gives the table, user
+pool, scheduler and sender the service needs)::
+
+    uv run python scripts/operator_tasks.py create-practice --stack Therabill-prod --region us-east-1 \\
+        --name "Harbor Speech" --email owner@harbor.example --time-zone America/Chicago --owner-name "Ada"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
+
+PUBLIC_API = "public-api"
+LOCAL_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def local_environment(state_path: Path) -> dict[str, str]:
+    """The running local system's function environment (``.devstack/state.json``)."""
+    if not state_path.exists():
+        raise SystemExit(f"{state_path} not found: start the local system first (make run)")
+    state = json.loads(state_path.read_text())
+    return {**LOCAL_AWS, **state["environment"]}
+
+
+def stack_environment(stack: str, region: str | None) -> dict[str, str]:
+    """The deployed public API function's environment, found through the stack's resources."""
+    import boto3  # noqa: PLC0415 - only for a deployed stack
+
+    from therabill import contract  # noqa: PLC0415 - after the path is set
+
+    session = boto3.session.Session(region_name=region)
+    handler = next(spec.handler for spec in contract.FUNCTIONS if spec.name == PUBLIC_API)
+    lambdas = session.client("lambda")
+    resources = session.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
+    for resource in resources:
+        if resource["ResourceType"] != "AWS::Lambda::Function":
+            continue
+        config = lambdas.get_function_configuration(FunctionName=resource["PhysicalResourceId"])
+        if config.get("Handler") == handler:
+            env: dict[str, str] = config.get("Environment", {}).get("Variables", {})
+            return {**env, "AWS_REGION": session.region_name or ""}
+    raise SystemExit(f"no {PUBLIC_API} function found in stack {stack}")
+
+
+def create_practice(args: argparse.Namespace) -> int:
+    os.environ.update(
+        local_environment(args.state) if args.local else stack_environment(args.stack, args.region)
+    )
+    if args.local:
+        os.environ.pop("AWS_PROFILE", None)
+    from pydantic import ValidationError  # noqa: PLC0415 - after the environment is set
+
+    from therabill.api.public_signup import SignupIn  # noqa: PLC0415
+    from therabill.signup.models import SignupForm  # noqa: PLC0415
+    from therabill.wiring import container  # noqa: PLC0415
+
+    try:
+        body = SignupIn(
+            email=args.email, practice_name=args.name, time_zone=args.time_zone, name=args.owner_name
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"refused: {problems}") from None
+    services = container()
+    if args.local:
+        _play_local_cognito(services)
+    form = SignupForm(
+        email=body.email, practice_name=body.practice_name, time_zone=body.time_zone, name=body.name
+    )
+    outcome = services.signup.register(form)
+    practice_id = services.signup.practice_of(body.email)
+    if outcome == "created":
+        print(
+            f"created practice {practice_id} ({body.practice_name}); "
+            f"the owner's invitation went to {body.email}"
+        )
+    else:
+        print(f"{body.email} already has an account: it was emailed how to sign in (nothing created)")
+    return 0
+
+
+def _play_local_cognito(services: Any) -> None:
+    """Locally the user pool's invitation is played in this process, as the local system does."""
+    from devstack.functions import FunctionRegistry  # noqa: PLC0415 - local only
+    from devstack.local_cognito import LocalCognito  # noqa: PLC0415
+
+    from therabill.adapters import aws  # noqa: PLC0415
+
+    sender = services.settings.email_sender or "billing@therabill.localhost"
+    LocalCognito(invoke=FunctionRegistry().invoke, ses=aws.client("ses"), sender=sender).install(
+        aws.session()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/operator_tasks.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-practice", help="a practice and its owner, as sign-up makes them")
+    create.add_argument("--name", required=True, help="the practice's name")
+    create.add_argument("--email", required=True, help="the owner's email (they sign in with it)")
+    create.add_argument("--time-zone", required=True, help="the practice's IANA zone, e.g. America/Chicago")
+    create.add_argument("--owner-name", required=True, help="the owner's name")
+    where = create.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true", help="the local system started by make run")
+    where.add_argument("--stack", help="a deployed stack, e.g. Therabill-prod (your AWS credentials)")
+    create.add_argument("--region", default=None, help="the deployed stack's region")
+    create.add_argument(
+        "--state", type=Path, default=ROOT / ".devstack" / "state.json", help="the local system's state file"
+    )
+    args = parser.parse_args(argv)
+    return create_practice(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
