@@ -30,6 +30,7 @@ class Settings(BaseModel):
     scheduler_group: str | None = None
     nightly_target_arn: str | None = None
     scheduler_role_arn: str | None = None
+    audit_archive_bucket: str | None = None  # the audit archive function only
 
     @property
     def scheduler(self) -> SchedulerSettings | None:
@@ -69,6 +70,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "scheduler_group": environ.get(contract.ENV_SCHEDULER_GROUP) or None,
         "nightly_target_arn": environ.get(contract.ENV_NIGHTLY_TARGET_ARN) or None,
         "scheduler_role_arn": environ.get(contract.ENV_SCHEDULER_ROLE_ARN) or None,
+        "audit_archive_bucket": environ.get(contract.ENV_AUDIT_ARCHIVE_BUCKET) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

@@ -4,6 +4,7 @@ it instead (``api/staff_routing.py``), so a cold start loads only that router's 
 
 from __future__ import annotations
 
+from therabill.api.staff_audit import router as audit_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
@@ -13,5 +14,13 @@ from therabill.api.staff_services import router as services_router
 from therabill.api.staff_sessions import router as sessions_router
 
 app = new_resolver()
-for _router in (core_router, services_router, sessions_router, money_router, invoices_router, nightly_router):
+for _router in (
+    core_router,
+    services_router,
+    sessions_router,
+    money_router,
+    invoices_router,
+    nightly_router,
+    audit_router,
+):
     app.include_router(_router)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api.audit_trail import audit, audit_reads, entry, request_key
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, no_content
@@ -41,6 +42,7 @@ from therabill.api.staff_models import (
     SetupLinkOut,
     StripeStatusOut,
 )
+from therabill.audit.models import Action
 from therabill.cards.models import Card, ConsentScope
 from therabill.clients.models import BillingContact, Client
 from therabill.core.errors import NotFoundError
@@ -80,6 +82,16 @@ def _practice_out(p: Practice) -> PracticeOut:
 def _client_out(c: Client) -> ClientOut:
     # The API model names the fields it exposes; anything else on the domain model stays inside.
     return ClientOut.model_validate(c, from_attributes=True)
+
+
+def _shown(clients: list[Client]) -> list[Client]:
+    """``clients`` as answered: the read of each one's codes recorded (those that have any)."""
+    audit_reads(router, Action.CLIENT_DIAGNOSES_READ, ({"client_id": c.id} for c in clients if c.diagnoses))
+    return clients
+
+
+def _shown_client(client: Client) -> ClientOut:
+    return _client_out(_shown([client])[0])
 
 
 def _contact_out(c: BillingContact) -> ContactOut:
@@ -202,14 +214,14 @@ def list_clients(
     """The practice's clients, a page at a time (``next_cursor`` asks for the next page)."""
     caller = _caller()
     items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit, cursor=cursor)
-    return ClientPage(items=[_client_out(c) for c in items], next_cursor=next_cursor)
+    return ClientPage(items=[_client_out(c) for c in _shown(items)], next_cursor=next_cursor)
 
 
 @router.get("/clients/<client_id>")
 def get_client(client_id: ClientId) -> ClientOut:
     """One client of the practice."""
     caller = _caller()
-    return _client_out(container().clients.get(caller.practice_id, client_id))
+    return _shown_client(container().clients.get(caller.practice_id, client_id))
 
 
 @router.patch("/clients/<client_id>", responses=answers({200: "The client as changed."}, 403, 409))
@@ -220,7 +232,7 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     client = container().clients.update(caller.practice_id, client_id, changes, body.expected_version)
-    return _client_out(client)
+    return _shown_client(client)
 
 
 @router.put("/clients/<client_id>/diagnoses", responses=answers({200: "The client."}, 403, 409))
@@ -233,6 +245,8 @@ def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body(
     client = container().clients.set_diagnoses(
         caller.practice_id, client_id, body.codes, expected_version=body.expected_version
     )
+    key = request_key(router, client_id)
+    audit(router, entry(Action.CLIENT_DIAGNOSES_CHANGE, key=key, client_id=client_id))
     return _client_out(client)
 
 
@@ -378,6 +392,16 @@ def charge(
         created_by=caller.user_id,
         card_id=body.card_id,
         owner_id=body.contact_id,
+    )
+    audit(
+        router,
+        entry(
+            Action.CHARGE_CREATE,
+            key=payment.id,
+            amount=payment.amount,
+            client_id=client_id,
+            payment_id=payment.id,
+        ),
     )
     status = 202 if payment.status == "pending" else 201
     return Response(

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from therabill.api.audit_trail import audit, entry
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.inputs import Flag, PositiveMinorUnits, Text
@@ -17,6 +18,8 @@ from therabill.api.outputs import Amount
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
 from therabill.api.staff_common import caller, json_response
+from therabill.audit.models import Action
+from therabill.core.ids import derived_id
 from therabill.payments.refunds import Refund
 
 router = APIGatewayRouter()
@@ -120,6 +123,18 @@ def refund(
         created_by=who.user_id,
         write_off=body.write_off,
     )
+    action = Action.REFUND_WRITE_OFF if result.write_off else Action.REFUND_CREATE
+    audit(
+        router,
+        entry(
+            action,
+            key=result.id,
+            amount=result.amount,
+            client_id=client_id,
+            payment_id=payment_id,
+            refund_id=result.id,
+        ),
+    )
     return json_response(202 if result.status == "pending" else 201, _refund_out(result))
 
 
@@ -139,7 +154,7 @@ def manual_payment(
     c.clients.billing_party(
         who.practice_id, client_id, body.contact_id
     )  # the client, or their own contact: else 404
-    entry = c.refunds.record_manual_payment(
+    posted = c.refunds.record_manual_payment(
         who.practice_id,
         client_id=client_id,
         request_key=idempotency_key,
@@ -149,11 +164,17 @@ def manual_payment(
         memo=body.memo,
         owner_id=body.contact_id,
     )
+    # Keyed by the request's Idempotency-Key (as the posting is): a retry records nothing new.
+    key = derived_id("man", who.practice_id, idempotency_key)
+    audit(
+        router,
+        entry(Action.PAYMENT_MANUAL, key=key, amount=posted.amount, client_id=client_id, entry_id=posted.id),
+    )
     return ManualPaymentOut(
-        entry_id=entry.id,
-        amount=entry.amount.amount,
-        currency=entry.amount.currency,
-        method=entry.method or body.method,
-        memo=entry.memo,
-        posted_at=entry.posted_at,
+        entry_id=posted.id,
+        amount=posted.amount.amount,
+        currency=posted.amount.currency,
+        method=posted.method or body.method,
+        memo=posted.memo,
+        posted_at=posted.posted_at,
     )

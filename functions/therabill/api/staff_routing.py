@@ -1,5 +1,5 @@
 """Which of the staff API's routers serves a request, so that a cold start loads one router's
-module (its models, its capabilities), not all six.
+module (its models, its capabilities), not all of them.
 
 ``api/staff.py``'s ``app`` holds every route (the OpenAPI document is made from it); the entry
 point resolves a request with ``resolver_for(event)``: a resolver that holds only the router the
@@ -20,7 +20,15 @@ from therabill.api import errors
 from therabill.api.bodies import BoundedResolver
 
 # The routers, in the order ``app`` includes them (the modules under therabill.api).
-ROUTERS = ("staff_core", "staff_services", "staff_sessions", "staff_money", "staff_invoices", "staff_nightly")
+ROUTERS = (
+    "staff_core",
+    "staff_services",
+    "staff_sessions",
+    "staff_money",
+    "staff_invoices",
+    "staff_nightly",
+    "staff_audit",
+)
 
 # (leading path segments, router module): the first whose segments match the path's leading ones
 # ("*" matches any one segment) names the router. The narrower pattern comes first.
@@ -40,6 +48,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("reports",), "staff_invoices"),
     (("nightly",), "staff_nightly"),
     (("billing-runs",), "staff_nightly"),
+    (("audit",), "staff_audit"),
 )
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api.audit_trail import audit, audit_fee_waiver, audit_reads, entry
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
@@ -33,6 +34,7 @@ from therabill.api.staff_sessions_models import (
     SupervisionIn,
     SupervisionOut,
 )
+from therabill.audit.models import Action
 from therabill.bookings.service import Booking
 from therabill.clinical.supervision import Supervision
 from therabill.core.errors import InvalidRequestError, NotFoundError
@@ -139,6 +141,20 @@ def _session_out(s: Session) -> SessionOut:
     )
 
 
+def _shown(session: Session) -> SessionOut:
+    """The session as answered: a read of its own codes recorded when it has any."""
+    _record_reads([session])
+    return _session_out(session)
+
+
+def _record_reads(sessions: list[Session]) -> None:
+    audit_reads(
+        router,
+        Action.SESSION_DIAGNOSES_READ,
+        ({"client_id": s.client_id, "session_id": s.id} for s in sessions if s.diagnoses),
+    )
+
+
 # -- sessions --------------------------------------------------------------------------------------
 def _booking_out(booking: Booking) -> SessionOut:
     """The session, and (in this answer only) the payment's state and the client's pay link."""
@@ -205,22 +221,25 @@ def list_sessions(
     if (client_id is None) == (day is None):
         raise InvalidRequestError("give exactly one of client_id and date", field="date")
     if client_id is not None:
-        return SessionList(
-            items=[_session_out(s) for s in sessions.list_for_client(caller.practice_id, client_id)]
-        )
+        return _listed(sessions.list_for_client(caller.practice_id, client_id))
     assert day is not None
     try:
         local_day = date.fromisoformat(day)
     except ValueError as exc:
         raise InvalidRequestError("date is not a calendar date", field="date") from exc
-    return SessionList(items=[_session_out(s) for s in sessions.list_day(caller.practice_id, local_day)])
+    return _listed(sessions.list_day(caller.practice_id, local_day))
+
+
+def _listed(sessions: list[Session]) -> SessionList:
+    _record_reads(sessions)
+    return SessionList(items=[_session_out(s) for s in sessions])
 
 
 @router.get("/sessions/<session_id>")
 def get_session(session_id: SessionId) -> SessionOut:
     """One session."""
     caller = _caller()
-    return _session_out(container().sessions.get(caller.practice_id, session_id))
+    return _shown(container().sessions.get(caller.practice_id, session_id))
 
 
 @router.post("/sessions/<session_id>/reschedule", responses=_STEP)
@@ -231,7 +250,7 @@ def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule,
     session = container().sessions.reschedule(
         caller.practice_id, session_id, body.scheduled_start, body.scheduled_end
     )
-    return _session_out(session)
+    return _shown(session)
 
 
 @router.post("/sessions/<session_id>/check-in", responses=_STEP_CHARGING)
@@ -240,7 +259,7 @@ def check_in_session(session_id: SessionId) -> SessionOut:
     saved card)."""
     caller = _caller()
     caller.require("sessions:write")
-    return _session_out(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
+    return _shown(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/complete", responses=_STEP)
@@ -251,7 +270,7 @@ def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Bod
     session = container().session_billing.complete(
         caller.practice_id, session_id, body.actual_start, body.actual_end
     )
-    return _session_out(session)
+    return _shown(session)
 
 
 @router.post("/sessions/<session_id>/no-show", responses=_STEP)
@@ -259,7 +278,7 @@ def no_show_session(session_id: SessionId) -> SessionOut:
     """The client did not come: the no-show fee of the policy applies."""
     caller = _caller()
     caller.require("sessions:write")
-    return _session_out(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
+    return _shown(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/cancel", responses=_STEP)
@@ -270,11 +289,9 @@ def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]
     c = container()
     if c.sessions.get(caller.practice_id, session_id).status == "awaiting_payment":
         # Not yet paid: release the hold (the PaymentIntent is cancelled first; no fee).
-        return _session_out(
-            c.bookings.cancel_unpaid(caller.practice_id, session_id, recorded_by=caller.user_id)
-        )
+        return _shown(c.bookings.cancel_unpaid(caller.practice_id, session_id, recorded_by=caller.user_id))
     session = c.session_billing.cancel(caller.practice_id, session_id, body.cancelled_by, caller.user_id)
-    return _session_out(session)
+    return _shown(session)
 
 
 @router.post("/sessions/<session_id>/waive-fee", responses=_STEP)
@@ -284,7 +301,8 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
     caller = _caller()
     caller.require("fees:waive")
     session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
-    return _session_out(session)
+    audit_fee_waiver(router, session)
+    return _shown(session)
 
 
 # -- documentation state: the note's signature, the supervisor's approval, diagnoses -------------
@@ -302,7 +320,13 @@ def sign_session_note(session_id: SessionId) -> SessionOut:
         own=caller.user_id == session.clinician_id,
         refusal="only the session's clinician or the owner may sign its note",
     )
-    return _session_out(c.sessions.sign_note(caller.practice_id, session_id, caller.user_id))
+    signed = c.sessions.sign_note(caller.practice_id, session_id, caller.user_id)
+    # Once per session: signing again keeps the first signature and records nothing new.
+    audit(
+        router,
+        entry(Action.SESSION_NOTE_SIGN, key=signed.id, client_id=signed.client_id, session_id=signed.id),
+    )
+    return _shown(signed)
 
 
 @router.post("/sessions/<session_id>/supervisor-approval", responses=_STEP)
@@ -319,7 +343,13 @@ def approve_session(session_id: SessionId) -> SessionOut:
         own=supervisor is not None and caller.user_id == supervisor,
         refusal="only the clinician's supervisor or the owner may approve the session",
     )
-    return _session_out(c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id))
+    approved = c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id)
+    # Once per session: approving again keeps the first approval and records nothing new.
+    audit(
+        router,
+        entry(Action.SESSION_APPROVE, key=approved.id, client_id=approved.client_id, session_id=approved.id),
+    )
+    return _shown(approved)
 
 
 @router.put("/sessions/<session_id>/diagnoses", responses=_STEP)
@@ -328,7 +358,14 @@ def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Bo
     most 12; an empty list removes them and the client's apply again)."""
     caller = _caller()
     caller.require("diagnoses:write")
-    return _session_out(container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes))
+    session = container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes)
+    # By the version the change left: the same codes again change nothing and record nothing new.
+    key = f"{session.id}:v{session.version}"
+    audit(
+        router,
+        entry(Action.SESSION_DIAGNOSES_CHANGE, key=key, client_id=session.client_id, session_id=session.id),
+    )
+    return _session_out(session)
 
 
 def _supervision_out(s: Supervision) -> SupervisionOut:
