@@ -51,6 +51,25 @@ PASS_ROLE_ACTIONS = ("iam:PassRole",)
 # evening summary, and one-time "run now" schedules.
 RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*")
 
+# The audit archive: read the table's stream (as the Lambda event source mapping does with the
+# function's role), decrypt its records (the table's key), send a failed batch's position to the
+# failure queue, and write objects under the archive bucket's prefix (its key, through S3).
+TABLE_STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+AUDIT_ARCHIVE_ACTIONS = ("s3:PutObject",)
+AUDIT_ARCHIVE_KEY_ACTIONS = ("kms:GenerateDataKey",)
+AUDIT_ARCHIVE_PREFIX = "audit/*"
+
+# Every role, whatever its capabilities: the audit trail is append-only. An explicit Deny (it
+# wins over any Allow) of every action that changes or removes an item whose partition key is an
+# audit partition; PartiQL's update and delete are denied on the whole table (no code uses them).
+AUDIT_DENIED_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
+PARTIQL_DENIED_ACTIONS = ("dynamodb:PartiQLDelete", "dynamodb:PartiQLUpdate")
+
 # Every function: write its own log group, send traces.
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
@@ -65,6 +84,13 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     contract.CAN_ENQUEUE_NIGHTLY: QUEUE_SEND_ACTIONS + QUEUE_KEY_SEND_ACTIONS,
     contract.CAN_CONSUME_NIGHTLY: QUEUE_CONSUME_ACTIONS + QUEUE_KEY_CONSUME_ACTIONS,
     contract.CAN_MANAGE_SCHEDULES: SCHEDULER_MANAGE_ACTIONS + PASS_ROLE_ACTIONS,
+    contract.CAN_READ_TABLE_STREAM: (
+        *TABLE_STREAM_READ_ACTIONS,
+        "kms:Decrypt",
+        *QUEUE_SEND_ACTIONS,
+        *QUEUE_KEY_SEND_ACTIONS,
+    ),
+    contract.CAN_ARCHIVE_AUDIT: AUDIT_ARCHIVE_ACTIONS + AUDIT_ARCHIVE_KEY_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -92,6 +118,10 @@ class CapabilityResources:
     runtime_schedule_arns: Sequence[str] = ()  # the group's schedules the runtime may manage
     schedule_group_name: str = ""
     scheduler_role_arn: str = ""
+    table_stream_arn: str = ""
+    audit_failures_queue_arn: str = ""  # the stream consumer's on-failure destination
+    audit_bucket_arn: str = ""
+    audit_key_arn: str = ""
 
 
 def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
@@ -150,7 +180,38 @@ def capability_statements(capability: str, res: CapabilityResources) -> list[iam
                 conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
             ),
         ]
+    if capability == contract.CAN_READ_TABLE_STREAM:
+        return [
+            _allow(TABLE_STREAM_READ_ACTIONS, [_required(res.table_stream_arn, capability)]),
+            _via(("kms:Decrypt",), res.table_key_arn, "dynamodb"),
+            *queue_send_statements(_required(res.audit_failures_queue_arn, capability), res.queues_key_arn),
+        ]
+    if capability == contract.CAN_ARCHIVE_AUDIT:
+        bucket = _required(res.audit_bucket_arn, capability)
+        return [
+            _allow(AUDIT_ARCHIVE_ACTIONS, [f"{bucket}/{AUDIT_ARCHIVE_PREFIX}"]),
+            _via(AUDIT_ARCHIVE_KEY_ACTIONS, _required(res.audit_key_arn, capability), "s3"),
+        ]
     raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
+
+
+def audit_deny_statements(table_arn: str) -> list[iam.PolicyStatement]:
+    """The trail is append-only for every function: no update, delete or batch write of an item in
+    an ``AUDIT#`` partition (a transaction's update or delete is authorised as UpdateItem /
+    DeleteItem per item, so it is denied too), and no PartiQL update or delete at all."""
+    return [
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            actions=sorted(AUDIT_DENIED_ACTIONS),
+            resources=[table_arn],
+            conditions={
+                "ForAnyValue:StringLike": {"dynamodb:LeadingKeys": [f"{contract.AUDIT_PARTITION_PREFIX}*"]}
+            },
+        ),
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY, actions=sorted(PARTIQL_DENIED_ACTIONS), resources=[table_arn]
+        ),
+    ]
 
 
 def schedule_wildcard_findings(group_name: str) -> list[str]:
@@ -160,6 +221,11 @@ def schedule_wildcard_findings(group_name: str) -> list[str]:
         f"schedule/{group_name}/{pattern}]"
         for pattern in RUNTIME_SCHEDULE_PATTERNS
     ]
+
+
+def archive_prefix_finding(bucket_logical_id: str) -> str:
+    """The cdk-nag IAM5 finding of the archive statement (objects under the bucket's prefix)."""
+    return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{AUDIT_ARCHIVE_PREFIX}]"
 
 
 def _required(arn: str, capability: str) -> str:

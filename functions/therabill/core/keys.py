@@ -7,6 +7,8 @@ the caller's own partition.
 
 from __future__ import annotations
 
+from therabill import contract
+
 
 def practice_pk(practice_id: str) -> str:
     return f"P#{practice_id}"
@@ -291,7 +293,7 @@ SUPERVISION_PREFIX = "SUPERVISION#"
 
 # -- the audit trail: its own partition per practice (append-only: function roles are denied
 # UpdateItem / DeleteItem on every partition that starts with AUDIT_PK_PREFIX) --------------------
-AUDIT_PK_PREFIX = "AUDIT#"
+AUDIT_PK_PREFIX = contract.AUDIT_PARTITION_PREFIX
 
 
 def audit_pk(practice_id: str) -> str:
