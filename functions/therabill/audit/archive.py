@@ -11,7 +11,8 @@ from therabill.audit.models import AuditRecord
 class ArchiveSink(Protocol):
     """Write-once object storage (the port; ``adapters/s3.py`` implements it)."""
 
-    def put(self, key: str, body: bytes) -> None: ...
+    def put(self, key: str, body: bytes) -> None:
+        """Write ``key`` once; an object already there is left as it is (no error)."""
 
 
 def archive_key(record: AuditRecord) -> str:
@@ -25,8 +26,7 @@ class AuditArchive:
         self._sink = sink
 
     def archive(self, record: AuditRecord) -> str:
-        """Copy one record; the same record again writes the same key and bytes (a new version under
-        Object Lock, the first kept)."""
+        """Copy one record once: the same record again finds its object and writes nothing."""
         key = archive_key(record)
         self._sink.put(key, record.model_dump_json().encode())
         return key
