@@ -53,6 +53,7 @@ FIRST_CALL_EVENTS = {
     "nightly-dispatch": "scheduler/nightly_run.json",
     "nightly-worker": "sqs/nightly_batch.json",
     "invoice-sweep": "scheduler/invoice_sweep.json",
+    "audit-archive": "dynamodb/audit_record_inserted.json",
 }
 
 # Runs inside the child: argv is the module, the event file and the function's name. Nothing but

@@ -26,6 +26,7 @@ class LocalResources:
     email_sender: str
     documents_bucket: str
     schedule_group: str
+    audit_archive_bucket: str = ""
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -99,6 +100,16 @@ def provision(
     s3 = session.client("s3")
     bucket = f"{prefix}-documents"
     s3.create_bucket(Bucket=bucket)
+    # The audit archive: write-once as in AWS (Object Lock, compliance mode, six years).
+    archive = f"{prefix}-audit-archive"
+    s3.create_bucket(Bucket=archive, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=archive,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}},
+        },
+    )
 
     scheduler = session.client("scheduler")
     with contextlib.suppress(scheduler.exceptions.ConflictException):
@@ -112,6 +123,7 @@ def provision(
         email_sender=email_sender,
         documents_bucket=bucket,
         schedule_group=contract.SCHEDULE_GROUP_NAME,
+        audit_archive_bucket=archive,
     )
 
 
@@ -129,4 +141,5 @@ def function_environment(
         contract.ENV_STRIPE_JS_URL: stripe_js_url,
         contract.ENV_DOCUMENTS_BUCKET: resources.documents_bucket,
         contract.ENV_SCHEDULER_GROUP: resources.schedule_group,
+        contract.ENV_AUDIT_ARCHIVE_BUCKET: resources.audit_archive_bucket,
     }

@@ -247,6 +247,7 @@ def open_world(
             scheduler_group=resources.schedule_group if scheduler else None,
             nightly_target_arn=scheduler[0] if scheduler else None,
             scheduler_role_arn=scheduler[1] if scheduler else None,
+            audit_archive_bucket=resources.audit_archive_bucket,
         )
         gateway = StripeGateway(
             SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0

@@ -14,21 +14,11 @@ from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_audit_trail import CODES, audit_items, call
 
-BUCKET = "therabill-audit-archive-test"
-
-
-def _archive_bucket(world: World, *, create: bool = True) -> Any:
+def _archive_bucket(world: World) -> Any:
+    """The world's archive bucket (provisioned as the stack makes it: Object Lock, compliance)."""
     s3 = world.session.client("s3")
-    if create:
-        s3.create_bucket(Bucket=BUCKET, ObjectLockEnabledForBucket=True)
-        s3.put_object_lock_configuration(
-            Bucket=BUCKET,
-            ObjectLockConfiguration={
-                "ObjectLockEnabled": "Enabled",
-                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 2190}},
-            },
-        )
-    world.container.settings = world.container.settings.model_copy(update={"audit_archive_bucket": BUCKET})
+    lock = s3.get_object_lock_configuration(Bucket=world.resources.audit_archive_bucket)
+    assert lock["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
     return s3
 
 
@@ -79,20 +69,20 @@ def test_each_new_record_is_archived_once_and_nothing_else(world):
     result = _archive(world, _stream_event(items))  # the stream delivers a batch again
     assert result == {"batchItemFailures": []}
 
-    listed = s3.list_objects_v2(Bucket=BUCKET)["Contents"]
+    listed = s3.list_objects_v2(Bucket=world.resources.audit_archive_bucket)["Contents"]
     keys = sorted(o["Key"] for o in listed)
     records = sorted(i["id"]["S"] for i in items if i["SK"]["S"].startswith("REC#"))
     assert len(records) == 2
     day = world.clock.now.strftime("%Y/%m/%d")
     assert keys == sorted(f"audit/{practice.id}/{day}/{r}.json" for r in records)
-    bodies = [s3.get_object(Bucket=BUCKET, Key=k)["Body"].read().decode() for k in keys]
+    bodies = [s3.get_object(Bucket=world.resources.audit_archive_bucket, Key=k)["Body"].read().decode() for k in keys]
     assert sorted(json.loads(b)["action"] for b in bodies) == [
         "client.diagnoses.change",
         "client.diagnoses.read",
     ]
     assert all(json.loads(b)["targets"]["client_id"] == client["id"] for b in bodies)
     assert not any(code in b or "Zelda" in b for b in bodies for code in CODES)
-    versions = s3.list_object_versions(Bucket=BUCKET)["Versions"]
+    versions = s3.list_object_versions(Bucket=world.resources.audit_archive_bucket)["Versions"]
     assert len(versions) == 2  # the batch delivered again wrote no second version
 
 
@@ -102,11 +92,13 @@ def test_removals_and_changes_are_not_archived(world):
     items = audit_items(world, practice.id)
     for name in ("REMOVE", "MODIFY"):  # TTL's removal after the hot period; nothing else may change one
         assert _archive(world, _stream_event(items, name)) == {"batchItemFailures": []}
-    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert "Contents" not in s3.list_objects_v2(Bucket=world.resources.audit_archive_bucket)
 
 
 def test_a_record_that_cannot_be_archived_is_reported_so_the_stream_retries_from_it(world):
-    _archive_bucket(world, create=False)  # the bucket is missing: every put fails
+    world.container.settings = world.container.settings.model_copy(
+        update={"audit_archive_bucket": "therabill-no-such-bucket"}  # every put fails
+    )
     practice, _ = _trail(world)
     items = [i for i in audit_items(world, practice.id) if i["SK"]["S"].startswith("REC#")]
     result = _archive(world, _stream_event(items))
