@@ -193,6 +193,28 @@ def test_a_refund_leaves_one_record_with_its_amount_and_a_retry_none_more(world)
     assert_no_health_information(world, practice.id, "visit")
 
 
+def test_a_copay_charged_at_check_in_is_recorded_once(world):
+    practice = scenario.create_practice(world)
+    client = scenario.create_client(world, practice, copay_amount=2500)
+    scenario.save_card(world, practice, client["id"])
+    start = world.clock.now + timedelta(hours=1)
+    session = session_on(world, practice, client["id"], service(world, practice), start, outcome="booked")
+    for _ in range(2):  # checking in again is the same step: charged once, recorded once
+        status, checked = call(
+            world,
+            "POST",
+            f"/sessions/{session['id']}/check-in",
+            practice_id=practice.id,
+            role="front_desk",
+            sub="stf-desk",
+        )
+        assert status == 200, checked
+    (charged,) = records(world, practice.id, "charge.create")
+    assert charged["payment_id"]["S"] == checked["copay"]["payment_id"]
+    assert charged["session_id"]["S"] == session["id"] and charged["amount"]["N"] == "2500"
+    assert charged["actor_id"]["S"] == "stf-desk" and charged["actor_role"]["S"] == "front_desk"
+
+
 def test_manual_payments_and_invoice_actions_are_recorded_once(world):
     practice = scenario.create_practice(world, connect=False)
     client = scenario.create_client(world, practice)

@@ -90,3 +90,21 @@ def audit_fee_waiver(router: APIGatewayRouter, session: Session) -> None:
             session_id=session.id,
         ),
     )
+
+
+def audit_session_charges(router: APIGatewayRouter, session: Session) -> None:
+    """The card charges a session step made (a copay at check-in, a cancellation or no-show fee):
+    ``charge.create`` once per payment."""
+    for part in (session.copay, session.fee):
+        if part is not None and part.payment_id:
+            audit(
+                router,
+                entry(
+                    Action.CHARGE_CREATE,
+                    key=part.payment_id,
+                    amount=part.amount,
+                    client_id=session.client_id,
+                    session_id=session.id,
+                    payment_id=part.payment_id,
+                ),
+            )

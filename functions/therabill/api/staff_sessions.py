@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from therabill.api.audit_trail import audit, audit_fee_waiver, audit_reads, entry
+from therabill.api.audit_trail import audit, audit_fee_waiver, audit_reads, audit_session_charges, entry
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
@@ -147,6 +147,12 @@ def _shown(session: Session) -> SessionOut:
     return _session_out(session)
 
 
+def _charged(session: Session) -> SessionOut:
+    """A step that may have charged a card (a copay, a fee): the charges recorded, then shown."""
+    audit_session_charges(router, session)
+    return _shown(session)
+
+
 def _record_reads(sessions: list[Session]) -> None:
     audit_reads(
         router,
@@ -259,7 +265,7 @@ def check_in_session(session_id: SessionId) -> SessionOut:
     saved card)."""
     caller = _caller()
     caller.require("sessions:write")
-    return _shown(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
+    return _charged(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/complete", responses=_STEP)
@@ -278,7 +284,7 @@ def no_show_session(session_id: SessionId) -> SessionOut:
     """The client did not come: the no-show fee of the policy applies."""
     caller = _caller()
     caller.require("sessions:write")
-    return _shown(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
+    return _charged(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/cancel", responses=_STEP)
@@ -291,7 +297,7 @@ def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]
         # Not yet paid: release the hold (the PaymentIntent is cancelled first; no fee).
         return _shown(c.bookings.cancel_unpaid(caller.practice_id, session_id, recorded_by=caller.user_id))
     session = c.session_billing.cancel(caller.practice_id, session_id, body.cancelled_by, caller.user_id)
-    return _shown(session)
+    return _charged(session)
 
 
 @router.post("/sessions/<session_id>/waive-fee", responses=_STEP)
