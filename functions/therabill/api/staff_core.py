@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from therabill.api.audit_trail import audit, audit_reads, entry, request_key
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, no_content
@@ -42,7 +42,6 @@ from therabill.api.staff_models import (
     SetupLinkOut,
     StripeStatusOut,
 )
-from therabill.audit.models import Action
 from therabill.cards.models import Card, ConsentScope
 from therabill.clients.models import BillingContact, Client
 from therabill.core.errors import NotFoundError
@@ -84,14 +83,9 @@ def _client_out(c: Client) -> ClientOut:
     return ClientOut.model_validate(c, from_attributes=True)
 
 
-def _shown(clients: list[Client]) -> list[Client]:
-    """``clients`` as answered: the read of each one's codes recorded (those that have any)."""
-    audit_reads(router, Action.CLIENT_DIAGNOSES_READ, ({"client_id": c.id} for c in clients if c.diagnoses))
-    return clients
-
-
-def _shown_client(client: Client) -> ClientOut:
-    return _client_out(_shown([client])[0])
+def _shown(client: Client) -> ClientOut:
+    """A client as answered: the read of its codes recorded (when it has any)."""
+    return _client_out(*audit_trail.clients_shown(router, [client]))
 
 
 def _contact_out(c: BillingContact) -> ContactOut:
@@ -214,14 +208,16 @@ def list_clients(
     """The practice's clients, a page at a time (``next_cursor`` asks for the next page)."""
     caller = _caller()
     items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit, cursor=cursor)
-    return ClientPage(items=[_client_out(c) for c in _shown(items)], next_cursor=next_cursor)
+    return ClientPage(
+        items=[_client_out(c) for c in audit_trail.clients_shown(router, items)], next_cursor=next_cursor
+    )
 
 
 @router.get("/clients/<client_id>")
 def get_client(client_id: ClientId) -> ClientOut:
     """One client of the practice."""
     caller = _caller()
-    return _shown_client(container().clients.get(caller.practice_id, client_id))
+    return _shown(container().clients.get(caller.practice_id, client_id))
 
 
 @router.patch("/clients/<client_id>", responses=answers({200: "The client as changed."}, 403, 409))
@@ -232,7 +228,7 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     client = container().clients.update(caller.practice_id, client_id, changes, body.expected_version)
-    return _shown_client(client)
+    return _shown(client)
 
 
 @router.put("/clients/<client_id>/diagnoses", responses=answers({200: "The client."}, 403, 409))
@@ -245,8 +241,7 @@ def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body(
     client = container().clients.set_diagnoses(
         caller.practice_id, client_id, body.codes, expected_version=body.expected_version
     )
-    key = request_key(router, client_id)
-    audit(router, entry(Action.CLIENT_DIAGNOSES_CHANGE, key=key, client_id=client_id))
+    audit_trail.client_diagnoses_changed(router, client)
     return _client_out(client)
 
 
@@ -393,16 +388,7 @@ def charge(
         card_id=body.card_id,
         owner_id=body.contact_id,
     )
-    audit(
-        router,
-        entry(
-            Action.CHARGE_CREATE,
-            key=payment.id,
-            amount=payment.amount,
-            client_id=client_id,
-            payment_id=payment.id,
-        ),
-    )
+    audit_trail.charged(router, payment)
     status = 202 if payment.status == "pending" else 201
     return Response(
         status_code=status,

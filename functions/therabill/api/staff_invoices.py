@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from therabill.api.audit_trail import audit, entry
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
@@ -133,16 +133,7 @@ def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: Idem
         due_date=body.due_date,
         memo=body.memo,
     )
-    audit(
-        router,
-        entry(
-            Action.INVOICE_CREATE,
-            key=invoice.id,
-            amount=invoice.total,
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-        ),
-    )
+    audit_trail.invoice_acted(router, Action.INVOICE_CREATE, invoice)
     if body.send and invoice.status in ("draft", "sending"):
         invoice = invoices.send(caller.practice_id, invoice.id)
     return json_response(201 if made else 200, invoice_out(invoice))
@@ -217,7 +208,7 @@ def void_invoice(invoice_id: InvoiceId, body: Annotated[VoidIn, Body()]) -> Invo
     caller = _caller()
     caller.require("invoices:manage")
     invoice = container().invoices.void(caller.practice_id, invoice_id, body.reason)
-    _audit_invoice(Action.INVOICE_VOID, invoice)
+    audit_trail.invoice_acted(router, Action.INVOICE_VOID, invoice)
     return invoice_out(invoice)
 
 
@@ -227,13 +218,8 @@ def mark_uncollectible(invoice_id: InvoiceId) -> InvoiceOut:
     caller = _caller()
     caller.require("invoices:manage")
     invoice = container().invoices.mark_uncollectible(caller.practice_id, invoice_id)
-    _audit_invoice(Action.INVOICE_UNCOLLECTIBLE, invoice)
+    audit_trail.invoice_acted(router, Action.INVOICE_UNCOLLECTIBLE, invoice)
     return invoice_out(invoice)
-
-
-def _audit_invoice(action: Action, invoice: Invoice) -> None:
-    """A void or an uncollectible mark: once per invoice (both are final)."""
-    audit(router, entry(action, key=invoice.id, client_id=invoice.client_id, invoice_id=invoice.id))
 
 
 @router.post("/invoices/<invoice_id>/request-payment-method", responses=_STEP)
@@ -272,13 +258,10 @@ def record_invoice_payment(
         reference=body.reference,
         refunds=c.refunds,
     )
-    key = f"invoice-payment:{invoice_id}:{idempotency_key}"  # a retry (same key) records nothing new
     amount = Money(amount=body.amount, currency=invoice.total.currency)
-    audit(
-        router,
-        entry(
-            Action.PAYMENT_MANUAL, key=key, amount=amount, client_id=invoice.client_id, invoice_id=invoice_id
-        ),
+    key = f"invoice-payment:{invoice_id}:{idempotency_key}"  # a retry (same key) records nothing new
+    audit_trail.paid_by_hand(
+        router, key=key, amount=amount, client_id=invoice.client_id, invoice_id=invoice_id
     )
     return invoice_out(invoice)
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api.audit_trail import audit, entry
+from therabill.api import audit_trail
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.inputs import Flag, PositiveMinorUnits, Text
@@ -18,7 +18,6 @@ from therabill.api.outputs import Amount
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
 from therabill.api.staff_common import caller, json_response
-from therabill.audit.models import Action
 from therabill.core.ids import derived_id
 from therabill.payments.refunds import Refund
 
@@ -123,18 +122,7 @@ def refund(
         created_by=who.user_id,
         write_off=body.write_off,
     )
-    action = Action.REFUND_WRITE_OFF if result.write_off else Action.REFUND_CREATE
-    audit(
-        router,
-        entry(
-            action,
-            key=result.id,
-            amount=result.amount,
-            client_id=client_id,
-            payment_id=payment_id,
-            refund_id=result.id,
-        ),
-    )
+    audit_trail.refunded(router, result, client_id=client_id)
     return json_response(202 if result.status == "pending" else 201, _refund_out(result))
 
 
@@ -164,12 +152,8 @@ def manual_payment(
         memo=body.memo,
         owner_id=body.contact_id,
     )
-    # Keyed by the request's Idempotency-Key (as the posting is): a retry records nothing new.
-    key = derived_id("man", who.practice_id, idempotency_key)
-    audit(
-        router,
-        entry(Action.PAYMENT_MANUAL, key=key, amount=posted.amount, client_id=client_id, entry_id=posted.id),
-    )
+    key = derived_id("man", who.practice_id, idempotency_key)  # as the posting's source is
+    audit_trail.paid_by_hand(router, key=key, amount=posted.amount, client_id=client_id, entry_id=posted.id)
     return ManualPaymentOut(
         entry_id=posted.id,
         amount=posted.amount.amount,

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from therabill.api.audit_trail import audit, audit_fee_waiver, audit_reads, audit_session_charges, entry
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
@@ -143,22 +143,13 @@ def _session_out(s: Session) -> SessionOut:
 
 def _shown(session: Session) -> SessionOut:
     """The session as answered: a read of its own codes recorded when it has any."""
-    _record_reads([session])
-    return _session_out(session)
+    return _session_out(*audit_trail.sessions_shown(router, [session]))
 
 
 def _charged(session: Session) -> SessionOut:
     """A step that may have charged a card (a copay, a fee): the charges recorded, then shown."""
-    audit_session_charges(router, session)
+    audit_trail.session_charges(router, session)
     return _shown(session)
-
-
-def _record_reads(sessions: list[Session]) -> None:
-    audit_reads(
-        router,
-        Action.SESSION_DIAGNOSES_READ,
-        ({"client_id": s.client_id, "session_id": s.id} for s in sessions if s.diagnoses),
-    )
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -227,18 +218,19 @@ def list_sessions(
     if (client_id is None) == (day is None):
         raise InvalidRequestError("give exactly one of client_id and date", field="date")
     if client_id is not None:
-        return _listed(sessions.list_for_client(caller.practice_id, client_id))
+        found = sessions.list_for_client(caller.practice_id, client_id)
+    else:
+        found = sessions.list_day(caller.practice_id, _day(day))
+    return SessionList(items=[_session_out(s) for s in audit_trail.sessions_shown(router, found)])
+
+
+def _day(day: str | None) -> date:
+    """The listing's local day (given whenever client_id is not)."""
     assert day is not None
     try:
-        local_day = date.fromisoformat(day)
+        return date.fromisoformat(day)
     except ValueError as exc:
         raise InvalidRequestError("date is not a calendar date", field="date") from exc
-    return _listed(sessions.list_day(caller.practice_id, local_day))
-
-
-def _listed(sessions: list[Session]) -> SessionList:
-    _record_reads(sessions)
-    return SessionList(items=[_session_out(s) for s in sessions])
 
 
 @router.get("/sessions/<session_id>")
@@ -307,7 +299,7 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
     caller = _caller()
     caller.require("fees:waive")
     session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
-    audit_fee_waiver(router, session)
+    audit_trail.fee_waived(router, session)
     return _shown(session)
 
 
@@ -327,11 +319,7 @@ def sign_session_note(session_id: SessionId) -> SessionOut:
         refusal="only the session's clinician or the owner may sign its note",
     )
     signed = c.sessions.sign_note(caller.practice_id, session_id, caller.user_id)
-    # Once per session: signing again keeps the first signature and records nothing new.
-    audit(
-        router,
-        entry(Action.SESSION_NOTE_SIGN, key=signed.id, client_id=signed.client_id, session_id=signed.id),
-    )
+    audit_trail.session_documented(router, Action.SESSION_NOTE_SIGN, signed)
     return _shown(signed)
 
 
@@ -350,11 +338,7 @@ def approve_session(session_id: SessionId) -> SessionOut:
         refusal="only the clinician's supervisor or the owner may approve the session",
     )
     approved = c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id)
-    # Once per session: approving again keeps the first approval and records nothing new.
-    audit(
-        router,
-        entry(Action.SESSION_APPROVE, key=approved.id, client_id=approved.client_id, session_id=approved.id),
-    )
+    audit_trail.session_documented(router, Action.SESSION_APPROVE, approved)
     return _shown(approved)
 
 
@@ -365,12 +349,7 @@ def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Bo
     caller = _caller()
     caller.require("diagnoses:write")
     session = container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes)
-    # By the version the change left: the same codes again change nothing and record nothing new.
-    key = f"{session.id}:v{session.version}"
-    audit(
-        router,
-        entry(Action.SESSION_DIAGNOSES_CHANGE, key=key, client_id=session.client_id, session_id=session.id),
-    )
+    audit_trail.session_documented(router, Action.SESSION_DIAGNOSES_CHANGE, session)
     return _session_out(session)
 
 
