@@ -124,6 +124,19 @@ def test_the_same_request_delivered_again_records_nothing_new(world):
     assert len(records(world, practice.id, "client.diagnoses.read")) == 2
 
 
+def test_codes_are_never_answered_without_their_record(world):
+    practice = scenario.create_practice(world, connect=False)
+    client = _client_with_codes(world, practice)
+    world.dynamo.fail("transact_write_items")  # the record cannot be written
+    status, body = call(world, "GET", f"/clients/{client['id']}", practice_id=practice.id)
+    assert status == 503, body
+    assert not any(code in json.dumps(body) for code in CODES)
+    assert records(world, practice.id, "client.diagnoses.read") == []
+    status, body = call(world, "GET", f"/clients/{client['id']}", practice_id=practice.id)
+    assert status == 200 and body["diagnoses"] == CODES
+    assert len(records(world, practice.id, "client.diagnoses.read")) == 1
+
+
 def test_changing_diagnoses_leaves_one_record_each_without_the_codes(world):
     practice = scenario.create_practice(world, connect=False)
     client = _client_with_codes(world, practice)
