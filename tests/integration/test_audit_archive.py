@@ -14,6 +14,7 @@ from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_audit_trail import CODES, audit_items, call
 
+
 def _archive_bucket(world: World) -> Any:
     """The world's archive bucket (provisioned as the stack makes it: Object Lock, compliance)."""
     s3 = world.session.client("s3")
@@ -75,7 +76,10 @@ def test_each_new_record_is_archived_once_and_nothing_else(world):
     assert len(records) == 2
     day = world.clock.now.strftime("%Y/%m/%d")
     assert keys == sorted(f"audit/{practice.id}/{day}/{r}.json" for r in records)
-    bodies = [s3.get_object(Bucket=world.resources.audit_archive_bucket, Key=k)["Body"].read().decode() for k in keys]
+    bodies = [
+        s3.get_object(Bucket=world.resources.audit_archive_bucket, Key=k)["Body"].read().decode()
+        for k in keys
+    ]
     assert sorted(json.loads(b)["action"] for b in bodies) == [
         "client.diagnoses.change",
         "client.diagnoses.read",

@@ -353,6 +353,9 @@ def test_the_trail_pages_with_a_cursor(world):
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == 4
+    _, first = read(world, practice.id, limit="1")  # a place on the 20th, asked of the 22nd on
+    status, body = read(world, practice.id, cursor=first["next_cursor"], **{"from": "2026-11-22"})
+    assert status == 400 and body["details"]["field"] == "cursor"
 
 
 def test_the_trail_as_csv(world):

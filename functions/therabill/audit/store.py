@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from therabill.adapters.dynamo import ConditionFailed, Page, Table, load_image, put_new_write
+from therabill.adapters.dynamo import ConditionFailed, Page, Table, decode_cursor, load_image, put_new_write
+from therabill.audit.errors import AuditQueryError
 from therabill.audit.models import Action, Actor, AuditPage, AuditRecord, Source, Targets
 from therabill.core import keys
 from therabill.core.clock import iso, parse_iso
@@ -118,18 +119,26 @@ class AuditStore:
             prefix = keys.audit_staff_prefix(staff_id)
         else:
             prefix = keys.AUDIT_AT_PREFIX
+        low, high = (prefix + iso(start) if start else None), (prefix + iso(end) if end else None)
+        _check_cursor(cursor, partition=keys.audit_pk(practice_id), prefix=prefix, low=low, high=high)
         page: Page = self.table.query(
-            keys.audit_pk(practice_id),
-            prefix=prefix,
-            from_sk=prefix + iso(start) if start else None,
-            to_sk=prefix + iso(end) if end else None,
-            limit=limit,
-            cursor=cursor,
+            keys.audit_pk(practice_id), prefix=prefix, from_sk=low, to_sk=high, limit=limit, cursor=cursor
         )
         records = [_record(item) for item in page.items]
         if client_id is not None and staff_id is not None:
             records = [r for r in records if r.actor.id == staff_id]
         return AuditPage(items=records, cursor=page.cursor)
+
+
+def _check_cursor(
+    cursor: str | None, *, partition: str, prefix: str, low: str | None, high: str | None
+) -> None:
+    """A cursor of this query but another period (its place outside the new one) is a 400 here,
+    not DynamoDB's refusal of a start key outside the key condition."""
+    start = decode_cursor(cursor, partition=partition, prefix=prefix)
+    sk = str(start["SK"]) if start else None
+    if sk is not None and ((low is not None and sk < low) or (high is not None and sk > high)):
+        raise AuditQueryError("the cursor is not valid for this period", field="cursor")
 
 
 def from_stream_image(image: Mapping[str, Any]) -> AuditRecord | None:
