@@ -392,6 +392,8 @@ def test_bad_filters_are_refused(world):
     for query in (
         {"from": "2026-11-22", "to": "2026-11-21"},
         {"from": "2026-13-01"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01"},
         {"client_id": "not an id"},
         {"staff_id": "a#b"},
         {"format": "xml"},

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from therabill.api.deps import container
 from therabill.api.documents import answers
+from therabill.api.inputs import FIRST_YEAR, LAST_YEAR
 from therabill.api.outputs import Amount
 from therabill.api.params import ID_PATTERN
 from therabill.api.staff_common import caller
@@ -95,6 +96,9 @@ def _period(
     practice_id: str, start: date | None, end: date | None
 ) -> tuple[datetime | None, datetime | None]:
     """[the first local day's 00:00, the day after the last one's 00:00), in the practice's zone."""
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise InvalidRequestError(f"{name} must lie in the years {FIRST_YEAR} to {LAST_YEAR}", field=name)
     if start is not None and end is not None and end < start:
         raise InvalidRequestError("to is before from", field="to")
     if start is None and end is None:
