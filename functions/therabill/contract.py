@@ -31,6 +31,8 @@ NIGHTLY_RUN_GRACE_HOURS = 2
 METRIC_WEBHOOKS_APPLIED = "WebhooksApplied"
 METRIC_WEBHOOKS_DUPLICATE = "WebhooksDuplicate"
 METRIC_EMAILS_SENT = "EmailsSent"
+# The audit archive: an audit item overwritten, or removed other than by TTL (alarmed at 1).
+METRIC_AUDIT_ITEMS_CHANGED = "AuditItemsChanged"
 
 # ---------------------------------------------------------------- environment variable names
 ENV_TABLE_NAME = "THERABILL_TABLE_NAME"

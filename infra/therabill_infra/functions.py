@@ -288,23 +288,27 @@ class Functions(Construct):
 
 
 def _audit_records(stream: AuditStream) -> event_sources.DynamoEventSource:
-    """New audit records only (``REC#`` items inserted in an ``AUDIT#`` partition: the copies, the
-    rest of the table and TTL's removals never invoke the function); a failing record is retried
-    from itself, a batch that keeps failing is halved, and after its retries its position goes to
-    the failure queue (alarmed)."""
-    new_records = lambda_.FilterCriteria.filter(
-        {
-            "eventName": lambda_.FilterRule.is_equal("INSERT"),
-            "dynamodb": {
-                "Keys": {
-                    contract.TABLE_PARTITION_KEY: {
-                        "S": lambda_.FilterRule.begins_with(contract.AUDIT_PARTITION_PREFIX)
-                    },
-                    contract.TABLE_SORT_KEY: {"S": lambda_.FilterRule.begins_with("REC#")},
-                }
-            },
-        }
-    )
+    """New audit records (``REC#`` items inserted in an ``AUDIT#`` partition; their copies, the rest
+    of the table and TTL's removals never invoke the function), and any other change of an audit
+    item (overwritten, or removed by anything but TTL: counted and alarmed). A failing record is
+    retried from itself, a batch that keeps failing is halved, and after its retries its position
+    goes to the failure queue (alarmed)."""
+    audit_pk = {
+        contract.TABLE_PARTITION_KEY: {"S": lambda_.FilterRule.begins_with(contract.AUDIT_PARTITION_PREFIX)}
+    }
+    new_records = {
+        "eventName": lambda_.FilterRule.is_equal("INSERT"),
+        "dynamodb": {
+            "Keys": {**audit_pk, contract.TABLE_SORT_KEY: {"S": lambda_.FilterRule.begins_with("REC#")}}
+        },
+    }
+    overwritten = {"eventName": lambda_.FilterRule.is_equal("MODIFY"), "dynamodb": {"Keys": audit_pk}}
+    # TTL's removals carry userIdentity (the DynamoDB service); any other removal has none.
+    removed = {
+        "eventName": lambda_.FilterRule.is_equal("REMOVE"),
+        "userIdentity": lambda_.FilterRule.not_exists(),
+        "dynamodb": {"Keys": audit_pk},
+    }
     return event_sources.DynamoEventSource(
         stream.table,
         starting_position=lambda_.StartingPosition.TRIM_HORIZON,
@@ -313,7 +317,7 @@ def _audit_records(stream: AuditStream) -> event_sources.DynamoEventSource:
         retry_attempts=contract.AUDIT_ARCHIVE_MAX_RETRIES,
         report_batch_item_failures=True,
         on_failure=event_sources.SqsDlq(stream.failures),
-        filters=[new_records],
+        filters=[lambda_.FilterCriteria.filter(f) for f in (new_records, overwritten, removed)],
     )
 
 

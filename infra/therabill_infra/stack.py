@@ -210,5 +210,5 @@ class TherabillStack(Stack):
             "OperatorAlarmsTopic",
             value=self.queues.alarms_topic.topic_arn,
             description="Subscribe the operators to the alarms (dead letters, function errors and "
-            "throttles, API 5xx rate, Stripe events waiting, nightly runs overdue)",
+            "throttles, API 5xx rate, Stripe events waiting, nightly runs overdue, audit items changed)",
         )

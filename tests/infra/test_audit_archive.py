@@ -119,11 +119,13 @@ def test_the_archive_reads_only_new_audit_records_and_parks_failed_batches(synth
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert 0 < mapping["MaximumRetryAttempts"] <= 10
-    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
-    assert pattern == {
-        "eventName": ["INSERT"],
-        "dynamodb": {"Keys": {"PK": {"S": [{"prefix": "AUDIT#"}]}, "SK": {"S": [{"prefix": "REC#"}]}}},
-    }
+    patterns = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
+    audit_pk = {"PK": {"S": [{"prefix": "AUDIT#"}]}}
+    assert patterns == [
+        {"eventName": ["INSERT"], "dynamodb": {"Keys": {**audit_pk, "SK": {"S": [{"prefix": "REC#"}]}}}},
+        {"eventName": ["MODIFY"], "dynamodb": {"Keys": audit_pk}},
+        {"eventName": ["REMOVE"], "userIdentity": [{"exists": False}], "dynamodb": {"Keys": audit_pk}},
+    ]
     failures = mapping["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
     assert synth.resources[failures]["Type"] == "AWS::SQS::Queue"
     alarms = [
@@ -139,3 +141,16 @@ def test_the_archive_reads_only_new_audit_records_and_parks_failed_batches(synth
     env = synth.resources[function]["Properties"]["Environment"]["Variables"]
     bucket_id, _ = _archive_bucket(synth)
     assert env[contract.ENV_AUDIT_ARCHIVE_BUCKET] == _ref(bucket_id)
+
+
+def test_a_changed_audit_item_sets_off_an_alarm(synth: Synth) -> None:
+    (alarm,) = [
+        a["Properties"]
+        for a in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == contract.METRIC_AUDIT_ITEMS_CHANGED
+    ]
+    assert alarm["Namespace"] == "Therabill"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "therabill"}]
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Sum", 300, 1)
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["AlarmActions"] and alarm["TreatMissingData"] == "notBreaching"

@@ -90,12 +90,27 @@ def test_each_new_record_is_archived_once_and_nothing_else(world):
     assert len(versions) == 2  # the batch delivered again wrote no second version
 
 
-def test_removals_and_changes_are_not_archived(world):
+def test_an_expired_item_is_not_archived_and_a_changed_one_is_counted_and_logged(
+    world, capsys, caplog, monkeypatch
+):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     s3 = _archive_bucket(world)
     practice, _ = _trail(world)
     items = audit_items(world, practice.id)
-    for name in ("REMOVE", "MODIFY"):  # TTL's removal after the hot period; nothing else may change one
-        assert _archive(world, _stream_event(items, name)) == {"batchItemFailures": []}
+    expired = _stream_event(items, "REMOVE")
+    for record in expired["Records"]:  # TTL's removal after the hot period
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    capsys.readouterr()
+    assert _archive(world, expired) == {"batchItemFailures": []}
+    assert "AuditItemsChanged" not in capsys.readouterr().out
+    assert not [r for r in caplog.records if r.getMessage() == "audit item changed"]
+    for name in ("MODIFY", "REMOVE"):  # overwritten; removed by anything but TTL
+        caplog.clear()
+        assert _archive(world, _stream_event(items[:1], name)) == {"batchItemFailures": []}
+        (logged,) = [r for r in caplog.records if r.getMessage() == "audit item changed"]
+        assert logged.levelname == "ERROR" and items[0]["SK"]["S"] in str(logged.__dict__["key"])
+        emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        assert [r["AuditItemsChanged"] for r in emf] == [[1.0]]
     assert "Contents" not in s3.list_objects_v2(Bucket=world.resources.audit_archive_bucket)
 
 

@@ -12,8 +12,9 @@ period, once the archive has copied ``REC#`` (the table's stream) to S3.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from therabill.adapters.dynamo import ConditionFailed, Page, Table, decode_cursor, load_image, put_new_write
 from therabill.audit.errors import AuditQueryError
@@ -141,10 +142,32 @@ def _check_cursor(
         raise AuditQueryError("the cursor is not valid for this period", field="cursor")
 
 
-def from_stream_image(image: Mapping[str, Any]) -> AuditRecord | None:
-    """The record a table stream's new image holds (a ``REC#`` item), or None for any other item."""
-    item = load_image(image)
-    pk, sk = str(item.get("PK", "")), str(item.get("SK", ""))
-    if not (pk.startswith(keys.AUDIT_PK_PREFIX) and sk.startswith(keys.AUDIT_RECORD_PREFIX)):
-        return None
-    return _record(item)
+@dataclass(frozen=True)
+class StreamChange:
+    """What one record of the table's stream means for the trail: a ``new`` record (to archive),
+    an audit item ``changed`` (overwritten, or removed by anything but TTL: never by our code),
+    an audit item ``expired`` (TTL, after the hot period), or ``other`` (not the trail's)."""
+
+    kind: Literal["new", "changed", "expired", "other"]
+    record: AuditRecord | None = None
+    key: tuple[str, str] = ("", "")
+
+
+_TTL = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def stream_change(raw: Mapping[str, Any]) -> StreamChange:
+    """Read one DynamoDB stream record (as Lambda delivers it)."""
+    change = raw.get("dynamodb") or {}
+    found = load_image(change.get("Keys") or {})
+    key = (str(found.get("PK", "")), str(found.get("SK", "")))
+    if not key[0].startswith(keys.AUDIT_PK_PREFIX):
+        return StreamChange("other", key=key)
+    event = raw.get("eventName")
+    if event == "REMOVE":
+        return StreamChange("expired" if raw.get("userIdentity") == _TTL else "changed", key=key)
+    if event != "INSERT":
+        return StreamChange("changed", key=key)
+    if not key[1].startswith(keys.AUDIT_RECORD_PREFIX):
+        return StreamChange("other", key=key)  # a copy: the record itself is archived
+    return StreamChange("new", record=_record(load_image(change.get("NewImage") or {})), key=key)

@@ -1,5 +1,7 @@
-"""Lambda entry point (the table's DynamoDB stream, filtered to new audit records): each record is
-copied to the write-once archive. A record that fails is reported by its sequence number, so
+"""Lambda entry point (the table's DynamoDB stream, filtered to the audit partitions): each new
+audit record is copied to the write-once archive; an audit item changed or removed other than by
+TTL (which no function role may do, and no code does) is counted (``AuditItemsChanged``,
+alarmed) and logged by its keys. A record that fails is reported by its sequence number, so
 Lambda retries from it (and, after its retries, sends the batch's position to the failure
 queue); the records before it are done."""
 
@@ -9,8 +11,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from therabill.audit.store import from_stream_image
-from therabill.observability import logger, metrics, tracer
+from therabill.audit.store import stream_change
+from therabill.contract import METRIC_AUDIT_ITEMS_CHANGED
+from therabill.observability import business, logger, metrics, tracer
 from therabill.wiring import container
 
 
@@ -18,21 +21,20 @@ from therabill.wiring import container
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    archive = container().audit_archive
     archived = 0
-    for record in event.get("Records") or []:
-        change = record.get("dynamodb") or {}
-        if record.get("eventName") != "INSERT":
-            continue
+    for raw in event.get("Records") or []:
+        sequence = (raw.get("dynamodb") or {}).get("SequenceNumber")
         try:
-            audit = from_stream_image(change.get("NewImage") or {})
-            if audit is not None:
-                archive.archive(audit)
+            change = stream_change(raw)
+            if change.kind == "new" and change.record is not None:
+                container().audit_archive.archive(change.record)
                 archived += 1
+            elif change.kind == "changed":
+                # Keys are ids only; the archive keeps the record as it was first written.
+                logger.error("audit item changed", extra={"event": raw.get("eventName"), "key": change.key})
+                business.count(METRIC_AUDIT_ITEMS_CHANGED)
         except Exception:
-            # Logged with the place only: a record's ids are not health information, but its
-            # image is not logged either.
-            logger.exception("audit record not archived", extra={"sequence": change.get("SequenceNumber")})
-            return {"batchItemFailures": [{"itemIdentifier": change.get("SequenceNumber")}]}
+            logger.exception("audit record not archived", extra={"sequence": sequence})
+            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
     logger.info("audit records archived", extra={"archived": archived})
     return {"batchItemFailures": []}
