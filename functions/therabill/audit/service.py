@@ -36,11 +36,9 @@ class AuditService:
         self._store = store
         self._clock = clock
 
-    def record(self, practice_id: str, entry: Entry, *, actor: Actor, source: Source) -> AuditRecord:
-        """Record ``entry`` once; the record as made (or as the earlier report made it: same id)."""
-        record = self._record(practice_id, entry, actor=actor, source=source)
-        self._store.add(record)
-        return record
+    def record(self, practice_id: str, entry: Entry, *, actor: Actor, source: Source) -> bool:
+        """Record ``entry`` once: False (nothing written) when the action was recorded before."""
+        return self._store.add(self._record(practice_id, entry, actor=actor, source=source))
 
     def record_many(
         self, practice_id: str, entries: Sequence[Entry], *, actor: Actor, source: Source
