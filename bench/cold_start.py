@@ -75,6 +75,7 @@ FIRST_CALL_EVENTS = {
     "nightly-worker": "sqs/nightly_batch.json",
     "invoice-sweep": "scheduler/invoice_sweep.json",
     "staff-messages": "cognito/custom_message_invitation.json",
+    "audit-archive": "dynamodb/audit_record_inserted.json",
 }
 
 # Runs inside the child: argv is the module, the event file and the function's name. Nothing but

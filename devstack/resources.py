@@ -28,6 +28,7 @@ class LocalResources:
     schedule_group: str
     user_pool_id: str
     user_pool_client_id: str = ""  # signs in with ADMIN_USER_PASSWORD_AUTH (POST /_local/sign-in)
+    audit_archive_bucket: str = ""
 
 
 def user_pool(cognito: Any, name: str) -> str:
@@ -147,6 +148,16 @@ def provision(
     s3 = session.client("s3")
     bucket = f"{prefix}-documents"
     s3.create_bucket(Bucket=bucket)
+    # The audit archive: write-once as in AWS (Object Lock, compliance mode, six years).
+    archive = f"{prefix}-audit-archive"
+    s3.create_bucket(Bucket=archive, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=archive,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 6}},
+        },
+    )
 
     scheduler = session.client("scheduler")
     with contextlib.suppress(scheduler.exceptions.ConflictException):
@@ -164,6 +175,7 @@ def provision(
         email_sender=email_sender,
         documents_bucket=bucket,
         schedule_group=contract.SCHEDULE_GROUP_NAME,
+        audit_archive_bucket=archive,
     )
 
 
@@ -182,4 +194,5 @@ def function_environment(
         contract.ENV_DOCUMENTS_BUCKET: resources.documents_bucket,
         contract.ENV_SCHEDULER_GROUP: resources.schedule_group,
         contract.ENV_USER_POOL_ID: resources.user_pool_id,
+        contract.ENV_AUDIT_ARCHIVE_BUCKET: resources.audit_archive_bucket,
     }

@@ -31,6 +31,8 @@ NIGHTLY_RUN_GRACE_HOURS = 2
 METRIC_WEBHOOKS_APPLIED = "WebhooksApplied"
 METRIC_WEBHOOKS_DUPLICATE = "WebhooksDuplicate"
 METRIC_EMAILS_SENT = "EmailsSent"
+# The audit archive: an audit item overwritten, or removed other than by TTL (alarmed at 1).
+METRIC_AUDIT_ITEMS_CHANGED = "AuditItemsChanged"
 
 # ---------------------------------------------------------------- environment variable names
 ENV_TABLE_NAME = "THERABILL_TABLE_NAME"
@@ -47,6 +49,7 @@ ENV_NIGHTLY_TARGET_ARN = "THERABILL_NIGHTLY_TARGET_ARN"  # nightly-dispatch: the
 ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedules invoke it with
 ENV_USER_POOL_ID = "THERABILL_USER_POOL_ID"  # the staff user pool (the staff API manages its users)
 ENV_SIGN_IN_URL = "THERABILL_SIGN_IN_URL"  # where staff sign in (emails point there; optional)
+ENV_AUDIT_ARCHIVE_BUCKET = "THERABILL_AUDIT_ARCHIVE_BUCKET"  # the audit archive (S3, Object Lock)
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -55,6 +58,9 @@ TABLE_TTL_ATTRIBUTE = "expires_at_epoch"
 GSI1_NAME = "GSI1"
 GSI1_PARTITION_KEY = "GSI1PK"
 GSI1_SORT_KEY = "GSI1SK"
+# The audit trail's partitions (``AUDIT#<practice_id>``): every function role is denied
+# UpdateItem / DeleteItem / BatchWriteItem on partition keys with this prefix.
+AUDIT_PARTITION_PREFIX = "AUDIT#"
 
 # ---------------------------------------------------------------- secret document keys
 SECRET_STRIPE_SECRET_KEY = "stripe_secret_key"
@@ -98,6 +104,9 @@ CAN_MANAGE_SCHEDULES = "scheduler:manage"
 CAN_MANAGE_STAFF_USERS = "cognito:staff-users"
 # The staff user pool: create a user (and read one back, or find an address) — sign-up's owner.
 CAN_CREATE_USERS = "users:create"
+# The audit archive: read the table's stream; PutObject into the audit archive bucket only.
+CAN_READ_TABLE_STREAM = "table:stream:read"
+CAN_ARCHIVE_AUDIT = "audit:archive"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -215,7 +224,21 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=300,
         env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL),
     ),
+    FunctionSpec(
+        name="audit-archive",
+        handler="therabill.entrypoints.audit_archive.lambda_handler",
+        description="The table's stream: copies each new audit record to the write-once archive (S3)",
+        permissions=(CAN_READ_TABLE_STREAM, CAN_ARCHIVE_AUDIT),
+        timeout_seconds=60,
+        # The settings name the table and the secret (read by no code of this function: its role
+        # grants neither) besides the bucket.
+        env=(ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_AUDIT_ARCHIVE_BUCKET),
+    ),
 )
+# The audit archive's stream consumer: records per batch; a batch that keeps failing is split
+# and, after this many retries, its position is sent to the function's failure queue (alarmed).
+AUDIT_ARCHIVE_BATCH_SIZE = 100
+AUDIT_ARCHIVE_MAX_RETRIES = 5
 
 # A nightly message the worker fails this many times goes to the dead-letter queue.
 NIGHTLY_MAX_RECEIVES = 5
@@ -252,6 +275,7 @@ STAFF_API_PREFIXES = (
     "/nightly",
     "/billing-runs",
     "/staff",
+    "/audit",
 )
 PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup")
 WEBHOOK_PATH = "/webhooks/stripe"

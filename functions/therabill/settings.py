@@ -32,6 +32,7 @@ class Settings(BaseModel):
     scheduler_role_arn: str | None = None
     user_pool_id: str | None = None  # the staff user pool (None: staff cannot be managed)
     sign_in_url: str | None = None  # where staff sign in (None: the public base URL)
+    audit_archive_bucket: str | None = None  # the audit archive function only
 
     @property
     def scheduler(self) -> SchedulerSettings | None:
@@ -73,6 +74,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "scheduler_role_arn": environ.get(contract.ENV_SCHEDULER_ROLE_ARN) or None,
         "user_pool_id": environ.get(contract.ENV_USER_POOL_ID) or None,
         "sign_in_url": environ.get(contract.ENV_SIGN_IN_URL) or None,
+        "audit_archive_bucket": environ.get(contract.ENV_AUDIT_ARCHIVE_BUCKET) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

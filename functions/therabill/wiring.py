@@ -19,6 +19,8 @@ from therabill.settings import Secrets, Settings, load_settings
 if TYPE_CHECKING:
     from therabill.adapters.dynamo import Table
     from therabill.adapters.secrets import SecretsProvider
+    from therabill.audit.archive import AuditArchive
+    from therabill.audit.service import AuditService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
@@ -304,6 +306,22 @@ class Container:
         from therabill.services.store import ServiceStore
 
         return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
+
+    @cached_property
+    def audit(self) -> AuditService:
+        from therabill.audit.service import AuditService
+        from therabill.audit.store import AuditStore
+
+        return AuditService(store=AuditStore(self.table), clock=self.clock)
+
+    @cached_property
+    def audit_archive(self) -> AuditArchive:
+        from therabill.adapters.s3 import S3ArchiveSink
+        from therabill.audit.archive import AuditArchive
+
+        bucket = self.settings.audit_archive_bucket
+        assert bucket, "the audit archive needs its bucket"
+        return AuditArchive(sink=S3ArchiveSink(self._client("s3"), bucket))
 
     @cached_property
     def supervision(self) -> SupervisionService:

@@ -14,7 +14,8 @@ from therabill_infra.nag import acknowledge
 
 
 class Data(Construct):
-    """All state: one table, PAY_PER_REQUEST, PITR, a customer-managed key, TTL and GSI1.
+    """All state: one table, PAY_PER_REQUEST, PITR, a customer-managed key, TTL, GSI1 and a stream
+    of new images (the audit archive's source).
 
     The table and its key are retained when the stack is deleted. AWS Backup adds daily and
     monthly recovery points beyond PITR's 35 days (HIPAA contingency plan).
@@ -40,6 +41,8 @@ class Data(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=contract.TABLE_TTL_ATTRIBUTE,
+            # The audit archive reads new audit records from the stream (filtered to them).
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

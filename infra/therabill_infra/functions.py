@@ -7,9 +7,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -35,6 +37,7 @@ RESERVED_CONCURRENCY: dict[str, int] = {
     "nightly-dispatch": 5,
     # Bounded so the nightly fan-out stays inside Stripe's rate limit (100 operations / s).
     "nightly-worker": 10,
+    "audit-archive": 2,
 }
 DEFAULT_RESERVED_CONCURRENCY = 5
 SQS_BATCH_SIZE = 10
@@ -42,6 +45,14 @@ SQS_BATCH_SIZE = 10
 ASYNC_RETRY_ATTEMPTS = 2
 ASYNC_MAX_EVENT_AGE = Duration.hours(1)
 POWERTOOLS_METRICS_NAMESPACE = "Therabill"
+
+
+@dataclass(frozen=True)
+class AuditStream:
+    """The table whose stream the audit archive reads, and where a batch it failed goes."""
+
+    table: dynamodb.ITable
+    failures: sqs.IQueue
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,7 @@ class Functions(Construct):
         async_targets: Collection[str],
         reserved_concurrency: bool,
         nightly_queue: sqs.IQueue | None = None,
+        audit_stream: AuditStream | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.by_name = {}
@@ -100,6 +112,7 @@ class Functions(Construct):
             log_group = log_groups.log_group(self, f"{name}Logs")
 
             statements = permissions.base_statements(log_group.log_group_arn)
+            statements.extend(permissions.audit_deny_statements(resources.table_arn))
             for capability in spec.permissions:
                 statements.extend(permissions.capability_statements(capability, resources))
             if is_async:
@@ -131,6 +144,15 @@ class Functions(Construct):
                     "run-now schedules) created at runtime, so their names are known only by prefix; "
                     "the statement is limited to those prefixes inside the one schedule group.",
                     *permissions.schedule_wildcard_findings(resources.schedule_group_name),
+                )
+
+            if contract.CAN_ARCHIVE_AUDIT in spec.permissions:
+                bucket = Stack.of(self).resolve(resources.audit_bucket_arn)["Fn::GetAtt"][0]
+                acknowledge(
+                    policy,
+                    "The archive writes one object per audit record, each named by its practice, "
+                    "day and id, so the statement names the bucket's audit/ prefix, not objects.",
+                    permissions.archive_prefix_finding(bucket),
                 )
 
             reserved = (
@@ -196,6 +218,10 @@ class Functions(Construct):
                     report_batch_item_failures=True,
                     max_concurrency=reserved if reserved and reserved >= 2 else None,
                 )
+            if contract.CAN_READ_TABLE_STREAM in spec.permissions:
+                if audit_stream is None:
+                    raise ValueError(f"{spec.name} reads the table's stream, which was not given")
+                function.add_event_source(_audit_records(audit_stream))
             self.by_name[spec.name] = DeployedFunction(spec, function, role, policy, log_group)
 
     def _code(self) -> lambda_.Code:
@@ -259,6 +285,40 @@ class Functions(Construct):
                 "supports (layers/python-version).",
                 "AwsSolutions-L1",
             )
+
+
+def _audit_records(stream: AuditStream) -> event_sources.DynamoEventSource:
+    """New audit records (``REC#`` items inserted in an ``AUDIT#`` partition; their copies, the rest
+    of the table and TTL's removals never invoke the function), and any other change of an audit
+    item (overwritten, or removed by anything but TTL: counted and alarmed). A failing record is
+    retried from itself, a batch that keeps failing is halved, and after its retries its position
+    goes to the failure queue (alarmed)."""
+    audit_pk = {
+        contract.TABLE_PARTITION_KEY: {"S": lambda_.FilterRule.begins_with(contract.AUDIT_PARTITION_PREFIX)}
+    }
+    new_records = {
+        "eventName": lambda_.FilterRule.is_equal("INSERT"),
+        "dynamodb": {
+            "Keys": {**audit_pk, contract.TABLE_SORT_KEY: {"S": lambda_.FilterRule.begins_with("REC#")}}
+        },
+    }
+    overwritten = {"eventName": lambda_.FilterRule.is_equal("MODIFY"), "dynamodb": {"Keys": audit_pk}}
+    # TTL's removals carry userIdentity (the DynamoDB service); any other removal has none.
+    removed = {
+        "eventName": lambda_.FilterRule.is_equal("REMOVE"),
+        "userIdentity": lambda_.FilterRule.not_exists(),
+        "dynamodb": {"Keys": audit_pk},
+    }
+    return event_sources.DynamoEventSource(
+        stream.table,
+        starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+        batch_size=contract.AUDIT_ARCHIVE_BATCH_SIZE,
+        bisect_batch_on_error=True,
+        retry_attempts=contract.AUDIT_ARCHIVE_MAX_RETRIES,
+        report_batch_item_failures=True,
+        on_failure=event_sources.SqsDlq(stream.failures),
+        filters=[lambda_.FilterCriteria.filter(f) for f in (new_records, overwritten, removed)],
+    )
 
 
 def _has_newer_python(runtime: lambda_.Runtime) -> bool:

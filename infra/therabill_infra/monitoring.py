@@ -9,7 +9,9 @@ construct owns it, with the dead-letter queues' alarms). Here:
 * the Stripe events waiting: the oldest message on the queue older than 15 minutes (the worker
   applies an event within seconds; a deferred one waits one visibility timeout, six minutes);
 * a practice's nightly run not done two hours after its cutoff: the nightly sweep (every 15
-  minutes) counts such runs in the business metric ``NightlyRunsOverdue``.
+  minutes) counts such runs in the business metric ``NightlyRunsOverdue``;
+* an audit trail item overwritten or removed other than by TTL: the audit archive counts it in
+  ``AuditItemsChanged``.
 
 The business metrics (namespace ``contract.METRICS_NAMESPACE``, dimension ``service``) are written
 by the functions through Powertools (EMF); the dashboard shows them beside the platform's own.
@@ -108,11 +110,20 @@ class Monitoring(Construct):
             ),
             threshold=1,
         )
+        self.audit_changed_alarm = self._alarm(
+            "AuditItemsChangedAlarm",
+            "An audit trail item was overwritten or removed other than by TTL (no function may: the "
+            "audit-archive log names its keys, 'audit item changed'). The archive keeps the record "
+            "as first written; find who changed it in CloudTrail.",
+            business_metric(contract.METRIC_AUDIT_ITEMS_CHANGED),
+            threshold=1,
+        )
         alarms: list[cloudwatch.IAlarm] = [
             *(a for by_kind in self.function_alarms.values() for a in by_kind.values()),
             self.api_5xx_alarm,
             self.stripe_events_age_alarm,
             self.nightly_overdue_alarm,
+            self.audit_changed_alarm,
             *(other_alarms or {}).values(),
         ]
         self.dashboard = self._dashboard(

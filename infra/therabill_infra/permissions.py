@@ -12,7 +12,7 @@ cannot silently deploy without permissions (or with too many).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Aws
@@ -64,6 +64,24 @@ STAFF_USERS_ACTIONS = (
 # Sign-up's owner in the staff user pool: create the user, read a retried one back, and find
 # whether an address is taken (ListUsers with an email filter). Nothing that changes a user.
 USERS_CREATE_ACTIONS = ("cognito-idp:AdminCreateUser", "cognito-idp:AdminGetUser", "cognito-idp:ListUsers")
+# The audit archive: read the table's stream (as the Lambda event source mapping does with the
+# function's role), decrypt its records (the table's key), send a failed batch's position to the
+# failure queue, and write objects under the archive bucket's prefix (its key, through S3).
+TABLE_STREAM_READ_ACTIONS = (
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+)
+AUDIT_ARCHIVE_ACTIONS = ("s3:PutObject",)
+AUDIT_ARCHIVE_KEY_ACTIONS = ("kms:GenerateDataKey",)
+AUDIT_ARCHIVE_PREFIX = "audit/*"
+
+# Every role, whatever its capabilities: the audit trail is append-only. An explicit Deny (it
+# wins over any Allow) of every action that changes or removes an item whose partition key is an
+# audit partition; PartiQL's update and delete are denied on the whole table (no code uses them).
+AUDIT_DENIED_ACTIONS = ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem")
+PARTIQL_DENIED_ACTIONS = ("dynamodb:PartiQLDelete", "dynamodb:PartiQLUpdate")
 
 # Every function: write its own log group, send traces.
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -81,6 +99,13 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
     contract.CAN_MANAGE_SCHEDULES: SCHEDULER_MANAGE_ACTIONS + PASS_ROLE_ACTIONS,
     contract.CAN_MANAGE_STAFF_USERS: STAFF_USERS_ACTIONS,
     contract.CAN_CREATE_USERS: USERS_CREATE_ACTIONS,
+    contract.CAN_READ_TABLE_STREAM: (
+        *TABLE_STREAM_READ_ACTIONS,
+        "kms:Decrypt",
+        *QUEUE_SEND_ACTIONS,
+        *QUEUE_KEY_SEND_ACTIONS,
+    ),
+    contract.CAN_ARCHIVE_AUDIT: AUDIT_ARCHIVE_ACTIONS + AUDIT_ARCHIVE_KEY_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -109,6 +134,10 @@ class CapabilityResources:
     schedule_group_name: str = ""
     scheduler_role_arn: str = ""
     user_pool_arn: str = ""  # the staff user pool
+    table_stream_arn: str = ""
+    audit_failures_queue_arn: str = ""  # the stream consumer's on-failure destination
+    audit_bucket_arn: str = ""
+    audit_key_arn: str = ""
 
 
 def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
@@ -121,57 +150,134 @@ def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) ->
     return frozenset(actions)
 
 
-def capability_statements(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:  # noqa: PLR0911
+def _read_table(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [
+        _allow(TABLE_READ_ACTIONS, [res.table_arn, *res.table_index_arns]),
+        _via(TABLE_KEY_READ_ACTIONS, res.table_key_arn, "dynamodb"),
+    ]
+
+
+def _write_table(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [
+        _allow(TABLE_WRITE_ACTIONS, [res.table_arn]),
+        _via(TABLE_KEY_READ_ACTIONS + TABLE_KEY_WRITE_ACTIONS, res.table_key_arn, "dynamodb"),
+    ]
+
+
+def _read_secrets(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [
+        _allow(SECRETS_READ_ACTIONS, [res.secret_arn]),
+        _via(SECRETS_KEY_ACTIONS, res.secrets_key_arn, "secretsmanager"),
+    ]
+
+
+def _send_email(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    # SES authorises a send against the identity and against the configuration set it uses.
+    return [_allow(EMAIL_SEND_ACTIONS, [res.email_identity_arn, res.email_configuration_set_arn])]
+
+
+def _enqueue_stripe_events(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return queue_send_statements(res.stripe_events_queue_arn, res.queues_key_arn)
+
+
+def _consume_stripe_events(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [
+        _allow(QUEUE_CONSUME_ACTIONS, [res.stripe_events_queue_arn]),
+        _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
+    ]
+
+
+def _enqueue_nightly(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return queue_send_statements(_required(res.nightly_queue_arn, capability), res.queues_key_arn)
+
+
+def _consume_nightly(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [
+        _allow(QUEUE_CONSUME_ACTIONS, [_required(res.nightly_queue_arn, capability)]),
+        _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
+    ]
+
+
+def _manage_schedules(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    if not res.runtime_schedule_arns:
+        raise ValueError(f"capability {capability!r} needs the schedule ARNs")
+    return [
+        _allow(SCHEDULER_MANAGE_ACTIONS, list(res.runtime_schedule_arns)),
+        iam.PolicyStatement(
+            actions=list(PASS_ROLE_ACTIONS),
+            resources=[_required(res.scheduler_role_arn, capability)],
+            conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
+        ),
+    ]
+
+
+def _manage_staff_users(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [_allow(STAFF_USERS_ACTIONS, [_required(res.user_pool_arn, capability)])]
+
+
+def _create_users(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [_allow(USERS_CREATE_ACTIONS, [_required(res.user_pool_arn, capability)])]
+
+
+def _read_table_stream(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [
+        _allow(TABLE_STREAM_READ_ACTIONS, [_required(res.table_stream_arn, capability)]),
+        _via(("kms:Decrypt",), res.table_key_arn, "dynamodb"),
+        *queue_send_statements(_required(res.audit_failures_queue_arn, capability), res.queues_key_arn),
+    ]
+
+
+def _archive_audit(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    bucket = _required(res.audit_bucket_arn, capability)
+    return [
+        _allow(AUDIT_ARCHIVE_ACTIONS, [f"{bucket}/{AUDIT_ARCHIVE_PREFIX}"]),
+        _via(AUDIT_ARCHIVE_KEY_ACTIONS, _required(res.audit_key_arn, capability), "s3"),
+    ]
+
+
+_STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyStatement]]] = {
+    contract.CAN_READ_TABLE: _read_table,
+    contract.CAN_WRITE_TABLE: _write_table,
+    contract.CAN_READ_SECRETS: _read_secrets,
+    contract.CAN_SEND_EMAIL: _send_email,
+    contract.CAN_ENQUEUE_STRIPE_EVENTS: _enqueue_stripe_events,
+    contract.CAN_CONSUME_STRIPE_EVENTS: _consume_stripe_events,
+    contract.CAN_ENQUEUE_NIGHTLY: _enqueue_nightly,
+    contract.CAN_CONSUME_NIGHTLY: _consume_nightly,
+    contract.CAN_MANAGE_SCHEDULES: _manage_schedules,
+    contract.CAN_MANAGE_STAFF_USERS: _manage_staff_users,
+    contract.CAN_CREATE_USERS: _create_users,
+    contract.CAN_READ_TABLE_STREAM: _read_table_stream,
+    contract.CAN_ARCHIVE_AUDIT: _archive_audit,
+}
+
+
+def capability_statements(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
     """The statements that grant one capability."""
     _actions_of(capability)  # fail on an unknown capability before building anything
-    if capability == contract.CAN_READ_TABLE:
-        return [
-            _allow(TABLE_READ_ACTIONS, [res.table_arn, *res.table_index_arns]),
-            _via(TABLE_KEY_READ_ACTIONS, res.table_key_arn, "dynamodb"),
-        ]
-    if capability == contract.CAN_WRITE_TABLE:
-        return [
-            _allow(TABLE_WRITE_ACTIONS, [res.table_arn]),
-            _via(TABLE_KEY_READ_ACTIONS + TABLE_KEY_WRITE_ACTIONS, res.table_key_arn, "dynamodb"),
-        ]
-    if capability == contract.CAN_READ_SECRETS:
-        return [
-            _allow(SECRETS_READ_ACTIONS, [res.secret_arn]),
-            _via(SECRETS_KEY_ACTIONS, res.secrets_key_arn, "secretsmanager"),
-        ]
-    if capability == contract.CAN_SEND_EMAIL:
-        # SES authorises a send against the identity and against the configuration set it uses.
-        return [_allow(EMAIL_SEND_ACTIONS, [res.email_identity_arn, res.email_configuration_set_arn])]
-    if capability == contract.CAN_ENQUEUE_STRIPE_EVENTS:
-        return queue_send_statements(res.stripe_events_queue_arn, res.queues_key_arn)
-    if capability == contract.CAN_CONSUME_STRIPE_EVENTS:
-        return [
-            _allow(QUEUE_CONSUME_ACTIONS, [res.stripe_events_queue_arn]),
-            _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
-        ]
-    if capability == contract.CAN_ENQUEUE_NIGHTLY:
-        return queue_send_statements(_required(res.nightly_queue_arn, capability), res.queues_key_arn)
-    if capability == contract.CAN_CONSUME_NIGHTLY:
-        return [
-            _allow(QUEUE_CONSUME_ACTIONS, [_required(res.nightly_queue_arn, capability)]),
-            _via(QUEUE_KEY_CONSUME_ACTIONS, res.queues_key_arn, "sqs"),
-        ]
-    if capability == contract.CAN_MANAGE_SCHEDULES:
-        if not res.runtime_schedule_arns:
-            raise ValueError(f"capability {capability!r} needs the schedule ARNs")
-        return [
-            _allow(SCHEDULER_MANAGE_ACTIONS, list(res.runtime_schedule_arns)),
-            iam.PolicyStatement(
-                actions=list(PASS_ROLE_ACTIONS),
-                resources=[_required(res.scheduler_role_arn, capability)],
-                conditions={"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}},
-            ),
-        ]
-    if capability == contract.CAN_MANAGE_STAFF_USERS:
-        return [_allow(STAFF_USERS_ACTIONS, [_required(res.user_pool_arn, capability)])]
-    if capability == contract.CAN_CREATE_USERS:
-        return [_allow(USERS_CREATE_ACTIONS, [_required(res.user_pool_arn, capability)])]
-    raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
+    build = _STATEMENTS.get(capability)
+    if build is None:
+        raise AssertionError(f"capability {capability!r} is mapped to actions but not to statements")
+    return build(capability, res)
+
+
+def audit_deny_statements(table_arn: str) -> list[iam.PolicyStatement]:
+    """The trail is append-only for every function: no update, delete or batch write of an item in
+    an ``AUDIT#`` partition (a transaction's update or delete is authorised as UpdateItem /
+    DeleteItem per item, so it is denied too), and no PartiQL update or delete at all."""
+    return [
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            actions=sorted(AUDIT_DENIED_ACTIONS),
+            resources=[table_arn],
+            conditions={
+                "ForAnyValue:StringLike": {"dynamodb:LeadingKeys": [f"{contract.AUDIT_PARTITION_PREFIX}*"]}
+            },
+        ),
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY, actions=sorted(PARTIQL_DENIED_ACTIONS), resources=[table_arn]
+        ),
+    ]
 
 
 def schedule_wildcard_findings(group_name: str) -> list[str]:
@@ -181,6 +287,11 @@ def schedule_wildcard_findings(group_name: str) -> list[str]:
         f"schedule/{group_name}/{pattern}]"
         for pattern in RUNTIME_SCHEDULE_PATTERNS
     ]
+
+
+def archive_prefix_finding(bucket_logical_id: str) -> str:
+    """The cdk-nag IAM5 finding of the archive statement (objects under the bucket's prefix)."""
+    return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{AUDIT_ARCHIVE_PREFIX}]"
 
 
 def _required(arn: str, capability: str) -> str:

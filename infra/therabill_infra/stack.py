@@ -10,11 +10,12 @@ from constructs import Construct
 
 from therabill_infra import permissions
 from therabill_infra.api import STAGE_NAME, Api
+from therabill_infra.audit import AuditArchive
 from therabill_infra.contract import contract
 from therabill_infra.data import Data
 from therabill_infra.documents import Documents
 from therabill_infra.firewall import Firewall
-from therabill_infra.functions import Functions
+from therabill_infra.functions import AuditStream, Functions
 from therabill_infra.layer import DependencyLayer
 from therabill_infra.logs import LogGroups
 from therabill_infra.mail import Mail
@@ -55,6 +56,9 @@ class TherabillStack(Stack):
         self.log_groups = LogGroups(self, "Logs", stage=stage, retention=settings.log_retention)
         self.data = Data(self, "Data", stage=stage)
         self.documents = Documents(self, "Documents", stage=stage)
+        self.audit_archive = AuditArchive(
+            self, "AuditArchive", stage=stage, access_logs=self.documents.access_logs
+        )
         nightly_consumers = [
             spec for spec in contract.FUNCTIONS if contract.CAN_CONSUME_NIGHTLY in spec.permissions
         ]
@@ -86,6 +90,7 @@ class TherabillStack(Stack):
             contract.ENV_NIGHTLY_QUEUE_URL: self.queues.nightly.queue_url,
             contract.ENV_SCHEDULER_ROLE_ARN: scheduler_role.role_arn,
             contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
+            contract.ENV_AUDIT_ARCHIVE_BUCKET: self.audit_archive.bucket.bucket_name,
             # nightly-dispatch exists only after the functions: set on them below.
             contract.ENV_NIGHTLY_TARGET_ARN: "",
             contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
@@ -112,6 +117,10 @@ class TherabillStack(Stack):
             scheduler_role_arn=scheduler_role.role_arn,
             schedule_group_name=group_name,
             user_pool_arn=self.api.user_pool.user_pool_arn,
+            table_stream_arn=self.data.table.table_stream_arn or "",
+            audit_failures_queue_arn=self.queues.audit_archive_failures.queue_arn,
+            audit_bucket_arn=self.audit_archive.bucket.bucket_arn,
+            audit_key_arn=self.audit_archive.key.key_arn,
         )
         self.functions = Functions(
             self,
@@ -126,6 +135,7 @@ class TherabillStack(Stack):
             async_targets=async_targets,
             reserved_concurrency=settings.reserved_concurrency,
             nightly_queue=self.queues.nightly,
+            audit_stream=AuditStream(table=self.data.table, failures=self.queues.audit_archive_failures),
         )
         dispatch_arn = self.functions[NIGHTLY_DISPATCH_FUNCTION].function_arn
         for spec in contract.FUNCTIONS:
@@ -198,11 +208,17 @@ class TherabillStack(Stack):
             description="Fill in the Stripe keys and webhook secrets after the first deploy",
         )
         CfnOutput(self, "DocumentsBucket", value=self.documents.bucket.bucket_name)
+        CfnOutput(
+            self,
+            "AuditArchiveBucket",
+            value=self.audit_archive.bucket.bucket_name,
+            description="The audit trail past its 13 months in the table (write-once, six years)",
+        )
         CfnOutput(self, "ScheduleGroup", value=self.schedules.group.ref)
         CfnOutput(
             self,
             "OperatorAlarmsTopic",
             value=self.queues.alarms_topic.topic_arn,
             description="Subscribe the operators to the alarms (dead letters, function errors and "
-            "throttles, API 5xx rate, Stripe events waiting, nightly runs overdue)",
+            "throttles, API 5xx rate, Stripe events waiting, nightly runs overdue, audit items changed)",
         )

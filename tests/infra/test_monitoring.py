@@ -113,8 +113,9 @@ def test_the_functions_write_metrics_where_the_alarms_read_them(synth: Synth) ->
 
 def test_every_alarm_notifies_the_operators_topic(synth: Synth) -> None:
     alarms = _alarms(synth)
-    # errors + throttles per function, the API, the Stripe events, the nightly runs, four DLQs
-    assert len(alarms) == 2 * len(FUNCTION_NAMES) + 3 + 4
+    # errors + throttles per function, the API, the Stripe events, the nightly runs, an audit item
+    # changed, five DLQs (the audit archive's failure queue the fifth)
+    assert len(alarms) == 2 * len(FUNCTION_NAMES) + 4 + 5
     for alarm in alarms:
         _notifies_the_operators(synth, alarm)
 

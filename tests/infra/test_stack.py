@@ -88,6 +88,16 @@ ACTIONS_BY_CAPABILITY = {
         "cognito-idp:AdminUpdateUserAttributes",
         "cognito-idp:AdminUserGlobalSignOut",
     },
+    "table:stream:read": {
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "kms:Decrypt",
+        "sqs:SendMessage",
+        "kms:GenerateDataKey",
+    },
+    "audit:archive": {"s3:PutObject", "kms:GenerateDataKey"},
 }
 ASYNC_DLQ_ACTIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 SCHEDULED = {target for _, _, target in contract.SCHEDULES}
@@ -136,10 +146,23 @@ class Synth:
         return statements
 
     def role_actions(self, role_id: str) -> set[str]:
-        return {action for st in self.role_statements(role_id) for action in _listify(st["Action"])}
+        """What the role is allowed (its explicit denies: ``role_denies``)."""
+        return {
+            action
+            for st in self.role_statements(role_id)
+            if st.get("Effect", "Allow") == "Allow"
+            for action in _listify(st["Action"])
+        }
+
+    def role_denies(self, role_id: str) -> list[dict[str, Any]]:
+        return [st for st in self.role_statements(role_id) if st.get("Effect") == "Deny"]
 
     def statements_with(self, role_id: str, action: str) -> list[dict[str, Any]]:
-        return [st for st in self.role_statements(role_id) if action in _listify(st["Action"])]
+        return [
+            st
+            for st in self.role_statements(role_id)
+            if action in _listify(st["Action"]) and st.get("Effect", "Allow") == "Allow"
+        ]
 
 
 def _listify(value: Any) -> list[Any]:
@@ -297,7 +320,7 @@ def test_kms_use_is_limited_to_the_owning_service(synth: Synth) -> None:
         for st in synth.role_statements(synth.role_id(name)):
             if any(a.startswith("kms:") for a in _listify(st["Action"])):
                 via = st["Condition"]["StringEquals"]["kms:ViaService"]
-                assert via["Fn::Join"][1][0] in {"dynamodb.", "secretsmanager.", "sqs."}
+                assert via["Fn::Join"][1][0] in {"dynamodb.", "secretsmanager.", "sqs.", "s3."}
 
 
 def test_secrets_read_is_the_one_secret(synth: Synth) -> None:
@@ -441,7 +464,11 @@ def test_every_queue_is_kms_encrypted_and_ssl_only(synth: Synth) -> None:
 # ---------------------------------------------------------------- documents bucket
 def test_documents_bucket_is_kms_encrypted_private_versioned_and_logged(synth: Synth) -> None:
     buckets = synth.of_type("AWS::S3::Bucket")
-    documents = [b for b in buckets.values() if "LoggingConfiguration" in b["Properties"]]
+    documents = [
+        b
+        for b in buckets.values()
+        if "LoggingConfiguration" in b["Properties"] and "ObjectLockConfiguration" not in b["Properties"]
+    ]
     assert len(documents) == 1
     props = documents[0]["Properties"]
     (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]

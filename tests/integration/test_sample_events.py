@@ -82,3 +82,11 @@ def test_the_sqs_sample_is_deferred_until_its_consent_exists(world):
 def test_the_scheduler_sample_runs_the_reconciler(world):
     result = run(world, "payments_reconciler", load("scheduler/payments_reconciler.json"))
     assert result == {"retried": 0, "expired": 0, "skipped": 0, "errors": 0}
+
+
+def test_the_audit_stream_sample_archives_its_record(world):
+    result = run(world, "audit_archive", load("dynamodb/audit_record_inserted.json"))
+    assert result == {"batchItemFailures": []}
+    s3 = world.session.client("s3")
+    (obj,) = s3.list_objects_v2(Bucket=world.resources.audit_archive_bucket)["Contents"]
+    assert obj["Key"] == "audit/prc_01jd0000000000000000000000/2026/11/20/aud_01jd0000000000000000000001.json"

@@ -430,20 +430,22 @@ class Table:
         cursor: str | None = None,
         forward: bool = True,
         from_sk: str | None = None,
+        to_sk: str | None = None,
     ) -> Page:
-        """One page. ``from_sk`` (with ``prefix``): only sort keys from it on, within the prefix;
-        the caller's ids must sort below ``~`` (ours: lower-case base32)."""
+        """One page. ``from_sk`` / ``to_sk`` (with ``prefix``): only sort keys from ``from_sk`` up
+        to ``to_sk`` (both inclusive), within the prefix; the caller's ids must sort below ``~``
+        (ours: lower-case base32)."""
         pk_name = contract.GSI1_PARTITION_KEY if index else contract.TABLE_PARTITION_KEY
         sk_name = contract.GSI1_SORT_KEY if index else contract.TABLE_SORT_KEY
         condition = "#pk = :pk"
         names = {"#pk": pk_name}
         values: dict[str, Any] = {":pk": partition}
-        if prefix and from_sk:
-            if not from_sk.startswith(prefix):
-                raise ValueError("from_sk must lie within the prefix")
+        if prefix and (from_sk or to_sk):
+            if not all(k.startswith(prefix) for k in (from_sk, to_sk) if k):
+                raise ValueError("from_sk and to_sk must lie within the prefix")
             condition += " AND #sk BETWEEN :from AND :to"
             names["#sk"] = sk_name
-            values[":from"], values[":to"] = from_sk, prefix + "~"
+            values[":from"], values[":to"] = from_sk or prefix, to_sk or prefix + "~"
         elif prefix:
             condition += " AND begins_with(#sk, :prefix)"
             names["#sk"] = sk_name
@@ -521,6 +523,16 @@ class Table:
         with self._writing(keys), self._translate():
             self.request_count += 1
             self._client.transact_write_items(**kwargs)
+
+
+_IMAGES: list[_Codec] = []
+
+
+def load_image(raw: Mapping[str, Any]) -> Item:
+    """An item in DynamoDB's attribute-value form (a stream record's image) as plain values."""
+    if not _IMAGES:
+        _IMAGES.append(_Codec())
+    return _IMAGES[0].load(raw)
 
 
 def put_new_write(item: Item) -> Write:

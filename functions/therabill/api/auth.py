@@ -42,6 +42,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "notes:sign:own": frozenset({"clinician"}),
     "sessions:approve:any": frozenset({"owner"}),
     "sessions:approve:own": frozenset({"clinician"}),
+    "audit:read": frozenset({"owner"}),  # the audit trail
     "read": frozenset(ROLES),
 }
 

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from therabill.audit.service import AuditService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
@@ -74,6 +75,8 @@ class Services(Protocol):
     def nightly(self) -> NightlyService: ...
     @property
     def staff(self) -> StaffService: ...
+    @property
+    def audit(self) -> AuditService: ...
 
 
 _current: ContextVar[Services | None] = ContextVar("therabill_api_services", default=None)

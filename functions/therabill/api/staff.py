@@ -4,6 +4,7 @@ it instead (``api/staff_routing.py``), so a cold start loads only that router's 
 
 from __future__ import annotations
 
+from therabill.api.staff_audit import router as audit_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
@@ -22,5 +23,6 @@ for _router in (
     invoices_router,
     nightly_router,
     people_router,
+    audit_router,
 ):
     app.include_router(_router)

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of, no_content
@@ -80,6 +81,11 @@ def _practice_out(p: Practice) -> PracticeOut:
 def _client_out(c: Client) -> ClientOut:
     # The API model names the fields it exposes; anything else on the domain model stays inside.
     return ClientOut.model_validate(c, from_attributes=True)
+
+
+def _shown(client: Client) -> ClientOut:
+    """A client as answered: the read of its codes recorded (when it has any)."""
+    return _client_out(*audit_trail.clients_shown(router, [client]))
 
 
 def _contact_out(c: BillingContact) -> ContactOut:
@@ -202,14 +208,16 @@ def list_clients(
     """The practice's clients, a page at a time (``next_cursor`` asks for the next page)."""
     caller = _caller()
     items, next_cursor = container().clients.list_page(caller.practice_id, limit=limit, cursor=cursor)
-    return ClientPage(items=[_client_out(c) for c in items], next_cursor=next_cursor)
+    return ClientPage(
+        items=[_client_out(c) for c in audit_trail.clients_shown(router, items)], next_cursor=next_cursor
+    )
 
 
 @router.get("/clients/<client_id>")
 def get_client(client_id: ClientId) -> ClientOut:
     """One client of the practice."""
     caller = _caller()
-    return _client_out(container().clients.get(caller.practice_id, client_id))
+    return _shown(container().clients.get(caller.practice_id, client_id))
 
 
 @router.patch("/clients/<client_id>", responses=answers({200: "The client as changed."}, 403, 409))
@@ -220,7 +228,7 @@ def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) ->
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
     client = container().clients.update(caller.practice_id, client_id, changes, body.expected_version)
-    return _client_out(client)
+    return _shown(client)
 
 
 @router.put("/clients/<client_id>/diagnoses", responses=answers({200: "The client."}, 403, 409))
@@ -233,6 +241,7 @@ def put_client_diagnoses(client_id: ClientId, body: Annotated[DiagnosesIn, Body(
     client = container().clients.set_diagnoses(
         caller.practice_id, client_id, body.codes, expected_version=body.expected_version
     )
+    audit_trail.client_diagnoses_changed(router, client)
     return _client_out(client)
 
 
@@ -379,6 +388,7 @@ def charge(
         card_id=body.card_id,
         owner_id=body.contact_id,
     )
+    audit_trail.charged(router, payment)
     status = 202 if payment.status == "pending" else 201
     return Response(
         status_code=status,

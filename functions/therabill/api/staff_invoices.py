@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
@@ -28,6 +29,8 @@ from therabill.api.staff_invoices_models import (
     RevenueReport,
     VoidIn,
 )
+from therabill.audit.models import Action
+from therabill.core.money import Money
 from therabill.invoices.models import Invoice, InvoiceStatus
 from therabill.invoices.reports import ReportService, payments_csv, revenue_csv
 from therabill.invoices.service import StandaloneLine
@@ -130,6 +133,7 @@ def create_invoice(body: Annotated[InvoiceCreate, Body()], idempotency_key: Idem
         due_date=body.due_date,
         memo=body.memo,
     )
+    audit_trail.invoice_acted(router, Action.INVOICE_CREATE, invoice)
     if body.send and invoice.status in ("draft", "sending"):
         invoice = invoices.send(caller.practice_id, invoice.id)
     return json_response(201 if made else 200, invoice_out(invoice))
@@ -203,7 +207,9 @@ def void_invoice(invoice_id: InvoiceId, body: Annotated[VoidIn, Body()]) -> Invo
     """Void the invoice (nothing paid on it yet): it is no longer owed. Owner or biller."""
     caller = _caller()
     caller.require("invoices:manage")
-    return invoice_out(container().invoices.void(caller.practice_id, invoice_id, body.reason))
+    invoice = container().invoices.void(caller.practice_id, invoice_id, body.reason)
+    audit_trail.invoice_acted(router, Action.INVOICE_VOID, invoice)
+    return invoice_out(invoice)
 
 
 @router.post("/invoices/<invoice_id>/uncollectible", responses=_STEP)
@@ -211,7 +217,9 @@ def mark_uncollectible(invoice_id: InvoiceId) -> InvoiceOut:
     """Mark the invoice uncollectible. Owner or biller."""
     caller = _caller()
     caller.require("invoices:manage")
-    return invoice_out(container().invoices.mark_uncollectible(caller.practice_id, invoice_id))
+    invoice = container().invoices.mark_uncollectible(caller.practice_id, invoice_id)
+    audit_trail.invoice_acted(router, Action.INVOICE_UNCOLLECTIBLE, invoice)
+    return invoice_out(invoice)
 
 
 @router.post("/invoices/<invoice_id>/request-payment-method", responses=_STEP)
@@ -249,6 +257,11 @@ def record_invoice_payment(
         method=body.method,
         reference=body.reference,
         refunds=c.refunds,
+    )
+    amount = Money(amount=body.amount, currency=invoice.total.currency)
+    key = f"invoice-payment:{invoice_id}:{idempotency_key}"  # a retry (same key) records nothing new
+    audit_trail.paid_by_hand(
+        router, key=key, amount=amount, client_id=invoice.client_id, invoice_id=invoice_id
     )
     return invoice_out(invoice)
 

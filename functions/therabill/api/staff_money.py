@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from therabill.api import audit_trail
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.inputs import Flag, PositiveMinorUnits, Text
@@ -17,6 +18,7 @@ from therabill.api.outputs import Amount
 from therabill.api.params import IdempotencyKey
 from therabill.api.params import PathId as Id
 from therabill.api.staff_common import caller, json_response
+from therabill.core.ids import derived_id
 from therabill.payments.refunds import Refund
 
 router = APIGatewayRouter()
@@ -120,6 +122,7 @@ def refund(
         created_by=who.user_id,
         write_off=body.write_off,
     )
+    audit_trail.refunded(router, result, client_id=client_id)
     return json_response(202 if result.status == "pending" else 201, _refund_out(result))
 
 
@@ -139,7 +142,7 @@ def manual_payment(
     c.clients.billing_party(
         who.practice_id, client_id, body.contact_id
     )  # the client, or their own contact: else 404
-    entry = c.refunds.record_manual_payment(
+    posted = c.refunds.record_manual_payment(
         who.practice_id,
         client_id=client_id,
         request_key=idempotency_key,
@@ -149,11 +152,13 @@ def manual_payment(
         memo=body.memo,
         owner_id=body.contact_id,
     )
+    key = derived_id("man", who.practice_id, idempotency_key)  # as the posting's source is
+    audit_trail.paid_by_hand(router, key=key, amount=posted.amount, client_id=client_id, entry_id=posted.id)
     return ManualPaymentOut(
-        entry_id=entry.id,
-        amount=entry.amount.amount,
-        currency=entry.amount.currency,
-        method=entry.method or body.method,
-        memo=entry.memo,
-        posted_at=entry.posted_at,
+        entry_id=posted.id,
+        amount=posted.amount.amount,
+        currency=posted.amount.currency,
+        method=posted.method or body.method,
+        memo=posted.memo,
+        posted_at=posted.posted_at,
     )

@@ -10,6 +10,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
@@ -174,7 +175,9 @@ def waive_item_fee(session_id: SessionId) -> HoldOut:
     caller = _caller()
     caller.require("nightly:manage")
     c = container()
-    c.session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
+    audit_trail.fee_waived(
+        router, c.session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
+    )
     return HoldOut(session_id=session_id, run_date=c.nightly.tonight(caller.practice_id), held=False)
 
 

@@ -1,5 +1,5 @@
 """Which of the staff API's routers serves a request, so that a cold start loads one router's
-module (its models, its capabilities), not all seven.
+module (its models, its capabilities), not all of them.
 
 ``api/staff.py``'s ``app`` holds every route (the OpenAPI document is made from it); the entry
 point resolves a request with ``resolver_for(event)``: a resolver that holds only the router the
@@ -28,6 +28,7 @@ ROUTERS = (
     "staff_invoices",
     "staff_nightly",
     "staff_people",
+    "staff_audit",
 )
 
 # (leading path segments, router module): the first whose segments match the path's leading ones
@@ -49,6 +50,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("nightly",), "staff_nightly"),
     (("billing-runs",), "staff_nightly"),
     (("staff",), "staff_people"),
+    (("audit",), "staff_audit"),
 )
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 

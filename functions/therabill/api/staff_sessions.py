@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
@@ -33,6 +34,7 @@ from therabill.api.staff_sessions_models import (
     SupervisionIn,
     SupervisionOut,
 )
+from therabill.audit.models import Action
 from therabill.bookings.service import Booking
 from therabill.clinical.supervision import Supervision
 from therabill.core.errors import InvalidRequestError, NotFoundError
@@ -139,6 +141,17 @@ def _session_out(s: Session) -> SessionOut:
     )
 
 
+def _shown(session: Session) -> SessionOut:
+    """The session as answered: a read of its own codes recorded when it has any."""
+    return _session_out(*audit_trail.sessions_shown(router, [session]))
+
+
+def _charged(session: Session) -> SessionOut:
+    """A step that may have charged a card (a copay, a fee): the charges recorded, then shown."""
+    audit_trail.session_charges(router, session)
+    return _shown(session)
+
+
 # -- sessions --------------------------------------------------------------------------------------
 def _booking_out(booking: Booking) -> SessionOut:
     """The session, and (in this answer only) the payment's state and the client's pay link."""
@@ -205,22 +218,26 @@ def list_sessions(
     if (client_id is None) == (day is None):
         raise InvalidRequestError("give exactly one of client_id and date", field="date")
     if client_id is not None:
-        return SessionList(
-            items=[_session_out(s) for s in sessions.list_for_client(caller.practice_id, client_id)]
-        )
+        found = sessions.list_for_client(caller.practice_id, client_id)
+    else:
+        found = sessions.list_day(caller.practice_id, _day(day))
+    return SessionList(items=[_session_out(s) for s in audit_trail.sessions_shown(router, found)])
+
+
+def _day(day: str | None) -> date:
+    """The listing's local day (given whenever client_id is not)."""
     assert day is not None
     try:
-        local_day = date.fromisoformat(day)
+        return date.fromisoformat(day)
     except ValueError as exc:
         raise InvalidRequestError("date is not a calendar date", field="date") from exc
-    return SessionList(items=[_session_out(s) for s in sessions.list_day(caller.practice_id, local_day)])
 
 
 @router.get("/sessions/<session_id>")
 def get_session(session_id: SessionId) -> SessionOut:
     """One session."""
     caller = _caller()
-    return _session_out(container().sessions.get(caller.practice_id, session_id))
+    return _shown(container().sessions.get(caller.practice_id, session_id))
 
 
 @router.post("/sessions/<session_id>/reschedule", responses=_STEP)
@@ -231,7 +248,7 @@ def reschedule_session(session_id: SessionId, body: Annotated[SessionReschedule,
     session = container().sessions.reschedule(
         caller.practice_id, session_id, body.scheduled_start, body.scheduled_end
     )
-    return _session_out(session)
+    return _shown(session)
 
 
 @router.post("/sessions/<session_id>/check-in", responses=_STEP_CHARGING)
@@ -240,7 +257,7 @@ def check_in_session(session_id: SessionId) -> SessionOut:
     saved card)."""
     caller = _caller()
     caller.require("sessions:write")
-    return _session_out(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
+    return _charged(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/complete", responses=_STEP)
@@ -251,7 +268,7 @@ def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Bod
     session = container().session_billing.complete(
         caller.practice_id, session_id, body.actual_start, body.actual_end
     )
-    return _session_out(session)
+    return _shown(session)
 
 
 @router.post("/sessions/<session_id>/no-show", responses=_STEP)
@@ -259,7 +276,7 @@ def no_show_session(session_id: SessionId) -> SessionOut:
     """The client did not come: the no-show fee of the policy applies."""
     caller = _caller()
     caller.require("sessions:write")
-    return _session_out(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
+    return _charged(container().session_billing.no_show(caller.practice_id, session_id, caller.user_id))
 
 
 @router.post("/sessions/<session_id>/cancel", responses=_STEP)
@@ -270,11 +287,9 @@ def cancel_session(session_id: SessionId, body: Annotated[SessionCancel, Body()]
     c = container()
     if c.sessions.get(caller.practice_id, session_id).status == "awaiting_payment":
         # Not yet paid: release the hold (the PaymentIntent is cancelled first; no fee).
-        return _session_out(
-            c.bookings.cancel_unpaid(caller.practice_id, session_id, recorded_by=caller.user_id)
-        )
+        return _shown(c.bookings.cancel_unpaid(caller.practice_id, session_id, recorded_by=caller.user_id))
     session = c.session_billing.cancel(caller.practice_id, session_id, body.cancelled_by, caller.user_id)
-    return _session_out(session)
+    return _charged(session)
 
 
 @router.post("/sessions/<session_id>/waive-fee", responses=_STEP)
@@ -284,7 +299,8 @@ def waive_session_fee(session_id: SessionId) -> SessionOut:
     caller = _caller()
     caller.require("fees:waive")
     session = container().session_billing.waive_fee(caller.practice_id, session_id, caller.user_id)
-    return _session_out(session)
+    audit_trail.fee_waived(router, session)
+    return _shown(session)
 
 
 # -- documentation state: the note's signature, the supervisor's approval, diagnoses -------------
@@ -302,7 +318,9 @@ def sign_session_note(session_id: SessionId) -> SessionOut:
         own=caller.user_id == session.clinician_id,
         refusal="only the session's clinician or the owner may sign its note",
     )
-    return _session_out(c.sessions.sign_note(caller.practice_id, session_id, caller.user_id))
+    signed = c.sessions.sign_note(caller.practice_id, session_id, caller.user_id)
+    audit_trail.session_documented(router, Action.SESSION_NOTE_SIGN, signed)
+    return _shown(signed)
 
 
 @router.post("/sessions/<session_id>/supervisor-approval", responses=_STEP)
@@ -319,7 +337,9 @@ def approve_session(session_id: SessionId) -> SessionOut:
         own=supervisor is not None and caller.user_id == supervisor,
         refusal="only the clinician's supervisor or the owner may approve the session",
     )
-    return _session_out(c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id))
+    approved = c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id)
+    audit_trail.session_documented(router, Action.SESSION_APPROVE, approved)
+    return _shown(approved)
 
 
 @router.put("/sessions/<session_id>/diagnoses", responses=_STEP)
@@ -328,7 +348,9 @@ def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Bo
     most 12; an empty list removes them and the client's apply again)."""
     caller = _caller()
     caller.require("diagnoses:write")
-    return _session_out(container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes))
+    session = container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes)
+    audit_trail.session_documented(router, Action.SESSION_DIAGNOSES_CHANGE, session)
+    return _session_out(session)
 
 
 def _supervision_out(s: Supervision) -> SupervisionOut:

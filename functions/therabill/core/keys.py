@@ -7,6 +7,8 @@ the caller's own partition.
 
 from __future__ import annotations
 
+from therabill import contract
+
 
 def practice_pk(practice_id: str) -> str:
     return f"P#{practice_id}"
@@ -318,3 +320,30 @@ def staff_email_sk(email: str) -> str:
 
 
 STAFF_OWNERS_SK = "STAFFOWNERS"  # the count of owners who can act (never below one once set)
+# -- the audit trail: its own partition per practice (append-only: function roles are denied
+# UpdateItem / DeleteItem on every partition that starts with AUDIT_PK_PREFIX) --------------------
+AUDIT_PK_PREFIX = contract.AUDIT_PARTITION_PREFIX
+
+
+def audit_pk(practice_id: str) -> str:
+    return f"{AUDIT_PK_PREFIX}{practice_id}"
+
+
+AUDIT_RECORD_PREFIX = "REC#"  # the record itself, by id: put-if-absent makes it once
+AUDIT_AT_PREFIX = "AT#"  # a copy by time
+
+
+def audit_record_sk(record_id: str) -> str:
+    return f"{AUDIT_RECORD_PREFIX}{record_id}"
+
+
+def audit_at_sk(at_iso: str, record_id: str) -> str:
+    return f"{AUDIT_AT_PREFIX}{at_iso}#{record_id}"
+
+
+def audit_client_prefix(client_id: str) -> str:
+    return f"CLIENT#{client_id}#"
+
+
+def audit_staff_prefix(staff_id: str) -> str:
+    return f"STAFF#{staff_id}#"

@@ -1,0 +1,201 @@
+"""The staff API's one line per audited action: who (the caller), from where (API Gateway's
+request context: source IP, user agent, request id) and what (an ``Entry``: the action, its ids,
+the amount of a money action — never health information).
+
+Recorded right after the action succeeded (a read: before its answer leaves), in the same
+request: a failed record fails the request (503), so health information never leaves without a
+record, and a client's retry (same Idempotency-Key: the same refund, payment or invoice) writes
+the record then. See docs/architecture.md, "The audit trail".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from therabill.api.deps import container
+from therabill.api.staff_common import caller
+from therabill.audit.models import Action, Actor, Source, Targets
+from therabill.audit.service import Entry
+from therabill.core.ids import new_id
+
+if TYPE_CHECKING:  # annotations only: each router loads just the capabilities it uses
+    from therabill.clients.models import Client
+    from therabill.core.money import Money
+    from therabill.invoices.models import Invoice
+    from therabill.payments.models import Payment
+    from therabill.payments.refunds import Refund
+    from therabill.sessions.models import Session
+
+
+def _context(router: APIGatewayRouter) -> tuple[str, Actor, Source]:
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEvent)
+    who = caller(router)
+    context: dict[str, Any] = event.raw_event.get("requestContext") or {}
+    identity: dict[str, Any] = context.get("identity") or {}
+    source = Source(
+        ip=_text(identity.get("sourceIp"), 64),
+        user_agent=_text(identity.get("userAgent"), 512),
+        request_id=_text(context.get("requestId"), 128) or new_id("req"),
+    )
+    return who.practice_id, Actor(id=who.user_id, role=who.role), source
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def entry(action: Action, *, key: str, amount: Money | None = None, **targets: str | None) -> Entry:
+    return Entry(
+        action=action,
+        key=key,
+        targets=Targets(**targets),
+        amount=amount.amount if amount else None,
+        currency=amount.currency if amount else None,
+    )
+
+
+def audit(router: APIGatewayRouter, item: Entry) -> None:
+    """Record one action of the request being handled."""
+    practice_id, actor, source = _context(router)
+    container().audit.record(practice_id, item, actor=actor, source=source)
+
+
+def _by_request(router: APIGatewayRouter, action: Action, targets: Iterable[dict[str, str]]) -> None:
+    """Actions with no id of their own (reads, a client's codes replaced), keyed by this request
+    and the ids they concerned: the same request again records nothing new."""
+    practice_id, actor, source = _context(router)
+    entries = [
+        Entry(
+            action=action,
+            key=":".join(["request", str(source.request_id), *t.values()]),
+            targets=Targets(**t),
+        )
+        for t in targets
+    ]
+    container().audit.record_many(practice_id, entries, actor=actor, source=source)
+
+
+# -- health information: what an answer shows, what a request changed ---------------------------
+def clients_shown(router: APIGatewayRouter, clients: list[Client]) -> list[Client]:
+    """``clients`` as answered: a read recorded for each one whose codes the answer shows."""
+    _by_request(router, Action.CLIENT_DIAGNOSES_READ, ({"client_id": c.id} for c in clients if c.diagnoses))
+    return clients
+
+
+def sessions_shown(router: APIGatewayRouter, sessions: list[Session]) -> list[Session]:
+    """``sessions`` as answered: a read recorded for each one whose own codes the answer shows."""
+    shown = ({"client_id": s.client_id, "session_id": s.id} for s in sessions if s.diagnoses)
+    _by_request(router, Action.SESSION_DIAGNOSES_READ, shown)
+    return sessions
+
+
+def client_diagnoses_changed(router: APIGatewayRouter, client: Client) -> None:
+    _by_request(router, Action.CLIENT_DIAGNOSES_CHANGE, [{"client_id": client.id}])
+
+
+def session_documented(router: APIGatewayRouter, action: Action, session: Session) -> None:
+    """A note signed or a session approved (once per session: the first stands), or the session's
+    codes changed (once per version: the same codes again change nothing)."""
+    key = f"{session.id}:v{session.version}" if action is Action.SESSION_DIAGNOSES_CHANGE else session.id
+    audit(router, entry(action, key=key, client_id=session.client_id, session_id=session.id))
+
+
+# -- money --------------------------------------------------------------------------------------
+def charged(router: APIGatewayRouter, payment: Payment) -> None:
+    """A saved card charged by staff: once per payment (its id comes from the Idempotency-Key)."""
+    audit(
+        router,
+        entry(
+            Action.CHARGE_CREATE,
+            key=payment.id,
+            amount=payment.amount,
+            client_id=payment.client_id,
+            payment_id=payment.id,
+        ),
+    )
+
+
+def session_charges(router: APIGatewayRouter, session: Session) -> None:
+    """The card charges a session step made (a copay at check-in, a cancellation or no-show fee):
+    ``charge.create`` once per payment."""
+    for part in (session.copay, session.fee):
+        if part is not None and part.payment_id:
+            audit(
+                router,
+                entry(
+                    Action.CHARGE_CREATE,
+                    key=part.payment_id,
+                    amount=part.amount,
+                    client_id=session.client_id,
+                    session_id=session.id,
+                    payment_id=part.payment_id,
+                ),
+            )
+
+
+def fee_waived(router: APIGatewayRouter, session: Session) -> None:
+    """A session's fee waived (a write-off of what was waived): once per session."""
+    waived = session.fee.waived_amount if session.fee else None
+    audit(
+        router,
+        entry(
+            Action.WRITEOFF_FEE_WAIVER,
+            key=session.id,
+            amount=waived,
+            client_id=session.client_id,
+            session_id=session.id,
+        ),
+    )
+
+
+def refunded(router: APIGatewayRouter, refund: Refund, *, client_id: str) -> None:
+    """Once per refund (its id comes from the Idempotency-Key)."""
+    action = Action.REFUND_WRITE_OFF if refund.write_off else Action.REFUND_CREATE
+    audit(
+        router,
+        entry(
+            action,
+            key=refund.id,
+            amount=refund.amount,
+            client_id=client_id,
+            payment_id=refund.payment_id,
+            refund_id=refund.id,
+        ),
+    )
+
+
+def paid_by_hand(
+    router: APIGatewayRouter,
+    *,
+    key: str,
+    amount: Money,
+    client_id: str,
+    entry_id: str | None = None,
+    invoice_id: str | None = None,
+) -> None:
+    """Cash or a check taken, keyed by the request's Idempotency-Key (as the posting is)."""
+    audit(
+        router,
+        entry(
+            Action.PAYMENT_MANUAL,
+            key=key,
+            amount=amount,
+            client_id=client_id,
+            entry_id=entry_id,
+            invoice_id=invoice_id,
+        ),
+    )
+
+
+def invoice_acted(router: APIGatewayRouter, action: Action, invoice: Invoice) -> None:
+    """An invoice created (with its total), voided or marked uncollectible: once per invoice."""
+    amount = invoice.total if action is Action.INVOICE_CREATE else None
+    audit(
+        router,
+        entry(action, key=invoice.id, amount=amount, client_id=invoice.client_id, invoice_id=invoice.id),
+    )

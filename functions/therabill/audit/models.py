@@ -1,0 +1,81 @@
+"""The audit trail's values (plain data): who did what to which ids, when and from where.
+
+A record never holds health information: no codes, names, notes or free text a person typed;
+only ids, the action, the actor and, for a money action, its amount.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Action(StrEnum):
+    """The fixed vocabulary of what is recorded. A new kind of action (coverage, insurance) is one
+    new member here; stored records keep their text, so a member is never renamed or removed."""
+
+    CLIENT_DIAGNOSES_READ = "client.diagnoses.read"
+    CLIENT_DIAGNOSES_CHANGE = "client.diagnoses.change"
+    SESSION_DIAGNOSES_READ = "session.diagnoses.read"
+    SESSION_DIAGNOSES_CHANGE = "session.diagnoses.change"
+    SESSION_NOTE_SIGN = "session.note.sign"
+    SESSION_APPROVE = "session.approve"
+    CHARGE_CREATE = "charge.create"
+    PAYMENT_MANUAL = "payment.manual"
+    REFUND_CREATE = "refund.create"
+    REFUND_WRITE_OFF = "refund.write_off"  # a refund whose amount is also written off
+    INVOICE_CREATE = "invoice.create"
+    INVOICE_VOID = "invoice.void"
+    INVOICE_UNCOLLECTIBLE = "invoice.uncollectible"
+    WRITEOFF_FEE_WAIVER = "writeoff.fee_waiver"  # a cancellation / no-show fee waived
+
+
+class Actor(BaseModel):
+    """Who acted: the staff member (the caller's user id) and the role they acted in."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+    id: str = Field(min_length=1, max_length=128)
+    role: str = Field(min_length=1, max_length=40)
+
+
+class Source(BaseModel):
+    """Where the request came from, as API Gateway saw it (absent when it did not say)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=512)
+    request_id: str | None = Field(default=None, max_length=128)
+
+
+class Targets(BaseModel):
+    """The ids the action concerned (only ids: never what they hold)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
+    client_id: str | None = None
+    session_id: str | None = None
+    payment_id: str | None = None
+    refund_id: str | None = None
+    invoice_id: str | None = None
+    entry_id: str | None = None  # a ledger entry
+
+
+class AuditRecord(BaseModel):
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    id: str
+    practice_id: str
+    at: datetime
+    actor: Actor
+    action: Action
+    targets: Targets
+    amount: int | None = None  # minor units, money actions only
+    currency: str | None = None
+    source: Source
+
+
+class AuditPage(BaseModel):
+    model_config = ConfigDict(defer_build=True, frozen=True)
+    items: list[AuditRecord]
+    cursor: str | None
