@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON_VERSION_FILE = ROOT / "layers" / "python-version"
@@ -220,6 +221,7 @@ def emulator() -> Iterator[dict[str, str]]:
             )
             with _endpoint(url):
                 resources = provision(session, secrets=new_secrets(), prefix="therabill-bench")
+                _admit_sample_staff(session.client("dynamodb"), resources.table_name)
             unused = "http://127.0.0.1:9"  # nothing listens: a first call must not reach Stripe
             env = function_environment(
                 resources, public_base_url=unused, stripe_api_base=unused, stripe_js_url=f"{unused}/v3"
@@ -228,6 +230,34 @@ def emulator() -> Iterator[dict[str, str]]:
             yield env
         finally:
             moto.stop()
+
+
+def _admit_sample_staff(dynamodb: Any, table_name: str) -> None:
+    """The staff member the staff API's sample event signs in as, active: its first call then
+    passes the per-request check and is routed (GET /practice: 404, no such practice yet), as a
+    real first request is, rather than refused before any router loads."""
+    import json
+    from datetime import UTC, datetime
+
+    from therabill import contract
+    from therabill.adapters.dynamo import Table
+    from therabill.staff.models import StaffMember
+    from therabill.staff.store import StaffStore
+
+    event = json.loads((ROOT / "events" / "api" / "staff_get_practice.json").read_text(encoding="utf-8"))
+    claims = event["requestContext"]["authorizer"]["claims"]
+    member = StaffMember(
+        id=claims[contract.CLAIM_STAFF_ID],
+        practice_id=claims[contract.CLAIM_PRACTICE_ID],
+        email=claims[contract.CLAIM_EMAIL],
+        name="Bench staff member",
+        role=claims[contract.CLAIM_ROLE],
+        status="active",
+        sub=claims[contract.CLAIM_SUBJECT],
+        created_at=datetime.now(UTC),
+        version=1,
+    )
+    StaffStore(Table(dynamodb, table_name)).create(member)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ EXPECTED = {
     cold_start.BASELINE_NAME: "404",
     cold_start.MODEL_FLOOR_NAME: "404",
     cold_start.API_FLOOR_NAME: "404",
-    "staff-api": "404",  # GET /practice: the token's practice does not exist
+    "staff-api": "404",  # GET /practice: its staff member is admitted, the practice does not exist
     "public-api": "401",  # a set-up page with a token nobody signed
     "stripe-webhook": "400",  # the sample's signature is not this secret's
     "stripe-worker": "ok",
@@ -28,6 +28,7 @@ EXPECTED = {
     "nightly-dispatch": "PracticeNotFoundError",  # the scheduled practice does not exist
     "nightly-worker": "ok",
     "invoice-sweep": "ok",
+    "staff-messages": "ok",  # an invitation worded for a practice that is not there yet
     "audit-archive": "ok",  # the sample's record, written to the local archive bucket
 }
 
