@@ -57,7 +57,9 @@ def stack_environment(stack: str, region: str | None) -> dict[str, str]:
     session = boto3.session.Session(region_name=region)
     handler = next(spec.handler for spec in contract.FUNCTIONS if spec.name == PUBLIC_API)
     lambdas = session.client("lambda")
-    resources = session.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
+    # list_stack_resources pages (describe_stack_resources stops at 100; the stack has more).
+    pages = session.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
+    resources = [r for page in pages for r in page["StackResourceSummaries"]]
     for resource in resources:
         if resource["ResourceType"] != "AWS::Lambda::Function":
             continue

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
@@ -12,6 +12,7 @@ from constructs import Construct
 
 from therabill_infra.contract import contract
 from therabill_infra.logs import LogGroups
+from therabill_infra.mail import Mail
 from therabill_infra.nag import acknowledge
 
 STAGE_NAME = "v1"
@@ -68,9 +69,11 @@ class Api(Construct):
     rest_api: apigw.RestApi
     authorizer: apigw.CognitoUserPoolsAuthorizer
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: str, log_groups: LogGroups) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: str, log_groups: LogGroups, mail: Mail
+    ) -> None:
         super().__init__(scope, construct_id)
-        self._build_user_pool(stage)
+        self._build_user_pool(stage, mail)
 
         access_logs = log_groups.log_group(self, "AccessLogs")
         # A method override replaces the stage defaults for that method, so it repeats them.
@@ -229,7 +232,7 @@ class Api(Construct):
         resource = self.rest_api.root.resource_for_path(prefix)
         return [resource, resource.add_resource(PROXY)]
 
-    def _build_user_pool(self, stage: str) -> None:
+    def _build_user_pool(self, stage: str, mail: Mail) -> None:
         practice_id = custom_attribute_name(contract.CLAIM_PRACTICE_ID)
         role = custom_attribute_name(contract.CLAIM_ROLE)
         staff_id = custom_attribute_name(contract.CLAIM_STAFF_ID)
@@ -246,6 +249,15 @@ class Api(Construct):
             sign_in_aliases=cognito.SignInAliases(username=True, email=True),
             sign_in_case_sensitive=False,
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # Invitations and reset codes go out through the stack's SES identity, not Cognito's
+            # built-in sender (a small daily quota shared by every practice: sign-ups and
+            # invitations past it would fail for the rest of the day).
+            email=cognito.UserPoolEmail.with_ses(
+                from_email=mail.sender,
+                from_name="Therabill",
+                configuration_set_name=mail.configuration_set.configuration_set_name,
+                ses_region=Stack.of(self).region,
+            ),
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True)
             ),

@@ -71,7 +71,7 @@ class TherabillStack(Stack):
         )
         self.secrets = Secrets(self, "Secrets", stage=stage)
         self.mail = Mail(self, "Mail", sender_email=settings.sender_email)
-        self.api = Api(self, "Api", stage=stage, log_groups=self.log_groups)
+        self.api = Api(self, "Api", stage=stage, log_groups=self.log_groups, mail=self.mail)
         self.layer = DependencyLayer(self, "Layer", use_placeholder=settings.use_placeholder_layer)
 
         # The scheduler's execution role comes first: functions that manage the per-practice
@@ -93,7 +93,6 @@ class TherabillStack(Stack):
             contract.ENV_AUDIT_ARCHIVE_BUCKET: self.audit_archive.bucket.bucket_name,
             # nightly-dispatch exists only after the functions: set on them below.
             contract.ENV_NIGHTLY_TARGET_ARN: "",
-            contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
             # Where staff sign in; empty: the emails point at the public base URL.
             contract.ENV_SIGN_IN_URL: settings.sign_in_url,
         }

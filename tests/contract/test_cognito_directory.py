@@ -76,6 +76,26 @@ def test_an_email_another_user_has_is_refused_without_saying_where(cognito: Any)
     assert refused.value.message == "this email address cannot be invited"
 
 
+@pytest.mark.parametrize(
+    ("code", "refusal"),
+    [
+        ("InvalidParameterException", EmailUnavailableError),  # an address it will not take
+        ("UnexpectedLambdaException", DependencyUnavailableError),  # the message trigger failed
+        ("InvalidLambdaResponseException", DependencyUnavailableError),
+        ("UserLambdaValidationException", DependencyUnavailableError),
+        ("CodeDeliveryFailureException", DependencyUnavailableError),  # the mail was refused
+    ],
+)
+def test_an_invitation_the_pool_cannot_make_or_send_is_a_clear_refusal_not_a_500(
+    cognito: Any, code: str, refusal: type[Exception]
+) -> None:
+    client, pool = cognito
+    with Stubber(client) as stub:
+        stub.add_client_error("admin_create_user", service_error_code=code)
+        with pytest.raises(refusal):
+            _create(CognitoDirectory(client, pool), new_id("prc"), new_id("stf"), "x@p.test")
+
+
 def test_a_busy_service_is_a_dependency_to_retry(cognito: Any) -> None:
     client, pool = cognito
     with Stubber(client) as stub:
@@ -101,3 +121,14 @@ def test_role_disable_enable_sign_out_and_delete(cognito: Any) -> None:
         client.admin_get_user(UserPoolId=pool, Username=stf)
     directory.delete(stf)  # gone already: not an error
     directory.sign_out(stf)
+
+
+def test_an_invitation_is_resent_only_to_a_user_who_never_signed_in(cognito: Any) -> None:
+    client, pool = cognito
+    directory = CognitoDirectory(client, pool)
+    stf = new_id("stf")
+    _create(directory, new_id("prc"), stf)
+    assert directory.resend_invitation(stf) is True  # still on the temporary password
+    client.admin_set_user_password(UserPoolId=pool, Username=stf, Password="A-long-Passw0rd!", Permanent=True)
+    assert directory.resend_invitation(stf) is False  # signed in: a reset is the way now
+    assert directory.resend_invitation(new_id("stf")) is False  # no such user

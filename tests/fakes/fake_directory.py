@@ -17,6 +17,8 @@ class FakeUser:
     role: str
     enabled: bool = True
     sign_outs: int = 0
+    signed_in: bool = False  # set by a test: the user chose their own password
+    invitations: int = 1
 
 
 @dataclass
@@ -43,6 +45,13 @@ class FakeDirectory:
 
     def email_registered(self, email: str) -> bool:
         return email in self.refused_emails or any(u.email == email for u in self.users.values())
+
+    def resend_invitation(self, staff_id: str) -> bool:
+        user = self.users.get(staff_id)
+        if user is None or user.signed_in:
+            return False
+        user.invitations += 1
+        return True
 
     def set_role(self, staff_id: str, role: str) -> None:
         self.users[staff_id].role = role

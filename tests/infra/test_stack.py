@@ -854,3 +854,14 @@ def test_the_user_pool_words_its_messages_with_the_staff_messages_trigger(synth:
     assert actions == BASE_ACTIONS | ACTIONS_BY_CAPABILITY["table:read"]
     custom = {a["Name"] for a in pool["Properties"]["Schema"] if a["Name"] != "email"}
     assert {"practice_id", "role", "staff_id"} <= custom
+
+
+def test_the_user_pool_sends_its_mail_through_the_stacks_ses_identity(synth: Synth) -> None:
+    """Not Cognito's built-in sender: its small daily quota is shared by every practice, so
+    sign-ups and invitations past it would fail for the rest of the day."""
+    _, pool = synth.only("AWS::Cognito::UserPool")
+    email = pool["Properties"]["EmailConfiguration"]
+    assert email["EmailSendingAccount"] == "DEVELOPER"
+    assert "billing@example.com" in json.dumps(email["From"]) and "SourceArn" in email
+    (config_set_id,) = synth.of_type("AWS::SES::ConfigurationSet")
+    assert email["ConfigurationSet"] == _ref(config_set_id)

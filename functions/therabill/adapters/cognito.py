@@ -19,6 +19,16 @@ from therabill.core.errors import DependencyUnavailableError
 from therabill.staff.errors import DirectoryConflictError, EmailUnavailableError
 
 _BUSY = frozenset({"TooManyRequestsException", "InternalErrorException", "LimitExceededException"})
+# The invitation could not be worded or delivered (the CustomMessage trigger failed or timed out,
+# or the mail was refused): the user pool made nothing the caller can use yet; a retry may pass.
+_UNDELIVERED = frozenset(
+    {
+        "UnexpectedLambdaException",
+        "InvalidLambdaResponseException",
+        "UserLambdaValidationException",
+        "CodeDeliveryFailureException",
+    }
+)
 
 
 @contextmanager
@@ -29,8 +39,11 @@ def _translate() -> Iterator[None]:
         code = exc.response.get("Error", {}).get("Code", "")
         if code in _BUSY:
             raise DependencyUnavailableError("the sign-in service is busy; try again") from exc
-        if code == "AliasExistsException":
+        if code in _UNDELIVERED:
+            raise DependencyUnavailableError("the invitation could not be sent just now; try again") from exc
+        if code in ("AliasExistsException", "InvalidParameterException"):
             # Never say where the address is used: another practice's staff is not ours to reveal.
+            # An address the user pool will not take as an email is refused the same way.
             raise EmailUnavailableError("this email address cannot be invited", field="email") from exc
         raise
     except BotoCoreError as exc:
@@ -80,6 +93,25 @@ class CognitoDirectory:
         ):
             raise DirectoryConflictError("the sign-in service holds another user of this name")
         return claims[contract.CLAIM_SUBJECT]
+
+    def resend_invitation(self, staff_id: str) -> bool:
+        try:
+            with _translate():
+                user = self._client.admin_get_user(UserPoolId=self._pool, Username=staff_id)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "UserNotFoundException":
+                return False
+            raise
+        if user.get("UserStatus") != "FORCE_CHANGE_PASSWORD":
+            return False
+        with _translate():
+            self._client.admin_create_user(
+                UserPoolId=self._pool,
+                Username=staff_id,
+                MessageAction="RESEND",
+                DesiredDeliveryMediums=["EMAIL"],
+            )
+        return True
 
     def email_registered(self, email: str) -> bool:
         """Whether a user of the pool has this address (sign-up's check; the alias is unique)."""

@@ -36,6 +36,19 @@ class Message:
     text: str
 
 
+SUBJECT_LIMIT = 140  # Cognito's limit on an email subject
+
+
+def invitation_subject(practice: str) -> str:
+    """``You're invited to <practice> on Therabill``, the name shortened (with an ellipsis) where
+    the whole would pass Cognito's subject limit."""
+    frame = "You're invited to {} on Therabill"
+    room = SUBJECT_LIMIT - len(frame.format(""))
+    if len(practice) > room:
+        practice = practice[: room - 1].rstrip() + "…"
+    return frame.format(practice)
+
+
 def invitation(
     *,
     practice: str,
@@ -57,7 +70,7 @@ def invitation(
         "invite you again.",
     ]
     return Message(
-        subject=f"You're invited to {practice} on Therabill",
+        subject=invitation_subject(practice),
         html=html_page(
             f"Welcome to {practice}",
             [escape(line) for line in lines[:2]],

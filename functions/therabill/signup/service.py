@@ -27,7 +27,7 @@ from therabill.signup import defaults, emails
 from therabill.signup.errors import SignupChangedError, TooManySignupsError
 from therabill.signup.models import Outcome, Signup, SignupForm, SignupStatus, email_key
 from therabill.signup.store import SignupStore
-from therabill.staff.errors import EmailUnavailableError
+from therabill.staff.errors import EmailUnavailableError, StaffNotFoundError
 from therabill.staff.service import StaffService, normal_email
 
 
@@ -76,7 +76,17 @@ class SignupService:
         else is read, so a registered and a new address are refused alike."""
         self._take_slot("ip", source_ip, self._limits.per_ip)
         self._take_slot("email", email_key(form.email), self._limits.per_email)
-        return self.register(form)
+        try:
+            return self.register(form)
+        except Exception as exc:
+            # Only a new address reaches the user pool and the practice's creation, so a fault
+            # there (a throttled or unavailable dependency) must not answer differently from a
+            # registered address: the form answers as always, and the sign-up item keeps its
+            # place, so the person's next try (no email came) finishes it.
+            logger.warning(
+                "sign-up not finished; the next try completes it", extra={"error": type(exc).__name__}
+            )
+            return "unfinished"
 
     def _take_slot(self, kind: str, subject: str, limit: int) -> None:
         now = self._clock().timestamp()
@@ -148,7 +158,11 @@ class SignupService:
         return "created"
 
     def _registered(self, signup: Signup, email: str) -> Outcome:
-        """The address already has an account: tell its owner (once an hour at most)."""
+        """The address already has an account: tell its owner (once an hour at most). The
+        practice's own owner who never signed in (the invitation lasts 3 days, and a password
+        that was never set cannot be reset) gets the invitation again instead."""
+        if signup.status == "done" and self._resent(signup):
+            return "registered"
         hour = self._clock().strftime("%Y%m%d%H")
         try:
             self._outbox.send_once(
@@ -159,3 +173,11 @@ class SignupService:
         except Exception as exc:  # the answer must not differ: logged, and a new sign-up resends
             logger.warning("sign-up notice not sent", error=type(exc).__name__)
         return "registered"
+
+    def _resent(self, signup: Signup) -> bool:
+        """The owner's invitation sent again, if that owner has not signed in yet."""
+        owner = self._staff.owner_id(signup.practice_id)
+        try:
+            return self._staff.resend_invitation(signup.practice_id, owner)
+        except StaffNotFoundError:  # removed since: the notice says how to sign in
+            return False

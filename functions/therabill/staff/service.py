@@ -63,7 +63,7 @@ class StaffService:
         """The practice's first owner (sign-up). Idempotent: a retry, however far the first
         attempt got, finishes the same member and the same user, never a second."""
         member = StaffMember(
-            id=derived_id("stf", practice_id, "owner"),
+            id=self.owner_id(practice_id),
             practice_id=practice_id,
             email=normal_email(email),
             name=name.strip(),
@@ -93,6 +93,18 @@ class StaffService:
     # -- reading --------------------------------------------------------------------------------
     def get(self, practice_id: str, staff_id: str) -> StaffMember:
         return self._store.get(practice_id, staff_id)
+
+    def owner_id(self, practice_id: str) -> str:
+        """The staff id of the practice's first owner (the one sign-up makes)."""
+        return derived_id("stf", practice_id, "owner")
+
+    def resend_invitation(self, practice_id: str, staff_id: str) -> bool:
+        """Invite a member who has not signed in yet again (a new temporary password). False
+        when there is nothing to resend: they have signed in, or have no user."""
+        member = self._store.get(practice_id, staff_id)
+        if member.status != "invited" or member.sub is None:
+            return False
+        return self._directory.resend_invitation(member.id)
 
     def by_email(self, practice_id: str, email: str) -> StaffMember | None:
         return self._store.by_email(practice_id, normal_email(email))
