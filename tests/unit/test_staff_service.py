@@ -181,3 +181,24 @@ def test_two_owners_demoted_at_once_leave_one_owner(staff: StaffService, dynamod
     with pytest.raises(LastOwnerError):
         store.replace(b, b.model_copy(update={"role": "biller"}))
     assert staff.get(PRC, b.id).role == "owner"
+
+
+def test_an_invitation_whose_request_died_before_recording_the_sub_is_finished_by_the_first_sign_in(
+    staff: StaffService, directory: FakeDirectory, dynamodb_client: Any
+) -> None:
+    """The user was made and mailed, then the request died before the member's sub was written:
+    the invitee's first request (their token names this member) records it and acts."""
+    m = staff.invite(PRC, email="late@p.test", name="Lee", role="biller")
+    store = StaffStore(Table(dynamodb_client, "staff"))
+    dynamodb_client.update_item(
+        TableName="staff",
+        Key={"PK": {"S": f"P#{PRC}"}, "SK": {"S": f"STAFF#{m.id}"}},
+        UpdateExpression="REMOVE #sub",
+        ExpressionAttributeNames={"#sub": "sub"},
+    )
+    assert store.get(PRC, m.id).sub is None
+    sub = directory.users[m.id].sub
+    acting = staff.authenticate(PRC, m.id, sub)
+    assert (acting.sub, acting.status) == (sub, "active")
+    with pytest.raises(StaffRefusedError):  # from now on only that user is this member
+        staff.authenticate(PRC, m.id, "another-user")

@@ -190,6 +190,12 @@ class StaffService:
             raise StaffChangedError("this staff member was removed", status=m.status)
 
     # -- the per-request check ------------------------------------------------------------------
+    def _adopt(self, member: StaffMember, sub: str) -> StaffMember:
+        try:
+            return self._store.set_sub(member, sub)
+        except StaffChangedError as exc:  # another user was recorded meanwhile
+            raise StaffRefusedError("the token's user is not this staff member") from exc
+
     def authenticate(self, practice_id: str, staff_id: str, sub: str) -> StaffMember:
         """The member a token names, if they may make requests now: their item exists, names
         the token's user and is enabled. An invited member's first request activates them."""
@@ -197,6 +203,11 @@ class StaffService:
             member = self._store.get(practice_id, staff_id)
         except StaffNotFoundError as exc:
             raise StaffRefusedError("the token names no staff member of this practice") from exc
+        if member.sub is None and member.status == "invited" and sub:
+            # The invitation's user was made but its sub never recorded (the request that made it
+            # died in between): the token proves the user, since only this service sets a user's
+            # staff and practice claims, once, when it creates the user for this member.
+            member = self._adopt(member, sub)
         if member.sub is None or member.sub != sub:
             raise StaffRefusedError("the token's user is not this staff member")
         if not member.enabled:
