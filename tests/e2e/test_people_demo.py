@@ -45,7 +45,9 @@ def test_the_people_demo_scenario_runs_against_the_stack(stack: Stack) -> None:
     assert r.biller_invitation["to"] == [biller.email]
     assert f"{r.practice_name} has invited you to Therabill as a biller" in r.biller_invitation["text"]
     assert biller.staff_id == r.invited["id"]
-    assert biller.claims["custom:practice_id"] == r.practice["id"] and biller.claims["custom:role"] == "biller"
+    assert (
+        biller.claims["custom:practice_id"] == r.practice["id"] and biller.claims["custom:role"] == "biller"
+    )
     assert [(m["name"], m["role"], m["status"]) for m in r.staff] == [
         (OWNER_NAME, "owner", "active"),
         (BILLER_NAME, "biller", "active"),
