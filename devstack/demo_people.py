@@ -127,13 +127,13 @@ def _quoted(mail: dict[str, Any], *, lines: int = 3) -> str:
 
 
 class PeopleDemo:
-    """The scenario's steps, in order (``run`` calls them); each prints what happened."""
+    """The scenario's steps, in order (``run_people_demo`` calls them); each prints what happened."""
 
     def __init__(self, gateway_url: str, say: Any, run_id: str) -> None:
         from devstack.demo import _Steps  # the same numbered output as the first scenario
 
         self.steps = _Steps(say)
-        self.say = say
+        self.run_id = run_id
         self.result = PeopleDemoResult(practice_name=f"Harbor Counseling {run_id}")
         self.owner = Person(
             OWNER_NAME, f"olive.{run_id}@harbor.example.com", Slice(gateway_url, user_agent="demo (owner)")
@@ -215,8 +215,7 @@ class PeopleDemo:
     def biller_works(self) -> None:
         r, owner, web = self.result, self.owner, self.biller.web
         self.steps.step("The biller works: a client, the diagnoses the owner set, a cash payment")
-        email = self.owner.email.replace("olive.", "ann.").replace("@harbor.", "@client.")
-        r.client = web.create_client("Ann", "Lee", email)
+        r.client = web.create_client("Ann", "Lee", f"ann.{self.run_id}@client.example.com")
         client_id = r.client["id"]
         self.steps.detail(f"the biller adds a client (POST /clients): {client_id} · Ann Lee")
         owner.web.staff("PUT", f"/clients/{client_id}/diagnoses", {"codes": DIAGNOSES})
