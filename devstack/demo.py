@@ -11,6 +11,12 @@ Start the system first (``make run``); this reads ``.devstack/state.json`` for t
  5. a card that always needs 3-D Secure (…3184): the charge needs action, the client gets an
     email with a link, and the link's page opens.
 
+Then the other scenarios, each on a practice of its own: invoices and the pay page
+(``demo_invoices``), sessions and their money (``demo_sessions``), the nightly run
+(``demo_nightly``), and a practice's people (``demo_people``: a practice signs up, its owner signs
+in from the emailed invitation, invites a biller who works, changes their role and removes them,
+and reads the audit trail).
+
 Exits 0 when every step got what it expected, 1 (with the reason) at the first that did not.
 """
 
@@ -243,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.demo_nightly import run_nightly_demo  # the nightly run
 
         run_nightly_demo(gateway, lambda text: print(text, flush=True))
+        from devstack.demo_people import run_people_demo  # sign-up, staff and the audit trail
+
+        run_people_demo(gateway, lambda text: print(text, flush=True))
     except SliceError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

@@ -3,7 +3,8 @@
 moto keeps every message SES (v1 or v2) accepts: raw MIME sends as ``RawMessage`` and simple sends
 as ``Message`` models. In server mode they are readable over HTTP from the moto dashboard's model
 dump, ``GET <moto>/moto-api/data.json`` (``ses.RawMessage`` / ``ses.Message``), so this works with
-moto in another process. Raw messages come first, then simple ones, each kind in sending order.
+moto in another process; the local moto server answers the same for SES alone, quickly, at
+``GET <moto>/_devstack/ses.json``. Raw messages come first, then simple ones, each kind in sending order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from email.message import EmailMessage
 from typing import Any
 
 import requests
+
+MAIL_PATH = "/_devstack/ses.json"  # devstack/moto_server.py serves it
 
 
 def _dedupe(values: list[str]) -> list[str]:
@@ -105,8 +108,12 @@ def from_model_data(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def sent_emails(moto_url: str, *, to: str | None = None, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """Every email sent through the emulated SES, optionally only those to ``to``."""
-    response = requests.get(f"{moto_url.rstrip('/')}/moto-api/data.json", timeout=timeout)
+    """Every email sent through the emulated SES, optionally only those to ``to``: from the local
+    moto server's mail route (``devstack/moto_server.py``), else (another moto) its model dump."""
+    base = moto_url.rstrip("/")
+    response = requests.get(f"{base}{MAIL_PATH}", timeout=timeout)
+    if response.status_code == 404:
+        response = requests.get(f"{base}/moto-api/data.json", timeout=timeout)
     response.raise_for_status()
     mails = from_model_data(response.json())
     if to:

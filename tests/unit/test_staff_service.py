@@ -99,6 +99,24 @@ def test_the_first_owner_is_made_once_however_often_retried(
         staff.remove(PRC, first.id)
 
 
+def test_the_list_is_oldest_first_with_the_sign_ups_owner_first(dynamodb_client: Any) -> None:
+    """The first owner's id is derived (not time-sortable): the list orders by when each was made."""
+    ticks = iter(datetime(2026, 12, 1, 10, minute, tzinfo=UTC) for minute in range(10))
+    with mock_aws():
+        dynamodb_client.create_table(**table_definition("staff"))
+        staff = StaffService(
+            store=StaffStore(Table(dynamodb_client, "staff")),
+            directory=FakeDirectory(),
+            clock=lambda: next(ticks),
+        )
+        practice = "prc_01m91c1rmb9fd3g9bgqwweyhw7"
+        owner = staff.create_owner(practice, "o@p.test", "Olive")
+        biller = staff.invite(practice, email="b@p.test", name="Bea", role="biller")
+        desk = staff.invite(practice, email="d@p.test", name="Dee", role="front_desk")
+        assert owner.id > biller.id  # by id alone the owner would come last
+        assert [m.id for m in staff.list_members(practice)] == [owner.id, biller.id, desk.id]
+
+
 def test_the_last_owner_cannot_be_demoted_disabled_or_removed(staff: StaffService) -> None:
     owner = staff.create_owner(PRC, "o@p.test", "O")
     for act in (

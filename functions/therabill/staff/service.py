@@ -110,8 +110,10 @@ class StaffService:
         return self._store.by_email(practice_id, normal_email(email))
 
     def list_members(self, practice_id: str) -> list[StaffMember]:
-        """The practice's members, removed ones left out, oldest first."""
-        return [m for m in self._store.list_all(practice_id) if m.status != "removed"]
+        """The practice's members, removed ones left out, oldest first (by when they were made:
+        the sign-up's owner has a derived id, which does not sort by time as new ids do)."""
+        members = [m for m in self._store.list_all(practice_id) if m.status != "removed"]
+        return sorted(members, key=lambda m: (m.created_at, m.id))
 
     # -- changing -------------------------------------------------------------------------------
     def update(
