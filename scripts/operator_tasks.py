@@ -5,6 +5,11 @@ uses (``SignupService.register``: exactly once per email, finished by a re-run; 
 without the form. The owner gets the user pool's invitation; an address that already has an
 account gets the "you already have an account" email instead, as on the form.
 
+``archive-audit``: copy a practice's audit records of a period to the write-once archive again
+(idempotent: a record already there is left as it is). Run it when the audit archive's failure
+queue (``AuditArchiveDLQ``) holds a message more than 24 hours old, which the stream no longer
+replays: the period is the message's, the practices those of that period.
+
 Against the local system (``make run``)::
 
     uv run python scripts/operator_tasks.py create-practice --local \\
@@ -31,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 PUBLIC_API = "public-api"
+AUDIT_ARCHIVE = "audit-archive"
 LOCAL_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -48,14 +54,15 @@ def local_environment(state_path: Path) -> dict[str, str]:
     return {**LOCAL_AWS, **state["environment"]}
 
 
-def stack_environment(stack: str, region: str | None) -> dict[str, str]:
-    """The deployed public API function's environment, found through the stack's resources."""
+def stack_environment(stack: str, region: str | None, function: str = PUBLIC_API) -> dict[str, str]:
+    """A deployed function's environment (the public API's by default), found through the stack's
+    resources."""
     import boto3  # noqa: PLC0415 - only for a deployed stack
 
     from therabill import contract  # noqa: PLC0415 - after the path is set
 
     session = boto3.session.Session(region_name=region)
-    handler = next(spec.handler for spec in contract.FUNCTIONS if spec.name == PUBLIC_API)
+    handler = next(spec.handler for spec in contract.FUNCTIONS if spec.name == function)
     lambdas = session.client("lambda")
     # list_stack_resources pages (describe_stack_resources stops at 100; the stack has more).
     pages = session.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
@@ -67,7 +74,7 @@ def stack_environment(stack: str, region: str | None) -> dict[str, str]:
         if config.get("Handler") == handler:
             env: dict[str, str] = config.get("Environment", {}).get("Variables", {})
             return {**env, "AWS_REGION": session.region_name or ""}
-    raise SystemExit(f"no {PUBLIC_API} function found in stack {stack}")
+    raise SystemExit(f"no {function} function found in stack {stack}")
 
 
 def create_practice(args: argparse.Namespace) -> int:
@@ -107,6 +114,36 @@ def create_practice(args: argparse.Namespace) -> int:
     return 0
 
 
+def archive_audit(args: argparse.Namespace) -> int:
+    os.environ.update(
+        local_environment(args.state)
+        if args.local
+        else stack_environment(args.stack, args.region, AUDIT_ARCHIVE)
+    )
+    from therabill.audit.archive import backfill  # noqa: PLC0415 - after the environment is set
+    from therabill.core.ids import is_id  # noqa: PLC0415
+    from therabill.wiring import container  # noqa: PLC0415
+
+    if not is_id(args.practice, "prc"):
+        raise SystemExit(f"refused: {args.practice!r} is not a practice id (prc_…)")
+    start, end = _day(args.start), _day(args.end)
+    if end <= start:
+        raise SystemExit("refused: --end must be after --start")
+    services = container()
+    count = backfill(services.audit, services.audit_archive, args.practice, start, end)
+    print(f"{count} audit records of {args.practice} from {args.start} to {args.end} are in the archive")
+    return 0
+
+
+def _day(text: str) -> Any:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise SystemExit(f"refused: {text!r} is not a date (YYYY-MM-DD, UTC)") from None
+
+
 def _play_local_cognito(services: Any) -> None:
     """Locally the user pool's invitation is played in this process, as the local system does."""
     from devstack.functions import FunctionRegistry  # noqa: PLC0415 - local only
@@ -128,15 +165,26 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--email", required=True, help="the owner's email (they sign in with it)")
     create.add_argument("--time-zone", required=True, help="the practice's IANA zone, e.g. America/Chicago")
     create.add_argument("--owner-name", required=True, help="the owner's name")
-    where = create.add_mutually_exclusive_group(required=True)
+    _where(create)
+    archive = commands.add_parser(
+        "archive-audit", help="copy a practice's audit records to the archive again"
+    )
+    archive.add_argument("--practice", required=True, help="the practice id (prc_…)")
+    archive.add_argument("--start", required=True, help="the first day, YYYY-MM-DD (UTC)")
+    archive.add_argument("--end", required=True, help="the day after the last, YYYY-MM-DD (UTC)")
+    _where(archive)
+    args = parser.parse_args(argv)
+    return create_practice(args) if args.command == "create-practice" else archive_audit(args)
+
+
+def _where(command: argparse.ArgumentParser) -> None:
+    where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--local", action="store_true", help="the local system started by make run")
     where.add_argument("--stack", help="a deployed stack, e.g. Therabill-prod (your AWS credentials)")
-    create.add_argument("--region", default=None, help="the deployed stack's region")
-    create.add_argument(
+    command.add_argument("--region", default=None, help="the deployed stack's region")
+    command.add_argument(
         "--state", type=Path, default=ROOT / ".devstack" / "state.json", help="the local system's state file"
     )
-    args = parser.parse_args(argv)
-    return create_practice(args)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ no health information in what is kept, and a failure reported by the record it s
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_audit_trail import CODES, audit_items, call
+from therabill.audit.archive import backfill
 
 
 def _archive_bucket(world: World) -> Any:
@@ -129,3 +131,21 @@ def _fresh_archive(world):
     """The archive is built once per container: each test names its own bucket first."""
     world.container.__dict__.pop("audit_archive", None)
     yield
+
+
+def test_records_the_stream_never_delivered_are_archived_by_the_backfill_once(world):
+    """Past the stream's 24 hours, the operator's backfill reads a period's records back from the
+    table and archives each once; run again, it writes nothing new."""
+
+    s3 = _archive_bucket(world)
+    practice, _ = _trail(world)
+    _other, _ = _trail(world)  # another practice's records are not this backfill's
+    day = world.clock.now.replace(hour=0, minute=0, second=0, microsecond=0)
+    window = (day, day + timedelta(days=1))
+    c = world.container
+    assert backfill(c.audit, c.audit_archive, practice.id, *window) == 2
+    assert backfill(c.audit, c.audit_archive, practice.id, *window) == 2
+    listed = s3.list_object_versions(Bucket=world.resources.audit_archive_bucket)["Versions"]
+    assert len(listed) == 2  # the second run wrote no second version
+    assert all(v["Key"].startswith(f"audit/{practice.id}/") for v in listed)
+    assert backfill(c.audit, c.audit_archive, practice.id, day - timedelta(days=2), day) == 0

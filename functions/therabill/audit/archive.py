@@ -3,9 +3,12 @@ it is kept six years; the table keeps it for the hot period only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 from therabill.audit.models import AuditRecord
+from therabill.audit.service import AuditService
 
 
 class ArchiveSink(Protocol):
@@ -30,3 +33,27 @@ class AuditArchive:
         key = archive_key(record)
         self._sink.put(key, record.model_dump_json().encode())
         return key
+
+
+def backfill(
+    audit: AuditService, archive: AuditArchive, practice_id: str, start: datetime, end: datetime
+) -> int:
+    """Archive every record of the practice in [start, end) that the stream did not (its failure
+    queue keeps only stream positions, and the stream keeps records for 24 hours): the records
+    are read back from the table, page by page, and each written once (one already archived is
+    left as it is). Returns how many records were read."""
+    done, cursor = 0, None
+    while True:
+        page = audit.query(practice_id, start=start, end=end, limit=100, cursor=cursor)
+        done += _archive_all(archive, page.items)
+        cursor = page.cursor
+        if cursor is None:
+            return done
+
+
+def _archive_all(archive: AuditArchive, records: Iterable[AuditRecord]) -> int:
+    count = 0
+    for record in records:
+        archive.archive(record)
+        count += 1
+    return count
