@@ -33,7 +33,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="--runs 3 (the smoke test uses it)")
     parser.add_argument(
         "--only",
-        choices=("imports", "slice", "nightly"),
+        choices=("imports", "slice", "x12", "nightly"),
         help="run one part of the benchmark (the nightly run: only when named)",
     )
     parser.add_argument(
@@ -120,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         ops = slice_ops.measure(progress=progress)
         results["requests_per_operation"] = ops.as_dict()
         sections.append(slice_ops.render(ops, detail=args.detail))
+    if args.only in (None, "x12"):
+        from bench import x12_ops
+
+        x12 = x12_ops.measure()
+        results["x12"] = x12.as_dict()
+        sections.append(x12_ops.render(x12))
     if args.only == "nightly":  # long (it seeds and bills a whole night): only when asked
         from bench import nightly
 
