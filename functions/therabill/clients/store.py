@@ -20,6 +20,7 @@ from therabill.core.clock import iso, parse_iso
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import is_id
 
+
 def client_item(practice_id: str, c: Client) -> dict[str, Any]:
     data = c.model_dump(mode="json")
     data["created_at"] = iso(c.created_at)

@@ -82,8 +82,10 @@ class Coverage(BaseModel):
     copay_override: int | None = None
     coinsurance_found: int | None = Field(default=None, ge=0, le=100)  # percent
     coinsurance_override: int | None = Field(default=None, ge=0, le=100)
-    forbids_fees_found: bool | None = None  # no cancellation / no-show fees (e.g. Medicaid plans)
-    forbids_fees_override: bool | None = None
+    forbids_cancellation_fees_found: bool | None = (
+        None  # no cancellation / no-show fees (e.g. Medicaid plans)
+    )
+    forbids_cancellation_fees_override: bool | None = None
     status: CoverageStatus = "active"
     created_at: datetime
     version: int
@@ -98,8 +100,8 @@ class Coverage(BaseModel):
 
     @property
     def forbids_cancellation_fees(self) -> bool:
-        chosen = self.forbids_fees_override
-        return bool(chosen if chosen is not None else self.forbids_fees_found)
+        chosen = self.forbids_cancellation_fees_override
+        return bool(chosen if chosen is not None else self.forbids_cancellation_fees_found)
 
     def active_on(self, day: date) -> bool:
         """In force on ``day`` (a removed coverage never is)."""
@@ -113,7 +115,9 @@ class Coverage(BaseModel):
         """The same rank over at least one common day (removed ones never overlap)."""
         if self.status != "active" or other.status != "active" or self.rank != other.rank:
             return False
-        starts_before_other_ends = other.end_date is None or (self.effective_date or date.min) <= other.end_date
+        starts_before_other_ends = (
+            other.end_date is None or (self.effective_date or date.min) <= other.end_date
+        )
         ends_after_other_starts = self.end_date is None or (other.effective_date or date.min) <= self.end_date
         return starts_before_other_ends and ends_after_other_starts
 

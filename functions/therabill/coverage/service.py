@@ -22,7 +22,9 @@ def _checked(c: Coverage) -> Coverage:
     if c.effective_date and c.end_date and c.end_date < c.effective_date:
         raise CoverageInvalidError("end_date is before effective_date", field="end_date")
     if c.relationship != "self" and c.subscriber is None:
-        raise CoverageInvalidError("subscriber is required when the relationship is not self", field="subscriber")
+        raise CoverageInvalidError(
+            "subscriber is required when the relationship is not self", field="subscriber"
+        )
     if c.relationship == "self" and c.subscriber is not None:
         raise CoverageInvalidError("the patient is the subscriber: leave subscriber out", field="subscriber")
     return c
@@ -51,14 +53,20 @@ class CoverageService:
         self._clients.get(practice_id, client_id)  # 404 outside the practice
         coverage = _checked(
             Coverage.model_validate(
-                {**fields, "id": new_id("cov"), "client_id": client_id, "created_at": self._clock(), "version": 1}
+                {
+                    **fields,
+                    "id": new_id("cov"),
+                    "client_id": client_id,
+                    "created_at": self._clock(),
+                    "version": 1,
+                }
             )
         )
         _no_overlap(coverage, self._store.of_client(practice_id, client_id))
         self._store.create(practice_id, coverage)
         return coverage
 
-    def list(self, practice_id: str, client_id: str) -> list[Coverage]:
+    def of_client(self, practice_id: str, client_id: str) -> list[Coverage]:
         self._clients.get(practice_id, client_id)
         return self._store.of_client(practice_id, client_id)
 

@@ -147,7 +147,9 @@ class FeeBilling:
             time_zone=practice.time_zone,
             cutoff_hour=practice.cutoff_hour,
             prior_offences=prior,
-            payer_forbids_fees=self._coverage.standing_at(practice.id, client, session.scheduled_start).forbids_fees,
+            payer_forbids_fees=self._coverage.standing_at(
+                practice.id, client, session.scheduled_start
+            ).forbids_fees,
         )
         return FeeRecord(
             amount=assessment.fee,

@@ -49,7 +49,11 @@ def _payer(raw: Any) -> tuple[Payer, str | None]:
 
 
 def _insured(item: dict[str, Any]) -> bool:
-    return item.get("copay_amount") is not None or bool(item.get("payer_forbids_fees")) or bool(item.get("payer"))
+    return (
+        item.get("copay_amount") is not None
+        or bool(item.get("payer_forbids_fees"))
+        or bool(item.get("payer"))
+    )
 
 
 def carried_coverage(item: dict[str, Any], now: datetime) -> Coverage:
@@ -64,7 +68,7 @@ def carried_coverage(item: dict[str, Any], now: datetime) -> Coverage:
         payer=payer,
         member_id=member_id,
         copay_override=int(copay) if copay is not None else None,
-        forbids_fees_override=True if item.get("payer_forbids_fees") else None,
+        forbids_cancellation_fees_override=True if item.get("payer_forbids_fees") else None,
         created_at=now,
         version=1,
     )
@@ -92,9 +96,7 @@ def migrate_practice(table: Table, practice_id: str, now: datetime) -> Migration
     """Carry one practice's clients over (see the module's description)."""
     pk = keys.practice_pk(practice_id)
     result = MigrationResult(practice_id)
-    covered = {
-        str(i["SK"]).split("#")[1] for i in table.query_all(pk, prefix=keys.coverage_prefix())
-    }
+    covered = {str(i["SK"]).split("#")[1] for i in table.query_all(pk, prefix=keys.coverage_prefix())}
     for item in table.query_all(pk, prefix=keys.CLIENT_PREFIX):
         if not any(k in item for k in LEGACY):
             continue
