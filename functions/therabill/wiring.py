@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
-    from therabill.coverage.service import CoverageService
     from therabill.clinical.supervision import SupervisionService
+    from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService

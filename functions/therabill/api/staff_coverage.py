@@ -19,7 +19,7 @@ from therabill.api.params import ClientId, ItemId
 from therabill.api.staff_common import caller, removed
 from therabill.api.staff_coverage_models import CoverageCreate, CoverageOut, CoverageUpdate
 
-router = APIGatewayRouter()  # type: ignore[no-untyped-call]
+router = APIGatewayRouter()
 
 _PATH = "/clients/<client_id>/coverage"
 

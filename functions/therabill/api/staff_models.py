@@ -7,7 +7,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from therabill.api.inputs import Flag, Instant, Memo, MinorUnits, PositiveMinorUnits, Text, Whole
+from therabill.api.inputs import Flag, Instant, Memo, PositiveMinorUnits, Text, Whole
 from therabill.api.outputs import Amount, minor_units
 from therabill.cards.models import ChargeKind
 from therabill.clients.models import BillingType

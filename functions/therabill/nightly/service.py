@@ -22,9 +22,9 @@ from datetime import date, datetime, timedelta
 
 from therabill.cards.service import CardService
 from therabill.clients.service import ClientService
-from therabill.coverage.service import CoverageService
 from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock
+from therabill.coverage.service import CoverageService
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.billing import InvoiceCharger
