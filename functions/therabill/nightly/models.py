@@ -182,7 +182,8 @@ def assess(f: ItemFacts) -> Assessment:
     Insured sessions are claims (the client owes only their copay, taken at check-in; the rest is
     the claim's): Incomplete ("claims not set up") until a claims port is wired, then Ready with
     the action ``claim`` (a CPT code and a diagnosis required). A completed session also waits
-    for its signed note (when the practice requires one) and, when its clinician is supervised, for the supervisor's approval."""
+    for its signed note (when the practice requires one) and, when its clinician is supervised,
+    for the supervisor's approval."""
     amount = billable_amount(f)
     blocking: list[str] = []  # what the claim or the documentation still lacks
     if f.insured and not f.claims_enabled:
