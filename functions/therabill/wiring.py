@@ -364,6 +364,7 @@ class Container:
         charges = SessionCharges(clients=self.clients, ledger=self.ledger, payments=self.payments)
         return SessionBilling(
             sessions=self.sessions,
+            coverage=self.coverage,
             charges=charges,
             copay=CopayBilling(
                 sessions=self.sessions,

@@ -114,6 +114,10 @@ class CoverageService:
         """The same for a session starting at ``at`` (its date in the practice's zone)."""
         return self.standing(practice_id, client, local_date(at, self._practices.get(practice_id).time_zone))
 
+    def insured_at(self, practice_id: str, client_id: str, at: datetime) -> bool:
+        """Whether the client is insured for a session starting at ``at``."""
+        return self.standing_at(practice_id, self._clients.get(practice_id, client_id), at).insured
+
     def all_of_practice(self, practice_id: str) -> dict[str, list[Coverage]]:
         """Every client's coverage, by client id, in one paged Query (for the nightly run)."""
         return self._store.of_practice(practice_id)
