@@ -130,9 +130,9 @@ def test_an_insured_client_with_a_25_copay_owes_25_for_a_150_session_never_175(
 
     # Health information went nowhere: not in the logs, not to Stripe, not in any email.
     sent_to_stripe = json.dumps([r.params for r in world.stripe.requests], default=str)
-    logged = (
-        capsys.readouterr().out + capsys.readouterr().err + "\n".join(r.getMessage() for r in caplog.records)
-    )
+    captured = capsys.readouterr()  # the functions' structured logs (stdout) and Therabill's loggers
+    logged = captured.out + captured.err + "\n".join(r.getMessage() for r in caplog.records)
+    assert '"level"' in captured.out or caplog.records  # the logs were captured to look through
     emailed = json.dumps(mails(world))
     for secret in (MEMBER_ID, BIRTH_DATE, SUBSCRIBER_BIRTH_DATE, "19830714", DIAGNOSIS, "F411", "12 Elm St"):
         assert secret not in sent_to_stripe, secret
