@@ -48,7 +48,7 @@ def _payer(raw: Any) -> tuple[Payer, str | None]:
     return Payer(id=None, name=(str(raw).strip() or UNKNOWN_PAYER)[:60] if raw else UNKNOWN_PAYER), None
 
 
-def _insured(item: dict[str, Any]) -> bool:
+def insured_before(item: dict[str, Any]) -> bool:
     return (
         item.get("copay_amount") is not None
         or bool(item.get("payer_forbids_fees"))
@@ -101,7 +101,7 @@ def migrate_practice(table: Table, practice_id: str, now: datetime) -> Migration
         if not any(k in item for k in LEGACY):
             continue
         client_id = str(item["id"])
-        if not _insured(item):
+        if not insured_before(item):
             table.transact([_client_write(practice_id, client_id, insured=False)])
             result.cleaned += 1
         elif client_id in covered:
