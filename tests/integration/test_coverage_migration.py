@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from scripts.migrate_coverage import migrate
+
 from tests.integration import scenario
 from tests.integration.conftest import World
 

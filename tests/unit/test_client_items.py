@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from therabill.clients.models import Client
 from therabill.clients.store import client_from_item, client_item
-from therabill.coverage.store.migration import UNKNOWN_PAYER, insured_before, carried_coverage
+from therabill.coverage.store.migration import UNKNOWN_PAYER, carried_coverage, insured_before
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from therabill.api.inputs import Flag, Instant, Memo, PositiveMinorUnits, Text, Whole
 from therabill.api.outputs import Amount, minor_units
@@ -138,17 +139,20 @@ _BILLING_TYPE = Field(
 
 
 class _NoInsuranceFields(_Strict):
-    @model_validator(mode="before")
+    """Refuses the fields a client had before coverage existed, by name, saying where they are now
+    (left out of the OpenAPI document: the API takes no value for them)."""
+
+    copay_amount: SkipJsonSchema[object] = Field(default=None, exclude=True)
+    payer_forbids_fees: SkipJsonSchema[object] = Field(default=None, exclude=True)
+
+    @field_validator("copay_amount", "payer_forbids_fees", mode="before")
     @classmethod
-    def _moved(cls, data: object) -> object:
-        if isinstance(data, dict):
-            for old, new in _MOVED_TO_COVERAGE.items():
-                if old in data:
-                    raise ValueError(
-                        f"{old} is a coverage field now: set {new} on the client's coverage "
-                        "(POST or PATCH /clients/{client_id}/coverage)"
-                    )
-        return data
+    def _moved(cls, value: object, info: ValidationInfo) -> object:
+        moved = _MOVED_TO_COVERAGE[str(info.field_name)]
+        raise ValueError(
+            f"is a coverage field now: set {moved} on the client's coverage "
+            "(POST or PATCH /clients/{client_id}/coverage)"
+        )
 
 
 class ClientCreate(_NoInsuranceFields):
