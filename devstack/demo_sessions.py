@@ -2,14 +2,16 @@
 
 1. a practice with a cancellation policy (24 h window, 50 % late-cancellation fee) and a
    per-minute service that asks cash-pay clients for a deposit at booking;
-2. a client with a USD 25.00 copay (insured: no deposit by the service's rule), a card on file and
+2. an insured client (billing type insurance, a primary coverage with a USD 25.00 copay: no
+   deposit by the service's rule), a card on file and
    the practice's own rule for this client: a USD 10.00 deposit at every booking;
 3. a booking that waits for its deposit; the client pays it on the page the email links to
    (Stripe.js against localstripe); ``payment_intent.succeeded`` confirms the booking and the
    deposit becomes the client's credit;
 4. check-in: the deposit credit pays part of the copay (credits apply automatically to the next
    amount due) and the card on file the rest (receipt emailed);
-5. the session completes after 52 minutes: priced per minute, posted to the client's account;
+5. the session completes after 52 minutes: priced per minute; insured, the client owes only the
+   copay (the price is the insurance claim's, not posted to the client's account);
 6. a second booking cancelled 3 hours before its start: the policy's fee is charged to the card
    and the client is told the fee and the policy;
 7. the fee is refunded as goodwill and written off (the client does not owe it again);
@@ -156,10 +158,15 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     steps.step(f"A client with a {money(COPAY)} copay and a card on file ({CARD_VISA})")
     result.client = s.create_client("Sam", "Rivera", email)
     client_id = result.client["id"]
-    s.staff("PATCH", f"/clients/{client_id}", {"copay_amount": COPAY})
+    s.staff("PATCH", f"/clients/{client_id}", {"billing_type": "insurance"})
+    s.staff(
+        "POST",
+        f"/clients/{client_id}/coverage",
+        {"payer": {"id": "60054", "name": "Aetna"}, "member_id": "W000000001", "copay_override": COPAY},
+    )
     card = s.save_card(client_id, CARD_VISA, signer_name="Sam Rivera")
     steps.detail(f"{client_id}: card {card.card['brand']} …{card.card['last4']} with consent")
-    # A copay marks the client as insured, whom service rules ask no deposit of; the practice asks
+    # An insured client is asked no deposit by service rules; the practice asks
     # this client for one all the same, by a per-client override.
     s.staff(
         "PUT",
@@ -204,7 +211,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     )
     expect(paid["amount"] == COPAY - DEPOSIT_FLAT, f"the card was charged {paid['amount']}")
 
-    steps.step("Complete after 52 minutes: priced per minute, posted to the client's account")
+    steps.step("Complete after 52 minutes: priced per minute (insured: the price is the claim's)")
     actual_start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=52)
     body = {"actual_start": _z(actual_start), "actual_end": _z(actual_start + timedelta(minutes=52))}
     result.completed = dict(s.staff("POST", f"/sessions/{result.booked['id']}/complete", body))

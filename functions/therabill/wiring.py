@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
     from therabill.clinical.supervision import SupervisionService
+    from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -345,6 +346,15 @@ class Container:
         )
 
     @cached_property
+    def coverage(self) -> CoverageService:
+        from therabill.coverage.service import CoverageService
+        from therabill.coverage.store import CoverageStore
+
+        return CoverageService(
+            store=CoverageStore(self.table), clients=self.clients, practices=self.practices, clock=self.clock
+        )
+
+    @cached_property
     def session_billing(self) -> SessionBilling:
         from therabill.sessions.billing import SessionBilling
         from therabill.sessions.charges import SessionCharges
@@ -354,11 +364,13 @@ class Container:
         charges = SessionCharges(clients=self.clients, ledger=self.ledger, payments=self.payments)
         return SessionBilling(
             sessions=self.sessions,
+            coverage=self.coverage,
             charges=charges,
             copay=CopayBilling(
                 sessions=self.sessions,
                 practices=self.practices,
                 clients=self.clients,
+                coverage=self.coverage,
                 charges=charges,
                 outbox=self.outbox,
             ),
@@ -366,6 +378,7 @@ class Container:
                 sessions=self.sessions,
                 practices=self.practices,
                 clients=self.clients,
+                coverage=self.coverage,
                 ledger=self.ledger,
                 charges=charges,
                 outbox=self.outbox,
@@ -429,6 +442,7 @@ class Container:
             sessions=self.sessions,
             catalog=self.service_catalog,
             clients=self.clients,
+            coverage=self.coverage,
             cards=self.cards,
             clock=self.clock,
         )
@@ -498,6 +512,7 @@ class Container:
             store=NightlyStore(self.table),
             practices=self.practices,
             clients=self.clients,
+            coverage=self.coverage,
             sessions=self.sessions,
             supervision=self.supervision,
             cards=self.cards,

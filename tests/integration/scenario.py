@@ -57,10 +57,39 @@ def booking_key() -> dict[str, str]:
 
 
 def create_client(world: World, practice: Practice, **fields: Any) -> dict[str, Any]:
+    """A client; ``copay_amount`` or ``payer_forbids_fees`` make them insured (billing type
+    insurance and a primary coverage in force from the start holding them)."""
+    copay = fields.pop("copay_amount", None)
+    forbids = fields.pop("payer_forbids_fees", None)
+    insured = copay is not None or bool(forbids)
     body = {"first_name": "Ann", "last_name": "Client", "email": "ann@client.test", **fields}
+    if insured:
+        body["billing_type"] = "insurance"
     status, client = world.staff("POST", "/clients", body, practice_id=practice.id)
     assert status == 201, client
+    if insured:
+        coverage: dict[str, Any] = {"copay_override": copay}
+        if forbids:
+            coverage["forbids_cancellation_fees_override"] = True
+        add_coverage(world, practice, client["id"], **coverage)
     return client
+
+
+COVERAGE = {
+    "rank": "primary",
+    "payer": {"id": "60054", "name": "Aetna"},
+    "plan_name": "Open Access",
+    "member_id": "W123456789",
+    "group_number": "GRP-001",
+}
+
+
+def add_coverage(world: World, practice: Practice, client_id: str, **fields: Any) -> dict[str, Any]:
+    """A coverage through the API (a primary Aetna policy in force from the start unless told)."""
+    body = {**COVERAGE, **fields}
+    status, coverage = world.staff("POST", f"/clients/{client_id}/coverage", body, practice_id=practice.id)
+    assert status == 201, coverage
+    return coverage
 
 
 def setup_link(

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from devstack import apigw
-from tests.integration.scenario import create_client, create_practice, save_card
+from tests.integration.scenario import COVERAGE, create_client, create_practice, save_card
 from therabill.core import keys
 
 KEY = {"Idempotency-Key": "edge-input-key-1"}
@@ -42,8 +42,7 @@ MONEY_ROUTES = [
         lambda v: {"scope": {"kinds": ["copay"], "max_amount": v}},
         "scope.max_amount",
     ),
-    ("POST", "/clients", lambda v: {"first_name": "A", "last_name": "B", "copay_amount": v}, "copay_amount"),
-    ("PATCH", "/clients/{cid}", lambda v: {"copay_amount": v}, "copay_amount"),
+    ("POST", "/clients/{cid}/coverage", lambda v: {**COVERAGE, "copay_override": v}, "copay_override"),
     (
         "POST",
         "/services",
@@ -160,7 +159,13 @@ STRICT = [
     ("POST", "/practice", {"name": "X", "email": "a@b.test", "cutoff_hour": "12"}, "cutoff_hour", WHOLE),
     ("PATCH", "/practice", {"cutoff_hour": 12.0}, "cutoff_hour", WHOLE),
     ("PATCH", "/practice", {"billing_requires_signed_note": "yes"}, "billing_requires_signed_note", FLAG),
-    ("PATCH", "/clients/{cid}", {"payer_forbids_fees": 1}, "payer_forbids_fees", FLAG),
+    (
+        "POST",
+        "/clients/{cid}/coverage",
+        {**COVERAGE, "forbids_cancellation_fees_override": 1},
+        "forbids_cancellation_fees_override",
+        FLAG,
+    ),
     ("PATCH", "/clients/{cid}", {"expected_version": "1"}, "expected_version", WHOLE),
     ("PUT", "/practice/booking-payment", {"hold_minutes": "30"}, "hold_minutes", WHOLE),
     ("PUT", "/nightly/settings", {"summary_hours_before": True}, "summary_hours_before", WHOLE),

@@ -72,7 +72,9 @@ def _notices(world: World) -> list[tuple[str, str, str]]:
     return [m for m in mails(world) if m[0] == "office@harbor.test" and GAVE_UP in m[1]]
 
 
-def test_a_copay_given_up_after_its_retries_is_billed_by_the_nightly_run_once(world: World) -> None:
+def test_a_copay_given_up_after_its_retries_is_invoiced_once_never_with_the_session_price(
+    world: World,
+) -> None:
     install_queue(world)
     practice = scenario.create_practice(world)
     svc = service(world, practice)
@@ -95,34 +97,34 @@ def test_a_copay_given_up_after_its_retries_is_billed_by_the_nightly_run_once(wo
     assert "USD 25.00" in notice[1] and "will be invoiced" in notice[2]
     assert [m for m in mails(world) if m[1].startswith("A copay")] == []  # no second email
 
-    # The card works again tonight: the run bills the session and the copay left open, once.
+    # The client is insured: the session's price is the claim's, so tonight's run bills nothing
+    # (the session waits: claims not set up) and the copay left open is the client's only debt.
     set_charge_decline(world.stripe, _pm(world, practice, client["id"]), None)
     before = charges(world)
     fire(world, practice.id, local(NEXT, 23))
     drain(world)
     status, run = world.staff("GET", f"/billing-runs/{NEXT}", practice_id=practice.id)
     assert status == 200, run
-    (item,) = run["items"]
-    assert item["session_id"] == done["id"] and item["outcome"] == "charged", item
-    assert item["billed"] == 12_000 + 2_500 and item["charged"] == 12_000 + 2_500
-    _, invoice = world.staff("GET", f"/invoices/{item['invoice_ids'][0]}", practice_id=practice.id)
-    assert sorted(x["source_key"] for x in invoice["lines"]) == [
-        f"copay:{done['id']}",
-        f"session:{done['id']}",
-    ]
-    assert invoice["status"] == "paid"
-    assert charges(world) == before + 1
-    # Run again, "run now", a manual invoice: the copay is not billed a second time.
-    fire(world, practice.id, local(NEXT, 23, minute=10))
-    drain(world)
+    assert run["items"] == [] and run["report"]["incomplete"] == 1, run
+    assert charges(world) == before
+    # An invoice bills the copay, once, and never the session's price.
+    status, invoice = scenario.create_invoice(
+        world,
+        practice,
+        {"client_id": client["id"], "kind": "session", "session_id": done["id"]},
+        key="copay-invoice-0001",
+    )
+    assert status == 201, invoice
+    assert [x["source_key"] for x in invoice["lines"]] == [f"copay:{done['id']}"]
+    assert sum(x["amount"] for x in invoice["lines"]) == 2_500
     status, again = scenario.create_invoice(
         world,
         practice,
         {"client_id": client["id"], "kind": "session", "session_id": done["id"]},
-        key="after-run-0001",
+        key="copay-invoice-0002",
     )
     assert status == 409, again
-    assert charges(world) == before + 1
+    assert charges(world) == before
     assert len(_notices(world)) == 1
 
 

@@ -101,8 +101,8 @@ def sent(world):
     return invoice, msg
 
 
+# The client is insured (a copay): the session's own price is the claim's, never on the invoice.
 LINES = [
-    "Speech therapy session, Tue 4 Mar 2031",
     "Copay — Speech therapy, Tue 4 Mar 2031: USD 25.00",
     "Late cancellation fee — Speech therapy, Wed 5 Mar 2031: USD 50.00",
 ]
@@ -110,10 +110,10 @@ LINES = [
 
 def test_each_line_says_what_it_is_for_and_when(sent):
     invoice, _ = sent
-    # In the order they were posted: the copay at check-in, the session at completion, the fee.
+    # In the order they were posted: the copay at check-in, the fee (the insured session's price
+    # is not the client's: no line for it).
     assert [(x["description"], x["service_date"]) for x in invoice["lines"]] == [
         ("Copay — Speech therapy", "2031-03-04"),
-        ("Speech therapy session", "2031-03-04"),
         ("Late cancellation fee — Speech therapy", "2031-03-05"),
     ], invoice["lines"]
 
@@ -154,7 +154,7 @@ def test_the_pdf_names_the_practice_its_lines_and_dates_in_words(sent, tmp_path)
     ):
         assert expected in text, expected
     rows = [" ".join(r.split()) for r in text.splitlines()]
-    assert any(r.startswith("Tue 4 Mar 2031 Speech therapy session USD") for r in rows), rows
+    assert not any("Speech therapy session" in r for r in rows), rows  # insured: the claim's
     assert "Tue 4 Mar 2031 Copay — Speech therapy USD 25.00" in rows, rows
     assert "Wed 5 Mar 2031 Late cancellation fee — Speech therapy USD 50.00" in rows, rows
     assert "2031-0" not in text and "90837" not in text

@@ -89,8 +89,8 @@ def test_tonight_lists_ready_and_incomplete_with_reasons(world: World, night: di
     assert states[s["d"]["id"]][0] == "incomplete"
     assert states[s["e"]["id"]] == ("ready", "send")  # the fee the no-show left open
     insured = next(i for i in listing["incomplete"] if i["session_id"] == s["d"]["id"])
-    assert insured["reasons"] == ["insurance_not_set_up"]
-    assert "insurance billing not set up" in insured["reason_texts"]
+    assert insured["reasons"] == ["claims_not_set_up"]
+    assert "claims not set up" in insured["reason_texts"]
     skipped = next(i for i in listing["skipped"] if i["session_id"] == s["c"]["id"])
     assert skipped["reasons"] == ["not_billed"]
     assert listing["totals"]["to_charge"] == 1 and listing["totals"]["to_charge_amount"] == 12_000

@@ -345,7 +345,7 @@ def test_every_reason_that_holds_is_listed(world: World, night: dict[str, Any]) 
     states = both(world, p.id)
     assert states[s["d"]["id"]] == (
         "incomplete",
-        ["insurance_not_set_up", "missing_diagnosis", "unsigned_note", "awaiting_supervisor_approval"],
+        ["claims_not_set_up", "missing_diagnosis", "unsigned_note", "awaiting_supervisor_approval"],
     )
     assert states[s["a"]["id"]] == ("incomplete", ["unsigned_note", "awaiting_supervisor_approval"])
     _, listing = world.staff("GET", "/nightly/tonight", practice_id=p.id)

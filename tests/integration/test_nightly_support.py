@@ -170,13 +170,12 @@ def dumps(x: Any) -> str:
 
 
 def insure(world: World, practice: scenario.Practice, client_id: str) -> None:
-    """Make the client insured (no API for payers yet: the insurance capability's data)."""
-    world.container.table.update(
-        f"P#{practice.id}",
-        f"CLIENT#{client_id}",
-        update="SET payer = :p",
-        values={":p": {"name": "Acme Health", "member_id": "M1"}},
+    """Make the client insured: billing type insurance and a primary coverage (no copay)."""
+    status, body = world.staff(
+        "PATCH", f"/clients/{client_id}", {"billing_type": "insurance"}, practice_id=practice.id
     )
+    assert status == 200, body
+    scenario.add_coverage(world, practice, client_id)
 
 
 class Claims:

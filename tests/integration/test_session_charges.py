@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.fakes.card_behaviour import LOST_CARD, set_charge_decline
-from tests.integration.scenario import create_client, create_practice, save_card
+from tests.integration.scenario import add_coverage, create_client, create_practice, save_card
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_sessions import act, book, completion
 from therabill.core import keys
@@ -85,7 +85,9 @@ def paying(world):
     """A connected practice, a client with a $25 copay, a service; no card yet."""
     practice = create_practice(world)
     client = create_client(world, practice, copay_amount=2_500)
-    assert client["copay_amount"] == 2_500 and client["payer_forbids_fees"] is False
+    assert client["billing_type"] == "insurance"
+    _, (coverage,) = world.staff("GET", f"/clients/{client['id']}/coverage", practice_id=practice.id)
+    assert (coverage["copay_amount"], coverage["forbids_cancellation_fees"]) == (2_500, False)
     svc = create_service(world, practice)
     return practice, client, svc
 
@@ -172,12 +174,13 @@ def test_a_client_without_a_copay_checks_in_as_before(world, setup):
     assert ledger(world, practice, client["id"])["entries"] == []
 
 
-def test_the_copay_is_set_and_cleared_through_the_client(world, setup):
+def test_the_copay_is_set_and_cleared_through_the_coverage(world, setup):
     practice, client, _ = setup
-    path = f"/clients/{client['id']}"
-    status, updated = world.staff("PATCH", path, {"copay_amount": 3_000}, practice_id=practice.id)
+    coverage = add_coverage(world, practice, client["id"])
+    path = f"/clients/{client['id']}/coverage/{coverage['id']}"
+    status, updated = world.staff("PATCH", path, {"copay_override": 3_000}, practice_id=practice.id)
     assert status == 200 and updated["copay_amount"] == 3_000
-    status, updated = world.staff("PATCH", path, {"copay_amount": None}, practice_id=practice.id)
+    status, updated = world.staff("PATCH", path, {"copay_override": None}, practice_id=practice.id)
     assert status == 200 and updated["copay_amount"] is None
 
 
@@ -191,7 +194,7 @@ def test_the_copay_is_set_and_cleared_through_the_client(world, setup):
         {"payer_forbids_fees": "maybe"},
     ],
 )
-def test_bad_client_money_fields_are_a_400(world, setup, body):
+def test_the_old_client_money_fields_are_a_400(world, setup, body):
     practice, client, _ = setup
     status, answer = world.staff("PATCH", f"/clients/{client['id']}", body, practice_id=practice.id)
     assert status == 400, answer

@@ -87,7 +87,8 @@ def test_a_fee_paid_by_credit_charges_no_card_and_a_waiver_gives_the_credit_back
 def test_a_completed_session_consumes_the_credit(world, credited):
     practice, client, svc = credited
     client_id = client["id"]
-    world.staff("PATCH", f"/clients/{client_id}", {"copay_amount": None}, practice_id=practice.id)
+    # Self-pay now: no copay at check-in, and the session's price is the client's.
+    world.staff("PATCH", f"/clients/{client_id}", {"billing_type": "self_pay"}, practice_id=practice.id)
     cash(world, practice, client_id, 5_000, "cash-key-3")
     session = book(world, practice, client, svc)
     assert act(world, practice, session["id"], "check-in")[0] == 200  # no copay now

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.integration.scenario import create_client, create_practice, save_card
+from tests.integration.scenario import add_coverage, create_client, create_practice, save_card
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_session_charges import balances, body_text, ledger, mails, sources
 from tests.integration.test_sessions import START, act, book
@@ -84,7 +84,7 @@ def test_a_practice_cancellation_costs_nothing(world, fees):
 
 def test_no_fee_when_the_payer_forbids_it(world, fees):
     practice, client, svc = fees
-    world.staff("PATCH", f"/clients/{client['id']}", {"payer_forbids_fees": True}, practice_id=practice.id)
+    add_coverage(world, practice, client["id"], forbids_cancellation_fees_override=True)
     session = book(world, practice, client, svc)
     _, cancelled = cancel(world, practice, session)
     fee = cancelled["fee"]

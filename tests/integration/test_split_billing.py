@@ -1,12 +1,14 @@
 """Split billing: responsibility rules split a client's charges across billing parties,
 each charged on their own card with their own receipt."""
 
+from datetime import timedelta
+
 import pytest
 
 from tests.integration.scenario import create_client, create_practice, save_card
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_session_charges import body_text, ledger, mails
-from tests.integration.test_sessions import act, book, completion
+from tests.integration.test_sessions import START, act, book, completion
 
 
 def contact(world, practice, client_id, name, mail):
@@ -104,7 +106,18 @@ def test_a_per_kind_rule(world, family):
     session = book(world, practice, client, svc)
     _, checked = act(world, practice, session["id"], "check-in")
     assert checked["copay"]["status"] == "charged"
-    _, done = act(world, practice, session["id"], "complete", completion())
+    assert act(world, practice, session["id"], "complete", completion())[0] == 200
+    # Insured: the copay (Dad's) is the client's only charge; the session's price is the claim's.
+    assert charges(world, practice, client["id"]) == [2_500]
+    # Self-pay from then on: the next session's price is split by the session_fee rule.
+    status, _ = world.staff(
+        "PATCH", f"/clients/{client['id']}", {"billing_type": "self_pay"}, practice_id=practice.id
+    )
+    assert status == 200
+    later = START + timedelta(days=1)
+    second = book(world, practice, client, svc, start=later)
+    assert act(world, practice, second["id"], "check-in")[1]["copay"] is None
+    _, done = act(world, practice, second["id"], "complete", completion(start=later))
     price = done["price"]["amount"]
     assert charges(world, practice, client["id"]) == sorted([2_500, price // 2, price - price // 2])
     assert mails(world, "mia@parent.test", "Receipt") == []

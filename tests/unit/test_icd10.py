@@ -87,7 +87,7 @@ def test_documentation_reasons() -> None:
     # Every reason that holds, in a stable order; held never hides them.
     every = replace(BASE, insured=True, cpt_code=None, note_required=True, supervised=True, held=True)
     assert assess(every).reasons == (
-        "insurance_not_set_up",
+        "claims_not_set_up",
         "missing_cpt_code",
         "missing_diagnosis",
         "unsigned_note",

@@ -114,10 +114,10 @@ def test_ready_charge_or_send() -> None:
 
 def test_incomplete_lists_every_reason() -> None:
     a = assess(replace(BASE, insured=True, cpt_code=""))
-    assert a.state == "incomplete" and a.reasons == ("insurance_not_set_up", "missing_cpt_code")
-    assert a.reason_texts == ["insurance billing not set up", "missing CPT code"]
+    assert a.state == "incomplete" and a.reasons == ("claims_not_set_up", "missing_cpt_code")
+    assert a.reason_texts == ["claims not set up", "missing CPT code"]
     a = assess(replace(BASE, session_amount=None, insured=True, cpt_code=None))
-    assert a.reasons == ("missing_price", "insurance_not_set_up", "missing_cpt_code")
+    assert a.reasons == ("missing_price", "claims_not_set_up", "missing_cpt_code")
     a = assess(replace(BASE, card_chargeable=False, payer_email=False))
     assert a.reasons == ("no_email_or_card",)
     a = assess(replace(BASE, practice_can_charge=False, payer_email=False))
@@ -196,7 +196,7 @@ def test_insured_sessions_are_claims_once_the_claims_port_exists() -> None:
     assert (waiting.state, waiting.action, waiting.reasons) == (
         "incomplete",
         "claim",
-        ("insurance_not_set_up",),
+        ("claims_not_set_up",),
     )
     ready = assess(replace(BASE, insured=True, claims_enabled=True))
     assert (ready.state, ready.action, ready.amount) == ("ready", "claim", 12_000)

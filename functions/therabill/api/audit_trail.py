@@ -25,6 +25,7 @@ from therabill.core.ids import new_id
 if TYPE_CHECKING:  # annotations only: each router loads just the capabilities it uses
     from therabill.clients.models import Client
     from therabill.core.money import Money
+    from therabill.coverage.models import Coverage
     from therabill.invoices.models import Invoice
     from therabill.payments.models import Payment
     from therabill.payments.refunds import Refund
@@ -96,6 +97,21 @@ def sessions_shown(router: APIGatewayRouter, sessions: list[Session]) -> list[Se
 
 def client_diagnoses_changed(router: APIGatewayRouter, client: Client) -> None:
     _by_request(router, Action.CLIENT_DIAGNOSES_CHANGE, [{"client_id": client.id}])
+
+
+def coverage_shown(router: APIGatewayRouter, coverages: list[Coverage]) -> list[Coverage]:
+    """``coverages`` as answered: a read recorded for each one."""
+    shown = ({"client_id": c.client_id, "coverage_id": c.id} for c in coverages)
+    _by_request(router, Action.COVERAGE_READ, shown)
+    return coverages
+
+
+def coverage_changed(router: APIGatewayRouter, coverage: Coverage) -> None:
+    """A coverage added, changed or removed: once per version it reached."""
+    key = f"{coverage.id}:v{coverage.version}"
+    audit(
+        router, entry(Action.COVERAGE_CHANGE, key=key, client_id=coverage.client_id, coverage_id=coverage.id)
+    )
 
 
 def session_documented(router: APIGatewayRouter, action: Action, session: Session) -> None:

@@ -36,6 +36,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "nightly:run": frozenset({"owner", "biller"}),
     "fees:waive": frozenset({"owner", "biller", "clinician"}),  # a cancellation / no-show fee
     "diagnoses:write": frozenset({"owner", "biller", "clinician"}),  # a client's or a session's codes
+    # A client's insurance coverage and billing type: taken at intake (front desk) and kept by billing.
+    "coverage:write": frozenset({"owner", "biller", "front_desk"}),
     # Bound to a relationship: a role in ``:any`` acts on every session of the practice, a role in
     # ``:own`` only where the session is theirs (their own note; a supervisee's session).
     "notes:sign:any": frozenset({"owner"}),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
+    from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -47,6 +48,8 @@ class Services(Protocol):
     def practices(self) -> PracticeService: ...
     @property
     def clients(self) -> ClientService: ...
+    @property
+    def coverage(self) -> CoverageService: ...
     @property
     def cards(self) -> CardService: ...
     @property

@@ -80,6 +80,8 @@ _SHAPES = {
     "refresh_url": "must be a web address starting with https:// or http://",
     "return_url": "must be a web address starting with https:// or http://",
     "request_id": "must be 8 to 64 letters, digits or dashes",
+    "member_id": "must be 2 to 80 letters, digits or dashes, as on the insurance card",
+    "group_number": "must be 1 to 50 letters, digits, spaces or dashes, as on the insurance card",
 }
 
 

@@ -41,6 +41,7 @@ class AuditRecordOut(BaseModel):
     refund_id: str | None
     invoice_id: str | None
     entry_id: str | None
+    coverage_id: str | None
     amount: Amount | None
     currency: str | None
     source_ip: str | None

@@ -192,7 +192,9 @@ def connect_stripe(body: Annotated[ConnectLinks, Body()]) -> ConnectOut:
 # -- clients ---------------------------------------------------------------------------------------
 @router.post("/clients", status_code=201, responses=answers({201: "The new client."}, 403, 404))
 def create_client(body: Annotated[ClientCreate, Body()]) -> ClientOut:
-    """Add a client to the practice. Owner, biller or front desk."""
+    """Add a client to the practice, self-pay unless ``billing_type`` says otherwise; their
+    insurance is added with ``POST /clients/{client_id}/coverage`` (``copay_amount`` and
+    ``payer_forbids_fees`` are refused here: 400). Owner, biller or front desk."""
     caller = _caller()
     caller.require("clients:write")
     container().practices.get(caller.practice_id)
@@ -222,8 +224,9 @@ def get_client(client_id: ClientId) -> ClientOut:
 
 @router.patch("/clients/<client_id>", responses=answers({200: "The client as changed."}, 403, 409))
 def update_client(client_id: ClientId, body: Annotated[ClientUpdate, Body()]) -> ClientOut:
-    """Change a client (omitted fields stay; email, phone and copay_amount may be set to null).
-    Owner, biller or front desk."""
+    """Change a client (omitted fields stay; email and phone may be set to null). The copay and
+    the payer's fee ban are the coverage's (``/clients/{client_id}/coverage``): ``copay_amount``
+    and ``payer_forbids_fees`` are refused here (400). Owner, biller or front desk."""
     caller = _caller()
     caller.require("clients:write")
     changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from therabill.api.inputs import Flag, Instant, Memo, MinorUnits, PositiveMinorUnits, Text, Whole
+from therabill.api.inputs import Flag, Instant, Memo, PositiveMinorUnits, Text, Whole
 from therabill.api.outputs import Amount, minor_units
 from therabill.cards.models import ChargeKind
+from therabill.clients.models import BillingType
 from therabill.core.clock import zone
 from therabill.core.money import normalise_currency
 
@@ -124,25 +126,52 @@ class ConnectOut(BaseModel):
     onboarding_url: str
 
 
-class ClientCreate(_Strict):
+# Fields a client had before coverage existed: refused, pointing at where they live now.
+_MOVED_TO_COVERAGE = {
+    "copay_amount": "copay_override",
+    "payer_forbids_fees": "forbids_cancellation_fees_override",
+}
+_BILLING_TYPE = Field(
+    description="self_pay (the client pays), insurance (the client pays their copay; the rest is "
+    "the claim's, once a primary coverage is in force on the date of service: "
+    "/clients/{client_id}/coverage) or not_billed",
+)
+
+
+class _NoInsuranceFields(_Strict):
+    """Refuses the fields a client had before coverage existed, by name, saying where they are now
+    (left out of the OpenAPI document: the API takes no value for them)."""
+
+    copay_amount: SkipJsonSchema[object] = Field(default=None, exclude=True)
+    payer_forbids_fees: SkipJsonSchema[object] = Field(default=None, exclude=True)
+
+    @field_validator("copay_amount", "payer_forbids_fees", mode="before")
+    @classmethod
+    def _moved(cls, value: object, info: ValidationInfo) -> object:
+        moved = _MOVED_TO_COVERAGE[str(info.field_name)]
+        raise ValueError(
+            f"is a coverage field now: set {moved} on the client's coverage "
+            "(POST or PATCH /clients/{client_id}/coverage)"
+        )
+
+
+class ClientCreate(_NoInsuranceFields):
     first_name: Text = _NAME
     last_name: Text = _NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
-    copay_amount: MinorUnits | None = Field(default=None, description="minor units, charged at check-in")
-    payer_forbids_fees: Flag = False
+    billing_type: BillingType = Field(default="self_pay", description=_BILLING_TYPE.description)
 
 
-class ClientUpdate(_Patch):
-    CLEARABLE = frozenset({"email", "phone", "copay_amount"})
+class ClientUpdate(_Patch, _NoInsuranceFields):
+    CLEARABLE = frozenset({"email", "phone"})
 
     first_name: Text | None = _OPTIONAL_NAME
     last_name: Text | None = _OPTIONAL_NAME
     email: EmailStr | None = None
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()\-]{7,20}$")
     status: Literal["active", "inactive"] | None = None
-    copay_amount: MinorUnits | None = Field(default=None, description="minor units, charged at check-in")
-    payer_forbids_fees: Flag | None = None
+    billing_type: BillingType | None = Field(default=None, description=_BILLING_TYPE.description)
     expected_version: Whole | None = Field(default=None, ge=1)
 
 
@@ -155,8 +184,7 @@ class ClientOut(BaseModel):
     phone: str | None
     status: str
     default_card_id: str | None
-    copay_amount: int | None = Field(description=minor_units("minor units, charged at check-in"))
-    payer_forbids_fees: bool
+    billing_type: BillingType = Field(description=_BILLING_TYPE.description)
     diagnoses: list[str] = Field(
         default_factory=list, description="ICD-10-CM codes in pointer order, the primary first"
     )

@@ -22,6 +22,7 @@ from therabill.api.staff_common import StaffResolver
 # The routers, in the order ``app`` includes them (the modules under therabill.api).
 ROUTERS = (
     "staff_core",
+    "staff_coverage",
     "staff_services",
     "staff_sessions",
     "staff_money",
@@ -40,6 +41,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("clients", "*", "pricing"), "staff_services"),
     (("clients", "*", "responsibility"), "staff_services"),
     (("clients", "*", "booking-payment"), "staff_services"),
+    (("clients", "*", "coverage"), "staff_coverage"),
     (("clients", "*", "payments", "manual"), "staff_money"),
     (("clients", "*", "payments", "*", "refunds"), "staff_money"),
     (("clients",), "staff_core"),

@@ -30,6 +30,8 @@ class Action(StrEnum):
     INVOICE_VOID = "invoice.void"
     INVOICE_UNCOLLECTIBLE = "invoice.uncollectible"
     WRITEOFF_FEE_WAIVER = "writeoff.fee_waiver"  # a cancellation / no-show fee waived
+    COVERAGE_READ = "coverage.read"  # a client's insurance coverage shown
+    COVERAGE_CHANGE = "coverage.change"  # added, changed or removed
 
 
 class Actor(BaseModel):
@@ -59,6 +61,7 @@ class Targets(BaseModel):
     refund_id: str | None = None
     invoice_id: str | None = None
     entry_id: str | None = None  # a ledger entry
+    coverage_id: str | None = None  # a client's insurance coverage
 
 
 class AuditRecord(BaseModel):

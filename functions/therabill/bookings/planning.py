@@ -17,6 +17,7 @@ from therabill.clients.service import ClientService
 from therabill.core.clock import Clock
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import derived_id
+from therabill.coverage.service import CoverageService
 from therabill.practices.models import Practice
 from therabill.services.catalog import ServiceCatalog
 from therabill.services.pricing import price_session
@@ -24,12 +25,6 @@ from therabill.sessions.models import BookingPaymentRecord
 from therabill.sessions.service import SessionService
 
 NO_CARD = "this booking requires a card on file; the payer has none"
-
-
-def is_insured(client: Client) -> bool:
-    """Until client insurance policies exist (section G), a client with a default copay or a billing party
-    that forbids fees is billed to insurance: not cash-pay."""
-    return client.copay_amount is not None or client.payer_forbids_fees
 
 
 @dataclass(frozen=True)
@@ -58,10 +53,12 @@ class BookingPlanner:
         sessions: SessionService,
         catalog: ServiceCatalog,
         clients: ClientService,
+        coverage: CoverageService,
         cards: CardService,
         clock: Clock,
     ) -> None:
         self._rules = rules
+        self._coverage = coverage
         self._sessions = sessions
         self._catalog = catalog
         self._clients = clients
@@ -86,7 +83,7 @@ class BookingPlanner:
             service_rule=self._rules.service_rule(practice_id, service_id),
             client_rule=self._rules.client_rule(practice_id, client.id),
             first_visit=not earlier,
-            insured=is_insured(client),
+            insured=self._coverage.standing_at(practice_id, client, start).insured,
         )
 
     def plan(self, practice: Practice, slot: BookingSlot, payer_id: str | None) -> Plan:

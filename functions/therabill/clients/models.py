@@ -3,9 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 ClientStatus = Literal["active", "inactive"]
+# How the client's sessions are billed: to the client (self_pay), to their insurance (insurance:
+# the client owes their estimated share, the copay; the rest is the claim's), or not at all.
+BillingType = Literal["self_pay", "insurance", "not_billed"]
 
 
 class Client(BaseModel):
@@ -22,14 +25,12 @@ class Client(BaseModel):
     status: ClientStatus = "active"
     stripe_customer_id: str | None = None
     default_card_id: str | None = None
-    copay_amount: int | None = None  # minor units, the practice's currency; charged at check-in
-    payer_forbids_fees: bool = False  # e.g. a Medicaid plan: no cancellation / no-show fees
+    # Insurance itself (policies, copay, fee ban) is the coverage capability's: see
+    # ``coverage.models.standing`` for what makes a session insured.
+    billing_type: BillingType = "self_pay"
     # ICD-10-CM codes in pointer order (primary first), normalised; a session may override them.
     # Health information: never logged, never sent to Stripe, never in an email.
     diagnoses: tuple[str, ...] = ()
-    # The client's insurance company (its payer id), read from the stored ``payer`` attribute.
-    # Read-only: client creates and updates never write it, and no API response shows it.
-    insurance_payer: str | None = Field(default=None, exclude=True)
     created_at: datetime
     version: int
 

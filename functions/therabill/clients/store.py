@@ -20,38 +20,15 @@ from therabill.core.clock import iso, parse_iso
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import is_id
 
-# The stored attribute the client's insurance company id is read from (``Client.insurance_payer``).
-INSURANCE_PAYER_ATTRIBUTE = "payer"
-UNNAMED_PAYER = "unnamed payer"
-
-
-def _insurance_payer(value: Any) -> str | None:
-    """The stored ``payer`` attribute as the insurance company's id: a string is the id; a map (as
-    written before an insurance API existed: ``{"name": ..., "member_id": ...}``) gives its ``id``,
-    else its ``name``; a map with neither still says the client is insured (``"unnamed payer"``: its
-    other fields, such as a member id, are health information and are never copied out). Nothing,
-    or an empty value: None."""
-    if isinstance(value, dict):
-        if not value:
-            return None
-        value = value.get("id") or value.get("name") or UNNAMED_PAYER
-    return str(value) if value else None
-
 
 def client_item(practice_id: str, c: Client) -> dict[str, Any]:
-    data = c.model_dump(mode="json")  # insurance_payer is excluded: never written from here
+    data = c.model_dump(mode="json")
     data["created_at"] = iso(c.created_at)
     return {"PK": keys.practice_pk(practice_id), "SK": keys.client_sk(c.id), "type": "client", **data}
 
 
 def client_from_item(item: dict[str, Any]) -> Client:
-    return Client.model_validate(
-        {
-            **item,
-            "created_at": parse_iso(item["created_at"]),
-            "insurance_payer": _insurance_payer(item.get(INSURANCE_PAYER_ATTRIBUTE)),
-        }
-    )
+    return Client.model_validate({**item, "created_at": parse_iso(item["created_at"])})
 
 
 def contact_item(practice_id: str, c: BillingContact) -> dict[str, Any]:

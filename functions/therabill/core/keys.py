@@ -37,6 +37,15 @@ def contact_prefix(client_id: str) -> str:
     return f"CONTACT#{client_id}#"
 
 
+def coverage_sk(client_id: str, coverage_id: str) -> str:
+    return f"COVERAGE#{client_id}#{coverage_id}"
+
+
+def coverage_prefix(client_id: str | None = None) -> str:
+    """One client's coverage, or (None) every client's in the practice."""
+    return f"COVERAGE#{client_id}#" if client_id else "COVERAGE#"
+
+
 def card_sk(client_id: str, card_id: str) -> str:
     return f"CARD#{client_id}#{card_id}"
 

@@ -12,6 +12,8 @@ from therabill.clients.service import ClientService
 from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock, local_date, zone
 from therabill.core.errors import TherabillError
+from therabill.coverage.models import Coverage, standing
+from therabill.coverage.service import CoverageService
 from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
@@ -59,26 +61,40 @@ class ChargeCheck:
 
 
 class ClientFacts:
-    """What the facts need of a client (a missing client: nothing)."""
+    """What the facts need of a client (a missing client: nothing) and their coverage."""
 
-    def __init__(self, client: Client | None) -> None:
+    def __init__(self, client: Client | None, coverages: list[Coverage]) -> None:
         self.name = f"{client.first_name} {client.last_name}".strip() if client else ""
         self.email = client.email if client else None
         self.diagnoses = client.diagnoses if client else ()
         self.default_card_id = client.default_card_id if client else None
-        self.insured = bool(client and client.insurance_payer)
+        self._billing_type = client.billing_type if client else "self_pay"
+        self._coverages = coverages
+
+    def insured_on(self, day: date) -> bool:
+        """Insured on this date of service (``coverage.models.standing``, the one rule)."""
+        return standing(self._billing_type, self._coverages, day).insured
+
+    @property
+    def not_billed(self) -> bool:
+        return self._billing_type == "not_billed"
 
 
 class ClientLookup:
     """What the facts need of the clients of tonight's sessions."""
 
-    def __init__(self, *, clients: ClientService) -> None:
+    def __init__(self, *, clients: ClientService, coverage: CoverageService) -> None:
         self._clients = clients
+        self._coverage = coverage
 
     def of(self, practice_id: str, client_ids: set[str]) -> dict[str, ClientFacts]:
-        """Each client's facts, read in one round (a client not found: nothing known)."""
-        found = self._clients.get_many(practice_id, client_ids) if client_ids else {}
-        return {cid: ClientFacts(found.get(cid)) for cid in client_ids}
+        """Each client's facts, read in one round, and the practice's coverage in one Query (a
+        client not found: nothing known)."""
+        if not client_ids:
+            return {}
+        found = self._clients.get_many(practice_id, client_ids)
+        coverages = self._coverage.all_of_practice(practice_id)
+        return {cid: ClientFacts(found.get(cid), coverages.get(cid, [])) for cid in client_ids}
 
 
 class FactReader:
@@ -133,19 +149,20 @@ class FactReader:
         fee = s.fee.amount.amount if s.fee and s.fee.status in _OPEN and s.fee.amount.amount > 0 else 0
         if s.status == "no_show" and not fee:
             return None
+        service_date = local_date(s.scheduled_start, practice.time_zone)
         return ItemFacts(
             session_id=s.id,
             client_id=s.client_id,
             client_name=client.name,
             status=s.status,
-            service_date=local_date(s.scheduled_start, practice.time_zone),
+            service_date=service_date,
             currency=practice.currency,
             session_amount=price.amount.amount if price else (0 if s.status == "no_show" else None),
-            not_billed=bool(price and price.not_billed),
+            not_billed=bool(price and price.not_billed) or client.not_billed,
             cpt_code=price.cpt_code if price else None,
             copay_balance=copay,
             fee_balance=fee,
-            insured=client.insured,
+            insured=client.insured_on(service_date),
             practice_can_charge=bool(practice.stripe and practice.stripe.charges_enabled),
             card_chargeable=False,
             payer_email=bool(client.email),

@@ -40,7 +40,7 @@ RunStatus = Literal["planning", "running", "reporting", "done"]
 REASONS: dict[str, str] = {
     "missing_price": "missing price",
     "missing_cpt_code": "missing CPT code",
-    "insurance_not_set_up": "insurance billing not set up",
+    "claims_not_set_up": "claims not set up",
     "missing_diagnosis": "missing diagnosis",
     "unsigned_note": "note not signed",
     "awaiting_supervisor_approval": "awaiting supervisor approval",
@@ -179,14 +179,15 @@ def billable_amount(f: ItemFacts) -> int:
 def assess(f: ItemFacts) -> Assessment:
     """Ready / Incomplete (every reason that holds) / Skipped / Held; the same for dry and real runs.
 
-    Insured sessions are claims: Incomplete ("insurance billing not set up") until a claims port
-    is wired, then Ready with the action ``claim`` (a CPT code and a diagnosis required). A
-    completed session also waits for its signed note (when the practice requires one) and, when
-    its clinician is supervised, for the supervisor's approval."""
+    Insured sessions are claims (the client owes only their copay, taken at check-in; the rest is
+    the claim's): Incomplete ("claims not set up") until a claims port is wired, then Ready with
+    the action ``claim`` (a CPT code and a diagnosis required). A completed session also waits
+    for its signed note (when the practice requires one) and, when its clinician is supervised,
+    for the supervisor's approval."""
     amount = billable_amount(f)
     blocking: list[str] = []  # what the claim or the documentation still lacks
     if f.insured and not f.claims_enabled:
-        blocking.append("insurance_not_set_up")
+        blocking.append("claims_not_set_up")
     if f.insured and not f.cpt_code:
         blocking.append("missing_cpt_code")
     if f.insured and not f.has_diagnosis:

@@ -12,7 +12,7 @@ concern lives in its own module:
 
 The run's own items are ``store.NightlyStore``'s; other capabilities are reached only through
 their public APIs (sessions' billing record and to-do rows through ``SessionService.store``, the
-client's insurance payer on ``Client``, the invoice's payment pointer through ``InvoiceService``).
+client's coverage through ``CoverageService``, the invoice's payment pointer through ``InvoiceService``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from therabill.cards.service import CardService
 from therabill.clients.service import ClientService
 from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock
+from therabill.coverage.service import CoverageService
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.billing import InvoiceCharger
@@ -164,6 +165,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     store: NightlyStore,
     practices: PracticeService,
     clients: ClientService,
+    coverage: CoverageService,
     sessions: SessionService,
     supervision: SupervisionService,
     cards: CardService,
@@ -179,7 +181,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     hooks = Hooks(claims=claims)
     messages = Messages(queue=queue)
     reader = FactReader(
-        clients=ClientLookup(clients=clients),
+        clients=ClientLookup(clients=clients, coverage=coverage),
         sessions=sessions.store,
         supervision=supervision,
         store=store,

@@ -2,7 +2,8 @@
 which makes the transition (SessionService) and then does what it owes, each step exactly once.
 
 * Completing posts the session's charge (ledger source ``session:<ses>``) from the price snapshot;
-  a $0 or not-billed session posts nothing (``charges.py``).
+  a $0 or not-billed session posts nothing (``charges.py``), and nor does an insured one
+  (``CoverageService.insured_at``): the client owes only their copay, the rest is the claim's.
 * Checking in snapshots the client's copay on the session, posts and charges it (``copay.py``).
 * Cancelling or marking a no-show assesses the fee, posts and charges it and tells each billing
   party; a clinician may waive an unpaid fee before the nightly cutoff (``fees.py``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from therabill.coverage.service import CoverageService
 from therabill.payments.models import Payment
 from therabill.practices.models import Practice
 from therabill.sessions.charges import SessionCharges
@@ -35,9 +37,16 @@ _Found = tuple[Session, str, CopayRecord | FeeRecord]
 
 class SessionBilling:
     def __init__(
-        self, *, sessions: SessionService, charges: SessionCharges, copay: CopayBilling, fees: FeeBilling
+        self,
+        *,
+        sessions: SessionService,
+        coverage: CoverageService,
+        charges: SessionCharges,
+        copay: CopayBilling,
+        fees: FeeBilling,
     ) -> None:
         self._sessions = sessions
+        self._coverage = coverage
         self._charges = charges
         self._copay = copay
         self._fees = fees
@@ -45,7 +54,8 @@ class SessionBilling:
     def complete(self, practice_id: str, session_id: str, start: datetime, end: datetime) -> Session:
         session = self._sessions.complete(practice_id, session_id, start, end)
         self._sessions.mark_to_bill(practice_id, session)
-        self._charges.post_session_charge(practice_id, session)
+        if not self._coverage.insured_at(practice_id, session.client_id, session.scheduled_start):
+            self._charges.post_session_charge(practice_id, session)
         return session
 
     def check_in(self, practice_id: str, session_id: str, by: str) -> Session:

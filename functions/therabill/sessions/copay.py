@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from therabill.clients.service import ClientService
 from therabill.core.money import Money
+from therabill.coverage.service import CoverageService
 from therabill.notifications.mailer import Outbox
 from therabill.practices.service import PracticeService
 from therabill.sessions import emails
@@ -23,10 +24,12 @@ class CopayBilling:
         sessions: SessionService,
         practices: PracticeService,
         clients: ClientService,
+        coverage: CoverageService,
         charges: SessionCharges,
         outbox: Outbox,
     ) -> None:
         self._sessions = sessions
+        self._coverage = coverage
         self._practices = practices
         self._clients = clients
         self._charges = charges
@@ -50,14 +53,16 @@ class CopayBilling:
         return session
 
     def _copay(self, practice_id: str, session_id: str) -> Money | None:
-        """The client's copay, for a session still booked (a repeated check-in keeps the first)."""
+        """The client's copay, for a session still booked (a repeated check-in keeps the first):
+        only an insured session has one (the primary coverage's, on the session's date)."""
         current = self._sessions.get(practice_id, session_id)
         if current.status != "booked":
             return None
         client = self._clients.get(practice_id, current.client_id)
-        if not client.copay_amount:
+        copay = self._coverage.standing_at(practice_id, client, current.scheduled_start).copay
+        if not copay:
             return None
-        return Money(amount=client.copay_amount, currency=self._practices.get(practice_id).currency)
+        return Money(amount=copay, currency=self._practices.get(practice_id).currency)
 
     def _copay_failed(self, practice_id: str, session: Session, amount: Money, problem: str) -> None:
         practice = self._practices.get(practice_id)

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from therabill.clients.service import ClientService
 from therabill.core.errors import ConflictError
+from therabill.coverage.service import CoverageService
 from therabill.ledger.service import LedgerService
 from therabill.notifications.mailer import Outbox
 from therabill.policies.cancellation import (
@@ -65,6 +66,7 @@ class FeeBilling:
         sessions: SessionService,
         practices: PracticeService,
         clients: ClientService,
+        coverage: CoverageService,
         ledger: LedgerService,
         charges: SessionCharges,
         outbox: Outbox,
@@ -72,6 +74,7 @@ class FeeBilling:
         self._sessions = sessions
         self._practices = practices
         self._clients = clients
+        self._coverage = coverage
         self._ledger = ledger
         self._charges = charges
         self._outbox = outbox
@@ -144,7 +147,9 @@ class FeeBilling:
             time_zone=practice.time_zone,
             cutoff_hour=practice.cutoff_hour,
             prior_offences=prior,
-            payer_forbids_fees=client.payer_forbids_fees,
+            payer_forbids_fees=self._coverage.standing_at(
+                practice.id, client, session.scheduled_start
+            ).forbids_fees,
         )
         return FeeRecord(
             amount=assessment.fee,
