@@ -243,3 +243,27 @@ def test_booking_asks_no_deposit_of_an_insured_client_only_while_covered(world: 
     assert covered["booking_requirement"] == "none:insured"
     after = session_on(world, practice, client["id"], svc, local("2026-12-02", 10), outcome="booked")
     assert after["booking_requirement"] == "deposit:service"
+
+
+def test_a_client_not_yet_migrated_to_coverage_is_billed_nothing_until_migrated(world: World) -> None:
+    """Deployed before the coverage migration ran, a client whose item still holds the old copay
+    must not be billed the session's full price by the nightly run: it waits, with a reason."""
+    from scripts.migrate_coverage import migrate
+
+    practice, svc = _practice(world)
+    client = _client(world, practice, "self_pay")
+    world.container.table.update(  # the client as the code before coverage stored them
+        f"P#{practice.id}",
+        f"CLIENT#{client['id']}",
+        update="SET copay_amount = :c",
+        values={":c": COPAY},
+    )
+    session = session_on(world, practice, client["id"], svc, local(DAY, 10))
+    assert _state(_tonight(world, practice), session["id"]) == ("incomplete", ["insurance_not_migrated"])
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    assert _paid(world) == []  # nothing charged, not the $150
+    migrate(world.container.table, [practice.id], world.clock())
+    world.clock.now = local(DAY, 20)
+    reasons = _state(_tonight(world, practice), session["id"])[1]
+    assert "insurance_not_migrated" not in reasons

@@ -28,6 +28,11 @@ class Client(BaseModel):
     # Insurance itself (policies, copay, fee ban) is the coverage capability's: see
     # ``coverage.models.standing`` for what makes a session insured.
     billing_type: BillingType = "self_pay"
+    # The item still holds insurance from before coverage (a copay, a fee ban, a payer) that the
+    # coverage migration has not moved yet: until it has, the nightly run bills nothing of this
+    # client's (it cannot tell what the client owes), so a deploy before the migration charges
+    # no one the full price of an insured session.
+    unmigrated_insurance: bool = False
     # ICD-10-CM codes in pointer order (primary first), normalised; a session may override them.
     # Health information: never logged, never sent to Stripe, never in an email.
     diagnoses: tuple[str, ...] = ()

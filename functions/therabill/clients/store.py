@@ -22,13 +22,20 @@ from therabill.core.ids import is_id
 
 
 def client_item(practice_id: str, c: Client) -> dict[str, Any]:
-    data = c.model_dump(mode="json")
+    data = c.model_dump(mode="json", exclude={"unmigrated_insurance"})  # read from the item, not kept
     data["created_at"] = iso(c.created_at)
     return {"PK": keys.practice_pk(practice_id), "SK": keys.client_sk(c.id), "type": "client", **data}
 
 
+# What a client item held of insurance before the coverage capability (its migration moves them).
+PRE_COVERAGE_ATTRIBUTES = ("copay_amount", "payer_forbids_fees", "payer")
+
+
 def client_from_item(item: dict[str, Any]) -> Client:
-    return Client.model_validate({**item, "created_at": parse_iso(item["created_at"])})
+    unmigrated = any(item.get(name) not in (None, False) for name in PRE_COVERAGE_ATTRIBUTES)
+    return Client.model_validate(
+        {**item, "created_at": parse_iso(item["created_at"]), "unmigrated_insurance": unmigrated}
+    )
 
 
 def contact_item(practice_id: str, c: BillingContact) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class ClientFacts:
         self.diagnoses = client.diagnoses if client else ()
         self.default_card_id = client.default_card_id if client else None
         self._billing_type = client.billing_type if client else "self_pay"
+        self.unmigrated_insurance = bool(client and client.unmigrated_insurance)
         self._coverages = coverages
 
     def insured_on(self, day: date) -> bool:
@@ -163,6 +164,7 @@ class FactReader:
             copay_balance=copay,
             fee_balance=fee,
             insured=client.insured_on(service_date),
+            unmigrated_insurance=client.unmigrated_insurance,
             practice_can_charge=bool(practice.stripe and practice.stripe.charges_enabled),
             card_chargeable=False,
             payer_email=bool(client.email),

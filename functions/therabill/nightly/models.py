@@ -41,6 +41,7 @@ REASONS: dict[str, str] = {
     "missing_price": "missing price",
     "missing_cpt_code": "missing CPT code",
     "claims_not_set_up": "claims not set up",
+    "insurance_not_migrated": "the client's insurance is not yet moved to coverage",
     "missing_diagnosis": "missing diagnosis",
     "unsigned_note": "note not signed",
     "awaiting_supervisor_approval": "awaiting supervisor approval",
@@ -156,6 +157,7 @@ class ItemFacts:
     note_signed: bool = False
     supervised: bool = False  # the clinician has a supervisor now
     supervisor_approved: bool = False
+    unmigrated_insurance: bool = False  # the client item predates coverage (see clients.models)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,22 @@ def billable_amount(f: ItemFacts) -> int:
     return session + f.copay_balance + f.fee_balance
 
 
+def _blocking(f: ItemFacts) -> list[str]:
+    """What the claim, the client's record or the documentation still lacks."""
+    checks = (
+        ("insurance_not_migrated", f.unmigrated_insurance),
+        ("claims_not_set_up", f.insured and not f.claims_enabled),
+        ("missing_cpt_code", f.insured and not f.cpt_code),
+        ("missing_diagnosis", f.insured and not f.has_diagnosis),
+        ("unsigned_note", f.status == "completed" and f.note_required and not f.note_signed),
+        (
+            "awaiting_supervisor_approval",
+            f.status == "completed" and f.supervised and not f.supervisor_approved,
+        ),
+    )
+    return [reason for reason, holds in checks if holds]
+
+
 def assess(f: ItemFacts) -> Assessment:
     """Ready / Incomplete (every reason that holds) / Skipped / Held; the same for dry and real runs.
 
@@ -185,17 +203,7 @@ def assess(f: ItemFacts) -> Assessment:
     for its signed note (when the practice requires one) and, when its clinician is supervised,
     for the supervisor's approval."""
     amount = billable_amount(f)
-    blocking: list[str] = []  # what the claim or the documentation still lacks
-    if f.insured and not f.claims_enabled:
-        blocking.append("claims_not_set_up")
-    if f.insured and not f.cpt_code:
-        blocking.append("missing_cpt_code")
-    if f.insured and not f.has_diagnosis:
-        blocking.append("missing_diagnosis")
-    if f.status == "completed" and f.note_required and not f.note_signed:
-        blocking.append("unsigned_note")
-    if f.status == "completed" and f.supervised and not f.supervisor_approved:
-        blocking.append("awaiting_supervisor_approval")
+    blocking = _blocking(f)
     if f.status == "completed" and f.session_amount is None and not f.not_billed:
         return Assessment(f.session_id, "incomplete", "none", 0, ("missing_price", *blocking))
     if amount <= 0:
