@@ -4,16 +4,20 @@ invitation; the migration of free-string clinicians through the real table."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pytest_socket import disable_socket
 
 from devstack import apigw
 from tests.integration import scenario
-from tests.integration.conftest import World
+from tests.integration.conftest import AwsClients, World, open_world
+from tests.integration.test_nightly_schedules import ROLE, TARGET
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_staff_people import _user, _users, as_member
+from therabill.adapters.scheduler import NightlySchedules
 from therabill.clinical.models import Supervision
 from therabill.clinical.store import SupervisionStore
 from therabill.core.ids import new_id
@@ -327,3 +331,28 @@ def test_free_string_clinicians_are_migrated_once(world: World, setup: Any) -> N
     mine_then_theirs = migration.run([practice.id, other.id])
     assert [m.clinicians for m in mine_then_theirs] == [{}, {"c1": staff_id_for(other.id, "c1")}]
     assert staff_id_for(other.id, "c1") != ids["c1"]
+
+
+@pytest.fixture
+def scheduled(aws_clients: AwsClients) -> Iterator[World]:
+    """The world with the scheduler configured (every practice gets its nightly schedules)."""
+    disable_socket(allow_unix_socket=True)
+    with open_world(scheduler=(TARGET, ROLE), clients=aws_clients) as w:
+        yield w
+
+
+def test_the_operator_migrates_every_practice_with_a_nightly_schedule(scheduled: World) -> None:
+    world = scheduled
+    practices = [scenario.create_practice(world, connect=False, name=f"Practice {n}") for n in range(2)]
+    sessions = SessionStore(world.container.table)
+    for p in practices:
+        client = scenario.create_client(world, p)
+        sessions.create(p.id, _old_session(client["id"], "svc_x", "Dr Ada", 0))
+    schedules = world.container.nightly_schedules
+    assert isinstance(schedules, NightlySchedules)
+    found = schedules.practice_ids()
+    assert sorted(found) == sorted(p.id for p in practices)  # each once, the DST guard not twice
+    done = world.container.clinician_migration.run(found)
+    assert sorted(d.sessions for d in done) == [1, 1]
+    for p in practices:
+        assert [s.clinician_id for s in sessions.of_practice(p.id)] == [staff_id_for(p.id, "Dr Ada")]
