@@ -232,5 +232,6 @@ def test_an_invitation_later_refused_by_the_directory_leaves_the_member_as_it_wa
     assert (invited.email, invited.status) == ("rae@p.test", "invited")
     assert invited.sub == directory.users[rae.id].sub
     assert staff.by_email(PRC, "rae@p.test") == invited
+    assert staff.invite_later(PRC, rae.id, "rae@p.test") == invited  # the request retried: the same
     with pytest.raises(StaffChangedError):  # signs in already: no second invitation
         staff.invite_later(PRC, rae.id, "other@p.test")

@@ -75,8 +75,9 @@ def invite_staff(body: Annotated[StaffInvite, Body()]) -> StaffOut:
 )
 def invite_existing_staff(staff_id: StaffId, body: Annotated[StaffInvitation, Body()]) -> StaffOut:
     """Invite a member who has no sign-in by email: they get the invitation and are ``invited``
-    (their role stays). A member who signs in already, or is disabled or removed: 409. An email a
-    member of this practice has already: 409. Owner only."""
+    (their role stays). The same request again while they are invited: the same member. A member
+    who signs in already, or is disabled or removed: 409; an email a member of this practice has
+    already: 409. Owner only."""
     who = _owner()
     return _out(container().staff.invite_later(who.practice_id, staff_id, body.email))
 

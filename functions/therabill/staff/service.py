@@ -95,8 +95,8 @@ class StaffService:
         refuses."""
         member = self._store.get(practice_id, staff_id)
         email = normal_email(email)
-        if member.email == email and member.sub is None and member.status == "invited":
-            return self._provision(member)  # a retry of an invitation the directory never finished
+        if member.email == email and member.status == "invited":  # a retry: the same invitation
+            return member if member.sub else self._provision(member)
         if member.signs_in or member.status != "active":
             raise StaffChangedError(
                 "only an active staff member with no sign-in can be invited", status=member.status
