@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pytest_socket import disable_socket
+from scripts import migrate_clinicians
 
 from devstack import apigw
 from tests.integration import scenario
@@ -17,6 +18,7 @@ from tests.integration.conftest import AwsClients, World, open_world
 from tests.integration.test_nightly_schedules import ROLE, TARGET
 from tests.integration.test_services_pricing import create_service
 from tests.integration.test_staff_people import _user, _users, as_member
+from therabill import wiring
 from therabill.adapters.scheduler import NightlySchedules
 from therabill.clinical.models import Supervision
 from therabill.clinical.store import SupervisionStore
@@ -356,3 +358,21 @@ def test_the_operator_migrates_every_practice_with_a_nightly_schedule(scheduled:
     assert sorted(d.sessions for d in done) == [1, 1]
     for p in practices:
         assert [s.clinician_id for s in sessions.of_practice(p.id)] == [staff_id_for(p.id, "Dr Ada")]
+
+
+def test_the_script_migrates_the_practices_it_is_given(
+    world: World, setup: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    practice, client, svc = setup
+    SessionStore(world.container.table).create(practice.id, _old_session(client["id"], svc["id"], "c9", 0))
+    monkeypatch.setattr(migrate_clinicians, "local_environment", lambda _path: {})
+    monkeypatch.setattr(wiring, "container", lambda: world.container)
+    with pytest.raises(SystemExit, match="name the practices with --practice"):  # no scheduler here
+        migrate_clinicians.main(["--local"])
+    assert migrate_clinicians.main(["--local", "--practice", practice.id]) == 0
+    out = capsys.readouterr().out
+    assert f"{practice.id}: clinicians 'c9' -> {staff_id_for(practice.id, 'c9')}; 1 session(s)" in out
+    assert migrate_clinicians.main(["--local", "--practice", practice.id]) == 0
+    assert (
+        f"{practice.id}: clinicians none; 0 session(s) and 0 supervision item(s)" in capsys.readouterr().out
+    )
