@@ -30,9 +30,14 @@ C1, C2, SUP1, SUP2, B1, X1, OWNER1 = (
 def clinicians(world: World, practice_id: str, *more: str) -> None:
     """The nightly tests' clinicians and supervisors (C1, C2, SUP1, SUP2) and ``more`` as staff
     members of the practice with the clinician role (each made on first use, left as it is after):
-    sessions and supervision name staff ids."""
+    sessions and supervision name staff ids. The same ids in a second practice of the world are
+    members with no sign-in there (a user is named by its staff id, so one practice signs in)."""
     for staff_id in (C1, C2, SUP1, SUP2, *more):
-        if (practice_id, staff_id) not in world._members:
+        if (practice_id, staff_id) in world._members:
+            continue
+        if any(sid == staff_id for _, sid in world._members):
+            world.container.staff.add_without_sign_in(practice_id, name=staff_id, staff_id=staff_id)
+        else:
             world.member(practice_id, "clinician", staff_id=staff_id)
 
 
