@@ -121,6 +121,7 @@ def _seed(
                 scenario.save_card(world, practice, client["id"])
             clients.append(client["id"])
         count = per_practice if n < practices - 1 else sessions - made
+        clinician = world.member(practice.id, "clinician").id
         price = Money(amount=12_000, currency="usd")
         for j in range(count):
             start = _local(8) + timedelta(minutes=5 * j)
@@ -129,7 +130,7 @@ def _seed(
                 id=new_id("ses"),
                 client_id=client_id,
                 service_id=svc["id"],
-                clinician_id="c1",
+                clinician_id=clinician,
                 scheduled_start=start,
                 scheduled_end=start + timedelta(minutes=50),
                 status="completed",

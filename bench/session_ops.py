@@ -33,7 +33,7 @@ def _book(
     body = {
         "client_id": client["id"],
         "service_id": service_id,
-        "clinician_id": "clin-bench",
+        "clinician_id": world.member(practice.id, "clinician").id,
         "scheduled_start": _z(start),
         "scheduled_end": _z(start + timedelta(minutes=50)),
     }

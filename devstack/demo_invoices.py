@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.demo_common import demo_clinician, utc_z
 from devstack.money_text import balance, money
 from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
@@ -114,8 +115,8 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         {
             "client_id": client_id,
             "service_id": service["id"],
-            "clinician_id": "clin-demo",
-            "scheduled_start": _z(start),
+            "clinician_id": demo_clinician(s),
+            "scheduled_start": utc_z(start),
         },
         expect=(201,),
         headers={"Idempotency-Key": f"demo-invoice-session-{run_id}"},
@@ -125,7 +126,7 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         s.staff(
             "POST",
             f"/sessions/{session['id']}/complete",
-            {"actual_start": _z(start), "actual_end": _z(end)},
+            {"actual_start": utc_z(start), "actual_end": utc_z(end)},
         )
     )
     steps.detail(
@@ -204,7 +205,3 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
     result.seconds = time.monotonic() - started
     say(f"\nInvoices work end to end ({result.seconds:.1f}s).")
     return result
-
-
-def _z(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from devstack.demo_common import demo_clinician, utc_z
 from devstack.money_text import money
 from devstack.slice import CARD_VISA, Slice, expect, poll
 
@@ -51,16 +52,12 @@ class NightlyDemoResult:
     seconds: float = 0.0
 
 
-def _z(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _session(s: Slice, client_id: str, service_id: str, start: datetime, key: str, *, no_show: bool) -> str:
     body = {
         "client_id": client_id,
         "service_id": service_id,
-        "clinician_id": "clin-demo",
-        "scheduled_start": _z(start),
+        "clinician_id": demo_clinician(s),
+        "scheduled_start": utc_z(start),
     }
     booked = s.staff("POST", "/sessions", body, expect=(201,), headers={"Idempotency-Key": key})
     if no_show:
@@ -68,7 +65,9 @@ def _session(s: Slice, client_id: str, service_id: str, start: datetime, key: st
         return str(booked["id"])
     s.staff("POST", f"/sessions/{booked['id']}/check-in")
     end = start + timedelta(minutes=50)
-    s.staff("POST", f"/sessions/{booked['id']}/complete", {"actual_start": _z(start), "actual_end": _z(end)})
+    s.staff(
+        "POST", f"/sessions/{booked['id']}/complete", {"actual_start": utc_z(start), "actual_end": utc_z(end)}
+    )
     return str(booked["id"])
 
 

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.demo_common import demo_clinician, utc_z
 from devstack.money_text import balance, money, signed
 from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
@@ -63,17 +64,13 @@ class SessionsDemoResult:
     seconds: float = 0.0
 
 
-def _z(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _book(s: Slice, client_id: str, service_id: str, start: datetime, key: str) -> dict[str, Any]:
     body = {
         "client_id": client_id,
         "service_id": service_id,
-        "clinician_id": "clin-demo",
-        "scheduled_start": _z(start),
-        "scheduled_end": _z(start + timedelta(minutes=50)),
+        "clinician_id": demo_clinician(s),
+        "scheduled_start": utc_z(start),
+        "scheduled_end": utc_z(start + timedelta(minutes=50)),
     }
     return dict(s.staff("POST", "/sessions", body, expect=(201,), headers={"Idempotency-Key": key}))
 
@@ -213,7 +210,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
 
     steps.step("Complete after 52 minutes: priced per minute (insured: the price is the claim's)")
     actual_start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=52)
-    body = {"actual_start": _z(actual_start), "actual_end": _z(actual_start + timedelta(minutes=52))}
+    body = {"actual_start": utc_z(actual_start), "actual_end": utc_z(actual_start + timedelta(minutes=52))}
     result.completed = dict(s.staff("POST", f"/sessions/{result.booked['id']}/complete", body))
     price = result.completed["price"]
     steps.detail(f"{price['units']} minutes at {money(price['unit_price'])} = {money(price['amount'])}")

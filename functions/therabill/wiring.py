@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from therabill.practices.service import PracticeService
     from therabill.services.catalog import ServiceCatalog
     from therabill.sessions.billing import SessionBilling
+    from therabill.sessions.clinicians import ClinicianMigration
     from therabill.sessions.service import SessionService
     from therabill.signup.invitation import InvitationMessages
     from therabill.signup.service import SignupService
@@ -329,7 +330,7 @@ class Container:
         from therabill.clinical.store import SupervisionStore
         from therabill.clinical.supervision import SupervisionService
 
-        return SupervisionService(store=SupervisionStore(self.table), clock=self.clock)
+        return SupervisionService(store=SupervisionStore(self.table), staff=self.staff, clock=self.clock)
 
     @cached_property
     def sessions(self) -> SessionService:
@@ -343,6 +344,15 @@ class Container:
             clients=self.clients,
             catalog=self.service_catalog,
             supervision=self.supervision,
+            staff=self.staff,
+        )
+
+    @cached_property
+    def clinician_migration(self) -> ClinicianMigration:
+        from therabill.sessions.clinicians import ClinicianMigration
+
+        return ClinicianMigration(
+            sessions=self.sessions.store, supervision=self.supervision, staff=self.staff
         )
 
     @cached_property

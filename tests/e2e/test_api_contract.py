@@ -94,7 +94,13 @@ def _seed(stack: Stack, token: str) -> dict[str, str]:
         {
             "client_id": client["id"],
             "service_id": service["id"],
-            "clinician_id": "clinician-fuzz",
+            "clinician_id": _staff_call(
+                stack,
+                token,
+                "POST",
+                "/staff",
+                {"name": "Fuzz Clinician", "role": "clinician", "sign_in": False},
+            )["id"],
             "scheduled_start": start.isoformat(),
         },
         **{"Idempotency-Key": f"fuzz-session-{uuid.uuid4()}"},

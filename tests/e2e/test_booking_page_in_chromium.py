@@ -49,7 +49,12 @@ def test_a_deposit_paid_on_the_booking_page_confirms_the_booking(
         {
             "client_id": client["id"],
             "service_id": service["id"],
-            "clinician_id": "clin-e2e",
+            "clinician_id": staff.staff(
+                "POST",
+                "/staff",
+                {"name": "E2E Clinician", "role": "clinician", "sign_in": False},
+                expect=(201,),
+            )["id"],
             "scheduled_start": "2031-05-06T14:00:00Z",
         },
         expect=(201,),

@@ -175,7 +175,9 @@ def _deposit_booking(staff: Slice, run: str, start: str) -> dict[str, Any]:
     body = {
         "client_id": client["id"],
         "service_id": service["id"],
-        "clinician_id": "clin-e2e",
+        "clinician_id": staff.staff(
+            "POST", "/staff", {"name": "E2E Clinician", "role": "clinician", "sign_in": False}, expect=(201,)
+        )["id"],
         "scheduled_start": start,
     }
     session = staff.staff(

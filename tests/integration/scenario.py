@@ -51,6 +51,13 @@ def create_practice(
     return Practice(pid, account)
 
 
+def clinician(world: World, practice: Practice | str) -> str:
+    """A clinician of the practice (the harness's member with the clinician role): the staff id
+    a session or a supervision names."""
+    practice_id = practice if isinstance(practice, str) else practice.id
+    return world.member(practice_id, "clinician").id
+
+
 def booking_key() -> dict[str, str]:
     """The Idempotency-Key header POST /sessions requires: a new booking on every call."""
     return {"Idempotency-Key": f"booking-{uuid.uuid4()}"}
@@ -201,7 +208,7 @@ def completed_session(
         {
             "client_id": client_id,
             "service_id": svc["id"],
-            "clinician_id": "c1",
+            "clinician_id": clinician(world, practice),
             "scheduled_start": "2031-03-04T15:00:00Z",
         },
         practice_id=practice.id,

@@ -14,7 +14,7 @@ from typing import Any
 from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
-from tests.integration.test_nightly_support import C1, SUP1, local, service, session_on
+from tests.integration.test_nightly_support import C1, SUP1, clinicians, local, service, session_on
 
 CODES = ["F41.1", "Z63.0"]
 SESSION_CODES = ["F32.A", "R69"]
@@ -284,6 +284,7 @@ def test_manual_payments_and_invoice_actions_are_recorded_once(world):
 def test_a_note_signature_and_an_approval_are_recorded_once(world):
     practice = scenario.create_practice(world, connect=False)
     client = scenario.create_client(world, practice)
+    clinicians(world, practice.id)
     status, _ = call(
         world, "PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=practice.id
     )

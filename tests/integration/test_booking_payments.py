@@ -16,7 +16,7 @@ import pytest
 from devstack.apigw import LambdaContext, scheduled_event
 
 from tests.integration.conftest import World
-from tests.integration.scenario import Practice, create_client, create_practice, save_card
+from tests.integration.scenario import Practice, clinician, create_client, create_practice, save_card
 from therabill.core import keys
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
@@ -56,7 +56,7 @@ def book(
     body = {
         "client_id": client["id"],
         "service_id": svc["id"],
-        "clinician_id": "clin-1",
+        "clinician_id": clinician(world, practice),
         "scheduled_start": z(start),
         **over,
     }
@@ -444,7 +444,7 @@ def test_booking_without_an_idempotency_key_is_refused(world: World, setup: Any)
     body = {
         "client_id": client["id"],
         "service_id": svc["id"],
-        "clinician_id": "c",
+        "clinician_id": clinician(world, practice),
         "scheduled_start": z(START),
     }
 
@@ -506,7 +506,7 @@ def test_a_failed_database_write_at_booking_writes_nothing_and_the_retry_books(
         {
             "client_id": client["id"],
             "service_id": svc["id"],
-            "clinician_id": "c",
+            "clinician_id": clinician(world, practice),
             "scheduled_start": z(START),
         },
         practice_id=practice.id,
@@ -583,7 +583,7 @@ def test_another_practice_can_neither_read_nor_change_the_rules_or_the_hold(worl
             {
                 "client_id": client["id"],
                 "service_id": svc["id"],
-                "clinician_id": "c",
+                "clinician_id": clinician(world, other),
                 "scheduled_start": z(START),
             },
         ),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.scenario import booking_key, create_client, create_practice
+from tests.integration.scenario import booking_key, clinician, create_client, create_practice
 
 
 def _service(world, practice) -> dict:
@@ -32,7 +32,7 @@ def test_a_session_booked_outside_the_years_an_instant_takes_is_refused(world, s
     body = {
         "client_id": client["id"],
         "service_id": service["id"],
-        "clinician_id": "clinician-1",
+        "clinician_id": clinician(world, practice),
         "scheduled_start": start,
     }
     status, answer = world.staff("POST", "/sessions", body, practice_id=practice.id, headers=booking_key())
@@ -51,7 +51,7 @@ def test_a_session_booked_early_in_the_years_taken_is_stored_and_read_back(world
     body = {
         "client_id": client["id"],
         "service_id": service["id"],
-        "clinician_id": "clinician-1",
+        "clinician_id": clinician(world, practice),
         "scheduled_start": "1900-01-01T12:00:00+05:00",
     }
     status, booked = world.staff("POST", "/sessions", body, practice_id=practice.id, headers=booking_key())

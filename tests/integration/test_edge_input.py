@@ -153,7 +153,7 @@ def test_the_public_pay_step_takes_only_an_integer_of_minor_units(world):
 WHOLE = "must be a whole number"
 FLAG = "must be true or false"
 INSTANT = "must be a date and time in ISO-8601 with an offset"
-BOOK = {"client_id": "cli_x1", "service_id": "svc_x1", "clinician_id": "c1"}
+BOOK = {"client_id": "cli_x1", "service_id": "svc_x1", "clinician_id": "stf_x1"}
 LINK = {"scope": {"kinds": ["copay"]}}
 STRICT = [
     ("POST", "/practice", {"name": "X", "email": "a@b.test", "cutoff_hour": "12"}, "cutoff_hour", WHOLE),
@@ -226,7 +226,7 @@ CONTROLS = [
         "lines[0].description",
     ),
     ("POST", "/invoices/inv_x1/void", {"reason": "no\x00"}, "reason"),
-    ("PUT", "/clinicians/c1/supervision", {"supervisor_id": "s\x001"}, "supervisor_id"),
+    ("PUT", "/clinicians/stf_x1/supervision", {"supervisor_id": "s\x001"}, "supervisor_id"),
     ("PUT", "/nightly/settings", {"holidays": {"2031-12-25": "skip\x00"}}, "holidays.2031-12-25"),
 ]
 

@@ -11,6 +11,7 @@ from tests.integration.conftest import World
 from tests.integration.scenario import (
     Practice,
     booking_key,
+    clinician,
     create_client,
     create_practice,
     setup_link,
@@ -101,7 +102,12 @@ def checked_in_session(world: World, practice: Practice, client_id: str, start: 
     status, session = world.staff(
         "POST",
         "/sessions",
-        {"client_id": client_id, "service_id": svc["id"], "clinician_id": "c1", "scheduled_start": z(start)},
+        {
+            "client_id": client_id,
+            "service_id": svc["id"],
+            "clinician_id": clinician(world, practice),
+            "scheduled_start": z(start),
+        },
         practice_id=practice.id,
         headers=booking_key(),
     )

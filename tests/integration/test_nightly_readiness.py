@@ -34,6 +34,7 @@ from tests.integration.test_nightly_support import (
     service,
 )
 from tests.integration.test_nightly_support import session_on as book
+from therabill.core.ids import derived_id
 
 DAY = "2026-11-20"
 NEXT = "2026-11-21"
@@ -267,8 +268,9 @@ def test_supervision_reads_one_query_per_practice_not_one_per_session(
 ) -> None:
     p, svc, bea = night["practice"], night["service"], night["clients"]["b"]
     for n in range(4):
-        book(world, p, bea["id"], svc, local(DAY, 13 + n), clinician=f"c{n + 3}")
-        world.staff("PUT", f"/clinicians/c{n + 3}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
+        clinician = derived_id("stf", "nightly-tests", f"c{n + 3}")
+        book(world, p, bea["id"], svc, local(DAY, 13 + n), clinician=clinician)
+        world.staff("PUT", f"/clinicians/{clinician}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
     world.clock.now = local(DAY, 20)
     nightly = world.container.nightly
     queries: list[str] = []
@@ -458,11 +460,12 @@ def test_another_practice_reaches_nothing_and_writes_nothing(world: World, night
     ):
         status, out = call(world, method, path, body, practice_id=other.id)
         assert status == 404, (method, path, out)
-    # The other practice's supervision is its own: mine is untouched.
-    status, _ = call(
+    # My clinician is no staff member of the other practice: refused there (naming no practice),
+    # and mine is untouched.
+    status, out = call(
         world, "PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": "evil"}, practice_id=other.id
     )
-    assert status == 200
+    assert status == 400 and out["message"] == "clinician_id names no staff member of this practice", out
     assert snapshot(world, p.id) == before
     assert world.staff("GET", f"/clinicians/{C1}/supervision", practice_id=p.id)[1]["supervisor_id"] == SUP1
 

@@ -27,6 +27,20 @@ C1, C2, SUP1, SUP2, B1, X1, OWNER1 = (
 )
 
 
+def clinicians(world: World, practice_id: str, *more: str) -> None:
+    """The nightly tests' clinicians and supervisors (C1, C2, SUP1, SUP2) and ``more`` as staff
+    members of the practice with the clinician role (each made on first use, left as it is after):
+    sessions and supervision name staff ids. The same ids in a second practice of the world are
+    members with no sign-in there (a user is named by its staff id, so one practice signs in)."""
+    for staff_id in (C1, C2, SUP1, SUP2, *more):
+        if (practice_id, staff_id) in world._members:
+            continue
+        if any(sid == staff_id for _, sid in world._members):
+            world.container.staff.add_without_sign_in(practice_id, name=staff_id, staff_id=staff_id)
+        else:
+            world.member(practice_id, "clinician", staff_id=staff_id)
+
+
 def install_queue(world: World) -> str:
     sqs = world.session.client("sqs")
     url = str(sqs.create_queue(QueueName=NIGHTLY_QUEUE)["QueueUrl"])
@@ -107,6 +121,7 @@ def session_on(
 ) -> dict[str, Any]:
     """Book a session with ``clinician`` at ``start`` (the clock set to an hour before it), then
     complete it, mark it a no-show (``no_show``) or leave it booked (``booked``)."""
+    clinicians(world, practice.id, clinician)
     world.clock.now = start - timedelta(hours=1)
     iso = start.strftime("%Y-%m-%dT%H:%M:%SZ")
     status, s = world.staff(

@@ -22,7 +22,7 @@ def _session(start: datetime = START, status: str = "completed") -> Session:
             "id": new_id("ses"),
             "client_id": new_id("cli"),
             "service_id": new_id("svc"),
-            "clinician_id": "dr.who",
+            "clinician_id": new_id("stf"),
             "scheduled_start": start,
             "scheduled_end": start + timedelta(minutes=50),
             "status": status,

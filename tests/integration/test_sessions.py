@@ -5,7 +5,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.scenario import after_the_session, booking_key, create_client, create_practice
+from tests.integration.scenario import (
+    after_the_session,
+    booking_key,
+    clinician,
+    create_client,
+    create_practice,
+)
 from tests.integration.test_services_pricing import create_service
 
 START = datetime(2031, 3, 4, 15, 0, tzinfo=UTC)
@@ -27,7 +33,7 @@ def book(world, practice, client, svc, start=START, minutes=50, **over):
     body = {
         "client_id": client["id"],
         "service_id": svc["id"],
-        "clinician_id": "clin-7",
+        "clinician_id": clinician(world, practice),
         "scheduled_start": z(start),
         "scheduled_end": z(start + timedelta(minutes=minutes)),
         **over,
@@ -75,7 +81,7 @@ def test_booking_without_an_end_uses_the_default_duration(world, setup):
         {
             "client_id": client["id"],
             "service_id": svc["id"],
-            "clinician_id": "c1",
+            "clinician_id": clinician(world, practice),
             "scheduled_start": z(START),
         },
         practice_id=practice.id,
@@ -267,7 +273,7 @@ def test_bad_booking_input_is_a_400_with_a_reason_and_writes_nothing(world, setu
     body = {
         "client_id": client["id"],
         "service_id": svc["id"],
-        "clinician_id": "clin-7",
+        "clinician_id": clinician(world, practice),
         "scheduled_start": z(START),
         "scheduled_end": z(START + timedelta(minutes=50)),
         **over,
@@ -286,7 +292,7 @@ def test_booking_needs_an_existing_client_and_an_active_service(world, setup):
         {
             "client_id": missing["client_id"],
             "service_id": svc["id"],
-            "clinician_id": "c",
+            "clinician_id": clinician(world, practice),
             "scheduled_start": z(START),
         },
         practice_id=practice.id,
@@ -300,7 +306,7 @@ def test_booking_needs_an_existing_client_and_an_active_service(world, setup):
         {
             "client_id": client["id"],
             "service_id": svc["id"],
-            "clinician_id": "c",
+            "clinician_id": clinician(world, practice),
             "scheduled_start": z(START),
         },
         practice_id=practice.id,

@@ -3,7 +3,7 @@ invalid request gets a 4xx with a reason and writes nothing."""
 
 import pytest
 
-from tests.integration.scenario import booking_key, create_client, create_practice, save_card
+from tests.integration.scenario import booking_key, clinician, create_client, create_practice, save_card
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def two_practices(world):
         {
             "client_id": client["id"],
             "service_id": service["id"],
-            "clinician_id": "c1",
+            "clinician_id": clinician(world, a),
             "scheduled_start": "2031-03-04T15:00:00Z",
         },
         practice_id=a.id,
@@ -52,7 +52,7 @@ def two_practices(world):
     return a, b, client["id"], card["id"], contact["id"], payment["id"], service["id"], session["id"]
 
 
-def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
+def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none", stf="stf_none"):
     later = {"scheduled_start": "2031-03-05T15:00:00Z", "scheduled_end": "2031-03-05T16:00:00Z"}
     # Times that have passed: a completion that ends in the future is refused before any lookup.
     done = {"actual_start": "2024-03-04T15:00:00Z", "actual_end": "2024-03-04T16:00:00Z"}
@@ -81,7 +81,7 @@ def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
         ("DELETE", f"/clients/{cid}/pricing/{svc}", None),
         ("PUT", f"/clients/{cid}/responsibility", rest_rule),
         ("GET", f"/clients/{cid}/responsibility", None),
-        ("POST", "/sessions", {"client_id": cid, "service_id": svc, "clinician_id": "c1", **later}),
+        ("POST", "/sessions", {"client_id": cid, "service_id": svc, "clinician_id": stf, **later}),
         ("GET", f"/sessions/{ses}", None),
         ("GET", f"/sessions?client_id={cid}", None),
         ("POST", f"/sessions/{ses}/reschedule", later),
@@ -101,7 +101,7 @@ def routes(cid, card, contact, payment, svc="svc_none", ses="ses_none"):
 
 def test_practice_b_cannot_reach_anything_of_practice_a(world, two_practices):
     a, b, cid, card, contact, payment, svc, ses = two_practices
-    for method, path, body in routes(cid, card, contact, payment, svc, ses):
+    for method, path, body in routes(cid, card, contact, payment, svc, ses, clinician(world, b)):
         route, _, qs = path.partition("?")
         query = dict([qs.split("=")]) if qs else None
         status, answer = world.staff(

@@ -220,3 +220,57 @@ def test_an_invitation_whose_request_died_before_recording_the_sub_is_finished_b
     assert (acting.sub, acting.status) == (sub, "active")
     with pytest.raises(StaffRefusedError):  # from now on only that user is this member
         staff.authenticate(PRC, m.id, "another-user")
+
+
+# -- members with no sign-in ------------------------------------------------------------------------
+def test_a_member_with_no_sign_in_has_no_user_and_never_counts_as_an_owner(
+    staff: StaffService, directory: FakeDirectory
+) -> None:
+    owner = staff.create_owner(PRC, "o@p.test", "Olga")
+    rae = staff.add_without_sign_in(PRC, name=" Dr Rae ")
+    assert (rae.name, rae.email, rae.role, rae.status, rae.sub) == (
+        "Dr Rae",
+        None,
+        "clinician",
+        "active",
+        None,
+    )
+    assert rae.id not in directory.users and not rae.counts_as_owner
+    with pytest.raises(InvalidRequestError):
+        staff.add_without_sign_in(PRC, name="O", role="owner")
+    with pytest.raises(InvalidRequestError):
+        staff.update(PRC, rae.id, role="owner")
+    with pytest.raises(LastOwnerError):  # the only owner who can act stays one
+        staff.update(PRC, owner.id, role="biller")
+    with pytest.raises(StaffRefusedError):  # no token names a member with no user
+        staff.authenticate(PRC, rae.id, "")
+    # The same derived id twice: the member made first, read back.
+    sid = new_id("stf")
+    first = staff.add_without_sign_in(PRC, name="Dr Ada", staff_id=sid)
+    assert staff.add_without_sign_in(PRC, name="Other", staff_id=sid) == first
+    removed = staff.remove(PRC, rae.id)
+    assert removed.status == "removed"
+
+
+def test_an_invitation_later_refused_by_the_directory_leaves_the_member_as_it_was(
+    staff: StaffService, directory: FakeDirectory
+) -> None:
+    rae = staff.add_without_sign_in(PRC, name="Dr Rae")
+    directory.refused_emails.add("taken@p.test")
+    with pytest.raises(EmailUnavailableError):
+        staff.invite_later(PRC, rae.id, "taken@p.test")
+    back = staff.get(PRC, rae.id)
+    assert (back.email, back.status, back.sub) == (None, "active", None)
+    assert staff.by_email(PRC, "taken@p.test") is None
+    # The directory not answering: undone alike, and the retry invites them.
+    directory.fail_next_create = True
+    with pytest.raises(TimeoutError):
+        staff.invite_later(PRC, rae.id, "rae@p.test")
+    assert staff.get(PRC, rae.id).email is None
+    invited = staff.invite_later(PRC, rae.id, " Rae@P.test ")
+    assert (invited.email, invited.status) == ("rae@p.test", "invited")
+    assert invited.sub == directory.users[rae.id].sub
+    assert staff.by_email(PRC, "rae@p.test") == invited
+    assert staff.invite_later(PRC, rae.id, "rae@p.test") == invited  # the request retried: the same
+    with pytest.raises(StaffChangedError):  # signs in already: no second invitation
+        staff.invite_later(PRC, rae.id, "other@p.test")

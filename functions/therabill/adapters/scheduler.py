@@ -135,6 +135,24 @@ class NightlySchedules:
         except BotoCoreError as exc:
             raise DependencyUnavailableError("the scheduler could not be reached") from exc
 
+    def practice_ids(self) -> list[str]:
+        """Every practice with a nightly run schedule in the group (each practice has one from its
+        creation): the operator's list of practices, never a Scan of the table."""
+        found: list[str] = []
+        prefix, dst = run_schedule_name(""), dst_guard_schedule_name("")
+        args: dict[str, Any] = {"GroupName": self._group, "NamePrefix": prefix}
+        while True:
+            try:
+                self.request_count += 1
+                out = self._client.list_schedules(**args)
+            except ClientError as exc:
+                raise DependencyUnavailableError("the scheduler could not be reached") from exc
+            names = [str(s["Name"]) for s in out.get("Schedules", [])]
+            found += [n.removeprefix(prefix) for n in names if not n.startswith(dst)]
+            if not out.get("NextToken"):
+                return sorted(set(found))
+            args["NextToken"] = out["NextToken"]
+
     def get(self, name: str) -> dict[str, Any] | None:
         try:
             self.request_count += 1

@@ -16,6 +16,6 @@ SessionId = PathId
 InvoiceId = PathId
 ItemId = PathId
 StaffId = PathId
-# A clinician is a staff user (the token's subject), not a prefixed id.
+# A clinician: a staff id (``stf_…``); the shape is loose so the domain's 400 says which member is wrong.
 ClinicianPathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
 IdempotencyKey = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=255)]

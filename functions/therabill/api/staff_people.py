@@ -15,7 +15,7 @@ from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
 from therabill.api.params import StaffId
 from therabill.api.staff_common import caller, removed
-from therabill.api.staff_people_models import StaffInvite, StaffOut, StaffUpdate
+from therabill.api.staff_people_models import StaffInvitation, StaffInvite, StaffOut, StaffUpdate
 from therabill.staff.models import StaffMember
 
 router = APIGatewayRouter()
@@ -36,6 +36,7 @@ def _out(m: StaffMember) -> StaffOut:
         status=m.status,
         created_at=m.created_at,
         activated_at=m.activated_at,
+        sign_in=m.signs_in,
         version=m.version,
     )
 
@@ -50,14 +51,35 @@ def list_staff() -> list[StaffOut]:
 @router.post(
     "/staff",
     status_code=201,
-    responses=answers({201: "The new member, invited (the invitation is on its way)."}, 403, 409),
+    responses=answers(
+        {201: "The new member: invited (the invitation is on its way), or active with no sign-in."}, 403, 409
+    ),
 )
 def invite_staff(body: Annotated[StaffInvite, Body()]) -> StaffOut:
-    """Invite someone by email with a role: they get an email to sign in. Owner only. An email a
-    member of this practice has already: 409."""
+    """Invite someone by email with a role: they get an email to sign in. With ``sign_in`` false,
+    a member who never signs in (no email; a clinician the practice books sessions for; not an
+    owner): active at once, invited later with POST /staff/{staff_id}/invitation. Owner only. An
+    email a member of this practice has already: 409."""
     who = _owner()
-    member = container().staff.invite(who.practice_id, email=body.email, name=body.name, role=body.role)
+    staff = container().staff
+    if body.email is None:
+        member = staff.add_without_sign_in(who.practice_id, name=body.name, role=body.role)
+    else:
+        member = staff.invite(who.practice_id, email=body.email, name=body.name, role=body.role)
     return _out(member)
+
+
+@router.post(
+    "/staff/<staff_id>/invitation",
+    responses=answers({200: "The member, invited (the invitation is on its way)."}, 403, 404, 409),
+)
+def invite_existing_staff(staff_id: StaffId, body: Annotated[StaffInvitation, Body()]) -> StaffOut:
+    """Invite a member who has no sign-in by email: they get the invitation and are ``invited``
+    (their role stays). The same request again while they are invited: the same member. A member
+    who signs in already, or is disabled or removed: 409; an email a member of this practice has
+    already: 409. Owner only."""
+    who = _owner()
+    return _out(container().staff.invite_later(who.practice_id, staff_id, body.email))
 
 
 @router.get("/staff/<staff_id>", responses=answers({200: "The member (a removed one too)."}, 403))

@@ -19,9 +19,27 @@ class _Strict(BaseModel):
 
 
 class StaffInvite(_Strict):
-    email: EmailStr
+    """``sign_in`` false: a member who never signs in (a clinician the practice books sessions
+    for): no email (invite them later with POST /staff/{staff_id}/invitation), never an owner."""
+
+    email: EmailStr | None = Field(
+        default=None, description="required unless sign_in is false (then omitted)"
+    )
     name: Text = _NAME
     role: RoleIn
+    sign_in: bool = True
+
+    @model_validator(mode="after")
+    def _email_when_signing_in(self) -> StaffInvite:
+        if self.sign_in and self.email is None:
+            raise ValueError("email is required (or sign_in false for a member who never signs in)")
+        if not self.sign_in and self.email is not None:
+            raise ValueError("a member who never signs in has no email: omit it, invite them later")
+        return self
+
+
+class StaffInvitation(_Strict):
+    email: EmailStr
 
 
 class StaffUpdate(_Strict):
@@ -44,10 +62,11 @@ class StaffOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
     id: str
-    email: str
+    email: str | None = Field(description="None: a member who does not sign in")
     name: str
     role: RoleIn
     status: StaffStatus
     created_at: datetime
     activated_at: datetime | None
+    sign_in: bool = Field(description="false: never signs in (no email, no user) until invited")
     version: int

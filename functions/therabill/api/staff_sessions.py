@@ -370,7 +370,8 @@ def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
 @router.put("/clinicians/<clinician_id>/supervision", responses=answers({200: "The supervision."}, 403, 409))
 def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn, Body()]) -> SupervisionOut:
     """Set (or replace) the clinician's supervisor: from now on their completed sessions wait for the
-    supervisor's approval before they are billed. Owner only."""
+    supervisor's approval before they are billed. Both are staff ids of clinicians or owners of the
+    practice, not removed, and not the same member (400 naming the field otherwise). Owner only."""
     caller = _caller()
     caller.require("practice:manage")
     c = container()

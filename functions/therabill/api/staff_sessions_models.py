@@ -19,7 +19,11 @@ Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
 Increment = Annotated[Whole, Field(ge=1, le=60)]
 Minutes = Annotated[Whole, Field(ge=0, le=1440)]
 Duration = Annotated[Whole, Field(ge=1, le=1440)]
-ClinicianId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$")]
+_CLINICIAN = "a staff id (stf_…) of a clinician or owner of the practice, not removed"
+# The shape checked here, the member by the domain (a 400 that names the field).
+ClinicianId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@:\-]+$", description=_CLINICIAN)
+]
 Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
 
 
@@ -377,7 +381,7 @@ class BookingSettingsOut(BaseModel):
 
 # -- supervision ---------------------------------------------------------------------------------
 class SupervisionIn(_Strict):
-    supervisor_id: Text = Field(min_length=1, max_length=64)  # checked by the domain (clear 400s)
+    supervisor_id: Text = Field(min_length=1, max_length=64, description=f"{_CLINICIAN}, not the clinician")
 
 
 class SupervisionOut(BaseModel):

@@ -130,7 +130,10 @@ def session_sk(client_id: str, session_id: str) -> str:
 
 
 def session_prefix(client_id: str) -> str:
-    return f"SESSION#{client_id}#"
+    return f"{SESSION_PREFIX}{client_id}#"
+
+
+SESSION_PREFIX = "SESSION#"  # every session of the practice (not the ``SESSIONID#`` pointers)
 
 
 def session_pointer_sk(session_id: str) -> str:

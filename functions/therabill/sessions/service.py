@@ -33,6 +33,7 @@ from therabill.sessions.models import (
     Session,
 )
 from therabill.sessions.store import SessionChangedError, SessionStore
+from therabill.staff.service import StaffService
 
 _ATTEMPTS = 3
 
@@ -58,8 +59,10 @@ class SessionService:
         clients: ClientService,
         catalog: ServiceCatalog,
         supervision: SupervisionService,
+        staff: StaffService,
     ) -> None:
         self.store = store
+        self._staff = staff
         self._clock = clock
         self._practices = practices
         self._clients = clients
@@ -86,7 +89,9 @@ class SessionService:
         already it is returned as it is (the caller compares). ``booking_payment``: the session is
         booked ``awaiting_payment`` (paying at booking); ``extra_writes`` join the transaction."""
         # Long for its keyword signature (what bookings pass) and the session built field by field.
+        # The clinician: a clinician or owner of this practice, not removed (400 otherwise).
         service, start, end = self._bookable(practice_id, client_id, service_id, start, end)
+        self._staff.clinicians(practice_id, {"clinician_id": clinician_id})
         now = self._clock()
         session = Session(
             id=session_id or new_id("ses"),

@@ -169,6 +169,28 @@ class SessionStore:
             utc_day += timedelta(days=1)
         return [b for b in found if lo <= b.session.scheduled_start < hi]
 
+    def of_practice(self, practice_id: str) -> list[Session]:
+        """Every session of the practice: one Query of its partition (``SESSION#``), for the
+        clinicians' migration (never on a request's path)."""
+        items = self._table.query_all(keys.practice_pk(practice_id), prefix=keys.SESSION_PREFIX)
+        return [from_item(i) for i in items]
+
+    def set_clinician(self, practice_id: str, session: Session, clinician_id: str) -> bool:
+        """Name another clinician (the migration of a free-string clinician to a staff id): one
+        UpdateItem conditioned on the clinician read, the version left alone (no transition reads
+        or writes the clinician). False when the session names another one by now."""
+        try:
+            self._table.update(
+                keys.practice_pk(practice_id),
+                keys.session_sk(session.client_id, session.id),
+                update="SET clinician_id = :new",
+                condition="clinician_id = :old",
+                values={":new": clinician_id, ":old": session.clinician_id},
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def apply(self, practice_id: str, session: Session, change: Change, now: datetime) -> Session:
         """One UpdateItem conditioned on the status and version read. Moved on meanwhile →
         SessionChangedError with the session as it is now; gone → SessionNotFoundError."""

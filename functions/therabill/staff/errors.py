@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from therabill.core.errors import AlreadyExistsError, ConflictError, NotFoundError, UnauthorizedError
+from therabill.core.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    UnauthorizedError,
+)
 
 
 class StaffNotFoundError(NotFoundError):
@@ -36,3 +42,8 @@ class StaffRefusedError(UnauthorizedError):
 
 class DirectoryConflictError(ConflictError):
     """The directory holds a user of this name with other claims (never the same member)."""
+
+
+class NotAClinicianError(InvalidRequestError):
+    """The id sent (``field``) names no clinician of this practice: no such member here, a member
+    removed, or one whose role may not treat. Says nothing of any other practice."""

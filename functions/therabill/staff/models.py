@@ -10,11 +10,14 @@ from pydantic import BaseModel, ConfigDict
 Role = Literal["owner", "biller", "front_desk", "clinician"]
 ROLES: frozenset[str] = frozenset({"owner", "biller", "front_desk", "clinician"})
 
-# invited: created, not signed in yet; active: has signed in; disabled: may not sign in (kept,
-# may be enabled again); removed: gone for good (kept so the trail still names them).
+# invited: created, not signed in yet; active: has signed in (or, a member with no sign-in, exists);
+# disabled: may not sign in (kept, may be enabled again); removed: gone for good (kept so the trail
+# still names them).
 StaffStatus = Literal["invited", "active", "disabled", "removed"]
 # The statuses whose member may make requests (an invited member's first request activates them).
 ENABLED: frozenset[str] = frozenset({"invited", "active"})
+# The roles that may be a session's clinician (an owner often treats too) and so a supervisor.
+CLINICAL_ROLES: frozenset[str] = frozenset({"clinician", "owner"})
 
 
 class StaffMember(BaseModel):
@@ -22,7 +25,9 @@ class StaffMember(BaseModel):
 
     id: str
     practice_id: str
-    email: str  # lower-cased; unique within the practice
+    # Lower-cased; unique within the practice. None: a member with no sign-in (a clinician who never
+    # signs in): no user in the directory, no sub, so no token can name them; invited later by email.
+    email: str | None
     name: str
     role: Role
     status: StaffStatus
@@ -36,6 +41,15 @@ class StaffMember(BaseModel):
         return self.status in ENABLED
 
     @property
+    def signs_in(self) -> bool:
+        return self.email is not None
+
+    @property
     def counts_as_owner(self) -> bool:
         """An owner who can act: the practice always keeps at least one."""
-        return self.role == "owner" and self.enabled
+        return self.role == "owner" and self.enabled and self.signs_in
+
+    @property
+    def treats(self) -> bool:
+        """May be a session's clinician (or a supervisor): a clinician or owner not removed."""
+        return self.role in CLINICAL_ROLES and self.status != "removed"

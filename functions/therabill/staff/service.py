@@ -14,8 +14,14 @@ from therabill.core.clock import Clock
 from therabill.core.errors import InvalidRequestError
 from therabill.core.ids import derived_id, new_id
 from therabill.staff.directory import StaffDirectory
-from therabill.staff.errors import StaffChangedError, StaffExistsError, StaffNotFoundError, StaffRefusedError
-from therabill.staff.models import ROLES, Role, StaffMember
+from therabill.staff.errors import (
+    NotAClinicianError,
+    StaffChangedError,
+    StaffExistsError,
+    StaffNotFoundError,
+    StaffRefusedError,
+)
+from therabill.staff.models import CLINICAL_ROLES, ROLES, Role, StaffMember
 from therabill.staff.store import StaffStore
 
 _ATTEMPTS = 3  # a change re-read and retried when a concurrent one (a first sign-in) moved the version
@@ -59,6 +65,51 @@ class StaffService:
             self._store.discard(member)
             raise
 
+    def add_without_sign_in(
+        self, practice_id: str, *, name: str, role: str = "clinician", staff_id: str | None = None
+    ) -> StaffMember:
+        """A member who does not sign in (a clinician the practice books sessions for): no email,
+        no user in the directory, active at once. Never an owner (an owner must be able to act).
+        ``staff_id``: a derived id, so a retry reads back the member made before."""
+        if _role(role) == "owner":
+            raise InvalidRequestError("an owner must sign in: invite them by email", field="role")
+        member = StaffMember(
+            id=staff_id or new_id("stf"),
+            practice_id=practice_id,
+            email=None,
+            name=name.strip(),
+            role=_role(role),
+            status="active",
+            created_at=self._clock(),
+            version=1,
+        )
+        try:
+            self._store.create(member)
+        except StaffExistsError:
+            return self._store.get(practice_id, member.id)
+        return member
+
+    def invite_later(self, practice_id: str, staff_id: str, email: str) -> StaffMember:
+        """A member with no sign-in is invited by email now (a user, the invitation; ``invited``).
+        A retry with the same email finishes the same invitation; nothing stays if the directory
+        refuses."""
+        member = self._store.get(practice_id, staff_id)
+        email = normal_email(email)
+        if member.email == email and member.status == "invited":  # a retry: the same invitation
+            return member if member.sub else self._provision(member)
+        if member.signs_in or member.status != "active":
+            raise StaffChangedError(
+                "only an active staff member with no sign-in can be invited", status=member.status
+            )
+        member = self._store.give_email(member, email)
+        try:
+            return self._provision(member)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._directory.delete(member.id)
+            self._store.take_email_back(member)
+            raise
+
     def create_owner(self, practice_id: str, email: str, name: str) -> StaffMember:
         """The practice's first owner (sign-up). Idempotent: a retry, however far the first
         attempt got, finishes the same member and the same user, never a second."""
@@ -81,6 +132,8 @@ class StaffService:
         return self._provision(member)
 
     def _provision(self, member: StaffMember) -> StaffMember:
+        if member.email is None:  # pragma: no cover - only members with an email are provisioned
+            raise AssertionError("a member with no email has no user")
         sub = self._directory.create_user(
             practice_id=member.practice_id,
             staff_id=member.id,
@@ -106,6 +159,24 @@ class StaffService:
             return False
         return self._directory.resend_invitation(member.id)
 
+    def clinicians(self, practice_id: str, named: dict[str, str]) -> dict[str, StaffMember]:
+        """The members ``named`` (field → staff id; one batch read), each a clinician or owner of
+        this practice who is not removed; else NotAClinicianError naming the field."""
+        found = self._store.get_many(practice_id, list(named.values()))
+        out: dict[str, StaffMember] = {}
+        for field, staff_id in named.items():
+            member = found.get(staff_id)
+            if member is None:
+                raise NotAClinicianError(f"{field} names no staff member of this practice", field=field)
+            if member.status == "removed":
+                raise NotAClinicianError(f"{field} names a removed staff member", field=field)
+            if member.role not in CLINICAL_ROLES:
+                raise NotAClinicianError(
+                    f"{field} names a staff member who is not a clinician or owner", field=field
+                )
+            out[field] = member
+        return out
+
     def by_email(self, practice_id: str, email: str) -> StaffMember | None:
         return self._store.by_email(practice_id, normal_email(email))
 
@@ -128,6 +199,8 @@ class StaffService:
 
         def change(m: StaffMember) -> StaffMember:
             self._refuse_removed(m)
+            if changes.get("role") == "owner" and not m.signs_in:
+                raise InvalidRequestError("an owner must sign in: invite them by email first", field="role")
             return m.model_copy(update=changes)
 
         member = self._apply(practice_id, staff_id, change)
@@ -156,7 +229,8 @@ class StaffService:
             self._refuse_removed(m)
             if m.status != "disabled":
                 return m
-            return m.model_copy(update={"status": "active" if m.activated_at else "invited"})
+            active = m.activated_at is not None or not m.signs_in  # no sign-in: active at once
+            return m.model_copy(update={"status": "active" if active else "invited"})
 
         member = self._apply(practice_id, staff_id, change)
         if member.sub:

@@ -30,13 +30,14 @@ def to_item(m: StaffMember) -> dict[str, Any]:
         "SK": keys.staff_sk(m.id),
         "type": "staff",
         "staff_id": m.id,
-        "email": m.email,
         "name": m.name,
         "role": m.role,
         "status": m.status,
         "created_at": iso(m.created_at),
         "version": m.version,
     }
+    if m.email is not None:
+        item["email"] = m.email
     if m.sub:
         item["sub"] = m.sub
     if m.activated_at:
@@ -49,7 +50,7 @@ def from_item(item: dict[str, Any]) -> StaffMember:
     return StaffMember(
         id=item["staff_id"],
         practice_id=keys.practice_id_of(item["PK"]),
-        email=item["email"],
+        email=item.get("email"),
         name=item["name"],
         role=item["role"],
         status=item["status"],
@@ -74,12 +75,12 @@ def _owners(practice_id: str, delta: int) -> Write:
     )
 
 
-def _email_guard(m: StaffMember) -> dict[str, Any]:
+def _email_guard(practice_id: str, staff_id: str, email: str) -> dict[str, Any]:
     return {
-        "PK": keys.practice_pk(m.practice_id),
-        "SK": keys.staff_email_sk(m.email),
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.staff_email_sk(email),
         "type": "staff_email",
-        "staff_id": m.id,
+        "staff_id": staff_id,
     }
 
 
@@ -92,8 +93,11 @@ class StaffStore:
         self.table = table
 
     def create(self, member: StaffMember) -> None:
-        """The member, its email guard and (an owner) the owner count, together."""
-        writes = [put_new_write(to_item(member)), put_new_write(_email_guard(member))]
+        """The member, its email guard (a member with an email) and (an owner) the owner count,
+        together."""
+        writes = [put_new_write(to_item(member))]
+        if member.email is not None:
+            writes.append(put_new_write(_email_guard(member.practice_id, member.id, member.email)))
         if member.counts_as_owner:
             writes.append(_owners(member.practice_id, +1))
         try:
@@ -112,6 +116,15 @@ class StaffStore:
         if not item:
             raise StaffNotFoundError("staff member not found")
         return from_item(item)
+
+    def get_many(self, practice_id: str, staff_ids: list[str]) -> dict[str, StaffMember]:
+        """The members named (one BatchGetItem): found ones by id; ids not of staff's shape and
+        ids not found are left out."""
+        pk = keys.practice_pk(practice_id)
+        wanted = [(pk, keys.staff_sk(s)) for s in staff_ids if is_id(s, "stf")]
+        found = self.table.get_many(wanted) if wanted else {}
+        members = (from_item(item) for item in found.values())
+        return {m.id: m for m in members}
 
     def by_email(self, practice_id: str, email: str) -> StaffMember | None:
         """The member of the practice with this (lower-cased) email, if any (not a removed one)."""
@@ -147,7 +160,7 @@ class StaffStore:
         delta = _owner_delta(before, after)
         if delta:
             writes.append(_owners(before.practice_id, delta))
-        if after.status == "removed" and before.status != "removed":
+        if after.status == "removed" and before.status != "removed" and before.email is not None:
             key = Table.key(keys.practice_pk(before.practice_id), keys.staff_email_sk(before.email))
             writes.append(Write(kind="delete", key=key))
         try:
@@ -165,18 +178,72 @@ class StaffStore:
     def discard(self, member: StaffMember) -> None:
         """Undo ``create`` of a member no user was made for (the directory refused it)."""
         pk = keys.practice_pk(member.practice_id)
-        writes = [
-            Write(kind="delete", key=Table.key(pk, keys.staff_sk(member.id))),
-            Write(
-                kind="delete",
-                key=Table.key(pk, keys.staff_email_sk(member.email)),
-                condition="staff_id = :s",
-                values={":s": member.id},
-            ),
-        ]
+        writes = [Write(kind="delete", key=Table.key(pk, keys.staff_sk(member.id)))]
+        if member.email is not None:
+            writes.append(
+                Write(
+                    kind="delete",
+                    key=Table.key(pk, keys.staff_email_sk(member.email)),
+                    condition="staff_id = :s",
+                    values={":s": member.id},
+                )
+            )
         if member.counts_as_owner:
             key = Table.key(pk, keys.STAFF_OWNERS_SK)
             writes.append(Write(kind="update", key=key, update="ADD owners :d", values={":d": -1}))
+        self.table.transact(writes)
+
+    def give_email(self, member: StaffMember, email: str) -> StaffMember:
+        """A member with no sign-in gets an email (and its guard) and is ``invited``, if nobody
+        changed them since ``member`` was read. Taken: StaffEmailTakenError; changed meanwhile
+        (or they have an email already): StaffChangedError."""
+        pk = keys.practice_pk(member.practice_id)
+        writes = [
+            Write(
+                kind="update",
+                key=Table.key(pk, keys.staff_sk(member.id)),
+                update="SET #email = :e, #status = :invited ADD #version :one",
+                condition="#version = :v AND attribute_not_exists(#email)",
+                names={"#email": "email", "#status": "status", "#version": "version"},
+                values={":e": email, ":invited": "invited", ":one": 1, ":v": member.version},
+            ),
+            put_new_write(_email_guard(member.practice_id, member.id, email)),
+        ]
+        try:
+            self.table.transact(writes)
+        except ConditionFailed as exc:
+            if exc.index == 0:
+                raise StaffChangedError(
+                    "the staff member was changed by someone else; reload and retry"
+                ) from exc
+            raise StaffEmailTakenError(
+                "a staff member of this practice has this email already", field="email"
+            ) from exc
+        update = {"email": email, "status": "invited", "version": member.version + 1}
+        return member.model_copy(update=update)
+
+    def take_email_back(self, member: StaffMember) -> None:
+        """Undo ``give_email`` when the directory refused the user: no email, no guard, active."""
+        pk = keys.practice_pk(member.practice_id)
+        writes = [
+            Write(
+                kind="update",
+                key=Table.key(pk, keys.staff_sk(member.id)),
+                update="SET #status = :active ADD #version :one REMOVE #email",
+                condition="attribute_not_exists(#sub)",
+                names={"#email": "email", "#status": "status", "#version": "version", "#sub": "sub"},
+                values={":active": "active", ":one": 1},
+            )
+        ]
+        if member.email is not None:
+            writes.append(
+                Write(
+                    kind="delete",
+                    key=Table.key(pk, keys.staff_email_sk(member.email)),
+                    condition="staff_id = :s",
+                    values={":s": member.id},
+                )
+            )
         self.table.transact(writes)
 
     def set_sub(self, member: StaffMember, sub: str) -> StaffMember:
