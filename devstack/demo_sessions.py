@@ -160,6 +160,7 @@ def run_sessions_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         "POST",
         f"/clients/{client_id}/coverage",
         {"payer": {"id": "60054", "name": "Aetna"}, "member_id": "W000000001", "copay_override": COPAY},
+        expect=(201,),
     )
     card = s.save_card(client_id, CARD_VISA, signer_name="Sam Rivera")
     steps.detail(f"{client_id}: card {card.card['brand']} …{card.card['last4']} with consent")
