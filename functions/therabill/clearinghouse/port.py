@@ -78,7 +78,6 @@ class SubmissionReceipt:
     submission_id: str
     control_number: str
     acknowledgment: bytes | None = None
-    replayed: bool = False  # the same idempotency key was seen before: this is the first answer
 
 
 @dataclass(frozen=True, slots=True)
