@@ -101,10 +101,11 @@ class StediClearinghouse:
         if response.status == 200 and x12 and not is_999(x12):
             return x12
         if x12 and is_999(x12) and (response.status != 200 or rejected(x12)):
+            reasons = (*reasons_from_999(x12), *_reasons(body))
             raise ClearinghouseRejectedError(
-                operation, reasons=reasons_from_999(x12), status=response.status, acknowledgment=x12
+                operation, reasons=reasons, status=response.status, acknowledgment=x12
             )
-        self._fail(operation, response)
+        self._fail(operation, response, x12 or None)
 
     # -- claims -----------------------------------------------------------------------------------
     def submit_claims(self, x12_837_batch: bytes, *, idempotency_key: str) -> SubmissionReceipt:
