@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from devstack.sandbox_clearinghouse import SandboxStedi, make_server
+
 from tests.fakes.fake_stedi import FakeStedi
 from therabill.adapters.http_client import RetryingClient
 from therabill.adapters.stedi import StediClearinghouse, StediEndpoints

@@ -21,6 +21,7 @@ from collections import deque
 from datetime import UTC, datetime
 
 from devstack.sandbox_clearinghouse import SandboxStedi
+
 from therabill.adapters.http_client import HttpRequest, HttpResponse, TransportError
 
 FAULT_BODIES = {
