@@ -9,7 +9,8 @@ and error shapes): the answering itself is the sandbox clearinghouse's (`devstac
 the same API served locally), so the fake and the local system cannot drift apart. On top it adds:
 - the key: no Authorization header is 401, a wrong one 403 (AccessDeniedException);
 - faults: ``fail_next(n, kind)`` with kinds "429" (ThrottlingException, Retry-After), "500",
-  "503", "504" (their documented bodies) and "timeout" (no answer at all);
+  "503", "504" (their documented bodies) and "timeout" (no answer at all), optionally only for
+  requests whose method and URL contain a given text;
 - every request recorded in ``requests`` (method, URL, headers, body), and the waits the adapter
   asked for in ``slept``.
 """
@@ -44,10 +45,11 @@ class FakeStedi:
         self.requests: list[HttpRequest] = []
         self.timeouts: list[float] = []
         self.slept: list[float] = []
-        self._faults: deque[str] = deque()
+        self._faults: deque[tuple[str, str]] = deque()
 
-    def fail_next(self, count: int, kind: str) -> None:
-        self._faults.extend([kind] * count)
+    def fail_next(self, count: int, kind: str, *, only: str = "") -> None:
+        """The next `count` requests (those whose "METHOD URL" contains `only`) fail with `kind`."""
+        self._faults.extend([(kind, only)] * count)
 
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
@@ -55,8 +57,8 @@ class FakeStedi:
     def transport(self, request: HttpRequest, timeout: float) -> HttpResponse:
         self.requests.append(request)
         self.timeouts.append(timeout)
-        if self._faults:
-            kind = self._faults.popleft()
+        if self._faults and self._faults[0][1] in f"{request.method} {request.url}":
+            kind, _ = self._faults.popleft()
             if kind == "timeout":
                 raise TransportError("TimeoutError")
             status, body = FAULT_BODIES[kind]
