@@ -97,6 +97,8 @@ class SandboxStedi:
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         path = urlsplit(request.url).path
+        if path == "/_local/health":
+            return reply(200, {"ok": True})
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if match and method == request.method:
