@@ -42,6 +42,7 @@ from therabill.clearinghouse.port import (
     InboundDocument,
     SubmissionReceipt,
 )
+from therabill.x12.eligibility.rejections import RETRY_LATER
 
 ELIGIBILITY_PATH = "/change/medicalnetwork/eligibility/v3/raw-x12"
 CLAIMS_PATH = "/change/medicalnetwork/professionalclaims/v3/raw-x12-submission"
@@ -243,8 +244,12 @@ class StediClearinghouse:
             retry_after = response.headers.get("retry-after")
             seconds = float(retry_after) if retry_after and retry_after.isdigit() else None
             raise ClearinghouseUnavailableError(operation, status=status, retry_after=seconds)
+        reasons = _reasons(response.json())
+        if reasons and all(reason.code in RETRY_LATER for reason in reasons):
+            # AAA 42 / 80 / 04 from Stedi itself: the payer could not be reached, not our data.
+            raise ClearinghouseUnavailableError(operation, status=status)
         raise ClearinghouseRejectedError(
-            operation, reasons=_reasons(response.json()), status=status, acknowledgment=acknowledgment
+            operation, reasons=reasons, status=status, acknowledgment=acknowledgment
         )
 
 

@@ -4,13 +4,13 @@ idempotency key, JSON bodies), retries bounded on 429 and 5xx, a timeout, the er
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.contract.test_clearinghouse_port import claim_batch, enrollment_request, inquiry_270
 from tests.fakes.fake_stedi import FakeStedi
-from therabill.adapters.http_client import RetryingClient, RetryPolicy
+from therabill.adapters.http_client import HttpRequest, HttpResponse, RetryingClient, RetryPolicy
 from therabill.adapters.stedi import StediClearinghouse
 from therabill.clearinghouse.errors import (
     ClearinghouseAuthError,
@@ -122,3 +122,43 @@ def test_a_rejection_never_quotes_the_member() -> None:
     error = caught.value
     for text in (str(error), repr(error.details), repr(error.reasons)):
         assert "DOE" not in text and "JANE" not in text and "19880412" not in text
+
+
+def test_a_payer_stedi_cannot_reach_is_unavailable() -> None:
+    fake = FakeStedi()
+    body = {"status": "ERROR", "errors": [{"code": "42", "description": "Unable to Respond at Current Time"}]}
+
+    def payer_down(request: HttpRequest, timeout: float) -> HttpResponse:
+        return HttpResponse(200, {"content-type": "application/json"}, json.dumps(body).encode())
+
+    stedi = StediClearinghouse(lambda: "key", client=RetryingClient(payer_down, sleep=fake.sleep))
+    with pytest.raises(ClearinghouseUnavailableError):
+        stedi.check_eligibility(inquiry_270("TB-ACTIVE-25"))
+
+
+def test_a_validation_exception_names_the_field() -> None:
+    body = {
+        "message": "1 validation error detected",
+        "fieldList": [{"path": "/x12", "message": "must not be null"}],
+    }
+
+    def invalid(request: HttpRequest, timeout: float) -> HttpResponse:
+        return HttpResponse(400, {"content-type": "application/json"}, json.dumps(body).encode())
+
+    stedi = StediClearinghouse(lambda: "key", client=RetryingClient(invalid))
+    with pytest.raises(ClearinghouseRejectedError) as caught:
+        stedi.check_eligibility(inquiry_270("TB-ACTIVE-25"))
+    assert [(r.code, r.location) for r in caught.value.reasons] == [("validation", "/x12")]
+
+
+def test_inbound_follows_every_page() -> None:
+    fake = FakeStedi()
+    since = datetime(2026, 11, 30, tzinfo=UTC)
+    for minute in range(501):
+        fake.app.deliver("835", b"ISA~", at=since + timedelta(minutes=minute + 1))
+    documents = adapter(fake).inbound(since)
+    assert len(documents) == 501
+    assert documents[0].received_at == since + timedelta(minutes=1)
+    polls = [r.url for r in fake.requests if "/polling/transactions" in r.url]
+    assert len(polls) == 2
+    assert "startDateTime=2026-11-30T00%3A00%3A00Z" in polls[0] and "pageToken=500" in polls[1]
