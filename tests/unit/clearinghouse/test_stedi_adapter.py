@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from devstack.sandbox_payer import answer_270
 
 from tests.contract.test_clearinghouse_port import claim_batch, enrollment_request, inquiry_270
 from tests.fakes.fake_stedi import FakeStedi
@@ -17,6 +18,7 @@ from therabill.clearinghouse.errors import (
     ClearinghouseRejectedError,
     ClearinghouseUnavailableError,
 )
+from therabill.x12.writer import SequentialControlNumbers
 
 
 def adapter(fake: FakeStedi, key: str | None = None, attempts: int = 3) -> StediClearinghouse:
@@ -162,3 +164,33 @@ def test_inbound_follows_every_page() -> None:
     polls = [r.url for r in fake.requests if "/polling/transactions" in r.url]
     assert len(polls) == 2
     assert "startDateTime=2026-11-30T00%3A00%3A00Z" in polls[0] and "pageToken=500" in polls[1]
+
+
+def test_a_999_in_a_200_answer_is_a_rejection_too() -> None:
+    """Stedi documents that the 200 answer's x12 may be a 999 instead of a 271."""
+    malformed = inquiry_270("TB-ACTIVE-25").replace(b"*MI*TB-ACTIVE-25~", b"~")
+    rejection = answer_270(
+        malformed, numbers=SequentialControlNumbers(), now=datetime(2026, 12, 4, tzinfo=UTC)
+    )
+    body = {"status": "SUCCESS", "x12": rejection.decode()}
+
+    def answered(request: HttpRequest, timeout: float) -> HttpResponse:
+        return HttpResponse(200, {"content-type": "application/json"}, json.dumps(body).encode())
+
+    stedi = StediClearinghouse(lambda: "key", client=RetryingClient(answered))
+    with pytest.raises(ClearinghouseRejectedError) as caught:
+        stedi.check_eligibility(malformed)
+    assert caught.value.acknowledgment == rejection
+    assert [r.code for r in caught.value.reasons] == ["IK3-8", "IK4-1", "IK5-5"]
+
+
+def test_a_long_retry_after_is_cut_to_the_longest_wait() -> None:
+    fake = FakeStedi()
+    answers = iter([HttpResponse(429, {"retry-after": "120"}, b"{}")])
+
+    def throttled_once(request: HttpRequest, timeout: float) -> HttpResponse:
+        return next(answers, None) or fake.transport(request, timeout)
+
+    client = RetryingClient(throttled_once, retry=RetryPolicy(longest_wait=8.0), sleep=fake.sleep)
+    StediClearinghouse(lambda: fake.api_key, client=client).check_eligibility(inquiry_270("TB-ACTIVE-25"))
+    assert fake.slept == [8.0]
