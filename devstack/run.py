@@ -1,9 +1,11 @@
 """The whole Therabill system on one machine, no AWS account: ``python -m devstack.run``.
 
-What starts, in one process plus two child processes:
+What starts, in one process plus three child processes:
 
 - **moto** in server mode (child process) for DynamoDB, SQS, SES, S3, Secrets Manager and
   Scheduler; every boto3 client reaches it through ``AWS_ENDPOINT_URL`` with fake credentials;
+- the **sandbox clearinghouse** through :mod:`devstack.sandbox_clearinghouse` (child process,
+  Stedi's API; ``THERABILL_CLEARINGHOUSE_URL`` points the Stedi adapter at it);
 - **localstripe** through :mod:`devstack.localstripe_server` (child process), its webhooks
   registered to the local webhook endpoint and signed with the stack's webhook secret;
 - the resources (``devstack.resources.provision``) and the functions' environment
@@ -65,11 +67,12 @@ from therabill.observability import quiet_third_party_loggers
 
 log = logging.getLogger("devstack.run")
 
-DEFAULT_PORTS = {"gateway": 3000, "moto": 5000, "localstripe": 8420}
+DEFAULT_PORTS = {"gateway": 3000, "moto": 5000, "localstripe": 8420, "clearinghouse": 8430}
 PORT_ENV = {
     "gateway": "THERABILL_GATEWAY_PORT",
     "moto": "THERABILL_MOTO_PORT",
     "localstripe": "THERABILL_LOCALSTRIPE_PORT",
+    "clearinghouse": "THERABILL_SANDBOX_CLEARINGHOUSE_PORT",
 }
 HOST_ENV = "THERABILL_LOCAL_HOST"
 STATE_DIR = ".devstack"
@@ -369,13 +372,24 @@ def start_stack(
             cwd=PROJECT_ROOT,
             env=child_env(),
         )
-        for child in (moto, localstripe):
+        clearinghouse = ChildProcess(
+            "clearinghouse",
+            python_module(
+                "devstack.sandbox_clearinghouse", "--host", host, "--port", str(ports["clearinghouse"])
+            ),
+            log_path=state_dir / "logs" / "clearinghouse.log",
+            cwd=PROJECT_ROOT,
+            env=child_env(),
+        )
+        for child in (moto, localstripe, clearinghouse):
             child.start()
             children.append(child)
         moto_url = f"http://{host}:{ports['moto']}"
         localstripe_internal = f"http://{host}:{ports['localstripe']}"
-        with ThreadPoolExecutor(2) as pool:
+        clearinghouse_url = f"http://{host}:{ports['clearinghouse']}"
+        with ThreadPoolExecutor(3) as pool:
             waits = [
+                pool.submit(clearinghouse.wait_ready, f"{clearinghouse_url}/_local/health", 60),
                 pool.submit(moto.wait_ready, f"{moto_url}/moto-api/", 60),
                 pool.submit(localstripe.wait_ready, f"{localstripe_internal}/_local/health", 60),
             ]
@@ -413,6 +427,8 @@ def start_stack(
             ),
             saved_env,
         )
+        # The sandbox clearinghouse speaks Stedi's API: the Stedi adapter is pointed at it.
+        _set_env({contract.ENV_CLEARINGHOUSE_URL: clearinghouse_url}, saved_env)
         nightly_queue_url = _nightly_queue(session)
         _set_env(
             {
@@ -495,6 +511,7 @@ def start_stack(
             "gateway_url": gateway.url,
             "moto_url": moto_url,
             "localstripe_url": localstripe_url,
+            "clearinghouse_url": clearinghouse_url,
             "emails_url": f"{gateway.url}/_local/emails",
             "schedules_url": f"{gateway.url}/_local/schedules",
             "ports": ports,
@@ -537,6 +554,7 @@ def describe(stack: Stack) -> str:
         f"  API (gateway)      {s['gateway_url']}",
         f"  moto (AWS)         {s['moto_url']}   (AWS_ENDPOINT_URL; dashboard {s['moto_url']}/moto-api/)",
         f"  localstripe        {s['localstripe_url']}   (Stripe.js {s['localstripe_url']}/js.stripe.com/v3/)",
+        f"  clearinghouse      {s['clearinghouse_url']}   (sandbox, Stedi's API; devstack/sandbox_payer.py)",
         f"  emails             GET  {s['emails_url']}[?to=address]",
         f"  sign in            POST {s['gateway_url']}/_local/sign-in  {{email, password, new_password}}",
         f"  schedules          GET  {s['schedules_url']}",

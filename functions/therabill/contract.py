@@ -50,6 +50,8 @@ ENV_SCHEDULER_ROLE_ARN = "THERABILL_SCHEDULER_ROLE_ARN"  # the role the schedule
 ENV_USER_POOL_ID = "THERABILL_USER_POOL_ID"  # the staff user pool (the staff API manages its users)
 ENV_SIGN_IN_URL = "THERABILL_SIGN_IN_URL"  # where staff sign in (emails point there; optional)
 ENV_AUDIT_ARCHIVE_BUCKET = "THERABILL_AUDIT_ARCHIVE_BUCKET"  # the audit archive (S3, Object Lock)
+# The clearinghouse: unset in AWS (Stedi's own API); the sandbox clearinghouse's URL locally.
+ENV_CLEARINGHOUSE_URL = "THERABILL_CLEARINGHOUSE_URL"
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -68,6 +70,7 @@ SECRET_STRIPE_PUBLISHABLE_KEY = "stripe_publishable_key"
 SECRET_STRIPE_WEBHOOK_SECRETS = "stripe_webhook_secrets"  # list: current first, previous during rotation
 SECRET_LINK_SIGNING_KEY = "link_signing_key"
 SECRET_PLATFORM_FEE_BPS = "platform_fee_bps"  # optional application fee in basis points
+SECRET_STEDI_API_KEY = "stedi_api_key"  # the clearinghouse's API key (empty until insurance is on)
 
 
 @dataclass(frozen=True)

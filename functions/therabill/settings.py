@@ -33,6 +33,7 @@ class Settings(BaseModel):
     user_pool_id: str | None = None  # the staff user pool (None: staff cannot be managed)
     sign_in_url: str | None = None  # where staff sign in (None: the public base URL)
     audit_archive_bucket: str | None = None  # the audit archive function only
+    clearinghouse_url: str | None = None  # None: Stedi's own API; locally the sandbox clearinghouse
 
     @property
     def scheduler(self) -> SchedulerSettings | None:
@@ -58,6 +59,7 @@ class Secrets(BaseModel):
     stripe_webhook_secrets: list[str] = Field(min_length=1, max_length=2)
     link_signing_key: str = Field(min_length=32)
     platform_fee_bps: int = Field(default=0, ge=0, le=2000)
+    stedi_api_key: str = ""  # the clearinghouse's key; empty: no insurance transactions yet
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -75,6 +77,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "user_pool_id": environ.get(contract.ENV_USER_POOL_ID) or None,
         "sign_in_url": environ.get(contract.ENV_SIGN_IN_URL) or None,
         "audit_archive_bucket": environ.get(contract.ENV_AUDIT_ARCHIVE_BUCKET) or None,
+        "clearinghouse_url": environ.get(contract.ENV_CLEARINGHOUSE_URL) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
+    from therabill.clearinghouse.port import Clearinghouse
+    from therabill.clearinghouse.store import PracticeControlNumbers, X12CounterStore
     from therabill.clients.service import ClientService
     from therabill.clinical.supervision import SupervisionService
     from therabill.coverage.service import CoverageService
@@ -485,6 +487,46 @@ class Container:
                 clock=self.clock,
             ),
         )
+
+    # -- the clearinghouse -------------------------------------------------------------------
+    @cached_property
+    def clearinghouse(self) -> Clearinghouse:
+        """Stedi in AWS; locally the sandbox clearinghouse, which speaks Stedi's API (tests may
+        assign their own)."""
+        from therabill.adapters.http_client import RetryingClient, RetryPolicy
+        from therabill.adapters.stedi import StediClearinghouse, StediEndpoints
+
+        url = self.settings.clearinghouse_url
+        # A real-time check waits on the payer: two tries of at most 6 s (and 0.5 s between) fit
+        # the API functions' 15 s, so the caller gets an answer or "retry later" in time.
+        client = RetryingClient(timeout_seconds=6, retry=RetryPolicy(attempts=2, backoff_seconds=0.5))
+        return StediClearinghouse(
+            self._stedi_key,
+            endpoints=StediEndpoints.at(url) if url else None,
+            client=client,
+        )
+
+    def _stedi_key(self) -> str:
+        key = self.secrets.stedi_api_key
+        if not key and self.settings.clearinghouse_url:
+            return "sandbox"  # the sandbox takes any key
+        if not key:
+            from therabill.clearinghouse.errors import ClearinghouseUnavailableError
+
+            raise ClearinghouseUnavailableError("any call: no clearinghouse key is configured")
+        return key
+
+    @cached_property
+    def x12_counters(self) -> X12CounterStore:
+        from therabill.clearinghouse.store import X12CounterStore
+
+        return X12CounterStore(self.table)
+
+    def control_numbers(self, practice_id: str) -> PracticeControlNumbers:
+        """The practice's X12 control numbers, for the x12 writer."""
+        from therabill.clearinghouse.store import PracticeControlNumbers
+
+        return PracticeControlNumbers(self.x12_counters, practice_id)
 
     # -- the nightly run ---------------------------------------------------------------------
     @cached_property

@@ -33,6 +33,7 @@ class Secrets(Construct):
             contract.SECRET_STRIPE_PUBLISHABLE_KEY: "",
             contract.SECRET_STRIPE_WEBHOOK_SECRETS: [],
             contract.SECRET_PLATFORM_FEE_BPS: 0,
+            contract.SECRET_STEDI_API_KEY: "",  # put with the Stripe keys once insurance is on
         }
         self.secret = secretsmanager.Secret(
             self,

@@ -359,3 +359,8 @@ def audit_client_prefix(client_id: str) -> str:
 
 def audit_staff_prefix(staff_id: str) -> str:
     return f"STAFF#{staff_id}#"
+
+
+def x12_counter_sk(kind: str) -> str:
+    """A practice's last X12 control number of one kind (interchange, group, transaction)."""
+    return f"X12COUNTER#{kind}"

@@ -1,0 +1,111 @@
+"""The `Clearinghouse` port: X12 bytes in and out, enrollments, and what came back since.
+
+check_eligibility: a 270 interchange in, the payer's 271 out. A payer's own refusal (AAA) is inside
+the 271 (the 271 reader turns it into staff wording); a refusal by the clearinghouse before the
+payer saw it (a 999 rejection, a validation error) raises `ClearinghouseRejectedError` carrying the
+reasons and the 999. Trouble reaching anyone raises `ClearinghouseUnavailableError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class EnrollmentStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # handed to the clearinghouse, not yet worked on
+    PROVISIONING = "provisioning"  # with the payer
+    LIVE = "live"
+    ACTION_REQUIRED = "action_required"  # the provider must do something (sign, answer)
+    REJECTED = "rejected"
+    CANCELED = "canceled"
+
+
+class EnrolledTransaction(StrEnum):
+    """What an enrollment allows (one kind per enrollment, as clearinghouses file them)."""
+
+    ELIGIBILITY = "eligibility"  # 270/271
+    CLAIMS = "claims"  # 837P
+    CLAIM_STATUS = "claim_status"  # 276/277
+    REMITTANCE = "remittance"  # 835
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentContact:
+    """Where the payer writes about the enrollment: an organization or a person, and an address."""
+
+    email: str
+    phone: str
+    street: str
+    city: str
+    state: str
+    zip_code: str
+    organization_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentRequest:
+    payer_id: str
+    transaction: EnrolledTransaction
+    provider_name: str
+    provider_npi: str
+    provider_tax_id: str  # the EIN, 9 digits
+    contact: EnrollmentContact
+    notify_email: str  # where the clearinghouse sends updates
+    requested_effective: date | None = None
+    submit: bool = True  # False: leave it a draft
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollment:
+    id: str
+    status: EnrollmentStatus
+    payer_id: str
+    transaction: EnrolledTransaction | None
+    message: str | None = None  # the clearinghouse's reason (pending, rejected, what to do)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionReceipt:
+    """The clearinghouse took a claim batch. `acknowledgment` is its first 277CA when it sends one
+    at once; the payer's answers come later as inbound documents."""
+
+    submission_id: str
+    control_number: str
+    acknowledgment: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundDocument:
+    """A document the clearinghouse holds for us: fetch its bytes with `fetch(id)`."""
+
+    id: str
+    transaction_set: str  # ST01: 999, 277, 835, ...
+    received_at: datetime
+
+
+class Clearinghouse(Protocol):
+    def check_eligibility(self, x12_270: bytes) -> bytes:
+        """The payer's 271 for a 270 interchange (real time)."""
+        ...
+
+    def submit_claims(self, x12_837_batch: bytes, *, idempotency_key: str) -> SubmissionReceipt:
+        """Hand an 837P interchange over; the same key within a day never submits twice."""
+        ...
+
+    def inbound(self, since: datetime) -> list[InboundDocument]:
+        """Documents received for us after `since` (every page), oldest first."""
+        ...
+
+    def fetch(self, document_id: str) -> bytes:
+        """One inbound document's X12."""
+        ...
+
+    def enroll(self, request: EnrollmentRequest) -> Enrollment: ...
+
+    def enrollment(self, enrollment_id: str) -> Enrollment: ...
