@@ -7,7 +7,8 @@
   none, then invoke the ``staff-messages`` function with the event Cognito sends it
   (``CustomMessage_AdminCreateUser``), fill in ``{username}`` and ``{####}`` as Cognito does and
   send the message through the emulated SES, so it lands in the local mailbox
-  (``GET /_local/emails``).
+  (``GET /_local/emails``). An invitation sent again (``MessageAction=RESEND``) gets a new
+  temporary password, set on the user as Cognito does, and is delivered the same way.
 - **Sign-in** (``POST /_local/sign-in``): :func:`devstack.local_auth.sign_in` answers with a local
   ID token made from the user's attributes.
 """
@@ -28,6 +29,7 @@ log = logging.getLogger("devstack.local_cognito")
 INVITATION = "CustomMessage_AdminCreateUser"
 _PASSWORD_KEY = "therabill_local_temporary_password"
 _POOL_KEY = "therabill_local_user_pool"
+_RESEND_KEY = "therabill_local_resend"  # the user's attributes before the call
 
 
 def temporary_password() -> str:
@@ -90,12 +92,19 @@ class LocalCognito:
         self._sender = sender
 
     def install(self, session: Any) -> None:
+        self._cognito = session.client("cognito-idp")  # no AdminCreateUser through it: no recursion
         events = session.events
         events.register("before-parameter-build.cognito-idp.AdminCreateUser", self._before_create)
         events.register("after-call.cognito-idp.AdminCreateUser", self._after_create)
 
     def _before_create(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         if params.get("MessageAction") == "SUPPRESS":
+            return
+        if params.get("MessageAction") == "RESEND":  # Cognito makes a new temporary password
+            found = self._cognito.admin_get_user(UserPoolId=params["UserPoolId"], Username=params["Username"])
+            context[_RESEND_KEY] = found.get("UserAttributes", [])
+            context[_PASSWORD_KEY] = temporary_password()
+            context[_POOL_KEY] = params.get("UserPoolId", "")
             return
         params.setdefault("TemporaryPassword", temporary_password())
         context[_PASSWORD_KEY] = params["TemporaryPassword"]
@@ -108,6 +117,8 @@ class LocalCognito:
         user = parsed.get("User")
         if password is None or user is None or getattr(http_response, "status_code", 500) >= 300:
             return
+        if _RESEND_KEY in context:
+            user = self._resent(str(context.get(_POOL_KEY)), user["Username"], password, context[_RESEND_KEY])
         attributes = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
         to = attributes.get(contract.CLAIM_EMAIL)
         if not to:
@@ -121,3 +132,18 @@ class LocalCognito:
             self._ses.send_raw_email(Source=self._sender, Destinations=[to], RawMessage={"Data": raw})
         except Exception:  # Cognito sends its default message when a trigger fails; locally: say so
             log.exception("the invitation to %s could not be worded or sent", to)
+
+    def _resent(
+        self, pool_id: str, username: str, password: str, attributes: list[dict[str, str]]
+    ) -> dict[str, Any]:
+        """The user an invitation is sent again to, with the new temporary password set. (moto's
+        RESEND also drops the user's attributes, which Cognito keeps: they are put back.)"""
+        kept = [a for a in attributes if a["Name"] != "sub"]
+        if kept:
+            self._cognito.admin_update_user_attributes(
+                UserPoolId=pool_id, Username=username, UserAttributes=kept
+            )
+        self._cognito.admin_set_user_password(
+            UserPoolId=pool_id, Username=username, Password=password, Permanent=False
+        )
+        return {"Username": username, "Attributes": attributes, "UserStatus": "FORCE_CHANGE_PASSWORD"}

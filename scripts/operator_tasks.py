@@ -109,6 +109,8 @@ def create_practice(args: argparse.Namespace) -> int:
             f"created practice {practice_id} ({body.practice_name}); "
             f"the owner's invitation went to {body.email}"
         )
+    elif outcome == "reinvited":
+        print(f"{body.email} was invited before and has not signed in: the invitation was sent again")
     else:
         print(f"{body.email} already has an account: it was emailed how to sign in (nothing created)")
     return 0

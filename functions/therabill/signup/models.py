@@ -15,7 +15,7 @@ from therabill.staff.service import normal_email
 # and its owner are being made (a retry finishes them); done: both exist.
 SignupStatus = Literal["checking", "creating", "done"]
 # What a sign-up came to; the public answer is the same for both.
-Outcome = Literal["created", "registered", "unfinished"]
+Outcome = Literal["created", "registered", "reinvited", "unfinished"]
 
 
 def email_key(email: str) -> str:

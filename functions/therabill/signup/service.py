@@ -162,7 +162,7 @@ class SignupService:
         practice's own owner who never signed in (the invitation lasts 3 days, and a password
         that was never set cannot be reset) gets the invitation again instead."""
         if signup.status == "done" and self._resent(signup):
-            return "registered"
+            return "reinvited"
         hour = self._clock().strftime("%Y%m%d%H")
         try:
             self._outbox.send_once(
