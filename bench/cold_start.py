@@ -324,6 +324,7 @@ def measure(
     options: EnvOptions = EnvOptions(),
     python: Interpreter | None = None,
     progress: Any = None,
+    warm_up: bool = True,
 ) -> list[ColdStartResult]:
     """The baseline and the floors first, then each entry module (in contract order), in each form."""
     from bench.deployed import deployed_trees, emulator, interpreter
@@ -336,7 +337,7 @@ def measure(
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {
             (t.name, f): [] for t in targets for f in FORMS
         }
-        for t in targets:  # warm-up: fills the OS file cache (and moto's backends); discarded
+        for t in targets if warm_up else ():  # fills the OS file cache (and moto's); discarded
             probes[FORMS[0]].facts(t)
         for round_no in range(runs):
             order = [(t, f) for t in targets for f in FORMS]

@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.infra import test_stack
 from tests.infra.test_stack import FUNCTION_NAMES, Synth, _arn, _listify, _ref
 from therabill_infra.contract import contract
 
-synth = test_stack.synth  # the same module-scoped fixture: the app is synthesized once
+pytestmark = pytest.mark.xdist_group("cdk-synth")  # the app synthesized once, on one worker
 
 SIX_YEARS_DAYS = 6 * 365
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.infra import test_stack
+import pytest
+
 from tests.infra.test_monitoring import GE, _alarms, _dimensions, _notifies_the_operators
 from tests.infra.test_stack import Synth
 
-synth = test_stack.synth  # the same module-scoped fixture: this module synthesizes the app once
+pytestmark = pytest.mark.xdist_group("cdk-synth")  # the app synthesized once, on one worker
 
 
 def _dead_letter_queues(synth: Synth) -> set[str]:

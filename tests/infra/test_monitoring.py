@@ -11,11 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.infra import test_stack
 from tests.infra.test_stack import Synth, _ref, _stripe_events_queue_id
 from therabill_infra.contract import contract
 
-synth = test_stack.synth  # the same module-scoped fixture: this module synthesizes the app once
+pytestmark = pytest.mark.xdist_group("cdk-synth")  # the app synthesized once, on one worker
 
 GE = "GreaterThanOrEqualToThreshold"
 FUNCTION_NAMES = [spec.name for spec in contract.FUNCTIONS]

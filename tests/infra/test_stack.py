@@ -177,8 +177,8 @@ def _arn(logical_id: str) -> dict[str, list[str]]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
 
 
-@pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def synthesize(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The app synthesized offline (the ``synth`` fixture in conftest.py: once per test process)."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     app, stack = build_app({"aws:cdk:bundling-stacks": [], "use_placeholder_layer": True}, outdir=outdir)
     try:
