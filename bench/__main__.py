@@ -70,6 +70,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-importtime", action="store_true", help="skip the -X importtime breakdown")
     parser.add_argument(
+        "--no-floors", action="store_true", help="time the baseline alone, not the stack's floors"
+    )
+    parser.add_argument(
         "--detail", action="store_true", help="list every DynamoDB request (keys, error codes) per operation"
     )
     parser.add_argument("--json", metavar="PATH", type=Path, help="also write the results as JSON")
@@ -109,11 +112,12 @@ def main(argv: list[str] | None = None) -> int:
             options=options,
             python=python,
             progress=progress,
+            floors=not args.no_floors,
         )
         results["cold_imports_environment"] = options.describe()
         results["cold_imports_python"] = python.describe()
         by_name = {r.name: r for r in imports}
-        floors = [by_name[cold_start.floor_of(r.name)] for r in imports]
+        floors = [by_name.get(cold_start.floor_of(r.name), imports[0]) for r in imports]
         results["cold_imports"] = [r.as_dict(imports[0], f) for r, f in zip(imports, floors, strict=True)]
         sections.append(cold_start.render(imports, args.runs, options, python.describe()))
     if args.only in (None, "slice"):

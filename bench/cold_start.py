@@ -325,12 +325,13 @@ def measure(
     python: Interpreter | None = None,
     progress: Any = None,
     warm_up: bool = True,
+    floors: bool = True,
 ) -> list[ColdStartResult]:
     """The baseline and the floors first, then each entry module (in contract order), in each form."""
     from bench.deployed import deployed_trees, emulator, interpreter
 
     python = python or interpreter()
-    references = [Target(BASELINE_NAME, BASELINE_MODULE), *(Target(n, m) for n, m in FLOORS)]
+    references = [Target(BASELINE_NAME, BASELINE_MODULE), *(Target(n, m) for n, m in FLOORS if floors)]
     targets = [*references, *entry_targets(only)]
     with emulator() as function_env, deployed_trees(python) as trees:
         probes = {form: Probe(python, trees[form], function_env, options) for form in FORMS}

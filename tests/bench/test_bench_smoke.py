@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench.cold_start import floor_of
 
 # The bench subprocess is the module's fixture: under ``pytest -n 2 --dist loadgroup`` the module
 # stays on one worker, so it runs once, not once per worker.
@@ -35,6 +34,7 @@ def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any]
             "--functions",
             "stripe-webhook",
             "--no-importtime",
+            "--no-floors",  # timed by the runtime-Python test (tests/bench/test_runtime_python.py)
             "--json",
             str(out),
         ],
@@ -132,17 +132,3 @@ def test_reads_only_read(bench):
 def test_the_adapter_count_matches_the_dynamodb_calls_botocore_made(bench):
     _, results = bench
     assert results["requests_per_operation"]["count_mismatches"] == []
-
-
-def test_the_floors_load_what_they_name_and_each_entry_module_is_set_against_its_kind(bench):
-    """The floors are the baseline plus pydantic (and Powertools' validating resolver): each really
-    loads pydantic and answers its first call; the API functions are set against the resolver's."""
-    _, results = bench
-    by_name = {r["name"]: r for r in results["cold_imports"]}
-    for floor in ("floor: baseline + pydantic", "floor: + validating resolver"):
-        for form in ("compiled", "source"):
-            assert "pydantic" in by_name[floor][form]["loaded_after_call"]
-            assert by_name[floor][form]["outcome"] == "404"
-    assert floor_of("staff-api") == floor_of("public-api") == "floor: + validating resolver"
-    assert by_name["stripe-webhook"]["floor"] == "floor: baseline + pydantic"
-    assert by_name["floor: baseline + pydantic"]["compiled"]["ratio_to_floor"] == 1.0

@@ -42,3 +42,11 @@ def test_every_entry_module_runs_its_first_call_on_the_runtimes_python() -> None
     answers = {r.name: {form: f.outcome for form, f in r.forms.items()} for r in results}
     assert answers == {name: {"compiled": a, "source": a} for name, a in EXPECTED.items()}
     assert not any(r.stripe_imported for r in results if r.name == "stripe-webhook")
+    # The floors (the baseline plus pydantic, plus Powertools' validating resolver) really load
+    # pydantic; the API functions are set against the resolver's floor, the others pydantic's.
+    by_name = {r.name: r for r in results}
+    for floor in (cold_start.MODEL_FLOOR_NAME, cold_start.API_FLOOR_NAME):
+        assert all("pydantic" in f.loaded_after_call for f in by_name[floor].forms.values())
+    assert cold_start.floor_of("staff-api") == cold_start.floor_of("public-api") == cold_start.API_FLOOR_NAME
+    webhook = by_name["stripe-webhook"].as_dict(results[0], by_name[cold_start.floor_of("stripe-webhook")])
+    assert webhook["floor"] == cold_start.MODEL_FLOOR_NAME and webhook["compiled"]["ratio_to_floor"] > 0
