@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import World
 from therabill import contract
+from therabill.staff.service import INVITES_PER_ADDRESS_PER_DAY, INVITES_PER_PRACTICE_PER_DAY
 
 
 def _cognito(world: World) -> Any:
@@ -275,3 +277,41 @@ def test_a_removed_member_hears_401_from_every_staff_operation_whatever_they_sen
         status, refused = as_member(world, member["id"], method, path, {"surprise": True})
         assert status == 401 and refused["message"] == "this staff member is removed", (method, path, refused)
     assert world.container.table.query_all(f"P#{p.id}") == before
+
+
+def test_invitations_are_limited_per_address_across_practices_and_per_practice(world: World) -> None:
+    """Anyone can sign a practice up, so invitations are bounded: an address receives at most 3 a
+    day from all practices (the 4th is 429 whoever sends it, and writes nothing), and a practice
+    sends at most 30 a day."""
+
+    practices = [scenario.create_practice(world, connect=False) for _ in range(2)]
+    target = "someone@elsewhere.test"
+    for n in range(INVITES_PER_ADDRESS_PER_DAY):
+        practice = practices[n % 2]
+        status, member = world.staff(
+            "POST", "/staff", {"email": target, "name": "Sam", "role": "biller"}, practice_id=practice.id
+        )
+        assert status == 201, member
+        assert world.staff("DELETE", f"/staff/{member['id']}", practice_id=practice.id)[0] == 204
+    status, refused = world.staff(
+        "POST", "/staff", {"email": target, "name": "Sam", "role": "biller"}, practice_id=practices[1].id
+    )
+    assert status == 429 and refused["code"] == "too_many_attempts", refused
+    listed = world.staff("GET", "/staff", practice_id=practices[1].id)[1]
+    assert target not in {m.get("email") for m in listed}
+    practice = scenario.create_practice(world, connect=False)
+    answers = [
+        world.staff(
+            "POST",
+            "/staff",
+            {"email": f"p{n}@team.test", "name": "P", "role": "biller"},
+            practice_id=practice.id,
+        )[0]
+        for n in range(INVITES_PER_PRACTICE_PER_DAY + 1)
+    ]
+    assert answers == [201] * INVITES_PER_PRACTICE_PER_DAY + [429]
+    world.clock.now += timedelta(days=1)  # a new day
+    status, _ = world.staff(
+        "POST", "/staff", {"email": "next@team.test", "name": "N", "role": "biller"}, practice_id=practice.id
+    )
+    assert status == 201

@@ -31,6 +31,7 @@ STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (errors.PayloadTooLargeError, 413, "payload_too_large"),
     (errors.ForbiddenError, 403, "forbidden"),
     (errors.UnauthorizedError, 401, "unauthorized"),
+    (errors.TooManyRequestsError, 429, "too_many_attempts"),
     (errors.DependencyUnavailableError, 503, "unavailable"),
     (errors.RetryLaterError, 503, "unavailable"),
     (PhiLeakError, 400, "invalid_request"),
@@ -149,6 +150,8 @@ def error_response(
 ) -> Response[str]:
     body = ErrorBody(code=code, message=message, details=details or {})
     headers = {"Retry-After": "5"} if status == 503 else None
+    if status == 429:
+        headers = {"Retry-After": str((details or {}).get("retry_after", 3600))}
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,

@@ -52,14 +52,19 @@ def list_staff() -> list[StaffOut]:
     "/staff",
     status_code=201,
     responses=answers(
-        {201: "The new member: invited (the invitation is on its way), or active with no sign-in."}, 403, 409
+        {201: "The new member: invited (the invitation is on its way), or active with no sign-in."},
+        403,
+        409,
+        429,
     ),
 )
 def invite_staff(body: Annotated[StaffInvite, Body()]) -> StaffOut:
     """Invite someone by email with a role: they get an email to sign in. With ``sign_in`` false,
     a member who never signs in (no email; a clinician the practice books sessions for; not an
     owner): active at once, invited later with POST /staff/{staff_id}/invitation. Owner only. An
-    email a member of this practice has already: 409."""
+    email a member of this practice has already: 409. A practice sends at most 30 invitations a
+    day and an address receives at most 3 a day from all practices: past either, 429 with
+    Retry-After."""
     who = _owner()
     staff = container().staff
     if body.email is None:
@@ -71,7 +76,7 @@ def invite_staff(body: Annotated[StaffInvite, Body()]) -> StaffOut:
 
 @router.post(
     "/staff/<staff_id>/invitation",
-    responses=answers({200: "The member, invited (the invitation is on its way)."}, 403, 404, 409),
+    responses=answers({200: "The member, invited (the invitation is on its way)."}, 403, 404, 409, 429),
 )
 def invite_existing_staff(staff_id: StaffId, body: Annotated[StaffInvitation, Body()]) -> StaffOut:
     """Invite a member who has no sign-in by email: they get the invitation and are ``invited``

@@ -43,6 +43,10 @@ class UnauthorizedError(TherabillError):
     """A token, signature or access code is missing, wrong or expired."""
 
 
+class TooManyRequestsError(TherabillError):
+    """Too many of this kind of request in the current window (HTTP 429, ``retry_after`` seconds)."""
+
+
 class DependencyUnavailableError(TherabillError):
     """A downstream service (Stripe, DynamoDB) is throttling or failing: safe to retry later."""
 

@@ -364,3 +364,12 @@ def audit_staff_prefix(staff_id: str) -> str:
 def x12_counter_sk(kind: str) -> str:
     """A practice's last X12 control number of one kind (interchange, group, transaction)."""
     return f"X12COUNTER#{kind}"
+
+
+# -- invitation limits: per practice (its partition) and per address (its own, across practices)
+def invite_window_sk(window: int) -> str:
+    return f"INVITEWINDOW#{window}"
+
+
+def invite_address_pk(email_hash: str) -> str:
+    return f"INVITERATE#{email_hash}"

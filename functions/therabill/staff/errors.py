@@ -7,6 +7,7 @@ from therabill.core.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    TooManyRequestsError,
     UnauthorizedError,
 )
 
@@ -47,3 +48,7 @@ class DirectoryConflictError(ConflictError):
 class NotAClinicianError(InvalidRequestError):
     """The id sent (``field``) names no clinician of this practice: no such member here, a member
     removed, or one whose role may not treat. Says nothing of any other practice."""
+
+
+class TooManyInvitationsError(TooManyRequestsError):
+    """The practice's or the address's invitations for today are used up (429, ``retry_after``)."""

@@ -8,8 +8,10 @@ next request whatever the tokens still in circulation say.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Callable
 
+from therabill.core import keys
 from therabill.core.clock import Clock
 from therabill.core.errors import InvalidRequestError
 from therabill.core.ids import derived_id, new_id
@@ -20,9 +22,16 @@ from therabill.staff.errors import (
     StaffExistsError,
     StaffNotFoundError,
     StaffRefusedError,
+    TooManyInvitationsError,
 )
 from therabill.staff.models import CLINICAL_ROLES, ROLES, Role, StaffMember
 from therabill.staff.store import StaffStore
+
+# Invitations a practice may send in a day, and an address may receive from any practices in a
+# day: anyone can sign a practice up, so without them one could mail (or hold) any address at will.
+INVITES_PER_PRACTICE_PER_DAY = 30
+INVITES_PER_ADDRESS_PER_DAY = 3
+_DAY_SECONDS = 86_400
 
 _ATTEMPTS = 3  # a change re-read and retried when a concurrent one (a first sign-in) moved the version
 
@@ -44,8 +53,28 @@ class StaffService:
         self._clock = clock
 
     # -- creating -------------------------------------------------------------------------------
+    def _count_invitation(self, practice_id: str, email: str) -> None:
+        """One invitation counted against the practice's day and the address's day, before
+        anything is written; over either limit: TooManyInvitationsError (429), nothing counted
+        past it. The same refusal for every address, one with an account or not."""
+        now = int(self._clock().timestamp())
+        window = now // _DAY_SECONDS
+        end = (window + 1) * _DAY_SECONDS
+        address = hashlib.sha256(email.encode()).hexdigest()
+        limits = (
+            (keys.practice_pk(practice_id), keys.invite_window_sk(window), INVITES_PER_PRACTICE_PER_DAY),
+            (keys.invite_address_pk(address), keys.invite_window_sk(window), INVITES_PER_ADDRESS_PER_DAY),
+        )
+        for pk, sk, limit in limits:
+            if not self._store.take_invitation_slot(pk, sk, limit=limit, expires_at_epoch=end + _DAY_SECONDS):
+                raise TooManyInvitationsError(
+                    "too many invitations today; try again tomorrow", retry_after=max(1, end - now)
+                )
+
     def invite(self, practice_id: str, *, email: str, name: str, role: str) -> StaffMember:
-        """A new member, invited by email. Nothing is left behind if the directory refuses."""
+        """A new member, invited by email. Nothing is left behind if the directory refuses (or the
+        day's invitations are used up: counted once the member passed this practice's checks,
+        before the directory is asked)."""
         member = StaffMember(
             id=new_id("stf"),
             practice_id=practice_id,
@@ -58,6 +87,7 @@ class StaffService:
         )
         self._store.create(member)
         try:
+            self._count_invitation(practice_id, member.email or "")
             return self._provision(member)
         except BaseException:
             with contextlib.suppress(Exception):  # a user the failed call may have made goes too
@@ -103,6 +133,7 @@ class StaffService:
             )
         member = self._store.give_email(member, email)
         try:
+            self._count_invitation(practice_id, email)
             return self._provision(member)
         except BaseException:
             with contextlib.suppress(Exception):

@@ -279,3 +279,18 @@ class StaffStore:
         return member.model_copy(
             update={"status": "active", "activated_at": at, "version": member.version + 1}
         )
+
+    def take_invitation_slot(self, pk: str, sk: str, *, limit: int, expires_at_epoch: int) -> bool:
+        """Count one invitation in a window's counter; False (nothing counted) at ``limit``."""
+        try:
+            self.table.update(
+                pk,
+                sk,
+                update="SET #t = :t, expires_at_epoch = :exp ADD invitations :one",
+                condition="attribute_not_exists(invitations) OR invitations < :max",
+                names={"#t": "type"},
+                values={":t": "invitation_window", ":exp": expires_at_epoch, ":one": 1, ":max": limit},
+            )
+        except ConditionFailed:
+            return False
+        return True
