@@ -315,3 +315,35 @@ def test_invitations_are_limited_per_address_across_practices_and_per_practice(w
         "POST", "/staff", {"email": "next@team.test", "name": "N", "role": "biller"}, practice_id=practice.id
     )
     assert status == 201
+
+
+def test_changes_to_who_may_act_are_in_the_audit_trail_once_each(world: World) -> None:
+    """Inviting, changing a role, disabling, enabling and removing a member each leave one record
+    naming the member and the owner who acted; a request repeated with nothing to change, none."""
+    practice = scenario.create_practice(world, connect=False)
+    owner = world.member(practice.id, "owner")
+    status, member = world.staff(
+        "POST", "/staff", {"email": "ivy@team.test", "name": "Ivy", "role": "biller"}, practice_id=practice.id
+    )
+    assert status == 201, member
+    path = f"/staff/{member['id']}"
+    assert world.staff("PATCH", path, {"role": "front_desk"}, practice_id=practice.id)[0] == 200
+    assert world.staff("POST", f"{path}/disable", practice_id=practice.id)[0] == 200
+    assert world.staff("POST", f"{path}/disable", practice_id=practice.id)[0] == 200  # no change
+    assert world.staff("POST", f"{path}/enable", practice_id=practice.id)[0] == 200
+    assert world.staff("DELETE", path, practice_id=practice.id)[0] == 204
+    status, trail = world.staff("GET", "/audit", practice_id=practice.id)
+    assert status == 200, trail
+    staff_records = [r for r in trail["items"] if r["action"].startswith("staff.")]
+    # (the world's clock stands still, so the records share one time: compare them unordered)
+    assert sorted(r["action"] for r in staff_records) == [
+        "staff.change",
+        "staff.disable",
+        "staff.enable",
+        "staff.invite",
+        "staff.remove",
+    ]
+    assert {(r["member_id"], r["staff_id"], r["role"]) for r in staff_records} == {
+        (member["id"], owner.id, "owner")
+    }
+    assert "ivy@team.test" not in json.dumps(trail)

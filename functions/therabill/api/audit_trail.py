@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # annotations only: each router loads just the capabilities i
     from therabill.payments.models import Payment
     from therabill.payments.refunds import Refund
     from therabill.sessions.models import Session
+    from therabill.staff.models import StaffMember
 
 
 def _context(router: APIGatewayRouter) -> tuple[str, Actor, Source]:
@@ -112,6 +113,12 @@ def coverage_changed(router: APIGatewayRouter, coverage: Coverage) -> None:
     audit(
         router, entry(Action.COVERAGE_CHANGE, key=key, client_id=coverage.client_id, coverage_id=coverage.id)
     )
+
+
+def staff_changed(router: APIGatewayRouter, action: Action, member: StaffMember) -> None:
+    """A change to who may act in the practice: once per version of the member it reached (a
+    repeated request that changes nothing records nothing)."""
+    audit(router, entry(action, key=f"{member.id}:v{member.version}", member_id=member.id))
 
 
 def session_documented(router: APIGatewayRouter, action: Action, session: Session) -> None:

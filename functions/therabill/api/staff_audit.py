@@ -42,6 +42,7 @@ class AuditRecordOut(BaseModel):
     invoice_id: str | None
     entry_id: str | None
     coverage_id: str | None
+    member_id: str | None = None  # the staff member a staff.* action changed
     amount: Amount | None
     currency: str | None
     source_ip: str | None

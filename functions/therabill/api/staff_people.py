@@ -10,12 +10,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
 from therabill.api.params import StaffId
 from therabill.api.staff_common import caller, removed
 from therabill.api.staff_people_models import StaffInvitation, StaffInvite, StaffOut, StaffUpdate
+from therabill.audit.models import Action
 from therabill.staff.models import StaffMember
 
 router = APIGatewayRouter()
@@ -71,6 +73,7 @@ def invite_staff(body: Annotated[StaffInvite, Body()]) -> StaffOut:
         member = staff.add_without_sign_in(who.practice_id, name=body.name, role=body.role)
     else:
         member = staff.invite(who.practice_id, email=body.email, name=body.name, role=body.role)
+    audit_trail.staff_changed(router, Action.STAFF_INVITE, member)
     return _out(member)
 
 
@@ -84,7 +87,9 @@ def invite_existing_staff(staff_id: StaffId, body: Annotated[StaffInvitation, Bo
     who signs in already, or is disabled or removed: 409; an email a member of this practice has
     already: 409. Owner only."""
     who = _owner()
-    return _out(container().staff.invite_later(who.practice_id, staff_id, body.email))
+    member = container().staff.invite_later(who.practice_id, staff_id, body.email)
+    audit_trail.staff_changed(router, Action.STAFF_INVITE, member)
+    return _out(member)
 
 
 @router.get("/staff/<staff_id>", responses=answers({200: "The member (a removed one too)."}, 403))
@@ -102,6 +107,7 @@ def update_staff(staff_id: StaffId, body: Annotated[StaffUpdate, Body()]) -> Sta
     """Change a member's role or name. The last owner cannot be demoted (409). Owner only."""
     who = _owner()
     member = container().staff.update(who.practice_id, staff_id, role=body.role, name=body.name)
+    audit_trail.staff_changed(router, Action.STAFF_CHANGE, member)
     return _out(member)
 
 
@@ -110,14 +116,18 @@ def disable_staff(staff_id: StaffId) -> StaffOut:
     """The member may not sign in or make requests (from their next request), and is signed out
     everywhere. The last owner cannot be disabled (409). Owner only."""
     who = _owner()
-    return _out(container().staff.disable(who.practice_id, staff_id))
+    member = container().staff.disable(who.practice_id, staff_id)
+    audit_trail.staff_changed(router, Action.STAFF_DISABLE, member)
+    return _out(member)
 
 
 @router.post("/staff/<staff_id>/enable", responses=answers({200: "The member, enabled again."}, 403, 409))
 def enable_staff(staff_id: StaffId) -> StaffOut:
     """A disabled member may sign in again. A removed one cannot come back (409). Owner only."""
     who = _owner()
-    return _out(container().staff.enable(who.practice_id, staff_id))
+    member = container().staff.enable(who.practice_id, staff_id)
+    audit_trail.staff_changed(router, Action.STAFF_ENABLE, member)
+    return _out(member)
 
 
 @router.delete(
@@ -127,5 +137,6 @@ def remove_staff(staff_id: StaffId) -> Response[str]:
     """Remove a member for good (their sign-in is deleted, they are signed out everywhere; records
     still name them). The last owner cannot be removed (409). Owner only."""
     who = _owner()
-    container().staff.remove(who.practice_id, staff_id)
+    member = container().staff.remove(who.practice_id, staff_id)
+    audit_trail.staff_changed(router, Action.STAFF_REMOVE, member)
     return removed()

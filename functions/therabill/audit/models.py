@@ -32,6 +32,12 @@ class Action(StrEnum):
     WRITEOFF_FEE_WAIVER = "writeoff.fee_waiver"  # a cancellation / no-show fee waived
     COVERAGE_READ = "coverage.read"  # a client's insurance coverage shown
     COVERAGE_CHANGE = "coverage.change"  # added, changed or removed
+    # Who may see health information: a practice's staff and their roles.
+    STAFF_INVITE = "staff.invite"  # invited by email, or added with no sign-in
+    STAFF_CHANGE = "staff.change"  # role or name changed
+    STAFF_DISABLE = "staff.disable"
+    STAFF_ENABLE = "staff.enable"
+    STAFF_REMOVE = "staff.remove"
 
 
 class Actor(BaseModel):
@@ -62,6 +68,7 @@ class Targets(BaseModel):
     invoice_id: str | None = None
     entry_id: str | None = None  # a ledger entry
     coverage_id: str | None = None  # a client's insurance coverage
+    member_id: str | None = None  # a staff member acted on (the actor is ``Actor.id``)
 
 
 class AuditRecord(BaseModel):
