@@ -162,8 +162,14 @@ def test_the_last_owner_cannot_be_demoted_disabled_or_removed(world: World) -> N
         status, refused = world.staff(method, path, body, practice_id=p.id)
         assert status == 409 and "must keep an owner" in refused["message"], (method, refused)
     assert staff_items(world, p.id) == before
-    # With a second owner (who counts once invited), the first may step down.
-    invite(world, p.id, "olga@harbor.test", "owner", name="Olga")
+    # A second owner counts once they have signed in (an invitation may never be accepted): until
+    # their first request the first owner still may not step down; after it, they may.
+    olga = invite(world, p.id, "olga@harbor.test", "owner", name="Olga")
+    status, refused = world.staff("PATCH", f"/staff/{owner.id}", {"role": "clinician"}, practice_id=p.id)
+    assert status == 409 and "must keep an owner" in refused["message"], refused
+    item = world.container.table.get(f"P#{p.id}", f"STAFF#{olga['id']}")
+    claims = apigw.staff_claims(p.id, "owner", sub=item["sub"], email="olga@harbor.test", staff_id=olga["id"])
+    assert world.staff("GET", "/practice", practice_id=p.id, claims=claims)[0] == 200  # her first request
     status, stepped = world.staff("PATCH", f"/staff/{owner.id}", {"role": "clinician"}, practice_id=p.id)
     assert status == 200 and stepped["role"] == "clinician"
 

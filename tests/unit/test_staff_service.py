@@ -23,6 +23,7 @@ from therabill.staff.errors import (
     StaffEmailTakenError,
     StaffRefusedError,
 )
+from therabill.staff.models import StaffMember
 from therabill.staff.service import StaffService
 from therabill.staff.store import StaffStore
 
@@ -44,6 +45,12 @@ def staff(dynamodb_client: Any, directory: FakeDirectory) -> Iterator[StaffServi
 
 
 PRC = new_id("prc")
+
+
+def _signed_in(staff: StaffService, member: StaffMember) -> StaffMember:
+    """The member after their first request (an owner counts from then on)."""
+    assert member.sub is not None
+    return staff.authenticate(member.practice_id, member.id, member.sub)
 
 
 def test_an_invitation_makes_an_invited_member_with_its_user(
@@ -79,8 +86,8 @@ def test_an_invitation_the_directory_refuses_leaves_nothing_behind(
     assert staff.list_members(PRC) == []
     directory.refused_emails.clear()
     assert staff.invite(PRC, email="taken@p.test", name="T", role="biller").status == "invited"
-    # the discarded owner was taken off the count too: this one is the only owner
-    owner = staff.invite(PRC, email="o@p.test", name="O", role="owner")
+    # the discarded owner was never counted: this one, once signed in, is the only owner
+    owner = _signed_in(staff, staff.invite(PRC, email="o@p.test", name="O", role="owner"))
     with pytest.raises(LastOwnerError):
         staff.change_role(PRC, owner.id, "biller")
 
@@ -95,6 +102,7 @@ def test_the_first_owner_is_made_once_however_often_retried(
     again = staff.create_owner(PRC, "owner@p.test", "Olive")
     assert first == again and first.sub is not None
     assert len(directory.users) == 1 and len(staff.list_members(PRC)) == 1
+    _signed_in(staff, first)
     with pytest.raises(LastOwnerError):
         staff.remove(PRC, first.id)
 
@@ -118,7 +126,7 @@ def test_the_list_is_oldest_first_with_the_sign_ups_owner_first(dynamodb_client:
 
 
 def test_the_last_owner_cannot_be_demoted_disabled_or_removed(staff: StaffService) -> None:
-    owner = staff.create_owner(PRC, "o@p.test", "O")
+    owner = _signed_in(staff, staff.create_owner(PRC, "o@p.test", "O"))
     for act in (
         lambda: staff.change_role(PRC, owner.id, "biller"),
         lambda: staff.disable(PRC, owner.id),
@@ -130,12 +138,12 @@ def test_the_last_owner_cannot_be_demoted_disabled_or_removed(staff: StaffServic
 
 
 def test_with_a_second_owner_one_may_go_and_a_disabled_owner_does_not_count(staff: StaffService) -> None:
-    a = staff.create_owner(PRC, "a@p.test", "A")
-    b = staff.invite(PRC, email="b@p.test", name="B", role="owner")
+    a = _signed_in(staff, staff.create_owner(PRC, "a@p.test", "A"))
+    b = _signed_in(staff, staff.invite(PRC, email="b@p.test", name="B", role="owner"))
     assert staff.disable(PRC, b.id).status == "disabled"
     with pytest.raises(LastOwnerError):
         staff.change_role(PRC, a.id, "biller")
-    assert staff.enable(PRC, b.id).status == "invited"  # never signed in
+    assert staff.enable(PRC, b.id).status == "active"
     assert staff.change_role(PRC, a.id, "biller").role == "biller"
     with pytest.raises(LastOwnerError):
         staff.remove(PRC, b.id)
@@ -192,8 +200,8 @@ def test_the_per_request_check(staff: StaffService) -> None:
 
 def test_two_owners_demoted_at_once_leave_one_owner(staff: StaffService, dynamodb_client: Any) -> None:
     """Both demotions read two owners; the count written with each change lets only one through."""
-    a = staff.create_owner(PRC, "a@p.test", "A")
-    b = staff.invite(PRC, email="b@p.test", name="B", role="owner")
+    a = _signed_in(staff, staff.create_owner(PRC, "a@p.test", "A"))
+    b = _signed_in(staff, staff.invite(PRC, email="b@p.test", name="B", role="owner"))
     store = StaffStore(Table(dynamodb_client, "staff"))
     store.replace(a, a.model_copy(update={"role": "biller"}))
     with pytest.raises(LastOwnerError):
@@ -226,7 +234,7 @@ def test_an_invitation_whose_request_died_before_recording_the_sub_is_finished_b
 def test_a_member_with_no_sign_in_has_no_user_and_never_counts_as_an_owner(
     staff: StaffService, directory: FakeDirectory
 ) -> None:
-    owner = staff.create_owner(PRC, "o@p.test", "Olga")
+    owner = _signed_in(staff, staff.create_owner(PRC, "o@p.test", "Olga"))
     rae = staff.add_without_sign_in(PRC, name=" Dr Rae ")
     assert (rae.name, rae.email, rae.role, rae.status, rae.sub) == (
         "Dr Rae",
@@ -274,3 +282,14 @@ def test_an_invitation_later_refused_by_the_directory_leaves_the_member_as_it_wa
     assert staff.invite_later(PRC, rae.id, "rae@p.test") == invited  # the request retried: the same
     with pytest.raises(StaffChangedError):  # signs in already: no second invitation
         staff.invite_later(PRC, rae.id, "other@p.test")
+
+
+def test_an_owner_who_never_signed_in_does_not_keep_the_practice_owned(staff: StaffService) -> None:
+    """Only an owner who has signed in counts: the last one who has cannot leave the practice to
+    an invitation nobody may accept; once the invitee signs in, either may go."""
+    a = _signed_in(staff, staff.create_owner(PRC, "a@p.test", "A"))
+    b = staff.invite(PRC, email="b@p.test", name="B", role="owner")
+    with pytest.raises(LastOwnerError):
+        staff.disable(PRC, a.id)
+    _signed_in(staff, b)
+    assert staff.disable(PRC, a.id).status == "disabled"

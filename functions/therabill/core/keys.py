@@ -331,7 +331,7 @@ def staff_email_sk(email: str) -> str:
     return f"STAFFEMAIL#{email}"
 
 
-STAFF_OWNERS_SK = "STAFFOWNERS"  # the count of owners who can act (never below one once set)
+STAFF_OWNERS_SK = "STAFFOWNERS"  # the count of active owners (never below one once set)
 # -- the audit trail: its own partition per practice (append-only: function roles are denied
 # UpdateItem / DeleteItem on every partition that starts with AUDIT_PK_PREFIX) --------------------
 AUDIT_PK_PREFIX = contract.AUDIT_PARTITION_PREFIX

@@ -46,8 +46,10 @@ class StaffMember(BaseModel):
 
     @property
     def counts_as_owner(self) -> bool:
-        """An owner who can act: the practice always keeps at least one."""
-        return self.role == "owner" and self.enabled and self.signs_in
+        """An owner who can act: the practice always keeps at least one. Active only: an owner
+        still invited (who may never accept) does not count, so the last owner who has signed in
+        cannot leave the practice to an invitation."""
+        return self.role == "owner" and self.status == "active" and self.signs_in
 
     @property
     def treats(self) -> bool:

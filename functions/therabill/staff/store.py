@@ -265,20 +265,26 @@ class StaffStore:
     def activate(self, member: StaffMember, at: datetime) -> StaffMember:
         """An invited member's first request: active from now (a concurrent first request wins
         alike)."""
-        try:
-            self.table.update(
-                keys.practice_pk(member.practice_id),
-                keys.staff_sk(member.id),
+        active = member.model_copy(
+            update={"status": "active", "activated_at": at, "version": member.version + 1}
+        )
+        writes = [
+            Write(
+                kind="update",
+                key=Table.key(keys.practice_pk(member.practice_id), keys.staff_sk(member.id)),
                 update="SET #status = :active, activated_at = :at ADD #version :one",
                 condition="#status = :invited",
                 names={"#status": "status", "#version": "version"},
                 values={":active": "active", ":invited": "invited", ":at": iso(at), ":one": 1},
             )
+        ]
+        if active.counts_as_owner:  # an owner counts from their first request, in the same write
+            writes.append(_owners(member.practice_id, +1))
+        try:
+            self.table.transact(writes)
         except ConditionFailed:
             return self.get(member.practice_id, member.id)
-        return member.model_copy(
-            update={"status": "active", "activated_at": at, "version": member.version + 1}
-        )
+        return active
 
     def take_invitation_slot(self, pk: str, sk: str, *, limit: int, expires_at_epoch: int) -> bool:
         """Count one invitation in a window's counter; False (nothing counted) at ``limit``."""
