@@ -70,17 +70,7 @@ def token_for_request(body: bytes | None, sign_in: SignIn | None = None) -> str:
     ``practice_id`` is required). Raises :class:`TokenRequestError` naming the field at fault.
     ``sign_in(practice_id, role, email)``: the claims of the staff member who signs in (their
     sub, role and staff id, see devstack/local_staff.py), which the token carries instead."""
-    try:
-        params = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise TokenRequestError(
-            "", 'the body must be a JSON object, e.g. {"practice_id": "prc_123", "role": "owner"}'
-        ) from None
-    if not isinstance(params, dict):
-        raise TokenRequestError("", 'the body must be a JSON object, e.g. {"practice_id": "prc_123"}')
-    unknown = sorted(set(params) - set(_TOKEN_FIELDS))
-    if unknown:
-        raise TokenRequestError(unknown[0], f"is not a field of this request ({', '.join(_TOKEN_FIELDS)})")
+    params = _json_object(body, _TOKEN_FIELDS, 'e.g. {"practice_id": "prc_123", "role": "owner"}')
     practice_id = params.get("practice_id")
     if practice_id is None:
         raise TokenRequestError("practice_id", "is required: the practice the staff user works for")
@@ -190,18 +180,23 @@ class SignInRefusedError(Exception):
         self.message = message
 
 
-def _sign_in_params(body: bytes | None) -> tuple[str, str, str | None]:
+def _json_object(body: bytes | None, fields: tuple[str, ...], example: str) -> dict[str, Any]:
+    """A local endpoint's body: a JSON object of ``fields`` only; else TokenRequestError saying
+    the shape (``example``) or naming the unknown field."""
     try:
         params = json.loads(body or b"")
     except (ValueError, UnicodeDecodeError):
-        raise TokenRequestError(
-            "", 'the body must be a JSON object: {"email": "…", "password": "…"}'
-        ) from None
+        params = None
     if not isinstance(params, dict):
-        raise TokenRequestError("", 'the body must be a JSON object: {"email": "…", "password": "…"}')
-    unknown = sorted(set(params) - set(_SIGN_IN_FIELDS))
+        raise TokenRequestError("", f"the body must be a JSON object, {example}")
+    unknown = sorted(set(params) - set(fields))
     if unknown:
-        raise TokenRequestError(unknown[0], f"is not a field of this request ({', '.join(_SIGN_IN_FIELDS)})")
+        raise TokenRequestError(unknown[0], f"is not a field of this request ({', '.join(fields)})")
+    return params
+
+
+def _sign_in_params(body: bytes | None) -> tuple[str, str, str | None]:
+    params = _json_object(body, _SIGN_IN_FIELDS, 'e.g. {"email": "…", "password": "…"}')
     email = _text_field(params, "email", None)
     password = _text_field(params, "password", None)
     if email is None:

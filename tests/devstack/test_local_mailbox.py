@@ -10,22 +10,16 @@ from collections.abc import Iterator
 import pytest
 import requests
 from devstack.mailbox import MAIL_PATH, from_model_data
-from devstack.run import Stack, running_stack, start_stack
+from devstack.run import Stack
+
+from tests.devstack.stacks import module_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("local-stack")]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    existing = running_stack()
-    if existing is not None:
-        yield existing
-        return
-    running = start_stack(tmp_path_factory.mktemp("devstack"), ports_auto=True, seed=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from module_stack(tmp_path_factory, seed=False)
 
 
 def test_the_mail_route_answers_ses_alone_as_the_model_dump_has_it(stack: Stack) -> None:

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 import requests
-from devstack.run import Stack, running_stack, start_stack
+from devstack.run import Stack
 
 from devstack import local_auth
+from tests.devstack.stacks import module_stack
 from therabill import contract
 
 pytestmark = [
@@ -32,15 +33,7 @@ NEW_PASSWORD = "Harbor-Tide-2031!"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    existing = running_stack()
-    if existing is not None:
-        yield existing
-        return
-    running = start_stack(tmp_path_factory.mktemp("devstack"), ports_auto=True, seed=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from module_stack(tmp_path_factory, seed=False)
 
 
 def _sign_in(stack: Stack, **body: Any) -> requests.Response:

@@ -20,9 +20,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from devstack.functions import local_function_arn
-from devstack.run import DEMO_PRACTICE_ID, Stack, running_stack, start_stack
+from devstack.run import DEMO_PRACTICE_ID, Stack
 from devstack.scheduler import LOCAL_SCHEDULER_ROLE_ARN
 
+from tests.devstack.stacks import module_stack
 from therabill import contract
 
 pytestmark = [
@@ -64,15 +65,7 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    existing = running_stack()  # started by another tier's fixture in this process: share it
-    if existing is not None:
-        yield existing
-        return
-    running = start_stack(tmp_path_factory.mktemp("devstack"), ports_auto=True, scheduler_refresh_seconds=0.5)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from module_stack(tmp_path_factory, scheduler_refresh_seconds=0.5)
 
 
 @pytest.fixture

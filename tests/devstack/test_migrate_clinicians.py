@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from devstack.run import Stack, running_stack, start_stack
+from devstack.run import Stack
 from devstack.slice import Slice
 
 from devstack import PROJECT_ROOT
+from tests.devstack.stacks import module_stack
 from therabill.adapters.dynamo import Table
 from therabill.core.ids import new_id
 from therabill.sessions.clinicians import staff_id_for
@@ -36,15 +37,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    existing = running_stack()
-    if existing is not None:
-        yield existing
-        return
-    running = start_stack(tmp_path_factory.mktemp("devstack"), ports_auto=True, seed=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from module_stack(tmp_path_factory, seed=False)
 
 
 def _migrate(stack: Stack, *extra: str) -> subprocess.CompletedProcess[str]:

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from devstack.run import Stack, running_stack, start_stack
+from devstack.run import Stack
 
 from devstack import PROJECT_ROOT
+from tests.devstack.stacks import module_stack
 
 pytestmark = [
     pytest.mark.e2e,
@@ -29,15 +30,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    existing = running_stack()
-    if existing is not None:
-        yield existing
-        return
-    running = start_stack(tmp_path_factory.mktemp("devstack"), ports_auto=True, seed=False)
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from module_stack(tmp_path_factory, seed=False)
 
 
 def _create(stack: Stack, email: str, *extra: str) -> subprocess.CompletedProcess[str]:
