@@ -4,11 +4,12 @@ table keeps a record for its hot period (13 months, TTL); the archive keeps it s
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from therabill_infra.documents import private_bucket
 from therabill_infra.keys import customer_managed_key
 from therabill_infra.nag import acknowledge
 
@@ -30,24 +31,16 @@ class AuditArchive(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str, access_logs: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         self.key = customer_managed_key(self, "AuditArchiveKey", stage=stage, purpose="audit-archive")
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,  # Object Lock requires it
+            key=self.key,
+            access_logs=access_logs,
+            log_prefix="audit-archive/",
             object_lock_enabled=True,
             object_lock_default_retention=s3.ObjectLockRetention.compliance(
                 Duration.days(365 * RETENTION_YEARS)
             ),
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="audit-archive/",
-            removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="colder-with-age",

@@ -11,6 +11,36 @@ from therabill_infra.keys import customer_managed_key
 from therabill_infra.nag import acknowledge
 
 
+def private_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    log_prefix: str,
+    **props: object,
+) -> s3.Bucket:
+    """A bucket of health information: this key (KMS, bucket key), no public access, owner-
+    enforced objects, TLS 1.2 only, versioned, its access logged under ``log_prefix``, kept when
+    the stack goes; ``props`` add the rest (lifecycle, Object Lock)."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,  # Object Lock requires it too
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=log_prefix,
+        removal_policy=RemovalPolicy.RETAIN,
+        **props,  # type: ignore[arg-type]
+    )
+
+
 class Documents(Construct):
     bucket: s3.Bucket
     key: kms.Key
@@ -62,20 +92,12 @@ class Documents(Construct):
         )
 
         self.key = customer_managed_key(self, "DocumentsKey", stage=stage, purpose="documents")
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix="documents/",
-            removal_policy=RemovalPolicy.RETAIN,
+            key=self.key,
+            access_logs=self.access_logs,
+            log_prefix="documents/",
             lifecycle_rules=[
                 s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7)),
             ],
