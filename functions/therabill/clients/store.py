@@ -19,6 +19,7 @@ from therabill.core import keys
 from therabill.core.clock import iso, parse_iso
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import is_id
+from therabill.core.writes import Write
 
 
 def client_item(practice_id: str, c: Client) -> dict[str, Any]:
@@ -69,6 +70,37 @@ def _patched(
 class ClientStore:
     def __init__(self, table: Table) -> None:
         self.table = table
+
+    # -- insurance from before coverage (the coverage migration moves it out) --------------------
+    def pre_coverage(self, practice_id: str) -> list[dict[str, Any]]:
+        """Each client whose item still holds one of PRE_COVERAGE_ATTRIBUTES: its ``id`` and those
+        attributes as stored (one Query of the practice's clients)."""
+        found = []
+        for item in self.table.query_all(keys.practice_pk(practice_id), prefix=keys.CLIENT_PREFIX):
+            old = {k: item[k] for k in PRE_COVERAGE_ATTRIBUTES if k in item}
+            if old:
+                found.append({"id": str(item["id"]), **old})
+        return found
+
+    @staticmethod
+    def clear_pre_coverage_write(practice_id: str, client_id: str, *, insured: bool) -> Write:
+        """The write that removes a client's pre-coverage attributes (and, ``insured``, makes the
+        client's billing type insurance), for the migration's transaction."""
+        names = {f"#{k}": k for k in PRE_COVERAGE_ATTRIBUTES}
+        update = "REMOVE " + ", ".join(names)
+        values: dict[str, Any] | None = None
+        if insured:
+            update = "SET #billing_type = :insurance, #version = #version + :one " + update
+            names["#billing_type"], names["#version"] = "billing_type", "version"
+            values = {":insurance": "insurance", ":one": 1}
+        return Write(
+            kind="update",
+            key={"PK": keys.practice_pk(practice_id), "SK": keys.client_sk(client_id)},
+            update=update,
+            condition="attribute_exists(PK)",
+            names=names,
+            values=values,
+        )
 
     # -- clients --------------------------------------------------------------------------------
     def create(self, practice_id: str, client: Client) -> None:

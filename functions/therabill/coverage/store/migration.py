@@ -17,13 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from therabill.adapters.dynamo import Table, put_new_write
+from therabill.clients.store import ClientStore
 from therabill.core import keys
 from therabill.core.ids import derived_id
-from therabill.core.writes import Write
 from therabill.coverage.models import PAYER_ID, Coverage, Payer
 from therabill.coverage.store import coverage_item
 
-LEGACY = ("copay_amount", "payer_forbids_fees", "payer")
 UNKNOWN_PAYER = "Unknown payer (carried over; complete it)"
 
 
@@ -74,40 +73,22 @@ def carried_coverage(item: dict[str, Any], now: datetime) -> Coverage:
     )
 
 
-def _client_write(practice_id: str, client_id: str, *, insured: bool) -> Write:
-    names = {f"#{k}": k for k in LEGACY}
-    update = "REMOVE " + ", ".join(names)
-    values: dict[str, Any] | None = None
-    if insured:
-        update = "SET #billing_type = :insurance, #version = #version + :one " + update
-        names["#billing_type"], names["#version"] = "billing_type", "version"
-        values = {":insurance": "insurance", ":one": 1}
-    return Write(
-        kind="update",
-        key={"PK": keys.practice_pk(practice_id), "SK": keys.client_sk(client_id)},
-        update=update,
-        condition="attribute_exists(PK)",
-        names=names,
-        values=values,
-    )
-
-
 def migrate_practice(table: Table, practice_id: str, now: datetime) -> MigrationResult:
     """Carry one practice's clients over (see the module's description)."""
     pk = keys.practice_pk(practice_id)
     result = MigrationResult(practice_id)
     covered = {str(i["SK"]).split("#")[1] for i in table.query_all(pk, prefix=keys.coverage_prefix())}
-    for item in table.query_all(pk, prefix=keys.CLIENT_PREFIX):
-        if not any(k in item for k in LEGACY):
-            continue
+    clients = ClientStore(table)  # the client items are the clients capability's: read through it
+    for item in clients.pre_coverage(practice_id):
         client_id = str(item["id"])
         if not insured_before(item):
-            table.transact([_client_write(practice_id, client_id, insured=False)])
+            table.transact([clients.clear_pre_coverage_write(practice_id, client_id, insured=False)])
             result.cleaned += 1
         elif client_id in covered:
             result.review.append(client_id)
         else:
             coverage = put_new_write(coverage_item(practice_id, carried_coverage(item, now)))
-            table.transact([coverage, _client_write(practice_id, client_id, insured=True)])
+            cleared = clients.clear_pre_coverage_write(practice_id, client_id, insured=True)
+            table.transact([coverage, cleared])
             result.migrated.append(client_id)
     return result
