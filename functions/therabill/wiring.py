@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from therabill.payments.refunds import RefundService
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
+    from therabill.providers.service import ProviderService
     from therabill.services.catalog import ServiceCatalog
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.clinicians import ClinicianMigration
@@ -356,6 +357,13 @@ class Container:
         return ClinicianMigration(
             sessions=self.sessions.store, supervision=self.supervision, staff=self.staff
         )
+
+    @cached_property
+    def providers(self) -> ProviderService:
+        from therabill.providers.service import ProviderService
+        from therabill.providers.store import ProviderStore
+
+        return ProviderService(store=ProviderStore(self.table), clock=self.clock)
 
     @cached_property
     def coverage(self) -> CoverageService:

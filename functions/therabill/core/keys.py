@@ -318,6 +318,10 @@ def supervision_sk(clinician_id: str) -> str:
 SUPERVISION_PREFIX = "SUPERVISION#"
 
 
+# -- providers (who a claim names) -----------------------------------------------------------------
+BILLING_PROVIDER_SK = "BILLINGPROVIDER"  # the practice's billing provider, one per practice
+
+
 # -- staff ---------------------------------------------------------------------------------------
 def staff_sk(staff_id: str) -> str:
     return f"STAFF#{staff_id}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from therabill.core.errors import InvalidRequestError
+from therabill.core.errors import ConflictError, InvalidRequestError
 
 
 class ProviderValueError(InvalidRequestError, ValueError):
@@ -14,3 +14,13 @@ class ProviderValueError(InvalidRequestError, ValueError):
     def __init__(self, message: str, *, rule: str) -> None:
         super().__init__(message, rule=rule)
         self.rule = rule
+
+
+class ProviderChangedError(ConflictError):
+    """The provider set-up changed since it was read (or was made meanwhile): read it again."""
+
+    def __init__(self, expected_version: int | None) -> None:
+        super().__init__(
+            "the billing provider changed since it was read; read it again and resend",
+            expected_version=expected_version,
+        )

@@ -13,6 +13,7 @@ hide their input in validation errors, and ``masked`` is how it is shown (an SSN
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Annotated, Literal
 
@@ -187,3 +188,14 @@ class ClinicianProvider(BaseModel):
         if value is not None and value == info.data.get("clinician_id"):
             raise PydanticCustomError("supervisor_is_clinician", "a clinician cannot supervise themself")
         return value
+
+
+class BillingProviderRecord(BaseModel):
+    """The practice's billing provider as stored: who set it last, and its version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: IndividualBillingProvider | OrganizationBillingProvider = Field(discriminator="entity")
+    version: int
+    updated_at: datetime
+    updated_by: str
