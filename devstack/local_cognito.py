@@ -9,6 +9,9 @@
   send the message through the emulated SES, so it lands in the local mailbox
   (``GET /_local/emails``). An invitation sent again (``MessageAction=RESEND``) gets a new
   temporary password, set on the user as Cognito does, and is delivered the same way.
+- **Email aliases.** The pool signs in by email as an alias, so Cognito refuses a second user
+  with an email another user has verified (``AliasExistsException``); moto does not check.
+  Locally the same refusal is played before the call (:func:`refuse_taken_email`).
 - **Sign-in** (``POST /_local/sign-in``): :func:`devstack.local_auth.sign_in` answers with a local
   ID token made from the user's attributes.
 """
@@ -21,6 +24,8 @@ import re
 import secrets
 from email.message import EmailMessage
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from therabill import contract
 
@@ -83,6 +88,32 @@ def invitation_mime(answer: dict[str, Any], *, to: str, username: str, password:
     return mail.as_bytes()
 
 
+def refuse_taken_email(cognito: Any) -> Any:
+    """A ``before-parameter-build`` hook for AdminCreateUser: an email another user of the pool has
+    is refused as Cognito refuses it (``cognito`` is a client of the same pool, used for the look-up)."""
+
+    def check(params: dict[str, Any], **_: Any) -> None:
+        if params.get("MessageAction") == "RESEND":
+            return
+        attributes = {a["Name"]: a["Value"] for a in params.get("UserAttributes", [])}
+        email = attributes.get(contract.CLAIM_EMAIL, "")
+        if not email:
+            return
+        found = cognito.list_users(UserPoolId=params["UserPoolId"], Filter=f'email = "{email}"')
+        if any(u["Username"] != params.get("Username") for u in found.get("Users", [])):
+            raise ClientError(
+                {
+                    "Error": {
+                        "Code": "AliasExistsException",
+                        "Message": "An account with the email already exists.",
+                    }
+                },
+                "AdminCreateUser",
+            )
+
+    return check
+
+
 class LocalCognito:
     """Installs the invitation hooks on a boto3 session (the runtime's)."""
 
@@ -94,6 +125,9 @@ class LocalCognito:
     def install(self, session: Any) -> None:
         self._cognito = session.client("cognito-idp")  # no AdminCreateUser through it: no recursion
         events = session.events
+        events.register(
+            "before-parameter-build.cognito-idp.AdminCreateUser", refuse_taken_email(self._cognito)
+        )
         events.register("before-parameter-build.cognito-idp.AdminCreateUser", self._before_create)
         events.register("after-call.cognito-idp.AdminCreateUser", self._after_create)
 

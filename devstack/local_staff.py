@@ -22,11 +22,20 @@ from therabill.staff.service import StaffService
 from therabill.staff.store import StaffStore
 
 
+class _RefuseRegistered:
+    """A token for an address that signs in with another practice is refused (the local stand-in
+    cannot accept an invitation Cognito would not have made); the member is not kept."""
+
+    def registered_elsewhere(self, practice_id: str, email: str) -> None:
+        raise TokenRequestError("email", "this email address signs in with another practice: use another")
+
+
 class LocalStaff:
     def __init__(self, session: Any, resources: LocalResources) -> None:
         self.staff = StaffService(
             store=StaffStore(Table(session.client("dynamodb"), resources.table_name)),
             directory=CognitoDirectory(session.client("cognito-idp"), resources.user_pool_id),
+            notices=_RefuseRegistered(),
             clock=utc_now,
         )
 
@@ -38,7 +47,8 @@ class LocalStaff:
             member = self.staff.invite(practice_id, email=email, name=name, role=role)
         if not member.enabled:
             raise TokenRequestError("email", f"this staff member is {member.status}: they cannot sign in")
-        assert member.sub is not None  # invited members have their user's sub
+        if member.sub is None:  # invited by the practice, but the address signs in elsewhere
+            raise TokenRequestError("email", "this email address signs in with another practice: use another")
         return {
             contract.CLAIM_SUBJECT: member.sub,
             contract.CLAIM_ROLE: member.role,

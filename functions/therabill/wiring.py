@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from therabill.sessions.service import SessionService
     from therabill.signup.invitation import InvitationMessages
     from therabill.signup.service import SignupService
-    from therabill.staff.directory import StaffDirectory
+    from therabill.staff.directory import StaffDirectory, StaffNotices
     from therabill.staff.service import StaffService
     from therabill.webhooks.dispatch import EventDispatcher
     from therabill.webhooks.inbox import EventQueue, Inbox
@@ -161,7 +161,20 @@ class Container:
         from therabill.staff.service import StaffService
         from therabill.staff.store import StaffStore
 
-        return StaffService(store=StaffStore(self.table), directory=self.staff_directory, clock=self.clock)
+        return StaffService(
+            store=StaffStore(self.table),
+            directory=self.staff_directory,
+            notices=self.staff_notices,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def staff_notices(self) -> StaffNotices:
+        from therabill.signup.notices import InvitationNotices
+
+        return InvitationNotices(
+            outbox=self.outbox, practices=self.practices, clock=self.clock, sign_in_url=self.sign_in_url
+        )
 
     @cached_property
     def signup(self) -> SignupService:

@@ -16,7 +16,7 @@ from therabill import contract
 from therabill.adapters.cognito import CognitoDirectory
 from therabill.core.errors import DependencyUnavailableError
 from therabill.core.ids import new_id
-from therabill.staff.errors import DirectoryConflictError, EmailUnavailableError
+from therabill.staff.errors import DirectoryConflictError, EmailRegisteredError, EmailUnavailableError
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_an_email_another_user_has_is_refused_without_saying_where(cognito: Any)
     client, pool = cognito
     with Stubber(client) as stub:
         stub.add_client_error("admin_create_user", service_error_code="AliasExistsException")
-        with pytest.raises(EmailUnavailableError) as refused:
+        with pytest.raises(EmailRegisteredError) as refused:
             _create(CognitoDirectory(client, pool), new_id("prc"), new_id("stf"), "same@p.test")
     assert refused.value.message == "this email address cannot be invited"
 

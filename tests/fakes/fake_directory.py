@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from therabill.staff.errors import DirectoryConflictError, EmailUnavailableError
+from therabill.staff.errors import DirectoryConflictError, EmailRegisteredError, EmailUnavailableError
 
 
 @dataclass
@@ -24,7 +24,8 @@ class FakeUser:
 @dataclass
 class FakeDirectory:
     users: dict[str, FakeUser] = field(default_factory=dict)
-    refused_emails: set[str] = field(default_factory=set)  # answered as AliasExistsException
+    refused_emails: set[str] = field(default_factory=set)  # another user has it: AliasExistsException
+    invalid_emails: set[str] = field(default_factory=set)  # the pool will not take it
     fail_next_create: bool = False
 
     def create_user(self, *, practice_id: str, staff_id: str, email: str, name: str, role: str) -> str:
@@ -37,6 +38,8 @@ class FakeDirectory:
                 raise DirectoryConflictError("the sign-in service holds another user of this name")
             return existing.sub
         if email in self.refused_emails:
+            raise EmailRegisteredError("this email address cannot be invited", field="email")
+        if email in self.invalid_emails:
             raise EmailUnavailableError("this email address cannot be invited", field="email")
         self.users[staff_id] = FakeUser(
             sub=str(uuid.uuid4()), practice_id=practice_id, email=email, role=role
@@ -68,3 +71,13 @@ class FakeDirectory:
     def sign_out(self, staff_id: str) -> None:
         if staff_id in self.users:
             self.users[staff_id].sign_outs += 1
+
+
+@dataclass
+class FakeNotices:
+    """The staff notices port: what each address was told privately."""
+
+    registered: list[tuple[str, str]] = field(default_factory=list)  # (practice id, email)
+
+    def registered_elsewhere(self, practice_id: str, email: str) -> None:
+        self.registered.append((practice_id, email))

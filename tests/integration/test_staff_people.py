@@ -5,6 +5,8 @@ nothing written."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
 from datetime import timedelta
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devstack.local_cognito import refuse_taken_email
 
 from devstack import apigw
 from tests.integration import scenario
@@ -353,3 +356,35 @@ def test_changes_to_who_may_act_are_in_the_audit_trail_once_each(world: World) -
         (member["id"], owner.id, "owner")
     }
     assert "ivy@team.test" not in json.dumps(trail)
+
+
+def test_inviting_an_address_that_signs_in_with_another_practice_answers_as_any_invitation(
+    world: World,
+) -> None:
+    """Cognito refuses a second user with an email another user has (moto does not check: the
+    local system's check is installed on the directory's client). The inviter cannot tell: the
+    same 201 and the same shape of member; only the address hears of it."""
+    mine, theirs = (
+        scenario.create_practice(world, connect=False),
+        scenario.create_practice(world, connect=False),
+    )
+    invite(world, theirs.id, "sam@elsewhere.test", "clinician")
+    events = world.container.staff_directory._client.meta.events  # the adapter's own client
+    check = refuse_taken_email(_cognito(world))
+    events.register("before-parameter-build.cognito-idp.AdminCreateUser", check)
+    try:
+        sent_before = len(world.emails())
+        taken = invite(world, mine.id, "Sam@Elsewhere.test", "biller", name="Sam")
+        fresh = invite(world, mine.id, "new@harbor.test", "biller", name="Nia")
+    finally:
+        events.unregister("before-parameter-build.cognito-idp.AdminCreateUser", check)
+    assert set(taken) == set(fresh) and (taken["status"], taken["role"]) == ("invited", "biller")
+    # One user made (the fresh address's); the taken address got one private note naming the
+    # inviting practice, and nothing went to anyone else.
+    notes = [email.message_from_string(m.raw_data, policy=email.policy.default) for m in world.emails()]
+    to_sam = [n for n in notes[sent_before:] if "sam@elsewhere.test" in str(n["To"])]
+    assert [str(n["To"]) for n in notes[sent_before:]] == ["sam@elsewhere.test"]
+    body = to_sam[0].get_body(preferencelist=("plain",))
+    assert body is not None and "already has a Therabill sign-in" in body.get_content()
+    status, listed = world.staff("GET", "/staff", practice_id=mine.id)
+    assert status == 200 and {m["email"]: m["status"] for m in listed}["sam@elsewhere.test"] == "invited"

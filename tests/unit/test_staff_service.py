@@ -12,7 +12,7 @@ import pytest
 from devstack.resources import table_definition
 from moto import mock_aws
 
-from tests.fakes.fake_directory import FakeDirectory
+from tests.fakes.fake_directory import FakeDirectory, FakeNotices
 from therabill.adapters.dynamo import Table
 from therabill.core.errors import InvalidRequestError
 from therabill.core.ids import new_id
@@ -36,11 +36,19 @@ def directory() -> FakeDirectory:
 
 
 @pytest.fixture
-def staff(dynamodb_client: Any, directory: FakeDirectory) -> Iterator[StaffService]:
+def notices() -> FakeNotices:
+    return FakeNotices()
+
+
+@pytest.fixture
+def staff(dynamodb_client: Any, directory: FakeDirectory, notices: FakeNotices) -> Iterator[StaffService]:
     with mock_aws():
         dynamodb_client.create_table(**table_definition("staff"))
         yield StaffService(
-            store=StaffStore(Table(dynamodb_client, "staff")), directory=directory, clock=lambda: NOW
+            store=StaffStore(Table(dynamodb_client, "staff")),
+            directory=directory,
+            notices=notices,
+            clock=lambda: NOW,
         )
 
 
@@ -80,11 +88,11 @@ def test_an_unknown_role_is_refused_and_nothing_written(staff: StaffService) -> 
 def test_an_invitation_the_directory_refuses_leaves_nothing_behind(
     staff: StaffService, directory: FakeDirectory
 ) -> None:
-    directory.refused_emails.add("taken@p.test")
+    directory.invalid_emails.add("taken@p.test")
     with pytest.raises(EmailUnavailableError):
         staff.invite(PRC, email="taken@p.test", name="T", role="owner")
     assert staff.list_members(PRC) == []
-    directory.refused_emails.clear()
+    directory.invalid_emails.clear()
     assert staff.invite(PRC, email="taken@p.test", name="T", role="biller").status == "invited"
     # the discarded owner was never counted: this one, once signed in, is the only owner
     owner = _signed_in(staff, staff.invite(PRC, email="o@p.test", name="O", role="owner"))
@@ -115,6 +123,7 @@ def test_the_list_is_oldest_first_with_the_sign_ups_owner_first(dynamodb_client:
         staff = StaffService(
             store=StaffStore(Table(dynamodb_client, "staff")),
             directory=FakeDirectory(),
+            notices=FakeNotices(),
             clock=lambda: next(ticks),
         )
         practice = "prc_01m91c1rmb9fd3g9bgqwweyhw7"
@@ -264,7 +273,7 @@ def test_an_invitation_later_refused_by_the_directory_leaves_the_member_as_it_wa
     staff: StaffService, directory: FakeDirectory
 ) -> None:
     rae = staff.add_without_sign_in(PRC, name="Dr Rae")
-    directory.refused_emails.add("taken@p.test")
+    directory.invalid_emails.add("taken@p.test")
     with pytest.raises(EmailUnavailableError):
         staff.invite_later(PRC, rae.id, "taken@p.test")
     back = staff.get(PRC, rae.id)
@@ -293,3 +302,33 @@ def test_an_owner_who_never_signed_in_does_not_keep_the_practice_owned(staff: St
         staff.disable(PRC, a.id)
     _signed_in(staff, b)
     assert staff.disable(PRC, a.id).status == "disabled"
+
+
+def test_an_address_that_signs_in_elsewhere_is_told_privately_and_the_inviter_sees_an_invitation(
+    staff: StaffService, directory: FakeDirectory, notices: FakeNotices
+) -> None:
+    directory.refused_emails.add("taken@p.test")
+    kept = staff.invite(PRC, email="Taken@p.test", name="T", role="biller")
+    fresh = staff.invite(PRC, email="new@p.test", name="N", role="biller")
+    # The inviter's answer has the same shape as any other invitation's: an invited member.
+    assert (kept.status, fresh.status) == ("invited", "invited")
+    assert notices.registered == [(PRC, "taken@p.test")]
+    assert kept.sub is None and "taken@p.test" not in {u.email for u in directory.users.values()}
+    assert staff.by_email(PRC, "taken@p.test") == kept  # the email guard holds it: no duplicate
+    # No user was made, so no token can name the member; the owner may remove them as anyone.
+    assert staff.remove(PRC, kept.id).status == "removed"
+    assert staff.by_email(PRC, "taken@p.test") is None
+
+
+def test_a_member_invited_later_at_an_address_that_signs_in_elsewhere_is_kept_invited(
+    staff: StaffService, directory: FakeDirectory, notices: FakeNotices
+) -> None:
+    rae = staff.add_without_sign_in(PRC, name="Dr Rae")
+    directory.refused_emails.add("taken@p.test")
+    invited = staff.invite_later(PRC, rae.id, "taken@p.test")
+    assert (invited.email, invited.status, invited.sub) == ("taken@p.test", "invited", None)
+    # The same request again: the same member, the address told again (the notice is sent once a
+    # day by its own key), and once the address is free the retry makes the user.
+    directory.refused_emails.clear()
+    assert staff.invite_later(PRC, rae.id, "taken@p.test").sub is not None
+    assert notices.registered == [(PRC, "taken@p.test")]

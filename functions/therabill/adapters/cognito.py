@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from therabill import contract
 from therabill.core.errors import DependencyUnavailableError
-from therabill.staff.errors import DirectoryConflictError, EmailUnavailableError
+from therabill.staff.errors import DirectoryConflictError, EmailRegisteredError, EmailUnavailableError
 
 _BUSY = frozenset({"TooManyRequestsException", "InternalErrorException", "LimitExceededException"})
 # The invitation could not be worded or delivered (the CustomMessage trigger failed or timed out,
@@ -41,9 +41,9 @@ def _translate() -> Iterator[None]:
             raise DependencyUnavailableError("the sign-in service is busy; try again") from exc
         if code in _UNDELIVERED:
             raise DependencyUnavailableError("the invitation could not be sent just now; try again") from exc
-        if code in ("AliasExistsException", "InvalidParameterException"):
-            # Never say where the address is used: another practice's staff is not ours to reveal.
-            # An address the user pool will not take as an email is refused the same way.
+        if code == "AliasExistsException":  # another user has the address (verified, an alias)
+            raise EmailRegisteredError("this email address cannot be invited", field="email") from exc
+        if code == "InvalidParameterException":  # an address the user pool will not take
             raise EmailUnavailableError("this email address cannot be invited", field="email") from exc
         raise
     except BotoCoreError as exc:

@@ -64,7 +64,8 @@ def invite_staff(body: Annotated[StaffInvite, Body()]) -> StaffOut:
     """Invite someone by email with a role: they get an email to sign in. With ``sign_in`` false,
     a member who never signs in (no email; a clinician the practice books sessions for; not an
     owner): active at once, invited later with POST /staff/{staff_id}/invitation. Owner only. An
-    email a member of this practice has already: 409. A practice sends at most 30 invitations a
+    email a member of this practice has already: 409. An address with a sign-in elsewhere is
+    answered like any other (the address alone is told, privately). A practice sends at most 30 invitations a
     day and an address receives at most 3 a day from all practices: past either, 429 with
     Retry-After."""
     who = _owner()

@@ -33,3 +33,29 @@ def already_registered(to: str, *, sign_in_url: str) -> Email:
         ),
         sender_name="Therabill",
     )
+
+
+def registered_elsewhere(to: str, *, practice_name: str, sign_in_url: str) -> Email:
+    """To an address a practice invited that has a Therabill sign-in already (each sign-in belongs
+    to one practice). Only the address hears of it: the practice sees an invitation not yet
+    accepted."""
+    lines = [
+        f"{practice_name} invited this email address to join their practice on Therabill, but the "
+        "address already has a Therabill sign-in, and a sign-in belongs to one practice, so no "
+        "second one was made.",
+        f"To work with {practice_name}, ask them to invite another email address of yours.",
+        f"To use the sign-in you have, sign in at {sign_in_url}.",
+        "If you did not expect this, you can ignore this email: your account is unchanged.",
+    ]
+    return Email(
+        to=to,
+        subject=f"{practice_name} invited you to Therabill",
+        text="\n\n".join(lines),
+        html=html_page(
+            f"{practice_name} invited you to Therabill",
+            [escape(line) for line in lines[:2]],
+            link=("Sign in", sign_in_url),
+            after=[escape(line) for line in lines[3:]],
+        ),
+        sender_name="Therabill",
+    )

@@ -10,8 +10,8 @@ class StaffDirectory(Protocol):
     def create_user(self, *, practice_id: str, staff_id: str, email: str, name: str, role: str) -> str:
         """Create the user and send the invitation; returns the user's ``sub``. A retry for the
         same practice and staff id answers the user made before (no second invitation); a user of
-        that name with other claims raises DirectoryConflictError, an email the provider refuses
-        EmailUnavailableError."""
+        that name with other claims raises DirectoryConflictError, an email another user has
+        EmailRegisteredError, one the provider will not take EmailUnavailableError."""
         ...
 
     def resend_invitation(self, staff_id: str) -> bool:
@@ -32,4 +32,12 @@ class StaffDirectory(Protocol):
 
     def sign_out(self, staff_id: str) -> None:
         """Revoke every refresh token of the user (sign out everywhere); gone: not an error."""
+        ...
+
+
+class StaffNotices(Protocol):
+    def registered_elsewhere(self, practice_id: str, email: str) -> None:
+        """Tell the address, and only the address, that the practice invited it but it already has
+        a sign-in (each belongs to one practice) and what to do. Never raises: the inviter's
+        answer must not differ from any other invitation's."""
         ...

@@ -28,6 +28,12 @@ class EmailUnavailableError(AlreadyExistsError):
     """The identity provider refused the email. Says nothing of where else it is used."""
 
 
+class EmailRegisteredError(EmailUnavailableError):
+    """The address already belongs to a user (a sign-in, of this practice or another): the
+    invitation cannot make a second. Never said to the inviter (it would tell them the address has
+    an account elsewhere); the address hears of it privately (``StaffNotices``)."""
+
+
 class LastOwnerError(ConflictError):
     """The change would leave the practice with no owner who can act."""
 

@@ -15,8 +15,9 @@ from therabill.core import keys
 from therabill.core.clock import Clock
 from therabill.core.errors import InvalidRequestError
 from therabill.core.ids import derived_id, new_id
-from therabill.staff.directory import StaffDirectory
+from therabill.staff.directory import StaffDirectory, StaffNotices
 from therabill.staff.errors import (
+    EmailRegisteredError,
     NotAClinicianError,
     StaffChangedError,
     StaffExistsError,
@@ -47,9 +48,12 @@ def _role(role: str) -> Role:
 
 
 class StaffService:
-    def __init__(self, *, store: StaffStore, directory: StaffDirectory, clock: Clock) -> None:
+    def __init__(
+        self, *, store: StaffStore, directory: StaffDirectory, notices: StaffNotices, clock: Clock
+    ) -> None:
         self._store = store
         self._directory = directory
+        self._notices = notices
         self._clock = clock
 
     # -- creating -------------------------------------------------------------------------------
@@ -88,7 +92,7 @@ class StaffService:
         self._store.create(member)
         try:
             self._count_invitation(practice_id, member.email or "")
-            return self._provision(member)
+            return self._provision_or_notify(member)
         except BaseException:
             with contextlib.suppress(Exception):  # a user the failed call may have made goes too
                 self._directory.delete(member.id)
@@ -126,7 +130,7 @@ class StaffService:
         member = self._store.get(practice_id, staff_id)
         email = normal_email(email)
         if member.email == email and member.status == "invited":  # a retry: the same invitation
-            return member if member.sub else self._provision(member)
+            return member if member.sub else self._provision_or_notify(member)
         if member.signs_in or member.status != "active":
             raise StaffChangedError(
                 "only an active staff member with no sign-in can be invited", status=member.status
@@ -134,7 +138,7 @@ class StaffService:
         member = self._store.give_email(member, email)
         try:
             self._count_invitation(practice_id, email)
-            return self._provision(member)
+            return self._provision_or_notify(member)
         except BaseException:
             with contextlib.suppress(Exception):
                 self._directory.delete(member.id)
@@ -161,6 +165,19 @@ class StaffService:
         if member.sub:
             return member
         return self._provision(member)
+
+    def _provision_or_notify(self, member: StaffMember) -> StaffMember:
+        """The invitation's user, made; or, for an address that has a sign-in already (with this
+        practice's members it cannot: the email guard), the member kept as invited with no user and
+        the address told privately. The inviter hears the same as for any invitation — an answer
+        that differed would tell them the address has an account with some other practice — and
+        sees a member who has not accepted yet; removing them, or inviting another address, is
+        theirs to do."""
+        try:
+            return self._provision(member)
+        except EmailRegisteredError:
+            self._notices.registered_elsewhere(member.practice_id, member.email or "")
+            return member
 
     def _provision(self, member: StaffMember) -> StaffMember:
         if member.email is None:  # pragma: no cover - only members with an email are provisioned
