@@ -258,3 +258,23 @@ def test_bad_input_is_refused_and_nothing_is_written(
     assert status == 400, body
     assert body["details"]["problems"][0]["field"] == field
     assert _items(world, "SIGNUP") == [] and _practices(world) == [] and _users(world) == []
+
+
+def test_an_address_whose_owner_was_removed_may_sign_up_a_new_practice(world: World) -> None:
+    """The last owner cannot go, so another owner removed the sign-up's owner: the address has no
+    sign-in any more, and signing up again makes a new practice (the old one stays theirs)."""
+    _sign_up(world)
+    [first] = _practices(world)
+    old = first["PK"]["S"].removeprefix("P#")
+    owner_id = world.container.staff.owner_id(old)
+    assert world.staff("DELETE", f"/staff/{owner_id}", practice_id=old)[0] == 204  # by another owner
+    assert [u for u in _users(world) if u["email"] == "owner@harbor.test"] == []
+    status, body = _sign_up(world, {**FORM, "practice_name": "Ada's New Practice"})
+    assert (status, body) == (202, ACCEPTED_BODY)
+    names = sorted(p["name"]["S"] for p in _practices(world))
+    assert names == ["Ada's New Practice", "Harbor Speech Therapy"]
+    [user] = [u for u in _users(world) if u["email"] == "owner@harbor.test"]
+    assert user[contract.CLAIM_PRACTICE_ID] != old and user[contract.CLAIM_ROLE] == "owner"
+    # And once more: the address has a sign-in again, so nothing new (the owner is re-invited).
+    assert _sign_up(world, {**FORM, "practice_name": "Third"}) == (202, ACCEPTED_BODY)
+    assert len(_practices(world)) == 2

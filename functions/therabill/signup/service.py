@@ -107,24 +107,42 @@ class SignupService:
     def register(self, form: SignupForm) -> Outcome:
         """Create the practice and its owner once (the operator's path calls this directly)."""
         email = normal_email(form.email)
-        signup = self._store.start(
-            Signup(
-                email_key=email_key(email),
-                practice_id=new_id("prc"),
-                practice_name=form.practice_name.strip(),
-                time_zone=form.time_zone,
-                owner_name=form.name.strip(),
-                status="checking",
-                created_at=self._clock(),
-            )
+        fresh = Signup(
+            email_key=email_key(email),
+            practice_id=new_id("prc"),
+            practice_name=form.practice_name.strip(),
+            time_zone=form.time_zone,
+            owner_name=form.name.strip(),
+            status="checking",
+            created_at=self._clock(),
         )
+        signup = self._store.start(fresh)
         if signup.status == "done":
-            return self._registered(signup, email)
+            if not self._owner_removed(signup) or self._accounts.email_registered(email):
+                return self._registered(signup, email)
+            signup = self._reopen(signup, fresh)
+            if signup.status == "done":  # reopened and finished by a concurrent request meanwhile
+                return self._registered(signup, email)
         if signup.status == "checking":
             if self._accounts.email_registered(email):
                 return self._registered(signup, email)
             signup = self._advance(signup, "creating")
         return self._create(signup, email)
+
+    def _owner_removed(self, signup: Signup) -> bool:
+        owner = self._staff.get(signup.practice_id, self._staff.owner_id(signup.practice_id))
+        return owner.status == "removed"
+
+    def _reopen(self, done: Signup, fresh: Signup) -> Signup:
+        """The address made a practice once but has no sign-in now (its owner was removed there,
+        which another owner of that practice did: the last owner cannot go): it may sign up a new
+        practice. A concurrent request that reopened it first is as good."""
+        try:
+            return self._store.reopen(done, fresh)
+        except SignupChangedError:
+            current = self._store.get(done.email_key)
+            assert current is not None, "a sign-up is never deleted"
+            return current
 
     def _advance(self, signup: Signup, status: SignupStatus) -> Signup:
         """Move the sign-up on; a concurrent retry that moved it first is as good."""

@@ -82,6 +82,34 @@ class SignupStore:
             raise SignupChangedError("the sign-up moved on meanwhile", status=signup.status) from exc
         return from_item(item)
 
+    def reopen(self, done: Signup, fresh: Signup) -> Signup:
+        """A finished sign-up whose address has no sign-in any more (its owner was removed from
+        the practice it made) starts again as ``fresh`` (a new practice id, the new form), if
+        nobody moved it since it was read; else SignupChangedError."""
+        try:
+            item = self._table.update(
+                keys.signup_pk(done.email_key),
+                keys.SIGNUP_SK,
+                update="SET #s = :s, practice_id = :p, practice_name = :n, time_zone = :z, "
+                "owner_name = :o, created_at = :c ADD #v :one",
+                condition="#s = :was AND #v = :v",
+                names={"#s": "status", "#v": "version"},
+                values={
+                    ":s": "checking",
+                    ":p": fresh.practice_id,
+                    ":n": fresh.practice_name,
+                    ":z": fresh.time_zone,
+                    ":o": fresh.owner_name,
+                    ":c": iso(fresh.created_at),
+                    ":was": done.status,
+                    ":v": done.version,
+                    ":one": 1,
+                },
+            )
+        except ConditionFailed as exc:
+            raise SignupChangedError("the sign-up moved on meanwhile", status=done.status) from exc
+        return from_item(item)
+
     def take_slot(self, kind: str, subject: str, window: int, *, limit: int, expires_at_epoch: int) -> bool:
         """Take a slot of ``subject``'s window; False when all ``limit`` are taken."""
         try:
