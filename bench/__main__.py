@@ -69,6 +69,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="time the cold starts on this Python, not the Lambda runtime's (used when this machine has it)",
     )
     parser.add_argument("--no-importtime", action="store_true", help="skip the -X importtime breakdown")
+    parser.add_argument("--no-x12", action="store_true", help="skip the X12 throughput (its own --only x12)")
     parser.add_argument(
         "--no-floors", action="store_true", help="time the baseline alone, not the stack's floors"
     )
@@ -124,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         ops = slice_ops.measure(progress=progress)
         results["requests_per_operation"] = ops.as_dict()
         sections.append(slice_ops.render(ops, detail=args.detail))
-    if args.only in (None, "x12"):
+    if args.only == "x12" or (args.only is None and not args.no_x12):
         from bench import x12_ops
 
         x12 = x12_ops.measure()

@@ -326,22 +326,24 @@ def measure(
     progress: Any = None,
     warm_up: bool = True,
     floors: bool = True,
+    forms: tuple[str, ...] = FORMS,
 ) -> list[ColdStartResult]:
-    """The baseline and the floors first, then each entry module (in contract order), in each form."""
+    """The baseline and the floors first, then each entry module (in contract order), in each of
+    ``forms`` (both by default)."""
     from bench.deployed import deployed_trees, emulator, interpreter
 
     python = python or interpreter()
     references = [Target(BASELINE_NAME, BASELINE_MODULE), *(Target(n, m) for n, m in FLOORS if floors)]
     targets = [*references, *entry_targets(only)]
     with emulator() as function_env, deployed_trees(python) as trees:
-        probes = {form: Probe(python, trees[form], function_env, options) for form in FORMS}
+        probes = {form: Probe(python, trees[form], function_env, options) for form in forms}
         samples: dict[tuple[str, str], list[dict[str, Any]]] = {
-            (t.name, f): [] for t in targets for f in FORMS
+            (t.name, f): [] for t in targets for f in forms
         }
         for t in targets if warm_up else ():  # fills the OS file cache (and moto's); discarded
-            probes[FORMS[0]].facts(t)
+            probes[forms[0]].facts(t)
         for round_no in range(runs):
-            order = [(t, f) for t in targets for f in FORMS]
+            order = [(t, f) for t in targets for f in forms]
             random.Random(round_no).shuffle(order)
             for t, f in order:
                 samples[(t.name, f)].append(probes[f].facts(t))
@@ -351,8 +353,8 @@ def measure(
             ColdStartResult(
                 name=t.name,
                 module=t.module,
-                forms={f: _form_result(samples[(t.name, f)]) for f in FORMS},
-                top_packages=probes["compiled"].top_packages(t) if importtime else [],
+                forms={f: _form_result(samples[(t.name, f)]) for f in forms},
+                top_packages=probes[forms[0]].top_packages(t) if importtime else [],
             )
             for t in targets
         ]

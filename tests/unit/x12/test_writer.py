@@ -197,7 +197,7 @@ def _trim(components: tuple[str, ...]) -> list[str]:
     return trimmed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data(), delimiters=delimiter_sets)
 def test_writer_to_reader_round_trips(data: st.DataObject, delimiters: Delimiters) -> None:
     built = data.draw(st.lists(segments(delimiters), min_size=1, max_size=6))
