@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TypeVar
 
 import pytest
@@ -33,6 +35,28 @@ os.environ.pop("AWS_PROFILE", None)
 import aws_xray_sdk.core  # noqa: F401
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _one_user_pool_key() -> None:
+    """moto reads and imports the same RSA private key from the same file for every user pool it
+    makes, a third of a second each, and every integration world makes a pool: more than half of
+    opening a world. The key is imported once per process and every pool shares it (it is the
+    same key in every pool anyway: moto signs every pool's tokens with it)."""
+    from moto.cognitoidp import models
+
+    real = models.jwk.RSAKey.import_key
+    imported: dict[str, object] = {}
+
+    def import_key(value: object, *args: object, **kwargs: object) -> object:
+        key = json.dumps(value, sort_keys=True, default=str)
+        if key not in imported:
+            imported[key] = real(value, *args, **kwargs)  # type: ignore[arg-type]
+        return imported[key]
+
+    models.jwk = SimpleNamespace(RSAKey=SimpleNamespace(import_key=import_key))  # type: ignore[assignment]
+
+
+_one_user_pool_key()
 
 T = TypeVar("T")
 
