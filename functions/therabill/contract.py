@@ -110,6 +110,9 @@ CAN_CREATE_USERS = "users:create"
 # The audit archive: read the table's stream; PutObject into the audit archive bucket only.
 CAN_READ_TABLE_STREAM = "table:stream:read"
 CAN_ARCHIVE_AUDIT = "audit:archive"
+# Pictures of insurance cards in the documents bucket: signed uploads and reads, listing and
+# deleting, under its card-images/ prefix only.
+CAN_MANAGE_CARD_IMAGES = "documents:card-images"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -128,8 +131,16 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             # schedule (the staff API never reaches a queue).
             CAN_MANAGE_SCHEDULES,
             CAN_MANAGE_STAFF_USERS,  # the practice's people: invitations, roles, removals
+            CAN_MANAGE_CARD_IMAGES,  # a coverage's card pictures
         ),
-        env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, *_NIGHTLY_ENV, ENV_USER_POOL_ID),
+        env=(
+            *_COMMON_ENV,
+            ENV_EMAIL_SENDER,
+            ENV_PUBLIC_BASE_URL,
+            *_NIGHTLY_ENV,
+            ENV_USER_POOL_ID,
+            ENV_DOCUMENTS_BUCKET,
+        ),
     ),
     FunctionSpec(
         name="public-api",

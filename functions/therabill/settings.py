@@ -33,6 +33,7 @@ class Settings(BaseModel):
     user_pool_id: str | None = None  # the staff user pool (None: staff cannot be managed)
     sign_in_url: str | None = None  # where staff sign in (None: the public base URL)
     audit_archive_bucket: str | None = None  # the audit archive function only
+    documents_bucket: str | None = None  # private documents: insurance card pictures
     clearinghouse_url: str | None = None  # None: Stedi's own API; locally the sandbox clearinghouse
 
     @property
@@ -77,6 +78,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "user_pool_id": environ.get(contract.ENV_USER_POOL_ID) or None,
         "sign_in_url": environ.get(contract.ENV_SIGN_IN_URL) or None,
         "audit_archive_bucket": environ.get(contract.ENV_AUDIT_ARCHIVE_BUCKET) or None,
+        "documents_bucket": environ.get(contract.ENV_DOCUMENTS_BUCKET) or None,
         "clearinghouse_url": environ.get(contract.ENV_CLEARINGHOUSE_URL) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):

@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from therabill.core.clock import Clock, utc_now
+from therabill.core.errors import DependencyUnavailableError
 from therabill.settings import Secrets, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from therabill.clearinghouse.store import PracticeControlNumbers, X12CounterStore
     from therabill.clients.service import ClientService
     from therabill.clinical.supervision import SupervisionService
+    from therabill.coverage.card_images import CardImages
     from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
@@ -340,6 +342,18 @@ class Container:
         bucket = self.settings.audit_archive_bucket
         assert bucket, "the audit archive needs its bucket"
         return AuditArchive(sink=S3ArchiveSink(self._client("s3"), bucket))
+
+    @cached_property
+    def card_images(self) -> CardImages:
+        from therabill.adapters.s3 import S3Pictures
+        from therabill.coverage.card_images import CardImages
+
+        bucket = self.settings.documents_bucket
+        if not bucket:
+            raise DependencyUnavailableError("pictures of insurance cards are not set up here")
+        return CardImages(
+            coverage=self.coverage, storage=S3Pictures(self._client("s3"), bucket), clock=self.clock
+        )
 
     @cached_property
     def supervision(self) -> SupervisionService:

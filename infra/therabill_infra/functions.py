@@ -155,6 +155,15 @@ class Functions(Construct):
                     permissions.archive_prefix_finding(bucket),
                 )
 
+            if contract.CAN_MANAGE_CARD_IMAGES in spec.permissions:
+                bucket = Stack.of(self).resolve(resources.documents_bucket_arn)["Fn::GetAtt"][0]
+                acknowledge(
+                    policy,
+                    "Each picture of an insurance card is its own object, named by practice, client, "
+                    "coverage and side, so the statement names the bucket's card-images/ prefix.",
+                    permissions.card_images_prefix_finding(bucket),
+                )
+
             reserved = (
                 RESERVED_CONCURRENCY.get(spec.name, DEFAULT_RESERVED_CONCURRENCY)
                 if reserved_concurrency

@@ -76,6 +76,13 @@ TABLE_STREAM_READ_ACTIONS = (
 AUDIT_ARCHIVE_ACTIONS = ("s3:PutObject",)
 AUDIT_ARCHIVE_KEY_ACTIONS = ("kms:GenerateDataKey",)
 AUDIT_ARCHIVE_PREFIX = "audit/*"
+# Pictures of insurance cards: objects under the documents bucket's card-images/ prefix (a signed
+# upload form or link acts with the signer's permissions), listed by that prefix; the bucket's key
+# through S3 (a data key to write, Decrypt to read).
+CARD_IMAGES_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
+CARD_IMAGES_LIST_ACTIONS = ("s3:ListBucket",)
+CARD_IMAGES_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+CARD_IMAGES_PREFIX = "card-images/"
 
 # Every role, whatever its capabilities: the audit trail is append-only. An explicit Deny (it
 # wins over any Allow) of every action that changes or removes an item whose partition key is an
@@ -106,6 +113,11 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
         *QUEUE_KEY_SEND_ACTIONS,
     ),
     contract.CAN_ARCHIVE_AUDIT: AUDIT_ARCHIVE_ACTIONS + AUDIT_ARCHIVE_KEY_ACTIONS,
+    contract.CAN_MANAGE_CARD_IMAGES: (
+        *CARD_IMAGES_OBJECT_ACTIONS,
+        *CARD_IMAGES_LIST_ACTIONS,
+        *CARD_IMAGES_KEY_ACTIONS,
+    ),
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -138,6 +150,8 @@ class CapabilityResources:
     audit_failures_queue_arn: str = ""  # the stream consumer's on-failure destination
     audit_bucket_arn: str = ""
     audit_key_arn: str = ""
+    documents_bucket_arn: str = ""
+    documents_key_arn: str = ""
 
 
 def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
@@ -235,6 +249,19 @@ def _archive_audit(capability: str, res: CapabilityResources) -> list[iam.Policy
     ]
 
 
+def _manage_card_images(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    bucket = _required(res.documents_bucket_arn, capability)
+    return [
+        _allow(CARD_IMAGES_OBJECT_ACTIONS, [f"{bucket}/{CARD_IMAGES_PREFIX}*"]),
+        iam.PolicyStatement(
+            actions=list(CARD_IMAGES_LIST_ACTIONS),
+            resources=[bucket],
+            conditions={"StringLike": {"s3:prefix": [f"{CARD_IMAGES_PREFIX}*"]}},
+        ),
+        _via(CARD_IMAGES_KEY_ACTIONS, _required(res.documents_key_arn, capability), "s3"),
+    ]
+
+
 _STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyStatement]]] = {
     contract.CAN_READ_TABLE: _read_table,
     contract.CAN_WRITE_TABLE: _write_table,
@@ -249,6 +276,7 @@ _STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyState
     contract.CAN_CREATE_USERS: _create_users,
     contract.CAN_READ_TABLE_STREAM: _read_table_stream,
     contract.CAN_ARCHIVE_AUDIT: _archive_audit,
+    contract.CAN_MANAGE_CARD_IMAGES: _manage_card_images,
 }
 
 
@@ -292,6 +320,11 @@ def schedule_wildcard_findings(group_name: str) -> list[str]:
 def archive_prefix_finding(bucket_logical_id: str) -> str:
     """The cdk-nag IAM5 finding of the archive statement (objects under the bucket's prefix)."""
     return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{AUDIT_ARCHIVE_PREFIX}]"
+
+
+def card_images_prefix_finding(bucket_logical_id: str) -> str:
+    """The cdk-nag IAM5 finding of the card pictures' statement (objects under the prefix)."""
+    return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{CARD_IMAGES_PREFIX}*]"
 
 
 def _required(arn: str, capability: str) -> str:

@@ -120,6 +120,8 @@ class TherabillStack(Stack):
             audit_failures_queue_arn=self.queues.audit_archive_failures.queue_arn,
             audit_bucket_arn=self.audit_archive.bucket.bucket_arn,
             audit_key_arn=self.audit_archive.key.key_arn,
+            documents_bucket_arn=self.documents.bucket.bucket_arn,
+            documents_key_arn=self.documents.key.key_arn,
         )
         self.functions = Functions(
             self,

@@ -101,8 +101,16 @@ def test_the_archive_function_writes_only_to_the_archive_prefix(synth: Synth) ->
     (stream,) = synth.statements_with(role, "dynamodb:GetRecords")
     assert stream["Resource"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
     for other in FUNCTION_NAMES:
-        if other != "audit-archive":
+        if other not in ("audit-archive", "staff-api"):
             assert not {a for a in synth.role_actions(synth.role_id(other)) if a.startswith("s3:")}, other
+    # The staff API's S3 actions are the card pictures', on the documents bucket's prefix alone.
+    staff = synth.role_id("staff-api")
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        (statement,) = synth.statements_with(staff, action)
+        assert "card-images/*" in json.dumps(statement["Resource"]) and bucket_id not in json.dumps(statement)
+    (listing,) = synth.statements_with(staff, "s3:ListBucket")
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["card-images/*"]}}
+    assert bucket_id not in json.dumps(listing)
 
 
 def test_the_archive_reads_only_new_audit_records_and_parks_failed_batches(synth: Synth) -> None:

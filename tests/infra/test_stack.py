@@ -98,6 +98,14 @@ ACTIONS_BY_CAPABILITY = {
         "kms:GenerateDataKey",
     },
     "audit:archive": {"s3:PutObject", "kms:GenerateDataKey"},
+    "documents:card-images": {
+        "s3:PutObject",
+        "s3:GetObject",
+        "s3:DeleteObject",
+        "s3:ListBucket",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
+    },
 }
 ASYNC_DLQ_ACTIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 SCHEDULED = {target for _, _, target in contract.SCHEDULES}

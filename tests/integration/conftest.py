@@ -321,6 +321,7 @@ def open_world(
             scheduler_role_arn=scheduler[1] if scheduler else None,
             user_pool_id=resources.user_pool_id,
             audit_archive_bucket=resources.audit_archive_bucket,
+            documents_bucket=resources.documents_bucket,
         )
         gateway = StripeGateway(
             SECRETS["stripe_secret_key"], http_client=fake.http_client(), max_network_retries=0

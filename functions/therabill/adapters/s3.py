@@ -1,11 +1,14 @@
 """S3: the audit archive's write-once bucket (Object Lock: the bucket's default retention applies
-to every object written)."""
+to every object written), and the documents bucket's pictures of insurance cards."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from therabill.coverage.card_images import StoredPicture
 
 
 class S3ArchiveSink:
@@ -29,3 +32,53 @@ class S3ArchiveSink:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
                 raise
+
+
+class S3Pictures:
+    """The documents bucket as the coverage capability's ``PictureStorage``: signed upload forms
+    (S3's POST policy: the exact key, the content type, a size range, an expiry), listings by
+    prefix, signed read links, deletions. The bucket's default encryption (its own KMS key) applies
+    to every object; nothing here names a key or an algorithm."""
+
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def upload_form(
+        self, key: str, *, content_type: str, max_bytes: int, seconds: int
+    ) -> tuple[str, dict[str, str]]:
+        form = self._client.generate_presigned_post(
+            Bucket=self._bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=seconds,
+        )
+        return str(form["url"]), {str(k): str(v) for k, v in form["fields"].items()}
+
+    def pictures(self, prefix: str) -> list[StoredPicture]:
+        out: list[StoredPicture] = []
+        for page in self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=prefix
+        ):
+            out.extend(
+                StoredPicture(
+                    key=o["Key"], size=int(o["Size"]), uploaded_at=o["LastModified"].astimezone(UTC)
+                )
+                for o in page.get("Contents", [])
+            )
+        return out
+
+    def read_link(self, key: str, *, seconds: int) -> str:
+        return str(
+            self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=seconds
+            )
+        )
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys a call
+            chunk = keys[start : start + 1000]
+            self._client.delete_objects(
+                Bucket=self._bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+            )

@@ -115,6 +115,11 @@ def coverage_changed(router: APIGatewayRouter, coverage: Coverage) -> None:
     )
 
 
+def coverage_card(router: APIGatewayRouter, action: Action, client_id: str, coverage_id: str) -> None:
+    """The pictures of a coverage's card shown, or an upload or removal asked for (by request)."""
+    _by_request(router, action, [{"client_id": client_id, "coverage_id": coverage_id}])
+
+
 def staff_changed(router: APIGatewayRouter, action: Action, member: StaffMember) -> None:
     """A change to who may act in the practice: once per version of the member it reached (a
     repeated request that changes nothing records nothing)."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
+    from therabill.coverage.card_images import CardImages
     from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
@@ -50,6 +51,8 @@ class Services(Protocol):
     def clients(self) -> ClientService: ...
     @property
     def coverage(self) -> CoverageService: ...
+    @property
+    def card_images(self) -> CardImages: ...
     @property
     def cards(self) -> CardService: ...
     @property

@@ -5,10 +5,10 @@ the owner, billers and the front desk (``coverage:write``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api import audit_trail
@@ -17,9 +17,19 @@ from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
 from therabill.api.params import ClientId, ItemId
 from therabill.api.staff_common import caller, removed
-from therabill.api.staff_coverage_models import CoverageCreate, CoverageOut, CoverageUpdate
+from therabill.api.staff_coverage_models import (
+    CardPictureOut,
+    CardUploadIn,
+    CardUploadOut,
+    CoverageCreate,
+    CoverageOut,
+    CoverageUpdate,
+)
+from therabill.audit.models import Action
 
 router = APIGatewayRouter()
+
+CardSide = Annotated[Literal["front", "back"], Path(description="front or back")]
 
 _PATH = "/clients/<client_id>/coverage"
 
@@ -87,4 +97,50 @@ def remove_coverage(client_id: ClientId, coverage_id: ItemId) -> Response[str]:
     who.require("coverage:write")
     coverage = container().coverage.remove(who.practice_id, client_id, coverage_id)
     audit_trail.coverage_changed(router, coverage)
+    return removed()
+
+
+# -- pictures of the insurance card ------------------------------------------------------------------
+@router.post(
+    f"{_PATH}/<coverage_id>/card-images",
+    status_code=201,
+    responses=answers({201: "A signed form to upload the picture with."}, 403),
+)
+def upload_card_image(
+    client_id: ClientId, coverage_id: ItemId, body: Annotated[CardUploadIn, Body()]
+) -> CardUploadOut:
+    """A signed form (ten minutes) to upload one picture of the card's front or back straight to
+    the practice's private, encrypted storage: JPEG, PNG, HEIC or PDF, at most 10 MiB. Once
+    uploaded it is the picture shown for that side. Owner, biller or front desk."""
+    who = _caller()
+    who.require("coverage:write")
+    form = container().card_images.upload(
+        who.practice_id, client_id, coverage_id, side=body.side, content_type=body.content_type
+    )
+    audit_trail.coverage_card(router, Action.COVERAGE_CARD_CHANGE, client_id, coverage_id)
+    return CardUploadOut(url=form.url, fields=form.fields, expires_at=form.expires_at)
+
+
+@router.get(f"{_PATH}/<coverage_id>/card-images")
+def list_card_images(client_id: ClientId, coverage_id: ItemId) -> list[CardPictureOut]:
+    """The newest picture of each side uploaded (front first), each with a signed link valid for
+    five minutes (recorded: ``coverage.card.read``)."""
+    who = _caller()
+    shown = container().card_images.shown(who.practice_id, client_id, coverage_id)
+    if shown:
+        audit_trail.coverage_card(router, Action.COVERAGE_CARD_READ, client_id, coverage_id)
+    return [CardPictureOut(**vars(p)) for p in shown]
+
+
+@router.delete(
+    f"{_PATH}/<coverage_id>/card-images/<side>",
+    status_code=204,
+    responses=answers({204: no_content("Removed (or there was none).")}, 403),
+)
+def remove_card_image(client_id: ClientId, coverage_id: ItemId, side: CardSide) -> Response[str]:
+    """Delete every picture of that side of the card. Owner, biller or front desk."""
+    who = _caller()
+    who.require("coverage:write")
+    if container().card_images.remove(who.practice_id, client_id, coverage_id, side):
+        audit_trail.coverage_card(router, Action.COVERAGE_CARD_CHANGE, client_id, coverage_id)
     return removed()

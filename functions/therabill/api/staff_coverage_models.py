@@ -176,3 +176,27 @@ class CoverageOut(BaseModel):
                 "forbids_cancellation_fees": c.forbids_cancellation_fees,
             }
         )
+
+
+# -- pictures of the insurance card ------------------------------------------------------------------
+class CardUploadIn(_Strict):
+    side: Literal["front", "back"]
+    content_type: Literal["image/jpeg", "image/png", "image/heic", "application/pdf"]
+
+
+class CardUploadOut(BaseModel):
+    """POST ``url`` as multipart/form-data: every one of ``fields`` as given, then the file as
+    ``file`` (at most 10 MiB, of the content type asked for), before ``expires_at``."""
+
+    url: str
+    fields: dict[str, str]
+    expires_at: datetime
+
+
+class CardPictureOut(BaseModel):
+    side: Literal["front", "back"]
+    content_type: str
+    size: Whole = Field(description="bytes")
+    uploaded_at: datetime
+    url: str = Field(description="a signed link to the picture, valid until url_expires_at")
+    url_expires_at: datetime
