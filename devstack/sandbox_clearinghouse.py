@@ -5,8 +5,9 @@ sandbox payer (`devstack.sandbox_payer`); everything is kept in memory.
 
     python -m devstack.sandbox_clearinghouse --port 8430     (make run starts it)
 
-Enrollments move on as they are read: submitted, then provisioning, then live; payer id
-SBX-REJECT is rejected and SBX-ACTION waits for the provider, each with the clearinghouse's message.
+Enrollments move on as they are read: submitted, then provisioning, then live; a payer known by
+SBX-REJECT is rejected and one known by SBX-ACTION waits for the provider, each with the
+clearinghouse's message. The payer directory (search and one payer) is `devstack.sandbox_payers`.
 The API key is checked (any non-empty key unless one is configured).
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
+from devstack import sandbox_payers
 from devstack.sandbox_payer import accept_837, answer_270
 from therabill.adapters.http_client import HttpRequest, HttpResponse
 from therabill.x12.writer import ControlNumberKind, SequentialControlNumbers
@@ -79,6 +81,7 @@ class SandboxStedi:
         self.document_bytes: dict[str, bytes] = {}
         self.providers: dict[str, dict[str, Any]] = {}
         self.enrollments: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, str] = {}  # enrollment id: SBX-REJECT, SBX-ACTION or ""
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("POST", re.compile(r".*/change/medicalnetwork/eligibility/v3/raw-x12"), self._eligibility),
             (
@@ -89,6 +92,8 @@ class SandboxStedi:
             ("GET", re.compile(r".*/polling/transactions"), self._polling),
             ("GET", re.compile(r".*/transactions/([^/]+)/input"), self._input),
             ("GET", re.compile(r".*/downloads/([^/]+)"), self._download),
+            ("GET", re.compile(r".*/payers/search"), self._search_payers),
+            ("GET", re.compile(r".*/payer/([^/]+)"), self._get_payer),
             ("GET", re.compile(r".*/providers"), self._list_providers),
             ("POST", re.compile(r".*/providers"), self._create_provider),
             ("POST", re.compile(r".*/enrollments"), self._create_enrollment),
@@ -255,6 +260,14 @@ class SandboxStedi:
             return HttpResponse(404, {}, b"")
         return HttpResponse(200, {"content-type": "application/edi-x12"}, data)
 
+    # -- the payer directory ---------------------------------------------------------------------
+    def _search_payers(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
+        query = {name: values[0] for name, values in parse_qs(urlsplit(request.url).query).items()}
+        return reply(*sandbox_payers.search_answer(query))
+
+    def _get_payer(self, _: HttpRequest, match: re.Match[str]) -> HttpResponse:
+        return reply(*sandbox_payers.payer_answer(match.group(1)))
+
     # -- providers and enrollments ---------------------------------------------------------------
     def _list_providers(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
         query = parse_qs(urlsplit(request.url).query)
@@ -291,29 +304,36 @@ class SandboxStedi:
         if status not in ("DRAFT", "STEDI_ACTION_REQUIRED", "SUBMITTED"):
             return validation("/status", "Value must be DRAFT or STEDI_ACTION_REQUIRED")
         payer = str((body["payer"] or {}).get("idOrAlias", ""))
+        listed = sandbox_payers.resolve(payer) or {"displayName": "Sandbox payer", "stediId": "SBXPY"}
         enrollment = {
             "id": str(uuid4()),
             "createdAt": self.now().isoformat(),
             "status": "STEDI_ACTION_REQUIRED" if status == "SUBMITTED" else status,
-            "payer": {"submittedPayerIdOrAlias": payer, "name": "Sandbox payer", "stediPayerId": "SBXPY"},
+            "payer": {
+                "submittedPayerIdOrAlias": payer,
+                "name": listed["displayName"],
+                "stediPayerId": listed["stediId"],
+            },
             "provider": {"id": body["provider"]["id"]},
             "transactions": body["transactions"],
             "userEmail": body["userEmail"],
         }
         self.enrollments[enrollment["id"]] = enrollment
+        known = {payer, *listed.get("aliases", [])}
+        self.outcomes[enrollment["id"]] = next((o for o in ("SBX-REJECT", "SBX-ACTION") if o in known), "")
         return reply(200, enrollment)
 
     def _get_enrollment(self, _: HttpRequest, match: re.Match[str]) -> HttpResponse:
         enrollment = self.enrollments.get(match.group(1))
         if enrollment is None:
             return reply(404, {"message": "Enrollment not found"})
-        self._advance(enrollment)
+        self._advance(enrollment, self.outcomes.get(enrollment["id"], ""))
         return reply(200, enrollment)
 
     @staticmethod
-    def _advance(enrollment: dict[str, Any]) -> None:
-        """Each read moves a submitted enrollment one step, as the payer would over days."""
-        payer = enrollment["payer"]["submittedPayerIdOrAlias"]
+    def _advance(enrollment: dict[str, Any], payer: str) -> None:
+        """Each read moves a submitted enrollment one step, as the payer would over days; ``payer``
+        is SBX-REJECT or SBX-ACTION for a payer known by that id, else empty."""
         status = enrollment["status"]
         if status == "STEDI_ACTION_REQUIRED":
             enrollment["status"] = "PROVISIONING"
