@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyService
+    from therabill.payers.service import PayerService
     from therabill.payments.refunds import RefundService
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
@@ -50,6 +51,8 @@ class Services(Protocol):
     def clients(self) -> ClientService: ...
     @property
     def coverage(self) -> CoverageService: ...
+    @property
+    def payers(self) -> PayerService: ...
     @property
     def cards(self) -> CardService: ...
     @property

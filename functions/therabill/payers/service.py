@@ -70,16 +70,19 @@ class PayerService:
         """The clearinghouse's payers matching a name, part of one, or a payer id or alias."""
         return self.clearinghouse.payers(query)
 
-    def accept(self, practice_id: str, payer_id: str, *, by: str) -> AcceptedPayer:
-        """Accept a payer of the directory (its listing as it is now); accepted already: as it was."""
+    def accept(
+        self, practice_id: str, payer_id: str, *, by: str
+    ) -> tuple[AcceptedPayer, list[EnrollmentView]]:
+        """Accept a payer of the directory (its listing as it is now); accepted already: as it
+        was. With its four kinds as last recorded (enrollments stay when a payer is removed)."""
         found = self.store.accepted(practice_id, payer_id)
-        if found is not None:
-            return found
-        try:
-            listing = self.clearinghouse.payer(payer_id)
-        except ClearinghouseNotFoundError as exc:
-            raise PayerNotFoundError(payer_id) from exc
-        return self.store.accept(practice_id, AcceptedPayer(listing, self.clock(), by))
+        if found is None:
+            try:
+                listing = self.clearinghouse.payer(payer_id)
+            except ClearinghouseNotFoundError as exc:
+                raise PayerNotFoundError(payer_id) from exc
+            found = self.store.accept(practice_id, AcceptedPayer(listing, self.clock(), by))
+        return found, views(found.listing, self.store.enrollments(practice_id, payer_id))
 
     def accepted(self, practice_id: str) -> list[tuple[AcceptedPayer, list[EnrollmentView]]]:
         """Each accepted payer with its four kinds of transaction as last recorded (two Queries;
@@ -104,8 +107,16 @@ class PayerService:
 
     def enroll(
         self, practice_id: str, payer_id: str, transaction: EnrolledTransaction, *, by: str
-    ) -> PayerEnrollment:
+    ) -> EnrollmentView:
+        """The enrollment as recorded (see the module's words for the steps)."""
         payer = self._accepted(practice_id, payer_id)
+        done = self._enroll(practice_id, payer, transaction, by=by)
+        return EnrollmentView(transaction, payer.listing.support(transaction), str(done.status), done)
+
+    def _enroll(
+        self, practice_id: str, payer: AcceptedPayer, transaction: EnrolledTransaction, *, by: str
+    ) -> PayerEnrollment:
+        payer_id = payer.listing.id
         provider = self.providers.billing_provider(practice_id)
         refused = refusal(payer.listing, transaction, has_provider=provider is not None)
         if refused is not None or provider is None:
