@@ -8,9 +8,9 @@ endpoints, transaction polling and download, providers and enrollments; their bo
 and error shapes): the answering itself is the sandbox clearinghouse's (`devstack.sandbox_clearinghouse`,
 the same API served locally), so the fake and the local system cannot drift apart. On top it adds:
 - the key: no Authorization header is 401, a wrong one 403 (AccessDeniedException);
-- faults: ``fail_next(n, kind)`` with kinds "400" (a ValidationException naming a field), "429" (ThrottlingException, Retry-After), "500",
-  "503", "504" (their documented bodies) and "timeout" (no answer at all), optionally only for
-  requests whose method and URL contain a given text;
+- faults: ``fail_next(n, kind)`` with kinds "400" (a validation error naming a field), "429"
+  (ThrottlingException, Retry-After), "500", "503", "504" (their documented bodies) and "timeout"
+  (no answer at all), optionally only for requests whose method and URL contain a given text;
 - every request recorded in ``requests`` (method, URL, headers, body), and the waits the adapter
   asked for in ``slept``.
 """
