@@ -112,6 +112,7 @@ def test_search_accept_list_and_remove(office: Office) -> None:
     assert status == 201 and again["accepted_at"] == accepted["accepted_at"]  # accepted once
     assert again["accepted_by"] == accepted["accepted_by"]
     assert office.call("POST", "/accepted-payers", {"payer_id": "NOPEX"})[0] == 404
+    assert office.call("POST", "/accepted-payers", {"payer_id": "00621"})[0] == 404  # not a directory id
 
     status, listed = office.call("GET", "/accepted-payers", role="clinician")
     assert status == 200 and [p["payer"]["id"] for p in listed] == ["PRAIR"]

@@ -79,8 +79,8 @@ class PayerService:
         if found is None:
             try:
                 listing = self.clearinghouse.payer(payer_id)
-            except ClearinghouseNotFoundError as exc:
-                raise PayerNotFoundError(payer_id) from exc
+            except (ClearinghouseNotFoundError, ClearinghouseRejectedError) as exc:
+                raise PayerNotFoundError(payer_id) from exc  # refused: not an id of its directory
             found = self.store.accept(practice_id, AcceptedPayer(listing, self.clock(), by))
         return found, views(found.listing, self.store.enrollments(practice_id, payer_id))
 
