@@ -57,7 +57,7 @@ def _fake() -> Iterator[Subject]:
 
 def _sandbox() -> Iterator[Subject]:
     server, app = make_server("127.0.0.1", 0, api_key="sandbox_key")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -227,6 +227,9 @@ def test_the_clearinghouse_down_is_503_and_a_retry_completes(office: Office) -> 
     assert office.states("PRAIR")["claims"] == "draft"  # kept, let go: the next request may send it
     status, sent = office.enroll("PRAIR", "claims")
     assert (status, sent["status"]) == (201, "submitted") and office.created() == 1
+    office.fake.fail_next(3, "503")
+    assert office.states("PRAIR")["claims"] == "submitted"  # as last recorded
+    assert office.states("PRAIR")["claims"] == "provisioning"  # reachable again: read again
 
 
 def test_a_crash_half_way_is_completed_by_a_later_retry_and_a_second_click_waits(office: Office) -> None:

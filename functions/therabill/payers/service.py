@@ -102,7 +102,15 @@ class PayerService:
         """The payer's four kinds, each enrollment the clearinghouse may still move read again
         from it (when it cannot be reached, as last recorded)."""
         payer = self._accepted(practice_id, payer_id)
-        current = [self._refreshed(practice_id, e) for e in self.store.enrollments(practice_id, payer_id)]
+        current, reachable = [], True
+        for recorded in self.store.enrollments(practice_id, payer_id):
+            shown = recorded
+            if reachable and recorded.pending:
+                try:
+                    shown = self._refreshed(practice_id, recorded)
+                except ClearinghouseUnavailableError:
+                    reachable = False  # the rest as recorded: the request stays within its time
+            current.append(shown)
         return views(payer.listing, current)
 
     def enroll(
@@ -162,11 +170,12 @@ class PayerService:
         return draft
 
     def _refreshed(self, practice_id: str, enrollment: PayerEnrollment) -> PayerEnrollment:
-        if not enrollment.pending or enrollment.clearinghouse_id is None:
+        """The enrollment as the clearinghouse has it now (recorded when it changed)."""
+        if enrollment.clearinghouse_id is None:
             return enrollment
         try:
             answer = self.clearinghouse.enrollment(enrollment.clearinghouse_id)
-        except (ClearinghouseUnavailableError, ClearinghouseNotFoundError):
+        except ClearinghouseNotFoundError:
             return enrollment
         if (answer.status, answer.message) == (enrollment.status, enrollment.message):
             return enrollment
