@@ -1,16 +1,16 @@
 """The sandbox clearinghouse's payer directory: a few payers as Stedi's Payers API lists them
 (stediId, displayName, primaryPayerId, aliases, names, transactionSupport), and its search.
 
-| id    | payer                          | primary | eligibility | claims | status | ERA    | enrolling ends  |
-|-------|--------------------------------|---------|-------------|--------|--------|--------|-----------------|
-| SBXHP | Sandbox Health Plan            | SBX01   | open        | open   | open   | enroll | live            |
-| PRAIR | Prairie Blue Cross Blue Shield | 00621   | open        | enroll | open   | enroll | live            |
-| LAKES | Great Lakes Medicaid           | GLMCD   | enroll      | enroll | no     | enroll | action required |
-| HRBOR | Harbor Mutual Health           | 60054   | open        | open   | open   | enroll | rejected        |
-| CEDAR | Cedar Valley Health Alliance   | 39113   | open        | open   | no     | no     | live            |
+| id    | payer                          | primary | 270    | claims | status | ERA    | enrolling ends  |
+|-------|--------------------------------|---------|--------|--------|--------|--------|-----------------|
+| SBXHP | Sandbox Health Plan            | SBX01   | open   | open   | open   | enroll | live            |
+| PRAIR | Prairie Blue Cross Blue Shield | 00621   | open   | enroll | open   | enroll | live            |
+| LAKES | Great Lakes Medicaid           | GLMCD   | enroll | enroll | no     | enroll | action required |
+| HRBOR | Harbor Mutual Health           | 60054   | open   | open   | open   | enroll | rejected        |
+| CEDAR | Cedar Valley Health Alliance   | 39113   | open   | open   | no     | no     | live            |
 
-(open: SUPPORTED, no enrollment; enroll: ENROLLMENT_REQUIRED; no: NOT_SUPPORTED.) Every payer
-answers eligibility from the sandbox payer's table of test members (`devstack.sandbox_payer`).
+(270: eligibility; open: SUPPORTED, no enrollment; enroll: ENROLLMENT_REQUIRED; no: NOT_SUPPORTED.)
+Every payer answers eligibility from the sandbox payer's table of test members (`devstack.sandbox_payer`).
 An enrollment with a payer whose aliases hold SBX-ACTION waits for the provider; SBX-REJECT is
 rejected (the sandbox's rules; see `devstack.sandbox_clearinghouse`).
 
