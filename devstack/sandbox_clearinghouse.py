@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
-from devstack import sandbox_payers
+from devstack import sandbox_enrollments, sandbox_payers
 from devstack.sandbox_payer import accept_837, answer_270
 from therabill.adapters.http_client import HttpRequest, HttpResponse
 from therabill.x12.writer import ControlNumberKind, SequentialControlNumbers
@@ -97,6 +97,7 @@ class SandboxStedi:
             ("GET", re.compile(r".*/providers"), self._list_providers),
             ("POST", re.compile(r".*/providers"), self._create_provider),
             ("POST", re.compile(r".*/enrollments"), self._create_enrollment),
+            ("GET", re.compile(r".*/enrollments"), self._list_enrollments),
             ("GET", re.compile(r".*/enrollments/([^/]+)"), self._get_enrollment),
         ]
 
@@ -277,11 +278,8 @@ class SandboxStedi:
 
     def _create_provider(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
         body = self._json(request) or {}
-        for name in ("name", "npi", "taxId", "taxIdType"):
-            if not body.get(name):
-                return validation(
-                    f"/{name}", f"Value at '/{name}' failed to satisfy constraint: Member must not be null"
-                )
+        if (missing := _missing(body, ("name", "npi", "taxId", "taxIdType"))) is not None:
+            return missing
         if body["taxIdType"] not in ("EIN", "SSN"):
             return validation("/taxIdType", "Value must be EIN or SSN")
         provider = {"id": str(uuid4()), **{k: body[k] for k in ("name", "npi", "taxId", "taxIdType")}}
@@ -291,11 +289,10 @@ class SandboxStedi:
 
     def _create_enrollment(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
         body = self._json(request) or {}
-        for name in ("payer", "primaryContact", "provider", "transactions", "userEmail"):
-            if not body.get(name):
-                return validation(
-                    f"/{name}", f"Value at '/{name}' failed to satisfy constraint: Member must not be null"
-                )
+        if (
+            missing := _missing(body, ("payer", "primaryContact", "provider", "transactions", "userEmail"))
+        ) is not None:
+            return missing
         if (body["provider"] or {}).get("id") not in self.providers:
             return reply(404, {"message": "Provider not found"})
         if len(body["transactions"]) != 1:
@@ -323,30 +320,23 @@ class SandboxStedi:
         self.outcomes[enrollment["id"]] = next((o for o in ("SBX-REJECT", "SBX-ACTION") if o in known), "")
         return reply(200, enrollment)
 
+    def _list_enrollments(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
+        query = parse_qs(urlsplit(request.url).query)
+        return reply(*sandbox_enrollments.list_answer(query, self.enrollments, self.providers))
+
     def _get_enrollment(self, _: HttpRequest, match: re.Match[str]) -> HttpResponse:
         enrollment = self.enrollments.get(match.group(1))
         if enrollment is None:
             return reply(404, {"message": "Enrollment not found"})
-        self._advance(enrollment, self.outcomes.get(enrollment["id"], ""))
+        sandbox_enrollments.advance(enrollment, self.outcomes.get(enrollment["id"], ""))
         return reply(200, enrollment)
 
-    @staticmethod
-    def _advance(enrollment: dict[str, Any], payer: str) -> None:
-        """Each read moves a submitted enrollment one step, as the payer would over days; ``payer``
-        is SBX-REJECT or SBX-ACTION for a payer known by that id, else empty."""
-        status = enrollment["status"]
-        if status == "STEDI_ACTION_REQUIRED":
-            enrollment["status"] = "PROVISIONING"
-            enrollment["reason"] = "Sent to the payer; payers take 1 to 30 days."
-        elif status == "PROVISIONING" and payer == "SBX-REJECT":
-            enrollment["status"] = "REJECTED"
-            enrollment["reason"] = "The payer has no record of this NPI with this tax id."
-        elif status == "PROVISIONING" and payer == "SBX-ACTION":
-            enrollment["status"] = "PROVIDER_ACTION_REQUIRED"
-            enrollment["reason"] = "The provider must sign the payer's EDI agreement."
-        elif status == "PROVISIONING":
-            enrollment["status"] = "LIVE"
-            enrollment.pop("reason", None)
+
+def _missing(body: dict[str, Any], names: tuple[str, ...]) -> HttpResponse | None:
+    name = next((name for name in names if not body.get(name)), None)
+    if name is None:
+        return None
+    return validation(f"/{name}", f"Value at '/{name}' failed to satisfy constraint: Member must not be null")
 
 
 def _at(document: dict[str, Any]) -> datetime:

@@ -286,3 +286,18 @@ def test_an_enrollment_with_a_directory_payer_follows_that_payer(subject: Subjec
     waiting = subject.clearinghouse.enrollment(created.id)
     assert (waiting.status, waiting.payer_id) == (EnrollmentStatus.ACTION_REQUIRED, "LAKES")
     assert waiting.message == "The provider must sign the payer's EDI agreement."
+
+
+def test_an_enrollment_whose_answer_was_lost_is_found_again(subject: Subject) -> None:
+    find = subject.clearinghouse.find_enrollment
+    assert find("SBXHP", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984") is None
+    created = subject.clearinghouse.enroll(enrollment_request("SBXHP"))
+    found = find("SBXHP", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984")
+    assert found is not None and (found.id, found.status) == (created.id, EnrollmentStatus.SUBMITTED)
+    assert find("SBXHP", EnrolledTransaction.CLAIMS, provider_npi="1999999984") is None  # another kind
+    assert find("PRAIR", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984") is None
+    assert find("SBXHP", EnrolledTransaction.ELIGIBILITY, provider_npi="1234567893") is None
+    rejected = subject.clearinghouse.enroll(enrollment_request("HRBOR"))
+    for _ in range(2):
+        subject.clearinghouse.enrollment(rejected.id)
+    assert find("HRBOR", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984") is None  # ended

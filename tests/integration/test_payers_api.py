@@ -36,15 +36,21 @@ PROVIDER = {
 
 class CrashingStedi(StediClearinghouse):
     """The Stedi adapter, but the next ``crashes`` enrollments die before the request leaves (the
-    function stopped half way: the draft is written, the clearinghouse never heard)."""
+    function stopped half way: the draft is written, the clearinghouse never heard), and the next
+    ``lost`` die after the clearinghouse made the enrollment (its answer never recorded)."""
 
     crashes = 0
+    lost = 0
 
     def enroll(self, request: EnrollmentRequest) -> Enrollment:
         if self.crashes:
             self.crashes -= 1
             raise RuntimeError("the function stopped")
-        return super().enroll(request)
+        made = super().enroll(request)
+        if self.lost:
+            self.lost -= 1
+            raise RuntimeError("the function stopped")
+        return made
 
 
 @dataclass
@@ -242,6 +248,18 @@ def test_a_crash_half_way_is_completed_by_a_later_retry_and_a_second_click_waits
     office.world.clock.now += timedelta(seconds=61)
     status, sent = office.enroll("PRAIR", "claims")
     assert (status, sent["status"]) == (201, "submitted") and office.created() == 1
+
+
+def test_an_enrollment_whose_answer_was_lost_is_adopted_not_made_twice(office: Office) -> None:
+    office.set_up_provider()
+    office.call("POST", "/accepted-payers", {"payer_id": "PRAIR"})
+    office.stedi.lost = 1
+    assert office.enroll("PRAIR", "claims")[0] == 500
+    assert office.created() == 1  # the clearinghouse has it; Therabill has only its draft
+    office.world.clock.now += timedelta(seconds=61)
+    status, sent = office.enroll("PRAIR", "claims")
+    assert status == 201 and office.created() == 1
+    assert sent["clearinghouse_id"] == next(iter(office.fake.app.enrollments))
 
 
 def test_a_refusal_by_the_clearinghouse_answers_its_reasons_and_leaves_nothing(office: Office) -> None:

@@ -16,6 +16,7 @@ What it calls (Stedi's API reference and OpenAPI documents; docs/architecture.md
   displayName, primaryPayerId, aliases, names and transactionSupport (SUPPORTED,
   ENROLLMENT_REQUIRED or NOT_SUPPORTED per kind);
 - enrollments: GET/POST {enrollments}/providers, POST {enrollments}/enrollments,
+  GET {enrollments}/enrollments?providerNpis=&payerIds=&transactions= (a list, filtered),
   GET {enrollments}/enrollments/{id} (statuses DRAFT .. PROVIDER_ACTION_REQUIRED, "reason").
 Every request carries the API key in the Authorization header (the key itself, no prefix).
 """
@@ -222,6 +223,21 @@ class StediClearinghouse:
         operation = "enrollment"
         url = f"{self._endpoints.enrollments}/enrollments/{quote(enrollment_id, safe='')}"
         return _enrollment(self._ok(operation, self._call(operation, "GET", url)).json())
+
+    def find_enrollment(
+        self, payer_id: str, transaction: EnrolledTransaction, *, provider_npi: str
+    ) -> Enrollment | None:
+        operation = "enrollment listing"
+        query = {
+            "providerNpis": provider_npi,
+            "payerIds": payer_id,
+            "transactions": TRANSACTIONS[transaction],
+        }
+        url = f"{self._endpoints.enrollments}/enrollments?{urlencode(query)}"
+        answer = self._ok(operation, self._call(operation, "GET", url)).json()
+        found = [_enrollment(item) for item in answer.get("items") or [] if item.get("id")]
+        ended = (EnrollmentStatus.REJECTED, EnrollmentStatus.CANCELED)
+        return next((e for e in found if e.status not in ended and e.transaction is transaction), None)
 
     def _provider_id(self, request: EnrollmentRequest) -> str:
         """Stedi's provider record for the NPI: the existing one, else a new one."""

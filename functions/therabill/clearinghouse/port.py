@@ -147,3 +147,11 @@ class Clearinghouse(Protocol):
     def enroll(self, request: EnrollmentRequest) -> Enrollment: ...
 
     def enrollment(self, enrollment_id: str) -> Enrollment: ...
+
+    def find_enrollment(
+        self, payer_id: str, transaction: EnrolledTransaction, *, provider_npi: str
+    ) -> Enrollment | None:
+        """The enrollment the clearinghouse holds for this provider, payer (the directory's id) and
+        kind that has not ended (rejected, canceled), or None: whether a request whose answer was
+        lost reached it."""
+        ...

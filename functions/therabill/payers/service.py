@@ -6,7 +6,9 @@ Enrolling: refused before anything is written when the payer takes that kind fro
 draft is put if absent (``ENROLLMENT#<payer>#<transaction>``, claimed for a minute), then the
 clearinghouse is asked, then its id and status are recorded. A second click while the first is
 at the clearinghouse is told so (409); a retry after a crash or an unavailable clearinghouse
-finds the draft and completes it; a retry after success answers what was recorded. A rejection
+finds the draft and completes it, first asking the clearinghouse whether the earlier request
+reached it (its enrollment is then adopted, not made twice); a retry after success answers what
+was recorded. A rejection
 by the clearinghouse leaves nothing behind and answers its reasons."""
 
 from __future__ import annotations
@@ -129,12 +131,17 @@ class PayerService:
         refused = refusal(payer.listing, transaction, has_provider=provider is not None)
         if refused is not None or provider is None:
             raise EnrollmentRefusedError(payer_id, transaction, str(refused or "no_billing_provider"))
-        draft = self._claim(practice_id, payer_id, transaction, by=by)
+        draft, resumed = self._claim(practice_id, payer_id, transaction, by=by)
         if draft.clearinghouse_id is not None:
             return draft  # recorded already: a retry or a second click
-        request = enrollment_request(payer.listing.id, transaction, provider)
         try:
-            answer = self.clearinghouse.enroll(request)
+            # A draft taken over may have reached the clearinghouse before its answer was lost.
+            found = (
+                self.clearinghouse.find_enrollment(payer_id, transaction, provider_npi=provider.npi)
+                if resumed
+                else None
+            )
+            answer = found or self.clearinghouse.enroll(enrollment_request(payer_id, transaction, provider))
         except ClearinghouseUnavailableError:
             self.store.replace(practice_id, draft.released(self.clock()), expected_version=draft.version)
             raise
@@ -147,8 +154,9 @@ class PayerService:
 
     def _claim(
         self, practice_id: str, payer_id: str, transaction: EnrolledTransaction, *, by: str
-    ) -> PayerEnrollment:
-        """The draft this request may send (written), or the enrollment recorded already."""
+    ) -> tuple[PayerEnrollment, bool]:
+        """The draft this request may send (written), or the enrollment recorded already; and
+        whether it took over a draft an earlier request may have sent."""
         now = self.clock()
         existing = self.store.enrollment(practice_id, payer_id, transaction)
         step = plan(existing, now)
@@ -156,10 +164,10 @@ class PayerService:
             draft = PayerEnrollment.draft(payer_id, transaction, by=by, now=now)
             existing = self.store.create(practice_id, draft)
             if existing is None:
-                return draft
+                return draft, False
             step = plan(existing, now)  # another request put it first
         if step is Step.DONE and existing is not None:
-            return existing
+            return existing, False
         if step is Step.BUSY or step is Step.CREATE or existing is None:
             raise EnrollmentInProgressError(payer_id, transaction)
         draft = existing.restarted(by=by, now=now)
@@ -167,7 +175,7 @@ class PayerService:
             self.store.replace(practice_id, draft, expected_version=existing.version)
         except EnrollmentChangedError as exc:
             raise EnrollmentInProgressError(payer_id, transaction) from exc
-        return draft
+        return draft, step is Step.RESUME
 
     def _refreshed(self, practice_id: str, enrollment: PayerEnrollment) -> PayerEnrollment:
         """The enrollment as the clearinghouse has it now (recorded when it changed)."""
