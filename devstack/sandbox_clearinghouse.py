@@ -5,8 +5,9 @@ sandbox payer (`devstack.sandbox_payer`); everything is kept in memory.
 
     python -m devstack.sandbox_clearinghouse --port 8430     (make run starts it)
 
-Enrollments move on as they are read: submitted, then provisioning, then live; payer id
-SBX-REJECT is rejected and SBX-ACTION waits for the provider, each with the clearinghouse's message.
+Enrollments move on as they are read: submitted, then provisioning, then live; a payer known by
+SBX-REJECT is rejected and one known by SBX-ACTION waits for the provider, each with the
+clearinghouse's message. The payer directory (search and one payer) is `devstack.sandbox_payers`.
 The API key is checked (any non-empty key unless one is configured).
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from uuid import uuid4
 
+from devstack import sandbox_enrollments, sandbox_payers
 from devstack.sandbox_payer import accept_837, answer_270
 from therabill.adapters.http_client import HttpRequest, HttpResponse
 from therabill.x12.writer import ControlNumberKind, SequentialControlNumbers
@@ -79,6 +81,7 @@ class SandboxStedi:
         self.document_bytes: dict[str, bytes] = {}
         self.providers: dict[str, dict[str, Any]] = {}
         self.enrollments: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, str] = {}  # enrollment id: SBX-REJECT, SBX-ACTION or ""
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("POST", re.compile(r".*/change/medicalnetwork/eligibility/v3/raw-x12"), self._eligibility),
             (
@@ -89,9 +92,12 @@ class SandboxStedi:
             ("GET", re.compile(r".*/polling/transactions"), self._polling),
             ("GET", re.compile(r".*/transactions/([^/]+)/input"), self._input),
             ("GET", re.compile(r".*/downloads/([^/]+)"), self._download),
+            ("GET", re.compile(r".*/payers/search"), self._search_payers),
+            ("GET", re.compile(r".*/payer/([^/]+)"), self._get_payer),
             ("GET", re.compile(r".*/providers"), self._list_providers),
             ("POST", re.compile(r".*/providers"), self._create_provider),
             ("POST", re.compile(r".*/enrollments"), self._create_enrollment),
+            ("GET", re.compile(r".*/enrollments"), self._list_enrollments),
             ("GET", re.compile(r".*/enrollments/([^/]+)"), self._get_enrollment),
         ]
 
@@ -255,6 +261,14 @@ class SandboxStedi:
             return HttpResponse(404, {}, b"")
         return HttpResponse(200, {"content-type": "application/edi-x12"}, data)
 
+    # -- the payer directory ---------------------------------------------------------------------
+    def _search_payers(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
+        query = {name: values[0] for name, values in parse_qs(urlsplit(request.url).query).items()}
+        return reply(*sandbox_payers.search_answer(query))
+
+    def _get_payer(self, _: HttpRequest, match: re.Match[str]) -> HttpResponse:
+        return reply(*sandbox_payers.payer_answer(match.group(1)))
+
     # -- providers and enrollments ---------------------------------------------------------------
     def _list_providers(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
         query = parse_qs(urlsplit(request.url).query)
@@ -264,11 +278,8 @@ class SandboxStedi:
 
     def _create_provider(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
         body = self._json(request) or {}
-        for name in ("name", "npi", "taxId", "taxIdType"):
-            if not body.get(name):
-                return validation(
-                    f"/{name}", f"Value at '/{name}' failed to satisfy constraint: Member must not be null"
-                )
+        if (missing := _missing(body, ("name", "npi", "taxId", "taxIdType"))) is not None:
+            return missing
         if body["taxIdType"] not in ("EIN", "SSN"):
             return validation("/taxIdType", "Value must be EIN or SSN")
         provider = {"id": str(uuid4()), **{k: body[k] for k in ("name", "npi", "taxId", "taxIdType")}}
@@ -278,11 +289,10 @@ class SandboxStedi:
 
     def _create_enrollment(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
         body = self._json(request) or {}
-        for name in ("payer", "primaryContact", "provider", "transactions", "userEmail"):
-            if not body.get(name):
-                return validation(
-                    f"/{name}", f"Value at '/{name}' failed to satisfy constraint: Member must not be null"
-                )
+        if (
+            missing := _missing(body, ("payer", "primaryContact", "provider", "transactions", "userEmail"))
+        ) is not None:
+            return missing
         if (body["provider"] or {}).get("id") not in self.providers:
             return reply(404, {"message": "Provider not found"})
         if len(body["transactions"]) != 1:
@@ -291,42 +301,42 @@ class SandboxStedi:
         if status not in ("DRAFT", "STEDI_ACTION_REQUIRED", "SUBMITTED"):
             return validation("/status", "Value must be DRAFT or STEDI_ACTION_REQUIRED")
         payer = str((body["payer"] or {}).get("idOrAlias", ""))
+        listed = sandbox_payers.resolve(payer) or {"displayName": "Sandbox payer", "stediId": "SBXPY"}
         enrollment = {
             "id": str(uuid4()),
             "createdAt": self.now().isoformat(),
             "status": "STEDI_ACTION_REQUIRED" if status == "SUBMITTED" else status,
-            "payer": {"submittedPayerIdOrAlias": payer, "name": "Sandbox payer", "stediPayerId": "SBXPY"},
+            "payer": {
+                "submittedPayerIdOrAlias": payer,
+                "name": listed["displayName"],
+                "stediPayerId": listed["stediId"],
+            },
             "provider": {"id": body["provider"]["id"]},
             "transactions": body["transactions"],
             "userEmail": body["userEmail"],
         }
         self.enrollments[enrollment["id"]] = enrollment
+        known = {payer, *listed.get("aliases", [])}
+        self.outcomes[enrollment["id"]] = next((o for o in ("SBX-REJECT", "SBX-ACTION") if o in known), "")
         return reply(200, enrollment)
+
+    def _list_enrollments(self, request: HttpRequest, _: re.Match[str]) -> HttpResponse:
+        query = parse_qs(urlsplit(request.url).query)
+        return reply(*sandbox_enrollments.list_answer(query, self.enrollments, self.providers))
 
     def _get_enrollment(self, _: HttpRequest, match: re.Match[str]) -> HttpResponse:
         enrollment = self.enrollments.get(match.group(1))
         if enrollment is None:
             return reply(404, {"message": "Enrollment not found"})
-        self._advance(enrollment)
+        sandbox_enrollments.advance(enrollment, self.outcomes.get(enrollment["id"], ""))
         return reply(200, enrollment)
 
-    @staticmethod
-    def _advance(enrollment: dict[str, Any]) -> None:
-        """Each read moves a submitted enrollment one step, as the payer would over days."""
-        payer = enrollment["payer"]["submittedPayerIdOrAlias"]
-        status = enrollment["status"]
-        if status == "STEDI_ACTION_REQUIRED":
-            enrollment["status"] = "PROVISIONING"
-            enrollment["reason"] = "Sent to the payer; payers take 1 to 30 days."
-        elif status == "PROVISIONING" and payer == "SBX-REJECT":
-            enrollment["status"] = "REJECTED"
-            enrollment["reason"] = "The payer has no record of this NPI with this tax id."
-        elif status == "PROVISIONING" and payer == "SBX-ACTION":
-            enrollment["status"] = "PROVIDER_ACTION_REQUIRED"
-            enrollment["reason"] = "The provider must sign the payer's EDI agreement."
-        elif status == "PROVISIONING":
-            enrollment["status"] = "LIVE"
-            enrollment.pop("reason", None)
+
+def _missing(body: dict[str, Any], names: tuple[str, ...]) -> HttpResponse | None:
+    name = next((name for name in names if not body.get(name)), None)
+    if name is None:
+        return None
+    return validation(f"/{name}", f"Value at '/{name}' failed to satisfy constraint: Member must not be null")
 
 
 def _at(document: dict[str, Any]) -> datetime:

@@ -290,6 +290,8 @@ STAFF_API_PREFIXES = (
     "/billing-runs",
     "/staff",
     "/audit",
+    "/payers",
+    "/accepted-payers",
 )
 PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup")
 WEBHOOK_PATH = "/webhooks/stripe"

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyQueue, NightlyService
     from therabill.notifications.mailer import EmailTransport, Outbox
+    from therabill.payers.service import PayerService
     from therabill.payments.gateway import PaymentGateway
     from therabill.payments.refunds import RefundService
     from therabill.payments.service import PaymentService
@@ -391,6 +392,18 @@ class Container:
         from therabill.providers.store import ProviderStore
 
         return ProviderService(store=ProviderStore(self.table), clock=self.clock)
+
+    @cached_property
+    def payers(self) -> PayerService:
+        from therabill.payers.service import PayerService
+        from therabill.payers.store import PayerStore
+
+        return PayerService(
+            store=PayerStore(self.table),
+            clearinghouse=self.clearinghouse,
+            providers=self.providers,
+            clock=self.clock,
+        )
 
     @cached_property
     def coverage(self) -> CoverageService:

@@ -18,12 +18,13 @@ from devstack.sandbox_clearinghouse import SandboxStedi, make_server
 from tests.fakes.fake_stedi import FakeStedi
 from therabill.adapters.http_client import RetryingClient
 from therabill.adapters.stedi import StediClearinghouse, StediEndpoints
-from therabill.clearinghouse.errors import ClearinghouseRejectedError
+from therabill.clearinghouse.errors import ClearinghouseNotFoundError, ClearinghouseRejectedError
 from therabill.clearinghouse.port import (
     EnrolledTransaction,
     EnrollmentContact,
     EnrollmentRequest,
     EnrollmentStatus,
+    TransactionSupport,
 )
 from therabill.x12.eligibility.benefits import CoverageStatus, Eligibility
 from therabill.x12.eligibility.inquiry import EligibilityInquiry, Payer, Person, Provider, build_270
@@ -56,7 +57,7 @@ def _fake() -> Iterator[Subject]:
 
 def _sandbox() -> Iterator[Subject]:
     server, app = make_server("127.0.0.1", 0, api_key="sandbox_key")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -246,3 +247,57 @@ def test_a_rejected_enrollment_carries_the_clearinghouse_message(subject: Subjec
     rejected = subject.clearinghouse.enrollment(created.id)
     assert rejected.status is EnrollmentStatus.REJECTED
     assert rejected.message == "The payer has no record of this NPI with this tax id."
+
+
+def test_the_payer_directory_is_searched_by_name_in_any_case_and_by_alias(subject: Subject) -> None:
+    search = subject.clearinghouse.payers
+    assert [p.id for p in search("health")] == ["SBXHP", "HRBOR", "CEDAR"]
+    assert [p.id for p in search("BLUE cross")] == ["PRAIR"]  # every word begins a word of a name
+    assert [p.id for p in search("prairie bcbs")] == ["PRAIR"]  # one of its other names
+    assert [p.id for p in search("hmh01")] == ["HRBOR"]  # an alias, whole
+    assert [p.id for p in search("medicaid managed")] == ["LAKES"]
+    assert search("aetna") == [] and search("  ") == []
+
+
+def test_a_listing_says_which_transactions_need_enrollment(subject: Subject) -> None:
+    (prairie,) = subject.clearinghouse.payers("prairie")
+    assert (prairie.payer_id, prairie.name) == ("00621", "Prairie Blue Cross Blue Shield")
+    assert set(prairie.aliases) == {"00621", "PRBCBS", "BCBSPR"}
+    assert "Prairie BCBS" in prairie.names
+    assert {kind.value: support.value for kind, support in prairie.transactions} == {
+        "eligibility": "supported",
+        "claims": "enrollment_required",
+        "claim_status": "supported",
+        "remittance": "enrollment_required",
+    }
+    assert subject.clearinghouse.payer("PRAIR") == prairie
+    cedar = subject.clearinghouse.payer("CEDAR")
+    assert cedar.support(EnrolledTransaction.REMITTANCE) is TransactionSupport.NOT_SUPPORTED
+
+
+def test_a_payer_the_directory_does_not_have_is_not_found(subject: Subject) -> None:
+    with pytest.raises(ClearinghouseNotFoundError):
+        subject.clearinghouse.payer("NOPEX")
+
+
+def test_an_enrollment_with_a_directory_payer_follows_that_payer(subject: Subject) -> None:
+    created = subject.clearinghouse.enroll(enrollment_request("LAKES"))
+    subject.clearinghouse.enrollment(created.id)
+    waiting = subject.clearinghouse.enrollment(created.id)
+    assert (waiting.status, waiting.payer_id) == (EnrollmentStatus.ACTION_REQUIRED, "LAKES")
+    assert waiting.message == "The provider must sign the payer's EDI agreement."
+
+
+def test_an_enrollment_whose_answer_was_lost_is_found_again(subject: Subject) -> None:
+    find = subject.clearinghouse.find_enrollment
+    assert find("SBXHP", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984") is None
+    created = subject.clearinghouse.enroll(enrollment_request("SBXHP"))
+    found = find("SBXHP", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984")
+    assert found is not None and (found.id, found.status) == (created.id, EnrollmentStatus.SUBMITTED)
+    assert find("SBXHP", EnrolledTransaction.CLAIMS, provider_npi="1999999984") is None  # another kind
+    assert find("PRAIR", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984") is None
+    assert find("SBXHP", EnrolledTransaction.ELIGIBILITY, provider_npi="1234567893") is None
+    rejected = subject.clearinghouse.enroll(enrollment_request("HRBOR"))
+    for _ in range(2):
+        subject.clearinghouse.enrollment(rejected.id)
+    assert find("HRBOR", EnrolledTransaction.ELIGIBILITY, provider_npi="1999999984") is None  # ended

@@ -8,9 +8,9 @@ endpoints, transaction polling and download, providers and enrollments; their bo
 and error shapes): the answering itself is the sandbox clearinghouse's (`devstack.sandbox_clearinghouse`,
 the same API served locally), so the fake and the local system cannot drift apart. On top it adds:
 - the key: no Authorization header is 401, a wrong one 403 (AccessDeniedException);
-- faults: ``fail_next(n, kind)`` with kinds "429" (ThrottlingException, Retry-After), "500",
-  "503", "504" (their documented bodies) and "timeout" (no answer at all), optionally only for
-  requests whose method and URL contain a given text;
+- faults: ``fail_next(n, kind)`` with kinds "400" (a validation error naming a field), "429"
+  (ThrottlingException, Retry-After), "500", "503", "504" (their documented bodies) and "timeout"
+  (no answer at all), optionally only for requests whose method and URL contain a given text;
 - every request recorded in ``requests`` (method, URL, headers, body), and the waits the adapter
   asked for in ``slept``.
 """
@@ -26,6 +26,13 @@ from devstack.sandbox_clearinghouse import SandboxStedi
 from therabill.adapters.http_client import HttpRequest, HttpResponse, TransportError
 
 FAULT_BODIES = {
+    "400": (
+        400,
+        {
+            "message": "1 validation error detected. The payer has no such zip code",
+            "fieldList": [{"path": "/primaryContact/zipCode", "message": "The payer has no such zip code"}],
+        },
+    ),
     "429": (429, {"message": "Too Many Requests", "code": "ThrottlingException"}),
     "500": (500, {"message": "Internal server error", "code": "InternalFailureException"}),
     "503": (503, {"message": "Service Unavailable", "code": "ServiceUnavailableException"}),

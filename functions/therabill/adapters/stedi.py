@@ -11,7 +11,12 @@ What it calls (Stedi's API reference and OpenAPI documents; docs/architecture.md
 - inbound: GET {core}/polling/transactions?startDateTime=...&pageToken=... (direction INBOUND,
   transactionId, processedAt, x12.metadata.transaction.transactionSetIdentifier), and
   GET {core}/transactions/{id}/input, a 302 to a short-lived download URL fetched without our key;
+- payers: GET {healthcare}/payers/search?query=...&pageSize=... (items of {payer, score, matches},
+  best first) and GET {healthcare}/payer/{stediId} ({payer}); a payer record has stediId,
+  displayName, primaryPayerId, aliases, names and transactionSupport (SUPPORTED,
+  ENROLLMENT_REQUIRED or NOT_SUPPORTED per kind);
 - enrollments: GET/POST {enrollments}/providers, POST {enrollments}/enrollments,
+  GET {enrollments}/enrollments?providerNpis=&payerIds=&transactions= (a list, filtered),
   GET {enrollments}/enrollments/{id} (statuses DRAFT .. PROVIDER_ACTION_REQUIRED, "reason").
 Every request carries the API key in the Authorization header (the key itself, no prefix).
 """
@@ -40,7 +45,9 @@ from therabill.clearinghouse.port import (
     EnrollmentRequest,
     EnrollmentStatus,
     InboundDocument,
+    PayerListing,
     SubmissionReceipt,
+    TransactionSupport,
 )
 from therabill.x12.eligibility.rejections import RETRY_LATER
 
@@ -56,6 +63,20 @@ STATUSES = {
     "PROVIDER_ACTION_REQUIRED": EnrollmentStatus.ACTION_REQUIRED,
     "REJECTED": EnrollmentStatus.REJECTED,
     "CANCELED": EnrollmentStatus.CANCELED,
+}
+SEARCH_PAGE = 25  # Stedi takes 10 to 100 a page
+SUPPORT = {
+    "SUPPORTED": TransactionSupport.SUPPORTED,
+    "ENROLLMENT_REQUIRED": TransactionSupport.ENROLLMENT_REQUIRED,
+    "NOT_SUPPORTED": TransactionSupport.NOT_SUPPORTED,
+}
+# Where a payer record says whether it takes each kind (professionalClaimSubmission, else the
+# older claimSubmission).
+SUPPORT_KEYS = {
+    EnrolledTransaction.ELIGIBILITY: ("eligibilityCheck",),
+    EnrolledTransaction.CLAIMS: ("professionalClaimSubmission", "claimSubmission"),
+    EnrolledTransaction.CLAIM_STATUS: ("claimStatus",),
+    EnrolledTransaction.REMITTANCE: ("claimPayment",),
 }
 TRANSACTIONS = {
     EnrolledTransaction.ELIGIBILITY: "eligibilityCheck",
@@ -161,6 +182,24 @@ class StediClearinghouse:
             response = self._call(operation, "GET", str(target), authorized=False)
         return self._ok(operation, response).body
 
+    # -- the payer directory ----------------------------------------------------------------------
+    def payers(self, query: str) -> list[PayerListing]:
+        operation = "payer search"
+        search = urlencode({"query": query[:200], "pageSize": str(SEARCH_PAGE)})
+        url = f"{self._endpoints.healthcare}/payers/search?{search}"
+        answer = self._ok(operation, self._call(operation, "GET", url)).json()
+        found = [_listing(item.get("payer") or {}) for item in answer.get("items") or []]
+        return [listing for listing in found if listing is not None]
+
+    def payer(self, directory_id: str) -> PayerListing:
+        operation = "payer"
+        url = f"{self._endpoints.healthcare}/payer/{quote(directory_id, safe='')}"
+        answer = self._ok(operation, self._call(operation, "GET", url)).json()
+        listing = _listing(answer.get("payer") or {})
+        if listing is None:
+            raise ClearinghouseNotFoundError(operation)
+        return listing
+
     # -- enrollments ------------------------------------------------------------------------------
     def enroll(self, request: EnrollmentRequest) -> Enrollment:
         operation = "enrollment"
@@ -185,6 +224,21 @@ class StediClearinghouse:
         url = f"{self._endpoints.enrollments}/enrollments/{quote(enrollment_id, safe='')}"
         return _enrollment(self._ok(operation, self._call(operation, "GET", url)).json())
 
+    def find_enrollment(
+        self, payer_id: str, transaction: EnrolledTransaction, *, provider_npi: str
+    ) -> Enrollment | None:
+        operation = "enrollment listing"
+        query = {
+            "providerNpis": provider_npi,
+            "payerIds": payer_id,
+            "transactions": TRANSACTIONS[transaction],
+        }
+        url = f"{self._endpoints.enrollments}/enrollments?{urlencode(query)}"
+        answer = self._ok(operation, self._call(operation, "GET", url)).json()
+        found = [_enrollment(item) for item in answer.get("items") or [] if item.get("id")]
+        ended = (EnrollmentStatus.REJECTED, EnrollmentStatus.CANCELED)
+        return next((e for e in found if e.status not in ended and e.transaction is transaction), None)
+
     def _provider_id(self, request: EnrollmentRequest) -> str:
         """Stedi's provider record for the NPI: the existing one, else a new one."""
         operation = "provider record"
@@ -199,7 +253,7 @@ class StediClearinghouse:
             "name": request.provider_name,
             "npi": request.provider_npi,
             "taxId": request.provider_tax_id,
-            "taxIdType": "EIN",
+            "taxIdType": request.provider_tax_id_kind.upper(),
         }
         url = f"{self._endpoints.enrollments}/providers"
         created = self._ok(operation, self._call(operation, "POST", url, body, repeatable=False))
@@ -238,7 +292,7 @@ class StediClearinghouse:
         status = response.status
         if status in (401, 403):
             raise ClearinghouseAuthError(operation, status=status)
-        if status == 404 and operation in ("enrollment", "document download"):
+        if status == 404 and operation in ("enrollment", "document download", "payer"):
             raise ClearinghouseNotFoundError(operation)
         if status == 429 or status >= 500:
             retry_after = response.headers.get("retry-after")
@@ -283,6 +337,26 @@ def _inbound(item: Mapping[str, Any]) -> InboundDocument | None:
     code = str((metadata.get("transaction") or {}).get("transactionSetIdentifier") or "")
     received = datetime.fromisoformat(str(item.get("processedAt")).replace("Z", "+00:00"))
     return InboundDocument(str(item["transactionId"]), code, received)
+
+
+def _listing(record: Mapping[str, Any]) -> PayerListing | None:
+    """A payer record as the directory lists it; None for one without its ids or name."""
+    directory_id, name = record.get("stediId"), record.get("displayName")
+    if not directory_id or not name:
+        return None
+    support = record.get("transactionSupport") or {}
+    transactions = []
+    for kind, names in SUPPORT_KEYS.items():
+        value = next((support[key] for key in names if key in support), "NOT_SUPPORTED")
+        transactions.append((kind, SUPPORT.get(str(value), TransactionSupport.NOT_SUPPORTED)))
+    return PayerListing(
+        id=str(directory_id),
+        payer_id=str(record.get("primaryPayerId") or directory_id),
+        name=str(name),
+        aliases=tuple(str(alias) for alias in record.get("aliases") or []),
+        names=tuple(str(other) for other in record.get("names") or []),
+        transactions=tuple(transactions),
+    )
 
 
 def _enrollment(body: Mapping[str, Any]) -> Enrollment:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyService
+    from therabill.payers.service import PayerService
     from therabill.payments.refunds import RefundService
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
@@ -53,6 +54,7 @@ class Services(Protocol):
     def coverage(self) -> CoverageService: ...
     @property
     def card_images(self) -> CardImages: ...
+    def payers(self) -> PayerService: ...
     @property
     def cards(self) -> CardService: ...
     @property

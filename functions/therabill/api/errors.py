@@ -83,6 +83,7 @@ _SHAPES = {
     "request_id": "must be 8 to 64 letters, digits or dashes",
     "member_id": "must be 2 to 80 letters, digits or dashes, as on the insurance card",
     "group_number": "must be 1 to 50 letters, digits, spaces or dashes, as on the insurance card",
+    "payer_id": "must be a payer's id in the payer directory: 2 to 20 letters or digits, e.g. PRAIR",
 }
 
 

@@ -10,6 +10,7 @@ from therabill.api.staff_coverage import router as coverage_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
 from therabill.api.staff_nightly import router as nightly_router
+from therabill.api.staff_payers import router as payers_router
 from therabill.api.staff_people import router as people_router
 from therabill.api.staff_routing import new_resolver
 from therabill.api.staff_services import router as services_router
@@ -19,6 +20,7 @@ app = new_resolver()
 for _router in (
     core_router,
     coverage_router,
+    payers_router,
     services_router,
     sessions_router,
     money_router,

@@ -23,6 +23,7 @@ from therabill.api.staff_common import StaffResolver
 ROUTERS = (
     "staff_core",
     "staff_coverage",
+    "staff_payers",
     "staff_services",
     "staff_sessions",
     "staff_money",
@@ -53,6 +54,8 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("billing-runs",), "staff_nightly"),
     (("staff",), "staff_people"),
     (("audit",), "staff_audit"),
+    (("payers",), "staff_payers"),
+    (("accepted-payers",), "staff_payers"),
 )
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 

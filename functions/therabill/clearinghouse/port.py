@@ -33,6 +33,34 @@ class EnrolledTransaction(StrEnum):
     REMITTANCE = "remittance"  # 835
 
 
+class TransactionSupport(StrEnum):
+    """Whether a payer takes a kind of transaction through the clearinghouse, and on what terms."""
+
+    SUPPORTED = "supported"  # open to every provider: no enrollment
+    ENROLLMENT_REQUIRED = "enrollment_required"  # only once the provider is enrolled with the payer
+    NOT_SUPPORTED = "not_supported"
+
+
+@dataclass(frozen=True, slots=True)
+class PayerListing:
+    """One payer of the clearinghouse's directory.
+
+    ``id`` is the clearinghouse's own id for the payer, which never changes; ``payer_id`` the
+    primary payer id an X12 document names the payer by (NM1*PR / NM1*PI), which can; ``aliases``
+    the other payer ids it answers to and ``names`` the other names it goes by. ``transactions``
+    holds the four kinds a therapy practice uses, each with its support."""
+
+    id: str
+    payer_id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    transactions: tuple[tuple[EnrolledTransaction, TransactionSupport], ...] = ()
+
+    def support(self, transaction: EnrolledTransaction) -> TransactionSupport:
+        return dict(self.transactions).get(transaction, TransactionSupport.NOT_SUPPORTED)
+
+
 @dataclass(frozen=True, slots=True)
 class EnrollmentContact:
     """Where the payer writes about the enrollment: an organization or a person, and an address."""
@@ -54,11 +82,12 @@ class EnrollmentRequest:
     transaction: EnrolledTransaction
     provider_name: str
     provider_npi: str
-    provider_tax_id: str  # the EIN, 9 digits
+    provider_tax_id: str  # 9 digits
     contact: EnrollmentContact
     notify_email: str  # where the clearinghouse sends updates
     requested_effective: date | None = None
     submit: bool = True  # False: leave it a draft
+    provider_tax_id_kind: str = "ein"  # "ein" or "ssn" (an individual billing under their own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +135,23 @@ class Clearinghouse(Protocol):
         """One inbound document's X12."""
         ...
 
+    def payers(self, query: str) -> list[PayerListing]:
+        """The directory's payers matching ``query`` (a name or part of one, in any case, or a
+        payer id or alias), best match first: the clearinghouse's first page."""
+        ...
+
+    def payer(self, directory_id: str) -> PayerListing:
+        """One payer by the clearinghouse's own id; ``ClearinghouseNotFoundError`` if none."""
+        ...
+
     def enroll(self, request: EnrollmentRequest) -> Enrollment: ...
 
     def enrollment(self, enrollment_id: str) -> Enrollment: ...
+
+    def find_enrollment(
+        self, payer_id: str, transaction: EnrolledTransaction, *, provider_npi: str
+    ) -> Enrollment | None:
+        """The enrollment the clearinghouse holds for this provider, payer (the directory's id) and
+        kind that has not ended (rejected, canceled), or None: whether a request whose answer was
+        lost reached it."""
+        ...

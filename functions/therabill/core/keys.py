@@ -377,3 +377,20 @@ def invite_window_sk(window: int) -> str:
 
 def invite_address_pk(email_hash: str) -> str:
     return f"INVITERATE#{email_hash}"
+
+
+# The practice's accepted payers (by the clearinghouse directory's id) and its enrollments with
+# them, one per payer and kind of transaction.
+ACCEPTED_PAYER_PREFIX = "PAYER#"
+
+
+def accepted_payer_sk(payer_id: str) -> str:
+    return f"{ACCEPTED_PAYER_PREFIX}{payer_id}"
+
+
+def enrollment_sk(payer_id: str, transaction: str) -> str:
+    return f"ENROLLMENT#{payer_id}#{transaction}"
+
+
+def enrollment_prefix(payer_id: str | None = None) -> str:
+    return f"ENROLLMENT#{payer_id}#" if payer_id else "ENROLLMENT#"

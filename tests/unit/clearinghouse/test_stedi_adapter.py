@@ -194,3 +194,48 @@ def test_a_long_retry_after_is_cut_to_the_longest_wait() -> None:
     client = RetryingClient(throttled_once, retry=RetryPolicy(longest_wait=8.0), sleep=fake.sleep)
     StediClearinghouse(lambda: fake.api_key, client=client).check_eligibility(inquiry_270("TB-ACTIVE-25"))
     assert fake.slept == [8.0]
+
+
+def _answering(body: dict[str, object]) -> tuple[StediClearinghouse, list[HttpRequest]]:
+    seen: list[HttpRequest] = []
+
+    def transport(request: HttpRequest, _: float) -> HttpResponse:
+        seen.append(request)
+        return HttpResponse(200, {"content-type": "application/json"}, json.dumps(body).encode())
+
+    return StediClearinghouse(lambda: "k", client=RetryingClient(transport)), seen
+
+
+def test_a_payer_search_asks_the_payers_api_and_reads_each_record() -> None:
+    record = {
+        "stediId": "UPICO",
+        "displayName": "Blue Cross Blue Shield of North Carolina",
+        "primaryPayerId": "BCSNC",
+        "aliases": ["BCSNC", "NCBCBS"],
+        "names": ["Blue Cross Blue Shield North Carolina"],
+        # An older record: claims under claimSubmission; claim status missing; a value not known.
+        "transactionSupport": {
+            "eligibilityCheck": "SUPPORTED",
+            "claimSubmission": "ENROLLMENT_REQUIRED",
+            "claimPayment": "SOMETHING_NEW",
+        },
+    }
+    stedi, seen = _answering({"items": [{"payer": record, "score": 3}, {"payer": {"stediId": "NONAM"}}]})
+    (found,) = stedi.payers("blue cross nc")
+    assert seen[0].url == (
+        "https://healthcare.us.stedi.com/2024-04-01/payers/search?query=blue+cross+nc&pageSize=25"
+    )
+    assert (found.id, found.payer_id, found.aliases) == ("UPICO", "BCSNC", ("BCSNC", "NCBCBS"))
+    assert {kind.value: support.value for kind, support in found.transactions} == {
+        "eligibility": "supported",
+        "claims": "enrollment_required",
+        "claim_status": "not_supported",
+        "remittance": "not_supported",
+    }
+
+
+def test_one_payer_is_read_by_its_directory_id() -> None:
+    stedi, seen = _answering({"payer": {"stediId": "UPICO", "displayName": "BCBS NC"}})
+    found = stedi.payer("UPICO")
+    assert seen[0].url == "https://healthcare.us.stedi.com/2024-04-01/payer/UPICO"
+    assert (found.payer_id, found.transactions[0][1].value) == ("UPICO", "not_supported")

@@ -1,0 +1,1 @@
+"""The practice's payers: the clearinghouse's payers it accepts, and its enrollments with them."""
