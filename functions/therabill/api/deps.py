@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from therabill.audit.service import AuditService
+    from therabill.authorizations.service import AuthorizationService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
@@ -50,6 +51,8 @@ class Services(Protocol):
     def clients(self) -> ClientService: ...
     @property
     def coverage(self) -> CoverageService: ...
+    @property
+    def authorizations(self) -> AuthorizationService: ...
     @property
     def cards(self) -> CardService: ...
     @property

@@ -377,3 +377,17 @@ def invite_window_sk(window: int) -> str:
 
 def invite_address_pk(email_hash: str) -> str:
     return f"INVITERATE#{email_hash}"
+
+
+def authorization_sk(client_id: str, authorization_id: str) -> str:
+    return f"AUTH#{client_id}#{authorization_id}"
+
+
+def authorization_prefix(client_id: str | None = None) -> str:
+    """One client's authorizations, or (None) every client's in the practice."""
+    return f"AUTH#{client_id}#" if client_id else "AUTH#"
+
+
+def authorization_use_sk(session_id: str) -> str:
+    """The one use of an authorization a completed session made (put once, deleted on give-back)."""
+    return f"AUTHUSE#{session_id}"
