@@ -87,11 +87,12 @@ def choose(
     authorizations: Iterable[Authorization], coverage_id: str, day: date, cpt_code: str | None
 ) -> Authorization | None:
     """The authorization a session on ``day`` uses: of those that apply and cover the day, one
-    with something left first, then the one ending soonest (then the oldest)."""
+    with something left first, then one naming the session's code over one for any code, then
+    the one ending soonest (then the oldest)."""
     fitting = [a for a in authorizations if a.applies(coverage_id, cpt_code) and a.covers(day)]
     if not fitting:
         return None
-    return min(fitting, key=lambda a: (a.remaining <= 0, a.end_date, a.id))
+    return min(fitting, key=lambda a: (a.remaining <= 0, not a.cpt_codes, a.end_date, a.id))
 
 
 def booking_problem(
