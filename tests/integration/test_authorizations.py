@@ -8,7 +8,7 @@ reason."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from tests.integration import scenario
@@ -24,6 +24,7 @@ from tests.integration.test_nightly_support import (
     service,
     session_on,
 )
+from therabill.authorizations.store import AuthorizationStore
 
 DAY = "2026-11-20"
 PRICE = 15_000
@@ -156,11 +157,18 @@ def test_completing_uses_one_exactly_once_through_a_crash_and_retries(world: Wor
         assert status == 200, out
     assert _one(world, practice, cid, cov, auth["id"])["used"] == 1
     assert _one(world, practice, cid, cov, other_code["id"])["used"] == 0  # names another code
+    # Another session's use meets a count moved since it was read: read again, counted after it.
+    store = AuthorizationStore(world.container.table)
+    stale = store.get(practice.id, cid, auth["id"]).model_copy(update={"used": 0})
+    other = store.record_use(
+        practice.id, stale, session_id="ses_other", amount=1, service_date=date(2026, 11, 21)
+    )
+    assert (other.through, _one(world, practice, cid, cov, auth["id"])["used"]) == (2, 2)
     # Giving back: once, however often (the void of a completed session will call it).
     authorizations = world.container.authorizations
     assert authorizations.give_back(practice.id, booked["id"]) is not None
     assert authorizations.give_back(practice.id, booked["id"]) is None
-    assert _one(world, practice, cid, cov, auth["id"])["used"] == 0
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 1
 
 
 def test_a_booking_beyond_the_authorization_warns_or_is_refused_and_may_be_self_pay(world: World) -> None:
