@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from therabill.adapters.secrets import SecretsProvider
     from therabill.audit.archive import AuditArchive
     from therabill.audit.service import AuditService
+    from therabill.authorizations.service import AuthorizationService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
@@ -415,6 +416,19 @@ class Container:
         )
 
     @cached_property
+    def authorizations(self) -> AuthorizationService:
+        from therabill.authorizations.service import AuthorizationService
+        from therabill.authorizations.store import AuthorizationStore
+
+        return AuthorizationService(
+            store=AuthorizationStore(self.table),
+            coverage=self.coverage,
+            clients=self.clients,
+            practices=self.practices,
+            clock=self.clock,
+        )
+
+    @cached_property
     def session_billing(self) -> SessionBilling:
         from therabill.sessions.billing import SessionBilling
         from therabill.sessions.charges import SessionCharges
@@ -425,6 +439,7 @@ class Container:
         return SessionBilling(
             sessions=self.sessions,
             coverage=self.coverage,
+            authorizations=self.authorizations,
             charges=charges,
             copay=CopayBilling(
                 sessions=self.sessions,
@@ -503,6 +518,7 @@ class Container:
             catalog=self.service_catalog,
             clients=self.clients,
             coverage=self.coverage,
+            authorizations=self.authorizations,
             cards=self.cards,
             clock=self.clock,
         )
@@ -613,6 +629,7 @@ class Container:
             practices=self.practices,
             clients=self.clients,
             coverage=self.coverage,
+            authorizations=self.authorizations,
             sessions=self.sessions,
             supervision=self.supervision,
             cards=self.cards,

@@ -23,6 +23,7 @@ from therabill.audit.service import Entry
 from therabill.core.ids import new_id
 
 if TYPE_CHECKING:  # annotations only: each router loads just the capabilities it uses
+    from therabill.authorizations.models import Authorization
     from therabill.clients.models import Client
     from therabill.core.money import Money
     from therabill.coverage.models import Coverage
@@ -118,6 +119,28 @@ def coverage_changed(router: APIGatewayRouter, coverage: Coverage) -> None:
 def coverage_card(router: APIGatewayRouter, action: Action, client_id: str, coverage_id: str) -> None:
     """The pictures of a coverage's card shown, or an upload or removal asked for (by request)."""
     _by_request(router, action, [{"client_id": client_id, "coverage_id": coverage_id}])
+
+
+def authorizations_shown(router: APIGatewayRouter, found: list[Authorization]) -> list[Authorization]:
+    """``found`` as answered: a read recorded for each one (ids only, never its codes)."""
+    shown = (
+        {"client_id": a.client_id, "coverage_id": a.coverage_id, "authorization_id": a.id} for a in found
+    )
+    _by_request(router, Action.AUTHORIZATION_READ, shown)
+    return found
+
+
+def authorization_changed(router: APIGatewayRouter, a: Authorization) -> None:
+    """An authorization added, changed or removed: once per version it reached."""
+    key = f"{a.id}:v{a.version}"
+    item = entry(
+        Action.AUTHORIZATION_CHANGE,
+        key=key,
+        client_id=a.client_id,
+        coverage_id=a.coverage_id,
+        authorization_id=a.id,
+    )
+    audit(router, item)
 
 
 def staff_changed(router: APIGatewayRouter, action: Action, member: StaffMember) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from therabill.audit.service import AuditService
+    from therabill.authorizations.service import AuthorizationService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
     from therabill.cards.service import CardService
@@ -56,6 +57,8 @@ class Services(Protocol):
     def card_images(self) -> CardImages: ...
     @property
     def payers(self) -> PayerService: ...
+    @property
+    def authorizations(self) -> AuthorizationService: ...
     @property
     def cards(self) -> CardService: ...
     @property

@@ -5,6 +5,7 @@ it instead (``api/staff_routing.py``), so a cold start loads only that router's 
 from __future__ import annotations
 
 from therabill.api.staff_audit import router as audit_router
+from therabill.api.staff_authorizations import router as authorizations_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_coverage import router as coverage_router
 from therabill.api.staff_invoices import router as invoices_router
@@ -21,6 +22,7 @@ for _router in (
     core_router,
     coverage_router,
     payers_router,
+    authorizations_router,
     services_router,
     sessions_router,
     money_router,

@@ -79,6 +79,9 @@ class CoverageCreate(_Strict):
     forbids_cancellation_fees_override: Flag | None = Field(
         default=None, description="the payer forbids cancellation / no-show fees (e.g. a Medicaid plan)"
     )
+    authorization_required: Flag = Field(
+        default=False, description="the payer requires an authorization for these visits"
+    )
 
 
 class CoverageUpdate(_Patch):
@@ -111,6 +114,7 @@ class CoverageUpdate(_Patch):
     copay_override: MinorUnits | None = None
     coinsurance_override: Whole | None = _PERCENT
     forbids_cancellation_fees_override: Flag | None = None
+    authorization_required: Flag | None = None
     expected_version: Whole | None = Field(default=None, ge=1)
 
 
@@ -163,6 +167,9 @@ class CoverageOut(BaseModel):
     forbids_cancellation_fees: bool = Field(description="in use: staff's value, else as found, else false")
     forbids_cancellation_fees_found: bool | None
     forbids_cancellation_fees_override: bool | None
+    authorization_required: bool = Field(
+        default=False, description="the payer requires an authorization (bookings warn beyond it)"
+    )
     version: int
     created_at: datetime
 

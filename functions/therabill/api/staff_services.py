@@ -278,8 +278,9 @@ def get_booking_settings() -> BookingSettingsOut:
 
 @router.put("/practice/booking-payment", responses=answers({200: "The settings."}, 403, 409))
 def put_booking_settings(body: Annotated[BookingSettingsIn, Body()]) -> BookingSettingsOut:
-    """The practice's first-visit rule (for services without their own) and how long a slot is held
-    for its payment (minutes, default 30)."""
+    """The practice's first-visit rule (for services without their own), how long a slot is held
+    for its payment (minutes, default 30), and what a booking beyond the client's authorization
+    meets (``authorization_enforcement``: ``warn``, the default, or ``refuse``)."""
     caller = _caller()
     caller.require("practice:manage")
     c = container()
@@ -289,6 +290,7 @@ def put_booking_settings(body: Annotated[BookingSettingsIn, Body()]) -> BookingS
         first_visit=body.first_visit,
         hold_minutes=body.hold_minutes,
         expected_version=body.version,
+        authorization_enforcement=body.authorization_enforcement,
     )
     return BookingSettingsOut.model_validate(settings, from_attributes=True)
 

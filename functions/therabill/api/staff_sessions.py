@@ -19,6 +19,7 @@ from therabill.api.params import ID_PATTERN, ClinicianPathId, IdempotencyKey, Se
 from therabill.api.staff_common import caller, removed
 from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
+    AuthorizationWarningOut,
     BookingPaymentOut,
     CancellationOut,
     CopayOut,
@@ -35,6 +36,7 @@ from therabill.api.staff_sessions_models import (
     SupervisionOut,
 )
 from therabill.audit.models import Action
+from therabill.bookings.planning import AUTHORIZATION_WORDS
 from therabill.bookings.service import Booking
 from therabill.clinical.supervision import Supervision
 from therabill.core.errors import InvalidRequestError, NotFoundError
@@ -130,6 +132,7 @@ def _session_out(s: Session) -> SessionOut:
         else None,
         release=ReleaseOut.model_validate(s.release, from_attributes=True) if s.release else None,
         booking_requirement=s.booking_rule,
+        billing=s.billing,
         note_signed_at=s.note_signed_at,
         note_signed_by=s.note_signed_by,
         supervisor_approved_at=s.supervisor_approved_at,
@@ -156,6 +159,11 @@ def _charged(session: Session) -> SessionOut:
 def _booking_out(booking: Booking) -> SessionOut:
     """The session, and (in this answer only) the payment's state and the client's pay link."""
     out = _session_out(booking.session)
+    if booking.authorization is not None:
+        warning = AuthorizationWarningOut(
+            code=booking.authorization, message=AUTHORIZATION_WORDS[booking.authorization]
+        )
+        out = out.model_copy(update={"authorization_warning": warning})
     if out.booking_payment is None or booking.payment is None:
         return out
     payment = out.booking_payment.model_copy(
@@ -172,7 +180,12 @@ def book_session(body: Annotated[SessionBook, Body()], idempotency_key: Idempote
     the same session (the same key with another body is a 409). When the booking rules ask for a
     deposit or prepayment, the session is ``awaiting_payment`` until the client pays on the link
     emailed to them (``booking_payment.pay_link``); a card-on-file rule refuses the booking (409)
-    unless the billing party has an active default card with consent."""
+    unless the billing party has an active default card with consent. Where the client's payer
+    requires an authorization and the visit goes beyond it (none, none covering the date, or its
+    visits used up counting the sessions already booked), the answer carries
+    ``authorization_warning``, or the booking is refused (409, ``details.reason``) when the
+    practice's ``authorization_enforcement`` is ``refuse``; ``billing: self_pay`` books it as
+    cash-pay instead (the practice's deposit and prepayment rules apply; the client is billed)."""
     caller = _caller()
     caller.require("sessions:write")
     booking = container().bookings.book(
@@ -185,6 +198,7 @@ def book_session(body: Annotated[SessionBook, Body()], idempotency_key: Idempote
         end=body.scheduled_end,
         by=caller.user_id,
         payer_id=body.payer_id,
+        self_pay=body.billing == "self_pay",
     )
     return _booking_out(booking)
 

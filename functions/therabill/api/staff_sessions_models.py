@@ -141,6 +141,11 @@ class SessionBook(_Strict):
         default=None,
         description="who pays a booking deposit: one of the client's billing contacts (default: the client)",
     )
+    billing: Literal["self_pay"] | None = Field(
+        default=None,
+        description="self_pay: the client pays for this visit whatever their coverage (e.g. past their "
+        "authorization), under the practice's cash-pay deposit and prepayment rules",
+    )
 
 
 class SessionReschedule(_Strict):
@@ -244,6 +249,15 @@ class ReleaseOut(BaseModel):
     recorded_by: str
 
 
+class AuthorizationWarningOut(BaseModel):
+    """The booking goes beyond the client's authorization: ``authorization_missing``,
+    ``authorization_expired`` or ``authorization_used_up``, in words."""
+
+    model_config = ConfigDict(defer_build=True)
+    code: Literal["authorization_missing", "authorization_expired", "authorization_used_up"]
+    message: str
+
+
 class SessionOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
     id: str
@@ -264,6 +278,12 @@ class SessionOut(BaseModel):
     fee: FeeOut | None = None
     booking_payment: BookingPaymentOut | None = None
     release: ReleaseOut | None = None
+    billing: Literal["self_pay"] | None = Field(
+        default=None, description="self_pay: booked as cash-pay; the client pays whatever their coverage"
+    )
+    authorization_warning: AuthorizationWarningOut | None = Field(
+        default=None, description="in the booking's answer only: the visit goes beyond the authorization"
+    )
     booking_requirement: str | None = Field(
         default=None,
         description="what the booking rules asked for when it was booked, and which rule: deposit:service",
@@ -368,6 +388,11 @@ class ClientBookingRuleOut(BaseModel):
 class BookingSettingsIn(_Strict):
     first_visit: BookingRequirement | None = None
     hold_minutes: Whole = Field(default=30, ge=5, le=7 * 24 * 60)
+    authorization_enforcement: Literal["warn", "refuse"] = Field(
+        default="warn",
+        description="a visit beyond the client's authorization (where the payer requires one): "
+        "booked with a warning, or refused (409)",
+    )
     version: Whole | None = Field(default=None, ge=0, description="the version read; 409 if it changed since")
 
 
@@ -375,6 +400,7 @@ class BookingSettingsOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
     first_visit: BookingRequirement | None
     hold_minutes: int
+    authorization_enforcement: str
     version: int
     updated_at: datetime | None
 

@@ -34,6 +34,8 @@ class Action(StrEnum):
     COVERAGE_CHANGE = "coverage.change"  # added, changed or removed
     COVERAGE_CARD_READ = "coverage.card.read"  # the card's pictures shown (signed links handed out)
     COVERAGE_CARD_CHANGE = "coverage.card.change"  # a picture's upload form handed out, or removed
+    AUTHORIZATION_READ = "authorization.read"  # a coverage's authorization shown
+    AUTHORIZATION_CHANGE = "authorization.change"  # added, changed or removed
     # Who may see health information: a practice's staff and their roles.
     STAFF_INVITE = "staff.invite"  # invited by email, or added with no sign-in
     STAFF_CHANGE = "staff.change"  # role or name changed
@@ -70,6 +72,7 @@ class Targets(BaseModel):
     invoice_id: str | None = None
     entry_id: str | None = None  # a ledger entry
     coverage_id: str | None = None  # a client's insurance coverage
+    authorization_id: str | None = None  # a coverage's authorization
     member_id: str | None = None  # a staff member acted on (the actor is ``Actor.id``)
 
 

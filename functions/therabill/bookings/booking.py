@@ -12,6 +12,7 @@ A crash anywhere is completed by the retry, or released by the sweep when the ho
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime
 
 from therabill.bookings import emails
@@ -142,7 +143,10 @@ class BookingDesk:
         end: datetime | None,
         by: str,
         payer_id: str | None = None,
+        self_pay: bool = False,
     ) -> Booking:
+        """``self_pay``: the client pays for this visit whatever their coverage. The answer
+        carries the authorization's warning when the visit goes beyond it."""
         practice = self._practices.get(practice_id)
         slot = BookingSlot(
             session_id=derived_id("ses", practice_id, request_key),
@@ -151,6 +155,7 @@ class BookingDesk:
             clinician_id=clinician_id,
             start=start,
             end=end,
+            self_pay=self_pay,
         )
         existing = self._sessions.find(practice_id, slot.session_id)
         if existing is not None:
@@ -168,8 +173,10 @@ class BookingDesk:
             booking_payment=plan.record,
             booking_rule=f"{plan.decision.requirement.kind}:{plan.decision.source}",
             extra_writes=lambda s: self._hold_writes(practice_id, s),
+            self_pay=self_pay,
         )
-        return self._payments.resume(practice, session, plan.decision)
+        booking = self._payments.resume(practice, session, plan.decision)
+        return dataclasses.replace(booking, authorization=plan.authorization)
 
     def _hold_writes(self, practice_id: str, session: Session) -> list[Write]:
         record = session.booking_payment
@@ -184,6 +191,7 @@ class BookingDesk:
                 (s.client_id, s.service_id, s.clinician_id, s.scheduled_start)
                 == (slot.client_id, slot.service_id, slot.clinician_id, slot.start)
                 and (slot.end is None or s.scheduled_end == slot.end)
+                and (s.billing == "self_pay") == slot.self_pay
             ),
             conflict="this Idempotency-Key was used for a different booking",
             session_id=session.id,

@@ -23,6 +23,7 @@ RuleSource = Literal[
     "client", "first_visit_service", "first_visit_practice", "service", "default", "insured", "stored"
 ]
 BookingPaymentStatus = Literal["awaiting", "paid", "released", "paid_after_release"]
+AuthorizationEnforcement = Literal["warn", "refuse"]
 BPS_WHOLE = 10_000
 DEFAULT_HOLD_MINUTES = 30
 
@@ -63,6 +64,9 @@ class BookingSettings(BaseModel):
 
     first_visit: BookingRequirement | None = None
     hold_minutes: int = Field(default=DEFAULT_HOLD_MINUTES, ge=5, le=7 * 24 * 60)
+    # A visit beyond the client's authorization (where the payer requires one): booked with a
+    # warning in the answer, or refused (409; staff may book it as self-pay instead).
+    authorization_enforcement: AuthorizationEnforcement = "warn"
     version: int = 0
     updated_at: datetime | None = None
 
@@ -107,6 +111,7 @@ class Booking:
     session: Session
     payment: BookingPaymentView | None
     requirement: Decision
+    authorization: str | None = None  # the warning: a code of the authorization's problems
 
 
 HoldStatus = Literal["open", "closed"]

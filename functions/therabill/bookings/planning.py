@@ -8,23 +8,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from therabill.authorizations.errors import AuthorizationRefusedError
+from therabill.authorizations.models import Problem
+from therabill.authorizations.service import AuthorizationService
 from therabill.bookings.models import BookingRequirement, Decision, amount_due, decide
 from therabill.bookings.rules import BookingRules
 from therabill.cards.models import OnSessionKind
 from therabill.cards.service import CardService
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
-from therabill.core.clock import Clock
+from therabill.core.clock import Clock, local_date
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import derived_id
+from therabill.coverage.models import Standing
 from therabill.coverage.service import CoverageService
 from therabill.practices.models import Practice
 from therabill.services.catalog import ServiceCatalog
+from therabill.services.models import ServiceType
 from therabill.services.pricing import price_session
-from therabill.sessions.models import BookingPaymentRecord
+from therabill.sessions.models import BookingPaymentRecord, Session, self_pay
 from therabill.sessions.service import SessionService
 
 NO_CARD = "this booking requires a card on file; the payer has none"
+# What staff read when a booking meets the client's authorization (no code, no number).
+AUTHORIZATION_WORDS: dict[str, str] = {
+    "authorization_missing": "the payer requires an authorization and the client has none for this visit",
+    "authorization_expired": "no authorization of the client covers this date (past its end, or not begun)",
+    "authorization_used_up": "the client's authorized visits are used up (counting sessions already booked)",
+}
+_PENDING = ("awaiting_payment", "booked", "checked_in")  # booked, not yet completed
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,14 @@ class BookingSlot:
     clinician_id: str
     start: datetime
     end: datetime | None
+    self_pay: bool = False  # booked as cash-pay: the client pays, whatever their coverage
 
 
 @dataclass(frozen=True)
 class Plan:
     decision: Decision
     record: BookingPaymentRecord | None  # the payment the slot is held for, if any
+    authorization: Problem | None = None  # the warning: what the visit meets of the authorization
 
 
 class BookingPlanner:
@@ -54,9 +68,11 @@ class BookingPlanner:
         catalog: ServiceCatalog,
         clients: ClientService,
         coverage: CoverageService,
+        authorizations: AuthorizationService,
         cards: CardService,
         clock: Clock,
     ) -> None:
+        self._authorizations = authorizations
         self._rules = rules
         self._coverage = coverage
         self._sessions = sessions
@@ -72,6 +88,8 @@ class BookingPlanner:
         service_id: str,
         start: datetime,
         session_id: str | None = None,
+        *,
+        insured: bool,
     ) -> Decision:
         earlier = [
             s
@@ -83,7 +101,7 @@ class BookingPlanner:
             service_rule=self._rules.service_rule(practice_id, service_id),
             client_rule=self._rules.client_rule(practice_id, client.id),
             first_visit=not earlier,
-            insured=self._coverage.standing_at(practice_id, client, start).insured,
+            insured=insured,
         )
 
     def plan(self, practice: Practice, slot: BookingSlot, payer_id: str | None) -> Plan:
@@ -91,7 +109,14 @@ class BookingPlanner:
         no usable card for a card-on-file rule or the practice cannot take the payment yet."""
         client = self._clients.get(practice.id, slot.client_id)
         service = self._catalog.get(practice.id, slot.service_id)
-        decision = self.requirement_for(practice.id, client, service.id, slot.start)
+        standing = self._coverage.standing_at(practice.id, client, slot.start)
+        insured = standing.insured and not slot.self_pay
+        problem = self._authorization_problem(practice, standing, service, slot) if insured else None
+        if problem is not None and self._rules.settings(practice.id).authorization_enforcement == "refuse":
+            raise AuthorizationRefusedError(
+                f"{AUTHORIZATION_WORDS[problem]}; book the visit as self-pay instead", reason=problem
+            )
+        decision = self.requirement_for(practice.id, client, service.id, slot.start, insured=insured)
         requirement = decision.requirement
         party = self._clients.billing_party(practice.id, slot.client_id, payer_id)
         if requirement.kind == "card_on_file":
@@ -103,7 +128,30 @@ class BookingPlanner:
                 record = record.model_copy(update={"owner_id": party.owner_id})
                 if practice.stripe is None or not practice.stripe.charges_enabled:
                     raise ConflictError("the practice's Stripe account cannot take booking payments yet")
-        return Plan(decision, record)
+        return Plan(decision, record, problem)
+
+    def _authorization_problem(
+        self, practice: Practice, standing: Standing, service: ServiceType, slot: BookingSlot
+    ) -> Problem | None:
+        """What an insured visit meets of the client's authorization, when the primary coverage's
+        payer requires one: the client's other sessions not yet completed count against it."""
+        primary = standing.primary
+        if primary is None or not primary.authorization_required:
+            return None
+        tz = practice.time_zone
+        pending = [
+            local_date(s.scheduled_start, tz)
+            for s in self._sessions.list_for_client(practice.id, slot.client_id)
+            if _counts_against(s, slot.session_id)
+        ]
+        return self._authorizations.booking_problem(
+            practice.id,
+            coverage_id=primary.id,
+            client_id=slot.client_id,
+            day=local_date(slot.start, tz),
+            cpt_code=service.cpt_code,
+            pending=pending,
+        )
 
     def _payment_record(
         self, practice: Practice, slot: BookingSlot, requirement: BookingRequirement
@@ -144,3 +192,8 @@ class BookingPlanner:
         now = self._clock()
         if consent.scope.expires_at is not None and consent.scope.expires_at <= now:
             raise ConflictError("the card's consent has expired", requirement="card_on_file")
+
+
+def _counts_against(session: Session, booking_id: str) -> bool:
+    """A session booked and not yet completed, not cash-pay, not this booking's own."""
+    return session.status in _PENDING and not self_pay(session) and session.id != booking_id

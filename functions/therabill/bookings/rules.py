@@ -4,6 +4,7 @@ one override per client. A Put replaces; deleting what is not there is a 404."""
 from __future__ import annotations
 
 from therabill.bookings.models import (
+    AuthorizationEnforcement,
     BookingRequirement,
     BookingSettings,
     ClientBookingRule,
@@ -29,12 +30,17 @@ class BookingRules:
         first_visit: BookingRequirement | None,
         hold_minutes: int,
         expected_version: int | None,
+        authorization_enforcement: AuthorizationEnforcement = "warn",
     ) -> BookingSettings:
         """Replace the settings. ``expected_version``: refused (409) if someone changed them since."""
         current = self.settings(practice_id)
         version = current.version if expected_version is None else expected_version
         settings = BookingSettings(
-            first_visit=first_visit, hold_minutes=hold_minutes, version=version + 1, updated_at=self._clock()
+            first_visit=first_visit,
+            hold_minutes=hold_minutes,
+            authorization_enforcement=authorization_enforcement,
+            version=version + 1,
+            updated_at=self._clock(),
         )
         self._store.put_settings(practice_id, settings, replaces=version)
         return settings

@@ -52,6 +52,7 @@ class BookingService:
         end: datetime | None,
         by: str,
         payer_id: str | None = None,
+        self_pay: bool = False,
     ) -> Booking:
         return self._desk.book(
             practice_id,
@@ -63,6 +64,7 @@ class BookingService:
             end=end,
             by=by,
             payer_id=payer_id,
+            self_pay=self_pay,
         )
 
     def pay_link(self, practice_id: str, session: Session) -> str:

@@ -54,6 +54,7 @@ class BookingStore:
         return BookingSettings(
             first_visit=_requirement(item.get("first_visit")),
             hold_minutes=item["hold_minutes"],
+            authorization_enforcement=item.get("authorization_enforcement", "warn"),
             version=item["version"],
             updated_at=item.get("updated_at"),
         )
@@ -67,6 +68,7 @@ class BookingStore:
             "SK": keys.BOOKING_SETTINGS_SK,
             "type": "booking_settings",
             "hold_minutes": settings.hold_minutes,
+            "authorization_enforcement": settings.authorization_enforcement,
             "version": settings.version,
             "updated_at": iso(settings.updated_at),
         }

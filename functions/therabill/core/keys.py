@@ -394,3 +394,17 @@ def enrollment_sk(payer_id: str, transaction: str) -> str:
 
 def enrollment_prefix(payer_id: str | None = None) -> str:
     return f"ENROLLMENT#{payer_id}#" if payer_id else "ENROLLMENT#"
+
+
+def authorization_sk(client_id: str, authorization_id: str) -> str:
+    return f"AUTH#{client_id}#{authorization_id}"
+
+
+def authorization_prefix(client_id: str | None = None) -> str:
+    """One client's authorizations, or (None) every client's in the practice."""
+    return f"AUTH#{client_id}#" if client_id else "AUTH#"
+
+
+def authorization_use_sk(session_id: str) -> str:
+    """The one use of an authorization a completed session made (put once, deleted on give-back)."""
+    return f"AUTHUSE#{session_id}"

@@ -86,6 +86,10 @@ class Coverage(BaseModel):
         None  # no cancellation / no-show fees (e.g. Medicaid plans)
     )
     forbids_cancellation_fees_override: bool | None = None
+    # The payer wants its authorization for these visits (staff set it from the plan's rules; an
+    # eligibility check's "prior authorization required" may suggest it): bookings warn beyond it
+    # and the nightly run holds a claim without one.
+    authorization_required: bool = False
     status: CoverageStatus = "active"
     created_at: datetime
     version: int

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from therabill.authorizations.models import Authorization, Usage, readiness_problem
+from therabill.authorizations.service import AuthorizationService
 from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.models import Client
@@ -18,7 +20,7 @@ from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
 from therabill.practices.models import Practice
-from therabill.sessions.models import Billable, Session
+from therabill.sessions.models import Billable, Session, self_pay
 from therabill.sessions.store import SessionStore
 
 _OPEN = ("due", "balance")
@@ -63,7 +65,9 @@ class ChargeCheck:
 class ClientFacts:
     """What the facts need of a client (a missing client: nothing) and their coverage."""
 
-    def __init__(self, client: Client | None, coverages: list[Coverage]) -> None:
+    def __init__(
+        self, client: Client | None, coverages: list[Coverage], authorizations: list[Authorization]
+    ) -> None:
         self.name = f"{client.first_name} {client.last_name}".strip() if client else ""
         self.email = client.email if client else None
         self.diagnoses = client.diagnoses if client else ()
@@ -71,10 +75,19 @@ class ClientFacts:
         self._billing_type = client.billing_type if client else "self_pay"
         self.unmigrated_insurance = bool(client and client.unmigrated_insurance)
         self._coverages = coverages
+        self._authorizations = authorizations
+        self.requires_authorization = any(c.authorization_required for c in coverages)
 
     def insured_on(self, day: date) -> bool:
         """Insured on this date of service (``coverage.models.standing``, the one rule)."""
         return standing(self._billing_type, self._coverages, day).insured
+
+    def authorization_problem(self, day: date, cpt_code: str | None, usage: Usage | None) -> str | None:
+        """An insured session whose primary's payer requires an authorization: what it lacks."""
+        held = standing(self._billing_type, self._coverages, day)
+        if not held.insured or held.primary is None or not held.primary.authorization_required:
+            return None
+        return readiness_problem(self._authorizations, held.primary.id, day, cpt_code, usage)
 
     @property
     def not_billed(self) -> bool:
@@ -84,9 +97,12 @@ class ClientFacts:
 class ClientLookup:
     """What the facts need of the clients of tonight's sessions."""
 
-    def __init__(self, *, clients: ClientService, coverage: CoverageService) -> None:
+    def __init__(
+        self, *, clients: ClientService, coverage: CoverageService, authorizations: AuthorizationService
+    ) -> None:
         self._clients = clients
         self._coverage = coverage
+        self._authorizations = authorizations
 
     def of(self, practice_id: str, client_ids: set[str]) -> dict[str, ClientFacts]:
         """Each client's facts, read in one round, and the practice's coverage in one Query (a
@@ -95,7 +111,17 @@ class ClientLookup:
             return {}
         found = self._clients.get_many(practice_id, client_ids)
         coverages = self._coverage.all_of_practice(practice_id)
-        return {cid: ClientFacts(found.get(cid), coverages.get(cid, [])) for cid in client_ids}
+        auths = self._authorizations.of_practice(practice_id)  # one Query, as the coverage
+        return {
+            cid: ClientFacts(found.get(cid), coverages.get(cid, []), auths.get(cid, [])) for cid in client_ids
+        }
+
+    def usages(
+        self, practice_id: str, sessions: list[Session], clients: dict[str, ClientFacts]
+    ) -> dict[str, Usage]:
+        """The authorization uses of the sessions whose client's payer requires one (one round)."""
+        wanted = {s.id for s in sessions if clients[s.client_id].requires_authorization}
+        return self._authorizations.usages(practice_id, wanted)
 
 
 class FactReader:
@@ -123,11 +149,15 @@ class FactReader:
         supervised = set(self._supervision.all(practice.id))  # one Query, never one per session
         candidates = self._candidates(practice, run_date)
         clients = self._clients.of(practice.id, {s.client_id for s in candidates})  # one round
+        usages = self._clients.usages(practice.id, candidates, clients)
         chargeable: dict[tuple[str, str, int], bool] = {}
         out: list[ItemFacts] = []
         for s in candidates:
             client = clients[s.client_id]
             base = self._base(practice, s, client, held=s.id in held, supervised=s.clinician_id in supervised)
+            if base is not None and base.insured:
+                problem = client.authorization_problem(base.service_date, base.cpt_code, usages.get(s.id))
+                base = ItemFacts(**{**base.__dict__, "authorization": problem})
             if base is None:
                 continue  # a no-show owes only its fee: none, or it was charged or waived
             if base.practice_can_charge and client.default_card_id:
@@ -163,7 +193,7 @@ class FactReader:
             cpt_code=price.cpt_code if price else None,
             copay_balance=copay,
             fee_balance=fee,
-            insured=client.insured_on(service_date),
+            insured=client.insured_on(service_date) and not self_pay(s),
             unmigrated_insurance=client.unmigrated_insurance,
             practice_can_charge=bool(practice.stripe and practice.stripe.charges_enabled),
             card_chargeable=False,

@@ -43,6 +43,9 @@ REASONS: dict[str, str] = {
     "claims_not_set_up": "claims not set up",
     "insurance_not_migrated": "the client's insurance is not yet moved to coverage",
     "missing_diagnosis": "missing diagnosis",
+    "authorization_missing": "no authorization (the payer requires one)",
+    "authorization_expired": "authorization expired (none covers the date of service)",
+    "authorization_used_up": "authorization used up",
     "unsigned_note": "note not signed",
     "awaiting_supervisor_approval": "awaiting supervisor approval",
     "provider_setup_incomplete": "provider set-up incomplete (the practice cannot take payments yet)",
@@ -158,6 +161,7 @@ class ItemFacts:
     supervised: bool = False  # the clinician has a supervisor now
     supervisor_approved: bool = False
     unmigrated_insurance: bool = False  # the client item predates coverage (see clients.models)
+    authorization: str | None = None  # what the payer's required authorization lacks (a REASONS code)
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,7 @@ def _blocking(f: ItemFacts) -> list[str]:
         ("claims_not_set_up", f.insured and not f.claims_enabled),
         ("missing_cpt_code", f.insured and not f.cpt_code),
         ("missing_diagnosis", f.insured and not f.has_diagnosis),
+        (f.authorization or "", f.insured and f.authorization is not None),
         ("unsigned_note", f.status == "completed" and f.note_required and not f.note_signed),
         (
             "awaiting_supervisor_approval",

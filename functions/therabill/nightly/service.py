@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from therabill.authorizations.service import AuthorizationService
 from therabill.cards.service import CardService
 from therabill.clients.service import ClientService
 from therabill.clinical.supervision import SupervisionService
@@ -166,6 +167,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     practices: PracticeService,
     clients: ClientService,
     coverage: CoverageService,
+    authorizations: AuthorizationService,
     sessions: SessionService,
     supervision: SupervisionService,
     cards: CardService,
@@ -181,7 +183,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     hooks = Hooks(claims=claims)
     messages = Messages(queue=queue)
     reader = FactReader(
-        clients=ClientLookup(clients=clients, coverage=coverage),
+        clients=ClientLookup(clients=clients, coverage=coverage, authorizations=authorizations),
         sessions=sessions.store,
         supervision=supervision,
         store=store,

@@ -4,6 +4,8 @@ which makes the transition (SessionService) and then does what it owes, each ste
 * Completing posts the session's charge (ledger source ``session:<ses>``) from the price snapshot;
   a $0 or not-billed session posts nothing (``charges.py``), and nor does an insured one
   (``CoverageService.insured_at``): the client owes only their copay, the rest is the claim's.
+* Completing an insured session also uses the client's authorization that fits, once
+  (``AuthorizationService.use``); a session booked as self-pay is billed as any cash-pay one.
 * Checking in snapshots the client's copay on the session, posts and charges it (``copay.py``).
 * Cancelling or marking a no-show assesses the fee, posts and charges it and tells each billing
   party; a clinician may waive an unpaid fee before the nightly cutoff (``fees.py``).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from therabill.authorizations.service import AuthorizationService, Visit
 from therabill.coverage.service import CoverageService
 from therabill.payments.models import Payment
 from therabill.practices.models import Practice
@@ -26,7 +29,7 @@ from therabill.sessions.charges import SessionCharges
 from therabill.sessions.copay import CopayBilling
 from therabill.sessions.errors import SessionNotFoundError
 from therabill.sessions.fees import FeeBilling
-from therabill.sessions.models import CancelledBy, ChargeStatus, CopayRecord, FeeRecord, Session
+from therabill.sessions.models import CancelledBy, ChargeStatus, CopayRecord, FeeRecord, Session, self_pay
 from therabill.sessions.service import SessionService
 
 # A copay or fee whose payment is still under way (a later outcome decides it).
@@ -44,7 +47,9 @@ class SessionBilling:
         charges: SessionCharges,
         copay: CopayBilling,
         fees: FeeBilling,
+        authorizations: AuthorizationService,
     ) -> None:
+        self._authorizations = authorizations
         self._sessions = sessions
         self._coverage = coverage
         self._charges = charges
@@ -52,10 +57,25 @@ class SessionBilling:
         self._fees = fees
 
     def complete(self, practice_id: str, session_id: str, start: datetime, end: datetime) -> Session:
+        """The transition is the truth; what it owes follows, each step once, so a retry of the
+        same completion (the same times: the session unchanged) finishes what a crash left out."""
         session = self._sessions.complete(practice_id, session_id, start, end)
         self._sessions.mark_to_bill(practice_id, session)
-        if not self._coverage.insured_at(practice_id, session.client_id, session.scheduled_start):
+        insured = not self_pay(session) and self._coverage.insured_at(
+            practice_id, session.client_id, session.scheduled_start
+        )
+        if not insured:
             self._charges.post_session_charge(practice_id, session)
+            return session
+        real = session.actual_start and session.actual_end and session.actual_end - session.actual_start
+        visit = Visit(
+            session_id=session.id,
+            client_id=session.client_id,
+            scheduled_start=session.scheduled_start,
+            cpt_code=session.price.cpt_code if session.price else None,
+            actual_seconds=int(real.total_seconds()) if real else None,
+        )
+        self._authorizations.use(practice_id, visit)
         return session
 
     def check_in(self, practice_id: str, session_id: str, by: str) -> Session:

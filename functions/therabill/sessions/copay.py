@@ -13,7 +13,7 @@ from therabill.notifications.mailer import Outbox
 from therabill.practices.service import PracticeService
 from therabill.sessions import emails
 from therabill.sessions.charges import SessionCharges
-from therabill.sessions.models import Session
+from therabill.sessions.models import Session, self_pay
 from therabill.sessions.service import SessionService
 
 
@@ -56,7 +56,7 @@ class CopayBilling:
         """The client's copay, for a session still booked (a repeated check-in keeps the first):
         only an insured session has one (the primary coverage's, on the session's date)."""
         current = self._sessions.get(practice_id, session_id)
-        if current.status != "booked":
+        if current.status != "booked" or self_pay(current):
             return None
         client = self._clients.get(practice_id, current.client_id)
         copay = self._coverage.standing_at(practice_id, client, current.scheduled_start).copay

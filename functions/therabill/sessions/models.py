@@ -138,6 +138,9 @@ class Session(BaseModel):
     fee: FeeRecord | None = None
     booking_payment: BookingPaymentRecord | None = None
     booking_rule: str | None = None  # what the booking rules asked for, and which: "deposit:service"
+    # ``self_pay``: booked as cash-pay (e.g. past the client's authorization): the client pays for
+    # this session whatever their coverage (None: the client's standing on the day decides).
+    billing: Literal["self_pay"] | None = None
     release: Release | None = None
     # The documentation state billing depends on (never clinical content): the note's signature,
     # the supervisor's approval, and the session's own ICD-10-CM codes (None: the client's apply).
@@ -149,6 +152,11 @@ class Session(BaseModel):
 
 
 # -- the nightly run's record on a session -------------------------------------------------------
+def self_pay(session: Session) -> bool:
+    """Booked as cash-pay: never insured, whatever the client's coverage."""
+    return session.billing == "self_pay"
+
+
 class BillingMark(BaseModel):
     """What the nightly run recorded on a session: ``started`` when a run claimed it (with the run
     and the action it chose), ``done`` once billed (with what came of it). Once per session."""

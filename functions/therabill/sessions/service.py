@@ -84,10 +84,12 @@ class SessionService:
         booking_payment: BookingPaymentRecord | None = None,
         booking_rule: str | None = None,
         extra_writes: Callable[[Session], list[Write]] | None = None,
+        self_pay: bool = False,
     ) -> Session:
         """``session_id``: derived from the request's Idempotency-Key; if that session exists
         already it is returned as it is (the caller compares). ``booking_payment``: the session is
-        booked ``awaiting_payment`` (paying at booking); ``extra_writes`` join the transaction."""
+        booked ``awaiting_payment`` (paying at booking); ``extra_writes`` join the transaction;
+        ``self_pay``: the client pays for this session whatever their coverage."""
         # Long for its keyword signature (what bookings pass) and the session built field by field.
         # The clinician: a clinician or owner of this practice, not removed (400 otherwise).
         service, start, end = self._bookable(practice_id, client_id, service_id, start, end)
@@ -107,6 +109,7 @@ class SessionService:
             version=1,
             booking_payment=booking_payment,
             booking_rule=booking_rule,
+            billing="self_pay" if self_pay else None,
         )
         try:
             self.store.create(practice_id, session, extra_writes(session) if extra_writes else [])
