@@ -271,6 +271,7 @@ STAFF_API_PREFIXES = (
     "/practice",
     "/clients",
     "/clinicians",
+    "/providers",
     "/services",
     "/sessions",
     "/invoices",

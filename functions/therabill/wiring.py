@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from therabill.clearinghouse.port import Clearinghouse
     from therabill.clearinghouse.store import PracticeControlNumbers, X12CounterStore
     from therabill.clients.service import ClientService
-    from therabill.clinical.supervision import SupervisionService
     from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
@@ -329,13 +328,6 @@ class Container:
         return AuditArchive(sink=S3ArchiveSink(self._client("s3"), bucket))
 
     @cached_property
-    def supervision(self) -> SupervisionService:
-        from therabill.clinical.store import SupervisionStore
-        from therabill.clinical.supervision import SupervisionService
-
-        return SupervisionService(store=SupervisionStore(self.table), staff=self.staff, clock=self.clock)
-
-    @cached_property
     def sessions(self) -> SessionService:
         from therabill.sessions.service import SessionService
         from therabill.sessions.store import SessionStore
@@ -346,7 +338,7 @@ class Container:
             practices=self.practices,
             clients=self.clients,
             catalog=self.service_catalog,
-            supervision=self.supervision,
+            supervision=self.providers.clinicians,
             staff=self.staff,
         )
 
@@ -355,15 +347,20 @@ class Container:
         from therabill.sessions.clinicians import ClinicianMigration
 
         return ClinicianMigration(
-            sessions=self.sessions.store, supervision=self.supervision, staff=self.staff
+            sessions=self.sessions.store, supervision=self.providers.clinicians, staff=self.staff
         )
 
     @cached_property
     def providers(self) -> ProviderService:
+        from therabill.providers.clinicians import ClinicianProviderService
         from therabill.providers.service import ProviderService
         from therabill.providers.store import ProviderStore
+        from therabill.providers.store.clinicians import ClinicianProviderStore
 
-        return ProviderService(store=ProviderStore(self.table), clock=self.clock)
+        clinicians = ClinicianProviderService(
+            store=ClinicianProviderStore(self.table), staff=self.staff, clock=self.clock
+        )
+        return ProviderService(store=ProviderStore(self.table), clinicians=clinicians, clock=self.clock)
 
     @cached_property
     def coverage(self) -> CoverageService:
@@ -574,7 +571,7 @@ class Container:
             clients=self.clients,
             coverage=self.coverage,
             sessions=self.sessions,
-            supervision=self.supervision,
+            providers=self.providers,
             cards=self.cards,
             ledger=self.ledger,
             payments=self.payments,

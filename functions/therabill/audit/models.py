@@ -32,6 +32,9 @@ class Action(StrEnum):
     WRITEOFF_FEE_WAIVER = "writeoff.fee_waiver"  # a cancellation / no-show fee waived
     COVERAGE_READ = "coverage.read"  # a client's insurance coverage shown
     COVERAGE_CHANGE = "coverage.change"  # added, changed or removed
+    # Provider set-up (what claims name): never the tax id or NPI, only that it changed.
+    BILLING_PROVIDER_CHANGE = "provider.billing.change"  # the practice's billing provider set
+    CLINICIAN_PROVIDER_CHANGE = "provider.clinician.change"  # a clinician's record (or supervisor) set
     # Who may see health information: a practice's staff and their roles.
     STAFF_INVITE = "staff.invite"  # invited by email, or added with no sign-in
     STAFF_CHANGE = "staff.change"  # role or name changed

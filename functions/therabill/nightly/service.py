@@ -22,7 +22,6 @@ from datetime import date, datetime, timedelta
 
 from therabill.cards.service import CardService
 from therabill.clients.service import ClientService
-from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock
 from therabill.coverage.service import CoverageService
 from therabill.invoices.service import InvoiceService
@@ -42,6 +41,7 @@ from therabill.notifications.mailer import Outbox
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
+from therabill.providers.service import ProviderService
 from therabill.sessions.service import SessionService
 
 __all__ = ["NightlyQueue", "NightlyService", "build_nightly"]
@@ -167,7 +167,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     clients: ClientService,
     coverage: CoverageService,
     sessions: SessionService,
-    supervision: SupervisionService,
+    providers: ProviderService,
     cards: CardService,
     ledger: LedgerService,
     payments: PaymentService,
@@ -183,7 +183,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     reader = FactReader(
         clients=ClientLookup(clients=clients, coverage=coverage),
         sessions=sessions.store,
-        supervision=supervision,
+        providers=providers,
         store=store,
         charges=ChargeCheck(cards=cards, clock=clock),
         hooks=hooks,

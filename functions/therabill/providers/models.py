@@ -159,13 +159,16 @@ def parse_billing_provider(data: object) -> IndividualBillingProvider | Organiza
 
 class ClinicianProvider(BaseModel):
     """What a claim names a clinician by when they render a session: their own NPI, their
-    specialty, the credentials after their name, and (optionally) who supervises them."""
+    specialty, the credentials after their name, and (optionally) who supervises them.
+
+    The NPI and the taxonomy may be absent: a self-pay practice keeps a record only for who
+    supervises whom. An insured session's claim needs both (the nightly run's readiness says so)."""
 
     model_config = _STRICT
 
     clinician_id: StaffId
-    rendering_npi: Npi
-    taxonomy: IndividualTaxonomyCode
+    rendering_npi: Npi | None = None
+    taxonomy: IndividualTaxonomyCode | None = None
     credentials: list[Credential] = Field(default_factory=list, max_length=MAX_CREDENTIALS)
     supervisor_id: StaffId | None = None
 
@@ -197,5 +200,29 @@ class BillingProviderRecord(BaseModel):
 
     provider: IndividualBillingProvider | OrganizationBillingProvider = Field(discriminator="entity")
     version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class ClinicianProviderRecord(BaseModel):
+    """A clinician's provider record as stored: who set it last, and its version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: ClinicianProvider
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class Supervision(BaseModel):
+    """A supervision item from before provider records held the supervisor (``SUPERVISION#``):
+    read until the practice's migration moves it into the clinician's provider record. Its ids
+    may still be free strings where the clinicians' migration has not reached them."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    clinician_id: str
+    supervisor_id: str
     updated_at: datetime
     updated_by: str
