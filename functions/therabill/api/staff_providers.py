@@ -19,11 +19,11 @@ from therabill.api.params import ClinicianPathId
 from therabill.api.staff_common import caller
 from therabill.api.staff_providers_models import (
     BillingAddressOut,
+    BillingContactOut,
     BillingProviderIn,
     BillingProviderOut,
     ClinicianProviderIn,
     ClinicianProviderOut,
-    BillingContactOut,
     TaxIdOut,
     TaxonomyOut,
 )

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.inputs import Whole
 from therabill.providers.clinicians import ClinicianProviderView
-from therabill.providers.fields import Credential, IndividualTaxonomyCode, Npi, StaffId
+from therabill.providers.fields import IndividualTaxonomyCode, Npi, StaffId
 from therabill.providers.models import (
-    MAX_CREDENTIALS,
+    Credentials,
     IndividualBillingProvider,
     OrganizationBillingProvider,
 )
@@ -115,7 +115,7 @@ class ClinicianProviderIn(BaseModel):
     taxonomy: IndividualTaxonomyCode | None = Field(
         default=None, description="a person's NUCC code from GET /providers/taxonomies"
     )
-    credentials: list[Credential] = Field(default_factory=list, max_length=MAX_CREDENTIALS)
+    credentials: Credentials = Field(default_factory=list)
     supervisor_id: StaffId | None = Field(
         default=None, description="a clinician or owner of the practice, not the clinician (owner only)"
     )

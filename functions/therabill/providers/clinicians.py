@@ -122,6 +122,8 @@ class ClinicianProviderService:
         expected_version: int | None,
     ) -> ClinicianProviderView:
         """Set (or replace) the whole record from the version read (None: none stored yet)."""
+        if fields.get("supervisor_id") == clinician_id:
+            raise InvalidRequestError("a clinician cannot supervise themself", field="supervisor_id")
         provider = ClinicianProvider.model_validate({**fields, "clinician_id": clinician_id})
         self._clinician(practice_id, clinician_id, provider.supervisor_id)
         _, legacy = self._store.get(practice_id, clinician_id)
