@@ -135,7 +135,8 @@ class FactReader:
                 continue  # a no-show owes only its fee: none, or it was charged or waived
             if base.insured and billing_provider is None:
                 billing_provider = self._providers.billing_provider(practice.id) is not None
-            base = _with_provider(base, roster, s.clinician_id, billing_provider=bool(billing_provider))
+            has_billing = bool(billing_provider) or not base.insured  # only a claim needs one
+            base = _with_provider(base, roster, s.clinician_id, billing_provider=has_billing)
             if base.practice_can_charge and client.default_card_id:
                 kind = charge_kind(base)
                 amount = max(1, billable_amount(base))
