@@ -282,6 +282,7 @@ STAFF_API_PREFIXES = (
     "/practice",
     "/clients",
     "/clinicians",
+    "/providers",
     "/services",
     "/sessions",
     "/invoices",

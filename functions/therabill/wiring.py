@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from therabill.clearinghouse.port import Clearinghouse
     from therabill.clearinghouse.store import PracticeControlNumbers, X12CounterStore
     from therabill.clients.service import ClientService
-    from therabill.clinical.supervision import SupervisionService
     from therabill.coverage.card_images import CardImages
     from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
@@ -358,13 +357,6 @@ class Container:
         )
 
     @cached_property
-    def supervision(self) -> SupervisionService:
-        from therabill.clinical.store import SupervisionStore
-        from therabill.clinical.supervision import SupervisionService
-
-        return SupervisionService(store=SupervisionStore(self.table), staff=self.staff, clock=self.clock)
-
-    @cached_property
     def sessions(self) -> SessionService:
         from therabill.sessions.service import SessionService
         from therabill.sessions.store import SessionStore
@@ -375,7 +367,7 @@ class Container:
             practices=self.practices,
             clients=self.clients,
             catalog=self.service_catalog,
-            supervision=self.supervision,
+            supervision=self.providers.clinicians,
             staff=self.staff,
         )
 
@@ -384,15 +376,20 @@ class Container:
         from therabill.sessions.clinicians import ClinicianMigration
 
         return ClinicianMigration(
-            sessions=self.sessions.store, supervision=self.supervision, staff=self.staff
+            sessions=self.sessions.store, supervision=self.providers.clinicians, staff=self.staff
         )
 
     @cached_property
     def providers(self) -> ProviderService:
+        from therabill.providers.clinicians import ClinicianProviderService
         from therabill.providers.service import ProviderService
         from therabill.providers.store import ProviderStore
+        from therabill.providers.store.clinicians import ClinicianProviderStore
 
-        return ProviderService(store=ProviderStore(self.table), clock=self.clock)
+        clinicians = ClinicianProviderService(
+            store=ClinicianProviderStore(self.table), staff=self.staff, clock=self.clock
+        )
+        return ProviderService(store=ProviderStore(self.table), clinicians=clinicians, clock=self.clock)
 
     @cached_property
     def payers(self) -> PayerService:
@@ -631,7 +628,7 @@ class Container:
             coverage=self.coverage,
             authorizations=self.authorizations,
             sessions=self.sessions,
-            supervision=self.supervision,
+            providers=self.providers,
             cards=self.cards,
             ledger=self.ledger,
             payments=self.payments,

@@ -262,3 +262,38 @@ def standalone_invoice(
     )
     assert status == 201, invoice
     return dict(invoice)
+
+
+BILLING_PROVIDER: dict[str, Any] = {
+    "entity": "organization",
+    "organization_name": "Harbor Therapy Group",
+    "npi": "1234567893",
+    "tax_id": {"kind": "ein", "number": "12-3456789"},
+    "taxonomy": "193400000X",
+    "accepts_assignment": True,
+    "address": {"lines": ["12 Harbor Street"], "city": "Portland", "state": "ME", "zip": "04101-1234"},
+    "contact": {"name": "Dana Reyes", "phone": "(207) 555-0143", "email": "billing@harbor.example"},
+}
+
+
+def provider_setup(world: World, practice: Practice | str, *clinician_ids: str) -> None:
+    """What insured sessions' claims need: the practice's billing provider (set once) and each
+    clinician's rendering NPI and taxonomy (their supervisor, credentials kept)."""
+    pid = practice if isinstance(practice, str) else practice.id
+    if world.staff("GET", "/practice/billing-provider", practice_id=pid)[0] == 404:
+        status, body = world.staff("PUT", "/practice/billing-provider", BILLING_PROVIDER, practice_id=pid)
+        assert status == 200, body
+    for clinician_id in clinician_ids:
+        status, record = world.staff("GET", f"/clinicians/{clinician_id}/provider", practice_id=pid)
+        assert status == 200, record
+        if record["rendering_npi"]:
+            continue
+        body = {
+            "rendering_npi": "1245319599",
+            "taxonomy": "225X00000X",
+            "credentials": record["credentials"],
+            "supervisor_id": record["supervisor_id"],
+            "expected_version": record["version"],
+        }
+        status, record = world.staff("PUT", f"/clinicians/{clinician_id}/provider", body, practice_id=pid)
+        assert status == 200, record

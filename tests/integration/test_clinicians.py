@@ -20,9 +20,9 @@ from tests.integration.test_services_pricing import create_service
 from tests.integration.test_staff_people import _user, _users, as_member
 from therabill import wiring
 from therabill.adapters.scheduler import NightlySchedules
-from therabill.clinical.models import Supervision
-from therabill.clinical.store import SupervisionStore
 from therabill.core.ids import new_id
+from therabill.providers.models import Supervision
+from therabill.providers.store.clinicians import supervision_item
 from therabill.sessions.clinicians import staff_id_for
 from therabill.sessions.models import Session
 from therabill.sessions.store import SessionStore
@@ -277,18 +277,18 @@ def _old_session(client_id: str, service_id: str, clinician_id: str, hours: int)
 def test_free_string_clinicians_are_migrated_once(world: World, setup: Any) -> None:
     practice, client, svc = setup
     real = scenario.clinician(world, practice)
-    sessions, supervision = SessionStore(world.container.table), SupervisionStore(world.container.table)
+    sessions, table = SessionStore(world.container.table), world.container.table
     old = [
         _old_session(client["id"], svc["id"], name, n) for n, name in enumerate(["c1", "Dr Ada", "c1", real])
     ]
     for s in old:
         sessions.create(practice.id, s)
-    supervision.put(
-        practice.id, Supervision(clinician_id="c1", supervisor_id="sup-x", updated_at=START, updated_by="o")
-    )
-    supervision.put(
-        practice.id, Supervision(clinician_id=real, supervisor_id="Dr Ada", updated_at=START, updated_by="o")
-    )
+    # Supervision items from before provider records held the supervisor.
+    for clinician, supervisor in (("c1", "sup-x"), (real, "Dr Ada")):
+        legacy = Supervision(
+            clinician_id=clinician, supervisor_id=supervisor, updated_at=START, updated_by="o"
+        )
+        table.put(supervision_item(practice.id, legacy))
     other = scenario.create_practice(world, connect=False, name="Other Practice")
     other_client = scenario.create_client(world, other)
     sessions.create(other.id, _old_session(other_client["id"], "svc_x", "c1", 0))
@@ -304,7 +304,8 @@ def test_free_string_clinicians_are_migrated_once(world: World, setup: Any) -> N
     }
     named = [world.staff("GET", f"/sessions/{s.id}", practice_id=practice.id)[1]["clinician_id"] for s in old]
     assert named == [ids["c1"], ids["Dr Ada"], ids["c1"], real]
-    assert supervision.all(practice.id) == {ids["c1"]: ids["sup-x"], real: ids["Dr Ada"]}
+    supervisors = world.container.providers.clinicians.roster(practice.id).supervisors
+    assert supervisors == {ids["c1"]: ids["sup-x"], real: ids["Dr Ada"]}
     status, sup = world.staff("GET", f"/clinicians/{ids['c1']}/supervision", practice_id=practice.id)
     assert status == 200 and sup["updated_by"] == "o", sup
     # The other practice is untouched until its own run (and then gets its own member).

@@ -15,6 +15,8 @@ import pytest
 from tests.integration import scenario
 from tests.integration.conftest import World
 from tests.integration.test_nightly_support import (
+    C1,
+    clinicians,
     drain,
     fire,
     install_queue,
@@ -112,6 +114,8 @@ def test_an_insured_client_with_a_25_copay_owes_25_for_a_150_session_never_175(
         "PUT", f"/clients/{client['id']}/diagnoses", {"codes": [DIAGNOSIS]}, practice_id=practice.id
     )
     assert status == 200
+    clinicians(world, practice.id)
+    scenario.provider_setup(world, practice, C1)  # the claim's billing and rendering provider
     session = session_on(world, practice, client["id"], svc, local(DAY, 10))
     assert session["copay"]["amount"] == COPAY
     assert _paid(world) == [COPAY]  # the copay, at check-in

@@ -191,6 +191,8 @@ def insure(world: World, practice: scenario.Practice, client_id: str) -> None:
     )
     assert status == 200, body
     scenario.add_coverage(world, practice, client_id)
+    clinicians(world, practice.id)
+    scenario.provider_setup(world, practice, C1, C2)  # the billing provider and the clinicians' NPIs
 
 
 class Claims:

@@ -112,6 +112,27 @@ def test_ready_charge_or_send() -> None:
     assert (a.state, a.action, a.amount) == ("ready", "charge", 5_000)
 
 
+def test_an_insured_session_waits_for_the_provider_set_up_a_claim_needs() -> None:
+    claim = replace(BASE, insured=True, claims_enabled=True)
+    assert assess(claim).state == "ready"
+    no_billing = assess(replace(claim, has_billing_provider=False))
+    assert (no_billing.state, no_billing.action, no_billing.reasons) == (
+        "incomplete",
+        "claim",
+        ("insurance_setup_incomplete",),
+    )
+    assert no_billing.reason_texts == ["insurance set-up not complete"]
+    assert assess(replace(claim, has_rendering_npi=False)).reasons == ("insurance_setup_incomplete",)
+    no_taxonomy = assess(replace(claim, has_taxonomy=False))
+    assert no_taxonomy.reasons == ("missing_provider_taxonomy",)
+    assert no_taxonomy.reason_texts == ["missing provider taxonomy"]
+    nothing = replace(claim, has_billing_provider=False, has_rendering_npi=False, has_taxonomy=False)
+    assert assess(nothing).reasons == ("insurance_setup_incomplete", "missing_provider_taxonomy")
+    # A self-pay session needs no NPI or taxonomy: billed as before.
+    self_pay = assess(replace(nothing, insured=False))
+    assert (self_pay.state, self_pay.reasons) == ("ready", ())
+
+
 def test_incomplete_lists_every_reason() -> None:
     a = assess(replace(BASE, insured=True, cpt_code=""))
     assert a.state == "incomplete" and a.reasons == ("claims_not_set_up", "missing_cpt_code")

@@ -259,6 +259,11 @@ def test_a_clinicians_record_is_read_and_normalised() -> None:
     assert (bare.credentials, bare.supervisor_id) == ([], None)
     minimal = {k: v for k, v in clinician().items() if k not in ("credentials", "supervisor_id")}
     assert ClinicianProvider.model_validate(minimal).credentials == []
+    # A self-pay practice keeps a record for supervision alone: no NPI, no taxonomy.
+    supervision_only = ClinicianProvider.model_validate(
+        {"clinician_id": "user-ana", "supervisor_id": "user-bo"}
+    )
+    assert (supervision_only.rendering_npi, supervision_only.taxonomy) == (None, None)
 
 
 @pytest.mark.parametrize(

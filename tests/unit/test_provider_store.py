@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from devstack.resources import table_definition
@@ -25,7 +25,8 @@ NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 def service(dynamodb_client: Any) -> Iterator[ProviderService]:
     with mock_aws():
         dynamodb_client.create_table(**table_definition("providers"))
-        yield ProviderService(store=ProviderStore(Table(dynamodb_client, "providers")), clock=lambda: NOW)
+        store = ProviderStore(Table(dynamodb_client, "providers"))
+        yield ProviderService(store=store, clinicians=cast(Any, None), clock=lambda: NOW)  # billing only
 
 
 def test_a_practice_has_no_billing_provider_until_one_is_set(service: ProviderService) -> None:

@@ -149,6 +149,19 @@ def staff_changed(router: APIGatewayRouter, action: Action, member: StaffMember)
     audit(router, entry(action, key=f"{member.id}:v{member.version}", member_id=member.id))
 
 
+def billing_provider_changed(router: APIGatewayRouter, version: int) -> None:
+    """The practice's billing provider set: once per version it reached (no value of it recorded)."""
+    audit(router, entry(Action.BILLING_PROVIDER_CHANGE, key=f"billing-provider:v{version}"))
+
+
+def clinician_provider_changed(router: APIGatewayRouter, clinician_id: str, version: int) -> None:
+    """A clinician's provider record (or supervisor) set: once per version it reached."""
+    audit(
+        router,
+        entry(Action.CLINICIAN_PROVIDER_CHANGE, key=f"{clinician_id}:v{version}", member_id=clinician_id),
+    )
+
+
 def session_documented(router: APIGatewayRouter, action: Action, session: Session) -> None:
     """A note signed or a session approved (once per session: the first stands), or the session's
     codes changed (once per version: the same codes again change nothing)."""

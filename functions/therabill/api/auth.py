@@ -40,6 +40,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "coverage:write": frozenset({"owner", "biller", "front_desk"}),
     # The practice's accepted payers and its enrollments with them (reading: every role).
     "payers:manage": frozenset({"owner", "biller"}),
+    # Provider set-up (the billing provider, clinicians' NPIs and taxonomies): billing's work.
+    "providers:manage": frozenset({"owner", "biller"}),
     # Bound to a relationship: a role in ``:any`` acts on every session of the practice, a role in
     # ``:own`` only where the session is theirs (their own note; a supervisee's session).
     "notes:sign:any": frozenset({"owner"}),

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from therabill.payments.refunds import RefundService
     from therabill.payments.service import PaymentService
     from therabill.practices.service import PracticeService
+    from therabill.providers.service import ProviderService
     from therabill.services.catalog import ServiceCatalog
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
@@ -49,6 +50,8 @@ class Services(Protocol):
     def public_base_url(self) -> str: ...
     @property
     def practices(self) -> PracticeService: ...
+    @property
+    def providers(self) -> ProviderService: ...
     @property
     def clients(self) -> ClientService: ...
     @property

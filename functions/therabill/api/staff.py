@@ -13,6 +13,7 @@ from therabill.api.staff_money import router as money_router
 from therabill.api.staff_nightly import router as nightly_router
 from therabill.api.staff_payers import router as payers_router
 from therabill.api.staff_people import router as people_router
+from therabill.api.staff_providers import router as providers_router
 from therabill.api.staff_routing import new_resolver
 from therabill.api.staff_services import router as services_router
 from therabill.api.staff_sessions import router as sessions_router
@@ -29,6 +30,7 @@ for _router in (
     invoices_router,
     nightly_router,
     people_router,
+    providers_router,
     audit_router,
 ):
     app.include_router(_router)

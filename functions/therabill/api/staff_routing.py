@@ -31,6 +31,7 @@ ROUTERS = (
     "staff_invoices",
     "staff_nightly",
     "staff_people",
+    "staff_providers",
     "staff_audit",
 )
 
@@ -38,6 +39,7 @@ ROUTERS = (
 # ("*" matches any one segment) names the router. The narrower pattern comes first.
 _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("practice", "booking-payment"), "staff_services"),
+    (("practice", "billing-provider"), "staff_providers"),
     (("practice",), "staff_core"),
     (("services",), "staff_services"),
     (("clients", "*", "pricing"), "staff_services"),
@@ -49,7 +51,10 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("clients", "*", "payments", "*", "refunds"), "staff_money"),
     (("clients",), "staff_core"),
     (("sessions",), "staff_sessions"),
+    (("clinicians", "providers"), "staff_providers"),
+    (("clinicians", "*", "provider"), "staff_providers"),
     (("clinicians",), "staff_sessions"),
+    (("providers",), "staff_providers"),
     (("invoices",), "staff_invoices"),
     (("reports",), "staff_invoices"),
     (("nightly",), "staff_nightly"),

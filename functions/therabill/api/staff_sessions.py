@@ -38,8 +38,8 @@ from therabill.api.staff_sessions_models import (
 from therabill.audit.models import Action
 from therabill.bookings.planning import AUTHORIZATION_WORDS
 from therabill.bookings.service import Booking
-from therabill.clinical.supervision import Supervision
 from therabill.core.errors import InvalidRequestError, NotFoundError
+from therabill.providers.clinicians import ClinicianProviderView
 from therabill.sessions.models import Session
 
 router = APIGatewayRouter()
@@ -345,7 +345,7 @@ def approve_session(session_id: SessionId) -> SessionOut:
     caller = _caller()
     c = container()
     session = c.sessions.get(caller.practice_id, session_id)  # 404 outside the caller's practice
-    supervisor = c.sessions.supervision.supervisor_of(caller.practice_id, session.clinician_id)
+    supervisor = c.providers.clinicians.supervisor_of(caller.practice_id, session.clinician_id)
     caller.require_any_or_own(
         "sessions:approve",
         own=supervisor is not None and caller.user_id == supervisor,
@@ -367,41 +367,54 @@ def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Bo
     return _session_out(session)
 
 
-def _supervision_out(s: Supervision) -> SupervisionOut:
-    return SupervisionOut.model_validate(s, from_attributes=True)
+def _supervision_out(view: ClinicianProviderView) -> SupervisionOut:
+    supervisor = view.provider.supervisor_id
+    if supervisor is None or view.updated_at is None or view.updated_by is None:
+        raise NotFoundError("this clinician has no supervisor")
+    return SupervisionOut(
+        clinician_id=view.provider.clinician_id,
+        supervisor_id=supervisor,
+        updated_at=view.updated_at,
+        updated_by=view.updated_by,
+    )
 
 
+# Supervision is the supervisor on the clinician's provider record (api/staff_providers.py has the
+# whole record); these routes read and set that one field.
 @router.get("/clinicians/<clinician_id>/supervision")
 def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
     """Who supervises the clinician (404: nobody)."""
     caller = _caller()
-    found = container().sessions.supervision.get(caller.practice_id, clinician_id)
-    if found is None:
-        raise NotFoundError("this clinician has no supervisor")
-    return _supervision_out(found)
+    return _supervision_out(container().providers.clinicians.current(caller.practice_id, clinician_id))
 
 
 @router.put("/clinicians/<clinician_id>/supervision", responses=answers({200: "The supervision."}, 403, 409))
 def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn, Body()]) -> SupervisionOut:
-    """Set (or replace) the clinician's supervisor: from now on their completed sessions wait for the
-    supervisor's approval before they are billed. Both are staff ids of clinicians or owners of the
-    practice, not removed, and not the same member (400 naming the field otherwise). Owner only."""
+    """Set (or replace) the clinician's supervisor on their provider record: from now on their
+    completed sessions wait for the supervisor's approval before they are billed. Both are staff
+    ids of clinicians or owners of the practice, not removed, and not the same member (400 naming
+    the field otherwise). Owner only."""
     caller = _caller()
     caller.require("practice:manage")
     c = container()
     c.practices.get(caller.practice_id)
-    found = c.sessions.supervision.set(caller.practice_id, clinician_id, body.supervisor_id, caller.user_id)
-    return _supervision_out(found)
+    view = c.providers.clinicians.set_supervisor(
+        caller.practice_id, clinician_id, body.supervisor_id, caller.user_id
+    )
+    audit_trail.clinician_provider_changed(router, clinician_id, view.version or 0)
+    return _supervision_out(view)
 
 
 @router.delete(
     "/clinicians/<clinician_id>/supervision",
     status_code=204,
-    responses=answers({204: no_content("Removed.")}, 403),
+    responses=answers({204: no_content("Removed.")}, 403, 409),
 )
 def delete_supervision(clinician_id: ClinicianPathId) -> Response[str]:
-    """The clinician is no longer supervised (404 if they were not). Owner only."""
+    """The clinician is no longer supervised (404 if they were not); the rest of their provider
+    record stays. Owner only."""
     caller = _caller()
     caller.require("practice:manage")
-    container().sessions.supervision.clear(caller.practice_id, clinician_id)
+    view = container().providers.clinicians.clear_supervisor(caller.practice_id, clinician_id, caller.user_id)
+    audit_trail.clinician_provider_changed(router, clinician_id, view.version or 0)
     return removed()

@@ -36,6 +36,9 @@ class Action(StrEnum):
     COVERAGE_CARD_CHANGE = "coverage.card.change"  # a picture's upload form handed out, or removed
     AUTHORIZATION_READ = "authorization.read"  # a coverage's authorization shown
     AUTHORIZATION_CHANGE = "authorization.change"  # added, changed or removed
+    # Provider set-up (what claims name): never the tax id or NPI, only that it changed.
+    BILLING_PROVIDER_CHANGE = "provider.billing.change"  # the practice's billing provider set
+    CLINICIAN_PROVIDER_CHANGE = "provider.clinician.change"  # a clinician's record (or supervisor) set
     # Who may see health information: a practice's staff and their roles.
     STAFF_INVITE = "staff.invite"  # invited by email, or added with no sign-in
     STAFF_CHANGE = "staff.change"  # role or name changed

@@ -1,2 +1,2 @@
-"""The clinical documentation state billing depends on: ICD-10-CM diagnosis codes and who
-supervises whom. Never clinical content (no note text)."""
+"""The clinical documentation state billing depends on: ICD-10-CM diagnosis codes. Never clinical
+content (no note text). Who supervises whom is in a clinician's provider record (``providers``)."""

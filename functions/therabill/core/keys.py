@@ -310,8 +310,8 @@ NIGHTLY_OPEN_GSI = "NIGHTOPEN"  # sparse: runs not yet done, GSI1SK = <started>#
 
 # -- clinical documentation state (no clinical content) ------------------------------------------
 def supervision_sk(clinician_id: str) -> str:
-    """Who supervises a clinician (one per clinician): their completed sessions need that
-    supervisor's approval before they are billed."""
+    """Who supervised a clinician before provider records held it (read until the practice's
+    migration has moved it into the clinician's provider record)."""
     return f"{SUPERVISION_PREFIX}{clinician_id}"
 
 
@@ -320,6 +320,13 @@ SUPERVISION_PREFIX = "SUPERVISION#"
 
 # -- providers (who a claim names) -----------------------------------------------------------------
 BILLING_PROVIDER_SK = "BILLINGPROVIDER"  # the practice's billing provider, one per practice
+PROVIDER_PREFIX = "PROVIDER#"
+
+
+def clinician_provider_sk(clinician_id: str) -> str:
+    """A clinician's provider record (rendering NPI, taxonomy, credentials, supervisor): one per
+    clinician; it replaces the supervision item above."""
+    return f"{PROVIDER_PREFIX}{clinician_id}"
 
 
 # -- staff ---------------------------------------------------------------------------------------

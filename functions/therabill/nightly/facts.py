@@ -3,6 +3,7 @@ sessions, each one's client, card, documentation and holds, as ``ItemFacts``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from therabill.authorizations.models import Authorization, Usage, readiness_problem
@@ -11,7 +12,6 @@ from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
-from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock, local_date, zone
 from therabill.core.errors import TherabillError
 from therabill.coverage.models import Coverage, standing
@@ -20,6 +20,8 @@ from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
 from therabill.practices.models import Practice
+from therabill.providers.clinicians import Roster
+from therabill.providers.service import ProviderService
 from therabill.sessions.models import Billable, Session, self_pay
 from therabill.sessions.store import SessionStore
 
@@ -130,14 +132,14 @@ class FactReader:
         *,
         clients: ClientLookup,
         sessions: SessionStore,
-        supervision: SupervisionService,
+        providers: ProviderService,
         store: NightlyStore,
         charges: ChargeCheck,
         hooks: Hooks,
     ) -> None:
         self._clients = clients
         self._sessions = sessions
-        self._supervision = supervision
+        self._providers = providers
         self._store = store
         self._charges = charges
         self._hooks = hooks
@@ -146,20 +148,25 @@ class FactReader:
         """Each candidate's facts, by service date: the clients read in one round, a card once per
         distinct charge."""
         held = self._store.held(practice.id, run_date)
-        supervised = set(self._supervision.all(practice.id))  # one Query, never one per session
+        roster = self._providers.clinicians.roster(practice.id)  # per practice, never per session
         candidates = self._candidates(practice, run_date)
         clients = self._clients.of(practice.id, {s.client_id for s in candidates})  # one round
         usages = self._clients.usages(practice.id, candidates, clients)
         chargeable: dict[tuple[str, str, int], bool] = {}
+        billing_provider: bool | None = None  # read once, when a session is insured
         out: list[ItemFacts] = []
         for s in candidates:
             client = clients[s.client_id]
-            base = self._base(practice, s, client, held=s.id in held, supervised=s.clinician_id in supervised)
+            base = self._base(practice, s, client, held=s.id in held)
             if base is not None and base.insured:
                 problem = client.authorization_problem(base.service_date, base.cpt_code, usages.get(s.id))
-                base = ItemFacts(**{**base.__dict__, "authorization": problem})
+                base = replace(base, authorization=problem)
             if base is None:
                 continue  # a no-show owes only its fee: none, or it was charged or waived
+            if base.insured and billing_provider is None:
+                billing_provider = self._providers.billing_provider(practice.id) is not None
+            has_billing = bool(billing_provider) or not base.insured  # only a claim needs one
+            base = _with_provider(base, roster, s.clinician_id, billing_provider=has_billing)
             if base.practice_can_charge and client.default_card_id:
                 kind = charge_kind(base)
                 amount = max(1, billable_amount(base))
@@ -172,9 +179,7 @@ class FactReader:
             out.append(base)
         return sorted(out, key=lambda f: (f.service_date, f.session_id))
 
-    def _base(
-        self, practice: Practice, s: Session, client: ClientFacts, *, held: bool, supervised: bool
-    ) -> ItemFacts | None:
+    def _base(self, practice: Practice, s: Session, client: ClientFacts, *, held: bool) -> ItemFacts | None:
         price = s.price
         copay = s.copay.amount.amount if s.copay and s.copay.status in _OPEN else 0
         fee = s.fee.amount.amount if s.fee and s.fee.status in _OPEN and s.fee.amount.amount > 0 else 0
@@ -203,7 +208,6 @@ class FactReader:
             has_diagnosis=bool(s.diagnoses or client.diagnoses),
             note_required=practice.billing_requires_signed_note,
             note_signed=s.note_signed_at is not None,
-            supervised=supervised,
             supervisor_approved=s.supervisor_approved_at is not None,
         )
 
@@ -227,6 +231,18 @@ class FactReader:
             elif billable is not None:
                 found.append(billable)
         return [b.session for b in found if b.session.status in ("completed", "no_show") and not _done(b)]
+
+
+def _with_provider(f: ItemFacts, roster: Roster, clinician_id: str, *, billing_provider: bool) -> ItemFacts:
+    """The facts the clinician's provider record and the practice's billing provider add."""
+    record = roster.records.get(clinician_id)
+    return replace(
+        f,
+        supervised=clinician_id in roster.supervisors,
+        has_billing_provider=billing_provider,
+        has_rendering_npi=bool(record and record.rendering_npi),
+        has_taxonomy=bool(record and record.taxonomy),
+    )
 
 
 def _done(billable: Billable) -> bool:

@@ -41,6 +41,8 @@ REASONS: dict[str, str] = {
     "missing_price": "missing price",
     "missing_cpt_code": "missing CPT code",
     "claims_not_set_up": "claims not set up",
+    "insurance_setup_incomplete": "insurance set-up not complete",
+    "missing_provider_taxonomy": "missing provider taxonomy",
     "insurance_not_migrated": "the client's insurance is not yet moved to coverage",
     "missing_diagnosis": "missing diagnosis",
     "authorization_missing": "no authorization (the payer requires one)",
@@ -162,6 +164,10 @@ class ItemFacts:
     supervisor_approved: bool = False
     unmigrated_insurance: bool = False  # the client item predates coverage (see clients.models)
     authorization: str | None = None  # what the payer's required authorization lacks (a REASONS code)
+    # Provider set-up a claim needs (read for insured sessions).
+    has_billing_provider: bool = True  # the practice's billing provider is set up
+    has_rendering_npi: bool = True  # the session's clinician's provider record has an NPI
+    has_taxonomy: bool = True  # ... and a taxonomy
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,8 @@ def _blocking(f: ItemFacts) -> list[str]:
     checks = (
         ("insurance_not_migrated", f.unmigrated_insurance),
         ("claims_not_set_up", f.insured and not f.claims_enabled),
+        ("insurance_setup_incomplete", f.insured and not (f.has_billing_provider and f.has_rendering_npi)),
+        ("missing_provider_taxonomy", f.insured and not f.has_taxonomy),
         ("missing_cpt_code", f.insured and not f.cpt_code),
         ("missing_diagnosis", f.insured and not f.has_diagnosis),
         (f.authorization or "", f.insured and f.authorization is not None),

@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from therabill.authorizations.service import AuthorizationService
 from therabill.cards.service import CardService
 from therabill.clients.service import ClientService
-from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock
 from therabill.coverage.service import CoverageService
 from therabill.invoices.service import InvoiceService
@@ -43,6 +42,7 @@ from therabill.notifications.mailer import Outbox
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
+from therabill.providers.service import ProviderService
 from therabill.sessions.service import SessionService
 
 __all__ = ["NightlyQueue", "NightlyService", "build_nightly"]
@@ -169,7 +169,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     coverage: CoverageService,
     authorizations: AuthorizationService,
     sessions: SessionService,
-    supervision: SupervisionService,
+    providers: ProviderService,
     cards: CardService,
     ledger: LedgerService,
     payments: PaymentService,
@@ -185,7 +185,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     reader = FactReader(
         clients=ClientLookup(clients=clients, coverage=coverage, authorizations=authorizations),
         sessions=sessions.store,
-        supervision=supervision,
+        providers=providers,
         store=store,
         charges=ChargeCheck(cards=cards, clock=clock),
         hooks=hooks,

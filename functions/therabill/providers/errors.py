@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from therabill.core.errors import ConflictError, InvalidRequestError
+from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
 
 
 class ProviderValueError(InvalidRequestError, ValueError):
@@ -19,8 +19,16 @@ class ProviderValueError(InvalidRequestError, ValueError):
 class ProviderChangedError(ConflictError):
     """The provider set-up changed since it was read (or was made meanwhile): read it again."""
 
-    def __init__(self, expected_version: int | None) -> None:
+    def __init__(self, expected_version: int | None, *, what: str = "the billing provider") -> None:
         super().__init__(
-            "the billing provider changed since it was read; read it again and resend",
+            f"{what} changed since it was read; read it again and resend",
             expected_version=expected_version,
         )
+
+
+class NotSupervisedError(NotFoundError):
+    """The clinician has no supervisor (to show or to clear)."""
+
+
+class NoBillingProviderError(NotFoundError):
+    """The practice has not set up its billing provider yet."""

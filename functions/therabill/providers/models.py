@@ -17,7 +17,15 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from therabill.providers.errors import ProviderValueError
@@ -157,30 +165,36 @@ def parse_billing_provider(data: object) -> IndividualBillingProvider | Organiza
     return _billing_provider().validate_python(data)
 
 
+def _each_once(value: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    for n, credential in enumerate(value):
+        key = credential.replace(".", "").upper()
+        if key in seen:
+            raise PydanticCustomError(
+                "credential_repeated", f"credentials[{n}] repeats credentials[{seen[key]}]"
+            )
+        seen[key] = n
+    return value
+
+
+# The credentials after a clinician's name, each once (LCSW and lcsw, PhD and Ph.D. are one).
+Credentials = Annotated[list[Credential], Field(max_length=MAX_CREDENTIALS), AfterValidator(_each_once)]
+
+
 class ClinicianProvider(BaseModel):
     """What a claim names a clinician by when they render a session: their own NPI, their
-    specialty, the credentials after their name, and (optionally) who supervises them."""
+    specialty, the credentials after their name, and (optionally) who supervises them.
+
+    The NPI and the taxonomy may be absent: a self-pay practice keeps a record only for who
+    supervises whom. An insured session's claim needs both (the nightly run's readiness says so)."""
 
     model_config = _STRICT
 
     clinician_id: StaffId
-    rendering_npi: Npi
-    taxonomy: IndividualTaxonomyCode
-    credentials: list[Credential] = Field(default_factory=list, max_length=MAX_CREDENTIALS)
+    rendering_npi: Npi | None = None
+    taxonomy: IndividualTaxonomyCode | None = None
+    credentials: Credentials = Field(default_factory=list)
     supervisor_id: StaffId | None = None
-
-    @field_validator("credentials")
-    @classmethod
-    def _each_once(cls, value: list[Credential]) -> list[Credential]:
-        seen: dict[str, int] = {}
-        for n, credential in enumerate(value):
-            key = credential.replace(".", "").upper()
-            if key in seen:
-                raise PydanticCustomError(
-                    "credential_repeated", f"credentials[{n}] repeats credentials[{seen[key]}]"
-                )
-            seen[key] = n
-        return value
 
     @field_validator("supervisor_id")
     @classmethod
@@ -197,5 +211,29 @@ class BillingProviderRecord(BaseModel):
 
     provider: IndividualBillingProvider | OrganizationBillingProvider = Field(discriminator="entity")
     version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class ClinicianProviderRecord(BaseModel):
+    """A clinician's provider record as stored: who set it last, and its version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: ClinicianProvider
+    version: int
+    updated_at: datetime
+    updated_by: str
+
+
+class Supervision(BaseModel):
+    """A supervision item from before provider records held the supervisor (``SUPERVISION#``):
+    read until the practice's migration moves it into the clinician's provider record. Its ids
+    may still be free strings where the clinicians' migration has not reached them."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    clinician_id: str
+    supervisor_id: str
     updated_at: datetime
     updated_by: str

@@ -1,16 +1,18 @@
 """The practice's provider set-up: its billing provider (what claims, eligibility checks and
-enrollments name as the provider)."""
+enrollments name as the provider) and its clinicians' provider records (``clinicians``)."""
 
 from __future__ import annotations
 
 from therabill.core.clock import Clock
+from therabill.providers.clinicians import ClinicianProviderService
 from therabill.providers.models import BillingProvider, BillingProviderRecord
 from therabill.providers.store import ProviderStore
 
 
 class ProviderService:
-    def __init__(self, *, store: ProviderStore, clock: Clock) -> None:
+    def __init__(self, *, store: ProviderStore, clinicians: ClinicianProviderService, clock: Clock) -> None:
         self.store = store
+        self.clinicians = clinicians
         self.clock = clock
 
     def billing_provider_record(self, practice_id: str) -> BillingProviderRecord | None:

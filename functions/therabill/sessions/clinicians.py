@@ -1,6 +1,6 @@
 """The migration of free-string clinicians to staff members.
 
-Sessions and supervision once named a clinician by any string ("c1", "Dr Ada"). Now a clinician
+Sessions and supervision items once named a clinician by any string ("c1", "Dr Ada"). Now a clinician
 is a staff member (``stf_…``). Per practice, by Queries of its own partition (its sessions and its
 supervision items, never a Scan): one member with no sign-in (role clinician, named by the string)
 per distinct free string, its id derived from the practice and the string, then each item still
@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from therabill.clinical.supervision import SupervisionService
 from therabill.core.ids import derived_id, is_id
+from therabill.providers.clinicians import ClinicianProviderService
 from therabill.sessions.store import SessionStore
 from therabill.staff.service import StaffService
 
@@ -43,7 +43,7 @@ def _free(value: str) -> bool:
 
 class ClinicianMigration:
     def __init__(
-        self, *, sessions: SessionStore, supervision: SupervisionService, staff: StaffService
+        self, *, sessions: SessionStore, supervision: ClinicianProviderService, staff: StaffService
     ) -> None:
         self._sessions = sessions
         self._supervision = supervision
@@ -55,7 +55,9 @@ class ClinicianMigration:
     def migrate(self, practice_id: str) -> Migrated:
         sessions = [s for s in self._sessions.of_practice(practice_id) if _free(s.clinician_id)]
         supervisions = [
-            s for s in self._supervision.every(practice_id) if _free(s.clinician_id) or _free(s.supervisor_id)
+            s
+            for s in self._supervision.supervision_items(practice_id)
+            if _free(s.clinician_id) or _free(s.supervisor_id)
         ]
         strings = {s.clinician_id for s in sessions}
         for sup in supervisions:
@@ -65,7 +67,7 @@ class ClinicianMigration:
         for session in sessions:
             done.sessions += self._sessions.set_clinician(practice_id, session, ids[session.clinician_id])
         for sup in supervisions:
-            done.supervisions += self._supervision.rename(
+            done.supervisions += self._supervision.rename_supervision(
                 practice_id,
                 sup,
                 clinician_id=ids.get(sup.clinician_id, sup.clinician_id),

@@ -13,13 +13,13 @@ from pydantic import BaseModel
 
 from therabill.clients.service import ClientService
 from therabill.clinical.icd10 import CodeError, normalise_codes
-from therabill.clinical.supervision import SupervisionService
 from therabill.core.clock import Clock, require_aware, zone
 from therabill.core.errors import InvalidRequestError
 from therabill.core.ids import new_id
 from therabill.core.money import Money
 from therabill.core.writes import Write
 from therabill.practices.service import PracticeService
+from therabill.providers.clinicians import ClinicianProviderService
 from therabill.services.catalog import ServiceCatalog
 from therabill.services.models import ServiceType
 from therabill.services.pricing import price_session
@@ -58,7 +58,7 @@ class SessionService:
         practices: PracticeService,
         clients: ClientService,
         catalog: ServiceCatalog,
-        supervision: SupervisionService,
+        supervision: ClinicianProviderService,
         staff: StaffService,
     ) -> None:
         self.store = store
