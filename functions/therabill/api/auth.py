@@ -38,6 +38,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "diagnoses:write": frozenset({"owner", "biller", "clinician"}),  # a client's or a session's codes
     # A client's insurance coverage and billing type: taken at intake (front desk) and kept by billing.
     "coverage:write": frozenset({"owner", "biller", "front_desk"}),
+    # Ask a payer about a coverage (270/271): a real clearinghouse charges per check.
+    "eligibility:check": frozenset({"owner", "biller", "front_desk"}),
     # Bound to a relationship: a role in ``:any`` acts on every session of the practice, a role in
     # ``:own`` only where the session is theirs (their own note; a supervisee's session).
     "notes:sign:any": frozenset({"owner"}),

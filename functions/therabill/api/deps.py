@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
     from therabill.coverage.service import CoverageService
+    from therabill.eligibility.ports import CheckRequests
+    from therabill.eligibility.service import EligibilityService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -50,6 +52,10 @@ class Services(Protocol):
     def clients(self) -> ClientService: ...
     @property
     def coverage(self) -> CoverageService: ...
+    @property
+    def eligibility(self) -> EligibilityService: ...
+    @property
+    def eligibility_requests(self) -> CheckRequests | None: ...
     @property
     def cards(self) -> CardService: ...
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 from therabill.api.staff_audit import router as audit_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_coverage import router as coverage_router
+from therabill.api.staff_eligibility import router as eligibility_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
 from therabill.api.staff_nightly import router as nightly_router
@@ -19,6 +20,7 @@ app = new_resolver()
 for _router in (
     core_router,
     coverage_router,
+    eligibility_router,
     services_router,
     sessions_router,
     money_router,

@@ -23,6 +23,7 @@ from therabill.api.staff_common import StaffResolver
 ROUTERS = (
     "staff_core",
     "staff_coverage",
+    "staff_eligibility",
     "staff_services",
     "staff_sessions",
     "staff_money",
@@ -41,6 +42,8 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("clients", "*", "pricing"), "staff_services"),
     (("clients", "*", "responsibility"), "staff_services"),
     (("clients", "*", "booking-payment"), "staff_services"),
+    (("clients", "*", "coverage", "*", "eligibility"), "staff_eligibility"),
+    (("clients", "*", "eligibility"), "staff_eligibility"),
     (("clients", "*", "coverage"), "staff_coverage"),
     (("clients", "*", "payments", "manual"), "staff_money"),
     (("clients", "*", "payments", "*", "refunds"), "staff_money"),

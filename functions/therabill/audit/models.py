@@ -32,6 +32,8 @@ class Action(StrEnum):
     WRITEOFF_FEE_WAIVER = "writeoff.fee_waiver"  # a cancellation / no-show fee waived
     COVERAGE_READ = "coverage.read"  # a client's insurance coverage shown
     COVERAGE_CHANGE = "coverage.change"  # added, changed or removed
+    ELIGIBILITY_CHECK = "eligibility.check"  # staff asked the payer about a coverage (270/271)
+    ELIGIBILITY_READ = "eligibility.read"  # an eligibility check shown
     # Who may see health information: a practice's staff and their roles.
     STAFF_INVITE = "staff.invite"  # invited by email, or added with no sign-in
     STAFF_CHANGE = "staff.change"  # role or name changed

@@ -7,10 +7,9 @@ exception message, never sent to Stripe. The raw 271 is kept in S3 (``document_k
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 CheckStatus = Literal["active", "inactive", "rejected", "unknown"]
 Network = Literal["in", "out", "both", "not_stated"]
@@ -23,14 +22,17 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(defer_build=True, frozen=True)
 
 
+_MINOR = "minor units of the currency, e.g. 2500 for 25.00"
+
+
 class Copay(_Frozen):
     network: Network
-    amount: int  # minor units
+    amount: int = Field(description=f"the copay per visit; {_MINOR}")
 
 
 class Coinsurance(_Frozen):
     network: Network
-    percent: Decimal  # 20 is 20%
+    percent: str  # a decimal number as text, never a float: "20" is 20%, "12.5" is 12.5%
 
 
 class Accumulator(_Frozen):
@@ -38,13 +40,13 @@ class Accumulator(_Frozen):
 
     level: Level
     network: Network
-    total: int | None = None  # minor units
-    remaining: int | None = None
+    total: int | None = Field(default=None, description=f"for the period; {_MINOR}")
+    remaining: int | None = Field(default=None, description=f"what is left to meet; {_MINOR}")
 
 
 class VisitLimit(_Frozen):
     network: Network
-    total: int | None = None  # visits allowed in the period
+    limit: int | None = None  # visits the plan allows in the period
     remaining: int | None = None  # visits left
 
 
@@ -88,7 +90,9 @@ class EligibilityCheck(_Frozen):
     network: NetworkStatus = "not_stated"
     services: tuple[ServiceBenefits, ...] = ()
     rejections: tuple[RejectionReason, ...] = ()
-    copay_found: int | None = None  # the in-network copay taken to the coverage, minor units
+    copay_found: int | None = Field(
+        default=None, description=f"the in-network copay taken to the coverage; {_MINOR}"
+    )
     document_key: str  # the raw 271 in the documents bucket
 
     @property

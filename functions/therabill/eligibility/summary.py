@@ -57,11 +57,16 @@ def _visit_limits(found: Iterable[x12.Benefit]) -> tuple[VisitLimit, ...]:
         visits = _visits(benefit)
         if visits is not None:
             slot = limits.setdefault(network_of(benefit), {})
-            slot.setdefault("remaining" if benefit.remaining else "total", visits)
+            slot.setdefault("remaining" if benefit.remaining else "limit", visits)
     return tuple(
-        VisitLimit(network=network, total=v.get("total"), remaining=v.get("remaining"))
+        VisitLimit(network=network, limit=v.get("limit"), remaining=v.get("remaining"))
         for network, v in limits.items()
     )
+
+
+def _percent(value: Decimal) -> str:
+    """20.00 → "20", 12.50 → "12.5" (exact: never through a float)."""
+    return format(value.normalize(), "f")
 
 
 def service_benefits(eligibility: x12.Eligibility, code: str) -> ServiceBenefits:
@@ -73,7 +78,7 @@ def service_benefits(eligibility: x12.Eligibility, code: str) -> ServiceBenefits
         name=found.name,
         active=found.active,
         copays=tuple(Copay(network=n, amount=a) for n, a in sorted(copays)),
-        coinsurance=tuple(Coinsurance(network=n, percent=Decimal(p)) for n, p in sorted(coinsurance)),
+        coinsurance=tuple(Coinsurance(network=n, percent=_percent(p)) for n, p in sorted(coinsurance)),
         deductibles=_accumulators(found.deductibles),
         out_of_pocket=_accumulators(found.out_of_pocket),
         visit_limits=_visit_limits(found.limitations),
