@@ -11,6 +11,7 @@ request checks again. Health information never reaches a log or an exception mes
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
@@ -39,6 +40,16 @@ from therabill.x12.writer import ControlNumbers, Envelope, Party
 
 ENVELOPE = Envelope(Party("ZZ", "THERABILL"), Party("ZZ", "STEDI"), "THERABILL", "STEDI")
 NO_BILLING_PROVIDER = "insurance set-up not complete: add the billing provider"
+
+
+def digest(inquiry: EligibilityInquiry) -> str:
+    """What a 270 asks (payer, provider, people, date, service types), hashed: the trace differs
+    on every attempt and is left out."""
+    asked = replace(inquiry, trace_number="")
+    people = [asked.subscriber, asked.dependent]
+    text = repr((asked.payer, asked.provider, asked.date_of_service, asked.service_types))
+    text += repr([(p.last_name, p.first_name, p.date_of_birth, p.member_id, p.gender) for p in people if p])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def document_key(practice_id: str, client_id: str, check_id: str) -> str:
@@ -88,7 +99,7 @@ class EligibilityService:
         today = local_date(now, self._practices.get(practice_id).time_zone)
         day = date_of_service or today
         inquiry, coverage = self._inquiry(practice_id, client_id, coverage_id, day)
-        guard = DayGuard(today, client_id, coverage.payer.id or "", day)
+        guard = DayGuard(today, client_id, coverage.payer.id or "", day, inquiry=digest(inquiry))
         claim = self.store.claim(practice_id, guard, check_id=new_id("elg"), now=now, force=force)
         if claim.kind == "done":
             return CheckOutcome(

@@ -6,7 +6,8 @@
   client, payer and date of service a day. Put-if-absent before the clearinghouse is called,
   ``state`` in_flight → done (the check is stored) or failed (nothing reached the payer, or the
   payer asked to retry later: the next request checks again); ``check_id``, ``claimed_at``; TTL
-  three days.
+  three days; ``inquiry``, a digest of what the 270 asked (a coverage changed since, e.g. its
+  member id, is asked again the same day).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class DayGuard:
     client_id: str
     payer_id: str
     date_of_service: date
+    inquiry: str = ""  # a digest of what the 270 asks: a coverage changed since is asked again
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +65,7 @@ class EligibilityStore:
     def claim(self, practice_id: str, guard: DayGuard, *, check_id: str, now: datetime, force: bool) -> Claim:
         pk = keys.practice_pk(practice_id)
         sk = guard_sk(guard.day, guard.client_id, guard.payer_id, guard.date_of_service)
-        fresh = {"state": "in_flight", "check_id": check_id, "claimed_at": iso(now)}
+        fresh = {"state": "in_flight", "check_id": check_id, "claimed_at": iso(now), "inquiry": guard.inquiry}
         try:
             self.table.put_new(
                 {
@@ -83,12 +85,13 @@ class EligibilityStore:
         self, pk: str, sk: str, current: dict[str, Any], fresh: dict[str, str], *, now: datetime, force: bool
     ) -> Claim:
         state, old = current.get("state"), str(current.get("check_id", ""))
-        if state == "done" and not force:
+        if state == "done" and not force and current.get("inquiry") == fresh["inquiry"]:
             return Claim("done", old)
         if state == "in_flight":
             if now - parse_iso(str(current["claimed_at"])) < LEASE:
                 raise EligibilityInFlightError("a check of this coverage is under way", check_id=old)
-            taken = {**fresh, "check_id": old}  # resume the crashed attempt under its own id
+            # Resume the crashed attempt under its own id (and what it asked).
+            taken = {**fresh, "check_id": old, "inquiry": str(current.get("inquiry", ""))}
             self._retake(pk, sk, current, taken)
             return Claim("resume", old)
         self._retake(pk, sk, current, fresh)  # done and forced, or failed: a new check
@@ -100,10 +103,16 @@ class EligibilityStore:
             self.table.update(
                 pk,
                 sk,
-                update="SET #state = :state, #check = :check, #claimed = :claimed",
+                update="SET #state = :state, #check = :check, #claimed = :claimed, #inquiry = :inquiry",
                 condition="#check = :old AND #claimed = :old_claimed",
-                names={"#state": "state", "#check": "check_id", "#claimed": "claimed_at"},
+                names={
+                    "#state": "state",
+                    "#check": "check_id",
+                    "#claimed": "claimed_at",
+                    "#inquiry": "inquiry",
+                },
                 values={
+                    ":inquiry": values["inquiry"],
                     ":state": values["state"],
                     ":check": values["check_id"],
                     ":claimed": values["claimed_at"],
