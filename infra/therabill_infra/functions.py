@@ -131,10 +131,13 @@ class Functions(Construct):
                 statements=statements,
                 roles=[role],
             )
+            lists = contract.CAN_LIST_PRACTICE_SCHEDULES in spec.permissions
             acknowledge(
                 policy,
-                "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; "
-                "AWS requires Resource '*' for them. Every other statement names its resources.",
+                "X-Ray PutTraceSegments/PutTelemetryRecords"
+                + (" and Scheduler ListSchedules (the practices, by their schedules' names)" if lists else "")
+                + " support no resource-level permissions; AWS requires Resource '*' for them. "
+                "Every other statement names its resources.",
                 "AwsSolutions-IAM5[Resource::*]",
             )
             if contract.CAN_MANAGE_SCHEDULES in spec.permissions:
@@ -153,6 +156,15 @@ class Functions(Construct):
                     "The archive writes one object per audit record, each named by its practice, "
                     "day and id, so the statement names the bucket's audit/ prefix, not objects.",
                     permissions.archive_prefix_finding(bucket),
+                )
+
+            if contract.CAN_STORE_ELIGIBILITY in spec.permissions:
+                bucket = Stack.of(self).resolve(resources.documents_bucket_arn)["Fn::GetAtt"][0]
+                acknowledge(
+                    policy,
+                    "Each eligibility check keeps its raw 271 as one object named by its practice, "
+                    "client and check, so the statement names the bucket's eligibility/ prefix.",
+                    permissions.eligibility_prefix_finding(bucket),
                 )
 
             reserved = (

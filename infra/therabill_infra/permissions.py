@@ -3,8 +3,8 @@
 ``contract.FUNCTIONS`` names capabilities (``table:read``, ``email:send``, ...); this module is the
 only place that turns them into IAM statements. Every statement names its resources (no ``*``
 action, no service wildcard); KMS statements are limited to calls made through the owning service
-(``kms:ViaService``). The only ``Resource: *`` a function gets is X-Ray's, which has no resource
-level permissions.
+(``kms:ViaService``). The only ``Resource: *`` a function gets is X-Ray's and, for the eligibility
+function, Scheduler's ListSchedules: neither has resource-level permissions.
 
 A capability this module does not know fails synthesis, so a new capability in the contract
 cannot silently deploy without permissions (or with too many).
@@ -48,8 +48,11 @@ QUEUE_KEY_CONSUME_ACTIONS = ("kms:Decrypt",)
 SCHEDULER_MANAGE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule")
 PASS_ROLE_ACTIONS = ("iam:PassRole",)
 # Schedule names the runtime makes (therabill.adapters.scheduler): a practice's run, its
-# evening summary, and one-time "run now" schedules.
-RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*")
+# evening summary, and one-time "run now" schedules; one-time eligibility checks of a coverage.
+RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*", "eligibility-now-*")
+# The practices, listed from their nightly run schedules' names (the eligibility batch). Like
+# X-Ray's, ListSchedules supports no resource-level permissions: Resource must be "*".
+LIST_SCHEDULES_ACTIONS = ("scheduler:ListSchedules",)
 
 # The staff user pool's admin actions the staff service uses (therabill.adapters.cognito).
 STAFF_USERS_ACTIONS = (
@@ -76,6 +79,11 @@ TABLE_STREAM_READ_ACTIONS = (
 AUDIT_ARCHIVE_ACTIONS = ("s3:PutObject",)
 AUDIT_ARCHIVE_KEY_ACTIONS = ("kms:GenerateDataKey",)
 AUDIT_ARCHIVE_PREFIX = "audit/*"
+# Eligibility checks: each raw 271 written and read back (a crashed check finished from it) under
+# the documents bucket's eligibility/ prefix, with the bucket's key through S3.
+ELIGIBILITY_DOCUMENT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+ELIGIBILITY_DOCUMENT_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+ELIGIBILITY_PREFIX = "eligibility/*"
 
 # Every role, whatever its capabilities: the audit trail is append-only. An explicit Deny (it
 # wins over any Allow) of every action that changes or removes an item whose partition key is an
@@ -106,6 +114,8 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
         *QUEUE_KEY_SEND_ACTIONS,
     ),
     contract.CAN_ARCHIVE_AUDIT: AUDIT_ARCHIVE_ACTIONS + AUDIT_ARCHIVE_KEY_ACTIONS,
+    contract.CAN_STORE_ELIGIBILITY: ELIGIBILITY_DOCUMENT_ACTIONS + ELIGIBILITY_DOCUMENT_KEY_ACTIONS,
+    contract.CAN_LIST_PRACTICE_SCHEDULES: LIST_SCHEDULES_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -138,6 +148,8 @@ class CapabilityResources:
     audit_failures_queue_arn: str = ""  # the stream consumer's on-failure destination
     audit_bucket_arn: str = ""
     audit_key_arn: str = ""
+    documents_bucket_arn: str = ""
+    documents_key_arn: str = ""
 
 
 def expected_actions(capabilities: Iterable[str], *, async_dlq: bool = False) -> frozenset[str]:
@@ -235,6 +247,18 @@ def _archive_audit(capability: str, res: CapabilityResources) -> list[iam.Policy
     ]
 
 
+def _store_eligibility(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    bucket = _required(res.documents_bucket_arn, capability)
+    return [
+        _allow(ELIGIBILITY_DOCUMENT_ACTIONS, [f"{bucket}/{ELIGIBILITY_PREFIX}"]),
+        _via(ELIGIBILITY_DOCUMENT_KEY_ACTIONS, _required(res.documents_key_arn, capability), "s3"),
+    ]
+
+
+def _list_practice_schedules(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [_allow(LIST_SCHEDULES_ACTIONS, ["*"])]
+
+
 _STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyStatement]]] = {
     contract.CAN_READ_TABLE: _read_table,
     contract.CAN_WRITE_TABLE: _write_table,
@@ -249,6 +273,8 @@ _STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyState
     contract.CAN_CREATE_USERS: _create_users,
     contract.CAN_READ_TABLE_STREAM: _read_table_stream,
     contract.CAN_ARCHIVE_AUDIT: _archive_audit,
+    contract.CAN_STORE_ELIGIBILITY: _store_eligibility,
+    contract.CAN_LIST_PRACTICE_SCHEDULES: _list_practice_schedules,
 }
 
 
@@ -292,6 +318,11 @@ def schedule_wildcard_findings(group_name: str) -> list[str]:
 def archive_prefix_finding(bucket_logical_id: str) -> str:
     """The cdk-nag IAM5 finding of the archive statement (objects under the bucket's prefix)."""
     return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{AUDIT_ARCHIVE_PREFIX}]"
+
+
+def eligibility_prefix_finding(bucket_logical_id: str) -> str:
+    """The cdk-nag IAM5 finding of the eligibility documents statement (objects under the prefix)."""
+    return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{ELIGIBILITY_PREFIX}]"
 
 
 def _required(arn: str, capability: str) -> str:
