@@ -11,7 +11,6 @@ import pytest
 
 from tests.integration.conftest import World
 from tests.integration.eligibility_support import (
-    NOT_FOUND,
     PAYER_DOWN,
     eligibility_calls,
     insured,
@@ -19,8 +18,7 @@ from tests.integration.eligibility_support import (
 )
 from therabill.clearinghouse.errors import ClearinghouseUnavailableError
 from therabill.core.errors import DependencyUnavailableError
-from therabill.eligibility.errors import EligibilityInFlightError, EligibilityRefusedError
-from therabill.eligibility.service import NO_BILLING_PROVIDER
+from therabill.eligibility.errors import EligibilityInFlightError
 
 
 def _raw_271(world: World, key: str) -> bytes:
@@ -32,9 +30,14 @@ def test_an_active_coverage_with_a_copay_is_stored_and_its_copay_found_goes_to_t
     world: World,
 ) -> None:
     fake = with_clearinghouse(world)
-    subject = insured(world, copay_override=3_000)
+    subscriber = {"first_name": "Ada", "last_name": "Okafor", "birth_date": "1961-02-03", "sex": "F"}
+    subject = insured(world, copay_override=3_000, relationship="child", subscriber=subscriber)
     service = world.container.eligibility
     outcome = service.check(subject.practice.id, subject.client_id, subject.coverage_id, requested_by="stf_1")
+    # The 270: the subscriber (with the member id) in 2100C, the client (the patient) in 2100D.
+    sent = next(r.body for r in fake.requests if "eligibility" in r.url).decode()
+    assert "NM1*IL*1*Okafor*Ada****MI*TB-ACTIVE-25" in sent and "HL*4*3*23*0" in sent
+    assert "NM1*03*1*Client*Ann" in sent and "DMG*D8*19840309" in sent
     made = outcome.check
     assert (made.status, outcome.repeated, made.plan_name, made.network) == (
         "active",
@@ -57,25 +60,6 @@ def test_an_active_coverage_with_a_copay_is_stored_and_its_copay_found_goes_to_t
     assert eligibility_calls(fake) == 1
 
 
-def test_a_subscriber_the_payer_cannot_find_is_rejected_with_the_next_step(world: World) -> None:
-    with_clearinghouse(world)
-    subject = insured(world, member_id=NOT_FOUND)
-    made = world.container.eligibility.check(
-        subject.practice.id, subject.client_id, subject.coverage_id
-    ).check
-    assert (made.status, made.copay_found, made.services[0].copays) == ("rejected", None, ())
-    [reason] = made.rejections
-    assert (reason.code, reason.about, reason.reason, reason.retry_later) == (
-        "75",
-        "subscriber",
-        "Subscriber not found",
-        False,
-    )
-    assert reason.next_step.startswith("Check member id, name and date of birth")
-    coverage = world.container.coverage.get(subject.practice.id, subject.client_id, subject.coverage_id)
-    assert coverage.copay_found is None
-
-
 def test_the_same_client_payer_and_date_is_checked_once_a_day_unless_forced(world: World) -> None:
     fake = with_clearinghouse(world)
     subject = insured(world)
@@ -96,7 +80,9 @@ def test_the_same_client_payer_and_date_is_checked_once_a_day_unless_forced(worl
     assert not service.check(*ids, date_of_service=first.check.date_of_service).repeated
 
 
-def test_a_clearinghouse_that_is_down_loses_nothing_and_the_check_is_made_again(world: World) -> None:
+def test_a_clearinghouse_or_a_payer_that_is_down_loses_nothing_and_the_check_is_made_again(
+    world: World,
+) -> None:
     fake = with_clearinghouse(world)
     subject = insured(world)
     service = world.container.eligibility
@@ -109,17 +95,12 @@ def test_a_clearinghouse_that_is_down_loses_nothing_and_the_check_is_made_again(
     assert made.check.status == "active" and not made.repeated
     assert eligibility_calls(fake) == 2
 
-
-def test_a_payer_that_cannot_answer_now_is_asked_again_on_the_next_request(world: World) -> None:
-    fake = with_clearinghouse(world)
-    subject = insured(world, member_id=PAYER_DOWN)
-    service = world.container.eligibility
-    ids = (subject.practice.id, subject.client_id, subject.coverage_id)
+    # A payer that cannot answer now (AAA 42): the answer is kept, and the next request asks again.
+    down = insured(world, member_id=PAYER_DOWN)
+    ids = (down.practice.id, down.client_id, down.coverage_id)
     first = service.check(*ids).check
-    assert first.status == "rejected" and first.retry_later
-    assert [r.code for r in first.rejections] == ["42"]
-    second = service.check(*ids)
-    assert not second.repeated and eligibility_calls(fake) == 2
+    assert (first.status, first.retry_later, [r.code for r in first.rejections]) == ("rejected", True, ["42"])
+    assert not service.check(*ids).repeated and eligibility_calls(fake) == 4
 
 
 def test_a_crash_after_the_payer_answered_is_finished_from_the_kept_271_without_a_second_call(
@@ -143,23 +124,3 @@ def test_a_crash_after_the_payer_answered_is_finished_from_the_kept_271_without_
     coverage = world.container.coverage.get(subject.practice.id, subject.client_id, subject.coverage_id)
     assert coverage.copay_found == 2_500
     assert service.check(*ids).repeated
-
-
-def test_no_billing_provider_refuses_the_check_with_the_reason_and_calls_nobody(world: World) -> None:
-    fake = with_clearinghouse(world)
-    subject = insured(world, provider=False)
-    with pytest.raises(EligibilityRefusedError) as refused:
-        world.container.eligibility.check(subject.practice.id, subject.client_id, subject.coverage_id)
-    assert refused.value.message == NO_BILLING_PROVIDER
-    assert eligibility_calls(fake) == 0
-
-
-def test_a_dependent_is_sent_in_the_dependent_loop_under_the_subscriber(world: World) -> None:
-    fake = with_clearinghouse(world)
-    subscriber = {"first_name": "Ada", "last_name": "Okafor", "birth_date": "1961-02-03", "sex": "F"}
-    subject = insured(world, relationship="child", subscriber=subscriber)
-    made = world.container.eligibility.check(subject.practice.id, subject.client_id, subject.coverage_id)
-    sent = next(r.body for r in fake.requests if b"eligibility" in r.url.encode()).decode()
-    assert "NM1*IL*1*Okafor*Ada****MI*TB-ACTIVE-25" in sent and "HL*4*3*23*0" in sent
-    assert "NM1*03*1*Client*Ann" in sent and "DMG*D8*19840309" in sent
-    assert made.check.status == "active"  # the payer answers for the subscriber's member id

@@ -87,15 +87,13 @@ def test_a_coverage_added_or_changed_is_checked_by_the_eligibility_function(worl
     assert _fire(world, {k: v for k, v in asked.items() if k != "target"})["outcome"] == "repeated"
     assert eligibility_calls(fake) == 2
 
-
-def test_a_scheduler_that_cannot_be_reached_never_fails_the_coverage_request(world: World) -> None:
-    class Down:
+    class Down:  # a scheduler that cannot be reached never fails the coverage request
         def request(self, *args: Any, **kwargs: Any) -> None:
             raise DependencyUnavailableError("the scheduler could not be reached")
 
     world.container.eligibility_requests = Down()
-    s = insured(world)  # 201 asserted inside
-    assert world.container.coverage.get(s.practice.id, s.client_id, s.coverage_id).status == "active"
+    client = scenario.create_client(world, s.practice, billing_type="insurance")
+    scenario.add_coverage(world, s.practice, client["id"], patient_birth_date=BIRTH_DATE)  # 201 inside
 
 
 def _book(world: World, practice: scenario.Practice, client_id: str, svc: str, hour: int, day: str) -> None:
