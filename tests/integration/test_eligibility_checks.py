@@ -59,6 +59,18 @@ def test_an_active_coverage_with_a_copay_is_stored_and_its_copay_found_goes_to_t
     assert service.get(subject.practice.id, subject.client_id, made.id) == made
     assert eligibility_calls(fake) == 1
 
+    # A deductible not met: $1,500 for the year, $1,200 of it left; 20% coinsurance for MH.
+    met = insured(world, member_id="TB-DEDUCTIBLE")
+    deductible = service.check(met.practice.id, met.client_id, met.coverage_id).check
+    mh = next(s for s in deductible.services if s.service_type == "MH")
+    assert [(a.level, a.network, a.total, a.remaining) for a in mh.deductibles] == [
+        ("individual", "in", 150_000, 120_000)
+    ]
+    assert [(c.network, c.percent) for c in mh.coinsurance] == [("in", "20")]
+    assert deductible.copay_found is None
+    coverage = world.container.coverage.get(met.practice.id, met.client_id, met.coverage_id)
+    assert (coverage.coinsurance_found, coverage.copay_found) == (20, None)
+
 
 def test_the_same_client_payer_and_date_is_checked_once_a_day_unless_forced(world: World) -> None:
     fake = with_clearinghouse(world)

@@ -4,12 +4,13 @@ the coverage, plan dates and the network status. Values worked out from the bene
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from therabill.eligibility import summary
 from therabill.eligibility.inquiry import service_types
+from therabill.eligibility.models import EligibilityCheck
 from therabill.x12.eligibility.benefits import Benefit, Eligibility, ServiceDelivery
 from therabill.x12.eligibility.rejections import Rejection
 from therabill.x12.values import DateRange
@@ -94,6 +95,30 @@ def test_the_copay_found_is_the_disciplines_in_network_one_else_the_plans() -> N
     assert summary.copay_found(PLAN, ("30", "PT")) is None  # no in-network copay for PT or 30
     plan_copay = answer(eb("B", amount=4_000, network="W"))
     assert summary.copay_found(plan_copay, ("30", "AF")) == 4_000
+
+
+def test_only_a_whole_in_network_coinsurance_percentage_goes_to_the_coverage() -> None:
+    def check(plan: Eligibility, status: str = "active") -> EligibilityCheck:
+        services = tuple(summary.service_benefits(plan, code) for code in ("30", "MH"))
+        return EligibilityCheck(
+            id="elg_1",
+            client_id="cli_1",
+            coverage_id="cov_1",
+            payer_id="P1",
+            date_of_service=date(2026, 12, 4),
+            checked_at=datetime(2026, 12, 4, tzinfo=UTC),
+            trigger="staff",
+            status=status,  # type: ignore[arg-type]
+            services=services,
+            document_key="k",
+        )
+
+    assert summary.coinsurance_found(check(PLAN)) is None  # 12.5%: kept on the check only
+    whole = answer(
+        eb("A", ("MH",), percent=Decimal(30), network="Y"), eb("A", percent=Decimal(10), network="Y")
+    )
+    assert summary.coinsurance_found(check(whole)) == 30  # the discipline's before the plan's
+    assert summary.coinsurance_found(check(whole, "inactive")) is None
 
 
 def test_plan_dates_network_status_and_rejections() -> None:

@@ -212,21 +212,19 @@ class EligibilityService:
         )
 
     def _take_found(self, practice_id: str, coverage: Coverage, made: EligibilityCheck) -> None:
-        """The copay found becomes the coverage's ``copay_found`` (staff's override stays and
-        wins); read again and retried once when staff changed the coverage meanwhile."""
-        if made.copay_found is None:
-            return
-        for _ in range(2):
+        """The copay (and a whole in-network coinsurance percentage) found become the coverage's
+        ``copay_found`` / ``coinsurance_found`` (staff's overrides stay and win); read again and
+        retried once when staff changed the coverage meanwhile."""
+        found = {"copay_found": made.copay_found, "coinsurance_found": summary.coinsurance_found(made)}
+        found = {k: v for k, v in found.items() if v is not None}
+        for _ in range(2 if found else 0):
             current = self._coverage.get(practice_id, coverage.client_id, coverage.id)
-            if current.copay_found == made.copay_found or current.status != "active":
+            changes = {k: v for k, v in found.items() if getattr(current, k) != v}
+            if not changes or current.status != "active":
                 return
             try:
                 self._coverage.change(
-                    practice_id,
-                    coverage.client_id,
-                    coverage.id,
-                    {"copay_found": made.copay_found},
-                    expected_version=current.version,
+                    practice_id, coverage.client_id, coverage.id, changes, expected_version=current.version
                 )
                 return
             except CoverageChangedError:

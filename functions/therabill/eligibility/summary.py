@@ -11,6 +11,7 @@ from therabill.eligibility.models import (
     Accumulator,
     Coinsurance,
     Copay,
+    EligibilityCheck,
     Level,
     Network,
     NetworkStatus,
@@ -93,6 +94,21 @@ def copay_found(eligibility: x12.Eligibility, service_types: tuple[str, ...]) ->
         amount = eligibility.service(code).copay("Y")
         if amount is not None:
             return amount
+    return None
+
+
+def coinsurance_found(check: EligibilityCheck) -> int | None:
+    """The in-network coinsurance of the discipline's first code stating one (else the plan's),
+    when it is a whole percentage (the coverage keeps whole percentages)."""
+    if check.status != "active":
+        return None
+    ordered = [s for s in check.services if s.service_type != "30"]
+    ordered += [s for s in check.services if s.service_type == "30"]
+    for service in ordered:
+        percent = next((c.percent for c in service.coinsurance if c.network in ("in", "both")), None)
+        if percent is not None:
+            value = Decimal(percent)
+            return int(value) if value == value.to_integral_value() and 0 <= value <= 100 else None
     return None
 
 
