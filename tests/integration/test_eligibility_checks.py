@@ -119,7 +119,8 @@ def test_a_crash_after_the_payer_answered_is_finished_from_the_kept_271_without_
     world: World,
 ) -> None:
     # The check's own put fails: the function dies between the kept 271 and the stored check.
-    fake = with_clearinghouse(world, after_answer=lambda: world.dynamo.fail("put_item"))
+    dies_at = ["put_item"]
+    fake = with_clearinghouse(world, after_answer=lambda: world.dynamo.fail(dies_at[0]))
     subject = insured(world)
     service = world.container.eligibility
     ids = (subject.practice.id, subject.client_id, subject.coverage_id)
@@ -135,4 +136,18 @@ def test_a_crash_after_the_payer_answered_is_finished_from_the_kept_271_without_
     assert [c.id for c in service.checks_of(subject.practice.id, subject.client_id)] == [made.check.id]
     coverage = world.container.coverage.get(subject.practice.id, subject.client_id, subject.coverage_id)
     assert coverage.copay_found == 2_500
+    assert service.check(*ids).repeated
+
+    # Dead after the check was stored (the coverage's copay not yet written, the day not done):
+    # the next attempt answers with the stored check and finishes the rest, asking nobody.
+    dies_at[0] = "update_item"
+    other = insured(world)
+    ids = (other.practice.id, other.client_id, other.coverage_id)
+    with pytest.raises(DependencyUnavailableError):
+        service.check(*ids)
+    [stored] = service.checks_of(other.practice.id, other.client_id)
+    world.clock.now += timedelta(seconds=61)
+    finished = service.check(*ids)
+    assert (finished.check, finished.repeated, eligibility_calls(fake)) == (stored, False, 2)
+    assert world.container.coverage.get(*ids).copay_found == 2_500
     assert service.check(*ids).repeated

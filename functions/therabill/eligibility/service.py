@@ -159,7 +159,9 @@ class EligibilityService:
                 self.store.release(practice_id, guard, check_id=claim.check_id, state="failed")
                 raise
         made = self._read(raw, inquiry, coverage, check_id=claim.check_id, key=key, meta=meta)
-        self.store.put_check(practice_id, made)
+        # A resumed attempt that stored the check already (a crash before the guard was done)
+        # answers with the check as first stored.
+        made = self.store.put_check(practice_id, made)
         self._take_found(practice_id, coverage, made)
         self.store.release(
             practice_id, guard, check_id=claim.check_id, state="failed" if made.retry_later else "done"

@@ -142,8 +142,8 @@ class EligibilityStore:
             return  # another attempt took the guard over meanwhile: its outcome stands
 
     # -- checks ---------------------------------------------------------------------------------
-    def put_check(self, practice_id: str, check: EligibilityCheck) -> None:
-        """Written once: a re-run that stored it already finds it and writes nothing."""
+    def put_check(self, practice_id: str, check: EligibilityCheck) -> EligibilityCheck:
+        """Written once: a re-run that stored it already writes nothing and gets the stored one."""
         try:
             self.table.put_new(
                 {
@@ -156,8 +156,10 @@ class EligibilityStore:
                     "data": check.model_dump_json(),
                 }
             )
-        except ConditionFailed:
-            return
+        except ConditionFailed as exc:
+            if exc.current is not None:
+                return EligibilityCheck.model_validate_json(str(exc.current["data"]))
+        return check
 
     def get_check(self, practice_id: str, client_id: str, check_id: str) -> EligibilityCheck:
         if not is_id(check_id, "elg"):
