@@ -76,6 +76,7 @@ FIRST_CALL_EVENTS = {
     "invoice-sweep": "scheduler/invoice_sweep.json",
     "staff-messages": "cognito/custom_message_invitation.json",
     "audit-archive": "dynamodb/audit_record_inserted.json",
+    "eligibility-checks": "scheduler/eligibility_batch.json",
 }
 
 # Runs inside the child: argv is the module, the event file and the function's name. Nothing but

@@ -435,6 +435,8 @@ def start_stack(
                 # The nightly run: its fan-out queue, and what the per-practice schedules target.
                 contract.ENV_NIGHTLY_QUEUE_URL: nightly_queue_url,
                 contract.ENV_NIGHTLY_TARGET_ARN: local_function_arn("nightly-dispatch"),
+                # A coverage added or changed: its one-time eligibility check.
+                contract.ENV_ELIGIBILITY_TARGET_ARN: local_function_arn("eligibility-checks"),
                 contract.ENV_SCHEDULER_ROLE_ARN: LOCAL_SCHEDULER_ROLE_ARN,
             },
             saved_env,

@@ -52,6 +52,9 @@ ENV_SIGN_IN_URL = "THERABILL_SIGN_IN_URL"  # where staff sign in (emails point t
 ENV_AUDIT_ARCHIVE_BUCKET = "THERABILL_AUDIT_ARCHIVE_BUCKET"  # the audit archive (S3, Object Lock)
 # The clearinghouse: unset in AWS (Stedi's own API); the sandbox clearinghouse's URL locally.
 ENV_CLEARINGHOUSE_URL = "THERABILL_CLEARINGHOUSE_URL"
+# The eligibility function: the target of the one-time schedules that check a coverage added or
+# changed (set by infra/ once the function exists).
+ENV_ELIGIBILITY_TARGET_ARN = "THERABILL_ELIGIBILITY_TARGET_ARN"
 
 # ---------------------------------------------------------------- the single table
 TABLE_PARTITION_KEY = "PK"
@@ -113,6 +116,12 @@ CAN_ARCHIVE_AUDIT = "audit:archive"
 # Pictures of insurance cards in the documents bucket: signed uploads and reads, listing and
 # deleting, under its card-images/ prefix only.
 CAN_MANAGE_CARD_IMAGES = "documents:card-images"
+# Eligibility checks: PutObject / GetObject under the documents bucket's ``eligibility/`` prefix
+# (the raw 271s), with its KMS key.
+CAN_STORE_ELIGIBILITY = "documents:eligibility"
+# scheduler:ListSchedules on the group: the practices, from their nightly run schedules (never a
+# Scan of the table).
+CAN_LIST_PRACTICE_SCHEDULES = "scheduler:list"
 
 _COMMON_ENV = (ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_STRIPE_API_BASE)
 _NIGHTLY_ENV = (ENV_SCHEDULER_GROUP, ENV_NIGHTLY_TARGET_ARN, ENV_SCHEDULER_ROLE_ARN)
@@ -132,6 +141,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             CAN_MANAGE_SCHEDULES,
             CAN_MANAGE_STAFF_USERS,  # the practice's people: invitations, roles, removals
             CAN_MANAGE_CARD_IMAGES,  # a coverage's card pictures
+            CAN_STORE_ELIGIBILITY,  # a check staff ask for: its 271 kept in S3
         ),
         env=(
             *_COMMON_ENV,
@@ -140,6 +150,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             *_NIGHTLY_ENV,
             ENV_USER_POOL_ID,
             ENV_DOCUMENTS_BUCKET,
+            ENV_ELIGIBILITY_TARGET_ARN,
         ),
     ),
     FunctionSpec(
@@ -248,6 +259,21 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         # grants neither) besides the bucket.
         env=(ENV_TABLE_NAME, ENV_SECRETS_ARN, ENV_AUDIT_ARCHIVE_BUCKET),
     ),
+    FunctionSpec(
+        name="eligibility-checks",
+        handler="therabill.entrypoints.eligibility_checks.lambda_handler",
+        description="Eligibility (270/271): a coverage added or changed; the batch the day before sessions",
+        permissions=(
+            CAN_READ_TABLE,
+            CAN_WRITE_TABLE,
+            CAN_READ_SECRETS,  # the clearinghouse's key
+            CAN_STORE_ELIGIBILITY,
+            CAN_LIST_PRACTICE_SCHEDULES,
+        ),
+        # A practice's batch: up to four checks at once, each at most two tries of 6 s.
+        timeout_seconds=600,
+        env=(*_COMMON_ENV, ENV_DOCUMENTS_BUCKET, ENV_SCHEDULER_GROUP),
+    ),
 )
 # The audit archive's stream consumer: records per batch; a batch that keeps failing is split
 # and, after this many retries, its position is sent to the function's failure queue (alarmed).
@@ -271,6 +297,9 @@ SCHEDULES: tuple[tuple[str, str, str], ...] = (
     # at runtime, in the same group, by the practices' settings).
     ("nightly-sweep", "rate(15 minutes)", "nightly-dispatch"),
     ("invoice-sweep", "rate(1 hour)", "invoice-sweep"),
+    # Each practice's eligibility batch runs in the firing at its local batch hour (checking the
+    # next day's insured sessions); the practices are listed from their nightly run schedules.
+    ("eligibility-batch", "rate(1 hour)", "eligibility-checks"),
 )
 
 # API Gateway routes per function (REST API). Staff routes sit behind the Cognito authorizer;

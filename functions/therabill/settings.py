@@ -33,8 +33,9 @@ class Settings(BaseModel):
     user_pool_id: str | None = None  # the staff user pool (None: staff cannot be managed)
     sign_in_url: str | None = None  # where staff sign in (None: the public base URL)
     audit_archive_bucket: str | None = None  # the audit archive function only
-    documents_bucket: str | None = None  # private documents: insurance card pictures
     clearinghouse_url: str | None = None  # None: Stedi's own API; locally the sandbox clearinghouse
+    documents_bucket: str | None = None  # the private documents bucket (raw 271s, card pictures)
+    eligibility_target_arn: str | None = None  # the eligibility function: one-time check schedules
 
     @property
     def scheduler(self) -> SchedulerSettings | None:
@@ -78,8 +79,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "user_pool_id": environ.get(contract.ENV_USER_POOL_ID) or None,
         "sign_in_url": environ.get(contract.ENV_SIGN_IN_URL) or None,
         "audit_archive_bucket": environ.get(contract.ENV_AUDIT_ARCHIVE_BUCKET) or None,
-        "documents_bucket": environ.get(contract.ENV_DOCUMENTS_BUCKET) or None,
         "clearinghouse_url": environ.get(contract.ENV_CLEARINGHOUSE_URL) or None,
+        "documents_bucket": environ.get(contract.ENV_DOCUMENTS_BUCKET) or None,
+        "eligibility_target_arn": environ.get(contract.ENV_ELIGIBILITY_TARGET_ARN) or None,
     }
     if environ.get(contract.ENV_STRIPE_JS_URL):
         raw["stripe_js_url"] = environ[contract.ENV_STRIPE_JS_URL]

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from therabill.clients.service import ClientService
     from therabill.coverage.card_images import CardImages
     from therabill.coverage.service import CoverageService
+    from therabill.eligibility.batch import EligibilityBatch
+    from therabill.eligibility.ports import CheckRequests, DocumentStore
+    from therabill.eligibility.service import EligibilityService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -588,6 +591,69 @@ class Container:
         from therabill.clearinghouse.store import PracticeControlNumbers
 
         return PracticeControlNumbers(self.x12_counters, practice_id)
+
+    # -- eligibility (270/271) -----------------------------------------------------------------
+    @cached_property
+    def eligibility_documents(self) -> DocumentStore:
+        """The raw 271s, in the private documents bucket (tests may assign their own)."""
+        from therabill.adapters.s3 import S3Documents
+
+        bucket = self.settings.documents_bucket
+        assert bucket, "eligibility checks need the documents bucket"
+        return S3Documents(self._client("s3"), bucket)
+
+    @cached_property
+    def eligibility(self) -> EligibilityService:
+        from therabill.eligibility.service import EligibilityService
+        from therabill.eligibility.store import EligibilityStore
+
+        return EligibilityService(
+            store=EligibilityStore(self.table),
+            clients=self.clients,
+            coverage=self.coverage,
+            practices=self.practices,
+            providers=self.providers,
+            clearinghouse=lambda: self.clearinghouse,
+            documents=lambda: self.eligibility_documents,
+            control_numbers=self.control_numbers,
+            clock=self.clock,
+        )
+
+    @cached_property
+    def eligibility_batch(self) -> EligibilityBatch:
+        from therabill.eligibility.batch import EligibilityBatch
+
+        return EligibilityBatch(
+            checks=self.eligibility,
+            sessions=self.sessions,
+            clients=self.clients,
+            coverage=self.coverage,
+            practices=self.practices,
+            clock=self.clock,
+        )
+
+    def practice_ids(self) -> list[str]:
+        """Every practice, from the practices' nightly run schedules (never a Scan)."""
+        from therabill.adapters.scheduler import NightlySchedules
+
+        group = self.settings.scheduler_group
+        assert group, "the practices are listed from the schedule group"
+        return NightlySchedules(
+            self._client("scheduler"), group=group, target_arn="", role_arn=""
+        ).practice_ids()
+
+    @cached_property
+    def eligibility_requests(self) -> CheckRequests | None:
+        """One-time schedules that check a coverage added or changed (None when the scheduler or
+        the eligibility function is not configured: no check is asked for)."""
+        scheduler, target = self.settings.scheduler, self.settings.eligibility_target_arn
+        if scheduler is None or not target:
+            return None
+        from therabill.adapters.scheduler import EligibilitySchedules
+
+        return EligibilitySchedules(
+            self._client("scheduler"), group=scheduler.group, target_arn=target, role_arn=scheduler.role_arn
+        )
 
     # -- the nightly run ---------------------------------------------------------------------
     @cached_property

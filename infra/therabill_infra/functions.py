@@ -69,6 +69,33 @@ def construct_name(function_name: str) -> str:
     return "".join(part.capitalize() for part in function_name.replace("_", "-").split("-"))
 
 
+# Statements on objects under a bucket prefix (one object per record, check or picture, so no
+# object can be named in advance): the capability, the bucket it is on, why, and its finding.
+_PREFIX_GRANTS: tuple[tuple[str, str, str, Any], ...] = (
+    (
+        contract.CAN_ARCHIVE_AUDIT,
+        "audit_bucket_arn",
+        "The archive writes one object per audit record, each named by its practice, day and id, "
+        "so the statement names the bucket's audit/ prefix, not objects.",
+        permissions.archive_prefix_finding,
+    ),
+    (
+        contract.CAN_MANAGE_CARD_IMAGES,
+        "documents_bucket_arn",
+        "Each picture of an insurance card is its own object, named by practice, client, coverage "
+        "and side, so the statement names the bucket's card-images/ prefix.",
+        permissions.card_images_prefix_finding,
+    ),
+    (
+        contract.CAN_STORE_ELIGIBILITY,
+        "documents_bucket_arn",
+        "Each eligibility check keeps its raw 271 as one object named by its practice, client and "
+        "check, so the statement names the bucket's eligibility/ prefix.",
+        permissions.eligibility_prefix_finding,
+    ),
+)
+
+
 class Functions(Construct):
     """Builds every function of the contract.
 
@@ -131,10 +158,13 @@ class Functions(Construct):
                 statements=statements,
                 roles=[role],
             )
+            lists = contract.CAN_LIST_PRACTICE_SCHEDULES in spec.permissions
             acknowledge(
                 policy,
-                "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; "
-                "AWS requires Resource '*' for them. Every other statement names its resources.",
+                "X-Ray PutTraceSegments/PutTelemetryRecords"
+                + (" and Scheduler ListSchedules (the practices, by their schedules' names)" if lists else "")
+                + " support no resource-level permissions; AWS requires Resource '*' for them. "
+                "Every other statement names its resources.",
                 "AwsSolutions-IAM5[Resource::*]",
             )
             if contract.CAN_MANAGE_SCHEDULES in spec.permissions:
@@ -146,23 +176,7 @@ class Functions(Construct):
                     *permissions.schedule_wildcard_findings(resources.schedule_group_name),
                 )
 
-            if contract.CAN_ARCHIVE_AUDIT in spec.permissions:
-                bucket = Stack.of(self).resolve(resources.audit_bucket_arn)["Fn::GetAtt"][0]
-                acknowledge(
-                    policy,
-                    "The archive writes one object per audit record, each named by its practice, "
-                    "day and id, so the statement names the bucket's audit/ prefix, not objects.",
-                    permissions.archive_prefix_finding(bucket),
-                )
-
-            if contract.CAN_MANAGE_CARD_IMAGES in spec.permissions:
-                bucket = Stack.of(self).resolve(resources.documents_bucket_arn)["Fn::GetAtt"][0]
-                acknowledge(
-                    policy,
-                    "Each picture of an insurance card is its own object, named by practice, client, "
-                    "coverage and side, so the statement names the bucket's card-images/ prefix.",
-                    permissions.card_images_prefix_finding(bucket),
-                )
+            self._acknowledge_prefixes(policy, spec, resources)
 
             reserved = (
                 RESERVED_CONCURRENCY.get(spec.name, DEFAULT_RESERVED_CONCURRENCY)
@@ -232,6 +246,14 @@ class Functions(Construct):
                     raise ValueError(f"{spec.name} reads the table's stream, which was not given")
                 function.add_event_source(_audit_records(audit_stream))
             self.by_name[spec.name] = DeployedFunction(spec, function, role, policy, log_group)
+
+    def _acknowledge_prefixes(self, policy: iam.Policy, spec: Any, resources: Any) -> None:
+        """The cdk-nag findings of the statements on a bucket's prefix, each with its reason."""
+        for capability, bucket_attribute, reason, finding in _PREFIX_GRANTS:
+            if capability in spec.permissions:
+                arn = getattr(resources, bucket_attribute)
+                bucket = Stack.of(self).resolve(arn)["Fn::GetAtt"][0]
+                acknowledge(policy, reason, finding(bucket))
 
     def _code(self) -> lambda_.Code:
         """``functions/`` staged with bytecode compiled by the runtime's Python (function_code.py)."""

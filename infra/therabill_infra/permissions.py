@@ -3,8 +3,8 @@
 ``contract.FUNCTIONS`` names capabilities (``table:read``, ``email:send``, ...); this module is the
 only place that turns them into IAM statements. Every statement names its resources (no ``*``
 action, no service wildcard); KMS statements are limited to calls made through the owning service
-(``kms:ViaService``). The only ``Resource: *`` a function gets is X-Ray's, which has no resource
-level permissions.
+(``kms:ViaService``). The only ``Resource: *`` a function gets is X-Ray's and, for the eligibility
+function, Scheduler's ListSchedules: neither has resource-level permissions.
 
 A capability this module does not know fails synthesis, so a new capability in the contract
 cannot silently deploy without permissions (or with too many).
@@ -48,8 +48,11 @@ QUEUE_KEY_CONSUME_ACTIONS = ("kms:Decrypt",)
 SCHEDULER_MANAGE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule")
 PASS_ROLE_ACTIONS = ("iam:PassRole",)
 # Schedule names the runtime makes (therabill.adapters.scheduler): a practice's run, its
-# evening summary, and one-time "run now" schedules.
-RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*")
+# evening summary, and one-time "run now" schedules; one-time eligibility checks of a coverage.
+RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*", "eligibility-now-*")
+# The practices, listed from their nightly run schedules' names (the eligibility batch). Like
+# X-Ray's, ListSchedules supports no resource-level permissions: Resource must be "*".
+LIST_SCHEDULES_ACTIONS = ("scheduler:ListSchedules",)
 
 # The staff user pool's admin actions the staff service uses (therabill.adapters.cognito).
 STAFF_USERS_ACTIONS = (
@@ -83,6 +86,11 @@ CARD_IMAGES_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 CARD_IMAGES_LIST_ACTIONS = ("s3:ListBucket",)
 CARD_IMAGES_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 CARD_IMAGES_PREFIX = "card-images/"
+# Eligibility checks: each raw 271 written and read back (a crashed check finished from it) under
+# the documents bucket's eligibility/ prefix, with the bucket's key through S3.
+ELIGIBILITY_DOCUMENT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+ELIGIBILITY_DOCUMENT_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+ELIGIBILITY_PREFIX = "eligibility/*"
 
 # Every role, whatever its capabilities: the audit trail is append-only. An explicit Deny (it
 # wins over any Allow) of every action that changes or removes an item whose partition key is an
@@ -118,6 +126,8 @@ CAPABILITY_ACTIONS: dict[str, tuple[str, ...]] = {
         *CARD_IMAGES_LIST_ACTIONS,
         *CARD_IMAGES_KEY_ACTIONS,
     ),
+    contract.CAN_STORE_ELIGIBILITY: ELIGIBILITY_DOCUMENT_ACTIONS + ELIGIBILITY_DOCUMENT_KEY_ACTIONS,
+    contract.CAN_LIST_PRACTICE_SCHEDULES: LIST_SCHEDULES_ACTIONS,
 }
 BASE_ACTIONS = LOG_ACTIONS + TRACE_ACTIONS
 # Functions invoked asynchronously (schedule targets) also deliver failed events to their DLQ.
@@ -262,6 +272,18 @@ def _manage_card_images(capability: str, res: CapabilityResources) -> list[iam.P
     ]
 
 
+def _store_eligibility(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    bucket = _required(res.documents_bucket_arn, capability)
+    return [
+        _allow(ELIGIBILITY_DOCUMENT_ACTIONS, [f"{bucket}/{ELIGIBILITY_PREFIX}"]),
+        _via(ELIGIBILITY_DOCUMENT_KEY_ACTIONS, _required(res.documents_key_arn, capability), "s3"),
+    ]
+
+
+def _list_practice_schedules(capability: str, res: CapabilityResources) -> list[iam.PolicyStatement]:
+    return [_allow(LIST_SCHEDULES_ACTIONS, ["*"])]
+
+
 _STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyStatement]]] = {
     contract.CAN_READ_TABLE: _read_table,
     contract.CAN_WRITE_TABLE: _write_table,
@@ -277,6 +299,8 @@ _STATEMENTS: dict[str, Callable[[str, CapabilityResources], list[iam.PolicyState
     contract.CAN_READ_TABLE_STREAM: _read_table_stream,
     contract.CAN_ARCHIVE_AUDIT: _archive_audit,
     contract.CAN_MANAGE_CARD_IMAGES: _manage_card_images,
+    contract.CAN_STORE_ELIGIBILITY: _store_eligibility,
+    contract.CAN_LIST_PRACTICE_SCHEDULES: _list_practice_schedules,
 }
 
 
@@ -325,6 +349,11 @@ def archive_prefix_finding(bucket_logical_id: str) -> str:
 def card_images_prefix_finding(bucket_logical_id: str) -> str:
     """The cdk-nag IAM5 finding of the card pictures' statement (objects under the prefix)."""
     return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{CARD_IMAGES_PREFIX}*]"
+
+
+def eligibility_prefix_finding(bucket_logical_id: str) -> str:
+    """The cdk-nag IAM5 finding of the eligibility documents statement (objects under the prefix)."""
+    return f"AwsSolutions-IAM5[Resource::<{bucket_logical_id}.Arn>/{ELIGIBILITY_PREFIX}]"
 
 
 def _required(arn: str, capability: str) -> str:

@@ -32,6 +32,7 @@ STAFF_API_FUNCTION = "staff-api"
 PUBLIC_API_FUNCTION = "public-api"
 WEBHOOK_FUNCTION = "stripe-webhook"
 NIGHTLY_DISPATCH_FUNCTION = "nightly-dispatch"
+ELIGIBILITY_FUNCTION = "eligibility-checks"
 
 
 class TherabillStack(Stack):
@@ -91,8 +92,9 @@ class TherabillStack(Stack):
             contract.ENV_SCHEDULER_ROLE_ARN: scheduler_role.role_arn,
             contract.ENV_USER_POOL_ID: self.api.user_pool.user_pool_id,
             contract.ENV_AUDIT_ARCHIVE_BUCKET: self.audit_archive.bucket.bucket_name,
-            # nightly-dispatch exists only after the functions: set on them below.
+            # nightly-dispatch and eligibility-checks exist only after the functions: set below.
             contract.ENV_NIGHTLY_TARGET_ARN: "",
+            contract.ENV_ELIGIBILITY_TARGET_ARN: "",
             # Where staff sign in; empty: the emails point at the public base URL.
             contract.ENV_SIGN_IN_URL: settings.sign_in_url,
         }
@@ -139,9 +141,14 @@ class TherabillStack(Stack):
             audit_stream=AuditStream(table=self.data.table, failures=self.queues.audit_archive_failures),
         )
         dispatch_arn = self.functions[NIGHTLY_DISPATCH_FUNCTION].function_arn
+        eligibility_arn = self.functions[ELIGIBILITY_FUNCTION].function_arn
         for spec in contract.FUNCTIONS:
             if contract.ENV_NIGHTLY_TARGET_ARN in spec.env:
                 self.functions[spec.name].add_environment(contract.ENV_NIGHTLY_TARGET_ARN, dispatch_arn)
+            if contract.ENV_ELIGIBILITY_TARGET_ARN in spec.env:
+                self.functions[spec.name].add_environment(
+                    contract.ENV_ELIGIBILITY_TARGET_ARN, eligibility_arn
+                )
         # Cognito words its invitations and reset codes through this trigger (naming the practice).
         self.api.user_pool.add_trigger(
             cognito.UserPoolOperation.CUSTOM_MESSAGE, self.functions[contract.STAFF_MESSAGES_FUNCTION]

@@ -30,6 +30,7 @@ EXPECTED = {
     "invoice-sweep": "ok",
     "staff-messages": "ok",  # an invitation worded for a practice that is not there yet
     "audit-archive": "ok",  # the sample's record, written to the local archive bucket
+    "eligibility-checks": "ok",  # the hourly firing: no practice yet, no batch
 }
 
 

@@ -106,6 +106,8 @@ ACTIONS_BY_CAPABILITY = {
         "kms:GenerateDataKey",
         "kms:Decrypt",
     },
+    "documents:eligibility": {"s3:GetObject", "s3:PutObject", "kms:Decrypt", "kms:GenerateDataKey"},
+    "scheduler:list": {"scheduler:ListSchedules"},
 }
 ASYNC_DLQ_ACTIONS = {"sqs:SendMessage", "kms:GenerateDataKey", "kms:Decrypt"}
 SCHEDULED = {target for _, _, target in contract.SCHEDULES}
@@ -273,10 +275,22 @@ def test_no_iam_policy_grants_wildcard_actions_scan_or_admin(synth: Synth) -> No
                     assert "*" not in action, f"{lid} grants {action}"
                     assert action != "dynamodb:Scan", f"{lid} grants Scan"
                 if "*" in _listify(st["Resource"]):
+                    # Neither X-Ray's nor Scheduler's ListSchedules has resource-level permissions.
                     assert set(_listify(st["Action"])) <= {
                         "xray:PutTraceSegments",
                         "xray:PutTelemetryRecords",
+                        "scheduler:ListSchedules",
                     }, f"{lid} grants {st['Action']} on every resource"
+
+
+def test_only_the_eligibility_function_lists_schedules_and_it_reads_only_eligibility_documents(
+    synth: Synth,
+) -> None:
+    listing = [n for n in FUNCTION_NAMES if "scheduler:ListSchedules" in synth.role_actions(synth.role_id(n))]
+    assert listing == ["eligibility-checks"]
+    for name in ("eligibility-checks", "staff-api"):
+        (documents,) = synth.statements_with(synth.role_id(name), "s3:PutObject")
+        assert json.dumps(documents["Resource"]).endswith('"/eligibility/*"]]}'), documents["Resource"]
 
 
 def test_stripe_webhook_enqueues_to_the_stripe_events_queue_but_cannot_send_email(synth: Synth) -> None:

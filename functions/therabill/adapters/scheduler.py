@@ -5,8 +5,9 @@ a firing the clocks repeat a resumption, not a second run."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -162,3 +163,52 @@ class NightlySchedules:
                 return None
             raise DependencyUnavailableError("the scheduler could not be reached") from exc
         return out
+
+
+def eligibility_schedule_name(practice_id: str, coverage_id: str, version: int) -> str:
+    """At most 64 characters (Scheduler's limit): the ids hashed, so one name per coverage version."""
+    digest = hashlib.sha256(f"{practice_id}:{coverage_id}:{version}".encode()).hexdigest()[:40]
+    return f"eligibility-now-{digest}"
+
+
+class EligibilitySchedules:
+    """One-time schedules that fire the eligibility function for one coverage (added or changed),
+    so the coverage request never waits on the clearinghouse; deleted once fired. The same
+    coverage version asked twice is one schedule (its name)."""
+
+    def __init__(self, client: Any, *, group: str, target_arn: str, role_arn: str) -> None:
+        self._client = client
+        self._group = group
+        self._target_arn = target_arn
+        self._role_arn = role_arn
+
+    def request(self, practice_id: str, client_id: str, coverage_id: str, *, version: int) -> None:
+        when = datetime.now(UTC) + timedelta(minutes=1)
+        body = {
+            "kind": "coverage",
+            "practice_id": practice_id,
+            "client_id": client_id,
+            "coverage_id": coverage_id,
+        }
+        try:
+            self._client.create_schedule(
+                Name=eligibility_schedule_name(practice_id, coverage_id, version),
+                GroupName=self._group,
+                ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target={
+                    "Arn": self._target_arn,
+                    "RoleArn": self._role_arn,
+                    "Input": json.dumps(body, separators=(",", ":")),
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+                },
+                Description="Therabill eligibility check: coverage added or changed",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConflictException":
+                return  # this coverage version's check is asked for already
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc

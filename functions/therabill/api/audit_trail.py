@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # annotations only: each router loads just the capabilities i
     from therabill.clients.models import Client
     from therabill.core.money import Money
     from therabill.coverage.models import Coverage
+    from therabill.eligibility.models import EligibilityCheck
     from therabill.invoices.models import Invoice
     from therabill.payments.models import Payment
     from therabill.payments.refunds import Refund
@@ -141,6 +142,31 @@ def authorization_changed(router: APIGatewayRouter, a: Authorization) -> None:
         authorization_id=a.id,
     )
     audit(router, item)
+
+
+def eligibility_checked(router: APIGatewayRouter, check: EligibilityCheck) -> None:
+    """A check staff asked for and the payer answered: once per check."""
+    audit(
+        router,
+        entry(
+            Action.ELIGIBILITY_CHECK, key=check.id, client_id=check.client_id, coverage_id=check.coverage_id
+        ),
+    )
+
+
+def eligibility_shown(router: APIGatewayRouter, checks: list[EligibilityCheck]) -> list[EligibilityCheck]:
+    """``checks`` as answered: a read recorded for each one (keyed by the request and the check)."""
+    practice_id, actor, source = _context(router)
+    entries = [
+        Entry(
+            action=Action.ELIGIBILITY_READ,
+            key=f"request:{source.request_id}:{c.id}",
+            targets=Targets(client_id=c.client_id, coverage_id=c.coverage_id),
+        )
+        for c in checks
+    ]
+    container().audit.record_many(practice_id, entries, actor=actor, source=source)
+    return checks
 
 
 def staff_changed(router: APIGatewayRouter, action: Action, member: StaffMember) -> None:

@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "payers:manage": frozenset({"owner", "biller"}),
     # Provider set-up (the billing provider, clinicians' NPIs and taxonomies): billing's work.
     "providers:manage": frozenset({"owner", "biller"}),
+    # Ask a payer about a coverage (270/271): a real clearinghouse charges per check.
+    "eligibility:check": frozenset({"owner", "biller", "front_desk"}),
     # Bound to a relationship: a role in ``:any`` acts on every session of the practice, a role in
     # ``:own`` only where the session is theirs (their own note; a supervisee's session).
     "notes:sign:any": frozenset({"owner"}),

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from therabill.clients.service import ClientService
     from therabill.coverage.card_images import CardImages
     from therabill.coverage.service import CoverageService
+    from therabill.eligibility.ports import CheckRequests
+    from therabill.eligibility.service import EligibilityService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.service import LedgerService
@@ -62,6 +64,10 @@ class Services(Protocol):
     def payers(self) -> PayerService: ...
     @property
     def authorizations(self) -> AuthorizationService: ...
+    @property
+    def eligibility(self) -> EligibilityService: ...
+    @property
+    def eligibility_requests(self) -> CheckRequests | None: ...
     @property
     def cards(self) -> CardService: ...
     @property

@@ -8,6 +8,7 @@ from therabill.api.staff_audit import router as audit_router
 from therabill.api.staff_authorizations import router as authorizations_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_coverage import router as coverage_router
+from therabill.api.staff_eligibility import router as eligibility_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
 from therabill.api.staff_nightly import router as nightly_router
@@ -24,6 +25,7 @@ for _router in (
     coverage_router,
     payers_router,
     authorizations_router,
+    eligibility_router,
     services_router,
     sessions_router,
     money_router,

@@ -26,6 +26,7 @@ from therabill.api.staff_coverage_models import (
     CoverageUpdate,
 )
 from therabill.audit.models import Action
+from therabill.eligibility.triggers import ask_for_check
 
 router = APIGatewayRouter()
 
@@ -52,12 +53,14 @@ def add_coverage(client_id: ClientId, body: Annotated[CoverageCreate, Body()]) -
     """Add a policy (primary or secondary). The client counts as insured on a date of service
     when their billing type is ``insurance`` and a primary coverage is in force that day; then
     they owe only their copay (charged at check-in) and the rest is the insurance claim's. 409
-    when another coverage of the same rank covers some of the same days. Owner, biller or front
-    desk."""
+    when another coverage of the same rank covers some of the same days. A primary policy's
+    eligibility is checked with the payer shortly after (not in this request). Owner, biller or
+    front desk."""
     who = _caller()
     who.require("coverage:write")
     coverage = container().coverage.add(who.practice_id, client_id, body.model_dump())
     audit_trail.coverage_changed(router, coverage)
+    ask_for_check(container().eligibility_requests, who.practice_id, coverage)  # checked soon, not now
     return CoverageOut.of(coverage)
 
 
@@ -83,6 +86,7 @@ def change_coverage(
         who.practice_id, client_id, coverage_id, changes, body.expected_version
     )
     audit_trail.coverage_changed(router, coverage)
+    ask_for_check(container().eligibility_requests, who.practice_id, coverage, changes)
     return CoverageOut.of(coverage)
 
 

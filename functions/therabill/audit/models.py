@@ -39,6 +39,8 @@ class Action(StrEnum):
     # Provider set-up (what claims name): never the tax id or NPI, only that it changed.
     BILLING_PROVIDER_CHANGE = "provider.billing.change"  # the practice's billing provider set
     CLINICIAN_PROVIDER_CHANGE = "provider.clinician.change"  # a clinician's record (or supervisor) set
+    ELIGIBILITY_CHECK = "eligibility.check"  # staff asked the payer about a coverage (270/271)
+    ELIGIBILITY_READ = "eligibility.read"  # an eligibility check shown
     # Who may see health information: a practice's staff and their roles.
     STAFF_INVITE = "staff.invite"  # invited by email, or added with no sign-in
     STAFF_CHANGE = "staff.change"  # role or name changed
