@@ -14,7 +14,7 @@ from scripts.migrate_providers import migrate
 
 from tests.integration import scenario
 from tests.integration.conftest import World
-from tests.integration.test_nightly_support import C1, C2, SUP1, SUP2, clinicians
+from tests.integration.test_nightly_support import C1, C2, SUP1, SUP2, clinicians, local, service, session_on
 from therabill.adapters.dynamo import Table
 from therabill.core.ids import derived_id
 from therabill.providers.models import ClinicianProvider, ClinicianProviderRecord, Supervision
@@ -119,6 +119,12 @@ def test_a_write_before_the_migration_replaces_the_supervision_item(world: World
     pid = practice.id
     clinicians(world, pid)
     _legacy(table, pid, C1, SUP1)
+    # Not migrated yet: the item's supervisor is the one who may approve C1's session.
+    client = scenario.create_client(world, practice)
+    session = session_on(world, practice, client["id"], service(world, practice), local("2026-11-20", 10))
+    approve = f"/sessions/{session['id']}/supervisor-approval"
+    status, approved = world.staff("POST", approve, practice_id=pid, role="clinician", staff_id=SUP1)
+    assert status == 200 and approved["supervisor_approved_by"] == SUP1, approved
     body = {"rendering_npi": "1245319599", "supervisor_id": SUP1}
     status, record = world.staff("PUT", f"/clinicians/{C1}/provider", body, practice_id=pid, role="biller")
     assert status == 200 and (record["version"], record["supervisor_id"]) == (1, SUP1), record

@@ -1,5 +1,6 @@
 """Provider set-up (included by api/staff.py): the practice's billing provider, each clinician's
-provider record, and the NUCC taxonomy list. Reading is open to every staff role (a tax id is
+provider record (and its supervisor alone, at ``/clinicians/{id}/supervision``), and the NUCC
+taxonomy list. Reading is open to every staff role (a tax id is
 only ever shown masked); writing to the owner and billers (``providers:manage``), and changing a
 clinician's supervisor to the owner (``practice:manage``, as ``PUT /clinicians/{id}/supervision``).
 Every change leaves an audit record naming no value of it."""
@@ -8,15 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
-from therabill.api.documents import answers
+from therabill.api.documents import answers, no_content
 from therabill.api.params import ClinicianPathId
-from therabill.api.staff_common import caller
+from therabill.api.staff_common import caller, removed
 from therabill.api.staff_providers_models import (
     BillingAddressOut,
     BillingContactOut,
@@ -24,9 +26,13 @@ from therabill.api.staff_providers_models import (
     BillingProviderOut,
     ClinicianProviderIn,
     ClinicianProviderOut,
+    SupervisionIn,
+    SupervisionOut,
     TaxIdOut,
     TaxonomyOut,
 )
+from therabill.core.errors import NotFoundError
+from therabill.providers.clinicians import ClinicianProviderView
 from therabill.providers.errors import NoBillingProviderError
 from therabill.providers.models import (
     BillingProviderRecord,
@@ -141,3 +147,56 @@ def search_taxonomies(
     words find the names, professions and usual abbreviations they start ("occ hand", "lcsw")."""
     _caller()
     return [TaxonomyOut.of(t) for t in search(q, kinds=frozenset({kind}) if kind else None)]
+
+
+def _supervision_out(view: ClinicianProviderView) -> SupervisionOut:
+    supervisor = view.provider.supervisor_id
+    if supervisor is None or view.updated_at is None or view.updated_by is None:
+        raise NotFoundError("this clinician has no supervisor")
+    return SupervisionOut(
+        clinician_id=view.provider.clinician_id,
+        supervisor_id=supervisor,
+        updated_at=view.updated_at,
+        updated_by=view.updated_by,
+    )
+
+
+# Supervision: the supervisor on the clinician's provider record; these routes read and set that one
+# field (the routes that were there before provider records, kept for their clients).
+@router.get("/clinicians/<clinician_id>/supervision")
+def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
+    """Who supervises the clinician (404: nobody)."""
+    caller = _caller()
+    return _supervision_out(container().providers.clinicians.current(caller.practice_id, clinician_id))
+
+
+@router.put("/clinicians/<clinician_id>/supervision", responses=answers({200: "The supervision."}, 403, 409))
+def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn, Body()]) -> SupervisionOut:
+    """Set (or replace) the clinician's supervisor on their provider record: from now on their
+    completed sessions wait for the supervisor's approval before they are billed. Both are staff
+    ids of clinicians or owners of the practice, not removed, and not the same member (400 naming
+    the field otherwise). Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    c = container()
+    c.practices.get(caller.practice_id)
+    view = c.providers.clinicians.set_supervisor(
+        caller.practice_id, clinician_id, body.supervisor_id, caller.user_id
+    )
+    audit_trail.clinician_provider_changed(router, clinician_id, view.version or 0)
+    return _supervision_out(view)
+
+
+@router.delete(
+    "/clinicians/<clinician_id>/supervision",
+    status_code=204,
+    responses=answers({204: no_content("Removed.")}, 403, 409),
+)
+def delete_supervision(clinician_id: ClinicianPathId) -> Response[str]:
+    """The clinician is no longer supervised (404 if they were not); the rest of their provider
+    record stays. Owner only."""
+    caller = _caller()
+    caller.require("practice:manage")
+    view = container().providers.clinicians.clear_supervisor(caller.practice_id, clinician_id, caller.user_id)
+    audit_trail.clinician_provider_changed(router, clinician_id, view.version or 0)
+    return removed()

@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api.inputs import Whole
+from therabill.api.inputs import Text, Whole
+from therabill.api.staff_models import _Strict
 from therabill.providers.clinicians import ClinicianProviderView
 from therabill.providers.fields import IndividualTaxonomyCode, Npi, StaffId
 from therabill.providers.models import (
@@ -146,3 +147,21 @@ class ClinicianProviderOut(BaseModel):
             updated_at=view.updated_at,
             updated_by=view.updated_by,
         )
+
+
+# -- supervision: the supervisor on the record, read and set alone -----------------------------------
+class SupervisionIn(_Strict):
+    supervisor_id: Text = Field(
+        min_length=1,
+        max_length=64,
+        description="a staff id (stf_…) of a clinician or owner of the practice, not removed, "
+        "not the clinician",
+    )
+
+
+class SupervisionOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    clinician_id: str
+    supervisor_id: str
+    updated_at: datetime
+    updated_by: str

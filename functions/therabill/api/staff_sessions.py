@@ -1,22 +1,21 @@
 """Staff routes for sessions: booking, the lifecycle and its money, the documentation state billing
-depends on (note signature, supervisor approval, diagnoses) and supervision (included by
-api/staff.py)."""
+depends on (note signature, supervisor approval, diagnoses) (included by api/staff.py). Who
+supervises a clinician is on their provider record (api/staff_providers.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
-from therabill.api.documents import answers, no_content
-from therabill.api.params import ID_PATTERN, ClinicianPathId, IdempotencyKey, SessionId
-from therabill.api.staff_common import caller, removed
+from therabill.api.documents import answers
+from therabill.api.params import ID_PATTERN, IdempotencyKey, SessionId
+from therabill.api.staff_common import caller
 from therabill.api.staff_models import DiagnosesIn
 from therabill.api.staff_sessions_models import (
     AuthorizationWarningOut,
@@ -32,14 +31,11 @@ from therabill.api.staff_sessions_models import (
     SessionList,
     SessionOut,
     SessionReschedule,
-    SupervisionIn,
-    SupervisionOut,
 )
 from therabill.audit.models import Action
 from therabill.bookings.planning import AUTHORIZATION_WORDS
 from therabill.bookings.service import Booking
-from therabill.core.errors import InvalidRequestError, NotFoundError
-from therabill.providers.clinicians import ClinicianProviderView
+from therabill.core.errors import InvalidRequestError
 from therabill.sessions.models import Session
 
 router = APIGatewayRouter()
@@ -365,56 +361,3 @@ def put_session_diagnoses(session_id: SessionId, body: Annotated[DiagnosesIn, Bo
     session = container().sessions.set_diagnoses(caller.practice_id, session_id, body.codes)
     audit_trail.session_documented(router, Action.SESSION_DIAGNOSES_CHANGE, session)
     return _session_out(session)
-
-
-def _supervision_out(view: ClinicianProviderView) -> SupervisionOut:
-    supervisor = view.provider.supervisor_id
-    if supervisor is None or view.updated_at is None or view.updated_by is None:
-        raise NotFoundError("this clinician has no supervisor")
-    return SupervisionOut(
-        clinician_id=view.provider.clinician_id,
-        supervisor_id=supervisor,
-        updated_at=view.updated_at,
-        updated_by=view.updated_by,
-    )
-
-
-# Supervision is the supervisor on the clinician's provider record (api/staff_providers.py has the
-# whole record); these routes read and set that one field.
-@router.get("/clinicians/<clinician_id>/supervision")
-def get_supervision(clinician_id: ClinicianPathId) -> SupervisionOut:
-    """Who supervises the clinician (404: nobody)."""
-    caller = _caller()
-    return _supervision_out(container().providers.clinicians.current(caller.practice_id, clinician_id))
-
-
-@router.put("/clinicians/<clinician_id>/supervision", responses=answers({200: "The supervision."}, 403, 409))
-def put_supervision(clinician_id: ClinicianPathId, body: Annotated[SupervisionIn, Body()]) -> SupervisionOut:
-    """Set (or replace) the clinician's supervisor on their provider record: from now on their
-    completed sessions wait for the supervisor's approval before they are billed. Both are staff
-    ids of clinicians or owners of the practice, not removed, and not the same member (400 naming
-    the field otherwise). Owner only."""
-    caller = _caller()
-    caller.require("practice:manage")
-    c = container()
-    c.practices.get(caller.practice_id)
-    view = c.providers.clinicians.set_supervisor(
-        caller.practice_id, clinician_id, body.supervisor_id, caller.user_id
-    )
-    audit_trail.clinician_provider_changed(router, clinician_id, view.version or 0)
-    return _supervision_out(view)
-
-
-@router.delete(
-    "/clinicians/<clinician_id>/supervision",
-    status_code=204,
-    responses=answers({204: no_content("Removed.")}, 403, 409),
-)
-def delete_supervision(clinician_id: ClinicianPathId) -> Response[str]:
-    """The clinician is no longer supervised (404 if they were not); the rest of their provider
-    record stays. Owner only."""
-    caller = _caller()
-    caller.require("practice:manage")
-    view = container().providers.clinicians.clear_supervisor(caller.practice_id, clinician_id, caller.user_id)
-    audit_trail.clinician_provider_changed(router, clinician_id, view.version or 0)
-    return removed()

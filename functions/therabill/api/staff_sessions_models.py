@@ -403,16 +403,3 @@ class BookingSettingsOut(BaseModel):
     authorization_enforcement: str
     version: int
     updated_at: datetime | None
-
-
-# -- supervision ---------------------------------------------------------------------------------
-class SupervisionIn(_Strict):
-    supervisor_id: Text = Field(min_length=1, max_length=64, description=f"{_CLINICIAN}, not the clinician")
-
-
-class SupervisionOut(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-    clinician_id: str
-    supervisor_id: str
-    updated_at: datetime
-    updated_by: str

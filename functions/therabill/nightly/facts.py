@@ -157,7 +157,8 @@ class FactReader:
         out: list[ItemFacts] = []
         for s in candidates:
             client = clients[s.client_id]
-            base = self._base(practice, s, client, held=s.id in held)
+            supervised = s.clinician_id in roster.supervisors
+            base = self._base(practice, s, client, held=s.id in held, supervised=supervised)
             if base is not None and base.insured:
                 problem = client.authorization_problem(base.service_date, base.cpt_code, usages.get(s.id))
                 base = replace(base, authorization=problem)
@@ -179,7 +180,9 @@ class FactReader:
             out.append(base)
         return sorted(out, key=lambda f: (f.service_date, f.session_id))
 
-    def _base(self, practice: Practice, s: Session, client: ClientFacts, *, held: bool) -> ItemFacts | None:
+    def _base(
+        self, practice: Practice, s: Session, client: ClientFacts, *, held: bool, supervised: bool
+    ) -> ItemFacts | None:
         price = s.price
         copay = s.copay.amount.amount if s.copay and s.copay.status in _OPEN else 0
         fee = s.fee.amount.amount if s.fee and s.fee.status in _OPEN and s.fee.amount.amount > 0 else 0
@@ -208,6 +211,7 @@ class FactReader:
             has_diagnosis=bool(s.diagnoses or client.diagnoses),
             note_required=practice.billing_requires_signed_note,
             note_signed=s.note_signed_at is not None,
+            supervised=supervised,
             supervisor_approved=s.supervisor_approved_at is not None,
         )
 
@@ -238,7 +242,6 @@ def _with_provider(f: ItemFacts, roster: Roster, clinician_id: str, *, billing_p
     record = roster.records.get(clinician_id)
     return replace(
         f,
-        supervised=clinician_id in roster.supervisors,
         has_billing_provider=billing_provider,
         has_rendering_npi=bool(record and record.rendering_npi),
         has_taxonomy=bool(record and record.taxonomy),
