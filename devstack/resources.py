@@ -148,6 +148,8 @@ def provision(
     s3 = session.client("s3")
     bucket = f"{prefix}-documents"
     s3.create_bucket(Bucket=bucket)
+    # Versioned, as deployed (infra/documents.py): removing a picture must delete its versions.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     # The audit archive: write-once as in AWS (Object Lock, compliance mode, six years).
     archive = f"{prefix}-audit-archive"
     s3.create_bucket(Bucket=archive, ObjectLockEnabledForBucket=True)

@@ -82,8 +82,9 @@ AUDIT_ARCHIVE_PREFIX = "audit/*"
 # Pictures of insurance cards: objects under the documents bucket's card-images/ prefix (a signed
 # upload form or link acts with the signer's permissions), listed by that prefix; the bucket's key
 # through S3 (a data key to write, Decrypt to read).
-CARD_IMAGES_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
-CARD_IMAGES_LIST_ACTIONS = ("s3:ListBucket",)
+# The bucket keeps versions: removing a picture deletes every version of it (listed first).
+CARD_IMAGES_OBJECT_ACTIONS = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObject", "s3:PutObject")
+CARD_IMAGES_LIST_ACTIONS = ("s3:ListBucket", "s3:ListBucketVersions")
 CARD_IMAGES_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 CARD_IMAGES_PREFIX = "card-images/"
 # Eligibility checks: each raw 271 written and read back (a crashed check finished from it) under

@@ -46,6 +46,12 @@ def _objects(world: World) -> list[str]:
     return [o["Key"] for o in out.get("Contents", [])]
 
 
+def _versions(world: World) -> list[str]:
+    s3 = world.session.client("s3")
+    out = s3.list_object_versions(Bucket=world.resources.documents_bucket, Prefix="card-images/")
+    return [v["Key"] for v in [*out.get("Versions", []), *out.get("DeleteMarkers", [])]]
+
+
 def test_a_picture_is_uploaded_with_the_signed_form_then_shown_and_removed(
     world: World, coverage: tuple[scenario.Practice, str, str]
 ) -> None:
@@ -75,11 +81,19 @@ def test_a_picture_is_uploaded_with_the_signed_form_then_shown_and_removed(
     assert ["content-length-range", 1, 10 * 1024 * 1024] in policy["conditions"]
     assert policy["expiration"].startswith(form["expires_at"][:16])
 
+    # A second picture of the front replaces the first as the one shown; removal deletes both and
+    # every version of each (the bucket keeps versions: a plain delete would only hide them).
+    status, again = world.staff(
+        "POST", _path(cid, cov), {"side": "front", "content_type": "image/png"}, practice_id=practice.id
+    )
+    assert status == 201 and _upload(again, b"\x89PNG newer", "image/png").status_code == 204
+    status, shown = world.staff("GET", _path(cid, cov), practice_id=practice.id)
+    assert [(p["side"], p["content_type"], p["size"]) for p in shown] == [("front", "image/png", 10)]
     assert world.staff("DELETE", _path(cid, cov, "/front"), practice_id=practice.id)[0] == 204
-    assert _objects(world) == []
+    assert _objects(world) == [] and _versions(world) == []
     assert world.staff("GET", _path(cid, cov), practice_id=practice.id) == (200, [])
     actions = [r["action"]["S"] for r in records(world, practice.id)]
-    assert actions.count("coverage.card.read") == 1 and actions.count("coverage.card.change") == 2
+    assert actions.count("coverage.card.read") == 2 and actions.count("coverage.card.change") == 3
     assert all(key not in str(r) for r in records(world, practice.id))  # ids, never the object
 
 
@@ -103,3 +117,17 @@ def test_other_practices_other_roles_and_bad_input_are_refused(
     assert world.staff("DELETE", _path(cid, cov, "/middle"), practice_id=practice.id)[0] == 400
     assert world.staff("POST", _path(cid, "cov_missing"), good, practice_id=practice.id)[0] == 404
     assert _objects(world) == []
+
+
+def test_a_removed_coverage_takes_no_picture_and_storage_trouble_is_a_503(
+    world: World, coverage: tuple[scenario.Practice, str, str]
+) -> None:
+    practice, cid, cov = coverage
+    good = {"side": "front", "content_type": "image/jpeg"}
+    s3 = world.container.card_images._storage._client  # the adapter's own client
+    s3.delete_bucket(Bucket=world.resources.documents_bucket)  # storage gone: every call fails
+    status, refused = world.staff("GET", _path(cid, cov), practice_id=practice.id)
+    assert status == 503 and "pictures" in refused["message"], refused
+    assert world.staff("DELETE", f"/clients/{cid}/coverage/{cov}", practice_id=practice.id)[0] == 204
+    status, refused = world.staff("POST", _path(cid, cov), good, practice_id=practice.id)
+    assert status == 409 and "removed" in refused["message"], refused

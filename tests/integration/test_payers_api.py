@@ -238,6 +238,21 @@ def test_the_clearinghouse_down_is_503_and_a_retry_completes(office: Office) -> 
     assert office.states("PRAIR")["claims"] == "provisioning"  # reachable again: read again
 
 
+def test_a_refused_key_lets_the_draft_go_at_once_and_shows_enrollments_as_recorded(office: Office) -> None:
+    office.set_up_provider()
+    office.call("POST", "/accepted-payers", {"payer_id": "PRAIR"})
+    right, office.fake.api_key = office.fake.api_key, "rotated-elsewhere"
+    try:
+        assert office.enroll("PRAIR", "claims")[0] == 503  # an operator's problem: nothing made
+        assert office.states("PRAIR")["claims"] == "draft"
+    finally:
+        office.fake.api_key = right
+    status, sent = office.enroll("PRAIR", "claims")  # not "being sent" for a minute: sent now
+    assert (status, sent["status"]) == (201, "submitted") and office.created() == 1
+    office.fake.api_key = "rotated-elsewhere"
+    assert office.states("PRAIR")["claims"] == "submitted"  # as recorded, not a 503
+
+
 def test_a_crash_half_way_is_completed_by_a_later_retry_and_a_second_click_waits(office: Office) -> None:
     office.set_up_provider()
     office.call("POST", "/accepted-payers", {"payer_id": "PRAIR"})

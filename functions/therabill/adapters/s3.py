@@ -4,6 +4,8 @@ eligibility's raw 271s and the pictures of insurance cards."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -60,15 +62,15 @@ class S3Pictures:
 
     def pictures(self, prefix: str) -> list[StoredPicture]:
         out: list[StoredPicture] = []
-        for page in self._client.get_paginator("list_objects_v2").paginate(
-            Bucket=self._bucket, Prefix=prefix
-        ):
-            out.extend(
-                StoredPicture(
-                    key=o["Key"], size=int(o["Size"]), uploaded_at=o["LastModified"].astimezone(UTC)
+        with _unavailable("the pictures could not be listed"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
+            for page in pages:
+                out.extend(
+                    StoredPicture(
+                        key=o["Key"], size=int(o["Size"]), uploaded_at=o["LastModified"].astimezone(UTC)
+                    )
+                    for o in page.get("Contents", [])
                 )
-                for o in page.get("Contents", [])
-            )
         return out
 
     def read_link(self, key: str, *, seconds: int) -> str:
@@ -78,12 +80,34 @@ class S3Pictures:
             )
         )
 
-    def delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 keys a call
-            chunk = keys[start : start + 1000]
-            self._client.delete_objects(
-                Bucket=self._bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+    def purge(self, prefix: str) -> None:
+        """Delete every version of every object under ``prefix`` and their delete markers: the
+        bucket keeps versions, and a plain delete would only hide a picture. A version S3 could
+        not delete (it answers 200 with ``Errors``) is a DependencyUnavailableError: try again."""
+        with _unavailable("the pictures could not be deleted"):
+            pages = self._client.get_paginator("list_object_versions").paginate(
+                Bucket=self._bucket, Prefix=prefix
             )
+            versions = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for page in pages
+                for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+            ]
+            for start in range(0, len(versions), 1000):  # DeleteObjects takes 1,000 keys a call
+                answer = self._client.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": versions[start : start + 1000], "Quiet": True}
+                )
+                if answer.get("Errors"):
+                    raise DependencyUnavailableError("some pictures could not be deleted; try again")
+
+
+@contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """S3 trouble (throttled, down, the key refused) as a DependencyUnavailableError naming no key."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise DependencyUnavailableError(what) from exc
 
 
 class S3Documents:

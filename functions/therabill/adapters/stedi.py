@@ -65,6 +65,7 @@ STATUSES = {
     "CANCELED": EnrollmentStatus.CANCELED,
 }
 SEARCH_PAGE = 25  # Stedi takes 10 to 100 a page
+_MAX_PAGES = 20  # a listing of one provider, payer and kind: far fewer pages than this
 SUPPORT = {
     "SUPPORTED": TransactionSupport.SUPPORTED,
     "ENROLLMENT_REQUIRED": TransactionSupport.ENROLLMENT_REQUIRED,
@@ -233,11 +234,17 @@ class StediClearinghouse:
             "payerIds": payer_id,
             "transactions": TRANSACTIONS[transaction],
         }
-        url = f"{self._endpoints.enrollments}/enrollments?{urlencode(query)}"
-        answer = self._ok(operation, self._call(operation, "GET", url)).json()
-        found = [_enrollment(item) for item in answer.get("items") or [] if item.get("id")]
         ended = (EnrollmentStatus.REJECTED, EnrollmentStatus.CANCELED)
-        return next((e for e in found if e.status not in ended and e.transaction is transaction), None)
+        for _ in range(_MAX_PAGES):  # every page: an enrollment missed would be made twice
+            url = f"{self._endpoints.enrollments}/enrollments?{urlencode(query)}"
+            answer = self._ok(operation, self._call(operation, "GET", url)).json()
+            found = [_enrollment(item) for item in answer.get("items") or [] if item.get("id")]
+            match = next((e for e in found if e.status not in ended and e.transaction is transaction), None)
+            token = answer.get("nextPageToken")
+            if match is not None or not token:
+                return match
+            query = {**query, "pageToken": str(token)}
+        raise ClearinghouseUnavailableError(operation)  # a listing that never ends: try again later
 
     def _provider_id(self, request: EnrollmentRequest) -> str:
         """Stedi's provider record for the NPI: the existing one, else a new one."""

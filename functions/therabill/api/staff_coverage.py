@@ -108,14 +108,15 @@ def remove_coverage(client_id: ClientId, coverage_id: ItemId) -> Response[str]:
 @router.post(
     f"{_PATH}/<coverage_id>/card-images",
     status_code=201,
-    responses=answers({201: "A signed form to upload the picture with."}, 403),
+    responses=answers({201: "A signed form to upload the picture with."}, 403, 409),
 )
 def upload_card_image(
     client_id: ClientId, coverage_id: ItemId, body: Annotated[CardUploadIn, Body()]
 ) -> CardUploadOut:
     """A signed form (ten minutes) to upload one picture of the card's front or back straight to
     the practice's private, encrypted storage: JPEG, PNG, HEIC or PDF, at most 10 MiB. Once
-    uploaded it is the picture shown for that side. Owner, biller or front desk."""
+    uploaded it is the picture shown for that side. A removed coverage takes none (409). Owner,
+    biller or front desk."""
     who = _caller()
     who.require("coverage:write")
     form = container().card_images.upload(
@@ -142,7 +143,8 @@ def list_card_images(client_id: ClientId, coverage_id: ItemId) -> list[CardPictu
     responses=answers({204: no_content("Removed (or there was none).")}, 403),
 )
 def remove_card_image(client_id: ClientId, coverage_id: ItemId, side: CardSide) -> Response[str]:
-    """Delete every picture of that side of the card. Owner, biller or front desk."""
+    """Delete every picture of that side of the card, every stored version of each: gone from
+    storage, not hidden. Owner, biller or front desk."""
     who = _caller()
     who.require("coverage:write")
     if container().card_images.remove(who.practice_id, client_id, coverage_id, side):

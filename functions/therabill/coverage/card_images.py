@@ -15,7 +15,8 @@ from typing import Literal, Protocol
 
 from therabill.core.clock import Clock
 from therabill.core.ids import new_id
-from therabill.coverage.errors import CoverageInvalidError
+from therabill.coverage.errors import CoverageInvalidError, CoverageRemovedError
+from therabill.coverage.models import Coverage
 from therabill.coverage.service import CoverageService
 
 Side = Literal["front", "back"]
@@ -69,7 +70,9 @@ class PictureStorage(Protocol):
 
     def read_link(self, key: str, *, seconds: int) -> str: ...
 
-    def delete(self, keys: list[str]) -> None: ...
+    def purge(self, prefix: str) -> None:
+        """Delete every object under ``prefix``, every version of it: gone, not hidden."""
+        ...
 
 
 def _prefix(practice_id: str, client_id: str, coverage_id: str, side: Side | None = None) -> str:
@@ -91,14 +94,16 @@ class CardImages:
         self._storage = storage
         self._clock = clock
 
-    def _existing(self, practice_id: str, client_id: str, coverage_id: str) -> None:
-        self._coverage.get(practice_id, client_id, coverage_id)  # CoverageNotFoundError: 404
+    def _existing(self, practice_id: str, client_id: str, coverage_id: str) -> Coverage:
+        return self._coverage.get(practice_id, client_id, coverage_id)  # CoverageNotFoundError: 404
 
     def upload(
         self, practice_id: str, client_id: str, coverage_id: str, *, side: Side, content_type: str
     ) -> UploadForm:
-        """A signed form for one new picture of ``side`` (it becomes the one shown once uploaded)."""
-        self._existing(practice_id, client_id, coverage_id)
+        """A signed form for one new picture of ``side`` (it becomes the one shown once uploaded).
+        Not for a coverage removed (entered in error): its pictures can only be removed."""
+        if self._existing(practice_id, client_id, coverage_id).status == "removed":
+            raise CoverageRemovedError("this coverage was removed: add the right one and its card")
         if content_type not in CONTENT_TYPES:
             allowed = ", ".join(sorted(CONTENT_TYPES))
             raise CoverageInvalidError(f"content_type must be one of {allowed}", field="content_type")
@@ -137,12 +142,13 @@ class CardImages:
         return out
 
     def remove(self, practice_id: str, client_id: str, coverage_id: str, side: Side) -> int:
-        """Delete every picture of ``side``; how many there were (0: nothing to do)."""
+        """Delete every picture of ``side``, every stored version of each (a picture uploaded to
+        the wrong client must not linger); how many were shown (0: nothing to do)."""
         self._existing(practice_id, client_id, coverage_id)
-        keys = [p.key for p in self._storage.pictures(_prefix(practice_id, client_id, coverage_id, side))]
-        if keys:
-            self._storage.delete(keys)
-        return len(keys)
+        prefix = _prefix(practice_id, client_id, coverage_id, side)
+        shown = len(self._storage.pictures(prefix))
+        self._storage.purge(prefix)
+        return shown
 
     def _in(self, seconds: int) -> datetime:
         return self._clock() + timedelta(seconds=seconds)

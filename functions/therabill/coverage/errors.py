@@ -20,3 +20,7 @@ class CoverageOverlapError(ConflictError):
 
 class CoverageChangedError(ConflictError):
     """The coverage changed since the version the caller read (``current_version``)."""
+
+
+class CoverageRemovedError(ConflictError):
+    """The coverage was removed (entered in error): nothing more is added to it."""

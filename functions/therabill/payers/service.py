@@ -18,7 +18,6 @@ from typing import Protocol
 from therabill.clearinghouse.errors import (
     ClearinghouseNotFoundError,
     ClearinghouseRejectedError,
-    ClearinghouseUnavailableError,
 )
 from therabill.clearinghouse.port import (
     Clearinghouse,
@@ -28,6 +27,7 @@ from therabill.clearinghouse.port import (
     PayerListing,
 )
 from therabill.core.clock import Clock
+from therabill.core.errors import DependencyUnavailableError
 from therabill.payers.errors import (
     EnrollmentChangedError,
     EnrollmentInProgressError,
@@ -110,7 +110,7 @@ class PayerService:
             if reachable and recorded.pending:
                 try:
                     shown = self._refreshed(practice_id, recorded)
-                except ClearinghouseUnavailableError:
+                except DependencyUnavailableError:  # down, or our key refused
                     reachable = False  # the rest as recorded: the request stays within its time
             current.append(shown)
         return views(payer.listing, current)
@@ -142,7 +142,9 @@ class PayerService:
                 else None
             )
             answer = found or self.clearinghouse.enroll(enrollment_request(payer_id, transaction, provider))
-        except ClearinghouseUnavailableError:
+        except (DependencyUnavailableError, ClearinghouseNotFoundError):
+            # Down, throttled, our key refused, or an answer naming nothing: the draft is let go
+            # at once (nothing was made), so the next request sends it, not in a minute.
             self.store.replace(practice_id, draft.released(self.clock()), expected_version=draft.version)
             raise
         except ClearinghouseRejectedError as exc:

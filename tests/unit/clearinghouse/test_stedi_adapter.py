@@ -18,6 +18,7 @@ from therabill.clearinghouse.errors import (
     ClearinghouseRejectedError,
     ClearinghouseUnavailableError,
 )
+from therabill.clearinghouse.port import EnrolledTransaction
 from therabill.x12.writer import SequentialControlNumbers
 
 
@@ -239,3 +240,27 @@ def test_one_payer_is_read_by_its_directory_id() -> None:
     found = stedi.payer("UPICO")
     assert seen[0].url == "https://healthcare.us.stedi.com/2024-04-01/payer/UPICO"
     assert (found.payer_id, found.transactions[0][1].value) == ("UPICO", "not_supported")
+
+
+def test_finding_an_enrollment_reads_every_page_until_it_is_found() -> None:
+    """A lost answer's enrollment may be on any page: missing it would make a second one."""
+
+    pages = [
+        {
+            "items": [{"id": "e1", "status": "REJECTED", "transactions": {"eligibilityCheck": {}}}],
+            "nextPageToken": "p2",
+        },
+        {"items": [{"id": "e2", "status": "LIVE", "transactions": {"eligibilityCheck": {}}}]},
+    ]
+    seen: list[HttpRequest] = []
+
+    def transport(request: HttpRequest, _: float) -> HttpResponse:
+        seen.append(request)
+        return HttpResponse(
+            200, {"content-type": "application/json"}, json.dumps(pages[len(seen) - 1]).encode()
+        )
+
+    stedi = StediClearinghouse(lambda: "k", client=RetryingClient(transport))
+    found = stedi.find_enrollment("SBX01", EnrolledTransaction.ELIGIBILITY, provider_npi="1234567893")
+    assert found is not None and found.id == "e2"
+    assert len(seen) == 2 and "pageToken=p2" in seen[1].url and "providerNpis=1234567893" in seen[1].url
