@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
+    from therabill.ledger.grants import StaffCredits
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyQueue, NightlyService
     from therabill.notifications.mailer import EmailTransport, Outbox
@@ -220,6 +221,12 @@ class Container:
         from therabill.ledger.store import LedgerStore
 
         return LedgerService(store=LedgerStore(self.table), clock=self.clock)
+
+    @cached_property
+    def staff_credits(self) -> StaffCredits:
+        from therabill.ledger.grants import StaffCredits
+
+        return StaffCredits(ledger=self.ledger)
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from therabill.coverage.service import CoverageService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
+    from therabill.ledger.grants import StaffCredits
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyService
     from therabill.payments.refunds import RefundService
@@ -58,6 +59,8 @@ class Services(Protocol):
     def refunds(self) -> RefundService: ...
     @property
     def ledger(self) -> LedgerService: ...
+    @property
+    def staff_credits(self) -> StaffCredits: ...
     @property
     def service_catalog(self) -> ServiceCatalog: ...
     @property

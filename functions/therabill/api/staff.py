@@ -7,6 +7,7 @@ from __future__ import annotations
 from therabill.api.staff_audit import router as audit_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_coverage import router as coverage_router
+from therabill.api.staff_credits import router as credits_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
 from therabill.api.staff_nightly import router as nightly_router
@@ -22,6 +23,7 @@ for _router in (
     services_router,
     sessions_router,
     money_router,
+    credits_router,
     invoices_router,
     nightly_router,
     people_router,
