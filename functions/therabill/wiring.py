@@ -213,6 +213,7 @@ class Container:
                 link_key=self.secrets.link_signing_key,
                 publishable_key=self.secrets.stripe_publishable_key,
             ),
+            outbox=self.outbox,
         )
 
     @cached_property
