@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from therabill.audit.service import AuditService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
+    from therabill.cards.autopay import AutoPay
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
     from therabill.coverage.service import CoverageService
@@ -61,6 +62,8 @@ class Services(Protocol):
     def ledger(self) -> LedgerService: ...
     @property
     def staff_credits(self) -> StaffCredits: ...
+    @property
+    def autopay(self) -> AutoPay: ...
     @property
     def service_catalog(self) -> ServiceCatalog: ...
     @property

@@ -5,6 +5,7 @@ it instead (``api/staff_routing.py``), so a cold start loads only that router's 
 from __future__ import annotations
 
 from therabill.api.staff_audit import router as audit_router
+from therabill.api.staff_automation import router as automation_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_coverage import router as coverage_router
 from therabill.api.staff_credits import router as credits_router
@@ -24,6 +25,7 @@ for _router in (
     sessions_router,
     money_router,
     credits_router,
+    automation_router,
     invoices_router,
     nightly_router,
     people_router,

@@ -29,7 +29,15 @@ from therabill.api.staff_nightly_models import (
     RunPage,
 )
 from therabill.core.errors import InvalidRequestError
-from therabill.nightly.models import Assessment, ItemFacts, Listing, NightRun, RunItem, run_id
+from therabill.nightly.models import (
+    Assessment,
+    ItemFacts,
+    Listing,
+    NightRun,
+    RunItem,
+    run_id,
+    will_happen,
+)
 from therabill.practices.models import Practice
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
@@ -45,7 +53,7 @@ def _caller() -> Caller:
     return caller(router)
 
 
-def _item_out(f: ItemFacts, a: Assessment) -> NightlyItemOut:
+def _item_out(f: ItemFacts, a: Assessment, *, auto_billing: bool) -> NightlyItemOut:
     return NightlyItemOut(
         session_id=f.session_id,
         client_id=f.client_id,
@@ -58,6 +66,7 @@ def _item_out(f: ItemFacts, a: Assessment) -> NightlyItemOut:
         currency=f.currency,
         reasons=list(a.reasons),
         reason_texts=a.reason_texts,
+        will=will_happen(a, auto_billing=auto_billing),
     )
 
 
@@ -65,6 +74,7 @@ def _listing_out(listing: Listing) -> NightlyListingOut:
     ready = listing.of("ready")
     charge = [a.amount for _, a in ready if a.action == "charge"]
     send = [a.amount for _, a in ready if a.action == "send"]
+    auto = listing.practice.auto_billing
     return NightlyListingOut(
         run_date=listing.run_date,
         cutoff_at=listing.cutoff_at,
@@ -83,10 +93,10 @@ def _listing_out(listing: Listing) -> NightlyListingOut:
             skipped=len(listing.of("skipped")),
             held=len(listing.of("held")),
         ),
-        ready=[_item_out(f, a) for f, a in ready],
-        incomplete=[_item_out(f, a) for f, a in listing.of("incomplete")],
-        skipped=[_item_out(f, a) for f, a in listing.of("skipped")],
-        held=[_item_out(f, a) for f, a in listing.of("held")],
+        ready=[_item_out(f, a, auto_billing=auto) for f, a in ready],
+        incomplete=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("incomplete")],
+        skipped=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("skipped")],
+        held=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("held")],
     )
 
 

@@ -26,6 +26,10 @@ class NightlyItemOut(BaseModel):
     currency: str
     reasons: list[str]  # codes
     reason_texts: list[str]
+    will: str = Field(
+        description="what tonight does with it: charged now, sent, claim submitted, waiting for staff "
+        "(auto-billing off), held until tomorrow, left out, not billed"
+    )
 
 
 class NightlyTotalsOut(BaseModel):

@@ -27,6 +27,7 @@ ROUTERS = (
     "staff_sessions",
     "staff_money",
     "staff_credits",
+    "staff_automation",
     "staff_invoices",
     "staff_nightly",
     "staff_people",
@@ -37,6 +38,7 @@ ROUTERS = (
 # ("*" matches any one segment) names the router. The narrower pattern comes first.
 _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("practice", "booking-payment"), "staff_services"),
+    (("practice", "billing-automation"), "staff_automation"),
     (("practice",), "staff_core"),
     (("services",), "staff_services"),
     (("clients", "*", "pricing"), "staff_services"),
@@ -46,6 +48,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("clients", "*", "payments", "manual"), "staff_money"),
     (("clients", "*", "payments", "*", "refunds"), "staff_money"),
     (("clients", "*", "credits"), "staff_credits"),
+    (("clients", "*", "autopay"), "staff_automation"),
     (("clients",), "staff_core"),
     (("sessions",), "staff_sessions"),
     (("clinicians",), "staff_sessions"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from therabill.core.money import Money
-from therabill.nightly.models import Listing, Report
+from therabill.nightly.models import Listing, Report, will_happen
 from therabill.notifications.mailer import Email
 from therabill.practices.models import Practice
 
@@ -35,7 +35,7 @@ def evening_summary(listing: Listing) -> Email:
         "",
     ]
     for f, a in listing.items:
-        what = a.action if a.state == "ready" else a.state
+        what = will_happen(a, auto_billing=p.auto_billing)
         why = f" — {', '.join(a.reason_texts)}" if a.reasons else ""
         lines.append(
             f"- {f.service_date.isoformat()} {f.client_name}: {what} {_m(a.amount, p.currency)}{why}"

@@ -158,6 +158,7 @@ class ItemFacts:
     supervised: bool = False  # the clinician has a supervisor now
     supervisor_approved: bool = False
     unmigrated_insurance: bool = False  # the client item predates coverage (see clients.models)
+    autopay: bool = True  # the client's AutoPay (their own choice, else the practice's default)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def assess(f: ItemFacts) -> Assessment:
             f.session_id, "skipped", "none", 0, ("not_billed",) if f.not_billed else ("zero_amount",)
         )
     reasons: list[str] = list(blocking)
-    charge = f.practice_can_charge and f.card_chargeable
+    charge = f.practice_can_charge and f.card_chargeable and f.autopay
     if not f.insured and not charge and not f.payer_email:
         reasons.append("no_email_or_card")
     if not f.insured and not f.practice_can_charge and not f.payer_email:
@@ -223,6 +224,23 @@ def assess(f: ItemFacts) -> Assessment:
     if f.insured:
         return Assessment(f.session_id, "ready", "claim", amount)
     return Assessment(f.session_id, "ready", "charge" if charge else "send", amount)
+
+
+# What a Ready item's action does, in the listing's and the evening summary's words.
+WILL: dict[str, str] = {"charge": "charged now", "send": "sent", "claim": "claim submitted"}
+_NOT_READY: dict[str, str] = {
+    "held": "held until tomorrow",
+    "incomplete": "left out",
+    "skipped": "not billed",
+}
+
+
+def will_happen(a: Assessment, *, auto_billing: bool = True) -> str:
+    """What tonight does with an item: a Ready one is charged now, sent or claimed at the cutoff,
+    or, with auto-billing off, waits for staff to bill it."""
+    if a.state != "ready":
+        return _NOT_READY[a.state]
+    return WILL.get(a.action, "billed") if auto_billing else "waiting for staff"
 
 
 # -- the run and its report -------------------------------------------------------------------------

@@ -189,7 +189,9 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
         hooks=hooks,
     )
     reports = Reporter(clock=clock, practices=practices, store=store, outbox=outbox, hooks=hooks)
-    charger = InvoiceCharger(ledger=ledger, invoices=invoices, payments=payments, hooks=hooks)
+    charger = InvoiceCharger(
+        ledger=ledger, invoices=invoices, payments=payments, clients=clients, hooks=hooks
+    )
     billing = ItemBilling(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
     return NightlyService(
         dry_run=DryRun(clock=clock, practices=practices, reader=reader, store=store, outbox=outbox),
