@@ -276,9 +276,12 @@ class Report(BaseModel):
     held: list[str]
     incomplete: int
     skipped: int
+    waiting: int = 0  # Ready items a staff run left for staff (auto-billing off)
 
 
-def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int) -> Report:
+def build_report(
+    items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int, waiting: int = 0
+) -> Report:
     done = [i for i in items if i.status == "done"]
     billed = [i for i in done if i.outcome in ("charged", "sent", "pending", "claimed")]
     return Report(
@@ -297,6 +300,7 @@ def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: i
         held=sorted(held),
         incomplete=incomplete,
         skipped=skipped,
+        waiting=waiting,
     )
 
 
@@ -322,6 +326,10 @@ class NightRun:
     held: tuple[str, ...] = ()
     incomplete: int = 0
     skipped: int = 0
+    # A staff run (auto-billing off): the sessions staff chose (None: every Ready one), and how
+    # many Ready items it left waiting for staff.
+    selection: tuple[str, ...] | None = None
+    waiting: int = 0
 
 
 @dataclass(frozen=True)
