@@ -4,7 +4,6 @@ session once — the same selection sent twice at once bills once."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from tests.integration import scenario
@@ -115,23 +114,14 @@ def test_staff_bill_a_selection_once_as_a_run_with_its_report(world: World) -> N
 
 
 def test_the_same_selection_sent_twice_at_once_bills_once(world: World) -> None:
+    """Two requests with the same selection before the worker has billed anything: one run, each
+    session billed once."""
     practice, s, _ = _off(world)
     world.clock.now = local(DAY, 21)
-    selection = [s["ada"]["id"], s["bea"]["id"]]
+    selection = {"session_ids": [s["bea"]["id"], s["ada"]["id"]]}
     before = charges(world)
-    results: list[Any] = []
-
-    def one() -> None:
-        results.append(
-            world.container.nightly.bill_now(practice.id, session_ids=selection, trigger="staff:t")
-        )
-
-    threads = [threading.Thread(target=one) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert len(results) == 2 and results[0].id == results[1].id
+    first, second = bill_now(world, practice.id, selection), bill_now(world, practice.id, selection)
+    assert first[0] == second[0] == 202 and first[1]["run"]["id"] == second[1]["run"]["id"], (first, second)
     drain(world)
     run = run_of(world, practice.id, DAY)
     assert run["finished"] == run["planned"] == 2 and run["report"]["items_billed"] == 2

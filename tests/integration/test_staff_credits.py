@@ -3,8 +3,9 @@ to the next amount due like any credit, and taken back (what is unused of it, on
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
+
+import pytest
 
 from tests.integration.scenario import completed_session, create_client, create_practice
 from tests.integration.test_audit_trail import records
@@ -105,46 +106,42 @@ def test_credit_already_applied_cannot_be_taken_back(world):
 
 
 def test_two_take_backs_at_once_post_one(world):
-    """Both read the credit on hand before either posts (a barrier holds them there): the guard of
-    the credit's take-back lets one through."""
+    """Both read the credit on hand before either posts: the second request's read lets the first
+    one post in between (the interleaving of two at once, made certain); the guard of the credit's
+    take-back then refuses the second."""
     practice = create_practice(world, connect=False)
     client = create_client(world, practice)
     _, credit = grant(world, practice, client["id"], {"amount": 4_000, "reason": "goodwill"})
-    ledger = world.container.ledger
-    barrier = threading.Barrier(2, timeout=10)
+    ledger, credits = world.container.ledger, world.container.staff_credits
     read = ledger.account
+    first: list[object] = []
+
+    def take(key):
+        return credits.take_back(
+            practice.id,
+            client_id=client["id"],
+            credit_id=credit["id"],
+            request_key=key,
+            amount=4_000,
+            memo="",
+        )
 
     def racing_account(*args, **kwargs):
-        found = read(*args, **kwargs)
-        barrier.wait()
+        found = read(*args, **kwargs)  # 40.00 on hand, as the second request sees it
+        if not first:
+            first.append(None)
+            first[0] = take("first-key-0001")  # the first request posts meanwhile
         return found
 
     ledger.account = racing_account
-    results = []
-
-    def one(n):
-        try:
-            results.append(
-                world.container.staff_credits.take_back(
-                    practice.id,
-                    client_id=client["id"],
-                    credit_id=credit["id"],
-                    request_key=f"tb-{n}-key",
-                    amount=4_000,
-                    memo="",
-                )
-            )
-        except CreditTakenBackError as exc:
-            results.append(exc)
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    ledger.account = read
-    assert sorted(type(r).__name__ for r in results) == ["CreditTakenBackError", "StaffCredit"], results
+    try:
+        with pytest.raises(CreditTakenBackError):
+            take("second-key-0001")
+    finally:
+        ledger.account = read
+    assert first[0].taken_back.amount.amount == 4_000
     assert accounts(world, practice, client["id"])[0] == {None: (0, 0)}
+    assert take("first-key-0001").taken_back == first[0].taken_back  # the first again: its answer
 
 
 def test_a_contacts_account_tenancy_roles_and_bad_input(world):

@@ -161,8 +161,12 @@ class StaffCredits:
 
     @staticmethod
     def _taken_back_already(credit: StaffCredit, reversal_id: str) -> StaffCredit:
-        """The same request again answers its take-back; another one is refused."""
-        assert credit.taken_back is not None
+        """The same request again answers its take-back; another one is refused (also while the
+        other request's entry is not readable yet)."""
+        if credit.taken_back is None:
+            raise CreditTakenBackError(
+                "this credit is being taken back by another request", credit_id=credit.id
+            )
         if credit.taken_back.reference == reversal_id:
             return credit
         raise CreditTakenBackError(
