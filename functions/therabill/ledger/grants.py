@@ -129,13 +129,7 @@ class StaffCredits:
         if credit.taken_back is not None:
             return self._taken_back_already(credit, reversal_id)
         grant = credit.grant
-        held = self._ledger.account(practice_id, client_id, grant.amount.currency, grant.owner_id).credit
-        unused = min(grant.amount.amount, held)
-        wanted = unused if amount is None else amount
-        if wanted > unused or wanted <= 0:
-            raise CreditNotAvailableError(
-                "more than is unused of this credit", field="amount", unused=unused, credit_id=credit_id
-            )
+        wanted = self._within_unused(practice_id, credit, amount)
         try:
             entry = self._ledger.post(
                 practice_id,
@@ -158,6 +152,21 @@ class StaffCredits:
         if entry is None:  # another take-back got there first
             return self._taken_back_already(self.get(practice_id, client_id, credit_id), reversal_id)
         return StaffCredit(credit_id, credit.reason, grant, entry)
+
+    def _within_unused(self, practice_id: str, credit: StaffCredit, amount: int | None) -> int:
+        """What to take back: ``amount`` (None: all that is unused), at most the grant and the
+        credit its account holds now (else 409 with ``unused``)."""
+        grant = credit.grant
+        held = self._ledger.account(
+            practice_id, grant.client_id, grant.amount.currency, grant.owner_id
+        ).credit
+        unused = min(grant.amount.amount, held)
+        wanted = unused if amount is None else amount
+        if wanted > unused or wanted <= 0:
+            raise CreditNotAvailableError(
+                "more than is unused of this credit", field="amount", unused=unused, credit_id=credit.id
+            )
+        return wanted
 
     @staticmethod
     def _taken_back_already(credit: StaffCredit, reversal_id: str) -> StaffCredit:
