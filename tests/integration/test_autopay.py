@@ -46,12 +46,12 @@ def client_mail(world: World, to: str) -> list[str]:
     return sorted(subject.split(" from ")[0] for addr, subject, _ in mails(world) if addr == to)
 
 
-def _tonight(world: World, practice, client_id: str) -> dict[str, Any]:
+def _tonight(world: World, practice) -> dict[str, dict[str, Any]]:
+    """Tonight's Ready items by client id."""
     world.clock.now = local(DAY, 20)
     status, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
     assert status == 200, listing
-    (item,) = [i for i in listing["ready"] if i["client_id"] == client_id]
-    return item
+    return {i["client_id"]: i for i in listing["ready"]}
 
 
 def test_autopay_is_refused_with_the_reason_where_no_charge_can_happen(world: World) -> None:
@@ -117,108 +117,96 @@ def test_autopay_api_tenancy_roles_and_bad_input(world: World) -> None:
     assert shown["enabled"] is None and shown["practice_default"] is True  # nothing was written
 
 
-def _practice_with_card(world: World, decline: tuple[str, str, str] | None = None):
+def _night(world: World, declines: dict[str, tuple[str, str, str] | None]) -> tuple[Any, dict[str, Any]]:
+    """A connected practice; per name a client (``<name>@client.test``) with a card on file that
+    Stripe declines as given (None: approves) and a session tonight."""
     install_queue(world)
     practice = scenario.create_practice(world)
     svc = service(world, practice)
-    client = scenario.create_client(world, practice, email="ada@client.test")
-    card = scenario.save_card(world, practice, client["id"])
-    item = world.container.table.get(keys.practice_pk(practice.id), keys.card_sk(client["id"], card["id"]))
-    set_charge_decline(world.stripe, item["payment_method_id"], decline)
-    session = session_on(world, practice, client["id"], svc, local(DAY, 9))
-    return practice, client, session
+    clients: dict[str, Any] = {}
+    for name, decline in declines.items():
+        client = scenario.create_client(world, practice, first_name=name, email=f"{name}@client.test")
+        card = scenario.save_card(world, practice, client["id"])
+        stored = world.container.table.get(
+            keys.practice_pk(practice.id), keys.card_sk(client["id"], card["id"])
+        )
+        set_charge_decline(world.stripe, stored["payment_method_id"], decline)
+        session = session_on(world, practice, client["id"], svc, local(DAY, 9))
+        clients[name] = {**client, "session": session, "pm": stored["payment_method_id"]}
+    return practice, clients
 
 
-def test_autopay_off_sends_the_invoice_and_never_calls_stripe(world: World) -> None:
-    practice, client, session = _practice_with_card(world)
-    status, off = autopay(world, practice.id, client["id"], {"enabled": False})
-    assert status == 200 and off["can_charge"] and not off["autopay"], off
-    item = _tonight(world, practice, client["id"])
-    assert (item["action"], item["will"]) == ("send", "sent")
-    before = intents(world)
-    fire(world, practice.id, local(DAY, 23))
-    drain(world)
-    assert intents(world) == before  # Stripe was never asked
-    (done,) = run_of(world, practice.id, DAY)["items"]
-    assert (done["session_id"], done["outcome"], done["charged"]) == (session["id"], "sent", 0)
-    assert client_mail(world, "ada@client.test") == ["Invoice INV-000001"]
+def _items(world: World, practice_id: str) -> dict[str, dict[str, Any]]:
+    return {i["session_id"]: i for i in run_of(world, practice_id, DAY)["items"]}
 
 
-def test_the_practice_default_off_and_a_client_turning_it_on(world: World) -> None:
-    practice, client, _ = _practice_with_card(world)
+def test_autopay_decides_charge_or_send_and_the_client_gets_one_email(world: World) -> None:
+    """The practice's default off (versioned), then ada off, bea and cal on: ada's invoice is sent
+    and Stripe never asked for her; bea is charged and gets only the receipt; cal's card is
+    declined for good and cal gets only the invoice."""
+    practice, c = _night(world, {"ada": None, "bea": None, "cal": LOST_CARD})
     _, now = world.staff("GET", "/practice/billing-automation", practice_id=practice.id)
     stale = {"autopay_default": False, "expected_version": now["version"] - 1}
     assert world.staff("PUT", "/practice/billing-automation", stale, practice_id=practice.id)[0] == 409
     body = {"autopay_default": False, "expected_version": now["version"]}
     status, settings = world.staff("PUT", "/practice/billing-automation", body, practice_id=practice.id)
-    assert status == 200 and settings == {
-        "auto_billing": True,
-        "autopay_default": False,
-        "version": now["version"] + 1,
-    }
-    assert _tonight(world, practice, client["id"])["will"] == "sent"
-    autopay(world, practice.id, client["id"], {"enabled": True})
-    assert _tonight(world, practice, client["id"])["will"] == "charged now"
-
-
-def test_autopay_on_the_client_gets_the_receipt_only(world: World) -> None:
-    practice, client, _ = _practice_with_card(world)
-    assert _tonight(world, practice, client["id"])["will"] == "charged now"  # the practice's default
-    fire(world, practice.id, local(DAY, 23))
-    drain(world)
-    (done,) = run_of(world, practice.id, DAY)["items"]
-    assert (done["outcome"], done["charged"]) == ("charged", 12_000)
-    assert client_mail(world, "ada@client.test") == ["Receipt"]
-
-
-def test_autopay_on_a_failed_charge_sends_the_invoice_only(world: World) -> None:
-    practice, _client, _ = _practice_with_card(world, LOST_CARD)
-    fire(world, practice.id, local(DAY, 23))
-    drain(world)
-    (done,) = run_of(world, practice.id, DAY)["items"]
-    assert done["outcome"] == "sent" and "declined" in done["problem"], done
-    assert client_mail(world, "ada@client.test") == ["Invoice INV-000001"]
-
-
-def _declined_tonight(world: World, then: tuple[str, str, str] | None) -> tuple[Any, dict[str, Any]]:
-    """A card declined for insufficient funds at the cutoff (retried a day later, when it is
-    declined with ``then``, or approved); the retry made by the scheduled reconciler."""
-    practice, client, _ = _practice_with_card(world, INSUFFICIENT_FUNDS)
-    fire(world, practice.id, local(DAY, 23))
-    drain(world)
-    (done,) = run_of(world, practice.id, DAY)["items"]
-    assert done["outcome"] == "pending" and "retried" in done["problem"], done
-    assert client_mail(world, "ada@client.test") == []  # the invoice waits for the retry
-    (payment_id,) = done["payment_ids"]
-    item = world.container.table.get(
-        keys.practice_pk(practice.id), keys.card_sk(client["id"], _card(world, practice, client))
+    assert (status, settings) == (
+        200,
+        {"auto_billing": True, "autopay_default": False, "version": now["version"] + 1},
     )
-    set_charge_decline(world.stripe, item["payment_method_id"], then)
+    assert {i["will"] for i in _tonight(world, practice).values()} == {"sent"}
+    status, off = autopay(world, practice.id, c["ada"]["id"], {"enabled": False})
+    assert status == 200 and off["can_charge"] and not off["autopay"], off
+    for name in ("bea", "cal"):
+        assert autopay(world, practice.id, c[name]["id"], {"enabled": True})[0] == 200
+    tonight = _tonight(world, practice)
+    assert (tonight[c["ada"]["id"]]["action"], tonight[c["ada"]["id"]]["will"]) == ("send", "sent")
+    assert tonight[c["bea"]["id"]]["will"] == tonight[c["cal"]["id"]]["will"] == "charged now"
+    before = len(world.stripe.requests)
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    asked = [
+        r for r in world.stripe.requests[before:] if r.method == "POST" and r.path == "/v1/payment_intents"
+    ]
+    assert sorted(r.params["payment_method"] for r in asked) == sorted([c["bea"]["pm"], c["cal"]["pm"]])
+    items = _items(world, practice.id)
+    ada, bea, cal = (items[c[n]["session"]["id"]] for n in ("ada", "bea", "cal"))
+    assert (ada["outcome"], ada["charged"], ada["payment_ids"]) == ("sent", 0, [])
+    assert (bea["outcome"], bea["charged"]) == ("charged", 12_000)
+    assert cal["outcome"] == "sent" and "declined" in cal["problem"], cal
+    assert [m[:7] for m in client_mail(world, "ada@client.test")] == ["Invoice"]
+    assert client_mail(world, "bea@client.test") == ["Receipt"]
+    assert [m[:7] for m in client_mail(world, "cal@client.test")] == ["Invoice"]
+
+
+def test_a_declined_charge_retried_sends_one_email_the_receipt_or_the_invoice(world: World) -> None:
+    """Both declined for insufficient funds at the cutoff: the invoices wait (Sending) while the
+    cards are retried a day later; dee's retry is approved (the receipt only), eve's is declined
+    for good (the invoice only, once)."""
+    practice, c = _night(world, {"dee": INSUFFICIENT_FUNDS, "eve": INSUFFICIENT_FUNDS})
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    items = _items(world, practice.id)
+    for name in c:
+        done = items[c[name]["session"]["id"]]
+        assert done["outcome"] == "pending" and "retried" in done["problem"], done
+        assert client_mail(world, f"{name}@client.test") == []  # the invoice waits for the retry
+    set_charge_decline(world.stripe, c["dee"]["pm"], None)
+    set_charge_decline(world.stripe, c["eve"]["pm"], LOST_CARD)
     world.clock.now = local(DAY, 23) + timedelta(days=1, minutes=5)
-    world.handler("payments_reconciler")(RECONCILER_EVENT, apigw.LambdaContext("payments-reconciler"))
-    world.deliver_stripe_events()
-    _, invoice = world.staff("GET", f"/invoices/{done['invoice_ids'][0]}", practice_id=practice.id)
-    return invoice, {"payment_id": payment_id}
-
-
-def _card(world: World, practice, client) -> str:
-    _, cards = world.staff("GET", f"/clients/{client['id']}/cards", practice_id=practice.id)
-    return str(cards[0]["id"])
-
-
-def test_a_declined_charge_retried_successfully_sends_only_the_receipt(world: World) -> None:
-    invoice, _ = _declined_tonight(world, None)
-    assert invoice["status"] == "paid", invoice
-    assert client_mail(world, "ada@client.test") == ["Receipt"]
-
-
-def test_a_declined_charge_given_up_sends_only_the_invoice(world: World) -> None:
-    invoice, _ = _declined_tonight(world, LOST_CARD)
-    assert invoice["status"] == "open" and invoice["sends"] == 1, invoice
-    assert client_mail(world, "ada@client.test") == ["Invoice INV-000001"]
-    world.handler("payments_reconciler")(RECONCILER_EVENT, apigw.LambdaContext("payments-reconciler"))
-    world.deliver_stripe_events()  # reported again: nothing more is sent
-    assert client_mail(world, "ada@client.test") == ["Invoice INV-000001"]
+    for _ in range(2):  # reported again: nothing more is sent
+        world.handler("payments_reconciler")(RECONCILER_EVENT, apigw.LambdaContext("payments-reconciler"))
+        world.deliver_stripe_events()
+    invoices = {
+        name: world.staff(
+            "GET", f"/invoices/{items[c[name]['session']['id']]['invoice_ids'][0]}", practice_id=practice.id
+        )[1]
+        for name in c
+    }
+    assert invoices["dee"]["status"] == "paid", invoices["dee"]
+    assert (invoices["eve"]["status"], invoices["eve"]["sends"]) == ("open", 1), invoices["eve"]
+    assert client_mail(world, "dee@client.test") == ["Receipt"]
+    assert [m[:7] for m in client_mail(world, "eve@client.test")] == ["Invoice"]
 
 
 def test_autopay_off_the_copay_at_check_in_is_left_to_invoice_and_stripe_is_not_asked(world: World) -> None:
