@@ -120,7 +120,6 @@ class RunStarter:
             return self.bill_now(practice, selection=None, trigger=trigger)
         if self._messages.connected or self._run_once is None:
             return self.fire(practice_id, trigger=trigger)
-        practice = self._practices.get(practice_id)
         now = self._clock()
         rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
         decision = decide_firing(rd, practice.holidays)
