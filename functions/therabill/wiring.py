@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from therabill.authorizations.service import AuthorizationService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
+    from therabill.cards.autopay import AutoPay
     from therabill.cards.service import CardService
     from therabill.clearinghouse.port import Clearinghouse
     from therabill.clearinghouse.store import PracticeControlNumbers, X12CounterStore
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from therabill.eligibility.service import EligibilityService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
+    from therabill.ledger.grants import StaffCredits
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyQueue, NightlyService
     from therabill.notifications.mailer import EmailTransport, Outbox
@@ -231,6 +233,7 @@ class Container:
                 link_key=self.secrets.link_signing_key,
                 publishable_key=self.secrets.stripe_publishable_key,
             ),
+            outbox=self.outbox,
         )
 
     @cached_property
@@ -239,6 +242,18 @@ class Container:
         from therabill.ledger.store import LedgerStore
 
         return LedgerService(store=LedgerStore(self.table), clock=self.clock)
+
+    @cached_property
+    def autopay(self) -> AutoPay:
+        from therabill.cards.autopay import AutoPay
+
+        return AutoPay(cards=self.cards, clients=self.clients, practices=self.practices, clock=self.clock)
+
+    @cached_property
+    def staff_credits(self) -> StaffCredits:
+        from therabill.ledger.grants import StaffCredits
+
+        return StaffCredits(ledger=self.ledger)
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -289,6 +304,12 @@ class Container:
             service.on_success(
                 kind,
                 lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
+        # ... and one given up (the retries of a declined card used up) sends the invoice it held.
+        for kind in ("session_fee", "copay", "cancellation_fee", "balance"):
+            service.on_given_up(
+                kind,
+                lambda practice, payment: self.invoices.payment_given_up(practice, payment),  # noqa: PLW0108 - lazy
             )
         # A copay or fee payment finished later (reconciler, authentication, a retried decline):
         # its session's record follows.
@@ -435,7 +456,9 @@ class Container:
         from therabill.sessions.copay import CopayBilling
         from therabill.sessions.fees import FeeBilling
 
-        charges = SessionCharges(clients=self.clients, ledger=self.ledger, payments=self.payments)
+        charges = SessionCharges(
+            clients=self.clients, ledger=self.ledger, payments=self.payments, practices=self.practices
+        )
         return SessionBilling(
             sessions=self.sessions,
             coverage=self.coverage,

@@ -100,3 +100,14 @@ def test_the_payments_csv_in_a_currency_without_decimals():
 def test_text_that_would_start_a_formula_is_quoted_as_text():
     text = to_csv(["a", "b", "c", "d"], [("=1+1", "+x", "\tcmd", "plain")])
     assert list(csv.reader(io.StringIO(text)))[1] == ["'=1+1", "'+x", "'\tcmd", "plain"]
+
+
+def test_a_staff_credit_taken_back_undoes_what_it_booked():
+    entries = [
+        entry(1, "credit", 2_000),  # goodwill: 20.00 of adjustments
+        entry(2, "credit_reversal", 500),  # 5.00 of it taken back
+        entry(3, "credit", 3_000, method="other"),  # paid outside Stripe: money in
+        entry(4, "credit_reversal", 1_000, method="other"),  # 10.00 of it taken back
+    ]
+    t = revenue_report(entries, start=DAY, end=DAY, tz_name="America/New_York", currency="usd").total
+    assert (t.adjustments, t.payments, t.refunds, t.collected) == (1_500, 3_000, 1_000, 2_000)

@@ -96,3 +96,12 @@ def test_credit_applies_up_to_what_is_due_and_what_is_held():
 def test_amounts_are_positive(amount):
     with pytest.raises(ValueError, match="positive"):
         lines_for("charge", None, amount, Position())
+
+
+@pytest.mark.parametrize(("method", "source"), [(None, "adjustments"), ("other", "cash:other")])
+def test_a_staff_credit_taken_back_takes_only_credit_on_hand(method, source):
+    lines = lines_for("credit_reversal", method, 3_000, Position(credit=5_000))
+    assert {line.account: line.amount for line in lines} == {"credit": 3_000, source: -3_000}
+    assert effect(lines) == Position(receivable=0, credit=-3_000)
+    with pytest.raises(InsufficientCreditError):
+        lines_for("credit_reversal", method, 3_001, Position(credit=3_000))

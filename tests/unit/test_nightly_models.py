@@ -20,6 +20,7 @@ from therabill.nightly.models import (
     run_date_at,
     summary_hour,
     summary_run_date_at,
+    will_happen,
 )
 from therabill.practices.calendar import validate_calendar
 
@@ -256,3 +257,20 @@ def test_insured_sessions_are_claims_once_the_claims_port_exists() -> None:
 )
 def test_hours_the_clocks_skip(tz: str, hour: int, skipped: bool) -> None:
     assert hour_skipped_some_day(tz, hour, date(2026, 1, 1)) is skipped
+
+
+def test_autopay_off_sends_what_a_card_would_pay_and_the_listing_says_what_happens() -> None:
+    on, off = assess(BASE), assess(replace(BASE, autopay=False))
+    assert (on.action, off.action, off.amount) == ("charge", "send", 12_000)
+    assert (will_happen(on), will_happen(off)) == ("charged now", "sent")
+    assert will_happen(on, auto_billing=False) == "waiting for staff"
+    assert will_happen(assess(replace(BASE, held=True)), auto_billing=False) == "held until tomorrow"
+    assert will_happen(assess(replace(BASE, session_amount=None))) == "left out"
+    assert will_happen(assess(replace(BASE, not_billed=True))) == "not billed"
+    no_way = assess(replace(BASE, autopay=False, payer_email=False))
+    assert (no_way.state, no_way.reasons) == ("incomplete", ("no_email_or_card",))
+
+
+def test_a_staff_runs_report_counts_what_it_left_waiting() -> None:
+    report = build_report([], held=[], incomplete=0, skipped=0, waiting=2)
+    assert (report.items_billed, report.waiting) == (0, 2)

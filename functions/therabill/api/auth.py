@@ -24,6 +24,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cards:manage": frozenset({"owner", "biller", "front_desk"}),
     "charges:create": frozenset({"owner", "biller", "front_desk"}),
     "refunds:create": frozenset({"owner", "biller"}),
+    "credits:grant": frozenset({"owner", "biller"}),  # a staff credit, and taking it back
     "services:manage": frozenset({"owner", "biller"}),  # service types and client pricing rules
     "sessions:write": frozenset({"owner", "biller", "front_desk", "clinician"}),
     "invoices:write": frozenset({"owner", "biller", "front_desk"}),  # create, send, resend, ask for a card

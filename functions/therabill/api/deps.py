@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from therabill.authorizations.service import AuthorizationService
     from therabill.bookings.rules import BookingRules
     from therabill.bookings.service import BookingService
+    from therabill.cards.autopay import AutoPay
     from therabill.cards.service import CardService
     from therabill.clients.service import ClientService
     from therabill.coverage.card_images import CardImages
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from therabill.eligibility.service import EligibilityService
     from therabill.invoices.access import InvoiceAccess
     from therabill.invoices.service import InvoiceService
+    from therabill.ledger.grants import StaffCredits
     from therabill.ledger.service import LedgerService
     from therabill.nightly.service import NightlyService
     from therabill.payers.service import PayerService
@@ -76,6 +78,10 @@ class Services(Protocol):
     def refunds(self) -> RefundService: ...
     @property
     def ledger(self) -> LedgerService: ...
+    @property
+    def staff_credits(self) -> StaffCredits: ...
+    @property
+    def autopay(self) -> AutoPay: ...
     @property
     def service_catalog(self) -> ServiceCatalog: ...
     @property

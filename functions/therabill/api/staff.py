@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from therabill.api.staff_audit import router as audit_router
 from therabill.api.staff_authorizations import router as authorizations_router
+from therabill.api.staff_automation import router as automation_router
 from therabill.api.staff_core import router as core_router
 from therabill.api.staff_coverage import router as coverage_router
+from therabill.api.staff_credits import router as credits_router
 from therabill.api.staff_eligibility import router as eligibility_router
 from therabill.api.staff_invoices import router as invoices_router
 from therabill.api.staff_money import router as money_router
@@ -29,6 +31,8 @@ for _router in (
     services_router,
     sessions_router,
     money_router,
+    credits_router,
+    automation_router,
     invoices_router,
     nightly_router,
     people_router,

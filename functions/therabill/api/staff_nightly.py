@@ -16,6 +16,7 @@ from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_nightly_models import (
+    BillNowIn,
     HoldOut,
     NightlyItemOut,
     NightlyListingOut,
@@ -29,7 +30,15 @@ from therabill.api.staff_nightly_models import (
     RunPage,
 )
 from therabill.core.errors import InvalidRequestError
-from therabill.nightly.models import Assessment, ItemFacts, Listing, NightRun, RunItem, run_id
+from therabill.nightly.models import (
+    Assessment,
+    ItemFacts,
+    Listing,
+    NightRun,
+    RunItem,
+    run_id,
+    will_happen,
+)
 from therabill.practices.models import Practice
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
@@ -45,7 +54,7 @@ def _caller() -> Caller:
     return caller(router)
 
 
-def _item_out(f: ItemFacts, a: Assessment) -> NightlyItemOut:
+def _item_out(f: ItemFacts, a: Assessment, *, auto_billing: bool) -> NightlyItemOut:
     return NightlyItemOut(
         session_id=f.session_id,
         client_id=f.client_id,
@@ -58,6 +67,7 @@ def _item_out(f: ItemFacts, a: Assessment) -> NightlyItemOut:
         currency=f.currency,
         reasons=list(a.reasons),
         reason_texts=a.reason_texts,
+        will=will_happen(a, auto_billing=auto_billing),
     )
 
 
@@ -65,7 +75,9 @@ def _listing_out(listing: Listing) -> NightlyListingOut:
     ready = listing.of("ready")
     charge = [a.amount for _, a in ready if a.action == "charge"]
     send = [a.amount for _, a in ready if a.action == "send"]
+    auto = listing.practice.auto_billing
     return NightlyListingOut(
+        auto_billing=auto,
         run_date=listing.run_date,
         cutoff_at=listing.cutoff_at,
         runs_tonight=listing.decision_runs,
@@ -83,10 +95,10 @@ def _listing_out(listing: Listing) -> NightlyListingOut:
             skipped=len(listing.of("skipped")),
             held=len(listing.of("held")),
         ),
-        ready=[_item_out(f, a) for f, a in ready],
-        incomplete=[_item_out(f, a) for f, a in listing.of("incomplete")],
-        skipped=[_item_out(f, a) for f, a in listing.of("skipped")],
-        held=[_item_out(f, a) for f, a in listing.of("held")],
+        ready=[_item_out(f, a, auto_billing=auto) for f, a in ready],
+        incomplete=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("incomplete")],
+        skipped=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("skipped")],
+        held=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("held")],
     )
 
 
@@ -234,6 +246,28 @@ def run_now() -> object:
                 skipped_reason="holiday: skipped" if reason == "skip" else f"holiday: moved to {reason}",
             ),
         )
+    current = nightly.find_run(caller.practice_id, run.run_date) or run
+    return json_response(202, RunNowOut(run=_run_out(current), skipped_reason=None))
+
+
+@router.post(
+    "/nightly/bill-now",
+    status_code=202,
+    responses=answers(
+        {202: body_of(RunNowOut, "The staff run started (or, started before, resumes).")}, 403, 409
+    ),
+)
+def bill_now(body: Annotated[BillNowIn, Body()]) -> object:
+    """With auto-billing off: bill a selection of tonight's Ready sessions (or all of them) now, as
+    a run of its own with its report (trigger ``staff:<member>``), each session once. The same
+    selection again resumes that run; another selection the same run date is refused (409), and
+    so is any while auto-billing is on. A session not Ready tonight is a 400. Owner or biller."""
+    caller = _caller()
+    caller.require("nightly:run")
+    nightly = container().nightly
+    run = nightly.bill_now(
+        caller.practice_id, session_ids=body.session_ids, trigger=f"staff:{caller.user_id}"
+    )
     current = nightly.find_run(caller.practice_id, run.run_date) or run
     return json_response(202, RunNowOut(run=_run_out(current), skipped_reason=None))
 

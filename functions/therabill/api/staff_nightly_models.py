@@ -26,6 +26,10 @@ class NightlyItemOut(BaseModel):
     currency: str
     reasons: list[str]  # codes
     reason_texts: list[str]
+    will: str = Field(
+        description="what tonight does with it: charged now, sent, claim submitted, waiting for staff "
+        "(auto-billing off), held until tomorrow, left out, not billed"
+    )
 
 
 class NightlyTotalsOut(BaseModel):
@@ -43,6 +47,7 @@ class NightlyTotalsOut(BaseModel):
 
 class NightlyListingOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
+    auto_billing: bool = Field(description="off: Ready items wait for staff to bill them")
     run_date: date
     cutoff_at: datetime
     runs_tonight: bool
@@ -54,6 +59,17 @@ class NightlyListingOut(BaseModel):
     incomplete: list[NightlyItemOut]
     skipped: list[NightlyItemOut]
     held: list[NightlyItemOut]
+
+
+class BillNowIn(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    session_ids: list[Annotated[str, Field(pattern=r"^ses_[0-9a-z]+$", max_length=40)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="tonight's Ready sessions to bill now; omit or null: all of them",
+    )
 
 
 class HoldOut(BaseModel):
@@ -93,6 +109,7 @@ class ReportOut(BaseModel):
     held: list[str]
     incomplete: int
     skipped: int
+    waiting: int = 0
 
 
 class RunItemOut(BaseModel):

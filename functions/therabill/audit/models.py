@@ -30,6 +30,8 @@ class Action(StrEnum):
     INVOICE_VOID = "invoice.void"
     INVOICE_UNCOLLECTIBLE = "invoice.uncollectible"
     WRITEOFF_FEE_WAIVER = "writeoff.fee_waiver"  # a cancellation / no-show fee waived
+    CREDIT_GRANT = "credit.grant"  # a credit staff granted (goodwill, discount, paid outside Stripe)
+    CREDIT_TAKE_BACK = "credit.take_back"  # what was unused of it taken back
     COVERAGE_READ = "coverage.read"  # a client's insurance coverage shown
     COVERAGE_CHANGE = "coverage.change"  # added, changed or removed
     COVERAGE_CARD_READ = "coverage.card.read"  # the card's pictures shown (signed links handed out)

@@ -80,3 +80,7 @@ class CardsPausedError(ConflictError):
     def __init__(self, practice_id: str) -> None:
         super().__init__("the practice cannot take cards yet")
         self.practice_id = practice_id
+
+
+class AutoPayRefusedError(ConflictError):
+    """AutoPay cannot be turned on for this billing party (``reason``: a code of ``cards.autopay``)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from therabill.cards import consent_texts
+from therabill.cards import consent_texts, emails
 from therabill.cards.consent import check_consent, describe_limit
 from therabill.cards.errors import (
     CardNotFoundError,
@@ -35,6 +35,7 @@ from therabill.core import signed_tokens
 from therabill.core.clock import Clock, iso
 from therabill.core.errors import ConflictError, InvalidRequestError, RetryLaterError
 from therabill.core.ids import derived_id, is_id, new_id
+from therabill.notifications.mailer import Outbox
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 
@@ -75,7 +76,9 @@ class CardService:
         practices: PracticeService,
         clock: Clock,
         keys: SetupKeys,
+        outbox: Outbox,
     ) -> None:
+        self._outbox = outbox
         self._store = store
         self._gateway = gateway
         self._clients = clients
@@ -244,6 +247,9 @@ class CardService:
         if consent.status != "pending":
             if consent.status == "active" and consent.card_id:  # a replay: finish what may be left
                 self._ensure_default(practice.id, consent.client_id, consent.owner_id, consent.card_id)
+                card = self._store.find_card(practice.id, consent.client_id, consent.card_id)
+                if card is not None:
+                    self._tell_practice(practice, consent, card)
             return None
         card = self._new_card(practice, consent, payment_method_id)
         try:
@@ -251,7 +257,17 @@ class CardService:
         except SetupAlreadyCompletedError:
             return None  # a concurrent delivery of the same event won
         self._ensure_default(practice.id, card.client_id, card.owner_id, card.id)
+        self._tell_practice(practice, consent, card)
         return card
+
+    def _tell_practice(self, practice: Practice, consent: Consent, card: Card) -> None:
+        """The practice hears of the saved card once (outbox ``card-saved:<consent>``): the card's
+        brand and last four and the consent's scope. A failed email fails the event, whose
+        redelivery (a replay) sends it."""
+        party = self._clients.billing_party(practice.id, consent.client_id, consent.owner_id)
+        client = self._clients.get(practice.id, consent.client_id)
+        notice = emails.card_saved(practice, party, client.display_name, card, consent)
+        self._outbox.send_once(practice.id, f"card-saved:{consent.id}", notice)
 
     def _new_card(self, practice: Practice, consent: Consent, payment_method_id: str) -> Card:
         """The card Stripe saved, as we store it (its id derived from the payment method)."""

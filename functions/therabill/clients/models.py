@@ -36,6 +36,7 @@ class Client(BaseModel):
     # ICD-10-CM codes in pointer order (primary first), normalised; a session may override them.
     # Health information: never logged, never sent to Stripe, never in an email.
     diagnoses: tuple[str, ...] = ()
+    autopay: bool | None = None  # AutoPay as this billing party chose (None: the practice's default)
     created_at: datetime
     version: int
 
@@ -57,6 +58,7 @@ class BillingContact(BaseModel):
     phone: str | None = None
     stripe_customer_id: str | None = None
     default_card_id: str | None = None
+    autopay: bool | None = None  # AutoPay as this billing party chose (None: the practice's default)
     created_at: datetime
     version: int
 
@@ -72,6 +74,11 @@ class BillingParty(BaseModel):
     email: str | None
     stripe_customer_id: str | None
     default_card_id: str | None
+    autopay: bool | None = None  # None: the practice's default
+    version: int = 0  # the client's or the contact's
+
+    def autopay_on(self, practice_default: bool) -> bool:
+        return practice_default if self.autopay is None else self.autopay
 
     @property
     def is_contact(self) -> bool:

@@ -105,6 +105,8 @@ class ClientService:
                 email=client.email,
                 stripe_customer_id=client.stripe_customer_id,
                 default_card_id=client.default_card_id,
+                autopay=client.autopay,
+                version=client.version,
             )
         contact = self.get_contact(practice_id, client_id, owner_id)
         return BillingParty(
@@ -114,7 +116,21 @@ class ClientService:
             email=contact.email,
             stripe_customer_id=contact.stripe_customer_id,
             default_card_id=contact.default_card_id,
+            autopay=contact.autopay,
+            version=contact.version,
         )
+
+    def set_autopay(
+        self, practice_id: str, party: BillingParty, enabled: bool | None, *, expected_version: int | None
+    ) -> BillingParty:
+        """The billing party's own AutoPay choice (None: back to the practice's default), written
+        from the version read like any change of the client or contact."""
+        change = {"autopay": enabled}
+        if party.is_contact:
+            self.update_contact(practice_id, party.client_id, party.owner_id, change, expected_version)
+        else:
+            self.update(practice_id, party.client_id, change, expected_version)
+        return self.billing_party(practice_id, party.client_id, party.owner_id)
 
     def set_stripe_customer(self, practice_id: str, party: BillingParty, customer_id: str) -> str:
         """Record the billing party's Stripe customer once; if another request won, use theirs."""

@@ -90,6 +90,11 @@ class DayRevenue:
             self.charges += amount
         elif adjusted(e):
             self.adjustments += amount
+        elif e.kind == "credit_reversal":  # a staff credit taken back undoes what it booked
+            if e.method is None:
+                self.adjustments -= amount
+            else:
+                self.refunds += amount
         elif e.kind in ("refund", "chargeback"):
             self.refunds += amount
         elif received(e):

@@ -191,6 +191,13 @@ class InvoiceService:
     def payment_succeeded(self, practice: Practice, payment: Payment) -> None:
         self.payments.payment_succeeded(practice, payment)
 
+    def payment_given_up(self, practice: Practice, payment: Payment) -> None:
+        """A card charge of an invoice not yet sent (the nightly run's, while the card is retried)
+        given up: the invoice goes to the billing party now (once: a sent one is left as it is)."""
+        invoice_id = self.payments.invoice_of_payment(practice.id, payment.id)
+        if invoice_id is not None and self.get(practice.id, invoice_id).status in ("draft", "sending"):
+            self.send(practice.id, invoice_id)
+
     def refund_succeeded(self, practice_id: str, refund_id: str, payment_id: str, amount: Money) -> None:
         self.payments.refund_succeeded(practice_id, refund_id, payment_id, amount)
 

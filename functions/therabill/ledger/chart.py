@@ -25,6 +25,9 @@ credit (deposit, goodwill) Dr cash:<method> A, or Dr adjustments A when the meth
                            something is due pays it at once)
 adjustment                 Dr adjustments A / Cr receivable min(A, R) / Cr credit the rest (a
                            write-off larger than what is owed leaves the excess as credit)
+credit reversal            Dr credit A / Cr cash:<method> A, or Cr adjustments A when the
+                           method is None — a staff credit taken back (needs A ≤ C: only credit
+                           still on hand is taken back, never what it already paid)
 refund, chargeback         Dr credit min(A, C) / Dr receivable the rest / Cr cash:<method> A (the
                            money goes back; what the refunded payment paid is owed again, and
                            credit on hand is used for it first — a refunded deposit takes its
@@ -43,7 +46,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-EntryKind = Literal["charge", "payment", "refund", "adjustment", "credit", "chargeback"]
+EntryKind = Literal["charge", "payment", "refund", "adjustment", "credit", "credit_reversal", "chargeback"]
 PaymentMethod = Literal["card", "cash", "check", "credit", "insurance", "other"]
 
 RECEIVABLE = "receivable"
@@ -113,12 +116,14 @@ def lines_for(kind: EntryKind, method: PaymentMethod | None, amount: int, at: Po
         return application_lines(amount)
     if kind == "payment":
         return _settle(cash(method or "other"), amount, at)
-    if kind == "credit":
-        if method == "credit":
+    if kind in ("credit", "adjustment"):
+        if kind == "credit" and method == "credit":
             raise ValueError("a credit is paid in by a method (or is goodwill: method None)")
-        return _settle(cash(method) if method else ADJUSTMENTS, amount, at)
-    if kind == "adjustment":
-        return _settle(ADJUSTMENTS, amount, at)
+        return _settle(cash(method) if method and kind == "credit" else ADJUSTMENTS, amount, at)
+    if kind == "credit_reversal":
+        if amount > at.credit:
+            raise InsufficientCreditError("a credit taken back exceeds the credit on hand")
+        return _lines((CREDIT, amount), (cash(method) if method else ADJUSTMENTS, -amount))
     # refund, chargeback: money goes back out
     taken = min(amount, at.credit)
     return _lines((CREDIT, taken), (RECEIVABLE, amount - taken), (cash(method or "card"), -amount))

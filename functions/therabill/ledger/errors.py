@@ -24,3 +24,11 @@ class LedgerEntryMissingError(ConflictError):
 
 class LedgerBusyError(DependencyUnavailableError):
     """The billing party account's summary kept changing under us: try again later."""
+
+
+class CreditNotAvailableError(ConflictError):
+    """A staff credit's take-back larger than what is unused of it (``unused``: the most it can be)."""
+
+
+class CreditTakenBackError(ConflictError):
+    """A staff credit is taken back once; this one was already (``entry_id``: the take-back)."""

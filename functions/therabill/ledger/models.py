@@ -33,6 +33,7 @@ class LedgerEntry(BaseModel):
     payment_id: str | None = None
     owner_id: str | None = None  # None: the client pays
     lines: tuple[Line, ...] = ()
+    reference: str | None = None  # the staff request that posted it (a staff credit, its take-back)
 
     @property
     def change(self) -> Position:

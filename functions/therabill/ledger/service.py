@@ -72,6 +72,7 @@ class _Request:
     memo: str
     method: PaymentMethod | None = None
     payment_id: str | None = None
+    reference: str | None = None
 
 
 def _positive(amount: Money) -> None:
@@ -99,13 +100,14 @@ class LedgerService:
         method: PaymentMethod | None = None,
         payment_id: str | None = None,
         owner_id: str | None = None,
+        reference: str | None = None,
     ) -> LedgerEntry | None:
         """Append one entry exactly once per ``source_key``; None if it was already posted. A
         charge also applies the billing party's credit to itself (see ``post_charge``, which says how
         much)."""
         _positive(amount)
         account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
-        request = _Request(kind, amount, source_key, memo, method, payment_id)
+        request = _Request(kind, amount, source_key, memo, method, payment_id, reference)
         if kind == "charge":
             return self._charge(practice_id, account, request).entry
 
@@ -293,6 +295,7 @@ class LedgerService:
             payment_id=request.payment_id,
             owner_id=account.owner_id,
             lines=lines,
+            reference=request.reference,
         )
 
     def _application_entry(

@@ -52,6 +52,7 @@ def _item(practice_id: str, e: LedgerEntry) -> dict[str, Any]:
         "payment_id": e.payment_id,
         "owner_id": e.owner_id,
         "lines": [{"account": line.account, "amount": line.amount} for line in e.lines],
+        **({"reference": e.reference} if e.reference else {}),
     }
 
 
@@ -68,6 +69,7 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
         payment_id=item.get("payment_id"),
         owner_id=item.get("owner_id"),
         lines=tuple(Line(account=x["account"], amount=x["amount"]) for x in item.get("lines") or []),
+        reference=item.get("reference"),
     )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from therabill.cards.models import ChargeKind
+from therabill.clients.service import ClientService
 from therabill.core.errors import (
     ConflictError,
     DependencyUnavailableError,
@@ -80,8 +81,10 @@ class InvoiceCharger:
         ledger: LedgerService,
         invoices: InvoiceService,
         payments: PaymentService,
+        clients: ClientService,
         hooks: Hooks,
     ) -> None:
+        self._clients = clients
         self._ledger = ledger
         self._invoices = invoices
         self._payments = payments
@@ -126,11 +129,17 @@ class InvoiceCharger:
         due = inv.balance.amount
         payment_id = derived_id("pay", practice.id, key)
         existing = self._payment_exists(practice.id, payment_id)
-        if action == "charge" or existing:
+        if (action == "charge" and self._autopay(practice, inv)) or existing:
             if inv.status == "draft":
                 inv = self._invoices.mark_sending(practice.id, inv)
             return self._charge(practice, inv, key, payment_id, due)
         return self._send_invoice(practice, inv, why=None)
+
+    def _autopay(self, practice: Practice, inv: Invoice) -> bool:
+        """The invoice's billing party's AutoPay (their own choice, else the practice's default):
+        off, the invoice is sent and the card never charged."""
+        party = self._clients.billing_party(practice.id, inv.client_id, inv.owner_id)
+        return party.autopay_on(practice.autopay_default)
 
     def _payment_exists(self, practice_id: str, payment_id: str) -> bool:
         try:
@@ -162,6 +171,12 @@ class InvoiceCharger:
         if payment.status in ("pending", "requires_action"):
             return Collected("pending", 0, payment.id, None)
         why = payment.decline_code or payment.error_code or payment.status
+        if payment.status == "declined" and payment.next_retry_at is not None:
+            # One email, not two: the invoice waits (Sending) while the card is retried; a retry
+            # that succeeds pays it (its pointer) and the client gets only the receipt, one given
+            # up sends it (the invoices' given-up hook).
+            retry = f"the card was declined ({why}); it is retried, and the invoice is sent if it fails"
+            return Collected("pending", 0, payment.id, retry)
         sent = self._send_invoice(practice, inv, why=f"the card was declined ({why})")
         return Collected(sent.outcome, 0, payment.id, sent.problem)
 

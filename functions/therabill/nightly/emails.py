@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from therabill.core.money import Money
-from therabill.nightly.models import Listing, Report
+from therabill.nightly.models import Listing, Report, will_happen
 from therabill.notifications.mailer import Email
 from therabill.practices.models import Practice
 
@@ -24,7 +24,9 @@ def evening_summary(listing: Listing) -> Email:
         f"Tonight's billing run for {p.name} ({listing.run_date.isoformat()}, cutoff "
         f"{listing.cutoff_at.strftime('%Y-%m-%d %H:%M UTC')}):",
     ]
-    if not listing.decision_runs:
+    if not p.auto_billing:
+        lines.append(f"Auto-billing is off: {len(ready)} Ready item(s) wait for staff to bill them.")
+    elif not listing.decision_runs:
         lines.append(f"No run tonight: {listing.decision_reason}.")
     lines += [
         f"Cards to charge: {len(charge)} ({_m(sum(a.amount for _, a in charge), p.currency)})",
@@ -35,7 +37,7 @@ def evening_summary(listing: Listing) -> Email:
         "",
     ]
     for f, a in listing.items:
-        what = a.action if a.state == "ready" else a.state
+        what = will_happen(a, auto_billing=p.auto_billing)
         why = f" — {', '.join(a.reason_texts)}" if a.reasons else ""
         lines.append(
             f"- {f.service_date.isoformat()} {f.client_name}: {what} {_m(a.amount, p.currency)}{why}"
@@ -59,6 +61,8 @@ def run_report(practice: Practice, run_id: str, run_date: date, report: Report) 
         f"Skipped ($0 or not billed): {report.skipped}",
         f"Failures: {len(report.failures)}",
     ]
+    if report.waiting:
+        lines.insert(-1, f"Waiting for staff (not selected): {report.waiting}")
     lines += [f"- {f['session_id']}: {f['reason']}" for f in report.failures]
     return Email(
         to=practice.email,

@@ -76,6 +76,7 @@ class ClientFacts:
         self.default_card_id = client.default_card_id if client else None
         self._billing_type = client.billing_type if client else "self_pay"
         self.unmigrated_insurance = bool(client and client.unmigrated_insurance)
+        self.autopay = client.autopay if client else None  # None: the practice's default
         self._coverages = coverages
         self._authorizations = authorizations
         self.requires_authorization = any(c.authorization_required for c in coverages)
@@ -213,6 +214,7 @@ class FactReader:
             note_signed=s.note_signed_at is not None,
             supervised=supervised,
             supervisor_approved=s.supervisor_approved_at is not None,
+            autopay=practice.autopay_default if client.autopay is None else client.autopay,
         )
 
     def _candidates(self, practice: Practice, run_date: date) -> list[Session]:

@@ -168,6 +168,7 @@ class ItemFacts:
     has_billing_provider: bool = True  # the practice's billing provider is set up
     has_rendering_npi: bool = True  # the session's clinician's provider record has an NPI
     has_taxonomy: bool = True  # ... and a taxonomy
+    autopay: bool = True  # the client's AutoPay (their own choice, else the practice's default)
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def assess(f: ItemFacts) -> Assessment:
             f.session_id, "skipped", "none", 0, ("not_billed",) if f.not_billed else ("zero_amount",)
         )
     reasons: list[str] = list(blocking)
-    charge = f.practice_can_charge and f.card_chargeable
+    charge = f.practice_can_charge and f.card_chargeable and f.autopay
     if not f.insured and not charge and not f.payer_email:
         reasons.append("no_email_or_card")
     if not f.insured and not f.practice_can_charge and not f.payer_email:
@@ -236,6 +237,23 @@ def assess(f: ItemFacts) -> Assessment:
     if f.insured:
         return Assessment(f.session_id, "ready", "claim", amount)
     return Assessment(f.session_id, "ready", "charge" if charge else "send", amount)
+
+
+# What a Ready item's action does, in the listing's and the evening summary's words.
+WILL: dict[str, str] = {"charge": "charged now", "send": "sent", "claim": "claim submitted"}
+_NOT_READY: dict[str, str] = {
+    "held": "held until tomorrow",
+    "incomplete": "left out",
+    "skipped": "not billed",
+}
+
+
+def will_happen(a: Assessment, *, auto_billing: bool = True) -> str:
+    """What tonight does with an item: a Ready one is charged now, sent or claimed at the cutoff,
+    or, with auto-billing off, waits for staff to bill it."""
+    if a.state != "ready":
+        return _NOT_READY[a.state]
+    return WILL.get(a.action, "billed") if auto_billing else "waiting for staff"
 
 
 # -- the run and its report -------------------------------------------------------------------------
@@ -271,9 +289,12 @@ class Report(BaseModel):
     held: list[str]
     incomplete: int
     skipped: int
+    waiting: int = 0  # Ready items a staff run left for staff (auto-billing off)
 
 
-def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int) -> Report:
+def build_report(
+    items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int, waiting: int = 0
+) -> Report:
     done = [i for i in items if i.status == "done"]
     billed = [i for i in done if i.outcome in ("charged", "sent", "pending", "claimed")]
     return Report(
@@ -292,6 +313,7 @@ def build_report(items: Sequence[RunItem], *, held: Sequence[str], incomplete: i
         held=sorted(held),
         incomplete=incomplete,
         skipped=skipped,
+        waiting=waiting,
     )
 
 
@@ -317,6 +339,10 @@ class NightRun:
     held: tuple[str, ...] = ()
     incomplete: int = 0
     skipped: int = 0
+    # A staff run (auto-billing off): the sessions staff chose (None: every Ready one), and how
+    # many Ready items it left waiting for staff.
+    selection: tuple[str, ...] | None = None
+    waiting: int = 0
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,12 @@ class Planner:
     def _write_plan(self, practice: Practice, run_date: date) -> NightRun:
         practice_id = practice.id
         decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date)]
+        run = self._store.find_run(practice_id, run_date)
+        chosen = None if run is None or run.selection is None else set(run.selection)
         ready = [
             RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
             for f, a in decided
-            if a.state == "ready"
+            if a.state == "ready" and (chosen is None or f.session_id in chosen)
         ]
         self._store.add_items(practice_id, run_date, ready)
         self._hooks.checkpoint("planned-items")
@@ -67,6 +69,7 @@ class Planner:
             held=[f.session_id for f, a in decided if a.state == "held"],
             incomplete=sum(1 for _, a in decided if a.state == "incomplete"),
             skipped=sum(1 for _, a in decided if a.state == "skipped"),
+            waiting=sum(1 for _, a in decided if a.state == "ready") - len(ready),
         )
         self._hooks.checkpoint("planned")
         run = self._store.find_run(practice_id, run_date)

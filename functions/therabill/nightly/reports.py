@@ -52,6 +52,7 @@ class Reporter:
             held=list(run.held),
             incomplete=run.incomplete,
             skipped=run.skipped,
+            waiting=run.waiting,
         )
         practice = self._practices.get(practice_id)
         self._store.store_report(practice_id, run_date, report)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from therabill.contract import METRIC_NIGHTLY_RUNS_OVERDUE, NIGHTLY_RUN_GRACE_HOURS
 from therabill.core.clock import Clock, iso
+from therabill.nightly.errors import AutoBillingOnError, StaffRunTakenError
 from therabill.nightly.models import NightRun, OpenRun, decide_firing, run_date_at, run_overdue
 from therabill.nightly.ports import Messages, NightlyQueue, RunOnce
 from therabill.nightly.store import NightlyStore
@@ -55,6 +56,8 @@ class RunStarter:
         practice = self._practices.get(practice_id)
         now = at or self._clock()
         rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
+        if not practice.auto_billing:
+            return self._resume_staff_run(practice_id, rd)
         decision = decide_firing(rd, practice.holidays)
         if not decision.run:
             logger.info(
@@ -70,13 +73,53 @@ class RunStarter:
         )
         return run
 
+    def _resume_staff_run(self, practice_id: str, rd: date) -> NightRun | None:
+        """Auto-billing off: a firing bills nothing of its own; it resumes the date's staff run
+        (the one-time firing "bill now" made from the staff API), if there is one."""
+        run = self._store.find_run(practice_id, rd)
+        if run is None:
+            logger.info(
+                "nightly run skipped: auto-billing is off", practice_id=practice_id, run_date=rd.isoformat()
+            )
+            return None
+        self._messages.send(
+            {"type": "plan", "practice_id": practice_id, "run_date": rd.isoformat()}, f"plan:{run.id}"
+        )
+        return run
+
+    def bill_now(self, practice: Practice, *, selection: tuple[str, ...] | None, trigger: str) -> NightRun:
+        """Staff bill a selection (None: every Ready item) now, with auto-billing off: the date's run,
+        created once with the selection (the same selection again resumes it; another one is
+        refused), planned and billed by the worker like any run."""
+        if practice.auto_billing:
+            raise AutoBillingOnError("auto-billing is on: the run bills Ready items at the cutoff")
+        now = self._clock()
+        rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
+        run, created = self._store.start_run(
+            practice.id, rd, trigger=trigger, moved_from=(), at=now, selection=selection
+        )
+        if not created and run.selection != selection:
+            raise StaffRunTakenError(
+                "another selection was billed for this run date; bill the rest after the next cutoff",
+                run_id=run.id,
+            )
+        if run.status != "done":
+            if self._messages.connected or self._run_once is None:
+                self._resume_staff_run(practice.id, rd)
+            else:
+                self._run_once.run_once(practice.id, at=now, trigger=trigger)
+        return run
+
     def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
         """Staff "run now": where the queue is reachable (the workers, tests, locally) the run
         starts here; from the staff API the run is created here and a one-time schedule fires
-        nightly-dispatch at once, which resumes it (sends the plan)."""
+        nightly-dispatch at once, which resumes it (sends the plan). With auto-billing off it
+        bills every Ready item as a staff run (``bill_now``)."""
+        practice = self._practices.get(practice_id)
+        if not practice.auto_billing:
+            return self.bill_now(practice, selection=None, trigger=trigger)
         if self._messages.connected or self._run_once is None:
             return self.fire(practice_id, trigger=trigger)
-        practice = self._practices.get(practice_id)
         now = self._clock()
         rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
         decision = decide_firing(rd, practice.holidays)

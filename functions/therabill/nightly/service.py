@@ -29,6 +29,7 @@ from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.billing import InvoiceCharger
 from therabill.nightly.dry_run import DryRun
+from therabill.nightly.errors import AutoBillingOnError, NotReadyError
 from therabill.nightly.facts import ChargeCheck, ClientLookup, FactReader
 from therabill.nightly.holds import HoldsAndRuns
 from therabill.nightly.items import ItemBilling, ItemProcessor
@@ -147,6 +148,21 @@ class NightlyService:
     def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
         return self._starter.run_now(practice_id, trigger=trigger)
 
+    def bill_now(self, practice_id: str, *, session_ids: list[str] | None, trigger: str) -> NightRun:
+        """Staff bill a selection of tonight's Ready items (None: all of them) now, as a run of
+        their own (auto-billing off). A session not Ready tonight is refused (400, nothing written),
+        unless this is the selection of the date's run again (it answers that run)."""
+        listing = self._dry_run.listing(practice_id)
+        if listing.practice.auto_billing:
+            raise AutoBillingOnError("auto-billing is on: the run bills Ready items at the cutoff")
+        selection = None if session_ids is None else tuple(sorted(set(session_ids)))
+        again = listing.run is not None and listing.run.selection == selection  # resumes that run
+        if selection is not None and not again:
+            ready = {f.session_id for f, _ in listing.of("ready")}
+            if not_ready := [s for s in selection if s not in ready]:
+                raise NotReadyError("not Ready tonight", field="session_ids", session_ids=not_ready)
+        return self._starter.bill_now(listing.practice, selection=selection, trigger=trigger)
+
     def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:
         return self._starter.sweep(older_than=older_than, limit=limit)
 
@@ -191,7 +207,9 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
         hooks=hooks,
     )
     reports = Reporter(clock=clock, practices=practices, store=store, outbox=outbox, hooks=hooks)
-    charger = InvoiceCharger(ledger=ledger, invoices=invoices, payments=payments, hooks=hooks)
+    charger = InvoiceCharger(
+        ledger=ledger, invoices=invoices, payments=payments, clients=clients, hooks=hooks
+    )
     billing = ItemBilling(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
     return NightlyService(
         dry_run=DryRun(clock=clock, practices=practices, reader=reader, store=store, outbox=outbox),

@@ -66,6 +66,8 @@ def _run_from(practice_id: str, item: dict[str, Any]) -> NightRun:
         held=tuple(item.get("held") or ()),
         incomplete=int(item.get("incomplete", 0)),
         skipped=int(item.get("skipped", 0)),
+        selection=tuple(item["selection"]) if item.get("selection") is not None else None,
+        waiting=int(item.get("waiting", 0)),
     )
 
 
@@ -109,9 +111,17 @@ class NightlyStore:
         ]
 
     def start_run(
-        self, practice_id: str, run_date: date, *, trigger: str, moved_from: tuple[str, ...], at: datetime
+        self,
+        practice_id: str,
+        run_date: date,
+        *,
+        trigger: str,
+        moved_from: tuple[str, ...],
+        at: datetime,
+        selection: Sequence[str] | None = None,
     ) -> tuple[NightRun, bool]:
-        """The run, created once per practice and date: (the run, whether this call created it)."""
+        """The run, created once per practice and date: (the run, whether this call created it).
+        ``selection``: a staff run's chosen sessions (None: every Ready one)."""
         started = iso(at)
         item = {
             "PK": keys.practice_pk(practice_id),
@@ -128,6 +138,8 @@ class NightlyStore:
             "finished": 0,
             "moved_from": list(moved_from),
         }
+        if selection is not None:
+            item["selection"] = list(selection)
         try:
             self._table.put_new(item)
         except ConditionFailed as exc:
@@ -170,9 +182,12 @@ class NightlyStore:
         held: list[str],
         incomplete: int,
         skipped: int,
+        waiting: int = 0,
     ) -> None:
         """planning → running with the plan's counts (a duplicate plan message got there first: nothing)."""
         counts = {"planned": planned, "held": held, "incomplete": incomplete, "skipped": skipped}
+        if waiting:
+            counts["waiting"] = waiting
         self._move_run(practice_id, run_date, "planning", "running", counts)
 
     # -- items --------------------------------------------------------------------------------------

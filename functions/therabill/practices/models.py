@@ -44,6 +44,11 @@ class Practice(BaseModel):
     summary_hours_before: int = Field(default=DEFAULT_SUMMARY_HOURS_BEFORE, ge=1, le=12)
     # Bill a completed session only once its note is signed (the nightly run's "note not signed").
     billing_requires_signed_note: bool = False
+    # Billing automation: the nightly run bills Ready items at the cutoff (off: they wait for staff
+    # to bill them), and whether a client's card on file is charged (AutoPay) unless the client's
+    # (or billing contact's) own choice says otherwise.
+    auto_billing: bool = True
+    autopay_default: bool = True
     # How clients reach the practice, printed on invoices and in emails when set (``email`` too).
     address: str | None = None  # one line, e.g. "12 Harbor Street, Portland, ME 04101"
     phone: str | None = None

@@ -117,6 +117,22 @@ class PracticeService:
             changes["summary_hours_before"] = summary_hours_before
         return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
 
+    def set_billing_automation(
+        self,
+        practice_id: str,
+        *,
+        auto_billing: bool | None = None,
+        autopay_default: bool | None = None,
+        expected_version: int | None = None,
+    ) -> Practice:
+        """Auto-billing on or off, and the AutoPay default (each only when given)."""
+        changes: dict[str, Any] = {}
+        if auto_billing is not None:
+            changes["auto_billing"] = auto_billing
+        if autopay_default is not None:
+            changes["autopay_default"] = autopay_default
+        return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
+
     def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:
         """Replace the practice's cancellation / no-show policy. Flat fees must be in the practice's
         currency."""

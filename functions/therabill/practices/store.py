@@ -39,6 +39,9 @@ def to_item(p: Practice) -> dict[str, Any]:
         item["summary_hours_before"] = p.summary_hours_before
     if p.billing_requires_signed_note:
         item["billing_requires_signed_note"] = True
+    for flag in ("auto_billing", "autopay_default"):  # stored only when turned off
+        if not getattr(p, flag):
+            item[flag] = False
     for name in ("address", "phone"):
         if getattr(p, name):
             item[name] = getattr(p, name)
@@ -83,6 +86,8 @@ def from_item(item: dict[str, Any]) -> Practice:
         holidays=dict(item.get("holidays") or {}),
         summary_hours_before=int(item.get("summary_hours_before", DEFAULT_SUMMARY_HOURS_BEFORE)),
         billing_requires_signed_note=bool(item.get("billing_requires_signed_note", False)),
+        auto_billing=bool(item.get("auto_billing", True)),
+        autopay_default=bool(item.get("autopay_default", True)),
         address=item.get("address"),
         phone=item.get("phone"),
     )

@@ -25,7 +25,11 @@ from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.payments.gateway import GatewayRejectedError
 from therabill.payments.models import Payment
 from therabill.payments.service import PaymentService
+from therabill.practices.service import PracticeService
 from therabill.sessions.models import ChargeStatus, Session
+
+# Why a copay or fee was not charged when its billing party's AutoPay is off: it is invoiced.
+AUTOPAY_OFF = "AutoPay is off: it is invoiced"
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,15 @@ def _outcome(payment: Payment) -> tuple[ChargeStatus, str | None, str | None]:
 
 
 class SessionCharges:
-    def __init__(self, *, clients: ClientService, ledger: LedgerService, payments: PaymentService) -> None:
+    def __init__(
+        self,
+        *,
+        clients: ClientService,
+        ledger: LedgerService,
+        payments: PaymentService,
+        practices: PracticeService,
+    ) -> None:
+        self._practices = practices
         self._clients = clients
         self._ledger = ledger
         self._payments = payments
@@ -187,7 +199,11 @@ class SessionCharges:
         owner_id: str | None = None,
     ) -> tuple[ChargeStatus, str | None, str | None]:
         """Charge the party's default card once per ``key``: (status, payment id, why not).
-        ``reference`` (``copay:<ses>`` / ``fee:<ses>``) lets a later success find the session."""
+        ``reference`` (``copay:<ses>`` / ``fee:<ses>``) lets a later success find the session.
+        A billing party whose AutoPay is off is never charged: it stays a balance to invoice."""
+        party = self._clients.billing_party(practice_id, session.client_id, owner_id)
+        if not party.autopay_on(self._practices.get(practice_id).autopay_default):
+            return "balance", None, AUTOPAY_OFF
         try:
             payment = self._payments.charge_saved_card(
                 practice_id,

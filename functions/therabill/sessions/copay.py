@@ -12,7 +12,7 @@ from therabill.coverage.service import CoverageService
 from therabill.notifications.mailer import Outbox
 from therabill.practices.service import PracticeService
 from therabill.sessions import emails
-from therabill.sessions.charges import SessionCharges
+from therabill.sessions.charges import AUTOPAY_OFF, SessionCharges
 from therabill.sessions.models import Session, self_pay
 from therabill.sessions.service import SessionService
 
@@ -43,7 +43,7 @@ class CopayBilling:
         charged = self._charges.post_and_charge(
             practice_id, session, kind="copay", prefix="copay", amount=record.amount, memo="Copay", by=by
         )
-        if charged.unpaid is not None:
+        if charged.unpaid is not None and charged.problem != AUTOPAY_OFF:  # not a failure: invoiced
             self._copay_failed(practice_id, session, charged.unpaid, charged.problem or "not charged")
         updated = record.model_copy(
             update={"status": charged.status, "payment_id": charged.payment_id, "problem": charged.problem}

@@ -1,0 +1,56 @@
+"""Request and response models of the billing automation routes (auto-billing, AutoPay)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from therabill.api.inputs import Flag, Whole
+
+
+class AutomationIn(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    auto_billing: Flag | None = Field(
+        default=None, description="the nightly run bills Ready items at the cutoff; off: staff bill them"
+    )
+    autopay_default: Flag | None = Field(
+        default=None, description="charge the card on file unless a client or billing contact chose otherwise"
+    )
+    expected_version: Whole | None = Field(default=None, ge=1)
+
+
+class AutomationOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    auto_billing: bool
+    autopay_default: bool
+    version: int
+
+
+class AutoPayIn(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    enabled: Flag | None = Field(description="on, off, or null: the practice's default")
+    contact_id: str | None = Field(
+        default=None,
+        pattern=r"^con_[0-9a-z]+$",
+        description="the billing contact whose AutoPay this is (split billing); omit: the client's",
+    )
+    expected_version: Whole | None = Field(
+        default=None, ge=1, description="the client's or contact's version"
+    )
+
+
+class AutoPayOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    client_id: str
+    contact_id: str | None
+    enabled: bool | None = Field(description="the billing party's own choice; null: the practice's default")
+    practice_default: bool
+    autopay: bool = Field(description="what holds: the card on file is charged (true) or the invoice sent")
+    can_charge: bool = Field(description="whether a session charge can be made to the card on file now")
+    blocked_reason: str | None = Field(
+        description="why not: practice_cannot_charge, no_card, consent_not_in_force, "
+        "consent_excludes_session_fees"
+    )
+    blocked_text: str | None
+    version: int

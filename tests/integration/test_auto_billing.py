@@ -1,0 +1,149 @@
+"""Auto-billing off: the run at the cutoff bills nothing (the items stay Ready, shown as waiting for
+staff), and staff bill a selection or all of them now as a run of its own with its report, each
+session once — the same selection sent twice at once bills once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration import scenario
+from tests.integration.conftest import World
+from tests.integration.test_nightly_support import (
+    charges,
+    drain,
+    fire,
+    install_queue,
+    local,
+    mails,
+    run_of,
+    service,
+    session_on,
+)
+
+DAY = "2026-11-20"
+
+
+def _off(world: World) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Auto-billing off; tonight Ada (card on file) and Bea (an email) each had a session."""
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    status, body = world.staff(
+        "PUT", "/practice/billing-automation", {"auto_billing": False}, practice_id=practice.id
+    )
+    assert status == 200 and body["auto_billing"] is False, body
+    svc = service(world, practice)
+    ada = scenario.create_client(world, practice, first_name="Ada", email="ada@client.test")
+    scenario.save_card(world, practice, ada["id"])
+    bea = scenario.create_client(world, practice, first_name="Bea", email="bea@client.test")
+    sessions = {
+        "ada": session_on(world, practice, ada["id"], svc, local(DAY, 9)),
+        "bea": session_on(world, practice, bea["id"], svc, local(DAY, 10)),
+    }
+    return practice, sessions, {"ada": ada, "bea": bea}
+
+
+def bill_now(world: World, practice_id: str, body: dict[str, Any], role: str = "owner") -> tuple[int, Any]:
+    return world.staff("POST", "/nightly/bill-now", body, practice_id=practice_id, role=role)
+
+
+def client_mail(world: World) -> list[str]:
+    return [s for to, s, _ in mails(world) if to.endswith("@client.test")]
+
+
+def test_the_cutoff_bills_nothing_and_the_summary_says_waiting_for_staff(world: World) -> None:
+    practice, s, _ = _off(world)
+    world.clock.now = local(DAY, 20)
+    _, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    assert listing["auto_billing"] is False
+    assert {i["session_id"]: i["will"] for i in listing["ready"]} == {
+        s["ada"]["id"]: "waiting for staff",
+        s["bea"]["id"]: "waiting for staff",
+    }
+    fire(world, practice.id, local(DAY, 20), kind="summary")
+    (summary,) = [t for _, subject, t in mails(world) if subject.startswith("Tonight's billing run")]
+    assert "Auto-billing is off: 2 Ready item(s) wait for staff to bill them." in summary
+    assert summary.count(": waiting for staff USD 120.00") == 2
+    before = charges(world)
+    assert fire(world, practice.id, local(DAY, 23))["run"] is None
+    drain(world)
+    assert charges(world) == before and client_mail(world) == []
+    assert world.staff("GET", "/billing-runs", practice_id=practice.id)[1]["items"] == []
+    world.clock.now = local(DAY, 23, minute=30)
+    _, after = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    assert len(after["ready"]) == 2  # still Ready
+
+
+def test_staff_bill_a_selection_once_as_a_run_with_its_report(world: World) -> None:
+    practice, s, _ = _off(world)
+    world.clock.now = local(DAY, 21)
+    before = charges(world)
+    status, started = bill_now(world, practice.id, {"session_ids": [s["ada"]["id"]]}, role="biller")
+    assert status == 202 and started["run"]["trigger"].startswith("staff:"), started
+    drain(world)
+    run = run_of(world, practice.id, DAY)
+    assert run["status"] == "done" and [i["session_id"] for i in run["items"]] == [s["ada"]["id"]]
+    assert (run["report"]["items_billed"], run["report"]["cards_charged"], run["report"]["waiting"]) == (
+        1,
+        1,
+        1,
+    )
+    assert charges(world) == before + 1
+    # The same selection again: the same run, nothing billed twice; another one this run date: 409.
+    assert bill_now(world, practice.id, {"session_ids": [s["ada"]["id"]]})[0] == 202
+    drain(world)
+    assert charges(world) == before + 1
+    status, refused = bill_now(world, practice.id, {"session_ids": [s["bea"]["id"]]})
+    assert status == 409 and refused["details"]["run_id"] == run["id"], refused
+    # The cutoff firing resumes the staff run and bills nothing more.
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    assert charges(world) == before + 1 and len(run_of(world, practice.id, DAY)["items"]) == 1
+    # After the next cutoff, staff bill what was left: Bea's invoice is sent.
+    world.clock.now = local("2026-11-21", 23, minute=30)
+    status, rest = bill_now(world, practice.id, {})
+    assert status == 202 and rest["run"]["run_date"] == "2026-11-21", rest
+    drain(world)
+    (bea,) = run_of(world, practice.id, "2026-11-21")["items"]
+    assert (bea["session_id"], bea["outcome"]) == (s["bea"]["id"], "sent")
+    assert sorted(client_mail(world)) == sorted(
+        [
+            "Receipt from Harbor Family Practice: USD 120.00",
+            "Invoice INV-000002 from Harbor Family Practice: USD 120.00 due",
+        ]
+    )
+
+
+def test_the_same_selection_sent_twice_at_once_bills_once(world: World) -> None:
+    """Two requests with the same selection before the worker has billed anything: one run, each
+    session billed once."""
+    practice, s, _ = _off(world)
+    world.clock.now = local(DAY, 21)
+    selection = {"session_ids": [s["bea"]["id"], s["ada"]["id"]]}
+    before = charges(world)
+    first, second = bill_now(world, practice.id, selection), bill_now(world, practice.id, selection)
+    assert first[0] == second[0] == 202 and first[1]["run"]["id"] == second[1]["run"]["id"], (first, second)
+    drain(world)
+    run = run_of(world, practice.id, DAY)
+    assert run["finished"] == run["planned"] == 2 and run["report"]["items_billed"] == 2
+    assert charges(world) == before + 1  # Ada's card once; Bea's invoice once
+    assert len([m for m in client_mail(world) if m.startswith("Invoice")]) == 1
+
+
+def test_bill_now_refusals_tenancy_and_bad_input(world: World) -> None:
+    practice, s, _ = _off(world)
+    other = scenario.create_practice(world, connect=False)
+    world.clock.now = local(DAY, 21)
+    ada = s["ada"]["id"]
+    assert bill_now(world, practice.id, {"session_ids": [ada]}, role="front_desk")[0] == 403
+    status, body = bill_now(world, other.id, {"session_ids": [ada]})  # another practice's session
+    assert status == 409, body  # auto-billing is on there
+    world.staff("PUT", "/practice/billing-automation", {"auto_billing": False}, practice_id=other.id)
+    status, body = bill_now(world, other.id, {"session_ids": [ada]})
+    assert status == 400 and body["details"]["session_ids"] == [ada], body
+    for bad in ({"session_ids": []}, {"session_ids": ["nope"]}, {"session_ids": [ada], "all": True}):
+        status, body = bill_now(world, practice.id, bad)
+        assert (status == 400 and "session_ids" in str(body)) or "all" in str(body), (bad, body)
+    assert world.staff("GET", "/billing-runs", practice_id=practice.id)[1]["items"] == []  # nothing written
+    world.staff("PUT", "/practice/billing-automation", {"auto_billing": True}, practice_id=practice.id)
+    status, body = bill_now(world, practice.id, {"session_ids": [ada]})
+    assert status == 409 and "auto-billing is on" in body["message"], body
