@@ -233,7 +233,11 @@ class InsuranceDemo:
 
         def answered() -> dict[str, Any] | None:  # adding the coverage asked for a check too
             status, body = s.staff_status("POST", path, {})
-            return dict(body) if status in (200, 201) else None
+            if status == 409 and "check_id" in (body.get("details") or {}):
+                return None  # that check is at the payer now: ask again in a moment
+            if status not in (200, 201):
+                raise SliceError(f"POST {path}: HTTP {status}: {body}")
+            return dict(body)
 
         r.eligibility = poll(answered, timeout=s.wait, what="the eligibility check")
         check, copay = r.eligibility["check"], r.eligibility["coverage"]
