@@ -176,6 +176,7 @@ class InsuranceDemo:
         path = f"/accepted-payers/{PAYER}/enrollments"
         r.claims_enrollment = s.staff_status("POST", path, {"transaction": "claims"})
         status, body = r.claims_enrollment
+        expect(status == 409, f"enrolling for claims answered {status}: {body}")
         steps.detail(f"claims: {status} {body['details'].get('reason')} (the payer takes claims from anyone)")
         r.enrollment = dict(s.staff("POST", path, {"transaction": "remittance"}, expect=(201,)))
         r.enrollment_statuses = [r.enrollment["status"]]
