@@ -15,7 +15,10 @@ Then the other scenarios, each on a practice of its own: invoices and the pay pa
 (``demo_invoices``), sessions and their money (``demo_sessions``), the nightly run
 (``demo_nightly``), and a practice's people (``demo_people``: a practice signs up, its owner signs
 in from the emailed invitation, invites a biller who works, changes their role and removes them,
-and reads the audit trail).
+and reads the audit trail), and insurance (``demo_insurance``: the billing and clinician provider
+set-up, the sandbox payer accepted and enrolled, a client's coverage and its eligibility check with
+the copay found, a card picture, an authorization of one visit and a booking past it warned and
+booked as self-pay instead, the insured session billed the copay only and waiting for claims).
 
 Exits 0 when every step got what it expected, 1 (with the reason) at the first that did not.
 """
@@ -252,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.demo_people import run_people_demo  # sign-up, staff and the audit trail
 
         run_people_demo(gateway, lambda text: print(text, flush=True))
+        from devstack.demo_insurance import run_insurance_demo  # coverage, eligibility, authorizations
+
+        run_insurance_demo(gateway, lambda text: print(text, flush=True))
     except SliceError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

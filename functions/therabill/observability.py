@@ -6,7 +6,8 @@ EMF through Powertools, in ``contract.METRICS_NAMESPACE``, flushed by each entry
 client or anything about a session.
 
 Libraries log warnings and errors only: fontTools chatters at INFO for every font it subsets in an
-invoice PDF, botocore and stripe log every call. Their loggers are set to WARNING when this module
+invoice PDF, botocore and stripe log every call, Powertools' event handler every route's arguments
+(request bodies: health information). Their loggers are set to WARNING when this module
 is first imported (every entry point imports it at cold start; the local system calls
 :func:`quiet_third_party_loggers` too), whatever the root logger's level. Therabill's own logger
 keeps its level (``POWERTOOLS_LOG_LEVEL``).
@@ -29,7 +30,18 @@ from therabill.contract import (
 )
 from therabill.core.money import Money
 
-THIRD_PARTY_LOGGERS = ("fontTools", "fpdf", "botocore", "boto3", "s3transfer", "urllib3", "stripe")
+# aws_lambda_powertools: its event handler logs every route's arguments at DEBUG (a request body:
+# member ids, dates of birth, diagnoses, CPT codes); Therabill's own logger is not under it.
+THIRD_PARTY_LOGGERS = (
+    "fontTools",
+    "fpdf",
+    "botocore",
+    "boto3",
+    "s3transfer",
+    "urllib3",
+    "stripe",
+    "aws_lambda_powertools",
+)
 
 
 def quiet_third_party_loggers(level: int = logging.WARNING) -> None:

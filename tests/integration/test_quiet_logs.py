@@ -33,6 +33,7 @@ LIBRARIES = (
     "boto3",
     "urllib3",
     "stripe",
+    "aws_lambda_powertools.event_handler.api_gateway",  # it logs each route's arguments at DEBUG
 )
 
 # A cold start of every function, as Lambda does it: import each handler, then report the levels.
@@ -91,7 +92,15 @@ def test_the_local_system_logs_at_info_but_libraries_at_warning() -> None:
 
 
 def test_every_library_named_is_quieted() -> None:
-    assert set(THIRD_PARTY_LOGGERS) >= {"fontTools", "fpdf", "botocore", "boto3", "urllib3", "stripe"}
+    assert set(THIRD_PARTY_LOGGERS) >= {
+        "fontTools",
+        "fpdf",
+        "botocore",
+        "boto3",
+        "urllib3",
+        "stripe",
+        "aws_lambda_powertools",
+    }
 
 
 def test_paying_and_rendering_an_invoice_logs_nothing_from_libraries_at_info(world, caplog) -> None:
