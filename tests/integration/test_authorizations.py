@@ -250,3 +250,47 @@ def test_nightly_run_bills_a_self_pay_visit_to_the_client_and_holds_one_beyond_t
         int(e["data"]["object"]["amount"]) for e in world.stripe.events_of_type("payment_intent.succeeded")
     ]
     assert paid[paid_before:] == [PRICE]  # the cash-pay visit, billed to the client; the claims wait
+
+
+def _reasons(world: World, practice: scenario.Practice) -> dict[str, list[str]]:
+    status, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    assert status == 200, listing
+    return {i["session_id"]: i["reasons"] for state in ("ready", "incomplete") for i in listing[state]}
+
+
+def _uses(world: World, practice: scenario.Practice, *sessions: dict[str, Any]) -> list[tuple[str, int]]:
+    store = AuthorizationStore(world.container.table)
+    found = [store.usage(practice.id, s["id"]) for s in sessions]
+    return [(u.authorization_id, u.through) if u else ("", 0) for u in found]
+
+
+def test_sessions_completed_before_the_authorization_each_take_their_share_once(world: World) -> None:
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, price=PRICE)
+    cid, cov = _insured(world, practice)
+    first = session_on(world, practice, cid, svc, local(DAY, 9))
+    second = session_on(world, practice, cid, svc, local(DAY, 11))
+    auth = _add(world, practice, cid, cov)  # one visit, entered after both were completed
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 0
+    world.clock.now = local(DAY, 20)
+    reasons = _reasons(world, practice)  # the listing counts them, writes nothing
+    assert "authorization_used_up" not in reasons[first["id"]]
+    assert "authorization_used_up" in reasons[second["id"]]
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 0
+    fire(world, practice.id, local(DAY, 23))  # the run records the missing uses, oldest first
+    drain(world)
+    assert _uses(world, practice, first, second) == [(auth["id"], 1), (auth["id"], 2)]
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 2
+    # A retried completion, the next night's listing and run: nothing moves, the same answer.
+    end = (local(DAY, 9) + timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"actual_start": local(DAY, 9).strftime("%Y-%m-%dT%H:%M:%SZ"), "actual_end": end}
+    status, out = world.staff("POST", f"/sessions/{first['id']}/complete", body, practice_id=practice.id)
+    assert status == 200, out
+    world.clock.now = local("2026-11-21", 20)
+    reasons = _reasons(world, practice)
+    assert "authorization_used_up" not in reasons[first["id"]]
+    assert "authorization_used_up" in reasons[second["id"]]
+    fire(world, practice.id, local("2026-11-21", 23))
+    drain(world)
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 2

@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from therabill.authorizations.models import (
+    Asked,
     Authorization,
     Usage,
     booking_problem,
     choose,
     readiness_problem,
+    readiness_problems,
     units_of,
 )
 from therabill.nightly.models import ItemFacts, assess
@@ -120,3 +122,27 @@ def test_the_nightly_run_holds_an_insured_session_with_the_reason() -> None:
     # A self-pay session is not insured: its authorization is never asked about.
     a = assess(replace(facts, insured=False, authorization="authorization_used_up"))
     assert (a.state, a.action) == ("ready", "charge")
+
+
+def test_readiness_counts_the_sessions_without_a_use_against_what_is_left() -> None:
+    # Completed before the authorization was entered: no use recorded. One visit left for two.
+    one = auth(authorized=1)
+    later = Asked("ses_b", COV, NOV_20, "90837")
+    earlier = Asked("ses_a", COV, date(2026, 11, 19), "90837")
+    assert readiness_problems([one], [later, earlier], {}) == {
+        "ses_a": None,
+        "ses_b": "authorization_used_up",
+    }
+    # A recorded use within the number comes first; the one without takes what is left (none).
+    recorded = Usage("ses_b", "cli_1", "auth_a", 1, 1, NOV_20)
+    assert readiness_problems([auth(authorized=1, used=1)], [later, earlier], {"ses_b": recorded}) == {
+        "ses_a": "authorization_used_up",
+        "ses_b": None,
+    }
+    # Units: 50 minutes take 3 of 4; the next 3 do not fit in the 1 left.
+    units = auth(counted="units", authorized=4)
+    asked = [Asked(s, COV, NOV_20, None, 50 * 60) for s in ("ses_a", "ses_b")]
+    assert readiness_problems([units], asked, {}) == {"ses_a": None, "ses_b": "authorization_used_up"}
+    # A no-show is judged but takes nothing.
+    no_show = Asked("ses_a", COV, date(2026, 11, 19), "90837", completed=False)
+    assert readiness_problems([one], [no_show, later], {}) == {"ses_a": None, "ses_b": None}

@@ -52,7 +52,7 @@ class Planner:
 
     def _write_plan(self, practice: Practice, run_date: date) -> NightRun:
         practice_id = practice.id
-        decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date)]
+        decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date, record_uses=True)]
         ready = [
             RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
             for f, a in decided
