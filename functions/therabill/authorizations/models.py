@@ -137,6 +137,12 @@ class Asked:
     cpt_code: str | None
     seconds: int | None = None
     completed: bool = True  # a no-show is judged, but takes nothing
+    start: datetime | None = None  # the scheduled start: the order within a day
+
+    @property
+    def order(self) -> tuple[date, float, str]:
+        """Sessions without a use take their share in this order: by date of service, by time."""
+        return (self.day, self.start.timestamp() if self.start else 0.0, self.session_id)
 
 
 def readiness_problems(
@@ -145,13 +151,13 @@ def readiness_problems(
     """Why each session cannot be claimed yet (None: nothing). A use counts when it lay within
     the number (its ``through``), unless uses given back since brought the count within it
     again. A session without one (completed before the authorization was entered or required,
-    a use a crash left out) takes its share of the one that fits, by date of service then id,
+    a use a crash left out) takes its share of the one that fits, by date of service then time,
     after the uses recorded: two such sessions against one visit left, the first passes and the
     second is used up."""
     found = {a.id: a for a in authorizations}
     waiting: dict[str, int] = defaultdict(int)
     out: dict[str, Problem | None] = {}
-    for s in sorted(asked, key=lambda s: (s.day, s.session_id)):
+    for s in sorted(asked, key=lambda s: s.order):
         usage = usages.get(s.session_id)
         held = found.get(usage.authorization_id) if usage is not None else None
         if usage is not None and held is not None:

@@ -95,7 +95,8 @@ class ClientFacts:
         real = s.actual_start and s.actual_end and s.actual_end - s.actual_start
         seconds = int(real.total_seconds()) if real else None
         cpt_code = s.price.cpt_code if s.price else None
-        return Asked(s.id, held.primary.id, day, cpt_code, seconds, completed=s.status == "completed")
+        completed = s.status == "completed"
+        return Asked(s.id, held.primary.id, day, cpt_code, seconds, completed, s.scheduled_start)
 
     def stands(self, usage: Usage | None) -> bool:
         """A use that names one of the client's authorizations."""
@@ -179,7 +180,7 @@ class ClientLookup:
             and not clients[s.client_id].stands(usages.get(s.id))
             and clients[s.client_id].fits(seen)
         ]
-        for _, s in sorted(missing, key=lambda m: (m[0].day, m[0].session_id)):
+        for _, s in sorted(missing, key=lambda m: m[0].order):
             real = s.actual_start and s.actual_end and s.actual_end - s.actual_start
             visit = Visit(
                 session_id=s.id,
