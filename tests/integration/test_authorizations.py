@@ -294,3 +294,44 @@ def test_sessions_completed_before_the_authorization_each_take_their_share_once(
     fire(world, practice.id, local("2026-11-21", 23))
     drain(world)
     assert _one(world, practice, cid, cov, auth["id"])["used"] == 2
+
+
+def test_uses_of_a_removed_authorization_move_to_its_replacement_once(world: World) -> None:
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, price=PRICE)
+    cid, cov = _insured(world, practice)
+    wrong = _add(world, practice, cid, cov)  # one visit: entered in error
+    first = session_on(world, practice, cid, svc, local(DAY, 9))
+    second = session_on(world, practice, cid, svc, local(DAY, 11))
+    assert _uses(world, practice, first, second) == [(wrong["id"], 1), (wrong["id"], 2)]
+    old_use = AuthorizationStore(world.container.table).usage(practice.id, first["id"])
+    status, _ = world.staff("DELETE", _path(cid, cov, wrong["id"]), practice_id=practice.id)
+    assert status == 204
+    right = _add(world, practice, cid, cov, authorized=2)
+    world.clock.now = local(DAY, 20)
+    reasons = _reasons(world, practice)  # the removed one's uses are none: both fit the new one
+    assert not {r for s in (first, second) for r in reasons[s["id"]] if r.startswith("authorization")}
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    assert _uses(world, practice, first, second) == [(right["id"], 1), (right["id"], 2)]
+    assert _one(world, practice, cid, cov, right["id"])["used"] == 2
+    assert _one(world, practice, cid, cov, wrong["id"])["used"] == 0  # given back as they moved
+    # A second move of the same use (a concurrent run) finds it moved: nothing counted twice.
+    store = AuthorizationStore(world.container.table)
+    current = store.get(practice.id, cid, right["id"])
+    assert old_use is not None
+    again = store.record_use(
+        practice.id,
+        current,
+        session_id=first["id"],
+        amount=1,
+        service_date=date(2026, 11, 20),
+        replacing=old_use,
+    )
+    assert (again.authorization_id, again.through) == (right["id"], 1)
+    world.clock.now = local("2026-11-21", 20)
+    reasons = _reasons(world, practice)
+    assert not {r for s in (first, second) for r in reasons[s["id"]] if r.startswith("authorization")}
+    assert _one(world, practice, cid, cov, right["id"])["used"] == 2
+    assert _one(world, practice, cid, cov, wrong["id"])["used"] == 0

@@ -146,3 +146,15 @@ def test_readiness_counts_the_sessions_without_a_use_against_what_is_left() -> N
     # A no-show is judged but takes nothing.
     no_show = Asked("ses_a", COV, date(2026, 11, 19), "90837", completed=False)
     assert readiness_problems([one], [no_show, later], {}) == {"ses_a": None, "ses_b": None}
+
+
+def test_a_use_of_a_removed_authorization_is_no_use() -> None:
+    removed = auth("auth_a", authorized=1, used=2, status="removed")
+    replacement = auth("auth_b", authorized=2)
+    uses = {s: Usage(s, "cli_1", "auth_a", 1, n, NOV_20) for n, s in enumerate(("ses_a", "ses_b"), 1)}
+    asked = [Asked(s, COV, NOV_20, "90837") for s in ("ses_a", "ses_b")]
+    assert readiness_problems([removed, replacement], asked, uses) == {"ses_a": None, "ses_b": None}
+    assert readiness_problems([removed], asked, uses) == {
+        "ses_a": "authorization_missing",
+        "ses_b": "authorization_missing",
+    }

@@ -97,8 +97,9 @@ def change_authorization(
     f"{_PATH}/<authorization_id>", status_code=204, responses=answers({204: no_content("Removed.")}, 403)
 )
 def remove_authorization(client_id: ClientId, coverage_id: ItemId, authorization_id: ItemId) -> Response[str]:
-    """Remove an authorization entered in error: it is kept (listed with status ``removed``, its
-    uses still name it) but no session uses it again. Owner, biller or front desk."""
+    """Remove an authorization entered in error: it is kept (listed with status ``removed``) but no
+    session uses it again; its uses count as none, and the nightly run moves each to the one that
+    fits then. Owner, biller or front desk."""
     who = _caller()
     who.require("coverage:write")
     found = container().authorizations.remove(who.practice_id, client_id, coverage_id, authorization_id)

@@ -148,19 +148,19 @@ class Asked:
 def readiness_problems(
     authorizations: Iterable[Authorization], asked: Iterable[Asked], usages: Mapping[str, Usage]
 ) -> dict[str, Problem | None]:
-    """Why each session cannot be claimed yet (None: nothing). A use counts when it lay within
-    the number (its ``through``), unless uses given back since brought the count within it
-    again. A session without one (completed before the authorization was entered or required,
-    a use a crash left out) takes its share of the one that fits, by date of service then time,
-    after the uses recorded: two such sessions against one visit left, the first passes and the
-    second is used up."""
+    """Why each session cannot be claimed yet (None: nothing). A use of an active authorization
+    counts when it lay within the number (its ``through``), unless uses given back since brought the
+    count within it again. A session without one (completed before the authorization was entered or
+    required, a use a crash left out), or whose use names a removed one, takes its share of the one
+    that fits, by date of service then time, after the uses recorded: two such sessions against one
+    visit left, the first passes and the second is used up."""
     found = {a.id: a for a in authorizations}
     waiting: dict[str, int] = defaultdict(int)
     out: dict[str, Problem | None] = {}
     for s in sorted(asked, key=lambda s: s.order):
         usage = usages.get(s.session_id)
         held = found.get(usage.authorization_id) if usage is not None else None
-        if usage is not None and held is not None:
+        if usage is not None and held is not None and held.status == "active":
             over = usage.through > held.authorized and held.used > held.authorized
             out[s.session_id] = "authorization_used_up" if over else None
         else:

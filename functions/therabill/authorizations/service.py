@@ -113,7 +113,8 @@ class AuthorizationService:
     def remove(
         self, practice_id: str, client_id: str, coverage_id: str, authorization_id: str
     ) -> Authorization:
-        """Entered in error: kept (its uses name it) but never fits a session again."""
+        """Entered in error: kept, but never fits a session again; its uses count as none until
+        ``use`` moves them (the nightly run)."""
         current = self.get(practice_id, client_id, coverage_id, authorization_id)
         if current.status == "removed":
             return current
@@ -124,24 +125,38 @@ class AuthorizationService:
     # -- uses -----------------------------------------------------------------------------------
     def use(self, practice_id: str, visit: Visit) -> Usage | None:
         """The completed session's use of the authorization that fits, exactly once (a repeat
-        returns the use recorded). None: the client is not insured that day, or none fits."""
+        returns the use recorded). A use of a removed authorization (entered in error) is no use:
+        it moves to the one that fits now, once. None: the client is not insured that day, or
+        none fits."""
         recorded = self._store.usage(practice_id, visit.session_id)
-        if recorded is not None:
+        if recorded is not None and self._stands(practice_id, recorded):
             return recorded
         client = self._clients.get(practice_id, visit.client_id)
         standing = self._coverage.standing_at(practice_id, client, visit.scheduled_start)
         if not standing.insured or standing.primary is None:
-            return None
+            return recorded
         day = local_date(visit.scheduled_start, self._practices.get(practice_id).time_zone)
         chosen = choose(
             self._store.of_client(practice_id, visit.client_id), standing.primary.id, day, visit.cpt_code
         )
         if chosen is None:
-            return None
+            return recorded
         amount = units_of(chosen.counted, visit.actual_seconds)
         return self._store.record_use(
-            practice_id, chosen, session_id=visit.session_id, amount=amount, service_date=day
+            practice_id,
+            chosen,
+            session_id=visit.session_id,
+            amount=amount,
+            service_date=day,
+            replacing=recorded,
         )
+
+    def _stands(self, practice_id: str, usage: Usage) -> bool:
+        """The use names an authorization still active."""
+        try:
+            return self._store.get(practice_id, usage.client_id, usage.authorization_id).status == "active"
+        except AuthorizationNotFoundError:
+            return False
 
     def give_back(self, practice_id: str, session_id: str) -> Usage | None:
         """The session's use given back, exactly once (None: nothing to give back)."""

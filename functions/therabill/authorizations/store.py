@@ -123,26 +123,33 @@ class AuthorizationStore:
         session_id: str,
         amount: int,
         service_date: date,
+        replacing: Usage | None = None,
     ) -> Usage:
         """The session's use, once: the use item put if absent and the count ADDed in one
         transaction conditioned on the count read (so ``through`` is exact). A use already there
-        is returned as it is; a count moved meanwhile is read again."""
+        is returned as it is; a count moved meanwhile is read again. ``replacing``: the session's
+        use of a removed authorization, moved here in the same transaction (put only while it
+        still names that one, its amount given back to it), so a move happens once."""
         pk = keys.practice_pk(practice_id)
         current = authorization
         for _ in range(_ATTEMPTS):
             usage = Usage(
                 session_id, current.client_id, current.id, amount, current.used + amount, service_date
             )
+            writes = [self._put_use(pk, usage, replacing), self._add(pk, current, amount, seen=current.used)]
+            if replacing is not None:
+                writes.append(self._give(pk, replacing))
             try:
-                self.table.transact(
-                    [self._put_use(pk, usage), self._add(pk, current, amount, seen=current.used)]
-                )
+                self.table.transact(writes)
                 return usage
             except ConditionFailed as exc:
-                if exc.index == 0:  # this session's use is recorded already
+                if exc.index == 0:  # this session's use is recorded (or moved) already
                     existing = self.usage(practice_id, session_id)
-                    if existing is not None:
+                    if existing is not None and (
+                        replacing is None or existing.authorization_id != replacing.authorization_id
+                    ):
                         return existing
+                    replacing = existing
                 current = self._fresh(practice_id, current)
         raise AuthorizationKeepsChangingError("the authorization keeps changing; try again")
 
@@ -158,20 +165,23 @@ class AuthorizationStore:
             key=self.table.key(pk, keys.authorization_use_sk(session_id)),
             condition="attribute_exists(PK)",
         )
-        add = Write(
-            kind="update",
-            key=self.table.key(pk, keys.authorization_sk(usage.client_id, usage.authorization_id)),
-            update="ADD #used :amount",
-            names={"#used": "used"},
-            values={":amount": -usage.amount},
-        )
         try:
-            self.table.transact([remove, add])
+            self.table.transact([remove, self._give(pk, usage)])
         except ConditionFailed:
             return None  # a concurrent give-back won
         return usage
 
-    def _put_use(self, pk: str, u: Usage) -> Write:
+    def _give(self, pk: str, u: Usage) -> Write:
+        """The use's amount given back to the authorization it names."""
+        return Write(
+            kind="update",
+            key=self.table.key(pk, keys.authorization_sk(u.client_id, u.authorization_id)),
+            update="ADD #used :amount",
+            names={"#used": "used"},
+            values={":amount": -u.amount},
+        )
+
+    def _put_use(self, pk: str, u: Usage, replacing: Usage | None = None) -> Write:
         item = {
             "PK": pk,
             "SK": keys.authorization_use_sk(u.session_id),
@@ -183,7 +193,15 @@ class AuthorizationStore:
             "through": u.through,
             "service_date": u.service_date.isoformat(),
         }
-        return Write(kind="put", item=item, condition="attribute_not_exists(PK)")
+        if replacing is None:
+            return Write(kind="put", item=item, condition="attribute_not_exists(PK)")
+        return Write(
+            kind="put",
+            item=item,
+            condition="#auth = :moved AND #through = :through",
+            names={"#auth": "authorization_id", "#through": "through"},
+            values={":moved": replacing.authorization_id, ":through": replacing.through},
+        )
 
     def _add(self, pk: str, a: Authorization, amount: int, *, seen: int) -> Write:
         return Write(

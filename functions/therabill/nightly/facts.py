@@ -99,8 +99,10 @@ class ClientFacts:
         return Asked(s.id, held.primary.id, day, cpt_code, seconds, completed, s.scheduled_start)
 
     def stands(self, usage: Usage | None) -> bool:
-        """A use that names one of the client's authorizations."""
-        return usage is not None and any(a.id == usage.authorization_id for a in self.authorizations)
+        """A use that names one of the client's active authorizations (a removed one's is none)."""
+        return usage is not None and any(
+            a.id == usage.authorization_id and a.status == "active" for a in self.authorizations
+        )
 
     def fits(self, seen: Asked) -> bool:
         """One of the client's authorizations would take the session's use."""
@@ -170,9 +172,9 @@ class ClientLookup:
         usages: dict[str, Usage],
         clients: dict[str, ClientFacts],
     ) -> bool:
-        """Record the missing uses (completed before the authorization was entered or required),
-        oldest first. A use that cannot be recorded now (the count kept moving) waits for the
-        next run: readiness counts it meanwhile."""
+        """Record the missing uses (completed before the authorization was entered or required, or
+        using a removed one: moved), oldest first. A use that cannot be recorded now (the count kept
+        moving) waits for the next run: readiness counts it meanwhile."""
         missing = [
             (seen, s)
             for s, seen in asked.values()
