@@ -8,6 +8,7 @@ reason."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -40,12 +41,19 @@ def _insured(world: World, practice: scenario.Practice, *, required: bool = True
     return str(client["id"]), str(coverage["id"])
 
 
+def _key(key: str = "") -> dict[str, str]:
+    """The Idempotency-Key adding requires: ``key``, or a new one each call."""
+    return {"Idempotency-Key": key or f"authorization-{uuid.uuid4()}"}
+
+
 def _path(client_id: str, coverage_id: str, auth_id: str = "") -> str:
     return f"/clients/{client_id}/coverage/{coverage_id}/authorizations" + (f"/{auth_id}" if auth_id else "")
 
 
 def _add(world: World, practice: scenario.Practice, cid: str, cov: str, **fields: Any) -> dict[str, Any]:
-    status, added = world.staff("POST", _path(cid, cov), {**AUTH, **fields}, practice_id=practice.id)
+    status, added = world.staff(
+        "POST", _path(cid, cov), {**AUTH, **fields}, practice_id=practice.id, headers=_key()
+    )
     assert status == 201, added
     return dict(added)
 
@@ -73,6 +81,7 @@ def test_staff_routes_tenancy_bad_input_roles_and_audit(world: World) -> None:
         _path(cid, cov),
         {**AUTH, "authorized": 12, "cpt_codes": [CPT]},
         practice_id=practice.id,
+        headers=_key(),
     )
     assert status == 201, added
     assert (added["authorized"], added["used"], added["remaining"], added["counted"]) == (12, 0, 12, "visits")
@@ -101,11 +110,13 @@ def test_staff_routes_tenancy_bad_input_roles_and_audit(world: World) -> None:
         ({**AUTH, "authorized": 0}, "authorized"),
         ({**AUTH, "used": 5}, "used"),
     ):
-        status, out = world.staff("POST", _path(cid, cov), body, practice_id=practice.id)
+        status, out = world.staff("POST", _path(cid, cov), body, practice_id=practice.id, headers=_key())
         assert status == 400 and field in json.dumps(out["details"]), out
         assert "9083X" not in json.dumps(out)
     # Who may write; another practice sees nothing.
-    status, _ = world.staff("POST", _path(cid, cov), AUTH, practice_id=practice.id, role="clinician")
+    status, _ = world.staff(
+        "POST", _path(cid, cov), AUTH, practice_id=practice.id, role="clinician", headers=_key()
+    )
     assert status == 403
     other = scenario.create_practice(world, connect=False)
     for method, path, body in (
@@ -115,7 +126,7 @@ def test_staff_routes_tenancy_bad_input_roles_and_audit(world: World) -> None:
         ("PATCH", _path(cid, cov, added["id"]), {"authorized": 2}),
         ("DELETE", _path(cid, cov, added["id"]), None),
     ):
-        status, out = world.staff(method, path, body, practice_id=other.id)
+        status, out = world.staff(method, path, body, practice_id=other.id, headers=_key())
         assert status == 404, (method, path, out)
     status, _ = call(world, "DELETE", _path(cid, cov, added["id"]), practice_id=practice.id)
     assert status == 204
@@ -335,3 +346,36 @@ def test_uses_of_a_removed_authorization_move_to_its_replacement_once(world: Wor
     assert not {r for s in (first, second) for r in reasons[s["id"]] if r.startswith("authorization")}
     assert _one(world, practice, cid, cov, right["id"])["used"] == 2
     assert _one(world, practice, cid, cov, wrong["id"])["used"] == 0
+
+
+def test_adding_again_with_the_same_key_answers_the_one_it_made(world: World) -> None:
+    practice = scenario.create_practice(world, connect=False)
+    cid, cov = _insured(world, practice)
+    answers = [
+        world.staff(
+            "POST", _path(cid, cov), AUTH, practice_id=practice.id, headers=_key("retry-after-timeout")
+        )
+        for _ in range(2)
+    ]
+    assert [status for status, _ in answers] == [201, 201], answers
+    assert answers[0][1]["id"] == answers[1][1]["id"]
+    status, listed = world.staff("GET", _path(cid, cov), practice_id=practice.id)
+    assert status == 200 and [a["id"] for a in listed] == [answers[0][1]["id"]]  # one, not two
+    # The same key with another body: refused, nothing written.
+    status, out = world.staff(
+        "POST",
+        _path(cid, cov),
+        {**AUTH, "authorized": 7},
+        practice_id=practice.id,
+        headers=_key("retry-after-timeout"),
+    )
+    assert status == 409 and out["details"]["authorization_id"] == answers[0][1]["id"], out
+    # No key: the header is required (a 400 naming it).
+    status, out = world.staff("POST", _path(cid, cov), AUTH, practice_id=practice.id)
+    assert status == 400 and "idempotency-key" in json.dumps(out).lower(), out
+    status, listed = world.staff("GET", _path(cid, cov), practice_id=practice.id)
+    assert len(listed) == 1
+    # Two tries racing past the read: the put-if-absent answers the stored one to the second.
+    store = AuthorizationStore(world.container.table)
+    made = store.get(practice.id, cid, answers[0][1]["id"])
+    assert store.create(practice.id, made.model_copy(update={"authorized": 9})).authorized == 1

@@ -15,7 +15,8 @@ from therabill.authorizations.models import Authorization, Problem, Usage, booki
 from therabill.authorizations.store import AuthorizationStore
 from therabill.clients.service import ClientService
 from therabill.core.clock import Clock, local_date
-from therabill.core.ids import new_id
+from therabill.core.ids import derived_id
+from therabill.core.replay import replayed
 from therabill.coverage.service import CoverageService
 from therabill.practices.service import PracticeService
 
@@ -32,6 +33,11 @@ class Visit:
     scheduled_start: datetime
     cpt_code: str | None
     actual_seconds: int | None
+
+
+def _as_added(a: Authorization) -> dict[str, Any]:
+    """What an add asks for: the coverage and the fields staff set."""
+    return a.model_dump(include={"coverage_id", *CHANGEABLE})
 
 
 def _checked(a: Authorization) -> Authorization:
@@ -58,16 +64,20 @@ class AuthorizationService:
 
     # -- staff's changes ------------------------------------------------------------------------
     def add(
-        self, practice_id: str, client_id: str, coverage_id: str, fields: dict[str, Any]
-    ) -> Authorization:
+        self, practice_id: str, client_id: str, coverage_id: str, fields: dict[str, Any], *, request_key: str
+    ) -> tuple[Authorization, bool]:
+        """The new authorization, and True; or, for a retry (the same ``request_key``: the id is
+        derived from it), the one it made, and False. The same key with another body is a 409."""
         coverage = self._coverage.get(practice_id, client_id, coverage_id)  # 404 outside the practice
-        if coverage.status != "active":
+        authorization_id = derived_id("auth", practice_id, client_id, request_key)
+        existing = self._store.find(practice_id, client_id, authorization_id)
+        if existing is None and coverage.status != "active":
             raise AuthorizationInvalidError("the coverage was removed", field="coverage_id")
-        authorization = _checked(
+        asked = _checked(
             Authorization.model_validate(
                 {
                     **fields,
-                    "id": new_id("auth"),
+                    "id": authorization_id,
                     "client_id": client_id,
                     "coverage_id": coverage_id,
                     "used": 0,
@@ -76,8 +86,14 @@ class AuthorizationService:
                 }
             )
         )
-        self._store.create(practice_id, authorization)
-        return authorization
+        stored = existing or self._store.create(practice_id, asked)
+        replayed(
+            stored,
+            same=lambda a: _as_added(a) == _as_added(asked),
+            conflict="this Idempotency-Key was used for a different authorization",
+            authorization_id=stored.id,
+        )
+        return stored, stored is asked
 
     def of_coverage(self, practice_id: str, client_id: str, coverage_id: str) -> list[Authorization]:
         self._coverage.get(practice_id, client_id, coverage_id)

@@ -57,8 +57,21 @@ class AuthorizationStore:
         self.table = table
 
     # -- the authorizations ---------------------------------------------------------------------
-    def create(self, practice_id: str, authorization: Authorization) -> None:
-        self.table.put_new(_item(practice_id, authorization))
+    def create(self, practice_id: str, authorization: Authorization) -> Authorization:
+        """Put if absent: the one stored (a concurrent retry's, when it was first)."""
+        try:
+            self.table.put_new(_item(practice_id, authorization))
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise
+            return _from_item(exc.current)
+        return authorization
+
+    def find(self, practice_id: str, client_id: str, authorization_id: str) -> Authorization | None:
+        try:
+            return self.get(practice_id, client_id, authorization_id)
+        except AuthorizationNotFoundError:
+            return None
 
     def get(self, practice_id: str, client_id: str, authorization_id: str) -> Authorization:
         if not is_id(authorization_id, "auth"):
