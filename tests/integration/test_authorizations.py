@@ -379,3 +379,20 @@ def test_adding_again_with_the_same_key_answers_the_one_it_made(world: World) ->
     store = AuthorizationStore(world.container.table)
     made = store.get(practice.id, cid, answers[0][1]["id"])
     assert store.create(practice.id, made.model_copy(update={"authorized": 9})).authorized == 1
+
+
+def test_a_booking_counts_the_booked_sessions_in_units_where_the_authorization_counts_units(
+    world: World,
+) -> None:
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, price=PRICE)  # 50 minutes: 3 units by the 8-minute rule
+    clinicians(world, practice.id)
+    cid, cov = _insured(world, practice)
+    _add(world, practice, cid, cov, counted="units", authorized=6)
+    world.clock.now = local("2026-11-01", 9)
+    warnings = []
+    for day in ("2026-11-10", "2026-11-17", "2026-11-24"):
+        status, booked = _book(world, practice, cid, svc, day)
+        assert status == 201, booked
+        warnings.append((booked["authorization_warning"] or {}).get("code"))
+    assert warnings == [None, None, "authorization_used_up"]  # 3 + 3 of 6, then nothing left

@@ -70,9 +70,25 @@ def test_what_a_booking_meets() -> None:
     assert booking_problem([two], COV, NOV_20, "90837") is None  # one left
     # A session already booked in the range takes the one left; one booked after the end does not.
     assert (
-        booking_problem([two], COV, NOV_20, "90837", pending=[date(2026, 11, 25)]) == "authorization_used_up"
+        booking_problem([two], COV, NOV_20, "90837", pending=[(date(2026, 11, 25), None)])
+        == "authorization_used_up"
     )
-    assert booking_problem([two], COV, NOV_20, "90837", pending=[date(2026, 12, 2)]) is None
+    assert booking_problem([two], COV, NOV_20, "90837", pending=[(date(2026, 12, 2), None)]) is None
+
+
+def test_a_booking_counts_the_scheduled_units_where_the_authorization_counts_units() -> None:
+    eight = auth(counted="units", authorized=8, used=2)  # 6 units left
+    fifty = 50 * 60  # 3 units by the 8-minute rule
+    booked = [(date(2026, 11, 25), fifty)]
+    assert booking_problem([eight], COV, NOV_20, None, pending=booked, seconds=fifty) is None  # 3 + 3 of 6
+    both = booked * 2
+    assert booking_problem([eight], COV, NOV_20, None, pending=both, seconds=fifty) == "authorization_used_up"
+    # 22 minutes booked: 1 unit; 6 - 3 - 1 leaves 2, short of the 3 a 50-minute visit takes.
+    short = [*booked, (date(2026, 11, 26), 22 * 60)]
+    assert (
+        booking_problem([eight], COV, NOV_20, None, pending=short, seconds=fifty) == "authorization_used_up"
+    )
+    assert booking_problem([eight], COV, NOV_20, None, pending=short, seconds=fifty // 2) is None
 
 
 def _use(through: int, amount: int = 1) -> Usage:

@@ -111,19 +111,22 @@ def booking_problem(
     day: date,
     cpt_code: str | None,
     *,
-    pending: Iterable[date] = (),
+    pending: Iterable[tuple[date, int | None]] = (),
+    seconds: int | None = None,
 ) -> Problem | None:
-    """What a booking on ``day`` meets: no authorization at all, none covering the day (past its
-    end, or not begun), or none with a visit left once the client's other sessions not yet
-    completed (``pending``: their dates) are counted against it."""
+    """What a booking on ``day`` (``seconds`` long) meets: no authorization at all, none covering
+    the day (past its end, or not begun), or not enough left once the client's other sessions not
+    yet completed (``pending``: each one's date and scheduled length) are counted against it: a
+    visit each, or, where it counts units, each one's scheduled units by the 8-minute rule."""
     applying = [a for a in authorizations if a.applies(coverage_id, cpt_code)]
     if not applying:
         return "authorization_missing"
     chosen = choose(applying, coverage_id, day, cpt_code)
     if chosen is None:
         return "authorization_expired"
-    waiting = sum(1 for d in pending if chosen.covers(d))
-    return "authorization_used_up" if chosen.remaining - waiting <= 0 else None
+    waiting = sum(units_of(chosen.counted, length) for d, length in pending if chosen.covers(d))
+    needed = units_of(chosen.counted, seconds)
+    return "authorization_used_up" if chosen.remaining - waiting < needed else None
 
 
 @dataclass(frozen=True)

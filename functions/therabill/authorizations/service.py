@@ -186,12 +186,13 @@ class AuthorizationService:
         client_id: str,
         day: date,
         cpt_code: str | None,
-        pending: Iterable[date] = (),
+        pending: Iterable[tuple[date, int | None]] = (),
+        seconds: int | None = None,
     ) -> Problem | None:
         """What a new visit on ``day`` would meet (the caller asks only when the coverage's payer
         requires an authorization)."""
         found = self._store.of_client(practice_id, client_id)
-        return booking_problem(found, coverage_id, day, cpt_code, pending=pending)
+        return booking_problem(found, coverage_id, day, cpt_code, pending=pending, seconds=seconds)
 
     # -- the nightly run ------------------------------------------------------------------------
     def of_practice(self, practice_id: str) -> dict[str, list[Authorization]]:
