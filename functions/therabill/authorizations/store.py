@@ -190,6 +190,7 @@ class AuthorizationStore:
             kind="update",
             key=self.table.key(pk, keys.authorization_sk(u.client_id, u.authorization_id)),
             update="ADD #used :amount",
+            condition="attribute_exists(PK)",  # never a stray count item
             names={"#used": "used"},
             values={":amount": -u.amount},
         )
