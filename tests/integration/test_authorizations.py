@@ -8,6 +8,7 @@ reason."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -40,12 +41,19 @@ def _insured(world: World, practice: scenario.Practice, *, required: bool = True
     return str(client["id"]), str(coverage["id"])
 
 
+def _key(key: str = "") -> dict[str, str]:
+    """The Idempotency-Key adding requires: ``key``, or a new one each call."""
+    return {"Idempotency-Key": key or f"authorization-{uuid.uuid4()}"}
+
+
 def _path(client_id: str, coverage_id: str, auth_id: str = "") -> str:
     return f"/clients/{client_id}/coverage/{coverage_id}/authorizations" + (f"/{auth_id}" if auth_id else "")
 
 
 def _add(world: World, practice: scenario.Practice, cid: str, cov: str, **fields: Any) -> dict[str, Any]:
-    status, added = world.staff("POST", _path(cid, cov), {**AUTH, **fields}, practice_id=practice.id)
+    status, added = world.staff(
+        "POST", _path(cid, cov), {**AUTH, **fields}, practice_id=practice.id, headers=_key()
+    )
     assert status == 201, added
     return dict(added)
 
@@ -73,6 +81,7 @@ def test_staff_routes_tenancy_bad_input_roles_and_audit(world: World) -> None:
         _path(cid, cov),
         {**AUTH, "authorized": 12, "cpt_codes": [CPT]},
         practice_id=practice.id,
+        headers=_key(),
     )
     assert status == 201, added
     assert (added["authorized"], added["used"], added["remaining"], added["counted"]) == (12, 0, 12, "visits")
@@ -101,11 +110,13 @@ def test_staff_routes_tenancy_bad_input_roles_and_audit(world: World) -> None:
         ({**AUTH, "authorized": 0}, "authorized"),
         ({**AUTH, "used": 5}, "used"),
     ):
-        status, out = world.staff("POST", _path(cid, cov), body, practice_id=practice.id)
+        status, out = world.staff("POST", _path(cid, cov), body, practice_id=practice.id, headers=_key())
         assert status == 400 and field in json.dumps(out["details"]), out
         assert "9083X" not in json.dumps(out)
     # Who may write; another practice sees nothing.
-    status, _ = world.staff("POST", _path(cid, cov), AUTH, practice_id=practice.id, role="clinician")
+    status, _ = world.staff(
+        "POST", _path(cid, cov), AUTH, practice_id=practice.id, role="clinician", headers=_key()
+    )
     assert status == 403
     other = scenario.create_practice(world, connect=False)
     for method, path, body in (
@@ -115,7 +126,7 @@ def test_staff_routes_tenancy_bad_input_roles_and_audit(world: World) -> None:
         ("PATCH", _path(cid, cov, added["id"]), {"authorized": 2}),
         ("DELETE", _path(cid, cov, added["id"]), None),
     ):
-        status, out = world.staff(method, path, body, practice_id=other.id)
+        status, out = world.staff(method, path, body, practice_id=other.id, headers=_key())
         assert status == 404, (method, path, out)
     status, _ = call(world, "DELETE", _path(cid, cov, added["id"]), practice_id=practice.id)
     assert status == 204
@@ -250,3 +261,138 @@ def test_nightly_run_bills_a_self_pay_visit_to_the_client_and_holds_one_beyond_t
         int(e["data"]["object"]["amount"]) for e in world.stripe.events_of_type("payment_intent.succeeded")
     ]
     assert paid[paid_before:] == [PRICE]  # the cash-pay visit, billed to the client; the claims wait
+
+
+def _reasons(world: World, practice: scenario.Practice) -> dict[str, list[str]]:
+    status, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    assert status == 200, listing
+    return {i["session_id"]: i["reasons"] for state in ("ready", "incomplete") for i in listing[state]}
+
+
+def _uses(world: World, practice: scenario.Practice, *sessions: dict[str, Any]) -> list[tuple[str, int]]:
+    store = AuthorizationStore(world.container.table)
+    found = [store.usage(practice.id, s["id"]) for s in sessions]
+    return [(u.authorization_id, u.through) if u else ("", 0) for u in found]
+
+
+def test_sessions_completed_before_the_authorization_each_take_their_share_once(world: World) -> None:
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, price=PRICE)
+    cid, cov = _insured(world, practice)
+    first = session_on(world, practice, cid, svc, local(DAY, 9))
+    second = session_on(world, practice, cid, svc, local(DAY, 11))
+    auth = _add(world, practice, cid, cov)  # one visit, entered after both were completed
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 0
+    world.clock.now = local(DAY, 20)
+    reasons = _reasons(world, practice)  # the listing counts them, writes nothing
+    assert "authorization_used_up" not in reasons[first["id"]]
+    assert "authorization_used_up" in reasons[second["id"]]
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 0
+    fire(world, practice.id, local(DAY, 23))  # the run records the missing uses, oldest first
+    drain(world)
+    assert _uses(world, practice, first, second) == [(auth["id"], 1), (auth["id"], 2)]
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 2
+    # A retried completion, the next night's listing and run: nothing moves, the same answer.
+    end = (local(DAY, 9) + timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"actual_start": local(DAY, 9).strftime("%Y-%m-%dT%H:%M:%SZ"), "actual_end": end}
+    status, out = world.staff("POST", f"/sessions/{first['id']}/complete", body, practice_id=practice.id)
+    assert status == 200, out
+    world.clock.now = local("2026-11-21", 20)
+    reasons = _reasons(world, practice)
+    assert "authorization_used_up" not in reasons[first["id"]]
+    assert "authorization_used_up" in reasons[second["id"]]
+    fire(world, practice.id, local("2026-11-21", 23))
+    drain(world)
+    assert _one(world, practice, cid, cov, auth["id"])["used"] == 2
+
+
+def test_uses_of_a_removed_authorization_move_to_its_replacement_once(world: World) -> None:
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, price=PRICE)
+    cid, cov = _insured(world, practice)
+    wrong = _add(world, practice, cid, cov)  # one visit: entered in error
+    first = session_on(world, practice, cid, svc, local(DAY, 9))
+    second = session_on(world, practice, cid, svc, local(DAY, 11))
+    assert _uses(world, practice, first, second) == [(wrong["id"], 1), (wrong["id"], 2)]
+    old_use = AuthorizationStore(world.container.table).usage(practice.id, first["id"])
+    status, _ = world.staff("DELETE", _path(cid, cov, wrong["id"]), practice_id=practice.id)
+    assert status == 204
+    right = _add(world, practice, cid, cov, authorized=2)
+    world.clock.now = local(DAY, 20)
+    reasons = _reasons(world, practice)  # the removed one's uses are none: both fit the new one
+    assert not {r for s in (first, second) for r in reasons[s["id"]] if r.startswith("authorization")}
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    assert _uses(world, practice, first, second) == [(right["id"], 1), (right["id"], 2)]
+    assert _one(world, practice, cid, cov, right["id"])["used"] == 2
+    assert _one(world, practice, cid, cov, wrong["id"])["used"] == 0  # given back as they moved
+    # A second move of the same use (a concurrent run) finds it moved: nothing counted twice.
+    store = AuthorizationStore(world.container.table)
+    current = store.get(practice.id, cid, right["id"])
+    assert old_use is not None
+    again = store.record_use(
+        practice.id,
+        current,
+        session_id=first["id"],
+        amount=1,
+        service_date=date(2026, 11, 20),
+        replacing=old_use,
+    )
+    assert (again.authorization_id, again.through) == (right["id"], 1)
+    world.clock.now = local("2026-11-21", 20)
+    reasons = _reasons(world, practice)
+    assert not {r for s in (first, second) for r in reasons[s["id"]] if r.startswith("authorization")}
+    assert _one(world, practice, cid, cov, right["id"])["used"] == 2
+    assert _one(world, practice, cid, cov, wrong["id"])["used"] == 0
+
+
+def test_adding_again_with_the_same_key_answers_the_one_it_made(world: World) -> None:
+    practice = scenario.create_practice(world, connect=False)
+    cid, cov = _insured(world, practice)
+    answers = [
+        world.staff(
+            "POST", _path(cid, cov), AUTH, practice_id=practice.id, headers=_key("retry-after-timeout")
+        )
+        for _ in range(2)
+    ]
+    assert [status for status, _ in answers] == [201, 201], answers
+    assert answers[0][1]["id"] == answers[1][1]["id"]
+    status, listed = world.staff("GET", _path(cid, cov), practice_id=practice.id)
+    assert status == 200 and [a["id"] for a in listed] == [answers[0][1]["id"]]  # one, not two
+    # The same key with another body: refused, nothing written.
+    status, out = world.staff(
+        "POST",
+        _path(cid, cov),
+        {**AUTH, "authorized": 7},
+        practice_id=practice.id,
+        headers=_key("retry-after-timeout"),
+    )
+    assert status == 409 and out["details"]["authorization_id"] == answers[0][1]["id"], out
+    # No key: the header is required (a 400 naming it).
+    status, out = world.staff("POST", _path(cid, cov), AUTH, practice_id=practice.id)
+    assert status == 400 and "idempotency-key" in json.dumps(out).lower(), out
+    status, listed = world.staff("GET", _path(cid, cov), practice_id=practice.id)
+    assert len(listed) == 1
+    # Two tries racing past the read: the put-if-absent answers the stored one to the second.
+    store = AuthorizationStore(world.container.table)
+    made = store.get(practice.id, cid, answers[0][1]["id"])
+    assert store.create(practice.id, made.model_copy(update={"authorized": 9})).authorized == 1
+
+
+def test_a_booking_counts_the_booked_sessions_in_units_where_the_authorization_counts_units(
+    world: World,
+) -> None:
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, price=PRICE)  # 50 minutes: 3 units by the 8-minute rule
+    clinicians(world, practice.id)
+    cid, cov = _insured(world, practice)
+    _add(world, practice, cid, cov, counted="units", authorized=6)
+    world.clock.now = local("2026-11-01", 9)
+    warnings = []
+    for day in ("2026-11-10", "2026-11-17", "2026-11-24"):
+        status, booked = _book(world, practice, cid, svc, day)
+        assert status == 201, booked
+        warnings.append((booked["authorization_warning"] or {}).get("code"))
+    assert warnings == [None, None, "authorization_used_up"]  # 3 + 3 of 6, then nothing left

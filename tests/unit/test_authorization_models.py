@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from therabill.authorizations.models import (
+    Asked,
     Authorization,
     Usage,
     booking_problem,
     choose,
     readiness_problem,
+    readiness_problems,
     units_of,
 )
 from therabill.nightly.models import ItemFacts, assess
@@ -68,9 +70,25 @@ def test_what_a_booking_meets() -> None:
     assert booking_problem([two], COV, NOV_20, "90837") is None  # one left
     # A session already booked in the range takes the one left; one booked after the end does not.
     assert (
-        booking_problem([two], COV, NOV_20, "90837", pending=[date(2026, 11, 25)]) == "authorization_used_up"
+        booking_problem([two], COV, NOV_20, "90837", pending=[(date(2026, 11, 25), None)])
+        == "authorization_used_up"
     )
-    assert booking_problem([two], COV, NOV_20, "90837", pending=[date(2026, 12, 2)]) is None
+    assert booking_problem([two], COV, NOV_20, "90837", pending=[(date(2026, 12, 2), None)]) is None
+
+
+def test_a_booking_counts_the_scheduled_units_where_the_authorization_counts_units() -> None:
+    eight = auth(counted="units", authorized=8, used=2)  # 6 units left
+    fifty = 50 * 60  # 3 units by the 8-minute rule
+    booked = [(date(2026, 11, 25), fifty)]
+    assert booking_problem([eight], COV, NOV_20, None, pending=booked, seconds=fifty) is None  # 3 + 3 of 6
+    both = booked * 2
+    assert booking_problem([eight], COV, NOV_20, None, pending=both, seconds=fifty) == "authorization_used_up"
+    # 22 minutes booked: 1 unit; 6 - 3 - 1 leaves 2, short of the 3 a 50-minute visit takes.
+    short = [*booked, (date(2026, 11, 26), 22 * 60)]
+    assert (
+        booking_problem([eight], COV, NOV_20, None, pending=short, seconds=fifty) == "authorization_used_up"
+    )
+    assert booking_problem([eight], COV, NOV_20, None, pending=short, seconds=fifty // 2) is None
 
 
 def _use(through: int, amount: int = 1) -> Usage:
@@ -120,3 +138,39 @@ def test_the_nightly_run_holds_an_insured_session_with_the_reason() -> None:
     # A self-pay session is not insured: its authorization is never asked about.
     a = assess(replace(facts, insured=False, authorization="authorization_used_up"))
     assert (a.state, a.action) == ("ready", "charge")
+
+
+def test_readiness_counts_the_sessions_without_a_use_against_what_is_left() -> None:
+    # Completed before the authorization was entered: no use recorded. One visit left for two.
+    one = auth(authorized=1)
+    later = Asked("ses_b", COV, NOV_20, "90837")
+    earlier = Asked("ses_a", COV, date(2026, 11, 19), "90837")
+    assert readiness_problems([one], [later, earlier], {}) == {
+        "ses_a": None,
+        "ses_b": "authorization_used_up",
+    }
+    # A recorded use within the number comes first; the one without takes what is left (none).
+    recorded = Usage("ses_b", "cli_1", "auth_a", 1, 1, NOV_20)
+    assert readiness_problems([auth(authorized=1, used=1)], [later, earlier], {"ses_b": recorded}) == {
+        "ses_a": "authorization_used_up",
+        "ses_b": None,
+    }
+    # Units: 50 minutes take 3 of 4; the next 3 do not fit in the 1 left.
+    units = auth(counted="units", authorized=4)
+    asked = [Asked(s, COV, NOV_20, None, 50 * 60) for s in ("ses_a", "ses_b")]
+    assert readiness_problems([units], asked, {}) == {"ses_a": None, "ses_b": "authorization_used_up"}
+    # A no-show is judged but takes nothing.
+    no_show = Asked("ses_a", COV, date(2026, 11, 19), "90837", completed=False)
+    assert readiness_problems([one], [no_show, later], {}) == {"ses_a": None, "ses_b": None}
+
+
+def test_a_use_of_a_removed_authorization_is_no_use() -> None:
+    removed = auth("auth_a", authorized=1, used=2, status="removed")
+    replacement = auth("auth_b", authorized=2)
+    uses = {s: Usage(s, "cli_1", "auth_a", 1, n, NOV_20) for n, s in enumerate(("ses_a", "ses_b"), 1)}
+    asked = [Asked(s, COV, NOV_20, "90837") for s in ("ses_a", "ses_b")]
+    assert readiness_problems([removed, replacement], asked, uses) == {"ses_a": None, "ses_b": None}
+    assert readiness_problems([removed], asked, uses) == {
+        "ses_a": "authorization_missing",
+        "ses_b": "authorization_missing",
+    }

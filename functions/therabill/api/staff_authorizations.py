@@ -16,7 +16,7 @@ from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, no_content
-from therabill.api.params import ClientId, ItemId
+from therabill.api.params import ClientId, IdempotencyKey, ItemId
 from therabill.api.staff_authorizations_models import (
     AuthorizationCreate,
     AuthorizationOut,
@@ -42,19 +42,33 @@ def list_authorizations(client_id: ClientId, coverage_id: ItemId) -> list[Author
     return [AuthorizationOut.of(a) for a in audit_trail.authorizations_shown(router, found)]
 
 
-@router.post(_PATH, status_code=201, responses=answers({201: "The new authorization."}, 403))
+@router.post(
+    _PATH,
+    status_code=201,
+    responses=answers({201: "The new authorization (a retry: the one it made)."}, 403, 409),
+)
 def add_authorization(
-    client_id: ClientId, coverage_id: ItemId, body: Annotated[AuthorizationCreate, Body()]
+    client_id: ClientId,
+    coverage_id: ItemId,
+    body: Annotated[AuthorizationCreate, Body()],
+    idempotency_key: IdempotencyKey,
 ) -> AuthorizationOut:
     """Add the payer's authorization: visits (or 15-minute units) between two dates, optionally
-    only for some CPT codes. A completed insured session uses the one that fits; where the
-    coverage's payer requires one (``authorization_required``), bookings beyond it warn (or are
-    refused) and the nightly run holds the claim. Owner, biller or front desk."""
+    only for some CPT codes. The id is derived from the Idempotency-Key: a retried request answers
+    the authorization it made (the same key with another body is a 409). A completed insured
+    session uses the one that fits; where the coverage's payer requires one
+    (``authorization_required``), bookings beyond it warn (or are refused) and the nightly run
+    holds the claim. Owner, biller or front desk."""
     who = _caller()
     who.require("coverage:write")
     fields = body.model_dump(exclude_none=True)
-    authorization = container().authorizations.add(who.practice_id, client_id, coverage_id, fields)
-    audit_trail.authorization_changed(router, authorization)
+    authorization, added = container().authorizations.add(
+        who.practice_id, client_id, coverage_id, fields, request_key=idempotency_key
+    )
+    if added:
+        audit_trail.authorization_changed(router, authorization)
+    else:
+        audit_trail.authorizations_shown(router, [authorization])
     return AuthorizationOut.of(authorization)
 
 
@@ -97,8 +111,9 @@ def change_authorization(
     f"{_PATH}/<authorization_id>", status_code=204, responses=answers({204: no_content("Removed.")}, 403)
 )
 def remove_authorization(client_id: ClientId, coverage_id: ItemId, authorization_id: ItemId) -> Response[str]:
-    """Remove an authorization entered in error: it is kept (listed with status ``removed``, its
-    uses still name it) but no session uses it again. Owner, biller or front desk."""
+    """Remove an authorization entered in error: it is kept (listed with status ``removed``) but no
+    session uses it again; its uses count as none, and the nightly run moves each to the one that
+    fits then. Owner, biller or front desk."""
     who = _caller()
     who.require("coverage:write")
     found = container().authorizations.remove(who.practice_id, client_id, coverage_id, authorization_id)

@@ -14,7 +14,8 @@ record or an error message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -84,15 +85,24 @@ def units_of(counted: Counted, actual_seconds: int | None) -> int:
 
 
 def choose(
-    authorizations: Iterable[Authorization], coverage_id: str, day: date, cpt_code: str | None
+    authorizations: Iterable[Authorization],
+    coverage_id: str,
+    day: date,
+    cpt_code: str | None,
+    *,
+    waiting: Mapping[str, int] | None = None,
 ) -> Authorization | None:
     """The authorization a session on ``day`` uses: of those that apply and cover the day, one
-    with something left first, then one naming the session's code over one for any code, then
-    the one ending soonest (then the oldest)."""
+    with something left first (less what ``waiting`` sessions without a use will take of it),
+    then one naming the session's code over one for any code, then the one ending soonest (then
+    the oldest)."""
     fitting = [a for a in authorizations if a.applies(coverage_id, cpt_code) and a.covers(day)]
     if not fitting:
         return None
-    return min(fitting, key=lambda a: (a.remaining <= 0, not a.cpt_codes, a.end_date, a.id))
+    held = waiting or {}
+    return min(
+        fitting, key=lambda a: (a.remaining - held.get(a.id, 0) <= 0, not a.cpt_codes, a.end_date, a.id)
+    )
 
 
 def booking_problem(
@@ -101,19 +111,78 @@ def booking_problem(
     day: date,
     cpt_code: str | None,
     *,
-    pending: Iterable[date] = (),
+    pending: Iterable[tuple[date, int | None]] = (),
+    seconds: int | None = None,
 ) -> Problem | None:
-    """What a booking on ``day`` meets: no authorization at all, none covering the day (past its
-    end, or not begun), or none with a visit left once the client's other sessions not yet
-    completed (``pending``: their dates) are counted against it."""
+    """What a booking on ``day`` (``seconds`` long) meets: no authorization at all, none covering
+    the day (past its end, or not begun), or not enough left once the client's other sessions not
+    yet completed (``pending``: each one's date and scheduled length) are counted against it: a
+    visit each, or, where it counts units, each one's scheduled units by the 8-minute rule."""
     applying = [a for a in authorizations if a.applies(coverage_id, cpt_code)]
     if not applying:
         return "authorization_missing"
     chosen = choose(applying, coverage_id, day, cpt_code)
     if chosen is None:
         return "authorization_expired"
-    waiting = sum(1 for d in pending if chosen.covers(d))
-    return "authorization_used_up" if chosen.remaining - waiting <= 0 else None
+    waiting = sum(units_of(chosen.counted, length) for d, length in pending if chosen.covers(d))
+    needed = units_of(chosen.counted, seconds)
+    return "authorization_used_up" if chosen.remaining - waiting < needed else None
+
+
+@dataclass(frozen=True)
+class Asked:
+    """An insured session whose primary coverage's payer requires an authorization, as readiness
+    asks about it: that coverage, the date of service, the code and the length (units)."""
+
+    session_id: str
+    coverage_id: str
+    day: date
+    cpt_code: str | None
+    seconds: int | None = None
+    completed: bool = True  # a no-show is judged, but takes nothing
+    start: datetime | None = None  # the scheduled start: the order within a day
+
+    @property
+    def order(self) -> tuple[date, float, str]:
+        """Sessions without a use take their share in this order: by date of service, by time."""
+        return (self.day, self.start.timestamp() if self.start else 0.0, self.session_id)
+
+
+def readiness_problems(
+    authorizations: Iterable[Authorization], asked: Iterable[Asked], usages: Mapping[str, Usage]
+) -> dict[str, Problem | None]:
+    """Why each session cannot be claimed yet (None: nothing). A use of an active authorization
+    counts when it lay within the number (its ``through``), unless uses given back since brought the
+    count within it again. A session without one (completed before the authorization was entered or
+    required, a use a crash left out), or whose use names a removed one, takes its share of the one
+    that fits, by date of service then time, after the uses recorded: two such sessions against one
+    visit left, the first passes and the second is used up."""
+    found = {a.id: a for a in authorizations}
+    waiting: dict[str, int] = defaultdict(int)
+    out: dict[str, Problem | None] = {}
+    for s in sorted(asked, key=lambda s: s.order):
+        usage = usages.get(s.session_id)
+        held = found.get(usage.authorization_id) if usage is not None else None
+        if usage is not None and held is not None and held.status == "active":
+            over = usage.through > held.authorized and held.used > held.authorized
+            out[s.session_id] = "authorization_used_up" if over else None
+        else:
+            out[s.session_id] = _unused_problem(list(found.values()), s, waiting)
+    return out
+
+
+def _unused_problem(authorizations: list[Authorization], s: Asked, waiting: dict[str, int]) -> Problem | None:
+    applying = [a for a in authorizations if a.applies(s.coverage_id, s.cpt_code)]
+    if not applying:
+        return "authorization_missing"
+    chosen = choose(applying, s.coverage_id, s.day, s.cpt_code, waiting=waiting)
+    if chosen is None:
+        return "authorization_expired"
+    amount = units_of(chosen.counted, s.seconds) if s.completed else 1
+    over = chosen.used + waiting[chosen.id] + amount > chosen.authorized
+    if s.completed:
+        waiting[chosen.id] += amount
+    return "authorization_used_up" if over else None
 
 
 def readiness_problem(
@@ -123,21 +192,10 @@ def readiness_problem(
     cpt_code: str | None,
     usage: Usage | None,
 ) -> Problem | None:
-    """Why an insured session whose payer requires an authorization cannot be claimed yet. A use
-    counts when it lay within the number authorized (its ``through``), unless uses given back
-    since brought the count within it again. No use: no authorization applied, or none covered
-    the day, or (a use a crash left unrecorded) one fits now."""
-    found = {a.id: a for a in authorizations}
-    if usage is not None and usage.authorization_id in found:
-        used = found[usage.authorization_id]
-        over = usage.through > used.authorized and used.used > used.authorized
-        return "authorization_used_up" if over else None
+    """Why one insured session whose payer requires an authorization cannot be claimed yet (as
+    ``readiness_problems`` of that session alone)."""
     if coverage_id is None:
         return "authorization_missing"
-    applying = [a for a in found.values() if a.applies(coverage_id, cpt_code)]
-    if not applying:
-        return "authorization_missing"
-    chosen = choose(applying, coverage_id, day, cpt_code)
-    if chosen is None:
-        return "authorization_expired"
-    return "authorization_used_up" if chosen.remaining <= 0 else None
+    asked = Asked(usage.session_id if usage else "", coverage_id, day, cpt_code)
+    usages = {asked.session_id: usage} if usage else {}
+    return readiness_problems(authorizations, [asked], usages)[asked.session_id]

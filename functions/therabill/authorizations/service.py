@@ -15,7 +15,8 @@ from therabill.authorizations.models import Authorization, Problem, Usage, booki
 from therabill.authorizations.store import AuthorizationStore
 from therabill.clients.service import ClientService
 from therabill.core.clock import Clock, local_date
-from therabill.core.ids import new_id
+from therabill.core.ids import derived_id
+from therabill.core.replay import replayed
 from therabill.coverage.service import CoverageService
 from therabill.practices.service import PracticeService
 
@@ -32,6 +33,11 @@ class Visit:
     scheduled_start: datetime
     cpt_code: str | None
     actual_seconds: int | None
+
+
+def _as_added(a: Authorization) -> dict[str, Any]:
+    """What an add asks for: the coverage and the fields staff set."""
+    return a.model_dump(include={"coverage_id", *CHANGEABLE})
 
 
 def _checked(a: Authorization) -> Authorization:
@@ -58,16 +64,20 @@ class AuthorizationService:
 
     # -- staff's changes ------------------------------------------------------------------------
     def add(
-        self, practice_id: str, client_id: str, coverage_id: str, fields: dict[str, Any]
-    ) -> Authorization:
+        self, practice_id: str, client_id: str, coverage_id: str, fields: dict[str, Any], *, request_key: str
+    ) -> tuple[Authorization, bool]:
+        """The new authorization, and True; or, for a retry (the same ``request_key``: the id is
+        derived from it), the one it made, and False. The same key with another body is a 409."""
         coverage = self._coverage.get(practice_id, client_id, coverage_id)  # 404 outside the practice
-        if coverage.status != "active":
+        authorization_id = derived_id("auth", practice_id, client_id, request_key)
+        existing = self._store.find(practice_id, client_id, authorization_id)
+        if existing is None and coverage.status != "active":
             raise AuthorizationInvalidError("the coverage was removed", field="coverage_id")
-        authorization = _checked(
+        asked = _checked(
             Authorization.model_validate(
                 {
                     **fields,
-                    "id": new_id("auth"),
+                    "id": authorization_id,
                     "client_id": client_id,
                     "coverage_id": coverage_id,
                     "used": 0,
@@ -76,8 +86,14 @@ class AuthorizationService:
                 }
             )
         )
-        self._store.create(practice_id, authorization)
-        return authorization
+        stored = existing or self._store.create(practice_id, asked)
+        replayed(
+            stored,
+            same=lambda a: _as_added(a) == _as_added(asked),
+            conflict="this Idempotency-Key was used for a different authorization",
+            authorization_id=stored.id,
+        )
+        return stored, stored is asked
 
     def of_coverage(self, practice_id: str, client_id: str, coverage_id: str) -> list[Authorization]:
         self._coverage.get(practice_id, client_id, coverage_id)
@@ -113,7 +129,8 @@ class AuthorizationService:
     def remove(
         self, practice_id: str, client_id: str, coverage_id: str, authorization_id: str
     ) -> Authorization:
-        """Entered in error: kept (its uses name it) but never fits a session again."""
+        """Entered in error: kept, but never fits a session again; its uses count as none until
+        ``use`` moves them (the nightly run)."""
         current = self.get(practice_id, client_id, coverage_id, authorization_id)
         if current.status == "removed":
             return current
@@ -124,24 +141,38 @@ class AuthorizationService:
     # -- uses -----------------------------------------------------------------------------------
     def use(self, practice_id: str, visit: Visit) -> Usage | None:
         """The completed session's use of the authorization that fits, exactly once (a repeat
-        returns the use recorded). None: the client is not insured that day, or none fits."""
+        returns the use recorded). A use of a removed authorization (entered in error) is no use:
+        it moves to the one that fits now, once. None: the client is not insured that day, or
+        none fits."""
         recorded = self._store.usage(practice_id, visit.session_id)
-        if recorded is not None:
+        if recorded is not None and self._stands(practice_id, recorded):
             return recorded
         client = self._clients.get(practice_id, visit.client_id)
         standing = self._coverage.standing_at(practice_id, client, visit.scheduled_start)
         if not standing.insured or standing.primary is None:
-            return None
+            return recorded
         day = local_date(visit.scheduled_start, self._practices.get(practice_id).time_zone)
         chosen = choose(
             self._store.of_client(practice_id, visit.client_id), standing.primary.id, day, visit.cpt_code
         )
         if chosen is None:
-            return None
+            return recorded
         amount = units_of(chosen.counted, visit.actual_seconds)
         return self._store.record_use(
-            practice_id, chosen, session_id=visit.session_id, amount=amount, service_date=day
+            practice_id,
+            chosen,
+            session_id=visit.session_id,
+            amount=amount,
+            service_date=day,
+            replacing=recorded,
         )
+
+    def _stands(self, practice_id: str, usage: Usage) -> bool:
+        """The use names an authorization still active."""
+        try:
+            return self._store.get(practice_id, usage.client_id, usage.authorization_id).status == "active"
+        except AuthorizationNotFoundError:
+            return False
 
     def give_back(self, practice_id: str, session_id: str) -> Usage | None:
         """The session's use given back, exactly once (None: nothing to give back)."""
@@ -155,12 +186,13 @@ class AuthorizationService:
         client_id: str,
         day: date,
         cpt_code: str | None,
-        pending: Iterable[date] = (),
+        pending: Iterable[tuple[date, int | None]] = (),
+        seconds: int | None = None,
     ) -> Problem | None:
         """What a new visit on ``day`` would meet (the caller asks only when the coverage's payer
         requires an authorization)."""
         found = self._store.of_client(practice_id, client_id)
-        return booking_problem(found, coverage_id, day, cpt_code, pending=pending)
+        return booking_problem(found, coverage_id, day, cpt_code, pending=pending, seconds=seconds)
 
     # -- the nightly run ------------------------------------------------------------------------
     def of_practice(self, practice_id: str) -> dict[str, list[Authorization]]:

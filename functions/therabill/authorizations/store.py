@@ -57,8 +57,21 @@ class AuthorizationStore:
         self.table = table
 
     # -- the authorizations ---------------------------------------------------------------------
-    def create(self, practice_id: str, authorization: Authorization) -> None:
-        self.table.put_new(_item(practice_id, authorization))
+    def create(self, practice_id: str, authorization: Authorization) -> Authorization:
+        """Put if absent: the one stored (a concurrent retry's, when it was first)."""
+        try:
+            self.table.put_new(_item(practice_id, authorization))
+        except ConditionFailed as exc:
+            if exc.current is None:
+                raise
+            return _from_item(exc.current)
+        return authorization
+
+    def find(self, practice_id: str, client_id: str, authorization_id: str) -> Authorization | None:
+        try:
+            return self.get(practice_id, client_id, authorization_id)
+        except AuthorizationNotFoundError:
+            return None
 
     def get(self, practice_id: str, client_id: str, authorization_id: str) -> Authorization:
         if not is_id(authorization_id, "auth"):
@@ -123,26 +136,33 @@ class AuthorizationStore:
         session_id: str,
         amount: int,
         service_date: date,
+        replacing: Usage | None = None,
     ) -> Usage:
         """The session's use, once: the use item put if absent and the count ADDed in one
         transaction conditioned on the count read (so ``through`` is exact). A use already there
-        is returned as it is; a count moved meanwhile is read again."""
+        is returned as it is; a count moved meanwhile is read again. ``replacing``: the session's
+        use of a removed authorization, moved here in the same transaction (put only while it
+        still names that one, its amount given back to it), so a move happens once."""
         pk = keys.practice_pk(practice_id)
         current = authorization
         for _ in range(_ATTEMPTS):
             usage = Usage(
                 session_id, current.client_id, current.id, amount, current.used + amount, service_date
             )
+            writes = [self._put_use(pk, usage, replacing), self._add(pk, current, amount, seen=current.used)]
+            if replacing is not None:
+                writes.append(self._give(pk, replacing))
             try:
-                self.table.transact(
-                    [self._put_use(pk, usage), self._add(pk, current, amount, seen=current.used)]
-                )
+                self.table.transact(writes)
                 return usage
             except ConditionFailed as exc:
-                if exc.index == 0:  # this session's use is recorded already
+                if exc.index == 0:  # this session's use is recorded (or moved) already
                     existing = self.usage(practice_id, session_id)
-                    if existing is not None:
+                    if existing is not None and (
+                        replacing is None or existing.authorization_id != replacing.authorization_id
+                    ):
                         return existing
+                    replacing = existing
                 current = self._fresh(practice_id, current)
         raise AuthorizationKeepsChangingError("the authorization keeps changing; try again")
 
@@ -158,20 +178,24 @@ class AuthorizationStore:
             key=self.table.key(pk, keys.authorization_use_sk(session_id)),
             condition="attribute_exists(PK)",
         )
-        add = Write(
-            kind="update",
-            key=self.table.key(pk, keys.authorization_sk(usage.client_id, usage.authorization_id)),
-            update="ADD #used :amount",
-            names={"#used": "used"},
-            values={":amount": -usage.amount},
-        )
         try:
-            self.table.transact([remove, add])
+            self.table.transact([remove, self._give(pk, usage)])
         except ConditionFailed:
             return None  # a concurrent give-back won
         return usage
 
-    def _put_use(self, pk: str, u: Usage) -> Write:
+    def _give(self, pk: str, u: Usage) -> Write:
+        """The use's amount given back to the authorization it names."""
+        return Write(
+            kind="update",
+            key=self.table.key(pk, keys.authorization_sk(u.client_id, u.authorization_id)),
+            update="ADD #used :amount",
+            condition="attribute_exists(PK)",  # never a stray count item
+            names={"#used": "used"},
+            values={":amount": -u.amount},
+        )
+
+    def _put_use(self, pk: str, u: Usage, replacing: Usage | None = None) -> Write:
         item = {
             "PK": pk,
             "SK": keys.authorization_use_sk(u.session_id),
@@ -183,7 +207,15 @@ class AuthorizationStore:
             "through": u.through,
             "service_date": u.service_date.isoformat(),
         }
-        return Write(kind="put", item=item, condition="attribute_not_exists(PK)")
+        if replacing is None:
+            return Write(kind="put", item=item, condition="attribute_not_exists(PK)")
+        return Write(
+            kind="put",
+            item=item,
+            condition="#auth = :moved AND #through = :through",
+            names={"#auth": "authorization_id", "#through": "through"},
+            values={":moved": replacing.authorization_id, ":through": replacing.through},
+        )
 
     def _add(self, pk: str, a: Authorization, amount: int, *, seen: int) -> Write:
         return Write(

@@ -134,16 +134,18 @@ class BookingPlanner:
         self, practice: Practice, standing: Standing, service: ServiceType, slot: BookingSlot
     ) -> Problem | None:
         """What an insured visit meets of the client's authorization, when the primary coverage's
-        payer requires one: the client's other sessions not yet completed count against it."""
+        payer requires one: the client's other sessions not yet completed count against it (by
+        their scheduled length, where it counts units)."""
         primary = standing.primary
         if primary is None or not primary.authorization_required:
             return None
         tz = practice.time_zone
         pending = [
-            local_date(s.scheduled_start, tz)
+            (local_date(s.scheduled_start, tz), _seconds(s.scheduled_start, s.scheduled_end))
             for s in self._sessions.list_for_client(practice.id, slot.client_id)
             if _counts_against(s, slot.session_id)
         ]
+        end = slot.end or slot.start + timedelta(minutes=service.default_duration_minutes)
         return self._authorizations.booking_problem(
             practice.id,
             coverage_id=primary.id,
@@ -151,6 +153,7 @@ class BookingPlanner:
             day=local_date(slot.start, tz),
             cpt_code=service.cpt_code,
             pending=pending,
+            seconds=_seconds(slot.start, end),
         )
 
     def _payment_record(
@@ -192,6 +195,10 @@ class BookingPlanner:
         now = self._clock()
         if consent.scope.expires_at is not None and consent.scope.expires_at <= now:
             raise ConflictError("the card's consent has expired", requirement="card_on_file")
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return int((end - start).total_seconds())
 
 
 def _counts_against(session: Session, booking_id: str) -> bool:

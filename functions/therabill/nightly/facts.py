@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from therabill.authorizations.models import Authorization, Usage, readiness_problem
-from therabill.authorizations.service import AuthorizationService
+from therabill.authorizations.models import Asked, Authorization, Usage, choose, readiness_problems
+from therabill.authorizations.service import AuthorizationService, Visit
 from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.models import Client
@@ -78,19 +78,36 @@ class ClientFacts:
         self.unmigrated_insurance = bool(client and client.unmigrated_insurance)
         self.autopay = client.autopay if client else None  # None: the practice's default
         self._coverages = coverages
-        self._authorizations = authorizations
+        self.authorizations = authorizations
         self.requires_authorization = any(c.authorization_required for c in coverages)
 
     def insured_on(self, day: date) -> bool:
         """Insured on this date of service (``coverage.models.standing``, the one rule)."""
         return standing(self._billing_type, self._coverages, day).insured
 
-    def authorization_problem(self, day: date, cpt_code: str | None, usage: Usage | None) -> str | None:
-        """An insured session whose primary's payer requires an authorization: what it lacks."""
+    def asked(self, s: Session, day: date) -> Asked | None:
+        """The session as readiness asks about it: insured (not booked as self-pay) on ``day``
+        under a primary coverage whose payer requires an authorization; else None."""
         held = standing(self._billing_type, self._coverages, day)
-        if not held.insured or held.primary is None or not held.primary.authorization_required:
+        if self_pay(s) or not held.insured or held.primary is None:
             return None
-        return readiness_problem(self._authorizations, held.primary.id, day, cpt_code, usage)
+        if not held.primary.authorization_required:
+            return None
+        real = s.actual_start and s.actual_end and s.actual_end - s.actual_start
+        seconds = int(real.total_seconds()) if real else None
+        cpt_code = s.price.cpt_code if s.price else None
+        completed = s.status == "completed"
+        return Asked(s.id, held.primary.id, day, cpt_code, seconds, completed, s.scheduled_start)
+
+    def stands(self, usage: Usage | None) -> bool:
+        """A use that names one of the client's active authorizations (a removed one's is none)."""
+        return usage is not None and any(
+            a.id == usage.authorization_id and a.status == "active" for a in self.authorizations
+        )
+
+    def fits(self, seen: Asked) -> bool:
+        """One of the client's authorizations would take the session's use."""
+        return choose(self.authorizations, seen.coverage_id, seen.day, seen.cpt_code) is not None
 
     @property
     def not_billed(self) -> bool:
@@ -119,12 +136,67 @@ class ClientLookup:
             cid: ClientFacts(found.get(cid), coverages.get(cid, []), auths.get(cid, [])) for cid in client_ids
         }
 
-    def usages(
-        self, practice_id: str, sessions: list[Session], clients: dict[str, ClientFacts]
-    ) -> dict[str, Usage]:
-        """The authorization uses of the sessions whose client's payer requires one (one round)."""
-        wanted = {s.id for s in sessions if clients[s.client_id].requires_authorization}
-        return self._authorizations.usages(practice_id, wanted)
+    def authorization_problems(
+        self,
+        practice: Practice,
+        sessions: list[Session],
+        clients: dict[str, ClientFacts],
+        *,
+        record: bool = False,
+    ) -> dict[str, str | None]:
+        """What each session whose payer requires an authorization lacks (its use read in one
+        round, AU4). ``record`` (the run): a completed one without a use of an active
+        authorization records it now (``AuthorizationService.use``, exactly once), by date of
+        service; the counts are read again after."""
+        asked: dict[str, tuple[Session, Asked]] = {}
+        for s in sessions:
+            seen = clients[s.client_id].asked(s, local_date(s.scheduled_start, practice.time_zone))
+            if seen is not None:
+                asked[s.id] = (s, seen)
+        usages = self._authorizations.usages(practice.id, set(asked))
+        auths = {cid: c.authorizations for cid, c in clients.items()}
+        if record and self._catch_up(practice.id, asked, usages, clients):
+            usages = self._authorizations.usages(practice.id, set(asked))
+            auths = self._authorizations.of_practice(practice.id)
+        by_client: dict[str, list[Asked]] = {}
+        for s, seen in asked.values():
+            by_client.setdefault(s.client_id, []).append(seen)
+        out: dict[str, str | None] = {}
+        for cid, seens in by_client.items():
+            out.update(readiness_problems(auths.get(cid, []), seens, usages))
+        return out
+
+    def _catch_up(
+        self,
+        practice_id: str,
+        asked: dict[str, tuple[Session, Asked]],
+        usages: dict[str, Usage],
+        clients: dict[str, ClientFacts],
+    ) -> bool:
+        """Record the missing uses (completed before the authorization was entered or required, or
+        using a removed one: moved), oldest first. A use that cannot be recorded now (the count kept
+        moving) waits for the next run: readiness counts it meanwhile."""
+        missing = [
+            (seen, s)
+            for s, seen in asked.values()
+            if seen.completed
+            and not clients[s.client_id].stands(usages.get(s.id))
+            and clients[s.client_id].fits(seen)
+        ]
+        for _, s in sorted(missing, key=lambda m: m[0].order):
+            real = s.actual_start and s.actual_end and s.actual_end - s.actual_start
+            visit = Visit(
+                session_id=s.id,
+                client_id=s.client_id,
+                scheduled_start=s.scheduled_start,
+                cpt_code=s.price.cpt_code if s.price else None,
+                actual_seconds=int(real.total_seconds()) if real else None,
+            )
+            try:
+                self._authorizations.use(practice_id, visit)
+            except TherabillError:
+                continue
+        return bool(missing)
 
 
 class FactReader:
@@ -145,14 +217,15 @@ class FactReader:
         self._charges = charges
         self._hooks = hooks
 
-    def facts(self, practice: Practice, run_date: date) -> list[ItemFacts]:
+    def facts(self, practice: Practice, run_date: date, *, record_uses: bool = False) -> list[ItemFacts]:
         """Each candidate's facts, by service date: the clients read in one round, a card once per
-        distinct charge."""
+        distinct charge. ``record_uses`` (the run, not the listing): missing authorization uses
+        are recorded first."""
         held = self._store.held(practice.id, run_date)
         roster = self._providers.clinicians.roster(practice.id)  # per practice, never per session
         candidates = self._candidates(practice, run_date)
         clients = self._clients.of(practice.id, {s.client_id for s in candidates})  # one round
-        usages = self._clients.usages(practice.id, candidates, clients)
+        problems = self._clients.authorization_problems(practice, candidates, clients, record=record_uses)
         chargeable: dict[tuple[str, str, int], bool] = {}
         billing_provider: bool | None = None  # read once, when a session is insured
         out: list[ItemFacts] = []
@@ -161,8 +234,7 @@ class FactReader:
             supervised = s.clinician_id in roster.supervisors
             base = self._base(practice, s, client, held=s.id in held, supervised=supervised)
             if base is not None and base.insured:
-                problem = client.authorization_problem(base.service_date, base.cpt_code, usages.get(s.id))
-                base = replace(base, authorization=problem)
+                base = replace(base, authorization=problems.get(s.id))
             if base is None:
                 continue  # a no-show owes only its fee: none, or it was charged or waived
             if base.insured and billing_provider is None:

@@ -52,7 +52,7 @@ class Planner:
 
     def _write_plan(self, practice: Practice, run_date: date) -> NightRun:
         practice_id = practice.id
-        decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date)]
+        decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date, record_uses=True)]
         run = self._store.find_run(practice_id, run_date)
         chosen = None if run is None or run.selection is None else set(run.selection)
         ready = [
