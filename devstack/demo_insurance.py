@@ -263,7 +263,13 @@ class InsuranceDemo:
             "reference": f"AUTH-{self.run_id}",
         }
         r.authorization = dict(
-            s.staff("POST", f"/clients/{cid}/coverage/{cov}/authorizations", auth, expect=(201,))
+            s.staff(
+                "POST",
+                f"/clients/{cid}/coverage/{cov}/authorizations",
+                auth,
+                expect=(201,),
+                headers={"Idempotency-Key": f"demo-authorization-{self.run_id}"},
+            )
         )
         a = r.authorization
         steps.detail(f"{a['id']}: {a['authorized']} visit from {a['start_date']} to {a['end_date']}")

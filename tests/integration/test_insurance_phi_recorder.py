@@ -119,7 +119,11 @@ def test_nothing_of_an_insurance_scenarios_health_information_reaches_stripe_or_
     assert eligibility_calls(stedi) == 1
     body = {"authorized": 4, "cpt_codes": [CPT], "start_date": "2026-11-01", "end_date": "2026-12-31"}
     status, auth = world.staff(
-        "POST", f"{path}/authorizations", {**body, "reference": REFERENCE}, practice_id=practice.id
+        "POST",
+        f"{path}/authorizations",
+        {**body, "reference": REFERENCE},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "phi-recorder-authorization"},
     )
     assert status == 201, auth
     scenario.save_card(world, practice, client_id)

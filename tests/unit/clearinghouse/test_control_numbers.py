@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,15 +37,32 @@ def test_each_kind_and_practice_counts_from_one(table: Table) -> None:
     assert item is not None and item["last"] == 3
 
 
-def test_concurrent_increments_never_repeat_a_number(table: Table) -> None:
-    store = X12CounterStore(table)
+def test_writers_in_turn_never_repeat_a_number_and_each_takes_one_atomic_add(
+    table: Table, dynamodb_client: Any
+) -> None:
+    """Each number is one UpdateItem ADD answered with the new value (DynamoDB applies it
+    atomically, so concurrent writers can never share a number; moto is not thread-safe, so the
+    writers here take turns rather than race)."""
+    sent: list[dict[str, Any]] = []
 
-    def take(_: int) -> int:
-        return store.next("prc_busy", ControlNumberKind.INTERCHANGE)
+    def record(params: dict[str, Any], **_: Any) -> None:
+        sent.append(params)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        numbers = list(pool.map(take, range(120)))
-    assert sorted(numbers) == list(range(1, 121))
+    events = dynamodb_client.meta.events
+    events.register("before-parameter-build.dynamodb.UpdateItem", record)
+    try:
+        one, other = X12CounterStore(table), X12CounterStore(table)
+        numbers = [
+            (one if n % 3 else other).next("prc_busy", ControlNumberKind.INTERCHANGE) for n in range(30)
+        ]
+    finally:
+        events.unregister("before-parameter-build.dynamodb.UpdateItem", record)
+    assert numbers == list(range(1, 31))
+    assert len(sent) == 30
+    assert all(
+        "ADD" in p["UpdateExpression"] and p["ReturnValues"] in ("UPDATED_NEW", "ALL_NEW") for p in sent
+    )
+    assert not any("ConditionExpression" in p for p in sent)  # nothing to read first, nothing to lose
 
 
 def test_the_number_wraps_after_nine_digits(table: Table) -> None:
