@@ -279,6 +279,7 @@ STAFF_API_PREFIXES = (
     "/billing-runs",
     "/staff",
     "/audit",
+    "/shop",
 )
 PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup")
 WEBHOOK_PATH = "/webhooks/stripe"

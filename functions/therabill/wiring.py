@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.clinicians import ClinicianMigration
     from therabill.sessions.service import SessionService
+    from therabill.shop.service import ShopService
     from therabill.signup.invitation import InvitationMessages
     from therabill.signup.service import SignupService
     from therabill.staff.directory import StaffDirectory
@@ -311,6 +312,18 @@ class Container:
         from therabill.services.store import ServiceStore
 
         return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
+
+    @cached_property
+    def shop(self) -> ShopService:
+        from therabill.shop.catalogue import Catalogue
+        from therabill.shop.orders import Orders
+        from therabill.shop.service import ShopService
+        from therabill.shop.store import ShopStore
+
+        store = ShopStore(self.table)
+        return ShopService(
+            catalogue=Catalogue(store=store, clock=self.clock), orders=Orders(store=store, clock=self.clock)
+        )
 
     @cached_property
     def audit(self) -> AuditService:

@@ -14,6 +14,7 @@ from therabill.api.staff_people import router as people_router
 from therabill.api.staff_routing import new_resolver
 from therabill.api.staff_services import router as services_router
 from therabill.api.staff_sessions import router as sessions_router
+from therabill.api.staff_shop import router as shop_router
 
 app = new_resolver()
 for _router in (
@@ -26,5 +27,6 @@ for _router in (
     nightly_router,
     people_router,
     audit_router,
+    shop_router,
 ):
     app.include_router(_router)

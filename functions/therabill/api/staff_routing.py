@@ -30,6 +30,7 @@ ROUTERS = (
     "staff_nightly",
     "staff_people",
     "staff_audit",
+    "staff_shop",
 )
 
 # (leading path segments, router module): the first whose segments match the path's leading ones
@@ -53,6 +54,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("billing-runs",), "staff_nightly"),
     (("staff",), "staff_people"),
     (("audit",), "staff_audit"),
+    (("shop",), "staff_shop"),
 )
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 

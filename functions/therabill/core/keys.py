@@ -377,3 +377,34 @@ def invite_window_sk(window: int) -> str:
 
 def invite_address_pk(email_hash: str) -> str:
     return f"INVITERATE#{email_hash}"
+
+
+# -- the equipment store (shop/) ------------------------------------------------------------------
+def product_sk(product_id: str) -> str:
+    """A product of the practice's catalogue, with its stock counters (``on_hand``, ``available``)."""
+    return f"PRODUCT#{product_id}"
+
+
+PRODUCT_PREFIX = "PRODUCT#"
+
+
+def stock_adjustment_sk(product_id: str, adjustment_id: str) -> str:
+    """One change of a product's stock (received, sold, returned, damaged): its history."""
+    return f"STOCKADJ#{product_id}#{adjustment_id}"
+
+
+def stock_adjustment_prefix(product_id: str) -> str:
+    return f"STOCKADJ#{product_id}#"
+
+
+def order_sk(order_id: str) -> str:
+    """An order with its lines; while ``reserved`` it holds its units and sits in ``ORDEREXPIRY``."""
+    return f"ORDER#{order_id}"
+
+
+ORDER_PREFIX = "ORDER#"
+ORDER_EXPIRY_GSI = "ORDEREXPIRY"  # sparse: only reserved orders, earliest expiry first
+
+
+def order_expiry_gsi_sk(expires_at_iso: str, practice_id: str, order_id: str) -> str:
+    return f"{expires_at_iso}#{practice_id}#{order_id}"

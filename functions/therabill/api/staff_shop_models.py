@@ -1,0 +1,141 @@
+"""Request and response bodies of the staff routes for the equipment store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from therabill.api.inputs import Flag, MinorUnits, Text, Whole
+from therabill.api.outputs import Amount
+from therabill.shop.models import MAX_ORDER_LINES, Order, OrderStatus, Product, StockAdjustment
+
+Sku = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-]+$")]
+TaxRate = Annotated[Whole, Field(ge=0, le=3000, description="basis points: 825 is 8.25 %")]
+Units = Annotated[Whole, Field(ge=1, le=10_000)]
+Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid", str_strip_whitespace=True)
+
+
+class ProductCreate(_Strict):
+    name: Text = Field(min_length=1, max_length=120)
+    description: Text = Field(default="", max_length=500)
+    sku: Sku
+    price: MinorUnits
+    hsa_fsa_eligible: Flag = False
+    tax_rate_bps: TaxRate | None = None
+    active: Flag = True
+    low_stock_at: Annotated[Whole, Field(ge=0, le=10_000)] = 0
+
+
+class ProductUpdate(_Strict):
+    """A partial update: omitted fields stay; ``tax_rate_bps`` may be set to null (no tax)."""
+
+    name: Text | None = Field(default=None, min_length=1, max_length=120)
+    description: Text | None = Field(default=None, max_length=500)
+    sku: Sku | None = None
+    price: MinorUnits | None = None
+    hsa_fsa_eligible: Flag | None = None
+    tax_rate_bps: TaxRate | None = None
+    active: Flag | None = None
+    low_stock_at: Annotated[Whole, Field(ge=0, le=10_000)] | None = None
+    expected_version: Whole | None = None
+
+
+class ProductOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    sku: str
+    price: Amount
+    currency: str
+    hsa_fsa_eligible: bool
+    tax_rate_bps: int | None
+    active: bool
+    on_hand: int
+    available: int
+    low_stock_at: int
+    version: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, p: Product) -> ProductOut:
+        return cls(**p.model_dump(exclude={"price"}), price=p.price.amount, currency=p.price.currency)
+
+
+class StockIn(_Strict):
+    """``received`` / ``returned`` add units, ``damaged`` takes them away; ``correction`` after a
+    count is signed (``quantity`` may be negative)."""
+
+    kind: Literal["received", "returned", "damaged", "correction"]
+    quantity: Annotated[int, Field(ge=-10_000, le=10_000)]
+    note: Text = Field(default="", max_length=200)
+
+
+class StockAdjustmentOut(BaseModel):
+    id: str
+    product_id: str
+    kind: str
+    quantity: int
+    at: datetime
+    by: str
+    order_id: str | None
+    note: str
+
+    @classmethod
+    def of(cls, a: StockAdjustment) -> StockAdjustmentOut:
+        return cls(**a.model_dump())
+
+
+class OrderLineOut(BaseModel):
+    product_id: str
+    name: str
+    sku: str
+    quantity: int
+    unit_price: Amount
+    tax: Amount
+    total: Amount
+    hsa_fsa_eligible: bool
+    returned: int
+
+
+class OrderOut(BaseModel):
+    id: str
+    client_id: str
+    owner_id: str | None
+    status: OrderStatus
+    lines: list[OrderLineOut]
+    subtotal: Amount
+    tax: Amount
+    total: Amount
+    currency: str
+    refunded_amount: Amount
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    payment_id: str | None
+    card_brand: str | None
+    card_last4: str | None
+
+    @classmethod
+    def of(cls, o: Order) -> OrderOut:
+        lines = [OrderLineOut(**line.model_dump(), total=line.total) for line in o.lines]
+        return cls(
+            **o.model_dump(exclude={"lines", "link_id", "version"}),
+            lines=lines,
+            subtotal=o.subtotal,
+            tax=o.tax,
+            total=o.total,
+        )
+
+
+class OrderItemIn(_Strict):
+    product_id: Id
+    quantity: Units
+
+
+ORDER_ITEMS = Field(min_length=1, max_length=MAX_ORDER_LINES)
