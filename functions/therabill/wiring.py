@@ -272,6 +272,13 @@ class Container:
                 kind,
                 lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
             )
+        # The store: an order's payment (a new card on the page: "order"; a saved card: "product")
+        # pays its order.
+        for kind in ("order", "product"):
+            service.on_success(
+                kind,
+                lambda practice, payment: self.shop.paying.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
         # A copay or fee payment finished later (reconciler, authentication, a retried decline):
         # its session's record follows.
         for kind in ("copay", "cancellation_fee"):
@@ -317,12 +324,24 @@ class Container:
     def shop(self) -> ShopService:
         from therabill.shop.catalogue import Catalogue
         from therabill.shop.orders import Orders
+        from therabill.shop.paying import OrderPayments
         from therabill.shop.service import ShopService
         from therabill.shop.store import ShopStore
 
         store = ShopStore(self.table)
+        paying = OrderPayments(
+            store=store,
+            payments=self.payments,
+            clients=self.clients,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            clock=self.clock,
+        )
         return ShopService(
-            catalogue=Catalogue(store=store, clock=self.clock), orders=Orders(store=store, clock=self.clock)
+            catalogue=Catalogue(store=store, clock=self.clock),
+            orders=Orders(store=store, clock=self.clock),
+            paying=paying,
+            practices=self.practices,
         )
 
     @cached_property

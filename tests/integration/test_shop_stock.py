@@ -76,6 +76,7 @@ def test_catalogue_and_stock_by_role_with_history(world: World) -> None:
     )
     assert status == 409 and body["details"]["available"] == 10, body
     damaged["quantity"] = 2
+    world.clock.now += timedelta(minutes=1)
     status, body = world.staff(
         "POST", path, damaged, practice_id=practice.id, headers={"Idempotency-Key": "dmg-0002"}
     )

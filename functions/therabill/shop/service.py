@@ -5,32 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 
 from therabill.observability import logger
+from therabill.practices.service import PracticeService
 from therabill.shop.catalogue import Catalogue
-from therabill.shop.models import Order
 from therabill.shop.orders import Orders
+from therabill.shop.paying import OrderPayments
 
 
 class ShopService:
-    def __init__(self, *, catalogue: Catalogue, orders: Orders) -> None:
+    def __init__(
+        self, *, catalogue: Catalogue, orders: Orders, paying: OrderPayments, practices: PracticeService
+    ) -> None:
         self.catalogue = catalogue
         self.orders = orders
+        self.paying = paying
+        self._practices = practices
 
     def release_expired(self, now: datetime | None = None, limit: int = 100) -> dict[str, int]:
         """The sweep (with the reconciler, every 15 minutes): every reserved order past its expiry
-        gives its units back. Orders are isolated: one that fails is counted and retried next run."""
-        counts = {"released": 0, "kept": 0, "errors": 0}
+        gives its units back (or is paid, if the client paid meanwhile). Orders are isolated: one
+        that fails is counted and retried on the next run."""
+        counts = {"released": 0, "paid": 0, "kept": 0, "errors": 0}
         for practice_id, order_id in self.orders.due(now, limit):
             try:
-                order = self.orders.get(practice_id, order_id)
-                counts["released" if self._release(practice_id, order).status == "released" else "kept"] += 1
+                practice = self._practices.get(practice_id)
+                order = self.paying.release(practice, self.orders.get(practice_id, order_id))
             except Exception as exc:  # one bad order must not stop the others
                 logger.error("order release failed", order_id=order_id, error=type(exc).__name__)
                 counts["errors"] += 1
+                continue
+            counts[{"released": "released", "paid": "paid"}.get(order.status, "kept")] += 1
         return counts
-
-    def _release(self, practice_id: str, order: Order) -> Order:
-        if order.status != "reserved":
-            return order
-        released = self.orders.release(practice_id, order)
-        logger.info("order reservation released", order_id=order.id)
-        return released

@@ -1,0 +1,133 @@
+"""Paying a store order exactly once through the payments capability: a new card on the page
+(the signed webhook through the real entry point, replayed) or a saved card within a consent that
+covers products; the ledger's product revenue, the itemised receipt with its PDF, low stock."""
+
+from __future__ import annotations
+
+import email
+import json
+from datetime import timedelta
+from typing import Any
+
+from tests.fakes.card_behaviour import INSUFFICIENT_FUNDS, set_charge_decline
+from tests.integration.conftest import World
+from tests.integration.scenario import Practice, create_client, create_practice, save_card
+from tests.integration.test_shop_stock import product
+from therabill.core import keys
+from therabill.shop.models import Order
+
+
+def order_of(world: World, practice: Practice, client_id: str, items: list[tuple[str, int]]) -> Order:
+    return world.container.shop.orders.checkout(
+        practice.id, client_id=client_id, owner_id=None, currency="usd", items=items, key=f"o-{client_id}"
+    )
+
+
+def receipts(world: World) -> list[email.message.Message]:
+    found = [email.message_from_string(m.raw_data) for m in world.emails()]
+    return [m for m in found if str(m["Subject"]).startswith("Your receipt")]
+
+
+def text_of(msg: email.message.Message) -> str:
+    parts = [p for p in msg.walk() if p.get_content_type() == "text/plain"]
+    return "\n".join(p.get_payload(decode=True).decode() for p in parts)  # type: ignore[union-attr]
+
+
+def ledger(world: World, practice: Practice, client_id: str) -> dict[str, Any]:
+    status, body = world.staff("GET", f"/clients/{client_id}/ledger", practice_id=practice.id)
+    assert status == 200, body
+    return body
+
+
+def test_a_new_card_pays_once_however_often_the_webhook_comes(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    putty = product(world, practice, stock=3)
+    splint = product(
+        world,
+        practice,
+        stock=2,
+        name="Wrist splint",
+        sku="SPLINT-W",
+        price=4000,
+        hsa_fsa_eligible=False,
+        tax_rate_bps=825,
+    )
+    world.clock.now += timedelta(minutes=1)
+    order = order_of(world, practice, client["id"], [(putty["id"], 2), (splint["id"], 1)])
+    assert (order.subtotal, order.tax, order.total) == (6500, 330, 6830)  # 8.25 % of 40.00, half up
+    shop = world.container.shop.paying
+    p = world.container.practices.get(practice.id)
+    _, payment, secret = shop.pay(p, order, "new_card")
+    _, again, secret_again = shop.pay(p, world.container.shop.orders.get(practice.id, order.id), "new_card")
+    assert secret and secret_again == secret and again.id == payment.id  # one payment per order
+    since = len(world.stripe.events)
+    world.stripe.pay_on_page(practice.account, secret)
+    events = [json.dumps(e) for e in world.stripe.events[since:]]
+    for body in events + events:  # delivered, then every event again
+        assert world.webhook(body)[0] == 200
+    world.drain_queue()
+    for body in events:  # and the worker given the same events again (an SQS redelivery)
+        assert world.worker([body])["batchItemFailures"] == []
+
+    _, stored = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
+    assert (stored["status"], stored["card_brand"], stored["card_last4"]) == ("paid", "visa", "4242")
+    _, after = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (after["on_hand"], after["available"]) == (1, 1)
+    _, history = world.staff("GET", f"/shop/products/{putty['id']}/stock", practice_id=practice.id)
+    assert [(a["kind"], a["quantity"]) for a in history] == [("received", 3), ("sold", -2)]
+    books = ledger(world, practice, client["id"])
+    sales = [e for e in books["entries"] if e["kind"] == "charge"]
+    assert [
+        (e["amount"], [ln for ln in e["lines"] if ln["account"].startswith("revenue")]) for e in sales
+    ] == [(6830, [{"account": "revenue:products", "amount": -6830}])]
+    assert books["balance"] == 0, books
+    (receipt,) = receipts(world)
+    text = text_of(receipt)
+    assert receipt["To"].endswith("ann@client.test")
+    assert "Therapy putty, medium (SKU PUTTY-M) [HSA/FSA]: 2 at USD 12.50 = USD 25.00" in text
+    assert "Wrist splint (SKU SPLINT-W): 1 at USD 40.00 = USD 40.00" in text
+    assert (
+        "Tax: USD 3.30" in text and "Total paid: USD 68.30" in text and "HSA/FSA eligible: USD 25.00" in text
+    )
+    assert "Visa ending in 4242" in text and "Harbor Family Practice" in text
+    pdf = [p for p in receipt.walk() if p.get_content_type() == "application/pdf"]
+    assert len(pdf) == 1 and pdf[0].get_payload(decode=True).startswith(b"%PDF")  # type: ignore[union-attr]
+    sent = [json.dumps(r.params) for r in world.stripe.requests_to("/v1/payment_intents")]
+    assert sent and not any(
+        word in s for s in sent for word in ("putty", "Putty", "splint", "Splint", "PUTTY")
+    )
+    assert any(order.id not in s and payment.id in s for s in sent)
+
+
+def test_a_saved_card_within_a_product_consent_pays_at_once_and_low_stock_is_told(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"], max_amount=10_000)
+    putty = product(world, practice, stock=3, low_stock_at=1)
+    order = order_of(world, practice, client["id"], [(putty["id"], 2)])
+    p = world.container.practices.get(practice.id)
+    paid, payment, secret = world.container.shop.paying.pay(p, order, "saved_card")
+    assert (paid.status, payment.status, payment.kind, secret) == ("paid", "succeeded", "product", None)
+    assert (paid.card_brand, paid.card_last4) == ("visa", "4242")
+    (receipt,) = receipts(world)
+    assert "Visa ending in 4242" in text_of(receipt)
+    low = [m for m in world.emails() if "Low stock: PUTTY-M" in m.raw_data]
+    assert len(low) == 1 and "office@harbor.test" in low[0].raw_data
+    assert ledger(world, practice, client["id"])["balance"] == 0
+
+
+def test_a_declined_saved_card_releases_the_order_and_is_never_retried(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    card = save_card(world, practice, client["id"], kinds=["product"])
+    item = world.container.table.get(keys.practice_pk(practice.id), keys.card_sk(client["id"], card["id"]))
+    assert item is not None
+    set_charge_decline(world.stripe, item["payment_method_id"], INSUFFICIENT_FUNDS)  # a retryable code
+    putty = product(world, practice, stock=3)
+    order = order_of(world, practice, client["id"], [(putty["id"], 2)])
+    p = world.container.practices.get(practice.id)
+    after, payment, _ = world.container.shop.paying.pay(p, order, "saved_card")
+    assert (after.status, payment.status, payment.next_retry_at) == ("released", "declined", None)
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert stock["available"] == 3 and not receipts(world)
