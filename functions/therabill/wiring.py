@@ -320,15 +320,29 @@ class Container:
 
         return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
 
+    # Long on purpose: the store's parts (catalogue, orders, paying, links, the page) in one place.
     @cached_property
     def shop(self) -> ShopService:
         from therabill.shop.catalogue import Catalogue
+        from therabill.shop.links import PurchaseLinks
         from therabill.shop.orders import Orders
         from therabill.shop.paying import OrderPayments
         from therabill.shop.service import ShopService
         from therabill.shop.store import ShopStore
+        from therabill.shop.storefront import Storefront
 
         store = ShopStore(self.table)
+        orders = Orders(store=store, clock=self.clock)
+        links = PurchaseLinks(
+            store=store,
+            practices=self.practices,
+            clients=self.clients,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            link_key=self.secrets.link_signing_key,
+            public_base_url=self.public_base_url,
+            clock=self.clock,
+        )
         paying = OrderPayments(
             store=store,
             payments=self.payments,
@@ -339,8 +353,18 @@ class Container:
         )
         return ShopService(
             catalogue=Catalogue(store=store, clock=self.clock),
-            orders=Orders(store=store, clock=self.clock),
+            orders=orders,
             paying=paying,
+            links=links,
+            storefront=Storefront(
+                store=store,
+                links=links,
+                orders=orders,
+                paying=paying,
+                clients=self.clients,
+                cards=self.cards,
+                clock=self.clock,
+            ),
             practices=self.practices,
         )
 

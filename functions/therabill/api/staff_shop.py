@@ -1,6 +1,6 @@
 """Staff routes for the equipment store: the catalogue and its stock, orders (included by
 api/staff.py). Reading is open to every staff role; the catalogue and stock are the owner's and
-billers' (``shop:manage``)."""
+billers' (``shop:manage``); every role may send a client a purchase link (``shop:recommend``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from therabill.api.staff_shop_models import (
     ProductCreate,
     ProductOut,
     ProductUpdate,
+    PurchaseLinkIn,
+    PurchaseLinkOut,
     StockAdjustmentOut,
     StockIn,
 )
@@ -112,3 +114,31 @@ def get_order(order_id: ItemId) -> OrderOut:
     """One order."""
     who = _caller()
     return OrderOut.of(container().shop.orders.get(who.practice_id, order_id))
+
+
+@router.post(
+    "/shop/purchase-links", status_code=201, responses=answers({201: "The link, emailed to the client."}, 403)
+)
+def send_purchase_link(body: Annotated[PurchaseLinkIn, Body()]) -> PurchaseLinkOut:
+    """Recommend items to a client (after their session, or on its own): the client (or the
+    billing contact named) gets a signed link to the store page by email, valid ``days`` days.
+    The page lists these items first, then the rest of the catalogue. Any staff role."""
+    who = _caller()
+    who.require("shop:recommend")
+    link, url = container().shop.links.send(
+        who.practice_id,
+        client_id=body.client_id,
+        contact_id=body.contact_id,
+        session_id=body.session_id,
+        items=[(i.product_id, i.quantity) for i in body.items],
+        days=body.days,
+        created_by=who.user_id,
+    )
+    return PurchaseLinkOut(
+        id=link.id,
+        url=url,
+        client_id=link.client_id,
+        contact_id=link.owner_id,
+        session_id=link.session_id,
+        expires_at=link.expires_at,
+    )

@@ -139,3 +139,23 @@ class OrderItemIn(_Strict):
 
 
 ORDER_ITEMS = Field(min_length=1, max_length=MAX_ORDER_LINES)
+
+
+class PurchaseLinkIn(_Strict):
+    """Items to recommend: ``client_id``; ``contact_id`` when a billing contact pays (and gets
+    the email); ``session_id`` of the client's session it follows, if any."""
+
+    client_id: Id
+    contact_id: Id | None = None
+    session_id: Id | None = None
+    items: list[OrderItemIn] = ORDER_ITEMS
+    days: Annotated[Whole, Field(ge=1, le=60, description="how long the link works")] = 14
+
+
+class PurchaseLinkOut(BaseModel):
+    id: str
+    url: str
+    client_id: str
+    contact_id: str | None
+    session_id: str | None
+    expires_at: datetime

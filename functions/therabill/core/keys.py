@@ -408,3 +408,8 @@ ORDER_EXPIRY_GSI = "ORDEREXPIRY"  # sparse: only reserved orders, earliest expir
 
 def order_expiry_gsi_sk(expires_at_iso: str, practice_id: str, order_id: str) -> str:
     return f"{expires_at_iso}#{practice_id}#{order_id}"
+
+
+def purchase_link_sk(link_id: str) -> str:
+    """A purchase link: the client (or billing contact) it was sent to and the items recommended."""
+    return f"PURCHASELINK#{link_id}"

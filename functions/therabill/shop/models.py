@@ -114,3 +114,26 @@ def line_tax(unit_price: int, quantity: int, rate_bps: int | None) -> int:
     if not rate_bps:
         return 0
     return (unit_price * quantity * rate_bps + 5_000) // 10_000
+
+
+class Recommended(BaseModel):
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    product_id: str
+    quantity: int = Field(ge=1)
+
+
+class PurchaseLink(BaseModel):
+    """Items a clinician recommends to a client (after a session, or on its own), sent as a signed,
+    expiring link to the store page. The billing party (``owner_id``: None = the client) pays."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    id: str
+    client_id: str
+    owner_id: str | None = None
+    session_id: str | None = None
+    items: tuple[Recommended, ...]
+    created_by: str
+    created_at: datetime
+    expires_at: datetime

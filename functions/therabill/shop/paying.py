@@ -128,6 +128,9 @@ class OrderPayments:
         except NotFoundError:
             return None  # named before Stripe was called, never written: nothing to cancel
 
+    def payment(self, practice: Practice, payment_id: str) -> Payment:
+        return self._payments.get(practice.id, payment_id)
+
     def confirm(self, practice: Practice, order: Order) -> Order:
         """After Stripe.js confirmed: if Stripe says it was paid, record it now (the webhook may
         be late). Returns the order as it now is."""

@@ -7,17 +7,28 @@ from datetime import datetime
 from therabill.observability import logger
 from therabill.practices.service import PracticeService
 from therabill.shop.catalogue import Catalogue
+from therabill.shop.links import PurchaseLinks
 from therabill.shop.orders import Orders
 from therabill.shop.paying import OrderPayments
+from therabill.shop.storefront import Storefront
 
 
 class ShopService:
     def __init__(
-        self, *, catalogue: Catalogue, orders: Orders, paying: OrderPayments, practices: PracticeService
+        self,
+        *,
+        catalogue: Catalogue,
+        orders: Orders,
+        paying: OrderPayments,
+        links: PurchaseLinks,
+        storefront: Storefront,
+        practices: PracticeService,
     ) -> None:
         self.catalogue = catalogue
         self.orders = orders
         self.paying = paying
+        self.links = links
+        self.storefront = storefront
         self._practices = practices
 
     def release_expired(self, now: datetime | None = None, limit: int = 100) -> dict[str, int]:

@@ -23,7 +23,7 @@ from therabill.shop.errors import (
     ProductNotFoundError,
     StockBelowZeroError,
 )
-from therabill.shop.models import Order, OrderLine, Product, StockAdjustment
+from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, StockAdjustment
 
 _PRODUCT_FIELDS = ("name", "description", "sku", "hsa_fsa_eligible", "active", "on_hand", "available")
 _TRIES = 4  # a transaction that meets another on the same product is tried again, at most this often
@@ -261,6 +261,24 @@ class ShopStore:
             )
             writes.append(put_new_write(_adjustment_item(practice_id, sold)))
         return self._transact_move(practice_id, order, writes)
+
+    # -- purchase links -------------------------------------------------------------------------
+    def put_link(self, practice_id: str, link: PurchaseLink) -> None:
+        item = {
+            "PK": keys.practice_pk(practice_id),
+            "SK": keys.purchase_link_sk(link.id),
+            "type": "purchase_link",
+            **link.model_dump(mode="json", exclude_none=True),
+            # Kept 30 days past its expiry (its orders keep their own copy of what was bought).
+            "expires_at_epoch": int(link.expires_at.timestamp()) + 30 * 86_400,
+        }
+        self.table.put_new(item)
+
+    def get_link(self, practice_id: str, link_id: str) -> PurchaseLink | None:
+        item = self.table.get(keys.practice_pk(practice_id), keys.purchase_link_sk(link_id))
+        if not item:
+            return None
+        return PurchaseLink.model_validate({k: v for k, v in item.items() if k in PurchaseLink.model_fields})
 
     # -- the parts ------------------------------------------------------------------------------
     @staticmethod
