@@ -327,6 +327,7 @@ class Container:
         from therabill.shop.links import PurchaseLinks
         from therabill.shop.orders import Orders
         from therabill.shop.paying import OrderPayments
+        from therabill.shop.returns import Returns
         from therabill.shop.service import ShopService
         from therabill.shop.store import ShopStore
         from therabill.shop.storefront import Storefront
@@ -365,6 +366,7 @@ class Container:
                 cards=self.cards,
                 clock=self.clock,
             ),
+            returns=Returns(store=store, refunds=self.refunds, clock=self.clock),
             practices=self.practices,
         )
 

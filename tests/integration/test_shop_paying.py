@@ -14,6 +14,7 @@ from tests.integration.conftest import World
 from tests.integration.scenario import Practice, create_client, create_practice, save_card
 from tests.integration.test_shop_stock import product
 from therabill.core import keys
+from therabill.core.clock import local_date
 from therabill.shop.models import Order
 
 
@@ -131,3 +132,82 @@ def test_a_declined_saved_card_releases_the_order_and_is_never_retried(world: Wo
     assert (after.status, payment.status, payment.next_retry_at) == ("released", "declined", None)
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert stock["available"] == 3 and not receipts(world)
+
+
+def test_returns_per_line_give_back_once_and_restock_what_comes_back(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    putty = product(world, practice, stock=3)
+    splint = product(
+        world, practice, stock=1, name="Wrist splint", sku="SPLINT-W", price=4000, tax_rate_bps=825
+    )
+    order = order_of(world, practice, client["id"], [(putty["id"], 2), (splint["id"], 1)])
+    p = world.container.practices.get(practice.id)
+    paid, _, _ = world.container.shop.paying.pay(p, order, "saved_card")
+    assert paid.status == "paid" and paid.total == 6830
+    path = f"/shop/orders/{order.id}/returns"
+    some = {
+        "lines": [
+            {"product_id": putty["id"], "quantity": 1},
+            {"product_id": splint["id"], "quantity": 1, "restock": False},
+        ]
+    }
+    key = {"Idempotency-Key": "return-0001"}
+    status, body = world.staff("POST", path, some, practice_id=practice.id, role="front_desk", headers=key)
+    assert status == 403, body
+    for _ in range(2):  # the same key twice: one refund
+        status, body = world.staff("POST", path, some, practice_id=practice.id, role="biller", headers=key)
+        assert (status, body["status"], body["refunded_amount"]) == (201, "paid", 1250 + 4330), body
+    refunds = world.stripe.requests_to("/v1/refunds", "POST")
+    assert [int(r.params["amount"]) for r in refunds] == [5580]
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    _, splints = world.staff("GET", f"/shop/products/{splint['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"], splints["on_hand"]) == (2, 2, 0)
+    status, body = world.staff(
+        "POST", path, some, practice_id=practice.id, headers={"Idempotency-Key": "return-0002"}
+    )
+    assert status == 400 and "only 0 of SPLINT-W can be given back" in body["message"], body
+    status, body = world.staff(
+        "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "return-0003"}
+    )
+    assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 6830), body
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (3, 3)
+    assert ledger(world, practice, client["id"])["balance"] == 0
+    day = local_date(world.clock.now, "America/New_York").isoformat()
+    query = {"start": day, "end": day}
+    status, report = world.staff(
+        "GET", "/shop/reports/sales", practice_id=practice.id, query=query, role="clinician"
+    )
+    assert status == 403, report
+    status, report = world.staff("GET", "/shop/reports/sales", practice_id=practice.id, query=query)
+    assert status == 200 and report["orders"] == 1, report
+    assert report["total"] == {
+        "product_id": "",
+        "sku": "",
+        "name": "Total",
+        "units_sold": 3,
+        "units_returned": 3,
+        "sales": 6500,
+        "tax": 330,
+        "refunded": 6830,
+        "net": 0,
+    }
+    status, text = world.staff(
+        "GET", "/shop/reports/sales", practice_id=practice.id, query={**query, "format": "csv"}
+    )
+    assert (
+        status == 200
+        and text.splitlines()[1] == 'PUTTY-M,"Therapy putty, medium",2,2,25.00,0.00,25.00,0.00,usd'
+    )
+    status, text = world.staff("GET", "/shop/reports/stock", practice_id=practice.id, query={"format": "csv"})
+    assert text.splitlines()[1:] == [
+        'PUTTY-M,"Therapy putty, medium",3,3,0,no,yes',
+        "SPLINT-W,Wrist splint,0,0,0,yes,yes",
+    ]
+    status, rows = world.staff("GET", "/shop/reports/stock", practice_id=practice.id)
+    assert status == 200 and [(r["sku"], r["available"], r["low"]) for r in rows] == [
+        ("PUTTY-M", 3, False),
+        ("SPLINT-W", 0, True),
+    ]

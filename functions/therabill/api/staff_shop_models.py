@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -159,3 +159,47 @@ class PurchaseLinkOut(BaseModel):
     contact_id: str | None
     session_id: str | None
     expires_at: datetime
+
+
+class ReturnLineIn(_Strict):
+    product_id: Id
+    quantity: Units
+    restock: Flag = Field(default=True, description="the units go back on the shelf (false: damaged, kept)")
+
+
+class ReturnIn(_Strict):
+    """``lines`` to give back part of the order; omitted: everything not yet returned, restocked."""
+
+    lines: list[ReturnLineIn] | None = Field(default=None, min_length=1, max_length=MAX_ORDER_LINES)
+
+
+class ProductSalesOut(BaseModel):
+    product_id: str
+    sku: str
+    name: str
+    units_sold: int
+    units_returned: int
+    sales: Amount
+    tax: Amount
+    refunded: Amount
+    net: Amount
+
+
+class SalesReport(BaseModel):
+    start: date
+    end: date
+    currency: str
+    orders: int
+    products: list[ProductSalesOut]
+    total: ProductSalesOut
+
+
+class StockRow(BaseModel):
+    product_id: str
+    sku: str
+    name: str
+    on_hand: int
+    available: int
+    low_stock_at: int
+    low: bool
+    active: bool

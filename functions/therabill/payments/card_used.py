@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from therabill.core.errors import NotFoundError
-from therabill.payments.gateway import GatewayUnavailableError, PaymentGateway
+from therabill.payments.gateway import GatewayRejectedError, GatewayUnavailableError, PaymentGateway
 from therabill.payments.models import Payment
 from therabill.payments.parties import PartyFinder
 from therabill.practices.models import Practice
@@ -46,6 +46,6 @@ class CardUsed:
             details = self._gateway.retrieve_card(
                 account=practice.stripe.account_id, payment_method_id=state.payment_method_id
             )
-        except GatewayUnavailableError:
+        except (GatewayUnavailableError, GatewayRejectedError):  # a receipt never waits for it
             return None
         return CardShown(details.brand, details.last4)

@@ -73,6 +73,16 @@ class OrderLine(BaseModel):
         return self.subtotal + self.tax
 
 
+class ReturnRecord(BaseModel):
+    """One return of an order: what it gave back and which units went back on the shelf."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    amount: int
+    restock: tuple[tuple[str, int], ...] = ()  # (product id, units)
+    at: datetime
+
+
 class Order(BaseModel):
     model_config = ConfigDict(defer_build=True, frozen=True)
 
@@ -90,6 +100,7 @@ class Order(BaseModel):
     card_brand: str | None = None
     card_last4: str | None = None
     refunded_amount: int = 0
+    returns: dict[str, ReturnRecord] = Field(default_factory=dict)  # by return id
     version: int = 1
 
     @property

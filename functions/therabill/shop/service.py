@@ -10,6 +10,7 @@ from therabill.shop.catalogue import Catalogue
 from therabill.shop.links import PurchaseLinks
 from therabill.shop.orders import Orders
 from therabill.shop.paying import OrderPayments
+from therabill.shop.returns import Returns
 from therabill.shop.storefront import Storefront
 
 
@@ -22,6 +23,7 @@ class ShopService:
         paying: OrderPayments,
         links: PurchaseLinks,
         storefront: Storefront,
+        returns: Returns,
         practices: PracticeService,
     ) -> None:
         self.catalogue = catalogue
@@ -29,6 +31,7 @@ class ShopService:
         self.paying = paying
         self.links = links
         self.storefront = storefront
+        self.returns = returns
         self._practices = practices
 
     def release_expired(self, now: datetime | None = None, limit: int = 100) -> dict[str, int]:

@@ -23,7 +23,7 @@ from therabill.shop.errors import (
     ProductNotFoundError,
     StockBelowZeroError,
 )
-from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, StockAdjustment
+from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, ReturnRecord, StockAdjustment
 
 _PRODUCT_FIELDS = ("name", "description", "sku", "hsa_fsa_eligible", "active", "on_hand", "available")
 _TRIES = 4  # a transaction that meets another on the same product is tried again, at most this often
@@ -75,6 +75,7 @@ def _order_item(practice_id: str, o: Order) -> dict[str, Any]:
 def _order(item: dict[str, Any]) -> Order:
     fields = {k: v for k, v in item.items() if k in Order.model_fields}
     fields["lines"] = tuple(OrderLine.model_validate(line) for line in item["lines"])
+    fields["returns"] = {k: ReturnRecord.model_validate(v) for k, v in (item.get("returns") or {}).items()}
     return Order.model_validate(fields)
 
 
@@ -261,6 +262,55 @@ class ShopStore:
             )
             writes.append(put_new_write(_adjustment_item(practice_id, sold)))
         return self._transact_move(practice_id, order, writes)
+
+    def record_return(
+        self,
+        practice_id: str,
+        order: Order,
+        return_id: str,
+        *,
+        lines: tuple[OrderLine, ...],
+        amount: int,
+        restock: tuple[tuple[str, int], ...],
+        at: datetime,
+    ) -> Order:
+        """Write a return on the order as read (its lines' ``returned``, the amount, the record);
+        the same return already there is the order as it is. Refunded once nothing is left."""
+        record = ReturnRecord(amount=amount, restock=restock, at=at)
+        status = "refunded" if all(line.returned == line.quantity for line in lines) else "paid"
+        try:
+            item = self.table.update(
+                keys.practice_pk(practice_id),
+                keys.order_sk(order.id),
+                update="SET #lines = :lines, #returns.#rid = :record, #status = :status,"
+                " #version = #version + :one ADD refunded_amount :amount",
+                condition="#version = :v AND #status IN (:paid, :refunded)",
+                names={
+                    "#lines": "lines",
+                    "#returns": "returns",
+                    "#rid": return_id,
+                    "#status": "status",
+                    "#version": "version",
+                },
+                values={
+                    ":lines": [line.model_dump(mode="json") for line in lines],
+                    ":record": record.model_dump(mode="json"),
+                    ":status": status,
+                    ":one": 1,
+                    ":amount": amount,
+                    ":v": order.version,
+                    ":paid": "paid",
+                    ":refunded": "refunded",
+                },
+            )
+        except ConditionFailed as exc:
+            current = self.get_order(practice_id, order.id)
+            if return_id in current.returns:
+                return current
+            raise OrderStateError(
+                "the order changed meanwhile; reload it and try again", current_status=current.status
+            ) from exc
+        return _order(item)
 
     # -- purchase links -------------------------------------------------------------------------
     def put_link(self, practice_id: str, link: PurchaseLink) -> None:
