@@ -15,7 +15,9 @@ Then the other scenarios, each on a practice of its own: invoices and the pay pa
 (``demo_invoices``), sessions and their money (``demo_sessions``), the nightly run
 (``demo_nightly``), and a practice's people (``demo_people``: a practice signs up, its owner signs
 in from the emailed invitation, invites a biller who works, changes their role and removes them,
-and reads the audit trail).
+and reads the audit trail), and the equipment store (``demo_shop``: a purchase link after a
+session, two items bought on the store page, the stock, receipt and ledger, and the last unit of
+a product bought by two clients at once).
 
 Exits 0 when every step got what it expected, 1 (with the reason) at the first that did not.
 """
@@ -252,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.demo_people import run_people_demo  # sign-up, staff and the audit trail
 
         run_people_demo(gateway, lambda text: print(text, flush=True))
+        from devstack.demo_shop import run_shop_demo  # the equipment store
+
+        run_shop_demo(gateway, lambda text: print(text, flush=True))
     except SliceError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1
