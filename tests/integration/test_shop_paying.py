@@ -72,6 +72,12 @@ def test_a_new_card_pays_once_however_often_the_webhook_comes(world: World) -> N
         assert world.worker([body])["batchItemFailures"] == []
 
     _, stored = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
+    _, trail = world.staff("GET", "/audit", practice_id=practice.id, query={"client_id": client["id"]})
+    assert [(r["action"], r["order_id"]) for r in trail["items"] if r["action"] == "order.read"] == [
+        ("order.read", order.id)
+    ]
+    other = create_practice(world, connect=False)
+    assert world.staff("GET", f"/shop/orders/{order.id}", practice_id=other.id)[0] == 404
     assert (stored["status"], stored["card_brand"], stored["card_last4"]) == ("paid", "visa", "4242")
     _, after = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (after["on_hand"], after["available"]) == (1, 1)

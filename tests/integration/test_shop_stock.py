@@ -70,6 +70,14 @@ def test_catalogue_and_stock_by_role_with_history(world: World) -> None:
     path = f"/shop/products/{putty['id']}/stock"
     status, body = world.staff("POST", path, again, practice_id=practice.id, headers=key)
     assert (status, body["on_hand"], body["available"]) == (201, 10, 10)  # the same key: once
+    status, body = world.staff(
+        "POST",
+        path,
+        {"kind": "received", "quantity": 0},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "zero-0001"},
+    )
+    assert status == 400 and "quantity must be at least 1" in str(body), body
     damaged = {"kind": "damaged", "quantity": 11}
     status, body = world.staff(
         "POST", path, damaged, practice_id=practice.id, headers={"Idempotency-Key": "dmg-0001"}

@@ -114,16 +114,20 @@ def stock_history(product_id: ItemId) -> list[StockAdjustmentOut]:
 
 @router.get("/shop/orders")
 def list_orders() -> list[OrderOut]:
-    """The practice's orders, oldest first, with their lines and status."""
+    """The practice's orders, oldest first, with their lines and status. Each one shown is
+    recorded in the audit trail (``order.read``: what a client bought may say something about
+    their health)."""
     who = _caller()
-    return [OrderOut.of(o) for o in container().shop.orders.all(who.practice_id)]
+    orders = container().shop.orders.all(who.practice_id)
+    return [OrderOut.of(o) for o in audit_trail.orders_shown(router, orders)]
 
 
 @router.get("/shop/orders/<order_id>")
 def get_order(order_id: ItemId) -> OrderOut:
-    """One order."""
+    """One order (recorded: ``order.read``)."""
     who = _caller()
-    return OrderOut.of(container().shop.orders.get(who.practice_id, order_id))
+    order = container().shop.orders.get(who.practice_id, order_id)
+    return OrderOut.of(audit_trail.orders_shown(router, [order])[0])
 
 
 @router.post(

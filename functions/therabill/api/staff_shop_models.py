@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Flag, MinorUnits, Text, Whole
 from therabill.api.outputs import Amount
@@ -74,6 +74,12 @@ class StockIn(_Strict):
     kind: Literal["received", "returned", "damaged", "correction"]
     quantity: Annotated[int, Field(ge=-10_000, le=10_000)]
     note: Text = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _some_units(self) -> StockIn:
+        if self.quantity == 0 or (self.kind != "correction" and self.quantity < 0):
+            raise ValueError("quantity must be at least 1 (a correction: any number but 0)")
+        return self
 
 
 class StockAdjustmentOut(BaseModel):
