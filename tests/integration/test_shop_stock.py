@@ -95,6 +95,17 @@ def test_catalogue_and_stock_by_role_with_history(world: World) -> None:
         "PATCH", f"/shop/products/{putty['id']}", {"price": 1400, "available": 99}, practice_id=practice.id
     )
     assert status == 400, body  # stock moves only by adjustments
+    status, body = world.staff(
+        "PATCH",
+        f"/shop/products/{putty['id']}",
+        {"active": None, "tax_rate_bps": None},
+        practice_id=practice.id,
+    )
+    assert status == 400 and "active may not be null" in str(body), body
+    status, body = world.staff(
+        "PATCH", f"/shop/products/{putty['id']}", {"tax_rate_bps": None}, practice_id=practice.id
+    )
+    assert (status, body["tax_rate_bps"], body["active"]) == (200, None, True), body
     other = create_practice(world, connect=False)
     status, body = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=other.id)
     assert status == 404, body

@@ -131,7 +131,9 @@ def get_order(order_id: ItemId) -> OrderOut:
 
 
 @router.post(
-    "/shop/purchase-links", status_code=201, responses=answers({201: "The link, emailed to the client."}, 403)
+    "/shop/purchase-links",
+    status_code=201,
+    responses=answers({201: "The link, emailed to the client."}, 403, 404),
 )
 def send_purchase_link(body: Annotated[PurchaseLinkIn, Body()]) -> PurchaseLinkOut:
     """Recommend items to a client (after their session, or on its own): the client (or the

@@ -45,6 +45,14 @@ class ProductUpdate(_Strict):
     low_stock_at: Annotated[Whole, Field(ge=0, le=10_000)] | None = None
     expected_version: Whole | None = None
 
+    @model_validator(mode="after")
+    def _only_tax_may_be_null(self) -> ProductUpdate:
+        nulls = [k for k in self.model_fields_set if getattr(self, k) is None]
+        wrong = sorted(set(nulls) - {"tax_rate_bps", "expected_version"})
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} may not be null (only tax_rate_bps may: no tax)")
+        return self
+
 
 class ProductOut(BaseModel):
     id: str
