@@ -12,7 +12,7 @@ from typing import Any
 from tests.fakes.card_behaviour import INSUFFICIENT_FUNDS, set_charge_decline
 from tests.integration.conftest import World
 from tests.integration.scenario import Practice, create_client, create_practice, save_card
-from tests.integration.test_shop_stock import product
+from tests.integration.test_shop_stock import product, reconcile
 from therabill.core import keys
 from therabill.core.clock import local_date
 from therabill.shop.models import Order
@@ -217,3 +217,57 @@ def test_returns_per_line_give_back_once_and_restock_what_comes_back(world: Worl
         ("PUTTY-M", 3, False),
         ("SPLINT-W", 0, True),
     ]
+
+
+def test_at_expiry_an_open_payment_is_cancelled_and_one_paid_meanwhile_pays_its_order(world: World) -> None:
+    practice = create_practice(world)
+    putty = product(world, practice, stock=3)
+    p = world.container.practices.get(practice.id)
+    unpaid, paid = (
+        order_of(
+            world,
+            practice,
+            create_client(world, practice, email=f"{n}@client.test")["id"],
+            [(putty["id"], 1)],
+        )
+        for n in ("ann", "bea")
+    )
+    _, left_open, _ = world.container.shop.paying.pay(p, unpaid, "new_card")
+    _, _, secret = world.container.shop.paying.pay(p, paid, "new_card")
+    assert secret is not None
+    since = len(world.stripe.events)
+    world.stripe.pay_on_page(practice.account, secret)  # the webhook has not come yet
+    world.clock.now += timedelta(minutes=16)
+    reconcile(world)
+    orders = world.container.shop.orders
+    assert orders.get(practice.id, unpaid.id).status == "released"
+    assert world.container.payments.get(practice.id, left_open.id).status == "canceled"
+    assert orders.get(practice.id, paid.id).status == "paid"
+    world.deliver_stripe_events(since=since)  # the late webhook changes nothing
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (2, 2)
+    assert len(receipts(world)) == 1
+
+
+def test_a_receipt_that_cannot_be_sent_fails_the_event_and_the_redelivery_finishes_once(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    putty = product(world, practice, stock=3)
+    p = world.container.practices.get(practice.id)
+    order = order_of(world, practice, client["id"], [(putty["id"], 1)])
+    _, _, secret = world.container.shop.paying.pay(p, order, "new_card")
+    assert secret is not None
+    since = len(world.stripe.events)
+    world.stripe.pay_on_page(practice.account, secret)
+    world.mail.fail_next()
+    for event in world.stripe.events[since:]:
+        assert world.webhook(json.dumps(event))[0] == 200
+    first = world.drain_queue()
+    assert first[-1]["batchItemFailures"], first  # the event failed: SQS gives it again
+    assert not receipts(world)
+    world.drain_queue()
+    assert len(receipts(world)) == 1
+    books = ledger(world, practice, client["id"])
+    assert [e["amount"] for e in books["entries"] if e["kind"] == "charge"] == [1250] and books[
+        "balance"
+    ] == 0

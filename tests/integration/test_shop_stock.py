@@ -114,7 +114,8 @@ def test_catalogue_and_stock_by_role_with_history(world: World) -> None:
 def test_twenty_buyers_for_three_units_make_three_paid_orders(world: World) -> None:
     practice = create_practice(world)
     splint = product(world, practice, stock=3, name="Wrist splint", sku="SPLINT-W")
-    clients = [create_client(world, practice, email=f"buyer{i}@client.test")["id"] for i in range(20)]
+    service = world.container.clients  # twenty clients, made straight through the service (faster)
+    clients = [service.create(practice.id, first_name=f"B{i}", last_name="Buyer").id for i in range(20)]
     world.dynamo._inner = _Serialised(world.dynamo._inner)
     orders = world.container.shop.orders
 

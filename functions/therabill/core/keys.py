@@ -379,17 +379,18 @@ def invite_address_pk(email_hash: str) -> str:
     return f"INVITERATE#{email_hash}"
 
 
-# -- the equipment store (shop/) ------------------------------------------------------------------
+# -- the equipment store (shop/): products with their stock counters, the stock's history, orders
+# (in ``ORDEREXPIRY`` while their units are reserved) and purchase links ---------------------------
+PRODUCT_PREFIX = "PRODUCT#"
+ORDER_PREFIX = "ORDER#"
+ORDER_EXPIRY_GSI = "ORDEREXPIRY"  # sparse: only reserved orders, earliest expiry first
+
+
 def product_sk(product_id: str) -> str:
-    """A product of the practice's catalogue, with its stock counters (``on_hand``, ``available``)."""
     return f"PRODUCT#{product_id}"
 
 
-PRODUCT_PREFIX = "PRODUCT#"
-
-
 def stock_adjustment_sk(product_id: str, adjustment_id: str) -> str:
-    """One change of a product's stock (received, sold, returned, damaged): its history."""
     return f"STOCKADJ#{product_id}#{adjustment_id}"
 
 
@@ -398,12 +399,7 @@ def stock_adjustment_prefix(product_id: str) -> str:
 
 
 def order_sk(order_id: str) -> str:
-    """An order with its lines; while ``reserved`` it holds its units and sits in ``ORDEREXPIRY``."""
     return f"ORDER#{order_id}"
-
-
-ORDER_PREFIX = "ORDER#"
-ORDER_EXPIRY_GSI = "ORDEREXPIRY"  # sparse: only reserved orders, earliest expiry first
 
 
 def order_expiry_gsi_sk(expires_at_iso: str, practice_id: str, order_id: str) -> str:
@@ -411,5 +407,4 @@ def order_expiry_gsi_sk(expires_at_iso: str, practice_id: str, order_id: str) ->
 
 
 def purchase_link_sk(link_id: str) -> str:
-    """A purchase link: the client (or billing contact) it was sent to and the items recommended."""
     return f"PURCHASELINK#{link_id}"

@@ -67,21 +67,9 @@ class Returns:
         return_id = derived_id("ret", practice_id, order_id, key)
         order = self._store.get_order(practice_id, order_id)
         if return_id not in order.returns:
-            if order.status not in ("paid", "refunded") or order.payment_id is None:
-                raise OrderStateError("only a paid order can be returned", current_status=order.status)
-            if giving is None:
-                giving = [
-                    Giving(line.product_id, line.quantity - line.returned, True)
-                    for line in order.lines
-                    if line.returned < line.quantity
-                ]
-            lines, amount = planned(order, giving)
-            restock = tuple((g.product_id, g.quantity) for g in giving if g.restock)
-            order = self._store.record_return(
-                practice_id, order, return_id, lines=lines, amount=amount, restock=restock, at=self._clock()
-            )
-        record = order.returns[return_id]
+            order = self._record(practice_id, order, return_id, giving)
         assert order.payment_id is not None
+        record = order.returns[return_id]
         refund = self._refunds.refund(
             practice_id,
             client_id=order.client_id,
@@ -93,16 +81,29 @@ class Returns:
             write_off=True,
         )
         for product_id, quantity in record.restock:
-            self._store.adjust(
-                practice_id,
-                StockAdjustment(
-                    id=derived_id("adj", return_id, product_id),
-                    product_id=product_id,
-                    kind="returned",
-                    quantity=quantity,
-                    at=self._clock(),
-                    by=by,
-                    order_id=order.id,
-                ),
+            back = StockAdjustment(
+                id=derived_id("adj", return_id, product_id),
+                product_id=product_id,
+                kind="returned",
+                quantity=quantity,
+                at=self._clock(),
+                by=by,
+                order_id=order.id,
             )
+            self._store.adjust(practice_id, back)
         return self._store.get_order(practice_id, order.id), refund
+
+    def _record(self, practice_id: str, order: Order, return_id: str, giving: list[Giving] | None) -> Order:
+        if order.status not in ("paid", "refunded") or order.payment_id is None:
+            raise OrderStateError("only a paid order can be returned", current_status=order.status)
+        if giving is None:
+            giving = [
+                Giving(line.product_id, line.quantity - line.returned, True)
+                for line in order.lines
+                if line.returned < line.quantity
+            ]
+        lines, amount = planned(order, giving)
+        restock = tuple((g.product_id, g.quantity) for g in giving if g.restock)
+        return self._store.record_return(
+            practice_id, order, return_id, lines=lines, amount=amount, restock=restock, at=self._clock()
+        )

@@ -263,6 +263,7 @@ class ShopStore:
             writes.append(put_new_write(_adjustment_item(practice_id, sold)))
         return self._transact_move(practice_id, order, writes)
 
+    # Long: one UpdateItem with its expression, names and values, and what a failed condition means.
     def record_return(
         self,
         practice_id: str,
