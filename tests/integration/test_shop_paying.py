@@ -173,7 +173,7 @@ def test_returns_per_line_give_back_once_and_restock_what_comes_back(world: Worl
     status, body = world.staff(
         "POST", path, some, practice_id=practice.id, headers={"Idempotency-Key": "return-0002"}
     )
-    assert status == 400 and "only 0 of SPLINT-W can be given back" in body["message"], body
+    assert status == 400 and "only 0 units of a line can be given back" in body["message"], body
     status, body = world.staff(
         "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "return-0003"}
     )

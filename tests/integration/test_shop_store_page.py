@@ -76,12 +76,13 @@ def test_a_saved_card_a_sold_out_item_and_links_that_do_not_work(world: World) -
     assert status == 200 and "Saved Visa ending in 4242" in page
 
     status, body = order(world, token, [(splint["id"], 2)], "saved_card", "req-00000002")
-    assert status == 409 and body["message"] == "only 1 of SPLINT-W left; 2 asked for", body
+    assert status == 409 and body["message"] == "only 1 left of an item chosen; 2 asked for", body
+    assert body["details"] == {"product_id": splint["id"], "available": 1, "wanted": 2}
     status, body = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000003")
     assert (status, body["status"], body["payment_status"]) == (200, "paid", "succeeded"), body
     paid_id = body["order_id"]
     status, body = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000004")
-    assert status == 409 and "only 0 of SPLINT-W left" in body["message"], body
+    assert status == 409 and body["message"].startswith("only 0 left"), body
 
     other = create_client(world, practice, email="other@client.test")
     other_token = send_link(world, practice, other["id"], [(splint["id"], 1)])

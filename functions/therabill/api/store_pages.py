@@ -140,7 +140,11 @@ async function post(path, payload) {{
     headers: {{'Content-Type': 'application/json'}}, body: JSON.stringify(payload)}});
   let data = {{}};
   try {{ data = await res.json(); }} catch (e) {{ data = {{message: 'Something went wrong.'}}; }}
-  if (!res.ok) throw new Error(data.message || 'Something went wrong.');
+  if (!res.ok) {{
+    const pid = (data.details || {{}}).product_id, name = pid && $('name-' + pid);
+    const what = name ? name.firstChild.textContent.trim() + ': ' : '';
+    throw new Error(what + (data.message || 'Something went wrong.'));
+  }}
   return data;
 }}
 $('order-form').addEventListener('submit', async (e) => {{

@@ -44,7 +44,9 @@ def planned(order: Order, giving: list[Giving]) -> tuple[tuple[OrderLine, ...], 
             continue
         left = line.quantity - line.returned
         if g.quantity > left:
-            raise BadOrderError(f"only {left} of {line.sku} can be given back", field="lines")
+            raise BadOrderError(
+                f"only {left} units of a line can be given back", field="lines", product_id=line.product_id
+            )
         after = line.returned + g.quantity
         amount += line.unit_price * g.quantity + tax_back(line, line.returned, after)
         lines.append(line.model_copy(update={"returned": after}))

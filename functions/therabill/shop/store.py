@@ -186,7 +186,8 @@ class ShopStore:
             line = order.lines[(exc.index or 1) - 1]
             left = self.table.get(keys.practice_pk(practice_id), keys.product_sk(line.product_id), fresh=True)
             raise OutOfStockError(
-                f"only {left['available'] if left else 0} of {line.sku} left; {line.quantity} asked for",
+                # Ids and counts only: a product's name says what the client is buying.
+                f"only {left['available'] if left else 0} left of an item chosen; {line.quantity} asked for",
                 product_id=line.product_id,
                 available=left["available"] if left else 0,
                 wanted=line.quantity,
