@@ -94,3 +94,27 @@ def test_a_saved_card_a_sold_out_item_and_links_that_do_not_work(world: World) -
     world.clock.now += timedelta(days=15)
     status, page = world.public("GET", f"/store/{token}")
     assert status == 401 and "has expired" in page and "Harbor Family Practice" in page
+
+
+def test_a_link_to_a_billing_contact_sends_them_the_receipt(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice, email="child@client.test")
+    status, contact = world.staff(
+        "POST",
+        f"/clients/{client['id']}/contacts",
+        {"name": "Pat Parent", "email": "pat@parent.test", "relationship": "parent"},
+        practice_id=practice.id,
+    )
+    assert status == 201, contact
+    putty = product(world, practice, stock=2)
+    token = send_link(world, practice, client["id"], [(putty["id"], 1)], contact_id=contact["id"])
+    status, page = world.public("GET", f"/store/{token}")
+    assert status == 200 and "For Pat Parent." in page
+    status, placed = order(world, token, [(putty["id"], 1)], "new_card", "req-00000005")
+    world.stripe.pay_on_page(practice.account, placed["client_secret"])
+    status, done = world.public("POST", f"/store/{token}/orders/{placed['order_id']}/confirm", {})
+    assert done["status"] == "paid", done
+    sent = [email.message_from_string(m.raw_data) for m in world.emails()]
+    receipts = [m["To"] for m in sent if str(m["Subject"]).startswith("Your receipt")]
+    assert len(receipts) == 1 and receipts[0].endswith("pat@parent.test")
+    assert not any("child@client.test" in str(m["To"]) for m in sent)

@@ -59,6 +59,8 @@ def _state(order: Order, placed: Placed | None = None) -> OrderState:
     message = None
     if placed is not None and placed.payment.status in ("declined", "failed"):
         message = "The card was declined; nothing was charged. Choose another way to pay and try again."
+    elif placed is not None and placed.payment.status == "requires_action":
+        message = "Your bank asks you to confirm this payment: follow the link we have emailed you."
     return OrderState(
         order_id=order.id,
         status=order.status,
