@@ -18,7 +18,10 @@ in from the emailed invitation, invites a biller who works, changes their role a
 and reads the audit trail), and insurance (``demo_insurance``: the billing and clinician provider
 set-up, the sandbox payer accepted and enrolled, a client's coverage and its eligibility check with
 the copay found, a card picture, an authorization of one visit and a booking past it warned and
-booked as self-pay instead, the insured session billed the copay only and waiting for claims).
+booked as self-pay instead, the insured session billed the copay only and waiting for claims),
+and the equipment store (``demo_shop``: a purchase link after a session, two items bought on the
+store page, the stock, receipt and ledger, and the last unit of a product bought by two clients at
+once).
 
 Exits 0 when every step got what it expected, 1 (with the reason) at the first that did not.
 """
@@ -258,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         from devstack.demo_insurance import run_insurance_demo  # coverage, eligibility, authorizations
 
         run_insurance_demo(gateway, lambda text: print(text, flush=True))
+
+        from devstack.demo_shop import run_shop_demo  # the equipment store
+
+        run_shop_demo(gateway, lambda text: print(text, flush=True))
     except SliceError as exc:
         print(f"\nDEMO FAILED: {exc}", file=sys.stderr, flush=True)
         return 1

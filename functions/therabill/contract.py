@@ -322,8 +322,9 @@ STAFF_API_PREFIXES = (
     "/audit",
     "/payers",
     "/accepted-payers",
+    "/shop",
 )
-PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup")
+PUBLIC_API_PREFIXES = ("/setup", "/pay", "/signup", "/store")
 WEBHOOK_PATH = "/webhooks/stripe"
 # A method and path no route serves is answered 404 with the APIs' error body naming them: by API
 # Gateway (a gateway response, where the path carries the stage), by the local gateway and by

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.clinicians import ClinicianMigration
     from therabill.sessions.service import SessionService
+    from therabill.shop.service import ShopService
     from therabill.signup.invitation import InvitationMessages
     from therabill.signup.service import SignupService
     from therabill.staff.directory import StaffDirectory, StaffNotices
@@ -311,6 +312,13 @@ class Container:
                 kind,
                 lambda practice, payment: self.invoices.payment_given_up(practice, payment),  # noqa: PLW0108 - lazy
             )
+        # The store: an order's payment (a new card on the page: "order"; a saved card: "product")
+        # pays its order.
+        for kind in ("order", "product"):
+            service.on_success(
+                kind,
+                lambda practice, payment: self.shop.paying.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
+            )
         # A copay or fee payment finished later (reconciler, authentication, a retried decline):
         # its session's record follows.
         for kind in ("copay", "cancellation_fee"):
@@ -351,6 +359,56 @@ class Container:
         from therabill.services.store import ServiceStore
 
         return ServiceCatalog(store=ServiceStore(self.table), clock=self.clock)
+
+    # Long on purpose: the store's parts (catalogue, orders, paying, links, the page) in one place.
+    @cached_property
+    def shop(self) -> ShopService:
+        from therabill.shop.catalogue import Catalogue
+        from therabill.shop.links import PurchaseLinks
+        from therabill.shop.orders import Orders
+        from therabill.shop.paying import OrderPayments
+        from therabill.shop.returns import Returns
+        from therabill.shop.service import ShopService
+        from therabill.shop.store import ShopStore
+        from therabill.shop.storefront import Storefront
+
+        store = ShopStore(self.table)
+        orders = Orders(store=store, clock=self.clock)
+        links = PurchaseLinks(
+            store=store,
+            practices=self.practices,
+            clients=self.clients,
+            sessions=self.sessions,
+            outbox=self.outbox,
+            link_key=self.secrets.link_signing_key,
+            public_base_url=self.public_base_url,
+            clock=self.clock,
+        )
+        paying = OrderPayments(
+            store=store,
+            payments=self.payments,
+            clients=self.clients,
+            ledger=self.ledger,
+            outbox=self.outbox,
+            clock=self.clock,
+        )
+        return ShopService(
+            catalogue=Catalogue(store=store, clock=self.clock),
+            orders=orders,
+            paying=paying,
+            links=links,
+            storefront=Storefront(
+                store=store,
+                links=links,
+                orders=orders,
+                paying=paying,
+                clients=self.clients,
+                cards=self.cards,
+                clock=self.clock,
+            ),
+            returns=Returns(store=store, refunds=self.refunds, clock=self.clock),
+            practices=self.practices,
+        )
 
     @cached_property
     def audit(self) -> AuditService:

@@ -69,7 +69,8 @@ def _staff_call(stack: Stack, token: str, method: str, path: str, body: Any, **h
 
 
 def _seed(stack: Stack, token: str) -> dict[str, str]:
-    """A client with a billing contact, a service type and a booked session in the demo practice."""
+    """A client with a billing contact, a service type, a booked session and a store product in the
+    demo practice."""
     client = _staff_call(stack, token, "POST", "/clients", {"first_name": "Fuzz", "last_name": "Client"})
     contact = _staff_call(
         stack,
@@ -105,11 +106,15 @@ def _seed(stack: Stack, token: str) -> dict[str, str]:
         },
         **{"Idempotency-Key": f"fuzz-session-{uuid.uuid4()}"},
     )
+    product = _staff_call(
+        stack, token, "POST", "/shop/products", {"name": "Fuzz putty", "sku": "FUZZ-1", "price": 1000}
+    )
     return {
         "client_id": client["id"],
         "contact_id": contact["id"],
         "service_id": service["id"],
         "session_id": session["id"],
+        "product_id": product["id"],
     }
 
 

@@ -297,6 +297,7 @@ class StripeGateway:
             metadata=_str_dict(data.get("metadata")),
             last_error_code=_str_or_none(last_error.get("code")),
             last_decline_code=_str_or_none(last_error.get("decline_code")),
+            payment_method_id=_id_of(data.get("payment_method")),
         )
 
     def create_payment_intent(

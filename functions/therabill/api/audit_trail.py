@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # annotations only: each router loads just the capabilities i
     from therabill.payments.models import Payment
     from therabill.payments.refunds import Refund
     from therabill.sessions.models import Session
+    from therabill.shop.models import Order
     from therabill.staff.models import StaffMember
 
 
@@ -107,6 +108,12 @@ def coverage_shown(router: APIGatewayRouter, coverages: list[Coverage]) -> list[
     shown = ({"client_id": c.client_id, "coverage_id": c.id} for c in coverages)
     _by_request(router, Action.COVERAGE_READ, shown)
     return coverages
+
+
+def orders_shown(router: APIGatewayRouter, orders: list[Order]) -> list[Order]:
+    """Store ``orders`` as answered (their lines name products): a read recorded for each one."""
+    _by_request(router, Action.ORDER_READ, ({"client_id": o.client_id, "order_id": o.id} for o in orders))
+    return orders
 
 
 def coverage_changed(router: APIGatewayRouter, coverage: Coverage) -> None:

@@ -52,6 +52,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "sessions:approve:any": frozenset({"owner"}),
     "sessions:approve:own": frozenset({"clinician"}),
     "audit:read": frozenset({"owner"}),  # the audit trail
+    # The equipment store: the catalogue, stock and returns are the owner's and billers'; anyone who
+    # sees clients may send a client a purchase link (clinicians after a session; the front desk
+    # for them).
+    "shop:manage": frozenset({"owner", "biller"}),
+    "shop:recommend": frozenset({"owner", "biller", "front_desk", "clinician"}),
     "read": frozenset(ROLES),
 }
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from therabill.sessions.billing import SessionBilling
     from therabill.sessions.service import SessionService
     from therabill.settings import Secrets, Settings
+    from therabill.shop.service import ShopService
     from therabill.signup.service import SignupService
     from therabill.staff.service import StaffService
 
@@ -104,6 +105,8 @@ class Services(Protocol):
     def staff(self) -> StaffService: ...
     @property
     def audit(self) -> AuditService: ...
+    @property
+    def shop(self) -> ShopService: ...
 
 
 _current: ContextVar[Services | None] = ContextVar("therabill_api_services", default=None)

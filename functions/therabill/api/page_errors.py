@@ -24,13 +24,14 @@ from therabill.core.signed_tokens import LinkExpiredError
 from therabill.payments.errors import NoAuthenticationNeededError, PaymentAlreadyMadeError
 from therabill.practices.models import Practice
 
-PageKind = Literal["setup", "authenticate", "booking", "invoice"]
+PageKind = Literal["setup", "authenticate", "booking", "invoice", "store"]
 
 _LINK = {
     "setup": "link to save your card",
     "authenticate": "link to confirm your payment",
     "booking": "link to pay for your appointment",
     "invoice": "pay page",
+    "store": "link to the store",
 }
 
 # What to do next: each is followed by the practice's email.

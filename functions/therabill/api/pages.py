@@ -148,6 +148,7 @@ CHARGE_KINDS = {
     "deposit": "a booking deposit",
     "prepayment": "a booking prepayment",
     "invoice": "an invoice payment",
+    "order": "a purchase",
 }
 _BRANDS = {"amex": "American Express", "diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay"}
 

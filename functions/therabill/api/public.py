@@ -68,6 +68,7 @@ _PAGE_ROUTES: tuple[tuple[re.Pattern[str], page_errors.PageKind], ...] = (
     (re.compile(r"^/pay/authenticate/[^/]*$"), "authenticate"),
     (re.compile(r"^/pay/booking/[^/]*$"), "booking"),
     (re.compile(r"^/pay/invoice/[^/]*$"), "invoice"),
+    (re.compile(r"^/store/[^/]*$"), "store"),
 )
 
 
@@ -178,6 +179,11 @@ def authenticate_page(token: Token) -> Response[str]:
 from therabill.api.public_invoices import router as invoices_router  # noqa: E402
 
 app.include_router(invoices_router)
+
+# The store page of a purchase link (its own router).
+from therabill.api.public_store import router as store_router  # noqa: E402
+
+app.include_router(store_router)
 
 # The sign-up form (its own router).
 from therabill.api.public_signup import router as signup_router  # noqa: E402

@@ -20,6 +20,7 @@ from therabill.api.staff_providers import router as providers_router
 from therabill.api.staff_routing import new_resolver
 from therabill.api.staff_services import router as services_router
 from therabill.api.staff_sessions import router as sessions_router
+from therabill.api.staff_shop import router as shop_router
 
 app = new_resolver()
 for _router in (
@@ -38,5 +39,6 @@ for _router in (
     people_router,
     providers_router,
     audit_router,
+    shop_router,
 ):
     app.include_router(_router)

@@ -43,6 +43,7 @@ class AuditRecordOut(BaseModel):
     entry_id: str | None
     coverage_id: str | None
     member_id: str | None = None  # the staff member a staff.* action changed
+    order_id: str | None = None  # the store order an order.* action concerned
     amount: Amount | None
     currency: str | None
     source_ip: str | None

@@ -36,6 +36,7 @@ ROUTERS = (
     "staff_people",
     "staff_providers",
     "staff_audit",
+    "staff_shop",
 )
 
 # (leading path segments, router module): the first whose segments match the path's leading ones
@@ -69,6 +70,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("audit",), "staff_audit"),
     (("payers",), "staff_payers"),
     (("accepted-payers",), "staff_payers"),
+    (("shop",), "staff_shop"),
 )
 _NO_OWNER = "staff_core"  # a path under no pattern: no route serves it, the resolver answers 404
 

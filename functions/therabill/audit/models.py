@@ -49,6 +49,8 @@ class Action(StrEnum):
     STAFF_DISABLE = "staff.disable"
     STAFF_ENABLE = "staff.enable"
     STAFF_REMOVE = "staff.remove"
+    # The store: an order's lines name products, which may say something about a condition.
+    ORDER_READ = "order.read"  # a store order shown to staff
 
 
 class Actor(BaseModel):
@@ -81,6 +83,7 @@ class Targets(BaseModel):
     coverage_id: str | None = None  # a client's insurance coverage
     authorization_id: str | None = None  # a coverage's authorization
     member_id: str | None = None  # a staff member acted on (the actor is ``Actor.id``)
+    order_id: str | None = None  # a store order (what it holds names products: health information)
 
 
 class AuditRecord(BaseModel):

@@ -10,10 +10,10 @@ from therabill.core.money import Money
 # Off-session kinds: charged to a saved card, so each must be in the card's consent scope.
 ChargeKind = Literal["copay", "session_fee", "cancellation_fee", "balance", "product"]
 # On-session kinds: the client pays on a page (Stripe.js confirms the PaymentIntent), so no
-# consent is involved: a booking deposit, a full prepayment of a booking, an invoice.
-OnSessionKind = Literal["deposit", "prepayment", "invoice"]
+# consent is involved: a booking deposit, a full prepayment of a booking, an invoice, a store order.
+OnSessionKind = Literal["deposit", "prepayment", "invoice", "order"]
 PaymentKind = ChargeKind | OnSessionKind
-ON_SESSION_KINDS: frozenset[str] = frozenset({"deposit", "prepayment", "invoice"})
+ON_SESSION_KINDS: frozenset[str] = frozenset({"deposit", "prepayment", "invoice", "order"})
 ConsentStatus = Literal["pending", "active", "revoked"]
 CardStatus = Literal["active", "removed"]
 SetupLinkStatus = Literal["open", "completed"]

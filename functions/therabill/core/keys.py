@@ -415,3 +415,34 @@ def authorization_prefix(client_id: str | None = None) -> str:
 def authorization_use_sk(session_id: str) -> str:
     """The one use of an authorization a completed session made (put once, deleted on give-back)."""
     return f"AUTHUSE#{session_id}"
+
+
+# -- the equipment store (shop/): products with their stock counters, the stock's history, orders
+# (in ``ORDEREXPIRY`` while their units are reserved) and purchase links ---------------------------
+PRODUCT_PREFIX = "PRODUCT#"
+ORDER_PREFIX = "ORDER#"
+ORDER_EXPIRY_GSI = "ORDEREXPIRY"  # sparse: only reserved orders, earliest expiry first
+
+
+def product_sk(product_id: str) -> str:
+    return f"PRODUCT#{product_id}"
+
+
+def stock_adjustment_sk(product_id: str, adjustment_id: str) -> str:
+    return f"STOCKADJ#{product_id}#{adjustment_id}"
+
+
+def stock_adjustment_prefix(product_id: str) -> str:
+    return f"STOCKADJ#{product_id}#"
+
+
+def order_sk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def order_expiry_gsi_sk(expires_at_iso: str, practice_id: str, order_id: str) -> str:
+    return f"{expires_at_iso}#{practice_id}#{order_id}"
+
+
+def purchase_link_sk(link_id: str) -> str:
+    return f"PURCHASELINK#{link_id}"

@@ -1,5 +1,6 @@
 """Lambda entry point (EventBridge Scheduler): finish charges left pending, make the retries of
-declined charges that are due, then release the booking holds whose payment did not come."""
+declined charges that are due, then release the booking holds and the store's
+reservations whose payment did not come."""
 
 from __future__ import annotations
 
@@ -22,4 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.info("retried declined payments", extra=retried)
     released = container().bookings.release_expired()  # logged, like the retries
     logger.info("released expired booking holds", extra=released)
+    orders = container().shop.release_expired()  # the store's unpaid orders give their units back
+    logger.info("released expired order reservations", extra=orders)
     return counts

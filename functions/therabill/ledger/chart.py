@@ -9,7 +9,8 @@ negative, that sum to zero. Two accounts belong to one *billing party account* â
 * ``credit`` â€” the billing party's unapplied credit (a liability; its balance is minus the sum of its
   lines and is never negative).
 
-The others are the practice's: ``revenue``, ``adjustments`` (write-offs, waivers, goodwill) and
+The others are the practice's: ``revenue`` (``revenue:products`` for what the store sells),
+``adjustments`` (write-offs, waivers, goodwill) and
 ``cash:<method>`` (card, cash, check, insurance, other: money in, or out for a refund).
 
 What each kind posts, for an amount A on a billing party account that owes R and holds credit C:
@@ -52,6 +53,7 @@ PaymentMethod = Literal["card", "cash", "check", "credit", "insurance", "other"]
 RECEIVABLE = "receivable"
 CREDIT = "credit"
 REVENUE = "revenue"
+PRODUCT_REVENUE = "revenue:products"  # the equipment store's sales
 ADJUSTMENTS = "adjustments"
 PAYER_ACCOUNTS = frozenset({RECEIVABLE, CREDIT})
 
@@ -104,12 +106,15 @@ def _settle(source: str, amount: int, at: Position) -> tuple[Line, ...]:
     return _lines((source, amount), (RECEIVABLE, -paid), (CREDIT, -(amount - paid)))
 
 
-def lines_for(kind: EntryKind, method: PaymentMethod | None, amount: int, at: Position) -> tuple[Line, ...]:
-    """The lines of an entry of ``kind`` for ``amount`` (> 0) on an account standing at ``at``."""
+def lines_for(
+    kind: EntryKind, method: PaymentMethod | None, amount: int, at: Position, *, revenue: str = REVENUE
+) -> tuple[Line, ...]:
+    """The lines of an entry of ``kind`` for ``amount`` (> 0) on an account standing at ``at``
+    (a charge credits ``revenue``: the practice's services, or ``PRODUCT_REVENUE``)."""
     if amount <= 0:
         raise ValueError("ledger amounts are positive; the kind gives the direction")
     if kind == "charge":
-        return _lines((RECEIVABLE, amount), (REVENUE, -amount))
+        return _lines((RECEIVABLE, amount), (revenue, -amount))
     if kind == "payment" and method == "credit":
         if amount > at.credit or amount > at.receivable:
             raise InsufficientCreditError("an application of credit exceeds the credit or what is due")

@@ -73,6 +73,7 @@ class _Request:
     method: PaymentMethod | None = None
     payment_id: str | None = None
     reference: str | None = None
+    revenue: str = chart.REVENUE
 
 
 def _positive(amount: Money) -> None:
@@ -130,6 +131,7 @@ class LedgerService:
         owner_id: str | None = None,
         method: PaymentMethod | None = None,
         payment_id: str | None = None,
+        revenue: str = chart.REVENUE,
     ) -> ChargeResult:
         """Post a charge once per ``source_key`` and, in the same transaction, apply the billing party
         account's credit to it (min(credit, amount); source ``credit-apply:<source_key>``).
@@ -139,11 +141,12 @@ class LedgerService:
         returns ``entry=None`` with the same ``credit_applied`` and ``due`` as the first post (they
         are stored on the guards), so a card charge keyed by the same request key asks for the
         same amount every time. If the first post left the charge without its application (a
-        crash, or an entry from before this rule), the repeat completes it and reports it."""
+        crash, or an entry from before this rule), the repeat completes it and reports it.
+        ``revenue``: the account the charge credits (``chart.PRODUCT_REVENUE`` for the store)."""
         _positive(amount)
         account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
         return self._charge(
-            practice_id, account, _Request("charge", amount, source_key, memo, method, payment_id)
+            practice_id, account, _Request("charge", amount, source_key, memo, method, payment_id, revenue)
         )
 
     def _plan_entry(
@@ -192,7 +195,7 @@ class LedgerService:
         off) the application of credit with its own guard."""
         now, (charge_id, apply_id) = self._stamp(2)
         amount = request.amount.amount
-        lines = chart.lines_for("charge", request.method, amount, summary.position)
+        lines = chart.lines_for("charge", request.method, amount, summary.position, revenue=request.revenue)
         charge = self._new_entry(account, request, lines, now=now, entry_id=charge_id)
         after = Position(summary.position.receivable + amount, summary.position.credit)
         applied = chart.application(amount, after) if with_application else 0

@@ -9,7 +9,7 @@ from therabill.contract import METRIC_CHARGES_FAILED
 from therabill.core.clock import Clock, iso
 from therabill.observability import business, logger
 from therabill.payments import retries
-from therabill.payments.models import OutcomeFacts, Payment
+from therabill.payments.models import OutcomeFacts, Payment, for_an_order
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
 
@@ -32,7 +32,11 @@ class Declines:
             return current
         now = self._clock()
         reason = retries.decline_reason(facts.decline_code, facts.error_code)
-        decision = retries.decide(reason, attempt=current.attempt, declined_at=now)
+        decision = (
+            retries.RetryDecision("final")
+            if for_an_order(current)
+            else retries.decide(reason, attempt=current.attempt, declined_at=now)
+        )
         changed, payment = self._store.record_decline(practice.id, current, facts, decision, now)
         if not changed:
             return payment

@@ -19,6 +19,7 @@ _KIND_LABEL = {
     "deposit": "Booking deposit",
     "prepayment": "Booking prepayment",
     "invoice": "Invoice payment",
+    "order": "Purchase",
 }
 
 

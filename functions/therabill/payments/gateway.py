@@ -81,6 +81,7 @@ class PaymentIntentState:
     metadata: dict[str, str] = field(default_factory=dict)
     last_error_code: str | None = None
     last_decline_code: str | None = None
+    payment_method_id: str | None = None  # the card it was paid with, once paid
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,17 @@ LedgerPosting = Literal["payment", "credit"]
 # is owed.
 LEDGER_POSTING: dict[str, LedgerPosting] = {"deposit": "credit", "prepayment": "credit"}
 
+# A payment whose ``reference`` starts with this is a store order's (``order:<ord>``): the client
+# waits on the page for it, so a decline is told there and never retried later (the order's units
+# are held only for minutes), and the store's success hook sends the itemised receipt instead of
+# the generic one.
+ORDER_REFERENCE = "order:"
+
+
+def for_an_order(payment: Payment) -> bool:
+    return (payment.reference or "").startswith(ORDER_REFERENCE)
+
+
 # From which states each outcome may be recorded. Succeeded is final: a late failure event
 # (Stripe does not promise order) never overwrites it.
 TERMINAL: frozenset[str] = frozenset({"succeeded"})

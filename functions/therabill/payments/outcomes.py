@@ -21,7 +21,7 @@ from therabill.observability import business, logger
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome
 from therabill.payments.mail import PaymentMail, deliver
-from therabill.payments.models import LEDGER_POSTING, OutcomeFacts, Payment
+from therabill.payments.models import LEDGER_POSTING, OutcomeFacts, Payment, for_an_order
 from therabill.payments.parties import Parties, PartyFinder
 from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
@@ -178,7 +178,9 @@ class Outcomes:
         if changed:  # counted once, however many reports of the success arrive
             business.count(METRIC_CHARGES_SUCCEEDED, amount=payment.amount)
         self._post(practice, payment)
-        if payment.on_session:
+        if for_an_order(payment):
+            logger.debug("receipt left to the order", payment_id=payment.id)  # itemised, by the store
+        elif payment.on_session:
             deliver(strict_email, payment, lambda: self._mail.client_receipt(practice, payment))
         else:
             deliver(

@@ -23,6 +23,7 @@ from therabill.ledger.service import LedgerService
 from therabill.notifications.mailer import Outbox
 from therabill.payments.attempts import Attempts
 from therabill.payments.authentication import AuthenticationPage, AuthLinks, AuthPage
+from therabill.payments.card_used import CardShown, CardUsed
 from therabill.payments.charges import ChargeRequest, SavedCardCharges
 from therabill.payments.declines import Declines
 from therabill.payments.gateway import ChargeOutcome, PaymentGateway
@@ -49,6 +50,7 @@ class PaymentService:
         retries: RetryRunner,
         reconciler: Reconciler,
         authentication: AuthenticationPage,
+        card_used: CardUsed,
     ) -> None:
         self._store = store
         self._charges = charges
@@ -57,6 +59,7 @@ class PaymentService:
         self._retries = retries
         self._reconciler = reconciler
         self._authentication = authentication
+        self._card_used = card_used
 
     @classmethod
     def assemble(
@@ -113,6 +116,7 @@ class PaymentService:
             authentication=AuthenticationPage(
                 links=links, store=store, gateway=gateway, practices=practices, cards=cards
             ),
+            card_used=CardUsed(parties=parties, gateway=gateway),
         )
 
     def on_success(self, kind: str, hook: SuccessHook) -> None:
@@ -130,6 +134,10 @@ class PaymentService:
 
     def get(self, practice_id: str, payment_id: str) -> Payment:
         return self._store.get(practice_id, payment_id)
+
+    def card_used(self, practice: Practice, payment: Payment) -> CardShown | None:
+        """The brand and last four of the card that paid ``payment`` (None: not known now)."""
+        return self._card_used.of(practice, payment)
 
     # -- saved cards --------------------------------------------------------------------------
     def charge_saved_card(

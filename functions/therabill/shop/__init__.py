@@ -1,0 +1,1 @@
+"""The equipment store: catalogue, stock, orders, purchase links, receipts, returns."""

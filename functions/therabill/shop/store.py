@@ -1,0 +1,379 @@
+"""The store's items in the practice's partition: products (with their stock counters), stock
+adjustments and orders (with their lines). Every stock change is a conditional write: a unit is
+never sold twice and no counter goes below zero."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from therabill import contract
+from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
+from therabill.core import keys
+from therabill.core.clock import iso, parse_iso
+from therabill.core.errors import ConflictError, DependencyUnavailableError, NotFoundError
+from therabill.core.ids import derived_id
+from therabill.core.money import Money
+from therabill.core.writes import Write
+from therabill.shop.errors import (
+    OrderNotFoundError,
+    OrderStateError,
+    OutOfStockError,
+    ProductChangedError,
+    ProductNotFoundError,
+    StockBelowZeroError,
+)
+from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, ReturnRecord, StockAdjustment
+
+_PRODUCT_FIELDS = ("name", "description", "sku", "hsa_fsa_eligible", "active", "on_hand", "available")
+_TRIES = 4  # a transaction that meets another on the same product is tried again, at most this often
+
+
+def _product_item(practice_id: str, p: Product) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.product_sk(p.id),
+        "type": "product",
+        "id": p.id,
+        **{k: getattr(p, k) for k in _PRODUCT_FIELDS},
+        "price": p.price.amount,
+        "currency": p.price.currency,
+        "low_stock_at": p.low_stock_at,
+        "created_at": iso(p.created_at),
+        "version": p.version,
+    }
+    if p.tax_rate_bps is not None:
+        item["tax_rate_bps"] = p.tax_rate_bps
+    return item
+
+
+def _product(item: dict[str, Any]) -> Product:
+    return Product(
+        id=item["id"],
+        **{k: item[k] for k in _PRODUCT_FIELDS},
+        price=Money(amount=item["price"], currency=item["currency"]),
+        tax_rate_bps=item.get("tax_rate_bps"),
+        low_stock_at=item.get("low_stock_at", 0),
+        created_at=parse_iso(item["created_at"]),
+        version=item["version"],
+    )
+
+
+def _order_item(practice_id: str, o: Order) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.order_sk(o.id),
+        "type": "order",
+        **o.model_dump(mode="json", exclude_none=True),
+    }
+    if o.status == "reserved":
+        item[contract.GSI1_PARTITION_KEY] = keys.ORDER_EXPIRY_GSI
+        item[contract.GSI1_SORT_KEY] = keys.order_expiry_gsi_sk(iso(o.expires_at), practice_id, o.id)
+    return item
+
+
+def _order(item: dict[str, Any]) -> Order:
+    fields = {k: v for k, v in item.items() if k in Order.model_fields}
+    fields["lines"] = tuple(OrderLine.model_validate(line) for line in item["lines"])
+    fields["returns"] = {k: ReturnRecord.model_validate(v) for k, v in (item.get("returns") or {}).items()}
+    return Order.model_validate(fields)
+
+
+def _line_update(practice_id: str, product_id: str, expression: str, values: dict[str, Any]) -> Write:
+    return Write(
+        kind="update",
+        key=Table.key(keys.practice_pk(practice_id), keys.product_sk(product_id)),
+        update=expression,
+        names={"#available": "available", "#on_hand": "on_hand"},
+        values=values,
+        condition="attribute_exists(PK) AND #available >= :take AND #on_hand >= :sell",
+    )
+
+
+def _adjustment_item(practice_id: str, a: StockAdjustment) -> dict[str, Any]:
+    return {
+        "PK": keys.practice_pk(practice_id),
+        "SK": keys.stock_adjustment_sk(a.product_id, a.id),
+        "type": "stock_adjustment",
+        **a.model_dump(mode="json", exclude_none=True),
+    }
+
+
+class ShopStore:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # -- products -------------------------------------------------------------------------------
+    def create_product(self, practice_id: str, product: Product) -> None:
+        self.table.put_new(_product_item(practice_id, product))
+
+    def get_product(self, practice_id: str, product_id: str) -> Product:
+        item = self.table.get(keys.practice_pk(practice_id), keys.product_sk(product_id))
+        if not item:
+            raise ProductNotFoundError("product not found", product_id=product_id)
+        return _product(item)
+
+    def products(self, practice_id: str) -> list[Product]:
+        items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.PRODUCT_PREFIX)
+        return [_product(i) for i in items]
+
+    def products_by_id(self, practice_id: str, product_ids: list[str]) -> dict[str, Product]:
+        pk = keys.practice_pk(practice_id)
+        found = self.table.get_many([(pk, keys.product_sk(p)) for p in product_ids])
+        return {item["id"]: _product(item) for item in found.values()}
+
+    def update_product(
+        self, practice_id: str, product_id: str, changes: dict[str, Any], *, expected_version: int | None
+    ) -> Product:
+        try:
+            item = self.table.patch(
+                keys.practice_pk(practice_id),
+                keys.product_sk(product_id),
+                changes,
+                expected_version=expected_version,
+                what="product",
+            )
+        except NotFoundError as exc:
+            raise ProductNotFoundError(exc.message, product_id=product_id) from exc
+        except ConflictError as exc:
+            raise ProductChangedError(exc.message, **exc.details) from exc
+        return _product(item)
+
+    # -- stock ----------------------------------------------------------------------------------
+    def adjust(self, practice_id: str, adjustment: StockAdjustment) -> Product:
+        """One adjustment: both counters move by its quantity and it joins the history, in one
+        transaction; refused when a counter would go below zero."""
+        q = adjustment.quantity
+        values = {":q": q, ":take": max(0, -q), ":sell": max(0, -q)}
+        writes = [
+            _line_update(practice_id, adjustment.product_id, "ADD #available :q, #on_hand :q", values),
+            put_new_write(_adjustment_item(practice_id, adjustment)),
+        ]
+        try:
+            self._transact(writes)
+        except ConditionFailed as exc:
+            current = self.get_product(practice_id, adjustment.product_id)
+            if exc.index == 0:
+                raise StockBelowZeroError(
+                    "not enough units in stock for this change",
+                    product_id=current.id,
+                    available=current.available,
+                    on_hand=current.on_hand,
+                ) from exc
+            return current  # the same adjustment again (derived id): done already
+        return self.get_product(practice_id, adjustment.product_id)
+
+    def adjustments(self, practice_id: str, product_id: str) -> list[StockAdjustment]:
+        items = self.table.query_all(
+            keys.practice_pk(practice_id), prefix=keys.stock_adjustment_prefix(product_id)
+        )
+        return sorted((StockAdjustment.model_validate(i) for i in items), key=lambda a: a.at)
+
+    # -- orders ---------------------------------------------------------------------------------
+    def reserve(self, practice_id: str, order: Order) -> Order:
+        """Put the order and take each line's units from ``available``, all or nothing. The order
+        already there (the same key again) is returned as it is; a line short of units is an
+        OutOfStockError naming the product and what is left."""
+        writes: list[Write] = [put_new_write(_order_item(practice_id, order))]
+        for line in order.lines:
+            values = {":take": line.quantity, ":neg": -line.quantity, ":sell": 0}
+            writes.append(_line_update(practice_id, line.product_id, "ADD #available :neg", values))
+        try:
+            self._transact(writes)
+        except ConditionFailed as exc:
+            if exc.index == 0:
+                return self.get_order(practice_id, order.id)
+            line = order.lines[(exc.index or 1) - 1]
+            left = self.table.get(keys.practice_pk(practice_id), keys.product_sk(line.product_id), fresh=True)
+            raise OutOfStockError(
+                # Ids and counts only: a product's name says what the client is buying.
+                f"only {left['available'] if left else 0} left of an item chosen; {line.quantity} asked for",
+                product_id=line.product_id,
+                available=left["available"] if left else 0,
+                wanted=line.quantity,
+            ) from exc
+        return order
+
+    def get_order(self, practice_id: str, order_id: str) -> Order:
+        item = self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id))
+        if not item:
+            raise OrderNotFoundError("order not found", order_id=order_id)
+        return _order(item)
+
+    def orders(self, practice_id: str) -> list[Order]:
+        items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.ORDER_PREFIX)
+        return [_order(i) for i in items]
+
+    def due_orders(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(practice, order) of reserved orders past their expiry, earliest first."""
+        page = self.table.query(keys.ORDER_EXPIRY_GSI, index=contract.GSI1_NAME, limit=limit)
+        due = []
+        for item in page.items:
+            if item["expires_at"] > iso(now):
+                break
+            due.append((keys.practice_id_of(item["PK"]), item["id"]))
+        return due
+
+    def set_payment(self, practice_id: str, order: Order, payment_id: str) -> Order:
+        """Name the order's payment (before Stripe is called), while it is reserved."""
+        return self._move(practice_id, order, "reserved", "SET payment_id = :pay", {":pay": payment_id})
+
+    def release(self, practice_id: str, order: Order) -> Order:
+        """reserved → released: its units go back to ``available``, in one transaction."""
+        writes = [
+            self._order_move(
+                practice_id, order, "reserved", "released", update="REMOVE GSI1PK, GSI1SK", values={}
+            )
+        ]
+        for line in order.lines:
+            values = {":q": line.quantity, ":take": 0, ":sell": 0}
+            writes.append(_line_update(practice_id, line.product_id, "ADD #available :q", values))
+        return self._transact_move(practice_id, order, writes)
+
+    def mark_paid(self, practice_id: str, order: Order, changes: dict[str, Any], at: datetime) -> Order:
+        """reserved (or, for a late payment, released) → paid: each line's units leave ``on_hand``
+        (and, if it had been released, ``available`` again) with a ``sold`` adjustment, in one
+        transaction. Refused by a line short of units (a released order's stock sold meanwhile)."""
+        was = order.status
+        sets = ", ".join(f"{k} = :{k}" for k in changes)
+        writes = [
+            self._order_move(
+                practice_id,
+                order,
+                was,
+                "paid",
+                update=f"SET {sets} REMOVE GSI1PK, GSI1SK",
+                values={f":{k}": v for k, v in changes.items()},
+            )
+        ]
+        for line in order.lines:
+            again = line.quantity if was == "released" else 0
+            values = {":take": again, ":sell": line.quantity, ":a": -again, ":s": -line.quantity}
+            writes.append(
+                _line_update(practice_id, line.product_id, "ADD #available :a, #on_hand :s", values)
+            )
+            sold = StockAdjustment(
+                id=derived_id("adj", order.id, line.product_id, "sold"),
+                product_id=line.product_id,
+                kind="sold",
+                quantity=-line.quantity,
+                at=at,
+                by=f"order:{order.id}",
+                order_id=order.id,
+            )
+            writes.append(put_new_write(_adjustment_item(practice_id, sold)))
+        return self._transact_move(practice_id, order, writes)
+
+    # Long: one UpdateItem with its expression, names and values, and what a failed condition means.
+    def record_return(
+        self,
+        practice_id: str,
+        order: Order,
+        return_id: str,
+        *,
+        lines: tuple[OrderLine, ...],
+        amount: int,
+        restock: tuple[tuple[str, int], ...],
+        at: datetime,
+    ) -> Order:
+        """Write a return on the order as read (its lines' ``returned``, the amount, the record);
+        the same return already there is the order as it is. Refunded once nothing is left."""
+        record = ReturnRecord(amount=amount, restock=restock, at=at)
+        status = "refunded" if all(line.returned == line.quantity for line in lines) else "paid"
+        try:
+            item = self.table.update(
+                keys.practice_pk(practice_id),
+                keys.order_sk(order.id),
+                update="SET #lines = :lines, #returns.#rid = :record, #status = :status,"
+                " #version = #version + :one ADD refunded_amount :amount",
+                condition="#version = :v AND #status IN (:paid, :refunded)",
+                names={
+                    "#lines": "lines",
+                    "#returns": "returns",
+                    "#rid": return_id,
+                    "#status": "status",
+                    "#version": "version",
+                },
+                values={
+                    ":lines": [line.model_dump(mode="json") for line in lines],
+                    ":record": record.model_dump(mode="json"),
+                    ":status": status,
+                    ":one": 1,
+                    ":amount": amount,
+                    ":v": order.version,
+                    ":paid": "paid",
+                    ":refunded": "refunded",
+                },
+            )
+        except ConditionFailed as exc:
+            current = self.get_order(practice_id, order.id)
+            if return_id in current.returns:
+                return current
+            raise OrderStateError(
+                "the order changed meanwhile; reload it and try again", current_status=current.status
+            ) from exc
+        return _order(item)
+
+    # -- purchase links -------------------------------------------------------------------------
+    def put_link(self, practice_id: str, link: PurchaseLink) -> None:
+        item = {
+            "PK": keys.practice_pk(practice_id),
+            "SK": keys.purchase_link_sk(link.id),
+            "type": "purchase_link",
+            **link.model_dump(mode="json", exclude_none=True),
+            # Kept 30 days past its expiry (its orders keep their own copy of what was bought).
+            "expires_at_epoch": int(link.expires_at.timestamp()) + 30 * 86_400,
+        }
+        self.table.put_new(item)
+
+    def get_link(self, practice_id: str, link_id: str) -> PurchaseLink | None:
+        item = self.table.get(keys.practice_pk(practice_id), keys.purchase_link_sk(link_id))
+        if not item:
+            return None
+        return PurchaseLink.model_validate({k: v for k, v in item.items() if k in PurchaseLink.model_fields})
+
+    # -- the parts ------------------------------------------------------------------------------
+    @staticmethod
+    def _order_move(
+        practice_id: str, order: Order, was: str, to: str, *, update: str, values: dict[str, Any]
+    ) -> Write:
+        extra = update.replace("SET ", ", ", 1) if update.startswith("SET ") else " " + update
+        return Write(
+            kind="update",
+            key=Table.key(keys.practice_pk(practice_id), keys.order_sk(order.id)),
+            update=f"SET #status = :to, #version = #version + :one{extra}",
+            condition="#status = :was AND #version = :v",
+            names={"#status": "status", "#version": "version"},
+            values={":to": to, ":was": was, ":v": order.version, ":one": 1, **values},
+        )
+
+    def _move(
+        self, practice_id: str, order: Order, status: str, update: str, values: dict[str, Any]
+    ) -> Order:
+        write = self._order_move(practice_id, order, status, status, update=update, values=values)
+        return self._transact_move(practice_id, order, [write])
+
+    def _transact_move(self, practice_id: str, order: Order, writes: list[Write]) -> Order:
+        try:
+            self._transact(writes)
+        except ConditionFailed as exc:
+            current = self.get_order(practice_id, order.id)
+            if exc.index == 0:
+                raise OrderStateError(
+                    "the order changed meanwhile", current_status=current.status, order_id=order.id
+                ) from exc
+            raise OutOfStockError(
+                "a product of this order has no units left", order_id=order.id, available=0, wanted=0
+            ) from exc
+        return self.get_order(practice_id, order.id)
+
+    def _transact(self, writes: list[Write]) -> None:
+        """One transaction, tried again when it met another on the same items (DynamoDB cancels
+        both with TransactionConflict; the loser simply tries again)."""
+        for attempt in range(_TRIES):
+            try:
+                self.table.transact(writes)
+                return
+            except DependencyUnavailableError:
+                if attempt == _TRIES - 1:
+                    raise

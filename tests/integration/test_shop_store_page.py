@@ -1,0 +1,120 @@
+"""Purchase links and the public store page through the real handlers: a clinician's link after
+a session, the page (recommended items first), an order paid with the saved card or a new card,
+an item sold out meanwhile, an expired or changed link, and another client's order."""
+
+from __future__ import annotations
+
+import email
+import re
+from datetime import timedelta
+from typing import Any
+
+from tests.integration.conftest import World
+from tests.integration.scenario import Practice, completed_session, create_client, create_practice, save_card
+from tests.integration.test_shop_stock import product
+
+
+def send_link(
+    world: World, practice: Practice, client_id: str, items: list[tuple[str, int]], **extra: Any
+) -> str:
+    body = {"client_id": client_id, "items": [{"product_id": p, "quantity": q} for p, q in items], **extra}
+    status, link = world.staff(
+        "POST", "/shop/purchase-links", body, practice_id=practice.id, role="clinician"
+    )
+    assert status == 201, link
+    return str(link["url"]).split("/store/")[1]
+
+
+def order(
+    world: World, token: str, items: list[tuple[str, int]], method: str, request_id: str
+) -> tuple[int, Any]:
+    body = {
+        "items": [{"product_id": p, "quantity": q} for p, q in items],
+        "method": method,
+        "request_id": request_id,
+    }
+    return world.public("POST", f"/store/{token}/orders", body)
+
+
+def test_a_link_after_a_session_and_the_page_paid_with_a_new_card(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    session = completed_session(world, practice, client["id"])
+    putty = product(world, practice, stock=5)
+    splint = product(world, practice, stock=2, name="Wrist splint", sku="SPLINT-W", price=4000)
+    aid = product(world, practice, stock=1, name="Angled pen grip", sku="GRIP-1", price=600)
+    token = send_link(world, practice, client["id"], [(splint["id"], 1)], session_id=session["id"])
+    (mail,) = [m for m in world.emails() if "Items recommended for you" in m.raw_data]
+    msg = email.message_from_string(mail.raw_data)
+    assert msg["To"].endswith("ann@client.test") and "Wrist splint" not in msg["Subject"]
+
+    status, page = world.public("GET", f"/store/{token}")
+    assert status == 200 and 'name="viewport"' in page
+    names = [n.strip() for n in re.findall(r"<h3 id=\"name-[^\"]+\">([^<]+)", page)]
+    assert names == ["Wrist splint", "Angled pen grip", "Therapy putty, medium"]  # recommended first
+    assert f'id="qty-{splint["id"]}"' in page and 'value="1"' in page and "Saved" not in page
+
+    status, placed = order(world, token, [(putty["id"], 2), (splint["id"], 1)], "new_card", "req-00000001")
+    assert status == 200 and placed["status"] == "reserved" and placed["total"] == 6500, placed
+    world.stripe.pay_on_page(practice.account, placed["client_secret"])
+    status, done = world.public("POST", f"/store/{token}/orders/{placed['order_id']}/confirm", {})
+    assert (status, done["status"]) == (200, "paid"), done
+    status, again = order(world, token, [(putty["id"], 2), (splint["id"], 1)], "new_card", "req-00000001")
+    assert (again["order_id"], again["status"], again["client_secret"]) == (placed["order_id"], "paid", None)
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (3, 3)
+    assert aid["available"] == 1
+
+
+def test_a_saved_card_a_sold_out_item_and_links_that_do_not_work(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    splint = product(world, practice, stock=1, name="Wrist splint", sku="SPLINT-W", price=4000)
+    token = send_link(world, practice, client["id"], [(splint["id"], 1)])
+    status, page = world.public("GET", f"/store/{token}")
+    assert status == 200 and "Saved Visa ending in 4242" in page
+
+    status, body = order(world, token, [(splint["id"], 2)], "saved_card", "req-00000002")
+    assert status == 409 and body["message"] == "only 1 left of an item chosen; 2 asked for", body
+    assert body["details"] == {"product_id": splint["id"], "available": 1, "wanted": 2}
+    status, body = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000003")
+    assert (status, body["status"], body["payment_status"]) == (200, "paid", "succeeded"), body
+    paid_id = body["order_id"]
+    status, body = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000004")
+    assert status == 409 and body["message"].startswith("only 0 left"), body
+
+    other = create_client(world, practice, email="other@client.test")
+    other_token = send_link(world, practice, other["id"], [(splint["id"], 1)])
+    status, body = world.public("POST", f"/store/{other_token}/orders/{paid_id}/confirm", {})
+    assert status == 404, body  # another client's order, whatever its id
+    changed = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    status, page = world.public("GET", f"/store/{changed}")
+    assert status == 401 and "This link does not work" in page
+    world.clock.now += timedelta(days=15)
+    status, page = world.public("GET", f"/store/{token}")
+    assert status == 401 and "has expired" in page and "Harbor Family Practice" in page
+
+
+def test_a_link_to_a_billing_contact_sends_them_the_receipt(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice, email="child@client.test")
+    status, contact = world.staff(
+        "POST",
+        f"/clients/{client['id']}/contacts",
+        {"name": "Pat Parent", "email": "pat@parent.test", "relationship": "parent"},
+        practice_id=practice.id,
+    )
+    assert status == 201, contact
+    putty = product(world, practice, stock=2)
+    token = send_link(world, practice, client["id"], [(putty["id"], 1)], contact_id=contact["id"])
+    status, page = world.public("GET", f"/store/{token}")
+    assert status == 200 and "For Pat Parent." in page
+    status, placed = order(world, token, [(putty["id"], 1)], "new_card", "req-00000005")
+    world.stripe.pay_on_page(practice.account, placed["client_secret"])
+    status, done = world.public("POST", f"/store/{token}/orders/{placed['order_id']}/confirm", {})
+    assert done["status"] == "paid", done
+    sent = [email.message_from_string(m.raw_data) for m in world.emails()]
+    receipts = [m["To"] for m in sent if str(m["Subject"]).startswith("Your receipt")]
+    assert len(receipts) == 1 and receipts[0].endswith("pat@parent.test")
+    assert not any("child@client.test" in str(m["To"]) for m in sent)
