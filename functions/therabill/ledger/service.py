@@ -146,7 +146,9 @@ class LedgerService:
         _positive(amount)
         account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
         return self._charge(
-            practice_id, account, _Request("charge", amount, source_key, memo, method, payment_id, revenue)
+            practice_id,
+            account,
+            _Request("charge", amount, source_key, memo, method, payment_id, revenue=revenue),
         )
 
     def _plan_entry(

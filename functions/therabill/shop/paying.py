@@ -1,7 +1,7 @@
 """Paying an order exactly once, through the payments capability: one payment per order (request
 key ``order:<ord>``, named on the order before Stripe is called), a saved card charged now (kind
 ``product``: its consent must cover products) or a new card on the page (kind ``order``: an
-on-session PaymentIntent Stripe.js confirms). Stripe sees the order number and the amount, never
+on-session PaymentIntent Stripe.js confirms). Stripe sees the payment's id and the amount, never
 what was bought. The payment's success (the charge's answer, the page's confirm step, the webhook
 or the reconciler, whichever comes first; each again changes nothing) marks the order paid, posts
 the sale to the ledger, sends the itemised receipt and tells the practice of low stock."""
