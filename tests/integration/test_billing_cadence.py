@@ -239,3 +239,36 @@ def test_billing_cadence_settings_tenancy_roles_and_bad_input(world: World) -> N
         "at_completion",
         "at_completion",
     )
+
+
+def test_a_firing_that_crashed_after_the_charge_is_finished_by_the_run_with_one_charge(
+    world: World,
+) -> None:
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    world.staff(
+        "PUT", "/practice/billing-automation", {"billing_cadence": "at_completion"}, practice_id=practice.id
+    )
+    svc = service(world, practice)
+    gus = scenario.create_client(world, practice, email="gus@client.test")
+    scenario.save_card(world, practice, gus["id"])
+    s = session_on(world, practice, gus["id"], svc, local(DAY, 9))
+    [firing] = _firings(world)
+
+    def crash(step: str) -> None:
+        if step == "charged":
+            raise RuntimeError("crash after the charge")
+
+    world.container.nightly.checkpoint = crash
+    with pytest.raises(RuntimeError):
+        _fire(world, firing)  # at 09:55: tonight's run is still last night's
+    world.container.nightly.checkpoint = lambda step: None
+    assert charges(world) == 1
+    fire(world, practice.id, local(DAY, 23))  # the run resumes the session the firing claimed
+    drain(world)
+    [item] = run_of(world, practice.id, DAY)["items"]
+    assert (item["session_id"], item["outcome"], item["charged"]) == (s["id"], "charged", 12_000)
+    assert _fire(world, firing) == "already_billed"  # the scheduler's retry, later
+    assert charges(world) == 1 and _client_mail(world, "gus@client.test") == ["Receipt"]
+    status, billed = world.staff("GET", "/invoices", practice_id=practice.id, query={"client_id": gus["id"]})
+    assert status == 200 and [(i["status"], i["total"]) for i in billed["items"]] == [("paid", 12_000)]

@@ -19,7 +19,7 @@ from typing import Protocol
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
 from therabill.core.cadence import cadence_of
-from therabill.core.clock import Clock
+from therabill.core.clock import Clock, local_date
 from therabill.core.errors import DependencyUnavailableError
 from therabill.nightly.billing import COMPLETION_RUN, MEMOS, InvoiceCharger
 from therabill.nightly.facts import FactReader
@@ -88,7 +88,7 @@ class CompletionBilling:
         if mark is not None and (mark.status == "done" or mark.run_id != COMPLETION_RUN):
             return "already_billed" if mark.status == "done" else "billed_by_run"
         if mark is None:  # not yet claimed: decide afresh, then claim (N5)
-            action = self._ready_action(practice, client_id, session_id)
+            action = self._ready_action(practice, billable.session)
             if action is None:
                 return "left_for_the_run"
             claimed = self._sessions.claim_billing(
@@ -101,18 +101,21 @@ class CompletionBilling:
             return "already_billed"
         return self._bill_claimed(practice, billable.session, mark.action or "send")
 
-    def _ready_action(self, practice: Practice, client_id: str, session_id: str) -> ItemAction | None:
+    def _ready_action(self, practice: Practice, session: Session) -> ItemAction | None:
         """The action the run would take tonight (charge or send), where the session is Ready and
         its client billed at completion; else None (left to the run or to staff)."""
-        if not at_completion(practice, self._clients.get(practice.id, client_id)):
+        if not at_completion(practice, self._clients.get(practice.id, session.client_id)):
             return None
-        run_date = run_date_at(self._clock(), practice.time_zone, practice.cutoff_hour)
-        for facts in self._reader.facts(practice, run_date):
-            if facts.session_id == session_id:
+        # The run that bills it: tonight's, or the one of the session's own date (until 12 hours
+        # before the cutoff, "tonight" is still last night's run, whose window ends before it).
+        tonight = run_date_at(self._clock(), practice.time_zone, practice.cutoff_hour)
+        served = local_date(session.scheduled_start, practice.time_zone)
+        for facts in self._reader.facts(practice, max(tonight, served)):
+            if facts.session_id == session.id:
                 a = assess(facts)
                 ready = a.state == "ready" and a.action in ("charge", "send")
                 if not ready:
-                    logger.info("not billed at completion", session_id=session_id, reasons=list(a.reasons))
+                    logger.info("not billed at completion", session_id=session.id, reasons=list(a.reasons))
                 return a.action if ready else None
         return None
 
