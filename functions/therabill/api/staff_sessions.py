@@ -275,10 +275,11 @@ def _maybe_bill_now(practice_id: str, session: Session, trigger: str) -> None:
     """A step that may make the session Ready: a client billed at completion has it billed within
     minutes (a one-time firing; the nightly run bills it if that cannot be asked for)."""
     c = container()
-    practice = c.practices.get(practice_id)
-    ask_to_bill(
-        c.completion_requests, practice, c.clients.get(practice_id, session.client_id), session, trigger
-    )
+    requests = c.completion_requests
+    if requests is None or session.status != "completed":
+        return  # nothing to ask for: nothing read
+    client = c.clients.get(practice_id, session.client_id)
+    ask_to_bill(requests, c.practices.get(practice_id), client, session, trigger)
 
 
 @router.post("/sessions/<session_id>/complete", responses=_STEP)
