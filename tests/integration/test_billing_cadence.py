@@ -86,7 +86,10 @@ def test_a_session_completed_is_billed_once_at_completion_and_the_run_bills_noth
     svc = service(world, practice)
     ann = scenario.create_client(world, practice, first_name="ann", email="ann@client.test")
     scenario.save_card(world, practice, ann["id"])  # AutoPay on (the default): charged
-    bob = scenario.create_client(world, practice, first_name="bob", email="bob@client.test")  # no card
+    bob = scenario.create_client(world, practice, first_name="bob", email="bob@client.test")
+    scenario.save_card(world, practice, bob["id"])
+    off = {"enabled": False}  # AutoPay off: the invoice is sent, the card never charged
+    assert world.staff("PUT", f"/clients/{bob['id']}/autopay", off, practice_id=practice.id)[0] == 200
     s_ann = session_on(world, practice, ann["id"], svc, local(DAY, 9))
     s_bob = session_on(world, practice, bob["id"], svc, local(DAY, 11))
     firings = _firings(world)
@@ -96,9 +99,11 @@ def test_a_session_completed_is_billed_once_at_completion_and_the_run_bills_noth
     assert {i["will"] for i in listing["ready"]} == {"billed at completion"}, listing
 
     by_session = {f["session_id"]: f for f in firings}
+    intents = len([r for r in world.stripe.requests if r.path == "/v1/payment_intents"])
     assert _fire(world, by_session[s_ann["id"]]) == "charged"
     assert _fire(world, by_session[s_bob["id"]]) == "sent"
     assert charges(world) == 1
+    assert len([r for r in world.stripe.requests if r.path == "/v1/payment_intents"]) == intents + 1  # ann's
     assert _client_mail(world, "ann@client.test") == ["Receipt"]  # one email: the receipt
     assert _client_mail(world, "bob@client.test") == ["Invoice"]
     status, billed = world.staff("GET", "/invoices", practice_id=practice.id, query={"client_id": ann["id"]})
