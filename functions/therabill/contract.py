@@ -136,8 +136,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
             CAN_WRITE_TABLE,
             CAN_READ_SECRETS,
             CAN_SEND_EMAIL,
-            # Practice settings move the practice's nightly schedules; "run now" is a one-time
-            # schedule (the staff API never reaches a queue).
+            # Practice settings move the practice's nightly schedules; "run now" and a session
+            # billed at completion are one-time schedules (the staff API never reaches a queue).
             CAN_MANAGE_SCHEDULES,
             CAN_MANAGE_STAFF_USERS,  # the practice's people: invitations, roles, removals
             CAN_MANAGE_CARD_IMAGES,  # a coverage's card pictures
@@ -220,7 +220,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         name="nightly-dispatch",
         handler="therabill.entrypoints.nightly_dispatch.lambda_handler",
-        description="Scheduled per practice: starts (or resumes) the nightly run; the evening summary",
+        description=(
+            "Scheduled per practice: starts (or resumes) the nightly run; the evening summary; "
+            "bills a session at completion"
+        ),
         permissions=(CAN_READ_TABLE, CAN_WRITE_TABLE, CAN_READ_SECRETS, CAN_SEND_EMAIL, CAN_ENQUEUE_NIGHTLY),
         timeout_seconds=60,
         env=(*_COMMON_ENV, ENV_EMAIL_SENDER, ENV_PUBLIC_BASE_URL, ENV_NIGHTLY_QUEUE_URL),

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.grants import StaffCredits
     from therabill.ledger.service import LedgerService
+    from therabill.nightly.completion import CompletionRequests
     from therabill.nightly.service import NightlyQueue, NightlyService
     from therabill.notifications.mailer import EmailTransport, Outbox
     from therabill.payers.service import PayerService
@@ -756,6 +757,22 @@ class Container:
         from therabill.adapters.scheduler import NightlySchedules
 
         return NightlySchedules(
+            self._client("scheduler"),
+            group=scheduler.group,
+            target_arn=scheduler.target_arn,
+            role_arn=scheduler.role_arn,
+        )
+
+    @cached_property
+    def completion_requests(self) -> CompletionRequests | None:
+        """One-time schedules that bill a session at completion (None when the scheduler is not
+        configured: the nightly run bills it). Tests assign their own."""
+        scheduler = self.settings.scheduler
+        if scheduler is None:
+            return None
+        from therabill.adapters.scheduler import CompletionSchedules
+
+        return CompletionSchedules(
             self._client("scheduler"),
             group=scheduler.group,
             target_arn=scheduler.target_arn,

@@ -48,8 +48,15 @@ QUEUE_KEY_CONSUME_ACTIONS = ("kms:Decrypt",)
 SCHEDULER_MANAGE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:UpdateSchedule")
 PASS_ROLE_ACTIONS = ("iam:PassRole",)
 # Schedule names the runtime makes (therabill.adapters.scheduler): a practice's run, its
-# evening summary, and one-time "run now" schedules; one-time eligibility checks of a coverage.
-RUNTIME_SCHEDULE_PATTERNS = ("nightly-run-*", "nightly-summary-*", "nightly-now-*", "eligibility-now-*")
+# evening summary, and one-time "run now" schedules; one-time eligibility checks of a coverage;
+# one-time billing of a session at completion (its target: nightly-dispatch).
+RUNTIME_SCHEDULE_PATTERNS = (
+    "nightly-run-*",
+    "nightly-summary-*",
+    "nightly-now-*",
+    "eligibility-now-*",
+    "billing-now-*",
+)
 # The practices, listed from their nightly run schedules' names (the eligibility batch). Like
 # X-Ray's, ListSchedules supports no resource-level permissions: Resource must be "*".
 LIST_SCHEDULES_ACTIONS = ("scheduler:ListSchedules",)

@@ -845,7 +845,7 @@ def test_staff_api_manages_only_runtime_schedules_and_passes_only_the_scheduler_
     role = synth.role_id("staff-api")
     (manage,) = synth.statements_with(role, "scheduler:CreateSchedule")
     resources = json.dumps(manage["Resource"])
-    for pattern in ("nightly-run-*", "nightly-summary-*", "nightly-now-*"):
+    for pattern in ("nightly-run-*", "nightly-summary-*", "nightly-now-*", "billing-now-*"):
         assert pattern in resources
     assert "nightly-sweep" not in resources
     (pass_role,) = synth.statements_with(role, "iam:PassRole")

@@ -152,7 +152,12 @@ def test_autopay_decides_charge_or_send_and_the_client_gets_one_email(world: Wor
     status, settings = world.staff("PUT", "/practice/billing-automation", body, practice_id=practice.id)
     assert (status, settings) == (
         200,
-        {"auto_billing": True, "autopay_default": False, "version": now["version"] + 1},
+        {
+            "auto_billing": True,
+            "autopay_default": False,
+            "billing_cadence": "nightly",
+            "version": now["version"] + 1,
+        },
     )
     assert {i["will"] for i in _tonight(world, practice).values()} == {"sent"}
     status, off = autopay(world, practice.id, c["ada"]["id"], {"enabled": False})

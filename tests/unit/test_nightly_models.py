@@ -271,6 +271,18 @@ def test_autopay_off_sends_what_a_card_would_pay_and_the_listing_says_what_happe
     assert (no_way.state, no_way.reasons) == ("incomplete", ("no_email_or_card",))
 
 
+def test_the_listing_says_billed_at_completion_only_for_a_ready_self_pay_item_with_auto_billing_on() -> None:
+    on, off = assess(BASE), assess(replace(BASE, autopay=False))
+    assert (
+        will_happen(on, at_completion=True) == will_happen(off, at_completion=True) == "billed at completion"
+    )
+    assert will_happen(on, auto_billing=False, at_completion=True) == "waiting for staff"
+    claim = assess(replace(BASE, insured=True, claims_enabled=True))
+    assert will_happen(claim, at_completion=True) == "claim submitted"  # insured: the claim path
+    unsigned = assess(replace(BASE, note_required=True))
+    assert will_happen(unsigned, at_completion=True) == "left out"
+
+
 def test_a_staff_runs_report_counts_what_it_left_waiting() -> None:
     report = build_report([], held=[], incomplete=0, skipped=0, waiting=2)
     assert (report.items_billed, report.waiting) == (0, 2)

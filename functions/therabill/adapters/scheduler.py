@@ -212,3 +212,54 @@ class EligibilitySchedules:
             raise DependencyUnavailableError("the scheduler could not be reached") from exc
         except BotoCoreError as exc:
             raise DependencyUnavailableError("the scheduler could not be reached") from exc
+
+
+def completion_schedule_name(practice_id: str, session_id: str, trigger: str) -> str:
+    """At most 64 characters: the ids hashed, so one name per session and trigger."""
+    digest = hashlib.sha256(f"{practice_id}:{session_id}:{trigger}".encode()).hexdigest()[:40]
+    return f"billing-now-{digest}"
+
+
+class CompletionSchedules:
+    """One-time schedules that fire nightly-dispatch for one session billed at completion, a few
+    minutes after the step that made it Ready; deleted once fired. The same step for the same
+    session again is one schedule (its name)."""
+
+    DELAY = timedelta(minutes=2)
+
+    def __init__(self, client: Any, *, group: str, target_arn: str, role_arn: str) -> None:
+        self._client = client
+        self._group = group
+        self._target_arn = target_arn
+        self._role_arn = role_arn
+
+    def request(self, practice_id: str, client_id: str, session_id: str, *, trigger: str) -> None:
+        when = datetime.now(UTC) + self.DELAY
+        body = {
+            "kind": "session",
+            "practice_id": practice_id,
+            "client_id": client_id,
+            "session_id": session_id,
+        }
+        try:
+            self._client.create_schedule(
+                Name=completion_schedule_name(practice_id, session_id, trigger),
+                GroupName=self._group,
+                ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
+                ScheduleExpressionTimezone="UTC",
+                FlexibleTimeWindow={"Mode": "OFF"},
+                ActionAfterCompletion="DELETE",
+                Target={
+                    "Arn": self._target_arn,
+                    "RoleArn": self._role_arn,
+                    "Input": json.dumps(body, separators=(",", ":")),
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+                },
+                Description="Therabill billing at completion",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConflictException":
+                return  # this step's billing is asked for already
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc
+        except BotoCoreError as exc:
+            raise DependencyUnavailableError("the scheduler could not be reached") from exc

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from therabill.invoices.service import InvoiceService
     from therabill.ledger.grants import StaffCredits
     from therabill.ledger.service import LedgerService
+    from therabill.nightly.completion import CompletionRequests
     from therabill.nightly.service import NightlyService
     from therabill.payers.service import PayerService
     from therabill.payments.refunds import RefundService
@@ -101,6 +102,8 @@ class Services(Protocol):
     def signup(self) -> SignupService: ...
     @property
     def nightly(self) -> NightlyService: ...
+    @property
+    def completion_requests(self) -> CompletionRequests | None: ...
     @property
     def staff(self) -> StaffService: ...
     @property

@@ -11,9 +11,18 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from therabill.api.deps import container
 from therabill.api.documents import answers
 from therabill.api.params import PathId as Id
-from therabill.api.staff_automation_models import AutomationIn, AutomationOut, AutoPayIn, AutoPayOut
+from therabill.api.staff_automation_models import (
+    AutomationIn,
+    AutomationOut,
+    AutoPayIn,
+    AutoPayOut,
+    CadenceIn,
+    CadenceOut,
+)
 from therabill.api.staff_common import caller
 from therabill.cards.autopay import REASONS, AutoPayState
+from therabill.clients.models import Client
+from therabill.core.cadence import cadence_of
 from therabill.practices.models import Practice
 
 router = APIGatewayRouter()
@@ -22,7 +31,22 @@ ContactId = Annotated[str | None, Query(pattern=r"^con_[0-9a-z]+$", max_length=4
 
 
 def _automation_out(p: Practice) -> AutomationOut:
-    return AutomationOut(auto_billing=p.auto_billing, autopay_default=p.autopay_default, version=p.version)
+    return AutomationOut(
+        auto_billing=p.auto_billing,
+        autopay_default=p.autopay_default,
+        billing_cadence=p.billing_cadence,
+        version=p.version,
+    )
+
+
+def _cadence_out(client: Client, practice: Practice) -> CadenceOut:
+    return CadenceOut(
+        client_id=client.id,
+        cadence=client.billing_cadence,
+        practice_cadence=practice.billing_cadence,
+        effective=cadence_of(practice.billing_cadence, client.billing_cadence),
+        version=client.version,
+    )
 
 
 def _autopay_out(s: AutoPayState) -> AutoPayOut:
@@ -42,7 +66,8 @@ def _autopay_out(s: AutoPayState) -> AutoPayOut:
 
 @router.get("/practice/billing-automation", responses=answers({200: "The settings."}, 403))
 def get_automation() -> AutomationOut:
-    """Auto-billing (the nightly run bills Ready items at the cutoff) and the AutoPay default."""
+    """Auto-billing (the nightly run bills Ready items at the cutoff), the AutoPay default and the
+    billing cadence."""
     who = caller(router)
     who.require("read")
     return _automation_out(container().practices.get(who.practice_id))
@@ -50,7 +75,8 @@ def get_automation() -> AutomationOut:
 
 @router.put("/practice/billing-automation", responses=answers({200: "The settings."}, 403, 409))
 def put_automation(body: Annotated[AutomationIn, Body()]) -> AutomationOut:
-    """Turn auto-billing on or off and set the AutoPay default (each only when given); with
+    """Turn auto-billing on or off, set the AutoPay default and the billing cadence (nightly, or
+    at completion: a self-pay session billed within minutes of becoming Ready) — each only when given; with
     ``expected_version``, refused (409) if the practice changed since. Owner only."""
     who = caller(router)
     who.require("practice:manage")
@@ -58,6 +84,7 @@ def put_automation(body: Annotated[AutomationIn, Body()]) -> AutomationOut:
         who.practice_id,
         auto_billing=body.auto_billing,
         autopay_default=body.autopay_default,
+        billing_cadence=body.billing_cadence,
         expected_version=body.expected_version,
     )
     return _automation_out(practice)
@@ -90,3 +117,29 @@ def put_autopay(client_id: Id, body: Annotated[AutoPayIn, Body()]) -> AutoPayOut
         expected_version=body.expected_version,
     )
     return _autopay_out(state)
+
+
+@router.get("/clients/<client_id>/billing-cadence", responses=answers({200: "The client's cadence."}, 403))
+def get_cadence(client_id: Id) -> CadenceOut:
+    """When the client's self-pay sessions are billed: their own choice, the practice's, what holds."""
+    who = caller(router)
+    who.require("read")
+    c = container()
+    return _cadence_out(c.clients.get(who.practice_id, client_id), c.practices.get(who.practice_id))
+
+
+@router.put(
+    "/clients/<client_id>/billing-cadence", responses=answers({200: "The client's cadence."}, 403, 409)
+)
+def put_cadence(client_id: Id, body: Annotated[CadenceIn, Body()]) -> CadenceOut:
+    """Bill the client's self-pay sessions nightly or at completion, or as the practice does (null);
+    with ``expected_version``, refused (409) if the client changed since. Owner, biller or front
+    desk. A session already billed is never billed again; one not yet billed follows the new
+    cadence."""
+    who = caller(router)
+    who.require("clients:write")
+    c = container()
+    client = c.clients.set_billing_cadence(
+        who.practice_id, client_id, body.cadence, expected_version=body.expected_version
+    )
+    return _cadence_out(client, c.practices.get(who.practice_id))

@@ -5,6 +5,12 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.api.inputs import Flag, Whole
+from therabill.core.cadence import BillingCadence
+
+_CADENCE = (
+    "when a self-pay session is billed: nightly (at the cutoff) or at_completion (within minutes of "
+    "becoming Ready)"
+)
 
 
 class AutomationIn(BaseModel):
@@ -16,6 +22,7 @@ class AutomationIn(BaseModel):
     autopay_default: Flag | None = Field(
         default=None, description="charge the card on file unless a client or billing contact chose otherwise"
     )
+    billing_cadence: BillingCadence | None = Field(default=None, description=_CADENCE)
     expected_version: Whole | None = Field(default=None, ge=1)
 
 
@@ -23,6 +30,23 @@ class AutomationOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
     auto_billing: bool
     autopay_default: bool
+    billing_cadence: BillingCadence = Field(description=_CADENCE)
+    version: int
+
+
+class CadenceIn(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+
+    cadence: BillingCadence | None = Field(description=f"{_CADENCE}; null: the practice's")
+    expected_version: Whole | None = Field(default=None, ge=1, description="the client's version")
+
+
+class CadenceOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+    client_id: str
+    cadence: BillingCadence | None = Field(description="the client's own choice; null: the practice's")
+    practice_cadence: BillingCadence
+    effective: BillingCadence = Field(description="what holds for the client's sessions")
     version: int
 
 

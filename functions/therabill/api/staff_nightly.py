@@ -67,7 +67,7 @@ def _item_out(f: ItemFacts, a: Assessment, *, auto_billing: bool) -> NightlyItem
         currency=f.currency,
         reasons=list(a.reasons),
         reason_texts=a.reason_texts,
-        will=will_happen(a, auto_billing=auto_billing),
+        will=will_happen(a, auto_billing=auto_billing, at_completion=f.at_completion),
     )
 
 

@@ -27,8 +27,9 @@ class NightlyItemOut(BaseModel):
     reasons: list[str]  # codes
     reason_texts: list[str]
     will: str = Field(
-        description="what tonight does with it: charged now, sent, claim submitted, waiting for staff "
-        "(auto-billing off), held until tomorrow, left out, not billed"
+        description="what tonight does with it: charged now, sent, claim submitted, billed at completion "
+        "(the client's cadence; at the cutoff if still unbilled), waiting for staff (auto-billing off), "
+        "held until tomorrow, left out, not billed"
     )
 
 

@@ -58,6 +58,7 @@ _OWNERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("clients", "*", "payments", "*", "refunds"), "staff_money"),
     (("clients", "*", "credits"), "staff_credits"),
     (("clients", "*", "autopay"), "staff_automation"),
+    (("clients", "*", "billing-cadence"), "staff_automation"),
     (("clients",), "staff_core"),
     (("sessions",), "staff_sessions"),
     (("clinicians",), "staff_providers"),

@@ -36,6 +36,7 @@ from therabill.audit.models import Action
 from therabill.bookings.planning import AUTHORIZATION_WORDS
 from therabill.bookings.service import Booking
 from therabill.core.errors import InvalidRequestError
+from therabill.nightly.completion import ask_to_bill
 from therabill.sessions.models import Session
 
 router = APIGatewayRouter()
@@ -270,6 +271,17 @@ def check_in_session(session_id: SessionId) -> SessionOut:
     return _charged(container().session_billing.check_in(caller.practice_id, session_id, caller.user_id))
 
 
+def _maybe_bill_now(practice_id: str, session: Session, trigger: str) -> None:
+    """A step that may make the session Ready: a client billed at completion has it billed within
+    minutes (a one-time firing; the nightly run bills it if that cannot be asked for)."""
+    c = container()
+    requests = c.completion_requests
+    if requests is None or session.status != "completed":
+        return  # nothing to ask for: nothing read
+    client = c.clients.get(practice_id, session.client_id)
+    ask_to_bill(requests, c.practices.get(practice_id), client, session, trigger)
+
+
 @router.post("/sessions/<session_id>/complete", responses=_STEP)
 def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Body()]) -> SessionOut:
     """The session took place: its price is fixed from the service and the client's pricing."""
@@ -278,6 +290,7 @@ def complete_session(session_id: SessionId, body: Annotated[SessionComplete, Bod
     session = container().session_billing.complete(
         caller.practice_id, session_id, body.actual_start, body.actual_end
     )
+    _maybe_bill_now(caller.practice_id, session, "completed")
     return _shown(session)
 
 
@@ -330,6 +343,7 @@ def sign_session_note(session_id: SessionId) -> SessionOut:
     )
     signed = c.sessions.sign_note(caller.practice_id, session_id, caller.user_id)
     audit_trail.session_documented(router, Action.SESSION_NOTE_SIGN, signed)
+    _maybe_bill_now(caller.practice_id, signed, "note-signed")
     return _shown(signed)
 
 
@@ -349,6 +363,7 @@ def approve_session(session_id: SessionId) -> SessionOut:
     )
     approved = c.sessions.approve_supervision(caller.practice_id, session_id, caller.user_id)
     audit_trail.session_documented(router, Action.SESSION_APPROVE, approved)
+    _maybe_bill_now(caller.practice_id, approved, "approved")
     return _shown(approved)
 
 

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from therabill.core.cadence import BillingCadence
+
 ClientStatus = Literal["active", "inactive"]
 # How the client's sessions are billed: to the client (self_pay), to their insurance (insurance:
 # the client owes their estimated share, the copay; the rest is the claim's), or not at all.
@@ -37,6 +39,7 @@ class Client(BaseModel):
     # Health information: never logged, never sent to Stripe, never in an email.
     diagnoses: tuple[str, ...] = ()
     autopay: bool | None = None  # AutoPay as this billing party chose (None: the practice's default)
+    billing_cadence: BillingCadence | None = None  # None: the practice's
     created_at: datetime
     version: int
 

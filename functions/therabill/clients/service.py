@@ -9,6 +9,7 @@ from therabill.clients.models import BillingContact, BillingParty, Client
 from therabill.clients.responsibility import Responsibility, RuleError, RuleSet, validate
 from therabill.clients.store import ClientStore
 from therabill.clinical.icd10 import CodeError, normalise_codes
+from therabill.core.cadence import BillingCadence
 from therabill.core.clock import Clock
 from therabill.core.errors import InvalidRequestError
 from therabill.core.ids import new_id
@@ -131,6 +132,17 @@ class ClientService:
         else:
             self.update(practice_id, party.client_id, change, expected_version)
         return self.billing_party(practice_id, party.client_id, party.owner_id)
+
+    def set_billing_cadence(
+        self,
+        practice_id: str,
+        client_id: str,
+        cadence: BillingCadence | None,
+        *,
+        expected_version: int | None,
+    ) -> Client:
+        """The client's own billing cadence (None: back to the practice's), from the version read."""
+        return self.update(practice_id, client_id, {"billing_cadence": cadence}, expected_version)
 
     def set_stripe_customer(self, practice_id: str, party: BillingParty, customer_id: str) -> str:
         """Record the billing party's Stripe customer once; if another request won, use theirs."""

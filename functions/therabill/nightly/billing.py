@@ -29,6 +29,11 @@ from therabill.practices.models import Practice
 from therabill.sessions.models import Session
 
 RUN_BY = "nightly-run"
+# The billing mark's run of a session billed at completion (``nightly.completion``), and its
+# invoices' memo: a run resuming such a session asks for the same invoice (the same request).
+COMPLETION_RUN = "at-completion"
+MEMOS = {COMPLETION_RUN: "Billed at completion"}
+NIGHTLY_MEMO = "Nightly billing"
 _NOT_CHARGEABLE = (
     InvalidRequestError,
     ConflictError,
@@ -90,8 +95,11 @@ class InvoiceCharger:
         self._payments = payments
         self._hooks = hooks
 
-    def bill(self, practice: Practice, session: Session, action: ItemAction) -> Billed:
-        """Invoice each billing party's open charges of the session, then charge the card or send."""
+    def bill(
+        self, practice: Practice, session: Session, action: ItemAction, *, memo: str = NIGHTLY_MEMO
+    ) -> Billed:
+        """Invoice each billing party's open charges of the session, then charge the card or send
+        (``memo``: the invoices', the same whoever resumes the billing)."""
         entries = [
             e
             for e in self._ledger.session_entries(practice.id, session.client_id, session.created_at)
@@ -110,7 +118,7 @@ class InvoiceCharger:
                     kind="session",
                     session_id=session.id,
                     created_by=RUN_BY,
-                    memo="Nightly billing",
+                    memo=memo,
                 )
             except ConflictError:
                 continue  # nothing left to invoice for this party (invoiced or collected already)

@@ -37,7 +37,7 @@ def evening_summary(listing: Listing) -> Email:
         "",
     ]
     for f, a in listing.items:
-        what = will_happen(a, auto_billing=p.auto_billing)
+        what = will_happen(a, auto_billing=p.auto_billing, at_completion=f.at_completion)
         why = f" — {', '.join(a.reason_texts)}" if a.reasons else ""
         lines.append(
             f"- {f.service_date.isoformat()} {f.client_name}: {what} {_m(a.amount, p.currency)}{why}"

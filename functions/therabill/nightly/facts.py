@@ -12,6 +12,7 @@ from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
+from therabill.core.cadence import cadence_of
 from therabill.core.clock import Clock, local_date, zone
 from therabill.core.errors import TherabillError
 from therabill.coverage.models import Coverage, standing
@@ -77,6 +78,7 @@ class ClientFacts:
         self._billing_type = client.billing_type if client else "self_pay"
         self.unmigrated_insurance = bool(client and client.unmigrated_insurance)
         self.autopay = client.autopay if client else None  # None: the practice's default
+        self.billing_cadence = client.billing_cadence if client else None  # None: the practice's
         self._coverages = coverages
         self.authorizations = authorizations
         self.requires_authorization = any(c.authorization_required for c in coverages)
@@ -287,6 +289,7 @@ class FactReader:
             supervised=supervised,
             supervisor_approved=s.supervisor_approved_at is not None,
             autopay=practice.autopay_default if client.autopay is None else client.autopay,
+            at_completion=cadence_of(practice.billing_cadence, client.billing_cadence) == "at_completion",
         )
 
     def _candidates(self, practice: Practice, run_date: date) -> list[Session]:

@@ -15,7 +15,7 @@ from typing import cast
 from therabill.core.clock import Clock
 from therabill.core.errors import NotFoundError
 from therabill.core.writes import Write
-from therabill.nightly.billing import Billed, InvoiceCharger
+from therabill.nightly.billing import MEMOS, NIGHTLY_MEMO, Billed, InvoiceCharger
 from therabill.nightly.models import Finish, ItemAction, NightRun, RunItem
 from therabill.nightly.ports import Hooks
 from therabill.nightly.reports import Reporter
@@ -122,7 +122,9 @@ class ItemBilling:
         if action == "claim" and claims is not None:
             claim_id = claims.submit(practice, billable.session, run_id=run.id)
             return Billed("claimed", billed=item.amount, invoice_ids=(claim_id,))
-        return self._charger.bill(practice, billable.session, action)
+        claimed_by = (billable.mark.run_id if billable.mark else None) or ""
+        memo = MEMOS.get(claimed_by, NIGHTLY_MEMO)
+        return self._charger.bill(practice, billable.session, action, memo=memo)
 
 
 class ItemProcessor:

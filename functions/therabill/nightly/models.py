@@ -169,6 +169,7 @@ class ItemFacts:
     has_rendering_npi: bool = True  # the session's clinician's provider record has an NPI
     has_taxonomy: bool = True  # ... and a taxonomy
     autopay: bool = True  # the client's AutoPay (their own choice, else the practice's default)
+    at_completion: bool = False  # the client's cadence: billed within minutes of becoming Ready
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,7 @@ def assess(f: ItemFacts) -> Assessment:
 
 # What a Ready item's action does, in the listing's and the evening summary's words.
 WILL: dict[str, str] = {"charge": "charged now", "send": "sent", "claim": "claim submitted"}
+AT_COMPLETION = "billed at completion"
 _NOT_READY: dict[str, str] = {
     "held": "held until tomorrow",
     "incomplete": "left out",
@@ -248,12 +250,17 @@ _NOT_READY: dict[str, str] = {
 }
 
 
-def will_happen(a: Assessment, *, auto_billing: bool = True) -> str:
+def will_happen(a: Assessment, *, auto_billing: bool = True, at_completion: bool = False) -> str:
     """What tonight does with an item: a Ready one is charged now, sent or claimed at the cutoff,
-    or, with auto-billing off, waits for staff to bill it."""
+    or, with auto-billing off, waits for staff to bill it; a self-pay one of a client billed at
+    completion is billed within minutes of becoming Ready (at the cutoff if still unbilled)."""
     if a.state != "ready":
         return _NOT_READY[a.state]
-    return WILL.get(a.action, "billed") if auto_billing else "waiting for staff"
+    if not auto_billing:
+        return "waiting for staff"
+    if at_completion and a.action in ("charge", "send"):
+        return AT_COMPLETION
+    return WILL.get(a.action, "billed")
 
 
 # -- the run and its report -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ concern lives in its own module:
 * ``runs``: a firing starts the run once per practice and local date, or resumes it;
 * ``planning``: the run's items, then the batches of ``items`` messages;
 * ``items`` (with ``billing``): billing one item exactly once;
+* ``completion``: billing one session at completion, through the same exactly-once path;
 * ``reports``: the report once every item is done;
 * ``holds``: staff holds before the cutoff, and the listings of runs.
 
@@ -28,6 +29,7 @@ from therabill.coverage.service import CoverageService
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.billing import InvoiceCharger
+from therabill.nightly.completion import CompletionBilling
 from therabill.nightly.dry_run import DryRun
 from therabill.nightly.errors import AutoBillingOnError, NotReadyError
 from therabill.nightly.facts import ChargeCheck, ClientLookup, FactReader
@@ -52,7 +54,7 @@ __all__ = ["NightlyQueue", "NightlyService", "build_nightly"]
 class NightlyService:
     """A facade: one method per thing the callers do, each handed to the concern that does it."""
 
-    def __init__(  # seven parts: the facade's whole job is to stand in front of each concern
+    def __init__(  # eight parts: the facade's whole job is to stand in front of each concern
         self,
         *,
         dry_run: DryRun,
@@ -60,10 +62,12 @@ class NightlyService:
         starter: RunStarter,
         planner: Planner,
         items: ItemProcessor,
+        completion: CompletionBilling,
         reports: Reporter,
         hooks: Hooks,
     ) -> None:
         self._dry_run = dry_run
+        self._completion = completion
         self._holds = holds
         self._starter = starter
         self._planner = planner
@@ -172,6 +176,9 @@ class NightlyService:
     def process(self, practice_id: str, run_date: date, items: list[tuple[str, str]]) -> NightRun | None:
         return self._items.process(practice_id, run_date, items)
 
+    def bill_at_completion(self, practice_id: str, client_id: str, session_id: str) -> str:
+        return self._completion.bill(practice_id, client_id, session_id)
+
     def finalize(self, practice_id: str, run_date: date) -> NightRun:
         return self._reports.finalize(practice_id, run_date)
 
@@ -211,6 +218,14 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
         ledger=ledger, invoices=invoices, payments=payments, clients=clients, hooks=hooks
     )
     billing = ItemBilling(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
+    completion = CompletionBilling(
+        clock=clock,
+        practices=practices,
+        clients=clients,
+        reader=reader,
+        sessions=sessions.store,
+        charger=charger,
+    )
     return NightlyService(
         dry_run=DryRun(clock=clock, practices=practices, reader=reader, store=store, outbox=outbox),
         holds=HoldsAndRuns(clock=clock, practices=practices, sessions=sessions, store=store),
@@ -228,6 +243,7 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
             reports=reports,
             hooks=hooks,
         ),
+        completion=completion,
         reports=reports,
         hooks=hooks,
     )

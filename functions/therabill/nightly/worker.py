@@ -61,7 +61,9 @@ def dispatch(
     event: dict[str, Any], nightly: NightlyService, *, unit_of_work: UnitOfWork = nullcontext
 ) -> dict[str, Any]:
     """A schedule's firing: ``{"practice_id", "kind": "run" | "summary", "scheduled_time"?,
-    "trigger"?}``, or the contract's ``nightly-sweep`` schedule (no practice: resume unfinished runs).
+    "trigger"?}``, a session's billing at completion (``{"practice_id", "kind": "session",
+    "client_id", "session_id"}``), or the contract's ``nightly-sweep`` schedule (no practice:
+    resume unfinished runs).
     ``unit_of_work``: the table's read memo, for one practice's firing (the sweep, over many
     practices, reads without it)."""
     if event.get("practice_id") is None and event.get("schedule") == "nightly-sweep":
@@ -72,6 +74,8 @@ def dispatch(
 
 def _fire(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
     practice_id = _practice_id(event.get("practice_id"))
+    if event.get("kind") == "session":
+        return _bill_session(practice_id, event, nightly)
     at: datetime | None = parse_iso(event["scheduled_time"]) if event.get("scheduled_time") else None
     if event.get("kind") == "summary":
         listing = nightly.summary(practice_id, at=at, email=True)
@@ -85,3 +89,14 @@ def _fire(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
     if run is None:
         return {"practice_id": practice_id, "run": None}
     return {"practice_id": practice_id, "run": run.id, "status": run.status}
+
+
+def _bill_session(practice_id: str, event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
+    session_id, client_id = event.get("session_id"), event.get("client_id")
+    if not (isinstance(session_id, str) and is_id(session_id, "ses")):
+        raise InvalidRequestError("the firing names no session")
+    if not (isinstance(client_id, str) and is_id(client_id, "cli")):
+        raise InvalidRequestError("the firing names no client")
+    result = nightly.bill_at_completion(practice_id, client_id, session_id)
+    logger.info("billing at completion", practice_id=practice_id, session_id=session_id, result=result)
+    return {"practice_id": practice_id, "session_id": session_id, "result": result}

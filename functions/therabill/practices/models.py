@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from therabill.core.cadence import BillingCadence
 from therabill.policies.policy import CancellationPolicy
 
 DEFAULT_SUMMARY_HOURS_BEFORE = 3
@@ -49,6 +50,8 @@ class Practice(BaseModel):
     # (or billing contact's) own choice says otherwise.
     auto_billing: bool = True
     autopay_default: bool = True
+    # When a self-pay session is billed: at the cutoff, or within minutes of becoming Ready.
+    billing_cadence: BillingCadence = "nightly"
     # How clients reach the practice, printed on invoices and in emails when set (``email`` too).
     address: str | None = None  # one line, e.g. "12 Harbor Street, Portland, ME 04101"
     phone: str | None = None

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from therabill.core.cadence import BillingCadence
 from therabill.core.clock import Clock
 from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.observability import logger
@@ -123,14 +124,17 @@ class PracticeService:
         *,
         auto_billing: bool | None = None,
         autopay_default: bool | None = None,
+        billing_cadence: BillingCadence | None = None,
         expected_version: int | None = None,
     ) -> Practice:
-        """Auto-billing on or off, and the AutoPay default (each only when given)."""
+        """Auto-billing on or off, the AutoPay default and the billing cadence (each only when given)."""
         changes: dict[str, Any] = {}
         if auto_billing is not None:
             changes["auto_billing"] = auto_billing
         if autopay_default is not None:
             changes["autopay_default"] = autopay_default
+        if billing_cadence is not None:
+            changes["billing_cadence"] = billing_cadence
         return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
 
     def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:

@@ -42,6 +42,8 @@ def to_item(p: Practice) -> dict[str, Any]:
     for flag in ("auto_billing", "autopay_default"):  # stored only when turned off
         if not getattr(p, flag):
             item[flag] = False
+    if p.billing_cadence != "nightly":  # stored only when not the default
+        item["billing_cadence"] = p.billing_cadence
     for name in ("address", "phone"):
         if getattr(p, name):
             item[name] = getattr(p, name)
@@ -88,6 +90,7 @@ def from_item(item: dict[str, Any]) -> Practice:
         billing_requires_signed_note=bool(item.get("billing_requires_signed_note", False)),
         auto_billing=bool(item.get("auto_billing", True)),
         autopay_default=bool(item.get("autopay_default", True)),
+        billing_cadence=item.get("billing_cadence", "nightly"),
         address=item.get("address"),
         phone=item.get("phone"),
     )

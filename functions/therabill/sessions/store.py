@@ -353,3 +353,12 @@ class SessionStore:
                 ":at": iso(at),
             },
         )
+
+    def finish_billing(self, practice_id: str, record: Write, to_do: Write) -> bool:
+        """A session billed outside a run (at completion): its record ``started → done`` and the
+        removal of its to-do in one transaction. False: another biller recorded it first."""
+        try:
+            self._table.transact([record, to_do])
+        except ConditionFailed:
+            return False
+        return True
