@@ -21,31 +21,22 @@ configuration gives the table and the scheduler group)::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from scripts.operator_tasks import local_environment, stack_environment  # noqa: E402 - after the path
+from scripts.operator_tasks import point_at, practice_ids, where  # noqa: E402 - after the path
 
 
 def migrate(args: argparse.Namespace) -> int:
-    os.environ.update(
-        local_environment(args.state) if args.local else stack_environment(args.stack, args.region)
-    )
-    if args.local:
-        os.environ.pop("AWS_PROFILE", None)
+    point_at(args)
     from therabill.wiring import container  # noqa: PLC0415 - after the environment is set
 
     services = container()
-    practice_ids = list(args.practice or [])
-    if not practice_ids:
-        if services.nightly_schedules is None:
-            raise SystemExit("no scheduler configured: name the practices with --practice")
-        practice_ids = services.nightly_schedules.practice_ids()
-    for done in services.clinician_migration.run(practice_ids):
+    practices = practice_ids(services, args.practice)
+    for done in services.clinician_migration.run(practices):
         made = ", ".join(f"{name!r} -> {sid}" for name, sid in done.clinicians.items()) or "none"
         print(
             f"{done.practice_id}: clinicians {made}; "
@@ -58,14 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="scripts/migrate_clinicians.py", description=__doc__.splitlines()[0]
     )
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--local", action="store_true", help="the local system started by make run")
-    where.add_argument("--stack", help="a deployed stack, e.g. Therabill-prod (your AWS credentials)")
-    parser.add_argument("--region", default=None, help="the deployed stack's region")
+    where(parser)
     parser.add_argument("--practice", action="append", help="a practice id (repeat); default: every practice")
-    parser.add_argument(
-        "--state", type=Path, default=ROOT / ".devstack" / "state.json", help="the local system's state file"
-    )
     return migrate(parser.parse_args(argv))
 
 

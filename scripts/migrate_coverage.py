@@ -20,7 +20,6 @@ Against a deployed stack, with the operator's AWS credentials::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from scripts.operator_tasks import local_environment, stack_environment  # noqa: E402
+from scripts.operator_tasks import point_at, where  # noqa: E402
 
 
-def migrate(table: Any, practice_ids: list[str], now: Any) -> list[str]:
+def migrate(table: Any, practices: list[str], now: Any) -> list[str]:
     """Each practice migrated, one line of counts each (what the script prints)."""
     from therabill.coverage.store.migration import migrate_practice  # noqa: PLC0415 - after the path is set
 
     lines = []
-    for practice_id in practice_ids:
+    for practice_id in practices:
         result = migrate_practice(table, practice_id, now)
         lines.append(
             f"{practice_id}: {len(result.migrated)} given a coverage, {result.cleaned} cleaned, "
@@ -48,19 +47,9 @@ def migrate(table: Any, practice_ids: list[str], now: Any) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/migrate_coverage.py", description=__doc__.splitlines()[0])
     parser.add_argument("--practice", action="append", required=True, help="a practice id (repeat for more)")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--local", action="store_true", help="the local system started by make run")
-    where.add_argument("--stack", help="a deployed stack, e.g. Therabill-prod (your AWS credentials)")
-    parser.add_argument("--region", default=None, help="the deployed stack's region")
-    parser.add_argument(
-        "--state", type=Path, default=ROOT / ".devstack" / "state.json", help="the local system's state file"
-    )
+    where(parser)
     args = parser.parse_args(argv)
-    os.environ.update(
-        local_environment(args.state) if args.local else stack_environment(args.stack, args.region)
-    )
-    if args.local:
-        os.environ.pop("AWS_PROFILE", None)
+    point_at(args)
     from therabill.wiring import container  # noqa: PLC0415 - after the environment is set
 
     services = container()

@@ -23,7 +23,6 @@ Against a deployed stack, with the operator's AWS credentials::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,15 +30,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from scripts.operator_tasks import local_environment, stack_environment  # noqa: E402 - after the path
+from scripts.operator_tasks import point_at, practice_ids, where  # noqa: E402 - after the path
 
 
-def migrate(table: Any, practice_ids: list[str]) -> list[str]:
+def migrate(table: Any, practices: list[str]) -> list[str]:
     """Each practice migrated, one line of counts each (what the script prints)."""
     from therabill.providers.store.migration import migrate_practice  # noqa: PLC0415 - after the path is set
 
     lines = []
-    for practice_id in practice_ids:
+    for practice_id in practices:
         done = migrate_practice(table, practice_id)
         lines.append(
             f"{practice_id}: {len(done.moved)} supervisor(s) moved into provider records, "
@@ -52,29 +51,15 @@ def migrate(table: Any, practice_ids: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/migrate_providers.py", description=__doc__.splitlines()[0])
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--local", action="store_true", help="the local system started by make run")
-    where.add_argument("--stack", help="a deployed stack, e.g. Therabill-prod (your AWS credentials)")
-    parser.add_argument("--region", default=None, help="the deployed stack's region")
+    where(parser)
     parser.add_argument("--practice", action="append", help="a practice id (repeat); default: every practice")
-    parser.add_argument(
-        "--state", type=Path, default=ROOT / ".devstack" / "state.json", help="the local system's state file"
-    )
     args = parser.parse_args(argv)
-    os.environ.update(
-        local_environment(args.state) if args.local else stack_environment(args.stack, args.region)
-    )
-    if args.local:
-        os.environ.pop("AWS_PROFILE", None)
+    point_at(args)
     from therabill.wiring import container  # noqa: PLC0415 - after the environment is set
 
     services = container()
-    practice_ids = list(args.practice or [])
-    if not practice_ids:
-        if services.nightly_schedules is None:
-            raise SystemExit("no scheduler configured: name the practices with --practice")
-        practice_ids = services.nightly_schedules.practice_ids()
-    for line in migrate(services.table, practice_ids):
+    practices = practice_ids(services, args.practice)
+    for line in migrate(services.table, practices):
         print(line)
     return 0
 

@@ -77,12 +77,27 @@ def stack_environment(stack: str, region: str | None, function: str = PUBLIC_API
     raise SystemExit(f"no {function} function found in stack {stack}")
 
 
-def create_practice(args: argparse.Namespace) -> int:
+def point_at(args: argparse.Namespace, function: str = PUBLIC_API) -> None:
+    """Set the environment the runtime reads (before it is imported) to the system ``where``'s
+    arguments name: the local system's, or a deployed function's configuration."""
     os.environ.update(
-        local_environment(args.state) if args.local else stack_environment(args.stack, args.region)
+        local_environment(args.state) if args.local else stack_environment(args.stack, args.region, function)
     )
     if args.local:
         os.environ.pop("AWS_PROFILE", None)
+
+
+def practice_ids(services: Any, named: list[str] | None) -> list[str]:
+    """The practices ``--practice`` names, else every practice (each has a nightly schedule)."""
+    if named:
+        return list(named)
+    if services.nightly_schedules is None:
+        raise SystemExit("no scheduler configured: name the practices with --practice")
+    return list(services.nightly_schedules.practice_ids())
+
+
+def create_practice(args: argparse.Namespace) -> int:
+    point_at(args)
     from pydantic import ValidationError  # noqa: PLC0415 - after the environment is set
 
     from therabill.api.public_signup import SignupIn  # noqa: PLC0415
@@ -117,11 +132,7 @@ def create_practice(args: argparse.Namespace) -> int:
 
 
 def archive_audit(args: argparse.Namespace) -> int:
-    os.environ.update(
-        local_environment(args.state)
-        if args.local
-        else stack_environment(args.stack, args.region, AUDIT_ARCHIVE)
-    )
+    point_at(args, AUDIT_ARCHIVE)
     from therabill.audit.archive import backfill  # noqa: PLC0415 - after the environment is set
     from therabill.core.ids import is_id  # noqa: PLC0415
     from therabill.wiring import container  # noqa: PLC0415
@@ -167,19 +178,21 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--email", required=True, help="the owner's email (they sign in with it)")
     create.add_argument("--time-zone", required=True, help="the practice's IANA zone, e.g. America/Chicago")
     create.add_argument("--owner-name", required=True, help="the owner's name")
-    _where(create)
+    where(create)
     archive = commands.add_parser(
         "archive-audit", help="copy a practice's audit records to the archive again"
     )
     archive.add_argument("--practice", required=True, help="the practice id (prc_…)")
     archive.add_argument("--start", required=True, help="the first day, YYYY-MM-DD (UTC)")
     archive.add_argument("--end", required=True, help="the day after the last, YYYY-MM-DD (UTC)")
-    _where(archive)
+    where(archive)
     args = parser.parse_args(argv)
     return create_practice(args) if args.command == "create-practice" else archive_audit(args)
 
 
-def _where(command: argparse.ArgumentParser) -> None:
+def where(command: argparse.ArgumentParser) -> None:
+    """The arguments that say which system an operator task acts on: ``--local`` or ``--stack``
+    (with ``--region``), and the local system's state file."""
     where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--local", action="store_true", help="the local system started by make run")
     where.add_argument("--stack", help="a deployed stack, e.g. Therabill-prod (your AWS credentials)")
