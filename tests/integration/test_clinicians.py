@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from pytest_socket import disable_socket
-from scripts import migrate_clinicians
+from scripts import migrate_clinicians, operator_tasks
 
 from devstack import apigw
 from tests.integration import scenario
@@ -366,7 +366,7 @@ def test_the_script_migrates_the_practices_it_is_given(
 ) -> None:
     practice, client, svc = setup
     SessionStore(world.container.table).create(practice.id, _old_session(client["id"], svc["id"], "c9", 0))
-    monkeypatch.setattr(migrate_clinicians, "local_environment", lambda _path: {})
+    monkeypatch.setattr(operator_tasks, "local_environment", lambda _path: {})
     monkeypatch.setattr(wiring, "container", lambda: world.container)
     with pytest.raises(SystemExit, match="name the practices with --practice"):  # no scheduler here
         migrate_clinicians.main(["--local"])
