@@ -171,10 +171,10 @@ def eligibility_schedule_name(practice_id: str, coverage_id: str, version: int) 
     return f"eligibility-now-{digest}"
 
 
-class EligibilitySchedules:
-    """One-time schedules that fire the eligibility function for one coverage (added or changed),
-    so the coverage request never waits on the clearinghouse; deleted once fired. The same
-    coverage version asked twice is one schedule (its name)."""
+class OneTimeSchedule:
+    """A one-time schedule in the group that fires a function once with a JSON body, a little
+    later, retried by Scheduler for an hour, deleted once fired. Its name is its identity: the same
+    name asked again is the one asked already (Scheduler's ConflictException), not a second."""
 
     def __init__(self, client: Any, *, group: str, target_arn: str, role_arn: str) -> None:
         self._client = client
@@ -182,17 +182,11 @@ class EligibilitySchedules:
         self._target_arn = target_arn
         self._role_arn = role_arn
 
-    def request(self, practice_id: str, client_id: str, coverage_id: str, *, version: int) -> None:
-        when = datetime.now(UTC) + timedelta(minutes=1)
-        body = {
-            "kind": "coverage",
-            "practice_id": practice_id,
-            "client_id": client_id,
-            "coverage_id": coverage_id,
-        }
+    def create(self, name: str, body: dict[str, str], *, delay: timedelta, description: str) -> None:
+        when = datetime.now(UTC) + delay
         try:
             self._client.create_schedule(
-                Name=eligibility_schedule_name(practice_id, coverage_id, version),
+                Name=name,
                 GroupName=self._group,
                 ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
                 ScheduleExpressionTimezone="UTC",
@@ -204,14 +198,34 @@ class EligibilitySchedules:
                     "Input": json.dumps(body, separators=(",", ":")),
                     "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
                 },
-                Description="Therabill eligibility check: coverage added or changed",
+                Description=description,
             )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConflictException":
-                return  # this coverage version's check is asked for already
+                return  # asked for already
             raise DependencyUnavailableError("the scheduler could not be reached") from exc
         except BotoCoreError as exc:
             raise DependencyUnavailableError("the scheduler could not be reached") from exc
+
+
+class EligibilitySchedules(OneTimeSchedule):
+    """One-time schedules that fire the eligibility function for one coverage (added or changed),
+    so the coverage request never waits on the clearinghouse. The same coverage version asked
+    twice is one schedule (its name)."""
+
+    def request(self, practice_id: str, client_id: str, coverage_id: str, *, version: int) -> None:
+        body = {
+            "kind": "coverage",
+            "practice_id": practice_id,
+            "client_id": client_id,
+            "coverage_id": coverage_id,
+        }
+        self.create(
+            eligibility_schedule_name(practice_id, coverage_id, version),
+            body,
+            delay=timedelta(minutes=1),
+            description="Therabill eligibility check: coverage added or changed",
+        )
 
 
 def completion_schedule_name(practice_id: str, session_id: str, trigger: str) -> str:
@@ -220,46 +234,23 @@ def completion_schedule_name(practice_id: str, session_id: str, trigger: str) ->
     return f"billing-now-{digest}"
 
 
-class CompletionSchedules:
+class CompletionSchedules(OneTimeSchedule):
     """One-time schedules that fire nightly-dispatch for one session billed at completion, a few
-    minutes after the step that made it Ready; deleted once fired. The same step for the same
-    session again is one schedule (its name)."""
+    minutes after the step that made it Ready. The same step for the same session again is one
+    schedule (its name)."""
 
     DELAY = timedelta(minutes=2)
 
-    def __init__(self, client: Any, *, group: str, target_arn: str, role_arn: str) -> None:
-        self._client = client
-        self._group = group
-        self._target_arn = target_arn
-        self._role_arn = role_arn
-
     def request(self, practice_id: str, client_id: str, session_id: str, *, trigger: str) -> None:
-        when = datetime.now(UTC) + self.DELAY
         body = {
             "kind": "session",
             "practice_id": practice_id,
             "client_id": client_id,
             "session_id": session_id,
         }
-        try:
-            self._client.create_schedule(
-                Name=completion_schedule_name(practice_id, session_id, trigger),
-                GroupName=self._group,
-                ScheduleExpression=f"at({when:%Y-%m-%dT%H:%M:%S})",
-                ScheduleExpressionTimezone="UTC",
-                FlexibleTimeWindow={"Mode": "OFF"},
-                ActionAfterCompletion="DELETE",
-                Target={
-                    "Arn": self._target_arn,
-                    "RoleArn": self._role_arn,
-                    "Input": json.dumps(body, separators=(",", ":")),
-                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
-                },
-                Description="Therabill billing at completion",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConflictException":
-                return  # this step's billing is asked for already
-            raise DependencyUnavailableError("the scheduler could not be reached") from exc
-        except BotoCoreError as exc:
-            raise DependencyUnavailableError("the scheduler could not be reached") from exc
+        self.create(
+            completion_schedule_name(practice_id, session_id, trigger),
+            body,
+            delay=self.DELAY,
+            description="Therabill billing at completion",
+        )
