@@ -7,6 +7,7 @@ success still pays it), or send the invoice (the outbox sends it once)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from therabill.cards.models import ChargeKind
@@ -18,6 +19,7 @@ from therabill.core.errors import (
     NotFoundError,
 )
 from therabill.core.ids import derived_id
+from therabill.core.writes import Write
 from therabill.invoices.models import Invoice
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
@@ -27,6 +29,7 @@ from therabill.payments.gateway import GatewayRejectedError
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
 from therabill.sessions.models import Session
+from therabill.sessions.store import SessionStore
 
 RUN_BY = "nightly-run"
 # The billing mark's run of a session billed at completion (``nightly.completion``), and its
@@ -54,6 +57,25 @@ class Billed:
     invoice_ids: tuple[str, ...] = ()
     payment_ids: tuple[str, ...] = ()
     problem: str | None = None
+
+    def record(
+        self, sessions: SessionStore, practice_id: str, session: tuple[str, str], at: datetime
+    ) -> Write:
+        """The session's (client id, session id) billing record ``started → done`` with what this
+        billing did, for the transaction that finishes it (a run's item, or a completion's)."""
+        client_id, session_id = session
+        return sessions.billing_done_write(
+            practice_id,
+            client_id,
+            session_id,
+            outcome=self.outcome,
+            billed=self.billed,
+            charged=self.charged,
+            invoice_ids=list(self.invoice_ids),
+            payment_ids=list(self.payment_ids),
+            problem=self.problem,
+            at=at,
+        )
 
 
 class Collected(NamedTuple):

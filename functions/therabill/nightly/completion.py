@@ -122,18 +122,7 @@ class CompletionBilling:
     def _bill_claimed(self, practice: Practice, session: Session, action: str) -> str:
         act: ItemAction = "charge" if action == "charge" else "send"
         billed = self._charger.bill(practice, session, act, memo=MEMOS[COMPLETION_RUN])
-        record = self._sessions.billing_done_write(
-            practice.id,
-            session.client_id,
-            session.id,
-            outcome=billed.outcome,
-            billed=billed.billed,
-            charged=billed.charged,
-            invoice_ids=list(billed.invoice_ids),
-            payment_ids=list(billed.payment_ids),
-            problem=billed.problem,
-            at=self._clock(),
-        )
+        record = billed.record(self._sessions, practice.id, (session.client_id, session.id), self._clock())
         to_do = self._sessions.to_bill_done_write(practice.id, session.id, session.scheduled_start)
         if not self._sessions.finish_billing(practice.id, record, to_do):
             return "already_billed"  # a run resuming it recorded it first (the same invoices)

@@ -89,18 +89,7 @@ class ItemBilling:
 
     def _finished(self, practice: Practice, item: RunItem, billed: Billed) -> tuple[RunItem, Write]:
         """The item done with what billing did, and the session's billing record to write with it."""
-        record = self._sessions.billing_done_write(
-            practice.id,
-            item.client_id,
-            item.session_id,
-            outcome=billed.outcome,
-            billed=billed.billed,
-            charged=billed.charged,
-            invoice_ids=list(billed.invoice_ids),
-            payment_ids=list(billed.payment_ids),
-            problem=billed.problem,
-            at=self._clock(),
-        )
+        record = billed.record(self._sessions, practice.id, (item.client_id, item.session_id), self._clock())
         self._hooks.checkpoint("billed")
         done = item.model_copy(
             update={
