@@ -58,7 +58,8 @@ class Planner:
         ready = [
             RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
             for f, a in decided
-            if a.state == "ready" and (chosen is None or f.session_id in chosen)
+            if a.state == "ready"
+            and (f.session_id in chosen if chosen is not None else f.before_auto != "staff")
         ]
         self._store.add_items(practice_id, run_date, ready)
         self._hooks.checkpoint("planned-items")
