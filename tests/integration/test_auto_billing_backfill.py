@@ -27,6 +27,10 @@ def _automation(world: World, practice_id: str, body: dict[str, Any]) -> tuple[i
     return world.staff("PUT", "/practice/billing-automation", body, practice_id=practice_id)
 
 
+def _bill_now(world: World, practice_id: str, ids: list[str]) -> tuple[int, Any]:
+    return world.staff("POST", "/nightly/bill-now", {"session_ids": ids}, practice_id=practice_id)
+
+
 def _off_with_three_days(world: World) -> tuple[scenario.Practice, list[str]]:
     install_queue(world)
     practice = scenario.create_practice(world)
@@ -72,6 +76,18 @@ def test_turning_on_backfills_from_the_date_and_leaves_the_older_for_staff(world
     _, later = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
     assert later["backfill"] == []
     assert [(i["session_id"], i["will"]) for i in later["ready"]] == [(old, "waiting for staff")]
+    # Staff bill it now (auto-billing on: only what waits for staff may be chosen), once.
+    assert _bill_now(world, practice.id, [mid])[0] == 409
+    status, started = _bill_now(world, practice.id, [old])
+    assert status == 202 and started["run"]["run_date"] == "2026-11-18", started
+    drain(world)
+    assert [i["session_id"] for i in run_of(world, practice.id, "2026-11-18")["items"]] == [old]
+    assert charges(world) == before + 3
+    fire(world, practice.id, local("2026-11-18", 23))
+    drain(world)
+    assert charges(world) == before + 3
+    world.clock.now = local("2026-11-19", 20)
+    assert world.staff("GET", "/nightly/tonight", practice_id=practice.id)[1]["ready"] == []
 
 
 def test_turning_on_without_a_backfill_date_bills_none_of_the_older(world: World) -> None:

@@ -265,8 +265,10 @@ def run_now() -> object:
 def bill_now(body: Annotated[BillNowIn, Body()]) -> object:
     """With auto-billing off: bill a selection of tonight's Ready sessions (or all of them) now, as
     a run of its own with its report (trigger ``staff:<member>``), each session once. The same
-    selection again resumes that run; another selection the same run date is refused (409), and
-    so is any while auto-billing is on. A session not Ready tonight is a 400. Owner or biller."""
+    selection again resumes that run; another selection the same run date is refused (409). With
+    auto-billing on, only sessions waiting for staff (served before it was turned on and before its
+    backfill date; none given: all of them) may be chosen (else 409): tonight's run starts now with
+    them. A session not Ready tonight is a 400. Owner or biller."""
     caller = _caller()
     caller.require("nightly:run")
     nightly = container().nightly
