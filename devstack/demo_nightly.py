@@ -10,7 +10,9 @@
 4. a clinician waives Eve's fee before the cutoff: the summary drops it;
 5. the run at the cutoff: the practice's run schedule fires; nightly-dispatch starts the run once,
    the nightly-worker bills the items from SQS: Ada's card is charged, Bea is sent an invoice;
-6. the run report (stored and emailed once); firing the schedule again changes nothing.
+6. the run report (stored and emailed once); firing the schedule again changes nothing;
+7. a practice with auto-billing off: staff bill two of three completed sessions now
+   (``demo_staff_billing``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from devstack.demo_common import demo_clinician, utc_z
+from devstack.demo_staff_billing import StaffBillingResult, run_staff_billing_scene
 from devstack.money_text import money
 from devstack.slice import CARD_VISA, Slice, expect, poll
 
@@ -49,6 +52,7 @@ class NightlyDemoResult:
     after_waiver: dict[str, Any] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)
+    staff_billing: StaffBillingResult | None = None
     seconds: float = 0.0
 
 
@@ -202,6 +206,7 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     expect(again["report"] == report, "the report changed on a second firing")
     runs = s.staff("GET", "/billing-runs")
     steps.detail(f"runs: {[r['id'] for r in runs['items']]}")
+    result.staff_billing = run_staff_billing_scene(gateway_url, steps, run_id, tz)
     result.seconds = time.monotonic() - started
     say(f"\nThe nightly run works end to end ({result.seconds:.1f}s).")
     return result

@@ -1,6 +1,7 @@
 """The fourth ``make demo`` scenario (the nightly run) against the running local system: the
 practice's schedules, the evening summary, a waived fee, the run at the cutoff fired through the
-local scheduler, its report and email, and a second firing that bills nothing."""
+local scheduler, its report and email, and a second firing that bills nothing; then a practice
+with auto-billing off whose staff bill two of three completed sessions now."""
 
 from __future__ import annotations
 
@@ -27,3 +28,17 @@ def test_the_nightly_demo_scenario_runs_against_the_stack(stack: Stack) -> None:
     assert report["cards_charged"] == 1 and report["invoices_sent"] == 1
     assert any(subject.startswith("Billing run") for subject in result.emails)
     assert lines[-1].startswith("\nThe nightly run works end to end")
+    staff = result.staff_billing
+    assert staff is not None
+    assert staff.waiting_before == ["waiting for staff"] * 3
+    staff_report = staff.run["report"]
+    assert staff.run["trigger"].startswith("staff:")
+    assert (staff_report["items_billed"], staff_report["amount_billed"], staff_report["invoices_sent"]) == (
+        2,
+        18_000,
+        2,
+    )
+    assert staff_report["waiting"] == 1 and staff.waiting_after == ["Kim Demo"]
+    assert sorted(i["session_id"] for i in staff.run["items"]) == sorted(
+        [staff.sessions["Ida"], staff.sessions["Jon"]]
+    )

@@ -35,6 +35,8 @@ def _automation_out(p: Practice) -> AutomationOut:
         auto_billing=p.auto_billing,
         autopay_default=p.autopay_default,
         billing_cadence=p.billing_cadence,
+        auto_billing_since=p.auto_billing_since,
+        backfill_from=p.backfill_from,
         version=p.version,
     )
 
@@ -77,7 +79,9 @@ def get_automation() -> AutomationOut:
 def put_automation(body: Annotated[AutomationIn, Body()]) -> AutomationOut:
     """Turn auto-billing on or off, set the AutoPay default and the billing cadence (nightly, or
     at completion: a self-pay session billed within minutes of becoming Ready) — each only when given; with
-    ``expected_version``, refused (409) if the practice changed since. Owner only."""
+    ``expected_version``, refused (409) if the practice changed since. Turning auto-billing on
+    takes ``backfill_from``: the unbilled sessions served from that date until today are billed by
+    the next run (listed apart as the backfill); older ones wait for staff. Owner only."""
     who = caller(router)
     who.require("practice:manage")
     practice = container().practices.set_billing_automation(
@@ -85,6 +89,7 @@ def put_automation(body: Annotated[AutomationIn, Body()]) -> AutomationOut:
         auto_billing=body.auto_billing,
         autopay_default=body.autopay_default,
         billing_cadence=body.billing_cadence,
+        backfill_from=body.backfill_from,
         expected_version=body.expected_version,
     )
     return _automation_out(practice)

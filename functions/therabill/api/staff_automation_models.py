@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.api.inputs import Flag, Whole
+from therabill.api.inputs import Day, Flag, Whole
 from therabill.core.cadence import BillingCadence
 
 _CADENCE = (
@@ -23,6 +25,12 @@ class AutomationIn(BaseModel):
         default=None, description="charge the card on file unless a client or billing contact chose otherwise"
     )
     billing_cadence: BillingCadence | None = Field(default=None, description=_CADENCE)
+    backfill_from: Day | None = Field(
+        default=None,
+        description="with auto_billing true (turning it on): the next run also bills the unbilled "
+        "sessions served from this date (on or before today) until today; older ones wait for "
+        "staff. Omit: none of the older ones",
+    )
     expected_version: Whole | None = Field(default=None, ge=1)
 
 
@@ -31,6 +39,11 @@ class AutomationOut(BaseModel):
     auto_billing: bool
     autopay_default: bool
     billing_cadence: BillingCadence = Field(description=_CADENCE)
+    auto_billing_since: date | None = Field(
+        description="the day auto-billing was last turned on; sessions served before it are "
+        "billed by the run only from backfill_from, the rest wait for staff"
+    )
+    backfill_from: date | None
     version: int
 
 

@@ -67,12 +67,15 @@ def _item_out(f: ItemFacts, a: Assessment, *, auto_billing: bool) -> NightlyItem
         currency=f.currency,
         reasons=list(a.reasons),
         reason_texts=a.reason_texts,
-        will=will_happen(a, auto_billing=auto_billing, at_completion=f.at_completion),
+        will=will_happen(
+            a, auto_billing=auto_billing, at_completion=f.at_completion, for_staff=f.before_auto == "staff"
+        ),
     )
 
 
 def _listing_out(listing: Listing) -> NightlyListingOut:
     ready = listing.of("ready")
+    backfill = [(f, a) for f, a in ready if f.before_auto == "backfill"]
     charge = [a.amount for _, a in ready if a.action == "charge"]
     send = [a.amount for _, a in ready if a.action == "send"]
     auto = listing.practice.auto_billing
@@ -94,8 +97,10 @@ def _listing_out(listing: Listing) -> NightlyListingOut:
             incomplete=len(listing.of("incomplete")),
             skipped=len(listing.of("skipped")),
             held=len(listing.of("held")),
+            backfill=len(backfill),
         ),
-        ready=[_item_out(f, a, auto_billing=auto) for f, a in ready],
+        ready=[_item_out(f, a, auto_billing=auto) for f, a in ready if f.before_auto != "backfill"],
+        backfill=[_item_out(f, a, auto_billing=auto) for f, a in backfill],
         incomplete=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("incomplete")],
         skipped=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("skipped")],
         held=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("held")],
@@ -260,8 +265,10 @@ def run_now() -> object:
 def bill_now(body: Annotated[BillNowIn, Body()]) -> object:
     """With auto-billing off: bill a selection of tonight's Ready sessions (or all of them) now, as
     a run of its own with its report (trigger ``staff:<member>``), each session once. The same
-    selection again resumes that run; another selection the same run date is refused (409), and
-    so is any while auto-billing is on. A session not Ready tonight is a 400. Owner or biller."""
+    selection again resumes that run; another selection the same run date is refused (409). With
+    auto-billing on, only sessions waiting for staff (served before it was turned on and before its
+    backfill date; none given: all of them) may be chosen (else 409): tonight's run starts now with
+    them. A session not Ready tonight is a 400. Owner or biller."""
     caller = _caller()
     caller.require("nightly:run")
     nightly = container().nightly

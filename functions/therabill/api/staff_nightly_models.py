@@ -28,7 +28,8 @@ class NightlyItemOut(BaseModel):
     reason_texts: list[str]
     will: str = Field(
         description="what tonight does with it: charged now, sent, claim submitted, billed at completion "
-        "(the client's cadence; at the cutoff if still unbilled), waiting for staff (auto-billing off), "
+        "(the client's cadence; at the cutoff if still unbilled), waiting for staff (auto-billing off, or "
+        "served before it was turned on and before its backfill date), "
         "held until tomorrow, left out, not billed"
     )
 
@@ -44,6 +45,7 @@ class NightlyTotalsOut(BaseModel):
     incomplete: int
     skipped: int
     held: int
+    backfill: int = Field(description="of the Ready items, those in the backfill section")
 
 
 class NightlyListingOut(BaseModel):
@@ -57,6 +59,10 @@ class NightlyListingOut(BaseModel):
     run_status: str | None  # None: not started yet
     totals: NightlyTotalsOut
     ready: list[NightlyItemOut]
+    backfill: list[NightlyItemOut] = Field(
+        description="Ready items served before auto-billing was turned on, from its backfill date: "
+        "billed by the next run (the first night after turning it on), listed apart from ready"
+    )
     incomplete: list[NightlyItemOut]
     skipped: list[NightlyItemOut]
     held: list[NightlyItemOut]

@@ -113,7 +113,7 @@ class CompletionBilling:
         for facts in self._reader.facts(practice, max(tonight, served)):
             if facts.session_id == session.id:
                 a = assess(facts)
-                ready = a.state == "ready" and a.action in ("charge", "send")
+                ready = a.state == "ready" and a.action in ("charge", "send") and not facts.before_auto
                 if not ready:
                     logger.info("not billed at completion", session_id=session.id, reasons=list(a.reasons))
                 return a.action if ready else None

@@ -37,7 +37,10 @@ def evening_summary(listing: Listing) -> Email:
         "",
     ]
     for f, a in listing.items:
-        what = will_happen(a, auto_billing=p.auto_billing, at_completion=f.at_completion)
+        what = will_happen(
+            a, auto_billing=p.auto_billing, at_completion=f.at_completion, for_staff=f.before_auto == "staff"
+        )
+        what += " (backfill)" if f.before_auto == "backfill" and a.state == "ready" else ""
         why = f" — {', '.join(a.reason_texts)}" if a.reasons else ""
         lines.append(
             f"- {f.service_date.isoformat()} {f.client_name}: {what} {_m(a.amount, p.currency)}{why}"

@@ -290,6 +290,7 @@ class FactReader:
             supervisor_approved=s.supervisor_approved_at is not None,
             autopay=practice.autopay_default if client.autopay is None else client.autopay,
             at_completion=cadence_of(practice.billing_cadence, client.billing_cadence) == "at_completion",
+            before_auto=practice.before_auto_billing(service_date),
         )
 
     def _candidates(self, practice: Practice, run_date: date) -> list[Session]:

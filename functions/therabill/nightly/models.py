@@ -170,6 +170,8 @@ class ItemFacts:
     has_taxonomy: bool = True  # ... and a taxonomy
     autopay: bool = True  # the client's AutoPay (their own choice, else the practice's default)
     at_completion: bool = False  # the client's cadence: billed within minutes of becoming Ready
+    # Served before auto-billing was turned on: the next run's backfill, or left for staff.
+    before_auto: Literal["backfill", "staff"] | None = None
 
 
 @dataclass(frozen=True)
@@ -250,13 +252,16 @@ _NOT_READY: dict[str, str] = {
 }
 
 
-def will_happen(a: Assessment, *, auto_billing: bool = True, at_completion: bool = False) -> str:
+def will_happen(
+    a: Assessment, *, auto_billing: bool = True, at_completion: bool = False, for_staff: bool = False
+) -> str:
     """What tonight does with an item: a Ready one is charged now, sent or claimed at the cutoff,
-    or, with auto-billing off, waits for staff to bill it; a self-pay one of a client billed at
+    or, with auto-billing off (or served before it was turned on and not backfilled), waits for
+    staff to bill it; a self-pay one of a client billed at
     completion is billed within minutes of becoming Ready (at the cutoff if still unbilled)."""
     if a.state != "ready":
         return _NOT_READY[a.state]
-    if not auto_billing:
+    if not auto_billing or for_staff:
         return "waiting for staff"
     if at_completion and a.action in ("charge", "send"):
         return AT_COMPLETION

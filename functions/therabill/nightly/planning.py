@@ -8,7 +8,7 @@ from datetime import date
 
 from therabill.core.errors import NotFoundError
 from therabill.nightly.facts import FactReader
-from therabill.nightly.models import BATCH_SIZE, NightRun, RunItem, assess, batches
+from therabill.nightly.models import BATCH_SIZE, ItemFacts, NightRun, RunItem, assess, batches
 from therabill.nightly.ports import Hooks, Messages
 from therabill.nightly.reports import Reporter
 from therabill.nightly.store import NightlyStore
@@ -58,7 +58,7 @@ class Planner:
         ready = [
             RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
             for f, a in decided
-            if a.state == "ready" and (chosen is None or f.session_id in chosen)
+            if a.state == "ready" and _in_run(f, chosen, auto_billing=practice.auto_billing)
         ]
         self._store.add_items(practice_id, run_date, ready)
         self._hooks.checkpoint("planned-items")
@@ -87,3 +87,11 @@ class Planner:
             }
             self._messages.send(body, f"items:{run.id}:{n}")
             self._hooks.checkpoint("sent-batch")
+
+
+def _in_run(f: ItemFacts, chosen: set[str] | None, *, auto_billing: bool) -> bool:
+    """Whether a Ready item is billed by the run: auto-billing on, all but those waiting for staff
+    (unless staff chose them); off, staff's selection (None: all)."""
+    if auto_billing:
+        return f.before_auto != "staff" or (chosen is not None and f.session_id in chosen)
+    return chosen is None or f.session_id in chosen

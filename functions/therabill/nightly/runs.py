@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from therabill.contract import METRIC_NIGHTLY_RUNS_OVERDUE, NIGHTLY_RUN_GRACE_HOURS
 from therabill.core.clock import Clock, iso
-from therabill.nightly.errors import AutoBillingOnError, StaffRunTakenError
+from therabill.nightly.errors import StaffRunTakenError
 from therabill.nightly.models import NightRun, OpenRun, decide_firing, run_date_at, run_overdue
 from therabill.nightly.ports import Messages, NightlyQueue, RunOnce
 from therabill.nightly.store import NightlyStore
@@ -88,11 +88,9 @@ class RunStarter:
         return run
 
     def bill_now(self, practice: Practice, *, selection: tuple[str, ...] | None, trigger: str) -> NightRun:
-        """Staff bill a selection (None: every Ready item) now, with auto-billing off: the date's run,
-        created once with the selection (the same selection again resumes it; another one is
-        refused), planned and billed by the worker like any run."""
-        if practice.auto_billing:
-            raise AutoBillingOnError("auto-billing is on: the run bills Ready items at the cutoff")
+        """Staff bill a selection (None: every Ready item) now: the date's run, created once with the
+        selection (the same selection again resumes it; another one is refused), planned and billed
+        by the worker like any run (auto-billing on: with what the run would bill anyway)."""
         now = self._clock()
         rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
         run, created = self._store.start_run(

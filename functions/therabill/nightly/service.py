@@ -155,16 +155,25 @@ class NightlyService:
     def bill_now(self, practice_id: str, *, session_ids: list[str] | None, trigger: str) -> NightRun:
         """Staff bill a selection of tonight's Ready items (None: all of them) now, as a run of
         their own (auto-billing off). A session not Ready tonight is refused (400, nothing written),
-        unless this is the selection of the date's run again (it answers that run)."""
+        unless this is the selection of the date's run again (it answers that run). With
+        auto-billing on, only the items waiting for staff (served before it was turned on, not
+        backfilled; None: all of them) may be chosen: the run starts now with them (409
+        otherwise, before any 400)."""
         listing = self._dry_run.listing(practice_id)
-        if listing.practice.auto_billing:
-            raise AutoBillingOnError("auto-billing is on: the run bills Ready items at the cutoff")
         selection = None if session_ids is None else tuple(sorted(set(session_ids)))
         again = listing.run is not None and listing.run.selection == selection  # resumes that run
-        if selection is not None and not again:
-            ready = {f.session_id for f, _ in listing.of("ready")}
-            if not_ready := [s for s in selection if s not in ready]:
-                raise NotReadyError("not Ready tonight", field="session_ids", session_ids=not_ready)
+        ready = listing.of("ready")
+        if listing.practice.auto_billing:
+            waiting = sorted(f.session_id for f, _ in ready if f.before_auto == "staff")
+            selection = tuple(waiting) if selection is None else selection
+            others = [s for s in selection if s not in waiting and not again]
+            if not selection or others:
+                raise AutoBillingOnError(
+                    "auto-billing is on: the run bills Ready items at the cutoff", session_ids=others
+                )
+        not_ready = [s for s in selection or () if s not in {f.session_id for f, _ in ready}]
+        if not_ready and not again:
+            raise NotReadyError("not Ready tonight", field="session_ids", session_ids=not_ready)
         return self._starter.bill_now(listing.practice, selection=selection, trigger=trigger)
 
     def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,9 +53,23 @@ class Practice(BaseModel):
     autopay_default: bool = True
     # When a self-pay session is billed: at the cutoff, or within minutes of becoming Ready.
     billing_cadence: BillingCadence = "nightly"
+    # The local date auto-billing was last turned on (None: never turned off and on again), and
+    # from which service date the older unbilled sessions are included (None: none of them).
+    auto_billing_since: date | None = None
+    backfill_from: date | None = None
     # How clients reach the practice, printed on invoices and in emails when set (``email`` too).
     address: str | None = None  # one line, e.g. "12 Harbor Street, Portland, ME 04101"
     phone: str | None = None
+
+    def before_auto_billing(self, service_date: date) -> Literal["backfill", "staff"] | None:
+        """A session served before auto-billing was turned on: billed by the next run as a
+        backfill (on or after ``backfill_from``) or left for staff to bill; None: billed as usual."""
+        since = self.auto_billing_since
+        if not self.auto_billing or since is None or service_date >= since:
+            return None
+        if self.backfill_from is not None and service_date >= self.backfill_from:
+            return "backfill"
+        return "staff"
 
     def contact_lines(self) -> list[str]:
         """The practice's name, then its address, phone and email as far as it has them."""

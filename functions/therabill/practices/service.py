@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from therabill.core.cadence import BillingCadence
-from therabill.core.clock import Clock
+from therabill.core.clock import Clock, local_date
 from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.observability import logger
 from therabill.policies.policy import CancellationPolicy, FlatFee
@@ -125,12 +125,29 @@ class PracticeService:
         auto_billing: bool | None = None,
         autopay_default: bool | None = None,
         billing_cadence: BillingCadence | None = None,
+        backfill_from: date | None = None,
         expected_version: int | None = None,
     ) -> Practice:
-        """Auto-billing on or off, the AutoPay default and the billing cadence (each only when given)."""
+        """Auto-billing on or off, the AutoPay default and the billing cadence (each only when
+        given). Turning auto-billing on records the day (the practice's local date) and from which
+        service date the older unbilled sessions are included (``backfill_from``; none: none)."""
         changes: dict[str, Any] = {}
+        if backfill_from is not None and auto_billing is not True:
+            raise InvalidRequestError("only when turning auto-billing on", field="backfill_from")
         if auto_billing is not None:
             changes["auto_billing"] = auto_billing
+        if auto_billing:
+            practice = self.get(practice_id)
+            today = local_date(self._clock(), practice.time_zone)
+            if backfill_from is not None and backfill_from > today:
+                raise InvalidRequestError(f"a date on or before today ({today})", field="backfill_from")
+            if not practice.auto_billing:  # turned on now: from today, with the backfill asked for
+                changes.update(auto_billing_since=today.isoformat(), backfill_from=backfill_from)
+                if backfill_from is not None:
+                    changes["backfill_from"] = backfill_from.isoformat()
+                expected_version = expected_version or practice.version
+            elif backfill_from is not None:
+                raise InvalidRequestError("auto-billing is already on", field="backfill_from")
         if autopay_default is not None:
             changes["autopay_default"] = autopay_default
         if billing_cadence is not None:

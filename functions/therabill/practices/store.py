@@ -3,7 +3,7 @@ account (GSI1): mapping between the domain model and the table, and the conditio
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from therabill.adapters.dynamo import ConditionFailed, Table
@@ -47,6 +47,9 @@ def to_item(p: Practice) -> dict[str, Any]:
     for name in ("address", "phone"):
         if getattr(p, name):
             item[name] = getattr(p, name)
+    for day in ("auto_billing_since", "backfill_from"):  # stored only when set
+        if getattr(p, day) is not None:
+            item[day] = getattr(p, day).isoformat()
     if p.stripe:
         item.update(
             {
@@ -93,7 +96,13 @@ def from_item(item: dict[str, Any]) -> Practice:
         billing_cadence=item.get("billing_cadence", "nightly"),
         address=item.get("address"),
         phone=item.get("phone"),
+        auto_billing_since=_day(item.get("auto_billing_since")),
+        backfill_from=_day(item.get("backfill_from")),
     )
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _status_values(state: AccountState, at: datetime) -> dict[str, Any]:
