@@ -232,3 +232,28 @@ def test_autopay_off_the_copay_at_check_in_is_left_to_invoice_and_stripe_is_not_
         "AutoPay is off: it is invoiced",
     )
     assert intents(world) == before and len(mails(world)) == told  # no charge, nobody told of a failure
+
+
+def test_autopay_turned_off_after_a_decline_sends_the_invoice_and_never_retries_the_card(
+    world: World,
+) -> None:
+    """Off means never charged: a retry due after the client turned AutoPay off is given up (no
+    PaymentIntent), and the invoice the charge was holding is sent, once."""
+    practice, c = _night(world, {"dee": INSUFFICIENT_FUNDS})
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    session_id = c["dee"]["session"]["id"]
+    assert _items(world, practice.id)[session_id]["outcome"] == "pending"
+    status, off = autopay(world, practice.id, c["dee"]["id"], {"enabled": False})
+    assert status == 200 and off["autopay"] is False
+    set_charge_decline(world.stripe, c["dee"]["pm"], None)  # the card would be approved now
+    before = intents(world)
+    world.clock.now = local(DAY, 23) + timedelta(days=1, minutes=5)
+    for _ in range(2):
+        world.handler("payments_reconciler")(RECONCILER_EVENT, apigw.LambdaContext("payments-reconciler"))
+        world.deliver_stripe_events()
+    assert intents(world) == before
+    invoice_id = _items(world, practice.id)[session_id]["invoice_ids"][0]
+    invoice = world.staff("GET", f"/invoices/{invoice_id}", practice_id=practice.id)[1]
+    assert (invoice["status"], invoice["sends"]) == ("open", 1), invoice
+    assert [m[:7] for m in client_mail(world, "dee@client.test")] == ["Invoice"]

@@ -8,6 +8,7 @@ from typing import cast
 
 from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, ConsentError, check_consent
+from therabill.clients.service import ClientService
 from therabill.core.clock import Clock
 from therabill.observability import logger
 from therabill.payments import retries
@@ -18,6 +19,10 @@ from therabill.payments.store import PaymentStore
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 
+# The charges AutoPay governs (what billing a session charges the card on file for); a payment
+# of another kind (a booking deposit, an order, a charge staff asked for) is retried regardless.
+_BILLING_KINDS = frozenset({"session_fee", "copay", "cancellation_fee"})
+
 
 class RetryRunner:
     def __init__(
@@ -25,6 +30,7 @@ class RetryRunner:
         *,
         store: PaymentStore,
         practices: PracticeService,
+        clients: ClientService,
         cards: CardService,
         attempts: Attempts,
         outcomes: Outcomes,
@@ -32,6 +38,7 @@ class RetryRunner:
     ) -> None:
         self._store = store
         self._practices = practices
+        self._clients = clients
         self._cards = cards
         self._attempts = attempts
         self._outcomes = outcomes
@@ -71,6 +78,28 @@ class RetryRunner:
         if practice.stripe is None or not practice.stripe.charges_enabled:
             logger.warning("retry postponed: the practice cannot take charges", payment_id=payment.id)
             return None
+        given_up = self._given_up(practice, payment, now)
+        if given_up is not None:
+            return given_up
+        code = retries.decline_reason(payment.decline_code, payment.error_code)
+        started = self._store.start_next_attempt(practice.id, payment, code=code, now=now)
+        if started is None:
+            return None  # another run (or a webhook) moved it first
+        logger.info("retrying a declined payment", payment_id=payment.id, attempt=started.attempt)
+        return self._attempts.attempt(practice, started)
+
+    def _autopay_on(self, practice: Practice, payment: Payment) -> bool:
+        party = self._clients.billing_party(practice.id, payment.client_id, payment.owner_id)
+        return party.autopay_on(practice.autopay_default)
+
+    def _given_up(self, practice: Practice, payment: Payment, now: datetime) -> Payment | None:
+        """The payment given up instead of retried, if it may no longer be charged; else None."""
+        if payment.kind in _BILLING_KINDS and not self._autopay_on(practice, payment):
+            # The billing party turned AutoPay off since the decline: their card is not charged
+            # again; giving up sends the invoice the charge was holding.
+            return self._outcomes.give_up(
+                practice, payment.id, "autopay_off", "AutoPay was turned off: the invoice is sent instead"
+            )
         consent = self._cards.get_consent(practice.id, payment.consent_id)
         try:  # the card's consent may have been revoked or have expired since the decline
             check_consent(
@@ -82,9 +111,4 @@ class RetryRunner:
             )
         except ConsentError as exc:
             return self._outcomes.give_up(practice, payment.id, "consent_not_valid", exc.message)
-        code = retries.decline_reason(payment.decline_code, payment.error_code)
-        started = self._store.start_next_attempt(practice.id, payment, code=code, now=now)
-        if started is None:
-            return None  # another run (or a webhook) moved it first
-        logger.info("retrying a declined payment", payment_id=payment.id, attempt=started.attempt)
-        return self._attempts.attempt(practice, started)
+        return None

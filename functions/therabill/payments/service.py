@@ -107,6 +107,7 @@ class PaymentService:
             retries=RetryRunner(
                 store=store,
                 practices=practices,
+                clients=clients,
                 cards=cards,
                 attempts=attempts,
                 outcomes=outcomes,
