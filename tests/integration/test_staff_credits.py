@@ -180,3 +180,33 @@ def test_a_contacts_account_tenancy_roles_and_bad_input(world):
     )
     assert status == 400 and "idempotency-key" in str(refused).lower(), refused
     assert len(accounts(world, practice, client["id"])[1]) == 1  # nothing else was written
+
+
+def test_a_spent_credit_cannot_take_back_money_that_came_in_after_it(world):
+    """Credit is spent oldest first: a 50.00 discount used up by a 120.00 session is gone; the
+    client's 30.00 left over from 100.00 paid outside Stripe afterwards is theirs, not the
+    discount's to take back."""
+    practice = create_practice(world, connect=False)
+    client = create_client(world, practice)
+    status, discount = grant(
+        world, practice, client["id"], {"amount": 5_000, "reason": "discount"}, key="credit-discount-1"
+    )
+    assert status == 201, discount
+    completed_session(world, practice, client["id"])  # 120.00: the discount pays 50.00 of it
+    world.clock.now += timedelta(minutes=1)
+    status, outside = grant(
+        world,
+        practice,
+        client["id"],
+        {"amount": 10_000, "reason": "paid_outside_stripe"},
+        key="credit-outside-2",
+    )
+    assert status == 201, outside
+    own = client["id"]
+    assert accounts(world, practice, own)[0] == {None: (0, 3_000)}  # 70.00 owed paid, 30.00 left
+    world.clock.now += timedelta(minutes=1)
+    status, refused = take_back(world, practice, own, discount["id"])
+    assert status == 409 and refused["details"]["unused"] == 0, refused
+    status, back = take_back(world, practice, own, outside["id"], key="take-back-0002")
+    assert status == 201 and back["taken_back"]["amount"] == 3_000, back
+    assert accounts(world, practice, own)[0] == {None: (0, 0)}

@@ -22,7 +22,7 @@ from typing import Literal
 from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
-from therabill.ledger.chart import InsufficientCreditError, PaymentMethod
+from therabill.ledger.chart import CREDIT, InsufficientCreditError, PaymentMethod
 from therabill.ledger.errors import CreditNotAvailableError, CreditTakenBackError
 from therabill.ledger.models import LedgerEntry, owner_of
 from therabill.ledger.service import LedgerService
@@ -154,13 +154,23 @@ class StaffCredits:
         return StaffCredit(credit_id, credit.reason, grant, entry)
 
     def _within_unused(self, practice_id: str, credit: StaffCredit, amount: int | None) -> int:
-        """What to take back: ``amount`` (None: all that is unused), at most the grant and the
-        credit its account holds now (else 409 with ``unused``)."""
+        """What to take back: ``amount`` (None: all that is unused), at most what is unused of the
+        grant (else 409 with ``unused``). Credit is spent oldest first: of the credit the account
+        holds now, what came in after the grant (a payment beyond what was owed, a later grant)
+        is the client's own and is not this grant's to take back."""
         grant = credit.grant
         held = self._ledger.account(
             practice_id, grant.client_id, grant.amount.currency, grant.owner_id
         ).credit
-        unused = min(grant.amount.amount, held)
+        later = self._ledger.entries(practice_id, grant.client_id, since=grant.posted_at)
+        added_after = sum(
+            credit_added(entry)
+            for entry in later
+            if entry.id > grant.id
+            and owner_of(entry.client_id, entry.owner_id) == owner_of(grant.client_id, grant.owner_id)
+            and entry.amount.currency == grant.amount.currency
+        )
+        unused = max(0, min(grant.amount.amount, held - added_after))
         wanted = unused if amount is None else amount
         if wanted > unused or wanted <= 0:
             raise CreditNotAvailableError(
@@ -181,3 +191,8 @@ class StaffCredits:
         raise CreditTakenBackError(
             "this credit was taken back already", credit_id=credit.id, entry_id=credit.taken_back.id
         )
+
+
+def credit_added(entry: LedgerEntry) -> int:
+    """What an entry added to its account's credit (0 when it used or took back credit)."""
+    return max(0, -sum(line.amount for line in entry.lines if line.account == CREDIT))
