@@ -118,3 +118,32 @@ def test_a_link_to_a_billing_contact_sends_them_the_receipt(world: World) -> Non
     receipts = [m["To"] for m in sent if str(m["Subject"]).startswith("Your receipt")]
     assert len(receipts) == 1 and receipts[0].endswith("pat@parent.test")
     assert not any("child@client.test" in str(m["To"]) for m in sent)
+
+
+def test_the_same_request_id_with_other_items_or_another_way_to_pay_is_refused(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    putty = product(world, practice, stock=5)
+    splint = product(world, practice, stock=1, name="Wrist splint", sku="SPLINT-W", price=4000)
+    token = send_link(world, practice, client["id"], [(splint["id"], 1)])
+    status, first = order(world, token, [(putty["id"], 3)], "new_card", "req-00000011")
+    assert (status, first["status"], first["total"]) == (200, "reserved", 3750), first
+
+    status, body = order(world, token, [(splint["id"], 1)], "new_card", "req-00000011")
+    assert status == 409 and body["message"].startswith("this request was already used for other items")
+    assert body["details"] == {"order_id": first["order_id"]} and "client_secret" not in str(body)
+    status, body = order(world, token, [(putty["id"], 3)], "saved_card", "req-00000011")
+    assert status == 409 and body["message"].startswith("this request was already used to pay another way")
+    _, splint_now = world.staff("GET", f"/shop/products/{splint['id']}", practice_id=practice.id)
+    _, putty_now = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (splint_now["available"], putty_now["available"]) == (1, 2)  # only the first order holds
+
+    status, again = order(world, token, [(putty["id"], 3)], "new_card", "req-00000011")
+    assert (status, again["order_id"], again["client_secret"]) == (
+        200,
+        first["order_id"],
+        first["client_secret"],
+    )
+    status, other = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000012")
+    assert (status, other["status"], other["total"]) == (200, "paid", 4000), other

@@ -29,5 +29,10 @@ class OrderStateError(ConflictError):
     """The order is not in a state that allows this (``current_status``)."""
 
 
+class RequestReusedError(ConflictError):
+    """The same request id again with other items or another way to pay (``order_id``): nothing
+    is reserved; the page makes a new request id for a changed order."""
+
+
 class BadOrderError(InvalidRequestError):
     """An order names no product, a product twice, too many lines, or an inactive product."""

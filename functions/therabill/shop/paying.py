@@ -22,12 +22,13 @@ from therabill.observability import logger
 from therabill.payments.models import ORDER_REFERENCE, Payment, for_an_order
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
-from therabill.shop.errors import OrderStateError, OutOfStockError
+from therabill.shop.errors import OrderStateError, OutOfStockError, RequestReusedError
 from therabill.shop.models import Order
 from therabill.shop.receipts import late_payment_email, low_stock_email, receipt_email
 from therabill.shop.store import ShopStore
 
 Method = Literal["saved_card", "new_card"]
+KIND_OF: dict[str, str] = {"saved_card": "product", "new_card": "order"}  # the payment's kind per method
 UNPAID = frozenset({"declined", "failed", "canceled"})  # a payment that will not pay the order
 
 
@@ -62,6 +63,12 @@ class OrderPayments:
                 order_id=order.id,
             )
         request_key = f"{ORDER_REFERENCE}{order.id}"
+        started = self._payment_of(practice, order)
+        if started is not None and started.kind != KIND_OF[method]:
+            raise RequestReusedError(
+                "this request was already used to pay another way: reload the page and order again",
+                order_id=order.id,
+            )
         if order.payment_id is None:
             order = self._store.set_payment(practice.id, order, derived_id("pay", practice.id, request_key))
         if method == "new_card":

@@ -21,6 +21,7 @@ from therabill.shop.errors import (
     OutOfStockError,
     ProductChangedError,
     ProductNotFoundError,
+    RequestReusedError,
     StockBelowZeroError,
 )
 from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, ReturnRecord, StockAdjustment
@@ -77,6 +78,10 @@ def _order(item: dict[str, Any]) -> Order:
     fields["lines"] = tuple(OrderLine.model_validate(line) for line in item["lines"])
     fields["returns"] = {k: ReturnRecord.model_validate(v) for k, v in (item.get("returns") or {}).items()}
     return Order.model_validate(fields)
+
+
+def _basket(order: Order) -> set[tuple[str, int]]:
+    return {(line.product_id, line.quantity) for line in order.lines}
 
 
 def _line_update(practice_id: str, product_id: str, expression: str, values: dict[str, Any]) -> Write:
@@ -172,7 +177,8 @@ class ShopStore:
     # -- orders ---------------------------------------------------------------------------------
     def reserve(self, practice_id: str, order: Order) -> Order:
         """Put the order and take each line's units from ``available``, all or nothing. The order
-        already there (the same key again) is returned as it is; a line short of units is an
+        already there (the same key again) is returned as it is when it has the same lines (product
+        and quantity), else RequestReusedError (nothing held); a line short of units is an
         OutOfStockError naming the product and what is left."""
         writes: list[Write] = [put_new_write(_order_item(practice_id, order))]
         for line in order.lines:
@@ -182,7 +188,7 @@ class ShopStore:
             self._transact(writes)
         except ConditionFailed as exc:
             if exc.index == 0:
-                return self.get_order(practice_id, order.id)
+                return self._same_order(practice_id, order)
             line = order.lines[(exc.index or 1) - 1]
             left = self.table.get(keys.practice_pk(practice_id), keys.product_sk(line.product_id), fresh=True)
             raise OutOfStockError(
@@ -193,6 +199,15 @@ class ShopStore:
                 wanted=line.quantity,
             ) from exc
         return order
+
+    def _same_order(self, practice_id: str, order: Order) -> Order:
+        existing = self.get_order(practice_id, order.id)
+        if _basket(existing) != _basket(order):
+            raise RequestReusedError(
+                "this request was already used for other items: reload the page and order again",
+                order_id=existing.id,
+            )
+        return existing
 
     def get_order(self, practice_id: str, order_id: str) -> Order:
         item = self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id))
