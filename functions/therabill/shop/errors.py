@@ -36,3 +36,13 @@ class RequestReusedError(ConflictError):
 
 class BadOrderError(InvalidRequestError):
     """An order names no product, a product twice, too many lines, or an inactive product."""
+
+
+class NotRefundableError(ConflictError):
+    """A return would give back more than is left to refund of the order's payment (``amount``,
+    ``remaining``): nothing is recorded."""
+
+
+class ReturnRefundFailedError(ConflictError):
+    """The return's refund failed at the card's processor (``refund_id``): the return was undone
+    and nothing restocked."""
