@@ -147,3 +147,28 @@ def test_the_same_request_id_with_other_items_or_another_way_to_pay_is_refused(w
     )
     status, other = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000012")
     assert (status, other["status"], other["total"]) == (200, "paid", 4000), other
+
+
+def test_a_success_reported_again_after_a_full_return_tells_no_one_anything(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    putty = product(world, practice, stock=5)
+    token = send_link(world, practice, client["id"], [(putty["id"], 1)])
+    _, placed = order(world, token, [(putty["id"], 1)], "new_card", "req-00000021")
+    world.stripe.pay_on_page(practice.account, placed["client_secret"])
+    confirm = f"/store/{token}/orders/{placed['order_id']}/confirm"
+    assert world.public("POST", confirm, {})[1]["status"] == "paid"
+    status, back = world.staff(
+        "POST",
+        f"/shop/orders/{placed['order_id']}/returns",
+        {},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "ret-00021"},
+    )
+    assert (status, back["status"], back["refunded_amount"]) == (201, "refunded", 1250), back
+    before = len(world.emails())
+    status, again = world.public("POST", confirm, {})
+    assert (status, again["status"]) == (200, "refunded"), again
+    assert len(world.emails()) == before  # no "paid after its reservation ended" to the practice
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (5, 5)

@@ -32,6 +32,10 @@ KIND_OF: dict[str, str] = {"saved_card": "product", "new_card": "order"}  # the 
 UNPAID = frozenset({"declined", "failed", "canceled"})  # a payment that will not pay the order
 
 
+def _late(order: Order) -> str:
+    return f"order-late-payment:{order.id}"  # the practice's one email of a payment after the release
+
+
 class OrderPayments:
     def __init__(
         self,
@@ -158,10 +162,12 @@ class OrderPayments:
         if not for_an_order(payment):
             return
         order = self._store.get_order(practice.id, (payment.reference or "").removeprefix(ORDER_REFERENCE))
-        if order.status != "paid":
+        if order.status == "released" and self._outbox.already(practice.id, _late(order)):
+            return  # paid late, its units sold: the practice was told, the money is the client's credit
+        if order.status in ("reserved", "released"):
             order = self._mark_paid(practice, order, payment)
-            if order.status != "paid":
-                return
+        if order.status not in ("paid", "refunded"):  # refunded: paid before, each step below is once
+            return
         self._ledger.post_charge(
             practice.id,
             client_id=order.client_id,
@@ -189,7 +195,7 @@ class OrderPayments:
             logger.warning("order paid after its units were sold", order_id=order.id)
             self._outbox.send_once(
                 practice.id,
-                f"order-late-payment:{order.id}",
+                _late(order),
                 late_payment_email(practice=practice, order=order, payment_id=payment.id),
             )
             return order
