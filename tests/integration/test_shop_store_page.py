@@ -172,3 +172,29 @@ def test_a_success_reported_again_after_a_full_return_tells_no_one_anything(worl
     assert len(world.emails()) == before  # no "paid after its reservation ended" to the practice
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (5, 5)
+
+
+def test_an_order_that_cannot_be_paid_holds_nothing(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    putty = product(world, practice, stock=2)
+    sample = product(world, practice, stock=3, name="Sample", sku="FREE-1", price=0)
+    token = send_link(world, practice, client["id"], [(putty["id"], 1)])
+    status, body = order(world, token, [(putty["id"], 2)], "saved_card", "req-00000031")
+    assert (status, body["message"], body["details"]) == (
+        400,
+        "there is no saved card to pay with",
+        {"field": "method"},
+    ), body
+    save_card(world, practice, client["id"], kinds=["copay"])  # its consent does not cover products
+    status, body = order(world, token, [(putty["id"], 2)], "saved_card", "req-00000032")
+    assert status == 400 and "product" in body["message"], body
+    status, body = order(world, token, [(sample["id"], 1)], "new_card", "req-00000033")
+    assert status == 400 and body["message"].startswith("an order of only free items"), body
+    _, putties = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    _, samples = world.staff("GET", f"/shop/products/{sample['id']}", practice_id=practice.id)
+    assert (putties["available"], samples["available"]) == (2, 3)
+    _, orders = world.staff("GET", "/shop/orders", practice_id=practice.id)
+    assert orders == []
+    status, placed = order(world, token, [(putty["id"], 2)], "new_card", "req-00000034")
+    assert (status, placed["status"], placed["total"]) == (200, "reserved", 2500), placed

@@ -215,6 +215,9 @@ class ShopStore:
             raise OrderNotFoundError("order not found", order_id=order_id)
         return _order(item)
 
+    def has_order(self, practice_id: str, order_id: str) -> bool:
+        return bool(self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id)))
+
     def orders(self, practice_id: str) -> list[Order]:
         items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.ORDER_PREFIX)
         return [_order(i) for i in items]
