@@ -6,6 +6,7 @@ of ``make demo``."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -56,11 +57,27 @@ def test_two_items_bought_on_the_real_store_page_at_phone_width(
     assert response is not None and response.status == 200
     assert page.locator("h3").first.inner_text().startswith("Therapy putty, soft")  # recommended first
     sync_api.expect(page.locator("#total")).to_have_text("USD 11.00")
+    first_id = page.evaluate("() => REQUEST")
     page.get_by_label("Quantity of Therapy putty, soft").fill("2")
     page.get_by_label("Quantity of Pen grip").fill("1")
     sync_api.expect(page.locator("#total")).to_have_text("USD 26.50")
+    changed_id = page.evaluate("() => REQUEST")
+    assert changed_id != first_id  # another basket: another order
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
     _type_card(page)
+    sent: list[str] = []
+
+    def refuse(route: Any) -> None:
+        sent.append(json.loads(route.request.post_data or "{}")["request_id"])
+        route.fulfill(status=409, content_type="application/json", body='{"message": "Try again."}')
+
+    page.route("**/orders", refuse)
+    page.get_by_role("button", name="Pay").click()
+    sync_api.expect(page.locator("#status")).to_contain_text("Try again.")
+    page.unroute("**/orders")
+    sync_api.expect(page.get_by_role("button", name="Pay")).to_be_enabled()
+    watched.problems[:] = [p for p in watched.problems if "409 (Conflict)" not in p]  # the refusal made above
+    assert sent == [changed_id] and page.evaluate("() => REQUEST") != changed_id  # a new one after an error
     page.get_by_role("button", name="Pay").click()
     sync_api.expect(page.locator("#status")).to_contain_text("Thank you", timeout=20_000)
     sync_api.expect(page.locator("#status")).to_contain_text("USD 26.50")

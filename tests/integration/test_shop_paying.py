@@ -15,6 +15,7 @@ from tests.integration.scenario import Practice, create_client, create_practice,
 from tests.integration.test_shop_stock import product, reconcile
 from therabill.core import keys
 from therabill.core.clock import local_date
+from therabill.payments.gateway import GatewayRejectedError
 from therabill.shop.models import Order
 
 
@@ -271,3 +272,88 @@ def test_a_receipt_that_cannot_be_sent_fails_the_event_and_the_redelivery_finish
     assert [e["amount"] for e in books["entries"] if e["kind"] == "charge"] == [1250] and books[
         "balance"
     ] == 0
+
+
+def test_a_return_beyond_what_is_left_to_refund_records_nothing_and_free_lines_only_restock(
+    world: World,
+) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    putty = product(world, practice, stock=5)
+    sample = product(world, practice, stock=5, name="Sample", sku="FREE-1", price=0)
+    order = order_of(world, practice, client["id"], [(putty["id"], 2), (sample["id"], 1)])
+    paid, _, _ = world.container.shop.paying.pay(
+        world.container.practices.get(practice.id), order, "saved_card"
+    )
+    assert (paid.status, paid.total) == ("paid", 2500)
+    status, staff_refund = world.staff(
+        "POST",
+        f"/clients/{client['id']}/payments/{paid.payment_id}/refunds",
+        {"amount": 1000},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "goodwill-01"},
+    )
+    assert (status, staff_refund["status"]) == (201, "succeeded"), staff_refund
+    path = f"/shop/orders/{order.id}/returns"
+    for _ in range(2):  # a retry is refused the same way
+        status, body = world.staff(
+            "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00002"}
+        )
+        assert status == 409 and body["details"] == {"amount": 2500, "remaining": 1500}, body
+        assert (
+            body["message"]
+            == "this return gives back USD 25.00 but only USD 15.00 of the payment is left to refund"
+        )
+    _, now = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
+    assert (now["status"], now["refunded_amount"], [ln["returned"] for ln in now["lines"]]) == (
+        "paid",
+        0,
+        [0, 0],
+    )
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (3, 3)
+
+    free = {"lines": [{"product_id": sample["id"], "quantity": 1}]}
+    for _ in range(2):
+        status, body = world.staff(
+            "POST", path, free, practice_id=practice.id, headers={"Idempotency-Key": "ret-00003"}
+        )
+        assert (status, body["refunded_amount"], [ln["returned"] for ln in body["lines"]]) == (
+            201,
+            0,
+            [0, 1],
+        ), body
+    assert [int(r.params["amount"]) for r in world.stripe.requests_to("/v1/refunds", "POST")] == [1000]
+    _, samples = world.staff("GET", f"/shop/products/{sample['id']}", practice_id=practice.id)
+    assert (samples["on_hand"], samples["available"]) == (5, 5)  # sold one, given back one
+
+
+def test_a_refund_the_processor_rejects_undoes_the_return_and_restocks_nothing(
+    world: World, monkeypatch: Any
+) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    putty = product(world, practice, stock=5)
+    order = order_of(world, practice, client["id"], [(putty["id"], 2)])
+    world.container.shop.paying.pay(world.container.practices.get(practice.id), order, "saved_card")
+
+    def rejected(**_: Any) -> None:
+        raise GatewayRejectedError("charge_already_refunded")
+
+    monkeypatch.setattr(world.container.refunds._gateway, "refund", rejected)
+    path = f"/shop/orders/{order.id}/returns"
+    status, body = world.staff(
+        "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00004"}
+    )
+    assert status == 409 and body["message"] == "the card refund failed, so the return was not recorded", body
+    _, now = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
+    assert (now["status"], now["refunded_amount"], now["lines"][0]["returned"]) == ("paid", 0, 0)
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (3, 3)
+    monkeypatch.undo()
+    status, body = world.staff(
+        "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00005"}
+    )
+    assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 2500), body

@@ -118,3 +118,83 @@ def test_a_link_to_a_billing_contact_sends_them_the_receipt(world: World) -> Non
     receipts = [m["To"] for m in sent if str(m["Subject"]).startswith("Your receipt")]
     assert len(receipts) == 1 and receipts[0].endswith("pat@parent.test")
     assert not any("child@client.test" in str(m["To"]) for m in sent)
+
+
+def test_the_same_request_id_with_other_items_or_another_way_to_pay_is_refused(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    putty = product(world, practice, stock=5)
+    splint = product(world, practice, stock=1, name="Wrist splint", sku="SPLINT-W", price=4000)
+    token = send_link(world, practice, client["id"], [(splint["id"], 1)])
+    status, first = order(world, token, [(putty["id"], 3)], "new_card", "req-00000011")
+    assert (status, first["status"], first["total"]) == (200, "reserved", 3750), first
+
+    status, body = order(world, token, [(splint["id"], 1)], "new_card", "req-00000011")
+    assert status == 409 and body["message"].startswith("this request was already used for other items")
+    assert body["details"] == {"order_id": first["order_id"]} and "client_secret" not in str(body)
+    status, body = order(world, token, [(putty["id"], 3)], "saved_card", "req-00000011")
+    assert status == 409 and body["message"].startswith("this request was already used to pay another way")
+    _, splint_now = world.staff("GET", f"/shop/products/{splint['id']}", practice_id=practice.id)
+    _, putty_now = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (splint_now["available"], putty_now["available"]) == (1, 2)  # only the first order holds
+
+    status, again = order(world, token, [(putty["id"], 3)], "new_card", "req-00000011")
+    assert (status, again["order_id"], again["client_secret"]) == (
+        200,
+        first["order_id"],
+        first["client_secret"],
+    )
+    status, other = order(world, token, [(splint["id"], 1)], "saved_card", "req-00000012")
+    assert (status, other["status"], other["total"]) == (200, "paid", 4000), other
+
+
+def test_a_success_reported_again_after_a_full_return_tells_no_one_anything(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    putty = product(world, practice, stock=5)
+    token = send_link(world, practice, client["id"], [(putty["id"], 1)])
+    _, placed = order(world, token, [(putty["id"], 1)], "new_card", "req-00000021")
+    world.stripe.pay_on_page(practice.account, placed["client_secret"])
+    confirm = f"/store/{token}/orders/{placed['order_id']}/confirm"
+    assert world.public("POST", confirm, {})[1]["status"] == "paid"
+    status, back = world.staff(
+        "POST",
+        f"/shop/orders/{placed['order_id']}/returns",
+        {},
+        practice_id=practice.id,
+        headers={"Idempotency-Key": "ret-00021"},
+    )
+    assert (status, back["status"], back["refunded_amount"]) == (201, "refunded", 1250), back
+    before = len(world.emails())
+    status, again = world.public("POST", confirm, {})
+    assert (status, again["status"]) == (200, "refunded"), again
+    assert len(world.emails()) == before  # no "paid after its reservation ended" to the practice
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (5, 5)
+
+
+def test_an_order_that_cannot_be_paid_holds_nothing(world: World) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    putty = product(world, practice, stock=2)
+    sample = product(world, practice, stock=3, name="Sample", sku="FREE-1", price=0)
+    token = send_link(world, practice, client["id"], [(putty["id"], 1)])
+    status, body = order(world, token, [(putty["id"], 2)], "saved_card", "req-00000031")
+    assert (status, body["message"], body["details"]) == (
+        400,
+        "there is no saved card to pay with",
+        {"field": "method"},
+    ), body
+    save_card(world, practice, client["id"], kinds=["copay"])  # its consent does not cover products
+    status, body = order(world, token, [(putty["id"], 2)], "saved_card", "req-00000032")
+    assert status == 400 and "product" in body["message"], body
+    status, body = order(world, token, [(sample["id"], 1)], "new_card", "req-00000033")
+    assert status == 400 and body["message"].startswith("an order of only free items"), body
+    _, putties = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    _, samples = world.staff("GET", f"/shop/products/{sample['id']}", practice_id=practice.id)
+    assert (putties["available"], samples["available"]) == (2, 3)
+    _, orders = world.staff("GET", "/shop/orders", practice_id=practice.id)
+    assert orders == []
+    status, placed = order(world, token, [(putty["id"], 2)], "new_card", "req-00000034")
+    assert (status, placed["status"], placed["total"]) == (200, "reserved", 2500), placed

@@ -134,7 +134,8 @@ def _error_page(exc: TherabillError, token: str) -> Response[str]:
 def place_order(token: Token, body: Annotated[PlaceOrder, Body()]) -> OrderState:
     """Order the items chosen: their units are held for 15 minutes while it is paid. A saved card
     is charged now (its consent must cover products); a new card gets a client secret for
-    Stripe.js. 409 when an item has fewer units left than asked for (nothing is held)."""
+    Stripe.js. 409 when an item has fewer units left than asked for, or the practice cannot take
+    payments; 400 for no usable saved card or only free items (nothing is held in each case)."""
     placed = container().shop.storefront.place(
         token,
         items=[(i.product_id, i.quantity) for i in body.items],

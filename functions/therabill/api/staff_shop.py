@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from therabill.api import audit_trail
 from therabill.api.auth import Caller
 from therabill.api.deps import container
-from therabill.api.documents import answers
+from therabill.api.documents import answers, body_of
 from therabill.api.params import IdempotencyKey, ItemId
 from therabill.api.staff_common import caller, json_response
 from therabill.api.staff_shop_models import (
@@ -163,15 +163,25 @@ def send_purchase_link(body: Annotated[PurchaseLinkIn, Body()]) -> PurchaseLinkO
 @router.post(
     "/shop/orders/<order_id>/returns",
     status_code=201,
-    responses=answers({201: "The order with the return recorded."}, 403, 409, 502),
+    responses=answers(
+        {
+            201: body_of(OrderOut, "The order with the return recorded and refunded."),
+            202: body_of(OrderOut, "Recorded; Stripe did not answer the refund yet: it is pending."),
+        },
+        403,
+        409,
+        502,
+    ),
 )
 def return_order(
     order_id: ItemId, body: Annotated[ReturnIn, Body()], idempotency_key: IdempotencyKey
-) -> OrderOut:
+) -> Response[str]:
     """Give back a paid order, whole (no ``lines``) or some units of some lines: the money goes
     back to the card it was paid with (each unit's price and its share of the tax) and the units
     go back in stock unless ``restock`` is false. The ``Idempotency-Key`` makes a retry give back
-    once; 400 for more units than are left to give back. Owner or biller."""
+    once; 400 for more units than are left to give back; 409 when the payment has less left to
+    refund (nothing recorded) or the refund failed (the return undone, nothing restocked); free
+    lines only: restocked, nothing refunded. Owner or biller."""
     who = _caller()
     who.require("refunds:create")
     giving = None
@@ -180,8 +190,10 @@ def return_order(
     order, refund = container().shop.returns.give_back(
         who.practice_id, order_id, giving, key=idempotency_key, by=who.user_id
     )
-    audit_trail.refunded(router, refund, client_id=order.client_id)
-    return OrderOut.of(order)
+    if refund is not None:
+        audit_trail.refunded(router, refund, client_id=order.client_id)
+    pending = refund is not None and refund.status == "pending"
+    return json_response(202 if pending else 201, OrderOut.of(order))
 
 
 # -- reports ---------------------------------------------------------------------------------------

@@ -130,9 +130,13 @@ function total() {{
   return sum;
 }}
 function refresh() {{ $('total').textContent = money(total()); }}
-document.querySelectorAll('input[data-product]').forEach((i) => i.addEventListener('input', refresh));
+// A changed basket or way to pay is another order: it gets its own request id.
+function renew() {{ REQUEST = crypto.randomUUID(); }}
+document.querySelectorAll('input[data-product]').forEach((i) => i.addEventListener('input', () => {{
+  renew(); refresh();
+}}));
 $('methods').addEventListener('change', () => {{
-  $('new-card').classList.toggle('hidden', !$('method-new').checked);
+  renew(); $('new-card').classList.toggle('hidden', !$('method-new').checked);
 }});
 refresh();
 async function post(path, payload) {{
@@ -162,14 +166,13 @@ $('order-form').addEventListener('submit', async (e) => {{
       placed = await post('/orders/' + placed.order_id + '/confirm', {{}});
     }}
     if (placed.status !== 'paid') {{
-      REQUEST = crypto.randomUUID();
       throw new Error(placed.message || 'The payment did not go through.');
     }}
     say('Thank you: your order ' + placed.order_id + ' of ' + money(placed.total) +
         ' is paid. Your receipt is on its way by email.', false);
     $('order-form').querySelectorAll('input, button').forEach((x) => {{ x.disabled = true; }});
     return;
-  }} catch (err) {{ say(err.message, true); }}
+  }} catch (err) {{ renew(); say(err.message, true); }}
   button.disabled = false;
 }});
 </script>"""

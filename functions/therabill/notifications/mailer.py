@@ -74,6 +74,10 @@ class Outbox:
         self._sender = sender
         self._clock = clock
 
+    def already(self, practice_id: str, dedup_key: str) -> bool:
+        """Whether the email with this key was sent (or is being sent, or was refused for good)."""
+        return self._store.known(practice_id, dedup_key)
+
     def send_once(self, practice_id: str, dedup_key: str, email: Email) -> bool:
         """Send ``email`` unless an email with this key was sent already. Returns whether sent."""
         now = self._clock()

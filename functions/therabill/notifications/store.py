@@ -18,6 +18,10 @@ class OutboxStore:
     def __init__(self, table: Table) -> None:
         self._table = table
 
+    def known(self, practice_id: str, dedup_key: str) -> bool:
+        """Whether an email with this key was claimed (being sent, sent or rejected)."""
+        return bool(self._table.get(keys.practice_pk(practice_id), keys.email_sk(dedup_key)))
+
     def claim(self, practice_id: str, dedup_key: str, *, subject: str, at: datetime) -> None:
         """A new claim. An item already there → EmailClaimedError (its status and claim time)."""
         item = {

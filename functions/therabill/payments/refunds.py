@@ -109,6 +109,13 @@ class RefundService:
         refund, reserved = self._store.reserve_refund(practice_id, refund, amount_paid=payment.amount.amount)
         return self._attempt(practice, payment, refund) if reserved else refund
 
+    def left_to_refund(self, practice_id: str, payment_id: str) -> int:
+        """What may still be refunded of a payment (0: not a succeeded card payment)."""
+        payment = self._store.get(practice_id, payment_id)
+        if payment.status != "succeeded" or not payment.payment_intent_id:
+            return 0
+        return payment.amount.amount - payment.refunded_amount
+
     def _replayed(
         self, practice_id: str, refund_id: str, payment_id: str, amount: int | None, write_off: bool
     ) -> Refund | None:

@@ -80,6 +80,7 @@ class ReturnRecord(BaseModel):
 
     amount: int
     restock: tuple[tuple[str, int], ...] = ()  # (product id, units)
+    given: tuple[tuple[str, int], ...] = ()  # (product id, units) given back, to undo a failed refund
     at: datetime
 
 

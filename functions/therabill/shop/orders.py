@@ -66,9 +66,36 @@ class Orders:
         """Create the order and reserve its units. ``key`` (an Idempotency-Key): the same key gets
         the same order back, however often it is sent. Not enough of an item: OutOfStockError
         (409) naming it and how many are left; nothing is held."""
+        order = self.draft(
+            practice_id,
+            client_id=client_id,
+            owner_id=owner_id,
+            currency=currency,
+            items=items,
+            key=key,
+            link_id=link_id,
+        )
+        return self._store.reserve(practice_id, order)
+
+    def reserve(self, practice_id: str, order: Order) -> Order:
+        """Reserve a drafted order's units (as ``checkout``)."""
+        return self._store.reserve(practice_id, order)
+
+    def draft(
+        self,
+        practice_id: str,
+        *,
+        client_id: str,
+        owner_id: str | None,
+        currency: str,
+        items: list[tuple[str, int]],
+        key: str | None,
+        link_id: str | None = None,
+    ) -> Order:
+        """The order as ``checkout`` would reserve it, priced now; nothing written."""
         products = self._store.products_by_id(practice_id, [p for p, _ in items if is_id(p, "prd")])
         now = self._clock()
-        order = Order(
+        return Order(
             id=derived_id("ord", practice_id, key) if key else new_id("ord"),
             client_id=client_id,
             owner_id=owner_id,
@@ -79,7 +106,6 @@ class Orders:
             expires_at=now + RESERVATION,
             link_id=link_id,
         )
-        return self._store.reserve(practice_id, order)
 
     def get(self, practice_id: str, order_id: str) -> Order:
         if not is_id(order_id, "ord"):

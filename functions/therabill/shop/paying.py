@@ -22,13 +22,18 @@ from therabill.observability import logger
 from therabill.payments.models import ORDER_REFERENCE, Payment, for_an_order
 from therabill.payments.service import PaymentService
 from therabill.practices.models import Practice
-from therabill.shop.errors import OrderStateError, OutOfStockError
+from therabill.shop.errors import OrderStateError, OutOfStockError, RequestReusedError
 from therabill.shop.models import Order
 from therabill.shop.receipts import late_payment_email, low_stock_email, receipt_email
 from therabill.shop.store import ShopStore
 
 Method = Literal["saved_card", "new_card"]
+KIND_OF: dict[str, str] = {"saved_card": "product", "new_card": "order"}  # the payment's kind per method
 UNPAID = frozenset({"declined", "failed", "canceled"})  # a payment that will not pay the order
+
+
+def _late(order: Order) -> str:
+    return f"order-late-payment:{order.id}"  # the practice's one email of a payment after the release
 
 
 class OrderPayments:
@@ -62,6 +67,12 @@ class OrderPayments:
                 order_id=order.id,
             )
         request_key = f"{ORDER_REFERENCE}{order.id}"
+        started = self._payment_of(practice, order)
+        if started is not None and started.kind != KIND_OF[method]:
+            raise RequestReusedError(
+                "this request was already used to pay another way: reload the page and order again",
+                order_id=order.id,
+            )
         if order.payment_id is None:
             order = self._store.set_payment(practice.id, order, derived_id("pay", practice.id, request_key))
         if method == "new_card":
@@ -151,10 +162,12 @@ class OrderPayments:
         if not for_an_order(payment):
             return
         order = self._store.get_order(practice.id, (payment.reference or "").removeprefix(ORDER_REFERENCE))
-        if order.status != "paid":
+        if order.status == "released" and self._outbox.already(practice.id, _late(order)):
+            return  # paid late, its units sold: the practice was told, the money is the client's credit
+        if order.status in ("reserved", "released"):
             order = self._mark_paid(practice, order, payment)
-            if order.status != "paid":
-                return
+        if order.status not in ("paid", "refunded"):  # refunded: paid before, each step below is once
+            return
         self._ledger.post_charge(
             practice.id,
             client_id=order.client_id,
@@ -182,7 +195,7 @@ class OrderPayments:
             logger.warning("order paid after its units were sold", order_id=order.id)
             self._outbox.send_once(
                 practice.id,
-                f"order-late-payment:{order.id}",
+                _late(order),
                 late_payment_email(practice=practice, order=order, payment_id=payment.id),
             )
             return order

@@ -1,18 +1,23 @@
 """Refunds and returns: a paid order's lines given back, whole or in part, each with or without
 its units going back on the shelf. Exactly once per request key: the return is recorded on the
 order first (conditioned on the order as read, so two returns never give back more than was
-bought), then the money goes back through the payments capability's refund (keyed by the
-return; the sale is written off, so the client owes nothing again), then the units are restocked
-(one ``returned`` adjustment per line, keyed by the return). A retry completes what a crash left."""
+bought; refused before anything is written when the payment has less left to refund), then
+the money goes back through the payments capability's refund (keyed by the return; the sale
+is written off, so the client owes nothing again), then the units are restocked (one
+``returned`` adjustment per line, keyed by the return). A retry completes what a crash left.
+A refund that fails takes the return off the order again and restocks nothing; a return of only
+free lines refunds nothing and only restocks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from therabill.core.clock import Clock
+from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.ids import derived_id
+from therabill.core.money import Money
 from therabill.payments.refunds import Refund, RefundService
-from therabill.shop.errors import BadOrderError, OrderStateError
+from therabill.shop.errors import BadOrderError, NotRefundableError, OrderStateError, ReturnRefundFailedError
 from therabill.shop.models import Order, OrderLine, StockAdjustment
 from therabill.shop.store import ShopStore
 
@@ -63,25 +68,19 @@ class Returns:
 
     def give_back(
         self, practice_id: str, order_id: str, giving: list[Giving] | None, *, key: str, by: str
-    ) -> tuple[Order, Refund]:
+    ) -> tuple[Order, Refund | None]:
         """Return ``giving`` (None: everything not yet returned, restocked): the order as it now
-        is and the return's refund."""
+        is and the return's refund (None: only free lines, nothing to refund). A refund that
+        fails undoes the return (ReturnRefundFailedError, nothing restocked)."""
         return_id = derived_id("ret", practice_id, order_id, key)
         order = self._store.get_order(practice_id, order_id)
         if return_id not in order.returns:
             order = self._record(practice_id, order, return_id, giving)
         assert order.payment_id is not None
         record = order.returns[return_id]
-        refund = self._refunds.refund(
-            practice_id,
-            client_id=order.client_id,
-            payment_id=order.payment_id,
-            request_key=f"order-return:{return_id}",
-            amount=record.amount,
-            memo=f"Return of store order {order.id}",
-            created_by=by,
-            write_off=True,
-        )
+        refund = None
+        if record.amount > 0:
+            refund = self._refund(practice_id, order, return_id, by=by)
         for product_id, quantity in record.restock:
             back = StockAdjustment(
                 id=derived_id("adj", return_id, product_id),
@@ -95,6 +94,29 @@ class Returns:
             self._store.adjust(practice_id, back)
         return self._store.get_order(practice_id, order.id), refund
 
+    def _refund(self, practice_id: str, order: Order, return_id: str, *, by: str) -> Refund:
+        assert order.payment_id is not None
+        try:
+            refund = self._refunds.refund(
+                practice_id,
+                client_id=order.client_id,
+                payment_id=order.payment_id,
+                request_key=f"order-return:{return_id}",
+                amount=order.returns[return_id].amount,
+                memo=f"Return of store order {order.id}",
+                created_by=by,
+                write_off=True,
+            )
+        except (ConflictError, InvalidRequestError):
+            self._store.undo_return(practice_id, return_id, order.id)  # refunded meanwhile by another
+            raise
+        if refund.status == "failed":
+            self._store.undo_return(practice_id, return_id, order.id)
+            raise ReturnRefundFailedError(
+                "the card refund failed, so the return was not recorded", refund_id=refund.id
+            )
+        return refund
+
     def _record(self, practice_id: str, order: Order, return_id: str, giving: list[Giving] | None) -> Order:
         if order.status not in ("paid", "refunded") or order.payment_id is None:
             raise OrderStateError("only a paid order can be returned", current_status=order.status)
@@ -105,7 +127,24 @@ class Returns:
                 if line.returned < line.quantity
             ]
         lines, amount = planned(order, giving)
+        remaining = self._refunds.left_to_refund(practice_id, order.payment_id) if amount else 0
+        if amount > remaining:
+            raise NotRefundableError(
+                f"this return gives back {Money(amount=amount, currency=order.currency).format()} but"
+                f" only {Money(amount=remaining, currency=order.currency).format()} of the payment"
+                " is left to refund",
+                amount=amount,
+                remaining=remaining,
+            )
         restock = tuple((g.product_id, g.quantity) for g in giving if g.restock)
+        given = tuple((g.product_id, g.quantity) for g in giving)
         return self._store.record_return(
-            practice_id, order, return_id, lines=lines, amount=amount, restock=restock, at=self._clock()
+            practice_id,
+            order,
+            return_id,
+            lines=lines,
+            amount=amount,
+            restock=restock,
+            given=given,
+            at=self._clock(),
         )

@@ -21,6 +21,7 @@ from therabill.shop.errors import (
     OutOfStockError,
     ProductChangedError,
     ProductNotFoundError,
+    RequestReusedError,
     StockBelowZeroError,
 )
 from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, ReturnRecord, StockAdjustment
@@ -77,6 +78,10 @@ def _order(item: dict[str, Any]) -> Order:
     fields["lines"] = tuple(OrderLine.model_validate(line) for line in item["lines"])
     fields["returns"] = {k: ReturnRecord.model_validate(v) for k, v in (item.get("returns") or {}).items()}
     return Order.model_validate(fields)
+
+
+def _basket(order: Order) -> set[tuple[str, int]]:
+    return {(line.product_id, line.quantity) for line in order.lines}
 
 
 def _line_update(practice_id: str, product_id: str, expression: str, values: dict[str, Any]) -> Write:
@@ -172,7 +177,8 @@ class ShopStore:
     # -- orders ---------------------------------------------------------------------------------
     def reserve(self, practice_id: str, order: Order) -> Order:
         """Put the order and take each line's units from ``available``, all or nothing. The order
-        already there (the same key again) is returned as it is; a line short of units is an
+        already there (the same key again) is returned as it is when it has the same lines (product
+        and quantity), else RequestReusedError (nothing held); a line short of units is an
         OutOfStockError naming the product and what is left."""
         writes: list[Write] = [put_new_write(_order_item(practice_id, order))]
         for line in order.lines:
@@ -182,7 +188,7 @@ class ShopStore:
             self._transact(writes)
         except ConditionFailed as exc:
             if exc.index == 0:
-                return self.get_order(practice_id, order.id)
+                return self._same_order(practice_id, order)
             line = order.lines[(exc.index or 1) - 1]
             left = self.table.get(keys.practice_pk(practice_id), keys.product_sk(line.product_id), fresh=True)
             raise OutOfStockError(
@@ -194,11 +200,23 @@ class ShopStore:
             ) from exc
         return order
 
+    def _same_order(self, practice_id: str, order: Order) -> Order:
+        existing = self.get_order(practice_id, order.id)
+        if _basket(existing) != _basket(order):
+            raise RequestReusedError(
+                "this request was already used for other items: reload the page and order again",
+                order_id=existing.id,
+            )
+        return existing
+
     def get_order(self, practice_id: str, order_id: str) -> Order:
         item = self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id))
         if not item:
             raise OrderNotFoundError("order not found", order_id=order_id)
         return _order(item)
+
+    def has_order(self, practice_id: str, order_id: str) -> bool:
+        return bool(self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id)))
 
     def orders(self, practice_id: str) -> list[Order]:
         items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.ORDER_PREFIX)
@@ -274,11 +292,12 @@ class ShopStore:
         lines: tuple[OrderLine, ...],
         amount: int,
         restock: tuple[tuple[str, int], ...],
+        given: tuple[tuple[str, int], ...],
         at: datetime,
     ) -> Order:
         """Write a return on the order as read (its lines' ``returned``, the amount, the record);
         the same return already there is the order as it is. Refunded once nothing is left."""
-        record = ReturnRecord(amount=amount, restock=restock, at=at)
+        record = ReturnRecord(amount=amount, restock=restock, given=given, at=at)
         status = "refunded" if all(line.returned == line.quantity for line in lines) else "paid"
         try:
             item = self.table.update(
@@ -313,6 +332,41 @@ class ShopStore:
                 "the order changed meanwhile; reload it and try again", current_status=current.status
             ) from exc
         return _order(item)
+
+    def undo_return(self, practice_id: str, return_id: str, order_id: str) -> Order:
+        """Take a return whose refund failed off the order (its units no longer given back, its
+        amount no longer refunded), conditioned on the order as read; read again if it moved."""
+        for _ in range(_TRIES):
+            order = self.get_order(practice_id, order_id)
+            record = order.returns.get(return_id)
+            if record is None:
+                return order  # undone already
+            given = dict(record.given)
+            lines = [
+                line.model_copy(update={"returned": line.returned - given.get(line.product_id, 0)})
+                for line in order.lines
+            ]
+            try:
+                self.table.update(
+                    keys.practice_pk(practice_id),
+                    keys.order_sk(order_id),
+                    update="SET #lines = :lines, #status = :paid, #version = #version + :one"
+                    " REMOVE #returns.#rid ADD refunded_amount :minus",
+                    condition="#version = :v",
+                    names={"#lines": "lines", "#returns": "returns", "#rid": return_id}
+                    | {"#status": "status", "#version": "version"},
+                    values={
+                        ":lines": [line.model_dump(mode="json") for line in lines],
+                        ":paid": "paid",
+                        ":one": 1,
+                        ":minus": -record.amount,
+                        ":v": order.version,
+                    },
+                )
+            except ConditionFailed:
+                continue  # another return meanwhile: undo from the order as it now is
+            return self.get_order(practice_id, order_id)
+        raise OrderStateError("the order changed meanwhile; try again", order_id=order_id)
 
     # -- purchase links -------------------------------------------------------------------------
     def put_link(self, practice_id: str, link: PurchaseLink) -> None:

@@ -12,9 +12,16 @@ from therabill.cards.models import Card
 from therabill.cards.service import CardService
 from therabill.clients.service import ClientService
 from therabill.core.clock import Clock
-from therabill.core.errors import NotFoundError
+from therabill.core.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    InvalidRequestError,
+    NotFoundError,
+    RetryLaterError,
+    TherabillError,
+)
 from therabill.payments.models import Payment
-from therabill.shop.errors import OrderNotFoundError
+from therabill.shop.errors import BadOrderError, OrderNotFoundError, RequestReusedError
 from therabill.shop.links import PurchaseLinks, StoreVisit
 from therabill.shop.models import Order, Product
 from therabill.shop.orders import Orders
@@ -81,10 +88,11 @@ class Storefront:
 
     def place(self, token: str, *, items: list[tuple[str, int]], method: Method, request_id: str) -> Placed:
         """Create the order (its units reserved) and start paying it. The same ``request_id``
-        again meets the same order and the same payment."""
+        again meets the same order and the same payment. What would stop it being paid is
+        checked before anything is held; a refusal after that releases the order at once."""
         visit = self._links.open(token)
         practice, link = visit.practice, visit.link
-        order = self._orders.checkout(
+        order = self._orders.draft(
             practice.id,
             client_id=link.client_id,
             owner_id=link.owner_id,
@@ -93,11 +101,45 @@ class Storefront:
             key=f"{link.id}:{request_id}",
             link_id=link.id,
         )
+        if not self._store.has_order(practice.id, order.id):
+            self._can_pay(visit, order, method)
+        order = self._orders.reserve(practice.id, order)
         if order.status == "paid":
             assert order.payment_id is not None
             return Placed(order, self._paying_payment(visit, order.payment_id), None)
-        order, payment, secret = self._paying.pay(practice, order, method)
+        try:
+            order, payment, secret = self._paying.pay(practice, order, method)
+        except RequestReusedError:
+            raise  # the first request's order, still its own
+        except (DependencyUnavailableError, RetryLaterError):
+            raise  # Stripe may yet answer: the hold stays for the reconciler to settle
+        except TherabillError:
+            self._paying.release(practice, self._store.get_order(practice.id, order.id))
+            raise
         return Placed(order, payment, secret)
+
+    def _can_pay(self, visit: StoreVisit, order: Order, method: Method) -> None:
+        """Refused before any unit is held: a practice that cannot take payments, an order of
+        only free items (nothing to pay online), a saved card that is missing or whose consent
+        does not cover this product charge."""
+        practice, link = visit.practice, visit.link
+        if practice.stripe is None or not practice.stripe.charges_enabled:
+            raise ConflictError("the practice cannot take payments online just now")
+        if order.total <= 0:
+            raise BadOrderError(
+                "an order of only free items cannot be paid online: ask the practice for them",
+                field="items",
+            )
+        if method != "saved_card":
+            return
+        party = self._clients.billing_party(practice.id, link.client_id, link.owner_id)
+        if not party.default_card_id:
+            raise InvalidRequestError("there is no saved card to pay with", field="method")
+        card = self._cards.get_card(practice.id, link.client_id, party.default_card_id)
+        consent = self._cards.get_consent(practice.id, card.consent_id)
+        check_consent(
+            consent, kind="product", amount=order.total, currency=practice.currency, now=self._clock()
+        )
 
     def confirm(self, token: str, order_id: str) -> Order:
         visit = self._links.open(token)
