@@ -4,6 +4,8 @@ never sold twice and no counter goes below zero."""
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +29,9 @@ from therabill.shop.errors import (
 from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, ReturnRecord, StockAdjustment
 
 _PRODUCT_FIELDS = ("name", "description", "sku", "hsa_fsa_eligible", "active", "on_hand", "available")
-_TRIES = 4  # a transaction that meets another on the same product is tried again, at most this often
+_TRIES = 8  # a transaction that meets another on the same product is tried again, at most this often
+_BACKOFF_SECONDS = 0.02  # the first retry's longest wait; doubled each time (at most about 2.5 s in all)
+_SWEEP_PAGES = 10  # pages of due orders one sweep reads
 
 
 def _product_item(practice_id: str, p: Product) -> dict[str, Any]:
@@ -223,13 +227,22 @@ class ShopStore:
         return [_order(i) for i in items]
 
     def due_orders(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """(practice, order) of reserved orders past their expiry, earliest first."""
-        page = self.table.query(keys.ORDER_EXPIRY_GSI, index=contract.GSI1_NAME, limit=limit)
-        due = []
-        for item in page.items:
-            if item["expires_at"] > iso(now):
-                break
-            due.append((keys.practice_id_of(item["PK"]), item["id"]))
+        """(practice, order) of reserved orders past their expiry, earliest first: every page up to
+        the first not yet due (at most ``_SWEEP_PAGES`` pages of ``limit``), so orders the sweep
+        keeps (a payment still pending) never hide the ones behind them."""
+        due: list[tuple[str, str]] = []
+        cursor: str | None = None
+        for _ in range(_SWEEP_PAGES):
+            page = self.table.query(
+                keys.ORDER_EXPIRY_GSI, index=contract.GSI1_NAME, limit=limit, cursor=cursor
+            )
+            for item in page.items:
+                if item["expires_at"] > iso(now):
+                    return due
+                due.append((keys.practice_id_of(item["PK"]), item["id"]))
+            if page.cursor is None:
+                return due
+            cursor = page.cursor
         return due
 
     def set_payment(self, practice_id: str, order: Order, payment_id: str) -> Order:
@@ -431,3 +444,5 @@ class ShopStore:
             except DependencyUnavailableError:
                 if attempt == _TRIES - 1:
                     raise
+                # Backed off with jitter, so buyers racing for one product do not meet again in step.
+                time.sleep(random.uniform(0, _BACKOFF_SECONDS * 2**attempt))
