@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from tests.integration.faults import FailingDynamo, FaultyTransport
 from therabill import contract, wiring
 from therabill.adapters.ses import SesTransport
 from therabill.adapters.stripe_gateway import StripeGateway
+from therabill.contract import SERVICE_NAME
 from therabill.core.ids import new_id
 from therabill.settings import Settings
 from therabill.staff.models import ROLES, StaffMember
@@ -376,3 +378,20 @@ def _freeze_what_the_first_world_loaded() -> None:
 
 def new_practice_id() -> str:
     return new_id("prc")
+
+
+@pytest.fixture
+def recorded_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Every log record at DEBUG: the root logger's (the libraries'), and Therabill's own, whose
+    Powertools logger writes to the stream it was given at import and does not propagate, so the
+    capture's handler joins it for the test."""
+    caplog.set_level(logging.DEBUG)
+    own = logging.getLogger(SERVICE_NAME)
+    level = own.level
+    own.setLevel(logging.DEBUG)
+    own.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        own.removeHandler(caplog.handler)
+        own.setLevel(level)

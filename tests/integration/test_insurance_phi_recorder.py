@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -81,23 +79,6 @@ def _insured_client(world: World, practice: scenario.Practice) -> tuple[str, str
         authorization_required=True,
     )
     return str(client["id"]), str(coverage["id"])
-
-
-@pytest.fixture
-def recorded_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every log record at DEBUG: the root logger's (the libraries'), and Therabill's own, whose
-    Powertools logger writes to the stream it was given at import and does not propagate, so the
-    capture's handler joins it for the test."""
-    caplog.set_level(logging.DEBUG)
-    own = logging.getLogger(SERVICE_NAME)
-    level = own.level
-    own.setLevel(logging.DEBUG)
-    own.addHandler(caplog.handler)
-    try:
-        yield caplog
-    finally:
-        own.removeHandler(caplog.handler)
-        own.setLevel(level)
 
 
 def test_nothing_of_an_insurance_scenarios_health_information_reaches_stripe_or_the_logs(
