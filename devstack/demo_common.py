@@ -1,8 +1,10 @@
-"""What the demo scenarios share: times as the API takes them, and the practice's clinician."""
+"""What the demo scenarios share: times as the API takes them, the practice's clinician, and a
+session that has ended and been completed."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from devstack.slice import Slice
 
@@ -23,3 +25,19 @@ def demo_clinician(s: Slice) -> str:
         member = s.staff("POST", "/staff", body, expect=(201,))
         _CLINICIANS[key] = str(member["id"])
     return _CLINICIANS[key]
+
+
+def completed_session(s: Slice, client_id: str, service_id: str, *, key: str, minutes: int) -> dict[str, Any]:
+    """A session that started two hours ago and lasted ``minutes`` (a session is completed only
+    once it has ended): booked (``key``: its Idempotency-Key), checked in and completed."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
+    body = {
+        "client_id": client_id,
+        "service_id": service_id,
+        "clinician_id": demo_clinician(s),
+        "scheduled_start": utc_z(start),
+    }
+    session = s.staff("POST", "/sessions", body, expect=(201,), headers={"Idempotency-Key": key})
+    s.staff("POST", f"/sessions/{session['id']}/check-in")
+    end = {"actual_start": utc_z(start), "actual_end": utc_z(start + timedelta(minutes=minutes))}
+    return dict(s.staff("POST", f"/sessions/{session['id']}/complete", end))

@@ -18,11 +18,11 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from devstack.demo_common import demo_clinician, utc_z
+from devstack.demo_common import completed_session
 from devstack.money_text import balance, money
 from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
@@ -107,28 +107,9 @@ def run_invoices_demo(gateway_url: str, say: Any = print, *, run_id: str | None 
         expect=(201,),
     )
     # A session that ended an hour ago: a session is completed only once it has ended.
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    end = start + timedelta(minutes=50)
-    session = s.staff(
-        "POST",
-        "/sessions",
-        {
-            "client_id": client_id,
-            "service_id": service["id"],
-            "clinician_id": demo_clinician(s),
-            "scheduled_start": utc_z(start),
-        },
-        expect=(201,),
-        headers={"Idempotency-Key": f"demo-invoice-session-{run_id}"},
-    )
-    s.staff("POST", f"/sessions/{session['id']}/check-in")
-    result.session = dict(
-        s.staff(
-            "POST",
-            f"/sessions/{session['id']}/complete",
-            {"actual_start": utc_z(start), "actual_end": utc_z(end)},
-        )
-    )
+    key = f"demo-invoice-session-{run_id}"
+    result.session = completed_session(s, client_id, service["id"], key=key, minutes=50)
+    session = result.session
     steps.detail(
         f"{session['id']}: completed, charge {money(result.session['price']['amount'])} on the ledger"
     )

@@ -19,11 +19,10 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from devstack.demo_common import demo_clinician, utc_z
+from devstack.demo_common import completed_session
 from devstack.money_text import balance, money
 from devstack.slice import CARD_VISA, Slice, SliceError, expect, poll
 
@@ -104,28 +103,8 @@ def _completed_session(s: Slice, client_id: str, run_id: str) -> dict[str, Any]:
         {"name": "Hand therapy", "cpt_code": "97110", "unit": "session", "unit_price": 9_000},
         expect=(201,),
     )
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=2)
-    session = s.staff(
-        "POST",
-        "/sessions",
-        {
-            "client_id": client_id,
-            "service_id": service["id"],
-            "clinician_id": demo_clinician(s),
-            "scheduled_start": utc_z(start),
-        },
-        expect=(201,),
-        headers={"Idempotency-Key": f"demo-shop-session-{run_id}"},
-    )
-    s.staff("POST", f"/sessions/{session['id']}/check-in")
-    end = start + timedelta(minutes=45)
-    return dict(
-        s.staff(
-            "POST",
-            f"/sessions/{session['id']}/complete",
-            {"actual_start": utc_z(start), "actual_end": utc_z(end)},
-        )
-    )
+    key = f"demo-shop-session-{run_id}"
+    return completed_session(s, client_id, service["id"], key=key, minutes=45)
 
 
 # Long on purpose: the scenario's steps in order, each saying what it shows.
