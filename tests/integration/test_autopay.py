@@ -156,6 +156,7 @@ def test_autopay_decides_charge_or_send_and_the_client_gets_one_email(world: Wor
             "auto_billing": True,
             "autopay_default": False,
             "billing_cadence": "nightly",
+            "monthly_billing_day": 1,
             "auto_billing_since": None,
             "backfill_from": None,
             "version": now["version"] + 1,

@@ -205,7 +205,7 @@ def test_billing_cadence_settings_tenancy_roles_and_bad_input(world: World) -> N
         == 403
     )
     for bad, field in (
-        ({"cadence": "monthly"}, "cadence"),
+        ({"cadence": "weekly"}, "cadence"),
         ({"cadence": "nightly", "x": 1}, "x"),
         ({}, "cadence"),
     ):

@@ -20,6 +20,7 @@ from therabill.nightly.models import (
     run_date_at,
     summary_hour,
     summary_run_date_at,
+    disposition,
     will_happen,
 )
 from therabill.practices.calendar import validate_calendar
@@ -262,25 +263,45 @@ def test_hours_the_clocks_skip(tz: str, hour: int, skipped: bool) -> None:
 def test_autopay_off_sends_what_a_card_would_pay_and_the_listing_says_what_happens() -> None:
     on, off = assess(BASE), assess(replace(BASE, autopay=False))
     assert (on.action, off.action, off.amount) == ("charge", "send", 12_000)
-    assert (will_happen(on), will_happen(off)) == ("charged now", "sent")
-    assert will_happen(on, auto_billing=False) == "waiting for staff"
-    assert will_happen(assess(replace(BASE, held=True)), auto_billing=False) == "held until tomorrow"
-    assert will_happen(assess(replace(BASE, session_amount=None))) == "left out"
-    assert will_happen(assess(replace(BASE, not_billed=True))) == "not billed"
+    assert (_will(BASE), _will(replace(BASE, autopay=False))) == ("charged now", "sent")
+    assert _will(BASE, auto_billing=False) == "waiting for staff"
+    assert _will(replace(BASE, held=True), auto_billing=False) == "held until tomorrow"
+    assert _will(replace(BASE, session_amount=None)) == "left out"
+    assert _will(replace(BASE, not_billed=True)) == "not billed"
     no_way = assess(replace(BASE, autopay=False, payer_email=False))
     assert (no_way.state, no_way.reasons) == ("incomplete", ("no_email_or_card",))
 
 
-def test_the_listing_says_billed_at_completion_only_for_a_ready_self_pay_item_with_auto_billing_on() -> None:
-    on, off = assess(BASE), assess(replace(BASE, autopay=False))
-    assert (
-        will_happen(on, at_completion=True) == will_happen(off, at_completion=True) == "billed at completion"
-    )
-    assert will_happen(on, auto_billing=False, at_completion=True) == "waiting for staff"
-    claim = assess(replace(BASE, insured=True, claims_enabled=True))
-    assert will_happen(claim, at_completion=True) == "claim submitted"  # insured: the claim path
-    unsigned = assess(replace(BASE, note_required=True))
-    assert will_happen(unsigned, at_completion=True) == "left out"
+def _will(f: ItemFacts, *, run_date: date = date(2026, 11, 20), auto_billing: bool = True) -> str:
+    return will_happen(f, assess(f), run_date=run_date, auto_billing=auto_billing)
+
+
+def test_at_completion_items_say_so_and_staff_or_claims_come_first() -> None:
+    done = replace(BASE, at_completion=True)
+    assert _will(done) == _will(replace(done, autopay=False)) == "billed at completion"
+    assert _will(done, auto_billing=False) == "waiting for staff"
+    claim = replace(done, insured=True, claims_enabled=True)
+    assert _will(claim) == "claim submitted"  # insured: the claim path
+    assert _will(replace(done, note_required=True)) == "left out"
+
+
+def test_a_monthly_item_is_consolidated_on_its_billing_date_and_left_until_then() -> None:
+    monthly = replace(BASE, monthly_on=date(2026, 12, 1))
+    assert _will(monthly) == "consolidated on the 1st (2026-12-01)"
+    assert _will(monthly, run_date=date(2026, 12, 1)) == "consolidated tonight, charged"
+    assert _will(replace(monthly, autopay=False), run_date=date(2026, 12, 3)) == "consolidated tonight, sent"
+    assert _will(monthly, auto_billing=False, run_date=date(2026, 12, 1)) == "waiting for staff"
+    assert _will(replace(monthly, insured=True, claims_enabled=True)) == "claim submitted"
+    assert _will(replace(monthly, held=True)) == "held until tomorrow"
+    dispositions = {
+        d: disposition(monthly, assess(monthly), run_date=d, auto_billing=True)
+        for d in (date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2))
+    }
+    assert dispositions == {
+        date(2026, 11, 30): "later",
+        date(2026, 12, 1): "consolidate",
+        date(2026, 12, 2): "consolidate",  # a run skipped on the day: the next one consolidates
+    }
 
 
 def test_a_staff_runs_report_counts_what_it_left_waiting() -> None:

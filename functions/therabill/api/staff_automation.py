@@ -35,6 +35,7 @@ def _automation_out(p: Practice) -> AutomationOut:
         auto_billing=p.auto_billing,
         autopay_default=p.autopay_default,
         billing_cadence=p.billing_cadence,
+        monthly_billing_day=p.monthly_billing_day,
         auto_billing_since=p.auto_billing_since,
         backfill_from=p.backfill_from,
         version=p.version,
@@ -77,8 +78,9 @@ def get_automation() -> AutomationOut:
 
 @router.put("/practice/billing-automation", responses=answers({200: "The settings."}, 403, 409))
 def put_automation(body: Annotated[AutomationIn, Body()]) -> AutomationOut:
-    """Turn auto-billing on or off, set the AutoPay default and the billing cadence (nightly, or
-    at completion: a self-pay session billed within minutes of becoming Ready) — each only when given; with
+    """Turn auto-billing on or off, set the AutoPay default, the billing cadence (nightly; at
+    completion: a self-pay session billed within minutes of becoming Ready; monthly: one invoice
+    per billing party on ``monthly_billing_day``) and that day — each only when given; with
     ``expected_version``, refused (409) if the practice changed since. Turning auto-billing on
     takes ``backfill_from``: the unbilled sessions served from that date until today are billed by
     the next run (listed apart as the backfill); older ones wait for staff. Owner only."""
@@ -89,6 +91,7 @@ def put_automation(body: Annotated[AutomationIn, Body()]) -> AutomationOut:
         auto_billing=body.auto_billing,
         autopay_default=body.autopay_default,
         billing_cadence=body.billing_cadence,
+        monthly_billing_day=body.monthly_billing_day,
         backfill_from=body.backfill_from,
         expected_version=body.expected_version,
     )
@@ -137,7 +140,8 @@ def get_cadence(client_id: Id) -> CadenceOut:
     "/clients/<client_id>/billing-cadence", responses=answers({200: "The client's cadence."}, 403, 409)
 )
 def put_cadence(client_id: Id, body: Annotated[CadenceIn, Body()]) -> CadenceOut:
-    """Bill the client's self-pay sessions nightly or at completion, or as the practice does (null);
+    """Bill the client's self-pay sessions nightly, at completion or monthly, or as the practice
+    does (null);
     with ``expected_version``, refused (409) if the client changed since. Owner, biller or front
     desk. A session already billed is never billed again; one not yet billed follows the new
     cadence."""

@@ -10,8 +10,13 @@ from therabill.api.inputs import Day, Flag, Whole
 from therabill.core.cadence import BillingCadence
 
 _CADENCE = (
-    "when a self-pay session is billed: nightly (at the cutoff) or at_completion (within minutes of "
-    "becoming Ready)"
+    "when a self-pay session is billed: nightly (at the cutoff), at_completion (within minutes of "
+    "becoming Ready) or monthly (one invoice per billing party for the sessions served before the "
+    "practice's monthly_billing_day, at that day's cutoff)"
+)
+_DAY = (
+    "the day of the month monthly clients are billed, at the cutoff; in a shorter month, its last "
+    "day (31: 30 April, 28 or 29 February)"
 )
 
 
@@ -25,6 +30,7 @@ class AutomationIn(BaseModel):
         default=None, description="charge the card on file unless a client or billing contact chose otherwise"
     )
     billing_cadence: BillingCadence | None = Field(default=None, description=_CADENCE)
+    monthly_billing_day: Whole | None = Field(default=None, ge=1, le=31, description=_DAY)
     backfill_from: Day | None = Field(
         default=None,
         description="with auto_billing true (turning it on): the next run also bills the unbilled "
@@ -39,6 +45,7 @@ class AutomationOut(BaseModel):
     auto_billing: bool
     autopay_default: bool
     billing_cadence: BillingCadence = Field(description=_CADENCE)
+    monthly_billing_day: int = Field(description=_DAY)
     auto_billing_since: date | None = Field(
         description="the day auto-billing was last turned on; sessions served before it are "
         "billed by the run only from backfill_from, the rest wait for staff"

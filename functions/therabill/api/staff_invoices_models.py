@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Day, Flag, PositiveMinorUnits, Text
 from therabill.api.outputs import Amount, minor_units
-from therabill.invoices.models import InvoiceKind, InvoiceStatus, LineCategory
+from therabill.invoices.models import InvoiceKind, InvoiceStatus, LineCategory, StaffInvoiceKind
 
 Id = Annotated[str, Field(min_length=3, max_length=40, pattern=r"^[a-z]{2,5}_[0-9a-z]+$")]
 
@@ -31,7 +31,7 @@ class InvoiceCreate(_Strict):
 
     client_id: Id
     contact_id: Id | None = None  # the billing party under split billing; the client when absent
-    kind: InvoiceKind
+    kind: StaffInvoiceKind
     session_id: Id | None = None
     start: Day | None = None
     end: Day | None = None

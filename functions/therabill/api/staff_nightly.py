@@ -37,7 +37,6 @@ from therabill.nightly.models import (
     NightRun,
     RunItem,
     run_id,
-    will_happen,
 )
 from therabill.practices.models import Practice
 
@@ -54,7 +53,7 @@ def _caller() -> Caller:
     return caller(router)
 
 
-def _item_out(f: ItemFacts, a: Assessment, *, auto_billing: bool) -> NightlyItemOut:
+def _item_out(f: ItemFacts, a: Assessment, listing: Listing) -> NightlyItemOut:
     return NightlyItemOut(
         session_id=f.session_id,
         client_id=f.client_id,
@@ -67,17 +66,16 @@ def _item_out(f: ItemFacts, a: Assessment, *, auto_billing: bool) -> NightlyItem
         currency=f.currency,
         reasons=list(a.reasons),
         reason_texts=a.reason_texts,
-        will=will_happen(
-            a, auto_billing=auto_billing, at_completion=f.at_completion, for_staff=f.before_auto == "staff"
-        ),
+        will=listing.will(f, a),
+        bills_on=f.monthly_on if a.action in ("charge", "send") else None,
     )
 
 
 def _listing_out(listing: Listing) -> NightlyListingOut:
     ready = listing.of("ready")
     backfill = [(f, a) for f, a in ready if f.before_auto == "backfill"]
-    charge = [a.amount for _, a in ready if a.action == "charge"]
-    send = [a.amount for _, a in ready if a.action == "send"]
+    charge = [a.amount for _, a in listing.tonight("charge")]
+    send = [a.amount for _, a in listing.tonight("send")]
     auto = listing.practice.auto_billing
     return NightlyListingOut(
         auto_billing=auto,
@@ -98,12 +96,14 @@ def _listing_out(listing: Listing) -> NightlyListingOut:
             skipped=len(listing.of("skipped")),
             held=len(listing.of("held")),
             backfill=len(backfill),
+            waiting_for_staff=len(listing.waiting("staff")),
+            later=len(listing.waiting("later")),
         ),
-        ready=[_item_out(f, a, auto_billing=auto) for f, a in ready if f.before_auto != "backfill"],
-        backfill=[_item_out(f, a, auto_billing=auto) for f, a in backfill],
-        incomplete=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("incomplete")],
-        skipped=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("skipped")],
-        held=[_item_out(f, a, auto_billing=auto) for f, a in listing.of("held")],
+        ready=[_item_out(f, a, listing) for f, a in ready if f.before_auto != "backfill"],
+        backfill=[_item_out(f, a, listing) for f, a in backfill],
+        incomplete=[_item_out(f, a, listing) for f, a in listing.of("incomplete")],
+        skipped=[_item_out(f, a, listing) for f, a in listing.of("skipped")],
+        held=[_item_out(f, a, listing) for f, a in listing.of("held")],
     )
 
 
@@ -134,6 +134,7 @@ def _run_out(run: NightRun, items: list[RunItem] | None = None) -> RunOut:
                 invoice_ids=list(i.invoice_ids),
                 payment_ids=list(i.payment_ids),
                 problem=i.problem,
+                sessions=list(i.sessions),
             )
             for i in items
         ],

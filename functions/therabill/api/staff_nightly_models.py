@@ -29,8 +29,13 @@ class NightlyItemOut(BaseModel):
     will: str = Field(
         description="what tonight does with it: charged now, sent, claim submitted, billed at completion "
         "(the client's cadence; at the cutoff if still unbilled), waiting for staff (auto-billing off, or "
-        "served before it was turned on and before its backfill date), "
+        "served before it was turned on and before its backfill date), consolidated tonight, charged / "
+        "consolidated tonight, sent (a monthly client whose billing date has come: one invoice per billing "
+        "party), consolidated on the 1st (YYYY-MM-DD) (a monthly client's billing date to come), "
         "held until tomorrow, left out, not billed"
+    )
+    bills_on: date | None = Field(
+        default=None, description="a monthly client's item: the billing date that consolidates it"
     )
 
 
@@ -38,10 +43,12 @@ class NightlyTotalsOut(BaseModel):
     model_config = ConfigDict(defer_build=True)
     ready: int
     ready_amount: Amount
-    to_charge: int
+    to_charge: int = Field(description="Ready items tonight's run charges (consolidations: each session)")
     to_charge_amount: Amount
-    to_send: int
+    to_send: int = Field(description="Ready items tonight's run sends an invoice for")
     to_send_amount: Amount
+    waiting_for_staff: int = Field(description="Ready items left for staff to bill")
+    later: int = Field(description="Ready items of monthly clients left for their billing date")
     incomplete: int
     skipped: int
     held: int
@@ -117,6 +124,10 @@ class ReportOut(BaseModel):
     incomplete: int
     skipped: int
     waiting: int = 0
+    later: int = Field(default=0, description="Ready items of monthly clients left for their billing date")
+    invoices_consolidated: int = Field(
+        default=0, description="monthly clients' invoices made (each billing several sessions)"
+    )
 
 
 class RunItemOut(BaseModel):
@@ -132,6 +143,10 @@ class RunItemOut(BaseModel):
     invoice_ids: list[str]
     payment_ids: list[str]
     problem: str | None
+    sessions: list[str] = Field(
+        default_factory=list,
+        description="a monthly consolidation: every session it bills (session_id is the first); empty: one",
+    )
 
 
 class RunOut(BaseModel):

@@ -51,6 +51,7 @@ class _Request:
     kind: InvoiceKind
     created_by: str
     session_id: str | None
+    session_ids: tuple[str, ...]
     start: date | None
     end: date | None
     lines: list[StandaloneLine] | None
@@ -113,6 +114,7 @@ class InvoiceBook:
         lines: list[StandaloneLine] | None = None,
         due_date: date | None = None,
         memo: str = "",
+        session_ids: tuple[str, ...] = (),
     ) -> tuple[Invoice, bool]:
         """Create a draft. Returns (invoice, created); the same request key again returns the
         invoice it made (a different request under the same key is a 409)."""
@@ -126,6 +128,7 @@ class InvoiceBook:
             kind=kind,
             created_by=created_by,
             session_id=session_id,
+            session_ids=session_ids,
             start=start,
             end=end,
             lines=lines,
@@ -159,7 +162,7 @@ class InvoiceBook:
         due = req.due_date or today + timedelta(days=DEFAULT_DUE_DAYS)
         if due < today:
             raise InvalidRequestError("the due date is in the past", field="due_date")
-        dated = req.kind in ("day", "period")
+        dated = req.kind in ("day", "period", "monthly")
         return Invoice(
             id=invoice_id,
             number=self._store.next_number(practice_id),
@@ -197,7 +200,13 @@ class InvoiceBook:
             if req.lines:
                 raise InvalidRequestError("lines are only for standalone invoices", field="lines")
             built, credits = self._charges.lines_for(
-                practice, party, kind=req.kind, session_id=req.session_id, start=req.start, end=req.end
+                practice,
+                party,
+                kind=req.kind,
+                session_id=req.session_id,
+                start=req.start,
+                end=req.end,
+                session_ids=req.session_ids,
             )
         if len(built) > MAX_LINES:
             raise InvalidRequestError(f"an invoice has at most {MAX_LINES} lines", field="lines")

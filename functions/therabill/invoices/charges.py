@@ -46,8 +46,10 @@ class ChargeSelection:
         session_id: str | None,
         start: date | None,
         end: date | None,
+        session_ids: tuple[str, ...] = (),
     ) -> tuple[list[InvoiceLine], list[AppliedPayment]]:
-        """The lines of the charges chosen by ``kind``, and the credit already applied to them."""
+        """The lines of the charges chosen by ``kind`` (``monthly``: those of ``session_ids``), and
+        the credit already applied to them."""
         tz = zone(practice.time_zone)
         all_entries = self._entries_for(practice, party, kind, session_id)
         applied = {
@@ -58,7 +60,10 @@ class ChargeSelection:
         mine = [
             e for e in all_entries if e.kind == "charge" and (e.owner_id or party.client_id) == party.owner_id
         ]
-        chosen = _choose(mine, kind=kind, session_id=session_id, start=start, end=end, tz=tz)
+        if kind == "monthly":
+            chosen = [e for e in mine if session_of_source(e.source_key) in session_ids]
+        else:
+            chosen = _choose(mine, kind=kind, session_id=session_id, start=start, end=end, tz=tz)
         lines: list[InvoiceLine] = []
         credits: list[AppliedPayment] = []
         for e in sorted(chosen, key=lambda x: (x.posted_at, x.source_key)):

@@ -19,7 +19,9 @@ from therabill.core.errors import ConflictError
 from therabill.core.money import Money
 
 InvoiceStatus = Literal["draft", "sending", "open", "paid", "overdue", "void", "uncollectible"]
-InvoiceKind = Literal["session", "day", "period", "standalone"]
+InvoiceKind = Literal["session", "day", "period", "standalone", "monthly"]
+# The kinds staff create (``monthly``: only the nightly run's consolidation of a monthly client).
+StaffInvoiceKind = Literal["session", "day", "period", "standalone"]
 LineCategory = Literal["charge", "late_fee", "product", "previous_balance", "other"]
 InvoiceAction = Literal["send", "sent", "pay", "overdue", "void", "uncollectible", "reopen"]
 

@@ -127,9 +127,11 @@ class InvoiceService:
         lines: list[StandaloneLine] | None = None,
         due_date: date | None = None,
         memo: str = "",
+        session_ids: tuple[str, ...] = (),
     ) -> tuple[Invoice, bool]:
         """Create a draft. Returns (invoice, created); the same request key again returns the
-        invoice it made (a different request under the same key is a 409)."""
+        invoice it made (a different request under the same key is a 409). ``monthly``: the
+        charges of ``session_ids``, dated ``start``..``end``."""
         return self.book.create(
             practice_id,
             request_key=request_key,
@@ -138,6 +140,7 @@ class InvoiceService:
             kind=kind,
             created_by=created_by,
             session_id=session_id,
+            session_ids=session_ids,
             start=start,
             end=end,
             lines=lines,

@@ -7,8 +7,8 @@ success still pays it), or send the invoice (the outbox sends it once)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import NamedTuple
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from therabill.cards.models import ChargeKind
 from therabill.clients.service import ClientService
@@ -20,7 +20,7 @@ from therabill.core.errors import (
 )
 from therabill.core.ids import derived_id
 from therabill.core.writes import Write
-from therabill.invoices.models import Invoice
+from therabill.invoices.models import Invoice, InvoiceKind
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.models import ItemAction, ItemOutcome
@@ -37,6 +37,7 @@ RUN_BY = "nightly-run"
 COMPLETION_RUN = "at-completion"
 MEMOS = {COMPLETION_RUN: "Billed at completion"}
 NIGHTLY_MEMO = "Nightly billing"
+MONTHLY_MEMO = "Monthly billing"
 _NOT_CHARGEABLE = (
     InvalidRequestError,
     ConflictError,
@@ -57,6 +58,12 @@ class Billed:
     invoice_ids: tuple[str, ...] = ()
     payment_ids: tuple[str, ...] = ()
     problem: str | None = None
+    # Per session: (billed, charged) from the invoices' lines (a consolidation's records).
+    shares: tuple[tuple[str, int, int], ...] = ()
+
+    def share(self, session_id: str) -> tuple[int, int]:
+        """What this billing billed and charged of one of its sessions (by the invoices' lines)."""
+        return next(((b, c) for s, b, c in self.shares if s == session_id), (0, 0))
 
     def record(
         self, sessions: SessionStore, practice_id: str, session: tuple[str, str], at: datetime
@@ -76,6 +83,35 @@ class Billed:
             problem=self.problem,
             at=at,
         )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one billing invoices: one session (``kind`` session) or a monthly client's sessions
+    (``kind`` monthly, dated from the first date of service to the last), under one request key."""
+
+    key: str
+    client_id: str
+    sessions: tuple[Session, ...]
+    memo: str
+    kind: InvoiceKind = "session"
+    period: tuple[date, date] | None = None
+
+    @property
+    def request(self) -> dict[str, Any]:
+        """The invoice's creation arguments (besides the practice, key and party)."""
+        one = self.kind == "session"
+        start, end = self.period or (None, None)
+        return {
+            "client_id": self.client_id,
+            "kind": self.kind,
+            "session_id": self.sessions[0].id if one else None,
+            "session_ids": () if one else tuple(s.id for s in self.sessions),
+            "start": start,
+            "end": end,
+            "created_by": RUN_BY,
+            "memo": self.memo,
+        }
 
 
 class Collected(NamedTuple):
@@ -122,25 +158,28 @@ class InvoiceCharger:
     ) -> Billed:
         """Invoice each billing party's open charges of the session, then charge the card or send
         (``memo``: the invoices', the same whoever resumes the billing)."""
+        batch = Batch(
+            key=f"nightly:{session.id}", client_id=session.client_id, sessions=(session,), memo=memo
+        )
+        return self.bill_batch(practice, batch, action)
+
+    def bill_batch(self, practice: Practice, batch: Batch, action: ItemAction) -> Billed:
+        """Invoice each billing party's open charges of the batch's sessions (request key
+        ``<key>[:<owner>]``), then charge each party's card or send its invoice."""
+        ids = {s.id for s in batch.sessions}
+        since = min(s.created_at for s in batch.sessions)
         entries = [
             e
-            for e in self._ledger.session_entries(practice.id, session.client_id, session.created_at)
-            if e.kind == "charge" and _session_of(e.source_key) == session.id
+            for e in self._ledger.session_entries(practice.id, batch.client_id, since)
+            if e.kind == "charge" and _session_of(e.source_key) in ids
         ]
         collected: list[Collected] = []
         invoices: list[Invoice] = []
         for owner in sorted({e.owner_id or "" for e in entries}):
-            key = f"nightly:{session.id}{f':{owner}' if owner else ''}"
+            key = f"{batch.key}{f':{owner}' if owner else ''}"
             try:
                 inv, _ = self._invoices.create(
-                    practice.id,
-                    request_key=key,
-                    client_id=session.client_id,
-                    owner_id=owner or None,
-                    kind="session",
-                    session_id=session.id,
-                    created_by=RUN_BY,
-                    memo=memo,
+                    practice.id, request_key=key, owner_id=owner or None, **batch.request
                 )
             except ConflictError:
                 continue  # nothing left to invoice for this party (invoiced or collected already)
@@ -227,9 +266,16 @@ def _summed(invoices: list[Invoice], collected: list[Collected]) -> Billed:
         return Billed("nothing_to_bill")
     outcomes = [c.outcome for c in collected]
     worst = next((o for o in ("failed", "pending", "sent", "charged") if o in outcomes), outcomes[0])
+    shares: dict[str, list[int]] = {}
+    for inv, c in zip(invoices, collected, strict=True):
+        for line in inv.lines:
+            share = shares.setdefault(line.session_id or "", [0, 0])
+            share[0] += line.amount.amount
+            share[1] += line.amount.amount if c.outcome == "charged" else 0
     return Billed(
         outcome=worst,
         billed=sum(inv.total.amount for inv in invoices),
+        shares=tuple((s, b, c) for s, (b, c) in sorted(shares.items()) if s),
         charged=sum(c.charged for c in collected),
         invoice_ids=tuple(inv.id for inv in invoices),
         payment_ids=tuple(c.payment_id for c in collected if c.payment_id),

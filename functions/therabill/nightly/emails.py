@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from therabill.core.money import Money
-from therabill.nightly.models import Listing, Report, will_happen
+from therabill.nightly.models import Listing, Report
 from therabill.notifications.mailer import Email
 from therabill.practices.models import Practice
 
@@ -18,8 +18,7 @@ def _m(amount: int, currency: str) -> str:
 def evening_summary(listing: Listing) -> Email:
     p = listing.practice
     ready = listing.of("ready")
-    charge = [(f, a) for f, a in ready if a.action == "charge"]
-    send = [(f, a) for f, a in ready if a.action == "send"]
+    charge, send = listing.tonight("charge"), listing.tonight("send")
     lines = [
         f"Tonight's billing run for {p.name} ({listing.run_date.isoformat()}, cutoff "
         f"{listing.cutoff_at.strftime('%Y-%m-%d %H:%M UTC')}):",
@@ -31,15 +30,15 @@ def evening_summary(listing: Listing) -> Email:
     lines += [
         f"Cards to charge: {len(charge)} ({_m(sum(a.amount for _, a in charge), p.currency)})",
         f"Invoices to send: {len(send)} ({_m(sum(a.amount for _, a in send), p.currency)})",
+        f"Waiting for staff: {len(listing.waiting('staff'))}",
+        f"Monthly clients, billed on their billing date: {len(listing.waiting('later'))}",
         f"Held: {len(listing.of('held'))}",
         f"Incomplete (left out): {len(listing.of('incomplete'))}",
         f"Skipped ($0 or not billed): {len(listing.of('skipped'))}",
         "",
     ]
     for f, a in listing.items:
-        what = will_happen(
-            a, auto_billing=p.auto_billing, at_completion=f.at_completion, for_staff=f.before_auto == "staff"
-        )
+        what = listing.will(f, a)
         what += " (backfill)" if f.before_auto == "backfill" and a.state == "ready" else ""
         why = f" — {', '.join(a.reason_texts)}" if a.reasons else ""
         lines.append(
@@ -66,6 +65,10 @@ def run_report(practice: Practice, run_id: str, run_date: date, report: Report) 
     ]
     if report.waiting:
         lines.insert(-1, f"Waiting for staff (not selected): {report.waiting}")
+    if report.later:
+        lines.insert(-1, f"Monthly clients, billed on their billing date: {report.later}")
+    if report.invoices_consolidated:
+        lines.insert(2, f"Monthly invoices (several sessions each): {report.invoices_consolidated}")
     lines += [f"- {f['session_id']}: {f['reason']}" for f in report.failures]
     return Email(
         to=practice.email,

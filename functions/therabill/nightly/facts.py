@@ -12,7 +12,7 @@ from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
-from therabill.core.cadence import cadence_of
+from therabill.core.cadence import billing_date_after, cadence_of
 from therabill.core.clock import Clock, local_date, zone
 from therabill.core.errors import TherabillError
 from therabill.coverage.models import Coverage, standing
@@ -264,6 +264,8 @@ class FactReader:
         if s.status == "no_show" and not fee:
             return None
         service_date = local_date(s.scheduled_start, practice.time_zone)
+        cadence = cadence_of(practice.billing_cadence, client.billing_cadence)
+        monthly_on = billing_date_after(service_date, practice.monthly_billing_day)
         return ItemFacts(
             session_id=s.id,
             client_id=s.client_id,
@@ -289,7 +291,8 @@ class FactReader:
             supervised=supervised,
             supervisor_approved=s.supervisor_approved_at is not None,
             autopay=practice.autopay_default if client.autopay is None else client.autopay,
-            at_completion=cadence_of(practice.billing_cadence, client.billing_cadence) == "at_completion",
+            at_completion=cadence == "at_completion",
+            monthly_on=monthly_on if cadence == "monthly" else None,
             before_auto=practice.before_auto_billing(service_date),
         )
 
@@ -303,14 +306,14 @@ class FactReader:
         )
         hi = datetime.combine(run_date + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
         found = self._sessions.billables_starting_between(practice.id, lo, hi)
-        # The to-do items are only the sessions no run has finished: few, whatever the history.
-        for todo in self._sessions.to_bill(practice.id):
-            if todo.scheduled_start >= lo:
-                continue  # in the window: read above
-            billable = self._sessions.billable(practice.id, todo.client_id, todo.session_id)
-            if billable is not None and _done(billable):  # a crash left it behind
-                self._sessions.forget_to_bill(practice.id, todo)
-            elif billable is not None:
+        # The to-do items are only the sessions no run has finished: few, whatever the history (a
+        # monthly client's month of sessions at most), read in one round.
+        older = [t for t in self._sessions.to_bill(practice.id) if t.scheduled_start < lo]
+        by_id = {t.session_id: t for t in older}
+        for billable in self._sessions.billables(practice.id, [(t.client_id, t.session_id) for t in older]):
+            if _done(billable):  # a crash left its to-do behind
+                self._sessions.forget_to_bill(practice.id, by_id[billable.session.id])
+            else:
                 found.append(billable)
         return [b.session for b in found if b.session.status in ("completed", "no_show") and not _done(b)]
 

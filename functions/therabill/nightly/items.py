@@ -16,6 +16,7 @@ from therabill.core.clock import Clock
 from therabill.core.errors import NotFoundError
 from therabill.core.writes import Write
 from therabill.nightly.billing import MEMOS, NIGHTLY_MEMO, Billed, InvoiceCharger
+from therabill.nightly.consolidation import Consolidation
 from therabill.nightly.models import Finish, ItemAction, NightRun, RunItem
 from therabill.nightly.ports import Hooks
 from therabill.nightly.reports import Reporter
@@ -47,19 +48,37 @@ def _done_mark(billable: Billable | None) -> BillingMark | None:
     return None
 
 
+def _consolidating(billable: Billable) -> bool:
+    """Claimed by a monthly consolidation (its tag: ``<run id>#<first session>``), not yet done."""
+    mark = billable.mark
+    return mark is not None and mark.status == "started" and "#" in (mark.run_id or "")
+
+
 class ItemBilling:
     """Bills an item's session once across runs (the session's billing mark): the result, and the
     writes that finish it with the item."""
 
     def __init__(
-        self, *, clock: Clock, sessions: SessionStore, charger: InvoiceCharger, hooks: Hooks
+        self,
+        *,
+        clock: Clock,
+        sessions: SessionStore,
+        charger: InvoiceCharger,
+        consolidation: Consolidation,
+        hooks: Hooks,
     ) -> None:
         self._clock = clock
         self._sessions = sessions
         self._charger = charger
+        self._consolidation = consolidation
         self._hooks = hooks
 
-    def bill_item(self, practice: Practice, run: NightRun, item: RunItem) -> tuple[RunItem, Finish]:
+    def bill_item(  # noqa: PLR0911 - each way an item ends is one return, read top to bottom
+        self, practice: Practice, run: NightRun, item: RunItem
+    ) -> tuple[RunItem, Finish]:
+        if item.sessions:  # a monthly client's consolidation
+            done, writes = self._consolidation.bill(practice, run, item)
+            return done, Finish(None, None, tuple(writes))
         billable = self._sessions.billable(practice.id, item.client_id, item.session_id)
         if billable is None:
             failed = item.model_copy(
@@ -71,6 +90,14 @@ class ItemBilling:
         )
         if (mark := _done_mark(billable)) is not None:
             return _recorded(item, mark), Finish(None, to_do)
+        if (
+            billable.mark is not None
+            and billable.mark.status == "started"
+            and "#" in (billable.mark.run_id or "")
+        ):
+            # Claimed by a monthly consolidation (a cadence switched meanwhile): it finishes it.
+            left = {"status": "done", "outcome": "nothing_to_bill", "problem": "billed by its consolidation"}
+            return item.model_copy(update=left), Finish(None, None)
         if billable.mark is None or billable.mark.status != "started":
             claimed = self._sessions.claim_billing(
                 practice.id, item.client_id, item.session_id, run_id=run.id, action=item.action
@@ -162,6 +189,8 @@ class ItemProcessor:
         except ItemAlreadyDoneError:
             return False  # counted by a duplicate already
         except FinishWriteFailedError as exc:
+            if finish.consolidated:
+                raise  # a session of the consolidation recorded by another biller: retry the item
             if finish.record is None or exc.extra_index != 0:
                 return False
             current = self._sessions.billable(practice_id, item.client_id, item.session_id, fresh=True)

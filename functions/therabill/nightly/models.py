@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
+from therabill.core.cadence import ordinal
 from therabill.core.writes import Write
 from therabill.practices.calendar import HolidayCalendar
 from therabill.practices.models import Practice
@@ -170,6 +171,8 @@ class ItemFacts:
     has_taxonomy: bool = True  # ... and a taxonomy
     autopay: bool = True  # the client's AutoPay (their own choice, else the practice's default)
     at_completion: bool = False  # the client's cadence: billed within minutes of becoming Ready
+    # The client's cadence is monthly: the billing date that consolidates this session (None: not monthly).
+    monthly_on: date | None = None
     # Served before auto-billing was turned on: the next run's backfill, or left for staff.
     before_auto: Literal["backfill", "staff"] | None = None
 
@@ -250,21 +253,44 @@ _NOT_READY: dict[str, str] = {
     "incomplete": "left out",
     "skipped": "not billed",
 }
+# What tonight does with a Ready item: bill it (``bill``), leave it to staff (``staff``: auto-billing
+# off, or served before it was turned on and not backfilled), bill it at completion (``at_completion``:
+# the run bills it at the cutoff if still unbilled), or, for a monthly client, consolidate it
+# tonight (``consolidate``: its billing date has come) or on its billing date (``later``).
+Disposition = Literal["bill", "staff", "at_completion", "consolidate", "later"]
+IN_RUN: frozenset[Disposition] = frozenset({"bill", "at_completion", "consolidate"})
 
 
-def will_happen(
-    a: Assessment, *, auto_billing: bool = True, at_completion: bool = False, for_staff: bool = False
-) -> str:
-    """What tonight does with an item: a Ready one is charged now, sent or claimed at the cutoff,
-    or, with auto-billing off (or served before it was turned on and not backfilled), waits for
-    staff to bill it; a self-pay one of a client billed at
-    completion is billed within minutes of becoming Ready (at the cutoff if still unbilled)."""
+def disposition(f: ItemFacts, a: Assessment, *, run_date: date, auto_billing: bool) -> Disposition | None:
+    """What the run of ``run_date`` does with a Ready item (None: not Ready). The one rule the
+    planner, tonight's listing and the evening summary share."""
     if a.state != "ready":
+        return None
+    if not auto_billing or f.before_auto == "staff":
+        return "staff"
+    self_pay = a.action in ("charge", "send")
+    if self_pay and f.monthly_on is not None:
+        return "consolidate" if f.monthly_on <= run_date else "later"
+    if self_pay and f.at_completion:
+        return "at_completion"
+    return "bill"
+
+
+def will_happen(f: ItemFacts, a: Assessment, *, run_date: date, auto_billing: bool = True) -> str:
+    """What tonight does with an item, in staff's words: a Ready one is charged now, sent or claimed
+    at the cutoff; waits for staff; is billed at completion; or, for a monthly client, is
+    consolidated tonight (charged or sent) or on its billing date ("consolidated on the 1st")."""
+    what = disposition(f, a, run_date=run_date, auto_billing=auto_billing)
+    if what is None:
         return _NOT_READY[a.state]
-    if not auto_billing or for_staff:
+    if what == "staff":
         return "waiting for staff"
-    if at_completion and a.action in ("charge", "send"):
+    if what == "at_completion":
         return AT_COMPLETION
+    if what == "consolidate":
+        return f"consolidated tonight, {WILL[a.action].removesuffix(' now')}"
+    if what == "later" and f.monthly_on is not None:
+        return f"consolidated on the {ordinal(f.monthly_on.day)} ({f.monthly_on.isoformat()})"
     return WILL.get(a.action, "billed")
 
 
@@ -285,6 +311,13 @@ class RunItem(BaseModel):
     invoice_ids: tuple[str, ...] = ()
     payment_ids: tuple[str, ...] = ()
     problem: str | None = None
+    # A monthly client's consolidation: every session it bills (``session_id`` is the first); one
+    # invoice per billing party. Empty: the item bills its one session.
+    sessions: tuple[str, ...] = ()
+
+    @property
+    def session_ids(self) -> tuple[str, ...]:
+        return self.sessions or (self.session_id,)
 
 
 class Report(BaseModel):
@@ -302,15 +335,24 @@ class Report(BaseModel):
     incomplete: int
     skipped: int
     waiting: int = 0  # Ready items a staff run left for staff (auto-billing off)
+    later: int = 0  # Ready items of monthly clients whose billing date has not come
+    invoices_consolidated: int = 0  # monthly clients' invoices, each billing several sessions
 
 
 def build_report(
-    items: Sequence[RunItem], *, held: Sequence[str], incomplete: int, skipped: int, waiting: int = 0
+    items: Sequence[RunItem],
+    *,
+    held: Sequence[str],
+    incomplete: int,
+    skipped: int,
+    waiting: int = 0,
+    later: int = 0,
 ) -> Report:
+    """The run's totals; ``items_billed`` counts sessions (a consolidation counts each it bills)."""
     done = [i for i in items if i.status == "done"]
     billed = [i for i in done if i.outcome in ("charged", "sent", "pending", "claimed")]
     return Report(
-        items_billed=len(billed),
+        items_billed=sum(len(i.session_ids) for i in billed),
         amount_billed=sum(i.billed for i in billed),
         cards_charged=sum(1 for i in done if i.outcome == "charged"),
         amount_charged=sum(i.charged for i in done),
@@ -326,6 +368,8 @@ def build_report(
         incomplete=incomplete,
         skipped=skipped,
         waiting=waiting,
+        later=later,
+        invoices_consolidated=sum(len(i.invoice_ids) for i in billed if i.sessions),
     )
 
 
@@ -355,6 +399,7 @@ class NightRun:
     # many Ready items it left waiting for staff.
     selection: tuple[str, ...] | None = None
     waiting: int = 0
+    later: int = 0  # Ready items of monthly clients left for their billing date
 
 
 @dataclass(frozen=True)
@@ -385,14 +430,35 @@ class Listing:
     def of(self, state: str) -> list[tuple[ItemFacts, Assessment]]:
         return [(f, a) for f, a in self.items if a.state == state]
 
+    def disposition(self, f: ItemFacts, a: Assessment) -> Disposition | None:
+        return disposition(f, a, run_date=self.run_date, auto_billing=self.practice.auto_billing)
+
+    def will(self, f: ItemFacts, a: Assessment) -> str:
+        """What tonight does with the item, in staff's words (``will_happen``)."""
+        return will_happen(f, a, run_date=self.run_date, auto_billing=self.practice.auto_billing)
+
+    def tonight(self, action: str | None = None) -> list[tuple[ItemFacts, Assessment]]:
+        """The Ready items tonight's run bills (with ``action``: only those it charges, sends...)."""
+        return [
+            (f, a)
+            for f, a in self.of("ready")
+            if self.disposition(f, a) in IN_RUN and (action is None or a.action == action)
+        ]
+
+    def waiting(self, what: Disposition) -> list[tuple[ItemFacts, Assessment]]:
+        """The Ready items tonight's run leaves: for staff (``staff``) or a billing date (``later``)."""
+        return [(f, a) for f, a in self.of("ready") if self.disposition(f, a) == what]
+
 
 @dataclass(frozen=True)
 class Finish:
     """What finishes a billed item together with its done mark: the session's billing record
-    (None: recorded already, or nothing to record) and the removal of its to-do item."""
+    (None: recorded already, or nothing to record) and the removal of its to-do item (or, for a
+    monthly consolidation, those of each of its sessions)."""
 
     record: Write | None
     to_do: Write | None
+    consolidated: tuple[Write, ...] = ()  # a consolidation's: each session's record and to-do
 
     def writes(self) -> list[Write]:
-        return [w for w in (self.record, self.to_do) if w is not None]
+        return [w for w in (self.record, self.to_do, *self.consolidated) if w is not None]

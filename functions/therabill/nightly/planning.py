@@ -4,11 +4,22 @@ A repeated plan message resumes: it re-sends the items still pending."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from therabill.core.errors import NotFoundError
+from therabill.nightly.consolidation import consolidations
 from therabill.nightly.facts import FactReader
-from therabill.nightly.models import BATCH_SIZE, ItemFacts, NightRun, RunItem, assess, batches
+from therabill.nightly.models import (
+    BATCH_SIZE,
+    Assessment,
+    ItemFacts,
+    NightRun,
+    RunItem,
+    assess,
+    batches,
+    disposition,
+)
 from therabill.nightly.ports import Hooks, Messages
 from therabill.nightly.reports import Reporter
 from therabill.nightly.store import NightlyStore
@@ -55,12 +66,8 @@ class Planner:
         decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date, record_uses=True)]
         run = self._store.find_run(practice_id, run_date)
         chosen = None if run is None or run.selection is None else set(run.selection)
-        ready = [
-            RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
-            for f, a in decided
-            if a.state == "ready" and _in_run(f, chosen, auto_billing=practice.auto_billing)
-        ]
-        self._store.add_items(practice_id, run_date, ready)
+        plan = _plan(decided, chosen, run_date=run_date, auto_billing=practice.auto_billing)
+        self._store.add_items(practice_id, run_date, plan.items)
         self._hooks.checkpoint("planned-items")
         self._store.mark_planned(
             practice_id,
@@ -69,7 +76,8 @@ class Planner:
             held=[f.session_id for f, a in decided if a.state == "held"],
             incomplete=sum(1 for _, a in decided if a.state == "incomplete"),
             skipped=sum(1 for _, a in decided if a.state == "skipped"),
-            waiting=sum(1 for _, a in decided if a.state == "ready") - len(ready),
+            waiting=plan.waiting,
+            later=plan.later,
         )
         self._hooks.checkpoint("planned")
         run = self._store.find_run(practice_id, run_date)
@@ -89,9 +97,39 @@ class Planner:
             self._hooks.checkpoint("sent-batch")
 
 
-def _in_run(f: ItemFacts, chosen: set[str] | None, *, auto_billing: bool) -> bool:
-    """Whether a Ready item is billed by the run: auto-billing on, all but those waiting for staff
-    (unless staff chose them); off, staff's selection (None: all)."""
-    if auto_billing:
-        return f.before_auto != "staff" or (chosen is not None and f.session_id in chosen)
-    return chosen is None or f.session_id in chosen
+@dataclass(frozen=True)
+class _Plan:
+    items: list[RunItem]
+    waiting: int  # Ready items left for staff
+    later: int  # Ready items of monthly clients left for their billing date
+
+
+def _plan(
+    decided: list[tuple[ItemFacts, Assessment]],
+    chosen: set[str] | None,
+    *,
+    run_date: date,
+    auto_billing: bool,
+) -> _Plan:
+    """The run's items: auto-billing on, every Ready item but those waiting for staff (unless
+    staff chose them) and monthly clients' not yet due, the due ones consolidated per client; off,
+    staff's selection (None: all), each billed on its own."""
+    singles: list[RunItem] = []
+    due: list[tuple[ItemFacts, Assessment]] = []
+    waiting = later = 0
+    for f, a in decided:
+        what = disposition(f, a, run_date=run_date, auto_billing=auto_billing)
+        if what is None:
+            continue
+        picked = chosen is not None and f.session_id in chosen
+        if what == "staff" and not (picked or (not auto_billing and chosen is None)):
+            waiting += 1
+        elif what == "later":
+            later += 1
+        elif what == "consolidate":
+            due.append((f, a))
+        else:
+            singles.append(
+                RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
+            )
+    return _Plan(singles + consolidations(due), waiting, later)

@@ -53,6 +53,7 @@ class Reporter:
             incomplete=run.incomplete,
             skipped=run.skipped,
             waiting=run.waiting,
+            later=run.later,
         )
         practice = self._practices.get(practice_id)
         self._store.store_report(practice_id, run_date, report)

@@ -30,6 +30,7 @@ from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
 from therabill.nightly.billing import InvoiceCharger
 from therabill.nightly.completion import CompletionBilling
+from therabill.nightly.consolidation import Consolidation
 from therabill.nightly.dry_run import DryRun
 from therabill.nightly.errors import AutoBillingOnError, NotReadyError
 from therabill.nightly.facts import ChargeCheck, ClientLookup, FactReader
@@ -226,7 +227,10 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     charger = InvoiceCharger(
         ledger=ledger, invoices=invoices, payments=payments, clients=clients, hooks=hooks
     )
-    billing = ItemBilling(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
+    consolidation = Consolidation(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
+    billing = ItemBilling(
+        clock=clock, sessions=sessions.store, charger=charger, consolidation=consolidation, hooks=hooks
+    )
     completion = CompletionBilling(
         clock=clock,
         practices=practices,

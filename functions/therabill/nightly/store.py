@@ -68,6 +68,7 @@ def _run_from(practice_id: str, item: dict[str, Any]) -> NightRun:
         skipped=int(item.get("skipped", 0)),
         selection=tuple(item["selection"]) if item.get("selection") is not None else None,
         waiting=int(item.get("waiting", 0)),
+        later=int(item.get("later", 0)),
     )
 
 
@@ -183,11 +184,13 @@ class NightlyStore:
         incomplete: int,
         skipped: int,
         waiting: int = 0,
+        later: int = 0,
     ) -> None:
         """planning → running with the plan's counts (a duplicate plan message got there first: nothing)."""
         counts = {"planned": planned, "held": held, "incomplete": incomplete, "skipped": skipped}
-        if waiting:
-            counts["waiting"] = waiting
+        for name, count in (("waiting", waiting), ("later", later)):
+            if count:
+                counts[name] = count
         self._move_run(practice_id, run_date, "planning", "running", counts)
 
     # -- items --------------------------------------------------------------------------------------

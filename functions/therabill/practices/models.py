@@ -53,6 +53,8 @@ class Practice(BaseModel):
     autopay_default: bool = True
     # When a self-pay session is billed: at the cutoff, or within minutes of becoming Ready.
     billing_cadence: BillingCadence = "nightly"
+    # The day of the month monthly clients are billed, at the cutoff (past a month's end: its last day).
+    monthly_billing_day: int = Field(default=1, ge=1, le=31)
     # The local date auto-billing was last turned on (None: never turned off and on again), and
     # from which service date the older unbilled sessions are included (None: none of them).
     auto_billing_since: date | None = None

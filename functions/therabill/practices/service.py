@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from therabill.core.cadence import BillingCadence
+from therabill.core.cadence import BILLING_DAYS, BillingCadence
 from therabill.core.clock import Clock, local_date
 from therabill.core.errors import InvalidRequestError, NotFoundError
 from therabill.observability import logger
@@ -125,12 +125,14 @@ class PracticeService:
         auto_billing: bool | None = None,
         autopay_default: bool | None = None,
         billing_cadence: BillingCadence | None = None,
+        monthly_billing_day: int | None = None,
         backfill_from: date | None = None,
         expected_version: int | None = None,
     ) -> Practice:
-        """Auto-billing on or off, the AutoPay default and the billing cadence (each only when
-        given). Turning auto-billing on records the day (the practice's local date) and from which
-        service date the older unbilled sessions are included (``backfill_from``; none: none)."""
+        """Auto-billing on or off, the AutoPay default, the billing cadence and the monthly billing
+        day (each only when given). Turning auto-billing on records the day (the practice's local
+        date) and from which service date the older unbilled sessions are included
+        (``backfill_from``; none: none)."""
         changes: dict[str, Any] = {}
         if backfill_from is not None and auto_billing is not True:
             raise InvalidRequestError("only when turning auto-billing on", field="backfill_from")
@@ -152,6 +154,11 @@ class PracticeService:
             changes["autopay_default"] = autopay_default
         if billing_cadence is not None:
             changes["billing_cadence"] = billing_cadence
+        if monthly_billing_day is not None:
+            low, high = BILLING_DAYS
+            if not low <= monthly_billing_day <= high:
+                raise InvalidRequestError("a day of the month, 1 to 31", field="monthly_billing_day")
+            changes["monthly_billing_day"] = monthly_billing_day
         return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
 
     def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:

@@ -35,15 +35,17 @@ def to_item(p: Practice) -> dict[str, Any]:
         item["cancellation_policy"] = p.cancellation_policy.model_dump(mode="json")
     if p.holidays:
         item["holidays"] = dict(p.holidays)
-    if p.summary_hours_before != DEFAULT_SUMMARY_HOURS_BEFORE:
-        item["summary_hours_before"] = p.summary_hours_before
-    if p.billing_requires_signed_note:
-        item["billing_requires_signed_note"] = True
-    for flag in ("auto_billing", "autopay_default"):  # stored only when turned off
-        if not getattr(p, flag):
-            item[flag] = False
-    if p.billing_cadence != "nightly":  # stored only when not the default
-        item["billing_cadence"] = p.billing_cadence
+    defaults: tuple[tuple[str, Any], ...] = (
+        ("summary_hours_before", DEFAULT_SUMMARY_HOURS_BEFORE),
+        ("billing_requires_signed_note", False),
+        ("auto_billing", True),
+        ("autopay_default", True),
+        ("billing_cadence", "nightly"),
+        ("monthly_billing_day", 1),
+    )
+    for name, default in defaults:  # stored only when not the default
+        if getattr(p, name) != default:
+            item[name] = getattr(p, name)
     for name in ("address", "phone"):
         if getattr(p, name):
             item[name] = getattr(p, name)
@@ -94,6 +96,7 @@ def from_item(item: dict[str, Any]) -> Practice:
         auto_billing=bool(item.get("auto_billing", True)),
         autopay_default=bool(item.get("autopay_default", True)),
         billing_cadence=item.get("billing_cadence", "nightly"),
+        monthly_billing_day=int(item.get("monthly_billing_day", 1)),
         address=item.get("address"),
         phone=item.get("phone"),
         auto_billing_since=_day(item.get("auto_billing_since")),

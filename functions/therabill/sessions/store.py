@@ -303,6 +303,12 @@ class SessionStore:
         )
         return billable_from_item(item) if item else None
 
+    def billables(self, practice_id: str, wanted: Sequence[tuple[str, str]]) -> list[Billable]:
+        """Several sessions by (client id, session id) in one round (BatchGetItem); gone ones absent."""
+        pk = keys.practice_pk(practice_id)
+        found = self._table.get_many([(pk, keys.session_sk(c, s)) for c, s in dict.fromkeys(wanted)])
+        return [billable_from_item(item) for item in found.values()]
+
     def claim_billing(
         self, practice_id: str, client_id: str, session_id: str, *, run_id: str, action: str
     ) -> Billable | None:
