@@ -198,17 +198,25 @@ class InvoiceCharger:
         due = inv.balance.amount
         payment_id = derived_id("pay", practice.id, key)
         existing = self._payment_exists(practice.id, payment_id)
-        if (action == "charge" and self._autopay(practice, inv)) or existing:
+        if self._charges(practice, inv, action) or existing:
             if inv.status == "draft":
                 inv = self._invoices.mark_sending(practice.id, inv)
             return self._charge(practice, inv, key, payment_id, due)
         return self._send_invoice(practice, inv, why=None)
 
-    def _autopay(self, practice: Practice, inv: Invoice) -> bool:
-        """The invoice's billing party's AutoPay (their own choice, else the practice's default):
-        off, the invoice is sent and the card never charged."""
+    def _charges(self, practice: Practice, inv: Invoice, action: ItemAction) -> bool:
+        """Whether the invoice's billing party's card is charged: their AutoPay (their own choice,
+        else the practice's default) is on, and the item's action (decided on the client's card) is
+        to charge, or, for a billing contact, the contact has a card of their own (their consent
+        is checked by the charge; a refusal sends the invoice). Off: the invoice is sent and the
+        card never charged."""
         party = self._clients.billing_party(practice.id, inv.client_id, inv.owner_id)
-        return party.autopay_on(practice.autopay_default)
+        if not party.autopay_on(practice.autopay_default):
+            return False
+        if party.is_contact:
+            can = bool(practice.stripe and practice.stripe.charges_enabled)
+            return can and party.default_card_id is not None
+        return action == "charge"
 
     def _payment_exists(self, practice_id: str, payment_id: str) -> bool:
         try:
