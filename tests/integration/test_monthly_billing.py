@@ -225,3 +225,59 @@ def test_split_billing_makes_one_monthly_invoice_per_parent(world: World) -> Non
         [(mom["id"], PRICE, "paid"), (dad["id"], PRICE, "open")]
     )
     assert [s for to, s, _ in mails(world) if to == "dan@parent.test" and "nvoice" in s]
+
+
+def _cadence(world: World, practice_id: str, client_id: str, cadence: str | None) -> None:
+    body = {"cadence": cadence}
+    status, out = world.staff("PUT", f"/clients/{client_id}/billing-cadence", body, practice_id=practice_id)
+    assert status == 200, out
+
+
+def test_switching_cadence_and_auto_billing_in_the_month_bills_each_session_once(world: World) -> None:
+    """Monthly, then nightly, monthly, at completion, monthly again with auto-billing off over the
+    billing day: every session ends on exactly one invoice, each invoice paid by one charge."""
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    _automation(world, practice.id, {"billing_cadence": "monthly"})
+    svc = service(world, practice, PRICE)
+    ada = scenario.create_client(world, practice, first_name="Ada", email="ada@client.test")
+    scenario.save_card(world, practice, ada["id"])
+    served: list[str] = []
+
+    def serve(day: str) -> None:
+        served.append(session_on(world, practice, ada["id"], svc, local(day, 9))["id"])
+
+    serve("2026-11-03")
+    assert _night(world, practice.id, "2026-11-03")["items"] == []  # monthly: waits
+    world.clock.now = local("2026-11-10", 8)
+    _cadence(world, practice.id, ada["id"], "nightly")
+    serve("2026-11-10")
+    billed = sorted(i["session_id"] for i in _night(world, practice.id, "2026-11-10")["items"])
+    assert billed == sorted(served)  # both, one item each
+    _cadence(world, practice.id, ada["id"], "monthly")
+    serve("2026-11-16")
+    serve("2026-11-18")
+    assert _night(world, practice.id, "2026-11-18")["items"] == []
+    world.clock.now = local("2026-11-24", 8)
+    _cadence(world, practice.id, ada["id"], "at_completion")
+    serve("2026-11-25")  # no scheduler here: the run bills what completion has not
+    assert len(_night(world, practice.id, "2026-11-25")["items"]) == 3
+    world.clock.now = local("2026-11-26", 8)
+    _cadence(world, practice.id, ada["id"], None)  # the practice's: monthly
+    serve("2026-11-27")
+    world.clock.now = local("2026-11-28", 8)
+    _automation(world, practice.id, {"auto_billing": False})
+    assert fire(world, practice.id, local("2026-12-01", 23))["run"] is None  # off over the billing day
+    world.clock.now = local("2026-12-02", 10)
+    _automation(world, practice.id, {"auto_billing": True, "backfill_from": "2026-11-27"})
+    run = _night(world, practice.id, "2026-12-02")  # the backfill: consolidated (its date has come)
+    assert [i["sessions"] for i in run["items"]] == [[served[-1]]]
+    for day in ("2026-12-03", "2027-01-01"):
+        assert _night(world, practice.id, day)["items"] == []
+    invoices = _invoices(world, practice.id, ada["id"])
+    on_invoices = sorted(line["session_id"] for i in invoices for line in i["lines"])
+    assert on_invoices == sorted(served)  # each session once, none left
+    assert [i["kind"] for i in invoices] == ["session"] * 5 + ["monthly"]
+    assert {i["status"] for i in invoices} == {"paid"} and charges(world) == len(invoices)
+    world.clock.now = local("2027-01-02", 20)
+    assert world.staff("GET", "/nightly/tonight", practice_id=practice.id)[1]["ready"] == []

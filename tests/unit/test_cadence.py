@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from therabill.core.cadence import billing_date_after, billing_date_in, ordinal
 from therabill.nightly.consolidation import MAX_SESSIONS, consolidations
 from therabill.nightly.models import ItemFacts, assess, build_report
+from therabill.nightly.planning import plan_items
+from therabill.practices.models import Practice
 
 
 def test_a_billing_day_past_the_months_end_falls_on_its_last_day() -> None:
@@ -106,4 +108,108 @@ def test_a_consolidation_counts_each_session_it_bills_in_the_report() -> None:
         30_008,
         2,
         4,
+    )
+
+
+# -- switching cadence and auto-billing over a month: the run's plan, night after night ----------
+CADENCES = ("nightly", "at_completion", "monthly")
+PRACTICE = Practice(
+    id="prc_1",
+    name="Harbor",
+    email="office@harbor.test",
+    time_zone="America/New_York",
+    cutoff_hour=23,
+    currency="usd",
+    country="US",
+    created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    version=1,
+)
+switches = st.lists(
+    st.tuples(st.integers(0, 45), st.sampled_from((*CADENCES, "auto_off", "auto_on", "auto_on_backfill"))),
+    max_size=6,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    served=st.lists(st.integers(0, 40), min_size=1, max_size=8),
+    changes=switches,
+    billing_day=st.integers(1, 31),
+    staff_nights=st.sets(st.integers(0, 60), max_size=4),
+)
+def test_switching_cadence_or_auto_billing_on_any_dates_bills_each_session_once(
+    served: list[int], changes: list[tuple[int, str]], billing_day: int, staff_nights: set[int]
+) -> None:
+    """Each night from 1 November the run plans from the settings of that day; staff bill all
+    that waits on some nights. No session is planned twice, and once the settings stay put (auto-
+    billing on) and staff have billed what waits for them, nothing is left unbilled."""
+    start = date(2026, 11, 1)
+    practice = PRACTICE.model_copy(update={"monthly_billing_day": billing_day})
+    sessions = {f"ses_{n}": start + timedelta(days=day) for n, day in enumerate(served)}
+    billed: dict[str, date] = {}
+    cadence = "nightly"
+    for night in range(90):
+        today = start + timedelta(days=night)
+        for when, what in changes:
+            if when == night:
+                practice, cadence = _switched(practice, cadence, what, today)
+        facts = [
+            _due(sid, day, practice, cadence)
+            for sid, day in sessions.items()
+            if day <= today and sid not in billed
+        ]
+        decided = [(f, assess(f)) for f in facts]
+        auto = practice.auto_billing
+        staff = night in staff_nights or night == 89  # the last night: staff bill what waits
+        if not auto and not staff:
+            continue
+        chosen = {f.session_id for f, a in decided if a.state == "ready"} if staff else None
+        plan = plan_items(decided, chosen, run_date=today, auto_billing=auto)
+        for item in plan.items:
+            for sid in item.session_ids:
+                assert sid not in billed, (sid, billed[sid], today)
+                billed[sid] = today
+        if auto and not staff:  # tonight bills exactly what the rule says, no more, no less
+            for f, _ in decided:
+                tonight = billed.get(f.session_id) == today
+                if f.before_auto == "staff":
+                    assert not tonight, f
+                else:
+                    assert tonight == (f.monthly_on is None or f.monthly_on <= today), (f, today)
+    assert set(billed) == set(sessions)
+
+
+def _switched(practice: Practice, cadence: str, what: str, today: date) -> tuple[Practice, str]:
+    if what in CADENCES:
+        return practice, what
+    if what == "auto_off":
+        return practice.model_copy(update={"auto_billing": False}), cadence
+    if practice.auto_billing:
+        return practice, cadence
+    backfill = today - timedelta(days=10) if what == "auto_on_backfill" else None
+    return practice.model_copy(
+        update={"auto_billing": True, "auto_billing_since": today, "backfill_from": backfill}
+    ), cadence
+
+
+def _due(session_id: str, served: date, practice: Practice, cadence: str) -> ItemFacts:
+    return ItemFacts(
+        session_id=session_id,
+        client_id="cli_a",
+        client_name="Ann Client",
+        status="completed",
+        service_date=served,
+        currency="usd",
+        session_amount=10_000,
+        not_billed=False,
+        cpt_code=None,
+        copay_balance=0,
+        fee_balance=0,
+        insured=False,
+        practice_can_charge=True,
+        card_chargeable=True,
+        payer_email=True,
+        at_completion=cadence == "at_completion",
+        monthly_on=billing_date_after(served, practice.monthly_billing_day) if cadence == "monthly" else None,
+        before_auto=practice.before_auto_billing(served),
     )

@@ -66,7 +66,7 @@ class Planner:
         decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date, record_uses=True)]
         run = self._store.find_run(practice_id, run_date)
         chosen = None if run is None or run.selection is None else set(run.selection)
-        plan = _plan(decided, chosen, run_date=run_date, auto_billing=practice.auto_billing)
+        plan = plan_items(decided, chosen, run_date=run_date, auto_billing=practice.auto_billing)
         self._store.add_items(practice_id, run_date, plan.items)
         self._hooks.checkpoint("planned-items")
         self._store.mark_planned(
@@ -98,19 +98,19 @@ class Planner:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class Plan:
     items: list[RunItem]
     waiting: int  # Ready items left for staff
     later: int  # Ready items of monthly clients left for their billing date
 
 
-def _plan(
+def plan_items(
     decided: list[tuple[ItemFacts, Assessment]],
     chosen: set[str] | None,
     *,
     run_date: date,
     auto_billing: bool,
-) -> _Plan:
+) -> Plan:
     """The run's items: auto-billing on, every Ready item but those waiting for staff (unless
     staff chose them) and monthly clients' not yet due, the due ones consolidated per client; off,
     staff's selection (None: all), each billed on its own."""
@@ -132,4 +132,4 @@ def _plan(
             singles.append(
                 RunItem(session_id=f.session_id, client_id=f.client_id, amount=a.amount, action=a.action)
             )
-    return _Plan(singles + consolidations(due), waiting, later)
+    return Plan(singles + consolidations(due), waiting, later)
