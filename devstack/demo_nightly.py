@@ -12,7 +12,9 @@
    the nightly-worker bills the items from SQS: Ada's card is charged, Bea is sent an invoice;
 6. the run report (stored and emailed once); firing the schedule again changes nothing;
 7. a practice with auto-billing off: staff bill two of three completed sessions now
-   (``demo_staff_billing``).
+   (``demo_staff_billing``);
+8. a client on monthly billing: last week's two sessions consolidated into one invoice at the
+   billing day's cutoff, today's left for next month (``demo_monthly``).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from devstack.demo_common import demo_clinician, utc_z
+from devstack.demo_common import demo_clinician, fire_schedule, utc_z
+from devstack.demo_monthly import MonthlyResult, run_monthly_scene
 from devstack.demo_staff_billing import StaffBillingResult, run_staff_billing_scene
 from devstack.money_text import money
 from devstack.slice import CARD_VISA, Slice, expect, poll
@@ -53,6 +56,7 @@ class NightlyDemoResult:
     run: dict[str, Any] = field(default_factory=dict)
     emails: list[str] = field(default_factory=list)
     staff_billing: StaffBillingResult | None = None
+    monthly: MonthlyResult | None = None
     seconds: float = 0.0
 
 
@@ -73,18 +77,6 @@ def _session(s: Slice, client_id: str, service_id: str, start: datetime, key: st
         "POST", f"/sessions/{booked['id']}/complete", {"actual_start": utc_z(start), "actual_end": utc_z(end)}
     )
     return str(booked["id"])
-
-
-def _fire(s: Slice, name: str) -> None:
-    """Fire one of the practice's schedules through the local scheduler (as Scheduler would)."""
-
-    def fired() -> bool | None:
-        response = s.request(
-            "POST", f"{s.gateway_url}/_local/schedules/{name}/fire", expect=(200, 404), what=f"fire {name}"
-        )
-        return True if response.status_code == 200 else None
-
-    poll(fired, timeout=s.wait, what=f"the schedule {name}")
 
 
 def zone_before_cutoff(now: datetime) -> str:
@@ -159,7 +151,7 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     steps.detail(", ".join(f"{k}: {v}" for k, v in result.sessions.items()))
 
     steps.step("The evening summary: its schedule fires (email), GET /nightly/summary (a dry run)")
-    _fire(s, f"nightly-summary-{practice_id}")
+    fire_schedule(s, f"nightly-summary-{practice_id}")
     mail = s.wait_for_email(result.practice["email"], "Tonight's billing run")
     result.emails.append(mail["subject"])
     result.summary = dict(s.staff("GET", "/nightly/summary"))
@@ -174,7 +166,7 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     expect(result.after_waiver["totals"]["ready"] == 2, "the waived fee is still in tonight's run")
 
     steps.step("The run at the cutoff: the practice's run schedule fires → nightly-dispatch → SQS → worker")
-    _fire(s, f"nightly-run-{practice_id}")
+    fire_schedule(s, f"nightly-run-{practice_id}")
     run_date = result.after_waiver["run_date"]
 
     def done() -> dict[str, Any] | None:
@@ -200,13 +192,14 @@ def run_nightly_demo(gateway_url: str, say: Any = print, *, run_id: str | None =
     steps.detail(f"email: {mail['subject']}")
 
     steps.step("The schedule fires again (a retry, a DST repeat): the run resumes, nothing is billed twice")
-    _fire(s, f"nightly-run-{practice_id}")
+    fire_schedule(s, f"nightly-run-{practice_id}")
     time.sleep(2)
     again = s.staff("GET", f"/billing-runs/{run_date}")
     expect(again["report"] == report, "the report changed on a second firing")
     runs = s.staff("GET", "/billing-runs")
     steps.detail(f"runs: {[r['id'] for r in runs['items']]}")
     result.staff_billing = run_staff_billing_scene(gateway_url, steps, run_id, tz)
+    result.monthly = run_monthly_scene(gateway_url, steps, run_id, tz)
     result.seconds = time.monotonic() - started
     say(f"\nThe nightly run works end to end ({result.seconds:.1f}s).")
     return result

@@ -1,7 +1,8 @@
 """The fourth ``make demo`` scenario (the nightly run) against the running local system: the
 practice's schedules, the evening summary, a waived fee, the run at the cutoff fired through the
 local scheduler, its report and email, and a second firing that bills nothing; then a practice
-with auto-billing off whose staff bill two of three completed sessions now."""
+with auto-billing off whose staff bill two of three completed sessions now, and a client on
+monthly billing whose past sessions are consolidated into one invoice."""
 
 from __future__ import annotations
 
@@ -42,3 +43,16 @@ def test_the_nightly_demo_scenario_runs_against_the_stack(stack: Stack) -> None:
     assert sorted(i["session_id"] for i in staff.run["items"]) == sorted(
         [staff.sessions["Ida"], staff.sessions["Jon"]]
     )
+    monthly = result.monthly
+    assert monthly is not None
+    first, second, today = monthly.sessions
+    assert monthly.will[first] == monthly.will[second] == "consolidated tonight, charged"
+    assert monthly.will[today].startswith("consolidated on the ")
+    (item,) = monthly.run["items"]
+    assert item["sessions"] == [first, second] and item["outcome"] == "charged"
+    assert (monthly.invoice["kind"], monthly.invoice["status"], monthly.invoice["total"]) == (
+        "monthly",
+        "paid",
+        22_000,
+    )
+    assert monthly.run["report"]["later"] == 1

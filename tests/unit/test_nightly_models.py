@@ -16,11 +16,11 @@ from therabill.nightly.models import (
     build_report,
     cutoff_instant,
     decide_firing,
+    disposition,
     hour_skipped_some_day,
     run_date_at,
     summary_hour,
     summary_run_date_at,
-    disposition,
     will_happen,
 )
 from therabill.practices.calendar import validate_calendar
