@@ -15,6 +15,7 @@ from tests.integration.test_nightly_support import (
     install_queue,
     local,
     mails,
+    purge,
     run_of,
     service,
     session_on,
@@ -88,29 +89,43 @@ def test_staff_bill_a_selection_once_as_a_run_with_its_report(world: World) -> N
         1,
     )
     assert charges(world) == before + 1
-    # The same selection again: the same run, nothing billed twice; another one this run date: 409.
+    # The same selection again: the same run, nothing billed twice.
     assert bill_now(world, practice.id, {"session_ids": [s["ada"]["id"]]})[0] == 202
     drain(world)
     assert charges(world) == before + 1
-    status, refused = bill_now(world, practice.id, {"session_ids": [s["bea"]["id"]]})
-    assert status == 409 and refused["details"]["run_id"] == run["id"], refused
     # The cutoff firing resumes the staff run and bills nothing more.
     fire(world, practice.id, local(DAY, 23))
     drain(world)
     assert charges(world) == before + 1 and len(run_of(world, practice.id, DAY)["items"]) == 1
-    # After the next cutoff, staff bill what was left: Bea's invoice is sent.
-    world.clock.now = local("2026-11-21", 23, minute=30)
-    status, rest = bill_now(world, practice.id, {})
-    assert status == 202 and rest["run"]["run_date"] == "2026-11-21", rest
+    # Later that night staff bill Bea too: the date's run bills her and reports again (its second
+    # report); Ada is not billed twice.
+    world.clock.now = local(DAY, 23, minute=30)
+    status, more = bill_now(world, practice.id, {"session_ids": [s["bea"]["id"], s["ada"]["id"]]})
+    assert status == 202 and more["run"]["id"] == run["id"] and more["run"]["status"] == "planning", more
     drain(world)
-    (bea,) = run_of(world, practice.id, "2026-11-21")["items"]
-    assert (bea["session_id"], bea["outcome"]) == (s["bea"]["id"], "sent")
+    run = run_of(world, practice.id, DAY)
+    assert run["status"] == "done" and run["planned"] == run["finished"] == 2, run
+    outcomes = {i["session_id"]: i["outcome"] for i in run["items"]}
+    assert outcomes == {s["ada"]["id"]: "charged", s["bea"]["id"]: "sent"}
+    assert (run["report"]["items_billed"], run["report"]["waiting"]) == (2, 0)
+    assert charges(world) == before + 1
+    reports = [subject for _, subject, _ in mails(world) if subject.startswith("Billing run")]
+    assert reports == [
+        "Billing run 2026-11-20: 1 billed, 0 failed",
+        "Billing run 2026-11-20: 2 billed, 0 failed",
+    ]
     assert sorted(client_mail(world)) == sorted(
         [
             "Receipt from Harbor Family Practice: USD 120.00",
             "Invoice INV-000002 from Harbor Family Practice: USD 120.00 due",
         ]
     )
+    # Nothing is left: "bill all" the next night finds nothing more to bill.
+    world.clock.now = local("2026-11-21", 23, minute=30)
+    status, rest = bill_now(world, practice.id, {})
+    assert status == 202 and rest["run"]["run_date"] == "2026-11-21", rest
+    drain(world)
+    assert run_of(world, practice.id, "2026-11-21")["items"] == [] and charges(world) == before + 1
 
 
 def test_the_same_selection_sent_twice_at_once_bills_once(world: World) -> None:
@@ -147,3 +162,57 @@ def test_bill_now_refusals_tenancy_and_bad_input(world: World) -> None:
     world.staff("PUT", "/practice/billing-automation", {"auto_billing": True}, practice_id=practice.id)
     status, body = bill_now(world, practice.id, {"session_ids": [ada]})
     assert status == 409 and "auto-billing is on" in body["message"], body
+
+
+def test_turned_off_after_the_nights_run_staff_bill_a_late_session_on_that_run(world: World) -> None:
+    """The regular run billed Ada at the cutoff; auto-billing is then turned off and Bea's session,
+    completed after the cutoff, is billed by staff that night: the date's run bills it too."""
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice)
+    ada = scenario.create_client(world, practice, first_name="Ada", email="ada@client.test")
+    scenario.save_card(world, practice, ada["id"])
+    bea = scenario.create_client(world, practice, first_name="Bea", email="bea@client.test")
+    session_on(world, practice, ada["id"], svc, local(DAY, 9))
+    fire(world, practice.id, local(DAY, 23))
+    drain(world)
+    assert run_of(world, practice.id, DAY)["report"]["items_billed"] == 1
+    late = session_on(world, practice, bea["id"], svc, local(DAY, 23, minute=5))["id"]
+    world.clock.now = local(DAY, 23, minute=59)
+    off = {"auto_billing": False}
+    assert world.staff("PUT", "/practice/billing-automation", off, practice_id=practice.id)[0] == 200
+    status, started = bill_now(world, practice.id, {"session_ids": [late]})
+    assert status == 202 and started["run"]["status"] == "planning", started
+    drain(world)
+    run = run_of(world, practice.id, DAY)
+    assert {i["session_id"]: i["outcome"] for i in run["items"]}[late] == "sent"
+    assert run["report"]["items_billed"] == 2 and run["status"] == "done"
+
+
+def test_staff_bill_now_on_a_night_the_calendar_skips(world: World) -> None:
+    """Auto-billing on with tonight skipped (a holiday): staff bill what waits for them now, and
+    the run does not wait for the sweep."""
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice)
+    ada = scenario.create_client(world, practice, first_name="Ada", email="ada@client.test")
+    scenario.save_card(world, practice, ada["id"])
+    world.clock.now = local("2026-11-10", 8)
+    off = {"auto_billing": False}
+    assert world.staff("PUT", "/practice/billing-automation", off, practice_id=practice.id)[0] == 200
+    old = session_on(world, practice, ada["id"], svc, local("2026-11-10", 9))["id"]
+    world.clock.now = local(DAY, 8)
+    on = {"auto_billing": True}
+    assert world.staff("PUT", "/practice/billing-automation", on, practice_id=practice.id)[0] == 200
+    holidays = {"holidays": {DAY: "skip"}}
+    assert world.staff("PUT", "/nightly/settings", holidays, practice_id=practice.id)[0] == 200
+    before = charges(world)
+    world.clock.now = local(DAY, 15)
+    status, started = bill_now(world, practice.id, {"session_ids": [old]})
+    assert status == 202, started
+    purge(world)  # as from the staff API: the run is made, a one-time firing sends its plan
+    assert fire(world, practice.id, local(DAY, 15, minute=1))["run"] == started["run"]["id"]
+    drain(world)
+    run = run_of(world, practice.id, DAY)
+    assert run["status"] == "done" and [i["session_id"] for i in run["items"]] == [old]
+    assert charges(world) == before + 1

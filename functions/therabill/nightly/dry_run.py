@@ -40,6 +40,9 @@ class DryRun:
         self._store = store
         self._outbox = outbox
 
+    def practice(self, practice_id: str) -> Practice:
+        return self._practices.get(practice_id)
+
     def now(self) -> datetime:
         return self._clock()
 

@@ -400,6 +400,13 @@ class NightRun:
     selection: tuple[str, ...] | None = None
     waiting: int = 0
     later: int = 0  # Ready items of monthly clients left for their billing date
+    extended: int = 0  # how many times staff had the done run bill more (each: its report again)
+    billed_before: int = 0  # the items its report had billed when it was last extended
+
+    @property
+    def report_key(self) -> str:
+        """The report email's once-key: one per finish (the run, then each extension)."""
+        return f"nightly-report:{self.id}" + (f":{self.extended}" if self.extended else "")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Finishing a run: when ``finished`` reaches ``planned`` the run reports once (running →
-reporting → done; the email's outbox key is the run id, so a re-run sends it once). The move to
-done counts the run's items in the business metrics, once."""
+reporting → done; the email's outbox key is the run id, and its extension's count once staff had
+it bill more, so a re-run sends it once). The move to done counts the run's items in the
+business metrics, once (an extension: those billed since)."""
 
 from __future__ import annotations
 
@@ -60,23 +61,24 @@ class Reporter:
         self._hooks.checkpoint("report-stored")
         try:
             self._outbox.send_once(
-                practice_id, f"nightly-report:{run.id}", emails.run_report(practice, run.id, run_date, report)
+                practice_id, run.report_key, emails.run_report(practice, run.id, run_date, report)
             )
         except Exception as exc:  # the report stands; a re-run sends the email (once)
             logger.warning("run report email not sent", run_id=run.id, error=type(exc).__name__)
             raise
         self._hooks.checkpoint("report-emailed")
         if self._store.finish_run(practice_id, run_date, at=self._clock()):
-            _count(report)
+            _count(report, before=run.billed_before)
         logger.info(
             "nightly run done", run_id=run.id, **report.model_dump(include={"items_billed", "amount_billed"})
         )
         return self._run(practice_id, run_date)
 
 
-def _count(report: Report) -> None:
-    """A finished run in the business metrics: its items billed, incomplete and failed."""
+def _count(report: Report, *, before: int) -> None:
+    """A finished run in the business metrics: its items billed (an extended run: those it billed
+    since its last finish), incomplete and failed."""
     business.count(METRIC_NIGHTLY_RUNS_FINISHED)
-    business.count(METRIC_NIGHTLY_ITEMS_BILLED, report.items_billed)
+    business.count(METRIC_NIGHTLY_ITEMS_BILLED, report.items_billed - before)
     business.count(METRIC_NIGHTLY_ITEMS_INCOMPLETE, report.incomplete)
     business.count(METRIC_NIGHTLY_ITEMS_FAILED, len(report.failures))

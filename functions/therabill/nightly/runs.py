@@ -59,6 +59,8 @@ class RunStarter:
         if not practice.auto_billing:
             return self._resume_staff_run(practice_id, rd)
         decision = decide_firing(rd, practice.holidays)
+        if not decision.run and (staff := self._store.find_run(practice_id, rd)) is not None:
+            return self._resume_staff_run(practice_id, rd) if staff.status != "done" else staff
         if not decision.run:
             logger.info(
                 "nightly run skipped",
@@ -87,20 +89,26 @@ class RunStarter:
         )
         return run
 
-    def bill_now(self, practice: Practice, *, selection: tuple[str, ...] | None, trigger: str) -> NightRun:
-        """Staff bill a selection (None: every Ready item) now: the date's run, created once with the
-        selection (the same selection again resumes it; another one is refused), planned and billed
-        by the worker like any run (auto-billing on: with what the run would bill anyway)."""
+    def bill_now(
+        self,
+        practice: Practice,
+        *,
+        selection: tuple[str, ...] | None,
+        ready: tuple[str, ...],
+        trigger: str,
+    ) -> NightRun:
+        """Staff bill a selection (None: every Ready item, ``ready``) now: the date's run, created
+        once with the selection and planned and billed by the worker like any run (auto-billing on:
+        with what the run would bill anyway). What the date's run has chosen already answers that
+        run (a repeat, or two requests at once); more, once the run is done, extends it (the run
+        bills the new ones and reports again); while it is still billing, 409."""
         now = self._clock()
         rd = run_date_at(now, practice.time_zone, practice.cutoff_hour)
         run, created = self._store.start_run(
             practice.id, rd, trigger=trigger, moved_from=(), at=now, selection=selection
         )
-        if not created and run.selection != selection:
-            raise StaffRunTakenError(
-                "another selection was billed for this run date; bill the rest after the next cutoff",
-                run_id=run.id,
-            )
+        if not created:
+            run = self._more(practice, run, selection if selection is not None else ready, now)
         if run.status != "done":
             if self._messages.connected or self._run_once is None:
                 self._resume_staff_run(practice.id, rd)
@@ -108,14 +116,30 @@ class RunStarter:
                 self._run_once.run_once(practice.id, at=now, trigger=trigger)
         return run
 
+    def _more(self, practice: Practice, run: NightRun, wanted: tuple[str, ...], now: datetime) -> NightRun:
+        """The date's run, made to bill ``wanted`` too where it has not chosen them all."""
+        practice_id = practice.id
+        billed = {i.session_id for i in self._store.items(practice_id, run.run_date)}
+        chosen = billed | set(run.selection or ())
+        every_ready = run.selection is None and not practice.auto_billing and run.status == "planning"
+        if set(wanted) <= chosen or every_ready:
+            return run  # already chosen (a repeat), or a staff run of every Ready item still planning
+        if run.status != "done" or not self._store.extend_run(
+            practice_id, run.run_date, selection=sorted(chosen | set(wanted)), at=now, run=run
+        ):
+            raise StaffRunTakenError(
+                "the run of this date is still billing; bill these when it is done", run_id=run.id
+            )
+        extended = self._store.find_run(practice_id, run.run_date)
+        assert extended is not None
+        return extended
+
     def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
         """Staff "run now": where the queue is reachable (the workers, tests, locally) the run
         starts here; from the staff API the run is created here and a one-time schedule fires
-        nightly-dispatch at once, which resumes it (sends the plan). With auto-billing off it
-        bills every Ready item as a staff run (``bill_now``)."""
+        nightly-dispatch at once, which resumes it (sends the plan). (With auto-billing off the
+        service bills every Ready item as a staff run instead: ``NightlyService.bill_now``.)"""
         practice = self._practices.get(practice_id)
-        if not practice.auto_billing:
-            return self.bill_now(practice, selection=None, trigger=trigger)
         if self._messages.connected or self._run_once is None:
             return self.fire(practice_id, trigger=trigger)
         now = self._clock()

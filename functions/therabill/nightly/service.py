@@ -151,31 +151,40 @@ class NightlyService:
         return self._starter.fire(practice_id, at=at, trigger=trigger)
 
     def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
+        if not self._dry_run.practice(practice_id).auto_billing:  # every Ready item, as staff
+            return self.bill_now(practice_id, session_ids=None, trigger=trigger)
         return self._starter.run_now(practice_id, trigger=trigger)
 
     def bill_now(self, practice_id: str, *, session_ids: list[str] | None, trigger: str) -> NightRun:
         """Staff bill a selection of tonight's Ready items (None: all of them) now, as a run of
-        their own (auto-billing off). A session not Ready tonight is refused (400, nothing written),
-        unless this is the selection of the date's run again (it answers that run). With
-        auto-billing on, only the items waiting for staff (served before it was turned on, not
-        backfilled; None: all of them) may be chosen: the run starts now with them (409
-        otherwise, before any 400)."""
+        their own (auto-billing off); once that run is done, another selection makes it bill those
+        too. A session not Ready tonight is refused (400, nothing written), unless the date's run
+        has chosen it already (it answers that run). With auto-billing on, only the items waiting
+        for staff (served before it was turned on, not backfilled; None: all of them) may be
+        chosen: the run starts now with them (409 otherwise, before any 400)."""
         listing = self._dry_run.listing(practice_id)
         selection = None if session_ids is None else tuple(sorted(set(session_ids)))
-        again = listing.run is not None and listing.run.selection == selection  # resumes that run
+        run = listing.run
+        chosen = (
+            set(run.selection or ()) | {i.session_id for i in self.items(practice_id, run.run_date)}
+            if run
+            else set()
+        )
         ready = listing.of("ready")
+        ready_ids = tuple(sorted(f.session_id for f, _ in ready))
         if listing.practice.auto_billing:
-            waiting = sorted(f.session_id for f, _ in ready if f.before_auto == "staff")
+            waiting = sorted(f.session_id for f, a in listing.waiting("staff"))
             selection = tuple(waiting) if selection is None else selection
-            others = [s for s in selection if s not in waiting and not again]
+            others = [s for s in selection if s not in waiting and s not in chosen]
             if not selection or others:
                 raise AutoBillingOnError(
                     "auto-billing is on: the run bills Ready items at the cutoff", session_ids=others
                 )
-        not_ready = [s for s in selection or () if s not in {f.session_id for f, _ in ready}]
-        if not_ready and not again:
+            ready_ids = tuple(waiting)
+        not_ready = [s for s in selection or () if s not in ready_ids and s not in chosen]
+        if not_ready:
             raise NotReadyError("not Ready tonight", field="session_ids", session_ids=not_ready)
-        return self._starter.bill_now(listing.practice, selection=selection, trigger=trigger)
+        return self._starter.bill_now(listing.practice, selection=selection, ready=ready_ids, trigger=trigger)
 
     def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:
         return self._starter.sweep(older_than=older_than, limit=limit)

@@ -69,6 +69,8 @@ def _run_from(practice_id: str, item: dict[str, Any]) -> NightRun:
         selection=tuple(item["selection"]) if item.get("selection") is not None else None,
         waiting=int(item.get("waiting", 0)),
         later=int(item.get("later", 0)),
+        extended=int(item.get("extended", 0)),
+        billed_before=int(item.get("billed_before", 0)),
     )
 
 
@@ -188,9 +190,7 @@ class NightlyStore:
     ) -> None:
         """planning → running with the plan's counts (a duplicate plan message got there first: nothing)."""
         counts = {"planned": planned, "held": held, "incomplete": incomplete, "skipped": skipped}
-        for name, count in (("waiting", waiting), ("later", later)):
-            if count:
-                counts[name] = count
+        counts.update(waiting=waiting, later=later)  # written each time: an extended run plans again
         self._move_run(practice_id, run_date, "planning", "running", counts)
 
     # -- items --------------------------------------------------------------------------------------
@@ -247,6 +247,37 @@ class NightlyStore:
             raise ItemAlreadyDoneError(item.session_id) from exc
 
     # -- the report ---------------------------------------------------------------------------------
+    def extend_run(
+        self, practice_id: str, run_date: date, *, selection: Sequence[str], at: datetime, run: NightRun
+    ) -> bool:
+        """A done run bills more: staff chose sessions it did not bill (``selection``: what it
+        billed and the new ones). done → planning, back in the open-runs index, counted (a
+        concurrent extension got there first: False), with what its report billed until now."""
+        started = iso(at)
+        extended = run.extended
+        try:
+            self._table.update(
+                keys.practice_pk(practice_id),
+                keys.nightly_run_sk(run_date.isoformat()),
+                update="SET #s = :planning, #sel = :sel, #ext = :next, #bb = :billed, "
+                "GSI1PK = :open, GSI1SK = :gsk",
+                condition="#s = :done AND (attribute_not_exists(#ext) OR #ext = :was)",
+                names={"#s": "status", "#sel": "selection", "#ext": "extended", "#bb": "billed_before"},
+                values={
+                    ":planning": "planning",
+                    ":done": "done",
+                    ":sel": list(selection),
+                    ":next": extended + 1,
+                    ":was": extended,
+                    ":billed": run.report.items_billed if run.report else 0,
+                    ":open": keys.NIGHTLY_OPEN_GSI,
+                    ":gsk": f"{started}#{practice_id}#{run_date.isoformat()}",
+                },
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def begin_report(self, practice_id: str, run_date: date) -> None:
         """running → reporting (once: another message may have got there first)."""
         self._move_run(practice_id, run_date, "running", "reporting")
