@@ -88,8 +88,10 @@ def adjust_stock(
     product_id: ItemId, body: Annotated[StockIn, Body()], idempotency_key: IdempotencyKey
 ) -> ProductOut:
     """Record stock received, returned, damaged or corrected after a count. The
-    ``Idempotency-Key`` makes a retried request change the stock once. 409 when fewer than zero units
-    would be left (units held by unpaid orders count as taken). Owner or biller."""
+    ``Idempotency-Key`` makes a retried request change the stock once (answering the product's
+    stock as it now is); the same key for another change of this product is a 409, nothing
+    changed. 409 when fewer than zero units would be left (units held by unpaid orders count as
+    taken). Owner or biller."""
     who = _caller()
     who.require("shop:manage")
     product = container().shop.catalogue.adjust(

@@ -49,6 +49,17 @@ class StockAdjustment(BaseModel):
     order_id: str | None = None
     note: str = ""
 
+    def same_change(self, other: StockAdjustment) -> bool:
+        """The same change of the same product (who made it and when aside): a replay of a request,
+        not another one under its key."""
+        return (self.product_id, self.kind, self.quantity, self.note, self.order_id) == (
+            other.product_id,
+            other.kind,
+            other.quantity,
+            other.note,
+            other.order_id,
+        )
+
 
 class OrderLine(BaseModel):
     """What one line sold, fixed at checkout (the product may change later)."""

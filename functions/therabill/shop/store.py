@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from therabill import contract
 from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
@@ -16,6 +16,7 @@ from therabill.core.clock import iso, parse_iso
 from therabill.core.errors import ConflictError, DependencyUnavailableError, NotFoundError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
+from therabill.core.replay import replayed
 from therabill.core.writes import Write
 from therabill.shop.errors import (
     OrderNotFoundError,
@@ -161,16 +162,34 @@ class ShopStore:
         try:
             self._transact(writes)
         except ConditionFailed as exc:
-            current = self.get_product(practice_id, adjustment.product_id)
-            if exc.index == 0:
-                raise StockBelowZeroError(
-                    "not enough units in stock for this change",
-                    product_id=current.id,
-                    available=current.available,
-                    on_hand=current.on_hand,
-                ) from exc
-            return current  # the same adjustment again (derived id): done already
+            # The adjustment there already (its id derived from the request): a replay answers the
+            # stock as it now is, another change under the same key is a 409; else below zero.
+            existing = replayed(
+                self._adjustment(practice_id, adjustment.product_id, adjustment.id),
+                same=adjustment.same_change,
+                conflict="this Idempotency-Key was used for a different stock change",
+                adjustment_id=adjustment.id,
+            )
+            if existing is None:
+                self._below_zero(practice_id, adjustment.product_id, exc)
         return self.get_product(practice_id, adjustment.product_id)
+
+    def _adjustment(self, practice_id: str, product_id: str, adjustment_id: str) -> StockAdjustment | None:
+        item = self.table.get(
+            keys.practice_pk(practice_id), keys.stock_adjustment_sk(product_id, adjustment_id), fresh=True
+        )
+        return StockAdjustment.model_validate(item) if item else None
+
+    def _below_zero(self, practice_id: str, product_id: str, exc: ConditionFailed) -> NoReturn:
+        if exc.index != 0:
+            raise exc
+        current = self.get_product(practice_id, product_id)
+        raise StockBelowZeroError(
+            "not enough units in stock for this change",
+            product_id=current.id,
+            available=current.available,
+            on_hand=current.on_hand,
+        ) from exc
 
     def adjustments(self, practice_id: str, product_id: str) -> list[StockAdjustment]:
         items = self.table.query_all(
