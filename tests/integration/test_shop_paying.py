@@ -181,9 +181,25 @@ def test_returns_per_line_give_back_once_and_restock_what_comes_back(world: Worl
     assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 6830), body
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (3, 3)
-    assert ledger(world, practice, client["id"])["balance"] == 0
+    books = ledger(world, practice, client["id"])
+    assert books["balance"] == 0
+    # A sale given back is product revenue taken back (a return entry), never a write-off: the
+    # ledger's revenue report and the store's sales report both say net 0, 68.30 refunded.
+    by_account: dict[str, int] = {}
+    for line in (ln for e in books["entries"] for ln in e["lines"]):
+        by_account[line["account"]] = by_account.get(line["account"], 0) + line["amount"]
+    assert (by_account["revenue:products"], by_account.get("adjustments", 0)) == (0, 0), by_account
+    assert sorted(e["amount"] for e in books["entries"] if e["kind"] == "return") == [1250, 5580]
     day = local_date(world.clock.now, "America/New_York").isoformat()
     query = {"start": day, "end": day}
+    _, revenue = world.staff("GET", "/reports/revenue", practice_id=practice.id, query=query)
+    assert {k: revenue[k] for k in ("charges", "adjustments", "returns", "net_revenue", "refunds")} == {
+        "charges": 6830,
+        "adjustments": 0,
+        "returns": 6830,
+        "net_revenue": 0,
+        "refunds": 6830,
+    }, revenue
     status, report = world.staff(
         "GET", "/shop/reports/sales", practice_id=practice.id, query=query, role="clinician"
     )

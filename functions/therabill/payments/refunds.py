@@ -11,7 +11,9 @@ first. A refund Stripe fails gives its reservation back.
 Ledger effect (double entry, see ``ledger/chart.py``), on the billing party account of the payment (the
 client, or the billing contact who owns the card): Dr credit (what credit the account holds, e.g.
 a refunded deposit) and/or Dr receivable (what the payment paid is owed again) / Cr cash:card —
-source ``refund:<rfd>``; with ``write_off``, also an adjustment forgiving it.
+source ``refund:<rfd>``; with ``write_off``, also an adjustment forgiving it (source
+``refund-write-off:<rfd>``), or for a sale given back (``revenue``: a store return) a ``return``
+entry taking it back from that revenue account (source ``refund-return:<rfd>``).
 """
 
 from __future__ import annotations
@@ -83,10 +85,12 @@ class RefundService:
         memo: str,
         created_by: str,
         write_off: bool = False,
+        revenue: str | None = None,
     ) -> Refund:
         """Give money back to the card it came from. The billing party then owes again what the refunded
         payment paid, unless ``write_off``: the refund also writes it off (a goodwill refund of a
-        fee, a session not given)."""
+        fee, a session not given) or, with ``revenue``, takes the sale back from that revenue
+        account (a store return: less revenue, not a write-off)."""
         practice = self._practices.get(practice_id)
         payment = self._store.get(practice_id, payment_id)
         if payment.client_id != client_id:
@@ -105,6 +109,7 @@ class RefundService:
             created_at=self._clock(),
             created_by=created_by,
             write_off=write_off,
+            revenue=revenue if write_off else None,
         )
         refund, reserved = self._store.reserve_refund(practice_id, refund, amount_paid=payment.amount.amount)
         return self._attempt(practice, payment, refund) if reserved else refund
@@ -184,7 +189,19 @@ class RefundService:
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
         )
-        if refund.write_off:
+        if refund.write_off and refund.revenue:
+            self._ledger.post(
+                practice_id,
+                client_id=refund.client_id,
+                kind="return",
+                amount=refund.amount,
+                source_key=f"refund-return:{refund.id}",
+                memo="Sale given back with the refund",
+                payment_id=refund.payment_id,
+                owner_id=payment.owner_id,
+                revenue=refund.revenue,
+            )
+        elif refund.write_off:
             self._ledger.post(
                 practice_id,
                 client_id=refund.client_id,

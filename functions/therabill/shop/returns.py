@@ -3,10 +3,10 @@ its units going back on the shelf. Exactly once per request key: the return is r
 order first (conditioned on the order as read, so two returns never give back more than was
 bought; refused before anything is written when the payment has less left to refund), then
 the money goes back through the payments capability's refund (keyed by the return; the sale
-is written off, so the client owes nothing again), then the units are restocked (one
-``returned`` adjustment per line, keyed by the return). A retry completes what a crash left.
-A refund that fails takes the return off the order again and restocks nothing; a return of only
-free lines refunds nothing and only restocks."""
+is taken back from product revenue, a ``return`` entry, so the client owes nothing again), then
+the units are restocked (one ``returned`` adjustment per line, keyed by the return). A retry
+completes what a crash left. A refund that fails takes the return off the order again and
+restocks nothing; a return of only free lines refunds nothing and only restocks."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from therabill.core.clock import Clock
 from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
+from therabill.ledger.chart import PRODUCT_REVENUE
 from therabill.payments.refunds import Refund, RefundService
 from therabill.shop.errors import BadOrderError, NotRefundableError, OrderStateError, ReturnRefundFailedError
 from therabill.shop.models import Order, OrderLine, StockAdjustment
@@ -106,6 +107,7 @@ class Returns:
                 memo=f"Return of store order {order.id}",
                 created_by=by,
                 write_off=True,
+                revenue=PRODUCT_REVENUE,
             )
         except (ConflictError, InvalidRequestError):
             self._store.undo_return(practice_id, return_id, order.id)  # refunded meanwhile by another
