@@ -182,8 +182,11 @@ def return_order(
     back to the card it was paid with (each unit's price and its share of the tax) and the units
     go back in stock unless ``restock`` is false. The ``Idempotency-Key`` makes a retry give back
     once; 400 for more units than are left to give back; 409 when the payment has less left to
-    refund (nothing recorded) or the refund failed (the return undone, nothing restocked); free
-    lines only: restocked, nothing refunded. Owner or biller."""
+    refund (nothing recorded) or the refund failed (the return kept as ``refund_failed``, its
+    units no longer given back, nothing restocked; the same key again answers the same); free
+    lines only: restocked, nothing refunded. A refund Stripe fails later marks the return
+    ``refund_failed`` the same way, takes its restock back out and emails the practice once.
+    Owner or biller."""
     who = _caller()
     who.require("refunds:create")
     giving = None

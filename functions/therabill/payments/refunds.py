@@ -6,7 +6,8 @@ adds its amount to the payment's ``refunded_amount`` on the condition that the t
 the amount paid, so two concurrent refunds can never return more than was charged. Stripe gets the
 idempotency key ``therabill:refund:<id>``; the ledger entry (source ``refund:<id>``) is posted when
 Stripe says the refund succeeded, by the request or by the ``refund.*`` webhook, whichever comes
-first. A refund Stripe fails gives its reservation back.
+first. A refund Stripe fails gives its reservation back, then runs the failure hooks (a store
+return's refund undoes the return).
 
 Ledger effect (double entry, see ``ledger/chart.py``), on the billing party account of the payment (the
 client, or the billing contact who owns the card): Dr credit (what credit the account holds, e.g.
@@ -64,11 +65,18 @@ class RefundService:
         self._disputes = Disputes(store=store, ledger=ledger, clock=clock)
         self._in_person = InPersonPayments(practices=practices, ledger=ledger)
         self._hooks: list[RefundHook] = []
+        self._failed_hooks: list[RefundHook] = []
 
     def on_refund(self, hook: RefundHook) -> None:
         """Run ``hook(practice_id, refund, payment)`` after each refund succeeds (after its ledger
         entries), at least once: hooks must be idempotent."""
         self._hooks.append(hook)
+
+    def on_refund_failed(self, hook: RefundHook) -> None:
+        """Run ``hook(practice_id, refund, payment)`` each time a refund is reported failed (the
+        request's answer, each ``refund.*`` event saying so, after its reservation was given
+        back): at least once, so hooks must be idempotent."""
+        self._failed_hooks.append(hook)
 
     # -- refunds ------------------------------------------------------------------------------
     def get(self, practice_id: str, refund_id: str) -> Refund:
@@ -218,7 +226,12 @@ class RefundService:
     ) -> Refund:
         if self._store.refund_failed(practice_id, refund, reason, stripe_refund_id):
             logger.warning("refund failed", refund_id=refund.id, reason=reason)
-        return self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
+        now = self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
+        if now.status == "failed" and self._failed_hooks:
+            payment = self._store.get(practice_id, now.payment_id)
+            for hook in self._failed_hooks:
+                hook(practice_id, now, payment)
+        return now
 
     # -- disputes and payments in person --------------------------------------------------------
     def record_dispute(self, practice: Practice, dispute: dict[str, Any], event_created: int = 0) -> str:

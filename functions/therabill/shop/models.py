@@ -15,6 +15,7 @@ AdjustmentKind = Literal["received", "sold", "returned", "damaged", "correction"
 # reserved them, so the sale moves ``on_hand`` only.
 ADJUSTMENT_SIGN: dict[str, int] = {"received": 1, "returned": 1, "damaged": -1, "sold": -1, "correction": 1}
 
+ReturnStatus = Literal["recorded", "refund_failed"]
 OrderStatus = Literal["reserved", "paid", "released", "refunded"]
 MAX_ORDER_LINES = 20  # one order's transaction: the order, a product per line (and its history)
 
@@ -93,6 +94,9 @@ class ReturnRecord(BaseModel):
     restock: tuple[tuple[str, int], ...] = ()  # (product id, units)
     given: tuple[tuple[str, int], ...] = ()  # (product id, units) given back, to undo a failed refund
     at: datetime
+    # refund_failed: its refund failed after it was recorded; its units no longer count as given
+    # back, nor its amount as refunded, and its restock was taken back.
+    status: ReturnStatus = "recorded"
 
 
 class Order(BaseModel):

@@ -80,14 +80,18 @@ class ShopStore(ReturnWrites):
         return product_of(item)
 
     # -- stock ----------------------------------------------------------------------------------
-    def adjust(self, practice_id: str, adjustment: StockAdjustment) -> Product:
+    def adjust(
+        self, practice_id: str, adjustment: StockAdjustment, *, only_if: Write | None = None
+    ) -> Product:
         """One adjustment: both counters move by its quantity and it joins the history, in one
-        transaction; refused when a counter would go below zero."""
+        transaction; refused when a counter would go below zero, or (OrderStateError) when the
+        check ``only_if`` fails."""
         q = adjustment.quantity
         values = {":q": q, ":take": max(0, -q), ":sell": max(0, -q)}
         writes = [
             line_update(practice_id, adjustment.product_id, "ADD #available :q, #on_hand :q", values),
             put_new_write(adjustment_item(practice_id, adjustment)),
+            *([only_if] if only_if else []),
         ]
         try:
             transact(self.table, writes)
@@ -95,7 +99,7 @@ class ShopStore(ReturnWrites):
             # The adjustment there already (its id derived from the request): a replay answers the
             # stock as it now is, another change under the same key is a 409; else below zero.
             existing = replayed(
-                self._adjustment(practice_id, adjustment.product_id, adjustment.id),
+                self.adjustment(practice_id, adjustment.product_id, adjustment.id),
                 same=adjustment.same_change,
                 conflict="this Idempotency-Key was used for a different stock change",
                 adjustment_id=adjustment.id,
@@ -104,13 +108,15 @@ class ShopStore(ReturnWrites):
                 self._below_zero(practice_id, adjustment.product_id, exc)
         return self.get_product(practice_id, adjustment.product_id)
 
-    def _adjustment(self, practice_id: str, product_id: str, adjustment_id: str) -> StockAdjustment | None:
+    def adjustment(self, practice_id: str, product_id: str, adjustment_id: str) -> StockAdjustment | None:
         item = self.table.get(
             keys.practice_pk(practice_id), keys.stock_adjustment_sk(product_id, adjustment_id), fresh=True
         )
         return StockAdjustment.model_validate(item) if item else None
 
     def _below_zero(self, practice_id: str, product_id: str, exc: ConditionFailed) -> NoReturn:
+        if exc.index == 2:
+            raise OrderStateError("the order no longer allows this stock change") from exc
         if exc.index != 0:
             raise exc
         current = self.get_product(practice_id, product_id)

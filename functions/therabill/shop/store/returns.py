@@ -1,5 +1,5 @@
-"""A paid order's returns as the table keeps them: recorded on the order, and taken off again
-when their refund could not be made."""
+"""A paid order's returns as the table keeps them: recorded on the order, taken off again when
+their refund could not be made, kept as ``refund_failed`` when it failed later."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import datetime
 
 from therabill.adapters.dynamo import ConditionFailed, Table
 from therabill.core import keys
+from therabill.core.writes import Write
 from therabill.shop.errors import OrderNotFoundError, OrderStateError
 from therabill.shop.models import Order, OrderLine, ReturnRecord
 from therabill.shop.store.items import TRIES, order_of
@@ -75,36 +76,63 @@ class ReturnWrites:
         return order_of(item)
 
     def undo_return(self, practice_id: str, return_id: str, order_id: str) -> Order:
-        """Take a return whose refund failed off the order (its units no longer given back, its
-        amount no longer refunded), conditioned on the order as read; read again if it moved."""
+        """Take a return whose refund could not be made off the order (its units no longer given
+        back, its amount no longer refunded), conditioned on the order as read."""
+        return self._take_back(practice_id, return_id, order_id, "REMOVE #returns.#rid", {})
+
+    def mark_refund_failed(self, practice_id: str, return_id: str, order_id: str) -> Order:
+        """A return whose refund failed: its lines no longer count as given back, its amount as
+        refunded, and the record stays with status ``refund_failed``; once (a record marked
+        already, or gone, is the order as it is)."""
+        update = "SET #returns.#rid.#rst = :failed"
+        return self._take_back(practice_id, return_id, order_id, update, {":failed": "refund_failed"})
+
+    # Long: one UpdateItem conditioned on the version read, read again while another write wins.
+    def _take_back(
+        self, practice_id: str, return_id: str, order_id: str, update: str, values: dict[str, object]
+    ) -> Order:
+        names = {"#lines": "lines", "#returns": "returns", "#rid": return_id, "#status": "status"}
         for _ in range(TRIES):
             order = self.get_order(practice_id, order_id)
             record = order.returns.get(return_id)
-            if record is None:
-                return order  # undone already
+            if record is None or record.status == "refund_failed":
+                return order  # undone or marked already
             given = dict(record.given)
             lines = [
                 line.model_copy(update={"returned": line.returned - given.get(line.product_id, 0)})
                 for line in order.lines
             ]
+            extra = update.replace("SET ", ", ", 1) if update.startswith("SET ") else " " + update
             try:
                 self.table.update(
                     keys.practice_pk(practice_id),
                     keys.order_sk(order_id),
-                    update="SET #lines = :lines, #status = :paid, #version = #version + :one"
-                    " REMOVE #returns.#rid ADD refunded_amount :minus",
+                    update=f"SET #lines = :lines, #status = :paid, #version = #version + :one{extra}"
+                    " ADD refunded_amount :minus",
                     condition="#version = :v",
-                    names={"#lines": "lines", "#returns": "returns", "#rid": return_id}
-                    | {"#status": "status", "#version": "version"},
+                    names=names | {"#version": "version"} | ({"#rst": "status"} if "#rst" in update else {}),
                     values={
                         ":lines": [line.model_dump(mode="json") for line in lines],
                         ":paid": "paid",
                         ":one": 1,
                         ":minus": -record.amount,
                         ":v": order.version,
+                        **values,
                     },
                 )
             except ConditionFailed:
-                continue  # another return meanwhile: undo from the order as it now is
+                continue  # another return meanwhile: from the order as it now is
             return self.get_order(practice_id, order_id)
         raise OrderStateError("the order changed meanwhile; try again", order_id=order_id)
+
+    def restock_check(self, practice_id: str, order_id: str, return_id: str) -> Write:
+        """The condition a return's restock is written under: the return is on the order and its
+        refund has not failed (a failure marked first leaves nothing restocked after it)."""
+        return Write(
+            kind="check",
+            key=Table.key(keys.practice_pk(practice_id), keys.order_sk(order_id)),
+            condition="attribute_exists(#returns.#rid) AND (attribute_not_exists(#returns.#rid.#rst)"
+            " OR #returns.#rid.#rst = :recorded)",
+            names={"#returns": "returns", "#rid": return_id, "#rst": "status"},
+            values={":recorded": "recorded"},
+        )
