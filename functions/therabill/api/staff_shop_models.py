@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Flag, MinorUnits, Text, Whole
-from therabill.api.outputs import Amount
+from therabill.api.outputs import Amount, minor_units
 from therabill.shop.models import (
     MAX_ORDER_LINES,
     Order,
@@ -126,7 +126,7 @@ class OrderLineOut(BaseModel):
 
 class ReturnOut(BaseModel):
     id: str
-    amount: Amount = Field(description="what it gives back (refunded unless its refund failed)")
+    amount: int = Field(description=minor_units("what it gives back (refunded unless its refund failed)"))
     status: ReturnStatus = Field(
         description="recorded; refund_failed: its card refund failed, so it no longer counts (its"
         " units are sold again, its restock was taken back): refund another way, or return again"
