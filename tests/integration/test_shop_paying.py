@@ -389,7 +389,9 @@ def test_a_refund_the_processor_rejects_marks_the_return_failed_and_restocks_not
     assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 2500), body
 
 
-def test_a_refund_stripe_fails_later_undoes_the_return_once_and_takes_its_restock_back(world: World) -> None:
+def test_a_refund_stripe_fails_later_undoes_the_return_once_and_takes_its_restock_back(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
     practice = create_practice(world)
     client = create_client(world, practice)
     save_card(world, practice, client["id"], kinds=["product"])
@@ -472,3 +474,15 @@ def test_a_refund_stripe_fails_later_undoes_the_return_once_and_takes_its_restoc
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (5, 5)
     assert paid.status == "paid"
+    # A refund that succeeded and is reported failed afterwards is not undone: logged for operators.
+    again = derived_id(
+        "rfd", practice.id, f"order-return:{derived_id('ret', practice.id, order.id, 'ret-00007')}"
+    )
+    event["id"], event["data"] = (
+        "evt_refund_failed_2",
+        {"object": {**failed, "metadata": {"therabill_refund_id": again}}},
+    )
+    assert world.webhook(json.dumps(event))[0] == 200
+    world.drain_queue()
+    assert ledger(world, practice, client["id"])["balance"] == 0
+    assert "a succeeded refund was reported failed; not undone" in caplog.messages

@@ -227,6 +227,12 @@ class RefundService:
         if self._store.refund_failed(practice_id, refund, reason, stripe_refund_id):
             logger.warning("refund failed", refund_id=refund.id, reason=reason)
         now = self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
+        if now.status == "succeeded":
+            # Stripe fails a refund after its success when the card can no longer take it (a closed
+            # account): not undone here (its ledger entries and hooks stand); the operators look.
+            logger.error(
+                "a succeeded refund was reported failed; not undone", refund_id=now.id, reason=reason
+            )
         if now.status == "failed" and self._failed_hooks:
             payment = self._store.get(practice_id, now.payment_id)
             for hook in self._failed_hooks:
