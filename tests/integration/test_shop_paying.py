@@ -9,14 +9,18 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from tests.fakes.card_behaviour import INSUFFICIENT_FUNDS, set_charge_decline
 from tests.integration.conftest import World
 from tests.integration.scenario import Practice, create_client, create_practice, save_card
 from tests.integration.test_shop_stock import product, reconcile
 from therabill.core import keys
 from therabill.core.clock import local_date
+from therabill.core.ids import derived_id
 from therabill.payments.gateway import GatewayRejectedError
-from therabill.shop.models import Order
+from therabill.shop.errors import OrderStateError
+from therabill.shop.models import Order, StockAdjustment
 
 
 def order_of(world: World, practice: Practice, client_id: str, items: list[tuple[str, int]]) -> Order:
@@ -181,9 +185,25 @@ def test_returns_per_line_give_back_once_and_restock_what_comes_back(world: Worl
     assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 6830), body
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (3, 3)
-    assert ledger(world, practice, client["id"])["balance"] == 0
+    books = ledger(world, practice, client["id"])
+    assert books["balance"] == 0
+    # A sale given back is product revenue taken back (a return entry), never a write-off: the
+    # ledger's revenue report and the store's sales report both say net 0, 68.30 refunded.
+    by_account: dict[str, int] = {}
+    for line in (ln for e in books["entries"] for ln in e["lines"]):
+        by_account[line["account"]] = by_account.get(line["account"], 0) + line["amount"]
+    assert (by_account["revenue:products"], by_account.get("adjustments", 0)) == (0, 0), by_account
+    assert sorted(e["amount"] for e in books["entries"] if e["kind"] == "return") == [1250, 5580]
     day = local_date(world.clock.now, "America/New_York").isoformat()
     query = {"start": day, "end": day}
+    _, revenue = world.staff("GET", "/reports/revenue", practice_id=practice.id, query=query)
+    assert {k: revenue[k] for k in ("charges", "adjustments", "returns", "net_revenue", "refunds")} == {
+        "charges": 6830,
+        "adjustments": 0,
+        "returns": 6830,
+        "net_revenue": 0,
+        "refunds": 6830,
+    }, revenue
     status, report = world.staff(
         "GET", "/shop/reports/sales", practice_id=practice.id, query=query, role="clinician"
     )
@@ -329,7 +349,12 @@ def test_a_return_beyond_what_is_left_to_refund_records_nothing_and_free_lines_o
     assert (samples["on_hand"], samples["available"]) == (5, 5)  # sold one, given back one
 
 
-def test_a_refund_the_processor_rejects_undoes_the_return_and_restocks_nothing(
+def practice_mail(world: World, order_id: str) -> list[str]:
+    found = [email.message_from_string(m.raw_data) for m in world.emails()]
+    return [text_of(m) for m in found if m["Subject"] == f"Refund failed for order {order_id}"]
+
+
+def test_a_refund_the_processor_rejects_marks_the_return_failed_and_restocks_nothing(
     world: World, monkeypatch: Any
 ) -> None:
     practice = create_practice(world)
@@ -344,16 +369,120 @@ def test_a_refund_the_processor_rejects_undoes_the_return_and_restocks_nothing(
 
     monkeypatch.setattr(world.container.refunds._gateway, "refund", rejected)
     path = f"/shop/orders/{order.id}/returns"
-    status, body = world.staff(
-        "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00004"}
-    )
-    assert status == 409 and body["message"] == "the card refund failed, so the return was not recorded", body
+    for _ in range(2):  # the same key again: the same answer, nothing restocked
+        status, body = world.staff(
+            "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00004"}
+        )
+        assert status == 409 and body["message"] == (
+            "the card refund failed, so the return is marked refund_failed and nothing was restocked"
+        ), body
     _, now = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
     assert (now["status"], now["refunded_amount"], now["lines"][0]["returned"]) == ("paid", 0, 0)
+    assert [(r["amount"], r["status"]) for r in now["returns"]] == [(2500, "refund_failed")]
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (3, 3)
+    assert len(practice_mail(world, order.id)) == 1
     monkeypatch.undo()
     status, body = world.staff(
         "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00005"}
     )
     assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 2500), body
+
+
+def test_a_refund_stripe_fails_later_undoes_the_return_once_and_takes_its_restock_back(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    practice = create_practice(world)
+    client = create_client(world, practice)
+    save_card(world, practice, client["id"], kinds=["product"])
+    putty = product(world, practice, stock=5)
+    order = order_of(world, practice, client["id"], [(putty["id"], 2)])
+    paid, payment, _ = world.container.shop.paying.pay(
+        world.container.practices.get(practice.id), order, "saved_card"
+    )
+    path = f"/shop/orders/{order.id}/returns"
+    world.stripe.fail_next(1, kind="5xx", path="/v1/refunds")  # no answer: the refund stays pending
+    status, body = world.staff(
+        "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00006"}
+    )
+    assert (status, body["status"], body["refunded_amount"]) == (202, "refunded", 2500), body
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (5, 5)  # restocked while the refund is pending
+    return_id = derived_id("ret", practice.id, order.id, "ret-00006")
+    refund_id = derived_id("rfd", practice.id, f"order-return:{return_id}")
+    failed = {
+        "id": "re_failed_1",
+        "object": "refund",
+        "status": "failed",
+        "failure_reason": "expired_or_canceled_card",
+        "amount": 2500,
+        "currency": "usd",
+        "payment_intent": payment.payment_intent_id,
+        "metadata": {"therabill_refund_id": refund_id},
+    }
+    for n, kind in enumerate(["refund.updated", "refund.updated", "refund.failed"]):
+        event = {
+            "id": f"evt_refund_failed_{min(n, 1)}",  # the first twice (a redelivery), then another
+            "object": "event",
+            "type": kind,
+            "account": practice.account,
+            "created": int(world.clock().timestamp()),
+            "data": {"object": failed},
+        }
+        assert world.webhook(json.dumps(event))[0] == 200
+        world.drain_queue()
+    _, now = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
+    assert (now["status"], now["refunded_amount"], now["lines"][0]["returned"]) == ("paid", 0, 0)
+    assert [(r["id"], r["status"]) for r in now["returns"]] == [(return_id, "refund_failed")]
+    _, history = world.staff("GET", f"/shop/products/{putty['id']}/stock", practice_id=practice.id)
+    assert sorted((a["kind"], a["quantity"], a["note"]) for a in history) == [
+        ("correction", -2, "the return's card refund failed: its restock taken back"),
+        ("received", 5, ""),
+        ("returned", 2, ""),
+        ("sold", -2, ""),
+    ]
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (3, 3)
+    told = practice_mail(world, order.id)
+    assert len(told) == 1 and f"order {order.id} failed" in told[0] and "Therapy putty" not in told[0]
+    assert "The 2 units it had put back in stock were taken out again." in told[0]
+    books = ledger(world, practice, client["id"])
+    assert [e["kind"] for e in books["entries"] if e["kind"] in ("refund", "return", "adjustment")] == []
+    assert books["balance"] == 0
+    day = local_date(world.clock.now, "America/New_York").isoformat()
+    _, report = world.staff(
+        "GET", "/shop/reports/sales", practice_id=practice.id, query={"start": day, "end": day}
+    )
+    assert (report["total"]["units_returned"], report["total"]["refunded"], report["total"]["net"]) == (
+        0,
+        0,
+        2500,
+    )
+    # A restock racing the failure (written after the mark) is refused, the stock unchanged.
+    store = world.container.shop.returns._store
+    late = StockAdjustment(
+        id="adj_late", product_id=putty["id"], kind="returned", quantity=2, at=world.clock(), by="x"
+    )
+    with pytest.raises(OrderStateError):
+        store.adjust(practice.id, late, only_if=store.restock_check(practice.id, order.id, return_id))
+    assert store.get_product(practice.id, putty["id"]).on_hand == 3
+    # Tried again under a new key: the card is refunded this time, the units go back once more.
+    status, body = world.staff(
+        "POST", path, {}, practice_id=practice.id, headers={"Idempotency-Key": "ret-00007"}
+    )
+    assert (status, body["status"], body["refunded_amount"]) == (201, "refunded", 2500), body
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (5, 5)
+    assert paid.status == "paid"
+    # A refund that succeeded and is reported failed afterwards is not undone: logged for operators.
+    again = derived_id(
+        "rfd", practice.id, f"order-return:{derived_id('ret', practice.id, order.id, 'ret-00007')}"
+    )
+    event["id"], event["data"] = (
+        "evt_refund_failed_2",
+        {"object": {**failed, "metadata": {"therabill_refund_id": again}}},
+    )
+    assert world.webhook(json.dumps(event))[0] == 200
+    world.drain_queue()
+    assert ledger(world, practice, client["id"])["balance"] == 0
+    assert "a succeeded refund was reported failed; not undone" in caplog.messages

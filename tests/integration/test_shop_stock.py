@@ -179,3 +179,31 @@ def test_an_unpaid_reservation_is_released_after_its_time(world: World) -> None:
     assert body["status"] == "released"
     _, back = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (back["on_hand"], back["available"]) == (5, 5)
+
+
+def test_a_stock_key_reused_for_another_change_is_refused_and_its_replay_answers_once(world: World) -> None:
+    practice = create_practice(world, connect=False)
+    putty = product(world, practice)
+    path = f"/shop/products/{putty['id']}/stock"
+    key = {"Idempotency-Key": "count-0001"}
+    first = {"kind": "correction", "quantity": 4, "note": "counted"}
+    for _ in range(2):  # the same body again: the first change, once
+        status, body = world.staff("POST", path, first, practice_id=practice.id, headers=key)
+        assert (status, body["on_hand"], body["available"]) == (201, 4, 4), body
+    for other in ({**first, "quantity": 5}, {**first, "kind": "received"}, {**first, "note": "recount"}):
+        status, body = world.staff("POST", path, other, practice_id=practice.id, headers=key)
+        assert (
+            status == 409 and body["message"] == "this Idempotency-Key was used for a different stock change"
+        )
+    _, history = world.staff("GET", path, practice_id=practice.id)
+    assert [(a["kind"], a["quantity"]) for a in history] == [("correction", 4)]
+    # A replay of a take-away once the stock has fallen meanwhile is still the replay, not a 409.
+    take = {"kind": "damaged", "quantity": 4}
+    status, body = world.staff(
+        "POST", path, take, practice_id=practice.id, headers={"Idempotency-Key": "damaged-0001"}
+    )
+    assert (status, body["on_hand"]) == (201, 0), body
+    status, body = world.staff(
+        "POST", path, take, practice_id=practice.id, headers={"Idempotency-Key": "damaged-0001"}
+    )
+    assert (status, body["on_hand"]) == (201, 0), body

@@ -37,6 +37,7 @@ ENTRIES = [
     entry(7, "refund", 1_000, method="card"),
     entry(8, "chargeback", 400, method="card"),
     entry(9, "adjustment", 2_500, at=NEXT),  # a day with only a write-off: negative net
+    entry(10, "return", 700),  # a store sale given back: revenue taken back, not an adjustment
 ]
 
 
@@ -49,9 +50,9 @@ def test_money_in_adjustments_and_money_given_back():
         ENTRIES, start=DAY, end=date(2031, 3, 5), tz_name="America/New_York", currency="usd"
     )
     t = revenue.total
-    assert (t.charges, t.adjustments, t.net_revenue) == (12_000, 4_500, 7_500)
+    assert (t.charges, t.adjustments, t.returns, t.net_revenue) == (12_000, 4_500, 700, 6_800)
     assert (t.payments, t.refunds, t.collected) == (5_000, 1_400, 3_600)
-    assert revenue.by_day == {"2031-03-04": 10_000, "2031-03-05": -2_500}
+    assert revenue.by_day == {"2031-03-04": 9_300, "2031-03-05": -2_500}
 
 
 def test_the_revenue_csv_has_decimals_a_currency_and_numbers_stay_numbers():
@@ -65,7 +66,8 @@ def test_the_revenue_csv_has_decimals_a_currency_and_numbers_stay_numbers():
             "currency": "USD",
             "gross": "120.00",
             "adjustments": "20.00",
-            "net": "100.00",
+            "returns": "7.00",
+            "net": "93.00",
             "payments": "50.00",
             "refunds": "14.00",
             "collected": "36.00",
@@ -75,6 +77,7 @@ def test_the_revenue_csv_has_decimals_a_currency_and_numbers_stay_numbers():
             "currency": "USD",
             "gross": "0.00",
             "adjustments": "25.00",
+            "returns": "0.00",
             "net": "-25.00",  # a negative amount is a number, not text with an apostrophe
             "payments": "0.00",
             "refunds": "0.00",

@@ -27,8 +27,17 @@ KINDS_AND_METHODS = [
     ("adjustment", None),
     ("refund", "card"),
     ("chargeback", "card"),
+    ("return", None),
 ]
-SIGN = {"charge": 1, "refund": 1, "chargeback": 1, "payment": -1, "credit": -1, "adjustment": -1}
+SIGN = {
+    "charge": 1,
+    "refund": 1,
+    "chargeback": 1,
+    "payment": -1,
+    "credit": -1,
+    "adjustment": -1,
+    "return": -1,
+}
 
 settled = st.integers(min_value=0, max_value=100_000)
 # A position as the ledger keeps them: never both an open receivable and credit.
@@ -77,6 +86,14 @@ def test_a_refund_uses_credit_first_then_reopens_the_receivable():
         Line(account="credit", amount=200),
         Line(account="receivable", amount=300),
         Line(account="cash:card", amount=-500),
+    )
+
+
+def test_a_sale_given_back_is_taken_from_its_revenue_not_written_off():
+    assert lines_for("return", None, 4_000, Position(receivable=1_000), revenue="revenue:products") == (
+        Line(account="revenue:products", amount=4_000),
+        Line(account="receivable", amount=-1_000),
+        Line(account="credit", amount=-3_000),
     )
 
 

@@ -354,10 +354,10 @@ def payments_report(
 def revenue_report(
     start: Annotated[date, Query()], end: Annotated[date, Query()], format: Format = "json"
 ) -> Response[str]:
-    """Charges (gross), adjustments (write-offs, waivers, voided charges, goodwill credit) and net
-    revenue; payments, refunds (and lost disputes) and what was collected; posted in [start, end],
-    net revenue per local day. ``format=csv``: a row a local day with each of them, amounts as
-    decimals (25.00) with a currency column."""
+    """Charges (gross), adjustments (write-offs, waivers, voided charges, goodwill credit), returns
+    (the store's sales given back) and net revenue; payments, refunds (and lost disputes) and what
+    was collected; posted in [start, end], net revenue per local day. ``format=csv``: a row a local
+    day with each of them, amounts as decimals (25.00) with a currency column."""
     caller = _caller()
     caller.require("reports:read")
     r = _reports().revenue(caller.practice_id, start, end)
@@ -371,6 +371,7 @@ def revenue_report(
             currency=r.currency,
             charges=r.total.charges,
             adjustments=r.total.adjustments,
+            returns=r.total.returns,
             refunds=r.total.refunds,
             net_revenue=r.total.net_revenue,
             collected=r.total.collected,

@@ -160,7 +160,10 @@ class RevenueReport(BaseModel):
     adjustments: int = Field(
         description=minor_units("write-offs, waivers, voided standalone lines (they reduce revenue)")
     )
+    returns: int = Field(
+        description=minor_units("sales given back (the store's returns: product revenue taken back)")
+    )
     refunds: Amount
-    net_revenue: int = Field(description=minor_units("charges - adjustments"))
+    net_revenue: int = Field(description=minor_units("charges - adjustments - returns"))
     collected: int = Field(description=minor_units("payments (any method but credit) - refunds"))
     by_day: dict[str, int] = Field(description=minor_units("net revenue per local day (YYYY-MM-DD)"))

@@ -88,8 +88,10 @@ def adjust_stock(
     product_id: ItemId, body: Annotated[StockIn, Body()], idempotency_key: IdempotencyKey
 ) -> ProductOut:
     """Record stock received, returned, damaged or corrected after a count. The
-    ``Idempotency-Key`` makes a retried request change the stock once. 409 when fewer than zero units
-    would be left (units held by unpaid orders count as taken). Owner or biller."""
+    ``Idempotency-Key`` makes a retried request change the stock once (answering the product's
+    stock as it now is); the same key for another change of this product is a 409, nothing
+    changed. 409 when fewer than zero units would be left (units held by unpaid orders count as
+    taken). Owner or biller."""
     who = _caller()
     who.require("shop:manage")
     product = container().shop.catalogue.adjust(
@@ -180,8 +182,11 @@ def return_order(
     back to the card it was paid with (each unit's price and its share of the tax) and the units
     go back in stock unless ``restock`` is false. The ``Idempotency-Key`` makes a retry give back
     once; 400 for more units than are left to give back; 409 when the payment has less left to
-    refund (nothing recorded) or the refund failed (the return undone, nothing restocked); free
-    lines only: restocked, nothing refunded. Owner or biller."""
+    refund (nothing recorded) or the refund failed (the return kept as ``refund_failed``, its
+    units no longer given back, nothing restocked; the same key again answers the same); free
+    lines only: restocked, nothing refunded. A refund Stripe fails later marks the return
+    ``refund_failed`` the same way, takes its restock back out and emails the practice once.
+    Owner or biller."""
     who = _caller()
     who.require("refunds:create")
     giving = None

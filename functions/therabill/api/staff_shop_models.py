@@ -8,8 +8,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from therabill.api.inputs import Flag, MinorUnits, Text, Whole
-from therabill.api.outputs import Amount
-from therabill.shop.models import MAX_ORDER_LINES, Order, OrderStatus, Product, StockAdjustment
+from therabill.api.outputs import Amount, minor_units
+from therabill.shop.models import (
+    MAX_ORDER_LINES,
+    Order,
+    OrderStatus,
+    Product,
+    ReturnStatus,
+    StockAdjustment,
+)
 
 Sku = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._\-]+$")]
 TaxRate = Annotated[Whole, Field(ge=0, le=3000, description="basis points: 825 is 8.25 %")]
@@ -117,6 +124,16 @@ class OrderLineOut(BaseModel):
     returned: int
 
 
+class ReturnOut(BaseModel):
+    id: str
+    amount: int = Field(description=minor_units("what it gives back (refunded unless its refund failed)"))
+    status: ReturnStatus = Field(
+        description="recorded; refund_failed: its card refund failed, so it no longer counts (its"
+        " units are sold again, its restock was taken back): refund another way, or return again"
+    )
+    at: datetime
+
+
 class OrderOut(BaseModel):
     id: str
     client_id: str
@@ -134,13 +151,16 @@ class OrderOut(BaseModel):
     payment_id: str | None
     card_brand: str | None
     card_last4: str | None
+    returns: list[ReturnOut]
 
     @classmethod
     def of(cls, o: Order) -> OrderOut:
         lines = [OrderLineOut(**line.model_dump(), total=line.total) for line in o.lines]
+        returns = [ReturnOut(id=k, amount=r.amount, status=r.status, at=r.at) for k, r in o.returns.items()]
         return cls(
-            **o.model_dump(exclude={"lines", "link_id", "version"}),
+            **o.model_dump(exclude={"lines", "link_id", "version", "returns"}),
             lines=lines,
+            returns=sorted(returns, key=lambda r: r.at),
             subtotal=o.subtotal,
             tax=o.tax,
             total=o.total,

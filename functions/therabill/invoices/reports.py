@@ -1,5 +1,6 @@
 """Reports for staff, from the ledger (the one source of truth for money): payments in a date
-range by method, and revenue (gross charges, adjustments, net; money in and given back). Dates are
+range by method, and revenue (gross charges, adjustments, sales returned, net; money in and given
+back). Dates are
 the practice's local dates, inclusive. The aggregation is pure (``payments_report`` /
 ``revenue_report``); ``ReportService`` reads the entries. The JSON answers keep integer minor
 units; the CSVs (``payments_csv`` / ``revenue_csv``) are for spreadsheets: decimal amounts with a
@@ -73,12 +74,13 @@ class DayRevenue:
 
     charges: int = 0
     adjustments: int = 0
+    returns: int = 0  # sales given back (the store's returns): revenue taken back, not written off
     payments: int = 0
     refunds: int = 0  # refunds and lost disputes
 
     @property
     def net_revenue(self) -> int:
-        return self.charges - self.adjustments
+        return self.charges - self.adjustments - self.returns
 
     @property
     def collected(self) -> int:
@@ -90,6 +92,8 @@ class DayRevenue:
             self.charges += amount
         elif adjusted(e):
             self.adjustments += amount
+        elif e.kind == "return":
+            self.returns += amount
         elif e.kind == "credit_reversal":  # a staff credit taken back undoes what it booked
             if e.method is None:
                 self.adjustments -= amount
@@ -113,6 +117,7 @@ class Revenue:
         return DayRevenue(
             charges=sum(d.charges for d in self.days.values()),
             adjustments=sum(d.adjustments for d in self.days.values()),
+            returns=sum(d.returns for d in self.days.values()),
             payments=sum(d.payments for d in self.days.values()),
             refunds=sum(d.refunds for d in self.days.values()),
         )
@@ -207,10 +212,10 @@ def payments_csv(report: Payments) -> str:
 
 
 def revenue_csv(report: Revenue) -> str:
-    """One row a local day: gross charges, adjustments, net; payments, refunds, collected."""
-    columns = ("charges", "adjustments", "net_revenue", "payments", "refunds", "collected")
+    """One row a local day: gross charges, adjustments, returns, net; payments, refunds, collected."""
+    columns = ("charges", "adjustments", "returns", "net_revenue", "payments", "refunds", "collected")
     return to_csv(
-        ["date", "currency", "gross", "adjustments", "net", "payments", "refunds", "collected"],
+        ["date", "currency", "gross", "adjustments", "returns", "net", "payments", "refunds", "collected"],
         [
             (day, report.currency.upper(), *(_decimal(getattr(d, c), report.currency) for c in columns))
             for day, d in report.days.items()

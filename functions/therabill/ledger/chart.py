@@ -29,6 +29,8 @@ adjustment                 Dr adjustments A / Cr receivable min(A, R) / Cr credi
 credit reversal            Dr credit A / Cr cash:<method> A, or Cr adjustments A when the
                            method is None — a staff credit taken back (needs A ≤ C: only credit
                            still on hand is taken back, never what it already paid)
+return                     Dr revenue A (``revenue:products``: a sale given back) / Cr receivable
+                           min(A, R) / Cr credit the rest — less revenue, not a write-off
 refund, chargeback         Dr credit min(A, C) / Dr receivable the rest / Cr cash:<method> A (the
                            money goes back; what the refunded payment paid is owed again, and
                            credit on hand is used for it first — a refunded deposit takes its
@@ -47,7 +49,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-EntryKind = Literal["charge", "payment", "refund", "adjustment", "credit", "credit_reversal", "chargeback"]
+EntryKind = Literal[
+    "charge", "payment", "refund", "adjustment", "credit", "credit_reversal", "chargeback", "return"
+]
 PaymentMethod = Literal["card", "cash", "check", "credit", "insurance", "other"]
 
 RECEIVABLE = "receivable"
@@ -110,7 +114,8 @@ def lines_for(
     kind: EntryKind, method: PaymentMethod | None, amount: int, at: Position, *, revenue: str = REVENUE
 ) -> tuple[Line, ...]:
     """The lines of an entry of ``kind`` for ``amount`` (> 0) on an account standing at ``at``
-    (a charge credits ``revenue``: the practice's services, or ``PRODUCT_REVENUE``)."""
+    (a charge credits ``revenue``, a return debits it: the practice's services, or
+    ``PRODUCT_REVENUE``)."""
     if amount <= 0:
         raise ValueError("ledger amounts are positive; the kind gives the direction")
     if kind == "charge":
@@ -121,10 +126,11 @@ def lines_for(
         return application_lines(amount)
     if kind == "payment":
         return _settle(cash(method or "other"), amount, at)
-    if kind in ("credit", "adjustment"):
+    if kind in ("credit", "adjustment", "return"):
         if kind == "credit" and method == "credit":
             raise ValueError("a credit is paid in by a method (or is goodwill: method None)")
-        return _settle(cash(method) if method and kind == "credit" else ADJUSTMENTS, amount, at)
+        source = cash(method) if method and kind == "credit" else ADJUSTMENTS
+        return _settle(revenue if kind == "return" else source, amount, at)
     if kind == "credit_reversal":
         if amount > at.credit:
             raise InsufficientCreditError("a credit taken back exceeds the credit on hand")

@@ -102,13 +102,14 @@ class LedgerService:
         payment_id: str | None = None,
         owner_id: str | None = None,
         reference: str | None = None,
+        revenue: str = chart.REVENUE,
     ) -> LedgerEntry | None:
         """Append one entry exactly once per ``source_key``; None if it was already posted. A
         charge also applies the billing party's credit to itself (see ``post_charge``, which says how
-        much)."""
+        much). ``revenue``: the account a charge credits or a return debits."""
         _positive(amount)
         account = BillingAccount(client_id, owner_of(client_id, owner_id), amount.currency)
-        request = _Request(kind, amount, source_key, memo, method, payment_id, reference)
+        request = _Request(kind, amount, source_key, memo, method, payment_id, reference, revenue)
         if kind == "charge":
             return self._charge(practice_id, account, request).entry
 
@@ -156,7 +157,9 @@ class LedgerService:
     ) -> tuple[list[Write], LedgerEntry]:
         """Any entry but a charge, on the account as read: its guard, the entry, the summary."""
         now, (entry_id,) = self._stamp(1)
-        lines = chart.lines_for(request.kind, request.method, request.amount.amount, summary.position)
+        lines = chart.lines_for(
+            request.kind, request.method, request.amount.amount, summary.position, revenue=request.revenue
+        )
         entry = self._new_entry(account, request, lines, now=now, entry_id=entry_id)
         writes = [
             self._store.guard_write(practice_id, request.source_key, account, entry),

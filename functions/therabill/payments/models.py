@@ -153,6 +153,9 @@ class Refund(BaseModel):
     failure_reason: str | None = None
     # Also forgive what was refunded: the billing party does not owe it again (an adjustment, once).
     write_off: bool = False
+    # With ``write_off``: a sale given back (a store return), taken back from this revenue account
+    # (a ``return`` entry) instead of written off. None: an adjustment.
+    revenue: str | None = None
 
 
 class Dispute(BaseModel):

@@ -6,12 +6,15 @@ adds its amount to the payment's ``refunded_amount`` on the condition that the t
 the amount paid, so two concurrent refunds can never return more than was charged. Stripe gets the
 idempotency key ``therabill:refund:<id>``; the ledger entry (source ``refund:<id>``) is posted when
 Stripe says the refund succeeded, by the request or by the ``refund.*`` webhook, whichever comes
-first. A refund Stripe fails gives its reservation back.
+first. A refund Stripe fails gives its reservation back, then runs the failure hooks (a store
+return's refund undoes the return).
 
 Ledger effect (double entry, see ``ledger/chart.py``), on the billing party account of the payment (the
 client, or the billing contact who owns the card): Dr credit (what credit the account holds, e.g.
 a refunded deposit) and/or Dr receivable (what the payment paid is owed again) / Cr cash:card —
-source ``refund:<rfd>``; with ``write_off``, also an adjustment forgiving it.
+source ``refund:<rfd>``; with ``write_off``, also an adjustment forgiving it (source
+``refund-write-off:<rfd>``), or for a sale given back (``revenue``: a store return) a ``return``
+entry taking it back from that revenue account (source ``refund-return:<rfd>``).
 """
 
 from __future__ import annotations
@@ -62,11 +65,18 @@ class RefundService:
         self._disputes = Disputes(store=store, ledger=ledger, clock=clock)
         self._in_person = InPersonPayments(practices=practices, ledger=ledger)
         self._hooks: list[RefundHook] = []
+        self._failed_hooks: list[RefundHook] = []
 
     def on_refund(self, hook: RefundHook) -> None:
         """Run ``hook(practice_id, refund, payment)`` after each refund succeeds (after its ledger
         entries), at least once: hooks must be idempotent."""
         self._hooks.append(hook)
+
+    def on_refund_failed(self, hook: RefundHook) -> None:
+        """Run ``hook(practice_id, refund, payment)`` each time a refund is reported failed (the
+        request's answer, each ``refund.*`` event saying so, after its reservation was given
+        back): at least once, so hooks must be idempotent."""
+        self._failed_hooks.append(hook)
 
     # -- refunds ------------------------------------------------------------------------------
     def get(self, practice_id: str, refund_id: str) -> Refund:
@@ -83,10 +93,12 @@ class RefundService:
         memo: str,
         created_by: str,
         write_off: bool = False,
+        revenue: str | None = None,
     ) -> Refund:
         """Give money back to the card it came from. The billing party then owes again what the refunded
         payment paid, unless ``write_off``: the refund also writes it off (a goodwill refund of a
-        fee, a session not given)."""
+        fee, a session not given) or, with ``revenue``, takes the sale back from that revenue
+        account (a store return: less revenue, not a write-off)."""
         practice = self._practices.get(practice_id)
         payment = self._store.get(practice_id, payment_id)
         if payment.client_id != client_id:
@@ -105,6 +117,7 @@ class RefundService:
             created_at=self._clock(),
             created_by=created_by,
             write_off=write_off,
+            revenue=revenue if write_off else None,
         )
         refund, reserved = self._store.reserve_refund(practice_id, refund, amount_paid=payment.amount.amount)
         return self._attempt(practice, payment, refund) if reserved else refund
@@ -184,7 +197,19 @@ class RefundService:
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
         )
-        if refund.write_off:
+        if refund.write_off and refund.revenue:
+            self._ledger.post(
+                practice_id,
+                client_id=refund.client_id,
+                kind="return",
+                amount=refund.amount,
+                source_key=f"refund-return:{refund.id}",
+                memo="Sale given back with the refund",
+                payment_id=refund.payment_id,
+                owner_id=payment.owner_id,
+                revenue=refund.revenue,
+            )
+        elif refund.write_off:
             self._ledger.post(
                 practice_id,
                 client_id=refund.client_id,
@@ -201,7 +226,18 @@ class RefundService:
     ) -> Refund:
         if self._store.refund_failed(practice_id, refund, reason, stripe_refund_id):
             logger.warning("refund failed", refund_id=refund.id, reason=reason)
-        return self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
+        now = self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
+        if now.status == "succeeded":
+            # Stripe fails a refund after its success when the card can no longer take it (a closed
+            # account): not undone here (its ledger entries and hooks stand); the operators look.
+            logger.error(
+                "a succeeded refund was reported failed; not undone", refund_id=now.id, reason=reason
+            )
+        if now.status == "failed" and self._failed_hooks:
+            payment = self._store.get(practice_id, now.payment_id)
+            for hook in self._failed_hooks:
+                hook(practice_id, now, payment)
+        return now
 
     # -- disputes and payments in person --------------------------------------------------------
     def record_dispute(self, practice: Practice, dispute: dict[str, Any], event_created: int = 0) -> str:

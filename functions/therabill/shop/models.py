@@ -15,6 +15,7 @@ AdjustmentKind = Literal["received", "sold", "returned", "damaged", "correction"
 # reserved them, so the sale moves ``on_hand`` only.
 ADJUSTMENT_SIGN: dict[str, int] = {"received": 1, "returned": 1, "damaged": -1, "sold": -1, "correction": 1}
 
+ReturnStatus = Literal["recorded", "refund_failed"]
 OrderStatus = Literal["reserved", "paid", "released", "refunded"]
 MAX_ORDER_LINES = 20  # one order's transaction: the order, a product per line (and its history)
 
@@ -49,6 +50,17 @@ class StockAdjustment(BaseModel):
     order_id: str | None = None
     note: str = ""
 
+    def same_change(self, other: StockAdjustment) -> bool:
+        """The same change of the same product (who made it and when aside): a replay of a request,
+        not another one under its key."""
+        return (self.product_id, self.kind, self.quantity, self.note, self.order_id) == (
+            other.product_id,
+            other.kind,
+            other.quantity,
+            other.note,
+            other.order_id,
+        )
+
 
 class OrderLine(BaseModel):
     """What one line sold, fixed at checkout (the product may change later)."""
@@ -82,6 +94,9 @@ class ReturnRecord(BaseModel):
     restock: tuple[tuple[str, int], ...] = ()  # (product id, units)
     given: tuple[tuple[str, int], ...] = ()  # (product id, units) given back, to undo a failed refund
     at: datetime
+    # refund_failed: its refund failed after it was recorded; its units no longer count as given
+    # back, nor its amount as refunded, and its restock was taken back.
+    status: ReturnStatus = "recorded"
 
 
 class Order(BaseModel):

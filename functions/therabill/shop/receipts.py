@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from therabill.core.clock import day_text, local_date
+from therabill.core.money import Money
 from therabill.notifications.html import html_page
 from therabill.notifications.mailer import Attachment, Email
 from therabill.practices.models import Practice
@@ -78,5 +79,25 @@ def late_payment_email(*, practice: Practice, order: Order, payment_id: str) -> 
         subject=f"Order {order.id} paid after its reservation ended",
         text=text,
         html=html_page(f"Order {order.id} paid late", [escape(text)]),
+        sender_name="Therabill",
+    )
+
+
+def refund_failed_email(*, practice: Practice, order: Order, amount: int, units: int) -> Email:
+    """To the practice: a return's card refund failed after the return was made (ids, amounts and
+    counts only: what was bought is the client's)."""
+    back = Money(amount=amount, currency=order.currency).format()
+    stock = f" The {units} units it had put back in stock were taken out again." if units else ""
+    text = (
+        f"The card refund of {back} for a return of order {order.id} failed, so the client has not"
+        " been paid back. The return no longer counts: the order's items are sold again and"
+        f" nothing of it is refunded.{stock} Refund the client another way, or record the return"
+        " again to try the card once more."
+    )
+    return Email(
+        to=practice.email,
+        subject=f"Refund failed for order {order.id}",
+        text=text,
+        html=html_page(f"Refund failed for order {order.id}", [escape(text)]),
         sender_name="Therabill",
     )

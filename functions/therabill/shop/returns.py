@@ -3,22 +3,33 @@ its units going back on the shelf. Exactly once per request key: the return is r
 order first (conditioned on the order as read, so two returns never give back more than was
 bought; refused before anything is written when the payment has less left to refund), then
 the money goes back through the payments capability's refund (keyed by the return; the sale
-is written off, so the client owes nothing again), then the units are restocked (one
-``returned`` adjustment per line, keyed by the return). A retry completes what a crash left.
-A refund that fails takes the return off the order again and restocks nothing; a return of only
-free lines refunds nothing and only restocks."""
+is taken back from product revenue, a ``return`` entry, so the client owes nothing again), then
+the units are restocked (one ``returned`` adjustment per line, keyed by the return). A retry
+completes what a crash left. A refund that fails takes the return off the order again and
+restocks nothing; a return of only free lines refunds nothing and only restocks."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from therabill.core.clock import Clock
 from therabill.core.errors import ConflictError, InvalidRequestError
 from therabill.core.ids import derived_id
 from therabill.core.money import Money
+from therabill.ledger.chart import PRODUCT_REVENUE
+from therabill.notifications.mailer import Outbox
+from therabill.payments.models import ORDER_REFERENCE, Payment, for_an_order
 from therabill.payments.refunds import Refund, RefundService
-from therabill.shop.errors import BadOrderError, NotRefundableError, OrderStateError, ReturnRefundFailedError
+from therabill.practices.service import PracticeService
+from therabill.shop.errors import (
+    BadOrderError,
+    NotRefundableError,
+    OrderStateError,
+    ReturnRefundFailedError,
+)
 from therabill.shop.models import Order, OrderLine, StockAdjustment
+from therabill.shop.receipts import refund_failed_email
 from therabill.shop.store import ShopStore
 
 
@@ -60,10 +71,32 @@ def planned(order: Order, giving: list[Giving]) -> tuple[tuple[OrderLine, ...], 
     return tuple(lines), amount
 
 
+def refund_key(return_id: str) -> str:
+    """The request key of a return's refund (its refund id is derived from it)."""
+    return f"order-return:{return_id}"
+
+
+def _failed_error(refund_id: str) -> ReturnRefundFailedError:
+    return ReturnRefundFailedError(
+        "the card refund failed, so the return is marked refund_failed and nothing was restocked",
+        refund_id=refund_id,
+    )
+
+
 class Returns:
-    def __init__(self, *, store: ShopStore, refunds: RefundService, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: ShopStore,
+        refunds: RefundService,
+        practices: PracticeService,
+        outbox: Outbox,
+        clock: Clock,
+    ) -> None:
         self._store = store
         self._refunds = refunds
+        self._practices = practices
+        self._outbox = outbox
         self._clock = clock
 
     def give_back(
@@ -71,13 +104,16 @@ class Returns:
     ) -> tuple[Order, Refund | None]:
         """Return ``giving`` (None: everything not yet returned, restocked): the order as it now
         is and the return's refund (None: only free lines, nothing to refund). A refund that
-        fails undoes the return (ReturnRefundFailedError, nothing restocked)."""
+        fails marks the return ``refund_failed`` (ReturnRefundFailedError, nothing restocked);
+        so does the same request again."""
         return_id = derived_id("ret", practice_id, order_id, key)
         order = self._store.get_order(practice_id, order_id)
         if return_id not in order.returns:
             order = self._record(practice_id, order, return_id, giving)
         assert order.payment_id is not None
         record = order.returns[return_id]
+        if record.status == "refund_failed":
+            raise _failed_error(self._refund_id(practice_id, return_id))
         refund = None
         if record.amount > 0:
             refund = self._refund(practice_id, order, return_id, by=by)
@@ -91,7 +127,11 @@ class Returns:
                 by=by,
                 order_id=order.id,
             )
-            self._store.adjust(practice_id, back)
+            check = self._store.restock_check(practice_id, order.id, return_id)
+            try:
+                self._store.adjust(practice_id, back, only_if=check)
+            except OrderStateError:
+                break  # its refund failed meanwhile (marked first): nothing more goes back on the shelf
         return self._store.get_order(practice_id, order.id), refund
 
     def _refund(self, practice_id: str, order: Order, return_id: str, *, by: str) -> Refund:
@@ -101,21 +141,73 @@ class Returns:
                 practice_id,
                 client_id=order.client_id,
                 payment_id=order.payment_id,
-                request_key=f"order-return:{return_id}",
+                request_key=refund_key(return_id),
                 amount=order.returns[return_id].amount,
                 memo=f"Return of store order {order.id}",
                 created_by=by,
                 write_off=True,
+                revenue=PRODUCT_REVENUE,
             )
         except (ConflictError, InvalidRequestError):
             self._store.undo_return(practice_id, return_id, order.id)  # refunded meanwhile by another
             raise
         if refund.status == "failed":
-            self._store.undo_return(practice_id, return_id, order.id)
-            raise ReturnRefundFailedError(
-                "the card refund failed, so the return was not recorded", refund_id=refund.id
-            )
+            self._return_failed(practice_id, order.id, return_id)  # the hook did it too: once
+            raise _failed_error(refund.id)
         return refund
+
+    def _refund_id(self, practice_id: str, return_id: str) -> str:
+        return derived_id("rfd", practice_id, refund_key(return_id))
+
+    # -- a refund that failed -------------------------------------------------------------------
+    def refund_failed(self, practice_id: str, refund: Refund, payment: Payment) -> None:
+        """The refunds' failure hook: a return whose refund failed, whenever Stripe says so, no
+        longer counts (see ``_return_failed``); any other refund is left alone."""
+        if not for_an_order(payment):
+            return
+        order = self._store.get_order(practice_id, (payment.reference or "").removeprefix(ORDER_REFERENCE))
+        for return_id in order.returns:
+            if self._refund_id(practice_id, return_id) == refund.id:
+                self._return_failed(practice_id, order.id, return_id)
+
+    def _return_failed(self, practice_id: str, order_id: str, return_id: str) -> None:
+        """Exactly once in effect: the return marked ``refund_failed`` (its units and amount off
+        the order), each restock taken back by a correction, and the practice told once."""
+        order = self._store.mark_refund_failed(practice_id, return_id, order_id)
+        record = order.returns.get(return_id)
+        if record is None:
+            return  # taken off the order (never refunded): nothing to tell
+        units = sum(self._unstock(practice_id, order, return_id, p, q) for p, q in record.restock)
+        practice = self._practices.get(practice_id)
+        email = refund_failed_email(practice=practice, order=order, amount=record.amount, units=units)
+        self._outbox.send_once(practice_id, f"order-refund-failed:{return_id}", email)
+
+    def _unstock(self, practice_id: str, order: Order, return_id: str, product_id: str, quantity: int) -> int:
+        """Take a return's restock of one product back out, as far as units are left (none left:
+        a correction of 0 says so): the units taken out, decided once."""
+        undo_id = derived_id("adj", return_id, product_id, "refund-failed")
+        for _ in range(3):  # the stock may move between the read and the write
+            done = self._store.adjustment(practice_id, product_id, undo_id)
+            if done is not None:
+                return -done.quantity
+            restocked = derived_id("adj", return_id, product_id)
+            if self._store.adjustment(practice_id, product_id, restocked) is None:
+                return 0  # never restocked (and, marked first, never will be)
+            left = max(0, min(quantity, self._store.get_product(practice_id, product_id).available))
+            undo = StockAdjustment(
+                id=undo_id,
+                product_id=product_id,
+                kind="correction",
+                quantity=-left,
+                at=self._clock(),
+                by="system",
+                order_id=order.id,
+                note="the return's card refund failed: its restock taken back",
+            )
+            with contextlib.suppress(ConflictError):  # below zero meanwhile, or another call first
+                self._store.adjust(practice_id, undo)
+                return left
+        raise OrderStateError("the stock kept changing; the event is tried again", order_id=order.id)
 
     def _record(self, practice_id: str, order: Order, return_id: str, giving: list[Giving] | None) -> Order:
         if order.status not in ("paid", "refunded") or order.payment_id is None:

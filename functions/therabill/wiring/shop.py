@@ -58,6 +58,12 @@ class Shop(Base):
                 cards=self.cards,
                 clock=self.clock,
             ),
-            returns=Returns(store=store, refunds=self.refunds, clock=self.clock),
+            returns=Returns(
+                store=store,
+                refunds=self.refunds,
+                practices=self.practices,
+                outbox=self.outbox,
+                clock=self.clock,
+            ),
             practices=self.practices,
         )

@@ -114,7 +114,7 @@ def refund_item(practice_id: str, r: Refund) -> dict[str, Any]:
         "created_at": iso(r.created_at),
         "created_by": r.created_by,
         "write_off": r.write_off,
-    }
+    } | ({"revenue": r.revenue} if r.revenue else {})
 
 
 def refund_from_item(item: dict[str, Any]) -> Refund:
@@ -130,6 +130,7 @@ def refund_from_item(item: dict[str, Any]) -> Refund:
         stripe_refund_id=item.get("stripe_refund_id"),
         failure_reason=item.get("failure_reason"),
         write_off=bool(item.get("write_off", False)),
+        revenue=item.get("revenue"),
     )
 
 

@@ -4,21 +4,18 @@ never sold twice and no counter goes below zero."""
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from therabill import contract
 from therabill.adapters.dynamo import ConditionFailed, Table, put_new_write
 from therabill.core import keys
-from therabill.core.clock import iso, parse_iso
-from therabill.core.errors import ConflictError, DependencyUnavailableError, NotFoundError
+from therabill.core.clock import iso
+from therabill.core.errors import ConflictError, NotFoundError
 from therabill.core.ids import derived_id
-from therabill.core.money import Money
+from therabill.core.replay import replayed
 from therabill.core.writes import Write
 from therabill.shop.errors import (
-    OrderNotFoundError,
     OrderStateError,
     OutOfStockError,
     ProductChangedError,
@@ -26,110 +23,44 @@ from therabill.shop.errors import (
     RequestReusedError,
     StockBelowZeroError,
 )
-from therabill.shop.models import Order, OrderLine, Product, PurchaseLink, ReturnRecord, StockAdjustment
+from therabill.shop.models import Order, Product, PurchaseLink, StockAdjustment
+from therabill.shop.store.items import (
+    adjustment_item,
+    basket,
+    line_update,
+    order_item,
+    order_of,
+    product_item,
+    product_of,
+    transact,
+)
+from therabill.shop.store.returns import ReturnWrites
 
-_PRODUCT_FIELDS = ("name", "description", "sku", "hsa_fsa_eligible", "active", "on_hand", "available")
-_TRIES = 8  # a transaction that meets another on the same product is tried again, at most this often
-_BACKOFF_SECONDS = 0.02  # the first retry's longest wait; doubled each time (at most about 2.5 s in all)
 _SWEEP_PAGES = 10  # pages of due orders one sweep reads
 
 
-def _product_item(practice_id: str, p: Product) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "PK": keys.practice_pk(practice_id),
-        "SK": keys.product_sk(p.id),
-        "type": "product",
-        "id": p.id,
-        **{k: getattr(p, k) for k in _PRODUCT_FIELDS},
-        "price": p.price.amount,
-        "currency": p.price.currency,
-        "low_stock_at": p.low_stock_at,
-        "created_at": iso(p.created_at),
-        "version": p.version,
-    }
-    if p.tax_rate_bps is not None:
-        item["tax_rate_bps"] = p.tax_rate_bps
-    return item
-
-
-def _product(item: dict[str, Any]) -> Product:
-    return Product(
-        id=item["id"],
-        **{k: item[k] for k in _PRODUCT_FIELDS},
-        price=Money(amount=item["price"], currency=item["currency"]),
-        tax_rate_bps=item.get("tax_rate_bps"),
-        low_stock_at=item.get("low_stock_at", 0),
-        created_at=parse_iso(item["created_at"]),
-        version=item["version"],
-    )
-
-
-def _order_item(practice_id: str, o: Order) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "PK": keys.practice_pk(practice_id),
-        "SK": keys.order_sk(o.id),
-        "type": "order",
-        **o.model_dump(mode="json", exclude_none=True),
-    }
-    if o.status == "reserved":
-        item[contract.GSI1_PARTITION_KEY] = keys.ORDER_EXPIRY_GSI
-        item[contract.GSI1_SORT_KEY] = keys.order_expiry_gsi_sk(iso(o.expires_at), practice_id, o.id)
-    return item
-
-
-def _order(item: dict[str, Any]) -> Order:
-    fields = {k: v for k, v in item.items() if k in Order.model_fields}
-    fields["lines"] = tuple(OrderLine.model_validate(line) for line in item["lines"])
-    fields["returns"] = {k: ReturnRecord.model_validate(v) for k, v in (item.get("returns") or {}).items()}
-    return Order.model_validate(fields)
-
-
-def _basket(order: Order) -> set[tuple[str, int]]:
-    return {(line.product_id, line.quantity) for line in order.lines}
-
-
-def _line_update(practice_id: str, product_id: str, expression: str, values: dict[str, Any]) -> Write:
-    return Write(
-        kind="update",
-        key=Table.key(keys.practice_pk(practice_id), keys.product_sk(product_id)),
-        update=expression,
-        names={"#available": "available", "#on_hand": "on_hand"},
-        values=values,
-        condition="attribute_exists(PK) AND #available >= :take AND #on_hand >= :sell",
-    )
-
-
-def _adjustment_item(practice_id: str, a: StockAdjustment) -> dict[str, Any]:
-    return {
-        "PK": keys.practice_pk(practice_id),
-        "SK": keys.stock_adjustment_sk(a.product_id, a.id),
-        "type": "stock_adjustment",
-        **a.model_dump(mode="json", exclude_none=True),
-    }
-
-
-class ShopStore:
+class ShopStore(ReturnWrites):
     def __init__(self, table: Table) -> None:
         self.table = table
 
     # -- products -------------------------------------------------------------------------------
     def create_product(self, practice_id: str, product: Product) -> None:
-        self.table.put_new(_product_item(practice_id, product))
+        self.table.put_new(product_item(practice_id, product))
 
     def get_product(self, practice_id: str, product_id: str) -> Product:
         item = self.table.get(keys.practice_pk(practice_id), keys.product_sk(product_id))
         if not item:
             raise ProductNotFoundError("product not found", product_id=product_id)
-        return _product(item)
+        return product_of(item)
 
     def products(self, practice_id: str) -> list[Product]:
         items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.PRODUCT_PREFIX)
-        return [_product(i) for i in items]
+        return [product_of(i) for i in items]
 
     def products_by_id(self, practice_id: str, product_ids: list[str]) -> dict[str, Product]:
         pk = keys.practice_pk(practice_id)
         found = self.table.get_many([(pk, keys.product_sk(p)) for p in product_ids])
-        return {item["id"]: _product(item) for item in found.values()}
+        return {item["id"]: product_of(item) for item in found.values()}
 
     def update_product(
         self, practice_id: str, product_id: str, changes: dict[str, Any], *, expected_version: int | None
@@ -146,31 +77,55 @@ class ShopStore:
             raise ProductNotFoundError(exc.message, product_id=product_id) from exc
         except ConflictError as exc:
             raise ProductChangedError(exc.message, **exc.details) from exc
-        return _product(item)
+        return product_of(item)
 
     # -- stock ----------------------------------------------------------------------------------
-    def adjust(self, practice_id: str, adjustment: StockAdjustment) -> Product:
+    def adjust(
+        self, practice_id: str, adjustment: StockAdjustment, *, only_if: Write | None = None
+    ) -> Product:
         """One adjustment: both counters move by its quantity and it joins the history, in one
-        transaction; refused when a counter would go below zero."""
+        transaction; refused when a counter would go below zero, or (OrderStateError) when the
+        check ``only_if`` fails."""
         q = adjustment.quantity
         values = {":q": q, ":take": max(0, -q), ":sell": max(0, -q)}
         writes = [
-            _line_update(practice_id, adjustment.product_id, "ADD #available :q, #on_hand :q", values),
-            put_new_write(_adjustment_item(practice_id, adjustment)),
+            line_update(practice_id, adjustment.product_id, "ADD #available :q, #on_hand :q", values),
+            put_new_write(adjustment_item(practice_id, adjustment)),
+            *([only_if] if only_if else []),
         ]
         try:
-            self._transact(writes)
+            transact(self.table, writes)
         except ConditionFailed as exc:
-            current = self.get_product(practice_id, adjustment.product_id)
-            if exc.index == 0:
-                raise StockBelowZeroError(
-                    "not enough units in stock for this change",
-                    product_id=current.id,
-                    available=current.available,
-                    on_hand=current.on_hand,
-                ) from exc
-            return current  # the same adjustment again (derived id): done already
+            # The adjustment there already (its id derived from the request): a replay answers the
+            # stock as it now is, another change under the same key is a 409; else below zero.
+            existing = replayed(
+                self.adjustment(practice_id, adjustment.product_id, adjustment.id),
+                same=adjustment.same_change,
+                conflict="this Idempotency-Key was used for a different stock change",
+                adjustment_id=adjustment.id,
+            )
+            if existing is None:
+                self._below_zero(practice_id, adjustment.product_id, exc)
         return self.get_product(practice_id, adjustment.product_id)
+
+    def adjustment(self, practice_id: str, product_id: str, adjustment_id: str) -> StockAdjustment | None:
+        item = self.table.get(
+            keys.practice_pk(practice_id), keys.stock_adjustment_sk(product_id, adjustment_id), fresh=True
+        )
+        return StockAdjustment.model_validate(item) if item else None
+
+    def _below_zero(self, practice_id: str, product_id: str, exc: ConditionFailed) -> NoReturn:
+        if exc.index == 2:
+            raise OrderStateError("the order no longer allows this stock change") from exc
+        if exc.index != 0:
+            raise exc
+        current = self.get_product(practice_id, product_id)
+        raise StockBelowZeroError(
+            "not enough units in stock for this change",
+            product_id=current.id,
+            available=current.available,
+            on_hand=current.on_hand,
+        ) from exc
 
     def adjustments(self, practice_id: str, product_id: str) -> list[StockAdjustment]:
         items = self.table.query_all(
@@ -184,12 +139,12 @@ class ShopStore:
         already there (the same key again) is returned as it is when it has the same lines (product
         and quantity), else RequestReusedError (nothing held); a line short of units is an
         OutOfStockError naming the product and what is left."""
-        writes: list[Write] = [put_new_write(_order_item(practice_id, order))]
+        writes: list[Write] = [put_new_write(order_item(practice_id, order))]
         for line in order.lines:
             values = {":take": line.quantity, ":neg": -line.quantity, ":sell": 0}
-            writes.append(_line_update(practice_id, line.product_id, "ADD #available :neg", values))
+            writes.append(line_update(practice_id, line.product_id, "ADD #available :neg", values))
         try:
-            self._transact(writes)
+            transact(self.table, writes)
         except ConditionFailed as exc:
             if exc.index == 0:
                 return self._same_order(practice_id, order)
@@ -206,25 +161,19 @@ class ShopStore:
 
     def _same_order(self, practice_id: str, order: Order) -> Order:
         existing = self.get_order(practice_id, order.id)
-        if _basket(existing) != _basket(order):
+        if basket(existing) != basket(order):
             raise RequestReusedError(
                 "this request was already used for other items: reload the page and order again",
                 order_id=existing.id,
             )
         return existing
 
-    def get_order(self, practice_id: str, order_id: str) -> Order:
-        item = self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id))
-        if not item:
-            raise OrderNotFoundError("order not found", order_id=order_id)
-        return _order(item)
-
     def has_order(self, practice_id: str, order_id: str) -> bool:
         return bool(self.table.get(keys.practice_pk(practice_id), keys.order_sk(order_id)))
 
     def orders(self, practice_id: str) -> list[Order]:
         items = self.table.query_all(keys.practice_pk(practice_id), prefix=keys.ORDER_PREFIX)
-        return [_order(i) for i in items]
+        return [order_of(i) for i in items]
 
     def due_orders(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(practice, order) of reserved orders past their expiry, earliest first: every page up to
@@ -258,7 +207,7 @@ class ShopStore:
         ]
         for line in order.lines:
             values = {":q": line.quantity, ":take": 0, ":sell": 0}
-            writes.append(_line_update(practice_id, line.product_id, "ADD #available :q", values))
+            writes.append(line_update(practice_id, line.product_id, "ADD #available :q", values))
         return self._transact_move(practice_id, order, writes)
 
     def mark_paid(self, practice_id: str, order: Order, changes: dict[str, Any], at: datetime) -> Order:
@@ -280,9 +229,7 @@ class ShopStore:
         for line in order.lines:
             again = line.quantity if was == "released" else 0
             values = {":take": again, ":sell": line.quantity, ":a": -again, ":s": -line.quantity}
-            writes.append(
-                _line_update(practice_id, line.product_id, "ADD #available :a, #on_hand :s", values)
-            )
+            writes.append(line_update(practice_id, line.product_id, "ADD #available :a, #on_hand :s", values))
             sold = StockAdjustment(
                 id=derived_id("adj", order.id, line.product_id, "sold"),
                 product_id=line.product_id,
@@ -292,94 +239,8 @@ class ShopStore:
                 by=f"order:{order.id}",
                 order_id=order.id,
             )
-            writes.append(put_new_write(_adjustment_item(practice_id, sold)))
+            writes.append(put_new_write(adjustment_item(practice_id, sold)))
         return self._transact_move(practice_id, order, writes)
-
-    # Long: one UpdateItem with its expression, names and values, and what a failed condition means.
-    def record_return(
-        self,
-        practice_id: str,
-        order: Order,
-        return_id: str,
-        *,
-        lines: tuple[OrderLine, ...],
-        amount: int,
-        restock: tuple[tuple[str, int], ...],
-        given: tuple[tuple[str, int], ...],
-        at: datetime,
-    ) -> Order:
-        """Write a return on the order as read (its lines' ``returned``, the amount, the record);
-        the same return already there is the order as it is. Refunded once nothing is left."""
-        record = ReturnRecord(amount=amount, restock=restock, given=given, at=at)
-        status = "refunded" if all(line.returned == line.quantity for line in lines) else "paid"
-        try:
-            item = self.table.update(
-                keys.practice_pk(practice_id),
-                keys.order_sk(order.id),
-                update="SET #lines = :lines, #returns.#rid = :record, #status = :status,"
-                " #version = #version + :one ADD refunded_amount :amount",
-                condition="#version = :v AND #status IN (:paid, :refunded)",
-                names={
-                    "#lines": "lines",
-                    "#returns": "returns",
-                    "#rid": return_id,
-                    "#status": "status",
-                    "#version": "version",
-                },
-                values={
-                    ":lines": [line.model_dump(mode="json") for line in lines],
-                    ":record": record.model_dump(mode="json"),
-                    ":status": status,
-                    ":one": 1,
-                    ":amount": amount,
-                    ":v": order.version,
-                    ":paid": "paid",
-                    ":refunded": "refunded",
-                },
-            )
-        except ConditionFailed as exc:
-            current = self.get_order(practice_id, order.id)
-            if return_id in current.returns:
-                return current
-            raise OrderStateError(
-                "the order changed meanwhile; reload it and try again", current_status=current.status
-            ) from exc
-        return _order(item)
-
-    def undo_return(self, practice_id: str, return_id: str, order_id: str) -> Order:
-        """Take a return whose refund failed off the order (its units no longer given back, its
-        amount no longer refunded), conditioned on the order as read; read again if it moved."""
-        for _ in range(_TRIES):
-            order = self.get_order(practice_id, order_id)
-            record = order.returns.get(return_id)
-            if record is None:
-                return order  # undone already
-            given = dict(record.given)
-            lines = [
-                line.model_copy(update={"returned": line.returned - given.get(line.product_id, 0)})
-                for line in order.lines
-            ]
-            try:
-                self.table.update(
-                    keys.practice_pk(practice_id),
-                    keys.order_sk(order_id),
-                    update="SET #lines = :lines, #status = :paid, #version = #version + :one"
-                    " REMOVE #returns.#rid ADD refunded_amount :minus",
-                    condition="#version = :v",
-                    names={"#lines": "lines", "#returns": "returns", "#rid": return_id}
-                    | {"#status": "status", "#version": "version"},
-                    values={
-                        ":lines": [line.model_dump(mode="json") for line in lines],
-                        ":paid": "paid",
-                        ":one": 1,
-                        ":minus": -record.amount,
-                        ":v": order.version,
-                    },
-                )
-            except ConditionFailed:
-                continue  # another return meanwhile: undo from the order as it now is
-            return self.get_order(practice_id, order_id)
-        raise OrderStateError("the order changed meanwhile; try again", order_id=order_id)
 
     # -- purchase links -------------------------------------------------------------------------
     def put_link(self, practice_id: str, link: PurchaseLink) -> None:
@@ -422,7 +283,7 @@ class ShopStore:
 
     def _transact_move(self, practice_id: str, order: Order, writes: list[Write]) -> Order:
         try:
-            self._transact(writes)
+            transact(self.table, writes)
         except ConditionFailed as exc:
             current = self.get_order(practice_id, order.id)
             if exc.index == 0:
@@ -433,16 +294,3 @@ class ShopStore:
                 "a product of this order has no units left", order_id=order.id, available=0, wanted=0
             ) from exc
         return self.get_order(practice_id, order.id)
-
-    def _transact(self, writes: list[Write]) -> None:
-        """One transaction, tried again when it met another on the same items (DynamoDB cancels
-        both with TransactionConflict; the loser simply tries again)."""
-        for attempt in range(_TRIES):
-            try:
-                self.table.transact(writes)
-                return
-            except DependencyUnavailableError:
-                if attempt == _TRIES - 1:
-                    raise
-                # Backed off with jitter, so buyers racing for one product do not meet again in step.
-                time.sleep(random.uniform(0, _BACKOFF_SECONDS * 2**attempt))
