@@ -25,6 +25,7 @@ METRIC_NIGHTLY_RUNS_FINISHED = "NightlyRunsFinished"
 METRIC_NIGHTLY_ITEMS_BILLED = "NightlyItemsBilled"
 METRIC_NIGHTLY_ITEMS_INCOMPLETE = "NightlyItemsIncomplete"
 METRIC_NIGHTLY_ITEMS_FAILED = "NightlyItemsFailed"
+METRIC_SESSIONS_BILLED_AT_COMPLETION = "SessionsBilledAtCompletion"  # outside any run's report
 # Emitted by every nightly-sweep (0 included): the runs not done two hours after their cutoff.
 METRIC_NIGHTLY_RUNS_OVERDUE = "NightlyRunsOverdue"
 NIGHTLY_RUN_GRACE_HOURS = 2

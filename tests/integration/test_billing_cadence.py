@@ -18,6 +18,8 @@ from pytest_socket import disable_socket
 from devstack import apigw
 from tests.integration import scenario
 from tests.integration.conftest import AwsClients, World, open_world
+from tests.integration.test_business_metrics import Emf
+from tests.integration.test_business_metrics import emf as emf_fixture  # noqa: F401 - the fixture
 from tests.integration.test_nightly_support import (
     charges,
     drain,
@@ -30,6 +32,7 @@ from tests.integration.test_nightly_support import (
     service,
     session_on,
 )
+from therabill import contract
 from therabill.core.errors import DependencyUnavailableError
 
 TARGET = "arn:aws:lambda:us-east-1:123456789012:function:therabill-nightly-dispatch"
@@ -77,6 +80,7 @@ def _client_mail(world: World, to: str) -> list[str]:
 
 def test_a_session_completed_is_billed_once_at_completion_and_the_run_bills_nothing_more(
     world: World,
+    emf_fixture: Emf,  # noqa: F811 - the fixture imported above
 ) -> None:
     install_queue(world)
     practice = scenario.create_practice(world)
@@ -109,6 +113,7 @@ def test_a_session_completed_is_billed_once_at_completion_and_the_run_bills_noth
     status, billed = world.staff("GET", "/invoices", practice_id=practice.id, query={"client_id": ann["id"]})
     assert status == 200 and [(i["status"], i["total"]) for i in billed["items"]] == [("paid", 12_000)]
 
+    assert emf_fixture.read()[contract.METRIC_SESSIONS_BILLED_AT_COMPLETION] == 2  # no run reports them
     assert _fire(world, by_session[s_ann["id"]]) == "already_billed"  # a replayed firing
     fire(world, practice.id, local(DAY, 23))  # the run that night
     drain(world)

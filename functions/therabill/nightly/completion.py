@@ -18,13 +18,14 @@ from typing import Protocol
 
 from therabill.clients.models import Client
 from therabill.clients.service import ClientService
+from therabill.contract import METRIC_SESSIONS_BILLED_AT_COMPLETION
 from therabill.core.cadence import cadence_of
 from therabill.core.clock import Clock, local_date
 from therabill.core.errors import DependencyUnavailableError
 from therabill.nightly.billing import COMPLETION_RUN, MEMOS, InvoiceCharger
 from therabill.nightly.facts import FactReader
 from therabill.nightly.models import ItemAction, assess, run_date_at
-from therabill.observability import logger
+from therabill.observability import business, logger
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService
 from therabill.sessions.models import Session
@@ -126,4 +127,5 @@ class CompletionBilling:
         to_do = self._sessions.to_bill_done_write(practice.id, session.id, session.scheduled_start)
         if not self._sessions.finish_billing(practice.id, record, to_do):
             return "already_billed"  # a run resuming it recorded it first (the same invoices)
+        business.count(METRIC_SESSIONS_BILLED_AT_COMPLETION)  # no run reports it: the operators count it
         return billed.outcome
