@@ -281,3 +281,34 @@ def test_switching_cadence_and_auto_billing_in_the_month_bills_each_session_once
     assert {i["status"] for i in invoices} == {"paid"} and charges(world) == len(invoices)
     world.clock.now = local("2027-01-02", 20)
     assert world.staff("GET", "/nightly/tonight", practice_id=practice.id)[1]["ready"] == []
+
+
+def test_a_billing_day_outside_1_to_31_is_refused_with_nothing_written(world: World) -> None:
+    practice = scenario.create_practice(world, connect=False)
+    before = world.staff("GET", "/practice/billing-automation", practice_id=practice.id)[1]
+    for bad in (
+        {"monthly_billing_day": 0},
+        {"monthly_billing_day": 32},
+        {"monthly_billing_day": "5"},
+        {"monthly_billing_day": 5.5},
+        {"billing_cadence": "weekly"},
+    ):
+        status, body = world.staff("PUT", "/practice/billing-automation", bad, practice_id=practice.id)
+        assert status == 400 and next(iter(bad)) in str(body["details"]), (bad, body)
+    assert world.staff("GET", "/practice/billing-automation", practice_id=practice.id)[1] == before
+    assert (
+        world.staff(
+            "PUT",
+            "/practice/billing-automation",
+            {"monthly_billing_day": 31},
+            practice_id=practice.id,
+            role="biller",
+        )[0]
+        == 403
+    )
+    ok = _automation(world, practice.id, {"monthly_billing_day": 31, "billing_cadence": "monthly"})
+    assert (ok["monthly_billing_day"], ok["billing_cadence"], ok["version"]) == (
+        31,
+        "monthly",
+        before["version"] + 1,
+    )
