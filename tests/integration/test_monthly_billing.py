@@ -217,6 +217,21 @@ def test_split_billing_makes_one_monthly_invoice_per_parent(world: World) -> Non
     for d in ("2026-11-03", "2026-11-17"):
         session_on(world, practice, kid["id"], svc, local(d, 9))
     before = charges(world)
+    wills = {i["will"] for i in _tonight(world, practice.id, "2026-12-01")["ready"]}
+    assert wills == {"consolidated tonight, charged (Mia Parent), sent (Dan Parent)"}  # each parent's own
+    off = {"enabled": False, "contact_id": mom["id"]}
+    assert world.staff("PUT", f"/clients/{kid['id']}/autopay", off, practice_id=practice.id)[0] == 200
+    wills = {i["will"] for i in _tonight(world, practice.id, "2026-12-01")["ready"]}
+    assert wills == {"consolidated tonight, sent (Mia Parent), sent (Dan Parent)"}
+    assert (
+        world.staff(
+            "PUT",
+            f"/clients/{kid['id']}/autopay",
+            {"enabled": None, "contact_id": mom["id"]},
+            practice_id=practice.id,
+        )[0]
+        == 200
+    )
     run = _night(world, practice.id, "2026-12-01")
     assert len(run["items"]) == 1 and len(run["items"][0]["invoice_ids"]) == 2
     assert charges(world) == before + 1  # Mia's card; Dan has none: his invoice is sent

@@ -307,3 +307,14 @@ def test_a_monthly_item_is_consolidated_on_its_billing_date_and_left_until_then(
 def test_a_staff_runs_report_counts_what_it_left_waiting() -> None:
     report = build_report([], held=[], incomplete=0, skipped=0, waiting=2)
     assert (report.items_billed, report.waiting) == (0, 2)
+
+
+def test_under_split_billing_the_listing_says_what_each_party_gets() -> None:
+    split = replace(BASE, payers=(("Mia Parent", True), ("Dan Parent", False)))
+    assert _will(split) == "charged now (Mia Parent), sent (Dan Parent)"
+    monthly = replace(split, monthly_on=date(2026, 12, 1))
+    assert (
+        _will(monthly, run_date=date(2026, 12, 1))
+        == "consolidated tonight, charged (Mia Parent), sent (Dan Parent)"
+    )
+    assert _will(split, auto_billing=False) == "waiting for staff"

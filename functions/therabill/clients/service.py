@@ -157,6 +157,10 @@ class ClientService:
     def get_responsibility(self, practice_id: str, client_id: str) -> Responsibility | None:
         return self._store.get_responsibility(practice_id, client_id)
 
+    def responsibilities(self, practice_id: str, client_ids: Iterable[str]) -> dict[str, Responsibility]:
+        """The split-billing rules of the clients that have some, in one round."""
+        return self._store.responsibilities(practice_id, client_ids)
+
     def put_responsibility(
         self, practice_id: str, client_id: str, rules: list[RuleSet], by: str
     ) -> Responsibility:

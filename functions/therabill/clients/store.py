@@ -216,6 +216,16 @@ class ClientStore:
             return None
         return Responsibility.model_validate({**item, "updated_at": parse_iso(item["updated_at"])})
 
+    def responsibilities(self, practice_id: str, client_ids: Iterable[str]) -> dict[str, Responsibility]:
+        """The split-billing rules of those clients that have some, in one round (BatchGetItem)."""
+        pk = keys.practice_pk(practice_id)
+        found = self.table.get_many([(pk, keys.responsibility_sk(c)) for c in dict.fromkeys(client_ids)])
+        out = [
+            Responsibility.model_validate({**item, "updated_at": parse_iso(item["updated_at"])})
+            for item in found.values()
+        ]
+        return {r.client_id: r for r in out}
+
     def put_responsibility(self, practice_id: str, resp: Responsibility) -> None:
         data = resp.model_dump(mode="json")
         data["updated_at"] = iso(resp.updated_at)

@@ -10,7 +10,9 @@ from therabill.authorizations.models import Asked, Authorization, Usage, choose,
 from therabill.authorizations.service import AuthorizationService, Visit
 from therabill.cards.models import ChargeKind
 from therabill.cards.service import CardService, check_consent
-from therabill.clients.models import Client
+from therabill.clients.models import BillingContact, Client
+from therabill.clients.responsibility import Responsibility, SplitKind
+from therabill.clients.responsibility import split as split_amount
 from therabill.clients.service import ClientService
 from therabill.core.cadence import billing_date_after, cadence_of
 from therabill.core.clock import Clock, local_date, zone
@@ -69,8 +71,14 @@ class ClientFacts:
     """What the facts need of a client (a missing client: nothing) and their coverage."""
 
     def __init__(
-        self, client: Client | None, coverages: list[Coverage], authorizations: list[Authorization]
+        self,
+        client: Client | None,
+        coverages: list[Coverage],
+        authorizations: list[Authorization],
+        split: tuple[Responsibility, dict[str, BillingContact]] | None = None,
     ) -> None:
+        self.id = client.id if client else ""
+        self.split = split  # split billing: the rules and the client's billing contacts
         self.name = f"{client.first_name} {client.last_name}".strip() if client else ""
         self.email = client.email if client else None
         self.diagnoses = client.diagnoses if client else ()
@@ -115,6 +123,29 @@ class ClientFacts:
     def not_billed(self) -> bool:
         return self._billing_type == "not_billed"
 
+    def payers(self, f: ItemFacts, practice: Practice) -> tuple[tuple[str, bool], ...]:
+        """Under split billing, each billing party's part of what tonight bills: (their name,
+        whether their own card is charged: the practice can charge, their AutoPay, their card).
+        Empty: the client pays it all."""
+        if self.split is None:
+            return ()
+        rules, contacts = self.split
+        kind = charge_kind(f)
+        split_kind: SplitKind = kind if kind in ("copay", "cancellation_fee") else "session_fee"
+        parts = split_amount(billable_amount(f), rules, split_kind)
+        out: list[tuple[str, bool]] = []
+        for owner, part in parts:
+            contact = contacts.get(owner)
+            if part <= 0 or (owner != self.id and contact is None):
+                continue
+            if contact is None:  # the client's own part
+                out.append((self.name, f.practice_can_charge and f.card_chargeable and f.autopay))
+                continue
+            autopay = practice.autopay_default if contact.autopay is None else contact.autopay
+            card = f.practice_can_charge and contact.default_card_id is not None
+            out.append((contact.name, card and autopay))
+        return () if [n for n, _ in out] == [self.name] else tuple(out)
+
 
 class ClientLookup:
     """What the facts need of the clients of tonight's sessions."""
@@ -134,8 +165,14 @@ class ClientLookup:
         found = self._clients.get_many(practice_id, client_ids)
         coverages = self._coverage.all_of_practice(practice_id)
         auths = self._authorizations.of_practice(practice_id)  # one Query, as the coverage
+        rules = self._clients.responsibilities(practice_id, client_ids)  # one round; few have any
+        splits = {
+            cid: (r, {c.id: c for c in self._clients.contacts_of(practice_id, cid)})
+            for cid, r in rules.items()
+        }
         return {
-            cid: ClientFacts(found.get(cid), coverages.get(cid, []), auths.get(cid, [])) for cid in client_ids
+            cid: ClientFacts(found.get(cid), coverages.get(cid, []), auths.get(cid, []), splits.get(cid))
+            for cid in client_ids
         }
 
     def authorization_problems(
@@ -252,6 +289,8 @@ class FactReader:
                         practice, s.client_id, client.default_card_id, kind, amount
                     )
                 base = ItemFacts(**{**base.__dict__, "card_chargeable": chargeable[ck]})
+            if client.split is not None and not base.insured:
+                base = replace(base, payers=client.payers(base, practice))
             out.append(base)
         return sorted(out, key=lambda f: (f.service_date, f.session_id))
 

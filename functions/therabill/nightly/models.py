@@ -173,6 +173,8 @@ class ItemFacts:
     at_completion: bool = False  # the client's cadence: billed within minutes of becoming Ready
     # The client's cadence is monthly: the billing date that consolidates this session (None: not monthly).
     monthly_on: date | None = None
+    # Split billing: each billing party's part as (name, their card charged); empty: the client's.
+    payers: tuple[tuple[str, bool], ...] = ()
     # Served before auto-billing was turned on: the next run's backfill, or left for staff.
     before_auto: Literal["backfill", "staff"] | None = None
 
@@ -276,7 +278,9 @@ def disposition(f: ItemFacts, a: Assessment, *, run_date: date, auto_billing: bo
     return "bill"
 
 
-def will_happen(f: ItemFacts, a: Assessment, *, run_date: date, auto_billing: bool = True) -> str:
+def will_happen(  # noqa: PLR0911 - one return per disposition, read top to bottom
+    f: ItemFacts, a: Assessment, *, run_date: date, auto_billing: bool = True
+) -> str:
     """What tonight does with an item, in staff's words: a Ready one is charged now, sent or claimed
     at the cutoff; waits for staff; is billed at completion; or, for a monthly client, is
     consolidated tonight (charged or sent) or on its billing date ("consolidated on the 1st")."""
@@ -288,10 +292,17 @@ def will_happen(f: ItemFacts, a: Assessment, *, run_date: date, auto_billing: bo
     if what == "at_completion":
         return AT_COMPLETION
     if what == "consolidate":
-        return f"consolidated tonight, {WILL[a.action].removesuffix(' now')}"
+        return f"consolidated tonight, {_parties(f) or WILL[a.action].removesuffix(' now')}"
     if what == "later" and f.monthly_on is not None:
         return f"consolidated on the {ordinal(f.monthly_on.day)} ({f.monthly_on.isoformat()})"
+    if a.action in ("charge", "send") and f.payers:
+        return _parties(f).replace("charged", "charged now")
     return WILL.get(a.action, "billed")
+
+
+def _parties(f: ItemFacts) -> str:
+    """Split billing: "charged (Mia Parent), sent (Dan Parent)"; else empty."""
+    return ", ".join(f"{'charged' if charged else 'sent'} ({name})" for name, charged in f.payers)
 
 
 # -- the run and its report -------------------------------------------------------------------------
