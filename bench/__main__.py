@@ -49,6 +49,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="--only nightly: share the practices over this many processes (default 1)",
     )
     parser.add_argument(
+        "--nightly-cadence",
+        choices=("nightly", "monthly"),
+        default="nightly",
+        help="--only nightly: the practices' cadence (monthly: a month of sessions consolidated)",
+    )
+    parser.add_argument(
         "--functions",
         help="comma-separated function names from therabill.contract "
         "to time (default: all); the baseline is always timed",
@@ -139,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             sessions=args.nightly_sessions,
             processes=args.nightly_processes,
             progress=progress,
+            cadence=args.nightly_cadence,
         )
         results["nightly"] = night.as_dict()
         sections.append(nightly.render(night))

@@ -15,6 +15,11 @@ service): booking 10,000 sessions through the API would dwarf the run being meas
 
     uv run python -m bench --only nightly                      # 10,000 sessions, 200 practices
     uv run python -m bench --only nightly --nightly-sessions 1000 --nightly-practices 20
+    uv run python -m bench --only nightly --nightly-cadence monthly   # the month's sessions, consolidated
+
+Monthly: every practice bills monthly on the run's day; its sessions are spread over the 30 days
+before it (older than the 14-day window: found through their to-do rows), and the run makes one
+invoice (and at most one charge) per client.
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class NightlyResult:
     messages: int
     other_concurrency: list[dict[str, float]] = field(default_factory=list)
     processes: int = 1
+    cadence: str = "nightly"
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,10 +90,11 @@ def _local(hour: int, minute: int = 0, tz: str = "America/New_York") -> datetime
     return datetime.fromisoformat(DAY).replace(hour=hour, minute=minute, tzinfo=ZoneInfo(tz)).astimezone(UTC)
 
 
-def _seed(
-    world: Any, practices: int, sessions: int, progress: Any, *, first: int = 0
+def _seed(  # long: one seeding, step after step
+    world: Any, practices: int, sessions: int, progress: Any, *, first: int = 0, cadence: str = "nightly"
 ) -> tuple[list[str], int]:
-    """Practices (connected), clients (some with a saved card), one service, completed sessions."""
+    """Practices (connected), clients (some with a saved card), one service, completed sessions
+    (monthly: spread over the 30 days before the run, the practice's billing day the run's)."""
     from tests.integration import scenario
 
     from therabill.core.ids import new_id
@@ -105,6 +112,9 @@ def _seed(
         world.clock.now = _local(8)
         practice = scenario.create_practice(world, name=f"Practice {first + n:04d}")
         ids.append(practice.id)
+        if cadence == "monthly":
+            body = {"billing_cadence": "monthly", "monthly_billing_day": int(DAY[-2:])}
+            assert world.staff("PUT", "/practice/billing-automation", body, practice_id=practice.id)[0] == 200
         status, svc = world.staff(
             "POST",
             "/services",
@@ -117,14 +127,17 @@ def _seed(
             client = scenario.create_client(
                 world, practice, first_name=f"C{k:02d}", email=f"c{k}@p{first + n}.client.test"
             )
-            if k % CARD_SHARE == 0:
-                scenario.save_card(world, practice, client["id"])
+            if k % CARD_SHARE == 0:  # monthly: a consent with no limit per charge (a month is one)
+                limit = {"max_amount": None} if cadence == "monthly" else {}
+                scenario.save_card(world, practice, client["id"], **limit)
             clients.append(client["id"])
         count = per_practice if n < practices - 1 else sessions - made
         clinician = world.member(practice.id, "clinician").id
         price = Money(amount=12_000, currency="usd")
         for j in range(count):
             start = _local(8) + timedelta(minutes=5 * j)
+            if cadence == "monthly":  # the 30 days before the billing day
+                start = _local(8) - timedelta(days=1 + j % 30, minutes=-5 * (j // 30))
             client_id = clients[j % len(clients)]
             session = Session(
                 id=new_id("ses"),
@@ -162,6 +175,8 @@ def _seed(
                     "client_id": client_id,
                 }
             )
+            if cadence == "monthly":
+                c.sessions.store.mark_to_bill(practice.id, session)
             c.ledger.post_charge(
                 practice.id,
                 client_id=client_id,
@@ -400,7 +415,9 @@ def _stderr(message: str) -> None:
     print(f"  ... {message}", file=sys.stderr, flush=True)
 
 
-def _measure_part(practices: int, sessions: int, first: int, sample_memory: int, progress: Any) -> _Part:
+def _measure_part(
+    practices: int, sessions: int, first: int, sample_memory: int, progress: Any, cadence: str = "nightly"
+) -> _Part:
     from datetime import date
 
     from bench.world import build_world
@@ -411,7 +428,7 @@ def _measure_part(practices: int, sessions: int, first: int, sample_memory: int,
         url = sqs.create_queue(QueueName="therabill-nightly-bench")["QueueUrl"]
         world.container.nightly_queue = SqsQueue(sqs, url)
         seed_started = time.perf_counter()
-        practice_ids, made = _seed(world, practices, sessions, progress, first=first)
+        practice_ids, made = _seed(world, practices, sessions, progress, first=first, cadence=cadence)
         seed_seconds = time.perf_counter() - seed_started
         if progress:
             progress(f"seeded in {seed_seconds:.0f} s; running the night")
@@ -456,12 +473,13 @@ def measure(
     concurrency: int = DEFAULT_CONCURRENCY,
     processes: int = 1,
     progress: Any = None,
+    cadence: str = "nightly",
 ) -> NightlyResult:
     """The night; with ``processes`` > 1 the practices are shared out over that many processes,
     each with its own moto (practices are independent: nothing of one is read by another's run)."""
     processes = max(1, min(processes, practices))
     if processes == 1:
-        parts = [_measure_part(practices, sessions, 0, SAMPLED_MESSAGES, progress)]
+        parts = [_measure_part(practices, sessions, 0, SAMPLED_MESSAGES, progress, cadence)]
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -479,6 +497,7 @@ def measure(
                     firsts[k],
                     SAMPLED_MESSAGES if k == 0 else 0,
                     _stderr if progress else None,
+                    cadence,
                 )
                 for k in range(processes)
             ]
@@ -515,6 +534,7 @@ def measure(
         messages=len(messages),
         other_concurrency=others,
         processes=processes,
+        cadence=cadence,
         notes=[
             f"latencies: DynamoDB {DDB_LATENCY_S * 1000:.0f} ms, Stripe {STRIPE_LATENCY_S * 1000:.0f} ms; "
             f"Stripe limit {STRIPE_OPS_PER_SECOND}/s (token bucket, burst {STRIPE_BURST}), 429 → SDK backoff",
@@ -549,7 +569,7 @@ def render(r: NightlyResult) -> str:
             )
         )
     width = max(len(k) for k, _ in rows)
-    lines = ["The nightly run at scale", ""]
+    lines = [f"The nightly run at scale ({r.cadence})", ""]
     lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
     lines += ["", *[f"  ({n})" for n in r.notes]]
     return "\n".join(lines)

@@ -157,12 +157,25 @@ def test_a_billing_day_of_31_bills_on_the_months_last_day(world: World) -> None:
     ]
     on_the_day = session_on(world, practice, ada["id"], svc, local("2027-01-31", 9))["id"]
     feb = session_on(world, practice, ada["id"], svc, local("2027-02-10", 9))["id"]
+    # Cy's consent allows charges up to 200.00: each session fits, their sum does not.
+    cy = scenario.create_client(world, practice, first_name="Cy", email="cy@client.test")
+    scenario.save_card(world, practice, cy["id"], max_amount=20_000)
+    for d in ("2027-01-05", "2027-01-06"):
+        session_on(world, practice, cy["id"], svc, local(d, 10))
     before = charges(world)
     assert _night(world, practice.id, "2027-01-30")["items"] == []
+    wills = {(i["client_id"], i["will"]) for i in _tonight(world, practice.id, "2027-01-31")["ready"]}
+    assert wills == {
+        (ada["id"], "consolidated tonight, charged"),
+        (cy["id"], "consolidated tonight, sent"),
+        (ada["id"], "consolidated on the 28th (2027-02-28)"),
+    }
     run = _night(world, practice.id, "2027-01-31")
-    assert [i["sessions"] for i in run["items"]] == [jan] and charges(world) == before + 1
+    by_client = {i["client_id"]: i for i in run["items"]}
+    assert by_client[ada["id"]]["sessions"] == jan and charges(world) == before + 1
+    assert (by_client[cy["id"]]["outcome"], by_client[cy["id"]]["billed"]) == ("sent", 2 * PRICE)
     assert _night(world, practice.id, "2027-02-27")["items"] == []
-    run = _night(world, practice.id, "2027-02-28")  # 31 → the last day of February
+    run = _night(world, practice.id, "2027-02-28")  # 31: the last day of February
     assert [i["sessions"] for i in run["items"]] == [[on_the_day, feb]] and charges(world) == before + 2
     totals = [i["total"] for i in _invoices(world, practice.id, ada["id"])]
     assert totals == [2 * PRICE, 2 * PRICE]

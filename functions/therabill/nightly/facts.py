@@ -292,7 +292,32 @@ class FactReader:
             if client.split is not None and not base.insured:
                 base = replace(base, payers=client.payers(base, practice))
             out.append(base)
+        out = self._consolidated_charges(practice, run_date, out, clients)
         return sorted(out, key=lambda f: (f.service_date, f.session_id))
+
+    def _consolidated_charges(
+        self, practice: Practice, run_date: date, out: list[ItemFacts], clients: dict[str, ClientFacts]
+    ) -> list[ItemFacts]:
+        """A monthly client's sessions due tonight are one charge: the card's consent is asked
+        about their sum (its limit per charge may refuse what each session alone fits), once per
+        client; refused, each is sent (the listing says so, the run sends one invoice)."""
+        due: dict[str, list[ItemFacts]] = {}
+        for f in out:
+            if f.monthly_on is not None and f.monthly_on <= run_date and f.card_chargeable:
+                due.setdefault(f.client_id, []).append(f)
+        refused: set[str] = set()
+        for client_id, fs in due.items():
+            card_id = clients[client_id].default_card_id
+            kinds = {charge_kind(f) for f in fs}
+            kind = kinds.pop() if len(kinds) == 1 else "balance"
+            total = sum(billable_amount(f) for f in fs)
+            if (
+                len(fs) > 1
+                and card_id
+                and not self._charges.allows(practice, client_id, card_id, kind, total)
+            ):
+                refused |= {f.session_id for f in fs}
+        return [replace(f, card_chargeable=False) if f.session_id in refused else f for f in out]
 
     def _base(
         self, practice: Practice, s: Session, client: ClientFacts, *, held: bool, supervised: bool
