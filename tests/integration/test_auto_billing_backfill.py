@@ -34,6 +34,7 @@ def _bill_now(world: World, practice_id: str, ids: list[str]) -> tuple[int, Any]
 def _off_with_three_days(world: World) -> tuple[scenario.Practice, list[str]]:
     install_queue(world)
     practice = scenario.create_practice(world)
+    world.clock.now = local("2026-11-09", 8)  # turned off before the three sessions
     assert _automation(world, practice.id, {"auto_billing": False})[0] == 200
     svc = service(world, practice)
     ada = scenario.create_client(world, practice, first_name="Ada", email="ada@client.test")

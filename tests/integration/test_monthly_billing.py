@@ -297,8 +297,8 @@ def test_switching_cadence_and_auto_billing_in_the_month_bills_each_session_once
     _automation(world, practice.id, {"auto_billing": False})
     assert fire(world, practice.id, local("2026-12-01", 23))["run"] is None  # off over the billing day
     world.clock.now = local("2026-12-02", 10)
-    _automation(world, practice.id, {"auto_billing": True, "backfill_from": "2026-11-27"})
-    run = _night(world, practice.id, "2026-12-02")  # the backfill: consolidated (its date has come)
+    _automation(world, practice.id, {"auto_billing": True})  # no backfill asked for: none is needed
+    run = _night(world, practice.id, "2026-12-02")  # served while it was on: consolidated (its date came)
     assert [i["sessions"] for i in run["items"]] == [[served[-1]]]
     for day in ("2026-12-03", "2027-01-01"):
         assert _night(world, practice.id, day)["items"] == []

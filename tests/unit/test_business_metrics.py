@@ -80,15 +80,20 @@ def test_a_finished_run_counts_its_items_billed_incomplete_and_failed(
         incomplete=3,
         skipped=1,
     )
-    _count(report, before=0)
+    _count(report, before=(0, 0, 0))
     metrics.flush_metrics()
     (record,) = _records(capsys)
     assert record[contract.METRIC_NIGHTLY_RUNS_FINISHED] == [1.0]
     assert record[contract.METRIC_NIGHTLY_ITEMS_BILLED] == [4.0]
-    _count(report, before=3)  # an extended run: the one item billed since its last finish
+    _count(report, before=(3, 2, 3))  # an extended run: only the item billed since its last finish
     metrics.flush_metrics()
     (again,) = _records(capsys)
     assert again[contract.METRIC_NIGHTLY_ITEMS_BILLED] == [1.0]
+    assert (
+        again[contract.METRIC_NIGHTLY_ITEMS_FAILED]
+        == again[contract.METRIC_NIGHTLY_ITEMS_INCOMPLETE]
+        == [0.0]
+    )
     assert record[contract.METRIC_NIGHTLY_ITEMS_INCOMPLETE] == [3.0]
     assert record[contract.METRIC_NIGHTLY_ITEMS_FAILED] == [2.0]
     assert "ses_1" not in json.dumps(record)

@@ -233,10 +233,13 @@ def put_settings(body: Annotated[NightlySettingsIn, Body()]) -> NightlySettingsO
         },
         403,
         404,
+        409,
     ),
 )
 def run_now() -> object:
-    """Run tonight's run now (202): started once per local date; again, it only resumes."""
+    """Run tonight's run now (202): started once per local date; again, it only resumes. With
+    auto-billing off it bills every Ready item as staff billing does (``/nightly/bill-now``: 409
+    while the date's run is still billing an earlier selection)."""
     caller = _caller()
     caller.require("nightly:run")
     nightly = container().nightly
@@ -266,10 +269,11 @@ def run_now() -> object:
 def bill_now(body: Annotated[BillNowIn, Body()]) -> object:
     """With auto-billing off: bill a selection of tonight's Ready sessions (or all of them) now, as
     a run of its own with its report (trigger ``staff:<member>``), each session once. The same
-    selection again resumes that run; another selection the same run date is refused (409). With
-    auto-billing on, only sessions waiting for staff (served before it was turned on and before its
-    backfill date; none given: all of them) may be chosen (else 409): tonight's run starts now with
-    them. A session not Ready tonight is a 400. Owner or biller."""
+    selection again resumes that run; more sessions once it is done extend it (it bills them and
+    reports again), and while it is still billing they are refused (409: try again when it is
+    done). With auto-billing on, only sessions waiting for staff (served before it was turned on
+    and before its backfill date; none given: all of them) may be chosen (else 409): tonight's run
+    starts now with them. A session not Ready tonight is a 400. Owner or biller."""
     caller = _caller()
     caller.require("nightly:run")
     nightly = container().nightly

@@ -11,7 +11,8 @@ from datetime import date, tzinfo
 
 from therabill.clients.models import BillingParty
 from therabill.core.clock import zone
-from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundError
+from therabill.core.errors import InvalidRequestError, NotFoundError
+from therabill.invoices.errors import NothingToInvoiceError
 from therabill.invoices.models import (
     CREDIT_APPLY,
     AppliedPayment,
@@ -76,7 +77,9 @@ class ChargeSelection:
                 credits.append(_paid_by_credit(credit))
             lines.append(self._line_of(practice.id, e, n=len(lines) + 1, tz=tz))
         if not lines:
-            raise ConflictError("there is nothing left to invoice there (already invoiced or collected)")
+            raise NothingToInvoiceError(
+                "there is nothing left to invoice there (already invoiced or collected)"
+            )
         return lines, credits
 
     def _entries_for(

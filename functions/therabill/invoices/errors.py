@@ -14,6 +14,10 @@ class InvoiceNotCreatedError(ConflictError):
     """The items of a new invoice could not all be written (a concurrent creation): try again."""
 
 
+class NothingToInvoiceError(ConflictError):
+    """The charges an invoice would bill are all on other invoices, collected, or paid by credit."""
+
+
 class ChargeAlreadyInvoicedError(ConflictError):
     """A ledger charge is already billed by another invoice (``source_key`` names it)."""
 

@@ -20,6 +20,7 @@ from therabill.core.errors import (
 )
 from therabill.core.ids import derived_id
 from therabill.core.writes import Write
+from therabill.invoices.errors import ChargeAlreadyInvoicedError, InvoiceNotCreatedError
 from therabill.invoices.models import Invoice, InvoiceKind
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
@@ -45,6 +46,7 @@ _NOT_CHARGEABLE = (
     DependencyUnavailableError,
     GatewayRejectedError,
 )
+_RACES = 3  # tries at making an invoice whose charges another invoice is taking meanwhile
 _KINDS: dict[str, ChargeKind] = {"session": "session_fee", "copay": "copay", "fee": "cancellation_fee"}
 
 
@@ -177,16 +179,31 @@ class InvoiceCharger:
         invoices: list[Invoice] = []
         for owner in sorted({e.owner_id or "" for e in entries}):
             key = f"{batch.key}{f':{owner}' if owner else ''}"
-            try:
-                inv, _ = self._invoices.create(
-                    practice.id, request_key=key, owner_id=owner or None, **batch.request
-                )
-            except ConflictError:
+            inv = self._invoice(practice, key, owner, batch)
+            if inv is None:
                 continue  # nothing left to invoice for this party (invoiced or collected already)
             self._hooks.checkpoint("invoiced")
             invoices.append(inv)
             collected.append(self._collect(practice, inv, key, action))
         return _summed(invoices, collected)
+
+    def _invoice(self, practice: Practice, key: str, owner: str, batch: Batch) -> Invoice | None:
+        """The party's invoice of the batch (made once per key), or None: nothing left to invoice.
+        A charge another invoice took meanwhile (staff invoicing one session while a month is
+        consolidated) is left out on a second try, never a reason to bill none of the rest."""
+        for attempt in range(_RACES):
+            try:
+                inv, _ = self._invoices.create(
+                    practice.id, request_key=key, owner_id=owner or None, **batch.request
+                )
+            except (ChargeAlreadyInvoicedError, InvoiceNotCreatedError):
+                if attempt == _RACES - 1:
+                    raise  # the message is retried
+                continue
+            except ConflictError:  # nothing left (invoiced or collected already), or the key's other use
+                return None
+            return inv
+        return None
 
     def _collect(self, practice: Practice, inv: Invoice, key: str, action: ItemAction) -> Collected:
         if inv.status == "paid":

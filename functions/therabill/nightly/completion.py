@@ -127,5 +127,6 @@ class CompletionBilling:
         to_do = self._sessions.to_bill_done_write(practice.id, session.id, session.scheduled_start)
         if not self._sessions.finish_billing(practice.id, record, to_do):
             return "already_billed"  # a run resuming it recorded it first (the same invoices)
-        business.count(METRIC_SESSIONS_BILLED_AT_COMPLETION)  # no run reports it: the operators count it
+        if billed.outcome in ("charged", "sent", "pending"):  # no run reports it: the operators count it
+            business.count(METRIC_SESSIONS_BILLED_AT_COMPLETION)
         return billed.outcome

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Sequence
 
 from therabill.core.clock import Clock, local_date
 from therabill.core.writes import Write
-from therabill.nightly.billing import MONTHLY_MEMO, Batch, Billed, InvoiceCharger
-from therabill.nightly.models import Assessment, ItemFacts, NightRun, RunItem
+from therabill.nightly.billing import COMPLETION_RUN, MEMOS, MONTHLY_MEMO, Batch, Billed, InvoiceCharger
+from therabill.nightly.models import Assessment, ItemAction, ItemFacts, NightRun, RunItem
 from therabill.nightly.ports import Hooks
 from therabill.practices.models import Practice
 from therabill.sessions.models import Session
@@ -68,49 +68,66 @@ class Consolidation:
 
     def bill(self, practice: Practice, run: NightRun, item: RunItem) -> tuple[RunItem, list[Write]]:
         """Bill the item's sessions once: the item done, and the writes that finish its sessions."""
-        mine = self._claim(practice.id, tag_of(run, item), item)
+        mine, left = self._claim(practice.id, tag_of(run, item), item)
         self._hooks.checkpoint("claimed")
+        # A session its billing at completion claimed and never finished (its firing gave up, then
+        # the client moved to monthly) is finished here on its own path: the same keys and memo.
+        resumed = [
+            (s, self._charger.bill(practice, s, action, memo=MEMOS[COMPLETION_RUN])) for s, action in left
+        ]
+        writes = [w for s, b in resumed for w in self._finish_one(practice.id, s, b)]
         if not mine:
-            done = item.model_copy(
-                update={"status": "done", "outcome": "nothing_to_bill", "problem": "billed elsewhere"}
+            billed = Billed("nothing_to_bill", problem="billed elsewhere")
+        else:
+            days = [local_date(s.scheduled_start, practice.time_zone) for s in mine]
+            batch = Batch(
+                key=f"monthly:{run.run_date.isoformat()}:{item.session_id}",
+                client_id=item.client_id,
+                sessions=tuple(mine),
+                memo=MONTHLY_MEMO,
+                kind="monthly",
+                period=(min(days), max(days)),
             )
-            return done, []
-        days = [local_date(s.scheduled_start, practice.time_zone) for s in mine]
-        batch = Batch(
-            key=f"monthly:{run.run_date.isoformat()}:{item.session_id}",
-            client_id=item.client_id,
-            sessions=tuple(mine),
-            memo=MONTHLY_MEMO,
-            kind="monthly",
-            period=(min(days), max(days)),
-        )
-        billed = self._charger.bill_batch(practice, batch, item.action)
+            billed = self._charger.bill_batch(practice, batch, item.action)
+            writes += self._finishing(practice.id, mine, billed)
         self._hooks.checkpoint("billed")
         done = item.model_copy(
             update={
                 "status": "done",
-                "outcome": billed.outcome,
-                "billed": billed.billed,
-                "charged": billed.charged,
-                "invoice_ids": billed.invoice_ids,
-                "payment_ids": billed.payment_ids,
+                "outcome": billed.outcome if mine or not resumed else resumed[0][1].outcome,
+                "billed": billed.billed + sum(b.billed for _, b in resumed),
+                "charged": billed.charged + sum(b.charged for _, b in resumed),
+                "invoice_ids": billed.invoice_ids + tuple(i for _, b in resumed for i in b.invoice_ids),
+                "payment_ids": billed.payment_ids + tuple(p for _, b in resumed for p in b.payment_ids),
                 "problem": billed.problem,
-                "sessions": tuple(s.id for s in mine),
+                "sessions": tuple(s.id for s in mine) + tuple(s.id for s, _ in resumed),
             }
         )
-        return done, list(self._finishing(practice.id, mine, billed))
+        return done, writes
 
-    def _claim(self, practice_id: str, tag: str, item: RunItem) -> list[Session]:
-        """The item's sessions claimed for it (now, or by an earlier attempt of it)."""
+    def _claim(
+        self, practice_id: str, tag: str, item: RunItem
+    ) -> tuple[list[Session], list[tuple[Session, ItemAction]]]:
+        """The item's sessions claimed for it (now, or by an earlier attempt of it), and those a
+        billing at completion claimed and left unfinished (with the action it chose)."""
         mine: list[Session] = []
+        left: list[tuple[Session, ItemAction]] = []
         for session_id in item.session_ids:
             claimed = self._sessions.claim_billing(
                 practice_id, item.client_id, session_id, run_id=tag, action=item.action
             )
             mark = claimed.mark if claimed is not None else None
-            if claimed is not None and mark is not None and mark.status == "started" and mark.run_id == tag:
+            if claimed is None or mark is None or mark.status != "started":
+                continue
+            if mark.run_id == tag:
                 mine.append(claimed.session)
-        return mine
+            elif mark.run_id == COMPLETION_RUN:
+                left.append((claimed.session, "charge" if mark.action == "charge" else "send"))
+        return mine, left
+
+    def _finish_one(self, practice_id: str, s: Session, billed: Billed) -> list[Write]:
+        record = billed.record(self._sessions, practice_id, (s.client_id, s.id), self._clock())
+        return [record, self._sessions.to_bill_done_write(practice_id, s.id, s.scheduled_start)]
 
     def _finishing(self, practice_id: str, mine: Iterable[Session], billed: Billed) -> Iterable[Write]:
         """Each session's record (its share of the invoices) and the removal of its to-do."""

@@ -90,14 +90,6 @@ class ItemBilling:
         )
         if (mark := _done_mark(billable)) is not None:
             return _recorded(item, mark), Finish(None, to_do)
-        if (
-            billable.mark is not None
-            and billable.mark.status == "started"
-            and "#" in (billable.mark.run_id or "")
-        ):
-            # Claimed by a monthly consolidation (a cadence switched meanwhile): it finishes it.
-            left = {"status": "done", "outcome": "nothing_to_bill", "problem": "billed by its consolidation"}
-            return item.model_copy(update=left), Finish(None, None)
         if billable.mark is None or billable.mark.status != "started":
             claimed = self._sessions.claim_billing(
                 practice.id, item.client_id, item.session_id, run_id=run.id, action=item.action
@@ -108,6 +100,9 @@ class ItemBilling:
             if (mark := _done_mark(claimed)) is not None:
                 return _recorded(item, mark), Finish(None, to_do)
             billable = claimed
+        if _consolidating(billable):  # a monthly consolidation claimed it (a cadence switched): its
+            left = {"status": "done", "outcome": "nothing_to_bill", "problem": "billed by its consolidation"}
+            return item.model_copy(update=left), Finish(None, None)
         self._hooks.checkpoint("claimed")
         action = cast("ItemAction", (billable.mark.action if billable.mark else None) or item.action)
         billed = self._bill(practice, run, item, billable, action)

@@ -412,7 +412,9 @@ class NightRun:
     waiting: int = 0
     later: int = 0  # Ready items of monthly clients left for their billing date
     extended: int = 0  # how many times staff had the done run bill more (each: its report again)
-    billed_before: int = 0  # the items its report had billed when it was last extended
+    # What the business metrics counted of its report when it was last extended (billed, failed,
+    # incomplete): each finish counts only what is new.
+    counted: tuple[int, int, int] = (0, 0, 0)
 
     @property
     def report_key(self) -> str:

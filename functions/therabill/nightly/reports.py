@@ -68,17 +68,18 @@ class Reporter:
             raise
         self._hooks.checkpoint("report-emailed")
         if self._store.finish_run(practice_id, run_date, at=self._clock()):
-            _count(report, before=run.billed_before)
+            _count(report, before=run.counted)
         logger.info(
             "nightly run done", run_id=run.id, **report.model_dump(include={"items_billed", "amount_billed"})
         )
         return self._run(practice_id, run_date)
 
 
-def _count(report: Report, *, before: int) -> None:
-    """A finished run in the business metrics: its items billed (an extended run: those it billed
-    since its last finish), incomplete and failed."""
+def _count(report: Report, *, before: tuple[int, int, int]) -> None:
+    """A finished run in the business metrics: its items billed, incomplete and failed (an
+    extended run: only what is new since its last finish)."""
+    billed, failed, incomplete = before
     business.count(METRIC_NIGHTLY_RUNS_FINISHED)
-    business.count(METRIC_NIGHTLY_ITEMS_BILLED, report.items_billed - before)
-    business.count(METRIC_NIGHTLY_ITEMS_INCOMPLETE, report.incomplete)
-    business.count(METRIC_NIGHTLY_ITEMS_FAILED, len(report.failures))
+    business.count(METRIC_NIGHTLY_ITEMS_BILLED, report.items_billed - billed)
+    business.count(METRIC_NIGHTLY_ITEMS_INCOMPLETE, max(0, report.incomplete - incomplete))
+    business.count(METRIC_NIGHTLY_ITEMS_FAILED, len(report.failures) - failed)

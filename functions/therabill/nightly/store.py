@@ -49,6 +49,18 @@ class RunNotReportingError(ConflictError):
         self.run_date = run_date
 
 
+def _report_counts(report: Report | None) -> tuple[int, int, int]:
+    """What a finished run's report counted: (billed, failed, incomplete)."""
+    return (report.items_billed, len(report.failures), report.incomplete) if report else (0, 0, 0)
+
+
+def _counted(value: Any) -> tuple[int, int, int]:
+    if not value:
+        return (0, 0, 0)
+    billed, failed, incomplete = (int(v) for v in value)
+    return (billed, failed, incomplete)
+
+
 def _run_from(practice_id: str, item: dict[str, Any]) -> NightRun:
     report = item.get("report")
     return NightRun(
@@ -70,7 +82,7 @@ def _run_from(practice_id: str, item: dict[str, Any]) -> NightRun:
         waiting=int(item.get("waiting", 0)),
         later=int(item.get("later", 0)),
         extended=int(item.get("extended", 0)),
-        billed_before=int(item.get("billed_before", 0)),
+        counted=_counted(item.get("counted")),
     )
 
 
@@ -251,25 +263,27 @@ class NightlyStore:
         self, practice_id: str, run_date: date, *, selection: Sequence[str], at: datetime, run: NightRun
     ) -> bool:
         """A done run bills more: staff chose sessions it did not bill (``selection``: what it
-        billed and the new ones). done → planning, back in the open-runs index, counted (a
-        concurrent extension got there first: False), with what its report billed until now."""
+        billed and the new ones). done → planning, back in the open-runs index from now (its
+        ``started_at``: the overdue alarm counts from the extension), counted (a concurrent
+        extension got there first: False), with what its report counted until now."""
         started = iso(at)
         extended = run.extended
         try:
             self._table.update(
                 keys.practice_pk(practice_id),
                 keys.nightly_run_sk(run_date.isoformat()),
-                update="SET #s = :planning, #sel = :sel, #ext = :next, #bb = :billed, "
+                update="SET #s = :planning, #sel = :sel, #ext = :next, #cnt = :counted, started_at = :at, "
                 "GSI1PK = :open, GSI1SK = :gsk",
                 condition="#s = :done AND (attribute_not_exists(#ext) OR #ext = :was)",
-                names={"#s": "status", "#sel": "selection", "#ext": "extended", "#bb": "billed_before"},
+                names={"#s": "status", "#sel": "selection", "#ext": "extended", "#cnt": "counted"},
                 values={
                     ":planning": "planning",
                     ":done": "done",
                     ":sel": list(selection),
                     ":next": extended + 1,
                     ":was": extended,
-                    ":billed": run.report.items_billed if run.report else 0,
+                    ":counted": list(_report_counts(run.report)),
+                    ":at": started,
                     ":open": keys.NIGHTLY_OPEN_GSI,
                     ":gsk": f"{started}#{practice_id}#{run_date.isoformat()}",
                 },

@@ -59,6 +59,9 @@ class Practice(BaseModel):
     # from which service date the older unbilled sessions are included (None: none of them).
     auto_billing_since: date | None = None
     backfill_from: date | None = None
+    # The local date auto-billing was last turned off: sessions served before it were served under
+    # auto-billing, and its run (or a monthly client's billing date) bills them as usual.
+    auto_billing_off_from: date | None = None
     # How clients reach the practice, printed on invoices and in emails when set (``email`` too).
     address: str | None = None  # one line, e.g. "12 Harbor Street, Portland, ME 04101"
     phone: str | None = None
@@ -66,9 +69,11 @@ class Practice(BaseModel):
     def before_auto_billing(self, service_date: date) -> Literal["backfill", "staff"] | None:
         """A session served before auto-billing was turned on: billed by the next run as a
         backfill (on or after ``backfill_from``) or left for staff to bill; None: billed as usual."""
-        since = self.auto_billing_since
+        since, off_from = self.auto_billing_since, self.auto_billing_off_from
         if not self.auto_billing or since is None or service_date >= since:
             return None
+        if off_from is not None and service_date < off_from:
+            return None  # served while auto-billing was on (a monthly client's, not yet due)
         if self.backfill_from is not None and service_date >= self.backfill_from:
             return "backfill"
         return "staff"

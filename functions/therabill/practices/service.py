@@ -138,18 +138,10 @@ class PracticeService:
             raise InvalidRequestError("only when turning auto-billing on", field="backfill_from")
         if auto_billing is not None:
             changes["auto_billing"] = auto_billing
-        if auto_billing:
             practice = self.get(practice_id)
-            today = local_date(self._clock(), practice.time_zone)
-            if backfill_from is not None and backfill_from > today:
-                raise InvalidRequestError(f"a date on or before today ({today})", field="backfill_from")
-            if not practice.auto_billing:  # turned on now: from today, with the backfill asked for
-                changes.update(auto_billing_since=today.isoformat(), backfill_from=backfill_from)
-                if backfill_from is not None:
-                    changes["backfill_from"] = backfill_from.isoformat()
+            changes.update(self._switched(practice, auto_billing, backfill_from))
+            if auto_billing != practice.auto_billing:  # switched now: from the version read
                 expected_version = expected_version or practice.version
-            elif backfill_from is not None:
-                raise InvalidRequestError("auto-billing is already on", field="backfill_from")
         if autopay_default is not None:
             changes["autopay_default"] = autopay_default
         if billing_cadence is not None:
@@ -160,6 +152,21 @@ class PracticeService:
                 raise InvalidRequestError("a day of the month, 1 to 31", field="monthly_billing_day")
             changes["monthly_billing_day"] = monthly_billing_day
         return self.update_settings(practice_id, expected_version=expected_version, changes=changes)
+
+    def _switched(self, practice: Practice, on: bool, backfill_from: date | None) -> dict[str, Any]:
+        """What turning auto-billing on or off records: off, the day (what was served before it
+        was served under auto-billing); on, the day and the backfill's first date of service."""
+        today = local_date(self._clock(), practice.time_zone)
+        if not on:
+            return {"auto_billing_off_from": today.isoformat()} if practice.auto_billing else {}
+        if backfill_from is not None and backfill_from > today:
+            raise InvalidRequestError(f"a date on or before today ({today})", field="backfill_from")
+        if practice.auto_billing:
+            if backfill_from is not None:
+                raise InvalidRequestError("auto-billing is already on", field="backfill_from")
+            return {}
+        backfill = backfill_from.isoformat() if backfill_from is not None else None
+        return {"auto_billing_since": today.isoformat(), "backfill_from": backfill}
 
     def set_cancellation_policy(self, practice_id: str, policy: CancellationPolicy) -> Practice:
         """Replace the practice's cancellation / no-show policy. Flat fees must be in the practice's
