@@ -1,0 +1,137 @@
+"""Monthly consolidations meeting other billers of the same sessions: staff invoicing one session
+while the month is consolidated, a billing at completion left half done before the client moved to
+monthly, and a nightly item of a run from before a switch of cadence. Each session ends billed once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.integration import scenario
+from tests.integration.conftest import World
+from tests.integration.test_nightly_support import (
+    drain,
+    fire,
+    install_queue,
+    local,
+    purge,
+    run_of,
+    service,
+    session_on,
+)
+from therabill.invoices.charges import ChargeSelection
+from therabill.nightly.billing import COMPLETION_RUN
+from therabill.sessions.store import SessionStore
+
+PRICE = 12_000
+
+
+def _cadence(world: World, practice_id: str, client_id: str, cadence: str) -> None:
+    body = {"cadence": cadence}
+    assert (
+        world.staff("PUT", f"/clients/{client_id}/billing-cadence", body, practice_id=practice_id)[0] == 200
+    )
+
+
+def _lines(world: World, practice_id: str, client_id: str) -> list[tuple[str, str]]:
+    _, page = world.staff("GET", "/invoices", practice_id=practice_id, query={"client_id": client_id})
+    return sorted((line["session_id"], i["kind"]) for i in page["items"] for line in i["lines"])
+
+
+def _client(world: World) -> tuple[Any, str, dict[str, Any]]:
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    svc = service(world, practice, PRICE)
+    bea = scenario.create_client(world, practice, first_name="Bea", email="bea@client.test")
+    return practice, svc, bea
+
+
+def test_staff_invoicing_one_session_while_the_month_is_consolidated_bills_the_rest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    practice, svc, bea = _client(world)
+    _cadence(world, practice.id, bea["id"], "monthly")
+    s1, s2, s3 = (
+        session_on(world, practice, bea["id"], svc, local(d, 9))["id"]
+        for d in ("2026-11-05", "2026-11-12", "2026-11-19")
+    )
+    real = ChargeSelection.lines_for
+    raced: list[int] = []
+
+    def racing(self: ChargeSelection, *args: Any, **kw: Any) -> Any:
+        out = real(self, *args, **kw)
+        if kw.get("kind") == "monthly" and not raced:  # staff invoice s1 by hand at this moment
+            raced.append(1)
+            body = {"client_id": bea["id"], "kind": "session", "session_id": s1}
+            headers = {"Idempotency-Key": "by-hand-1"}
+            assert world.staff("POST", "/invoices", body, practice_id=practice.id, headers=headers)[0] == 201
+        return out
+
+    monkeypatch.setattr(ChargeSelection, "lines_for", racing)
+    fire(world, practice.id, local("2026-12-01", 23))
+    drain(world)
+    assert raced
+    run = run_of(world, practice.id, "2026-12-01")
+    assert run["status"] == "done" and run["report"]["amount_billed"] == 2 * PRICE, run
+    assert _lines(world, practice.id, bea["id"]) == sorted(
+        [(s1, "session"), (s2, "monthly"), (s3, "monthly")]
+    )
+
+
+def test_a_session_left_half_billed_at_completion_is_finished_by_the_monthly_consolidation(
+    world: World,
+) -> None:
+    practice, svc, bea = _client(world)
+    _cadence(world, practice.id, bea["id"], "at_completion")
+    s = session_on(world, practice, bea["id"], svc, local("2026-11-20", 9))["id"]
+    # Its billing at completion claimed it and crashed (the scheduler's retries gave up).
+    world.container.sessions.store.claim_billing(
+        practice.id, bea["id"], s, run_id=COMPLETION_RUN, action="send"
+    )
+    world.clock.now = local("2026-11-21", 8)
+    _cadence(world, practice.id, bea["id"], "monthly")
+    other = session_on(world, practice, bea["id"], svc, local("2026-11-24", 9))["id"]
+    for day in ("2026-11-21", "2026-12-01", "2026-12-02"):
+        fire(world, practice.id, local(day, 23))
+        drain(world)
+    assert _lines(world, practice.id, bea["id"]) == sorted([(s, "session"), (other, "monthly")])
+    item = run_of(world, practice.id, "2026-12-01")["items"][0]
+    assert sorted(item["sessions"]) == sorted([s, other]) and len(item["invoice_ids"]) == 2
+    world.clock.now = local("2026-12-03", 20)
+    assert world.staff("GET", "/nightly/tonight", practice_id=practice.id)[1]["ready"] == []
+
+
+def test_a_nightly_item_leaves_a_session_its_consolidation_claimed_first(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bea's run of 30 November (she was nightly that day) planned her session and stopped; she is
+    monthly again and the consolidation of 1 December claims it just before the old item bills."""
+    practice, svc, bea = _client(world)
+    s = session_on(world, practice, bea["id"], svc, local("2026-11-30", 9))["id"]
+    fire(world, practice.id, local("2026-11-30", 23))
+    purge(world)  # planned, its items never delivered
+    world.container.nightly.plan(practice.id, date(2026, 11, 30))
+    purge(world)
+    world.clock.now = local("2026-12-01", 12)
+    _cadence(world, practice.id, bea["id"], "monthly")
+    fire(world, practice.id, local("2026-12-01", 23))
+    world.container.nightly.plan(practice.id, date(2026, 12, 1))
+    purge(world)
+    (group,) = run_of(world, practice.id, "2026-12-01")["items"]
+    tag = f"run:{practice.id}:2026-12-01#{group['session_id']}"
+    real = SessionStore.claim_billing
+
+    def racing(self: SessionStore, practice_id: str, client_id: str, session_id: str, **kw: Any) -> Any:
+        if session_id == s and "#" not in kw["run_id"]:  # the consolidation gets there first
+            real(self, practice_id, client_id, session_id, run_id=tag, action="send")
+        return real(self, practice_id, client_id, session_id, **kw)
+
+    monkeypatch.setattr(SessionStore, "claim_billing", racing)
+    world.container.nightly.process(practice.id, date(2026, 11, 30), [(s, bea["id"])])
+    monkeypatch.setattr(SessionStore, "claim_billing", real)
+    (old,) = run_of(world, practice.id, "2026-11-30")["items"]
+    assert (old["outcome"], old["invoice_ids"]) == ("nothing_to_bill", [])
+    world.container.nightly.process(practice.id, date(2026, 12, 1), [(group["session_id"], bea["id"])])
+    assert _lines(world, practice.id, bea["id"]) == [(s, "monthly")]
