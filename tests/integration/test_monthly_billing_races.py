@@ -135,3 +135,28 @@ def test_a_nightly_item_leaves_a_session_its_consolidation_claimed_first(
     assert (old["outcome"], old["invoice_ids"]) == ("nothing_to_bill", [])
     world.container.nightly.process(practice.id, date(2026, 12, 1), [(group["session_id"], bea["id"])])
     assert _lines(world, practice.id, bea["id"]) == [(s, "monthly")]
+
+
+@pytest.mark.parametrize("kinds", [["session_fee"], ["session_fee", "balance"]])
+def test_a_month_with_a_fee_the_consent_leaves_out_is_sent_and_the_listing_says_so(
+    world: World, kinds: list[str]
+) -> None:
+    """A session and a no-show fee: the consent covers session fees (and, second, balances) but
+    not cancellation fees, so the month's one invoice is sent, never charged."""
+    practice, svc, ada = _client(world)
+    _cadence(world, practice.id, ada["id"], "monthly")
+    fee = {"no_show_fee": {"kind": "flat", "amount": {"amount": 5_000, "currency": "usd"}}}
+    assert world.staff("PUT", "/practice/cancellation-policy", fee, practice_id=practice.id)[0] == 200
+    scenario.save_card(world, practice, ada["id"], kinds=kinds)
+    session_on(world, practice, ada["id"], svc, local("2026-11-05", 9))
+    session_on(world, practice, ada["id"], svc, local("2026-11-12", 9), outcome="no_show")
+    world.clock.now = local("2026-12-01", 20)
+    _, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    assert {i["will"] for i in listing["ready"]} == {"consolidated tonight, sent"}
+    assert (listing["totals"]["to_charge"], listing["totals"]["to_send"]) == (0, 2)
+    before = len(world.stripe.events_of_type("payment_intent.succeeded"))
+    fire(world, practice.id, local("2026-12-01", 23))
+    drain(world)
+    (item,) = run_of(world, practice.id, "2026-12-01")["items"]
+    assert (item["outcome"], item["charged"], item["billed"]) == ("sent", 0, PRICE + 5_000), item
+    assert len(world.stripe.events_of_type("payment_intent.succeeded")) == before

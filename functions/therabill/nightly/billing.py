@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from therabill.cards.models import ChargeKind
 from therabill.clients.service import ClientService
@@ -46,6 +46,7 @@ _NOT_CHARGEABLE = (
     DependencyUnavailableError,
     GatewayRejectedError,
 )
+_KIND_WORDS = {"session_fee": "session fees", "copay": "copays", "cancellation_fee": "cancellation fees"}
 _RACES = 3  # tries at making an invoice whose charges another invoice is taking meanwhile
 _KINDS: dict[str, ChargeKind] = {"session": "session_fee", "copay": "copay", "fee": "cancellation_fee"}
 
@@ -85,6 +86,14 @@ class Billed:
             problem=self.problem,
             at=at,
         )
+
+
+class ConsentCheck(Protocol):
+    """Whether a card's consent allows a charge of this kind and amount now."""
+
+    def allows(
+        self, practice: Practice, client_id: str, card_id: str, kind: ChargeKind, amount: int
+    ) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -148,8 +157,10 @@ class InvoiceCharger:
         payments: PaymentService,
         clients: ClientService,
         hooks: Hooks,
+        consents: ConsentCheck | None = None,
     ) -> None:
         self._clients = clients
+        self._consents = consents
         self._ledger = ledger
         self._invoices = invoices
         self._payments = payments
@@ -215,11 +226,30 @@ class InvoiceCharger:
         due = inv.balance.amount
         payment_id = derived_id("pay", practice.id, key)
         existing = self._payment_exists(practice.id, payment_id)
-        if self._charges(practice, inv, action) or existing:
+        charge, why = self._charges(practice, inv, action), None
+        if charge and not existing and (why := self._kinds_refused(practice, inv)) is not None:
+            charge = False
+        if charge or existing:
             if inv.status == "draft":
                 inv = self._invoices.mark_sending(practice.id, inv)
             return self._charge(practice, inv, key, payment_id, due)
-        return self._send_invoice(practice, inv, why=None)
+        return self._send_invoice(practice, inv, why=why)
+
+    def _kinds_refused(self, practice: Practice, inv: Invoice) -> str | None:
+        """An invoice of several kinds (a month of sessions and a no-show fee) is charged as a
+        balance, and only where the card's consent covers each kind it bills, for its part: else
+        why not (the invoice is sent). One kind: the charge itself checks it."""
+        parts: dict[ChargeKind, int] = {}
+        for line in inv.lines:
+            kind = _KINDS.get(line.source_key.split(":", 1)[0], "balance")
+            parts[kind] = parts.get(kind, 0) + line.amount.amount
+        party = self._clients.billing_party(practice.id, inv.client_id, inv.owner_id)
+        if len(parts) < 2 or self._consents is None or party.default_card_id is None:
+            return None
+        for kind, amount in sorted(parts.items()):
+            if not self._consents.allows(practice, inv.client_id, party.default_card_id, kind, amount):
+                return f"the card's consent does not cover {_KIND_WORDS.get(kind, kind)}"
+        return None
 
     def _charges(self, practice: Practice, inv: Invoice, action: ItemAction) -> bool:
         """Whether the invoice's billing party's card is charged: their AutoPay (their own choice,

@@ -19,7 +19,8 @@ from therabill.core.clock import Clock, local_date, zone
 from therabill.core.errors import TherabillError
 from therabill.coverage.models import Coverage, standing
 from therabill.coverage.service import CoverageService
-from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, billable_amount
+from therabill.nightly.consolidation import MAX_SESSIONS
+from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, assess, billable_amount
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
 from therabill.practices.models import Practice
@@ -298,26 +299,36 @@ class FactReader:
     def _consolidated_charges(
         self, practice: Practice, run_date: date, out: list[ItemFacts], clients: dict[str, ClientFacts]
     ) -> list[ItemFacts]:
-        """A monthly client's sessions due tonight are one charge: the card's consent is asked
-        about their sum (its limit per charge may refuse what each session alone fits), once per
-        client; refused, each is sent (the listing says so, the run sends one invoice)."""
+        """A monthly client's Ready sessions due tonight are one charge per consolidation (up to
+        ``MAX_SESSIONS``, oldest first, as the planner makes them): the card's consent is asked
+        about their sum, and where they bill several kinds about each kind's part too (its limit
+        per charge, or a kind it leaves out, may refuse what each session alone fits). Refused,
+        each of them is sent (the listing says so, the run sends one invoice), as where one of
+        them alone may not be charged."""
         due: dict[str, list[ItemFacts]] = {}
-        for f in out:
-            if f.monthly_on is not None and f.monthly_on <= run_date and f.card_chargeable:
+        for f in sorted(out, key=lambda x: (x.service_date, x.session_id)):
+            if f.monthly_on is not None and f.monthly_on <= run_date and assess(f).state == "ready":
                 due.setdefault(f.client_id, []).append(f)
         refused: set[str] = set()
         for client_id, fs in due.items():
             card_id = clients[client_id].default_card_id
-            kinds = {charge_kind(f) for f in fs}
-            kind = kinds.pop() if len(kinds) == 1 else "balance"
-            total = sum(billable_amount(f) for f in fs)
-            if (
-                len(fs) > 1
-                and card_id
-                and not self._charges.allows(practice, client_id, card_id, kind, total)
-            ):
-                refused |= {f.session_id for f in fs}
+            for start in range(0, len(fs), MAX_SESSIONS):
+                chunk = fs[start : start + MAX_SESSIONS]
+                if len(chunk) < 2 or not card_id or not any(f.card_chargeable for f in chunk):
+                    continue  # one session: its own check; no card: sent anyway
+                if not all(f.card_chargeable for f in chunk) or not self._allows_all(
+                    practice, client_id, card_id, chunk
+                ):
+                    refused |= {f.session_id for f in chunk}
         return [replace(f, card_chargeable=False) if f.session_id in refused else f for f in out]
+
+    def _allows_all(self, practice: Practice, client_id: str, card_id: str, fs: list[ItemFacts]) -> bool:
+        parts: dict[ChargeKind, int] = {}
+        for f in fs:
+            parts[charge_kind(f)] = parts.get(charge_kind(f), 0) + billable_amount(f)
+        if len(parts) > 1:
+            parts["balance"] = sum(parts.values())  # charged as a balance: each kind for its part too
+        return all(self._charges.allows(practice, client_id, card_id, k, v) for k, v in parts.items())
 
     def _base(
         self, practice: Practice, s: Session, client: ClientFacts, *, held: bool, supervised: bool

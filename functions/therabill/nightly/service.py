@@ -224,17 +224,18 @@ def build_nightly(  # long: one line per part, the parts' wiring read top to bot
     """The nightly run's parts, wired (the composition root passes the table's stores in)."""
     hooks = Hooks(claims=claims)
     messages = Messages(queue=queue)
+    consents = ChargeCheck(cards=cards, clock=clock)
     reader = FactReader(
         clients=ClientLookup(clients=clients, coverage=coverage, authorizations=authorizations),
         sessions=sessions.store,
         providers=providers,
         store=store,
-        charges=ChargeCheck(cards=cards, clock=clock),
+        charges=consents,
         hooks=hooks,
     )
     reports = Reporter(clock=clock, practices=practices, store=store, outbox=outbox, hooks=hooks)
     charger = InvoiceCharger(
-        ledger=ledger, invoices=invoices, payments=payments, clients=clients, hooks=hooks
+        ledger=ledger, invoices=invoices, payments=payments, clients=clients, hooks=hooks, consents=consents
     )
     consolidation = Consolidation(clock=clock, sessions=sessions.store, charger=charger, hooks=hooks)
     billing = ItemBilling(
