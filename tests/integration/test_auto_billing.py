@@ -206,13 +206,18 @@ def test_staff_bill_now_on_a_night_the_calendar_skips(world: World) -> None:
     assert world.staff("PUT", "/practice/billing-automation", on, practice_id=practice.id)[0] == 200
     holidays = {"holidays": {DAY: "skip"}}
     assert world.staff("PUT", "/nightly/settings", holidays, practice_id=practice.id)[0] == 200
+    today = session_on(world, practice, ada["id"], svc, local(DAY, 9))["id"]  # billed by the next run
     before = charges(world)
     world.clock.now = local(DAY, 15)
+    _, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    wills = {i["session_id"]: i["will"] for i in listing["ready"]}
+    assert wills == {old: "waiting for staff", today: "no run tonight (holiday): billed by the next run"}
+    assert (listing["totals"]["to_charge"], listing["totals"]["waiting_for_staff"]) == (0, 1)
     status, started = bill_now(world, practice.id, {"session_ids": [old]})
     assert status == 202, started
     purge(world)  # as from the staff API: the run is made, a one-time firing sends its plan
     assert fire(world, practice.id, local(DAY, 15, minute=1))["run"] == started["run"]["id"]
     drain(world)
     run = run_of(world, practice.id, DAY)
-    assert run["status"] == "done" and [i["session_id"] for i in run["items"]] == [old]
+    assert run["status"] == "done" and [i["session_id"] for i in run["items"]] == [old]  # only the pick
     assert charges(world) == before + 1

@@ -340,3 +340,25 @@ def test_a_billing_day_outside_1_to_31_is_refused_with_nothing_written(world: Wo
         "monthly",
         before["version"] + 1,
     )
+
+
+def test_with_auto_billing_off_staff_billing_a_monthly_client_makes_one_invoice(
+    world: World, month: dict[str, Any]
+) -> None:
+    p, ada, bea, ids = month["practice"], month["ada"], month["bea"], month["ids"]
+    world.clock.now = local("2026-12-01", 12)
+    _automation(world, p.id, {"auto_billing": False})
+    ready = _tonight(world, p.id, "2026-12-01")["ready"]
+    assert {(i["will"], i["bills_on"]) for i in ready} == {("waiting for staff", None)}
+    before = charges(world)
+    status, started = world.staff("POST", "/nightly/bill-now", {}, practice_id=p.id)
+    assert status == 202, started
+    drain(world)
+    run = run_of(world, p.id, "2026-12-01")
+    items = {i["client_id"]: i["sessions"] for i in run["items"]}
+    assert items == {ada["id"]: ids["ada"] + ids["ada_dec"], bea["id"]: ids["bea"]}
+    outcomes = {i["client_id"]: (i["outcome"], i["problem"]) for i in run["items"]}
+    # Five sessions are USD 600.00, more than Ada's consent allows in one charge: her one invoice is sent.
+    assert outcomes[ada["id"]] == ("sent", "the amount exceeds the consent's limit of USD 500.00")
+    assert charges(world) == before
+    assert [(len(i["lines"]), i["status"]) for i in _invoices(world, p.id, ada["id"])] == [(5, "open")]

@@ -67,7 +67,7 @@ def _item_out(f: ItemFacts, a: Assessment, listing: Listing) -> NightlyItemOut:
         reasons=list(a.reasons),
         reason_texts=a.reason_texts,
         will=listing.will(f, a),
-        bills_on=f.monthly_on if a.action in ("charge", "send") else None,
+        bills_on=f.monthly_on if listing.disposition(f, a) in ("consolidate", "later") else None,
     )
 
 

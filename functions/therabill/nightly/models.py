@@ -250,6 +250,7 @@ def assess(f: ItemFacts) -> Assessment:
 # What a Ready item's action does, in the listing's and the evening summary's words.
 WILL: dict[str, str] = {"charge": "charged now", "send": "sent", "claim": "claim submitted"}
 AT_COMPLETION = "billed at completion"
+NO_RUN_TONIGHT = "no run tonight (holiday): billed by the next run"
 _NOT_READY: dict[str, str] = {
     "held": "held until tomorrow",
     "incomplete": "left out",
@@ -454,15 +455,21 @@ class Listing:
         return disposition(f, a, run_date=self.run_date, auto_billing=self.practice.auto_billing)
 
     def will(self, f: ItemFacts, a: Assessment) -> str:
-        """What tonight does with the item, in staff's words (``will_happen``)."""
+        """What tonight does with the item, in staff's words (``will_happen``); on a night the
+        holiday calendar skips, what the run would bill waits for the next run."""
+        if not self.decision_runs and self.disposition(f, a) in IN_RUN:
+            return NO_RUN_TONIGHT
         return will_happen(f, a, run_date=self.run_date, auto_billing=self.practice.auto_billing)
 
     def tonight(self, action: str | None = None) -> list[tuple[ItemFacts, Assessment]]:
-        """The Ready items tonight's run bills (with ``action``: only those it charges, sends...)."""
+        """The Ready items tonight's run bills (with ``action``: only those it charges, sends...);
+        none on a night the holiday calendar skips."""
         return [
             (f, a)
             for f, a in self.of("ready")
-            if self.disposition(f, a) in IN_RUN and (action is None or a.action == action)
+            if self.decision_runs
+            and self.disposition(f, a) in IN_RUN
+            and (action is None or a.action == action)
         ]
 
     def waiting(self, what: Disposition) -> list[tuple[ItemFacts, Assessment]]:

@@ -18,6 +18,7 @@ from therabill.nightly.models import (
     RunItem,
     assess,
     batches,
+    decide_firing,
     disposition,
 )
 from therabill.nightly.ports import Hooks, Messages
@@ -66,7 +67,9 @@ class Planner:
         decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date, record_uses=True)]
         run = self._store.find_run(practice_id, run_date)
         chosen = None if run is None or run.selection is None else set(run.selection)
-        plan = plan_items(decided, chosen, run_date=run_date, auto_billing=practice.auto_billing)
+        # A staff run on a night the holiday calendar skips bills only what staff chose.
+        auto = practice.auto_billing and decide_firing(run_date, practice.holidays).run
+        plan = plan_items(decided, chosen, run_date=run_date, auto_billing=auto)
         self._store.add_items(practice_id, run_date, plan.items)
         self._hooks.checkpoint("planned-items")
         self._store.mark_planned(
@@ -113,7 +116,7 @@ def plan_items(
 ) -> Plan:
     """The run's items: auto-billing on, every Ready item but those waiting for staff (unless
     staff chose them) and monthly clients' not yet due, the due ones consolidated per client; off,
-    staff's selection (None: all), each billed on its own."""
+    staff's selection (None: all), each billed on its own but a monthly client's, consolidated."""
     singles: list[RunItem] = []
     due: list[tuple[ItemFacts, Assessment]] = []
     waiting = later = 0
@@ -122,11 +125,12 @@ def plan_items(
         if what is None:
             continue
         picked = chosen is not None and f.session_id in chosen
+        monthly = f.monthly_on is not None and a.action in ("charge", "send")
         if what == "staff" and not (picked or (not auto_billing and chosen is None)):
             waiting += 1
         elif what == "later":
             later += 1
-        elif what == "consolidate":
+        elif what == "consolidate" or (what == "staff" and monthly):  # staff's pick: one per client too
             due.append((f, a))
         else:
             singles.append(
