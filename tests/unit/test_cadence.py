@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.unit.test_nightly_models import BASE
 from therabill.core.cadence import billing_date_after, billing_date_in, ordinal
 from therabill.nightly.consolidation import MAX_SESSIONS, consolidations
 from therabill.nightly.models import ItemFacts, assess, build_report
@@ -60,22 +61,13 @@ def test_ordinals() -> None:
 
 
 def _facts(n: int, client: str = "cli_a", *, autopay: bool = True) -> ItemFacts:
-    return ItemFacts(
+    return replace(
+        BASE,
         session_id=f"ses_{client[-1]}{n:03d}",
         client_id=client,
-        client_name="Ann Client",
-        status="completed",
         service_date=date(2026, 11, 1) + timedelta(days=n % 30),
-        currency="usd",
         session_amount=10_000 + n,
-        not_billed=False,
         cpt_code=None,
-        copay_balance=0,
-        fee_balance=0,
-        insured=False,
-        practice_can_charge=True,
-        card_chargeable=True,
-        payer_email=True,
         autopay=autopay,
         monthly_on=date(2026, 12, 1),
     )
@@ -193,22 +185,12 @@ def _switched(practice: Practice, cadence: str, what: str, today: date) -> tuple
 
 
 def _due(session_id: str, served: date, practice: Practice, cadence: str) -> ItemFacts:
-    return ItemFacts(
+    return replace(
+        BASE,
         session_id=session_id,
         client_id="cli_a",
-        client_name="Ann Client",
-        status="completed",
         service_date=served,
-        currency="usd",
         session_amount=10_000,
-        not_billed=False,
-        cpt_code=None,
-        copay_balance=0,
-        fee_balance=0,
-        insured=False,
-        practice_can_charge=True,
-        card_chargeable=True,
-        payer_email=True,
         at_completion=cadence == "at_completion",
         monthly_on=billing_date_after(served, practice.monthly_billing_day) if cadence == "monthly" else None,
         before_auto=practice.before_auto_billing(served),
