@@ -1,0 +1,52 @@
+"""moto, made cheaper where it repeats work whose answer cannot change; its answers stay the same.
+
+moto serves every AWS request of the unit and integration tiers in process, and most of an
+integration test's time is spent in it. Installed once per test process by tests/conftest.py,
+before any test runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.core import serialize
+from moto.core.utils import MISSING, get_value
+
+
+def one_lookup_list_per_member() -> None:
+    """moto serializes every response member by member, and for each member of each plain dict
+    (a DynamoDB item's attributes: every type of every attribute) it builds six alias providers
+    and asks each which keys might hold the value: a fifth of an integration test's time. For a
+    plain dict the list of keys depends only on the member's name, its shape and the shape's
+    parent (a dict has no ``Meta`` and its class name is always ``dict``), so it is worked out
+    once per member and kept; the keys are tried in the same order as before. Anything else (an
+    object, a dict subclass, a picker with response transformers) takes moto's own path."""
+    real = serialize.ResponseSerializer.get_value
+    keys_of: dict[tuple[str, Any, Any], tuple[str, ...]] = {}
+
+    def get_value_for_member(self: Any, value: Any, key: str, shape: Any) -> Any:
+        picker = self._value_picker
+        if (
+            type(value) is not dict
+            or type(picker) is not serialize.XFormedAttributePicker
+            or picker.response_transformers
+            or picker.alias_providers is not serialize.DEFAULT_ALIAS_PROVIDERS
+        ):
+            return real(self, value, key, shape)
+        cache_key = (key, shape, getattr(shape, "parent", None))
+        keys = keys_of.get(cache_key)
+        if keys is None:
+            context = serialize.AttributePickerContext(obj=value, key=key, shape=shape)
+            keys = keys_of[cache_key] = tuple(picker.get_possible_keys(context))
+        for possible in keys:
+            # moto's get_value reads a plain dict's key with obj[key] (a KeyError: not there);
+            # a dotted key is a path, left to it
+            found = get_value(value, possible, MISSING) if "." in possible else value.get(possible, MISSING)
+            if found is not MISSING:
+                return found
+        return None
+
+    serialize.ResponseSerializer.get_value = get_value_for_member  # type: ignore[method-assign]
+
+
+def install() -> None:
+    one_lookup_list_per_member()
