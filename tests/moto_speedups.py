@@ -6,10 +6,12 @@ before any test runs."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from moto.core import serialize
+from moto.core import responses, serialize
 from moto.core.utils import MISSING, get_value
+from moto.dynamodb.models.table import Table
 
 
 def one_lookup_list_per_member() -> None:
@@ -48,5 +50,36 @@ def one_lookup_list_per_member() -> None:
     serialize.ResponseSerializer.get_value = get_value_for_member  # type: ignore[method-assign]
 
 
+def one_method_list_per_class() -> None:
+    """moto lists a response class's methods (``inspect.getmembers``) on every request to find the
+    action's; a class's methods do not change, so the list is made once per class."""
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
+
+
+def items_sorted_by_plain_keys() -> None:
+    """moto sorts the whole table on every query (``Table.all_items``) by its items' keys, and
+    each comparison of two keys converts both (``DynamoType.cast_value``). A table's key
+    attributes hold one type each (moto refuses another on write), so sorting by the converted
+    values gives the same order, each key converted once. The rest is moto's own."""
+
+    def sort_key(item: Any) -> Any:
+        if item.range_key:
+            return (item.hash_key.cast_value, item.range_key.cast_value)
+        return item.hash_key.cast_value
+
+    def all_items(self: Any) -> list[Any]:
+        items: list[Any] = []
+        for hash_set in self.items.values():
+            if self.range_key_attr:
+                items.extend(hash_set.values())
+            else:
+                items.append(hash_set)
+        return sorted(items, key=sort_key)
+
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
 def install() -> None:
     one_lookup_list_per_member()
+    one_method_list_per_class()
+    items_sorted_by_plain_keys()
