@@ -6,11 +6,14 @@ before any test runs."""
 
 from __future__ import annotations
 
+import copy
 import functools
+import threading
 from typing import Any
 
 from moto.core import responses, serialize
 from moto.core.utils import MISSING, get_value
+from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
 
 
@@ -79,7 +82,46 @@ def items_sorted_by_plain_keys() -> None:
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
+class _CopyOncePerTransaction:
+    """Stands for the ``copy`` module in moto's DynamoDB backend: inside a TransactWriteItems
+    (``copies`` set, per thread), a table is deep-copied once and the copy handed out again."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        copies = getattr(self.local, "copies", None)
+        if copies is None or memo is not None or not isinstance(value, Table):
+            return copy.deepcopy(value, memo)
+        if id(value) not in copies:
+            copies[id(value)] = (value, copy.deepcopy(value))  # the table kept: its id stays its own
+        return copies[id(value)][1]
+
+
+def one_table_copy_per_transaction() -> None:
+    """For a TransactWriteItems moto backs up each table it touches (restored if the transaction is
+    cancelled) with a deep copy of the whole table, made again for each item of the transaction
+    before any item is applied (the same table, unchanged; the last copy is kept). One copy per
+    table and transaction is the same backup."""
+    shim = _CopyOncePerTransaction()
+    dynamodb_models.copy = shim  # type: ignore[attr-defined]
+    real = dynamodb_models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        shim.local.copies = {}
+        try:
+            return real(self, transact_items)
+        finally:
+            shim.local.copies = None
+
+    dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 def install() -> None:
     one_lookup_list_per_member()
     one_method_list_per_class()
     items_sorted_by_plain_keys()
+    one_table_copy_per_transaction()
