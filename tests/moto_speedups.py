@@ -2,19 +2,26 @@
 
 moto serves every AWS request of the unit and integration tiers in process, and most of an
 integration test's time is spent in it. Installed once per test process by tests/conftest.py,
-before any test runs."""
+before any test runs. Each replacement reads moto's internals as they are in the version the lock
+file pins (``CHECKED``); with another version none is installed (the tests run as before, only
+slower, and say so) until each has been checked against it again."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import threading
+import warnings
 from typing import Any
 
+import moto
 from moto.core import responses, serialize
 from moto.core.utils import MISSING, get_value
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models.table import Table
+
+# What each replacement replaced, by name (tests/unit/test_moto_speedups.py compares them).
+ORIGINALS: dict[str, Any] = {}
 
 
 def one_lookup_list_per_member() -> None:
@@ -25,7 +32,7 @@ def one_lookup_list_per_member() -> None:
     parent (a dict has no ``Meta`` and its class name is always ``dict``), so it is worked out
     once per member and kept; the keys are tried in the same order as before. Anything else (an
     object, a dict subclass, a picker with response transformers) takes moto's own path."""
-    real = serialize.ResponseSerializer.get_value
+    real = ORIGINALS["get_value"] = serialize.ResponseSerializer.get_value
     keys_of: dict[tuple[str, Any, Any], tuple[str, ...]] = {}
 
     def get_value_for_member(self: Any, value: Any, key: str, shape: Any) -> Any:
@@ -56,6 +63,7 @@ def one_lookup_list_per_member() -> None:
 def one_method_list_per_class() -> None:
     """moto lists a response class's methods (``inspect.getmembers``) on every request to find the
     action's; a class's methods do not change, so the list is made once per class."""
+    ORIGINALS["method_names_from_class"] = responses.method_names_from_class  # type: ignore[attr-defined]
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
 
 
@@ -79,6 +87,7 @@ def items_sorted_by_plain_keys() -> None:
                 items.append(hash_set)
         return sorted(items, key=sort_key)
 
+    ORIGINALS["all_items"] = Table.all_items
     Table.all_items = all_items  # type: ignore[method-assign]
 
 
@@ -108,7 +117,7 @@ def one_table_copy_per_transaction() -> None:
     table and transaction is the same backup."""
     shim = _CopyOncePerTransaction()
     dynamodb_models.copy = shim  # type: ignore[attr-defined]
-    real = dynamodb_models.DynamoDBBackend.transact_write_items
+    real = ORIGINALS["transact_write_items"] = dynamodb_models.DynamoDBBackend.transact_write_items
 
     def transact_write_items(self: Any, transact_items: Any) -> Any:
         shim.local.copies = {}
@@ -120,7 +129,17 @@ def one_table_copy_per_transaction() -> None:
     dynamodb_models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+CHECKED = "5.2.5"
+
+
 def install() -> None:
+    if moto.__version__ != CHECKED:
+        warnings.warn(
+            f"tests/moto_speedups.py was checked against moto {CHECKED}, not {moto.__version__}: "
+            "moto runs unchanged (slower) until each replacement is checked again",
+            stacklevel=2,
+        )
+        return
     one_lookup_list_per_member()
     one_method_list_per_class()
     items_sorted_by_plain_keys()
