@@ -34,6 +34,8 @@ os.environ.pop("AWS_PROFILE", None)
 # now, before the unit and integration tiers disable sockets.
 import aws_xray_sdk.core  # noqa: F401
 
+from tests import moto_speedups
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
@@ -57,6 +59,7 @@ def _one_user_pool_key() -> None:
 
 
 _one_user_pool_key()
+moto_speedups.install()
 
 T = TypeVar("T")
 
