@@ -115,11 +115,15 @@ def test_run_now_from_the_staff_api_is_a_one_time_schedule(world: World, schedul
     assert detail["ActionAfterCompletion"] == "DELETE"
     event = json.loads(detail["Target"]["Input"])
     assert event["practice_id"] == practice.id and event["trigger"].startswith("staff:")
-    # What the one-time schedule delivers to nightly-dispatch: the run resumes and completes.
+    assert event["run_date"] == DAY  # it resumes that run, however late it fires
+    # What the one-time schedule delivers to nightly-dispatch: the run resumes and completes, even
+    # when it fires past the next run date's start (12 hours before the next cutoff).
+    world.clock.now = local("2026-11-21", 11, minute=1)
     world.handler("nightly_dispatch")(event, apigw.LambdaContext("nightly-dispatch"))
     drain(world)
     run = world.staff("GET", f"/billing-runs/{DAY}", practice_id=practice.id)[1]
     assert run["status"] == "done" and run["report"]["invoices_sent"] == 1
+    assert world.staff("GET", "/billing-runs/2026-11-21", practice_id=practice.id)[0] == 404  # none early
 
 
 def test_the_sweep_resumes_a_run_whose_messages_were_lost(world: World) -> None:

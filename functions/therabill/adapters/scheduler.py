@@ -107,9 +107,10 @@ class NightlySchedules:
             except BotoCoreError as exc:
                 raise DependencyUnavailableError("the scheduler could not be reached") from exc
 
-    def run_once(self, practice_id: str, *, at: datetime, trigger: str) -> None:
+    def run_once(self, practice_id: str, *, at: datetime, trigger: str, run_date: date) -> None:
         """A one-time schedule that fires nightly-dispatch now for this practice ("run now"),
-        deleted by Scheduler once it has fired."""
+        naming the run's date (it resumes that run, however late it fires), deleted by Scheduler
+        once it has fired."""
         when = at.astimezone(UTC)
         try:
             self.request_count += 1
@@ -124,7 +125,13 @@ class NightlySchedules:
                     "Arn": self._target_arn,
                     "RoleArn": self._role_arn,
                     "Input": json.dumps(
-                        {"practice_id": practice_id, "kind": "run", "trigger": trigger}, separators=(",", ":")
+                        {
+                            "practice_id": practice_id,
+                            "kind": "run",
+                            "trigger": trigger,
+                            "run_date": str(run_date),
+                        },
+                        separators=(",", ":"),
                     ),
                 },
                 Description="Therabill nightly billing: run now",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from therabill.core.errors import DependencyUnavailableError
@@ -26,9 +26,10 @@ class ClaimSubmitter(Protocol):
 
 class RunOnce(Protocol):
     """Fires nightly-dispatch once for a practice (a one-time EventBridge Scheduler schedule):
-    how the staff API, which cannot reach the queue, starts a run now."""
+    how the staff API, which cannot reach the queue, starts a run now. The firing names the run's
+    date (``run_date``): it resumes that run, whenever it fires."""
 
-    def run_once(self, practice_id: str, *, at: datetime, trigger: str) -> None: ...
+    def run_once(self, practice_id: str, *, at: datetime, trigger: str, run_date: date) -> None: ...
 
 
 class Hooks:

@@ -75,18 +75,24 @@ class RunStarter:
         )
         return run
 
+    def resume(self, practice_id: str, rd: date) -> NightRun | None:
+        """A one-time firing of "run now" or "bill now": the run of its date, resumed (its plan
+        sent again) unless done; a firing never starts a run of another date (None: no run)."""
+        run = self._store.find_run(practice_id, rd)
+        if run is not None and run.status != "done":
+            self._messages.send(
+                {"type": "plan", "practice_id": practice_id, "run_date": rd.isoformat()}, f"plan:{run.id}"
+            )
+        return run
+
     def _resume_staff_run(self, practice_id: str, rd: date) -> NightRun | None:
         """Auto-billing off: a firing bills nothing of its own; it resumes the date's staff run
         (the one-time firing "bill now" made from the staff API), if there is one."""
-        run = self._store.find_run(practice_id, rd)
+        run = self.resume(practice_id, rd)
         if run is None:
             logger.info(
                 "nightly run skipped: auto-billing is off", practice_id=practice_id, run_date=rd.isoformat()
             )
-            return None
-        self._messages.send(
-            {"type": "plan", "practice_id": practice_id, "run_date": rd.isoformat()}, f"plan:{run.id}"
-        )
         return run
 
     def bill_now(
@@ -113,7 +119,7 @@ class RunStarter:
             if self._messages.connected or self._run_once is None:
                 self._resume_staff_run(practice.id, rd)
             else:
-                self._run_once.run_once(practice.id, at=now, trigger=trigger)
+                self._run_once.run_once(practice.id, at=now, trigger=trigger, run_date=rd)
         return run
 
     def _more(self, practice: Practice, run: NightRun, wanted: tuple[str, ...], now: datetime) -> NightRun:
@@ -149,7 +155,7 @@ class RunStarter:
             return None
         run = self._start(practice, rd, trigger, tuple(d.isoformat() for d in decision.moved_from))
         if run.status != "done":
-            self._run_once.run_once(practice_id, at=now, trigger=trigger)
+            self._run_once.run_once(practice_id, at=now, trigger=trigger, run_date=rd)
         return run
 
     def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:

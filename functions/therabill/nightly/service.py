@@ -150,6 +150,9 @@ class NightlyService:
     ) -> NightRun | None:
         return self._starter.fire(practice_id, at=at, trigger=trigger)
 
+    def resume(self, practice_id: str, run_date: date) -> NightRun | None:
+        return self._starter.resume(practice_id, run_date)
+
     def run_now(self, practice_id: str, *, trigger: str) -> NightRun | None:
         if not self._dry_run.practice(practice_id).auto_billing:  # every Ready item, as staff
             return self.bill_now(practice_id, session_ids=None, trigger=trigger)

@@ -61,9 +61,10 @@ def dispatch(
     event: dict[str, Any], nightly: NightlyService, *, unit_of_work: UnitOfWork = nullcontext
 ) -> dict[str, Any]:
     """A schedule's firing: ``{"practice_id", "kind": "run" | "summary", "scheduled_time"?,
-    "trigger"?}``, a session's billing at completion (``{"practice_id", "kind": "session",
-    "client_id", "session_id"}``), or the contract's ``nightly-sweep`` schedule (no practice:
-    resume unfinished runs).
+    "trigger"?, "run_date"?}`` (``run_date``: a one-time firing resumes that date's run only), a
+    session's billing at completion (``{"practice_id", "kind": "session", "client_id",
+    "session_id"}``), or the contract's ``nightly-sweep`` schedule (no practice: resume
+    unfinished runs).
     ``unit_of_work``: the table's read memo, for one practice's firing (the sweep, over many
     practices, reads without it)."""
     if event.get("practice_id") is None and event.get("schedule") == "nightly-sweep":
@@ -85,7 +86,10 @@ def _fire(event: dict[str, Any], nightly: NightlyService) -> dict[str, Any]:
             "items": len(listing.items),
         }
     trigger = str(event.get("trigger") or "schedule")[:80]
-    run = nightly.fire(practice_id, at=at, trigger=trigger)
+    if event.get("run_date"):  # a one-time firing of "run now" / "bill now": that date's run
+        run = nightly.resume(practice_id, date.fromisoformat(str(event["run_date"])))
+    else:
+        run = nightly.fire(practice_id, at=at, trigger=trigger)
     if run is None:
         return {"practice_id": practice_id, "run": None}
     return {"practice_id": practice_id, "run": run.id, "status": run.status}
