@@ -263,7 +263,7 @@ class FactReader:
         are recorded first."""
         held = self._store.held(practice.id, run_date)
         roster = self._providers.clinicians.roster(practice.id)  # per practice, never per session
-        candidates = self._candidates(practice, run_date)
+        candidates = self._candidates(practice, run_date, tidy=record_uses)
         clients = self._clients.of(practice.id, {s.client_id for s in candidates})  # one round
         problems = self._clients.authorization_problems(practice, candidates, clients, record=record_uses)
         chargeable: dict[tuple[str, str, int], bool] = {}
@@ -371,7 +371,7 @@ class FactReader:
             before_auto=practice.before_auto_billing(service_date),
         )
 
-    def _candidates(self, practice: Practice, run_date: date) -> list[Session]:
+    def _candidates(self, practice: Practice, run_date: date, *, tidy: bool) -> list[Session]:
         """Completed and no-show sessions not yet billed by a run. The look-back window: one Query
         per UTC date it touches (the day index); older ones (held back, incomplete for weeks, a
         run skipped): their to-do items, read before the window starts. Never a Scan."""
@@ -386,7 +386,7 @@ class FactReader:
         older = [t for t in self._sessions.to_bill(practice.id) if t.scheduled_start < lo]
         by_id = {t.session_id: t for t in older}
         for billable in self._sessions.billables(practice.id, [(t.client_id, t.session_id) for t in older]):
-            if _done(billable):  # a crash left its to-do behind
+            if _done(billable) and tidy:  # a crash left its to-do behind (the run tidies; a listing reads)
                 self._sessions.forget_to_bill(practice.id, by_id[billable.session.id])
             else:
                 found.append(billable)
