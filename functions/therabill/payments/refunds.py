@@ -27,6 +27,7 @@ from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundEr
 from therabill.core.ids import derived_id, is_id
 from therabill.core.money import Money
 from therabill.core.replay import replayed
+from therabill.ledger.chart import REVENUE, EntryKind
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.observability import logger
 from therabill.payments.disputes import Disputes
@@ -197,29 +198,26 @@ class RefundService:
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
         )
-        if refund.write_off and refund.revenue:
-            self._ledger.post(
-                practice_id,
-                client_id=refund.client_id,
-                kind="return",
-                amount=refund.amount,
-                source_key=f"refund-return:{refund.id}",
-                memo="Sale given back with the refund",
-                payment_id=refund.payment_id,
-                owner_id=payment.owner_id,
-                revenue=refund.revenue,
-            )
-        elif refund.write_off:
-            self._ledger.post(
-                practice_id,
-                client_id=refund.client_id,
-                kind="adjustment",
-                amount=refund.amount,
-                source_key=f"refund-write-off:{refund.id}",
-                memo="Written off with the refund",
-                payment_id=refund.payment_id,
-                owner_id=payment.owner_id,
-            )
+        if not refund.write_off:
+            return
+        # A sale given back (a store return) is taken from its revenue; anything else written off.
+        kind: EntryKind = "return" if refund.revenue else "adjustment"
+        source, memo = (
+            ("refund-return", "Sale given back with the refund")
+            if refund.revenue
+            else ("refund-write-off", "Written off with the refund")
+        )
+        self._ledger.post(
+            practice_id,
+            client_id=refund.client_id,
+            kind=kind,
+            amount=refund.amount,
+            source_key=f"{source}:{refund.id}",
+            memo=memo,
+            payment_id=refund.payment_id,
+            owner_id=payment.owner_id,
+            revenue=refund.revenue or REVENUE,
+        )
 
     def _fail(
         self, practice_id: str, refund: Refund, reason: str, stripe_refund_id: str | None = None
