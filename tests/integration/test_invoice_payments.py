@@ -231,3 +231,32 @@ def test_refunding_a_payment_reopens_the_paid_invoice_once(world, setup):
     status, again = pay(world, practice, view["token"], 2_500, card_id=card["id"])
     assert status == 200 and again["status"] == "succeeded", again
     assert staff_invoice(world, practice, inv)["status"] == "paid"
+
+
+def test_a_refund_that_fails_after_its_success_gives_the_invoice_its_money_again(world, setup):
+    practice, client, inv = setup
+    card = save_card(world, practice, client["id"])
+    view = lookup(world, practice, inv)
+    status, paid = pay(world, practice, view["token"], 10_000, card_id=card["id"])
+    assert status == 200 and paid["status"] == "succeeded", paid
+    path = f"/clients/{client['id']}/payments/{paid['payment_id']}/refunds"
+    headers = {"Idempotency-Key": "invoice-refund-2"}
+    status, refund = world.staff("POST", path, {"amount": 2_500}, practice_id=practice.id, headers=headers)
+    assert status == 201 and refund["status"] == "succeeded", refund
+    assert staff_invoice(world, practice, inv)["status"] == "open"
+    stored = world.container.refunds.get(practice.id, refund["id"])
+    failed = {"id": stored.stripe_refund_id, "object": "refund", "status": "failed", "amount": 2_500}
+    failed |= {"currency": "usd", "metadata": {"therabill_refund_id": refund["id"]}}
+    for n in (1, 1):  # the event and its redelivery
+        event = {
+            "id": f"evt_rf_{n}",
+            "object": "event",
+            "type": "refund.updated",
+            "account": practice.account,
+        }
+        event |= {"created": int(world.clock().timestamp()), "data": {"object": failed}}
+        assert world.webhook(json.dumps(event))[0] == 200
+        world.drain_queue()
+    after = staff_invoice(world, practice, inv)
+    assert (after["status"], after["paid"], after["balance"]) == ("paid", 10_000, 0), after
+    assert ledger_payments(world, practice, client["id"]) == ([2_500, 10_000], 0)

@@ -203,3 +203,46 @@ def test_an_older_dispute_state_arriving_late_changes_nothing(world):
         "GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id
     )
     assert shown["dispute_status"] == "won"
+
+
+def test_a_refund_stripe_fails_after_its_success_is_undone_once(world):
+    """Stripe reports a succeeded refund failed (the card could no longer take it): the money
+    stayed with the practice, so the refund's posting is undone once, the payment may be refunded
+    again (its reservation given back), and a redelivered event changes nothing more."""
+    practice, client, payment = _paid(world)
+    status, refund = _refund(world, practice, client, payment)
+    assert status == 201 and refund["status"] == "succeeded", refund
+    stored = world.container.refunds.get(practice.id, refund["id"])
+    failed = {
+        "id": stored.stripe_refund_id,
+        "object": "refund",
+        "status": "failed",
+        "failure_reason": "expired_or_canceled_card",
+        "amount": 2500,
+        "currency": "usd",
+        "payment_intent": "pi_x",
+        "metadata": {"therabill_refund_id": refund["id"]},
+    }
+    for n in (0, 0, 1):  # the event, its redelivery, then another event of the same failure
+        event = {
+            "id": f"evt_refund_failed_after_{n}",
+            "object": "event",
+            "type": "refund.updated" if n == 0 else "refund.failed",
+            "account": practice.account,
+            "created": int(world.clock().timestamp()),
+            "data": {"object": failed},
+        }
+        assert world.webhook(json.dumps(event))[0] == 200
+        world.drain_queue()
+    assert world.container.refunds.get(practice.id, refund["id"]).status == "failed"
+    ledger = _ledger(world, practice, client)
+    assert sorted((e["kind"], e["amount"]) for e in ledger["entries"]) == [
+        ("payment", 2500),
+        ("payment", 2500),  # the failed refund's money, back with the practice
+        ("refund", 2500),
+    ]
+    assert ledger["balance"] == -2500  # the client's credit, as before the refund
+    _, shown = world.staff(
+        "GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id
+    )
+    assert shown["refunded_amount"] == 0  # all of it may be refunded again

@@ -474,7 +474,8 @@ def test_a_refund_stripe_fails_later_undoes_the_return_once_and_takes_its_restoc
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (5, 5)
     assert paid.status == "paid"
-    # A refund that succeeded and is reported failed afterwards is not undone: logged for operators.
+    # A refund that succeeded and is reported failed afterwards is undone too: the return no longer
+    # counts, its restock is taken back, and the ledger has the sale again (the money stayed).
     again = derived_id(
         "rfd", practice.id, f"order-return:{derived_id('ret', practice.id, order.id, 'ret-00007')}"
     )
@@ -484,5 +485,15 @@ def test_a_refund_stripe_fails_later_undoes_the_return_once_and_takes_its_restoc
     )
     assert world.webhook(json.dumps(event))[0] == 200
     world.drain_queue()
-    assert ledger(world, practice, client["id"])["balance"] == 0
-    assert "a succeeded refund was reported failed; not undone" in caplog.messages
+    books = ledger(world, practice, client["id"])
+    assert books["balance"] == 0
+    assert "a succeeded refund was reported failed; undone" in caplog.messages
+    _, now = world.staff("GET", f"/shop/orders/{order.id}", practice_id=practice.id)
+    assert (now["status"], now["refunded_amount"]) == ("paid", 0)
+    assert {r["status"] for r in now["returns"]} == {"refund_failed"}
+    _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
+    assert (stock["on_hand"], stock["available"]) == (3, 3)
+    _, report = world.staff(
+        "GET", "/shop/reports/sales", practice_id=practice.id, query={"start": day, "end": day}
+    )
+    assert (report["total"]["units_returned"], report["total"]["net"]) == (0, 2500)

@@ -53,6 +53,13 @@ class InvoicePayments:
         if invoice_id:
             self.apply_refund(practice_id, invoice_id, refund_id, amount)
 
+    def refund_reversed(self, practice_id: str, refund_id: str, payment_id: str, amount: Money) -> None:
+        """A refund of an invoice's payment that failed after its success (RefundService's hook, at
+        least once): the money is the invoice's again, applied once (a reopened invoice is Paid)."""
+        invoice_id = self._store.invoice_of_payment(practice_id, payment_id)
+        if invoice_id:
+            self.apply_payment(practice_id, invoice_id, f"{refund_id}-failed", amount)
+
     # -- applying -------------------------------------------------------------------------------
     def apply_payment(
         self, practice_id: str, invoice_id: str, payment_id: str, amount: Money, method: str = "card"

@@ -204,6 +204,9 @@ class InvoiceService:
     def refund_succeeded(self, practice_id: str, refund_id: str, payment_id: str, amount: Money) -> None:
         self.payments.refund_succeeded(practice_id, refund_id, payment_id, amount)
 
+    def refund_reversed(self, practice_id: str, refund_id: str, payment_id: str, amount: Money) -> None:
+        self.payments.refund_reversed(practice_id, refund_id, payment_id, amount)
+
     # -- taking payments ------------------------------------------------------------------------
     def start_page_payment(
         self,

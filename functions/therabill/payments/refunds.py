@@ -27,7 +27,7 @@ from therabill.core.errors import ConflictError, InvalidRequestError, NotFoundEr
 from therabill.core.ids import derived_id, is_id
 from therabill.core.money import Money
 from therabill.core.replay import replayed
-from therabill.ledger.chart import REVENUE, EntryKind
+from therabill.ledger.chart import ADJUSTMENTS, REVENUE, EntryKind
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.observability import logger
 from therabill.payments.disputes import Disputes
@@ -67,11 +67,17 @@ class RefundService:
         self._in_person = InPersonPayments(practices=practices, ledger=ledger)
         self._hooks: list[RefundHook] = []
         self._failed_hooks: list[RefundHook] = []
+        self._reversed_hooks: list[RefundHook] = []
 
     def on_refund(self, hook: RefundHook) -> None:
         """Run ``hook(practice_id, refund, payment)`` after each refund succeeds (after its ledger
         entries), at least once: hooks must be idempotent."""
         self._hooks.append(hook)
+
+    def on_refund_reversed(self, hook: RefundHook) -> None:
+        """Run ``hook(practice_id, refund, payment)`` when a refund Stripe reported succeeded is
+        reported failed (at least once: hooks are idempotent)."""
+        self._reversed_hooks.append(hook)
 
     def on_refund_failed(self, hook: RefundHook) -> None:
         """Run ``hook(practice_id, refund, payment)`` each time a refund is reported failed (the
@@ -225,17 +231,55 @@ class RefundService:
         if self._store.refund_failed(practice_id, refund, reason, stripe_refund_id):
             logger.warning("refund failed", refund_id=refund.id, reason=reason)
         now = self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
-        if now.status == "succeeded":
+        if now.status == "succeeded" and self._store.refund_failed(
+            practice_id, now, reason, stripe_refund_id, after_success=True
+        ):
             # Stripe fails a refund after its success when the card can no longer take it (a closed
-            # account): not undone here (its ledger entries and hooks stand); the operators look.
-            logger.error(
-                "a succeeded refund was reported failed; not undone", refund_id=now.id, reason=reason
-            )
+            # account): the money stayed with the practice, so what the success posted is undone.
+            logger.warning("a succeeded refund was reported failed; undone", refund_id=now.id, reason=reason)
+            now = self.get(practice_id, refund.id)
+        if now.status == "failed" and now.stripe_refund_id and self._posted(practice_id, now):
+            self._unpost(practice_id, now)
         if now.status == "failed" and self._failed_hooks:
             payment = self._store.get(practice_id, now.payment_id)
             for hook in self._failed_hooks:
                 hook(practice_id, now, payment)
         return now
+
+    def _posted(self, practice_id: str, refund: Refund) -> bool:
+        """Whether the refund's success was posted to the ledger (it succeeded before it failed)."""
+        return self._ledger.posted(practice_id, f"refund:{refund.id}") is not None
+
+    def _unpost(self, practice_id: str, refund: Refund) -> None:
+        """Undo a failed refund's postings, each once (its own source): the money is back with the
+        practice, as a card payment again; a sale given back is a sale again, and a write-off is
+        owed again (a charge to the adjustments it came from)."""
+        payment = self._store.get(practice_id, refund.payment_id)
+        self._ledger.post(
+            practice_id,
+            client_id=refund.client_id,
+            kind="payment",
+            amount=refund.amount,
+            method="card",
+            source_key=f"refund-failed:{refund.id}",
+            memo="Refund failed: the money stayed with the practice",
+            payment_id=refund.payment_id,
+            owner_id=payment.owner_id,
+        )
+        if refund.write_off:
+            self._ledger.post(
+                practice_id,
+                client_id=refund.client_id,
+                kind="charge",
+                amount=refund.amount,
+                source_key=f"refund-failed-undo:{refund.id}",
+                memo="Refund failed: " + ("the sale stands" if refund.revenue else "no longer written off"),
+                payment_id=refund.payment_id,
+                owner_id=payment.owner_id,
+                revenue=refund.revenue or ADJUSTMENTS,
+            )
+        for hook in self._reversed_hooks:
+            hook(practice_id, refund, payment)
 
     # -- disputes and payments in person --------------------------------------------------------
     def record_dispute(self, practice: Practice, dispute: dict[str, Any], event_created: int = 0) -> str:

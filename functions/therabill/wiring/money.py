@@ -143,6 +143,12 @@ class Money(Base):
                 practice_id, refund.id, payment.id, refund.amount
             )
         )
+        # A refund that failed after its success: the invoice has the money again.
+        service.on_refund_reversed(
+            lambda practice_id, refund, payment: self.invoices.refund_reversed(
+                practice_id, refund.id, payment.id, refund.amount
+            )
+        )
         # A store return's refund that failed: the return no longer counts, its restock taken back.
         service.on_refund_failed(
             lambda prc, rfd, pay: self.shop.returns.refund_failed(prc, rfd, pay),  # noqa: PLW0108 - lazy

@@ -248,15 +248,23 @@ class PaymentStore:
         return refund_from_item(item)
 
     def refund_failed(
-        self, practice_id: str, refund: Refund, reason: str, stripe_refund_id: str | None
+        self,
+        practice_id: str,
+        refund: Refund,
+        reason: str,
+        stripe_refund_id: str | None,
+        *,
+        after_success: bool = False,
     ) -> bool:
-        """Pending → failed, giving the reservation back to the payment, in one transaction.
-        False: the refund was settled already."""
+        """Pending → failed (``after_success``: succeeded → failed, Stripe failing a refund it
+        reported succeeded), giving the reservation back to the payment, in one transaction.
+        False: the refund was not in that state (settled already, or failed already)."""
         pk = keys.practice_pk(practice_id)
         sets = "SET #s = :failed, failure_reason = :why" + (
             ", stripe_refund_id = :re" if stripe_refund_id else ""
         )
-        values: dict[str, Any] = {":failed": "failed", ":pending": "pending", ":why": reason}
+        frm = "succeeded" if after_success else "pending"
+        values: dict[str, Any] = {":failed": "failed", ":pending": frm, ":why": reason}
         if stripe_refund_id:
             values[":re"] = stripe_refund_id
         writes = [
