@@ -130,3 +130,27 @@ def test_bad_backfill_dates_are_refused_with_nothing_written_and_tenancy(world: 
         "PUT", "/practice/billing-automation", {"auto_billing": True}, practice_id=practice.id, role="biller"
     )
     assert status == 403
+
+
+def test_turning_it_off_and_on_again_leaves_the_earlier_ones_for_staff(world: World) -> None:
+    """Sessions served while auto-billing was off, left for staff when it was turned on, are still
+    left for staff after it is turned off and on once more; one served while it was on is billed."""
+    practice, ids = _off_with_three_days(world)
+    world.clock.now = local(ON, 10)
+    assert _automation(world, practice.id, {"auto_billing": True})[0] == 200
+    svc = service(world, practice)
+    ada = world.staff("GET", "/clients", practice_id=practice.id, query={"limit": "5"})[1]["items"][0]
+    served_on = session_on(world, practice, ada["id"], svc, local("2026-11-17", 9))["id"]
+    world.clock.now = local("2026-11-18", 12)
+    assert _automation(world, practice.id, {"auto_billing": False})[0] == 200
+    world.clock.now = local("2026-11-22", 10)
+    assert _automation(world, practice.id, {"auto_billing": True})[0] == 200
+    world.clock.now = local("2026-11-22", 20)
+    _, listing = world.staff("GET", "/nightly/tonight", practice_id=practice.id)
+    wills = {i["session_id"]: i["will"] for i in listing["ready"]}
+    assert wills == {**dict.fromkeys(ids, "waiting for staff"), served_on: "charged now"}
+    before = charges(world)
+    fire(world, practice.id, local("2026-11-22", 23))
+    drain(world)
+    assert [i["session_id"] for i in run_of(world, practice.id, "2026-11-22")["items"]] == [served_on]
+    assert charges(world) == before + 1

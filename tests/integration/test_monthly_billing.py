@@ -362,3 +362,32 @@ def test_with_auto_billing_off_staff_billing_a_monthly_client_makes_one_invoice(
     assert outcomes[ada["id"]] == ("sent", "the amount exceeds the consent's limit of USD 500.00")
     assert charges(world) == before
     assert [(len(i["lines"]), i["status"]) for i in _invoices(world, p.id, ada["id"])] == [(5, "open")]
+
+
+def test_a_split_client_is_asked_about_their_own_part_of_the_month(world: World) -> None:
+    """Kit pays half, Dan the rest; Kit's consent allows 200.00 a charge: Kit's half of two 120.00
+    sessions (120.00) is charged, Dan's invoice is sent, and the listing says so."""
+    install_queue(world)
+    practice = scenario.create_practice(world)
+    _automation(world, practice.id, {"billing_cadence": "monthly"})
+    svc = service(world, practice, PRICE)
+    kid = scenario.create_client(world, practice, first_name="Kit", email="kit@client.test")
+    dad = contact(world, practice, kid["id"], "Dan Parent", "dan@parent.test")
+    scenario.save_card(world, practice, kid["id"], max_amount=20_000)
+    shares = [
+        {"owner_id": kid["id"], "type": "percent", "value": 5000},
+        {"owner_id": dad["id"], "type": "rest"},
+    ]
+    assert put_rules(world, practice, kid["id"], [{"shares": shares}])[0] == 200
+    for d in ("2026-11-03", "2026-11-17"):
+        session_on(world, practice, kid["id"], svc, local(d, 9))
+    before = charges(world)
+    wills = {i["will"] for i in _tonight(world, practice.id, "2026-12-01")["ready"]}
+    assert wills == {"consolidated tonight, charged (Kit Client), sent (Dan Parent)"}
+    _night(world, practice.id, "2026-12-01")
+    invoices = _invoices(world, practice.id, kid["id"])
+    assert sorted((i["owner_id"] == kid["id"], i["total"], i["status"]) for i in invoices) == [
+        (False, PRICE, "open"),
+        (True, PRICE, "paid"),
+    ]
+    assert charges(world) == before + 1

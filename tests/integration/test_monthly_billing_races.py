@@ -23,6 +23,7 @@ from tests.integration.test_nightly_support import (
 )
 from therabill.invoices.charges import ChargeSelection
 from therabill.nightly.billing import COMPLETION_RUN
+from therabill.nightly.facts import ChargeCheck
 from therabill.sessions.store import SessionStore
 
 PRICE = 12_000
@@ -160,3 +161,33 @@ def test_a_month_with_a_fee_the_consent_leaves_out_is_sent_and_the_listing_says_
     (item,) = run_of(world, practice.id, "2026-12-01")["items"]
     assert (item["outcome"], item["charged"], item["billed"]) == ("sent", 0, PRICE + 5_000), item
     assert len(world.stripe.events_of_type("payment_intent.succeeded")) == before
+
+
+def test_the_charge_checks_each_kind_again_when_the_consent_changed_since_the_plan(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run planned to charge (the consent allowed it then); by the time it bills, the consent
+    leaves out cancellation fees: the month's invoice is sent, with the reason, and Stripe is not asked."""
+    practice, svc, ada = _client(world)
+    _cadence(world, practice.id, ada["id"], "monthly")
+    fee = {"no_show_fee": {"kind": "flat", "amount": {"amount": 5_000, "currency": "usd"}}}
+    assert world.staff("PUT", "/practice/cancellation-policy", fee, practice_id=practice.id)[0] == 200
+    scenario.save_card(world, practice, ada["id"], kinds=["session_fee", "balance"])
+    session_on(world, practice, ada["id"], svc, local("2026-11-05", 9))
+    session_on(world, practice, ada["id"], svc, local("2026-11-12", 9), outcome="no_show")
+    intents = len([r for r in world.stripe.requests if r.path == "/v1/payment_intents"])
+    monkeypatch.setattr(ChargeCheck, "allows", lambda *args, **kw: True)  # as the plan saw it
+
+    def after_the_plan(step: str) -> None:
+        if step == "planned":
+            monkeypatch.undo()
+
+    world.container.nightly.checkpoint = after_the_plan
+    fire(world, practice.id, local("2026-12-01", 23))
+    drain(world)
+    world.container.nightly.checkpoint = lambda step: None
+    (item,) = run_of(world, practice.id, "2026-12-01")["items"]
+    assert item["action"] == "charge"  # the plan's
+    assert (item["outcome"], item["charged"], item["payment_ids"]) == ("sent", 0, []), item
+    assert item["problem"] == "the card's consent does not cover cancellation fees"
+    assert len([r for r in world.stripe.requests if r.path == "/v1/payment_intents"]) == intents

@@ -20,7 +20,11 @@ from therabill.core.errors import (
 )
 from therabill.core.ids import derived_id
 from therabill.core.writes import Write
-from therabill.invoices.errors import ChargeAlreadyInvoicedError, InvoiceNotCreatedError
+from therabill.invoices.errors import (
+    ChargeAlreadyInvoicedError,
+    InvoiceNotCreatedError,
+    NothingToInvoiceError,
+)
 from therabill.invoices.models import Invoice, InvoiceKind
 from therabill.invoices.service import InvoiceService
 from therabill.ledger.service import LedgerService
@@ -211,7 +215,7 @@ class InvoiceCharger:
                 if attempt == _RACES - 1:
                     raise  # the message is retried
                 continue
-            except ConflictError:  # nothing left (invoiced or collected already), or the key's other use
+            except NothingToInvoiceError:  # invoiced or collected already
                 return None
             return inv
         return None

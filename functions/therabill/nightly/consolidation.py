@@ -26,6 +26,7 @@ from therabill.practices.models import Practice
 from therabill.sessions.models import Session
 from therabill.sessions.store import SessionStore
 
+_WORST = ("failed", "pending", "sent", "charged")  # the worst outcome first, as a night's item
 MAX_SESSIONS = 40  # per consolidation item: its finishing transaction writes 2 + 2 x sessions rows
 
 
@@ -91,16 +92,23 @@ class Consolidation:
             billed = self._charger.bill_batch(practice, batch, item.action)
             writes += self._finishing(practice.id, mine, billed)
         self._hooks.checkpoint("billed")
+        results = ([billed] if mine else []) + [b for _, b in resumed]
+        outcomes = [b.outcome for b in results]
+        worst = next((o for o in _WORST if o in outcomes), outcomes[0] if outcomes else "nothing_to_bill")
         done = item.model_copy(
             update={
                 "status": "done",
-                "outcome": billed.outcome if mine or not resumed else resumed[0][1].outcome,
-                "billed": billed.billed + sum(b.billed for _, b in resumed),
-                "charged": billed.charged + sum(b.charged for _, b in resumed),
-                "invoice_ids": billed.invoice_ids + tuple(i for _, b in resumed for i in b.invoice_ids),
-                "payment_ids": billed.payment_ids + tuple(p for _, b in resumed for p in b.payment_ids),
-                "problem": billed.problem,
-                "sessions": tuple(s.id for s in mine) + tuple(s.id for s, _ in resumed),
+                "outcome": worst,
+                "billed": sum(b.billed for b in results),
+                "charged": sum(b.charged for b in results),
+                "invoice_ids": tuple(i for b in results for i in b.invoice_ids),
+                "payment_ids": tuple(p for b in results for p in b.payment_ids),
+                "problem": next(
+                    (b.problem for b in results if b.problem), None if results else billed.problem
+                ),
+                # What it billed: the month's sessions with a part on its invoices, and those resumed.
+                "sessions": tuple(s.id for s in mine if billed.share(s.id)[0])
+                + tuple(s.id for s, _ in resumed),
             }
         )
         return done, writes

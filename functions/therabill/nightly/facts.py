@@ -20,7 +20,7 @@ from therabill.core.errors import TherabillError
 from therabill.coverage.models import Coverage, standing
 from therabill.coverage.service import CoverageService
 from therabill.nightly.consolidation import MAX_SESSIONS
-from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, assess, billable_amount
+from therabill.nightly.models import LOOKBACK_DAYS, ItemFacts, assess, billable_amount, disposition
 from therabill.nightly.ports import Hooks
 from therabill.nightly.store import NightlyStore
 from therabill.practices.models import Practice
@@ -124,6 +124,17 @@ class ClientFacts:
     def not_billed(self) -> bool:
         return self._billing_type == "not_billed"
 
+    def own_part(self, f: ItemFacts) -> int:
+        """What the client themself pays of what tonight bills (split billing: their share)."""
+        if self.split is None:
+            return billable_amount(f)
+        return sum(part for owner, part in self._parts(f, self.split[0]) if owner == self.id)
+
+    def _parts(self, f: ItemFacts, rules: Responsibility) -> list[tuple[str, int]]:
+        kind = charge_kind(f)
+        split_kind: SplitKind = kind if kind in ("copay", "cancellation_fee") else "session_fee"
+        return split_amount(billable_amount(f), rules, split_kind)
+
     def payers(self, f: ItemFacts, practice: Practice) -> tuple[tuple[str, bool], ...]:
         """Under split billing, each billing party's part of what tonight bills: (their name,
         whether their own card is charged: the practice can charge, their AutoPay, their card).
@@ -131,11 +142,8 @@ class ClientFacts:
         if self.split is None:
             return ()
         rules, contacts = self.split
-        kind = charge_kind(f)
-        split_kind: SplitKind = kind if kind in ("copay", "cancellation_fee") else "session_fee"
-        parts = split_amount(billable_amount(f), rules, split_kind)
         out: list[tuple[str, bool]] = []
-        for owner, part in parts:
+        for owner, part in self._parts(f, rules):
             contact = contacts.get(owner)
             if part <= 0 or (owner != self.id and contact is None):
                 continue
@@ -290,10 +298,14 @@ class FactReader:
                         practice, s.client_id, client.default_card_id, kind, amount
                     )
                 base = ItemFacts(**{**base.__dict__, "card_chargeable": chargeable[ck]})
-            if client.split is not None and not base.insured:
-                base = replace(base, payers=client.payers(base, practice))
             out.append(base)
         out = self._consolidated_charges(practice, run_date, out, clients)
+        out = [  # split billing: each party's part, after the month's consent check (the client's)
+            replace(f, payers=clients[f.client_id].payers(f, practice))
+            if clients[f.client_id].split is not None and not f.insured
+            else f
+            for f in out
+        ]
         return sorted(out, key=lambda f: (f.service_date, f.session_id))
 
     def _consolidated_charges(
@@ -307,7 +319,8 @@ class FactReader:
         them alone may not be charged."""
         due: dict[str, list[ItemFacts]] = {}
         for f in sorted(out, key=lambda x: (x.service_date, x.session_id)):
-            if f.monthly_on is not None and f.monthly_on <= run_date and assess(f).state == "ready":
+            a = assess(f)  # what the run consolidates tonight (auto-billing on), as the planner
+            if disposition(f, a, run_date=run_date, auto_billing=practice.auto_billing) == "consolidate":
                 due.setdefault(f.client_id, []).append(f)
         refused: set[str] = set()
         for client_id, fs in due.items():
@@ -317,18 +330,21 @@ class FactReader:
                 if len(chunk) < 2 or not card_id or not any(f.card_chargeable for f in chunk):
                     continue  # one session: its own check; no card: sent anyway
                 if not all(f.card_chargeable for f in chunk) or not self._allows_all(
-                    practice, client_id, card_id, chunk
+                    practice, clients[client_id], card_id, chunk
                 ):
                     refused |= {f.session_id for f in chunk}
         return [replace(f, card_chargeable=False) if f.session_id in refused else f for f in out]
 
-    def _allows_all(self, practice: Practice, client_id: str, card_id: str, fs: list[ItemFacts]) -> bool:
+    def _allows_all(self, practice: Practice, client: ClientFacts, card_id: str, fs: list[ItemFacts]) -> bool:
+        """Whether the client's card may take their part of these sessions as one charge."""
         parts: dict[ChargeKind, int] = {}
         for f in fs:
-            parts[charge_kind(f)] = parts.get(charge_kind(f), 0) + billable_amount(f)
+            parts[charge_kind(f)] = parts.get(charge_kind(f), 0) + client.own_part(f)
         if len(parts) > 1:
             parts["balance"] = sum(parts.values())  # charged as a balance: each kind for its part too
-        return all(self._charges.allows(practice, client_id, card_id, k, v) for k, v in parts.items())
+        return all(
+            self._charges.allows(practice, client.id, card_id, k, v) for k, v in parts.items() if v > 0
+        )
 
     def _base(
         self, practice: Practice, s: Session, client: ClientFacts, *, held: bool, supervised: bool

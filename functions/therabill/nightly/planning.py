@@ -68,7 +68,7 @@ class Planner:
         run = self._store.find_run(practice_id, run_date)
         chosen = None if run is None or run.selection is None else set(run.selection)
         # A staff run on a night the holiday calendar skips bills only what staff chose.
-        auto = practice.auto_billing and decide_firing(run_date, practice.holidays).run
+        auto = practice.auto_billing and (decide_firing(run_date, practice.holidays).run or chosen is None)
         plan = plan_items(decided, chosen, run_date=run_date, auto_billing=auto)
         self._store.add_items(practice_id, run_date, plan.items)
         self._hooks.checkpoint("planned-items")

@@ -59,8 +59,10 @@ class Practice(BaseModel):
     # from which service date the older unbilled sessions are included (None: none of them).
     auto_billing_since: date | None = None
     backfill_from: date | None = None
-    # The local date auto-billing was last turned off: sessions served before it were served under
-    # auto-billing, and its run (or a monthly client's billing date) bills them as usual.
+    # The last period auto-billing was on before it was turned off (from ``auto_billing_on_from``,
+    # None: since the practice began, until ``auto_billing_off_from``): sessions served then were
+    # served under auto-billing, and its run (or a monthly client's billing date) bills them as usual.
+    auto_billing_on_from: date | None = None
     auto_billing_off_from: date | None = None
     # How clients reach the practice, printed on invoices and in emails when set (``email`` too).
     address: str | None = None  # one line, e.g. "12 Harbor Street, Portland, ME 04101"
@@ -72,8 +74,9 @@ class Practice(BaseModel):
         since, off_from = self.auto_billing_since, self.auto_billing_off_from
         if not self.auto_billing or since is None or service_date >= since:
             return None
-        if off_from is not None and service_date < off_from:
-            return None  # served while auto-billing was on (a monthly client's, not yet due)
+        on_from = self.auto_billing_on_from
+        if off_from is not None and (on_from is None or on_from <= service_date) and service_date < off_from:
+            return None  # served while auto-billing was last on (a monthly client's, not yet due)
         if self.backfill_from is not None and service_date >= self.backfill_from:
             return "backfill"
         return "staff"

@@ -157,8 +157,14 @@ class PracticeService:
         """What turning auto-billing on or off records: off, the day (what was served before it
         was served under auto-billing); on, the day and the backfill's first date of service."""
         today = local_date(self._clock(), practice.time_zone)
-        if not on:
-            return {"auto_billing_off_from": today.isoformat()} if practice.auto_billing else {}
+        if not on:  # the period it was on: from when it was last turned on (None: always) until today
+            if not practice.auto_billing:
+                return {}
+            since = practice.auto_billing_since
+            return {
+                "auto_billing_on_from": since.isoformat() if since else None,
+                "auto_billing_off_from": today.isoformat(),
+            }
         if backfill_from is not None and backfill_from > today:
             raise InvalidRequestError(f"a date on or before today ({today})", field="backfill_from")
         if practice.auto_billing:

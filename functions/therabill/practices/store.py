@@ -49,7 +49,8 @@ def to_item(p: Practice) -> dict[str, Any]:
     for name in ("address", "phone"):
         if getattr(p, name):
             item[name] = getattr(p, name)
-    for day in ("auto_billing_since", "backfill_from", "auto_billing_off_from"):  # stored only when set
+    days = ("auto_billing_since", "backfill_from", "auto_billing_on_from", "auto_billing_off_from")
+    for day in days:  # stored only when set
         if getattr(p, day) is not None:
             item[day] = getattr(p, day).isoformat()
     if p.stripe:
@@ -101,6 +102,7 @@ def from_item(item: dict[str, Any]) -> Practice:
         phone=item.get("phone"),
         auto_billing_since=_day(item.get("auto_billing_since")),
         backfill_from=_day(item.get("backfill_from")),
+        auto_billing_on_from=_day(item.get("auto_billing_on_from")),
         auto_billing_off_from=_day(item.get("auto_billing_off_from")),
     )
 
