@@ -472,69 +472,70 @@ def test_another_practice_reaches_nothing_and_writes_nothing(world: World, night
     assert world.staff("GET", f"/clinicians/{C1}/supervision", practice_id=p.id)[1]["supervisor_id"] == SUP1
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "words"),
-    [
-        (
-            "PUT",
-            "/clients/{client}/diagnoses",
-            {"codes": ["F41.1"] * 1 + [f"F4{n}" for n in range(12)]},
-            "at most 12",
-        ),
-        (
-            "PUT",
-            "/clients/{client}/diagnoses",
-            {"codes": ["F41.1", "123"]},
-            "codes[1] is not an ICD-10-CM code",
-        ),
-        ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1", "f411"]}, "codes[1] repeats codes[0]"),
-        ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41."]}, "not an ICD-10-CM code"),
-        ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.12345"]}, "not an ICD-10-CM code"),
-        ("PUT", "/clients/{client}/diagnoses", {"codes": "F41.1"}, "codes"),
-        ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1"], "note": "x"}, "note"),
-        ("PUT", "/clients/{client}/diagnoses", {}, "codes"),
-        ("PUT", "/sessions/{session}/diagnoses", {"codes": ["1F4.1"]}, "not an ICD-10-CM code"),
-        ("PUT", "/sessions/{session}/diagnoses", {"codes": ["F41.1", "F41.1"]}, "repeats"),
-        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": C1}, "cannot supervise themself"),
-        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": "not a user!"}, "supervisor_id"),
-        ("PUT", f"/clinicians/{C1}/supervision", {}, "supervisor_id"),
-        ("PATCH", "/practice", {"billing_requires_signed_note": "yes"}, "billing_requires_signed_note"),
-        ("PATCH", "/practice", {"billing_requires_signed_note": None}, "cannot be null"),
-    ],
-)
+# One night for every case (each writes nothing, which each checks): a case is a subtest.
+BAD_INPUT = [
+    (
+        "PUT",
+        "/clients/{client}/diagnoses",
+        {"codes": ["F41.1"] * 1 + [f"F4{n}" for n in range(12)]},
+        "at most 12",
+    ),
+    (
+        "PUT",
+        "/clients/{client}/diagnoses",
+        {"codes": ["F41.1", "123"]},
+        "codes[1] is not an ICD-10-CM code",
+    ),
+    ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1", "f411"]}, "codes[1] repeats codes[0]"),
+    ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41."]}, "not an ICD-10-CM code"),
+    ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.12345"]}, "not an ICD-10-CM code"),
+    ("PUT", "/clients/{client}/diagnoses", {"codes": "F41.1"}, "codes"),
+    ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1"], "note": "x"}, "note"),
+    ("PUT", "/clients/{client}/diagnoses", {}, "codes"),
+    ("PUT", "/sessions/{session}/diagnoses", {"codes": ["1F4.1"]}, "not an ICD-10-CM code"),
+    ("PUT", "/sessions/{session}/diagnoses", {"codes": ["F41.1", "F41.1"]}, "repeats"),
+    ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": C1}, "cannot supervise themself"),
+    ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": "not a user!"}, "supervisor_id"),
+    ("PUT", f"/clinicians/{C1}/supervision", {}, "supervisor_id"),
+    ("PATCH", "/practice", {"billing_requires_signed_note": "yes"}, "billing_requires_signed_note"),
+    ("PATCH", "/practice", {"billing_requires_signed_note": None}, "cannot be null"),
+]
+
+
 def test_bad_input_is_a_400_with_a_clear_message_and_writes_nothing(
-    world: World, night: dict[str, Any], method: str, path: str, body: Any, words: str
+    world: World, night: dict[str, Any], subtests: Any
 ) -> None:
     p = night["practice"]
-    path = path.format(client=night["clients"]["d"]["id"], session=night["sessions"]["d"]["id"])
-    before = snapshot(world, p.id)
-    status, out = world.staff(method, path, body, practice_id=p.id)
-    assert status == 400, out
-    assert words in out["message"] or words in json.dumps(out["details"]), out
-    assert "F41" not in out["message"] and "f411" not in out["message"]  # a code is never echoed
-    assert snapshot(world, p.id) == before
+    for method, template, body, words in BAD_INPUT:
+        with subtests.test(method=method, path=template, words=words):
+            path = template.format(client=night["clients"]["d"]["id"], session=night["sessions"]["d"]["id"])
+            before = snapshot(world, p.id)
+            status, out = world.staff(method, path, body, practice_id=p.id)
+            assert status == 400, out
+            assert words in out["message"] or words in json.dumps(out["details"]), out
+            assert "F41" not in out["message"] and "f411" not in out["message"]  # a code is never echoed
+            assert snapshot(world, p.id) == before
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body", "role"),
-    [
-        ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1"]}, "front_desk"),
-        ("PUT", "/sessions/{session}/diagnoses", {"codes": ["F41.1"]}, "front_desk"),
-        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, "clinician"),
-        ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, "biller"),
-        ("DELETE", f"/clinicians/{C1}/supervision", None, "biller"),
-        ("PATCH", "/practice", {"billing_requires_signed_note": True}, "biller"),
-        ("POST", "/sessions/{session}/note-signature", None, "biller"),
-        ("POST", "/sessions/{session}/supervisor-approval", None, "clinician"),
-    ],
-)
-def test_roles_are_enforced(
-    world: World, night: dict[str, Any], method: str, path: str, body: Any, role: str
-) -> None:
+ROLES = [
+    ("PUT", "/clients/{client}/diagnoses", {"codes": ["F41.1"]}, "front_desk"),
+    ("PUT", "/sessions/{session}/diagnoses", {"codes": ["F41.1"]}, "front_desk"),
+    ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, "clinician"),
+    ("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, "biller"),
+    ("DELETE", f"/clinicians/{C1}/supervision", None, "biller"),
+    ("PATCH", "/practice", {"billing_requires_signed_note": True}, "biller"),
+    ("POST", "/sessions/{session}/note-signature", None, "biller"),
+    ("POST", "/sessions/{session}/supervisor-approval", None, "clinician"),
+]
+
+
+def test_roles_are_enforced(world: World, night: dict[str, Any], subtests: Any) -> None:
     p = night["practice"]
     world.staff("PUT", f"/clinicians/{C1}/supervision", {"supervisor_id": SUP1}, practice_id=p.id)
-    path = path.format(client=night["clients"]["d"]["id"], session=night["sessions"]["d"]["id"])
-    before = snapshot(world, p.id)
-    status, out = call(world, method, path, body, practice_id=p.id, role=role, sub=C1)
-    assert status == 403, out
-    assert snapshot(world, p.id) == before
+    for method, template, body, role in ROLES:
+        with subtests.test(method=method, path=template, role=role):
+            path = template.format(client=night["clients"]["d"]["id"], session=night["sessions"]["d"]["id"])
+            before = snapshot(world, p.id)
+            status, out = call(world, method, path, body, practice_id=p.id, role=role, sub=C1)
+            assert status == 403, out
+            assert snapshot(world, p.id) == before
