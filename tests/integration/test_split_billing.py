@@ -123,30 +123,39 @@ def test_a_per_kind_rule(world, family):
     assert mails(world, "mia@parent.test", "Receipt") == []
 
 
-@pytest.mark.parametrize(
-    "rules",
+INVALID_RULES = [
+    [{"shares": [{"owner_id": "MOM", "type": "percent", "value": 5000}]}],
+    [{"shares": [{"owner_id": "MOM", "type": "rest"}, {"owner_id": "DAD", "type": "rest"}]}],
+    [{"shares": [{"owner_id": "MOM", "type": "fixed"}, {"owner_id": "DAD", "type": "rest"}]}],
     [
-        [{"shares": [{"owner_id": "MOM", "type": "percent", "value": 5000}]}],
-        [{"shares": [{"owner_id": "MOM", "type": "rest"}, {"owner_id": "DAD", "type": "rest"}]}],
-        [{"shares": [{"owner_id": "MOM", "type": "fixed"}, {"owner_id": "DAD", "type": "rest"}]}],
-        [
-            {"shares": [{"owner_id": "MOM", "type": "rest"}]},
-            {"shares": [{"owner_id": "DAD", "type": "rest"}]},
-        ],
-        [{"shares": [{"owner_id": "MOM", "type": "rest", "value": 1}]}],
-        [{"kinds": ["balance"], "shares": [{"owner_id": "MOM", "type": "rest"}]}],
-        [],
+        {"shares": [{"owner_id": "MOM", "type": "rest"}]},
+        {"shares": [{"owner_id": "DAD", "type": "rest"}]},
     ],
-)
-def test_invalid_rules_are_refused_and_nothing_is_written(world, family, rules):
+    [{"shares": [{"owner_id": "MOM", "type": "rest", "value": 1}]}],
+    [{"kinds": ["balance"], "shares": [{"owner_id": "MOM", "type": "rest"}]}],
+    [],
+]
+
+
+def test_invalid_rules_are_refused_and_nothing_is_written(world, family, subtests):
+    """One family for every case (each writes nothing, which each checks): a case is a subtest."""
     practice, client, mom, dad, _ = family
-    for rule in rules:
-        for share in rule["shares"]:
-            share["owner_id"] = {"MOM": mom["id"], "DAD": dad["id"]}[share["owner_id"]]
-    status, body = put_rules(world, practice, client["id"], rules)
-    assert status == 400, body
-    status, _ = world.staff("GET", f"/clients/{client['id']}/responsibility", practice_id=practice.id)
-    assert status == 404
+    for n, rules in enumerate(INVALID_RULES):
+        with subtests.test(case=n):
+            given = [
+                {
+                    **rule,
+                    "shares": [
+                        {**share, "owner_id": {"MOM": mom["id"], "DAD": dad["id"]}[share["owner_id"]]}
+                        for share in rule["shares"]
+                    ],
+                }
+                for rule in rules
+            ]
+            status, body = put_rules(world, practice, client["id"], given)
+            assert status == 400, body
+            status, _ = world.staff("GET", f"/clients/{client['id']}/responsibility", practice_id=practice.id)
+            assert status == 404
 
 
 def test_a_contact_of_another_client_is_refused(world, family):
