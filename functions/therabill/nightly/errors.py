@@ -10,7 +10,7 @@ class AutoBillingOnError(ConflictError):
 
 
 class StaffRunTakenError(ConflictError):
-    """This run date already has a staff run of another selection (``run_id``)."""
+    """The run of this date (``run_id``) is still billing: more sessions once it is done."""
 
 
 class NotReadyError(InvalidRequestError):
