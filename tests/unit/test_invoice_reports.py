@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 from therabill.core.money import Money
 from therabill.invoices.reports import payments_csv, payments_report, revenue_csv, revenue_report, to_csv
+from therabill.ledger.chart import Line
 from therabill.ledger.models import LedgerEntry
 
 DAY = date(2031, 3, 4)
@@ -114,3 +115,22 @@ def test_a_staff_credit_taken_back_undoes_what_it_booked():
     ]
     t = revenue_report(entries, start=DAY, end=DAY, tz_name="America/New_York", currency="usd").total
     assert (t.adjustments, t.payments, t.refunds, t.collected) == (1_500, 3_000, 1_000, 2_000)
+
+
+def test_a_write_off_undone_by_a_failed_refund_is_no_longer_an_adjustment():
+    from therabill.ledger.chart import Line
+
+    undo = entry(4, "charge", 1_000).model_copy(
+        update={
+            "lines": (Line(account="receivable", amount=1_000), Line(account="adjustments", amount=-1_000))
+        }
+    )
+    entries = [
+        entry(1, "charge", 5_000),
+        entry(2, "refund", 1_000, method="card"),  # refunded as goodwill: written off
+        entry(3, "adjustment", 1_000),
+        entry(5, "payment", 1_000, method="card"),  # the refund failed: the money stayed
+        undo,  # and the write-off is owed again
+    ]
+    t = revenue_report(entries, start=DAY, end=DAY, tz_name="America/New_York", currency="usd").total
+    assert (t.charges, t.adjustments, t.net_revenue, t.collected) == (5_000, 0, 5_000, 0)

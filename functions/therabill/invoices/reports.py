@@ -20,6 +20,7 @@ from therabill.clients.service import ClientService
 from therabill.core.clock import zone
 from therabill.core.errors import InvalidRequestError
 from therabill.core.money import Money
+from therabill.ledger.chart import ADJUSTMENTS
 from therabill.ledger.service import LedgerEntry, LedgerService
 from therabill.practices.service import PracticeService
 
@@ -88,7 +89,9 @@ class DayRevenue:
 
     def add(self, e: LedgerEntry) -> None:
         amount = e.amount.amount
-        if e.kind == "charge":
+        if e.kind == "charge" and any(line.account == ADJUSTMENTS for line in e.lines):
+            self.adjustments -= amount  # a write-off undone (a refund that failed after its success)
+        elif e.kind == "charge":
             self.charges += amount
         elif adjusted(e):
             self.adjustments += amount
