@@ -118,13 +118,8 @@ def test_a_staff_credit_taken_back_undoes_what_it_booked():
 
 
 def test_a_write_off_undone_by_a_failed_refund_is_no_longer_an_adjustment():
-    from therabill.ledger.chart import Line
-
-    undo = entry(4, "charge", 1_000).model_copy(
-        update={
-            "lines": (Line(account="receivable", amount=1_000), Line(account="adjustments", amount=-1_000))
-        }
-    )
+    lines = (Line(account="receivable", amount=1_000), Line(account="adjustments", amount=-1_000))
+    undo = entry(4, "charge", 1_000).model_copy(update={"lines": lines})
     entries = [
         entry(1, "charge", 5_000),
         entry(2, "refund", 1_000, method="card"),  # refunded as goodwill: written off
