@@ -246,3 +246,46 @@ def test_a_refund_stripe_fails_after_its_success_is_undone_once(world):
         "GET", f"/clients/{client['id']}/payments/{payment['id']}", practice_id=practice.id
     )
     assert shown["refunded_amount"] == 0  # all of it may be refunded again
+
+
+def test_a_failure_handled_while_the_success_is_posted_is_still_undone(world, monkeypatch):
+    """The success has moved the refund to succeeded but not yet posted it when the failure is
+    handled (two events at once): whichever finishes last sees the other, and it is undone once."""
+    from therabill.payments.gateway import RefundState
+
+    practice, client, payment = _paid(world)
+    refunds = world.container.refunds
+    monkeypatch.setattr(refunds, "_attempt", lambda practice, payment, refund: refund)  # no answer yet
+    status, refund = _refund(world, practice, client, payment, 1000)
+    assert (status, refund["status"]) == (202, "pending"), refund
+    monkeypatch.undo()
+    prc = world.container.practices.get(practice.id)
+
+    def state(status):
+        return RefundState(
+            id="re_raced",
+            status=status,
+            amount=1000,
+            currency="usd",
+            payment_intent_id=None,
+            metadata={},
+            failure_reason="expired_or_canceled_card" if status == "failed" else None,
+        )
+
+    real_post = refunds._post
+
+    def failure_meanwhile(practice_id, r, p):
+        refunds.apply(prc, r.id, state("failed"))  # the other event, handled in between
+        real_post(practice_id, r, p)
+
+    monkeypatch.setattr(refunds, "_post", failure_meanwhile)
+    refunds.apply(prc, refund["id"], state("succeeded"))
+    monkeypatch.undo()
+    assert refunds.get(practice.id, refund["id"]).status == "failed"
+    ledger = _ledger(world, practice, client)
+    assert sorted((e["kind"], e["amount"]) for e in ledger["entries"]) == [
+        ("payment", 1000),
+        ("payment", 2500),
+        ("refund", 1000),
+    ]
+    assert ledger["balance"] == -2500

@@ -119,13 +119,20 @@ def test_a_staff_credit_taken_back_undoes_what_it_booked():
 
 def test_a_write_off_undone_by_a_failed_refund_is_no_longer_an_adjustment():
     lines = (Line(account="receivable", amount=1_000), Line(account="adjustments", amount=-1_000))
-    undo = entry(4, "charge", 1_000).model_copy(update={"lines": lines})
+    undo = entry(4, "charge", 1_000).model_copy(
+        update={"lines": lines, "source_key": "refund-failed-undo:rfd_1"}
+    )
+    stayed = entry(5, "payment", 1_000, method="card").model_copy(
+        update={"source_key": "refund-failed:rfd_1"}
+    )
     entries = [
         entry(1, "charge", 5_000),
         entry(2, "refund", 1_000, method="card"),  # refunded as goodwill: written off
         entry(3, "adjustment", 1_000),
-        entry(5, "payment", 1_000, method="card"),  # the refund failed: the money stayed
+        stayed,  # the refund failed: the money stayed
         undo,  # and the write-off is owed again
     ]
     t = revenue_report(entries, start=DAY, end=DAY, tz_name="America/New_York", currency="usd").total
-    assert (t.charges, t.adjustments, t.net_revenue, t.collected) == (5_000, 0, 5_000, 0)
+    assert (t.charges, t.adjustments, t.net_revenue) == (5_000, 0, 5_000)
+    assert (t.payments, t.refunds, t.collected) == (0, 0, 0)  # no money in again, none given back
+    assert payments_report(entries, start=DAY, end=DAY, tz_name="America/New_York", currency="usd").rows == []

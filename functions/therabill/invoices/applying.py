@@ -55,10 +55,15 @@ class InvoicePayments:
 
     def refund_reversed(self, practice_id: str, refund_id: str, payment_id: str, amount: Money) -> None:
         """A refund of an invoice's payment that failed after its success (RefundService's hook, at
-        least once): the money is the invoice's again, applied once (a reopened invoice is Paid)."""
+        least once): the money is the invoice's again, applied once and up to what it still owes (a
+        reopened invoice is Paid; what it was paid again meanwhile stays the client's credit)."""
         invoice_id = self._store.invoice_of_payment(practice_id, payment_id)
-        if invoice_id:
-            self.apply_payment(practice_id, invoice_id, f"{refund_id}-failed", amount)
+        if not invoice_id:
+            return
+        left = self._store.get(practice_id, invoice_id).balance.amount  # paid again meanwhile: no more
+        if left > 0:
+            back = Money(amount=min(left, amount.amount), currency=amount.currency)
+            self.apply_payment(practice_id, invoice_id, f"{refund_id}-failed", back)
 
     # -- applying -------------------------------------------------------------------------------
     def apply_payment(

@@ -27,11 +27,16 @@ from therabill.practices.service import PracticeService
 MAX_DAYS = 366
 # Not money received: a credit applied, an insurance write-off are adjustments of what is owed.
 EXCLUDED_METHODS = frozenset({"credit"})
+# The undoing of a refund Stripe failed after its success (``payments.refunds``): less refunded,
+# not money received again; its write-off or sale given back stands no more.
+REFUND_FAILED = "refund-failed"
 
 
 def received(e: LedgerEntry) -> bool:
     """Money in: a payment, or a credit paid in by a method (a deposit or prepayment by card);
-    not credit applied to a charge, nor goodwill credit (no method)."""
+    not credit applied to a charge, nor goodwill credit (no method), nor a failed refund's money."""
+    if e.source_key.startswith(REFUND_FAILED):
+        return False
     if e.kind == "payment":
         return (e.method or "other") not in EXCLUDED_METHODS
     return e.kind == "credit" and e.method is not None and e.method not in EXCLUDED_METHODS
@@ -87,10 +92,19 @@ class DayRevenue:
     def collected(self) -> int:
         return self.payments - self.refunds
 
+    def _undo_refund(self, e: LedgerEntry, amount: int) -> None:
+        """The money stayed (less refunded); the write-off or the sale given back stands no more."""
+        if e.kind != "charge":
+            self.refunds -= amount
+        elif any(line.account == ADJUSTMENTS for line in e.lines):
+            self.adjustments -= amount
+        else:
+            self.returns -= amount
+
     def add(self, e: LedgerEntry) -> None:
         amount = e.amount.amount
-        if e.kind == "charge" and any(line.account == ADJUSTMENTS for line in e.lines):
-            self.adjustments -= amount  # a write-off undone (a refund that failed after its success)
+        if e.source_key.startswith(REFUND_FAILED):  # a refund that failed after its success: undone
+            self._undo_refund(e, amount)
         elif e.kind == "charge":
             self.charges += amount
         elif adjusted(e):

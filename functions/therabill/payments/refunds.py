@@ -7,7 +7,9 @@ the amount paid, so two concurrent refunds can never return more than was charge
 idempotency key ``therabill:refund:<id>``; the ledger entry (source ``refund:<id>``) is posted when
 Stripe says the refund succeeded, by the request or by the ``refund.*`` webhook, whichever comes
 first. A refund Stripe fails gives its reservation back, then runs the failure hooks (a store
-return's refund undoes the return).
+return's refund undoes the return); one it fails after its success also has what the success
+posted undone, each once (``refund-failed:<rfd>``, ``refund-failed-undo:<rfd>``), and its reversed
+hooks run (the invoice has the money again).
 
 Ledger effect (double entry, see ``ledger/chart.py``), on the billing party account of the payment (the
 client, or the billing contact who owns the card): Dr credit (what credit the account holds, e.g.
@@ -190,6 +192,12 @@ class RefundService:
         self._post(practice_id, refund, payment)
         for hook in self._hooks:
             hook(practice_id, refund, payment)
+        # A failure handled while this success was being posted found nothing to undo: undo it here
+        # (one side always sees the other's write; each undo is once).
+        now = self._store.get_refund(practice_id, refund.id, fresh=True)
+        if now.status == "failed":
+            self._unpost(practice_id, now)
+            return now
         return refund
 
     def _post(self, practice_id: str, refund: Refund, payment: Payment) -> None:
@@ -230,14 +238,14 @@ class RefundService:
     ) -> Refund:
         if self._store.refund_failed(practice_id, refund, reason, stripe_refund_id):
             logger.warning("refund failed", refund_id=refund.id, reason=reason)
-        now = self.get(practice_id, refund.id)  # as it now is (settled already, or failed now)
+        now = self._store.get_refund(practice_id, refund.id, fresh=True)  # settled already, or failed now
         if now.status == "succeeded" and self._store.refund_failed(
             practice_id, now, reason, stripe_refund_id, after_success=True
         ):
             # Stripe fails a refund after its success when the card can no longer take it (a closed
             # account): the money stayed with the practice, so what the success posted is undone.
             logger.warning("a succeeded refund was reported failed; undone", refund_id=now.id, reason=reason)
-            now = self.get(practice_id, refund.id)
+        now = self._store.get_refund(practice_id, refund.id, fresh=True)  # whoever moved it
         if now.status == "failed" and now.stripe_refund_id and self._posted(practice_id, now):
             self._unpost(practice_id, now)
         if now.status == "failed" and self._failed_hooks:
@@ -266,7 +274,8 @@ class RefundService:
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
         )
-        if refund.write_off:
+        written = f"refund-return:{refund.id}" if refund.revenue else f"refund-write-off:{refund.id}"
+        if refund.write_off and self._ledger.posted(practice_id, written) is not None:
             self._ledger.post(
                 practice_id,
                 client_id=refund.client_id,

@@ -189,14 +189,15 @@ class PaymentStore:
 
     # -- the card a payment was made with ------------------------------------------------------
     # -- refunds ------------------------------------------------------------------------------
-    def get_refund(self, practice_id: str, refund_id: str) -> Refund:
-        refund = self.find_refund(practice_id, refund_id)
+    def get_refund(self, practice_id: str, refund_id: str, *, fresh: bool = False) -> Refund:
+        """``fresh``: from the table, not the unit of work's memo (another process may have moved it)."""
+        refund = self.find_refund(practice_id, refund_id, fresh=fresh)
         if refund is None:
             raise RefundNotFoundError(refund_id)
         return refund
 
-    def find_refund(self, practice_id: str, refund_id: str) -> Refund | None:
-        item = self._table.get(keys.practice_pk(practice_id), keys.refund_sk(refund_id))
+    def find_refund(self, practice_id: str, refund_id: str, *, fresh: bool = False) -> Refund | None:
+        item = self._table.get(keys.practice_pk(practice_id), keys.refund_sk(refund_id), fresh=fresh)
         return refund_from_item(item) if item else None
 
     def reserve_refund(self, practice_id: str, refund: Refund, *, amount_paid: int) -> tuple[Refund, bool]:
