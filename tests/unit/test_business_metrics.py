@@ -11,7 +11,8 @@ import pytest
 
 from therabill import contract
 from therabill.core.money import Money
-from therabill.nightly.models import Report, run_overdue
+from therabill.nightly.models import Report
+from therabill.nightly.nights import run_overdue
 from therabill.nightly.reports import _count
 from therabill.observability import business, metrics
 from therabill.practices.models import Practice

@@ -14,14 +14,16 @@ from therabill.nightly.models import (
     assess,
     batches,
     build_report,
+    disposition,
+    will_happen,
+)
+from therabill.nightly.nights import (
     cutoff_instant,
     decide_firing,
-    disposition,
     hour_skipped_some_day,
     run_date_at,
     summary_hour,
     summary_run_date_at,
-    will_happen,
 )
 from therabill.practices.calendar import validate_calendar
 

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from therabill.core.errors import DependencyUnavailableError
-from therabill.nightly.models import hour_skipped_some_day, summary_hour
+from therabill.nightly.nights import hour_skipped_some_day, summary_hour
 from therabill.practices.models import Practice
 
 

@@ -30,10 +30,10 @@ from therabill.api.staff_nightly_models import (
     RunPage,
 )
 from therabill.core.errors import InvalidRequestError
+from therabill.nightly.listing import Listing
 from therabill.nightly.models import (
     Assessment,
     ItemFacts,
-    Listing,
     NightRun,
     RunItem,
     run_id,

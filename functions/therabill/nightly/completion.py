@@ -24,7 +24,8 @@ from therabill.core.clock import Clock, local_date
 from therabill.core.errors import DependencyUnavailableError
 from therabill.nightly.billing import COMPLETION_RUN, MEMOS, InvoiceCharger
 from therabill.nightly.facts import FactReader
-from therabill.nightly.models import ItemAction, assess, run_date_at
+from therabill.nightly.models import ItemAction, assess
+from therabill.nightly.nights import run_date_at
 from therabill.observability import business, logger
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService

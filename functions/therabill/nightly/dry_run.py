@@ -8,16 +8,9 @@ from datetime import date, datetime, timedelta
 from therabill.core.clock import Clock
 from therabill.nightly import emails
 from therabill.nightly.facts import FactReader
-from therabill.nightly.models import (
-    ItemFacts,
-    Listing,
-    assess,
-    cutoff_instant,
-    decide_firing,
-    run_date_at,
-    run_id,
-    summary_run_date_at,
-)
+from therabill.nightly.listing import Listing
+from therabill.nightly.models import ItemFacts, assess, run_id
+from therabill.nightly.nights import cutoff_instant, decide_firing, run_date_at, summary_run_date_at
 from therabill.nightly.store import NightlyStore
 from therabill.notifications.mailer import Outbox
 from therabill.practices.models import Practice

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date
 
 from therabill.core.money import Money
-from therabill.nightly.models import Listing, Report
+from therabill.nightly.listing import Listing
+from therabill.nightly.models import Report
 from therabill.notifications.mailer import Email
 from therabill.practices.models import Practice
 

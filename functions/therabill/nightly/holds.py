@@ -6,7 +6,8 @@ from datetime import date
 
 from therabill.core.clock import Clock
 from therabill.core.errors import ConflictError, NotFoundError
-from therabill.nightly.models import NightRun, RunItem, cutoff_instant, run_date_at
+from therabill.nightly.models import NightRun, RunItem
+from therabill.nightly.nights import cutoff_instant, run_date_at
 from therabill.nightly.store import NightlyStore
 from therabill.practices.models import Practice
 from therabill.practices.service import PracticeService

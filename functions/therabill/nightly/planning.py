@@ -18,9 +18,9 @@ from therabill.nightly.models import (
     RunItem,
     assess,
     batches,
-    decide_firing,
     disposition,
 )
+from therabill.nightly.nights import decide_firing
 from therabill.nightly.ports import Hooks, Messages
 from therabill.nightly.reports import Reporter
 from therabill.nightly.store import NightlyStore

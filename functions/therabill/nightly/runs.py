@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from therabill.contract import METRIC_NIGHTLY_RUNS_OVERDUE, NIGHTLY_RUN_GRACE_HOURS
 from therabill.core.clock import Clock, iso
 from therabill.nightly.errors import StaffRunTakenError
-from therabill.nightly.models import NightRun, OpenRun, decide_firing, run_date_at, run_overdue
+from therabill.nightly.models import NightRun, OpenRun
+from therabill.nightly.nights import decide_firing, run_date_at, run_overdue
 from therabill.nightly.ports import Messages, NightlyQueue, RunOnce
 from therabill.nightly.store import NightlyStore
 from therabill.observability import business, logger

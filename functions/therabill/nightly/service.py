@@ -36,7 +36,8 @@ from therabill.nightly.errors import AutoBillingOnError, NotReadyError
 from therabill.nightly.facts import ChargeCheck, ClientLookup, FactReader
 from therabill.nightly.holds import HoldsAndRuns
 from therabill.nightly.items import ItemBilling, ItemProcessor
-from therabill.nightly.models import ItemFacts, Listing, NightRun, RunItem
+from therabill.nightly.listing import Listing
+from therabill.nightly.models import ItemFacts, NightRun, RunItem
 from therabill.nightly.planning import Planner
 from therabill.nightly.ports import ClaimSubmitter, Hooks, Messages, NightlyQueue, RunOnce
 from therabill.nightly.reports import Reporter
