@@ -52,7 +52,7 @@ class Planner:
         if run is None:
             raise NotFoundError("run not found")
         if run.status == "planning":
-            run = self._write_plan(practice, run_date)
+            run = self._write_plan(practice, run)
         if run.status == "running":
             pending = [i for i in self._store.items(practice_id, run_date) if i.status == "pending"]
             self._send_items(run, pending)
@@ -62,11 +62,10 @@ class Planner:
             return self._reports.finalize(practice_id, run_date)
         return run
 
-    def _write_plan(self, practice: Practice, run_date: date) -> NightRun:
-        practice_id = practice.id
+    def _write_plan(self, practice: Practice, planning: NightRun) -> NightRun:
+        practice_id, run_date = practice.id, planning.run_date
         decided = [(f, assess(f)) for f in self._reader.facts(practice, run_date, record_uses=True)]
-        run = self._store.find_run(practice_id, run_date)
-        chosen = None if run is None or run.selection is None else set(run.selection)
+        chosen = None if planning.selection is None else set(planning.selection)
         # A staff run on a night the holiday calendar skips bills only what staff chose.
         auto = practice.auto_billing and (decide_firing(run_date, practice.holidays).run or chosen is None)
         plan = plan_items(decided, chosen, run_date=run_date, auto_billing=auto)
