@@ -5,8 +5,9 @@ import csv
 import io
 from datetime import UTC, date, datetime
 
+from therabill.core.csv_text import to_csv
 from therabill.core.money import Money
-from therabill.invoices.reports import payments_csv, payments_report, revenue_csv, revenue_report, to_csv
+from therabill.invoices.reports import payments_csv, payments_report, revenue_csv, revenue_report
 from therabill.ledger.chart import Line
 from therabill.ledger.models import LedgerEntry
 

@@ -18,11 +18,11 @@ from therabill.api.documents import answers
 from therabill.api.inputs import FIRST_YEAR, LAST_YEAR
 from therabill.api.outputs import Amount
 from therabill.api.params import ID_PATTERN
-from therabill.api.staff_common import caller
+from therabill.api.staff_common import caller, csv_response
 from therabill.audit.models import AuditPage, AuditRecord
+from therabill.core.csv_text import to_csv
 from therabill.core.errors import InvalidRequestError
 from therabill.core.money import Money
-from therabill.invoices.reports import to_csv
 from therabill.sessions.service import local_day_bounds
 
 router = APIGatewayRouter()  # type: ignore[no-untyped-call]
@@ -87,12 +87,8 @@ def _cell(name: str, out: AuditRecordOut) -> object:
 
 def _csv(page: AuditPage) -> Response[str]:
     rows = [[_cell(c, o) for c in _COLUMNS] for o in map(_out, page.items)]
-    headers = {"Content-Disposition": 'attachment; filename="audit.csv"'}
-    if page.cursor:
-        headers["X-Next-Cursor"] = page.cursor
-    return Response(
-        status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(_COLUMNS, rows), headers=headers
-    )
+    more = {"X-Next-Cursor": page.cursor} if page.cursor else {}
+    return csv_response("audit.csv", to_csv(_COLUMNS, rows), more)
 
 
 def _period(

@@ -63,6 +63,16 @@ def json_response(status: int, model: Any) -> Response[str]:
     )
 
 
+def csv_response(name: str, text: str, headers: Mapping[str, str] | None = None) -> Response[str]:
+    """A CSV download named ``name`` (``headers``: more of them, e.g. the next page's cursor)."""
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=text,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', **(headers or {})},
+    )
+
+
 def removed() -> Response[str]:
     """A removal's answer: 204, no body."""
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")

@@ -15,7 +15,7 @@ from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.params import ID_PATTERN, IdempotencyKey, InvoiceId
-from therabill.api.staff_common import caller, json_response
+from therabill.api.staff_common import caller, csv_response, json_response
 from therabill.api.staff_invoices_models import (
     AppliedPaymentOut,
     InvoiceCreate,
@@ -272,15 +272,6 @@ def _reports() -> ReportService:
     return ReportService(c.practices, c.clients, c.ledger)
 
 
-def _csv(name: str, text: str) -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type="text/csv; charset=utf-8",
-        body=text,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 # Long on purpose: the report's typed query parameters, then one mapping of its rows.
 @router.get(
     "/reports/payments",
@@ -309,7 +300,7 @@ def payments_report(
     caller.require("reports:read")
     report = _reports().payments(caller.practice_id, start, end)
     if format == "csv":
-        return _csv(f"payments-{start}-{end}.csv", payments_csv(report))
+        return csv_response(f"payments-{start}-{end}.csv", payments_csv(report))
     rows = [
         PaymentRow(
             posted_at=r.entry.posted_at,
@@ -362,7 +353,7 @@ def revenue_report(
     caller.require("reports:read")
     r = _reports().revenue(caller.practice_id, start, end)
     if format == "csv":
-        return _csv(f"revenue-{start}-{end}.csv", revenue_csv(r))
+        return csv_response(f"revenue-{start}-{end}.csv", revenue_csv(r))
     return json_response(
         200,
         RevenueReport(

@@ -17,7 +17,7 @@ from therabill.api.auth import Caller
 from therabill.api.deps import container
 from therabill.api.documents import answers, body_of
 from therabill.api.params import IdempotencyKey, ItemId
-from therabill.api.staff_common import caller, json_response
+from therabill.api.staff_common import caller, csv_response, json_response
 from therabill.api.staff_shop_models import (
     OrderOut,
     ProductCreate,
@@ -205,15 +205,6 @@ def return_order(
 Format = Annotated[Literal["json", "csv"], Query()]
 
 
-def _csv(name: str, text: str) -> Response[str]:
-    return Response(
-        status_code=200,
-        content_type="text/csv; charset=utf-8",
-        body=text,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-
-
 def _report(model: Any, description: str) -> dict[int, OpenAPIResponse]:
     response: OpenAPIResponse = {
         "description": description,
@@ -256,7 +247,7 @@ def sales(
         currency=practice.currency,
     )
     if format == "csv":
-        return _csv(f"product-sales-{start}-{end}.csv", sales_csv(report))
+        return csv_response(f"product-sales-{start}-{end}.csv", sales_csv(report))
     rows = sorted(report.products.values(), key=lambda p: p.sku)
     out = SalesReport(
         start=start,
@@ -277,7 +268,7 @@ def stock(format: Format = "json") -> Response[str]:
     who.require("reports:read")
     products = container().shop.catalogue.products(who.practice_id)
     if format == "csv":
-        return _csv("stock.csv", stock_csv(products))
+        return csv_response("stock.csv", stock_csv(products))
     rows = [
         StockRow(
             product_id=p.id,

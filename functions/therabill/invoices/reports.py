@@ -8,16 +8,14 @@ currency column, the client's name beside its id."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 from therabill.clients.service import ClientService
 from therabill.core.clock import zone
+from therabill.core.csv_text import to_csv
 from therabill.core.errors import InvalidRequestError
 from therabill.core.money import Money
 from therabill.ledger.chart import ADJUSTMENTS
@@ -187,20 +185,6 @@ def revenue_report(
     for line in _in_range(entries, start, end, tz_name, currency):
         report.days[line.local_date.isoformat()].add(line.entry)
     return report
-
-
-# A text cell starting with one of these is a formula (or becomes one) in a spreadsheet.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """Text cells that would start a formula get a leading apostrophe; numbers (``Decimal``) do not."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in row])
-    return buffer.getvalue()
 
 
 def _decimal(amount: int, currency: str) -> Decimal:

@@ -5,19 +5,15 @@ formula gets a leading apostrophe)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from therabill.core.clock import local_date
+from therabill.core.csv_text import to_csv
 from therabill.core.money import Money
 from therabill.shop.models import Order, Product
 from therabill.shop.returns import tax_back
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -76,18 +72,6 @@ def sales_report(orders: Iterable[Order], *, start: date, end: date, time_zone: 
     return report
 
 
-def _cells(values: Sequence[Any]) -> list[Any]:
-    return ["'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v for v in values]
-
-
-def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(_cells(row) for row in rows)
-    return buffer.getvalue()
-
-
 def sales_csv(report: Sales) -> str:
     def money(amount: int) -> str:
         return Money(amount=amount, currency=report.currency).decimal_text()
@@ -107,7 +91,7 @@ def sales_csv(report: Sales) -> str:
         for p in [*sorted(report.products.values(), key=lambda p: p.sku), report.total]
     ]
     header = ("sku", "product", "units_sold", "units_returned", "sales", "tax", "refunded", "net", "currency")
-    return _csv(header, rows)
+    return to_csv(header, rows)
 
 
 def stock_csv(products: Iterable[Product]) -> str:
@@ -123,4 +107,4 @@ def stock_csv(products: Iterable[Product]) -> str:
         )
         for p in sorted(products, key=lambda p: p.sku)
     ]
-    return _csv(("sku", "product", "on_hand", "available", "low_stock_at", "low", "active"), rows)
+    return to_csv(("sku", "product", "on_hand", "available", "low_stock_at", "low", "active"), rows)
