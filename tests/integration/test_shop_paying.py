@@ -14,7 +14,7 @@ import pytest
 from tests.fakes.card_behaviour import INSUFFICIENT_FUNDS, set_charge_decline
 from tests.integration.conftest import World
 from tests.integration.scenario import Practice, create_client, create_practice, save_card
-from tests.integration.test_shop_stock import product, reconcile
+from tests.integration.test_shop_stock import checkout, product, reconcile
 from therabill.core import keys
 from therabill.core.clock import local_date
 from therabill.core.ids import derived_id
@@ -24,8 +24,14 @@ from therabill.shop.models import Order, StockAdjustment
 
 
 def order_of(world: World, practice: Practice, client_id: str, items: list[tuple[str, int]]) -> Order:
-    return world.container.shop.orders.checkout(
-        practice.id, client_id=client_id, owner_id=None, currency="usd", items=items, key=f"o-{client_id}"
+    return checkout(
+        world,
+        practice.id,
+        client_id=client_id,
+        owner_id=None,
+        currency="usd",
+        items=items,
+        key=f"o-{client_id}",
     )
 
 

@@ -14,8 +14,15 @@ from tests.integration.conftest import World
 from tests.integration.scenario import Practice, create_client, create_practice
 from therabill.core.errors import TherabillError
 from therabill.shop.errors import OutOfStockError
+from therabill.shop.models import Order
 
 PUTTY = {"name": "Therapy putty, medium", "sku": "PUTTY-M", "price": 1250, "hsa_fsa_eligible": True}
+
+
+def checkout(world: World, practice_id: str, **order: Any) -> Order:
+    """An order drafted and reserved, as the store page's checkout does (``Storefront.place``)."""
+    orders = world.container.shop.orders
+    return orders.reserve(practice_id, orders.draft(practice_id, **order))
 
 
 def product(world: World, practice: Practice, stock: int = 0, **fields: Any) -> dict[str, Any]:
@@ -121,7 +128,8 @@ def test_twenty_buyers_for_three_units_make_three_paid_orders(world: World) -> N
 
     def buy(client_id: str) -> str:
         try:
-            order = orders.checkout(
+            order = checkout(
+                world,
                 practice.id,
                 client_id=client_id,
                 owner_id=None,
@@ -157,7 +165,8 @@ def test_an_unpaid_reservation_is_released_after_its_time(world: World) -> None:
     practice = create_practice(world, connect=False)
     putty = product(world, practice, stock=5)
     client = create_client(world, practice)
-    order = world.container.shop.orders.checkout(
+    order = checkout(
+        world,
         practice.id,
         client_id=client["id"],
         owner_id=None,

@@ -14,7 +14,6 @@ from therabill.authorizations.models import (
     Usage,
     booking_problem,
     choose,
-    readiness_problem,
     readiness_problems,
     units_of,
 )
@@ -22,6 +21,14 @@ from therabill.nightly.models import ItemFacts, assess
 
 COV = "cov_1"
 NOV_20 = date(2026, 11, 20)
+
+
+def readiness_problem(auths, coverage_id, day, cpt_code, usage):
+    """``readiness_problems`` of one session (its use, if any)."""
+    if coverage_id is None:
+        return "authorization_missing"
+    asked = Asked(usage.session_id if usage else "ses_x", coverage_id, day, cpt_code)
+    return readiness_problems(auths, [asked], {asked.session_id: usage} if usage else {})[asked.session_id]
 
 
 def auth(id_: str = "auth_a", **fields: object) -> Authorization:

@@ -183,19 +183,3 @@ def _unused_problem(authorizations: list[Authorization], s: Asked, waiting: dict
     if s.completed:
         waiting[chosen.id] += amount
     return "authorization_used_up" if over else None
-
-
-def readiness_problem(
-    authorizations: Iterable[Authorization],
-    coverage_id: str | None,
-    day: date,
-    cpt_code: str | None,
-    usage: Usage | None,
-) -> Problem | None:
-    """Why one insured session whose payer requires an authorization cannot be claimed yet (as
-    ``readiness_problems`` of that session alone)."""
-    if coverage_id is None:
-        return "authorization_missing"
-    asked = Asked(usage.session_id if usage else "", coverage_id, day, cpt_code)
-    usages = {asked.session_id: usage} if usage else {}
-    return readiness_problems(authorizations, [asked], usages)[asked.session_id]

@@ -33,9 +33,8 @@ class Catalogue:
             raise ProductNotFoundError("product not found", product_id=product_id)
         return self._store.get_product(practice_id, product_id)
 
-    def products(self, practice_id: str, *, active_only: bool = False) -> list[Product]:
-        products = self._store.products(practice_id)
-        return [p for p in products if p.active or not active_only]
+    def products(self, practice_id: str) -> list[Product]:
+        return self._store.products(practice_id)
 
     def update(
         self, practice_id: str, product_id: str, changes: dict[str, Any], expected_version: int | None

@@ -52,33 +52,10 @@ class Orders:
         self._store = store
         self._clock = clock
 
-    def checkout(
-        self,
-        practice_id: str,
-        *,
-        client_id: str,
-        owner_id: str | None,
-        currency: str,
-        items: list[tuple[str, int]],
-        key: str | None,
-        link_id: str | None = None,
-    ) -> Order:
-        """Create the order and reserve its units. ``key`` (an Idempotency-Key): the same key gets
-        the same order back, however often it is sent. Not enough of an item: OutOfStockError
-        (409) naming it and how many are left; nothing is held."""
-        order = self.draft(
-            practice_id,
-            client_id=client_id,
-            owner_id=owner_id,
-            currency=currency,
-            items=items,
-            key=key,
-            link_id=link_id,
-        )
-        return self._store.reserve(practice_id, order)
-
     def reserve(self, practice_id: str, order: Order) -> Order:
-        """Reserve a drafted order's units (as ``checkout``)."""
+        """Reserve a drafted order's units, all or nothing: not enough of an item is an
+        OutOfStockError (409) naming it and how many are left; nothing is held. The same key
+        (the draft's id) gets the same order back, however often it is sent."""
         return self._store.reserve(practice_id, order)
 
     def draft(
@@ -92,7 +69,7 @@ class Orders:
         key: str | None,
         link_id: str | None = None,
     ) -> Order:
-        """The order as ``checkout`` would reserve it, priced now; nothing written."""
+        """The order as ``reserve`` would hold it, priced now; nothing written."""
         products = self._store.products_by_id(practice_id, [p for p, _ in items if is_id(p, "prd")])
         now = self._clock()
         return Order(
@@ -112,9 +89,8 @@ class Orders:
             raise OrderNotFoundError("order not found", order_id=order_id)
         return self._store.get_order(practice_id, order_id)
 
-    def all(self, practice_id: str, client_id: str | None = None) -> list[Order]:
-        orders = self._store.orders(practice_id)
-        return [o for o in orders if client_id is None or o.client_id == client_id]
+    def all(self, practice_id: str) -> list[Order]:
+        return self._store.orders(practice_id)
 
     def due(self, now: datetime | None = None, limit: int = 100) -> list[tuple[str, str]]:
         return self._store.due_orders(now or self._clock(), limit)
