@@ -221,3 +221,18 @@ def test_staff_bill_now_on_a_night_the_calendar_skips(world: World) -> None:
     run = run_of(world, practice.id, DAY)
     assert run["status"] == "done" and [i["session_id"] for i in run["items"]] == [old]  # only the pick
     assert charges(world) == before + 1
+
+
+def test_more_sessions_while_the_run_still_bills_are_refused_until_it_is_done(world: World) -> None:
+    practice, s, _ = _off(world)
+    world.clock.now = local(DAY, 21)
+    status, started = bill_now(world, practice.id, {"session_ids": [s["ada"]["id"]]})
+    assert status == 202
+    status, refused = bill_now(world, practice.id, {"session_ids": [s["bea"]["id"]]})  # not drained yet
+    assert status == 409 and refused["details"]["run_id"] == started["run"]["id"], refused
+    assert "still billing" in refused["message"]
+    drain(world)
+    assert bill_now(world, practice.id, {"session_ids": [s["bea"]["id"]]})[0] == 202  # done: extended
+    drain(world)
+    run = run_of(world, practice.id, DAY)
+    assert sorted(i["session_id"] for i in run["items"]) == sorted([s["ada"]["id"], s["bea"]["id"]])

@@ -52,7 +52,9 @@ def test_a_link_after_a_session_and_the_page_paid_with_a_new_card(world: World) 
     assert status == 200 and 'name="viewport"' in page
     names = [n.strip() for n in re.findall(r"<h3 id=\"name-[^\"]+\">([^<]+)", page)]
     assert names == ["Wrist splint", "Angled pen grip", "Therapy putty, medium"]  # recommended first
-    assert f'id="qty-{splint["id"]}"' in page and 'value="1"' in page and "Saved" not in page
+    quantities = dict(re.findall(r'id="qty-([^"]+)"[^>]*?value="(\d+)"', page))
+    assert quantities == {splint["id"]: "1", aid["id"]: "0", putty["id"]: "0"}  # the recommended one
+    assert "Saved" not in page
 
     status, placed = order(world, token, [(putty["id"], 2), (splint["id"], 1)], "new_card", "req-00000001")
     assert status == 200 and placed["status"] == "reserved" and placed["total"] == 6500, placed
@@ -63,7 +65,8 @@ def test_a_link_after_a_session_and_the_page_paid_with_a_new_card(world: World) 
     assert (again["order_id"], again["status"], again["client_secret"]) == (placed["order_id"], "paid", None)
     _, stock = world.staff("GET", f"/shop/products/{putty['id']}", practice_id=practice.id)
     assert (stock["on_hand"], stock["available"]) == (3, 3)
-    assert aid["available"] == 1
+    _, untouched = world.staff("GET", f"/shop/products/{aid['id']}", practice_id=practice.id)
+    assert (untouched["on_hand"], untouched["available"]) == (1, 1)  # not bought: nothing held
 
 
 def test_a_saved_card_a_sold_out_item_and_links_that_do_not_work(world: World) -> None:

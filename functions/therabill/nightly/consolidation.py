@@ -53,9 +53,17 @@ def consolidations(ready: Sequence[tuple[ItemFacts, Assessment]]) -> list[RunIte
     return items
 
 
+_TAG = "#"
+
+
 def tag_of(run: NightRun, item: RunItem) -> str:
     """The billing mark's run of the item's sessions: this item's, no other's."""
-    return f"{run.id}#{item.session_id}"
+    return f"{run.id}{_TAG}{item.session_id}"
+
+
+def is_tag(run_id: str | None) -> bool:
+    """Whether a billing mark's run is a consolidation's (``tag_of``)."""
+    return _TAG in (run_id or "")
 
 
 class Consolidation:

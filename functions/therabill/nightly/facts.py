@@ -297,7 +297,7 @@ class FactReader:
                     chargeable[ck] = self._charges.allows(
                         practice, s.client_id, client.default_card_id, kind, amount
                     )
-                base = ItemFacts(**{**base.__dict__, "card_chargeable": chargeable[ck]})
+                base = replace(base, card_chargeable=chargeable[ck])
             out.append(base)
         out = self._consolidated_charges(practice, run_date, out, clients)
         out = [  # split billing: each party's part, after the month's consent check (the client's)

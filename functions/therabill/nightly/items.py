@@ -16,7 +16,7 @@ from therabill.core.clock import Clock
 from therabill.core.errors import NotFoundError
 from therabill.core.writes import Write
 from therabill.nightly.billing import MEMOS, NIGHTLY_MEMO, Billed, InvoiceCharger
-from therabill.nightly.consolidation import Consolidation
+from therabill.nightly.consolidation import Consolidation, is_tag
 from therabill.nightly.models import Finish, ItemAction, NightRun, RunItem
 from therabill.nightly.ports import Hooks
 from therabill.nightly.reports import Reporter
@@ -51,7 +51,7 @@ def _done_mark(billable: Billable | None) -> BillingMark | None:
 def _consolidating(billable: Billable) -> bool:
     """Claimed by a monthly consolidation (its tag: ``<run id>#<first session>``), not yet done."""
     mark = billable.mark
-    return mark is not None and mark.status == "started" and "#" in (mark.run_id or "")
+    return mark is not None and mark.status == "started" and is_tag(mark.run_id)
 
 
 class ItemBilling:
