@@ -20,14 +20,12 @@ from therabill.core.errors import InvalidRequestError
 from therabill.core.money import Money
 from therabill.ledger.chart import ADJUSTMENTS
 from therabill.ledger.service import LedgerEntry, LedgerService
+from therabill.payments.refunds import REFUND_FAILED
 from therabill.practices.service import PracticeService
 
 MAX_DAYS = 366
 # Not money received: a credit applied, an insurance write-off are adjustments of what is owed.
 EXCLUDED_METHODS = frozenset({"credit"})
-# The undoing of a refund Stripe failed after its success (``payments.refunds``): less refunded,
-# not money received again; its write-off or sale given back stands no more.
-REFUND_FAILED = "refund-failed"
 
 
 def received(e: LedgerEntry) -> bool:

@@ -48,6 +48,16 @@ from therabill.practices.service import PracticeService
 __all__ = ["ManualMethod", "Refund", "RefundService", "refund_id_of"]
 
 RefundHook = Callable[[str, Refund, Payment], None]
+# The sources of the entries undoing a refund that failed after its success (``refund-failed:`` the
+# money that stayed, ``refund-failed-undo:`` the write-off or the sale given back): the reports
+# tell them apart by it.
+REFUND_FAILED = "refund-failed"
+
+
+def written_source(refund: Refund) -> str:
+    """The source of what a refund with ``write_off`` posts besides itself: a sale given back
+    (``refund-return:``) or a write-off (``refund-write-off:``)."""
+    return f"{'refund-return' if refund.revenue else 'refund-write-off'}:{refund.id}"
 
 
 class RefundService:
@@ -216,17 +226,13 @@ class RefundService:
             return
         # A sale given back (a store return) is taken from its revenue; anything else written off.
         kind: EntryKind = "return" if refund.revenue else "adjustment"
-        source, memo = (
-            ("refund-return", "Sale given back with the refund")
-            if refund.revenue
-            else ("refund-write-off", "Written off with the refund")
-        )
+        memo = "Sale given back with the refund" if refund.revenue else "Written off with the refund"
         self._ledger.post(
             practice_id,
             client_id=refund.client_id,
             kind=kind,
             amount=refund.amount,
-            source_key=f"{source}:{refund.id}",
+            source_key=written_source(refund),
             memo=memo,
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
@@ -269,19 +275,18 @@ class RefundService:
             kind="payment",
             amount=refund.amount,
             method="card",
-            source_key=f"refund-failed:{refund.id}",
+            source_key=f"{REFUND_FAILED}:{refund.id}",
             memo="Refund failed: the money stayed with the practice",
             payment_id=refund.payment_id,
             owner_id=payment.owner_id,
         )
-        written = f"refund-return:{refund.id}" if refund.revenue else f"refund-write-off:{refund.id}"
-        if refund.write_off and self._ledger.posted(practice_id, written) is not None:
+        if refund.write_off and self._ledger.posted(practice_id, written_source(refund)) is not None:
             self._ledger.post(
                 practice_id,
                 client_id=refund.client_id,
                 kind="charge",
                 amount=refund.amount,
-                source_key=f"refund-failed-undo:{refund.id}",
+                source_key=f"{REFUND_FAILED}-undo:{refund.id}",
                 memo="Refund failed: " + ("the sale stands" if refund.revenue else "no longer written off"),
                 payment_id=refund.payment_id,
                 owner_id=payment.owner_id,
