@@ -169,10 +169,8 @@ class AuthorizationService:
 
     def _stands(self, practice_id: str, usage: Usage) -> bool:
         """The use names an authorization still active."""
-        try:
-            return self._store.get(practice_id, usage.client_id, usage.authorization_id).status == "active"
-        except AuthorizationNotFoundError:
-            return False
+        found = self._store.find(practice_id, usage.client_id, usage.authorization_id)
+        return found is not None and found.status == "active"
 
     def give_back(self, practice_id: str, session_id: str) -> Usage | None:
         """The session's use given back, exactly once (None: nothing to give back)."""

@@ -9,6 +9,9 @@ from therabill.core.money import Money
 
 # Off-session kinds: charged to a saved card, so each must be in the card's consent scope.
 ChargeKind = Literal["copay", "session_fee", "cancellation_fee", "balance", "product"]
+# What billing a session charges the card on file for (the nightly run, at completion, check-in):
+# the kinds AutoPay governs and an invoice's payment may be.
+SESSION_BILLING_KINDS: tuple[ChargeKind, ...] = ("session_fee", "copay", "cancellation_fee")
 # On-session kinds: the client pays on a page (Stripe.js confirms the PaymentIntent), so no
 # consent is involved: a booking deposit, a full prepayment of a booking, an invoice, a store order.
 OnSessionKind = Literal["deposit", "prepayment", "invoice", "order"]

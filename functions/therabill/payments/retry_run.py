@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from therabill.cards.models import ChargeKind
+from therabill.cards.models import SESSION_BILLING_KINDS, ChargeKind
 from therabill.cards.service import CardService, ConsentError, check_consent
 from therabill.clients.service import ClientService
 from therabill.core.clock import Clock
@@ -21,7 +21,7 @@ from therabill.practices.service import PracticeService
 
 # The charges AutoPay governs (what billing a session charges the card on file for); a payment
 # of another kind (a booking deposit, an order, a charge staff asked for) is retried regardless.
-_BILLING_KINDS = frozenset({"session_fee", "copay", "cancellation_fee"})
+_BILLING_KINDS = frozenset(SESSION_BILLING_KINDS)
 
 
 class RetryRunner:

@@ -61,6 +61,7 @@ class Money(Base):
     # Long on purpose: the payment service and every success hook other capabilities hang on it.
     @cached_property
     def payments(self) -> PaymentService:
+        from therabill.cards.models import SESSION_BILLING_KINDS
         from therabill.payments.service import PaymentService
         from therabill.payments.store import PaymentStore
 
@@ -85,21 +86,16 @@ class Money(Base):
                 lambda practice, payment: self.bookings.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
             )
         # Invoices: a payment made on the pay page (a new card: "invoice"; a saved card: "balance")
-        # is applied to its invoice.
-        for kind in ("invoice", "balance"):
-            service.on_success(
-                kind,
-                lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
-            )
-        # The nightly run charges an invoice with the kind of what it bills; a late success (a
-        # pending charge finished by the reconciler or a webhook) is paid through its INVPAY pointer.
-        for kind in ("session_fee", "copay", "cancellation_fee"):
+        # is applied to its invoice; the nightly run charges an invoice with the kind of what it
+        # bills, and a late success (a pending charge finished by the reconciler or a webhook) is
+        # paid through its INVPAY pointer.
+        for kind in ("invoice", "balance", *SESSION_BILLING_KINDS):
             service.on_success(
                 kind,
                 lambda practice, payment: self.invoices.payment_succeeded(practice, payment),  # noqa: PLW0108 - lazy
             )
         # ... and one given up (the retries of a declined card used up) sends the invoice it held.
-        for kind in ("session_fee", "copay", "cancellation_fee", "balance"):
+        for kind in (*SESSION_BILLING_KINDS, "balance"):
             service.on_given_up(
                 kind,
                 lambda practice, payment: self.invoices.payment_given_up(practice, payment),  # noqa: PLW0108 - lazy
