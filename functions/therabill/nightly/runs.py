@@ -103,8 +103,10 @@ class RunStarter:
         selection: tuple[str, ...] | None,
         ready: tuple[str, ...],
         trigger: str,
+        billed: set[str],
     ) -> NightRun:
-        """Staff bill a selection (None: every Ready item, ``ready``) now: the date's run, created
+        """Staff bill a selection (None: every Ready item, ``ready``) now (``billed``: the sessions
+        the date's run has items for, as the caller read them): the date's run, created
         once with the selection and planned and billed by the worker like any run (auto-billing on:
         with what the run would bill anyway). What the date's run has chosen already answers that
         run (a repeat, or two requests at once); more, once the run is done, extends it (the run
@@ -115,7 +117,7 @@ class RunStarter:
             practice.id, rd, trigger=trigger, moved_from=(), at=now, selection=selection
         )
         if not created:
-            run = self._more(practice, run, selection if selection is not None else ready, now)
+            run = self._more(practice, run, selection if selection is not None else ready, now, billed)
         if run.status != "done":
             if self._messages.connected or self._run_once is None:
                 self._resume_staff_run(practice.id, rd)
@@ -123,10 +125,11 @@ class RunStarter:
                 self._run_once.run_once(practice.id, at=now, trigger=trigger, run_date=rd)
         return run
 
-    def _more(self, practice: Practice, run: NightRun, wanted: tuple[str, ...], now: datetime) -> NightRun:
+    def _more(
+        self, practice: Practice, run: NightRun, wanted: tuple[str, ...], now: datetime, billed: set[str]
+    ) -> NightRun:
         """The date's run, made to bill ``wanted`` too where it has not chosen them all."""
         practice_id = practice.id
-        billed = {i.session_id for i in self._store.items(practice_id, run.run_date)}
         chosen = billed | set(run.selection or ())
         every_ready = run.selection is None and not practice.auto_billing and run.status == "planning"
         if set(wanted) <= chosen or every_ready:

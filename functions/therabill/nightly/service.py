@@ -169,11 +169,8 @@ class NightlyService:
         listing = self._dry_run.listing(practice_id)
         selection = None if session_ids is None else tuple(sorted(set(session_ids)))
         run = listing.run
-        chosen = (
-            set(run.selection or ()) | {i.session_id for i in self.items(practice_id, run.run_date)}
-            if run
-            else set()
-        )
+        billed = {i.session_id for i in self.items(practice_id, run.run_date)} if run else set()
+        chosen = billed | set(run.selection or ()) if run else set()
         ready = listing.of("ready")
         ready_ids = tuple(sorted(f.session_id for f, _ in ready))
         if listing.practice.auto_billing:
@@ -188,7 +185,9 @@ class NightlyService:
         not_ready = [s for s in selection or () if s not in ready_ids and s not in chosen]
         if not_ready:
             raise NotReadyError("not Ready tonight", field="session_ids", session_ids=not_ready)
-        return self._starter.bill_now(listing.practice, selection=selection, ready=ready_ids, trigger=trigger)
+        return self._starter.bill_now(
+            listing.practice, selection=selection, ready=ready_ids, trigger=trigger, billed=billed
+        )
 
     def sweep(self, *, older_than: timedelta = timedelta(minutes=10), limit: int = 100) -> dict[str, int]:
         return self._starter.sweep(older_than=older_than, limit=limit)
